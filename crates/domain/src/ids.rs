@@ -1,0 +1,61 @@
+//! Typed, time-ordered identifiers (UUID v7), one type per entity.
+
+/// Declares a typed identifier backed by a time-ordered UUID.
+macro_rules! typed_id {
+    ($($(#[$doc:meta])* $name:ident),+ $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(uuid::Uuid);
+
+        impl $name {
+            /// A new identifier, ordered by creation time.
+            pub fn new() -> Self { Self(uuid::Uuid::now_v7()) }
+            /// The underlying UUID.
+            pub fn as_uuid(&self) -> uuid::Uuid { self.0 }
+            /// Wraps an existing UUID (read from storage).
+            pub fn from_uuid(id: uuid::Uuid) -> Self { Self(id) }
+        }
+
+        impl Default for $name {
+            fn default() -> Self { Self::new() }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { self.0.fmt(f) }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = crate::ids::InvalidId;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                uuid::Uuid::parse_str(s).map(Self).map_err(|_| crate::ids::InvalidId)
+            }
+        }
+    )+};
+}
+
+/// A text that is not a valid identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid identifier")]
+pub struct InvalidId;
+
+typed_id!(
+    /// An organisation (city service, association, health team, partner service).
+    OrganisationId,
+    /// A staff account.
+    UserId,
+    /// A team inside an organisation.
+    TeamId,
+    /// A territory polygon (arrondissement, commune, sector).
+    TerritoryId,
+    /// A complex case (used by later work for case membership).
+    CaseId,
+    /// A server-side session.
+    SessionId,
+    /// A personal API token.
+    ApiTokenId,
+    /// An invitation to join an organisation.
+    InvitationId,
+    /// An e-mail waiting in the outbox.
+    OutboxId,
+);

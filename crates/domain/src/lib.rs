@@ -1,0 +1,17 @@
+//! Pure domain types and rules of veille.
+//!
+//! Nothing in this crate performs I/O. Storage and web crates build on these
+//! types; the permission function in [`access`] is the single place that
+//! decides who may do what.
+
+pub mod access;
+pub mod email;
+pub mod ids;
+pub mod roles;
+pub mod time;
+
+pub use access::{authorize, Action, Actor, Decision, Reason, Resource, ResourceKind, TerritoryScope};
+pub use email::EmailAddress;
+pub use ids::*;
+pub use roles::{FieldGroup, Role};
+pub use time::Timestamp;

@@ -1,0 +1,252 @@
+//! The append-only, hash-chained audit log.
+//!
+//! Each row's hash covers its content and the previous row's hash. Appends go
+//! through the single `audit_head` row, updated first in the transaction, which
+//! serialises writers on both engines (row lock on PostgreSQL, write lock on
+//! SQLite), so the chain never forks. The entry is written in the same
+//! transaction as the change it records: no change without its entry.
+
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use veille_domain::{OrganisationId, Timestamp, UserId};
+
+use crate::db::{Db, Tx};
+use crate::error::Result;
+
+/// One audit entry to append. `detail` is a small JSON object that never holds
+/// personal data (identifiers and field names only).
+#[derive(Clone, Debug)]
+pub struct NewEntry<'a> {
+    /// When.
+    pub at: Timestamp,
+    /// Who (none for the system or an anonymous visitor).
+    pub actor_user: Option<UserId>,
+    /// From which organisation.
+    pub actor_organisation: Option<OrganisationId>,
+    /// What: `read`, `create`, `update`, `delete`, `login`, `login_failed`…
+    pub action: &'a str,
+    /// The kind of record: `account`, `organisation`, `team`, `territory`…
+    pub record_kind: &'a str,
+    /// The record's identifier.
+    pub record_id: Option<String>,
+    /// The organisation owning the record.
+    pub record_organisation: Option<OrganisationId>,
+    /// Field names changed and similar non-personal detail.
+    pub detail: serde_json::Value,
+}
+
+/// A stored entry.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Entry {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub actor_user: Option<String>,
+    /// From which organisation.
+    pub actor_organisation: Option<String>,
+    /// What.
+    pub action: String,
+    /// Kind of record.
+    pub record_kind: String,
+    /// Record id.
+    pub record_id: Option<String>,
+    /// Owning organisation of the record.
+    pub record_organisation: Option<String>,
+    /// Detail (JSON text).
+    pub detail: String,
+    /// Previous hash.
+    pub prev_hash: String,
+    /// This row's hash.
+    pub hash: String,
+}
+
+fn digest(prev: &str, seq: i64, e: &Entry) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        prev,
+        &seq.to_string(),
+        &e.at.as_micros().to_string(),
+        e.actor_user.as_deref().unwrap_or(""),
+        e.actor_organisation.as_deref().unwrap_or(""),
+        &e.action,
+        &e.record_kind,
+        e.record_id.as_deref().unwrap_or(""),
+        e.record_organisation.as_deref().unwrap_or(""),
+        &e.detail,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0x1f]);
+    }
+    hex::encode(h.finalize())
+}
+
+/// Appends an entry inside the caller's transaction.
+pub async fn append(tx: &mut Tx, new: NewEntry<'_>) -> Result<i64> {
+    let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(&mut **tx)
+        .await?;
+    let seq: i64 = row.try_get("seq")?;
+    let prev: String = row.try_get("hash")?;
+    let mut entry = Entry {
+        seq,
+        at: new.at,
+        actor_user: new.actor_user.map(|u| u.to_string()),
+        actor_organisation: new.actor_organisation.map(|o| o.to_string()),
+        action: new.action.to_owned(),
+        record_kind: new.record_kind.to_owned(),
+        record_id: new.record_id,
+        record_organisation: new.record_organisation.map(|o| o.to_string()),
+        detail: new.detail.to_string(),
+        prev_hash: prev.clone(),
+        hash: String::new(),
+    };
+    entry.hash = digest(&prev, seq, &entry);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor_user_id, actor_organisation_id, action, record_kind, record_id, \
+         record_organisation_id, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(seq)
+    .bind(entry.at.as_micros())
+    .bind(entry.actor_user.clone())
+    .bind(entry.actor_organisation.clone())
+    .bind(entry.action.clone())
+    .bind(entry.record_kind.clone())
+    .bind(entry.record_id.clone())
+    .bind(entry.record_organisation.clone())
+    .bind(entry.detail.clone())
+    .bind(prev)
+    .bind(entry.hash.clone())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(entry.hash).execute(&mut **tx).await?;
+    Ok(seq)
+}
+
+/// Appends an entry in a transaction of its own (for reads).
+pub async fn append_now(db: &Db, new: NewEntry<'_>) -> Result<i64> {
+    let mut tx = db.begin().await?;
+    let seq = append(&mut tx, new).await?;
+    tx.commit().await?;
+    Ok(seq)
+}
+
+const COLUMNS: &str = "seq, at, actor_user_id, actor_organisation_id, action, record_kind, record_id, \
+                       record_organisation_id, detail, prev_hash, hash";
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<Entry> {
+    Ok(Entry {
+        seq: row.try_get("seq")?,
+        at: Timestamp::from_micros(row.try_get("at")?),
+        actor_user: row.try_get("actor_user_id")?,
+        actor_organisation: row.try_get("actor_organisation_id")?,
+        action: row.try_get("action")?,
+        record_kind: row.try_get("record_kind")?,
+        record_id: row.try_get("record_id")?,
+        record_organisation: row.try_get("record_organisation_id")?,
+        detail: row.try_get("detail")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// The outcome of [`verify`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verification {
+    /// Every link holds.
+    Intact {
+        /// Number of entries checked.
+        entries: i64,
+    },
+    /// The first entry whose hash or link does not hold.
+    Broken {
+        /// Its position.
+        seq: i64,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Walks the whole chain in order and reports the first broken link.
+pub async fn verify(db: &Db) -> Result<Verification> {
+    let mut prev = "0".repeat(64);
+    let mut expected_seq = 1;
+    let mut last = 0;
+    loop {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000"))
+            .bind(last)
+            .fetch_all(db.pool())
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let e = from_row(row)?;
+            if e.seq != expected_seq {
+                return Ok(Verification::Broken { seq: expected_seq, problem: format!("entry {expected_seq} is missing") });
+            }
+            if e.prev_hash != prev {
+                return Ok(Verification::Broken { seq: e.seq, problem: "link to the previous entry does not match".into() });
+            }
+            if digest(&prev, e.seq, &e) != e.hash {
+                return Ok(Verification::Broken { seq: e.seq, problem: "content does not match its hash".into() });
+            }
+            prev = e.hash.clone();
+            expected_seq += 1;
+            last = e.seq;
+        }
+    }
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(db.pool()).await?;
+    let head_seq: i64 = head.try_get("seq")?;
+    let head_hash: String = head.try_get("hash")?;
+    if head_seq != last || head_hash != prev {
+        return Ok(Verification::Broken {
+            seq: last + 1,
+            problem: format!("the chain ends at entry {last} but the head says {head_seq}: entries were removed"),
+        });
+    }
+    Ok(Verification::Intact { entries: last })
+}
+
+/// Filters for browsing the log.
+#[derive(Clone, Debug, Default)]
+pub struct Query {
+    /// Only records of this organisation or actions by its members (None: all, for instance admins).
+    pub organisation: Option<OrganisationId>,
+    /// Only this actor.
+    pub actor_user: Option<String>,
+    /// Only this record.
+    pub record_id: Option<String>,
+    /// Entries before this sequence number (paging backwards).
+    pub before_seq: Option<i64>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// Newest entries first, filtered.
+pub async fn list(db: &Db, q: &Query) -> Result<Vec<Entry>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1");
+    let mut args: Vec<String> = Vec::new();
+    if let Some(org) = q.organisation {
+        args.push(org.to_string());
+        let n = args.len();
+        sql.push_str(&format!(" AND (record_organisation_id = ${n} OR actor_organisation_id = ${n})"));
+    }
+    if let Some(u) = &q.actor_user {
+        args.push(u.clone());
+        sql.push_str(&format!(" AND actor_user_id = ${}", args.len()));
+    }
+    if let Some(r) = &q.record_id {
+        args.push(r.clone());
+        sql.push_str(&format!(" AND record_id = ${}", args.len()));
+    }
+    let before = q.before_seq.unwrap_or(i64::MAX);
+    sql.push_str(&format!(" AND seq < ${} ORDER BY seq DESC LIMIT ${}", args.len() + 1, args.len() + 2));
+    let mut query = sqlx::query(&sql);
+    for a in args {
+        query = query.bind(a);
+    }
+    let rows = query.bind(before).bind(q.limit.clamp(1, 500)).fetch_all(db.pool()).await?;
+    rows.iter().map(from_row).collect()
+}

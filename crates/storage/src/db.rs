@@ -1,0 +1,185 @@
+//! Connection, engine selection, migrations, transactions.
+
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use crate::error::{Result, StorageError};
+
+/// The database engine behind a URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite (one file, WAL, synchronous=FULL).
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// Chooses the engine from the URL scheme; unknown schemes are refused.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            other => Err(StorageError::UnsupportedScheme(other.to_owned())),
+        }
+    }
+    /// The engine name for logs and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A pool of connections to the one database of the instance.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A write transaction.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Db {
+    /// Connects to `url` (`sqlite://PATH` creates the file if missing).
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
+        };
+        Ok(Self { pool, backend })
+    }
+
+    /// The engine.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for read queries.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies pending migrations of this engine.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATOR.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATOR.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a read-then-write never fails with SQLITE_BUSY.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Reads back the durability settings and refuses weaker ones than
+    /// promised: WAL and synchronous=FULL on SQLite; fsync and
+    /// synchronous_commit on PostgreSQL.
+    pub async fn check_durability(&self) -> Result<Vec<(String, String)>> {
+        let mut found = Vec::new();
+        match self.backend {
+            Backend::Sqlite => {
+                let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&self.pool).await?;
+                let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&self.pool).await?;
+                let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&self.pool).await?;
+                found.push(("journal_mode".into(), mode.clone()));
+                found.push(("synchronous".into(), sync.to_string()));
+                found.push(("foreign_keys".into(), fk.to_string()));
+                if !mode.eq_ignore_ascii_case("wal") || sync < 2 || fk != 1 {
+                    return Err(StorageError::UnsafeDurability(format!(
+                        "journal_mode={mode}, synchronous={sync}, foreign_keys={fk}"
+                    )));
+                }
+            }
+            Backend::Postgres => {
+                for setting in ["fsync", "synchronous_commit"] {
+                    let value: String = sqlx::query_scalar(&format!("SHOW {setting}")).fetch_one(&self.pool).await?;
+                    found.push((setting.into(), value.clone()));
+                    if value != "on" {
+                        return Err(StorageError::UnsafeDurability(format!("{setting}={value}")));
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&self.pool).await.is_ok()
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Encodes a boolean as the 0/1 integer both engines store.
+pub(crate) fn b(v: bool) -> i64 {
+    i64::from(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chooses_engine_from_scheme() {
+        assert_eq!(Backend::from_url("sqlite://veille.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::from_url("postgres://127.0.0.1/test").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::from_url("postgresql://x/y").unwrap(), Backend::Postgres);
+        assert!(matches!(Backend::from_url("mysql://x"), Err(StorageError::UnsupportedScheme(s)) if s == "mysql"));
+    }
+
+    #[test]
+    fn migrations_are_in_step() {
+        let names = |dir: &str| {
+            let mut v: Vec<String> = std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names("sqlite"), names("postgres"));
+    }
+}

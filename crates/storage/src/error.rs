@@ -1,0 +1,62 @@
+//! Storage errors.
+
+/// What can go wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The URL names no engine veille supports.
+    #[error("unsupported database URL scheme {0:?}: use sqlite://PATH or postgres://…")]
+    UnsupportedScheme(String),
+    /// A named unique constraint was violated (the caller maps it to a form field).
+    #[error("unique constraint {0} violated")]
+    Conflict(String),
+    /// The record changed since it was read (optimistic concurrency).
+    #[error("the record was changed by someone else")]
+    StaleVersion,
+    /// The row does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A stored value could not be read back.
+    #[error("corrupt stored value in {0}")]
+    Corrupt(&'static str),
+    /// Durability settings weaker than required.
+    #[error("unsafe durability setting: {0}")]
+    UnsafeDurability(String),
+    /// Any other database error.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StorageError {
+    /// Turns a unique-violation database error into [`StorageError::Conflict`]
+    /// with the constraint (PostgreSQL) or column list (SQLite) it names.
+    pub fn classify(err: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &err {
+            if db.kind() == sqlx::error::ErrorKind::UniqueViolation {
+                let name = db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned());
+                return StorageError::Conflict(name);
+            }
+        }
+        StorageError::Database(err)
+    }
+
+    /// Whether this is a conflict on a constraint whose name or columns contain `needle`.
+    pub fn is_conflict_on(&self, needle: &str) -> bool {
+        matches!(self, StorageError::Conflict(name) if name.contains(needle))
+    }
+}
+
+/// Result alias.
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+pub(crate) trait ResultExt<T> {
+    fn classify(self) -> Result<T>;
+}
+
+impl<T> ResultExt<T> for std::result::Result<T, sqlx::Error> {
+    fn classify(self) -> Result<T> {
+        self.map_err(StorageError::classify)
+    }
+}

@@ -1,0 +1,21 @@
+//! One query layer for SQLite and PostgreSQL.
+//!
+//! Queries are written once in portable SQL with `$1` placeholders and run
+//! through sqlx's `Any` driver; the engine is chosen from the URL scheme
+//! ([`Backend::from_url`]). Where the SQL must differ it branches in one
+//! visible place on [`Db::backend`].
+
+pub mod accounts;
+pub mod audit;
+pub mod backup;
+pub mod db;
+pub mod error;
+pub mod organisations;
+pub mod outbox;
+pub mod sessions;
+pub mod teams;
+pub mod territories;
+pub mod tokens;
+
+pub use db::{Backend, Db, Tx};
+pub use error::StorageError;
