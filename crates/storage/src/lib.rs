@@ -18,4 +18,5 @@ pub mod territories;
 pub mod tokens;
 
 pub use db::{Backend, Db, Tx};
+pub use sqlx;
 pub use error::StorageError;

@@ -1,1 +1,317 @@
-fn main() {}
+//! The `veille` binary: one command for every job.
+
+use std::io::{BufReader, BufWriter, Read};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use veille_domain::{EmailAddress, Role};
+use veille_storage::{accounts, audit, organisations, Db};
+use veille_web::{AppState, Clock, Config};
+
+#[derive(Parser)]
+#[command(name = "veille", version, about = "veille: the information system of veille sociale")]
+struct Cli {
+    /// Configuration file (TOML); settings are then overridden by VEILLE_* variables and DATABASE_URL.
+    #[arg(long, global = true, env = "VEILLE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (migrates first).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        bind: Option<std::net::SocketAddr>,
+        /// Load the demo data set if the database is empty.
+        #[arg(long, env = "VEILLE_DEMO")]
+        demo: bool,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Account administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Load the synthetic demo data set (Paris) and print the demo accounts.
+    Demo,
+    /// Import data.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Write a portable backup of the whole database (JSON lines) to FILE, or to stdout with "-".
+    Backup {
+        /// Output file.
+        file: PathBuf,
+    },
+    /// Restore a backup into a new, empty database.
+    Restore {
+        /// Backup file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create the first instance administrator (and its organisation if none exists).
+    CreateAdmin {
+        /// Login e-mail.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Organisation name for a new instance.
+        #[arg(long, default_value = "Coordination de l'instance")]
+        organisation: String,
+        /// Read the password from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove an account's second factor: it enrols again at its next login.
+    ResetSecondFactor {
+        /// Login e-mail.
+        #[arg(long)]
+        email: String,
+    },
+    /// Disable an account: its sessions and API tokens end at once.
+    Disable {
+        /// Login e-mail.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Territories from a GeoJSON FeatureCollection (polygons, WGS84).
+    Territories {
+        /// GeoJSON file.
+        file: PathBuf,
+        /// Property holding the code.
+        #[arg(long, default_value = "code")]
+        code_property: String,
+        /// Property holding the name.
+        #[arg(long, default_value = "nom")]
+        name_property: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain and report the first broken link.
+    Verify,
+}
+
+fn init_logs() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("VEILLE_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let json = std::env::var("VEILLE_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open(config: &Config) -> anyhow::Result<Db> {
+    if let Some(path) = config.database_url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating the directory of {path}"))?;
+        }
+    }
+    let db = Db::connect(&config.database_url).await.context("connecting to the database")?;
+    db.migrate().await.context("applying migrations")?;
+    match db.check_durability().await {
+        Ok(_) => {}
+        Err(e) if config.allow_unsafe_durability => tracing::warn!("{e}"),
+        Err(e) => return Err(e).context("durability check (set VEILLE_ALLOW_UNSAFE_DURABILITY=true to accept)"),
+    }
+    Ok(db)
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    let mut s = String::new();
+    if from_stdin {
+        std::io::stdin().read_to_string(&mut s)?;
+    } else {
+        eprint!("Password (at least 12 characters): ");
+        std::io::stdin().read_line(&mut s)?;
+    }
+    Ok(s.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logs();
+    let mut config = Config::load(cli.config.as_deref(), std::env::vars())?;
+    match cli.command {
+        Command::Serve { bind, demo } => {
+            if let Some(b) = bind {
+                config.bind = b;
+            }
+            let db = open(&config).await?;
+            if demo && accounts::count(&db).await? == 0 {
+                let report = veille_web::demo::load(&db).await?;
+                eprintln!("{report}");
+            }
+            let listener = tokio::net::TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+            let addr = listener.local_addr()?;
+            let state = AppState::new(db.clone(), config, Clock::System).await?;
+            tracing::info!(%addr, backend = db.backend().name(), "veille is serving");
+            eprintln!("veille: http://{addr}");
+            veille_web::serve(listener, state, shutdown_signal()).await?;
+            db.close().await;
+            tracing::info!("stopped");
+        }
+        Command::Migrate => {
+            open(&config).await?;
+            eprintln!("migrations applied");
+        }
+        Command::Admin { command } => admin(&config, command).await?,
+        Command::Demo => {
+            let db = open(&config).await?;
+            println!("{}", veille_web::demo::load(&db).await?);
+        }
+        Command::Import { command: ImportCommand::Territories { file, code_property, name_property } } => {
+            let db = open(&config).await?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let now = Clock::System.now();
+            let counts = veille_web::territories::import(&db, &text, &code_property, &name_property, None, now)
+                .await
+                .with_context(|| format!("importing {}", file.display()))?;
+            println!("territories: {} created, {} updated", counts.created, counts.updated);
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let db = open(&config).await?;
+            match audit::verify(&db).await? {
+                audit::Verification::Intact { entries } => println!("audit log intact: {entries} entries"),
+                audit::Verification::Broken { seq, problem } => {
+                    println!("audit log BROKEN at entry {seq}: {problem}");
+                    std::process::exit(2);
+                }
+            }
+        }
+        Command::Backup { file } => {
+            let db = open(&config).await?;
+            let counts = if file.as_os_str() == "-" {
+                veille_storage::backup::dump(&db, &mut BufWriter::new(std::io::stdout())).await?
+            } else {
+                let mut out = BufWriter::new(std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?);
+                veille_storage::backup::dump(&db, &mut out).await?
+            };
+            let rows: usize = counts.iter().map(|(_, n)| n).sum();
+            eprintln!("backup written: {rows} rows in {} tables", counts.len());
+        }
+        Command::Restore { file } => {
+            let db = open(&config).await?;
+            let input = BufReader::new(std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?);
+            let n = veille_storage::backup::restore(&db, input).await?;
+            println!("restored {n} rows");
+        }
+    }
+    Ok(())
+}
+
+async fn admin(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
+    let db = open(config).await?;
+    let now = Clock::System.now();
+    match command {
+        AdminCommand::CreateAdmin { email, name, organisation, password_stdin } => {
+            let email = EmailAddress::parse(&email).map_err(|e| anyhow::anyhow!("e-mail address: {e}"))?;
+            let password = read_password(password_stdin)?;
+            if let Err(p) = veille_web::security::check_new_password(&password, &[email.as_str(), &name]) {
+                anyhow::bail!("{}", veille_web::i18n::Lang::En.tf(p.key(), &[("min", "12")]));
+            }
+            let hash = veille_web::security::hash_password(&password)?;
+            let mut tx = db.begin().await?;
+            let org = match organisations::list(&db).await?.into_iter().find(|o| o.coordinating) {
+                Some(o) => o,
+                None => organisations::create(&mut tx, &organisation, "city_service", true, now).await?,
+            };
+            let id = accounts::create(
+                &mut tx,
+                &accounts::NewAccount {
+                    organisation: org.id,
+                    email,
+                    display_name: name,
+                    role: Role::InstanceAdmin,
+                    password_hash: Some(hash),
+                    territories: None,
+                    field_groups: vec![],
+                    demo_account: false,
+                },
+                now,
+            )
+            .await
+            .context("creating the account (is the e-mail already used?)")?;
+            audit::append(&mut tx, cli_entry("create", "account", id.to_string(), org.id, now)).await?;
+            tx.commit().await?;
+            println!("instance administrator created ({id}); the second factor is enrolled at first login");
+        }
+        AdminCommand::ResetSecondFactor { email } => {
+            let account = find(&db, &email).await?;
+            let mut tx = db.begin().await?;
+            accounts::reset_totp(&mut tx, account.id).await?;
+            veille_storage::sessions::delete_all_for(&mut tx, account.id).await?;
+            audit::append(&mut tx, cli_entry("reset_second_factor", "account", account.id.to_string(), account.organisation, now)).await?;
+            tx.commit().await?;
+            println!("second factor reset; the account enrols again at its next login");
+        }
+        AdminCommand::Disable { email } => {
+            let account = find(&db, &email).await?;
+            let mut tx = db.begin().await?;
+            accounts::set_disabled(&mut tx, account.id, true, now).await?;
+            audit::append(&mut tx, cli_entry("disable", "account", account.id.to_string(), account.organisation, now)).await?;
+            tx.commit().await?;
+            println!("account disabled; its sessions and tokens are ended");
+        }
+    }
+    Ok(())
+}
+
+fn cli_entry<'a>(action: &'a str, kind: &'a str, id: String, org: veille_domain::OrganisationId, now: veille_domain::Timestamp) -> audit::NewEntry<'a> {
+    audit::NewEntry {
+        at: now,
+        actor_user: None,
+        actor_organisation: None,
+        action,
+        record_kind: kind,
+        record_id: Some(id),
+        record_organisation: Some(org),
+        detail: serde_json::json!({ "via": "command_line" }),
+    }
+}
+
+async fn find(db: &Db, email: &str) -> anyhow::Result<accounts::Account> {
+    let email = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("e-mail address: {e}"))?;
+    accounts::by_email(db, &email).await?.ok_or_else(|| anyhow::anyhow!("no account with this e-mail"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

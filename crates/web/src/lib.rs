@@ -1,1 +1,86 @@
+//! The veille web server: server-rendered pages (askama + htmx), the JSON API
+//! under `/api/v1`, authentication, and the e-mail outbox worker.
 
+rust_i18n::i18n!("locales", fallback = "fr");
+
+pub mod access_panel;
+pub mod api;
+pub mod assets;
+pub mod audit_pages;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod forms;
+pub mod health;
+pub mod i18n;
+pub mod login;
+pub mod mail;
+pub mod middleware;
+pub mod openapi;
+pub mod organisations;
+pub mod page;
+pub mod routes;
+pub mod security;
+pub mod teams;
+pub mod territories;
+pub mod users;
+pub mod account;
+
+use std::sync::Arc;
+
+use tokio::sync::RwLock;
+use veille_domain::TerritoryId;
+use veille_geo::TerritoryIndex;
+use veille_storage::Db;
+
+pub use clock::Clock;
+pub use config::Config;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// The clock.
+    pub clock: Clock,
+    /// Point → territory lookup, rebuilt after each territory import.
+    pub territories: Arc<RwLock<TerritoryIndex<TerritoryId>>>,
+}
+
+impl AppState {
+    /// Builds the state and loads the territory index.
+    pub async fn new(db: Db, config: Config, clock: Clock) -> anyhow::Result<Self> {
+        let state = Self {
+            db,
+            config: Arc::new(config),
+            clock,
+            territories: Arc::new(RwLock::new(TerritoryIndex::new(Vec::new()))),
+        };
+        territories::reload_index(&state).await?;
+        Ok(state)
+    }
+}
+
+/// The whole application as a router (tests call it in process).
+pub fn app(state: AppState) -> axum::Router {
+    routes::registry().into_router(state)
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let worker = mail::spawn_worker(state.clone());
+    let router = app(state);
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    worker.abort();
+    Ok(())
+}

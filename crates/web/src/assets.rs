@@ -1,0 +1,29 @@
+//! Static files embedded in the binary: our CSS and scripts, and the npm
+//! front-end libraries (htmx, Leaflet) pinned by package-lock.json.
+
+use axum::extract::Path;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::AppError;
+
+macro_rules! node_module {
+    ($path:literal) => {
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../node_modules/", $path))
+    };
+}
+
+const FILES: &[(&str, &str, &[u8])] = &[
+    ("veille.css", "text/css", include_bytes!("../assets/veille.css")),
+    ("veille.js", "text/javascript", include_bytes!("../assets/veille.js")),
+    ("map.js", "text/javascript", include_bytes!("../assets/map.js")),
+    ("htmx.min.js", "text/javascript", node_module!("htmx.org/dist/htmx.min.js")),
+    ("leaflet.js", "text/javascript", node_module!("leaflet/dist/leaflet.js")),
+    ("leaflet.css", "text/css", node_module!("leaflet/dist/leaflet.css")),
+];
+
+/// GET /static/{file}
+pub async fn file(Path(name): Path<String>) -> Result<Response, AppError> {
+    let (_, mime, bytes) = FILES.iter().find(|(n, _, _)| *n == name).ok_or_else(AppError::not_found)?;
+    Ok(([(CONTENT_TYPE, *mime), (CACHE_CONTROL, "public, max-age=3600")], *bytes).into_response())
+}

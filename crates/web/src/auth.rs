@@ -1,0 +1,237 @@
+//! Who is asking: sessions (cookie), API tokens (bearer), and the extractors
+//! handlers use. Grants are read fresh on every request, so disabling an
+//! account or changing a role applies at once.
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use axum::http::Method;
+use veille_domain::{authorize, Action, Actor, Decision, Resource};
+use veille_storage::accounts::{self, Account};
+use veille_storage::sessions::{self, Session};
+use veille_storage::tokens::{self, ApiToken};
+
+use crate::error::{AppError, ErrorKind};
+use crate::security::token_hash;
+use crate::AppState;
+
+/// Name of the session cookie.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-veille_session"
+    } else {
+        "veille_session"
+    }
+}
+
+/// Name of the anti-forgery cookie.
+pub fn csrf_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-veille_csrf"
+    } else {
+        "veille_csrf"
+    }
+}
+
+/// Name of the language cookie.
+pub const LANG_COOKIE: &str = "veille_lang";
+
+/// A cookie of the request by name.
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value.
+pub fn set_cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>, http_only: bool) -> String {
+    let mut c = format!("{name}={value}; Path=/; SameSite=Lax");
+    if http_only {
+        c.push_str("; HttpOnly");
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    c
+}
+
+/// The outcome of looking at the session cookie.
+pub enum SessionState {
+    /// No cookie or no such session.
+    None,
+    /// Password given, second factor still due.
+    Pending(Account, Session),
+    /// Fully logged in.
+    Full(Account, Session),
+}
+
+/// Reads the session of the request, ending it if idle or past its lifetime.
+pub async fn load_session(parts: &Parts, state: &AppState) -> Result<SessionState, AppError> {
+    let Some(token) = cookie(parts, session_cookie_name(state.config.secure_cookies)) else {
+        return Ok(SessionState::None);
+    };
+    let Some(session) = sessions::by_token(&state.db, &token_hash(token)).await? else {
+        return Ok(SessionState::None);
+    };
+    let now = state.clock.now();
+    let idle_limit = session.last_seen_at.plus_seconds(state.config.session_idle_minutes * 60);
+    if now >= session.expires_at || now >= idle_limit {
+        let mut tx = state.db.begin().await?;
+        sessions::delete(&mut tx, session.id).await?;
+        tx.commit().await?;
+        return Ok(SessionState::None);
+    }
+    let account = match accounts::get(&state.db, session.user).await {
+        Ok(a) if !a.disabled => a,
+        Ok(_) | Err(veille_storage::StorageError::NotFound) => return Ok(SessionState::None),
+        Err(e) => return Err(e.into()),
+    };
+    sessions::touch(&state.db, session.id, now).await?;
+    Ok(if session.second_factor_done {
+        SessionState::Full(account, session)
+    } else {
+        SessionState::Pending(account, session)
+    })
+}
+
+/// A fully authenticated request: by a session with its second factor, or by
+/// a live API token.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    /// The account.
+    pub account: Account,
+    /// Its grants.
+    pub actor: Actor,
+    /// The session, if by cookie.
+    pub session: Option<Session>,
+    /// The token, if by bearer token.
+    pub token: Option<ApiToken>,
+}
+
+impl Authenticated {
+    /// Asks the permission function.
+    pub fn can(&self, action: Action, resource: &Resource) -> Decision {
+        authorize(&self.actor, action, resource)
+    }
+    /// Refuses with 403 unless allowed.
+    pub fn require(&self, action: Action, resource: &Resource) -> Result<(), AppError> {
+        if self.can(action, resource).allowed {
+            Ok(())
+        } else {
+            Err(AppError::forbidden())
+        }
+    }
+}
+
+/// Resolves the identity of a request, if any.
+pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Authenticated>, AppError> {
+    if let Some(value) = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let Some(secret) = value.strip_prefix("Bearer ") else {
+            return Err(AppError::new(ErrorKind::Unauthenticated));
+        };
+        let now = state.clock.now();
+        let Some(token) = tokens::live_by_hash(&state.db, &token_hash(secret.trim()), now).await? else {
+            return Err(AppError::new(ErrorKind::Unauthenticated));
+        };
+        let write = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if write && !token.scopes.iter().any(|s| s == "write") {
+            return Err(AppError::forbidden());
+        }
+        let account = accounts::get(&state.db, token.user).await?;
+        if account.disabled {
+            return Err(AppError::new(ErrorKind::Unauthenticated));
+        }
+        let actor = accounts::actor_of(&state.db, &account).await?;
+        return Ok(Some(Authenticated { account, actor, session: None, token: Some(token) }));
+    }
+    match load_session(parts, state).await? {
+        SessionState::Full(account, session) => {
+            let actor = accounts::actor_of(&state.db, &account).await?;
+            Ok(Some(Authenticated { account, actor, session: Some(session), token: None }))
+        }
+        _ => Ok(None),
+    }
+}
+
+impl<S> FromRequestParts<S> for Authenticated
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(a) = parts.extensions.get::<Authenticated>() {
+            return Ok(a.clone());
+        }
+        let state = AppState::from_ref(state);
+        let found = authenticate(parts, &state).await?.ok_or(AppError::new(ErrorKind::Unauthenticated))?;
+        parts.extensions.insert(found.clone());
+        Ok(found)
+    }
+}
+
+/// A request whose password was checked but whose second factor is still due.
+pub struct PendingSecondFactor {
+    /// The account.
+    pub account: Account,
+    /// The pending session.
+    pub session: Session,
+}
+
+impl<S> FromRequestParts<S> for PendingSecondFactor
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        match load_session(parts, &state).await? {
+            SessionState::Pending(account, session) => Ok(PendingSecondFactor { account, session }),
+            _ => Err(AppError::new(ErrorKind::Unauthenticated)),
+        }
+    }
+}
+
+/// The client's address (the TCP peer; no proxy header is trusted).
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        Ok(ClientIp(ip))
+    }
+}
+
+/// The identity of a request if it has one (public pages that adapt).
+pub struct MaybeAuthenticated(pub Option<Authenticated>);
+
+impl<S> FromRequestParts<S> for MaybeAuthenticated
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        Ok(MaybeAuthenticated(authenticate(parts, &state).await.ok().flatten()))
+    }
+}

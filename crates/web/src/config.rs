@@ -1,0 +1,198 @@
+//! One typed configuration: defaults → optional TOML file → `VEILLE_*`
+//! environment variables (and `DATABASE_URL`). Validated at start.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The configuration of a running instance.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://PATH` or `postgres://…`.
+    pub database_url: String,
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Public base URL, used in e-mailed links.
+    pub base_url: String,
+    /// Minutes without activity before a session ends.
+    pub session_idle_minutes: i64,
+    /// Hours after which a session ends whatever happens.
+    pub session_absolute_hours: i64,
+    /// Whether cookies carry `Secure` (keep true; browsers accept it on localhost).
+    pub secure_cookies: bool,
+    /// SMTP relay host; empty disables sending (mails stay in the outbox).
+    pub smtp_host: String,
+    /// SMTP port.
+    pub smtp_port: u16,
+    /// Sender address.
+    pub smtp_from: String,
+    /// Map tile URL template (e.g. an instance's own tile server); empty shows outlines only.
+    pub tile_url: String,
+    /// Failed logins per account or per address in 15 minutes before throttling.
+    pub login_failures_allowed: i64,
+    /// Accept weaker durability settings than WAL + synchronous=FULL / fsync on.
+    pub allow_unsafe_durability: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://data/veille.db".into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_url: "http://127.0.0.1:8080".into(),
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            secure_cookies: true,
+            smtp_host: String::new(),
+            smtp_port: 25,
+            smtp_from: "veille@localhost".into(),
+            tile_url: String::new(),
+            login_failures_allowed: 10,
+            allow_unsafe_durability: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    // The database URL may carry a password: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &self.database_url.split(':').next().unwrap_or(""))
+            .field("bind", &self.bind)
+            .field("base_url", &self.base_url)
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_absolute_hours", &self.session_absolute_hours)
+            .field("smtp_host", &self.smtp_host)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A configuration problem, naming the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or parsed.
+    #[error("configuration file {path}: {message}")]
+    File {
+        /// Path.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// An environment variable has a bad value.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// Variable.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("setting {name}: {message}")]
+    Invalid {
+        /// Setting.
+        name: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>, env: impl Iterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::File { path: path.display().to_string(), message: e.to_string() })?;
+                toml::from_str(&text)
+                    .map_err(|e| ConfigError::File { path: path.display().to_string(), message: e.to_string() })?
+            }
+            None => Config::default(),
+        };
+        for (name, value) in env {
+            let key = match name.as_str() {
+                "DATABASE_URL" => "database_url".to_owned(),
+                n if n.starts_with("VEILLE_") => n["VEILLE_".len()..].to_ascii_lowercase(),
+                _ => continue,
+            };
+            let bad = |message: String| ConfigError::Env { name: name.clone(), message };
+            match key.as_str() {
+                "database_url" => config.database_url = value,
+                "bind" => config.bind = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "base_url" => config.base_url = value,
+                "session_idle_minutes" => config.session_idle_minutes = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "session_absolute_hours" => {
+                    config.session_absolute_hours = value.parse().map_err(|e| bad(format!("{e}")))?
+                }
+                "secure_cookies" => config.secure_cookies = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "smtp_host" => config.smtp_host = value,
+                "smtp_port" => config.smtp_port = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "smtp_from" => config.smtp_from = value,
+                "tile_url" => config.tile_url = value,
+                "login_failures_allowed" => {
+                    config.login_failures_allowed = value.parse().map_err(|e| bad(format!("{e}")))?
+                }
+                "allow_unsafe_durability" => {
+                    config.allow_unsafe_durability = value.parse().map_err(|e| bad(format!("{e}")))?
+                }
+                // Variables read by the binary itself, not settings.
+                "config" | "demo" | "log" | "log_format" => {}
+                _ => return Err(bad("unknown setting".into())),
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        veille_storage::Backend::from_url(&self.database_url)
+            .map_err(|e| ConfigError::Invalid { name: "database_url", message: e.to_string() })?;
+        if !(1..=24 * 60).contains(&self.session_idle_minutes) {
+            return Err(ConfigError::Invalid { name: "session_idle_minutes", message: "between 1 and 1440".into() });
+        }
+        if !(1..=24 * 7).contains(&self.session_absolute_hours) {
+            return Err(ConfigError::Invalid { name: "session_absolute_hours", message: "between 1 and 168".into() });
+        }
+        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid { name: "base_url", message: "must start with http:// or https://".into() });
+        }
+        if self.login_failures_allowed < 1 {
+            return Err(ConfigError::Invalid { name: "login_failures_allowed", message: "at least 1".into() });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>().into_iter()
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let c = Config::load(None, env(&[("DATABASE_URL", "postgres://h/db"), ("VEILLE_BIND", "0.0.0.0:9000"), ("PATH", "/bin")]))
+            .unwrap();
+        assert_eq!(c.database_url, "postgres://h/db");
+        assert_eq!(c.bind.port(), 9000);
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let e = Config::load(None, env(&[("VEILLE_SESSION_IDLE_MINUTES", "soon")])).unwrap_err();
+        assert!(e.to_string().contains("VEILLE_SESSION_IDLE_MINUTES"), "{e}");
+        let e = Config::load(None, env(&[("VEILLE_NO_SUCH_THING", "1")])).unwrap_err();
+        assert!(e.to_string().contains("VEILLE_NO_SUCH_THING"), "{e}");
+        let e = Config::load(None, env(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
+        assert!(e.to_string().contains("database_url"), "{e}");
+    }
+
+    #[test]
+    fn debug_hides_database_password() {
+        let c = Config::load(None, env(&[("DATABASE_URL", "postgres://u:hunter2@h/db")])).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,90 @@
+//! Forms: the anti-forgery check, decoding, and errors shown next to fields.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, Request};
+use axum::http::header::{HOST, ORIGIN};
+use serde::de::DeserializeOwned;
+
+use crate::auth;
+use crate::error::{AppError, ErrorKind};
+use crate::AppState;
+
+/// A form body whose anti-forgery token matched its cookie and whose origin is ours.
+pub struct Form<T>(pub T);
+
+/// Checks the `Origin` header against `Host` (when the browser sends one).
+pub fn same_origin(parts: &axum::http::request::Parts) -> bool {
+    let Some(origin) = parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    let Some(host) = parts.headers.get(HOST).and_then(|v| v.to_str().ok()) else { return false };
+    origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/')) == Some(host)
+}
+
+/// Whether a submitted token matches the request's anti-forgery cookie.
+pub fn csrf_ok(parts: &axum::http::request::Parts, submitted: Option<&str>, secure: bool) -> bool {
+    let cookie = auth::cookie(parts, auth::csrf_cookie_name(secure));
+    matches!((cookie, submitted), (Some(c), Some(s)) if !c.is_empty() && crate::security::same(c, s))
+}
+
+impl<S, T> FromRequest<S> for Form<T>
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let app = AppState::from_ref(state);
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|_| AppError::new(ErrorKind::TooLarge))?;
+        let pairs: Vec<(String, String)> = serde_html_form::from_bytes(&bytes).map_err(|_| AppError::bad_request())?;
+        let submitted = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
+        if !same_origin(&parts) || !csrf_ok(&parts, submitted, app.config.secure_cookies) {
+            return Err(AppError::new(ErrorKind::CsrfRejected));
+        }
+        let value = serde_html_form::from_bytes(&bytes).map_err(|e| AppError {
+            kind: ErrorKind::BadRequest,
+            cause: Some(anyhow::anyhow!("form decoding: {e}")),
+        })?;
+        Ok(Form(value))
+    }
+}
+
+/// Errors of a form, by field name, already in the user's language.
+#[derive(Clone, Debug, Default)]
+pub struct FieldErrors(BTreeMap<String, String>);
+
+impl FieldErrors {
+    /// No errors.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds an error to a field.
+    pub fn add(&mut self, field: &str, message: String) {
+        self.0.entry(field.to_owned()).or_insert(message);
+    }
+    /// The error of a field, or empty.
+    pub fn get(&self, field: &str) -> String {
+        self.0.get(field).cloned().unwrap_or_default()
+    }
+    /// Whether a field has an error.
+    pub fn has(&self, field: &str) -> bool {
+        self.0.contains_key(field)
+    }
+    /// Whether there is any error.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// Number of errors.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// All errors, for the summary at the top of the form.
+    pub fn all(&self) -> Vec<(String, String)> {
+        self.0.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+}

@@ -1,0 +1,147 @@
+//! Layers around every request: security headers, the anti-forgery cookie,
+//! error pages in the user's language, metrics and logs without personal data.
+
+use std::time::Instant;
+
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{self, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::auth;
+use crate::error::ErrorKind;
+use crate::i18n::Lang;
+use crate::page::{request_lang, CsrfToken, PageCtx};
+use crate::AppState;
+
+/// Content-Security-Policy: no inline script, nothing from elsewhere but map tiles.
+pub fn content_security_policy(tile_url: &str) -> String {
+    let tiles = tile_origin(tile_url).map(|o| format!(" {o}")).unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{tiles}; connect-src 'self'; \
+         font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+fn tile_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next()?;
+    (!host.is_empty() && !host.contains('{')).then(|| format!("{scheme}://{host}"))
+}
+
+/// Adds the security headers.
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let csp = content_security_policy(&state.config.tile_url);
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=(self)"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    if state.config.secure_cookies {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+/// Makes sure the browser holds an anti-forgery cookie, and hands its value to pages.
+pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let secure = state.config.secure_cookies;
+    let (parts, body) = req.into_parts();
+    let existing = auth::cookie(&parts, auth::csrf_cookie_name(secure)).map(str::to_owned);
+    req = Request::from_parts(parts, body);
+    let (token, fresh) = match existing {
+        Some(t) if t.len() >= 32 => (t, false),
+        _ => (crate::security::random_token(), true),
+    };
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let mut resp = next.run(req).await;
+    if fresh {
+        let c = auth::set_cookie(auth::csrf_cookie_name(secure), &token, secure, None, true);
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    ctx: PageCtx,
+    status: u16,
+    message: String,
+}
+
+fn is_machine_path(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/open311/") || matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// Turns an [`ErrorKind`] response into a page (or JSON for the API) in the user's language.
+pub async fn render_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let (parts, body) = req.into_parts();
+    let lang = request_lang(&parts, None);
+    let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
+    let resp = next.run(Request::from_parts(parts, body)).await;
+    let Some(kind) = resp.extensions().get::<ErrorKind>().copied() else {
+        return resp;
+    };
+    if is_machine_path(&path) {
+        let body = serde_json::json!({"error": {"code": kind.code(), "message": lang.t(kind.message_key())}});
+        return (kind.status(), axum::Json(body)).into_response();
+    }
+    if kind == ErrorKind::Unauthenticated {
+        return crate::page::see_other("/login");
+    }
+    let demo = veille_storage::organisations::settings(&state.db).await.ok().flatten().is_some_and(|s| s.demo);
+    let page = ErrorPage {
+        ctx: PageCtx { lang, csrf, user: None, demo, tile_url: String::new(), path: path.clone() },
+        status: kind.status().as_u16(),
+        message: lang.t(kind.message_key()),
+    };
+    let mut r = crate::page::render(&page);
+    *r.status_mut() = kind.status();
+    r
+}
+
+/// Counts requests and their latency by route template and status, and logs
+/// one line per request with the template only — never the URL, which may
+/// hold tokens or identifiers.
+pub async fn observe(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().clone();
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    let elapsed = start.elapsed();
+    let status = resp.status().as_u16();
+    metrics::counter!("veille_http_requests_total", "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!("veille_http_request_duration_seconds", "method" => method.to_string(), "route" => route.clone())
+        .record(elapsed.as_secs_f64());
+    tracing::info!(method = %method, route = %route, status, latency_ms = elapsed.as_millis() as u64, "request");
+    resp
+}
+
+/// Sets the language cookie from `?lang=` links is not used: the switch is a form (see routes).
+pub fn lang_cookie(lang: Lang) -> String {
+    format!("{}={}; Path=/; SameSite=Lax; Max-Age=31536000", auth::LANG_COOKIE, lang.code())
+}
+
+/// An empty body response with a status.
+pub fn empty(status: axum::http::StatusCode) -> Response {
+    Response::builder().status(status).body(Body::empty()).unwrap_or_default()
+}

@@ -1,0 +1,90 @@
+//! The OpenAPI 3.1 document of `/api/v1`, generated from the route registry so
+//! that every operation declares its security (or that it is public).
+
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+
+use crate::routes::{registry, Access};
+
+/// Builds the document.
+pub fn build() -> Value {
+    let mut paths = Map::new();
+    for spec in registry().specs().into_iter().filter(|s| s.is_api()) {
+        let path = spec.path.trim_start_matches("/api/v1");
+        let params: Vec<Value> = spec
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut params = params;
+        if spec.path.ends_with("/lookup") {
+            for name in ["lon", "lat"] {
+                params.push(json!({"name": name, "in": "query", "required": true, "schema": {"type": "number"}}));
+            }
+        }
+        let security = match spec.access {
+            Access::Public => json!([]),
+            _ => json!([{"bearerAuth": []}, {"cookieAuth": []}]),
+        };
+        let op_id = format!(
+            "{}_{}",
+            spec.method.as_str().to_lowercase(),
+            path.trim_matches('/').replace(['/', '.'], "_").replace(['{', '}'], "")
+        );
+        let mut responses = json!({
+            "200": {"description": "OK", "content": {"application/json": {"schema": {}}}},
+            "400": {"$ref": "#/components/responses/Error"},
+            "404": {"$ref": "#/components/responses/Error"}
+        });
+        if spec.access != Access::Public {
+            responses["401"] = json!({"$ref": "#/components/responses/Error"});
+            responses["403"] = json!({"$ref": "#/components/responses/Error"});
+        }
+        let op = json!({
+            "operationId": op_id,
+            "summary": spec.summary,
+            "parameters": params,
+            "security": security,
+            "x-veille-access": spec.access,
+            "responses": responses,
+        });
+        paths
+            .entry(path.to_owned())
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .map(|o| o.insert(spec.method.as_str().to_lowercase(), op));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "veille API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "JSON API of veille. Authenticate with a personal API token (Authorization: Bearer …) created on the account page. Every answer is filtered by the same permission function as the pages."
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "__Host-veille_session"}
+            },
+            "responses": {
+                "Error": {
+                    "description": "An error with a message in the caller's language",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["error"],
+                        "properties": {"error": {"type": "object", "required": ["code", "message"],
+                            "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}
+                    }}}
+                }
+            }
+        }
+    })
+}
+
+/// GET /api/v1/openapi.json
+pub async fn document() -> Response {
+    axum::Json(build()).into_response()
+}

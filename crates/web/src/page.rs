@@ -1,0 +1,147 @@
+//! What every page needs: language, anti-forgery token, who is logged in,
+//! whether this is a demo instance.
+
+use askama::Template;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::header::ACCEPT_LANGUAGE;
+use axum::http::request::Parts;
+use axum::response::{Html, IntoResponse, Response};
+use veille_domain::{Role, Timestamp};
+
+use crate::auth::{self, Authenticated};
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::AppState;
+
+/// The anti-forgery token of the request (from its cookie, or new).
+#[derive(Clone, Debug)]
+pub struct CsrfToken(pub String);
+
+/// The logged-in account as the layout shows it.
+#[derive(Clone, Debug)]
+pub struct NavUser {
+    /// Name.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// Per-request page context.
+#[derive(Clone, Debug)]
+pub struct PageCtx {
+    /// Interface language.
+    pub lang: Lang,
+    /// Anti-forgery token for forms.
+    pub csrf: String,
+    /// Logged-in account, if any.
+    pub user: Option<NavUser>,
+    /// Demo instance: a banner on every page.
+    pub demo: bool,
+    /// Map tile URL template (empty: outlines only).
+    pub tile_url: String,
+    /// Current path (for the language switch to come back).
+    pub path: String,
+}
+
+impl PageCtx {
+    /// Translates a key.
+    pub fn t(&self, key: &str) -> String {
+        self.lang.t(key)
+    }
+    /// Translates a key with arguments.
+    pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.lang.tf(key, args)
+    }
+    /// The label of a role.
+    pub fn role_label(&self, role: &Role) -> String {
+        self.lang.t(&format!("role.{}", role.code()))
+    }
+    /// The label of an access reason.
+    pub fn reason_label(&self, reason: &veille_domain::Reason) -> String {
+        self.lang.t(&format!("access.reason.{}", reason.code()))
+    }
+    /// The label of a field group.
+    pub fn group_label(&self, group: &veille_domain::FieldGroup) -> String {
+        self.lang.t(&format!("field_group.{}", group.code()))
+    }
+    /// The label of a coded value in a family (`organisation_kind`, `team_kind`…).
+    pub fn label(&self, family: &str, code: &str) -> String {
+        self.lang.t(&format!("{family}.{code}"))
+    }
+    /// A date and time in Europe/Paris.
+    pub fn when(&self, t: &Timestamp) -> String {
+        t.to_paris_display()
+    }
+    /// Whether the user is an instance administrator.
+    pub fn is_instance_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.role == Role::InstanceAdmin)
+    }
+    /// Whether the user administers an organisation (or the instance).
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| matches!(u.role, Role::InstanceAdmin | Role::OrgAdmin))
+    }
+}
+
+/// The language of a request: cookie, then the account's preference, then Accept-Language.
+pub fn request_lang(parts: &Parts, account_lang: Option<&str>) -> Lang {
+    if let Some(c) = auth::cookie(parts, auth::LANG_COOKIE) {
+        return Lang::from_code(c);
+    }
+    if let Some(l) = account_lang {
+        return Lang::from_code(l);
+    }
+    parts
+        .headers
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Lang::from_code)
+        .unwrap_or_default()
+}
+
+impl<S> FromRequestParts<S> for PageCtx
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let app = AppState::from_ref(state);
+        let who = match parts.extensions.get::<Authenticated>() {
+            Some(a) => Some(a.clone()),
+            None => auth::authenticate(parts, &app).await.ok().flatten(),
+        };
+        let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
+        let demo = veille_storage::organisations::settings(&app.db).await?.is_some_and(|s| s.demo);
+        Ok(PageCtx {
+            lang: request_lang(parts, who.as_ref().map(|w| w.account.lang.as_str())),
+            csrf,
+            user: who.map(|w| NavUser { display_name: w.account.display_name, role: w.account.role }),
+            demo,
+            tile_url: app.config.tile_url.clone(),
+            path: parts.uri.path().to_owned(),
+        })
+    }
+}
+
+/// Renders a template into an HTML response.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => AppError::from(anyhow::Error::from(e)).into_response(),
+    }
+}
+
+/// Renders a template with a status (e.g. 422 for a form with errors).
+pub fn render_status(status: axum::http::StatusCode, t: &impl Template) -> Response {
+    let mut r = render(t);
+    if r.status().is_success() {
+        *r.status_mut() = status;
+    }
+    r
+}
+
+/// A 303 redirect after a successful form.
+pub fn see_other(to: &str) -> Response {
+    axum::response::Redirect::to(to).into_response()
+}

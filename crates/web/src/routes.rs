@@ -1,0 +1,184 @@
+//! Every route of veille, each declared with its access rule. A route cannot
+//! be added without one: the registry is the only way into the router, and
+//! the authorization matrix test walks [`registry`] and fails on any route
+//! missing from its expectation table.
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use serde::Serialize;
+
+use crate::auth::Authenticated;
+use crate::error::{AppError, ErrorKind};
+use crate::{account, api, assets, audit_pages, health, login, middleware, openapi, organisations, teams, territories, users};
+use crate::AppState;
+
+/// Who may reach a route at all. Object-level rules (which organisation,
+/// territory, case) are then decided in the handler by the permission function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// Anyone, without an account.
+    Public,
+    /// An account whose password was checked and whose second factor is due.
+    PendingSecondFactor,
+    /// A fully authenticated account (session with second factor, or API token).
+    Signed,
+}
+
+/// A declared route.
+#[derive(Clone, Debug, Serialize)]
+pub struct RouteSpec {
+    /// HTTP method.
+    #[serde(serialize_with = "ser_method")]
+    pub method: Method,
+    /// Path template, axum syntax (`/users/{id}`).
+    pub path: &'static str,
+    /// Access rule.
+    pub access: Access,
+    /// One line for the OpenAPI document and the docs.
+    pub summary: &'static str,
+}
+
+fn ser_method<S: serde::Serializer>(m: &Method, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(m.as_str())
+}
+
+impl RouteSpec {
+    /// `GET /users/{id}`.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+    /// Whether this route belongs to the JSON API.
+    pub fn is_api(&self) -> bool {
+        self.path.starts_with("/api/v1/")
+    }
+}
+
+/// The routes and their handlers.
+#[derive(Default)]
+pub struct Registry {
+    entries: Vec<(RouteSpec, MethodRouter<AppState>)>,
+}
+
+impl Registry {
+    fn add(mut self, method: Method, path: &'static str, access: Access, summary: &'static str, handler: MethodRouter<AppState>) -> Self {
+        self.entries.push((RouteSpec { method, path, access, summary }, handler));
+        self
+    }
+    fn get(self, path: &'static str, access: Access, summary: &'static str, handler: MethodRouter<AppState>) -> Self {
+        self.add(Method::GET, path, access, summary, handler)
+    }
+    fn post(self, path: &'static str, access: Access, summary: &'static str, handler: MethodRouter<AppState>) -> Self {
+        self.add(Method::POST, path, access, summary, handler)
+    }
+
+    /// Adds a route from outside (used by the test that proves an undeclared
+    /// route fails the matrix).
+    pub fn with_route(self, spec: RouteSpec, handler: MethodRouter<AppState>) -> Self {
+        self.add(spec.method, spec.path, spec.access, spec.summary, handler)
+    }
+
+    /// The declared routes.
+    pub fn specs(&self) -> Vec<RouteSpec> {
+        self.entries.iter().map(|(s, _)| s.clone()).collect()
+    }
+
+    /// Builds the router with its layers.
+    pub fn into_router(self, state: AppState) -> Router {
+        let mut router: Router<AppState> = Router::new();
+        for (spec, handler) in self.entries {
+            let guarded = match spec.access {
+                Access::Signed => handler.route_layer(from_fn_with_state(state.clone(), require_signed)),
+                Access::Public | Access::PendingSecondFactor => handler,
+            };
+            router = router.route(spec.path, guarded);
+        }
+        router
+            .fallback(|| async { AppError::not_found().into_response() })
+            .layer(from_fn_with_state(state.clone(), middleware::render_errors))
+            .layer(from_fn_with_state(state.clone(), middleware::csrf_cookie))
+            .layer(from_fn_with_state(state.clone(), middleware::security_headers))
+            .layer(axum::extract::DefaultBodyLimit::max(crate::territories::MAX_IMPORT_BYTES + 64 * 1024))
+            .layer(from_fn(middleware::observe))
+            .with_state(state)
+    }
+}
+
+/// Refuses requests that are not fully authenticated; hands the identity on.
+async fn require_signed(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    match crate::auth::authenticate(&parts, &state).await {
+        Ok(Some(who)) => {
+            tracing::Span::current().record("user", who.account.id.to_string());
+            parts.extensions.insert::<Authenticated>(who);
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Ok(None) => AppError::new(ErrorKind::Unauthenticated).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Every route of veille.
+pub fn registry() -> Registry {
+    use Access::*;
+    Registry::default()
+        // Operations
+        .get("/healthz", Public, "Liveness", get(health::healthz))
+        .get("/readyz", Public, "Readiness (database answers)", get(health::readyz))
+        .get("/metrics", Public, "Prometheus metrics", get(health::metrics))
+        .get("/static/{file}", Public, "Embedded CSS, scripts and libraries", get(assets::file))
+        // Login and account set-up
+        .get("/login", Public, "Login form", get(login::login_form))
+        .post("/login", Public, "Check e-mail and password", post(login::login))
+        .get("/login/second-factor", PendingSecondFactor, "Second factor form", get(login::second_factor_form))
+        .post("/login/second-factor", PendingSecondFactor, "Check a TOTP or recovery code", post(login::second_factor))
+        .get("/enrol", PendingSecondFactor, "Enrol a TOTP second factor", get(login::enrol_form))
+        .post("/enrol", PendingSecondFactor, "Confirm the second factor", post(login::enrol))
+        .get("/password/forgot", Public, "Forgotten password form", get(login::forgot_form))
+        .post("/password/forgot", Public, "Send a reset link", post(login::forgot))
+        .get("/password/reset/{token}", Public, "New password form", get(login::reset_form))
+        .post("/password/reset/{token}", Public, "Set a new password", post(login::reset))
+        .get("/invitation/{token}", Public, "Accept an invitation", get(login::invitation_form))
+        .post("/invitation/{token}", Public, "Create the invited account", post(login::accept_invitation))
+        .post("/lang", Public, "Switch language", post(login::switch_lang))
+        .post("/logout", Signed, "Log out", post(login::logout))
+        .post("/logout/everywhere", Signed, "End every session of the account", post(login::logout_everywhere))
+        // Pages
+        .get("/", Signed, "Home", get(account::home))
+        .get("/account", Signed, "Own account, sessions and API tokens", get(account::show))
+        .post("/account/tokens", Signed, "Create an API token", post(account::create_token))
+        .post("/account/tokens/{id}/revoke", Signed, "Revoke an API token", post(account::revoke_token))
+        .get("/organisations", Signed, "Organisations", get(organisations::list))
+        .post("/organisations", Signed, "Create an organisation", post(organisations::create))
+        .get("/organisations/{id}", Signed, "An organisation", get(organisations::show))
+        .post("/organisations/{id}/invitations", Signed, "Invite a user", post(organisations::invite))
+        .post("/organisations/{id}/teams", Signed, "Create a team", post(organisations::create_team))
+        .get("/users/{id}", Signed, "An account (audited read)", get(users::show))
+        .post("/users/{id}/disable", Signed, "Disable an account", post(users::disable))
+        .post("/users/{id}/enable", Signed, "Enable an account", post(users::enable))
+        .post("/users/{id}/reset-second-factor", Signed, "Reset an account's second factor", post(users::reset_second_factor))
+        .post("/users/{id}/grants", Signed, "Change role, territories, field groups", post(users::grants))
+        .get("/teams/{id}", Signed, "A team", get(teams::show))
+        .post("/teams/{id}/members", Signed, "Add a team member", post(teams::add_member))
+        .post("/teams/{id}/members/remove", Signed, "Remove a team member", post(teams::remove_member))
+        .get("/territories", Signed, "Territories and map", get(territories::list))
+        .get("/territories.geojson", Signed, "Territories as GeoJSON", get(territories::geojson))
+        .post("/territories/import", Signed, "Import territories from GeoJSON", post(territories::import_upload))
+        .get("/territories/{id}", Signed, "A territory", get(territories::show))
+        .get("/audit", Signed, "Audit log", get(audit_pages::page))
+        // JSON API
+        .get("/api/v1/openapi.json", Public, "This OpenAPI document", get(openapi::document))
+        .get("/api/v1/me", Signed, "The calling account", get(api::me))
+        .get("/api/v1/organisations", Signed, "Organisations the caller may read", get(api::organisations))
+        .get("/api/v1/organisations/{id}", Signed, "An organisation", get(api::organisation))
+        .get("/api/v1/users/{id}", Signed, "An account (audited read)", get(api::user))
+        .get("/api/v1/teams/{id}", Signed, "A team and its members", get(api::team))
+        .get("/api/v1/territories", Signed, "Territories", get(api::territories))
+        .get("/api/v1/territories/lookup", Signed, "The territory containing a point", get(territories::lookup))
+        .get("/api/v1/audit", Signed, "Audit log entries", get(audit_pages::api))
+        .get("/api/v1/access/{kind}/{id}", Signed, "Who can see a record, and why", get(api::access))
+}

@@ -1,0 +1,201 @@
+//! Territories: GeoJSON import (page and command line), list and map, the
+//! point → territory lookup used for routing.
+
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use veille_domain::{Action, Resource, ResourceKind, TerritoryId, Timestamp, UserId, OrganisationId};
+use veille_geo::{LonLat, TerritoryIndex};
+use veille_storage::territories::{self, ImportCounts, Territory};
+use veille_storage::{audit, Db};
+
+use crate::access_panel::{who_can_read, PanelEntry};
+use crate::auth::Authenticated;
+use crate::error::{AppError, AppResult, ErrorKind};
+use crate::forms::{csrf_ok, same_origin, FieldErrors};
+use crate::page::{render, render_status, PageCtx};
+use crate::AppState;
+
+/// Largest GeoJSON file accepted (bytes).
+pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
+
+/// Rebuilds the in-memory index from the database.
+pub async fn reload_index(state: &AppState) -> anyhow::Result<()> {
+    let mut items = Vec::new();
+    for t in territories::list(&state.db).await? {
+        items.push((t.id, veille_geo::geometry_from_geojson(&t.geometry)?));
+    }
+    *state.territories.write().await = TerritoryIndex::new(items);
+    Ok(())
+}
+
+/// Parses and stores territories from GeoJSON text, in one transaction, audited.
+pub async fn import(
+    db: &Db,
+    text: &str,
+    code_property: &str,
+    name_property: &str,
+    actor: Option<(UserId, OrganisationId)>,
+    now: Timestamp,
+) -> anyhow::Result<ImportCounts> {
+    let features = veille_geo::parse_territories(text, code_property, name_property)?;
+    let items: Vec<(String, String, String, [f64; 4])> = features
+        .iter()
+        .map(|f| {
+            let bbox = veille_geo::bbox(&f.geometry).unwrap_or([0.0; 4]);
+            (f.code.to_string(), f.name.clone(), veille_geo::geometry_to_geojson(&f.geometry), bbox)
+        })
+        .collect();
+    let mut tx = db.begin().await?;
+    let counts = territories::upsert(&mut tx, &items, now).await?;
+    audit::append(
+        &mut tx,
+        audit::NewEntry {
+            at: now,
+            actor_user: actor.map(|a| a.0),
+            actor_organisation: actor.map(|a| a.1),
+            action: "import",
+            record_kind: "territory",
+            record_id: None,
+            record_organisation: None,
+            detail: serde_json::json!({ "created": counts.created, "updated": counts.updated }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(counts)
+}
+
+#[derive(Template)]
+#[template(path = "territories.html")]
+struct ListPage {
+    ctx: PageCtx,
+    territories: Vec<Territory>,
+    can_import: bool,
+    errors: FieldErrors,
+    imported: Option<ImportCounts>,
+}
+
+/// GET /territories
+pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticated) -> AppResult<Response> {
+    who.require(Action::Read, &Resource::new(ResourceKind::Territory))?;
+    let can_import = who.can(Action::Create, &Resource::new(ResourceKind::Territory)).allowed;
+    Ok(render(&ListPage { ctx, territories: territories::list(&state.db).await?, can_import, errors: FieldErrors::new(), imported: None }))
+}
+
+/// GET /territories.geojson: every territory for the maps.
+pub async fn geojson(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
+    who.require(Action::Read, &Resource::new(ResourceKind::Territory))?;
+    let list = territories::list(&state.db).await?;
+    let geoms: Vec<(String, String, veille_geo::geo::MultiPolygon<f64>)> = list
+        .iter()
+        .filter_map(|t| veille_geo::geometry_from_geojson(&t.geometry).ok().map(|g| (t.code.clone(), t.name.clone(), g)))
+        .collect();
+    let refs: Vec<(String, String, &veille_geo::geo::MultiPolygon<f64>)> = geoms.iter().map(|(c, n, g)| (c.clone(), n.clone(), g)).collect();
+    Ok(([(CONTENT_TYPE, "application/geo+json")], veille_geo::feature_collection(&refs)).into_response())
+}
+
+/// POST /territories/import (multipart: csrf, file, code_property, name_property)
+pub async fn import_upload(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, req: axum::extract::Request) -> AppResult<Response> {
+    who.require(Action::Create, &Resource::new(ResourceKind::Territory))?;
+    let (parts, body) = req.into_parts();
+    if !same_origin(&parts) {
+        return Err(AppError::new(ErrorKind::CsrfRejected));
+    }
+    let secure = state.config.secure_cookies;
+    let req = axum::extract::Request::from_parts(parts.clone(), body);
+    let mut multipart = <Multipart as axum::extract::FromRequest<()>>::from_request(req, &())
+        .await
+        .map_err(|_| AppError::bad_request())?;
+    let (mut csrf, mut text, mut code_prop, mut name_prop) = (None, None, "code".to_owned(), "nom".to_owned());
+    while let Some(field) = multipart.next_field().await.map_err(|_| AppError::new(ErrorKind::TooLarge))? {
+        let name = field.name().unwrap_or("").to_owned();
+        let bytes = field.bytes().await.map_err(|_| AppError::new(ErrorKind::TooLarge))?;
+        match name.as_str() {
+            "csrf" => csrf = Some(String::from_utf8_lossy(&bytes).into_owned()),
+            "file" => text = Some(bytes),
+            "code_property" if !bytes.is_empty() => code_prop = String::from_utf8_lossy(&bytes).trim().to_owned(),
+            "name_property" if !bytes.is_empty() => name_prop = String::from_utf8_lossy(&bytes).trim().to_owned(),
+            _ => {}
+        }
+    }
+    if !csrf_ok(&parts, csrf.as_deref(), secure) {
+        return Err(AppError::new(ErrorKind::CsrfRejected));
+    }
+    let mut errors = FieldErrors::new();
+    let mut imported = None;
+    match text {
+        None => errors.add("file", ctx.t("territory.file_missing")),
+        Some(bytes) if bytes.is_empty() => errors.add("file", ctx.t("territory.file_missing")),
+        Some(bytes) if bytes.len() > MAX_IMPORT_BYTES => {
+            errors.add("file", ctx.tf("territory.file_too_large", &[("max", "20")]))
+        }
+        Some(bytes) => match std::str::from_utf8(&bytes) {
+            Err(_) => errors.add("file", ctx.t("territory.not_utf8")),
+            Ok(text) => {
+                let actor = Some((who.account.id, who.account.organisation));
+                match import(&state.db, text, &code_prop, &name_prop, actor, state.clock.now()).await {
+                    Ok(counts) => {
+                        reload_index(&state).await?;
+                        imported = Some(counts);
+                    }
+                    Err(e) => match e.downcast_ref::<veille_geo::GeoError>() {
+                        Some(geo) => errors.add("file", ctx.tf("territory.invalid", &[("detail", &geo.to_string())])),
+                        None => return Err(e.into()),
+                    },
+                }
+            }
+        },
+    }
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = ListPage { ctx, territories: territories::list(&state.db).await?, can_import: true, errors, imported };
+    Ok(render_status(status, &page))
+}
+
+#[derive(Template)]
+#[template(path = "territory.html")]
+struct ShowPage {
+    ctx: PageCtx,
+    territory: Territory,
+    panel: Vec<PanelEntry>,
+}
+
+/// GET /territories/{id}
+pub async fn show(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
+    let id: TerritoryId = id.parse().map_err(|_| AppError::not_found())?;
+    let resource = Resource::new(ResourceKind::Territory);
+    who.require(Action::Read, &resource)?;
+    let territory = territories::get(&state.db, id).await?;
+    Ok(render(&ShowPage { ctx, territory, panel: who_can_read(&state.db, &resource).await? }))
+}
+
+/// Query of the lookup.
+#[derive(Deserialize)]
+pub struct LookupQuery {
+    lon: Option<f64>,
+    lat: Option<f64>,
+}
+
+/// Which territory contains a point.
+pub async fn locate(state: &AppState, point: LonLat) -> AppResult<Option<Territory>> {
+    let id = state.territories.read().await.locate(point).copied();
+    match id {
+        Some(id) => Ok(Some(territories::get(&state.db, id).await?)),
+        None => Ok(None),
+    }
+}
+
+/// GET /api/v1/territories/lookup?lon=&lat=
+pub async fn lookup(State(state): State<AppState>, who: Authenticated, Query(q): Query<LookupQuery>) -> AppResult<Response> {
+    who.require(Action::Read, &Resource::new(ResourceKind::Territory))?;
+    let (Some(lon), Some(lat)) = (q.lon, q.lat) else { return Err(AppError::bad_request()) };
+    let point = LonLat::new(lon, lat).map_err(|_| AppError::bad_request())?;
+    let found = locate(&state, point).await?;
+    Ok(axum::Json(serde_json::json!({
+        "territory": found.map(|t| serde_json::json!({"id": t.id, "code": t.code, "name": t.name}))
+    }))
+    .into_response())
+}
