@@ -104,7 +104,7 @@ mod tests {
                     let rest = &text[i + pat.len()..];
                     if let Some(end) = rest.find('"') {
                         let key = &rest[..end];
-                        if key.contains('.') && !key.ends_with('.') && !fr.contains(key) {
+                        if key.contains('.') && !key.starts_with('/') && !key.ends_with('.') && !fr.contains(key) {
                             missing.push(format!("{f}: {key}"));
                         }
                     }

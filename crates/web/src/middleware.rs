@@ -96,12 +96,13 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     let Some(kind) = resp.extensions().get::<ErrorKind>().copied() else {
         return resp;
     };
+    let marker = [("x-veille-error", kind.code())];
     if is_machine_path(&path) {
         let body = serde_json::json!({"error": {"code": kind.code(), "message": lang.t(kind.message_key())}});
-        return (kind.status(), axum::Json(body)).into_response();
+        return (kind.status(), marker, axum::Json(body)).into_response();
     }
     if kind == ErrorKind::Unauthenticated {
-        return crate::page::see_other("/login");
+        return (marker, crate::page::see_other("/login")).into_response();
     }
     let demo = veille_storage::organisations::settings(&state.db).await.ok().flatten().is_some_and(|s| s.demo);
     let page = ErrorPage {
@@ -111,6 +112,9 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     };
     let mut r = crate::page::render(&page);
     *r.status_mut() = kind.status();
+    if let Ok(v) = HeaderValue::from_str(kind.code()) {
+        r.headers_mut().insert("x-veille-error", v);
+    }
     r
 }
 

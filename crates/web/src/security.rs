@@ -67,6 +67,17 @@ pub fn check_new_password(password: &str, context: &[&str]) -> Result<(), Passwo
     }
     let mut words: Vec<&str> = vec!["veille", "maraude", "samusocial", "paris", "signalement"];
     words.extend_from_slice(context);
+    // A password made of the context words plus a few characters is guessable
+    // whatever the estimator says.
+    let mut rest = password.to_lowercase();
+    for w in &words {
+        for part in w.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|p| p.len() >= 3) {
+            rest = rest.replace(part, "");
+        }
+    }
+    if rest.chars().filter(|c| c.is_alphanumeric()).count() < 8 {
+        return Err(PasswordProblem::TooCommon);
+    }
     let estimate = zxcvbn::zxcvbn(password, &words);
     if (estimate.score() as u8) < 3 {
         return Err(PasswordProblem::TooCommon);

@@ -1,0 +1,40 @@
+# veille — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+DATABASE_URL ?= sqlite://data/veille.db
+BIND ?= 127.0.0.1:8080
+PG_TEST_URL ?= postgres://root@127.0.0.1:5432/test
+
+.PHONY: run test deps test-rust test-sqlite test-postgres test-browser postgres-up bench-linkage
+
+## Build, migrate, load the demo into an empty database, serve on http://127.0.0.1:8080
+run:
+	bash scripts/install-deps.sh --runtime-only
+	cargo build --release -p veille
+	DATABASE_URL=$(DATABASE_URL) ./target/release/veille serve --demo --bind $(BIND)
+
+## Everything: unit and property tests, the integration suite on SQLite and on PostgreSQL, browser tests
+test: deps
+	cargo build -p veille
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgres
+	$(MAKE) test-browser
+	@echo "make test: all suites passed"
+
+deps:
+	bash scripts/install-deps.sh
+
+test-sqlite:
+	VEILLE_TEST_DATABASE=sqlite cargo test --workspace
+
+test-postgres: postgres-up
+	VEILLE_TEST_DATABASE=postgres VEILLE_TEST_PG_URL=$(PG_TEST_URL) cargo test -p veille-storage -p veille-web -p veille
+
+test-browser:
+	node --test --test-concurrency=1 tests/browser/
+
+postgres-up:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || (command -v pg_ctlcluster >/dev/null && pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && sleep 2) || true
+	@pg_isready -h 127.0.0.1 -p 5432
+
+bench-linkage:
+	bash bench/linkage/run.sh

@@ -1,0 +1,78 @@
+//! The "who can see this" panel and enforcement agree, on a generated world.
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use veille_domain::Role;
+use veille_storage::{teams, territories};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn panel_and_enforcement_agree_on_a_generated_world() {
+    let app = TestApp::new().await;
+    let mut tx = app.db().begin().await.unwrap();
+    let square = |x: f64| veille_geo::geometry_to_geojson(&veille_geo::geo::MultiPolygon::new(vec![veille_geo::geo::Polygon::new(
+        vec![(x, 48.0), (x + 0.1, 48.0), (x + 0.1, 48.1), (x, 48.1), (x, 48.0)].into(),
+        vec![],
+    )]));
+    territories::upsert(
+        &mut tx,
+        &[("T1".into(), "Un".into(), square(2.0), [2.0, 48.0, 2.1, 48.1]), ("T2".into(), "Deux".into(), square(2.2), [2.2, 48.0, 2.3, 48.1])],
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let t1 = territories::id_by_code(app.db(), "T1").await.unwrap().unwrap();
+    // Three organisations, every role in each, some with a territory scope.
+    let mut users = Vec::new();
+    let mut orgs = Vec::new();
+    for (i, name) in ["Ville", "Association", "Partenaire"].iter().enumerate() {
+        let org = app.org(name, i == 0).await;
+        orgs.push(org);
+        for (j, role) in Role::ALL.iter().enumerate() {
+            let scope = (j % 2 == 1).then(|| vec![t1]);
+            let id = app.user(org, *role, &format!("u{i}{j}@exemple.fr"), None, scope).await;
+            users.push(id);
+        }
+    }
+    let mut tx = app.db().begin().await.unwrap();
+    let mut team_ids = Vec::new();
+    for org in &orgs {
+        team_ids.push(teams::create(&mut tx, *org, "Équipe", "social", app.state.clock.now()).await.unwrap());
+    }
+    tx.commit().await.unwrap();
+    let mut records: Vec<(String, String)> = Vec::new();
+    for u in users.iter().step_by(3) {
+        records.push(("users".into(), u.to_string()));
+    }
+    for t in &team_ids {
+        records.push(("teams".into(), t.to_string()));
+    }
+    for o in &orgs {
+        records.push(("organisations".into(), o.to_string()));
+    }
+    let admin = users[0];
+    let mut admin_client = app.session_for(admin, false).await;
+    let mut checked = 0;
+    for (kind, id) in &records {
+        let panel = admin_client.get(&format!("/api/v1/access/{kind}/{id}")).await;
+        assert_eq!(panel.status, StatusCode::OK);
+        let in_panel: BTreeSet<String> =
+            panel.json().as_array().unwrap().iter().map(|e| e["user_id"].as_str().unwrap().to_owned()).collect();
+        for u in &users {
+            let mut c = app.session_for(*u, false).await;
+            let status = c.get(&format!("/api/v1/{kind}/{id}")).await.status;
+            let allowed = status == StatusCode::OK;
+            assert!(
+                allowed == in_panel.contains(&u.to_string()),
+                "{kind} {id}: user {u} got {status} but panel says {}",
+                in_panel.contains(&u.to_string())
+            );
+            assert!(allowed || status == StatusCode::FORBIDDEN, "unexpected {status}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 200, "only {checked} cells checked");
+}

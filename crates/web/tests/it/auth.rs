@@ -1,0 +1,233 @@
+//! Login, second factor, throttling, sessions.
+
+use axum::http::StatusCode;
+use veille_domain::Role;
+use veille_storage::organisations::{self, InstanceSettings};
+use veille_web::Config;
+
+use crate::helpers::*;
+
+const PW: &str = "une phrase de passe assez longue";
+
+async fn app_with_user(role: Role) -> (TestApp, veille_domain::UserId) {
+    let app = TestApp::new().await;
+    let org = app.org("Org A", true).await;
+    let user = app.user(org, role, "agent@exemple.fr", Some(PW), None).await;
+    (app, user)
+}
+
+#[tokio::test]
+async fn password_alone_never_opens_a_session() {
+    let (app, user) = app_with_user(Role::Coordinator).await;
+    let secret = app.enrol(user).await;
+    let mut c = app.client();
+    let r = c.post("/login", &[("email", "agent@exemple.fr"), ("password", PW)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), Some("/login/second-factor"));
+    // Pages and API refuse the half-logged session.
+    assert_eq!(c.get("/").await.location(), Some("/login"));
+    assert_eq!(c.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    // Wrong code refused, with the message next to the field.
+    let r = c.post("/login/second-factor", &[("code", "000000")]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("code-error"), "{}", r.body);
+    // The right code opens the session.
+    let r = c.post("/login/second-factor", &[("code", &app.code(&secret))]).await;
+    assert_eq!(r.location(), Some("/"));
+    assert_eq!(c.get("/api/v1/me").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_totp_code_works_once() {
+    let (app, user) = app_with_user(Role::FieldWorker).await;
+    let secret = app.enrol(user).await;
+    let code = app.code(&secret);
+    let mut first = app.client();
+    first.post("/login", &[("email", "agent@exemple.fr"), ("password", PW)]).await;
+    assert_eq!(first.post("/login/second-factor", &[("code", &code)]).await.location(), Some("/"));
+    let mut second = app.client();
+    second.post("/login", &[("email", "agent@exemple.fr"), ("password", PW)]).await;
+    let r = second.post("/login/second-factor", &[("code", &code)]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "replayed code must be refused");
+}
+
+#[tokio::test]
+async fn first_login_enrols_totp_and_gives_recovery_codes() {
+    let (app, _) = app_with_user(Role::Coordinator).await;
+    let mut c = app.client();
+    let r = c.post("/login", &[("email", "agent@exemple.fr"), ("password", PW)]).await;
+    assert_eq!(r.location(), Some("/enrol"));
+    let page = c.get("/enrol").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<svg"), "QR code shown");
+    let secret = page.body.split("id=\"totp-secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    // A wrong code keeps the same secret and says what to fix.
+    let r = c.post("/enrol", &[("code", "123")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(&secret));
+    let r = c.post("/enrol", &[("code", &app.code(&secret))]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let codes: Vec<String> = r.body.split("<li><code>").skip(1).map(|s| s.split('<').next().unwrap().to_owned()).collect();
+    assert_eq!(codes.len(), 10);
+    assert_eq!(c.get("/api/v1/me").await.status, StatusCode::OK);
+    // A recovery code works once as a second factor.
+    app.state.clock.advance_seconds(60);
+    for (i, expected) in [(0, Some("/")), (1, None)] {
+        let mut other = app.client();
+        other.post("/login", &[("email", "agent@exemple.fr"), ("password", PW)]).await;
+        let r = other.post("/login/second-factor", &[("code", &codes[0].to_uppercase())]).await;
+        assert_eq!(r.location(), expected, "attempt {i}");
+    }
+}
+
+#[tokio::test]
+async fn throttles_an_account_after_repeated_failures_without_hurting_others() {
+    let (app, user) = app_with_user(Role::Coordinator).await;
+    let org = app.org("Org B", false).await;
+    app.user(org, Role::Coordinator, "other@exemple.fr", Some(PW), None).await;
+    app.enrol(user).await;
+    let mut c = app.client();
+    for _ in 0..10 {
+        let r = c.post("/login", &[("email", "agent@exemple.fr"), ("password", "wrong password here")]).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.body.contains("agent@exemple.fr"), "typed e-mail kept");
+    }
+    // Even the right password is now refused, with a clear message.
+    let r = c.post("/login", &[("email", "agent@exemple.fr"), ("password", PW)]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("15 minutes"), "{}", r.body);
+    // Another account from the same address is not affected.
+    let r = c.post("/login", &[("email", "other@exemple.fr"), ("password", PW)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // After the window the account may try again.
+    app.state.clock.advance_seconds(15 * 60 + 1);
+    let r = c.post("/login", &[("email", "agent@exemple.fr"), ("password", PW)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn sessions_expire_when_idle_and_at_their_absolute_end() {
+    let mut config = Config::default();
+    config.session_idle_minutes = 30;
+    config.session_absolute_hours = 2;
+    let app = TestApp::with_config(config).await;
+    let org = app.org("Org A", true).await;
+    let user = app.user(org, Role::Coordinator, "agent@exemple.fr", None, None).await;
+    // Idle timeout.
+    let mut c = app.session_for(user, false).await;
+    assert_eq!(c.get("/").await.status, StatusCode::OK);
+    app.state.clock.advance_seconds(29 * 60);
+    assert_eq!(c.get("/").await.status, StatusCode::OK, "activity within the idle time keeps it");
+    app.state.clock.advance_seconds(31 * 60);
+    assert_eq!(c.get("/").await.location(), Some("/login"), "idle session ended");
+    assert_eq!(c.get("/").await.location(), Some("/login"));
+}
+
+#[tokio::test]
+async fn absolute_lifetime_ends_an_active_session() {
+    let mut config = Config::default();
+    config.session_absolute_hours = 1;
+    let app = TestApp::with_config(config).await;
+    let org = app.org("Org A", true).await;
+    let user = app.user(org, Role::Coordinator, "agent@exemple.fr", Some(PW), None).await;
+    let secret = app.enrol(user).await;
+    let mut c = app.client();
+    c.post("/login", &[("email", "agent@exemple.fr"), ("password", PW)]).await;
+    c.post("/login/second-factor", &[("code", &app.code(&secret))]).await;
+    for _ in 0..5 {
+        app.state.clock.advance_seconds(10 * 60);
+        assert_eq!(c.get("/").await.status, StatusCode::OK);
+    }
+    app.state.clock.advance_seconds(11 * 60);
+    assert_eq!(c.get("/").await.location(), Some("/login"));
+}
+
+#[tokio::test]
+async fn logout_everywhere_and_disabling_end_sessions_and_tokens() {
+    let (app, user) = app_with_user(Role::Coordinator).await;
+    let mut phone = app.session_for(user, false).await;
+    let mut laptop = app.session_for(user, false).await;
+    let r = laptop.post("/account/tokens", &[("name", "sync"), ("scope", "read"), ("days", "30")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let token = r.body.split("id=\"new-token\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let mut api = app.client();
+    api.bearer = Some(token.clone());
+    assert_eq!(api.get("/api/v1/me").await.status, StatusCode::OK);
+    // A read token cannot write.
+    assert_eq!(api.post("/account/tokens", &[("name", "x"), ("scope", "read"), ("days", "1")]).await.status, StatusCode::FORBIDDEN);
+    laptop.post("/logout/everywhere", &[]).await;
+    assert_eq!(phone.get("/").await.location(), Some("/login"));
+    assert_eq!(laptop.get("/").await.location(), Some("/login"));
+    // Disabling the account kills its tokens at the next request.
+    let mut tx = app.db().begin().await.unwrap();
+    veille_storage::accounts::set_disabled(&mut tx, user, true, app.state.clock.now()).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(api.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn demo_accounts_skip_the_second_factor_only_on_a_demo_instance() {
+    let app = TestApp::new().await;
+    let org = app.org("Org A", true).await;
+    let mut tx = app.db().begin().await.unwrap();
+    veille_storage::accounts::create(
+        &mut tx,
+        &veille_storage::accounts::NewAccount {
+            organisation: org,
+            email: veille_domain::EmailAddress::parse("demo@exemple.fr").unwrap(),
+            display_name: "Demo".into(),
+            role: Role::Coordinator,
+            password_hash: Some(veille_web::security::hash_password(PW).unwrap()),
+            territories: None,
+            field_groups: vec![],
+            demo_account: true,
+        },
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    app.user(org, Role::Coordinator, "real@exemple.fr", Some(PW), None).await;
+    // Not a demo instance: the demo account needs its second factor like everyone.
+    let mut c = app.client();
+    assert_eq!(c.post("/login", &[("email", "demo@exemple.fr"), ("password", PW)]).await.location(), Some("/enrol"));
+    assert_eq!(c.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    // Demo instance: the demo account goes straight in, the ordinary one does not.
+    let mut tx = app.db().begin().await.unwrap();
+    organisations::set_settings(&mut tx, &InstanceSettings { name: "demo".into(), demo: true }, app.state.clock.now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut c = app.client();
+    assert_eq!(c.post("/login", &[("email", "demo@exemple.fr"), ("password", PW)]).await.location(), Some("/"));
+    assert!(c.get("/").await.body.contains("demo-banner"));
+    let mut c = app.client();
+    assert_eq!(c.post("/login", &[("email", "real@exemple.fr"), ("password", PW)]).await.location(), Some("/enrol"));
+}
+
+#[tokio::test]
+async fn forms_without_the_anti_forgery_token_are_refused() {
+    let (app, _) = app_with_user(Role::Coordinator).await;
+    let mut c = app.client();
+    c.csrf().await;
+    let r = c.post_raw("/login", "email=agent%40exemple.fr&password=x").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = c.post_raw("/login", "csrf=forged&email=agent%40exemple.fr&password=x").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("expiré"), "French message: {}", r.body);
+}
+
+#[tokio::test]
+async fn pages_send_security_headers_and_answer_in_both_languages() {
+    let (app, _) = app_with_user(Role::Coordinator).await;
+    let mut c = app.client();
+    let r = c.get("/login").await;
+    let csp = r.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(r.headers["x-frame-options"], "DENY");
+    let cookie = r.headers["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("Secure") && cookie.contains("SameSite"), "{cookie}");
+    assert!(r.body.contains("<html lang=\"fr\">") && r.body.contains("Connexion"));
+    let r = c.post("/lang", &[("lang", "en"), ("back", "/login")]).await;
+    assert_eq!(r.location(), Some("/login"));
+    let r = c.get("/login").await;
+    assert!(r.body.contains("<html lang=\"en\">") && r.body.contains("Log in"));
+}

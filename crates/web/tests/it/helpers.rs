@@ -1,0 +1,284 @@
+//! Test harness: the real application in process, on a fresh database per test
+//! (SQLite file or a new PostgreSQL database, chosen by VEILLE_TEST_DATABASE),
+//! with a manual clock.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use veille_domain::{EmailAddress, OrganisationId, Role, TerritoryId, Timestamp, UserId};
+use veille_storage::accounts::{self, NewAccount};
+use veille_storage::{organisations, sessions, Db};
+use veille_web::{security, AppState, Clock, Config};
+
+/// Which engine the suite runs on.
+pub fn engine() -> String {
+    std::env::var("VEILLE_TEST_DATABASE").unwrap_or_else(|_| "sqlite".into())
+}
+
+/// A fresh, migrated database; dropped (PostgreSQL) or deleted (SQLite) at the end.
+pub struct TestDb {
+    pub db: Db,
+    pub url: String,
+    pg_name: Option<String>,
+    _dir: Option<tempdir::Dir>,
+}
+
+pub mod tempdir {
+    /// A temporary directory removed on drop.
+    pub struct Dir(pub std::path::PathBuf);
+    impl Dir {
+        pub fn new() -> Self {
+            let p = std::env::temp_dir().join(format!("veille-test-{}", uuid::Uuid::now_v7()));
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("VEILLE_TEST_PG_URL").unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        match engine().as_str() {
+            "postgres" => {
+                let name = format!("veille_t_{}", uuid::Uuid::now_v7().simple());
+                let admin = Db::connect(&pg_admin_url()).await.expect("PostgreSQL on 127.0.0.1:5432");
+                veille_storage::sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
+                admin.close().await;
+                let base = pg_admin_url();
+                let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+                let db = Db::connect(&url).await.unwrap();
+                db.migrate().await.unwrap();
+                TestDb { db, url, pg_name: Some(name), _dir: None }
+            }
+            _ => {
+                let dir = tempdir::Dir::new();
+                let url = format!("sqlite://{}/veille.db", dir.0.display());
+                let db = Db::connect(&url).await.unwrap();
+                db.migrate().await.unwrap();
+                TestDb { db, url, pg_name: None, _dir: Some(dir) }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            // Drop runs inside the test's runtime: do the async clean-up on a
+            // thread of its own, with its own connection; FORCE ends the test's
+            // connections (waiting for them here would block the runtime they need).
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async move {
+                    if let Ok(admin) = Db::connect(&pg_admin_url()).await {
+                        let _ = veille_storage::sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(admin.pool())
+                            .await;
+                        admin.close().await;
+                    }
+                });
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+/// The application in process.
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    pub tdb: TestDb,
+}
+
+/// A start instant for the manual clock.
+pub fn t0() -> Timestamp {
+    Timestamp::from_micros(1_795_000_000_000_000)
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_config(Config::default()).await
+    }
+
+    pub async fn with_config(mut config: Config) -> Self {
+        let tdb = TestDb::new().await;
+        config.database_url = tdb.url.clone();
+        let state = AppState::new(tdb.db.clone(), config, Clock::manual(t0())).await.unwrap();
+        let router = veille_web::app(state.clone());
+        TestApp { state, router, tdb }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.tdb.db
+    }
+
+    pub fn client(&self) -> Client {
+        Client { router: self.router.clone(), cookies: HashMap::new(), ip: "10.1.1.1:5000".parse().unwrap(), bearer: None }
+    }
+
+    pub async fn org(&self, name: &str, coordinating: bool) -> OrganisationId {
+        let mut tx = self.db().begin().await.unwrap();
+        let o = organisations::create(&mut tx, name, "association", coordinating, self.state.clock.now()).await.unwrap();
+        tx.commit().await.unwrap();
+        o.id
+    }
+
+    /// An account; `password` set means a real argon2 hash (slow), otherwise none.
+    pub async fn user(&self, org: OrganisationId, role: Role, email: &str, password: Option<&str>, territories: Option<Vec<TerritoryId>>) -> UserId {
+        let mut tx = self.db().begin().await.unwrap();
+        let id = accounts::create(
+            &mut tx,
+            &NewAccount {
+                organisation: org,
+                email: EmailAddress::parse(email).unwrap(),
+                display_name: format!("Test {}", role.code()),
+                role,
+                password_hash: password.map(|p| security::hash_password(p).unwrap()),
+                territories,
+                field_groups: role.default_field_groups().to_vec(),
+                demo_account: false,
+            },
+            self.state.clock.now(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// A client holding a session for `user` (second factor done unless `pending`).
+    pub async fn session_for(&self, user: UserId, pending: bool) -> Client {
+        let token = security::random_token();
+        let now = self.state.clock.now();
+        let mut tx = self.db().begin().await.unwrap();
+        sessions::create(&mut tx, &security::token_hash(&token), user, !pending, &security::random_token(), now, now.plus_seconds(3600 * 12))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut c = self.client();
+        c.cookies.insert("__Host-veille_session".into(), token);
+        c
+    }
+
+    /// Enables TOTP for an account with a known secret.
+    pub async fn enrol(&self, user: UserId) -> String {
+        let secret = security::totp::new_secret();
+        let mut tx = self.db().begin().await.unwrap();
+        accounts::set_pending_totp(&mut tx, user, &secret).await.unwrap();
+        accounts::enable_totp(&mut tx, user, 0, &[]).await.unwrap();
+        tx.commit().await.unwrap();
+        secret
+    }
+
+    /// The current TOTP code of a secret at the manual clock.
+    pub fn code(&self, secret: &str) -> String {
+        let step = security::totp::step_of(self.state.clock.now().as_micros() / 1_000_000);
+        security::totp::code_at(secret, step)
+    }
+}
+
+/// An answer.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get("location").and_then(|v| v.to_str().ok())
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// A browser-like client that keeps cookies and fills the anti-forgery field.
+#[derive(Clone)]
+pub struct Client {
+    router: Router,
+    pub cookies: HashMap<String, String>,
+    pub ip: SocketAddr,
+    pub bearer: Option<String>,
+}
+
+impl Client {
+    async fn send(&mut self, mut req: Request<Body>) -> Resp {
+        req.extensions_mut().insert(ConnectInfo(self.ip));
+        if !self.cookies.is_empty() {
+            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            req.headers_mut().insert("cookie", c.join("; ").parse().unwrap());
+        }
+        if let Some(b) = &self.bearer {
+            req.headers_mut().insert("authorization", format!("Bearer {b}").parse().unwrap());
+        }
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        for v in resp.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let (kv, attrs) = v.split_once(';').unwrap_or((v, ""));
+            let (k, val) = kv.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), val.to_owned());
+            }
+        }
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn csrf(&mut self) -> String {
+        if !self.cookies.contains_key("__Host-veille_csrf") {
+            self.get("/healthz").await;
+        }
+        self.cookies["__Host-veille_csrf"].clone()
+    }
+
+    /// Posts a form with the anti-forgery field filled in.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let csrf = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        let body = serde_urlencoded::to_string(&all).unwrap();
+        self.send(
+            Request::post(path)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Posts a form without the anti-forgery field.
+    pub async fn post_raw(&mut self, path: &str, body: &str) -> Resp {
+        self.send(
+            Request::post(path)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body.to_owned()))
+                .unwrap(),
+        )
+        .await
+    }
+}

@@ -1,0 +1,153 @@
+//! E-mail through a real SMTP server (aiosmtpd, started by the test).
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use veille_domain::Role;
+use veille_web::Config;
+
+use crate::helpers::*;
+
+struct SmtpSink {
+    child: Child,
+    port: u16,
+    dir: tempdir::Dir,
+}
+
+impl SmtpSink {
+    fn start() -> SmtpSink {
+        let python = format!("{}/../../.venv/bin/python", env!("CARGO_MANIFEST_DIR"));
+        assert!(
+            std::path::Path::new(&python).exists(),
+            "{python} is missing: run `bash scripts/install-deps.sh` (make test does) to install the SMTP sink"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = tempdir::Dir::new();
+        let maildir = dir.0.join("maildir");
+        let child = Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return SmtpSink { child, port, dir };
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("SMTP sink did not start");
+    }
+
+    fn messages(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(self.dir.0.join("maildir").join(sub)) {
+                for e in entries.flatten() {
+                    out.push(std::fs::read_to_string(e.path()).unwrap_or_default());
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn decode(raw: &str) -> String {
+    // Bodies may be quoted-printable or base64: undo both simply for assertions.
+    let qp = raw.replace("=\r\n", "").replace("=\n", "");
+    let mut out = String::new();
+    let bytes = qp.as_bytes();
+    let mut i = 0;
+    let mut buf = Vec::new();
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&qp[i + 1..i + 3], 16) {
+                buf.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        buf.push(bytes[i]);
+        i += 1;
+    }
+    out.push_str(&String::from_utf8_lossy(&buf));
+    out
+}
+
+#[tokio::test]
+async fn password_reset_mail_reaches_the_smtp_server_and_the_link_works_once() {
+    let sink = SmtpSink::start();
+    let mut config = Config::default();
+    config.smtp_host = "127.0.0.1".into();
+    config.smtp_port = sink.port;
+    config.base_url = "https://veille.exemple.fr".into();
+    let app = TestApp::with_config(config).await;
+    let org = app.org("Ville", true).await;
+    let user = app.user(org, Role::Coordinator, "agent@exemple.fr", Some("ancienne phrase de passe"), None).await;
+    let secret = app.enrol(user).await;
+    let mut c = app.client();
+    let r = c.post("/password/forgot", &[("email", "agent@exemple.fr")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // Unknown addresses get the same answer and no mail.
+    let r2 = c.post("/password/forgot", &[("email", "nobody@exemple.fr")]).await;
+    assert_eq!(r2.status, StatusCode::OK);
+    assert_eq!(veille_web::mail::send_due(&app.state).await.unwrap(), 1);
+    let mails = sink.messages();
+    assert_eq!(mails.len(), 1);
+    let mail = decode(&mails[0]);
+    assert!(mail.contains("agent@exemple.fr"));
+    let link = mail.split("https://veille.exemple.fr").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    assert!(link.starts_with("/password/reset/"), "{link}");
+    // A weak password is refused with the reason; a good one is saved.
+    let r = c.post(&link, &[("password", "motdepasse")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("password-error"));
+    let r = c.post(&link, &[("password", "une toute nouvelle phrase de passe")]).await;
+    assert_eq!(r.location(), Some("/login"));
+    assert_eq!(c.get(&link).await.status, StatusCode::NOT_FOUND, "the link works once");
+    // The reset never bypasses the second factor.
+    let r = c.post("/login", &[("email", "agent@exemple.fr"), ("password", "une toute nouvelle phrase de passe")]).await;
+    assert_eq!(r.location(), Some("/login/second-factor"));
+    assert_eq!(c.post("/login/second-factor", &[("code", &app.code(&secret))]).await.location(), Some("/"));
+}
+
+#[tokio::test]
+async fn an_invitation_creates_an_account_that_must_enrol_a_second_factor() {
+    let sink = SmtpSink::start();
+    let mut config = Config::default();
+    config.smtp_host = "127.0.0.1".into();
+    config.smtp_port = sink.port;
+    let app = TestApp::with_config(config).await;
+    let org = app.org("Maraude Nord", true).await;
+    let admin = app.user(org, Role::OrgAdmin, "admin@exemple.fr", None, None).await;
+    let mut c = app.session_for(admin, false).await;
+    // Bad input keeps what was typed and says what to fix.
+    let r = c.post(&format!("/organisations/{org}/invitations"), &[("email", "pas-une-adresse"), ("display_name", "Nina"), ("role", "field_worker")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("value=\"pas-une-adresse\"") && r.body.contains("value=\"Nina\""));
+    // An organisation administrator cannot hand out instance administration.
+    let r = c.post(&format!("/organisations/{org}/invitations"), &[("email", "nina@exemple.fr"), ("display_name", "Nina"), ("role", "instance_admin")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = c.post(&format!("/organisations/{org}/invitations"), &[("email", "nina@exemple.fr"), ("display_name", "Nina"), ("role", "field_worker")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    veille_web::mail::send_due(&app.state).await.unwrap();
+    let mail = decode(&sink.messages()[0]);
+    assert!(mail.contains("Maraude Nord"));
+    let link = mail.split("http://127.0.0.1:8080").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let mut nina = app.client();
+    assert_eq!(nina.get(&link).await.status, StatusCode::OK);
+    let r = nina.post(&link, &[("password", "le canal saint-martin la nuit")]).await;
+    assert_eq!(r.location(), Some("/enrol"));
+    assert_eq!(nina.get("/").await.location(), Some("/login"), "no access before the second factor");
+    assert_eq!(nina.get("/enrol").await.status, StatusCode::OK);
+    assert_eq!(app.client().get(&link).await.status, StatusCode::NOT_FOUND, "an invitation works once");
+}

@@ -1,0 +1,11 @@
+//! veille's integration suite: one binary, the real application in process, a
+//! real database (SQLite or PostgreSQL: VEILLE_TEST_DATABASE).
+
+mod access;
+mod audit;
+mod auth;
+mod helpers;
+mod mail;
+mod matrix;
+mod storage;
+mod territories;

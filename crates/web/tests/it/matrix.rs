@@ -1,0 +1,249 @@
+//! The authorization matrix: every route of the registry × every identity ×
+//! own/other organisation, compared with the hand-written table in
+//! `authz_matrix.toml`. A route without an entry fails the suite.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::http::{Method, StatusCode};
+use veille_domain::{Role, Timestamp};
+use veille_storage::{teams, territories, tokens};
+use veille_web::routes::{registry, Access, RouteSpec};
+
+use crate::helpers::*;
+
+const IDENTITIES: &[&str] = &[
+    "anonymous",
+    "pending",
+    "instance_admin",
+    "org_admin",
+    "coordinator",
+    "field_worker",
+    "health_professional",
+    "partner",
+    "reader",
+    "api_token",
+];
+
+type Table = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+fn table() -> Table {
+    toml::from_str(include_str!("authz_matrix.toml")).expect("authz_matrix.toml parses")
+}
+
+/// Routes of the registry with no expectation (the guard against a route
+/// added without an access rule).
+pub fn missing_expectations(specs: &[RouteSpec], table: &Table) -> Vec<String> {
+    specs.iter().map(RouteSpec::key).filter(|k| !table.contains_key(k)).collect()
+}
+
+fn expand(names: &[String]) -> BTreeSet<&'static str> {
+    let signed = ["instance_admin", "org_admin", "coordinator", "field_worker", "health_professional", "partner", "reader", "api_token"];
+    let mut out = BTreeSet::new();
+    for n in names {
+        match n.as_str() {
+            "public" => out.extend(IDENTITIES.iter().copied()),
+            "signed" => out.extend(signed),
+            "signed_write" => out.extend(signed.iter().copied().filter(|s| *s != "api_token")),
+            other => {
+                out.insert(IDENTITIES.iter().copied().find(|i| *i == other).unwrap_or_else(|| panic!("unknown identity {other}")));
+            }
+        }
+    }
+    out
+}
+
+fn expected(table: &Table, key: &str, target: &str) -> BTreeSet<&'static str> {
+    let entry = &table[key];
+    expand(entry.get(target).or_else(|| entry.get("all")).unwrap_or_else(|| panic!("{key}: no '{target}' nor 'all'")))
+}
+
+#[test]
+fn every_route_has_an_expectation_and_every_expectation_a_route() {
+    let specs = registry().specs();
+    let t = table();
+    assert_eq!(missing_expectations(&specs, &t), Vec::<String>::new());
+    let keys: BTreeSet<String> = specs.iter().map(RouteSpec::key).collect();
+    let stale: Vec<_> = t.keys().filter(|k| !keys.contains(*k)).collect();
+    assert!(stale.is_empty(), "expectations for routes that do not exist: {stale:?}");
+}
+
+#[test]
+fn a_route_added_without_a_rule_fails_the_matrix() {
+    let spec = RouteSpec { method: Method::GET, path: "/people/{id}/secret", access: Access::Signed, summary: "new" };
+    let reg = registry().with_route(spec, axum::routing::get(|| async { "leak" }));
+    assert_eq!(missing_expectations(&reg.specs(), &table()), vec!["GET /people/{id}/secret".to_string()]);
+}
+
+#[test]
+fn every_api_operation_declares_its_security() {
+    let doc = veille_web::openapi::build();
+    let mut n = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            n += 1;
+            assert!(op.get("security").is_some(), "{method} {path} declares no security");
+            let public = op["x-veille-access"] == "public";
+            assert_eq!(op["security"].as_array().unwrap().is_empty(), public, "{method} {path}");
+        }
+    }
+    assert!(n >= 10);
+}
+
+struct World {
+    app: TestApp,
+    ids: BTreeMap<&'static str, veille_domain::UserId>,
+    token: String,
+    own: BTreeMap<&'static str, String>,
+    other: BTreeMap<&'static str, String>,
+}
+
+async fn world() -> World {
+    let app = TestApp::new().await;
+    let a = app.org("Organisation A", true).await;
+    let b = app.org("Organisation B", false).await;
+    let now = app.state.clock.now();
+    let mut tx = app.db().begin().await.unwrap();
+    let square = |x: f64| veille_geo::geometry_to_geojson(&veille_geo::geo::MultiPolygon::new(vec![veille_geo::geo::Polygon::new(
+        vec![(x, 48.0), (x + 0.1, 48.0), (x + 0.1, 48.1), (x, 48.1), (x, 48.0)].into(),
+        vec![],
+    )]));
+    territories::upsert(
+        &mut tx,
+        &[("T1".into(), "Un".into(), square(2.0), [2.0, 48.0, 2.1, 48.1]), ("T2".into(), "Deux".into(), square(2.2), [2.2, 48.0, 2.3, 48.1])],
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let t1 = territories::id_by_code(app.db(), "T1").await.unwrap().unwrap();
+    let mut ids = BTreeMap::new();
+    for (name, role) in [
+        ("instance_admin", Role::InstanceAdmin),
+        ("org_admin", Role::OrgAdmin),
+        ("coordinator", Role::Coordinator),
+        ("field_worker", Role::FieldWorker),
+        ("health_professional", Role::HealthProfessional),
+        ("partner", Role::Partner),
+        ("reader", Role::Reader),
+        ("pending", Role::Coordinator),
+    ] {
+        let scope = (name == "field_worker").then(|| vec![t1]);
+        ids.insert(name, app.user(a, role, &format!("{name}@a.exemple.fr"), None, scope).await);
+    }
+    let victim_a = app.user(a, Role::FieldWorker, "victim@a.exemple.fr", None, None).await;
+    let victim_b = app.user(b, Role::FieldWorker, "victim@b.exemple.fr", None, None).await;
+    let mut tx = app.db().begin().await.unwrap();
+    let team_a = teams::create(&mut tx, a, "Équipe A", "social", now).await.unwrap();
+    let team_b = teams::create(&mut tx, b, "Équipe B", "social", now).await.unwrap();
+    let token = veille_web::security::random_token();
+    tokens::create(&mut tx, ids["coordinator"], "matrix", &veille_web::security::token_hash(&token), &["read"], now, now.plus_seconds(86400))
+        .await
+        .unwrap();
+    let far = Timestamp::from_micros(now.as_micros() + 86_400_000_000);
+    let tok_a = tokens::create(&mut tx, victim_a, "victim a", "hash-a", &["read"], now, far).await.unwrap();
+    let tok_b = tokens::create(&mut tx, victim_b, "victim b", "hash-b", &["read"], now, far).await.unwrap();
+    tx.commit().await.unwrap();
+    let own = BTreeMap::from([
+        ("org", a.to_string()),
+        ("user", victim_a.to_string()),
+        ("team", team_a.to_string()),
+        ("token", tok_a.to_string()),
+        ("territory", t1.to_string()),
+    ]);
+    let other = BTreeMap::from([
+        ("org", b.to_string()),
+        ("user", victim_b.to_string()),
+        ("team", team_b.to_string()),
+        ("token", tok_b.to_string()),
+        ("territory", t1.to_string()),
+    ]);
+    World { app, ids, token, own, other }
+}
+
+fn concrete_path(spec: &RouteSpec, objects: &BTreeMap<&'static str, String>) -> String {
+    let object = if spec.path.starts_with("/organisations/") || spec.path.starts_with("/api/v1/organisations/") {
+        "org"
+    } else if spec.path.contains("/teams/") {
+        "team"
+    } else if spec.path.contains("/tokens/") {
+        "token"
+    } else if spec.path.contains("/territories/") {
+        "territory"
+    } else {
+        "user"
+    };
+    spec.path
+        .replace("{kind}", "users")
+        .replace("{id}", &objects[object])
+        .replace("{token}", "not-a-real-token")
+        .replace("{file}", "veille.css")
+        + if spec.path.ends_with("/lookup") { "?lon=2.05&lat=48.05" } else { "" }
+}
+
+fn form_for(spec: &RouteSpec) -> Vec<(&'static str, String)> {
+    let f = |pairs: &[(&'static str, &str)]| pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    match spec.path {
+        "/login" => f(&[("email", "nobody@exemple.fr"), ("password", "wrong password!!")]),
+        "/lang" => f(&[("lang", "en"), ("back", "/")]),
+        "/organisations" => f(&[("name", ""), ("kind", "")]),
+        "/account/tokens" => f(&[("name", "t"), ("scope", "read"), ("days", "1")]),
+        p if p.ends_with("/grants") => f(&[("role", "field_worker"), ("version", "0")]),
+        p if p.ends_with("/invitations") => f(&[("email", "bad"), ("display_name", ""), ("role", "")]),
+        p if p.ends_with("/teams") => f(&[("name", ""), ("kind", "")]),
+        p if p.contains("/members") => f(&[("user_id", "not-a-user")]),
+        _ => f(&[("code", "000000"), ("password", "short"), ("email", "x@exemple.fr")]),
+    }
+}
+
+/// Whether an answer means "you may not": the error renderer marks refusals
+/// (not logged in, or not allowed) with `x-veille-error`.
+fn denied(r: &Resp) -> bool {
+    let marker = r.headers.get("x-veille-error").and_then(|v| v.to_str().ok());
+    assert_ne!(marker, Some("csrf"), "the matrix client must pass the anti-forgery check");
+    matches!(marker, Some("unauthenticated" | "forbidden"))
+}
+
+#[tokio::test]
+async fn every_route_for_every_identity_and_target_matches_the_table() {
+    let w = world().await;
+    let t = table();
+    let specs = registry().specs();
+    let mut failures = Vec::new();
+    let mut cells = 0;
+    for spec in &specs {
+        for (target, objects) in [("own", &w.own), ("other", &w.other)] {
+            let allow = expected(&t, &spec.key(), target);
+            for identity in IDENTITIES {
+                let mut client = match *identity {
+                    "anonymous" => w.app.client(),
+                    "pending" => w.app.session_for(w.ids["pending"], true).await,
+                    "api_token" => {
+                        let mut c = w.app.client();
+                        c.bearer = Some(w.token.clone());
+                        c
+                    }
+                    name => w.app.session_for(w.ids[name], false).await,
+                };
+                let path = concrete_path(spec, objects);
+                let resp = if spec.method == Method::GET {
+                    client.get(&path).await
+                } else if spec.path == "/territories/import" {
+                    let csrf = client.csrf().await;
+                    client.post(&path, &[("csrf", &csrf)]).await
+                } else {
+                    let form = form_for(spec);
+                    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    client.post(&path, &pairs).await
+                };
+                assert!(resp.status != StatusCode::INTERNAL_SERVER_ERROR, "{} {path} as {identity}: 500 {}", spec.method, resp.body);
+                let should = allow.contains(identity);
+                if denied(&resp) == should {
+                    failures.push(format!("{} ({target}) as {identity}: expected {}, got {} {:?}", spec.key(), if should { "allowed" } else { "denied" }, resp.status, resp.location()));
+                }
+                cells += 1;
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {cells} cells disagree with authz_matrix.toml:\n{}", failures.len(), failures.join("\n"));
+    assert!(cells >= specs.len() * 20);
+}
