@@ -27,7 +27,7 @@ enum Command {
         #[arg(long)]
         bind: Option<std::net::SocketAddr>,
         /// Load the demo data set if the database is empty.
-        #[arg(long, env = "VEILLE_DEMO")]
+        #[arg(long, env = "VEILLE_DEMO", value_parser = clap::builder::FalseyValueParser::new())]
         demo: bool,
     },
     /// Apply database migrations.
@@ -54,6 +54,8 @@ enum Command {
         /// Output file.
         file: PathBuf,
     },
+    /// Print every route with its access rule (JSON).
+    Routes,
     /// Restore a backup into a new, empty database.
     Restore {
         /// Backup file.
@@ -176,6 +178,9 @@ async fn main() -> anyhow::Result<()> {
             veille_web::serve(listener, state, shutdown_signal()).await?;
             db.close().await;
             tracing::info!("stopped");
+        }
+        Command::Routes => {
+            println!("{}", serde_json::to_string_pretty(&veille_web::routes::registry().specs())?);
         }
         Command::Migrate => {
             open(&config).await?;

@@ -76,7 +76,7 @@ pub enum SessionState {
 
 /// Reads the session of the request, ending it if idle or past its lifetime.
 pub async fn load_session(parts: &Parts, state: &AppState) -> Result<SessionState, AppError> {
-    let Some(token) = cookie(parts, session_cookie_name(state.config.secure_cookies)) else {
+    let Some(token) = cookie(parts, session_cookie_name(state.config.cookies_secure())) else {
         return Ok(SessionState::None);
     };
     let Some(session) = sessions::by_token(&state.db, &token_hash(token)).await? else {

@@ -20,8 +20,9 @@ pub struct Config {
     pub session_idle_minutes: i64,
     /// Hours after which a session ends whatever happens.
     pub session_absolute_hours: i64,
-    /// Whether cookies carry `Secure` (keep true; browsers accept it on localhost).
-    pub secure_cookies: bool,
+    /// Whether cookies carry `Secure` and the `__Host-` prefix. Unset: yes when
+    /// `base_url` is https (a plain-http local instance could not log in otherwise).
+    pub secure_cookies: Option<bool>,
     /// SMTP relay host; empty disables sending (mails stay in the outbox).
     pub smtp_host: String,
     /// SMTP port.
@@ -44,7 +45,7 @@ impl Default for Config {
             base_url: "http://127.0.0.1:8080".into(),
             session_idle_minutes: 30,
             session_absolute_hours: 12,
-            secure_cookies: true,
+            secure_cookies: None,
             smtp_host: String::new(),
             smtp_port: 25,
             smtp_from: "veille@localhost".into(),
@@ -99,6 +100,11 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Whether cookies are `Secure` (and `__Host-` prefixed).
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies.unwrap_or_else(|| self.base_url.starts_with("https://"))
+    }
+
     /// Loads defaults, then `file` if given, then the environment.
     pub fn load(file: Option<&Path>, env: impl Iterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let mut config = match file {
@@ -125,7 +131,7 @@ impl Config {
                 "session_absolute_hours" => {
                     config.session_absolute_hours = value.parse().map_err(|e| bad(format!("{e}")))?
                 }
-                "secure_cookies" => config.secure_cookies = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "secure_cookies" => config.secure_cookies = Some(value.parse().map_err(|e| bad(format!("{e}")))?),
                 "smtp_host" => config.smtp_host = value,
                 "smtp_port" => config.smtp_port = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "smtp_from" => config.smtp_from = value,

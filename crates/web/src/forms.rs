@@ -43,7 +43,7 @@ where
             .map_err(|_| AppError::new(ErrorKind::TooLarge))?;
         let pairs: Vec<(String, String)> = serde_html_form::from_bytes(&bytes).map_err(|_| AppError::bad_request())?;
         let submitted = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
-        if !same_origin(&parts) || !csrf_ok(&parts, submitted, app.config.secure_cookies) {
+        if !same_origin(&parts) || !csrf_ok(&parts, submitted, app.config.cookies_secure()) {
             return Err(AppError::new(ErrorKind::CsrfRejected));
         }
         let value = serde_html_form::from_bytes(&bytes).map_err(|e| AppError {

@@ -93,7 +93,7 @@ async fn open_session(state: &AppState, user: UserId, second_factor_done: bool) 
     sessions::create(&mut tx, &security::token_hash(&token), user, second_factor_done, &security::random_token(), now, now.plus_seconds(lifetime))
         .await?;
     tx.commit().await?;
-    let secure = state.config.secure_cookies;
+    let secure = state.config.cookies_secure();
     Ok(auth::set_cookie(auth::session_cookie_name(secure), &token, secure, None, true))
 }
 
@@ -323,7 +323,7 @@ pub async fn enrol(
 }
 
 fn clear_session_cookie(state: &AppState) -> String {
-    let secure = state.config.secure_cookies;
+    let secure = state.config.cookies_secure();
     auth::set_cookie(auth::session_cookie_name(secure), "", secure, Some(0), true)
 }
 

@@ -41,10 +41,10 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=(self)"));
     h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
-    if state.config.secure_cookies {
+    if state.config.cookies_secure() {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
     if !h.contains_key(header::CACHE_CONTROL) {
@@ -55,7 +55,7 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
 
 /// Makes sure the browser holds an anti-forgery cookie, and hands its value to pages.
 pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let secure = state.config.secure_cookies;
+    let secure = state.config.cookies_secure();
     let (parts, body) = req.into_parts();
     let existing = auth::cookie(&parts, auth::csrf_cookie_name(secure)).map(str::to_owned);
     req = Request::from_parts(parts, body);

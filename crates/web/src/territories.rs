@@ -105,7 +105,7 @@ pub async fn import_upload(State(state): State<AppState>, ctx: PageCtx, who: Aut
     if !same_origin(&parts) {
         return Err(AppError::new(ErrorKind::CsrfRejected));
     }
-    let secure = state.config.secure_cookies;
+    let secure = state.config.cookies_secure();
     let req = axum::extract::Request::from_parts(parts.clone(), body);
     let mut multipart = <Multipart as axum::extract::FromRequest<()>>::from_request(req, &())
         .await

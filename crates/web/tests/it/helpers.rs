@@ -117,6 +117,7 @@ impl TestApp {
 
     pub async fn with_config(mut config: Config) -> Self {
         let tdb = TestDb::new().await;
+        config.secure_cookies = Some(true);
         config.database_url = tdb.url.clone();
         let state = AppState::new(tdb.db.clone(), config, Clock::manual(t0())).await.unwrap();
         let router = veille_web::app(state.clone());
