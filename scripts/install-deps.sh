@@ -96,6 +96,10 @@ step_venv() {
         exit 1
     fi
     local t0; t0=$(now)
+    # A venv left half-made by an interrupted run (no pip) is made anew.
+    if [ -x .venv/bin/python ] && ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+        rm -rf .venv
+    fi
     if ! [ -x .venv/bin/python ]; then
         run_step venv python3 -m venv .venv
     fi
