@@ -119,6 +119,8 @@ impl Config {
         for (name, value) in env {
             let key = match name.as_str() {
                 "DATABASE_URL" => "database_url".to_owned(),
+                // Variables of the test harnesses, not settings.
+                n if n.starts_with("VEILLE_TEST_") || n == "VEILLE_BIN" => continue,
                 n if n.starts_with("VEILLE_") => n["VEILLE_".len()..].to_ascii_lowercase(),
                 _ => continue,
             };

@@ -1,0 +1,111 @@
+//! The `veille` command line on the engine under test (VEILLE_TEST_DATABASE).
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use veille_storage::Db;
+
+fn pg_admin_url() -> String {
+    std::env::var("VEILLE_TEST_PG_URL").unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
+}
+
+/// A fresh database URL and a clean-up guard.
+async fn fresh_database() -> (String, Box<dyn FnOnce()>) {
+    if std::env::var("VEILLE_TEST_DATABASE").as_deref() == Ok("postgres") {
+        let name = format!("veille_cli_{}", uuid::Uuid::now_v7().simple());
+        let admin = Db::connect(&pg_admin_url()).await.unwrap();
+        veille_storage::sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
+        admin.close().await;
+        let url = format!("{}/{name}", pg_admin_url().rsplit_once('/').unwrap().0);
+        let cleanup = move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            std::thread::spawn(move || {
+                rt.block_on(async {
+                    let admin = Db::connect(&pg_admin_url()).await.unwrap();
+                    let _ = veille_storage::sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
+                })
+            })
+            .join()
+            .unwrap();
+        };
+        (url, Box::new(cleanup))
+    } else {
+        let dir = std::env::temp_dir().join(format!("veille-cli-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/veille.db", dir.display());
+        (url, Box::new(move || { let _ = std::fs::remove_dir_all(dir); }))
+    }
+}
+
+fn veille(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_veille"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("VEILLE_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[tokio::test]
+async fn audit_verify_finds_a_tampered_row() {
+    let (url, cleanup) = fresh_database().await;
+    let o = veille(&url, &["admin", "create-admin", "--email", "chef@exemple.fr", "--name", "Chef", "--password-stdin"], Some("une phrase de passe solide"));
+    assert!(o.status.success(), "{}", text(&o));
+    let o = veille(&url, &["import", "territories", concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/geo/paris-arrondissements.geojson")], None);
+    assert!(text(&o).contains("20 created"), "{}", text(&o));
+    let o = veille(&url, &["audit", "verify"], None);
+    assert!(o.status.success() && text(&o).contains("intact: 2 entries"), "{}", text(&o));
+    let db = Db::connect(&url).await.unwrap();
+    veille_storage::sqlx::query("UPDATE audit_log SET record_kind = 'organisation' WHERE seq = 1").execute(db.pool()).await.unwrap();
+    db.close().await;
+    let o = veille(&url, &["audit", "verify"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("BROKEN at entry 1"), "{}", text(&o));
+    cleanup();
+}
+
+#[tokio::test]
+async fn bad_input_on_the_command_line_gets_a_clear_error() {
+    let (url, cleanup) = fresh_database().await;
+    let o = veille(&url, &["admin", "create-admin", "--email", "chef@exemple.fr", "--name", "Chef", "--password-stdin"], Some("court"));
+    assert!(!o.status.success());
+    assert!(text(&o).contains("at least 12"), "{}", text(&o));
+    let o = veille(&url, &["import", "territories", "/nonexistent/file.geojson"], None);
+    assert!(!o.status.success() && text(&o).contains("reading /nonexistent/file.geojson"), "{}", text(&o));
+    let o = veille("mysql://localhost/x", &["migrate"], None);
+    assert!(!o.status.success() && text(&o).contains("database_url"), "{}", text(&o));
+    cleanup();
+}
+
+#[tokio::test]
+async fn backup_restores_into_an_empty_database() {
+    let (url, cleanup) = fresh_database().await;
+    let o = veille(&url, &["demo"], None);
+    assert!(o.status.success(), "{}", text(&o));
+    let file = std::env::temp_dir().join(format!("veille-backup-{}.jsonl", uuid::Uuid::now_v7()));
+    let o = veille(&url, &["backup", file.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", text(&o));
+    let (url2, cleanup2) = fresh_database().await;
+    let o = veille(&url2, &["restore", file.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", text(&o));
+    let (a, b) = (Db::connect(&url).await.unwrap(), Db::connect(&url2).await.unwrap());
+    assert_eq!(veille_storage::backup::checksums(&a).await.unwrap(), veille_storage::backup::checksums(&b).await.unwrap());
+    a.close().await;
+    b.close().await;
+    let o = veille(&url2, &["audit", "verify"], None);
+    assert!(o.status.success(), "{}", text(&o));
+    let _ = std::fs::remove_file(file);
+    cleanup();
+    cleanup2();
+}
