@@ -82,7 +82,9 @@ async fn page(state: &AppState, ctx: PageCtx, who: &Authenticated, user: Account
         veille_domain::TerritoryScope::Only(set) => set.iter().map(|t| t.to_string()).collect(),
     };
     let organisation = organisations::get(&state.db, user.organisation).await?.name;
-    let can_manage = user.id != who.account.id && who.can(Action::Update, &resource(&user)).allowed;
+    let can_manage = user.id != who.account.id
+        && who.can(Action::Update, &resource(&user)).allowed
+        && (user.role != Role::InstanceAdmin || who.account.role == Role::InstanceAdmin);
     let roles = Role::ALL.into_iter().filter(|r| who.account.role == Role::InstanceAdmin || r.assignable_by_org_admin()).collect();
     Ok(UserPage {
         ctx,
