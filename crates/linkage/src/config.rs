@@ -1,0 +1,330 @@
+//! The TOML configuration: fields, comparisons with their agreement levels,
+//! blocking rules, EM settings. See `examples/people.toml`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Column holding the record id.
+    #[serde(default = "default_id_field")]
+    pub id_field: String,
+    /// Keep pairs whose match probability is at least this (also the
+    /// clustering threshold).
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// Multi-valued fields: field name → separator ("aliases" = "|").
+    #[serde(default)]
+    pub separators: BTreeMap<String, String>,
+    /// Blocks larger than this are skipped (with a warning), to bound work.
+    #[serde(default = "default_max_block")]
+    pub max_block_size: usize,
+    /// Fixed m/u weights (JSON written by `--save-model`); when absent, m and
+    /// u are estimated without labels.
+    #[serde(default)]
+    pub model_file: Option<PathBuf>,
+    #[serde(default)]
+    pub estimation: Estimation,
+    #[serde(rename = "comparison", default)]
+    pub comparisons: Vec<ComparisonConfig>,
+    #[serde(rename = "blocking", default)]
+    pub blocking: Vec<BlockingRule>,
+}
+
+fn default_id_field() -> String {
+    "id".into()
+}
+fn default_threshold() -> f64 {
+    0.5
+}
+fn default_max_block() -> usize {
+    5000
+}
+
+/// Unsupervised estimation settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Estimation {
+    /// Random record pairs drawn to estimate u.
+    #[serde(default = "default_u_pairs")]
+    pub u_random_pairs: usize,
+    /// Candidate pairs (sampled from the blocks) fed to EM.
+    #[serde(default = "default_em_pairs")]
+    pub em_max_pairs: usize,
+    #[serde(default = "default_iters")]
+    pub max_iterations: usize,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_u_pairs() -> usize {
+    1_000_000
+}
+fn default_em_pairs() -> usize {
+    2_000_000
+}
+fn default_iters() -> usize {
+    100
+}
+fn default_seed() -> u64 {
+    42
+}
+
+impl Default for Estimation {
+    fn default() -> Self {
+        Estimation {
+            u_random_pairs: default_u_pairs(),
+            em_max_pairs: default_em_pairs(),
+            max_iterations: default_iters(),
+            seed: default_seed(),
+        }
+    }
+}
+
+/// One comparison: a source (one or several fields) and ordered agreement
+/// levels; the first level met wins, then "else"; "null" when a side is empty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComparisonConfig {
+    pub name: String,
+    /// Shorthand for `fields = [field]`.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// Several fields: their values are pooled (any value may match any value),
+    /// or joined with a space when `concat = true` (e.g. a full name).
+    #[serde(default)]
+    pub fields: Vec<String>,
+    #[serde(default)]
+    pub concat: bool,
+    pub levels: Vec<Level>,
+}
+
+impl ComparisonConfig {
+    pub fn field_list(&self) -> Vec<String> {
+        let mut v = self.fields.clone();
+        if let Some(f) = &self.field {
+            v.insert(0, f.clone());
+        }
+        v
+    }
+}
+
+/// Agreement levels (comparators).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Level {
+    /// Equal after normalisation (accents, case, punctuation).
+    Exact,
+    /// Jaro-Winkler similarity ≥ threshold (best of full and particle-less forms).
+    JaroWinkler { threshold: f64 },
+    /// Damerau-Levenshtein distance ≤ max.
+    DamerauLevenshtein { max: usize },
+    /// Soft token-set similarity ≥ threshold (compound and reordered names).
+    TokenSet { threshold: f64 },
+    /// Same French/transliteration phonetic key.
+    Phonetic,
+    /// This field matches the other record's `with` field and vice versa
+    /// (first and last names swapped), Jaro-Winkler ≥ threshold.
+    Swap {
+        with: String,
+        #[serde(default = "default_swap")]
+        threshold: f64,
+    },
+    /// Years (or years of dates) within tolerance.
+    Year { tolerance: i32 },
+    /// Same calendar date.
+    Date,
+    /// Same date with day and month transposed.
+    DateTransposed,
+    /// Same first letter.
+    Initial,
+}
+
+fn default_swap() -> f64 {
+    0.9
+}
+
+impl Level {
+    /// Human-readable label, shown as the explanation of a pair.
+    pub fn label(&self) -> String {
+        match self {
+            Level::Exact => "exact".into(),
+            Level::JaroWinkler { threshold } => format!("jaro_winkler>={threshold}"),
+            Level::DamerauLevenshtein { max } => format!("damerau_levenshtein<={max}"),
+            Level::TokenSet { threshold } => format!("token_set>={threshold}"),
+            Level::Phonetic => "phonetic".into(),
+            Level::Swap { with, .. } => format!("swapped_with_{with}"),
+            Level::Year { tolerance } => format!("year_within_{tolerance}"),
+            Level::Date => "same_date".into(),
+            Level::DateTransposed => "day_month_transposed".into(),
+            Level::Initial => "initial".into(),
+        }
+    }
+}
+
+/// A blocking rule: records sharing every part of the key become candidate
+/// pairs. Rules are unioned.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockingRule {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub keys: Vec<KeyPart>,
+}
+
+/// One part of a blocking key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPart {
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub fields: Vec<String>,
+    #[serde(default)]
+    pub transform: Transform,
+    /// For `prefix`: number of letters; for `year`: window (± years).
+    #[serde(default)]
+    pub n: Option<usize>,
+}
+
+impl KeyPart {
+    pub fn field_list(&self) -> Vec<String> {
+        let mut v = self.fields.clone();
+        if let Some(f) = &self.field {
+            v.insert(0, f.clone());
+        }
+        v
+    }
+}
+
+/// How a key part is derived from the field values.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    /// Normalised value.
+    #[default]
+    Exact,
+    /// Phonetic key of the value.
+    Phonetic,
+    /// One key per name token (phonetic): any shared token joins the block.
+    TokenPhonetic,
+    /// Phonetic keys of all tokens of all listed fields, sorted: robust to
+    /// swapped first/last names. No key when fewer than two distinct tokens
+    /// (one name alone would make huge blocks).
+    SortedPhonetic,
+    /// First n letters of the normalised value.
+    Prefix,
+    /// Year (of a year or a date), with an optional ± window.
+    Year,
+    /// Full date, also under its day/month transposition.
+    Date,
+}
+
+impl Config {
+    pub fn from_toml_str(s: &str) -> Result<Config, crate::Error> {
+        let cfg: Config = toml::from_str(s).map_err(|e| crate::Error::Config(e.to_string()))?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    pub fn from_path(path: &std::path::Path) -> Result<Config, crate::Error> {
+        let s = std::fs::read_to_string(path)
+            .map_err(|e| crate::Error::Config(format!("cannot read {}: {e}", path.display())))?;
+        Config::from_toml_str(&s).map_err(|e| match e {
+            crate::Error::Config(m) => crate::Error::Config(format!("{}: {m}", path.display())),
+            other => other,
+        })
+    }
+
+    /// Static checks (the field names are checked against the data later).
+    pub fn check(&self) -> Result<(), crate::Error> {
+        use crate::Error::Config as E;
+        if self.comparisons.is_empty() {
+            return Err(E("at least one [[comparison]] is needed".into()));
+        }
+        if self.comparisons.len() > 15 {
+            return Err(E("at most 15 comparisons are supported".into()));
+        }
+        if self.blocking.is_empty() {
+            return Err(E("at least one [[blocking]] rule is needed".into()));
+        }
+        if !(0.0..=1.0).contains(&self.threshold) {
+            return Err(E(format!(
+                "threshold must be within 0..1, got {}",
+                self.threshold
+            )));
+        }
+        for c in &self.comparisons {
+            if c.field_list().is_empty() {
+                return Err(E(format!("comparison '{}' names no field", c.name)));
+            }
+            if c.levels.is_empty() || c.levels.len() > 13 {
+                return Err(E(format!("comparison '{}' needs 1 to 13 levels", c.name)));
+            }
+            for l in &c.levels {
+                match l {
+                    Level::JaroWinkler { threshold } | Level::TokenSet { threshold }
+                        if !(0.0..=1.0).contains(threshold) =>
+                    {
+                        return Err(E(format!(
+                            "comparison '{}': threshold {threshold} is not within 0..1",
+                            c.name
+                        )));
+                    }
+                    Level::Year { tolerance } if *tolerance < 0 => {
+                        return Err(E(format!("comparison '{}': negative tolerance", c.name)));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (i, r) in self.blocking.iter().enumerate() {
+            if r.keys.is_empty() {
+                return Err(E(format!("blocking rule {} has no key", i + 1)));
+            }
+            for k in &r.keys {
+                if k.field_list().is_empty() {
+                    return Err(E(format!(
+                        "blocking rule {}: a key part names no field",
+                        i + 1
+                    )));
+                }
+                if k.transform == Transform::Prefix && k.n.unwrap_or(0) == 0 {
+                    return Err(E(format!("blocking rule {}: prefix needs n >= 1", i + 1)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every field name the configuration refers to, in first-use order.
+    pub fn referenced_fields(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |f: &String| {
+            if !out.contains(f) {
+                out.push(f.clone());
+            }
+        };
+        for c in &self.comparisons {
+            for f in c.field_list() {
+                add(&f);
+            }
+            for l in &c.levels {
+                if let Level::Swap { with, .. } = l {
+                    add(with);
+                }
+            }
+        }
+        for r in &self.blocking {
+            for k in &r.keys {
+                for f in k.field_list() {
+                    add(&f);
+                }
+            }
+        }
+        out
+    }
+}

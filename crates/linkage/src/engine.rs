@@ -1,0 +1,1286 @@
+//! Compiled configuration, prepared records, blocking and pair scoring.
+//!
+//! Memory is proportional to the input: records are prepared once, blocking
+//! keys are kept in sorted arrays, candidate pairs are generated block by
+//! block (in parallel) and only pairs above the threshold are kept.
+
+use crate::config::{Config, Level, Transform};
+use crate::model::Model;
+use crate::normalize::{core_tokens, glued_tokens, normalize};
+use crate::phonetic::key_of_letters;
+use crate::similarity::{damerau_levenshtein, jaro_winkler, token_set};
+use crate::Error;
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+
+/// Level code meaning "one side has no value".
+pub const NULL_LEVEL: u8 = 15;
+
+/// One prepared value: normalised forms packed in one allocation.
+#[derive(Debug, Clone)]
+pub struct Value {
+    buf: Box<str>,
+    ends: [u32; 4],
+    year: Option<i32>,
+    date: Option<(i32, u32, u32)>,
+}
+
+fn letters(s: &str) -> Vec<u8> {
+    s.bytes().filter(|b| b.is_ascii_lowercase()).collect()
+}
+
+impl Value {
+    /// Prepare a raw value; `None` when nothing is left after normalisation.
+    pub fn new(raw: &str) -> Option<Value> {
+        Value::from_norm(raw, &normalize(raw))
+    }
+
+    /// Prepare from a raw value and its [`normalize`]d form.
+    pub fn from_norm(raw: &str, norm: &str) -> Option<Value> {
+        if norm.is_empty() {
+            return None;
+        }
+        let compact: String = norm.chars().filter(|c| *c != ' ').collect();
+        let core: String = core_tokens(norm).concat();
+        let phon = key_of_letters(&letters(&compact));
+        let phon_core = key_of_letters(&letters(&core));
+        let tokens = glued_tokens(norm).join(" ");
+        let mut buf = String::with_capacity(
+            compact.len() + core.len() + phon.len() + phon_core.len() + tokens.len(),
+        );
+        let mut ends = [0u32; 4];
+        buf.push_str(&compact);
+        ends[0] = buf.len() as u32;
+        buf.push_str(&core);
+        ends[1] = buf.len() as u32;
+        buf.push_str(&phon);
+        ends[2] = buf.len() as u32;
+        buf.push_str(&phon_core);
+        ends[3] = buf.len() as u32;
+        buf.push_str(&tokens);
+        let date = parse_date(raw);
+        let year = date.map(|d| d.0).or_else(|| parse_year(raw));
+        Some(Value {
+            buf: buf.into_boxed_str(),
+            ends,
+            year,
+            date,
+        })
+    }
+    pub fn compact(&self) -> &str {
+        &self.buf[..self.ends[0] as usize]
+    }
+    pub fn core(&self) -> &str {
+        &self.buf[self.ends[0] as usize..self.ends[1] as usize]
+    }
+    pub fn phonetic(&self) -> &str {
+        &self.buf[self.ends[1] as usize..self.ends[2] as usize]
+    }
+    pub fn phonetic_core(&self) -> &str {
+        &self.buf[self.ends[2] as usize..self.ends[3] as usize]
+    }
+    pub fn tokens(&self) -> impl Iterator<Item = &str> {
+        self.buf[self.ends[3] as usize..]
+            .split(' ')
+            .filter(|t| !t.is_empty())
+    }
+    pub fn year(&self) -> Option<i32> {
+        self.year
+    }
+    pub fn date(&self) -> Option<(i32, u32, u32)> {
+        self.date
+    }
+}
+
+/// Digits runs of a string.
+fn digit_runs(s: &str) -> Vec<&str> {
+    s.split(|c: char| !c.is_ascii_digit())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Dates as YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD, DD/MM/YYYY, DD-MM-YYYY, DD.MM.YYYY.
+/// Day and month are only checked to be within 1..=31 so that transposed
+/// dates stay comparable.
+pub fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
+    let runs = digit_runs(s.trim());
+    let ok = |y: i32, m: u32, d: u32| {
+        if (1000..=2999).contains(&y) && (1..=31).contains(&m) && (1..=31).contains(&d) {
+            Some((y, m, d))
+        } else {
+            None
+        }
+    };
+    match runs.as_slice() {
+        [one] if one.len() == 8 => {
+            let y = one[..4].parse().ok()?;
+            let m = one[4..6].parse().ok()?;
+            let d = one[6..8].parse().ok()?;
+            ok(y, m, d)
+        }
+        [a, b, c] if a.len() == 4 => ok(a.parse().ok()?, b.parse().ok()?, c.parse().ok()?),
+        [a, b, c] if c.len() == 4 => ok(c.parse().ok()?, b.parse().ok()?, a.parse().ok()?),
+        _ => None,
+    }
+}
+
+/// A plausible year (a 4-digit run between 1000 and 2999), e.g. "1978", "vers 1978".
+pub fn parse_year(s: &str) -> Option<i32> {
+    digit_runs(s)
+        .into_iter()
+        .filter(|r| r.len() == 4)
+        .filter_map(|r| r.parse::<i32>().ok())
+        .find(|y| (1000..=2999).contains(y))
+}
+
+/// Where a comparison takes its values from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Source {
+    pub(crate) fields: Vec<usize>,
+    concat: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum CLevel {
+    Exact,
+    Jw(f64),
+    Dl(usize),
+    TokenSet(f64),
+    Phonetic,
+    Swap { with: usize, threshold: f64 },
+    Year(i32),
+    Date,
+    DateTransposed,
+    Initial,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct CComparison {
+    pub name: String,
+    pub(crate) source: usize,
+    levels: Vec<CLevel>,
+    /// Largest Damerau-Levenshtein threshold of the levels.
+    dl_cap: usize,
+    pub labels: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct CPart {
+    pub(crate) fields: Vec<usize>,
+    transform: Transform,
+    n: usize,
+}
+
+/// Configuration resolved against a list of field names.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub config: Config,
+    /// Field names, in the order accessors are asked for them.
+    pub fields: Vec<String>,
+    separators: Vec<Option<String>>,
+    pub(crate) sources: Vec<Source>,
+    pub(crate) comparisons: Vec<CComparison>,
+    pub(crate) rules: Vec<Vec<CPart>>,
+}
+
+impl Compiled {
+    /// Resolve the configuration. `available`, when given, lists the fields
+    /// the data has; an unknown field is then an error naming it.
+    pub fn new(config: &Config, available: Option<&[String]>) -> Result<Compiled, Error> {
+        config.check()?;
+        let fields = config.referenced_fields();
+        if let Some(av) = available {
+            for f in &fields {
+                if !av.contains(f) {
+                    let mut where_used = Vec::new();
+                    for c in &config.comparisons {
+                        if c.field_list().contains(f)
+                            || c.levels
+                                .iter()
+                                .any(|l| matches!(l, Level::Swap { with, .. } if with == f))
+                        {
+                            where_used.push(format!("comparison '{}'", c.name));
+                        }
+                    }
+                    for (i, r) in config.blocking.iter().enumerate() {
+                        if r.keys.iter().any(|k| k.field_list().contains(f)) {
+                            where_used.push(format!("blocking rule {}", i + 1));
+                        }
+                    }
+                    return Err(Error::Config(format!(
+                        "unknown field '{f}' (used by {}); the data has: {}",
+                        where_used.join(", "),
+                        av.join(", ")
+                    )));
+                }
+            }
+        }
+        for f in config.separators.keys() {
+            if !fields.contains(f) {
+                return Err(Error::Config(format!(
+                    "separator given for field '{f}', which no comparison or blocking rule uses"
+                )));
+            }
+        }
+        let idx = |f: &str| {
+            fields
+                .iter()
+                .position(|x| x == f)
+                .expect("referenced field")
+        };
+        let separators = fields
+            .iter()
+            .map(|f| config.separators.get(f).cloned())
+            .collect();
+        let mut sources: Vec<Source> = Vec::new();
+        let mut source_of = |s: Source| -> usize {
+            if let Some(p) = sources.iter().position(|x| *x == s) {
+                p
+            } else {
+                sources.push(s);
+                sources.len() - 1
+            }
+        };
+        let mut comparisons = Vec::new();
+        for c in &config.comparisons {
+            let src = source_of(Source {
+                fields: c.field_list().iter().map(|f| idx(f)).collect(),
+                concat: c.concat,
+            });
+            let mut levels = Vec::new();
+            for l in &c.levels {
+                levels.push(match l {
+                    Level::Exact => CLevel::Exact,
+                    Level::JaroWinkler { threshold } => CLevel::Jw(*threshold),
+                    Level::DamerauLevenshtein { max } => CLevel::Dl(*max),
+                    Level::TokenSet { threshold } => CLevel::TokenSet(*threshold),
+                    Level::Phonetic => CLevel::Phonetic,
+                    Level::Swap { with, threshold } => CLevel::Swap {
+                        with: source_of(Source {
+                            fields: vec![idx(with)],
+                            concat: false,
+                        }),
+                        threshold: *threshold,
+                    },
+                    Level::Year { tolerance } => CLevel::Year(*tolerance),
+                    Level::Date => CLevel::Date,
+                    Level::DateTransposed => CLevel::DateTransposed,
+                    Level::Initial => CLevel::Initial,
+                });
+            }
+            let mut labels: Vec<String> = c.levels.iter().map(|l| l.label()).collect();
+            labels.push("else".into());
+            let dl_cap = levels
+                .iter()
+                .map(|l| if let CLevel::Dl(m) = l { *m } else { 0 })
+                .max()
+                .unwrap_or(0);
+            comparisons.push(CComparison {
+                name: c.name.clone(),
+                source: src,
+                levels,
+                labels,
+                dl_cap,
+            });
+        }
+        let rules = config
+            .blocking
+            .iter()
+            .map(|r| {
+                r.keys
+                    .iter()
+                    .map(|k| CPart {
+                        fields: k.field_list().iter().map(|f| idx(f)).collect(),
+                        transform: k.transform,
+                        n: k.n.unwrap_or(match k.transform {
+                            Transform::Prefix => 3,
+                            _ => 0,
+                        }),
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Compiled {
+            config: config.clone(),
+            fields,
+            separators,
+            sources,
+            comparisons,
+            rules,
+        })
+    }
+
+    pub fn n_rules(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Raw values of one field, split on its separator.
+    fn raw_values<'a>(
+        &'a self,
+        field: usize,
+        get: &'a dyn Fn(usize) -> Option<&'a str>,
+    ) -> Vec<&'a str> {
+        match get(field) {
+            None => vec![],
+            Some(v) => match &self.separators[field] {
+                Some(sep) => v
+                    .split(sep.as_str())
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                None => {
+                    let t = v.trim();
+                    if t.is_empty() {
+                        vec![]
+                    } else {
+                        vec![t]
+                    }
+                }
+            },
+        }
+    }
+
+    /// Prepare a record from an accessor giving the raw value of field `i`
+    /// (index into `self.fields`). Returns the prepared values and the
+    /// blocking keys of every rule.
+    pub fn prepare<'a>(
+        &'a self,
+        get: &'a dyn Fn(usize) -> Option<&'a str>,
+    ) -> (Prepared, Vec<Vec<u64>>) {
+        // Every field value normalised once, shared by comparisons and keys.
+        let fv: Vec<Vec<(&str, String)>> = (0..self.fields.len())
+            .map(|f| {
+                self.raw_values(f, get)
+                    .into_iter()
+                    .map(|raw| (raw, normalize(raw)))
+                    .filter(|(_, n)| !n.is_empty())
+                    .collect()
+            })
+            .collect();
+        let mut vals = Vec::with_capacity(self.sources.len());
+        for s in &self.sources {
+            let mut v = Vec::new();
+            if s.concat {
+                let raws: Vec<&str> = s
+                    .fields
+                    .iter()
+                    .flat_map(|&f| fv[f].iter().map(|x| x.0))
+                    .collect();
+                let norms: Vec<&str> = s
+                    .fields
+                    .iter()
+                    .flat_map(|&f| fv[f].iter().map(|x| x.1.as_str()))
+                    .collect();
+                if let Some(x) = Value::from_norm(&raws.join(" "), &norms.join(" ")) {
+                    v.push(x);
+                }
+            } else {
+                for &f in &s.fields {
+                    for (raw, norm) in &fv[f] {
+                        if let Some(x) = Value::from_norm(raw, norm) {
+                            v.push(x);
+                        }
+                    }
+                }
+            }
+            v.shrink_to_fit();
+            vals.push(v.into_boxed_slice());
+        }
+        let keys = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(ri, r)| self.rule_keys(ri, r, &fv))
+            .collect();
+        (
+            Prepared {
+                vals: vals.into_boxed_slice(),
+            },
+            keys,
+        )
+    }
+
+    fn rule_keys(&self, ri: usize, parts: &[CPart], fv: &[Vec<(&str, String)>]) -> Vec<u64> {
+        let mut combos: Vec<u64> = vec![fnv(FNV_OFFSET, &(ri as u64).to_le_bytes())];
+        for p in parts {
+            let pk = self.part_keys(p, fv);
+            if pk.is_empty() {
+                return vec![];
+            }
+            let mut next = Vec::with_capacity(combos.len() * pk.len());
+            for h in &combos {
+                for k in &pk {
+                    next.push(fnv(fnv(*h, k.as_bytes()), b"\x1f"));
+                    if next.len() >= 64 {
+                        break;
+                    }
+                }
+            }
+            combos = next;
+        }
+        combos.sort_unstable();
+        combos.dedup();
+        combos
+    }
+
+    fn part_keys(&self, p: &CPart, fv: &[Vec<(&str, String)>]) -> Vec<String> {
+        let vals: Vec<&(&str, String)> = p.fields.iter().flat_map(|&f| fv[f].iter()).collect();
+        let mut out: Vec<String> = Vec::new();
+        match p.transform {
+            Transform::SortedPhonetic => {
+                let mut toks: Vec<String> = Vec::new();
+                for (_, n) in &vals {
+                    for t in glued_tokens(n) {
+                        let k = key_of_letters(&letters(&t));
+                        if !k.is_empty() {
+                            toks.push(k);
+                        }
+                    }
+                }
+                toks.sort();
+                toks.dedup();
+                // A single name says too little to block on (huge blocks).
+                if toks.len() >= 2 {
+                    out.push(toks.join(" "));
+                }
+            }
+            _ => {
+                for (r, n) in &vals {
+                    match p.transform {
+                        Transform::Exact => {
+                            out.push(n.chars().filter(|c| *c != ' ').collect());
+                        }
+                        Transform::Phonetic => {
+                            let k = key_of_letters(&letters(n));
+                            if !k.is_empty() {
+                                out.push(k);
+                            }
+                        }
+                        Transform::TokenPhonetic => {
+                            for t in glued_tokens(n) {
+                                let k = key_of_letters(&letters(&t));
+                                if k.len() >= 2 {
+                                    out.push(k);
+                                }
+                            }
+                        }
+                        Transform::Prefix => {
+                            out.push(n.chars().filter(|c| *c != ' ').take(p.n).collect());
+                        }
+                        Transform::Year => {
+                            let y = parse_date(r).map(|d| d.0).or_else(|| parse_year(r));
+                            if let Some(y) = y {
+                                let w = p.n as i32;
+                                for yy in (y - w)..=(y + w) {
+                                    out.push(yy.to_string());
+                                }
+                            }
+                        }
+                        Transform::Date => {
+                            if let Some((y, m, d)) = parse_date(r) {
+                                out.push(format!("{y}-{m}-{d}"));
+                                if m != d {
+                                    out.push(format!("{y}-{d}-{m}"));
+                                }
+                            }
+                        }
+                        Transform::SortedPhonetic => {}
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Agreement level of one comparison for a pair.
+    pub(crate) fn level(&self, c: &CComparison, a: &Prepared, b: &Prepared) -> u8 {
+        let va = &a.vals[c.source];
+        let vb = &b.vals[c.source];
+        if va.is_empty() || vb.is_empty() {
+            return NULL_LEVEL;
+        }
+        let mut jw: Option<f64> = None;
+        let mut dl: Option<usize> = None;
+        let mut ts: Option<f64> = None;
+        for (li, l) in c.levels.iter().enumerate() {
+            let ok = match l {
+                CLevel::Exact => any(va, vb, |x, y| x.compact() == y.compact()),
+                CLevel::Jw(t) => *jw.get_or_insert_with(|| max_jw(va, vb)) >= *t,
+                CLevel::Dl(m) => {
+                    let cap = c.dl_cap;
+                    *dl.get_or_insert_with(|| min_dl(va, vb, cap)) <= *m
+                }
+                CLevel::TokenSet(t) => *ts.get_or_insert_with(|| max_ts(va, vb)) >= *t,
+                CLevel::Phonetic => any(va, vb, |x, y| {
+                    (!x.phonetic().is_empty() && x.phonetic() == y.phonetic())
+                        || (!x.phonetic_core().is_empty() && x.phonetic_core() == y.phonetic_core())
+                }),
+                CLevel::Swap { with, threshold } => {
+                    let wa = &a.vals[*with];
+                    let wb = &b.vals[*with];
+                    !wa.is_empty()
+                        && !wb.is_empty()
+                        && max_jw(va, wb) >= *threshold
+                        && max_jw(wa, vb) >= *threshold
+                }
+                CLevel::Year(tol) => any(va, vb, |x, y| match (x.year(), y.year()) {
+                    (Some(p), Some(q)) => (p - q).abs() <= *tol,
+                    _ => false,
+                }),
+                CLevel::Date => any(va, vb, |x, y| match (x.date(), y.date()) {
+                    (Some(p), Some(q)) => p == q,
+                    _ => x.compact() == y.compact(),
+                }),
+                CLevel::DateTransposed => any(va, vb, |x, y| match (x.date(), y.date()) {
+                    (Some((y1, m1, d1)), Some((y2, m2, d2))) => {
+                        y1 == y2 && m1 == d2 && d1 == m2 && m1 != d1
+                    }
+                    _ => false,
+                }),
+                CLevel::Initial => any(va, vb, |x, y| {
+                    x.compact().as_bytes().first() == y.compact().as_bytes().first()
+                }),
+            };
+            if ok {
+                return li as u8;
+            }
+        }
+        c.levels.len() as u8
+    }
+
+    /// Packed levels of all comparisons (4 bits each).
+    pub(crate) fn pattern(&self, a: &Prepared, b: &Prepared) -> u64 {
+        let mut p = 0u64;
+        for (i, c) in self.comparisons.iter().enumerate() {
+            p |= (self.level(c, a, b) as u64) << (4 * i);
+        }
+        p
+    }
+
+    /// Swap levels that repeat an earlier comparison's swap level (given_name
+    /// swapped with family_name *and* family_name swapped with given_name
+    /// are one event): (comparison, level) whose weight must be neutral so
+    /// the evidence is not counted twice.
+    pub(crate) fn redundant_swaps(&self) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (ci, c) in self.comparisons.iter().enumerate() {
+            for (li, l) in c.levels.iter().enumerate() {
+                if let CLevel::Swap { with, .. } = l {
+                    let earlier = self.comparisons[..ci].iter().any(|o| {
+                        o.source == *with
+                            && o.levels.iter().any(
+                                |ol| matches!(ol, CLevel::Swap { with: w2, .. } if *w2 == c.source),
+                            )
+                    });
+                    if earlier {
+                        out.push((ci, li));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Comparison indexes, cheapest first (for early rejection while scoring).
+    pub(crate) fn cheap_order(&self) -> Vec<usize> {
+        let cost = |c: &CComparison| -> u32 {
+            c.levels
+                .iter()
+                .map(|l| match l {
+                    CLevel::Exact
+                    | CLevel::Year(_)
+                    | CLevel::Date
+                    | CLevel::DateTransposed
+                    | CLevel::Initial => 1,
+                    CLevel::Phonetic => 2,
+                    CLevel::Jw(_) => 5,
+                    CLevel::Dl(_) => 8,
+                    CLevel::Swap { .. } => 10,
+                    CLevel::TokenSet(_) => 15,
+                })
+                .sum()
+        };
+        let mut order: Vec<usize> = (0..self.comparisons.len()).collect();
+        order.sort_by_key(|&i| cost(&self.comparisons[i]));
+        order
+    }
+
+    /// Weight and pattern of a pair, or `None` as soon as the pair cannot
+    /// reach `wcut` any more (`bound[k]`: best possible weight of the
+    /// comparisons `order[k..]`).
+    pub(crate) fn score_bounded(
+        &self,
+        a: &Prepared,
+        b: &Prepared,
+        scorer: &Scorer,
+    ) -> Option<(f64, u64)> {
+        let mut w = scorer.prior;
+        let mut p = 0u64;
+        for (k, &ci) in scorer.order.iter().enumerate() {
+            if w + scorer.bound[k] < scorer.wcut {
+                return None;
+            }
+            let l = self.level(&self.comparisons[ci], a, b);
+            p |= (l as u64) << (4 * ci);
+            if l != NULL_LEVEL {
+                w += scorer.table[ci][l as usize];
+            }
+        }
+        (w >= scorer.wcut).then_some((w, p))
+    }
+
+    /// Number of levels (else included) of each comparison.
+    pub fn level_counts(&self) -> Vec<usize> {
+        self.comparisons
+            .iter()
+            .map(|c| c.levels.len() + 1)
+            .collect()
+    }
+
+    pub fn comparison_names(&self) -> Vec<String> {
+        self.comparisons.iter().map(|c| c.name.clone()).collect()
+    }
+
+    pub fn labels(&self) -> Vec<Vec<String>> {
+        self.comparisons.iter().map(|c| c.labels.clone()).collect()
+    }
+}
+
+pub(crate) fn level_at(pattern: u64, c: usize) -> u8 {
+    ((pattern >> (4 * c)) & 15) as u8
+}
+
+fn any(va: &[Value], vb: &[Value], f: impl Fn(&Value, &Value) -> bool) -> bool {
+    va.iter().any(|x| vb.iter().any(|y| f(x, y)))
+}
+
+fn max_jw(va: &[Value], vb: &[Value]) -> f64 {
+    let mut best: f64 = 0.0;
+    for x in va {
+        for y in vb {
+            let mut s = jaro_winkler(x.compact().as_bytes(), y.compact().as_bytes());
+            if s < 1.0 && (x.core() != x.compact() || y.core() != y.compact()) {
+                s = s.max(jaro_winkler(x.core().as_bytes(), y.core().as_bytes()));
+            }
+            if s > best {
+                best = s;
+                if best >= 1.0 {
+                    return best;
+                }
+            }
+        }
+    }
+    best
+}
+
+/// Smallest Damerau-Levenshtein distance over the value pairs; distances
+/// above `cap` are not computed exactly (length difference is a lower bound).
+fn min_dl(va: &[Value], vb: &[Value], cap: usize) -> usize {
+    let mut best = usize::MAX;
+    for x in va {
+        for y in vb {
+            let lower = x
+                .compact()
+                .len()
+                .abs_diff(y.compact().len())
+                .min(x.core().len().abs_diff(y.core().len()));
+            if lower > cap {
+                best = best.min(cap + 1);
+                continue;
+            }
+            let mut d = damerau_levenshtein(x.compact().as_bytes(), y.compact().as_bytes());
+            if d > 0 && (x.core() != x.compact() || y.core() != y.compact()) {
+                d = d.min(damerau_levenshtein(
+                    x.core().as_bytes(),
+                    y.core().as_bytes(),
+                ));
+            }
+            best = best.min(d);
+            if best == 0 {
+                return 0;
+            }
+        }
+    }
+    best
+}
+
+fn fill_tokens<'a>(v: &'a Value, buf: &mut [&'a str; 8]) -> usize {
+    let mut n = 0;
+    for t in v.tokens() {
+        if n == buf.len() {
+            break;
+        }
+        buf[n] = t;
+        n += 1;
+    }
+    n
+}
+
+fn max_ts(va: &[Value], vb: &[Value]) -> f64 {
+    let mut best: f64 = 0.0;
+    let mut bx = [""; 8];
+    let mut by = [""; 8];
+    for x in va {
+        let nx = fill_tokens(x, &mut bx);
+        for y in vb {
+            if x.compact() == y.compact() {
+                return 1.0;
+            }
+            let ny = fill_tokens(y, &mut by);
+            best = best.max(token_set(&bx[..nx], &by[..ny]));
+        }
+    }
+    best
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+/// A mixing hash of a pair, used to sample pairs deterministically.
+pub(crate) fn pair_hash(a: u32, b: u32, seed: u64) -> u64 {
+    let mut x = (a as u64) << 32 | b as u64;
+    x ^= seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// A record ready for comparison.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    vals: Box<[Box<[Value]>]>,
+}
+
+/// Blocking keys of all records for one rule, as sorted (key, record) arrays.
+#[derive(Debug, Default)]
+pub(crate) struct RuleIndex {
+    keys: Vec<u64>,
+    recs: Vec<u32>,
+    /// Per record: offsets into `rec_keys`.
+    rec_off: Vec<u32>,
+    rec_keys: Vec<u64>,
+    /// Keys whose block is larger than `max_block_size` (skipped).
+    oversized: HashSet<u64>,
+    /// Keys added after the build (incremental inserts).
+    overlay: HashMap<u64, Vec<u32>>,
+}
+
+impl RuleIndex {
+    fn keys_of(&self, r: u32) -> &[u64] {
+        let r = r as usize;
+        &self.rec_keys[self.rec_off[r] as usize..self.rec_off[r + 1] as usize]
+    }
+    pub(crate) fn lookup(&self, key: u64) -> impl Iterator<Item = u32> + '_ {
+        let lo = self.keys.partition_point(|k| *k < key);
+        let hi = self.keys.partition_point(|k| *k <= key);
+        let extra = self.overlay.get(&key).map(|v| v.as_slice()).unwrap_or(&[]);
+        self.recs[lo..hi]
+            .iter()
+            .copied()
+            .chain(extra.iter().copied())
+    }
+    pub(crate) fn push_record_keys(&mut self, rec: u32, keys: &[u64]) {
+        self.rec_keys.extend_from_slice(keys);
+        self.rec_off.push(self.rec_keys.len() as u32);
+        for k in keys {
+            self.overlay.entry(*k).or_default().push(rec);
+        }
+    }
+    pub(crate) fn block_len(&self, key: u64) -> usize {
+        let lo = self.keys.partition_point(|k| *k < key);
+        let hi = self.keys.partition_point(|k| *k <= key);
+        hi - lo + self.overlay.get(&key).map_or(0, |v| v.len())
+    }
+}
+
+/// One unit of parallel work: part of a block.
+#[derive(Debug, Clone, Copy)]
+struct WorkItem {
+    rule: u32,
+    start: u32,
+    mid: u32, // link mode: first right-side position; dedupe: = start
+    end: u32,
+    outer_lo: u32,
+    outer_hi: u32,
+}
+
+/// Precomputed weights for scoring with early rejection.
+pub(crate) struct Scorer {
+    pub(crate) table: Vec<Vec<f64>>,
+    pub(crate) prior: f64,
+    pub(crate) wcut: f64,
+    order: Vec<usize>,
+    bound: Vec<f64>,
+}
+
+impl Scorer {
+    pub(crate) fn new(compiled: &Compiled, model: &Model, threshold: f64) -> Scorer {
+        let table = model.weight_table();
+        let order = compiled.cheap_order();
+        let best: Vec<f64> = order
+            .iter()
+            .map(|&c| table[c].iter().copied().fold(0.0f64, f64::max)) // null gives 0
+            .collect();
+        let mut bound = vec![0.0; order.len() + 1];
+        for k in (0..order.len()).rev() {
+            bound[k] = bound[k + 1] + best[k];
+        }
+        Scorer {
+            prior: model.prior_weight(),
+            wcut: crate::model::probability_to_weight(threshold),
+            table,
+            order,
+            bound,
+        }
+    }
+}
+
+/// A kept pair: record indexes, weight, packed levels.
+#[derive(Debug, Clone, Copy)]
+pub struct RawPair {
+    pub a: u32,
+    pub b: u32,
+    pub weight: f32,
+    pub pattern: u64,
+}
+
+/// Prepared records plus blocking indexes: the core of batch and incremental linkage.
+pub struct Engine {
+    pub compiled: Compiled,
+    pub records: Vec<Prepared>,
+    pub(crate) rules: Vec<RuleIndex>,
+    /// Link mode: records `0..n_left` are the left file. `None`: dedupe.
+    pub n_left: Option<u32>,
+    pub skipped_blocks: usize,
+}
+
+fn intersects_below(a: &[u64], b: &[u64], below: u64, oversized: &HashSet<u64>) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        if x >= below || y >= below {
+            return false;
+        }
+        match x.cmp(&y) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                if !oversized.contains(&x) {
+                    return true;
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    false
+}
+
+impl Engine {
+    /// Build from prepared records and their keys.
+    pub fn new(
+        compiled: Compiled,
+        prepared: Vec<(Prepared, Vec<Vec<u64>>)>,
+        n_left: Option<u32>,
+    ) -> Engine {
+        let n_rules = compiled.n_rules();
+        let max_block = compiled.config.max_block_size.max(2);
+        let mut records = Vec::with_capacity(prepared.len());
+        let mut rules: Vec<RuleIndex> = (0..n_rules).map(|_| RuleIndex::default()).collect();
+        for r in rules.iter_mut() {
+            r.rec_off.push(0);
+        }
+        for (p, keys) in prepared {
+            records.push(p);
+            for (ri, k) in keys.into_iter().enumerate() {
+                let rule = &mut rules[ri];
+                rule.rec_keys.extend_from_slice(&k);
+                rule.rec_off.push(rule.rec_keys.len() as u32);
+            }
+        }
+        let mut skipped = 0;
+        for rule in rules.iter_mut() {
+            let mut entries: Vec<(u64, u32)> = Vec::with_capacity(rule.rec_keys.len());
+            for r in 0..records.len() {
+                for k in rule.keys_of(r as u32) {
+                    entries.push((*k, r as u32));
+                }
+            }
+            entries.par_sort_unstable();
+            rule.keys = entries.iter().map(|e| e.0).collect();
+            rule.recs = entries.iter().map(|e| e.1).collect();
+            // Oversized blocks.
+            let mut s = 0;
+            while s < rule.keys.len() {
+                let k = rule.keys[s];
+                let mut e = s;
+                while e < rule.keys.len() && rule.keys[e] == k {
+                    e += 1;
+                }
+                let too_big = match n_left {
+                    None => e - s > max_block,
+                    Some(nl) => {
+                        let mid = s + rule.recs[s..e].partition_point(|r| *r < nl);
+                        (mid - s).max(e - mid) > max_block
+                    }
+                };
+                if too_big {
+                    rule.oversized.insert(k);
+                    skipped += 1;
+                }
+                s = e;
+            }
+        }
+        Engine {
+            compiled,
+            records,
+            rules,
+            n_left,
+            skipped_blocks: skipped,
+        }
+    }
+
+    fn work_items(&self) -> (Vec<WorkItem>, u64) {
+        const TARGET: u64 = 20_000;
+        let mut items = Vec::new();
+        let mut total = 0u64;
+        for (ri, rule) in self.rules.iter().enumerate() {
+            let mut s = 0;
+            while s < rule.keys.len() {
+                let k = rule.keys[s];
+                let mut e = s;
+                while e < rule.keys.len() && rule.keys[e] == k {
+                    e += 1;
+                }
+                if e - s >= 2 && !rule.oversized.contains(&k) {
+                    let (mid, outer_n, inner_n) = match self.n_left {
+                        None => (s, e - s, e - s),
+                        Some(nl) => {
+                            let mid = s + rule.recs[s..e].partition_point(|r| *r < nl);
+                            (mid, mid - s, e - mid)
+                        }
+                    };
+                    let pairs = match self.n_left {
+                        None => (outer_n * (outer_n - 1) / 2) as u64,
+                        Some(_) => (outer_n * inner_n) as u64,
+                    };
+                    if pairs > 0 {
+                        total += pairs;
+                        let chunks = pairs.div_ceil(TARGET).max(1) as usize;
+                        let step = outer_n.div_ceil(chunks).max(1);
+                        let mut lo = 0;
+                        while lo < outer_n {
+                            let hi = (lo + step).min(outer_n);
+                            items.push(WorkItem {
+                                rule: ri as u32,
+                                start: s as u32,
+                                mid: mid as u32,
+                                end: e as u32,
+                                outer_lo: lo as u32,
+                                outer_hi: hi as u32,
+                            });
+                            lo = hi;
+                        }
+                    }
+                }
+                s = e;
+            }
+        }
+        (items, total)
+    }
+
+    /// Is (a, b) produced by an earlier rule or an earlier key of this rule?
+    fn seen_before(&self, rule: usize, key: u64, a: u32, b: u32) -> bool {
+        for r in &self.rules[..rule] {
+            if intersects_below(r.keys_of(a), r.keys_of(b), u64::MAX, &r.oversized) {
+                return true;
+            }
+        }
+        let r = &self.rules[rule];
+        intersects_below(r.keys_of(a), r.keys_of(b), key, &r.oversized)
+    }
+
+    fn for_each_pair(&self, it: &WorkItem, f: impl FnMut(u32, u32)) {
+        self.for_each_pair_rows(it, &|_| true, f)
+    }
+
+    fn for_each_pair_rows(
+        &self,
+        it: &WorkItem,
+        keep_row: &dyn Fn(usize) -> bool,
+        mut f: impl FnMut(u32, u32),
+    ) {
+        let rule = &self.rules[it.rule as usize];
+        let key = rule.keys[it.start as usize];
+        let recs = &rule.recs;
+        let (s, e) = (it.start as usize, it.end as usize);
+        for i in (s + it.outer_lo as usize)..(s + it.outer_hi as usize) {
+            if !keep_row(i) {
+                continue;
+            }
+            let inner = match self.n_left {
+                None => (i + 1)..e,
+                Some(_) => (it.mid as usize)..e,
+            };
+            for j in inner {
+                let (a, b) = (recs[i], recs[j]);
+                if !self.seen_before(it.rule as usize, key, a, b) {
+                    f(a, b);
+                }
+            }
+        }
+    }
+
+    /// Pairs per blocking rule (before removing pairs found by several rules).
+    pub fn rule_pair_counts(&self) -> Vec<u64> {
+        let mut v = vec![0u64; self.rules.len()];
+        let (items, _) = self.work_items();
+        for it in items {
+            let outer = (it.outer_hi - it.outer_lo) as u64;
+            let n = (it.end - it.start) as u64;
+            v[it.rule as usize] += match self.n_left {
+                None => (it.outer_lo as u64..it.outer_hi as u64)
+                    .map(|i| n - 1 - i)
+                    .sum::<u64>(),
+                Some(_) => outer * (it.end - it.mid) as u64,
+            };
+        }
+        v
+    }
+
+    /// Upper bound of the number of candidate pairs (before removing pairs
+    /// found by several rules).
+    pub fn candidate_upper_bound(&self) -> u64 {
+        self.work_items().1
+    }
+
+    /// One pass over a sample of the candidate pairs (each pair once):
+    /// pattern counts over all candidates and, for each rule, over the pairs
+    /// that rule blocks together (for per-rule EM). Counts are scaled up by
+    /// the sampling rate.
+    pub fn sample_patterns_by_rule(
+        &self,
+        max_pairs: usize,
+        seed: u64,
+    ) -> (HashMap<u64, f64>, Vec<HashMap<u64, f64>>) {
+        let (items, total) = self.work_items();
+        let p = if total == 0 {
+            1.0
+        } else {
+            (max_pairs as f64 / total as f64).min(1.0)
+        };
+        let cut = if p >= 1.0 {
+            u64::MAX
+        } else {
+            (p * u64::MAX as f64) as u64
+        };
+        let scale = 1.0 / p;
+        let n_rules = self.rules.len();
+        let empty = || (HashMap::new(), vec![HashMap::new(); n_rules]);
+        items
+            .par_iter()
+            .fold(
+                empty,
+                |mut acc: (HashMap<u64, f64>, Vec<HashMap<u64, f64>>), it| {
+                    let rows = &self.rules[it.rule as usize].recs;
+                    let keep_row =
+                        |i: usize| cut == u64::MAX || pair_hash(rows[i], it.rule, seed) <= cut;
+                    self.for_each_pair_rows(it, &keep_row, |a, b| {
+                        let pat = self
+                            .compiled
+                            .pattern(&self.records[a as usize], &self.records[b as usize]);
+                        *acc.0.entry(pat).or_insert(0.0) += scale;
+                        for (r, rule) in self.rules.iter().enumerate() {
+                            if r == it.rule as usize
+                                || intersects_below(
+                                    rule.keys_of(a),
+                                    rule.keys_of(b),
+                                    u64::MAX,
+                                    &rule.oversized,
+                                )
+                            {
+                                *acc.1[r].entry(pat).or_insert(0.0) += scale;
+                            }
+                        }
+                    });
+                    acc
+                },
+            )
+            .reduce(empty, |mut a, b| {
+                for (k, v) in b.0 {
+                    *a.0.entry(k).or_insert(0.0) += v;
+                }
+                for (x, y) in a.1.iter_mut().zip(b.1) {
+                    for (k, v) in y {
+                        *x.entry(k).or_insert(0.0) += v;
+                    }
+                }
+                a
+            })
+    }
+
+    /// Total number of record pairs (n(n-1)/2, or left × right).
+    pub fn total_pairs(&self) -> f64 {
+        let n = self.records.len() as f64;
+        match self.n_left {
+            None => n * (n - 1.0) / 2.0,
+            Some(nl) => nl as f64 * (n - nl as f64),
+        }
+    }
+
+    /// Comparisons that use a field of the given rule's keys.
+    pub fn held_by_rule(&self, rule: usize) -> Vec<bool> {
+        let fields: Vec<usize> = self.compiled.rules[rule]
+            .iter()
+            .flat_map(|p| p.fields.iter().copied())
+            .collect();
+        self.compiled
+            .comparisons
+            .iter()
+            .map(|c| {
+                self.compiled.sources[c.source]
+                    .fields
+                    .iter()
+                    .any(|f| fields.contains(f))
+            })
+            .collect()
+    }
+
+    /// Level counts of random pairs, per comparison (for u).
+    pub fn random_level_counts(&self, n_pairs: usize, seed: u64) -> Vec<Vec<f64>> {
+        let n = self.records.len() as u64;
+        let lc = self.compiled.level_counts();
+        let zero = || lc.iter().map(|k| vec![0.0; *k]).collect::<Vec<Vec<f64>>>();
+        if n < 2 {
+            return zero();
+        }
+        let chunks = 64u64;
+        let per = (n_pairs as u64).div_ceil(chunks);
+        (0..chunks)
+            .into_par_iter()
+            .map(|c| {
+                let mut acc = zero();
+                for t in 0..per {
+                    let h = pair_hash(c as u32, t as u32, seed ^ 0x5555);
+                    let (a, b) = match self.n_left {
+                        None => {
+                            let a = (h % n) as u32;
+                            let mut b = ((h >> 32).wrapping_mul(0x2545F491) % n) as u32;
+                            if a == b {
+                                b = ((b as u64 + 1) % n) as u32;
+                            }
+                            (a, b)
+                        }
+                        Some(nl) => {
+                            let nl = nl as u64;
+                            let nr = n - nl;
+                            if nl == 0 || nr == 0 {
+                                continue;
+                            }
+                            (
+                                (h % nl) as u32,
+                                (nl + (h >> 32).wrapping_mul(0x2545F491) % nr) as u32,
+                            )
+                        }
+                    };
+                    let pa = &self.records[a as usize];
+                    let pb = &self.records[b as usize];
+                    for (ci, cmp) in self.compiled.comparisons.iter().enumerate() {
+                        let l = self.compiled.level(cmp, pa, pb);
+                        if l != NULL_LEVEL {
+                            acc[ci][l as usize] += 1.0;
+                        }
+                    }
+                }
+                acc
+            })
+            .reduce(zero, |mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    for (p, q) in x.iter_mut().zip(y) {
+                        *p += q;
+                    }
+                }
+                a
+            })
+    }
+
+    /// Estimate the model without labels, as splink does: u from random
+    /// pairs; m by EM on the pairs of each blocking rule in turn, leaving
+    /// out the comparisons that rule blocks on, averaged over rules; then the
+    /// prior λ (share of matches among all pairs) by EM over the candidate
+    /// pairs with m and u fixed.
+    pub fn estimate(&self) -> Model {
+        let est = &self.compiled.config.estimation;
+        let verbose = std::env::var_os("VEILLE_LINKAGE_VERBOSE").is_some();
+        let t0 = std::time::Instant::now();
+        let u_counts = self.random_level_counts(est.u_random_pairs, est.seed);
+        let t1 = t0.elapsed().as_secs_f64();
+        let (all, by_rule) = self.sample_patterns_by_rule(est.em_max_pairs, est.seed);
+        if verbose {
+            eprintln!(
+                "[linkage] u from random pairs {t1:.2}s, candidate sample {:.2}s ({} patterns)",
+                t0.elapsed().as_secs_f64() - t1,
+                all.len()
+            );
+        }
+        let per_rule: Vec<(HashMap<u64, f64>, Vec<bool>)> = by_rule
+            .into_iter()
+            .enumerate()
+            .map(|(r, pats)| (pats, self.held_by_rule(r)))
+            .collect();
+        Model::estimate(
+            &self.compiled,
+            &u_counts,
+            &per_rule,
+            &all,
+            self.total_pairs(),
+            est.max_iterations,
+        )
+    }
+
+    /// Score every candidate pair, keeping those with probability ≥ threshold.
+    pub fn score_all(
+        &self,
+        model: &Model,
+        threshold: f64,
+        progress: &indicatif::ProgressBar,
+    ) -> Vec<RawPair> {
+        let scorer = Scorer::new(&self.compiled, model, threshold);
+        let (items, _) = self.work_items();
+        progress.set_length(items.len() as u64);
+        let mut out: Vec<RawPair> = items
+            .par_iter()
+            .fold(Vec::new, |mut acc, it| {
+                self.for_each_pair(it, |a, b| {
+                    if let Some((w, pat)) = self.compiled.score_bounded(
+                        &self.records[a as usize],
+                        &self.records[b as usize],
+                        &scorer,
+                    ) {
+                        acc.push(RawPair {
+                            a,
+                            b,
+                            weight: w as f32,
+                            pattern: pat,
+                        });
+                    }
+                });
+                progress.inc(1);
+                acc
+            })
+            .reduce(Vec::new, |mut a, mut b| {
+                a.append(&mut b);
+                a
+            });
+        out.par_sort_unstable_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+        out
+    }
+}

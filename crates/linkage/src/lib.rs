@@ -1,0 +1,420 @@
+//! Record linkage for veille: finding the same person recorded several
+//! times, under nicknames, spelling variants of names from many languages,
+//! swapped first and last names, approximate birth years.
+//!
+//! * Configured in TOML like splink: fields, comparisons with ordered
+//!   agreement levels, blocking rules (unioned). See `examples/people.toml`.
+//! * Fellegi–Sunter scoring; m and u estimated without labels (u from random
+//!   pairs, m and λ by EM), or fixed from a model file.
+//! * Every scored pair carries its per-comparison agreement level: the
+//!   explanation a person reads before deciding.
+//! * Batch ([`dedupe`], [`link`]) and incremental ([`Index::candidates`]).
+//!
+//! ```
+//! use veille_linkage::{Config, Index, Record};
+//! let config = Config::from_toml_str(include_str!("../examples/people.toml")).unwrap();
+//! let people = vec![
+//!     Record::new("p1").with("given_name", "Mohamed").with("family_name", "Benali").with("birth_year", "1979"),
+//!     Record::new("p2").with("given_name", "Ionuț").with("family_name", "Popescu").with("birth_year", "1990"),
+//! ];
+//! let index = Index::build(&config, people).unwrap();
+//! let new = Record::new("new").with("given_name", "Mohammed").with("family_name", "Ben Ali").with("birth_year", "1980");
+//! let found = index.candidates(&new, 5);
+//! assert_eq!(found[0].right_id, "p1");
+//! ```
+
+pub mod cli;
+pub mod cluster;
+pub mod config;
+pub mod engine;
+pub mod io;
+pub mod model;
+pub mod normalize;
+pub mod phonetic;
+pub mod similarity;
+
+pub use cluster::clusters;
+pub use config::Config;
+pub use engine::RawPair;
+pub use model::Model;
+
+use engine::{Compiled, Engine, Prepared, NULL_LEVEL};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Errors with a message fit for the person who wrote the file.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("config error: {0}")]
+    Config(String),
+    #[error("data error: {0}")]
+    Data(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// A generic record: an id and named optional string values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    pub id: String,
+    pub fields: HashMap<String, Option<String>>,
+}
+
+impl Record {
+    pub fn new(id: impl Into<String>) -> Record {
+        Record {
+            id: id.into(),
+            fields: HashMap::new(),
+        }
+    }
+    /// Builder: set a field.
+    pub fn with(mut self, field: impl Into<String>, value: impl Into<String>) -> Record {
+        self.fields.insert(field.into(), Some(value.into()));
+        self
+    }
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.fields.get(field).and_then(|v| v.as_deref())
+    }
+}
+
+/// How one comparison agreed for a pair: the explanation shown to users.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FieldAgreement {
+    /// Comparison name from the config ("given_name", "birth_year"…).
+    pub comparison: String,
+    /// Level label ("exact", "phonetic", "swapped_with_family_name",
+    /// "year_within_1", "else", "null" when a side is empty).
+    pub level: String,
+    /// Contribution to the match weight, log2(m/u) (0 for null).
+    pub weight: f64,
+}
+
+/// A scored pair with its explanation.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ScoredPair {
+    pub left_id: String,
+    pub right_id: String,
+    /// Sum of the level weights plus the prior, in bits.
+    pub match_weight: f64,
+    pub match_probability: f64,
+    pub agreements: Vec<FieldAgreement>,
+}
+
+fn explain(
+    compiled: &Compiled,
+    table: &[Vec<f64>],
+    left: &str,
+    right: &str,
+    weight: f64,
+    pattern: u64,
+) -> ScoredPair {
+    let agreements = compiled
+        .comparisons
+        .iter()
+        .enumerate()
+        .map(|(c, cmp)| {
+            let l = engine::level_at(pattern, c);
+            if l == NULL_LEVEL {
+                FieldAgreement {
+                    comparison: cmp.name.clone(),
+                    level: "null".into(),
+                    weight: 0.0,
+                }
+            } else {
+                FieldAgreement {
+                    comparison: cmp.name.clone(),
+                    level: cmp.labels[l as usize].clone(),
+                    weight: table[c][l as usize],
+                }
+            }
+        })
+        .collect();
+    ScoredPair {
+        left_id: left.to_string(),
+        right_id: right.to_string(),
+        match_weight: weight,
+        match_probability: model::weight_to_probability(weight),
+        agreements,
+    }
+}
+
+fn prepare_records(compiled: &Compiled, records: &[Record]) -> Vec<(Prepared, Vec<Vec<u64>>)> {
+    use rayon::prelude::*;
+    records
+        .par_iter()
+        .map(|r| {
+            let get = |i: usize| r.get(&compiled.fields[i]);
+            compiled.prepare(&get)
+        })
+        .collect()
+}
+
+/// Load the fixed model named by the config, if any.
+pub fn fixed_model(compiled: &Compiled) -> Result<Option<Model>, Error> {
+    match &compiled.config.model_file {
+        None => Ok(None),
+        Some(p) => {
+            let s = std::fs::read_to_string(p).map_err(|e| {
+                Error::Config(format!("cannot read model_file {}: {e}", p.display()))
+            })?;
+            let m: Model = serde_json::from_str(&s)
+                .map_err(|e| Error::Config(format!("model_file {}: {e}", p.display())))?;
+            m.check_against(compiled)?;
+            Ok(Some(m))
+        }
+    }
+}
+
+/// Result of a batch run.
+pub struct BatchResult {
+    engine: Engine,
+    pub ids: Vec<String>,
+    /// Kept pairs (probability ≥ threshold), as record indexes into `ids`.
+    pub pairs: Vec<RawPair>,
+    pub model: Model,
+}
+
+impl BatchResult {
+    /// Explanation of one kept pair.
+    pub fn explain(&self, p: &RawPair) -> ScoredPair {
+        let table = self.model.weight_table();
+        explain(
+            &self.engine.compiled,
+            &table,
+            &self.ids[p.a as usize],
+            &self.ids[p.b as usize],
+            p.weight as f64,
+            p.pattern,
+        )
+    }
+    /// Cluster label (index of a representative record) per record.
+    pub fn clusters(&self, threshold: f64) -> Vec<u32> {
+        let w = model::probability_to_weight(threshold) as f32;
+        clusters(
+            self.ids.len(),
+            self.pairs
+                .iter()
+                .filter(|p| p.weight >= w)
+                .map(|p| (p.a, p.b)),
+        )
+    }
+    pub fn compiled(&self) -> &Compiled {
+        &self.engine.compiled
+    }
+    /// Blocks skipped because larger than `max_block_size`.
+    pub fn skipped_blocks(&self) -> usize {
+        self.engine.skipped_blocks
+    }
+}
+
+/// Run a batch over prepared records (shared by the API and the CLI).
+pub fn run_batch(
+    compiled: Compiled,
+    prepared: Vec<(Prepared, Vec<Vec<u64>>)>,
+    ids: Vec<String>,
+    n_left: Option<u32>,
+    progress: &indicatif::ProgressBar,
+) -> Result<BatchResult, Error> {
+    let verbose = std::env::var_os("VEILLE_LINKAGE_VERBOSE").is_some();
+    let t0 = std::time::Instant::now();
+    let fixed = fixed_model(&compiled)?;
+    let threshold = compiled.config.threshold;
+    let engine = Engine::new(compiled, prepared, n_left);
+    if verbose {
+        eprintln!(
+            "[linkage] index built in {:.2}s, candidate pairs <= {} (per rule {:?})",
+            t0.elapsed().as_secs_f64(),
+            engine.candidate_upper_bound(),
+            engine.rule_pair_counts()
+        );
+    }
+    let model = match fixed {
+        Some(m) => m,
+        None => engine.estimate(),
+    };
+    if verbose {
+        eprintln!(
+            "[linkage] model ready at {:.2}s (lambda {:.3e})",
+            t0.elapsed().as_secs_f64(),
+            model.lambda
+        );
+    }
+    let pairs = engine.score_all(&model, threshold, progress);
+    if verbose {
+        eprintln!(
+            "[linkage] scored at {:.2}s, {} pairs kept",
+            t0.elapsed().as_secs_f64(),
+            pairs.len()
+        );
+    }
+    Ok(BatchResult {
+        engine,
+        ids,
+        pairs,
+        model,
+    })
+}
+
+/// Deduplicate one set of records.
+pub fn dedupe(config: &Config, records: &[Record]) -> Result<BatchResult, Error> {
+    let compiled = Compiled::new(config, None)?;
+    let prepared = prepare_records(&compiled, records);
+    let ids = records.iter().map(|r| r.id.clone()).collect();
+    run_batch(
+        compiled,
+        prepared,
+        ids,
+        None,
+        &indicatif::ProgressBar::hidden(),
+    )
+}
+
+/// Link two sets of records (pairs across the sets only).
+pub fn link(config: &Config, left: &[Record], right: &[Record]) -> Result<BatchResult, Error> {
+    let compiled = Compiled::new(config, None)?;
+    let mut prepared = prepare_records(&compiled, left);
+    prepared.extend(prepare_records(&compiled, right));
+    let ids = left.iter().chain(right).map(|r| r.id.clone()).collect();
+    run_batch(
+        compiled,
+        prepared,
+        ids,
+        Some(left.len() as u32),
+        &indicatif::ProgressBar::hidden(),
+    )
+}
+
+/// In-memory index of existing records for incremental lookups ("possible
+/// duplicates" while a person is being created).
+pub struct Index {
+    engine: Engine,
+    ids: Vec<String>,
+    model: Model,
+    table: Vec<Vec<f64>>,
+}
+
+impl Index {
+    /// Build the index; the model is the config's fixed model if it names
+    /// one, else estimated on the records (u from random pairs, m by EM).
+    pub fn build(config: &Config, records: Vec<Record>) -> Result<Index, Error> {
+        Index::build_with_model(config, records, None)
+    }
+
+    /// Build with a given model (e.g. trained once in batch and saved).
+    pub fn build_with_model(
+        config: &Config,
+        records: Vec<Record>,
+        model: Option<Model>,
+    ) -> Result<Index, Error> {
+        let compiled = Compiled::new(config, None)?;
+        let prepared = prepare_records(&compiled, &records);
+        let ids = records.into_iter().map(|r| r.id).collect();
+        Index::from_prepared(compiled, prepared, ids, model)
+    }
+
+    /// Build from already prepared records (used by the CLI and benchmark).
+    pub fn from_prepared(
+        compiled: Compiled,
+        prepared: Vec<(Prepared, Vec<Vec<u64>>)>,
+        ids: Vec<String>,
+        model: Option<Model>,
+    ) -> Result<Index, Error> {
+        let model = match model {
+            Some(m) => {
+                m.check_against(&compiled)?;
+                Some(m)
+            }
+            None => fixed_model(&compiled)?,
+        };
+        let engine = Engine::new(compiled, prepared, None);
+        let model = match model {
+            Some(m) => m,
+            None => engine.estimate(),
+        };
+        let table = model.weight_table();
+        Ok(Index {
+            engine,
+            ids,
+            model,
+            table,
+        })
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Add a record (it becomes a candidate for later lookups).
+    pub fn insert(&mut self, record: &Record) {
+        let compiled = &self.engine.compiled;
+        let get = |i: usize| record.get(&compiled.fields[i]);
+        let (p, keys) = compiled.prepare(&get);
+        let idx = self.engine.records.len() as u32;
+        self.engine.records.push(p);
+        self.ids.push(record.id.clone());
+        for (rule, k) in self.engine.rules.iter_mut().zip(keys) {
+            rule.push_record_keys(idx, &k);
+        }
+    }
+
+    /// Existing records that may be the same person as `record`, best
+    /// first, at most `limit`, with probability ≥ the config threshold.
+    pub fn candidates(&self, record: &Record, limit: usize) -> Vec<ScoredPair> {
+        self.candidates_above(record, limit, self.engine.compiled.config.threshold)
+    }
+
+    /// Same as [`Index::candidates`] with an explicit probability floor.
+    pub fn candidates_above(
+        &self,
+        record: &Record,
+        limit: usize,
+        min_probability: f64,
+    ) -> Vec<ScoredPair> {
+        let compiled = &self.engine.compiled;
+        let get = |i: usize| record.get(&compiled.fields[i]);
+        let (p, keys) = compiled.prepare(&get);
+        let max_block = compiled.config.max_block_size.max(2);
+        let mut cands: Vec<u32> = Vec::new();
+        for (rule, ks) in self.engine.rules.iter().zip(&keys) {
+            for k in ks {
+                if rule.block_len(*k) > max_block {
+                    continue;
+                }
+                cands.extend(rule.lookup(*k));
+            }
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        let scorer = engine::Scorer::new(compiled, &self.model, min_probability);
+        let mut scored: Vec<(f64, u64, u32)> = cands
+            .into_iter()
+            .filter(|&c| self.ids[c as usize] != record.id)
+            .filter_map(|c| {
+                compiled
+                    .score_bounded(&p, &self.engine.records[c as usize], &scorer)
+                    .map(|(w, pat)| (w, pat, c))
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        scored.truncate(limit);
+        scored
+            .into_iter()
+            .map(|(w, pat, c)| {
+                explain(
+                    compiled,
+                    &self.table,
+                    &record.id,
+                    &self.ids[c as usize],
+                    w,
+                    pat,
+                )
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,308 @@
+//! Fellegi–Sunter model: m and u per agreement level, prior λ, EM.
+
+use crate::engine::{level_at, Compiled, NULL_LEVEL};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// m and u of one agreement level.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LevelParams {
+    pub label: String,
+    /// P(level | match)
+    pub m: f64,
+    /// P(level | non-match)
+    pub u: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ComparisonParams {
+    pub name: String,
+    /// The configured levels, then "else".
+    pub levels: Vec<LevelParams>,
+}
+
+/// A trained (or fixed) model. Serialised as JSON by `--save-model` and read
+/// back through `model_file` in the config for fixed weights.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Model {
+    /// Prior: share of matches among all record pairs.
+    pub lambda: f64,
+    pub comparisons: Vec<ComparisonParams>,
+    /// EM iterations run (0 for a fixed model).
+    #[serde(default)]
+    pub iterations: usize,
+}
+
+const FLOOR: f64 = 1e-6;
+
+pub fn probability_to_weight(p: f64) -> f64 {
+    let p = p.clamp(1e-12, 1.0 - 1e-12);
+    (p / (1.0 - p)).log2()
+}
+
+pub fn weight_to_probability(w: f64) -> f64 {
+    let b = w.exp2();
+    b / (1.0 + b)
+}
+
+impl Model {
+    /// log2(m/u) per comparison and level.
+    pub fn weight_table(&self) -> Vec<Vec<f64>> {
+        self.comparisons
+            .iter()
+            .map(|c| {
+                c.levels
+                    .iter()
+                    .map(|l| (l.m.max(FLOOR) / l.u.max(FLOOR)).log2())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// log2(λ / (1-λ)).
+    pub fn prior_weight(&self) -> f64 {
+        probability_to_weight(self.lambda)
+    }
+
+    /// Check that a fixed model fits the configuration.
+    pub fn check_against(&self, compiled: &Compiled) -> Result<(), crate::Error> {
+        let names = compiled.comparison_names();
+        let counts = compiled.level_counts();
+        if self.comparisons.len() != names.len() {
+            return Err(crate::Error::Config(format!(
+                "model has {} comparisons, config has {}",
+                self.comparisons.len(),
+                names.len()
+            )));
+        }
+        for ((c, n), k) in self.comparisons.iter().zip(&names).zip(&counts) {
+            if &c.name != n || c.levels.len() != *k {
+                return Err(crate::Error::Config(format!(
+                    "model comparison '{}' ({} levels) does not match config comparison '{}' ({} levels)",
+                    c.name,
+                    c.levels.len(),
+                    n,
+                    k
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Unsupervised estimation.
+    ///
+    /// * `u_counts[c][l]`: level counts among random pairs → u (fixed).
+    /// * `per_rule`: for each blocking rule, pattern counts of its pairs and
+    ///   which comparisons it blocks on (left out of that rule's EM).
+    ///   m of each comparison = average of its EM estimates over the rules
+    ///   that do not block on it.
+    /// * `candidates`: pattern counts over all candidate pairs (scaled to the
+    ///   full candidate set) and `total_pairs`: λ, the share of matches among
+    ///   all pairs, by EM with m and u fixed (pairs outside the blocks count
+    ///   as non-matches).
+    pub fn estimate(
+        compiled: &Compiled,
+        u_counts: &[Vec<f64>],
+        per_rule: &[(HashMap<u64, f64>, Vec<bool>)],
+        candidates: &HashMap<u64, f64>,
+        total_pairs: f64,
+        max_iterations: usize,
+    ) -> Model {
+        let counts = compiled.level_counts();
+        let labels = compiled.labels();
+        let names = compiled.comparison_names();
+        let u: Vec<Vec<f64>> = u_counts
+            .iter()
+            .map(|c| {
+                let tot: f64 = c.iter().sum();
+                c.iter()
+                    .map(|x| (x + 0.5) / (tot + 0.5 * c.len() as f64))
+                    .collect()
+            })
+            .collect();
+        let m_init: Vec<Vec<f64>> = counts.iter().map(|&k| initial_m(k)).collect();
+        let mut m_sum: Vec<Vec<f64>> = counts.iter().map(|&k| vec![0.0; k]).collect();
+        let mut m_n = vec![0usize; counts.len()];
+        let mut iterations = 0;
+        for (pats, held) in per_rule {
+            let active: Vec<bool> = held.iter().map(|h| !h).collect();
+            if !active.iter().any(|a| *a) || pats.is_empty() {
+                continue;
+            }
+            let (m, it) = em_m(pats, &active, &u, m_init.clone(), max_iterations);
+            iterations += it;
+            for c in 0..counts.len() {
+                if active[c] {
+                    for l in 0..counts[c] {
+                        m_sum[c][l] += m[c][l];
+                    }
+                    m_n[c] += 1;
+                }
+            }
+        }
+        let mut m: Vec<Vec<f64>> = (0..counts.len())
+            .map(|c| {
+                if m_n[c] == 0 {
+                    m_init[c].clone()
+                } else {
+                    m_sum[c].iter().map(|x| x / m_n[c] as f64).collect()
+                }
+            })
+            .collect();
+        let mut u = u;
+        // A swap seen from both name comparisons is one piece of evidence:
+        // the second one weighs nothing (m = u).
+        for (c, l) in compiled.redundant_swaps() {
+            let mid = (m[c][l] * u[c][l]).sqrt();
+            m[c][l] = mid;
+            u[c][l] = mid;
+        }
+        let lambda = em_lambda(candidates, &m, &u, total_pairs, max_iterations);
+        Model {
+            lambda,
+            iterations,
+            comparisons: names
+                .iter()
+                .enumerate()
+                .map(|(c, name)| ComparisonParams {
+                    name: name.clone(),
+                    levels: (0..counts[c])
+                        .map(|l| LevelParams {
+                            label: labels[c][l].clone(),
+                            m: m[c][l],
+                            u: u[c][l],
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Starting m: agreeing levels likely, "else" unlikely.
+fn initial_m(k: usize) -> Vec<f64> {
+    let mut v: Vec<f64> = (0..k)
+        .map(|l| {
+            if l + 1 == k {
+                0.05
+            } else {
+                0.5f64.powi(l as i32 + 1)
+            }
+        })
+        .collect();
+    let s: f64 = v.iter().sum();
+    v.iter_mut().for_each(|x| *x /= s);
+    v
+}
+
+/// log-likelihood ratio terms of a pattern over the active comparisons.
+fn log_terms(p: u64, active: &[bool], m: &[Vec<f64>], u: &[Vec<f64>]) -> (f64, f64) {
+    let mut lm = 0.0;
+    let mut lu = 0.0;
+    for c in 0..active.len() {
+        if !active[c] {
+            continue;
+        }
+        let l = level_at(p, c);
+        if l != NULL_LEVEL {
+            lm += m[c][l as usize].max(FLOOR).ln();
+            lu += u[c][l as usize].max(FLOOR).ln();
+        }
+    }
+    (lm, lu)
+}
+
+/// EM for m (u fixed) and the within-sample λ on pattern counts; returns m
+/// and the number of iterations.
+pub(crate) fn em_m(
+    pats: &HashMap<u64, f64>,
+    active: &[bool],
+    u: &[Vec<f64>],
+    mut m: Vec<Vec<f64>>,
+    max_iterations: usize,
+) -> (Vec<Vec<f64>>, usize) {
+    // Dirichlet prior: a few pseudo-matches spread as the starting m, so that
+    // a level never seen among the matches of a small sample keeps a
+    // sensible m instead of collapsing to zero.
+    const PSEUDO: f64 = 5.0;
+    let prior = m.clone();
+    let mut lambda: f64 = 0.3;
+    let mut iterations = 0;
+    for _ in 0..max_iterations {
+        iterations += 1;
+        let mut wm: Vec<Vec<f64>> = m.iter().map(|v| vec![0.0; v.len()]).collect();
+        let mut sp = 0.0;
+        let mut tot = 0.0;
+        for (&p, &n) in pats {
+            let (lm, lu) = log_terms(p, active, &m, u);
+            let post = 1.0 / (1.0 + ((1.0 - lambda).ln() + lu - lambda.ln() - lm).exp());
+            sp += n * post;
+            tot += n;
+            for c in 0..active.len() {
+                let l = level_at(p, c);
+                if active[c] && l != NULL_LEVEL {
+                    wm[c][l as usize] += n * post;
+                }
+            }
+        }
+        if tot == 0.0 {
+            break;
+        }
+        let mut delta: f64 = 0.0;
+        for c in 0..active.len() {
+            let sm: f64 = wm[c].iter().sum();
+            if active[c] && sm > 0.0 {
+                for l in 0..m[c].len() {
+                    let nv = ((wm[c][l] + PSEUDO * prior[c][l]) / (sm + PSEUDO)).max(FLOOR);
+                    delta = delta.max((nv - m[c][l]).abs());
+                    m[c][l] = nv;
+                }
+            }
+        }
+        let nl = (sp / tot).clamp(1e-9, 1.0 - 1e-9);
+        delta = delta.max((nl - lambda).abs());
+        lambda = nl;
+        if delta < 1e-6 {
+            break;
+        }
+    }
+    (m, iterations)
+}
+
+/// λ over all pairs with m and u fixed: the expected number of matches among
+/// the candidates divided by the number of pairs.
+pub(crate) fn em_lambda(
+    candidates: &HashMap<u64, f64>,
+    m: &[Vec<f64>],
+    u: &[Vec<f64>],
+    total_pairs: f64,
+    max_iterations: usize,
+) -> f64 {
+    let active = vec![true; m.len()];
+    let terms: Vec<(f64, f64)> = candidates
+        .iter()
+        .map(|(&p, &n)| {
+            let (lm, lu) = log_terms(p, &active, m, u);
+            (lm - lu, n)
+        })
+        .collect();
+    let n_cand: f64 = terms.iter().map(|t| t.1).sum();
+    if total_pairs <= 0.0 || n_cand == 0.0 {
+        return 1e-6;
+    }
+    let mut lambda = (0.1 * n_cand / total_pairs).clamp(1e-12, 0.5);
+    for _ in 0..max_iterations.max(50) {
+        let prior = (lambda / (1.0 - lambda)).ln();
+        let expected: f64 = terms
+            .iter()
+            .map(|(llr, n)| n / (1.0 + (-(prior + llr)).exp()))
+            .sum();
+        let nl = (expected / total_pairs).clamp(1e-12, 0.999);
+        if (nl - lambda).abs() <= 1e-9 * lambda.max(1e-12) {
+            lambda = nl;
+            break;
+        }
+        lambda = nl;
+    }
+    lambda
+}
