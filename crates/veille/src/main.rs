@@ -54,6 +54,11 @@ enum Command {
         /// Output file.
         file: PathBuf,
     },
+    /// Record linkage on your own CSV files: find the same person across records.
+    Linkage {
+        #[command(subcommand)]
+        command: veille_linkage::cli::LinkageCommand,
+    },
     /// Print every route with its access rule (JSON).
     Routes,
     /// Restore a backup into a new, empty database.
@@ -155,12 +160,34 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     Ok(s.trim_end_matches(['\n', '\r']).to_owned())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The whole chain of causes, one line, without a backtrace.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let command = match cli.command {
+        // Works on files only: no configuration or database needed.
+        Command::Linkage { command } => return veille_linkage::cli::run(command),
+        other => other,
+    };
     init_logs();
     let mut config = Config::load(cli.config.as_deref(), std::env::vars())?;
-    match cli.command {
+    match command {
         Command::Serve { bind, demo } => {
             if let Some(b) = bind {
                 config.bind = b;
@@ -179,6 +206,7 @@ async fn main() -> anyhow::Result<()> {
             db.close().await;
             tracing::info!("stopped");
         }
+        Command::Linkage { command } => veille_linkage::cli::run(command)?,
         Command::Routes => {
             println!("{}", serde_json::to_string_pretty(&veille_web::routes::registry().specs())?);
         }

@@ -109,3 +109,32 @@ async fn backup_restores_into_an_empty_database() {
     cleanup();
     cleanup2();
 }
+
+#[test]
+fn linkage_dedupe_works_on_a_csv_and_explains_bad_input() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../linkage/examples");
+    let out = std::env::temp_dir().join(format!("veille-pairs-{}.csv", uuid::Uuid::now_v7()));
+    let o = veille(
+        "sqlite://unused.db",
+        &["linkage", "dedupe", "--config", &format!("{examples}/people.toml"), "--input", &format!("{examples}/people.csv"), "--output", out.to_str().unwrap()],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let pairs = std::fs::read_to_string(&out).unwrap();
+    let header = pairs.lines().next().unwrap();
+    assert!(header.starts_with("left_id,right_id,match_weight,match_probability"), "{header}");
+    assert!(pairs.lines().count() > 10, "pairs found");
+    // A CSV that does not hold the configured fields: a clear error, no output.
+    let bad = std::env::temp_dir().join(format!("veille-bad-{}.csv", uuid::Uuid::now_v7()));
+    std::fs::write(&bad, "id,given_name\n1,Mohamed\n").unwrap();
+    let o = veille(
+        "sqlite://unused.db",
+        &["linkage", "dedupe", "--config", &format!("{examples}/people.toml"), "--input", bad.to_str().unwrap(), "--output", "/tmp/never-written.csv"],
+        None,
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("unknown field 'family_name'"), "{}", text(&o));
+    assert!(!text(&o).contains("Stack backtrace"), "no backtrace for users");
+    let _ = std::fs::remove_file(out);
+    let _ = std::fs::remove_file(bad);
+}
