@@ -35,6 +35,35 @@ pub struct NewEntry<'a> {
     pub detail: serde_json::Value,
 }
 
+impl<'a> NewEntry<'a> {
+    /// An entry by `actor` (account, organisation) about a record, with empty detail.
+    pub fn about(
+        at: Timestamp,
+        actor: Option<(UserId, OrganisationId)>,
+        action: &'a str,
+        record_kind: &'a str,
+        record_id: Option<String>,
+        record_organisation: Option<OrganisationId>,
+    ) -> Self {
+        Self {
+            at,
+            actor_user: actor.map(|a| a.0),
+            actor_organisation: actor.map(|a| a.1),
+            action,
+            record_kind,
+            record_id,
+            record_organisation,
+            detail: serde_json::json!({}),
+        }
+    }
+
+    /// The same entry with non-personal detail (field names, counts, codes).
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail;
+        self
+    }
+}
+
 /// A stored entry.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Entry {

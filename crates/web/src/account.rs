@@ -103,16 +103,7 @@ pub async fn create_token(State(state): State<AppState>, ctx: PageCtx, who: Auth
     let id = tokens::create(&mut tx, who.account.id, &name, &crate::security::token_hash(&secret), scopes, now, now.plus_seconds(days * 86400)).await?;
     audit::append(
         &mut tx,
-        audit::NewEntry {
-            at: now,
-            actor_user: Some(who.account.id),
-            actor_organisation: Some(who.account.organisation),
-            action: "create",
-            record_kind: "api_token",
-            record_id: Some(id.to_string()),
-            record_organisation: Some(who.account.organisation),
-            detail: serde_json::json!({ "scopes": scopes, "days": days }),
-        },
+        who.audit_entry(now, "create", "api_token", id, who.account.organisation).with_detail(serde_json::json!({ "scopes": scopes, "days": days })),
     )
     .await?;
     tx.commit().await?;
@@ -131,16 +122,7 @@ pub async fn revoke_token(State(state): State<AppState>, who: Authenticated, Pat
     tokens::revoke(&mut tx, id, now).await?;
     audit::append(
         &mut tx,
-        audit::NewEntry {
-            at: now,
-            actor_user: Some(who.account.id),
-            actor_organisation: Some(who.account.organisation),
-            action: "revoke",
-            record_kind: "api_token",
-            record_id: Some(id.to_string()),
-            record_organisation: Some(owner.organisation),
-            detail: serde_json::json!({}),
-        },
+        who.audit_entry(now, "revoke", "api_token", id, owner.organisation),
     )
     .await?;
     tx.commit().await?;

@@ -122,6 +122,24 @@ impl Authenticated {
     pub fn can(&self, action: Action, resource: &Resource) -> Decision {
         authorize(&self.actor, action, resource)
     }
+    /// An audit entry by this account about a record.
+    pub fn audit_entry<'a>(
+        &self,
+        at: veille_domain::Timestamp,
+        action: &'a str,
+        record_kind: &'a str,
+        record_id: impl ToString,
+        record_organisation: veille_domain::OrganisationId,
+    ) -> veille_storage::audit::NewEntry<'a> {
+        veille_storage::audit::NewEntry::about(
+            at,
+            Some((self.account.id, self.account.organisation)),
+            action,
+            record_kind,
+            Some(record_id.to_string()),
+            Some(record_organisation),
+        )
+    }
     /// Refuses with 403 unless allowed.
     pub fn require(&self, action: Action, resource: &Resource) -> Result<(), AppError> {
         if self.can(action, resource).allowed {

@@ -344,16 +344,7 @@ pub async fn logout_everywhere(State(state): State<AppState>, who: Authenticated
     let n = sessions::delete_all_for(&mut tx, who.account.id).await?;
     audit::append(
         &mut tx,
-        audit::NewEntry {
-            at: now,
-            actor_user: Some(who.account.id),
-            actor_organisation: Some(who.account.organisation),
-            action: "logout_everywhere",
-            record_kind: "account",
-            record_id: Some(who.account.id.to_string()),
-            record_organisation: Some(who.account.organisation),
-            detail: serde_json::json!({ "sessions_ended": n }),
-        },
+        who.audit_entry(now, "logout_everywhere", "account", who.account.id, who.account.organisation).with_detail(serde_json::json!({ "sessions_ended": n })),
     )
     .await?;
     tx.commit().await?;
@@ -623,16 +614,7 @@ pub async fn send_invitation(
     .await?;
     audit::append(
         &mut tx,
-        audit::NewEntry {
-            at: now,
-            actor_user: Some(who.account.id),
-            actor_organisation: Some(who.account.organisation),
-            action: "invitation_sent",
-            record_kind: "invitation",
-            record_id: Some(id.to_string()),
-            record_organisation: Some(organisation),
-            detail: serde_json::json!({ "role": role.code() }),
-        },
+        who.audit_entry(now, "invitation_sent", "invitation", id, organisation).with_detail(serde_json::json!({ "role": role.code() })),
     )
     .await?;
     tx.commit().await?;

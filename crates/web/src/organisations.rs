@@ -256,16 +256,7 @@ pub async fn create_team(
             Ok(team) => {
                 audit::append(
                     &mut tx,
-                    audit::NewEntry {
-                        at: now,
-                        actor_user: Some(who.account.id),
-                        actor_organisation: Some(who.account.organisation),
-                        action: "create",
-                        record_kind: "team",
-                        record_id: Some(team.to_string()),
-                        record_organisation: Some(org.id),
-                        detail: serde_json::json!({}),
-                    },
+                    who.audit_entry(now, "create", "team", team, org.id),
                 )
                 .await?;
                 tx.commit().await?;

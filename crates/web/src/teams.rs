@@ -78,16 +78,7 @@ async fn change(state: AppState, who: Authenticated, id: String, user: String, a
     }
     audit::append(
         &mut tx,
-        audit::NewEntry {
-            at: state.clock.now(),
-            actor_user: Some(who.account.id),
-            actor_organisation: Some(who.account.organisation),
-            action: if add { "add_member" } else { "remove_member" },
-            record_kind: "team",
-            record_id: Some(team.id.to_string()),
-            record_organisation: Some(team.organisation),
-            detail: serde_json::json!({ "user": user }),
-        },
+        who.audit_entry(state.clock.now(), if add { "add_member" } else { "remove_member" }, "team", team.id, team.organisation).with_detail(serde_json::json!({ "user": user })),
     )
     .await?;
     tx.commit().await?;
