@@ -9,6 +9,7 @@ pub mod email;
 pub mod ids;
 pub mod roles;
 pub mod time;
+pub mod triage;
 
 pub use access::{authorize, Action, Actor, Decision, Reason, Resource, ResourceKind, TerritoryScope};
 pub use email::EmailAddress;

@@ -25,12 +25,16 @@ pub const TABLES: &[&str] = &[
     "invitations",
     "password_resets",
     "outbox",
+    "reports",
+    "report_notes",
+    "report_events",
+    "routing_rules",
     "audit_head",
     "audit_log",
 ];
 
 /// Tables deliberately left out of backups.
-pub const NOT_BACKED_UP: &[&str] = &["sessions", "login_attempts"];
+pub const NOT_BACKED_UP: &[&str] = &["sessions", "login_attempts", "report_submissions"];
 
 fn value_of(row: &sqlx::any::AnyRow, i: usize) -> Result<serde_json::Value> {
     let type_name = row.columns()[i].type_info().name().to_ascii_uppercase();

@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod organisations;
 pub mod outbox;
+pub mod reports;
 pub mod sessions;
 pub mod teams;
 pub mod territories;

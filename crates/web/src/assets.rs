@@ -17,6 +17,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("veille.css", "text/css", include_bytes!("../assets/veille.css")),
     ("veille.js", "text/javascript", include_bytes!("../assets/veille.js")),
     ("map.js", "text/javascript", include_bytes!("../assets/map.js")),
+    ("report-map.js", "text/javascript", include_bytes!("../assets/report-map.js")),
     ("htmx.min.js", "text/javascript", node_module!("htmx.org/dist/htmx.min.js")),
     ("leaflet.js", "text/javascript", node_module!("leaflet/dist/leaflet.js")),
     ("leaflet.css", "text/css", node_module!("leaflet/dist/leaflet.css")),

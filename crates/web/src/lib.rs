@@ -21,6 +21,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod organisations;
 pub mod page;
+pub mod reports;
 pub mod routes;
 pub mod security;
 pub mod teams;

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::auth::Authenticated;
 use crate::error::{AppError, ErrorKind};
-use crate::{account, api, assets, audit_pages, health, login, middleware, openapi, organisations, teams, territories, users};
+use crate::{account, api, assets, audit_pages, health, login, middleware, openapi, organisations, reports, teams, territories, users};
 use crate::AppState;
 
 /// Who may reach a route at all. Object-level rules (which organisation,
@@ -170,6 +170,28 @@ pub fn registry() -> Registry {
         .post("/territories/import", Signed, "Import territories from GeoJSON", post(territories::import_upload))
         .get("/territories/{id}", Signed, "A territory", get(territories::show))
         .get("/audit", Signed, "Audit log", get(audit_pages::page))
+        // Signalements: public form and follow-up
+        .get("/signaler", Public, "Report a situation (no account)", get(reports::public::form))
+        .post("/signaler", Public, "Send a report", post(reports::public::submit))
+        .get("/suivi/{token}", Public, "Follow a report with its private link", get(reports::public::follow))
+        .post("/suivi/{token}", Public, "Confirm the reporter's e-mail with the mailed code", post(reports::public::confirm))
+        // Signalements: Open311 GeoReport v2 (POST authenticates with api_key)
+        .get("/open311/v2/services.json", Public, "Open311 service list", get(reports::open311::services))
+        .get("/open311/v2/services/{id}", Public, "Open311 service definition ({code}.json)", get(reports::open311::service_definition))
+        .get("/open311/v2/requests.json", Public, "Open311 requests (public fields only)", get(reports::open311::requests))
+        .post("/open311/v2/requests.json", Public, "Open311: create a request with an api_key", post(reports::open311::create))
+        .get("/open311/v2/requests/{id}", Public, "Open311 request ({id}.json)", get(reports::open311::request))
+        // Signalements: staff
+        .get("/reports", Signed, "Report queue", get(reports::staff::queue))
+        .get("/reports.csv", Signed, "Report queue as CSV (no free text, no contact details)", get(reports::staff::export_csv))
+        .get("/reports/routing", Signed, "Routing table of reports", get(reports::routing::show))
+        .post("/reports/routing", Signed, "Add a routing rule", post(reports::routing::add))
+        .post("/reports/routing/{id}/delete", Signed, "Remove a routing rule", post(reports::routing::delete))
+        .get("/reports/{id}", Signed, "A report (audited read)", get(reports::staff::show))
+        .post("/reports/{id}/notes", Signed, "Add an internal note", post(reports::staff::add_note))
+        .post("/reports/{id}/status", Signed, "Change the status", post(reports::staff::set_status))
+        .post("/reports/{id}/level", Signed, "Override the level with a reason", post(reports::staff::set_level))
+        .post("/reports/{id}/answer", Signed, "Preview or publish the public answer", post(reports::staff::set_answer))
         // JSON API
         .get("/api/v1/openapi.json", Public, "This OpenAPI document", get(openapi::document))
         .get("/api/v1/me", Signed, "The calling account", get(api::me))

@@ -7,5 +7,6 @@ mod auth;
 mod helpers;
 mod mail;
 mod matrix;
+mod reports;
 mod storage;
 mod territories;

@@ -1,0 +1,198 @@
+//! Triage of signalements: rules as data. Each rule names a condition on what
+//! was seen and a reason; a report matching any rule of level 1 is level 1
+//! (urgent), otherwise level 2. The rules are read from a TOML text by the web
+//! crate (`triage_rules.toml`, versioned) and handed here; this module only
+//! evaluates them.
+
+use serde::{Deserialize, Serialize};
+
+/// What the report says was seen, as the rules need it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observation {
+    /// Flags ticked: `minors`, `family_with_children`, `pregnant_woman`,
+    /// `great_vulnerability`, `municipal_land`.
+    pub flags: Vec<String>,
+    /// Adults seen.
+    pub adults: u32,
+    /// Children seen.
+    pub children: u32,
+    /// Tents seen.
+    pub tents: u32,
+    /// Earlier reports at the same place within the repeat window (this one excluded).
+    pub earlier_reports_nearby: u32,
+}
+
+/// A condition of a rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Condition {
+    /// A flag was ticked.
+    Seen {
+        /// The flag.
+        flag: String,
+    },
+    /// Children were counted (any number above zero).
+    ChildrenCounted,
+    /// More than `more_than` tents.
+    Tents {
+        /// Threshold (exclusive).
+        more_than: u32,
+    },
+    /// At least `at_least` reports at the same place (this one included) within the window.
+    Repeated {
+        /// Threshold (inclusive).
+        at_least: u32,
+    },
+}
+
+impl Condition {
+    fn holds(&self, o: &Observation) -> bool {
+        match self {
+            Condition::Seen { flag } => o.flags.iter().any(|f| f == flag),
+            Condition::ChildrenCounted => o.children > 0,
+            Condition::Tents { more_than } => o.tents > *more_than,
+            Condition::Repeated { at_least } => o.earlier_reports_nearby + 1 >= *at_least,
+        }
+    }
+}
+
+/// One rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// Stable code, recorded with the report as its reason.
+    pub id: String,
+    /// When it applies.
+    pub condition: Condition,
+    /// Level it gives (1 urgent, 2 standard).
+    pub level: u8,
+    /// Message key of the reason shown to staff.
+    pub reason: String,
+}
+
+/// Where "the same place" and "recently" are, for repeated reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RepeatWindow {
+    /// Distance in metres.
+    pub radius_m: f64,
+    /// Days back.
+    pub days: i64,
+}
+
+/// A versioned set of rules.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleSet {
+    /// Version, recorded in the audit entry of each triage.
+    pub version: u32,
+    /// Repeat window.
+    pub repeat: RepeatWindow,
+    /// The rules, in order.
+    pub rules: Vec<Rule>,
+}
+
+/// The result of triage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Triage {
+    /// 1 urgent, 2 standard.
+    pub level: u8,
+    /// Codes of the rules that matched, in rule order.
+    pub reasons: Vec<String>,
+}
+
+/// A problem with a rule set.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// A level other than 1 or 2.
+    #[error("rule {0}: level must be 1 or 2")]
+    Level(String),
+    /// Two rules share an id.
+    #[error("rule {0}: id used twice")]
+    Duplicate(String),
+}
+
+impl RuleSet {
+    /// Checks levels and ids.
+    pub fn validate(&self) -> Result<(), RuleError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &self.rules {
+            if !(1..=2).contains(&r.level) {
+                return Err(RuleError::Level(r.id.clone()));
+            }
+            if !seen.insert(r.id.as_str()) {
+                return Err(RuleError::Duplicate(r.id.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates the rules on an observation.
+    pub fn triage(&self, o: &Observation) -> Triage {
+        let matched: Vec<&Rule> = self.rules.iter().filter(|r| r.condition.holds(o)).collect();
+        Triage {
+            level: matched.iter().map(|r| r.level).min().unwrap_or(2),
+            reasons: matched.iter().map(|r| r.id.clone()).collect(),
+        }
+    }
+
+    /// The message key of a reason code.
+    pub fn reason_key(&self, code: &str) -> Option<&str> {
+        self.rules.iter().find(|r| r.id == code).map(|r| r.reason.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(id: &str, condition: Condition, level: u8) -> Rule {
+        Rule { id: id.into(), condition, level, reason: format!("report.reason.{id}") }
+    }
+
+    fn set() -> RuleSet {
+        RuleSet {
+            version: 1,
+            repeat: RepeatWindow { radius_m: 150.0, days: 30 },
+            rules: vec![
+                rule("minors", Condition::Seen { flag: "minors".into() }, 1),
+                rule("children", Condition::ChildrenCounted, 1),
+                rule("tents", Condition::Tents { more_than: 5 }, 1),
+                rule("repeated", Condition::Repeated { at_least: 3 }, 1),
+                rule("municipal_land", Condition::Seen { flag: "municipal_land".into() }, 2),
+            ],
+        }
+    }
+
+    #[test]
+    fn each_condition_and_the_default() {
+        let s = set();
+        let cases: Vec<(Observation, u8, Vec<&str>)> = vec![
+            (Observation::default(), 2, vec![]),
+            (Observation { flags: vec!["minors".into()], ..Default::default() }, 1, vec!["minors"]),
+            (Observation { children: 1, ..Default::default() }, 1, vec!["children"]),
+            (Observation { tents: 5, ..Default::default() }, 2, vec![]),
+            (Observation { tents: 6, ..Default::default() }, 1, vec!["tents"]),
+            (Observation { earlier_reports_nearby: 1, ..Default::default() }, 2, vec![]),
+            (Observation { earlier_reports_nearby: 2, ..Default::default() }, 1, vec!["repeated"]),
+            (Observation { flags: vec!["municipal_land".into()], ..Default::default() }, 2, vec!["municipal_land"]),
+            (
+                Observation { flags: vec!["municipal_land".into(), "minors".into()], tents: 9, ..Default::default() },
+                1,
+                vec!["minors", "tents", "municipal_land"],
+            ),
+        ];
+        for (o, level, reasons) in cases {
+            let t = s.triage(&o);
+            assert_eq!((t.level, t.reasons.iter().map(String::as_str).collect::<Vec<_>>()), (level, reasons), "{o:?}");
+        }
+    }
+
+    #[test]
+    fn validation_refuses_bad_levels_and_duplicate_ids() {
+        let mut s = set();
+        assert_eq!(s.validate(), Ok(()));
+        s.rules.push(rule("minors", Condition::ChildrenCounted, 1));
+        assert_eq!(s.validate(), Err(RuleError::Duplicate("minors".into())));
+        s.rules.pop();
+        s.rules.push(rule("x", Condition::ChildrenCounted, 3));
+        assert_eq!(s.validate(), Err(RuleError::Level("x".into())));
+    }
+}

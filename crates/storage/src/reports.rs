@@ -1,0 +1,650 @@
+//! Signalements: the report itself, its timeline (every status and level
+//! change), internal notes, the routing table, and the submission counter used
+//! to rate-limit the public form.
+
+use sqlx::Row;
+use uuid::Uuid;
+use veille_domain::{OrganisationId, TeamId, TerritoryId, Timestamp, UserId};
+
+use crate::db::{b, Db, Tx};
+use crate::error::{Result, ResultExt, StorageError};
+
+/// Who reported.
+pub const SOURCES: [&str; 11] = [
+    "public",
+    "riverain",
+    "commercant",
+    "gardien_bailleur",
+    "mairie_arrondissement",
+    "cabinet",
+    "samu_social_115",
+    "association",
+    "police",
+    "elu",
+    "autre",
+];
+
+/// How the report came in.
+pub const CHANNELS: [&str; 6] = ["web", "phone", "email", "letter", "meeting", "open311"];
+
+/// Statuses, in the order of the work.
+pub const STATUSES: [&str; 6] = ["received", "qualified", "assigned", "in_progress", "answered", "closed"];
+
+/// Outcome categories of a closed report.
+pub const OUTCOMES: [&str; 6] = ["met_people", "nobody_found", "oriented", "refused_help", "duplicate", "out_of_scope"];
+
+/// What the reporter saw (flags).
+pub const SEEN: [&str; 5] = ["minors", "family_with_children", "pregnant_woman", "great_vulnerability", "municipal_land"];
+
+/// A stored report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Report {
+    /// Id.
+    pub id: Uuid,
+    /// Short human code (`S-7KQ2-M4XD`).
+    pub reference: String,
+    /// When received.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+    /// Source code.
+    pub source: String,
+    /// Channel code.
+    pub channel: String,
+    /// Longitude.
+    pub lon: Option<f64>,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// Address or place as typed.
+    pub address: String,
+    /// Territory containing the point.
+    pub territory: Option<TerritoryId>,
+    /// Flags seen.
+    pub seen: Vec<String>,
+    /// Adults seen.
+    pub adults: i64,
+    /// Children seen.
+    pub children: i64,
+    /// Tents seen.
+    pub tents: i64,
+    /// Free text.
+    pub description: String,
+    /// Reporter's e-mail (restricted).
+    pub contact_email: Option<String>,
+    /// Reporter's phone (restricted).
+    pub contact_phone: Option<String>,
+    /// Whether the reporter agreed to be contacted and to receive updates.
+    pub contact_consent: bool,
+    /// Whether the e-mail address was confirmed (the code mailed to it was typed back).
+    pub email_confirmed: bool,
+    /// Hash of the confirmation code mailed to the reporter, until confirmed.
+    #[serde(skip)]
+    pub email_confirm_hash: Option<String>,
+    /// Level computed by the triage rules (1 urgent, 2 standard).
+    pub level: i64,
+    /// Reason codes of the triage.
+    pub reasons: Vec<String>,
+    /// Level set by a person, overriding the computed one.
+    pub level_override: Option<i64>,
+    /// Why the level was overridden.
+    pub override_reason: Option<String>,
+    /// Status code.
+    pub status: String,
+    /// Outcome category.
+    pub outcome: Option<String>,
+    /// Organisation in charge.
+    pub organisation: Option<OrganisationId>,
+    /// Coordinating organisation at the time of receipt (keeps oversight).
+    pub triage_organisation: Option<OrganisationId>,
+    /// Team in charge.
+    pub team: Option<TeamId>,
+    /// Answer the reporter sees.
+    pub public_answer: String,
+    /// When the answer was last written.
+    pub public_answer_at: Option<Timestamp>,
+    /// Version for optimistic concurrency.
+    pub version: i64,
+}
+
+impl Report {
+    /// The level in force: the override if any, else the computed one.
+    pub fn effective_level(&self) -> i64 {
+        self.level_override.unwrap_or(self.level)
+    }
+}
+
+/// What is written when a report is received.
+#[derive(Clone, Debug)]
+pub struct NewReport {
+    /// Reference.
+    pub reference: String,
+    /// Hash of the follow-up token.
+    pub token_hash: String,
+    /// Source.
+    pub source: String,
+    /// Channel.
+    pub channel: String,
+    /// Longitude.
+    pub lon: Option<f64>,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// Address.
+    pub address: String,
+    /// Territory.
+    pub territory: Option<TerritoryId>,
+    /// Flags.
+    pub seen: Vec<String>,
+    /// Adults.
+    pub adults: i64,
+    /// Children.
+    pub children: i64,
+    /// Tents.
+    pub tents: i64,
+    /// Description.
+    pub description: String,
+    /// E-mail.
+    pub contact_email: Option<String>,
+    /// Phone.
+    pub contact_phone: Option<String>,
+    /// Consent.
+    pub contact_consent: bool,
+    /// Hash of the e-mail confirmation code.
+    pub email_confirm_hash: Option<String>,
+    /// Level.
+    pub level: i64,
+    /// Reason codes.
+    pub reasons: Vec<String>,
+    /// Status.
+    pub status: String,
+    /// Organisation in charge.
+    pub organisation: Option<OrganisationId>,
+    /// Coordinating organisation.
+    pub triage_organisation: Option<OrganisationId>,
+    /// Team.
+    pub team: Option<TeamId>,
+}
+
+const COLUMNS: &str = "id, reference, created_at, updated_at, source, channel, lon, lat, address, territory_id, seen, \
+    adults, children, tents, description, contact_email, contact_phone, contact_consent, email_confirmed, email_confirm_hash, level, reasons, \
+    level_override, override_reason, status, outcome, organisation_id, triage_organisation_id, team_id, public_answer, \
+    public_answer_at, version";
+
+fn parse<T: std::str::FromStr>(v: Option<String>, what: &'static str) -> Result<Option<T>> {
+    v.map(|s| s.parse().map_err(|_| StorageError::Corrupt(what))).transpose()
+}
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Report> {
+    let id: String = r.try_get("id")?;
+    let seen: String = r.try_get("seen")?;
+    let reasons: String = r.try_get("reasons")?;
+    Ok(Report {
+        id: id.parse().map_err(|_| StorageError::Corrupt("reports.id"))?,
+        reference: r.try_get("reference")?,
+        created_at: Timestamp::from_micros(r.try_get("created_at")?),
+        updated_at: Timestamp::from_micros(r.try_get("updated_at")?),
+        source: r.try_get("source")?,
+        channel: r.try_get("channel")?,
+        lon: r.try_get("lon")?,
+        lat: r.try_get("lat")?,
+        address: r.try_get("address")?,
+        territory: parse(r.try_get("territory_id")?, "reports.territory_id")?,
+        seen: seen.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        adults: r.try_get("adults")?,
+        children: r.try_get("children")?,
+        tents: r.try_get("tents")?,
+        description: r.try_get("description")?,
+        contact_email: r.try_get("contact_email")?,
+        contact_phone: r.try_get("contact_phone")?,
+        contact_consent: r.try_get::<i64, _>("contact_consent")? != 0,
+        email_confirmed: r.try_get::<i64, _>("email_confirmed")? != 0,
+        email_confirm_hash: r.try_get("email_confirm_hash")?,
+        level: r.try_get("level")?,
+        reasons: serde_json::from_str(&reasons).map_err(|_| StorageError::Corrupt("reports.reasons"))?,
+        level_override: r.try_get("level_override")?,
+        override_reason: r.try_get("override_reason")?,
+        status: r.try_get("status")?,
+        outcome: r.try_get("outcome")?,
+        organisation: parse(r.try_get("organisation_id")?, "reports.organisation_id")?,
+        triage_organisation: parse(r.try_get("triage_organisation_id")?, "reports.triage_organisation_id")?,
+        team: parse(r.try_get("team_id")?, "reports.team_id")?,
+        public_answer: r.try_get("public_answer")?,
+        public_answer_at: r.try_get::<Option<i64>, _>("public_answer_at")?.map(Timestamp::from_micros),
+        version: r.try_get("version")?,
+    })
+}
+
+/// Writes a new report and its first timeline entries.
+pub async fn create(tx: &mut Tx, new: &NewReport, now: Timestamp) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO reports (id, reference, token_hash, created_at, updated_at, source, channel, lon, lat, address, \
+         territory_id, seen, adults, children, tents, description, contact_email, contact_phone, contact_consent, \
+         level, reasons, status, organisation_id, triage_organisation_id, team_id, email_confirm_hash) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+    )
+    .bind(id.to_string())
+    .bind(&new.reference)
+    .bind(&new.token_hash)
+    .bind(now.as_micros())
+    .bind(&new.source)
+    .bind(&new.channel)
+    .bind(new.lon)
+    .bind(new.lat)
+    .bind(&new.address)
+    .bind(new.territory.map(|t| t.to_string()))
+    .bind(new.seen.join(","))
+    .bind(new.adults)
+    .bind(new.children)
+    .bind(new.tents)
+    .bind(&new.description)
+    .bind(new.contact_email.clone())
+    .bind(new.contact_phone.clone())
+    .bind(b(new.contact_consent))
+    .bind(new.level)
+    .bind(serde_json::to_string(&new.reasons).unwrap_or_else(|_| "[]".into()))
+    .bind(&new.status)
+    .bind(new.organisation.map(|o| o.to_string()))
+    .bind(new.triage_organisation.map(|o| o.to_string()))
+    .bind(new.team.map(|t| t.to_string()))
+    .bind(new.email_confirm_hash.clone())
+    .execute(&mut **tx)
+    .await
+    .classify()?;
+    add_event(tx, id, now, None, "created", None, Some(&new.status), "").await?;
+    Ok(id)
+}
+
+/// One report.
+pub async fn get(db: &Db, id: Uuid) -> Result<Report> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM reports WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(StorageError::NotFound)?;
+    from_row(&row)
+}
+
+/// A report by the hash of its follow-up token.
+pub async fn by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Report>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM reports WHERE token_hash = $1"))
+        .bind(token_hash)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// A report by its reference.
+pub async fn by_reference(db: &Db, reference: &str) -> Result<Option<Report>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM reports WHERE reference = $1"))
+        .bind(reference)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Filters of the queue.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this effective level.
+    pub level: Option<i64>,
+    /// Only this territory.
+    pub territory: Option<TerritoryId>,
+    /// Received at or after.
+    pub since: Option<Timestamp>,
+    /// Only open (not closed) or only closed.
+    pub open: Option<bool>,
+}
+
+/// Reports matching the filter, newest first, at most `limit`. Callers keep
+/// only those the permission function lets the actor read.
+pub async fn list(db: &Db, f: &Filter, limit: i64) -> Result<Vec<Report>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM reports WHERE 1 = 1");
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    if f.status.is_some() {
+        sql.push_str(&format!(" AND status = {}", next()));
+    }
+    if f.level.is_some() {
+        sql.push_str(&format!(" AND COALESCE(level_override, level) = {}", next()));
+    }
+    if f.territory.is_some() {
+        sql.push_str(&format!(" AND territory_id = {}", next()));
+    }
+    if f.since.is_some() {
+        sql.push_str(&format!(" AND created_at >= {}", next()));
+    }
+    match f.open {
+        Some(true) => sql.push_str(" AND status <> 'closed'"),
+        Some(false) => sql.push_str(" AND status = 'closed'"),
+        None => {}
+    }
+    sql.push_str(&format!(" ORDER BY created_at DESC LIMIT {}", next()));
+    let mut q = sqlx::query(&sql);
+    if let Some(s) = &f.status {
+        q = q.bind(s.clone());
+    }
+    if let Some(l) = f.level {
+        q = q.bind(l);
+    }
+    if let Some(t) = f.territory {
+        q = q.bind(t.to_string());
+    }
+    if let Some(s) = f.since {
+        q = q.bind(s.as_micros());
+    }
+    q = q.bind(limit);
+    let rows = q.fetch_all(db.pool()).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Reports received since `since` whose point lies in the box around
+/// (`lon`, `lat`) of half-sides `dlon`, `dlat` degrees (callers refine by distance).
+pub async fn near(db: &Db, lon: f64, lat: f64, dlon: f64, dlat: f64, since: Timestamp) -> Result<Vec<Report>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM reports WHERE lon BETWEEN $1 AND $2 AND lat BETWEEN $3 AND $4 AND created_at >= $5"
+    ))
+    .bind(lon - dlon)
+    .bind(lon + dlon)
+    .bind(lat - dlat)
+    .bind(lat + dlat)
+    .bind(since.as_micros())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Adds a timeline entry.
+#[allow(clippy::too_many_arguments)]
+pub async fn add_event(
+    tx: &mut Tx,
+    report: Uuid,
+    at: Timestamp,
+    actor: Option<UserId>,
+    kind: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    detail: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO report_events (id, report_id, at, actor_user_id, kind, from_value, to_value, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(Uuid::now_v7().to_string())
+    .bind(report.to_string())
+    .bind(at.as_micros())
+    .bind(actor.map(|a| a.to_string()))
+    .bind(kind)
+    .bind(from.map(str::to_owned))
+    .bind(to.map(str::to_owned))
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A timeline entry.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Event {
+    /// When.
+    pub at: Timestamp,
+    /// Who (none: the reporter or the system).
+    pub actor: Option<String>,
+    /// Display name of who.
+    pub actor_name: Option<String>,
+    /// `created`, `status`, `level`, `answer`, `assigned`.
+    pub kind: String,
+    /// Previous value.
+    pub from: Option<String>,
+    /// New value.
+    pub to: Option<String>,
+    /// Detail (the override reason).
+    pub detail: String,
+}
+
+/// The timeline, oldest first.
+pub async fn events(db: &Db, report: Uuid) -> Result<Vec<Event>> {
+    let rows = sqlx::query(
+        "SELECT e.at, e.actor_user_id, u.display_name, e.kind, e.from_value, e.to_value, e.detail FROM report_events e \
+         LEFT JOIN users u ON u.id = e.actor_user_id WHERE e.report_id = $1 ORDER BY e.at, e.id",
+    )
+    .bind(report.to_string())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Event {
+                at: Timestamp::from_micros(r.try_get("at")?),
+                actor: r.try_get("actor_user_id")?,
+                actor_name: r.try_get("display_name")?,
+                kind: r.try_get("kind")?,
+                from: r.try_get("from_value")?,
+                to: r.try_get("to_value")?,
+                detail: r.try_get("detail")?,
+            })
+        })
+        .collect()
+}
+
+/// An internal note.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Note {
+    /// When.
+    pub at: Timestamp,
+    /// Author name.
+    pub author: String,
+    /// Text.
+    pub body: String,
+}
+
+/// Adds an internal note.
+pub async fn add_note(tx: &mut Tx, report: Uuid, author: UserId, body: &str, now: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO report_notes (id, report_id, author_id, at, body) VALUES ($1, $2, $3, $4, $5)")
+        .bind(Uuid::now_v7().to_string())
+        .bind(report.to_string())
+        .bind(author.to_string())
+        .bind(now.as_micros())
+        .bind(body)
+        .execute(&mut **tx)
+        .await?;
+    touch(tx, report, now).await
+}
+
+/// Internal notes, oldest first.
+pub async fn notes(db: &Db, report: Uuid) -> Result<Vec<Note>> {
+    let rows = sqlx::query(
+        "SELECT n.at, u.display_name, n.body FROM report_notes n JOIN users u ON u.id = n.author_id \
+         WHERE n.report_id = $1 ORDER BY n.at, n.id",
+    )
+    .bind(report.to_string())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| Ok(Note { at: Timestamp::from_micros(r.try_get("at")?), author: r.try_get("display_name")?, body: r.try_get("body")? }))
+        .collect()
+}
+
+async fn touch(tx: &mut Tx, report: Uuid, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE reports SET updated_at = $1 WHERE id = $2").bind(now.as_micros()).bind(report.to_string()).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Bumps the version if it still is `version`; `StaleVersion` otherwise.
+async fn claim(tx: &mut Tx, report: Uuid, version: i64, now: Timestamp) -> Result<()> {
+    let done = sqlx::query("UPDATE reports SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
+        .bind(now.as_micros())
+        .bind(report.to_string())
+        .bind(version)
+        .execute(&mut **tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StorageError::StaleVersion);
+    }
+    Ok(())
+}
+
+/// Changes the status (and outcome), with its timeline entry.
+pub async fn set_status(
+    tx: &mut Tx,
+    r: &Report,
+    status: &str,
+    outcome: Option<&str>,
+    actor: Option<UserId>,
+    version: i64,
+    now: Timestamp,
+) -> Result<()> {
+    claim(tx, r.id, version, now).await?;
+    sqlx::query("UPDATE reports SET status = $1, outcome = $2 WHERE id = $3")
+        .bind(status)
+        .bind(outcome.map(str::to_owned))
+        .bind(r.id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    add_event(tx, r.id, now, actor, "status", Some(&r.status), Some(status), outcome.unwrap_or("")).await
+}
+
+/// Marks the reporter's e-mail address confirmed.
+pub async fn confirm_email(tx: &mut Tx, report: Uuid, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE reports SET email_confirmed = 1, email_confirm_hash = NULL, updated_at = $1 WHERE id = $2")
+        .bind(now.as_micros())
+        .bind(report.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Overrides the level with a reason, with its timeline entry.
+pub async fn set_level(tx: &mut Tx, r: &Report, level: i64, reason: &str, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
+    claim(tx, r.id, version, now).await?;
+    sqlx::query("UPDATE reports SET level_override = $1, override_reason = $2 WHERE id = $3")
+        .bind(level)
+        .bind(reason)
+        .bind(r.id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    let from = r.effective_level().to_string();
+    add_event(tx, r.id, now, Some(actor), "level", Some(&from), Some(&level.to_string()), reason).await
+}
+
+/// Writes the public answer, with its timeline entry.
+pub async fn set_answer(tx: &mut Tx, r: &Report, answer: &str, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
+    claim(tx, r.id, version, now).await?;
+    sqlx::query("UPDATE reports SET public_answer = $1, public_answer_at = $2 WHERE id = $3")
+        .bind(answer)
+        .bind(now.as_micros())
+        .bind(r.id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    add_event(tx, r.id, now, Some(actor), "answer", None, None, "").await
+}
+
+/// Counts a submission from a client (a hash of its address) and tells how
+/// many it made since `since`, this one included.
+pub async fn count_submission(tx: &mut Tx, client_key: &str, since: Timestamp, now: Timestamp) -> Result<i64> {
+    sqlx::query("DELETE FROM report_submissions WHERE at < $1").bind(since.as_micros()).execute(&mut **tx).await?;
+    sqlx::query("INSERT INTO report_submissions (id, client_key, at) VALUES ($1, $2, $3)")
+        .bind(Uuid::now_v7().to_string())
+        .bind(client_key)
+        .bind(now.as_micros())
+        .execute(&mut **tx)
+        .await?;
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM report_submissions WHERE client_key = $1 AND at >= $2")
+        .bind(client_key)
+        .bind(since.as_micros())
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+/// A routing rule: reports in `territory` (any if none) of `level` (any if
+/// none) go to `team`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RoutingRule {
+    /// Id.
+    pub id: Uuid,
+    /// Territory (none: any).
+    pub territory: Option<TerritoryId>,
+    /// Level (none: any).
+    pub level: Option<i64>,
+    /// Team.
+    pub team: TeamId,
+}
+
+/// Every routing rule.
+pub async fn routing_rules(db: &Db) -> Result<Vec<RoutingRule>> {
+    let rows = sqlx::query("SELECT id, territory_id, level, team_id FROM routing_rules ORDER BY created_at, id").fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            let team: String = r.try_get("team_id")?;
+            Ok(RoutingRule {
+                id: id.parse().map_err(|_| StorageError::Corrupt("routing_rules.id"))?,
+                territory: parse(r.try_get("territory_id")?, "routing_rules.territory_id")?,
+                level: r.try_get("level")?,
+                team: team.parse().map_err(|_| StorageError::Corrupt("routing_rules.team_id"))?,
+            })
+        })
+        .collect()
+}
+
+/// Adds a routing rule.
+pub async fn add_routing_rule(tx: &mut Tx, territory: Option<TerritoryId>, level: Option<i64>, team: TeamId, now: Timestamp) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO routing_rules (id, territory_id, level, team_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id.to_string())
+        .bind(territory.map(|t| t.to_string()))
+        .bind(level)
+        .bind(team.to_string())
+        .bind(now.as_micros())
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
+/// Removes a routing rule (`NotFound` if there is none).
+pub async fn delete_routing_rule(tx: &mut Tx, id: Uuid) -> Result<()> {
+    let done = sqlx::query("DELETE FROM routing_rules WHERE id = $1").bind(id.to_string()).execute(&mut **tx).await?;
+    if done.rows_affected() == 0 {
+        return Err(StorageError::NotFound);
+    }
+    Ok(())
+}
+
+/// Chooses the team for a report: the most specific rule wins (territory and
+/// level, then territory, then level, then neither). `None`: no rule matches.
+pub fn route(rules: &[RoutingRule], territory: Option<TerritoryId>, level: i64) -> Option<TeamId> {
+    rules
+        .iter()
+        .filter(|r| r.territory.is_none() || (territory.is_some() && r.territory == territory))
+        .filter(|r| r.level.is_none() || r.level == Some(level))
+        .min_by_key(|r| (r.territory.is_none(), r.level.is_none()))
+        .map(|r| r.team)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_specific_routing_rule_wins() {
+        let (t1, t2) = (TerritoryId::new(), TerritoryId::new());
+        let (any, by_level, by_territory, exact) = (TeamId::new(), TeamId::new(), TeamId::new(), TeamId::new());
+        let rule = |territory, level, team| RoutingRule { id: Uuid::now_v7(), territory, level, team };
+        let rules = vec![rule(None, None, any), rule(None, Some(1), by_level), rule(Some(t1), None, by_territory), rule(Some(t1), Some(1), exact)];
+        let cases = [
+            (Some(t1), 1, Some(exact)),
+            (Some(t1), 2, Some(by_territory)),
+            (Some(t2), 1, Some(by_level)),
+            (Some(t2), 2, Some(any)),
+            (None, 1, Some(by_level)),
+        ];
+        for (territory, level, want) in cases {
+            assert_eq!(route(&rules, territory, level), want, "{territory:?} {level}");
+        }
+        assert_eq!(route(&rules[2..3], Some(t2), 1), None);
+        assert_eq!(route(&[], Some(t1), 1), None);
+    }
+}

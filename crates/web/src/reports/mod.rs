@@ -1,0 +1,329 @@
+//! Signalements end to end: intake (public form, Open311), triage by rules,
+//! routing to a team, the staff queue and report page, the reporter's
+//! follow-up page, and e-mails to reporters who asked for them.
+
+pub mod open311;
+pub mod public;
+pub mod routing;
+pub mod staff;
+
+use std::sync::LazyLock;
+
+use rand::Rng;
+use uuid::Uuid;
+use veille_domain::triage::{Observation, RuleSet};
+use veille_domain::{OrganisationId, Resource, ResourceKind, TeamId, Timestamp, UserId};
+use veille_geo::LonLat;
+use veille_storage::reports::{self, NewReport, Report};
+use veille_storage::{audit, organisations, outbox, teams, Tx};
+
+use crate::error::AppResult;
+use crate::i18n::Lang;
+use crate::AppState;
+
+/// The triage rules text shipped with veille.
+pub const RULES_TOML: &str = include_str!("../../triage_rules.toml");
+
+static RULES: LazyLock<RuleSet> = LazyLock::new(|| {
+    let set: RuleSet = toml::from_str(RULES_TOML).unwrap_or_else(|e| panic!("the triage rules file does not parse: {e}"));
+    set.validate().unwrap_or_else(|e| panic!("the triage rules file is not valid: {e}"));
+    set
+});
+
+/// The triage rules in force.
+pub fn rules() -> &'static RuleSet {
+    &RULES
+}
+
+/// Public submissions allowed per client address in [`RATE_WINDOW_SECONDS`].
+pub const RATE_LIMIT: i64 = 5;
+/// The rate-limit window.
+pub const RATE_WINDOW_SECONDS: i64 = 600;
+
+/// The access-control description of a report: a personal record owned by the
+/// organisation in charge, placed in its territory, shared with the
+/// coordinating organisation that received it.
+pub fn resource(r: &Report) -> Resource {
+    let mut res = Resource::new(ResourceKind::Record).in_territory(r.territory);
+    if let Some(org) = r.organisation {
+        res = res.owned_by(org);
+    }
+    if let Some(coord) = r.triage_organisation.filter(|c| Some(*c) != r.organisation) {
+        res = res.shared_with(coord);
+    }
+    res
+}
+
+/// What a new report says, from whichever channel.
+#[derive(Clone, Debug, Default)]
+pub struct Intake {
+    /// Source code.
+    pub source: String,
+    /// Channel code.
+    pub channel: String,
+    /// The point, if placed.
+    pub point: Option<LonLat>,
+    /// Address or place description.
+    pub address: String,
+    /// Flags seen.
+    pub seen: Vec<String>,
+    /// Adults.
+    pub adults: u32,
+    /// Children.
+    pub children: u32,
+    /// Tents.
+    pub tents: u32,
+    /// Description.
+    pub description: String,
+    /// E-mail of the reporter.
+    pub email: Option<String>,
+    /// Phone of the reporter.
+    pub phone: Option<String>,
+    /// Consent to be contacted and to receive updates.
+    pub consent: bool,
+}
+
+/// Where the report landed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// In a territory of the instance (its name).
+    Territory(String),
+    /// A point outside every territory.
+    Outside,
+    /// No point given.
+    NotPlaced,
+}
+
+/// A received report, with its follow-up token (shown once, never stored).
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// Id.
+    pub id: Uuid,
+    /// Reference.
+    pub reference: String,
+    /// Follow-up token.
+    pub token: String,
+    /// Where it landed.
+    pub placement: Placement,
+    /// Level.
+    pub level: i64,
+    /// Team in charge, if a routing rule matched.
+    pub team: Option<TeamId>,
+    /// Organisation in charge.
+    pub organisation: Option<OrganisationId>,
+}
+
+const REFERENCE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+fn new_confirm_code() -> String {
+    let mut rng = rand::thread_rng();
+    let mut pick = |n: usize| -> String { (0..n).map(|_| REFERENCE_ALPHABET[rng.gen_range(0..REFERENCE_ALPHABET.len())] as char).collect() };
+    format!("{}-{}", pick(4), pick(4))
+}
+
+fn new_reference() -> String {
+    let mut rng = rand::thread_rng();
+    let mut pick = |n: usize| -> String { (0..n).map(|_| REFERENCE_ALPHABET[rng.gen_range(0..REFERENCE_ALPHABET.len())] as char).collect() };
+    format!("S-{}-{}", pick(4), pick(4))
+}
+
+/// The coordinating organisation of the instance (the first by name, if several).
+pub async fn coordinating_organisation(state: &AppState) -> AppResult<Option<OrganisationId>> {
+    Ok(organisations::list(&state.db).await?.into_iter().find(|o| o.coordinating).map(|o| o.id))
+}
+
+/// Earlier reports within the repeat window around a point.
+async fn earlier_nearby(state: &AppState, point: LonLat, now: Timestamp) -> AppResult<u32> {
+    let w = &rules().repeat;
+    let dlat = w.radius_m / 111_000.0 * 1.1;
+    let dlon = dlat / point.lat.to_radians().cos().max(0.01);
+    let since = now.plus_seconds(-w.days * 86_400);
+    let found = reports::near(&state.db, point.lon, point.lat, dlon, dlat, since).await?;
+    Ok(found
+        .iter()
+        .filter_map(|r| Some(LonLat::new(r.lon?, r.lat?).ok()?))
+        .filter(|p| veille_geo::distance_m(*p, point) <= w.radius_m)
+        .count() as u32)
+}
+
+/// Triages, routes and stores a report, audited, in one transaction. When
+/// `limit_client` is given, refuses (returns `None`) past the rate limit.
+pub async fn receive(state: &AppState, intake: &Intake, actor: Option<(UserId, OrganisationId)>, limit_client: Option<&str>) -> AppResult<Option<Received>> {
+    let now = state.clock.now();
+    let territory = match intake.point {
+        Some(p) => crate::territories::locate(state, p).await?,
+        None => None,
+    };
+    let earlier = match intake.point {
+        Some(p) => earlier_nearby(state, p, now).await?,
+        None => 0,
+    };
+    let observation = Observation {
+        flags: intake.seen.clone(),
+        adults: intake.adults,
+        children: intake.children,
+        tents: intake.tents,
+        earlier_reports_nearby: earlier,
+    };
+    let triage = rules().triage(&observation);
+    let level = i64::from(triage.level);
+    let coordinating = coordinating_organisation(state).await?;
+    let team = match &territory {
+        Some(t) => reports::route(&reports::routing_rules(&state.db).await?, Some(t.id), level),
+        None => None,
+    };
+    let team_org = match team {
+        Some(t) => Some(teams::get(&state.db, t).await?.organisation),
+        None => None,
+    };
+    let organisation = team_org.or(coordinating);
+    let status = if team.is_some() { "assigned" } else { "received" };
+    let token = crate::security::random_token();
+    // A code mailed to the reporter, typed back on the follow-up page, proves
+    // the address is theirs before any update is mailed to it.
+    let confirm_code = (intake.email.is_some() && intake.consent).then(new_confirm_code);
+    let mut reference = new_reference();
+    while reports::by_reference(&state.db, &reference).await?.is_some() {
+        reference = new_reference();
+    }
+    let new = NewReport {
+        reference: reference.clone(),
+        token_hash: crate::security::token_hash(&token),
+        source: intake.source.clone(),
+        channel: intake.channel.clone(),
+        lon: intake.point.map(|p| p.lon),
+        lat: intake.point.map(|p| p.lat),
+        address: intake.address.clone(),
+        territory: territory.as_ref().map(|t| t.id),
+        seen: intake.seen.clone(),
+        adults: i64::from(intake.adults),
+        children: i64::from(intake.children),
+        tents: i64::from(intake.tents),
+        description: intake.description.clone(),
+        contact_email: intake.email.clone(),
+        contact_phone: intake.phone.clone(),
+        contact_consent: intake.consent,
+        email_confirm_hash: confirm_code.as_deref().map(|c| crate::security::token_hash(&c.replace('-', ""))),
+        level,
+        reasons: triage.reasons.clone(),
+        status: status.into(),
+        organisation,
+        triage_organisation: coordinating,
+        team,
+    };
+    let mut tx = state.db.begin().await?;
+    if let Some(client) = limit_client {
+        let since = now.plus_seconds(-RATE_WINDOW_SECONDS);
+        if reports::count_submission(&mut tx, client, since, now).await? > RATE_LIMIT {
+            return Ok(None);
+        }
+    }
+    let id = reports::create(&mut tx, &new, now).await?;
+    if let Some(t) = team {
+        reports::add_event(&mut tx, id, now, None, "assigned", None, Some(&t.to_string()), "").await?;
+    }
+    audit::append(
+        &mut tx,
+        audit::NewEntry {
+            at: now,
+            actor_user: actor.map(|a| a.0),
+            actor_organisation: actor.map(|a| a.1),
+            action: "create",
+            record_kind: "report",
+            record_id: Some(id.to_string()),
+            record_organisation: organisation,
+            detail: serde_json::json!({
+                "channel": intake.channel, "source": intake.source, "level": level, "reasons": triage.reasons,
+                "rules_version": rules().version, "team": team.map(|t| t.to_string()), "status": status,
+            }),
+        },
+    )
+    .await?;
+    if let (Some(email), Some(code)) = (&intake.email, &confirm_code) {
+        let lang = Lang::Fr;
+        let link = format!("{}/suivi/{token}", state.config.base_url.trim_end_matches('/'));
+        let body = lang.tf("report.mail.received_body", &[("reference", &reference), ("link", &link), ("code", code)]);
+        outbox::enqueue(&mut tx, email, &lang.tf("report.mail.subject", &[("reference", &reference)]), &body, now).await?;
+    }
+    tx.commit().await?;
+    let placement = match (&territory, intake.point) {
+        (Some(t), _) => Placement::Territory(t.name.clone()),
+        (None, Some(_)) => Placement::Outside,
+        (None, None) => Placement::NotPlaced,
+    };
+    Ok(Some(Received { id, reference, token, placement, level, team, organisation }))
+}
+
+/// Queues the e-mail telling the reporter about a public change, if they gave
+/// an e-mail, agreed and confirmed it: status and public answer only, never
+/// internal notes.
+pub async fn notify_reporter(tx: &mut Tx, state: &AppState, report: &Report, status: &str, answer: &str) -> AppResult<()> {
+    let (Some(email), true, true) = (&report.contact_email, report.contact_consent, report.email_confirmed) else { return Ok(()) };
+    let lang = Lang::Fr;
+    let status_label = lang.t(&format!("report.status.{status}"));
+    let answer_text = if answer.is_empty() { lang.t("report.follow.no_answer") } else { answer.to_owned() };
+    let body = lang.tf(
+        "report.mail.update_body",
+        &[("reference", &report.reference), ("status", &status_label), ("answer", &answer_text), ("base", state.config.base_url.trim_end_matches('/'))],
+    );
+    outbox::enqueue(tx, email, &lang.tf("report.mail.subject", &[("reference", &report.reference)]), &body, state.clock.now()).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every rule of the shipped rule set, one observation that triggers it
+    /// alone, and one just below its threshold.
+    #[test]
+    fn the_shipped_rules_table() {
+        let set = rules();
+        assert_eq!(set.version, 1);
+        let flag = |f: &str| Observation { flags: vec![f.into()], ..Default::default() };
+        let cases: Vec<(&str, Observation, u8)> = vec![
+            ("minors", flag("minors"), 1),
+            ("family_with_children", flag("family_with_children"), 1),
+            ("children_counted", Observation { children: 2, ..Default::default() }, 1),
+            ("pregnant_woman", flag("pregnant_woman"), 1),
+            ("great_vulnerability", flag("great_vulnerability"), 1),
+            ("many_tents", Observation { tents: 6, ..Default::default() }, 1),
+            ("repeated", Observation { earlier_reports_nearby: 2, ..Default::default() }, 1),
+            ("municipal_land", flag("municipal_land"), 2),
+        ];
+        let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids.len(), cases.len(), "every rule has a case");
+        for (id, o, level) in cases {
+            let t = set.triage(&o);
+            assert_eq!(t.reasons, vec![id.to_string()], "{id}");
+            assert_eq!(t.level, level, "{id}");
+            assert!(set.reason_key(id).is_some());
+        }
+        let below = [
+            Observation { tents: 5, ..Default::default() },
+            Observation { earlier_reports_nearby: 1, ..Default::default() },
+            Observation { adults: 12, ..Default::default() },
+        ];
+        for o in below {
+            assert_eq!(set.triage(&o), veille_domain::triage::Triage { level: 2, reasons: vec![] }, "{o:?}");
+        }
+    }
+
+    #[test]
+    fn every_reason_key_is_in_both_catalogues() {
+        for r in &rules().rules {
+            for lang in [Lang::Fr, Lang::En] {
+                assert_ne!(lang.t(&r.reason), r.reason, "{} missing in {}", r.reason, lang.code());
+            }
+        }
+    }
+
+    #[test]
+    fn references_are_short_and_unambiguous() {
+        for _ in 0..100 {
+            let r = new_reference();
+            assert_eq!(r.len(), 11);
+            assert!(!r.contains(['0', 'O', '1', 'I', 'L']));
+        }
+    }
+}

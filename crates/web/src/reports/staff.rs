@@ -1,0 +1,422 @@
+//! The staff side: the queue, the report page with its timeline, internal
+//! notes, status changes, level override and the public answer with a preview
+//! of exactly what the reporter sees.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+use veille_domain::{Action, Resource, ResourceKind, TerritoryId};
+use veille_storage::reports::{self, Event, Filter, Note, Report, OUTCOMES, STATUSES};
+use veille_storage::territories::{self, Territory};
+use veille_storage::{audit, organisations, teams};
+
+use crate::access_panel::{who_can_read, PanelEntry};
+use crate::auth::Authenticated;
+use crate::error::{AppError, AppResult};
+use crate::forms::{FieldErrors, Form};
+use crate::page::{render, render_status, see_other, PageCtx};
+use crate::AppState;
+
+use super::public::PublicView;
+use super::resource;
+
+/// Whether the account reads reports at all (its organisation's personal records).
+fn gate(who: &Authenticated) -> AppResult<()> {
+    who.require(Action::Read, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))
+}
+
+/// Queue filters.
+#[derive(Deserialize, Default, Clone)]
+pub struct QueueQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    territory: String,
+}
+
+/// A line of the queue.
+pub struct Line {
+    report: Report,
+    territory: String,
+}
+
+#[derive(Template)]
+#[template(path = "reports/queue.html")]
+struct QueuePage {
+    ctx: PageCtx,
+    lines: Vec<Line>,
+    q: QueueQuery,
+    statuses: Vec<&'static str>,
+    territories: Vec<Territory>,
+}
+
+/// GET /reports
+pub async fn queue(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<QueueQuery>) -> AppResult<Response> {
+    gate(&who)?;
+    let all_territories = territories::list(&state.db).await?;
+    let filter = Filter {
+        status: STATUSES.contains(&q.status.as_str()).then(|| q.status.clone()),
+        level: q.level.parse::<i64>().ok().filter(|l| (1..=2).contains(l)),
+        territory: q.territory.parse::<TerritoryId>().ok(),
+        ..Default::default()
+    };
+    let name = |id: Option<TerritoryId>| id.and_then(|id| all_territories.iter().find(|t| t.id == id)).map(|t| t.name.clone()).unwrap_or_default();
+    let lines = reports::list(&state.db, &filter, 1000)
+        .await?
+        .into_iter()
+        .filter(|r| who.can(Action::Read, &resource(r)).allowed)
+        .map(|r| Line { territory: name(r.territory), report: r })
+        .collect();
+    Ok(render(&QueuePage { ctx, lines, q, statuses: STATUSES.to_vec(), territories: all_territories }))
+}
+
+fn csv_field(text: &str) -> String {
+    // Quoted, quotes doubled; a leading formula character is neutralised for spreadsheets.
+    let safe = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_owned() };
+    format!("\"{}\"", safe.replace('"', "\"\""))
+}
+
+/// GET /reports.csv: the queue with its filters, without free text nor contact
+/// details (reference, dates, level, reasons, status, outcome, territory,
+/// source, channel, counts). Audited.
+pub async fn export_csv(State(state): State<AppState>, who: Authenticated, Query(q): Query<QueueQuery>) -> AppResult<Response> {
+    gate(&who)?;
+    let all_territories = territories::list(&state.db).await?;
+    let filter = Filter {
+        status: STATUSES.contains(&q.status.as_str()).then(|| q.status.clone()),
+        level: q.level.parse::<i64>().ok().filter(|l| (1..=2).contains(l)),
+        territory: q.territory.parse::<TerritoryId>().ok(),
+        ..Default::default()
+    };
+    let rows: Vec<Report> = reports::list(&state.db, &filter, 10_000).await?.into_iter().filter(|r| who.can(Action::Read, &resource(r)).allowed).collect();
+    let mut out = String::from("reference,received_at,level,computed_level,reasons,status,outcome,territory,source,channel,adults,children,tents\r\n");
+    for r in &rows {
+        let territory = r.territory.and_then(|id| all_territories.iter().find(|t| t.id == id)).map(|t| t.code.clone()).unwrap_or_default();
+        let fields = [
+            r.reference.clone(),
+            r.created_at.to_paris_rfc3339(),
+            r.effective_level().to_string(),
+            r.level.to_string(),
+            r.reasons.join(" "),
+            r.status.clone(),
+            r.outcome.clone().unwrap_or_default(),
+            territory,
+            r.source.clone(),
+            r.channel.clone(),
+            r.adults.to_string(),
+            r.children.to_string(),
+            r.tents.to_string(),
+        ];
+        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    audit::append_now(
+        &state.db,
+        audit::NewEntry {
+            at: state.clock.now(),
+            actor_user: Some(who.account.id),
+            actor_organisation: Some(who.account.organisation),
+            action: "export",
+            record_kind: "report",
+            record_id: None,
+            record_organisation: Some(who.account.organisation),
+            detail: serde_json::json!({"rows": rows.len(), "format": "csv"}),
+        },
+    )
+    .await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"signalements.csv\""),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+/// Drafts typed on the report page (kept when re-rendering).
+#[derive(Default, Clone)]
+pub struct Drafts {
+    note: String,
+    answer: String,
+    level_reason: String,
+    preview: Option<PublicView>,
+}
+
+#[derive(Template)]
+#[template(path = "reports/show.html")]
+struct ShowPage {
+    ctx: PageCtx,
+    report: Report,
+    territory: String,
+    organisation: String,
+    team: String,
+    events: Vec<Event>,
+    notes: Vec<Note>,
+    panel: Vec<PanelEntry>,
+    can_update: bool,
+    statuses: Vec<&'static str>,
+    outcomes: Vec<&'static str>,
+    errors: FieldErrors,
+    drafts: Drafts,
+    view: PublicView,
+    nearby: Vec<Report>,
+}
+
+impl ShowPage {
+    fn reason_label(&self, code: &str) -> String {
+        match super::rules().reason_key(code) {
+            Some(key) => self.ctx.t(key),
+            None => code.to_owned(),
+        }
+    }
+    fn event_value(&self, e: &Event, value: &Option<String>) -> String {
+        let Some(v) = value else { return String::new() };
+        match e.kind.as_str() {
+            "status" | "created" => self.ctx.t(&format!("report.status.{v}")),
+            "assigned" => if v == &self.report.team.map(|t| t.to_string()).unwrap_or_default() { self.team.clone() } else { v.clone() },
+            _ => v.clone(),
+        }
+    }
+}
+
+async fn load(state: &AppState, who: &Authenticated, id: &str, action: Action) -> AppResult<Report> {
+    gate(who)?;
+    let id: Uuid = id.parse().map_err(|_| AppError::not_found())?;
+    let report = reports::get(&state.db, id).await?;
+    if !who.can(Action::Read, &resource(&report)).allowed {
+        return Err(AppError::not_found());
+    }
+    who.require(action, &resource(&report))?;
+    Ok(report)
+}
+
+async fn page(state: &AppState, ctx: PageCtx, who: &Authenticated, report: Report, errors: FieldErrors, drafts: Drafts) -> AppResult<ShowPage> {
+    let territory = match report.territory {
+        Some(t) => territories::get(&state.db, t).await.map(|t| format!("{} · {}", t.code, t.name)).unwrap_or_default(),
+        None => String::new(),
+    };
+    let organisation = match report.organisation {
+        Some(o) => organisations::get(&state.db, o).await?.name,
+        None => String::new(),
+    };
+    let team = match report.team {
+        Some(t) => teams::get(&state.db, t).await?.name,
+        None => String::new(),
+    };
+    let res = resource(&report);
+    let nearby = possible_duplicates(state, who, &report).await?;
+    Ok(ShowPage {
+        nearby,
+        events: reports::events(&state.db, report.id).await?,
+        notes: reports::notes(&state.db, report.id).await?,
+        panel: who_can_read(&state.db, &res).await?,
+        can_update: who.can(Action::Update, &res).allowed,
+        statuses: STATUSES.to_vec(),
+        outcomes: OUTCOMES.to_vec(),
+        view: drafts.preview.clone().unwrap_or_else(|| PublicView::of(&report)),
+        ctx,
+        report,
+        territory,
+        organisation,
+        team,
+        errors,
+        drafts,
+    })
+}
+
+/// Open reports the actor may read, near this one in place and time (the
+/// repeat window of the triage rules): possible duplicates, for the coordinator to judge.
+async fn possible_duplicates(state: &AppState, who: &Authenticated, report: &Report) -> AppResult<Vec<Report>> {
+    let (Some(lon), Some(lat)) = (report.lon, report.lat) else { return Ok(Vec::new()) };
+    let Ok(here) = veille_geo::LonLat::new(lon, lat) else { return Ok(Vec::new()) };
+    let w = &super::rules().repeat;
+    let dlat = w.radius_m / 111_000.0 * 1.1;
+    let dlon = dlat / lat.to_radians().cos().max(0.01);
+    let window = w.days * 86_400;
+    let found = reports::near(&state.db, lon, lat, dlon, dlat, report.created_at.plus_seconds(-window)).await?;
+    Ok(found
+        .into_iter()
+        .filter(|r| r.id != report.id && r.status != "closed" && r.created_at <= report.created_at.plus_seconds(window))
+        .filter(|r| r.lon.zip(r.lat).and_then(|(x, y)| veille_geo::LonLat::new(x, y).ok()).is_some_and(|p| veille_geo::distance_m(p, here) <= w.radius_m))
+        .filter(|r| who.can(Action::Read, &resource(r)).allowed)
+        .collect())
+}
+
+fn entry<'a>(who: &Authenticated, action: &'a str, r: &Report, detail: serde_json::Value) -> audit::NewEntry<'a> {
+    audit::NewEntry {
+        at: veille_domain::Timestamp::from_micros(0),
+        actor_user: Some(who.account.id),
+        actor_organisation: Some(who.account.organisation),
+        action,
+        record_kind: "report",
+        record_id: Some(r.id.to_string()),
+        record_organisation: r.organisation,
+        detail,
+    }
+}
+
+/// GET /reports/{id} (an audited read)
+pub async fn show(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
+    let report = load(&state, &who, &id, Action::Read).await?;
+    audit::append_now(&state.db, audit::NewEntry { at: state.clock.now(), ..entry(&who, "read", &report, serde_json::json!({})) }).await?;
+    let p = page(&state, ctx, &who, report, FieldErrors::new(), Drafts::default()).await?;
+    Ok(render(&p))
+}
+
+/// Note form.
+#[derive(Deserialize, Default)]
+pub struct NoteInput {
+    #[serde(default)]
+    body: String,
+}
+
+/// POST /reports/{id}/notes
+pub async fn add_note(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<NoteInput>) -> AppResult<Response> {
+    let report = load(&state, &who, &id, Action::Update).await?;
+    let body = input.body.trim();
+    if body.is_empty() || body.chars().count() > 4000 {
+        let mut errors = FieldErrors::new();
+        errors.add("note", ctx.t("report.staff.note_invalid"));
+        let drafts = Drafts { note: input.body.clone(), ..Default::default() };
+        let p = page(&state, ctx, &who, report, errors, drafts).await?;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    reports::add_note(&mut tx, report.id, who.account.id, body, now).await?;
+    audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &report, serde_json::json!({"field": "internal_note"})) }).await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/reports/{}", report.id)))
+}
+
+/// Status form.
+#[derive(Deserialize, Default)]
+pub struct StatusInput {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    version: String,
+}
+
+/// POST /reports/{id}/status
+pub async fn set_status(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<StatusInput>) -> AppResult<Response> {
+    let report = load(&state, &who, &id, Action::Update).await?;
+    let mut errors = FieldErrors::new();
+    if !STATUSES.contains(&input.status.as_str()) {
+        errors.add("status", ctx.t("form.choose_one"));
+    }
+    let outcome = match (input.status.as_str(), input.outcome.as_str()) {
+        ("closed", o) if OUTCOMES.contains(&o) => Some(o),
+        ("closed", _) => {
+            errors.add("outcome", ctx.t("report.staff.outcome_required"));
+            None
+        }
+        _ => None,
+    };
+    if !errors.is_empty() {
+        let p = page(&state, ctx, &who, report, errors, Drafts::default()).await?;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p));
+    }
+    let version = input.version.parse().unwrap_or(-1);
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    reports::set_status(&mut tx, &report, &input.status, outcome, Some(who.account.id), version, now).await?;
+    audit::append(
+        &mut tx,
+        audit::NewEntry { at: now, ..entry(&who, "update", &report, serde_json::json!({"field": "status", "from": report.status, "to": input.status, "outcome": outcome})) },
+    )
+    .await?;
+    if input.status != report.status {
+        super::notify_reporter(&mut tx, &state, &report, &input.status, &report.public_answer).await?;
+    }
+    tx.commit().await?;
+    Ok(see_other(&format!("/reports/{}", report.id)))
+}
+
+/// Level override form.
+#[derive(Deserialize, Default)]
+pub struct LevelInput {
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    version: String,
+}
+
+/// POST /reports/{id}/level
+pub async fn set_level(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<LevelInput>) -> AppResult<Response> {
+    let report = load(&state, &who, &id, Action::Update).await?;
+    let mut errors = FieldErrors::new();
+    let level = input.level.parse::<i64>().ok().filter(|l| (1..=2).contains(l));
+    if level.is_none() {
+        errors.add("level", ctx.t("form.choose_one"));
+    }
+    let reason = input.reason.trim();
+    if reason.chars().count() < 5 || reason.chars().count() > 500 {
+        errors.add("level_reason", ctx.t("report.staff.override_reason_required"));
+    }
+    let Some(level) = level.filter(|_| errors.is_empty()) else {
+        let drafts = Drafts { level_reason: input.reason.clone(), ..Default::default() };
+        let p = page(&state, ctx, &who, report, errors, drafts).await?;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p));
+    };
+    let version = input.version.parse().unwrap_or(-1);
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    reports::set_level(&mut tx, &report, level, reason, who.account.id, version, now).await?;
+    audit::append(
+        &mut tx,
+        audit::NewEntry {
+            at: now,
+            ..entry(&who, "update", &report, serde_json::json!({"field": "level_override", "from": report.effective_level(), "to": level, "computed": report.level}))
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/reports/{}", report.id)))
+}
+
+/// Public answer form: `action` is `preview` or `publish`.
+#[derive(Deserialize, Default)]
+pub struct AnswerInput {
+    #[serde(default)]
+    answer: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    version: String,
+}
+
+/// POST /reports/{id}/answer
+pub async fn set_answer(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<AnswerInput>) -> AppResult<Response> {
+    let report = load(&state, &who, &id, Action::Update).await?;
+    let answer = input.answer.trim().to_owned();
+    let mut errors = FieldErrors::new();
+    if answer.is_empty() || answer.chars().count() > 2000 {
+        errors.add("answer", ctx.t("report.staff.answer_invalid"));
+    }
+    if !errors.is_empty() || input.action == "preview" {
+        let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+        let preview = errors.is_empty().then(|| PublicView { answer: answer.clone(), answer_at: Some(state.clock.now()), ..PublicView::of(&report) });
+        let drafts = Drafts { answer: input.answer.clone(), preview, ..Default::default() };
+        let p = page(&state, ctx, &who, report, errors, drafts).await?;
+        return Ok(render_status(status, &p));
+    }
+    let version = input.version.parse().unwrap_or(-1);
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    reports::set_answer(&mut tx, &report, &answer, who.account.id, version, now).await?;
+    audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &report, serde_json::json!({"field": "public_answer"})) }).await?;
+    super::notify_reporter(&mut tx, &state, &report, &report.status, &answer).await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/reports/{}", report.id)))
+}

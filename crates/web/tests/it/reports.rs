@@ -1,0 +1,496 @@
+//! Signalements end to end: public form, triage, routing on the real Paris
+//! polygons, staff page (notes, status, level override, public answer), the
+//! follow-up page and the reporter's e-mails.
+
+use axum::http::StatusCode;
+use veille_domain::{Role, TeamId, TerritoryId};
+use veille_storage::reports::{self, Report};
+use veille_storage::sqlx::{self, Row};
+use veille_storage::teams;
+
+use crate::helpers::*;
+
+const PARIS: &str = include_str!("../../../../../shared/data/geo/paris-arrondissements.geojson");
+
+/// In the 18th arrondissement (75118).
+const IN_18TH: (&str, &str) = ("48.8880", "2.3600");
+
+struct World {
+    app: TestApp,
+    coord_org: veille_domain::OrganisationId,
+    field_org: veille_domain::OrganisationId,
+    urgent_team: TeamId,
+    normal_team: TeamId,
+    t18: TerritoryId,
+    admin: veille_domain::UserId,
+    coordinator: veille_domain::UserId,
+    field_coordinator: veille_domain::UserId,
+}
+
+async fn world() -> World {
+    let app = TestApp::new().await;
+    let coord_org = app.org("Ville de Paris", true).await;
+    let field_org = app.org("Maraude Nord", false).await;
+    let now = app.state.clock.now();
+    veille_web::territories::import(app.db(), PARIS, "code", "nom", None, now).await.unwrap();
+    veille_web::territories::reload_index(&app.state).await.unwrap();
+    let t18 = veille_storage::territories::id_by_code(app.db(), "75118").await.unwrap().unwrap();
+    let mut tx = app.db().begin().await.unwrap();
+    let urgent_team = teams::create(&mut tx, field_org, "Nord urgences", "social", now).await.unwrap();
+    let normal_team = teams::create(&mut tx, field_org, "Nord jour", "social", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let admin = app.user(coord_org, Role::InstanceAdmin, "admin@ville.exemple.fr", None, None).await;
+    let coordinator = app.user(coord_org, Role::Coordinator, "coord@ville.exemple.fr", None, None).await;
+    let field_coordinator = app.user(field_org, Role::Coordinator, "coord@nord.exemple.fr", None, None).await;
+    World { app, coord_org, field_org, urgent_team, normal_team, t18, admin, coordinator, field_coordinator }
+}
+
+/// The confirmation code in the acknowledgement mail (from the outbox).
+async fn mailed_code(app: &TestApp) -> String {
+    let body: String = sqlx::query_scalar("SELECT body_text FROM outbox ORDER BY created_at, id LIMIT 1").fetch_one(app.db().pool()).await.unwrap();
+    let after = body.split("page de suivi : ").nth(1).expect("a confirmation code");
+    after.split_whitespace().next().unwrap().to_owned()
+}
+
+fn follow_link(body: &str) -> String {
+    let start = body.find("/suivi/").expect("a follow-up link");
+    body[start..].split('"').next().unwrap().to_owned()
+}
+
+async fn only_report(w: &World) -> Report {
+    let all = reports::list(w.app.db(), &Default::default(), 10).await.unwrap();
+    assert_eq!(all.len(), 1);
+    all.into_iter().next().unwrap()
+}
+
+async fn submit(c: &mut Client, extra: &[(&str, &str)]) -> Resp {
+    let mut fields = vec![("lat", IN_18TH.0), ("lon", IN_18TH.1), ("description", "Trois personnes sous le pont, il fait très froid.")];
+    fields.extend_from_slice(extra);
+    c.post("/signaler", &fields).await
+}
+
+#[tokio::test]
+async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
+    let w = world().await;
+    let mut admin = w.app.session_for(w.admin, false).await;
+    assert_eq!(admin.get("/reports/routing").await.status, StatusCode::OK);
+    let t18 = w.t18.to_string();
+    let r = admin.post("/reports/routing", &[("territory", &t18), ("level", "1"), ("team", &w.urgent_team.to_string())]).await;
+    assert_eq!(r.location(), Some("/reports/routing"));
+    let r = admin.post("/reports/routing", &[("territory", &t18), ("level", ""), ("team", &w.normal_team.to_string())]).await;
+    assert_eq!(r.location(), Some("/reports/routing"));
+    let r = admin.post("/reports/routing", &[("territory", "not-a-territory"), ("level", "3"), ("team", "")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reports::routing_rules(w.app.db()).await.unwrap().len(), 2);
+
+    // A level 2 report in the 18th: the territory rule.
+    let mut public = w.app.client();
+    assert_eq!(public.get("/signaler").await.status, StatusCode::OK);
+    let r = submit(&mut public, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let name = veille_storage::territories::get(w.app.db(), w.t18).await.unwrap().name;
+    assert!(r.body.contains("/suivi/") && r.body.contains(&name), "{}", r.body);
+    let first = only_report(&w).await;
+    assert_eq!((first.territory, first.team, first.level, first.status.as_str()), (Some(w.t18), Some(w.normal_team), 2, "assigned"));
+    assert_eq!(first.organisation, Some(w.field_org));
+    assert_eq!(first.triage_organisation, Some(w.coord_org));
+    assert_eq!(first.channel, "web");
+
+    // A level 1 report (minors) at the same place: the territory × level rule.
+    let r = submit(&mut public, &[("seen", "minors"), ("seen", "municipal_land")]).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let all = reports::list(w.app.db(), &Default::default(), 10).await.unwrap();
+    let urgent = all.iter().find(|r| r.id != first.id).unwrap();
+    assert_eq!((urgent.level, urgent.team), (1, Some(w.urgent_team)));
+    assert_eq!(urgent.reasons, vec!["minors".to_string(), "municipal_land".to_string()]);
+
+    // Third report at the same place within the window: repeated → level 1.
+    let r = submit(&mut public, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let third = reports::list(w.app.db(), &Default::default(), 1).await.unwrap().remove(0);
+    assert_eq!((third.level, third.reasons.clone()), (1, vec!["repeated".to_string()]));
+    // The earlier two are suggested as possible duplicates on its page.
+    let mut field = w.app.session_for(w.field_coordinator, false).await;
+    let page = field.get(&format!("/reports/{}", third.id)).await.body;
+    let nearby = &page[page.find("id=\"nearby\"").expect("possible duplicates")..page.find("report-timeline").unwrap_or(page.len())];
+    assert!(nearby.contains(&first.reference) && nearby.contains(&urgent.reference));
+
+    // Outside every territory: a clear message; recorded for the coordinating organisation.
+    let r = public.post("/signaler", &[("lat", "45.0"), ("lon", "-30.0"), ("description", "Une tente au bord de la route.")]).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert!(r.body.contains("en dehors des territoires"), "{}", r.body);
+    let outside = reports::list(w.app.db(), &Default::default(), 1).await.unwrap().remove(0);
+    assert_eq!((outside.territory, outside.team, outside.organisation, outside.status.as_str()), (None, None, Some(w.coord_org), "received"));
+
+    // The queue: the field organisation sees its three, the coordinating
+    // organisation sees all four (shared with it), filters apply.
+    let q = field.get("/reports").await;
+    assert!(q.body.contains("Nombre de signalements : 3"), "{}", q.body);
+    let csv = field.get("/reports.csv?level=1").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines.len(), 3, "header and the two level 1 reports: {}", csv.body);
+    assert!(lines[0].starts_with("reference,received_at,level"));
+    assert!(csv.body.contains(&urgent.reference) && csv.body.contains("\"75118\"") && !csv.body.contains("Trois personnes"));
+    assert_eq!(q.status, StatusCode::OK);
+    for r in [&first, urgent, &third] {
+        assert!(q.body.contains(&r.reference));
+    }
+    let mut coord = w.app.session_for(w.coordinator, false).await;
+    let q = coord.get("/reports").await;
+    assert!(q.body.contains(&outside.reference) && q.body.contains(&first.reference));
+    let q = coord.get("/reports?level=1").await;
+    assert!(q.body.contains(&urgent.reference) && !q.body.contains(&first.reference));
+    let q = field.get("/reports").await;
+    assert!(!q.body.contains(&outside.reference), "another organisation's report is not listed");
+    assert_eq!(field.get(&format!("/reports/{}", outside.id)).await.status, StatusCode::NOT_FOUND);
+    // Instance administrators do not read reports.
+    assert_eq!(admin.get("/reports").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(admin.get(&format!("/reports/{}", first.id)).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_form_keeps_what_was_typed_and_says_what_to_fix() {
+    let w = world().await;
+    let mut public = w.app.client();
+    let r = public
+        .post("/signaler", &[("lat", "abc"), ("lon", "2.36"), ("description", "court"), ("email", "moi@exemple.fr"), ("adults", "beaucoup")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("value=\"abc\"") && r.body.contains("value=\"moi@exemple.fr\"") && r.body.contains(">court</textarea>"));
+    for id in ["lat-error", "description-error", "consent-error", "adults-error"] {
+        assert!(r.body.contains(id), "{id}");
+    }
+    assert!(r.body.contains("Saisissez une latitude"));
+    assert!(reports::list(w.app.db(), &Default::default(), 10).await.unwrap().is_empty());
+    // The honeypot.
+    let r = submit(&mut public, &[("website", "http://spam.example")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // The emergency numbers come before the form.
+    let page = public.get("/signaler").await.body;
+    let (n15, form) = (page.find("tel:15").unwrap(), page.find("action=\"/signaler\"").unwrap());
+    assert!(n15 < form && page.contains("tel:112") && page.contains("tel:115"));
+}
+
+#[tokio::test]
+async fn the_public_form_is_rate_limited_per_address() {
+    let w = world().await;
+    let mut public = w.app.client();
+    for _ in 0..5 {
+        assert_eq!(submit(&mut public, &[]).await.status, StatusCode::CREATED);
+    }
+    assert_eq!(submit(&mut public, &[]).await.status, StatusCode::TOO_MANY_REQUESTS);
+    let mut other = w.app.client();
+    other.ip = "10.9.9.9:5000".parse().unwrap();
+    assert_eq!(submit(&mut other, &[]).await.status, StatusCode::CREATED);
+    // Later, the address may report again.
+    w.app.state.clock.advance_seconds(601);
+    assert_eq!(submit(&mut public, &[]).await.status, StatusCode::CREATED);
+    assert_eq!(reports::list(w.app.db(), &Default::default(), 100).await.unwrap().len(), 7);
+}
+
+async fn audit_details(w: &World, record: &str) -> Vec<(String, String)> {
+    sqlx::query("SELECT action, detail FROM audit_log WHERE record_kind = 'report' AND record_id = $1 ORDER BY seq")
+        .bind(record)
+        .fetch_all(w.app.db().pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<String, _>("action"), r.get::<String, _>("detail")))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_level_override_needs_a_reason_is_audited_and_shown() {
+    let w = world().await;
+    let mut public = w.app.client();
+    submit(&mut public, &[]).await;
+    let report = only_report(&w).await;
+    let mut staff = w.app.session_for(w.coordinator, false).await;
+    let path = format!("/reports/{}", report.id);
+    let r = staff.post(&format!("{path}/level"), &[("level", "1"), ("reason", ""), ("version", &report.version.to_string())]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("level_reason-error"));
+    let r = staff.post(&format!("{path}/level"), &[("level", "1"), ("reason", "Appel du 115 : grand froid"), ("version", &report.version.to_string())]).await;
+    assert_eq!(r.location(), Some(path.as_str()));
+    let after = reports::get(w.app.db(), report.id).await.unwrap();
+    assert_eq!((after.level, after.effective_level(), after.override_reason.as_deref()), (2, 1, Some("Appel du 115 : grand froid")));
+    let audit = audit_details(&w, &report.id.to_string()).await;
+    assert!(audit.iter().any(|(a, d)| a == "update" && d.contains("level_override") && d.contains("\"to\":1")), "{audit:?}");
+    assert!(!audit.iter().any(|(_, d)| d.contains("grand froid")), "no free text in the audit log");
+    let page = staff.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Appel du 115 : grand froid"));
+    // A stale version is refused.
+    let r = staff.post(&format!("{path}/level"), &[("level", "2"), ("reason", "Autre motif valable"), ("version", &report.version.to_string())]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    // Every status transition is audited and in the timeline.
+    let v = reports::get(w.app.db(), report.id).await.unwrap().version.to_string();
+    let r = staff.post(&format!("{path}/status"), &[("status", "closed"), ("outcome", ""), ("version", &v)]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = staff.post(&format!("{path}/status"), &[("status", "in_progress"), ("outcome", ""), ("version", &v)]).await;
+    assert_eq!(r.location(), Some(path.as_str()));
+    let audit = audit_details(&w, &report.id.to_string()).await;
+    assert!(audit.iter().any(|(_, d)| d.contains("\"field\":\"status\"") && d.contains("in_progress")), "{audit:?}");
+    let events = reports::events(w.app.db(), report.id).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["created", "level", "status"]);
+}
+
+#[tokio::test]
+async fn the_reporter_sees_the_public_answer_and_never_the_internal_note() {
+    let w = world().await;
+    let mut public = w.app.client();
+    let r = submit(&mut public, &[("email", "riverain@exemple.fr"), ("phone", "06 12 34 56 78"), ("consent", "1")]).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let link = follow_link(&r.body);
+    let report = only_report(&w).await;
+    assert_eq!(report.contact_email.as_deref(), Some("riverain@exemple.fr"));
+    let follow = public.get(&link).await;
+    assert_eq!(follow.status, StatusCode::OK);
+    assert!(follow.body.contains(&report.reference) && follow.body.contains("Pas encore de réponse"));
+    assert_eq!(public.get("/suivi/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await.status, StatusCode::NOT_FOUND);
+
+    let mut staff = w.app.session_for(w.coordinator, false).await;
+    let path = format!("/reports/{}", report.id);
+    let r = staff.post(&format!("{path}/notes"), &[("body", "NOTE-INTERNE-42 : monsieur connu du service")]).await;
+    assert_eq!(r.location(), Some(path.as_str()));
+    // Before the address is confirmed, a public change mails nothing.
+    let r = staff.post(&format!("{path}/status"), &[("status", "qualified"), ("outcome", ""), ("version", &report.version.to_string())]).await;
+    assert_eq!(r.location(), Some(path.as_str()));
+    assert_eq!(veille_storage::outbox::pending_count(w.app.db()).await.unwrap(), 1, "the acknowledgement only");
+    // The reporter types back the mailed code on the follow-up page.
+    assert!(follow.body.contains("id=\"code\""));
+    let r = public.post(&link, &[("code", "ZZZZ-ZZZZ")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("code-error") && r.body.contains("value=\"ZZZZ-ZZZZ\""));
+    let code = mailed_code(&w.app).await;
+    let r = public.post(&link, &[("code", &code.to_lowercase().replace('-', " "))]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("adresse e-mail est confirmée") && !r.body.contains("id=\"code\""));
+    assert!(reports::get(w.app.db(), report.id).await.unwrap().email_confirmed);
+    // Preview: exactly what the reporter will see, nothing saved.
+    let v = reports::get(w.app.db(), report.id).await.unwrap().version.to_string();
+    let answer = "Une équipe est passée ce matin et reviendra demain.";
+    let r = staff.post(&format!("{path}/answer"), &[("answer", answer), ("action", "preview"), ("version", &v)]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let preview = &r.body[r.body.find("id=\"preview\"").unwrap()..];
+    assert!(preview.contains(answer) && !preview.contains("NOTE-INTERNE-42"));
+    assert!(!public.get(&link).await.body.contains(answer), "a preview publishes nothing");
+    let r = staff.post(&format!("{path}/answer"), &[("answer", answer), ("action", "publish"), ("version", &v)]).await;
+    assert_eq!(r.location(), Some(path.as_str()));
+    let v = reports::get(w.app.db(), report.id).await.unwrap().version.to_string();
+    let r = staff.post(&format!("{path}/status"), &[("status", "answered"), ("outcome", ""), ("version", &v)]).await;
+    assert_eq!(r.location(), Some(path.as_str()));
+
+    let follow = public.get(&link).await;
+    assert!(follow.body.contains(answer) && follow.body.contains("Réponse apportée"));
+    assert!(!follow.body.contains("NOTE-INTERNE-42") && !follow.body.contains("connu du service"));
+    assert!(!follow.body.contains("Trois personnes"), "the follow-up page shows no social information");
+    let page = staff.get(&path).await;
+    assert!(page.body.contains("NOTE-INTERNE-42"), "staff see the note");
+    assert!(!page.body.contains(&code), "the confirmation code is not shown to staff");
+    assert!(!page.body.contains("riverain@exemple.fr") && !page.body.contains("06 12 34 56 78"), "contact details stay out of the page");
+
+    // E-mails: acknowledgement with the link, then one per public change;
+    // status and answer only.
+    let mails = sqlx::query("SELECT to_address, body_text FROM outbox ORDER BY created_at, id").fetch_all(w.app.db().pool()).await.unwrap();
+    let bodies: Vec<(String, String)> = mails.iter().map(|m| (m.get("to_address"), m.get("body_text"))).collect();
+    assert_eq!(bodies.len(), 3, "{bodies:?}");
+    assert!(bodies.iter().all(|(to, _)| to == "riverain@exemple.fr"));
+    assert!(bodies[0].1.contains(&link) && bodies[0].1.contains(&report.reference));
+    assert!(bodies[1].1.contains(answer));
+    assert!(bodies[2].1.contains("Réponse apportée"));
+    for (_, body) in &bodies {
+        assert!(!body.contains("NOTE-INTERNE-42") && !body.contains("connu du service") && !body.contains("Trois personnes"), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn no_mail_without_consent_and_no_contact_kept() {
+    let w = world().await;
+    let mut public = w.app.client();
+    assert_eq!(submit(&mut public, &[]).await.status, StatusCode::CREATED);
+    let report = only_report(&w).await;
+    assert_eq!((report.contact_email, report.contact_phone, report.contact_consent), (None, None, false));
+    // No routing rule: the coordinating organisation's queue, not the field organisation's.
+    let mut field = w.app.session_for(w.field_coordinator, false).await;
+    assert_eq!(field.get(&format!("/reports/{}", report.id)).await.status, StatusCode::NOT_FOUND);
+    let mut staff = w.app.session_for(w.coordinator, false).await;
+    let r = staff
+        .post(&format!("/reports/{}/answer", report.id), &[("answer", "Passage prévu."), ("action", "publish"), ("version", &report.version.to_string())])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(veille_storage::outbox::pending_count(w.app.db()).await.unwrap(), 0);
+}
+
+/// Validates a JSON answer with check-jsonschema against an Open311 schema.
+fn check_schema(schema: &str, value: &serde_json::Value) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let tool = format!("{root}/../../.venv/bin/check-jsonschema");
+    assert!(std::path::Path::new(&tool).exists(), "{tool} is missing: run `bash scripts/install-deps.sh`");
+    let dir = tempdir::Dir::new();
+    let file = dir.0.join("answer.json");
+    std::fs::write(&file, value.to_string()).unwrap();
+    let schema = format!("{root}/../../../shared/schemas/open311-georeport-v2/{schema}");
+    let out = std::process::Command::new(tool).arg("--schemafile").arg(&schema).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{schema}: {}{}\n{value}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn open311_services_and_requests_follow_georeport_v2() {
+    let w = world().await;
+    let mut admin = w.app.session_for(w.admin, false).await;
+    admin.post("/reports/routing", &[("territory", &w.t18.to_string()), ("level", ""), ("team", &w.normal_team.to_string())]).await;
+    let mut c = w.app.client();
+    let r = c.get("/open311/v2/services.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let services = r.json();
+    check_schema("services.json", &services);
+    let code = services[0]["service_code"].as_str().unwrap().to_owned();
+    let r = c.get(&format!("/open311/v2/services/{code}.json")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    check_schema("service-definition.json", &r.json());
+    let r = c.get("/open311/v2/services/nope.json").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()[0]["code"], 404);
+
+    // POST: api_key must be a live token with write scope.
+    let (write, read) = (veille_web::security::random_token(), veille_web::security::random_token());
+    let now = w.app.state.clock.now();
+    let mut tx = w.app.db().begin().await.unwrap();
+    for (secret, scopes) in [(&write, &["read", "write"][..]), (&read, &["read"][..])] {
+        veille_storage::tokens::create(&mut tx, w.field_coordinator, "open311", &veille_web::security::token_hash(secret), scopes, now, now.plus_seconds(86_400))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let form = |key: &str| {
+        serde_urlencoded::to_string([
+            ("api_key", key),
+            ("service_code", code.as_str()),
+            ("lat", IN_18TH.0),
+            ("long", IN_18TH.1),
+            ("description", "Deux tentes sur le trottoir, une famille."),
+            ("attribute[seen][]", "family_with_children"),
+            ("attribute[tents]", "2"),
+        ])
+        .unwrap()
+    };
+    for key in ["", "not-a-token", read.as_str()] {
+        let r = c.post_raw("/open311/v2/requests.json", &form(key)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{key}");
+        assert_eq!(r.json()[0]["code"], 403);
+        assert!(r.json()[0]["description"].as_str().unwrap().contains("api_key"));
+    }
+    let r = c.post_raw("/open311/v2/requests.json", &format!("api_key={write}&service_code={code}")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()[0]["code"], 400);
+    let r = c.post_raw("/open311/v2/requests.json", &form(&write)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let created = r.json();
+    let id = created[0]["service_request_id"].as_str().unwrap().to_owned();
+    assert!(created[0]["service_notice"].is_string());
+    let stored = reports::by_reference(w.app.db(), &id).await.unwrap().unwrap();
+    assert_eq!((stored.channel.as_str(), stored.level, stored.team), ("open311", 1, Some(w.normal_team)));
+
+    // GET: the public fields only, valid against the schemas.
+    let r = c.get("/open311/v2/requests.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let all = r.json();
+    check_schema("requests.json", &all);
+    assert_eq!(all[0]["service_request_id"], id.as_str());
+    assert_eq!(all[0]["status"], "open");
+    assert!(!r.body.contains("famille") && all[0].get("lat").is_none(), "no description nor place is published");
+    let r = c.get(&format!("/open311/v2/requests/{id}.json")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    check_schema("requests.json", &r.json());
+    assert_eq!(r.json().as_array().unwrap().len(), 1);
+    assert_eq!(c.get("/open311/v2/requests.json?status=closed").await.json().as_array().unwrap().len(), 0);
+    assert_eq!(c.get("/open311/v2/requests.json?status=maybe").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(c.get("/open311/v2/requests.json?start_date=hier").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(c.get("/open311/v2/requests/S-XXXX-XXXX.json").await.status, StatusCode::NOT_FOUND);
+    // Closing it shows as closed, with the public answer as status notes.
+    let mut staff = w.app.session_for(w.field_coordinator, false).await;
+    let path = format!("/reports/{}", stored.id);
+    staff.post(&format!("{path}/answer"), &[("answer", "Famille mise à l'abri."), ("action", "publish"), ("version", &stored.version.to_string())]).await;
+    let v = reports::get(w.app.db(), stored.id).await.unwrap().version.to_string();
+    let r = staff.post(&format!("{path}/status"), &[("status", "closed"), ("outcome", "oriented"), ("version", &v)]).await;
+    assert_eq!(r.location(), Some(path.as_str()));
+    let r = c.get(&format!("/open311/v2/requests.json?service_request_id={id}")).await;
+    assert_eq!((r.json()[0]["status"].as_str(), r.json()[0]["status_notes"].as_str()), (Some("closed"), Some("Famille mise à l'abri.")));
+    check_schema("requests.json", &r.json());
+}
+
+/// The reporter's e-mails through a real SMTP server (aiosmtpd): the link in
+/// the acknowledgement, status and public answer afterwards, never the note.
+#[tokio::test]
+async fn reporter_mails_reach_the_smtp_server_without_internal_notes() {
+    struct Sink(std::process::Child, tempdir::Dir);
+    impl Drop for Sink {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let python = format!("{}/../../.venv/bin/python", env!("CARGO_MANIFEST_DIR"));
+    assert!(std::path::Path::new(&python).exists(), "{python} is missing: run `bash scripts/install-deps.sh`");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempdir::Dir::new();
+    let child = std::process::Command::new(python)
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(dir.0.join("maildir"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sink = Sink(child, dir);
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mut config = veille_web::Config::default();
+    config.smtp_host = "127.0.0.1".into();
+    config.smtp_port = port;
+    config.base_url = "https://veille.exemple.fr".into();
+    let app = TestApp::with_config(config).await;
+    let org = app.org("Ville", true).await;
+    let coordinator = app.user(org, Role::Coordinator, "coord@ville.exemple.fr", None, None).await;
+    let mut public = app.client();
+    let r = public
+        .post("/signaler", &[("address", "Sous le métro aérien, boulevard de la Chapelle"), ("description", "Deux personnes allongées, une semble malade."), ("email", "voisine@exemple.fr"), ("consent", "1")])
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert!(r.body.contains("coordination"), "not placed: the coordination team looks at it");
+    let link = follow_link(&r.body);
+    let code = mailed_code(&app).await;
+    assert_eq!(public.post(&link, &[("code", &code)]).await.status, StatusCode::OK);
+    let report = reports::list(app.db(), &Default::default(), 1).await.unwrap().remove(0);
+    assert!(report.email_confirmed);
+    let mut staff = app.session_for(coordinator, false).await;
+    let path = format!("/reports/{}", report.id);
+    staff.post(&format!("{path}/notes"), &[("body", "NOTE-CONFIDENTIELLE : suivi psychiatrique")]).await;
+    let r = staff.post(&format!("{path}/answer"), &[("answer", "La maraude de nuit est passée."), ("action", "publish"), ("version", &report.version.to_string())]).await;
+    assert_eq!(r.location(), Some(path.as_str()));
+    assert_eq!(veille_web::mail::send_due(&app.state).await.unwrap(), 2);
+    let mut mails = Vec::new();
+    for sub in ["new", "cur"] {
+        if let Ok(entries) = std::fs::read_dir(sink.1 .0.join("maildir").join(sub)) {
+            for e in entries.flatten() {
+                // Undo quoted-printable soft breaks and the few escapes the texts need.
+                let raw = std::fs::read_to_string(e.path()).unwrap().replace("=\r\n", "").replace("=\n", "");
+                mails.push(raw.replace("=C3=A9", "é").replace("=C3=A8", "è").replace("=3D", "="));
+            }
+        }
+    }
+    assert_eq!(mails.len(), 2);
+    assert!(mails.iter().all(|m| m.contains("voisine@exemple.fr")));
+    assert!(mails.iter().any(|m| m.contains(&format!("https://veille.exemple.fr{link}"))), "{mails:?}");
+    assert!(mails.iter().any(|m| m.contains("La maraude de nuit est pass")), "{mails:?}");
+    for m in &mails {
+        assert!(!m.contains("NOTE-CONFIDENTIELLE") && !m.contains("psychiatrique") && !m.contains("malade"), "{m}");
+    }
+}
