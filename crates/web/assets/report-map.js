@@ -8,6 +8,13 @@ document.addEventListener("DOMContentLoaded", () => {
   const map = L.map(el, { zoomControl: true });
   const tiles = el.dataset.tiles;
   if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(map);
+  // Territory outlines: the map stays usable without a tile server.
+  fetch("/signaler/territoires.geojson")
+    .then((r) => (r.ok ? r.json() : null))
+    .then((data) => {
+      if (data) L.geoJSON(data, { interactive: false, style: { color: "#5b8fc7", weight: 1, fillOpacity: 0.05 } }).addTo(map);
+    })
+    .catch(() => {});
   let marker = null;
   const place = (la, lo) => {
     if (marker) marker.setLatLng([la, lo]); else marker = L.circleMarker([la, lo], { radius: 10, color: "#ffd24d", weight: 3 }).addTo(map);

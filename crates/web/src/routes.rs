@@ -171,6 +171,7 @@ pub fn registry() -> Registry {
         .get("/territories/{id}", Signed, "A territory", get(territories::show))
         .get("/audit", Signed, "Audit log", get(audit_pages::page))
         // Signalements: public form and follow-up
+        .get("/signaler/territoires.geojson", Public, "Territory outlines for the public map", get(territories::public_geojson))
         .get("/signaler", Public, "Report a situation (no account)", get(reports::public::form))
         .post("/signaler", Public, "Send a report", post(reports::public::submit))
         .get("/suivi/{token}", Public, "Follow a report with its private link", get(reports::public::follow))

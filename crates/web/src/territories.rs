@@ -86,16 +86,29 @@ pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
     Ok(render(&ListPage { ctx, territories: territories::list(&state.db).await?, can_import, errors: FieldErrors::new(), imported: None }))
 }
 
-/// GET /territories.geojson: every territory for the maps.
-pub async fn geojson(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
-    who.require(Action::Read, &Resource::new(ResourceKind::Territory))?;
-    let list = territories::list(&state.db).await?;
+/// Every territory as a GeoJSON FeatureCollection (code, name, outline).
+async fn outlines(db: &Db) -> AppResult<String> {
+    let list = territories::list(db).await?;
     let geoms: Vec<(String, String, veille_geo::geo::MultiPolygon<f64>)> = list
         .iter()
         .filter_map(|t| veille_geo::geometry_from_geojson(&t.geometry).ok().map(|g| (t.code.clone(), t.name.clone(), g)))
         .collect();
     let refs: Vec<(String, String, &veille_geo::geo::MultiPolygon<f64>)> = geoms.iter().map(|(c, n, g)| (c.clone(), n.clone(), g)).collect();
-    Ok(([(CONTENT_TYPE, "application/geo+json")], veille_geo::feature_collection(&refs)).into_response())
+    Ok(veille_geo::feature_collection(&refs))
+}
+
+/// GET /territories.geojson: every territory for the maps.
+pub async fn geojson(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
+    who.require(Action::Read, &Resource::new(ResourceKind::Territory))?;
+    Ok(([(CONTENT_TYPE, "application/geo+json")], outlines(&state.db).await?).into_response())
+}
+
+/// GET /signaler/territoires.geojson: the same public geography (Licence Ouverte
+/// outlines, no record) for the public report form's map, which must show
+/// territory outlines even without a tile server.
+pub async fn public_geojson(State(state): State<AppState>) -> AppResult<Response> {
+    Ok(([(CONTENT_TYPE, "application/geo+json"), (axum::http::header::CACHE_CONTROL, "public, max-age=3600")], outlines(&state.db).await?)
+        .into_response())
 }
 
 /// POST /territories/import (multipart: csrf, file, code_property, name_property)
