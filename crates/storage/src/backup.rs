@@ -29,6 +29,7 @@ pub const TABLES: &[&str] = &[
     "report_notes",
     "report_events",
     "routing_rules",
+    "report_distinct_pairs",
     "audit_head",
     "audit_log",
 ];

@@ -104,6 +104,8 @@ pub struct Report {
     pub public_answer_at: Option<Timestamp>,
     /// Version for optimistic concurrency.
     pub version: i64,
+    /// The main report this one was attached to as a duplicate.
+    pub duplicate_of: Option<Uuid>,
 }
 
 impl Report {
@@ -167,7 +169,7 @@ pub struct NewReport {
 const COLUMNS: &str = "id, reference, created_at, updated_at, source, channel, lon, lat, address, territory_id, seen, \
     adults, children, tents, description, contact_email, contact_phone, contact_consent, email_confirmed, email_confirm_hash, level, reasons, \
     level_override, override_reason, status, outcome, organisation_id, triage_organisation_id, team_id, public_answer, \
-    public_answer_at, version";
+    public_answer_at, version, duplicate_of";
 
 fn parse<T: std::str::FromStr>(v: Option<String>, what: &'static str) -> Result<Option<T>> {
     v.map(|s| s.parse().map_err(|_| StorageError::Corrupt(what))).transpose()
@@ -210,6 +212,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Report> {
         public_answer: r.try_get("public_answer")?,
         public_answer_at: r.try_get::<Option<i64>, _>("public_answer_at")?.map(Timestamp::from_micros),
         version: r.try_get("version")?,
+        duplicate_of: parse(r.try_get("duplicate_of")?, "reports.duplicate_of")?,
     })
 }
 
@@ -540,6 +543,102 @@ pub async fn set_answer(tx: &mut Tx, r: &Report, answer: &str, actor: UserId, ve
         .execute(&mut **tx)
         .await?;
     add_event(tx, r.id, now, Some(actor), "answer", None, None, "").await
+}
+
+/// Attaches `dup` to the open report `main` as its duplicate: `dup` is closed
+/// with the outcome `duplicate` (what it was is kept for [`detach_duplicate`]),
+/// and both timelines say so.
+pub async fn attach_duplicate(tx: &mut Tx, dup: &Report, main: &Report, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
+    claim(tx, dup.id, version, now).await?;
+    sqlx::query(
+        "UPDATE reports SET duplicate_of = $1, duplicate_prev_status = status, duplicate_prev_outcome = outcome, \
+         status = 'closed', outcome = 'duplicate' WHERE id = $2",
+    )
+    .bind(main.id.to_string())
+    .bind(dup.id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    add_event(tx, dup.id, now, Some(actor), "duplicate_of", None, Some(&main.reference), "").await?;
+    add_event(tx, main.id, now, Some(actor), "duplicate_attached", None, Some(&dup.reference), "").await?;
+    touch(tx, main.id, now).await
+}
+
+/// Detaches a duplicate from its main report: it gets back the status and
+/// outcome it had before, and both timelines say so.
+pub async fn detach_duplicate(tx: &mut Tx, dup: &Report, main: &Report, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
+    claim(tx, dup.id, version, now).await?;
+    sqlx::query(
+        "UPDATE reports SET status = COALESCE(duplicate_prev_status, status), outcome = duplicate_prev_outcome, \
+         duplicate_of = NULL, duplicate_prev_status = NULL, duplicate_prev_outcome = NULL WHERE id = $1",
+    )
+    .bind(dup.id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    add_event(tx, dup.id, now, Some(actor), "duplicate_detached", None, Some(&main.reference), "").await?;
+    add_event(tx, main.id, now, Some(actor), "duplicate_removed", None, Some(&dup.reference), "").await?;
+    touch(tx, main.id, now).await
+}
+
+/// The reports attached to `main` as duplicates, oldest first.
+pub async fn duplicates_of(db: &Db, main: Uuid) -> Result<Vec<Report>> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM reports WHERE duplicate_of = $1 ORDER BY created_at, id"))
+        .bind(main.to_string())
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+fn pair(a: Uuid, b: Uuid) -> (String, String) {
+    if a <= b {
+        (a.to_string(), b.to_string())
+    } else {
+        (b.to_string(), a.to_string())
+    }
+}
+
+/// Records that two reports are distinct (not suggested as duplicates of each
+/// other again), with both timeline entries. `false`: already recorded.
+pub async fn keep_separate(tx: &mut Tx, a: &Report, b: &Report, actor: UserId, now: Timestamp) -> Result<bool> {
+    let (x, y) = pair(a.id, b.id);
+    let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM report_distinct_pairs WHERE report_a = $1 AND report_b = $2")
+        .bind(&x)
+        .bind(&y)
+        .fetch_one(&mut **tx)
+        .await?;
+    if known > 0 {
+        return Ok(false);
+    }
+    sqlx::query("INSERT INTO report_distinct_pairs (id, report_a, report_b, decided_by, decided_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(Uuid::now_v7().to_string())
+        .bind(&x)
+        .bind(&y)
+        .bind(actor.to_string())
+        .bind(now.as_micros())
+        .execute(&mut **tx)
+        .await
+        .classify()?;
+    add_event(tx, a.id, now, Some(actor), "kept_separate", None, Some(&b.reference), "").await?;
+    add_event(tx, b.id, now, Some(actor), "kept_separate", None, Some(&a.reference), "").await?;
+    touch(tx, a.id, now).await?;
+    touch(tx, b.id, now).await?;
+    Ok(true)
+}
+
+/// The reports judged distinct from `report`.
+pub async fn kept_separate_from(db: &Db, report: Uuid) -> Result<Vec<Uuid>> {
+    let rows = sqlx::query("SELECT report_a, report_b FROM report_distinct_pairs WHERE report_a = $1 OR report_b = $1")
+        .bind(report.to_string())
+        .fetch_all(db.pool())
+        .await?;
+    let me = report.to_string();
+    rows.iter()
+        .map(|r| {
+            let a: String = r.try_get("report_a")?;
+            let b: String = r.try_get("report_b")?;
+            let other = if a == me { b } else { a };
+            other.parse().map_err(|_| StorageError::Corrupt("report_distinct_pairs.report"))
+        })
+        .collect()
 }
 
 /// Counts a submission from a client (a hash of its address) and tells how

@@ -193,6 +193,9 @@ pub fn registry() -> Registry {
         .post("/reports/{id}/status", Signed, "Change the status", post(reports::staff::set_status))
         .post("/reports/{id}/level", Signed, "Override the level with a reason", post(reports::staff::set_level))
         .post("/reports/{id}/answer", Signed, "Preview or publish the public answer", post(reports::staff::set_answer))
+        .post("/reports/{id}/duplicate", Signed, "Attach this report to an open report as its duplicate", post(reports::staff::attach_duplicate))
+        .post("/reports/{id}/keep-separate", Signed, "Dismiss a suggested duplicate: the reports are distinct", post(reports::staff::keep_separate))
+        .post("/reports/{id}/detach", Signed, "Detach a duplicate from its main report", post(reports::staff::detach_duplicate))
         // JSON API
         .get("/api/v1/openapi.json", Public, "This OpenAPI document", get(openapi::document))
         .get("/api/v1/me", Signed, "The calling account", get(api::me))

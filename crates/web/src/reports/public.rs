@@ -268,15 +268,25 @@ async fn by_token(state: &AppState, token: &str) -> AppResult<Report> {
     reports::by_token_hash(&state.db, &crate::security::token_hash(token)).await?.ok_or_else(AppError::not_found)
 }
 
-fn follow_page(ctx: PageCtx, report: &Report, confirmed: bool, code: String, errors: FieldErrors) -> FollowPage {
+/// What the reporter sees: their report, or, once it is attached to a main
+/// report as a duplicate, the main report's status and public answer under
+/// their own reference.
+async fn public_view(state: &AppState, report: &Report) -> AppResult<PublicView> {
+    let Some(main) = report.duplicate_of else { return Ok(PublicView::of(report)) };
+    let main = reports::get(&state.db, main).await?;
+    Ok(PublicView { reference: report.reference.clone(), created_at: report.created_at, ..PublicView::of(&main) })
+}
+
+fn follow_page(ctx: PageCtx, report: &Report, view: PublicView, confirmed: bool, code: String, errors: FieldErrors) -> FollowPage {
     let confirm_needed = report.contact_email.is_some() && report.contact_consent && !report.email_confirmed && !confirmed;
-    FollowPage { ctx, view: PublicView::of(report), confirm_needed, confirmed, code, errors }
+    FollowPage { ctx, view, confirm_needed, confirmed, code, errors }
 }
 
 /// GET /suivi/{token}
 pub async fn follow(State(state): State<AppState>, ctx: PageCtx, Path(token): Path<String>) -> AppResult<Response> {
     let report = by_token(&state, &token).await?;
-    Ok(render(&follow_page(ctx, &report, false, String::new(), FieldErrors::new())))
+    let view = public_view(&state, &report).await?;
+    Ok(render(&follow_page(ctx, &report, view, false, String::new(), FieldErrors::new())))
 }
 
 /// The e-mail confirmation form.
@@ -294,7 +304,8 @@ pub async fn confirm(State(state): State<AppState>, ctx: PageCtx, Path(token): P
     if !matches {
         let mut errors = FieldErrors::new();
         errors.add("code", ctx.t("report.follow.code_invalid"));
-        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &follow_page(ctx, &report, false, input.code, errors)));
+        let view = public_view(&state, &report).await?;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &follow_page(ctx, &report, view, false, input.code, errors)));
     }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -314,5 +325,6 @@ pub async fn confirm(State(state): State<AppState>, ctx: PageCtx, Path(token): P
     )
     .await?;
     tx.commit().await?;
-    Ok(render(&follow_page(ctx, &report, true, String::new(), FieldErrors::new())))
+    let view = public_view(&state, &report).await?;
+    Ok(render(&follow_page(ctx, &report, view, true, String::new(), FieldErrors::new())))
 }

@@ -166,6 +166,10 @@ struct ShowPage {
     drafts: Drafts,
     view: PublicView,
     nearby: Vec<Report>,
+    /// Reports attached to this one as duplicates.
+    duplicates: Vec<Report>,
+    /// The main report, when this one is an attached duplicate.
+    main: Option<Report>,
 }
 
 impl ShowPage {
@@ -211,8 +215,15 @@ async fn page(state: &AppState, ctx: PageCtx, who: &Authenticated, report: Repor
     };
     let res = resource(&report);
     let nearby = possible_duplicates(state, who, &report).await?;
+    let duplicates = reports::duplicates_of(&state.db, report.id).await?.into_iter().filter(|r| who.can(Action::Read, &resource(r)).allowed).collect();
+    let main = match report.duplicate_of {
+        Some(m) => Some(reports::get(&state.db, m).await?).filter(|m| who.can(Action::Read, &resource(m)).allowed),
+        None => None,
+    };
     Ok(ShowPage {
         nearby,
+        duplicates,
+        main,
         events: reports::events(&state.db, report.id).await?,
         notes: reports::notes(&state.db, report.id).await?,
         panel: who_can_read(&state.db, &res).await?,
@@ -233,7 +244,11 @@ async fn page(state: &AppState, ctx: PageCtx, who: &Authenticated, report: Repor
 /// Open reports the actor may read, near this one in place and time (the
 /// repeat window of the triage rules): possible duplicates, for the coordinator to judge.
 async fn possible_duplicates(state: &AppState, who: &Authenticated, report: &Report) -> AppResult<Vec<Report>> {
+    if report.duplicate_of.is_some() {
+        return Ok(Vec::new());
+    }
     let (Some(lon), Some(lat)) = (report.lon, report.lat) else { return Ok(Vec::new()) };
+    let distinct = reports::kept_separate_from(&state.db, report.id).await?;
     let Ok(here) = veille_geo::LonLat::new(lon, lat) else { return Ok(Vec::new()) };
     let w = &super::rules().repeat;
     let dlat = w.radius_m / 111_000.0 * 1.1;
@@ -242,7 +257,8 @@ async fn possible_duplicates(state: &AppState, who: &Authenticated, report: &Rep
     let found = reports::near(&state.db, lon, lat, dlon, dlat, report.created_at.plus_seconds(-window)).await?;
     Ok(found
         .into_iter()
-        .filter(|r| r.id != report.id && r.status != "closed" && r.created_at <= report.created_at.plus_seconds(window))
+        .filter(|r| r.id != report.id && r.status != "closed" && r.duplicate_of.is_none() && !distinct.contains(&r.id))
+        .filter(|r| r.created_at <= report.created_at.plus_seconds(window))
         .filter(|r| r.lon.zip(r.lat).and_then(|(x, y)| veille_geo::LonLat::new(x, y).ok()).is_some_and(|p| veille_geo::distance_m(p, here) <= w.radius_m))
         .filter(|r| who.can(Action::Read, &resource(r)).allowed)
         .collect())
@@ -326,6 +342,7 @@ pub async fn set_status(State(state): State<AppState>, ctx: PageCtx, who: Authen
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p));
     }
     let version = input.version.parse().unwrap_or(-1);
+    let dups = reports::duplicates_of(&state.db, report.id).await?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     reports::set_status(&mut tx, &report, &input.status, outcome, Some(who.account.id), version, now).await?;
@@ -336,6 +353,9 @@ pub async fn set_status(State(state): State<AppState>, ctx: PageCtx, who: Authen
     .await?;
     if input.status != report.status {
         super::notify_reporter(&mut tx, &state, &report, &input.status, &report.public_answer).await?;
+        for d in &dups {
+            super::notify_reporter(&mut tx, &state, d, &input.status, &report.public_answer).await?;
+        }
     }
     tx.commit().await?;
     Ok(see_other(&format!("/reports/{}", report.id)))
@@ -412,11 +432,103 @@ pub async fn set_answer(State(state): State<AppState>, ctx: PageCtx, who: Authen
         return Ok(render_status(status, &p));
     }
     let version = input.version.parse().unwrap_or(-1);
+    let dups = reports::duplicates_of(&state.db, report.id).await?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     reports::set_answer(&mut tx, &report, &answer, who.account.id, version, now).await?;
     audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &report, serde_json::json!({"field": "public_answer"})) }).await?;
     super::notify_reporter(&mut tx, &state, &report, &report.status, &answer).await?;
+    for d in &dups {
+        super::notify_reporter(&mut tx, &state, d, &report.status, &answer).await?;
+    }
     tx.commit().await?;
     Ok(see_other(&format!("/reports/{}", report.id)))
+}
+
+/// Duplicate forms: the other report of the pair, and this one's version.
+#[derive(Deserialize, Default)]
+pub struct DuplicateInput {
+    #[serde(default)]
+    other: String,
+    #[serde(default)]
+    version: String,
+}
+
+/// The other report of a duplicate decision: one the actor may update, not this one.
+async fn other_report(state: &AppState, who: &Authenticated, report: &Report, other: &str) -> AppResult<Option<Report>> {
+    let Ok(id) = other.parse::<Uuid>() else { return Ok(None) };
+    if id == report.id {
+        return Ok(None);
+    }
+    let other = match reports::get(&state.db, id).await {
+        Ok(r) => r,
+        Err(veille_storage::StorageError::NotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Some(other).filter(|o| who.can(Action::Update, &resource(o)).allowed))
+}
+
+async fn refuse(state: &AppState, ctx: PageCtx, who: &Authenticated, report: Report, key: &str) -> AppResult<Response> {
+    let mut errors = FieldErrors::new();
+    errors.add("nearby", ctx.t(key));
+    let p = page(state, ctx, who, report, errors, Drafts::default()).await?;
+    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p))
+}
+
+/// POST /reports/{id}/duplicate: this report is the same as the open report
+/// `other`; it is attached to it (closed as a duplicate) and its reporter
+/// follows the main report from then on.
+pub async fn attach_duplicate(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<DuplicateInput>) -> AppResult<Response> {
+    let report = load(&state, &who, &id, Action::Update).await?;
+    let Some(main) = other_report(&state, &who, &report, &input.other).await? else {
+        return refuse(&state, ctx, &who, report, "report.staff.duplicate_invalid").await;
+    };
+    if report.duplicate_of.is_some() || main.duplicate_of.is_some() || main.status == "closed" || !reports::duplicates_of(&state.db, report.id).await?.is_empty() {
+        return refuse(&state, ctx, &who, report, "report.staff.duplicate_invalid").await;
+    }
+    let version = input.version.parse().unwrap_or(-1);
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    reports::attach_duplicate(&mut tx, &report, &main, who.account.id, version, now).await?;
+    let detail = serde_json::json!({"field": "duplicate_of", "main": main.id.to_string(), "from_status": report.status, "to": "closed"});
+    audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &report, detail) }).await?;
+    audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &main, serde_json::json!({"field": "duplicate_attached", "duplicate": report.id.to_string()})) }).await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/reports/{}", report.id)))
+}
+
+/// POST /reports/{id}/keep-separate: the suggested report `other` is a
+/// different situation; it is not suggested again.
+pub async fn keep_separate(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<DuplicateInput>) -> AppResult<Response> {
+    let report = load(&state, &who, &id, Action::Update).await?;
+    let Some(other) = other_report(&state, &who, &report, &input.other).await? else {
+        return refuse(&state, ctx, &who, report, "report.staff.duplicate_invalid").await;
+    };
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    if reports::keep_separate(&mut tx, &report, &other, who.account.id, now).await? {
+        audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &report, serde_json::json!({"field": "kept_separate", "other": other.id.to_string()})) }).await?;
+        audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &other, serde_json::json!({"field": "kept_separate", "other": report.id.to_string()})) }).await?;
+    }
+    tx.commit().await?;
+    Ok(see_other(&format!("/reports/{}", report.id)))
+}
+
+/// POST /reports/{id}/detach: undoes an attachment; the report gets back the
+/// status it had and its own follow-up.
+pub async fn detach_duplicate(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<DuplicateInput>) -> AppResult<Response> {
+    let report = load(&state, &who, &id, Action::Update).await?;
+    let Some(main_id) = report.duplicate_of else {
+        return refuse(&state, ctx, &who, report, "report.staff.not_a_duplicate").await;
+    };
+    let main = reports::get(&state.db, main_id).await?;
+    let version = input.version.parse().unwrap_or(-1);
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    reports::detach_duplicate(&mut tx, &report, &main, who.account.id, version, now).await?;
+    audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &report, serde_json::json!({"field": "duplicate_detached", "main": main.id.to_string()})) }).await?;
+    audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &main, serde_json::json!({"field": "duplicate_removed", "duplicate": report.id.to_string()})) }).await?;
+    tx.commit().await?;
+    let back = if who.can(Action::Read, &resource(&main)).allowed { main.id } else { report.id };
+    Ok(see_other(&format!("/reports/{back}")))
 }

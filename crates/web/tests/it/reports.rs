@@ -494,3 +494,154 @@ async fn reporter_mails_reach_the_smtp_server_without_internal_notes() {
         assert!(!m.contains("NOTE-CONFIDENTIELLE") && !m.contains("psychiatrique") && !m.contains("malade"), "{m}");
     }
 }
+
+/// The confirmation code mailed to one address.
+async fn mailed_code_to(app: &TestApp, to: &str) -> String {
+    let body: String = sqlx::query_scalar("SELECT body_text FROM outbox WHERE to_address = $1 ORDER BY created_at, id LIMIT 1")
+        .bind(to)
+        .fetch_one(app.db().pool())
+        .await
+        .unwrap();
+    let after = body.split("page de suivi : ").nth(1).expect("a confirmation code");
+    after.split_whitespace().next().unwrap().to_owned()
+}
+
+async fn mails_to(app: &TestApp, to: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT body_text FROM outbox WHERE to_address = $1 ORDER BY created_at, id").bind(to).fetch_all(app.db().pool()).await.unwrap()
+}
+
+fn section<'a>(page: &'a str, id: &str) -> &'a str {
+    let Some(start) = page.find(&format!("id=\"{id}\"")) else { return "" };
+    let rest = &page[start..];
+    &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}
+
+#[tokio::test]
+async fn a_duplicate_is_attached_kept_separate_or_detached_and_its_reporter_follows_the_main_report() {
+    let w = world().await;
+    let mut admin = w.app.session_for(w.admin, false).await;
+    let r = admin.post("/reports/routing", &[("territory", &w.t18.to_string()), ("level", ""), ("team", &w.normal_team.to_string())]).await;
+    assert_eq!(r.location(), Some("/reports/routing"));
+
+    // Two reporters at the same place, both consenting and confirming their address; a third without contact.
+    let mut first_reporter = w.app.client();
+    let r = submit(&mut first_reporter, &[("email", "premier@exemple.fr"), ("consent", "1")]).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let first_link = follow_link(&r.body);
+    let first = only_report(&w).await;
+    let mut second_reporter = w.app.client();
+    second_reporter.ip = "10.9.9.8:5000".parse().unwrap();
+    let r = submit(&mut second_reporter, &[("email", "second@exemple.fr"), ("consent", "1")]).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let second_link = follow_link(&r.body);
+    let second = reports::list(w.app.db(), &Default::default(), 1).await.unwrap().remove(0);
+    assert_ne!(second.id, first.id);
+    let r = submit(&mut first_reporter, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let third = reports::list(w.app.db(), &Default::default(), 1).await.unwrap().remove(0);
+    for (client, link, to) in [(&mut first_reporter, &first_link, "premier@exemple.fr"), (&mut second_reporter, &second_link, "second@exemple.fr")] {
+        let code = mailed_code_to(&w.app, to).await;
+        assert_eq!(client.post(link, &[("code", &code)]).await.status, StatusCode::OK);
+    }
+
+    // The second report's page suggests the first and the third.
+    let mut staff = w.app.session_for(w.field_coordinator, false).await;
+    let second_path = format!("/reports/{}", second.id);
+    let page = staff.get(&second_path).await.body;
+    let nearby = section(&page, "nearby");
+    assert!(nearby.contains(&first.reference) && nearby.contains(&third.reference), "{nearby}");
+    assert!(nearby.contains("C&#39;est le même signalement") || nearby.contains("C'est le même signalement"), "{nearby}");
+    assert!(nearby.contains("Signalements distincts") && nearby.contains("name=\"csrf\""));
+
+    // Someone of another organisation may not: the coordinating organisation's
+    // administrator reads the report (shared) but may not change it; an
+    // unrelated organisation does not even see it.
+    let coord_admin = w.app.user(w.coord_org, Role::OrgAdmin, "admin-org@ville.exemple.fr", None, None).await;
+    let other_org = w.app.org("Autre association", false).await;
+    let stranger = w.app.user(other_org, Role::Coordinator, "coord@autre.exemple.fr", None, None).await;
+    let mut coord_admin = w.app.session_for(coord_admin, false).await;
+    let mut stranger = w.app.session_for(stranger, false).await;
+    let v = second.version.to_string();
+    for action in ["duplicate", "keep-separate", "detach"] {
+        let form = [("other", first.id.to_string()), ("version", v.clone())];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = coord_admin.post(&format!("{second_path}/{action}"), &form).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{action}");
+        let r = stranger.post(&format!("{second_path}/{action}"), &form).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{action}");
+    }
+    assert_eq!(reports::get(w.app.db(), second.id).await.unwrap().version, second.version, "nothing changed");
+
+    // Kept separate: the third is no longer suggested, on either page; both timelines say so.
+    let r = staff.post(&format!("{second_path}/keep-separate"), &[("other", &third.id.to_string())]).await;
+    assert_eq!(r.location(), Some(second_path.as_str()));
+    let page = staff.get(&second_path).await.body;
+    let nearby = section(&page, "nearby");
+    assert!(nearby.contains(&first.reference) && !nearby.contains(&third.reference), "{nearby}");
+    let page = staff.get(&format!("/reports/{}", third.id)).await.body;
+    assert!(!section(&page, "nearby").contains(&second.reference));
+    for id in [second.id, third.id] {
+        assert!(reports::events(w.app.db(), id).await.unwrap().iter().any(|e| e.kind == "kept_separate"));
+    }
+    assert!(audit_details(&w, &third.id.to_string()).await.iter().any(|(_, d)| d.contains("kept_separate")));
+
+    // Attaching to a report that is not open is refused.
+    let v = reports::get(w.app.db(), second.id).await.unwrap().version.to_string();
+    let r = staff.post(&format!("{second_path}/duplicate"), &[("other", &second.id.to_string()), ("version", &v)]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The second is the same as the first: attached, closed as a duplicate.
+    let r = staff.post(&format!("{second_path}/duplicate"), &[("other", &first.id.to_string()), ("version", &v)]).await;
+    assert_eq!(r.location(), Some(second_path.as_str()));
+    let attached = reports::get(w.app.db(), second.id).await.unwrap();
+    assert_eq!((attached.duplicate_of, attached.status.as_str(), attached.outcome.as_deref()), (Some(first.id), "closed", Some("duplicate")));
+    let page = staff.get(&second_path).await.body;
+    assert!(page.contains("id=\"duplicate-of\"") && page.contains(&format!("href=\"/reports/{}\"", first.id)));
+    let first_path = format!("/reports/{}", first.id);
+    let page = staff.get(&first_path).await.body;
+    let dups = section(&page, "duplicates");
+    assert!(dups.contains(&second.reference) && dups.contains(&format!("/reports/{}/detach", second.id)) && dups.contains("Détacher"), "{page}");
+    assert!(!section(&page, "nearby").contains(&second.reference), "an attached duplicate is no longer suggested");
+    assert!(reports::events(w.app.db(), second.id).await.unwrap().iter().any(|e| e.kind == "duplicate_of" && e.to.as_deref() == Some(first.reference.as_str())));
+    assert!(reports::events(w.app.db(), first.id).await.unwrap().iter().any(|e| e.kind == "duplicate_attached"));
+    assert!(audit_details(&w, &second.id.to_string()).await.iter().any(|(_, d)| d.contains("\"field\":\"duplicate_of\"")));
+    assert!(audit_details(&w, &first.id.to_string()).await.iter().any(|(_, d)| d.contains("duplicate_attached")));
+
+    // A public answer and a status change on the main report reach both reporters.
+    let before = (mails_to(&w.app, "premier@exemple.fr").await.len(), mails_to(&w.app, "second@exemple.fr").await.len());
+    let answer = "Une équipe est passée et reviendra demain matin.";
+    let v = reports::get(w.app.db(), first.id).await.unwrap().version.to_string();
+    let r = staff.post(&format!("{first_path}/answer"), &[("answer", answer), ("action", "publish"), ("version", &v)]).await;
+    assert_eq!(r.location(), Some(first_path.as_str()));
+    let v = reports::get(w.app.db(), first.id).await.unwrap().version.to_string();
+    let r = staff.post(&format!("{first_path}/status"), &[("status", "answered"), ("outcome", ""), ("version", &v)]).await;
+    assert_eq!(r.location(), Some(first_path.as_str()));
+    for (to, n) in [("premier@exemple.fr", before.0), ("second@exemple.fr", before.1)] {
+        let mails = mails_to(&w.app, to).await;
+        assert_eq!(mails.len(), n + 2, "{to}: {mails:?}");
+        assert!(mails[n].contains(answer) && mails[n + 1].contains("Réponse apportée"), "{to}: {mails:?}");
+    }
+    assert!(mails_to(&w.app, "second@exemple.fr").await[before.1].contains(&second.reference), "under the reporter's own reference");
+    let follow = second_reporter.get(&second_link).await.body;
+    assert!(follow.contains(answer) && follow.contains("Réponse apportée") && follow.contains(&second.reference), "{follow}");
+
+    // Detach: the second comes back as it was, with its own follow-up.
+    let v = reports::get(w.app.db(), second.id).await.unwrap().version.to_string();
+    let r = staff.post(&format!("{second_path}/detach"), &[("version", &v)]).await;
+    assert_eq!(r.location(), Some(first_path.as_str()));
+    let back = reports::get(w.app.db(), second.id).await.unwrap();
+    assert_eq!((back.duplicate_of, back.status.as_str(), back.outcome.as_deref()), (None, second.status.as_str(), None));
+    assert!(reports::events(w.app.db(), second.id).await.unwrap().iter().any(|e| e.kind == "duplicate_detached"));
+    assert!(reports::events(w.app.db(), first.id).await.unwrap().iter().any(|e| e.kind == "duplicate_removed"));
+    assert!(audit_details(&w, &second.id.to_string()).await.iter().any(|(_, d)| d.contains("duplicate_detached")));
+    assert!(!staff.get(&first_path).await.body.contains("id=\"duplicates\""));
+    let follow = second_reporter.get(&second_link).await.body;
+    assert!(!follow.contains(answer), "{follow}");
+    let r = staff.post(&format!("{second_path}/detach"), &[("version", &back.version.to_string())]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "not attached any more");
+    let n = mails_to(&w.app, "second@exemple.fr").await.len();
+    let v = reports::get(w.app.db(), first.id).await.unwrap().version.to_string();
+    let r = staff.post(&format!("{first_path}/status"), &[("status", "in_progress"), ("outcome", ""), ("version", &v)]).await;
+    assert_eq!(r.location(), Some(first_path.as_str()));
+    assert_eq!(mails_to(&w.app, "second@exemple.fr").await.len(), n, "a detached reporter follows their own report again");
+}
