@@ -4,7 +4,7 @@ DATABASE_URL ?= sqlite://data/veille.db
 BIND ?= 127.0.0.1:8080
 PG_TEST_URL ?= postgres://root@127.0.0.1:5432/test
 
-.PHONY: run test deps test-rust test-sqlite test-postgres test-browser postgres-up bench-linkage
+.PHONY: run test deps test-rust test-sqlite test-postgres test-browser postgres-up bench-linkage bench-intake
 
 ## Build, migrate, load the demo into an empty database, serve on http://127.0.0.1:8080
 run:
@@ -38,3 +38,7 @@ postgres-up:
 
 bench-linkage:
 	bash bench/linkage/run.sh
+
+## Signalement intake benchmark (SQLite and PostgreSQL): writes docs/benchmarks.md
+bench-intake: postgres-up
+	bash bench/intake/run.sh
