@@ -82,7 +82,9 @@ pub async fn live_by_hash(db: &Db, token_hash: &str, now: Timestamp) -> Result<O
     .fetch_optional(db.pool())
     .await?;
     let token = row.as_ref().map(from_row).transpose()?;
-    if let Some(t) = &token {
+    // "Last used" to the minute: a write per request would double the commits of every API call.
+    let stale = |t: &ApiToken| t.last_used_at.is_none_or(|at| at.seconds_until(now) >= 60);
+    if let Some(t) = token.as_ref().filter(|t| stale(t)) {
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now.as_micros())
             .bind(t.id.to_string())
