@@ -4,27 +4,14 @@ use std::collections::BTreeSet;
 
 use axum::http::StatusCode;
 use veille_domain::Role;
-use veille_storage::{teams, territories};
+use veille_storage::teams;
 
 use crate::helpers::*;
 
 #[tokio::test]
 async fn panel_and_enforcement_agree_on_a_generated_world() {
     let app = TestApp::new().await;
-    let mut tx = app.db().begin().await.unwrap();
-    let square = |x: f64| veille_geo::geometry_to_geojson(&veille_geo::geo::MultiPolygon::new(vec![veille_geo::geo::Polygon::new(
-        vec![(x, 48.0), (x + 0.1, 48.0), (x + 0.1, 48.1), (x, 48.1), (x, 48.0)].into(),
-        vec![],
-    )]));
-    territories::upsert(
-        &mut tx,
-        &[("T1".into(), "Un".into(), square(2.0), [2.0, 48.0, 2.1, 48.1]), ("T2".into(), "Deux".into(), square(2.2), [2.2, 48.0, 2.3, 48.1])],
-        app.state.clock.now(),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let t1 = territories::id_by_code(app.db(), "T1").await.unwrap().unwrap();
+    let t1 = app.two_square_territories().await;
     // Three organisations, every role in each, some with a territory scope.
     let mut users = Vec::new();
     let mut orgs = Vec::new();

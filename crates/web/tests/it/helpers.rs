@@ -139,6 +139,26 @@ impl TestApp {
         o.id
     }
 
+    /// Two small square territories, T1 and T2, side by side near Paris; returns T1.
+    pub async fn two_square_territories(&self) -> TerritoryId {
+        let square = |x: f64| {
+            veille_geo::geometry_to_geojson(&veille_geo::geo::MultiPolygon::new(vec![veille_geo::geo::Polygon::new(
+                vec![(x, 48.0), (x + 0.1, 48.0), (x + 0.1, 48.1), (x, 48.1), (x, 48.0)].into(),
+                vec![],
+            )]))
+        };
+        let mut tx = self.db().begin().await.unwrap();
+        veille_storage::territories::upsert(
+            &mut tx,
+            &[("T1".into(), "Un".into(), square(2.0), [2.0, 48.0, 2.1, 48.1]), ("T2".into(), "Deux".into(), square(2.2), [2.2, 48.0, 2.3, 48.1])],
+            self.state.clock.now(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        veille_storage::territories::id_by_code(self.db(), "T1").await.unwrap().unwrap()
+    }
+
     /// An account; `password` set means a real argon2 hash (slow), otherwise none.
     pub async fn user(&self, org: OrganisationId, role: Role, email: &str, password: Option<&str>, territories: Option<Vec<TerritoryId>>) -> UserId {
         let mut tx = self.db().begin().await.unwrap();

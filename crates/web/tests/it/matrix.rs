@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axum::http::{Method, StatusCode};
 use veille_domain::{Role, Timestamp};
-use veille_storage::{teams, territories, tokens};
+use veille_storage::{teams, tokens};
 use veille_web::routes::{registry, Access, RouteSpec};
 
 use crate::helpers::*;
@@ -102,20 +102,7 @@ async fn world() -> World {
     let a = app.org("Organisation A", true).await;
     let b = app.org("Organisation B", false).await;
     let now = app.state.clock.now();
-    let mut tx = app.db().begin().await.unwrap();
-    let square = |x: f64| veille_geo::geometry_to_geojson(&veille_geo::geo::MultiPolygon::new(vec![veille_geo::geo::Polygon::new(
-        vec![(x, 48.0), (x + 0.1, 48.0), (x + 0.1, 48.1), (x, 48.1), (x, 48.0)].into(),
-        vec![],
-    )]));
-    territories::upsert(
-        &mut tx,
-        &[("T1".into(), "Un".into(), square(2.0), [2.0, 48.0, 2.1, 48.1]), ("T2".into(), "Deux".into(), square(2.2), [2.2, 48.0, 2.3, 48.1])],
-        now,
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let t1 = territories::id_by_code(app.db(), "T1").await.unwrap().unwrap();
+    let t1 = app.two_square_territories().await;
     let mut ids = BTreeMap::new();
     for (name, role) in [
         ("instance_admin", Role::InstanceAdmin),
