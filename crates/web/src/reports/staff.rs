@@ -264,23 +264,15 @@ async fn possible_duplicates(state: &AppState, who: &Authenticated, report: &Rep
         .collect())
 }
 
-fn entry<'a>(who: &Authenticated, action: &'a str, r: &Report, detail: serde_json::Value) -> audit::NewEntry<'a> {
-    audit::NewEntry {
-        at: veille_domain::Timestamp::from_micros(0),
-        actor_user: Some(who.account.id),
-        actor_organisation: Some(who.account.organisation),
-        action,
-        record_kind: "report",
-        record_id: Some(r.id.to_string()),
-        record_organisation: r.organisation,
-        detail,
-    }
+fn entry<'a>(who: &Authenticated, at: veille_domain::Timestamp, action: &'a str, r: &Report, detail: serde_json::Value) -> audit::NewEntry<'a> {
+    audit::NewEntry::about(at, Some((who.account.id, who.account.organisation)), action, "report", Some(r.id.to_string()), r.organisation)
+        .with_detail(detail)
 }
 
 /// GET /reports/{id} (an audited read)
 pub async fn show(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
     let report = load(&state, &who, &id, Action::Read).await?;
-    audit::append_now(&state.db, audit::NewEntry { at: state.clock.now(), ..entry(&who, "read", &report, serde_json::json!({})) }).await?;
+    audit::append_now(&state.db, entry(&who, state.clock.now(), "read", &report, serde_json::json!({}))).await?;
     let p = page(&state, ctx, &who, report, FieldErrors::new(), Drafts::default()).await?;
     Ok(render(&p))
 }
@@ -306,7 +298,7 @@ pub async fn add_note(State(state): State<AppState>, ctx: PageCtx, who: Authenti
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     reports::add_note(&mut tx, report.id, who.account.id, body, now).await?;
-    audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &report, serde_json::json!({"field": "internal_note"})) }).await?;
+    audit::append(&mut tx, entry(&who, now, "update", &report, serde_json::json!({"field": "internal_note"}))).await?;
     tx.commit().await?;
     Ok(see_other(&format!("/reports/{}", report.id)))
 }
@@ -348,7 +340,7 @@ pub async fn set_status(State(state): State<AppState>, ctx: PageCtx, who: Authen
     reports::set_status(&mut tx, &report, &input.status, outcome, Some(who.account.id), version, now).await?;
     audit::append(
         &mut tx,
-        audit::NewEntry { at: now, ..entry(&who, "update", &report, serde_json::json!({"field": "status", "from": report.status, "to": input.status, "outcome": outcome})) },
+        entry(&who, now, "update", &report, serde_json::json!({"field": "status", "from": report.status, "to": input.status, "outcome": outcome})),
     )
     .await?;
     if input.status != report.status {
@@ -395,10 +387,7 @@ pub async fn set_level(State(state): State<AppState>, ctx: PageCtx, who: Authent
     reports::set_level(&mut tx, &report, level, reason, who.account.id, version, now).await?;
     audit::append(
         &mut tx,
-        audit::NewEntry {
-            at: now,
-            ..entry(&who, "update", &report, serde_json::json!({"field": "level_override", "from": report.effective_level(), "to": level, "computed": report.level}))
-        },
+        entry(&who, now, "update", &report, serde_json::json!({"field": "level_override", "from": report.effective_level(), "to": level, "computed": report.level})),
     )
     .await?;
     tx.commit().await?;
@@ -436,7 +425,7 @@ pub async fn set_answer(State(state): State<AppState>, ctx: PageCtx, who: Authen
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     reports::set_answer(&mut tx, &report, &answer, who.account.id, version, now).await?;
-    audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &report, serde_json::json!({"field": "public_answer"})) }).await?;
+    audit::append(&mut tx, entry(&who, now, "update", &report, serde_json::json!({"field": "public_answer"}))).await?;
     super::notify_reporter(&mut tx, &state, &report, &report.status, &answer).await?;
     for d in &dups {
         super::notify_reporter(&mut tx, &state, d, &report.status, &answer).await?;
@@ -491,8 +480,8 @@ pub async fn attach_duplicate(State(state): State<AppState>, ctx: PageCtx, who: 
     let mut tx = state.db.begin().await?;
     reports::attach_duplicate(&mut tx, &report, &main, who.account.id, version, now).await?;
     let detail = serde_json::json!({"field": "duplicate_of", "main": main.id.to_string(), "from_status": report.status, "to": "closed"});
-    audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &report, detail) }).await?;
-    audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &main, serde_json::json!({"field": "duplicate_attached", "duplicate": report.id.to_string()})) }).await?;
+    audit::append(&mut tx, entry(&who, now, "update", &report, detail)).await?;
+    audit::append(&mut tx, entry(&who, now, "update", &main, serde_json::json!({"field": "duplicate_attached", "duplicate": report.id.to_string()}))).await?;
     tx.commit().await?;
     Ok(see_other(&format!("/reports/{}", report.id)))
 }
@@ -507,8 +496,8 @@ pub async fn keep_separate(State(state): State<AppState>, ctx: PageCtx, who: Aut
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if reports::keep_separate(&mut tx, &report, &other, who.account.id, now).await? {
-        audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &report, serde_json::json!({"field": "kept_separate", "other": other.id.to_string()})) }).await?;
-        audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &other, serde_json::json!({"field": "kept_separate", "other": report.id.to_string()})) }).await?;
+        audit::append(&mut tx, entry(&who, now, "update", &report, serde_json::json!({"field": "kept_separate", "other": other.id.to_string()}))).await?;
+        audit::append(&mut tx, entry(&who, now, "update", &other, serde_json::json!({"field": "kept_separate", "other": report.id.to_string()}))).await?;
     }
     tx.commit().await?;
     Ok(see_other(&format!("/reports/{}", report.id)))
@@ -526,8 +515,8 @@ pub async fn detach_duplicate(State(state): State<AppState>, ctx: PageCtx, who: 
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     reports::detach_duplicate(&mut tx, &report, &main, who.account.id, version, now).await?;
-    audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &report, serde_json::json!({"field": "duplicate_detached", "main": main.id.to_string()})) }).await?;
-    audit::append(&mut tx, audit::NewEntry { at: now, ..entry(&who, "update", &main, serde_json::json!({"field": "duplicate_removed", "duplicate": report.id.to_string()})) }).await?;
+    audit::append(&mut tx, entry(&who, now, "update", &report, serde_json::json!({"field": "duplicate_detached", "main": main.id.to_string()}))).await?;
+    audit::append(&mut tx, entry(&who, now, "update", &main, serde_json::json!({"field": "duplicate_removed", "duplicate": report.id.to_string()}))).await?;
     tx.commit().await?;
     let back = if who.can(Action::Read, &resource(&main)).allowed { main.id } else { report.id };
     Ok(see_other(&format!("/reports/{back}")))
