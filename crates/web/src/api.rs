@@ -11,8 +11,55 @@ use veille_storage::{accounts, organisations, teams, territories};
 
 use crate::access_panel::who_can_read;
 use crate::auth::Authenticated;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorKind};
 use crate::AppState;
+
+/// A JSON request body of the API. It must come as `application/json` (a
+/// cross-site form cannot send that without the browser asking first, which
+/// is what protects cookie-authenticated writes from forgery); malformed JSON
+/// or a body of the wrong shape is a 400 in the caller's language.
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let lang = crate::page::request_lang(&parts, None);
+        let json = parts
+            .headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| m.type_() == mime::APPLICATION && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)));
+        if !json {
+            return Err(bad_body(lang, "expected a JSON body (Content-Type: application/json)".into()));
+        }
+        let req = axum::extract::Request::from_parts(parts, body);
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| AppError::new(ErrorKind::TooLarge).into_response())?;
+        // The decoder's message says what is wrong and where (it is sent back
+        // to the caller only, never logged: it may quote what was sent).
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| bad_body(lang, e.to_string()))
+    }
+}
+
+fn bad_body(lang: crate::i18n::Lang, detail: String) -> Response {
+    let body = json!({"error": {"code": ErrorKind::BadRequest.code(), "message": lang.t(ErrorKind::BadRequest.message_key()), "detail": detail}});
+    (axum::http::StatusCode::BAD_REQUEST, [("x-veille-error", ErrorKind::BadRequest.code())], Json(body)).into_response()
+}
+
+/// The answer to an API write whose fields did not validate: 422 with one
+/// message per field in the caller's language, the same messages the form
+/// shows next to its fields.
+pub fn invalid(lang: crate::i18n::Lang, errors: &crate::forms::FieldErrors) -> Response {
+    let fields: serde_json::Map<String, serde_json::Value> = errors.all().into_iter().map(|(k, v)| (k, v.into())).collect();
+    let body = json!({"error": {"code": "invalid", "message": lang.t("form.fix_these"), "fields": fields}});
+    (axum::http::StatusCode::UNPROCESSABLE_ENTITY, [("x-veille-error", "invalid")], Json(body)).into_response()
+}
 
 /// An account as the API shows it.
 #[derive(Serialize)]

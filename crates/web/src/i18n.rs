@@ -68,12 +68,28 @@ mod tests {
         }
     }
 
+    /// Every key of a language, from all its files: `locales/{lang}.yml` and
+    /// `locales/{domain}.{lang}.yml` (rust-i18n merges them the same way). A key
+    /// defined in two files is refused: one of them would silently win.
     fn catalogue(lang: &str) -> BTreeSet<String> {
-        let path = format!("{}/locales/{lang}.yml", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(path).unwrap();
-        let value: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
+        let dir = format!("{}/locales", env!("CARGO_MANIFEST_DIR"));
         let mut out = BTreeSet::new();
-        keys(&value, "", &mut out);
+        let mut files = 0;
+        for path in walk(&dir) {
+            let stem = std::path::Path::new(&path).file_stem().and_then(|s| s.to_str()).unwrap_or("").to_owned();
+            if !path.ends_with(".yml") || stem.rsplit('.').next() != Some(lang) {
+                continue;
+            }
+            files += 1;
+            let text = std::fs::read_to_string(&path).unwrap();
+            let value: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let mut these = BTreeSet::new();
+            keys(&value, "", &mut these);
+            let twice: Vec<_> = these.intersection(&out).cloned().collect();
+            assert!(twice.is_empty(), "{path} defines keys already defined in another {lang} file: {twice:?}");
+            out.extend(these);
+        }
+        assert!(files > 0, "no catalogue for {lang}");
         out
     }
 

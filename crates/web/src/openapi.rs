@@ -9,20 +9,24 @@ use crate::routes::{registry, Access};
 /// Builds the document.
 pub fn build() -> Value {
     let mut paths = Map::new();
+    // One generator for the whole document: the schemas of request and answer
+    // types land once in `components.schemas`, referenced from each operation.
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| s.definitions_path = "/components/schemas".into())
+        .into_generator();
     for spec in registry().specs().into_iter().filter(|s| s.is_api()) {
         let path = spec.path.trim_start_matches("/api/v1");
-        let params: Vec<Value> = spec
+        let mut params: Vec<Value> = spec
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
-        let mut params = params;
-        if spec.path.ends_with("/lookup") {
-            for name in ["lon", "lat"] {
-                params.push(json!({"name": name, "in": "query", "required": true, "schema": {"type": "number"}}));
-            }
+        for q in spec.doc.query {
+            params.push(json!({"name": q.name, "in": "query", "required": q.required, "schema": {"type": q.kind}}));
         }
+        let answer = spec.doc.response.map_or_else(|| json!({}), |f| f(&mut generator).to_value());
+        let success = if spec.doc.status == 0 { 200 } else { spec.doc.status };
         let security = match spec.access {
             Access::Public => json!([]),
             _ => json!([{"bearerAuth": []}, {"cookieAuth": []}]),
@@ -33,15 +37,15 @@ pub fn build() -> Value {
             path.trim_matches('/').replace(['/', '.'], "_").replace(['{', '}'], "")
         );
         let mut responses = json!({
-            "200": {"description": "OK", "content": {"application/json": {"schema": {}}}},
             "400": {"$ref": "#/components/responses/Error"},
             "404": {"$ref": "#/components/responses/Error"}
         });
+        responses[success.to_string()] = json!({"description": "OK", "content": {"application/json": {"schema": answer}}});
         if spec.access != Access::Public {
             responses["401"] = json!({"$ref": "#/components/responses/Error"});
             responses["403"] = json!({"$ref": "#/components/responses/Error"});
         }
-        let op = json!({
+        let mut op = json!({
             "operationId": op_id,
             "summary": spec.summary,
             "parameters": params,
@@ -49,6 +53,10 @@ pub fn build() -> Value {
             "x-veille-access": spec.access,
             "responses": responses,
         });
+        if let Some(f) = spec.doc.request {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": f(&mut generator).to_value()}}});
+            op["responses"]["422"] = json!({"$ref": "#/components/responses/Invalid"});
+        }
         paths
             .entry(path.to_owned())
             .or_insert_with(|| json!({}))
@@ -65,18 +73,29 @@ pub fn build() -> Value {
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
         "components": {
+            "schemas": generator.take_definitions(true),
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer"},
                 "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "__Host-veille_session"}
             },
             "responses": {
+                "Invalid": {
+                    "description": "Fields that did not validate, each with a message in the caller's language",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["error"],
+                        "properties": {"error": {"type": "object", "required": ["code", "message", "fields"],
+                            "properties": {"code": {"const": "invalid"}, "message": {"type": "string"},
+                                "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}}
+                    }}}
+                },
                 "Error": {
                     "description": "An error with a message in the caller's language",
                     "content": {"application/json": {"schema": {
                         "type": "object",
                         "required": ["error"],
                         "properties": {"error": {"type": "object", "required": ["code", "message"],
-                            "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}
+                            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "detail": {"type": "string"}}}}
                     }}}
                 }
             }

@@ -41,6 +41,65 @@ pub struct RouteSpec {
     pub access: Access,
     /// One line for the OpenAPI document and the docs.
     pub summary: &'static str,
+    /// How an API route's body, answer and query parameters are described in
+    /// the OpenAPI document (empty for pages).
+    #[serde(skip)]
+    pub doc: ApiDoc,
+}
+
+/// Builds the JSON Schema of a type into the OpenAPI document's components.
+pub type SchemaFn = fn(&mut schemars::SchemaGenerator) -> schemars::Schema;
+
+/// The schema of `T` (a `$ref` into `#/components/schemas`), for [`ApiDoc`].
+pub fn schema<T: schemars::JsonSchema>(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<T>()
+}
+
+/// A query parameter of an API route.
+#[derive(Clone, Copy, Debug)]
+pub struct QueryParam {
+    /// Its name.
+    pub name: &'static str,
+    /// JSON Schema type: `string`, `number`, `integer`, `boolean`.
+    pub kind: &'static str,
+    /// Whether it must be given.
+    pub required: bool,
+}
+
+/// The OpenAPI description of an API route beyond its path and access.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ApiDoc {
+    /// The JSON body it takes.
+    pub request: Option<SchemaFn>,
+    /// The JSON answer on success.
+    pub response: Option<SchemaFn>,
+    /// Query parameters.
+    pub query: &'static [QueryParam],
+    /// The success status (200 when 0).
+    pub status: u16,
+}
+
+impl ApiDoc {
+    /// Takes a JSON body of this schema (`schema::<T>`).
+    pub fn request(mut self, f: SchemaFn) -> Self {
+        self.request = Some(f);
+        self
+    }
+    /// Answers with this schema.
+    pub fn response(mut self, f: SchemaFn) -> Self {
+        self.response = Some(f);
+        self
+    }
+    /// Takes these query parameters.
+    pub fn query(mut self, q: &'static [QueryParam]) -> Self {
+        self.query = q;
+        self
+    }
+    /// Answers this status on success (201 for a creation).
+    pub fn status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
 }
 
 fn ser_method<S: serde::Serializer>(m: &Method, s: S) -> Result<S::Ok, S::Error> {
@@ -65,21 +124,35 @@ pub struct Registry {
 }
 
 impl Registry {
-    fn add(mut self, method: Method, path: &'static str, access: Access, summary: &'static str, handler: MethodRouter<AppState>) -> Self {
-        self.entries.push((RouteSpec { method, path, access, summary }, handler));
+    pub(crate) fn add(mut self, method: Method, path: &'static str, access: Access, summary: &'static str, handler: MethodRouter<AppState>) -> Self {
+        self.entries.push((RouteSpec { method, path, access, summary, doc: ApiDoc::default() }, handler));
         self
     }
-    fn get(self, path: &'static str, access: Access, summary: &'static str, handler: MethodRouter<AppState>) -> Self {
+    /// Describes the route added last for the OpenAPI document.
+    pub(crate) fn doc(mut self, doc: ApiDoc) -> Self {
+        if let Some((spec, _)) = self.entries.last_mut() {
+            spec.doc = doc;
+        }
+        self
+    }
+    pub(crate) fn get(self, path: &'static str, access: Access, summary: &'static str, handler: MethodRouter<AppState>) -> Self {
         self.add(Method::GET, path, access, summary, handler)
     }
-    fn post(self, path: &'static str, access: Access, summary: &'static str, handler: MethodRouter<AppState>) -> Self {
+    pub(crate) fn post(self, path: &'static str, access: Access, summary: &'static str, handler: MethodRouter<AppState>) -> Self {
         self.add(Method::POST, path, access, summary, handler)
+    }
+
+    /// Adds the routes a domain module declares (`reports::routes`…): each
+    /// module owns its routes, and this registry stays the only way in.
+    pub(crate) fn with(self, routes: fn(Registry) -> Registry) -> Self {
+        routes(self)
     }
 
     /// Adds a route from outside (used by the test that proves an undeclared
     /// route fails the matrix).
     pub fn with_route(self, spec: RouteSpec, handler: MethodRouter<AppState>) -> Self {
-        self.add(spec.method, spec.path, spec.access, spec.summary, handler)
+        let doc = spec.doc;
+        self.add(spec.method, spec.path, spec.access, spec.summary, handler).doc(doc)
     }
 
     /// The declared routes.
@@ -170,32 +243,6 @@ pub fn registry() -> Registry {
         .post("/territories/import", Signed, "Import territories from GeoJSON", post(territories::import_upload))
         .get("/territories/{id}", Signed, "A territory", get(territories::show))
         .get("/audit", Signed, "Audit log", get(audit_pages::page))
-        // Signalements: public form and follow-up
-        .get("/signaler/territoires.geojson", Public, "Territory outlines for the public map", get(territories::public_geojson))
-        .get("/signaler", Public, "Report a situation (no account)", get(reports::public::form))
-        .post("/signaler", Public, "Send a report", post(reports::public::submit))
-        .get("/suivi/{token}", Public, "Follow a report with its private link", get(reports::public::follow))
-        .post("/suivi/{token}", Public, "Confirm the reporter's e-mail with the mailed code", post(reports::public::confirm))
-        // Signalements: Open311 GeoReport v2 (POST authenticates with api_key)
-        .get("/open311/v2/services.json", Public, "Open311 service list", get(reports::open311::services))
-        .get("/open311/v2/services/{id}", Public, "Open311 service definition ({code}.json)", get(reports::open311::service_definition))
-        .get("/open311/v2/requests.json", Public, "Open311 requests (public fields only)", get(reports::open311::requests))
-        .post("/open311/v2/requests.json", Public, "Open311: create a request with an api_key", post(reports::open311::create))
-        .get("/open311/v2/requests/{id}", Public, "Open311 request ({id}.json)", get(reports::open311::request))
-        // Signalements: staff
-        .get("/reports", Signed, "Report queue", get(reports::staff::queue))
-        .get("/reports.csv", Signed, "Report queue as CSV (no free text, no contact details)", get(reports::staff::export_csv))
-        .get("/reports/routing", Signed, "Routing table of reports", get(reports::routing::show))
-        .post("/reports/routing", Signed, "Add a routing rule", post(reports::routing::add))
-        .post("/reports/routing/{id}/delete", Signed, "Remove a routing rule", post(reports::routing::delete))
-        .get("/reports/{id}", Signed, "A report (audited read)", get(reports::staff::show))
-        .post("/reports/{id}/notes", Signed, "Add an internal note", post(reports::staff::add_note))
-        .post("/reports/{id}/status", Signed, "Change the status", post(reports::staff::set_status))
-        .post("/reports/{id}/level", Signed, "Override the level with a reason", post(reports::staff::set_level))
-        .post("/reports/{id}/answer", Signed, "Preview or publish the public answer", post(reports::staff::set_answer))
-        .post("/reports/{id}/duplicate", Signed, "Attach this report to an open report as its duplicate", post(reports::staff::attach_duplicate))
-        .post("/reports/{id}/keep-separate", Signed, "Dismiss a suggested duplicate: the reports are distinct", post(reports::staff::keep_separate))
-        .post("/reports/{id}/detach", Signed, "Detach a duplicate from its main report", post(reports::staff::detach_duplicate))
         // JSON API
         .get("/api/v1/openapi.json", Public, "This OpenAPI document", get(openapi::document))
         .get("/api/v1/me", Signed, "The calling account", get(api::me))
@@ -205,6 +252,12 @@ pub fn registry() -> Registry {
         .get("/api/v1/teams/{id}", Signed, "A team and its members", get(api::team))
         .get("/api/v1/territories", Signed, "Territories", get(api::territories))
         .get("/api/v1/territories/lookup", Signed, "The territory containing a point", get(territories::lookup))
+        .doc(ApiDoc::default().query(&[
+            QueryParam { name: "lon", kind: "number", required: true },
+            QueryParam { name: "lat", kind: "number", required: true },
+        ]))
         .get("/api/v1/audit", Signed, "Audit log entries", get(audit_pages::api))
         .get("/api/v1/access/{kind}/{id}", Signed, "Who can see a record, and why", get(api::access))
+        // Domains, each declaring its own routes
+        .with(reports::routes)
 }
