@@ -98,11 +98,18 @@ pub enum ResourceKind {
     /// A record holding personal data of people followed (person, encounter,
     /// report, site…), owned by an organisation.
     Record,
+    /// A slot of the shared weekly schedule of maraudes (which team goes
+    /// where, when): seen by every participating organisation so coordinators
+    /// align hours and circuits; no personal data.
+    Schedule,
+    /// An entry of the partner directory (structure or service): public
+    /// information every account reads when orienting someone.
+    Directory,
 }
 
 impl ResourceKind {
     /// Every kind.
-    pub const ALL: [ResourceKind; 9] = [
+    pub const ALL: [ResourceKind; 11] = [
         ResourceKind::Instance,
         ResourceKind::Organisation,
         ResourceKind::Account,
@@ -112,6 +119,8 @@ impl ResourceKind {
         ResourceKind::ApiToken,
         ResourceKind::Statistics,
         ResourceKind::Record,
+        ResourceKind::Schedule,
+        ResourceKind::Directory,
     ];
 }
 
@@ -202,6 +211,10 @@ pub enum Reason {
     EveryAccount,
     /// Allowed: aggregated figures of the account's organisation.
     AggregatedFigures,
+    /// Allowed: the shared schedule is seen by every participating organisation.
+    SharedSchedule,
+    /// Allowed: the partner directory is read by every account.
+    PartnerDirectory,
     /// Refused: the role may not do this.
     RoleNotAllowed,
     /// Refused: another organisation's.
@@ -231,6 +244,8 @@ impl Reason {
             Reason::SharedWithOrganisation => "shared_with_organisation",
             Reason::EveryAccount => "every_account",
             Reason::AggregatedFigures => "aggregated_figures",
+            Reason::SharedSchedule => "shared_schedule",
+            Reason::PartnerDirectory => "partner_directory",
             Reason::RoleNotAllowed => "role_not_allowed",
             Reason::OtherOrganisation => "other_organisation",
             Reason::OutsideTerritory => "outside_territory",
@@ -367,6 +382,46 @@ fn authorize_base(actor: &Actor, action: Action, r: &Resource) -> Decision {
             }
         }
         K::Record => authorize_record(actor, action, r),
+        K::Schedule => {
+            // Read by every organisation that goes out (not partners, not
+            // readers); written by the coordinators of the team's organisation.
+            if action == Read {
+                return match actor.role {
+                    Partner | Reader => deny(Reason::RoleNotAllowed),
+                    _ => allow(Reason::SharedSchedule),
+                };
+            }
+            if admin {
+                return deny(Reason::RoleNotAllowed);
+            }
+            if !same_org(actor, r) {
+                return deny(Reason::OtherOrganisation);
+            }
+            match actor.role {
+                OrgAdmin => allow(Reason::OrganisationAdministrator),
+                Coordinator => allow(Reason::OrganisationCoordinator),
+                _ => deny(Reason::RoleNotAllowed),
+            }
+        }
+        K::Directory => {
+            // Public information: every account reads it. Imported entries
+            // (no owner) are the instance's, refreshed by import; an
+            // organisation keeps its own entries.
+            if action == Read {
+                return allow(Reason::PartnerDirectory);
+            }
+            if admin {
+                return allow(Reason::InstanceAdministrator);
+            }
+            if !same_org(actor, r) {
+                return deny(Reason::OtherOrganisation);
+            }
+            match actor.role {
+                OrgAdmin => allow(Reason::OrganisationAdministrator),
+                Coordinator => allow(Reason::OrganisationCoordinator),
+                _ => deny(Reason::RoleNotAllowed),
+            }
+        }
     }
 }
 
@@ -557,8 +612,39 @@ mod tests {
         for kind in ResourceKind::ALL {
             let r = Resource::new(kind).owned_by(org);
             let allowed = authorize(&a, Action::Read, &r).allowed;
-            let expected = matches!(kind, ResourceKind::Statistics | ResourceKind::Territory | ResourceKind::Organisation);
+            let expected = matches!(kind, ResourceKind::Statistics | ResourceKind::Territory | ResourceKind::Organisation | ResourceKind::Directory);
             assert_eq!(allowed, expected, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn the_schedule_is_shared_and_written_by_its_coordinators() {
+        let (org, other) = (OrganisationId::new(), OrganisationId::new());
+        let slot = Resource::new(ResourceKind::Schedule).owned_by(org);
+        for role in Role::ALL {
+            let reads = !matches!(role, Role::Partner | Role::Reader);
+            assert_eq!(authorize(&actor(role, other), Action::Read, &slot).allowed, reads, "{role:?} reads");
+            let writes = matches!(role, Role::OrgAdmin | Role::Coordinator);
+            for action in [Action::Create, Action::Update, Action::Delete] {
+                assert_eq!(authorize(&actor(role, org), action, &slot).allowed, writes, "{role:?} {action:?} own");
+                assert!(!authorize(&actor(role, other), action, &slot).allowed, "{role:?} {action:?} other");
+            }
+        }
+    }
+
+    #[test]
+    fn the_directory_is_read_by_all_and_imported_entries_belong_to_the_instance() {
+        let org = OrganisationId::new();
+        let imported = Resource::new(ResourceKind::Directory);
+        let own = Resource::new(ResourceKind::Directory).owned_by(org);
+        for role in Role::ALL {
+            let a = actor(role, org);
+            assert!(authorize(&a, Action::Read, &imported).allowed, "{role:?}");
+            let admin = role == Role::InstanceAdmin;
+            assert_eq!(authorize(&a, Action::Update, &imported).allowed, admin, "{role:?} imported");
+            let writes = admin || matches!(role, Role::OrgAdmin | Role::Coordinator);
+            assert_eq!(authorize(&a, Action::Update, &own).allowed, writes, "{role:?} own");
+            assert_eq!(authorize(&actor(role, OrganisationId::new()), Action::Update, &own).allowed, admin, "{role:?} other");
         }
     }
 

@@ -58,4 +58,30 @@ typed_id!(
     InvitationId,
     /// An e-mail waiting in the outbox.
     OutboxId,
+    /// A signalement.
+    ReportId,
+    /// A living place (camp, squat, scene…).
+    SiteId,
+    /// A dated observation of a site.
+    ObservationId,
+    /// A slot of the shared weekly schedule of maraudes.
+    ScheduleSlotId,
+    /// A circuit: ordered stops of a maraude.
+    CircuitId,
+    /// A round (tournée) of a team.
+    RoundId,
+    /// An item of an organisation's distribution catalogue.
+    ItemId,
+    /// A person followed (pseudonym first).
+    PersonId,
+    /// A household.
+    HouseholdId,
+    /// An encounter in the field.
+    EncounterId,
+    /// A referral (orientation) to a partner service.
+    ReferralId,
+    /// A structure of the partner directory.
+    StructureId,
+    /// A service of a structure of the partner directory.
+    ServiceId,
 );
