@@ -1,0 +1,201 @@
+//! An acknowledged write survives a crash: the real `veille serve` takes
+//! signalements from concurrent clients, is killed with SIGKILL at a random
+//! moment, restarted on the same database, killed again…; at the end every
+//! report whose creation was acknowledged (a 201 arrived) is in the database,
+//! and the audit chain is intact. Runs on the engine under test
+//! (VEILLE_TEST_DATABASE).
+//!
+//! SIGKILL finds acknowledgement bugs (answering before the commit, writing
+//! behind); it cannot simulate a power loss — the durability settings that
+//! cover that are read back at start by `Db::check_durability`.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use veille_domain::{EmailAddress, Role, Timestamp};
+use veille_storage::accounts::{self, NewAccount};
+use veille_storage::{organisations, tokens, Db};
+
+fn pg_admin_url() -> String {
+    std::env::var("VEILLE_TEST_PG_URL").unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
+}
+
+/// A fresh database URL, and the name of the PostgreSQL database to drop.
+async fn fresh_database() -> (String, Option<String>, Option<std::path::PathBuf>) {
+    if std::env::var("VEILLE_TEST_DATABASE").as_deref() == Ok("postgres") {
+        let name = format!("veille_kill_{}", uuid::Uuid::now_v7().simple());
+        let admin = Db::connect(&pg_admin_url()).await.unwrap();
+        veille_storage::sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
+        admin.close().await;
+        (format!("{}/{name}", pg_admin_url().rsplit_once('/').unwrap().0), Some(name), None)
+    } else {
+        let dir = std::env::temp_dir().join(format!("veille-kill-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        (format!("sqlite://{}/veille.db", dir.display()), None, Some(dir))
+    }
+}
+
+/// Creates an account of a coordinating organisation and a write-scope API
+/// token for it; returns the token (the Open311 `api_key`).
+async fn api_key(url: &str) -> String {
+    let db = Db::connect(url).await.unwrap();
+    db.migrate().await.unwrap();
+    let now = Timestamp::from_micros(chrono_now_micros());
+    let mut tx = db.begin().await.unwrap();
+    let org = organisations::create(&mut tx, "Coordination (test)", "city_service", true, now).await.unwrap();
+    let user = accounts::create(
+        &mut tx,
+        &NewAccount {
+            organisation: org.id,
+            email: EmailAddress::parse("intake@exemple.fr").unwrap(),
+            display_name: "Intake".into(),
+            role: Role::Coordinator,
+            password_hash: None,
+            territories: None,
+            field_groups: vec![],
+            demo_account: false,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let token = veille_web::security::random_token();
+    tokens::create(&mut tx, user, "kill test", &veille_web::security::token_hash(&token), &["read", "write"], now, now.plus_seconds(86_400))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    db.close().await;
+    token
+}
+
+fn chrono_now_micros() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as i64
+}
+
+/// Starts `veille serve` on a free port; returns the child and its address
+/// once it prints that it is serving.
+async fn start(url: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_veille"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", url)
+        .env("VEILLE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = tokio::process::ChildStderr::from_std(child.stderr.take().unwrap()).unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(a) = line.strip_prefix("veille: http://") {
+                return a.trim().to_owned();
+            }
+        }
+        panic!("veille serve stopped before serving");
+    })
+    .await
+    .expect("veille serve did not start within 60 s");
+    // Keep draining its error output so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr)
+}
+
+/// One Open311 creation over a fresh connection; the reference when the
+/// server acknowledged it (201), `None` for anything else (refused
+/// connection, reset by the kill, other status).
+async fn create_report(addr: &str, key: &str, n: u64) -> Option<String> {
+    let body = serde_urlencoded::to_string([
+        ("api_key", key),
+        ("service_code", "veille_sociale"),
+        ("lat", &format!("{:.5}", 48.85 + (n % 100) as f64 * 0.0003)),
+        ("long", &format!("{:.5}", 2.35 + (n % 37) as f64 * 0.0004)),
+        ("description", &format!("Situation de test numéro {n}, personne seule sous un porche.")),
+        ("attribute[adults]", "1"),
+    ])
+    .unwrap();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let request = format!(
+        "POST /open311/v2/requests.json HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.ok()?;
+    let text = String::from_utf8_lossy(&answer);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    if !head.starts_with("HTTP/1.1 201") {
+        return None;
+    }
+    // The body may be chunked: take the JSON array wherever it starts.
+    let json = &body[body.find('[')?..=body.rfind(']')?];
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    value[0]["service_request_id"].as_str().map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_acknowledged_report_survives_sigkill_of_the_server() {
+    const CYCLES: usize = 5;
+    const CLIENTS: u64 = 12;
+    let (url, pg_name, dir) = fresh_database().await;
+    let key = api_key(&url).await;
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut rng = rand::thread_rng();
+    for cycle in 0..CYCLES {
+        let (mut child, addr) = start(&url).await;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut clients = Vec::new();
+        for c in 0..CLIENTS {
+            let (addr, key, ack, stop) = (addr.clone(), key.clone(), acknowledged.clone(), stop.clone());
+            clients.push(tokio::spawn(async move {
+                let mut n = (cycle as u64 * 1_000_000) + c * 10_000;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    if let Some(reference) = create_report(&addr, &key, n).await {
+                        ack.lock().unwrap().push(reference);
+                    }
+                }
+            }));
+        }
+        // Let the clients write for a while, then kill the server mid-stream.
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(400..1500))).await;
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for c in clients {
+            c.await.unwrap();
+        }
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 50, "too few acknowledged writes to mean anything: {}", acknowledged.len());
+
+    // Restart once more (recovery runs), stop cleanly, then check.
+    let (mut child, _) = start(&url).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let db = Db::connect(&url).await.unwrap();
+    let mut lost = Vec::new();
+    for reference in &acknowledged {
+        if veille_storage::reports::by_reference(&db, reference).await.unwrap().is_none() {
+            lost.push(reference.clone());
+        }
+    }
+    db.close().await;
+    assert!(lost.is_empty(), "{} of {} acknowledged reports lost after {CYCLES} kills: {lost:?}", lost.len(), acknowledged.len());
+
+    let verify = Command::new(env!("CARGO_BIN_EXE_veille")).args(["audit", "verify"]).env("DATABASE_URL", &url).env("VEILLE_LOG", "warn").output().unwrap();
+    let out = format!("{}{}", String::from_utf8_lossy(&verify.stdout), String::from_utf8_lossy(&verify.stderr));
+    assert!(verify.status.success() && out.contains("intact"), "audit chain after the kills: {out}");
+    eprintln!("{} acknowledged reports, none lost, audit chain intact, over {CYCLES} kills", acknowledged.len());
+
+    if let Some(name) = pg_name {
+        let admin = Db::connect(&pg_admin_url()).await.unwrap();
+        let _ = veille_storage::sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
+        admin.close().await;
+    }
+    if let Some(dir) = dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
