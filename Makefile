@@ -4,7 +4,7 @@ DATABASE_URL ?= sqlite://data/veille.db
 BIND ?= 127.0.0.1:8080
 PG_TEST_URL ?= postgres://root@127.0.0.1:5432/test
 
-.PHONY: run test deps test-rust test-sqlite test-postgres test-browser postgres-up bench-linkage bench-intake
+.PHONY: run test deps test-rust test-supply-chain test-sqlite test-postgres test-browser postgres-up bench-linkage bench-intake
 
 ## Build, migrate, load the demo into an empty database, serve on http://127.0.0.1:8080
 run:
@@ -12,8 +12,9 @@ run:
 	cargo build --release -p veille
 	DATABASE_URL=$(DATABASE_URL) ./target/release/veille serve --demo --bind $(BIND)
 
-## Everything: unit and property tests, the integration suite on SQLite and on PostgreSQL, browser tests
+## Everything: supply-chain checks, unit and property tests, the integration suite on SQLite and on PostgreSQL, browser tests
 test: deps
+	$(MAKE) test-supply-chain
 	cargo build -p veille
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
@@ -22,6 +23,10 @@ test: deps
 
 deps:
 	bash scripts/install-deps.sh
+
+## cargo-deny and cargo-audit, offline, against the RustSec snapshot in ../shared/supply-chain
+test-supply-chain:
+	bash scripts/supply-chain.sh
 
 test-sqlite:
 	VEILLE_TEST_DATABASE=sqlite cargo test --workspace

@@ -15,6 +15,8 @@
 #       package-lock.json
 #   (c) a venv at .venv with scripts/requirements-test.txt, when .venv/.installed
 #       is missing or older than the requirements file
+#   (d) cargo-deny and cargo-audit (pinned versions, from crates.io), when
+#       missing or of another version: the offline supply-chain checks
 # Each step prints one line; a failing step prints the tail of its log.
 set -euo pipefail
 
@@ -108,10 +110,28 @@ step_venv() {
     echo "install-deps: venv: installed $req in $(( $(now) - t0 ))s"
 }
 
+# (d) Supply-chain tools, built from crates.io once per machine.
+CARGO_TOOLS=("cargo-deny 0.20.2" "cargo-audit 0.22.2")
+step_cargo_tools() {
+    local entry name version t0
+    for entry in "${CARGO_TOOLS[@]}"; do
+        name=${entry% *}
+        version=${entry#* }
+        if "$name" --version 2>/dev/null | grep -q " $version\b"; then
+            echo "install-deps: $name: present ($version)"
+            continue
+        fi
+        t0=$(now)
+        run_step "$name" cargo install --locked "$name" --version "$version"
+        echo "install-deps: $name: installed $version in $(( $(now) - t0 ))s"
+    done
+}
+
 if [ "$runtime_only" -eq 1 ]; then
     step_npm
 else
     step_chromium
     step_npm
     step_venv
+    step_cargo_tools
 fi
