@@ -19,6 +19,8 @@ pub enum ErrorKind {
     CsrfRejected,
     /// 404: no such thing (also for things the user may not know exist).
     NotFound,
+    /// 405: the route does not take this method.
+    MethodNotAllowed,
     /// 409: changed by someone else meanwhile.
     Conflict,
     /// 413: upload too large.
@@ -39,6 +41,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorKind::Forbidden | ErrorKind::CsrfRejected => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::Throttled => StatusCode::TOO_MANY_REQUESTS,
@@ -54,6 +57,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => "error.forbidden",
             ErrorKind::CsrfRejected => "error.csrf",
             ErrorKind::NotFound => "error.not_found",
+            ErrorKind::MethodNotAllowed => "error.method_not_allowed",
             ErrorKind::Conflict => "error.conflict",
             ErrorKind::TooLarge => "error.too_large",
             ErrorKind::Throttled => "error.throttled",

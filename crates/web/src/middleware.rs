@@ -93,13 +93,25 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     let lang = request_lang(&parts, None);
     let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
     let resp = next.run(Request::from_parts(parts, body)).await;
-    let Some(kind) = resp.extensions().get::<ErrorKind>().copied() else {
-        return resp;
+    let (kind, detail, resp) = match resp.extensions().get::<ErrorKind>().copied() {
+        Some(kind) => (kind, None, resp),
+        None => match framework_rejection(resp).await {
+            Ok(found) => found,
+            Err(resp) => return resp,
+        },
     };
     let marker = [("x-veille-error", kind.code())];
     if is_machine_path(&path) {
-        let body = serde_json::json!({"error": {"code": kind.code(), "message": lang.t(kind.message_key())}});
-        return (kind.status(), marker, axum::Json(body)).into_response();
+        let mut error = serde_json::json!({"code": kind.code(), "message": lang.t(kind.message_key())});
+        if let Some(d) = detail {
+            error["detail"] = d.into();
+        }
+        let mut out = (kind.status(), marker, axum::Json(serde_json::json!({ "error": error }))).into_response();
+        // A 405 keeps the methods it names.
+        if let Some(allow) = resp.headers().get(header::ALLOW) {
+            out.headers_mut().insert(header::ALLOW, allow.clone());
+        }
+        return out;
     }
     if kind == ErrorKind::Unauthenticated {
         return (marker, crate::page::see_other("/login")).into_response();
@@ -116,6 +128,29 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
         r.headers_mut().insert("x-veille-error", v);
     }
     r
+}
+
+/// The plain-text refusals of the framework itself (a query string, path or
+/// body that does not decode; a method the route does not take) become errors
+/// of ours, so every answer — page or API — has the same shape and language.
+/// The framework's text (what failed to decode, and where) is kept as the
+/// detail of an API answer: it goes back to the caller only, never to the logs.
+async fn framework_rejection(resp: Response) -> Result<(ErrorKind, Option<String>, Response), Response> {
+    let plain = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    let kind = match resp.status().as_u16() {
+        400 | 415 | 422 if plain => ErrorKind::BadRequest,
+        413 if plain => ErrorKind::TooLarge,
+        405 => ErrorKind::MethodNotAllowed,
+        _ => return Err(resp),
+    };
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let detail = (!text.trim().is_empty()).then(|| text.trim().to_owned());
+    Ok((kind, detail, Response::from_parts(parts, Body::empty())))
 }
 
 /// Counts requests and their latency by route template and status, and logs

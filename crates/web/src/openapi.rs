@@ -23,7 +23,8 @@ pub fn build() -> Value {
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
         for q in spec.doc.query {
-            params.push(json!({"name": q.name, "in": "query", "required": q.required, "schema": {"type": q.kind}}));
+            let schema: Value = serde_json::from_str(q.schema).unwrap_or_else(|e| panic!("{} {}: query parameter {}: schema is not JSON: {e}", spec.method, spec.path, q.name));
+            params.push(json!({"name": q.name, "in": "query", "required": q.required, "schema": schema}));
         }
         let answer = spec.doc.response.map_or_else(|| json!({}), |f| f(&mut generator).to_value());
         let success = if spec.doc.status == 0 { 200 } else { spec.doc.status };

@@ -48,3 +48,29 @@ async fn a_malformed_geojson_upload_is_refused_with_the_reason_and_nothing_writt
     let mut c = app.session_for(admin, false).await;
     assert_eq!(c.get("/territories").await.status, StatusCode::OK);
 }
+
+/// What the framework itself refuses (a query string that does not decode, a
+/// method the route does not take) answers like every other error: JSON with
+/// a message in the caller's language on the API, with the decoder's detail.
+#[tokio::test]
+async fn undecodable_queries_and_wrong_methods_answer_in_the_api_error_format() {
+    let app = TestApp::new().await;
+    let org = app.org("Ville", true).await;
+    let user = app.user(org, Role::Coordinator, "coord@exemple.fr", None, None).await;
+    let mut c = app.session_for(user, false).await;
+    let r = c.get("/api/v1/territories/lookup?lon=0&lat=null").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.headers["content-type"], "application/json");
+    assert_eq!(r.json()["error"]["code"], "bad_request");
+    assert_eq!(r.json()["error"]["message"], "La demande est incomplète ou mal formée.");
+    assert!(r.json()["error"]["detail"].as_str().unwrap().contains("lat"), "{}", r.body);
+    let r = c.post("/api/v1/territories", &[]).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.json()["error"]["code"], "method_not_allowed");
+    assert!(r.headers.get("allow").is_some_and(|v| v.to_str().unwrap().contains("GET")), "{:?}", r.headers);
+    // A page answers with the error page in French, not the framework's plain text.
+    let r = c.post("/territories", &[]).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/html"), "{:?}", r.headers);
+    assert!(r.body.contains("<h1>Cette adresse n&#39;accepte pas ce type de requête.</h1>"), "{}", r.body);
+}
