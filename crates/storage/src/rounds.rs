@@ -5,7 +5,7 @@
 use sqlx::Row;
 use veille_domain::{CircuitId, ItemId, OrganisationId, RoundId, ScheduleSlotId, SiteId, TeamId, TerritoryId, Timestamp, UserId};
 
-use crate::db::{Db, Tx};
+use crate::db::{claim_version, instant as ts, parse_opt as parse, parse_req as req, Db, Tx};
 use crate::error::{Result, ResultExt, StorageError};
 
 /// Round statuses, in the order of the work.
@@ -29,18 +29,6 @@ pub const DEFAULT_ITEMS: [(&str, &str, &str); 12] = [
     ("Préservatifs", "harm_reduction", "unités"),
     ("Récupérateurs de seringues", "harm_reduction", "unités"),
 ];
-
-fn parse<T: std::str::FromStr>(v: Option<String>, what: &'static str) -> Result<Option<T>> {
-    v.map(|s| s.parse().map_err(|_| StorageError::Corrupt(what))).transpose()
-}
-
-fn req<T: std::str::FromStr>(v: String, what: &'static str) -> Result<T> {
-    v.parse().map_err(|_| StorageError::Corrupt(what))
-}
-
-fn ts(v: Option<i64>) -> Option<Timestamp> {
-    v.map(Timestamp::from_micros)
-}
 
 // ---------------------------------------------------------------- schedule
 
@@ -521,16 +509,7 @@ pub async fn rounds_out(db: &Db) -> Result<Vec<Round>> {
 }
 
 async fn claim(tx: &mut Tx, round: RoundId, version: i64, now: Timestamp) -> Result<()> {
-    let done = sqlx::query("UPDATE rounds SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
-        .bind(now.as_micros())
-        .bind(round.to_string())
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(StorageError::StaleVersion);
-    }
-    Ok(())
+    claim_version(tx, "rounds", &round.to_string(), version, now).await
 }
 
 /// The members checked in on a round, with the instant.

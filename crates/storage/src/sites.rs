@@ -5,7 +5,7 @@
 use sqlx::Row;
 use veille_domain::{ObservationId, OrganisationId, RoundId, SiteId, TeamId, TerritoryId, Timestamp, UserId};
 
-use crate::db::{b, Db, Tx};
+use crate::db::{b, claim_version, instant as ts, parse_opt as parse, parse_req as req, Db, Tx};
 use crate::error::{Result, ResultExt, StorageError};
 
 /// Kinds of site.
@@ -106,18 +106,6 @@ pub struct NewSite {
 
 const COLUMNS: &str = "id, organisation_id, name, kind, lon, lat, outline, address, territory_id, land_owner, status, heatwave, closed_at, closure_reason, last_checked_at, created_at, version";
 
-fn parse<T: std::str::FromStr>(v: Option<String>, what: &'static str) -> Result<Option<T>> {
-    v.map(|s| s.parse().map_err(|_| StorageError::Corrupt(what))).transpose()
-}
-
-fn req<T: std::str::FromStr>(v: String, what: &'static str) -> Result<T> {
-    v.parse().map_err(|_| StorageError::Corrupt(what))
-}
-
-fn ts(v: Option<i64>) -> Option<Timestamp> {
-    v.map(Timestamp::from_micros)
-}
-
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Site> {
     Ok(Site {
         id: req(r.try_get("id")?, "sites.id")?,
@@ -183,16 +171,7 @@ pub async fn list(db: &Db) -> Result<Vec<Site>> {
 }
 
 async fn claim(tx: &mut Tx, site: SiteId, version: i64, now: Timestamp) -> Result<()> {
-    let done = sqlx::query("UPDATE sites SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
-        .bind(now.as_micros())
-        .bind(site.to_string())
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(StorageError::StaleVersion);
-    }
-    Ok(())
+    claim_version(tx, "sites", &site.to_string(), version, now).await
 }
 
 /// Raises or lowers the heatwave / great-cold watch of a site.

@@ -16,6 +16,7 @@ use veille_storage::{accounts, audit, reports, teams};
 
 use super::{catalogue_resource, hhmm, load_round, round_entry, round_resource, rounds_gate, CheckInInput, DistributionsInput, PlanInput, VisitInput};
 use crate::auth::Authenticated;
+use crate::sites::{count, field, form_version};
 use crate::error::AppResult;
 use crate::forms::{FieldErrors, Form};
 use crate::page::{render, render_status, see_other, PageCtx};
@@ -249,10 +250,6 @@ pub async fn show(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
     Ok(render(&show_page(&state, ctx, &who, round, FieldErrors::new(), Vec::new()).await?))
 }
 
-fn version_of(pairs: &[(String, String)]) -> i64 {
-    pairs.iter().find(|(k, _)| k == "version").and_then(|(_, v)| v.parse().ok()).unwrap_or(-1)
-}
-
 async fn refused(state: &AppState, ctx: PageCtx, who: &Authenticated, round: Round, errors: FieldErrors, chosen: Vec<String>) -> AppResult<Response> {
     Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &show_page(state, ctx, who, round, errors, chosen).await?))
 }
@@ -262,9 +259,9 @@ pub async fn check_in(State(state): State<AppState>, ctx: PageCtx, who: Authenti
     let round = load_round(&state, &who, &id, Action::Update).await?;
     let input = CheckInInput {
         members: pairs.iter().filter(|(k, _)| k == "members").map(|(_, v)| v.clone()).collect(),
-        expected_return: pairs.iter().find(|(k, _)| k == "expected_return").map(|(_, v)| v.clone()).unwrap_or_default(),
+        expected_return: field(&pairs, "expected_return"),
     };
-    match super::check_in(&state, &who, ctx.lang, &round, &input, version_of(&pairs)).await? {
+    match super::check_in(&state, &who, ctx.lang, &round, &input, form_version(&pairs)).await? {
         Ok(()) => Ok(see_other(&format!("/rounds/{}", round.id))),
         Err(errors) => refused(&state, ctx, &who, round, errors, input.members).await,
     }
@@ -286,17 +283,8 @@ pub async fn distributions(State(state): State<AppState>, ctx: PageCtx, who: Aut
     let mut input = DistributionsInput::default();
     for (k, v) in &pairs {
         let Some(item) = k.strip_prefix("qty_") else { continue };
-        let v = v.trim();
-        if v.is_empty() {
-            input.quantities.insert(item.to_owned(), 0);
-            continue;
-        }
-        match v.parse::<i64>() {
-            Ok(n) => {
-                input.quantities.insert(item.to_owned(), n);
-            }
-            Err(_) => errors.add(k, ctx.t("site.error.count")),
-        }
+        let n = count(v.trim(), k, ctx.lang, &mut errors);
+        input.quantities.insert(item.to_owned(), n);
     }
     if !errors.is_empty() {
         return refused(&state, ctx, &who, round, errors, Vec::new()).await;
@@ -343,7 +331,7 @@ pub async fn incident(State(state): State<AppState>, ctx: PageCtx, who: Authenti
 /// POST /rounds/{id}/check-out
 pub async fn check_out(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
     let round = load_round(&state, &who, &id, Action::Update).await?;
-    match super::check_out(&state, &who, ctx.lang, &round, version_of(&pairs)).await? {
+    match super::check_out(&state, &who, ctx.lang, &round, form_version(&pairs)).await? {
         Ok(()) => Ok(see_other(&format!("/rounds/{}/report", round.id))),
         Err(errors) => refused(&state, ctx, &who, round, errors, Vec::new()).await,
     }
@@ -406,21 +394,9 @@ pub async fn report(State(state): State<AppState>, ctx: PageCtx, who: Authentica
 /// POST /rounds/{id}/report
 pub async fn save_report(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
     let round = load_round(&state, &who, &id, Action::Update).await?;
-    let text = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+    let text = |k: &str| field(&pairs, k);
     let mut errors = FieldErrors::new();
-    let mut num = |k: &str| -> i64 {
-        let v = text(k);
-        if v.is_empty() {
-            return 0;
-        }
-        match v.parse::<i64>() {
-            Ok(n) if (0..=100_000).contains(&n) => n,
-            _ => {
-                errors.add(k, ctx.t("site.error.count"));
-                0
-            }
-        }
-    };
+    let mut num = |k: &str| count(&text(k), k, ctx.lang, &mut errors);
     let (total, new, known, mediations) = (num("people_total"), num("people_new"), num("people_known"), num("mediations"));
     if new + known > total {
         errors.add("people_total", ctx.t("round.error.people_sum"));
@@ -438,7 +414,7 @@ pub async fn save_report(State(state): State<AppState>, ctx: PageCtx, who: Authe
     }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    rounds::set_report(&mut tx, &round, (total, new, known), mediations, &notes, &handover, version_of(&pairs), now).await?;
+    rounds::set_report(&mut tx, &round, (total, new, known), mediations, &notes, &handover, form_version(&pairs), now).await?;
     audit::append(&mut tx, round_entry(&who, now, "update", &round, serde_json::json!({"field": "daily_report"}))).await?;
     tx.commit().await?;
     Ok(see_other(&format!("/rounds/{}/report", round.id)))

@@ -102,6 +102,32 @@ pub fn entry<'a>(who: &Authenticated, at: Timestamp, action: &'a str, site: &Sit
 
 // ---------------------------------------------------------------- validation
 
+/// The value of a field of a form read as pairs, trimmed (empty when absent).
+pub fn field(pairs: &[(String, String)], name: &str) -> String {
+    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default()
+}
+
+/// The version of the record a form was filled from (-1 when absent: the
+/// storage refuses it as stale rather than overwrite).
+pub fn form_version(pairs: &[(String, String)]) -> i64 {
+    field(pairs, "version").parse().unwrap_or(-1)
+}
+
+/// A count typed in a form: empty is 0; anything but a whole number from 0 to
+/// 100 000 is an error next to that field.
+pub fn count(text: &str, name: &str, lang: Lang, errors: &mut FieldErrors) -> i64 {
+    if text.is_empty() {
+        return 0;
+    }
+    match text.parse::<i64>() {
+        Ok(n) if (0..=100_000).contains(&n) => n,
+        _ => {
+            errors.add(name, lang.t("site.error.count"));
+            0
+        }
+    }
+}
+
 /// A new site, as the form and the API send it.
 #[derive(Clone, Debug, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(default)]
@@ -221,17 +247,8 @@ impl ObservationInput {
 
     /// Reads the observation form: counts typed as text are checked here.
     pub fn from_form(pairs: &[(String, String)], lang: Lang, errors: &mut FieldErrors) -> Self {
-        let text = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
-        let mut num = |k: &str| -> i64 {
-            let v = text(k);
-            if v.is_empty() {
-                return 0;
-            }
-            v.parse::<i64>().unwrap_or_else(|_| {
-                errors.add(k, lang.t("site.error.count"));
-                0
-            })
-        };
+        let text = |k: &str| field(pairs, k);
+        let mut num = |k: &str| count(&text(k), k, lang, errors);
         let figures = Figures {
             people: num("people"),
             men: num("men"),
@@ -378,7 +395,7 @@ pub struct Closure {
 
 /// Checks a closure form.
 pub async fn validate_closure(state: &AppState, who: &Authenticated, lang: Lang, site: &Site, pairs: &[(String, String)], errors: &mut FieldErrors) -> AppResult<Option<Closure>> {
-    let text = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+    let text = |k: &str| field(pairs, k);
     let reason = text("reason");
     if !CLOSURE_REASONS.contains(&reason.as_str()) {
         errors.add("reason", lang.t("form.choose_one"));
@@ -389,17 +406,9 @@ pub async fn validate_closure(state: &AppState, who: &Authenticated, lang: Lang,
     let mut destinations = Vec::new();
     for d in DESTINATIONS {
         let key = format!("dest_{d}");
-        let v = text(&key);
-        if v.is_empty() {
-            continue;
-        }
-        match v.parse::<i64>() {
-            Ok(n) if (0..=100_000).contains(&n) => {
-                if n > 0 {
-                    destinations.push((d.to_owned(), n, None));
-                }
-            }
-            _ => errors.add(&key, lang.t("site.error.count")),
+        let n = count(&text(&key), &key, lang, errors);
+        if n > 0 {
+            destinations.push((d.to_owned(), n, None));
         }
     }
     let to_site = text("to_site");

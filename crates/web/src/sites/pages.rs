@@ -470,7 +470,7 @@ pub async fn close(State(state): State<AppState>, ctx: PageCtx, who: Authenticat
         let p = show_page(&state, ctx, &who, site, errors, Drafts { close: pairs, ..Default::default() }).await?;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p));
     };
-    let version = pairs.iter().find(|(k, _)| k == "version").and_then(|(_, v)| v.parse().ok()).unwrap_or(-1);
+    let version = super::form_version(&pairs);
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     sites::close(&mut tx, &site, &c.reason, &c.destinations, who.account.id, who.account.organisation, version, now).await?;
