@@ -130,6 +130,7 @@ pub struct StopView {
     stop: rounds::Stop,
     name: String,
     site: Option<SiteId>,
+    site_version: i64,
     report: Option<reports::Report>,
     can_answer: bool,
     lat: Option<f64>,
@@ -172,6 +173,7 @@ async fn recorded(state: &AppState, who: &Authenticated, round: &Round) -> AppRe
         stops.push(StopView {
             name: site.map(|x| x.name.clone()).or_else(|| report.as_ref().map(|r| r.reference.clone())).unwrap_or_else(|| s.label.clone()),
             site: site.map(|x| x.id),
+            site_version: site.map(|x| x.version).unwrap_or(0),
             lat: site.map(|x| x.lat).or(s.lat),
             lon: site.map(|x| x.lon).or(s.lon),
             report,

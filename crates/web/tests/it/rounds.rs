@@ -73,6 +73,12 @@ async fn a_pair_checks_in_visits_records_and_checks_out_and_the_daily_report_sho
     w.app.state.clock.advance_seconds(600);
     assert_eq!(c.post(&format!("{round_path}/visit"), &[("stop_id", &stops[0].id), ("note", "calme")]).await.status, StatusCode::SEE_OTHER);
     assert_eq!(c.post(&format!("{round_path}/visit"), &[("stop_id", &stops[0].id)]).await.status, StatusCode::UNPROCESSABLE_ENTITY, "visited once");
+    // "Nothing changed" from the round dates the site's last check and comes back to the stop.
+    let r = c.post(&format!("/sites/{site}/confirm"), &[("version", "1"), ("back", &format!("{round_path}#stop-{}", stops[0].id))]).await;
+    assert_eq!(r.location(), Some(format!("{round_path}#stop-{}", stops[0].id).as_str()));
+    assert!(store_sites::get(w.app.db(), site).await.unwrap().last_checked_at.is_some());
+    let r = c.post(&format!("/sites/{site}/confirm"), &[("version", "2"), ("back", "//ailleurs.exemple/")]).await;
+    assert_eq!(r.location(), Some(format!("/sites/{site}").as_str()), "never sent elsewhere");
     let form = c.get(&format!("/sites/{site}/observations/new?round={round_id}")).await;
     assert!(form.body.contains(&format!("name=\"round_id\" value=\"{round_id}\"")));
     let r = c.post(&format!("/sites/{site}/observations"), &[("round_id", &round_id.to_string()), ("people", "7"), ("women", "2"), ("tents", "4")]).await;
