@@ -542,6 +542,13 @@ pub async fn check_in(tx: &mut Tx, round: &Round, members: &[UserId], expected_r
     Ok(())
 }
 
+/// Cancels a round that has not left.
+pub async fn cancel(tx: &mut Tx, round: &Round, version: i64, now: Timestamp) -> Result<()> {
+    claim(tx, round.id, version, now).await?;
+    sqlx::query("UPDATE rounds SET status = 'cancelled' WHERE id = $1").bind(round.id.to_string()).execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Ends a round: the team is back.
 pub async fn check_out(tx: &mut Tx, round: &Round, by: UserId, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, round.id, version, now).await?;

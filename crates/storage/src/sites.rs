@@ -174,6 +174,23 @@ async fn claim(tx: &mut Tx, site: SiteId, version: i64, now: Timestamp) -> Resul
     claim_version(tx, "sites", &site.to_string(), version, now).await
 }
 
+/// Corrects the place itself: name, kind, point (and so territory), address, land owner.
+pub async fn update_place(tx: &mut Tx, site: &Site, place: &NewSite, by: UserId, org: OrganisationId, version: i64, now: Timestamp) -> Result<()> {
+    claim(tx, site.id, version, now).await?;
+    sqlx::query("UPDATE sites SET name = $1, kind = $2, lon = $3, lat = $4, territory_id = $5, address = $6, land_owner = $7 WHERE id = $8")
+        .bind(&place.name)
+        .bind(&place.kind)
+        .bind(place.lon)
+        .bind(place.lat)
+        .bind(place.territory.map(|t| t.to_string()))
+        .bind(&place.address)
+        .bind(&place.land_owner)
+        .bind(site.id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    add_event(tx, site.id, now, Some(by), Some(org), "edited", None, None, "").await
+}
+
 /// Raises or lowers the heatwave / great-cold watch of a site.
 pub async fn set_heatwave(tx: &mut Tx, site: &Site, on: bool, by: UserId, org: OrganisationId, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, site.id, version, now).await?;

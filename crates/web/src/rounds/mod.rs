@@ -55,6 +55,7 @@ pub fn routes(reg: Registry) -> Registry {
         .post("/rounds/{id}/distributions", Signed, "Record what the round gave out", post(pages::distributions))
         .post("/rounds/{id}/incidents", Signed, "Record a safety incident", post(pages::incident))
         .post("/rounds/{id}/check-out", Signed, "End a round: the team is back", post(pages::check_out))
+        .post("/rounds/{id}/cancel", Signed, "Cancel a round that has not left", post(pages::cancel))
         .get("/rounds/{id}/report", Signed, "The daily team report of a round, printable (audited read)", get(pages::report))
         .post("/rounds/{id}/report", Signed, "Write the daily report's counts, mediations and handover", post(pages::save_report))
         .get("/coverage", Signed, "Coverage: sites nobody visited for N days, territories with no round this week", get(coverage::page))

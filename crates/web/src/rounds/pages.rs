@@ -339,6 +339,22 @@ pub async fn check_out(State(state): State<AppState>, ctx: PageCtx, who: Authent
     }
 }
 
+/// POST /rounds/{id}/cancel: a round that has not left is called off.
+pub async fn cancel(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
+    let round = load_round(&state, &who, &id, Action::Update).await?;
+    if round.status != "planned" {
+        let mut errors = FieldErrors::new();
+        errors.add("cancel", ctx.t("round.error.not_planned"));
+        return refused(&state, ctx, &who, round, errors, Vec::new()).await;
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    rounds::cancel(&mut tx, &round, form_version(&pairs), now).await?;
+    audit::append(&mut tx, round_entry(&who, now, "update", &round, serde_json::json!({"field": "status", "to": "cancelled"}))).await?;
+    tx.commit().await?;
+    Ok(see_other("/rounds"))
+}
+
 #[derive(Template)]
 #[template(path = "rounds/report.html")]
 struct ReportPage {

@@ -38,6 +38,7 @@ pub fn routes(reg: Registry) -> Registry {
         .post("/sites/{id}/heatwave", Signed, "Raise or lower the heatwave watch of a site", post(pages::heatwave))
         .post("/sites/{id}/close", Signed, "Close a site with its reason and where people went", post(pages::close))
         .post("/sites/{id}/reopen", Signed, "Reopen a closed site", post(pages::reopen))
+        .post("/sites/{id}/edit", Signed, "Correct the place: name, kind, point, address, land owner", post(pages::edit))
         .get("/api/v1/sites", Signed, "Sites the caller may read, with their latest figures", get(api::list))
         .doc(ApiDoc::default().response(schema::<Vec<api::SiteView>>))
         .post("/api/v1/sites", Signed, "Record a new site", post(api::create))

@@ -13,7 +13,7 @@ use veille_storage::territories::{self, Territory};
 use veille_storage::{audit, organisations, teams};
 
 use super::chart::{chart, Chart};
-use super::{age_class, entry, gate, load, readable, resource, validate_closure, validate_observation, ObservationInput, SiteInput, COUNT_FIELDS};
+use super::{age_class, entry, gate, load, readable, resource, validate_closure, validate_observation, validate_site, ObservationInput, SiteInput, COUNT_FIELDS};
 use crate::access_panel::{who_can_read, PanelEntry};
 use crate::auth::Authenticated;
 use crate::error::AppResult;
@@ -182,11 +182,12 @@ pub async fn geojson(State(state): State<AppState>, who: Authenticated) -> AppRe
 pub struct Drafts {
     log: String,
     close: Vec<(String, String)>,
+    edit: Vec<(String, String)>,
 }
 
 impl Drafts {
     fn close_value(&self, name: &str) -> String {
-        self.close.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+        super::field(&self.close, name)
     }
 }
 
@@ -218,9 +219,25 @@ struct ShowPage {
     drafts: Drafts,
     reasons: Vec<&'static str>,
     destinations: Vec<&'static str>,
+    kinds: Vec<&'static str>,
+    land_owners: Vec<&'static str>,
 }
 
 impl ShowPage {
+    /// The place as typed in the edit form, or as stored.
+    fn place(&self, name: &str) -> String {
+        if !self.drafts.edit.is_empty() {
+            return super::field(&self.drafts.edit, name);
+        }
+        match name {
+            "name" => self.site.name.clone(),
+            "kind" => self.site.kind.clone(),
+            "lat" => self.site.lat.to_string(),
+            "lon" => self.site.lon.to_string(),
+            "address" => self.site.address.clone(),
+            _ => self.site.land_owner.clone(),
+        }
+    }
     fn event_value(&self, e: &Event, v: &Option<String>) -> String {
         match (e.kind.as_str(), v) {
             ("status" | "created", Some(v)) => self.ctx.label("site.status", v),
@@ -288,6 +305,8 @@ async fn show_page(state: &AppState, ctx: PageCtx, who: &Authenticated, site: Si
         drafts,
         reasons: CLOSURE_REASONS.to_vec(),
         destinations: DESTINATIONS.to_vec(),
+        kinds: KINDS.to_vec(),
+        land_owners: LAND_OWNERS.to_vec(),
         ctx,
         site,
     })
@@ -476,6 +495,29 @@ pub async fn close(State(state): State<AppState>, ctx: PageCtx, who: Authenticat
     sites::close(&mut tx, &site, &c.reason, &c.destinations, who.account.id, who.account.organisation, version, now).await?;
     let moved: Vec<_> = c.destinations.iter().map(|(d, n, to)| serde_json::json!({"destination": d, "people": n, "to_site": to.map(|s| s.to_string())})).collect();
     audit::append(&mut tx, entry(&who, now, "update", &site, serde_json::json!({"field": "status", "to": "ended", "reason": c.reason, "destinations": moved}))).await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/sites/{}", site.id)))
+}
+
+/// POST /sites/{id}/edit: the place itself, corrected by the coordinators who may close it.
+pub async fn edit(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
+    let (site, _) = load(&state, &who, &id, Action::Delete).await?;
+    let f = |k: &str| super::field(&pairs, k);
+    let input = SiteInput { name: f("name"), kind: f("kind"), lon: coordinate(&f("lon")), lat: coordinate(&f("lat")), outline: site.outline.clone(), address: f("address"), land_owner: f("land_owner") };
+    let place = match validate_site(&state, ctx.lang, &input, site.organisation).await? {
+        Ok(p) => p,
+        Err(errors) => {
+            let p = show_page(&state, ctx, &who, site, errors, Drafts { edit: pairs, ..Default::default() }).await?;
+            return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p));
+        }
+    };
+    // Moved elsewhere, it must still be a place this account may edit.
+    let moved = super::resource(&Site { territory: place.territory, ..site.clone() }, crate::reports::coordinating_organisation(&state).await?);
+    who.require(Action::Delete, &moved)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    sites::update_place(&mut tx, &site, &place, who.account.id, who.account.organisation, super::form_version(&pairs), now).await?;
+    audit::append(&mut tx, entry(&who, now, "update", &site, serde_json::json!({"field": "place", "territory": place.territory.map(|t| t.to_string())}))).await?;
     tx.commit().await?;
     Ok(see_other(&format!("/sites/{}", site.id)))
 }

@@ -297,6 +297,12 @@ async fn rounds_belong_to_the_team_organisation_and_the_api_follows_the_same_rul
     assert_eq!(cb.get(&format!("/api/v1/rounds/{id}")).await.status, StatusCode::NOT_FOUND);
     assert_eq!(cb.post_json(&format!("/api/v1/rounds/{id}/check-out"), &serde_json::json!({})).await.status, StatusCode::NOT_FOUND);
     assert!(cb.get("/api/v1/rounds").await.json().as_array().unwrap().is_empty());
+    // A round that has not left can be called off; it then leaves the coverage.
+    let r = c.post_json("/api/v1/rounds", &serde_json::json!({"slot_id": slot.to_string(), "date": today(&w.app)})).await;
+    let extra = r.json()["round"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(c.post(&format!("/rounds/{extra}/cancel"), &[("version", "1")]).await.location(), Some("/rounds"));
+    assert_eq!(rounds::get_round(w.app.db(), extra.parse().unwrap()).await.unwrap().status, "cancelled");
+    assert_eq!(c.post(&format!("/rounds/{extra}/cancel"), &[("version", "2")]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
     // The API check-in follows the pair rule too.
     let expected = w.app.state.clock.now().plus_seconds(3600).to_rfc3339();
     let r = c.post_json(&format!("/api/v1/rounds/{id}/check-in"), &serde_json::json!({"members": [w.field_a.to_string()], "expected_return": expected})).await;

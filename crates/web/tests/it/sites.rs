@@ -223,6 +223,18 @@ async fn closing_a_site_records_where_people_went_and_links_both_sites() {
     assert!(b_page.contains(&format!("<a href=\"/sites/{from}\">Campement du canal</a> : 5")), "B shows where its people came from");
     let history = sites::events(w.app.db(), from).await.unwrap();
     assert!(history.iter().any(|e| e.kind == "status" && e.to.as_deref() == Some("ended")));
+    // The place is corrected by its coordinators, never silently over a newer version.
+    let r = c.post(&format!("/sites/{to}/edit"), &[("name", "Terrain vague nord"), ("kind", "slum"), ("lat", "48.07"), ("lon", "2.07"), ("land_owner", "state"), ("version", "1")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let edited = sites::get(w.app.db(), to).await.unwrap();
+    assert_eq!((edited.name.as_str(), edited.kind.as_str(), edited.land_owner.as_str()), ("Terrain vague nord", "slum", "state"));
+    let r = c.post(&format!("/sites/{to}/edit"), &[("name", "Autre nom"), ("kind", "slum"), ("lat", "48.07"), ("lon", "2.07"), ("version", "1")]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = c.post(&format!("/sites/{to}/edit"), &[("name", ""), ("kind", "slum"), ("lat", "48.07"), ("lon", "2.07"), ("version", "2")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("id=\"name-error\""));
+    let mut fa = w.app.session_for(w.field_a, false).await;
+    assert_eq!(fa.post(&format!("/sites/{to}/edit"), &[("name", "X"), ("kind", "slum"), ("lat", "48.07"), ("lon", "2.07"), ("version", "2")]).await.status, StatusCode::FORBIDDEN);
     // Closing twice is refused; reopening brings it back.
     let r = c.post(&format!("/sites/{from}/close"), &[("reason", "fire"), ("version", "2")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -296,4 +308,47 @@ async fn the_api_records_a_site_and_its_observations_and_reads_them_back() {
     let geo = c.get("/sites.geojson").await.json();
     assert_eq!(geo["features"][0]["properties"]["age"], "week");
     assert!(geo["features"][0]["properties"].get("people").is_none(), "no counts on the map layer");
+}
+
+#[tokio::test]
+async fn the_who_can_see_panel_of_a_site_lists_exactly_the_accounts_the_api_lets_read_it() {
+    let app = TestApp::new().await;
+    let t1 = app.two_square_territories().await;
+    veille_web::territories::reload_index(&app.state).await.unwrap();
+    let t2 = veille_storage::territories::id_by_code(app.db(), "T2").await.unwrap().unwrap();
+    let mut users = Vec::new();
+    let mut orgs = Vec::new();
+    for (i, name) in ["Ville", "Association", "CAARUD"].iter().enumerate() {
+        let org = app.org(name, i == 0).await;
+        orgs.push(org);
+        for (j, role) in Role::ALL.iter().enumerate() {
+            let scope = match j % 3 {
+                1 => Some(vec![t1]),
+                2 => Some(vec![t2]),
+                _ => None,
+            };
+            users.push(app.user(org, *role, &format!("u{i}{j}@exemple.fr"), None, scope).await);
+        }
+    }
+    let coordinator = app.user(orgs[1], Role::Coordinator, "coord@exemple.fr", None, None).await;
+    users.push(coordinator);
+    let in_t1 = site_at(&app, orgs[1], coordinator, "Dans T1", 2.05, 48.05).await;
+    let in_t2 = site_at(&app, orgs[2], coordinator, "Dans T2", 2.25, 48.05).await;
+    let mut reader_of_panels = app.session_for(coordinator, false).await;
+    let mut checked = 0;
+    for site in [in_t1, in_t2] {
+        let panel = reader_of_panels.get(&format!("/api/v1/access/sites/{site}")).await;
+        assert_eq!(panel.status, StatusCode::OK, "{}", panel.body);
+        let listed: Vec<String> = panel.json().as_array().unwrap().iter().map(|e| e["user_id"].as_str().unwrap().to_owned()).collect();
+        for u in &users {
+            let status = app.session_for(*u, false).await.get(&format!("/api/v1/sites/{site}")).await.status;
+            assert_eq!(status == StatusCode::OK, listed.contains(&u.to_string()), "site {site}, user {u}: {status}");
+            assert!(matches!(status, StatusCode::OK | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{status}");
+            checked += 1;
+        }
+        // Several organisations see it: sites are shared across organisations.
+        let orgs_listed: std::collections::BTreeSet<String> = panel.json().as_array().unwrap().iter().map(|e| e["organisation"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(orgs_listed.len(), 3, "{orgs_listed:?}");
+    }
+    assert_eq!(checked, 2 * users.len());
 }
