@@ -105,11 +105,17 @@ pub enum ResourceKind {
     /// An entry of the partner directory (structure or service): public
     /// information every account reads when orienting someone.
     Directory,
+    /// A living place (camp, squat, open drug-use scene…) with its dated,
+    /// anonymous observations. Several organisations go to the same places:
+    /// every organisation that goes out reads and observes the sites of its
+    /// accounts' territories; the creating organisation's coordinators (and
+    /// those of the coordinating organisation it is shared with) close and edit it.
+    Site,
 }
 
 impl ResourceKind {
     /// Every kind.
-    pub const ALL: [ResourceKind; 11] = [
+    pub const ALL: [ResourceKind; 12] = [
         ResourceKind::Instance,
         ResourceKind::Organisation,
         ResourceKind::Account,
@@ -121,6 +127,7 @@ impl ResourceKind {
         ResourceKind::Record,
         ResourceKind::Schedule,
         ResourceKind::Directory,
+        ResourceKind::Site,
     ];
 }
 
@@ -215,6 +222,9 @@ pub enum Reason {
     SharedSchedule,
     /// Allowed: the partner directory is read by every account.
     PartnerDirectory,
+    /// Allowed: sites are read and observed by every organisation that goes
+    /// out, within the account's territories.
+    SharedSiteRegister,
     /// Refused: the role may not do this.
     RoleNotAllowed,
     /// Refused: another organisation's.
@@ -246,6 +256,7 @@ impl Reason {
             Reason::AggregatedFigures => "aggregated_figures",
             Reason::SharedSchedule => "shared_schedule",
             Reason::PartnerDirectory => "partner_directory",
+            Reason::SharedSiteRegister => "shared_site_register",
             Reason::RoleNotAllowed => "role_not_allowed",
             Reason::OtherOrganisation => "other_organisation",
             Reason::OutsideTerritory => "outside_territory",
@@ -382,6 +393,7 @@ fn authorize_base(actor: &Actor, action: Action, r: &Resource) -> Decision {
             }
         }
         K::Record => authorize_record(actor, action, r),
+        K::Site => authorize_site(actor, action, r),
         K::Schedule => {
             // Read by every organisation that goes out (not partners, not
             // readers); written by the coordinators of the team's organisation.
@@ -467,6 +479,45 @@ fn authorize_record(actor: &Actor, action: Action, r: &Resource) -> Decision {
         };
     }
     deny(Reason::OtherOrganisation)
+}
+
+/// Sites: places where people live or gather, with anonymous counts, yet
+/// where vulnerable people sleep. Every organisation that goes out (its
+/// administrators, coordinators, field workers and health professionals)
+/// reads them, creates them and records observations (`Update`) within its
+/// accounts' territories, so that coordination across organisations works;
+/// never partners, readers or instance administrators. Closing, reopening and
+/// editing the place itself (`Delete` stands for these) is for the
+/// coordinators and administrators of the organisation that created it, or of
+/// an organisation it is shared with (the coordinating organisation).
+fn authorize_site(actor: &Actor, action: Action, r: &Resource) -> Decision {
+    use Role::*;
+    match actor.role {
+        InstanceAdmin => return deny(Reason::NoPersonalFilesForInstanceAdministrators),
+        Reader | Partner => return deny(Reason::RoleNotAllowed),
+        _ => {}
+    }
+    if !actor.territories.covers(r.territory) {
+        return deny(Reason::OutsideTerritory);
+    }
+    let coordinating = matches!(actor.role, Coordinator | OrgAdmin);
+    match action {
+        Action::Read | Action::Create | Action::Update => {
+            if same_org(actor, r) {
+                allow(if coordinating { Reason::OrganisationCoordinator } else { Reason::OrganisationMember })
+            } else if r.shared_with.contains(&actor.organisation) {
+                allow(Reason::SharedWithOrganisation)
+            } else {
+                allow(Reason::SharedSiteRegister)
+            }
+        }
+        Action::Delete => match (coordinating, same_org(actor, r), r.shared_with.contains(&actor.organisation)) {
+            (false, _, _) => deny(Reason::RoleNotAllowed),
+            (true, true, _) => allow(if actor.role == OrgAdmin { Reason::OrganisationAdministrator } else { Reason::OrganisationCoordinator }),
+            (true, false, true) => allow(Reason::SharedWithOrganisation),
+            (true, false, false) => deny(Reason::OtherOrganisation),
+        },
+    }
 }
 
 /// The read rules for personal records compiled to a filter that list queries
@@ -646,6 +697,34 @@ mod tests {
             assert_eq!(authorize(&a, Action::Update, &own).allowed, writes, "{role:?} own");
             assert_eq!(authorize(&actor(role, OrganisationId::new()), Action::Update, &own).allowed, admin, "{role:?} other");
         }
+    }
+
+    #[test]
+    fn sites_are_read_and_observed_across_organisations_within_territories() {
+        let (org, other, coord) = (OrganisationId::new(), OrganisationId::new(), OrganisationId::new());
+        let (t1, t2) = (TerritoryId::new(), TerritoryId::new());
+        let site = Resource::new(ResourceKind::Site).owned_by(org).in_territory(Some(t1)).shared_with(coord);
+        for role in Role::ALL {
+            let goes_out = matches!(role, Role::OrgAdmin | Role::Coordinator | Role::FieldWorker | Role::HealthProfessional);
+            for a in [actor(role, org), actor(role, other), actor(role, coord)] {
+                for action in [Action::Read, Action::Create, Action::Update] {
+                    assert_eq!(authorize(&a, action, &site).allowed, goes_out, "{role:?} {action:?}");
+                }
+            }
+            assert_eq!(authorize(&actor(role, other), Action::Read, &site).reason == Reason::SharedSiteRegister, goes_out, "{role:?}");
+            // Closing and editing: coordinators of the owner or of the organisation it is shared with.
+            let closes = matches!(role, Role::OrgAdmin | Role::Coordinator);
+            assert_eq!(authorize(&actor(role, org), Action::Delete, &site).allowed, closes, "{role:?} owner");
+            assert_eq!(authorize(&actor(role, coord), Action::Delete, &site).allowed, closes, "{role:?} coordinating");
+            assert!(!authorize(&actor(role, other), Action::Delete, &site).allowed, "{role:?} other");
+        }
+        // Outside the account's territories: refused, even in its own organisation.
+        let mut a = actor(Role::FieldWorker, org);
+        a.territories = TerritoryScope::Only([t2].into());
+        assert_eq!(authorize(&a, Action::Read, &site), deny(Reason::OutsideTerritory));
+        a.territories = TerritoryScope::Only([t1].into());
+        assert!(authorize(&a, Action::Read, &site).allowed);
+        assert_eq!(authorize(&actor(Role::InstanceAdmin, org), Action::Read, &site), deny(Reason::NoPersonalFilesForInstanceAdministrators));
     }
 
     fn arb_world() -> impl Strategy<Value = (Actor, Resource)> {

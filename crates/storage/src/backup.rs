@@ -30,6 +30,19 @@ pub const TABLES: &[&str] = &[
     "report_events",
     "routing_rules",
     "report_distinct_pairs",
+    "distribution_items",
+    "sites",
+    "site_events",
+    "circuits",
+    "circuit_stops",
+    "schedule_slots",
+    "rounds",
+    "round_members",
+    "round_stops",
+    "round_distributions",
+    "round_incidents",
+    "site_observations",
+    "site_destinations",
     "audit_head",
     "audit_log",
 ];
@@ -93,16 +106,25 @@ pub async fn restore(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
         anyhow::ensure!(TABLES.contains(&table), "line {}: unknown table {table}", i + 1);
         let row = item["row"].as_object().ok_or_else(|| anyhow::anyhow!("line {}: no row", i + 1))?;
         let cols: Vec<&String> = row.keys().collect();
-        let placeholders: Vec<String> = (1..=cols.len()).map(|k| format!("${k}")).collect();
-        let sql = format!(
-            "INSERT INTO {table} ({}) VALUES ({})",
-            cols.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "),
-            placeholders.join(", ")
-        );
+        // A null is written as a literal NULL: bound, sqlx's `Any` driver would
+        // type it as text, which PostgreSQL refuses for a number column.
+        let mut k = 0;
+        let values: Vec<String> = cols
+            .iter()
+            .map(|c| {
+                if row[c.as_str()].is_null() {
+                    "NULL".to_owned()
+                } else {
+                    k += 1;
+                    format!("${k}")
+                }
+            })
+            .collect();
+        let sql = format!("INSERT INTO {table} ({}) VALUES ({})", cols.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "), values.join(", "));
         let mut q = sqlx::query(&sql);
         for c in &cols {
             q = match &row[c.as_str()] {
-                serde_json::Value::Null => q.bind(Option::<String>::None),
+                serde_json::Value::Null => q,
                 serde_json::Value::Number(num) if num.is_i64() => q.bind(num.as_i64()),
                 serde_json::Value::Number(num) => q.bind(num.as_f64()),
                 serde_json::Value::String(s) => q.bind(s.clone()),

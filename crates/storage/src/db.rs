@@ -153,6 +153,36 @@ impl Db {
     }
 }
 
+/// Reads back an optional stored id or code.
+pub(crate) fn parse_opt<T: FromStr>(v: Option<String>, what: &'static str) -> Result<Option<T>> {
+    v.map(|s| s.parse().map_err(|_| StorageError::Corrupt(what))).transpose()
+}
+
+/// Reads back a stored id or code.
+pub(crate) fn parse_req<T: FromStr>(v: String, what: &'static str) -> Result<T> {
+    v.parse().map_err(|_| StorageError::Corrupt(what))
+}
+
+/// Reads back an optional instant.
+pub(crate) fn instant(v: Option<i64>) -> Option<veille_domain::Timestamp> {
+    v.map(veille_domain::Timestamp::from_micros)
+}
+
+/// Optimistic concurrency: moves row `id` of `table` to its next version if it
+/// is still at `version`; `StaleVersion` when someone changed it since it was read.
+pub(crate) async fn claim_version(tx: &mut Tx, table: &'static str, id: &str, version: i64, now: veille_domain::Timestamp) -> Result<()> {
+    let done = sqlx::query(&format!("UPDATE {table} SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3"))
+        .bind(now.as_micros())
+        .bind(id)
+        .bind(version)
+        .execute(&mut **tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StorageError::StaleVersion);
+    }
+    Ok(())
+}
+
 /// Encodes a boolean as the 0/1 integer both engines store.
 pub(crate) fn b(v: bool) -> i64 {
     i64::from(v)

@@ -148,6 +148,7 @@ pub async fn access(State(state): State<AppState>, who: Authenticated, Path((kin
     let resource = match kind.as_str() {
         "users" => crate::users::resource(&crate::users::load(&state, &who, &id, Action::Read).await?),
         "teams" => crate::teams::resource(&crate::teams::load(&state, &who, &id, Action::Read).await?),
+        "sites" => crate::sites::load(&state, &who, &id, Action::Read).await?.1,
         "organisations" => {
             let org = organisations::get(&state.db, id.parse().map_err(|_| AppError::not_found())?).await?;
             let r = crate::organisations::resource(&org);

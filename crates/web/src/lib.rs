@@ -22,8 +22,10 @@ pub mod openapi;
 pub mod organisations;
 pub mod page;
 pub mod reports;
+pub mod rounds;
 pub mod routes;
 pub mod security;
+pub mod sites;
 pub mod teams;
 pub mod territories;
 pub mod users;
@@ -78,10 +80,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let worker = mail::spawn_worker(state.clone());
+    let alerts = rounds::alerts::spawn_worker(state.clone());
     let router = app(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;
     worker.abort();
+    alerts.abort();
     Ok(())
 }

@@ -118,7 +118,7 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     }
     let demo = veille_storage::organisations::settings(&state.db).await.ok().flatten().is_some_and(|s| s.demo);
     let page = ErrorPage {
-        ctx: PageCtx { lang, csrf, user: None, demo, tile_url: String::new(), path: path.clone() },
+        ctx: PageCtx { lang, csrf, user: None, demo, tile_url: String::new(), path: path.clone(), overdue_rounds: 0 },
         status: kind.status().as_u16(),
         message: lang.t(kind.message_key()),
     };

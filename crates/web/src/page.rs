@@ -41,6 +41,9 @@ pub struct PageCtx {
     pub tile_url: String,
     /// Current path (for the language switch to come back).
     pub path: String,
+    /// Rounds of the account's organisation out past their expected return
+    /// (shown as a banner to its coordinators and administrators).
+    pub overdue_rounds: usize,
 }
 
 impl PageCtx {
@@ -113,6 +116,12 @@ where
         };
         let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
         let demo = veille_storage::organisations::settings(&app.db).await?.is_some_and(|s| s.demo);
+        let overdue_rounds = match &who {
+            Some(w) if crate::rounds::pages::alerted_role(w.account.role) => {
+                veille_storage::rounds::overdue_of(&app.db, w.account.organisation, app.clock.now()).await?.len()
+            }
+            _ => 0,
+        };
         Ok(PageCtx {
             lang: request_lang(parts, who.as_ref().map(|w| w.account.lang.as_str())),
             csrf,
@@ -120,6 +129,7 @@ where
             demo,
             tile_url: app.config.tile_url.clone(),
             path: parts.uri.path().to_owned(),
+            overdue_rounds,
         })
     }
 }

@@ -263,4 +263,6 @@ pub fn registry() -> Registry {
         .get("/api/v1/access/{kind}/{id}", Signed, "Who can see a record, and why", get(api::access))
         // Domains, each declaring its own routes
         .with(reports::routes)
+        .with(crate::sites::routes)
+        .with(crate::rounds::routes)
 }

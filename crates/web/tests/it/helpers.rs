@@ -292,6 +292,11 @@ impl Client {
         .await
     }
 
+    /// Posts a JSON body (the API: no anti-forgery field, the content type protects it).
+    pub async fn post_json(&mut self, path: &str, body: &serde_json::Value) -> Resp {
+        self.send(Request::post(path).header("content-type", "application/json").body(Body::from(body.to_string())).unwrap()).await
+    }
+
     /// Posts a form without the anti-forgery field.
     pub async fn post_raw(&mut self, path: &str, body: &str) -> Resp {
         self.send(

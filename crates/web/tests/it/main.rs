@@ -8,5 +8,7 @@ mod helpers;
 mod mail;
 mod matrix;
 mod reports;
+mod rounds;
+mod sites;
 mod storage;
 mod territories;

@@ -142,12 +142,17 @@ async fn world() -> World {
     let tok_a = tokens::create(&mut tx, victim_a, "victim a", "hash-a", &["read"], now, far).await.unwrap();
     let tok_b = tokens::create(&mut tx, victim_b, "victim b", "hash-b", &["read"], now, far).await.unwrap();
     tx.commit().await.unwrap();
+    let sr = crate::sites::matrix_objects(&app, a, b, team_a, team_b, ids["coordinator"]).await;
     let own = BTreeMap::from([
         ("org", a.to_string()),
         ("user", victim_a.to_string()),
         ("team", team_a.to_string()),
         ("token", tok_a.to_string()),
         ("territory", t1.to_string()),
+        ("site", sr.own.site.clone()),
+        ("slot", sr.own.slot.clone()),
+        ("circuit", sr.own.circuit.clone()),
+        ("round", sr.own.round.clone()),
     ]);
     let other = BTreeMap::from([
         ("org", b.to_string()),
@@ -155,6 +160,10 @@ async fn world() -> World {
         ("team", team_b.to_string()),
         ("token", tok_b.to_string()),
         ("territory", t1.to_string()),
+        ("site", sr.other.site.clone()),
+        ("slot", sr.other.slot.clone()),
+        ("circuit", sr.other.circuit.clone()),
+        ("round", sr.other.round.clone()),
     ]);
     World { app, ids, token, own, other }
 }
@@ -167,6 +176,10 @@ const OBJECT_OF_PATH: &[(&str, &str)] = &[
     ("/teams/", "team"),
     ("/tokens/", "token"),
     ("/territories/", "territory"),
+    ("/sites/", "site"),
+    ("/schedule/", "slot"),
+    ("/circuits/", "circuit"),
+    ("/rounds/", "round"),
 ];
 
 fn concrete_path(spec: &RouteSpec, objects: &BTreeMap<&'static str, String>) -> String {
@@ -226,6 +239,8 @@ async fn every_route_for_every_identity_and_target_matches_the_table() {
                 let path = concrete_path(spec, objects);
                 let resp = if spec.method == Method::GET {
                     client.get(&path).await
+                } else if spec.is_api() {
+                    client.post_json(&path, &serde_json::json!({})).await
                 } else if spec.path == "/territories/import" {
                     let csrf = client.csrf().await;
                     client.post(&path, &[("csrf", &csrf)]).await

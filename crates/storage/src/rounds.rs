@@ -1,0 +1,782 @@
+//! Maraudes: the shared weekly schedule, circuits with ordered stops, the
+//! distribution catalogue of each organisation, and rounds (tournées) with
+//! their check-in, stops, distributions, safety incidents and daily report.
+
+use sqlx::Row;
+use veille_domain::{CircuitId, ItemId, OrganisationId, RoundId, ScheduleSlotId, SiteId, TeamId, TerritoryId, Timestamp, UserId};
+
+use crate::db::{claim_version, instant as ts, parse_opt as parse, parse_req as req, Db, Tx};
+use crate::error::{Result, ResultExt, StorageError};
+
+/// Round statuses, in the order of the work.
+pub const ROUND_STATUSES: [&str; 4] = ["planned", "started", "ended", "cancelled"];
+/// Kinds of safety incident.
+pub const INCIDENT_KINDS: [&str; 6] = ["aggression", "threat", "needle_stick", "accident", "medical_emergency", "other"];
+/// Categories of the distribution catalogue.
+pub const ITEM_CATEGORIES: [&str; 5] = ["food", "hygiene", "warmth", "harm_reduction", "other"];
+/// The starting catalogue offered to an organisation: (name, category, unit).
+pub const DEFAULT_ITEMS: [(&str, &str, &str); 12] = [
+    ("Repas", "food", "repas"),
+    ("Eau (bouteilles)", "food", "bouteilles"),
+    ("Boissons chaudes", "food", "gobelets"),
+    ("Kits d'hygiène", "hygiene", "kits"),
+    ("Protections périodiques", "hygiene", "paquets"),
+    ("Couvertures", "warmth", "couvertures"),
+    ("Duvets", "warmth", "duvets"),
+    ("Kits d'injection", "harm_reduction", "kits"),
+    ("Kits d'inhalation", "harm_reduction", "kits"),
+    ("Naloxone", "harm_reduction", "kits"),
+    ("Préservatifs", "harm_reduction", "unités"),
+    ("Récupérateurs de seringues", "harm_reduction", "unités"),
+];
+
+// ---------------------------------------------------------------- schedule
+
+/// A slot of the shared weekly schedule.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Slot {
+    /// Id.
+    pub id: ScheduleSlotId,
+    /// The team's organisation.
+    pub organisation: OrganisationId,
+    /// Team.
+    pub team: TeamId,
+    /// 1 (Monday) to 7 (Sunday).
+    pub weekday: i64,
+    /// Start, minutes after midnight (Europe/Paris).
+    pub start_minute: i64,
+    /// End, minutes after midnight; before the start when the slot runs past midnight.
+    pub end_minute: i64,
+    /// Territory covered.
+    pub territory: Option<TerritoryId>,
+    /// Circuit followed.
+    pub circuit: Option<CircuitId>,
+    /// Note (meeting point, what the team offers).
+    pub note: String,
+    /// Version.
+    pub version: i64,
+}
+
+const SLOT_COLUMNS: &str = "id, organisation_id, team_id, weekday, start_minute, end_minute, territory_id, circuit_id, note, version";
+
+fn slot_from_row(r: &sqlx::any::AnyRow) -> Result<Slot> {
+    Ok(Slot {
+        id: req(r.try_get("id")?, "schedule_slots.id")?,
+        organisation: req(r.try_get("organisation_id")?, "schedule_slots.organisation_id")?,
+        team: req(r.try_get("team_id")?, "schedule_slots.team_id")?,
+        weekday: r.try_get("weekday")?,
+        start_minute: r.try_get("start_minute")?,
+        end_minute: r.try_get("end_minute")?,
+        territory: parse(r.try_get("territory_id")?, "schedule_slots.territory_id")?,
+        circuit: parse(r.try_get("circuit_id")?, "schedule_slots.circuit_id")?,
+        note: r.try_get("note")?,
+        version: r.try_get("version")?,
+    })
+}
+
+/// A new slot.
+#[derive(Clone, Debug)]
+pub struct NewSlot {
+    /// The team's organisation.
+    pub organisation: OrganisationId,
+    /// Team.
+    pub team: TeamId,
+    /// Weekday 1–7.
+    pub weekday: i64,
+    /// Start minute.
+    pub start_minute: i64,
+    /// End minute.
+    pub end_minute: i64,
+    /// Territory.
+    pub territory: Option<TerritoryId>,
+    /// Circuit.
+    pub circuit: Option<CircuitId>,
+    /// Note.
+    pub note: String,
+}
+
+/// Adds a slot.
+pub async fn create_slot(tx: &mut Tx, s: &NewSlot, now: Timestamp) -> Result<ScheduleSlotId> {
+    let id = ScheduleSlotId::new();
+    sqlx::query(
+        "INSERT INTO schedule_slots (id, organisation_id, team_id, weekday, start_minute, end_minute, territory_id, circuit_id, note, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+    )
+    .bind(id.to_string())
+    .bind(s.organisation.to_string())
+    .bind(s.team.to_string())
+    .bind(s.weekday)
+    .bind(s.start_minute)
+    .bind(s.end_minute)
+    .bind(s.territory.map(|t| t.to_string()))
+    .bind(s.circuit.map(|c| c.to_string()))
+    .bind(&s.note)
+    .bind(now.as_micros())
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// One slot.
+pub async fn get_slot(db: &Db, id: ScheduleSlotId) -> Result<Slot> {
+    let row = sqlx::query(&format!("SELECT {SLOT_COLUMNS} FROM schedule_slots WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(StorageError::NotFound)?;
+    slot_from_row(&row)
+}
+
+/// The whole weekly schedule, by day and hour.
+pub async fn slots(db: &Db) -> Result<Vec<Slot>> {
+    let rows = sqlx::query(&format!("SELECT {SLOT_COLUMNS} FROM schedule_slots ORDER BY weekday, start_minute, id")).fetch_all(db.pool()).await?;
+    rows.iter().map(slot_from_row).collect()
+}
+
+/// Removes a slot (rounds planned from it keep their times).
+pub async fn delete_slot(tx: &mut Tx, id: ScheduleSlotId) -> Result<()> {
+    sqlx::query("DELETE FROM schedule_slots WHERE id = $1").bind(id.to_string()).execute(&mut **tx).await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- circuits
+
+/// A circuit: the ordered stops of a team's maraude.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Circuit {
+    /// Id.
+    pub id: CircuitId,
+    /// Organisation.
+    pub organisation: OrganisationId,
+    /// Team.
+    pub team: TeamId,
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: i64,
+}
+
+/// A stop of a circuit: a site, or a named point.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CircuitStop {
+    /// Id.
+    pub id: String,
+    /// Order (1, 2, …).
+    pub position: i64,
+    /// The site, if the stop is one.
+    pub site: Option<SiteId>,
+    /// Label of a point stop.
+    pub label: String,
+    /// Longitude.
+    pub lon: Option<f64>,
+    /// Latitude.
+    pub lat: Option<f64>,
+}
+
+fn circuit_from_row(r: &sqlx::any::AnyRow) -> Result<Circuit> {
+    Ok(Circuit {
+        id: req(r.try_get("id")?, "circuits.id")?,
+        organisation: req(r.try_get("organisation_id")?, "circuits.organisation_id")?,
+        team: req(r.try_get("team_id")?, "circuits.team_id")?,
+        name: r.try_get("name")?,
+        version: r.try_get("version")?,
+    })
+}
+
+/// Creates a circuit. A name already used by the team is `Conflict`.
+pub async fn create_circuit(tx: &mut Tx, org: OrganisationId, team: TeamId, name: &str, now: Timestamp) -> Result<CircuitId> {
+    let id = CircuitId::new();
+    sqlx::query("INSERT INTO circuits (id, organisation_id, team_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
+        .bind(id.to_string())
+        .bind(org.to_string())
+        .bind(team.to_string())
+        .bind(name)
+        .bind(now.as_micros())
+        .execute(&mut **tx)
+        .await
+        .classify()?;
+    Ok(id)
+}
+
+/// One circuit.
+pub async fn get_circuit(db: &Db, id: CircuitId) -> Result<Circuit> {
+    let row = sqlx::query("SELECT id, organisation_id, team_id, name, version FROM circuits WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(StorageError::NotFound)?;
+    circuit_from_row(&row)
+}
+
+/// Every circuit, by name.
+pub async fn circuits(db: &Db) -> Result<Vec<Circuit>> {
+    let rows = sqlx::query("SELECT id, organisation_id, team_id, name, version FROM circuits ORDER BY name, id").fetch_all(db.pool()).await?;
+    rows.iter().map(circuit_from_row).collect()
+}
+
+/// The stops of a circuit, in order.
+pub async fn circuit_stops(db: &Db, circuit: CircuitId) -> Result<Vec<CircuitStop>> {
+    let rows = sqlx::query("SELECT id, position, site_id, label, lon, lat FROM circuit_stops WHERE circuit_id = $1 ORDER BY position, id")
+        .bind(circuit.to_string())
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CircuitStop {
+                id: r.try_get("id")?,
+                position: r.try_get("position")?,
+                site: parse(r.try_get("site_id")?, "circuit_stops.site_id")?,
+                label: r.try_get("label")?,
+                lon: r.try_get("lon")?,
+                lat: r.try_get("lat")?,
+            })
+        })
+        .collect()
+}
+
+/// Adds a stop at the end of a circuit.
+pub async fn add_circuit_stop(tx: &mut Tx, circuit: CircuitId, site: Option<SiteId>, label: &str, point: Option<(f64, f64)>, now: Timestamp) -> Result<()> {
+    let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM circuit_stops WHERE circuit_id = $1")
+        .bind(circuit.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+    // A missing point is written as a literal NULL: sqlx's `Any` driver would
+    // type a bound `None` float so that PostgreSQL refuses the cached statement later.
+    let (lon, lat) = point.unzip();
+    let sql = if point.is_some() {
+        "INSERT INTO circuit_stops (id, circuit_id, position, site_id, label, lon, lat) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    } else {
+        "INSERT INTO circuit_stops (id, circuit_id, position, site_id, label, lon, lat) VALUES ($1, $2, $3, $4, $5, NULL, NULL)"
+    };
+    let mut q = sqlx::query(sql).bind(uuid::Uuid::now_v7().to_string()).bind(circuit.to_string()).bind(next).bind(site.map(|s| s.to_string())).bind(label);
+    if let (Some(lon), Some(lat)) = (lon, lat) {
+        q = q.bind(lon).bind(lat);
+    }
+    q.execute(&mut **tx).await?;
+    touch_circuit(tx, circuit, now).await
+}
+
+/// Removes a stop; the stops after it move up.
+pub async fn remove_circuit_stop(tx: &mut Tx, circuit: CircuitId, stop: &str, now: Timestamp) -> Result<bool> {
+    let pos: Option<i64> = sqlx::query_scalar("SELECT position FROM circuit_stops WHERE id = $1 AND circuit_id = $2")
+        .bind(stop)
+        .bind(circuit.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(pos) = pos else { return Ok(false) };
+    sqlx::query("DELETE FROM circuit_stops WHERE id = $1").bind(stop).execute(&mut **tx).await?;
+    sqlx::query("UPDATE circuit_stops SET position = position - 1 WHERE circuit_id = $1 AND position > $2")
+        .bind(circuit.to_string())
+        .bind(pos)
+        .execute(&mut **tx)
+        .await?;
+    touch_circuit(tx, circuit, now).await?;
+    Ok(true)
+}
+
+async fn touch_circuit(tx: &mut Tx, circuit: CircuitId, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE circuits SET updated_at = $1, version = version + 1 WHERE id = $2").bind(now.as_micros()).bind(circuit.to_string()).execute(&mut **tx).await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- catalogue
+
+/// An item of an organisation's distribution catalogue.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Item {
+    /// Id.
+    pub id: ItemId,
+    /// Organisation.
+    pub organisation: OrganisationId,
+    /// Name.
+    pub name: String,
+    /// Category code.
+    pub category: String,
+    /// Unit counted.
+    pub unit: String,
+    /// Still offered.
+    pub active: bool,
+}
+
+/// Adds an item. A name already in the catalogue is `Conflict`.
+pub async fn create_item(tx: &mut Tx, org: OrganisationId, name: &str, category: &str, unit: &str, now: Timestamp) -> Result<ItemId> {
+    let id = ItemId::new();
+    let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM distribution_items WHERE organisation_id = $1")
+        .bind(org.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+    sqlx::query("INSERT INTO distribution_items (id, organisation_id, name, category, unit, position, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(id.to_string())
+        .bind(org.to_string())
+        .bind(name)
+        .bind(category)
+        .bind(unit)
+        .bind(next)
+        .bind(now.as_micros())
+        .execute(&mut **tx)
+        .await
+        .classify()?;
+    Ok(id)
+}
+
+/// The catalogue of an organisation, in its order.
+pub async fn items(db: &Db, org: OrganisationId) -> Result<Vec<Item>> {
+    let rows = sqlx::query("SELECT id, organisation_id, name, category, unit, active FROM distribution_items WHERE organisation_id = $1 ORDER BY position, name")
+        .bind(org.to_string())
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Item {
+                id: req(r.try_get("id")?, "distribution_items.id")?,
+                organisation: req(r.try_get("organisation_id")?, "distribution_items.organisation_id")?,
+                name: r.try_get("name")?,
+                category: r.try_get("category")?,
+                unit: r.try_get("unit")?,
+                active: r.try_get::<i64, _>("active")? != 0,
+            })
+        })
+        .collect()
+}
+
+/// Withdraws an item from (or puts it back into) the catalogue; past rounds keep their quantities.
+pub async fn set_item_active(tx: &mut Tx, org: OrganisationId, item: ItemId, active: bool) -> Result<bool> {
+    let done = sqlx::query("UPDATE distribution_items SET active = $1 WHERE id = $2 AND organisation_id = $3")
+        .bind(i64::from(active))
+        .bind(item.to_string())
+        .bind(org.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+// ---------------------------------------------------------------- rounds
+
+/// A round (tournée) of a team.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Round {
+    /// Id.
+    pub id: RoundId,
+    /// The team's organisation.
+    pub organisation: OrganisationId,
+    /// Team.
+    pub team: TeamId,
+    /// Circuit followed.
+    pub circuit: Option<CircuitId>,
+    /// The schedule slot it was planned from.
+    pub slot: Option<ScheduleSlotId>,
+    /// Territory.
+    pub territory: Option<TerritoryId>,
+    /// Planned start.
+    pub planned_start: Timestamp,
+    /// Planned end.
+    pub planned_end: Timestamp,
+    /// Status code.
+    pub status: String,
+    /// Checked in at.
+    pub started_at: Option<Timestamp>,
+    /// Expected back by.
+    pub expected_return_at: Option<Timestamp>,
+    /// Checked out at.
+    pub ended_at: Option<Timestamp>,
+    /// When the overdue alert was raised.
+    pub overdue_alerted_at: Option<Timestamp>,
+    /// People met (anonymous count).
+    pub people_total: i64,
+    /// Of whom met for the first time.
+    pub people_new: i64,
+    /// Of whom already known.
+    pub people_known: i64,
+    /// Mediations (residents, shopkeepers, users of the public space).
+    pub mediations: i64,
+    /// What the mediations were about (no names).
+    pub mediation_notes: String,
+    /// Handover notes for the next team.
+    pub handover: String,
+    /// Version.
+    pub version: i64,
+}
+
+const ROUND_COLUMNS: &str = "id, organisation_id, team_id, circuit_id, slot_id, territory_id, planned_start, planned_end, status, started_at, expected_return_at, ended_at, \
+    overdue_alerted_at, people_total, people_new, people_known, mediations, mediation_notes, handover, version";
+
+fn round_from_row(r: &sqlx::any::AnyRow) -> Result<Round> {
+    Ok(Round {
+        id: req(r.try_get("id")?, "rounds.id")?,
+        organisation: req(r.try_get("organisation_id")?, "rounds.organisation_id")?,
+        team: req(r.try_get("team_id")?, "rounds.team_id")?,
+        circuit: parse(r.try_get("circuit_id")?, "rounds.circuit_id")?,
+        slot: parse(r.try_get("slot_id")?, "rounds.slot_id")?,
+        territory: parse(r.try_get("territory_id")?, "rounds.territory_id")?,
+        planned_start: Timestamp::from_micros(r.try_get("planned_start")?),
+        planned_end: Timestamp::from_micros(r.try_get("planned_end")?),
+        status: r.try_get("status")?,
+        started_at: ts(r.try_get("started_at")?),
+        expected_return_at: ts(r.try_get("expected_return_at")?),
+        ended_at: ts(r.try_get("ended_at")?),
+        overdue_alerted_at: ts(r.try_get("overdue_alerted_at")?),
+        people_total: r.try_get("people_total")?,
+        people_new: r.try_get("people_new")?,
+        people_known: r.try_get("people_known")?,
+        mediations: r.try_get("mediations")?,
+        mediation_notes: r.try_get("mediation_notes")?,
+        handover: r.try_get("handover")?,
+        version: r.try_get("version")?,
+    })
+}
+
+/// A new round.
+#[derive(Clone, Debug)]
+pub struct NewRound {
+    /// The team's organisation.
+    pub organisation: OrganisationId,
+    /// Team.
+    pub team: TeamId,
+    /// Circuit.
+    pub circuit: Option<CircuitId>,
+    /// Slot.
+    pub slot: Option<ScheduleSlotId>,
+    /// Territory.
+    pub territory: Option<TerritoryId>,
+    /// Planned start.
+    pub planned_start: Timestamp,
+    /// Planned end.
+    pub planned_end: Timestamp,
+}
+
+/// A stop to add to a round.
+#[derive(Clone, Debug, Default)]
+pub struct NewStop {
+    /// A site.
+    pub site: Option<SiteId>,
+    /// A report (signalement) assigned to the team.
+    pub report: Option<uuid::Uuid>,
+    /// Label.
+    pub label: String,
+    /// Point.
+    pub point: Option<(f64, f64)>,
+}
+
+/// Plans a round with its first stops.
+pub async fn create_round(tx: &mut Tx, r: &NewRound, stops: &[NewStop], by: UserId, now: Timestamp) -> Result<RoundId> {
+    let id = RoundId::new();
+    sqlx::query(
+        "INSERT INTO rounds (id, organisation_id, team_id, circuit_id, slot_id, territory_id, planned_start, planned_end, status, created_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'planned', $9, $10, $10)",
+    )
+    .bind(id.to_string())
+    .bind(r.organisation.to_string())
+    .bind(r.team.to_string())
+    .bind(r.circuit.map(|c| c.to_string()))
+    .bind(r.slot.map(|s| s.to_string()))
+    .bind(r.territory.map(|t| t.to_string()))
+    .bind(r.planned_start.as_micros())
+    .bind(r.planned_end.as_micros())
+    .bind(by.to_string())
+    .bind(now.as_micros())
+    .execute(&mut **tx)
+    .await?;
+    for s in stops {
+        add_stop(tx, id, s).await?;
+    }
+    Ok(id)
+}
+
+/// One round.
+pub async fn get_round(db: &Db, id: RoundId) -> Result<Round> {
+    let row = sqlx::query(&format!("SELECT {ROUND_COLUMNS} FROM rounds WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(StorageError::NotFound)?;
+    round_from_row(&row)
+}
+
+/// Rounds planned to start in [`from`, `to`), by start (callers keep those the actor may read).
+pub async fn rounds_between(db: &Db, from: Timestamp, to: Timestamp) -> Result<Vec<Round>> {
+    let rows = sqlx::query(&format!("SELECT {ROUND_COLUMNS} FROM rounds WHERE planned_start >= $1 AND planned_start < $2 ORDER BY planned_start, id"))
+        .bind(from.as_micros())
+        .bind(to.as_micros())
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(round_from_row).collect()
+}
+
+/// Rounds still out (checked in, not checked out), by start.
+pub async fn rounds_out(db: &Db) -> Result<Vec<Round>> {
+    let rows = sqlx::query(&format!("SELECT {ROUND_COLUMNS} FROM rounds WHERE status = 'started' ORDER BY started_at, id")).fetch_all(db.pool()).await?;
+    rows.iter().map(round_from_row).collect()
+}
+
+async fn claim(tx: &mut Tx, round: RoundId, version: i64, now: Timestamp) -> Result<()> {
+    claim_version(tx, "rounds", &round.to_string(), version, now).await
+}
+
+/// The members checked in on a round, with the instant.
+pub async fn members(db: &Db, round: RoundId) -> Result<Vec<(UserId, Timestamp)>> {
+    let rows = sqlx::query("SELECT user_id, checked_in_at FROM round_members WHERE round_id = $1 ORDER BY checked_in_at, user_id")
+        .bind(round.to_string())
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(|r| Ok((req(r.try_get("user_id")?, "round_members.user_id")?, Timestamp::from_micros(r.try_get("checked_in_at")?)))).collect()
+}
+
+/// Starts a round: the members checked in and the expected return time.
+pub async fn check_in(tx: &mut Tx, round: &Round, members: &[UserId], expected_return: Timestamp, by: UserId, version: i64, now: Timestamp) -> Result<()> {
+    claim(tx, round.id, version, now).await?;
+    sqlx::query("UPDATE rounds SET status = 'started', started_at = $1, expected_return_at = $2, started_by = $3 WHERE id = $4")
+        .bind(now.as_micros())
+        .bind(expected_return.as_micros())
+        .bind(by.to_string())
+        .bind(round.id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    for m in members {
+        sqlx::query("INSERT INTO round_members (round_id, user_id, checked_in_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(round.id.to_string())
+            .bind(m.to_string())
+            .bind(now.as_micros())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Cancels a round that has not left.
+pub async fn cancel(tx: &mut Tx, round: &Round, version: i64, now: Timestamp) -> Result<()> {
+    claim(tx, round.id, version, now).await?;
+    sqlx::query("UPDATE rounds SET status = 'cancelled' WHERE id = $1").bind(round.id.to_string()).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Ends a round: the team is back.
+pub async fn check_out(tx: &mut Tx, round: &Round, by: UserId, version: i64, now: Timestamp) -> Result<()> {
+    claim(tx, round.id, version, now).await?;
+    sqlx::query("UPDATE rounds SET status = 'ended', ended_at = $1, ended_by = $2 WHERE id = $3")
+        .bind(now.as_micros())
+        .bind(by.to_string())
+        .bind(round.id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Writes the daily report's own fields (counts, mediations, handover).
+#[allow(clippy::too_many_arguments)]
+pub async fn set_report(tx: &mut Tx, round: &Round, people: (i64, i64, i64), mediations: i64, mediation_notes: &str, handover: &str, version: i64, now: Timestamp) -> Result<()> {
+    claim(tx, round.id, version, now).await?;
+    sqlx::query("UPDATE rounds SET people_total = $1, people_new = $2, people_known = $3, mediations = $4, mediation_notes = $5, handover = $6 WHERE id = $7")
+        .bind(people.0)
+        .bind(people.1)
+        .bind(people.2)
+        .bind(mediations)
+        .bind(mediation_notes)
+        .bind(handover)
+        .bind(round.id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Rounds out past their expected return time whose alert was not raised yet.
+pub async fn overdue_unalerted(db: &Db, now: Timestamp) -> Result<Vec<Round>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ROUND_COLUMNS} FROM rounds WHERE status = 'started' AND expected_return_at < $1 AND overdue_alerted_at IS NULL ORDER BY expected_return_at, id"
+    ))
+    .bind(now.as_micros())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(round_from_row).collect()
+}
+
+/// Marks the overdue alert raised; false when another instance raised it first.
+pub async fn mark_alerted(tx: &mut Tx, round: RoundId, now: Timestamp) -> Result<bool> {
+    let done = sqlx::query("UPDATE rounds SET overdue_alerted_at = $1 WHERE id = $2 AND overdue_alerted_at IS NULL AND status = 'started'")
+        .bind(now.as_micros())
+        .bind(round.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Rounds of an organisation out past their expected return (the banner).
+pub async fn overdue_of(db: &Db, org: OrganisationId, now: Timestamp) -> Result<Vec<Round>> {
+    let rows = sqlx::query(&format!("SELECT {ROUND_COLUMNS} FROM rounds WHERE organisation_id = $1 AND status = 'started' AND expected_return_at < $2 ORDER BY expected_return_at, id"))
+        .bind(org.to_string())
+        .bind(now.as_micros())
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(round_from_row).collect()
+}
+
+/// A stop of a round.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Stop {
+    /// Id.
+    pub id: String,
+    /// Order.
+    pub position: i64,
+    /// The site.
+    pub site: Option<SiteId>,
+    /// The report it carries.
+    pub report: Option<uuid::Uuid>,
+    /// Label.
+    pub label: String,
+    /// Longitude.
+    pub lon: Option<f64>,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// Visited at.
+    pub visited_at: Option<Timestamp>,
+    /// Note.
+    pub note: String,
+}
+
+/// Adds a stop at the end of a round.
+pub async fn add_stop(tx: &mut Tx, round: RoundId, s: &NewStop) -> Result<()> {
+    let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM round_stops WHERE round_id = $1")
+        .bind(round.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+    // A missing point is a literal NULL (see `add_circuit_stop`).
+    let sql = if s.point.is_some() {
+        "INSERT INTO round_stops (id, round_id, position, site_id, report_id, label, lon, lat) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    } else {
+        "INSERT INTO round_stops (id, round_id, position, site_id, report_id, label, lon, lat) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)"
+    };
+    let mut q = sqlx::query(sql)
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(round.to_string())
+        .bind(next)
+        .bind(s.site.map(|x| x.to_string()))
+        .bind(s.report.map(|x| x.to_string()))
+        .bind(s.label.clone());
+    if let Some((lon, lat)) = s.point {
+        q = q.bind(lon).bind(lat);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// The stops of a round, in order.
+pub async fn stops(db: &Db, round: RoundId) -> Result<Vec<Stop>> {
+    let rows = sqlx::query("SELECT id, position, site_id, report_id, label, lon, lat, visited_at, note FROM round_stops WHERE round_id = $1 ORDER BY position, id")
+        .bind(round.to_string())
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Stop {
+                id: r.try_get("id")?,
+                position: r.try_get("position")?,
+                site: parse(r.try_get("site_id")?, "round_stops.site_id")?,
+                report: parse(r.try_get("report_id")?, "round_stops.report_id")?,
+                label: r.try_get("label")?,
+                lon: r.try_get("lon")?,
+                lat: r.try_get("lat")?,
+                visited_at: ts(r.try_get("visited_at")?),
+                note: r.try_get("note")?,
+            })
+        })
+        .collect()
+}
+
+/// Marks a stop visited; false when it was already visited (or is not of this round).
+pub async fn visit_stop(tx: &mut Tx, round: RoundId, stop: &str, by: UserId, note: &str, now: Timestamp) -> Result<bool> {
+    let done = sqlx::query("UPDATE round_stops SET visited_at = $1, visited_by = $2, note = $3 WHERE id = $4 AND round_id = $5 AND visited_at IS NULL")
+        .bind(now.as_micros())
+        .bind(by.to_string())
+        .bind(note)
+        .bind(stop)
+        .bind(round.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets the quantities given on a round (a zero removes the line).
+pub async fn set_distributions(tx: &mut Tx, round: RoundId, quantities: &[(ItemId, i64)], now: Timestamp) -> Result<()> {
+    for (item, qty) in quantities {
+        sqlx::query("DELETE FROM round_distributions WHERE round_id = $1 AND item_id = $2").bind(round.to_string()).bind(item.to_string()).execute(&mut **tx).await?;
+        if *qty > 0 {
+            sqlx::query("INSERT INTO round_distributions (round_id, item_id, quantity) VALUES ($1, $2, $3)")
+                .bind(round.to_string())
+                .bind(item.to_string())
+                .bind(*qty)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    sqlx::query("UPDATE rounds SET updated_at = $1 WHERE id = $2").bind(now.as_micros()).bind(round.to_string()).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// A line of what a round gave out.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Distribution {
+    /// Item.
+    pub item: ItemId,
+    /// Its name.
+    pub name: String,
+    /// Its category.
+    pub category: String,
+    /// Its unit.
+    pub unit: String,
+    /// Quantity.
+    pub quantity: i64,
+}
+
+/// What a round gave out, in catalogue order.
+pub async fn distributions(db: &Db, round: RoundId) -> Result<Vec<Distribution>> {
+    let rows = sqlx::query(
+        "SELECT d.item_id, i.name, i.category, i.unit, d.quantity FROM round_distributions d JOIN distribution_items i ON i.id = d.item_id \
+         WHERE d.round_id = $1 ORDER BY i.position, i.name",
+    )
+    .bind(round.to_string())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Distribution {
+                item: req(r.try_get("item_id")?, "round_distributions.item_id")?,
+                name: r.try_get("name")?,
+                category: r.try_get("category")?,
+                unit: r.try_get("unit")?,
+                quantity: r.try_get("quantity")?,
+            })
+        })
+        .collect()
+}
+
+/// A safety incident on a round.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Incident {
+    /// When.
+    pub at: Timestamp,
+    /// Kind code.
+    pub kind: String,
+    /// What happened (no names).
+    pub description: String,
+}
+
+/// Records a safety incident.
+pub async fn add_incident(tx: &mut Tx, round: RoundId, kind: &str, description: &str, by: UserId, now: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO round_incidents (id, round_id, at, author_id, kind, description) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(round.to_string())
+        .bind(now.as_micros())
+        .bind(by.to_string())
+        .bind(kind)
+        .bind(description)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The incidents of a round.
+pub async fn incidents(db: &Db, round: RoundId) -> Result<Vec<Incident>> {
+    let rows = sqlx::query("SELECT at, kind, description FROM round_incidents WHERE round_id = $1 ORDER BY at, id").bind(round.to_string()).fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| Ok(Incident { at: Timestamp::from_micros(r.try_get("at")?), kind: r.try_get("kind")?, description: r.try_get("description")? }))
+        .collect()
+}

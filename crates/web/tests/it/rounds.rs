@@ -1,0 +1,330 @@
+//! Maraudes: planning from the schedule and circuit, the pair check-in,
+//! stops (with the reports assigned to the team), distributions, check-out,
+//! the daily report, the overdue alert with the manual clock, the shared
+//! schedule across organisations, and the JSON API.
+
+use axum::http::StatusCode;
+use veille_domain::{Role, TeamId, UserId};
+use veille_storage::{reports, rounds, sites as store_sites, teams};
+use veille_web::reports::Intake;
+
+use crate::helpers::*;
+use crate::sites::{site_at, two, Two};
+
+/// A team of organisation A with the two given members, its catalogue, and a
+/// circuit of one site.
+async fn team_of(w: &Two, members: &[UserId]) -> (TeamId, veille_domain::SiteId) {
+    let now = w.app.state.clock.now();
+    let site = site_at(&w.app, w.a, w.coord_a, "Campement du quai", 2.05, 48.05).await;
+    let mut tx = w.app.db().begin().await.unwrap();
+    let team = teams::create(&mut tx, w.a, "Maraude du soir", "social", now).await.unwrap();
+    for m in members {
+        teams::add_member(&mut tx, team, *m).await.unwrap();
+    }
+    let circuit = rounds::create_circuit(&mut tx, w.a, team, "Nord", now).await.unwrap();
+    rounds::add_circuit_stop(&mut tx, circuit, Some(site), "", None, now).await.unwrap();
+    rounds::add_circuit_stop(&mut tx, circuit, None, "Sortie du métro", Some((2.06, 48.06)), now).await.unwrap();
+    rounds::create_slot(
+        &mut tx,
+        &rounds::NewSlot { organisation: w.a, team, weekday: i64::from(chrono::Datelike::weekday(&now.paris_date()).number_from_monday()), start_minute: 20 * 60, end_minute: 60, territory: None, circuit: Some(circuit), note: "RDV place".into() },
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    (team, site)
+}
+
+fn today(app: &TestApp) -> String {
+    app.state.clock.now().paris_date().to_string()
+}
+
+#[tokio::test]
+async fn a_pair_checks_in_visits_records_and_checks_out_and_the_daily_report_shows_exactly_that() {
+    let w = two().await;
+    let second = w.app.user(w.a, Role::FieldWorker, "binome@a.exemple.fr", None, None).await;
+    let (team, site) = team_of(&w, &[w.field_a, second]).await;
+    let mut c = w.app.session_for(w.field_a, false).await;
+    assert_eq!(c.post("/rounds/items", &[("action", "defaults")]).await.status, StatusCode::FORBIDDEN, "field workers do not edit the catalogue");
+    let mut coord = w.app.session_for(w.coord_a, false).await;
+    assert_eq!(coord.post("/rounds/items", &[("action", "defaults")]).await.status, StatusCode::SEE_OTHER);
+    let slot = rounds::slots(w.app.db()).await.unwrap()[0].id;
+    let r = c.post("/rounds", &[("slot_id", &slot.to_string()), ("date", &today(&w.app))]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let round_path = r.location().unwrap().to_owned();
+    let round_id: veille_domain::RoundId = round_path.trim_start_matches("/rounds/").parse().unwrap();
+    let round = rounds::get_round(w.app.db(), round_id).await.unwrap();
+    assert_eq!(round.team, team);
+    assert_eq!(round.planned_end.seconds_until(round.planned_start.plus_seconds(5 * 3600)), 0, "20:00 to 01:00 the next day");
+    assert_eq!(rounds::stops(w.app.db(), round_id).await.unwrap().len(), 2, "the circuit's stops");
+    // The pair rule: alone, refused.
+    let expected = w.app.state.clock.now().plus_seconds(3 * 3600).to_paris_input();
+    let r = c.post(&format!("{round_path}/check-in"), &[("members", &w.field_a.to_string()), ("expected_return", &expected), ("version", "1")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("id=\"members-error\"") && r.body.contains("binôme"));
+    // Someone not in the team does not count.
+    let r = c.post(&format!("{round_path}/check-in"), &[("members", &w.field_a.to_string()), ("members", &w.coord_a.to_string()), ("expected_return", &expected), ("version", "1")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = c.post(&format!("{round_path}/check-in"), &[("members", &w.field_a.to_string()), ("members", &second.to_string()), ("expected_return", &expected), ("version", "1")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(rounds::members(w.app.db(), round_id).await.unwrap().len(), 2);
+    // Visit the site, record an observation on it from the round, distribute.
+    let stops = rounds::stops(w.app.db(), round_id).await.unwrap();
+    w.app.state.clock.advance_seconds(600);
+    assert_eq!(c.post(&format!("{round_path}/visit"), &[("stop_id", &stops[0].id), ("note", "calme")]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(c.post(&format!("{round_path}/visit"), &[("stop_id", &stops[0].id)]).await.status, StatusCode::UNPROCESSABLE_ENTITY, "visited once");
+    // "Nothing changed" from the round dates the site's last check and comes back to the stop.
+    let r = c.post(&format!("/sites/{site}/confirm"), &[("version", "1"), ("back", &format!("{round_path}#stop-{}", stops[0].id))]).await;
+    assert_eq!(r.location(), Some(format!("{round_path}#stop-{}", stops[0].id).as_str()));
+    assert!(store_sites::get(w.app.db(), site).await.unwrap().last_checked_at.is_some());
+    let r = c.post(&format!("/sites/{site}/confirm"), &[("version", "2"), ("back", "//ailleurs.exemple/")]).await;
+    assert_eq!(r.location(), Some(format!("/sites/{site}").as_str()), "never sent elsewhere");
+    let form = c.get(&format!("/sites/{site}/observations/new?round={round_id}")).await;
+    assert!(form.body.contains(&format!("name=\"round_id\" value=\"{round_id}\"")));
+    let r = c.post(&format!("/sites/{site}/observations"), &[("round_id", &round_id.to_string()), ("people", "7"), ("women", "2"), ("tents", "4")]).await;
+    assert_eq!(r.location(), Some(round_path.as_str()));
+    let items = rounds::items(w.app.db(), w.a).await.unwrap();
+    let meals = items.iter().find(|i| i.name == "Repas").unwrap();
+    let naloxone = items.iter().find(|i| i.name == "Naloxone").unwrap();
+    let r = c.post(&format!("{round_path}/distributions"), &[(&*format!("qty_{}", meals.id), "12"), (&*format!("qty_{}", naloxone.id), "2")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = c.post(&format!("{round_path}/distributions"), &[(&*format!("qty_{}", meals.id), "beaucoup")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(c.post(&format!("{round_path}/incidents"), &[("kind", "threat"), ("description", "Tension à la sortie du métro")]).await.status, StatusCode::SEE_OTHER);
+    let r = c.post(&format!("{round_path}/check-out"), &[("version", "2")]).await;
+    assert_eq!(r.location(), Some(format!("{round_path}/report").as_str()));
+    let r = c.post(&format!("{round_path}/report"), &[("people_total", "9"), ("people_new", "2"), ("people_known", "7"), ("mediations", "1"), ("mediation_notes", "Gardien d'immeuble"), ("handover", "Repasser au quai demain"), ("version", "3")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let report = c.get(&format!("{round_path}/report")).await.body;
+    let section = |id: &str| report.split(&format!("id=\"{id}\"")).nth(1).unwrap().split("</section>").next().unwrap().to_owned();
+    assert!(section("report-stops").contains("Campement du quai") && section("report-stops").contains("calme"));
+    assert!(!section("report-stops").contains("Sortie du métro"), "only visited stops");
+    assert!(section("report-observations").contains("Personnes 7"));
+    assert!(section("report-people").contains("Total 9") && section("report-people").contains("Déjà connues 7"));
+    assert!(section("report-distributions").contains("<td>Repas</td><td>Alimentation</td><td>12</td>"));
+    assert!(section("report-distributions").contains("<td>Naloxone</td><td>Réduction des risques</td><td>2</td>"));
+    assert!(section("report-incidents").contains("Menace"));
+    assert!(section("report-handover").contains("Repasser au quai demain"));
+    assert!(section("report-members").contains("Test field_worker"));
+    // Counts that do not add up are refused.
+    let r = c.post(&format!("{round_path}/report"), &[("people_total", "1"), ("people_new", "2"), ("version", "4")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_round_not_checked_out_by_its_expected_time_raises_the_overdue_alert_once() {
+    let w = two().await;
+    let second = w.app.user(w.a, Role::FieldWorker, "binome@a.exemple.fr", None, None).await;
+    w.app.user(w.a, Role::OrgAdmin, "admin@a.exemple.fr", None, None).await;
+    let (team, _) = team_of(&w, &[w.field_a, second]).await;
+    let mut c = w.app.session_for(w.field_a, false).await;
+    let r = c.post_json("/api/v1/rounds", &serde_json::json!({"team_id": team.to_string(), "date": today(&w.app), "start": "20:00", "end": "23:00"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.json()["round"]["id"].as_str().unwrap().to_owned();
+    let expected = w.app.state.clock.now().plus_seconds(2 * 3600).to_rfc3339();
+    let r = c.post_json(&format!("/api/v1/rounds/{id}/check-in"), &serde_json::json!({"members": [w.field_a.to_string(), second.to_string()], "expected_return": expected})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mails = || async {
+        veille_storage::sqlx::query_as::<_, (String, String, String)>("SELECT to_address, subject, body_text FROM outbox ORDER BY created_at")
+            .fetch_all(w.app.db().pool())
+            .await
+            .unwrap()
+    };
+    // An hour later: not late yet. (Sessions are opened after each move of
+    // the clock: an idle session ends after 30 minutes.)
+    w.app.state.clock.advance_seconds(3600);
+    assert_eq!(veille_web::rounds::alerts::raise_overdue(&w.app.state).await.unwrap(), 0);
+    let mut coord = w.app.session_for(w.coord_a, false).await;
+    assert!(!coord.get("/").await.body.contains("overdue-banner"));
+    // Past the expected return: one alert, to the coordinators and administrators of A only.
+    w.app.state.clock.advance_seconds(3600 + 60);
+    assert_eq!(veille_web::rounds::alerts::raise_overdue(&w.app.state).await.unwrap(), 1);
+    let sent = mails().await;
+    let to: Vec<&str> = sent.iter().map(|m| m.0.as_str()).collect();
+    assert_eq!(to.len(), 2, "{to:?}");
+    assert!(to.contains(&"coord@a.exemple.fr") && to.contains(&"admin@a.exemple.fr"));
+    assert!(sent[0].1.contains("Maraude du soir"));
+    assert!(sent[0].2.contains(&format!("/rounds/{id}")));
+    for m in &sent {
+        assert!(!m.2.contains("Test field_worker") && !m.2.contains("terrain@"), "no personal data in the mail");
+    }
+    // The banner on the coordinator's pages, not on the field worker's nor on B's.
+    let mut coord = w.app.session_for(w.coord_a, false).await;
+    let mut c = w.app.session_for(w.field_a, false).await;
+    let home = coord.get("/sites").await.body;
+    assert!(home.contains("id=\"overdue-banner\""), "banner for the coordinator");
+    assert!(!c.get("/sites").await.body.contains("overdue-banner"));
+    assert!(!w.app.session_for(w.coord_b, false).await.get("/sites").await.body.contains("overdue-banner"));
+    assert!(coord.get("/rounds").await.body.contains("id=\"overdue\""));
+    // Raised once.
+    w.app.state.clock.advance_seconds(600);
+    assert_eq!(veille_web::rounds::alerts::raise_overdue(&w.app.state).await.unwrap(), 0);
+    assert_eq!(mails().await.len(), 2);
+    // Back: the banner goes.
+    assert_eq!(c.post_json(&format!("/api/v1/rounds/{id}/check-out"), &serde_json::json!({})).await.status, StatusCode::OK);
+    assert!(!coord.get("/sites").await.body.contains("overdue-banner"));
+    let alerts: i64 = veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'alert' AND record_id = $1").bind(&id).fetch_one(w.app.db().pool()).await.unwrap();
+    assert_eq!(alerts, 1);
+}
+
+#[tokio::test]
+async fn two_organisations_slots_appear_in_the_shared_schedule_and_its_icalendar_export() {
+    let w = two().await;
+    let now = w.app.state.clock.now();
+    let mut tx = w.app.db().begin().await.unwrap();
+    let team_a = teams::create(&mut tx, w.a, "Maraude municipale", "mediation", now).await.unwrap();
+    let team_b = teams::create(&mut tx, w.b, "Maraude RdR", "health", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let t1 = veille_storage::territories::id_by_code(w.app.db(), "T1").await.unwrap().unwrap();
+    let mut ca = w.app.session_for(w.coord_a, false).await;
+    let r = ca.post("/schedule", &[("team_id", &team_a.to_string()), ("weekday", "2"), ("start", "19:30"), ("end", "22:00"), ("territory_id", &t1.to_string()), ("note", "Départ place de la Chapelle")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let mut cb = w.app.session_for(w.coord_b, false).await;
+    let r = cb.post_json("/api/v1/schedule", &serde_json::json!({"team_id": team_b.to_string(), "weekday": 2, "start": "21:00", "end": "01:30", "territory_id": t1.to_string()})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // B may not add a slot for A's team, nor remove A's slot.
+    let r = cb.post_json("/api/v1/schedule", &serde_json::json!({"team_id": team_a.to_string(), "weekday": 3, "start": "10:00", "end": "11:00"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let slot_a = rounds::slots(w.app.db()).await.unwrap().into_iter().find(|s| s.organisation == w.a).unwrap();
+    assert_eq!(cb.post(&format!("/schedule/{}/delete", slot_a.id), &[]).await.status, StatusCode::FORBIDDEN);
+    // A field worker of a third organisation sees both, on Tuesday, in T1.
+    let c = w.app.org("CAARUD Est", false).await;
+    let field_c = w.app.user(c, Role::FieldWorker, "terrain@c.exemple.fr", None, None).await;
+    let mut fc = w.app.session_for(field_c, false).await;
+    let page = fc.get("/schedule").await.body;
+    let tuesday = page.split("id=\"weekday-2\"").nth(1).unwrap().split("</section>").next().unwrap().to_owned();
+    assert!(tuesday.contains("Maraude municipale") && tuesday.contains("Maraude RdR"), "{tuesday}");
+    assert!(tuesday.contains("19:30–22:00") && tuesday.contains("21:00–01:30"));
+    assert!(tuesday.contains("Mission coordination") && tuesday.contains("Association Nord"));
+    let api = fc.get("/api/v1/schedule").await.json();
+    assert_eq!(api.as_array().unwrap().len(), 2);
+    // The iCalendar export: what clients need, checked here; the outside parsers run in the browser suite.
+    let r = fc.get("/schedule.ics").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/calendar"));
+    let ics = r.body;
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.trim_end().ends_with("END:VCALENDAR"));
+    for needle in ["VERSION:2.0", "PRODID:", "BEGIN:VTIMEZONE", "TZID:Europe/Paris", "RRULE:FREQ=WEEKLY;BYDAY=TU", "DTSTART;TZID=Europe/Paris:"] {
+        assert!(ics.contains(needle), "{needle} in\n{ics}");
+    }
+    assert_eq!(ics.matches("BEGIN:VEVENT").count(), 2);
+    for event in ics.split("BEGIN:VEVENT").skip(1) {
+        for p in ["UID:", "DTSTAMP:", "DTSTART", "DTEND"] {
+            assert!(event.contains(p), "{p} in {event}");
+        }
+    }
+    // Partners and readers do not see the schedule.
+    let partner = w.app.user(c, Role::Partner, "partenaire@c.exemple.fr", None, None).await;
+    assert_eq!(w.app.session_for(partner, false).await.get("/schedule.ics").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_report_assigned_to_a_team_appears_on_its_next_round_and_moves_forward_when_the_stop_is_visited() {
+    let w = two().await;
+    let second = w.app.user(w.a, Role::FieldWorker, "binome@a.exemple.fr", None, None).await;
+    let (team, _) = team_of(&w, &[w.field_a, second]).await;
+    let t1 = veille_storage::territories::id_by_code(w.app.db(), "T1").await.unwrap().unwrap();
+    let mut tx = w.app.db().begin().await.unwrap();
+    reports::add_routing_rule(&mut tx, Some(t1), None, team, w.app.state.clock.now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let intake = Intake {
+        source: "riverain".into(),
+        channel: "web".into(),
+        point: Some(veille_geo::LonLat::new(2.055, 48.055).unwrap()),
+        address: "Devant le 12 rue du Quai".into(),
+        adults: 2,
+        description: "Deux personnes sous une tente".into(),
+        ..Default::default()
+    };
+    let received = veille_web::reports::receive(&w.app.state, &intake, None, None).await.unwrap().unwrap();
+    assert_eq!(received.team, Some(team));
+    let mut c = w.app.session_for(w.field_a, false).await;
+    let r = c.post("/rounds", &[("team_id", &team.to_string()), ("date", &today(&w.app)), ("start", "20:00"), ("end", "23:00")]).await;
+    let round_path = r.location().unwrap().to_owned();
+    let round_id: veille_domain::RoundId = round_path.trim_start_matches("/rounds/").parse().unwrap();
+    let stops = rounds::stops(w.app.db(), round_id).await.unwrap();
+    let stop = stops.iter().find(|s| s.report == Some(received.id)).expect("the report is among the stops");
+    let page = c.get(&round_path).await.body;
+    assert!(page.contains(&received.reference));
+    // A report assigned after planning joins at check-in.
+    let later = veille_web::reports::receive(&w.app.state, &Intake { description: "Un matelas".into(), ..intake.clone() }, None, None).await.unwrap().unwrap();
+    let expected = w.app.state.clock.now().plus_seconds(3 * 3600).to_paris_input();
+    let r = c.post(&format!("{round_path}/check-in"), &[("members", &w.field_a.to_string()), ("members", &second.to_string()), ("expected_return", &expected), ("version", "1")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(rounds::stops(w.app.db(), round_id).await.unwrap().iter().any(|s| s.report == Some(later.id)));
+    // Visiting the stop moves the report forward, with its timeline.
+    assert_eq!(reports::get(w.app.db(), received.id).await.unwrap().status, "assigned");
+    assert_eq!(c.post(&format!("{round_path}/visit"), &[("stop_id", &stop.id)]).await.status, StatusCode::SEE_OTHER);
+    let moved = reports::get(w.app.db(), received.id).await.unwrap();
+    assert_eq!(moved.status, "in_progress");
+    let events = reports::events(w.app.db(), received.id).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "status" && e.from.as_deref() == Some("assigned") && e.to.as_deref() == Some("in_progress")));
+    assert_eq!(reports::get(w.app.db(), later.id).await.unwrap().status, "assigned", "only the visited stop's report");
+    // The coordinator is offered the answer form of the report from the round.
+    let mut coord = w.app.session_for(w.coord_a, false).await;
+    let page = coord.get(&round_path).await.body;
+    assert!(page.contains(&format!("href=\"/reports/{}#answer\"", received.id)));
+    let r = coord.post(&format!("/reports/{}/answer", received.id), &[("answer", "Une équipe est passée ce soir."), ("action", "publish"), ("version", &moved.version.to_string())]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // A later round of the team still carries the open reports, not the closed ones.
+    let mut tx = w.app.db().begin().await.unwrap();
+    let later_report = reports::get(w.app.db(), later.id).await.unwrap();
+    reports::set_status(&mut tx, &later_report, "closed", Some("nobody_found"), None, later_report.version, w.app.state.clock.now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let r = c.post_json("/api/v1/rounds", &serde_json::json!({"team_id": team.to_string(), "date": today(&w.app), "start": "23:00", "end": "23:30"})).await;
+    let stops: Vec<Option<String>> = r.json()["stops"].as_array().unwrap().iter().map(|s| s["report_id"].as_str().map(str::to_owned)).collect();
+    assert!(stops.contains(&Some(received.id.to_string())));
+    assert!(!stops.contains(&Some(later.id.to_string())));
+}
+
+#[tokio::test]
+async fn rounds_belong_to_the_team_organisation_and_the_api_follows_the_same_rules() {
+    let w = two().await;
+    let second = w.app.user(w.a, Role::FieldWorker, "binome@a.exemple.fr", None, None).await;
+    let (team, site) = team_of(&w, &[w.field_a, second]).await;
+    let mut c = w.app.session_for(w.field_a, false).await;
+    let r = c.post_json("/api/v1/rounds", &serde_json::json!({"team_id": team.to_string(), "date": "demain", "start": "25:00"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = &r.json()["error"]["fields"];
+    assert!(fields["date"].is_string() && fields["start"].is_string() && fields["end"].is_string());
+    let slot = rounds::slots(w.app.db()).await.unwrap()[0].id;
+    let r = c.post_json("/api/v1/rounds", &serde_json::json!({"slot_id": slot.to_string(), "date": today(&w.app)})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.json()["round"]["id"].as_str().unwrap().to_owned();
+    // Another organisation does not find it, on pages nor the API.
+    let mut cb = w.app.session_for(w.coord_b, false).await;
+    assert_eq!(cb.get(&format!("/rounds/{id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(cb.get(&format!("/api/v1/rounds/{id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(cb.post_json(&format!("/api/v1/rounds/{id}/check-out"), &serde_json::json!({})).await.status, StatusCode::NOT_FOUND);
+    assert!(cb.get("/api/v1/rounds").await.json().as_array().unwrap().is_empty());
+    // A round that has not left can be called off; it then leaves the coverage.
+    let r = c.post_json("/api/v1/rounds", &serde_json::json!({"slot_id": slot.to_string(), "date": today(&w.app)})).await;
+    let extra = r.json()["round"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(c.post(&format!("/rounds/{extra}/cancel"), &[("version", "1")]).await.location(), Some("/rounds"));
+    assert_eq!(rounds::get_round(w.app.db(), extra.parse().unwrap()).await.unwrap().status, "cancelled");
+    assert_eq!(c.post(&format!("/rounds/{extra}/cancel"), &[("version", "2")]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The API check-in follows the pair rule too.
+    let expected = w.app.state.clock.now().plus_seconds(3600).to_rfc3339();
+    let r = c.post_json(&format!("/api/v1/rounds/{id}/check-in"), &serde_json::json!({"members": [w.field_a.to_string()], "expected_return": expected})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.json()["error"]["fields"]["members"].as_str().unwrap().contains("binôme"));
+    let r = c.post_json(&format!("/api/v1/rounds/{id}/check-in"), &serde_json::json!({"members": [w.field_a.to_string(), second.to_string()], "expected_return": expected})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let stop = r.json()["stops"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.json()["stops"][0]["site_id"], site.to_string());
+    let r = c.post_json(&format!("/api/v1/rounds/{id}/visits"), &serde_json::json!({"stop_id": stop, "note": "RAS"})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.json()["stops"][0]["visited_at"].is_string());
+    // A visited stop counts as the site being seen (coverage).
+    assert!(store_sites::last_seen(w.app.db()).await.unwrap().contains_key(&site));
+    // Distributions only from the organisation's catalogue.
+    let r = c.post_json(&format!("/api/v1/rounds/{id}/distributions"), &serde_json::json!({"quantities": {"not-an-item": 3}})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let d = c.get(&format!("/api/v1/rounds/{id}")).await.json();
+    assert_eq!(d["round"]["status"], "started");
+    assert_eq!(d["members"].as_array().unwrap().len(), 2);
+    let teams = c.get("/api/v1/teams").await.json();
+    let t = teams.as_array().unwrap().iter().find(|t| t["id"] == team.to_string()).unwrap().clone();
+    assert_eq!(t["kind"], "social");
+    assert_eq!(t["members"].as_array().unwrap().len(), 2);
+}
