@@ -69,6 +69,7 @@ async function fuzz(label, databaseUrl) {
     const token = await tokenFor(server.baseURL, 'coordination@demo.veille.invalid');
     const reportDir = await mkdtemp(path.join(os.tmpdir(), `veille-schemathesis-${label}-`));
     const result = await run(SCHEMATHESIS, [
+      '--config-file', path.join(REPO_ROOT, 'tests/browser/schemathesis.toml'),
       'run', `${server.baseURL}/api/v1/openapi.json`,
       '--url', `${server.baseURL}/api/v1`,
       '--header', `Authorization: Bearer ${token}`,

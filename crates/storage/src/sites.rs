@@ -366,7 +366,8 @@ pub struct Figures {
 impl Figures {
     /// Every minor.
     pub fn minors(&self) -> i64 {
-        self.minors_0_3 + self.minors_3_6 + self.minors_6_12 + self.minors_12_16 + self.minors_16_18
+        // Saturating: the figures come from outside before they are checked.
+        [self.minors_3_6, self.minors_6_12, self.minors_12_16, self.minors_16_18].iter().fold(self.minors_0_3, |a, b| a.saturating_add(*b))
     }
 }
 

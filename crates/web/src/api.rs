@@ -43,7 +43,26 @@ where
         let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| AppError::new(ErrorKind::TooLarge).into_response())?;
         // The decoder's message says what is wrong and where (it is sent back
         // to the caller only, never logged: it may quote what was sent).
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| bad_body(lang, e.to_string()))
+        let mut value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| bad_body(lang, e.to_string()))?;
+        integral_floats_as_integers(&mut value);
+        serde_json::from_value(value).map(JsonBody).map_err(|e| bad_body(lang, e.to_string()))
+    }
+}
+
+/// JSON Schema counts `3.0` as an integer, and clients (JavaScript's numbers,
+/// spreadsheets) send it so; serde would refuse it for an integer field. A
+/// number with no fractional part that fits an i64 is read as that integer —
+/// a float field still takes it.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15) {
+                *value = serde_json::Value::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
     }
 }
 

@@ -175,6 +175,9 @@ impl Registry {
         }
         router
             .fallback(|| async { AppError::not_found().into_response() })
+            // A handler that panics answers 500 like any other internal error
+            // (the connection is not dropped); render_errors then words it.
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| AppError::new(ErrorKind::Internal).into_response()))
             .layer(from_fn_with_state(state.clone(), middleware::render_errors))
             .layer(from_fn_with_state(state.clone(), middleware::csrf_cookie))
             .layer(from_fn_with_state(state.clone(), middleware::security_headers))

@@ -372,5 +372,6 @@ pub async fn check_out(State(state): State<AppState>, ctx: PageCtx, who: Authent
 pub async fn coverage(State(state): State<AppState>, who: Authenticated, Query(q): Query<super::coverage::CoverageQuery>) -> AppResult<Response> {
     crate::sites::gate(&who)?;
     who.require(Action::Read, &schedule_resource(who.account.organisation))?;
-    Ok(Json(super::coverage::compute(&state, &who, q.days()).await?).into_response())
+    let days = q.days_given().ok_or_else(crate::error::AppError::bad_request)?;
+    Ok(Json(super::coverage::compute(&state, &who, days).await?).into_response())
 }

@@ -112,13 +112,22 @@ pub async fn compute(state: &AppState, who: &Authenticated, days: i64) -> AppRes
 #[derive(Deserialize, Default)]
 pub struct CoverageQuery {
     #[serde(default)]
-    days: String,
+    days: Option<String>,
 }
 
 impl CoverageQuery {
-    /// The threshold asked, or the default.
+    /// For the API: the threshold asked (1 to 365 days), the default when
+    /// absent, `None` for anything else (an empty value included) — a client
+    /// is told, not guessed for.
+    pub fn days_given(&self) -> Option<i64> {
+        match &self.days {
+            None => Some(DEFAULT_DAYS),
+            Some(d) => d.trim().parse::<i64>().ok().filter(|d| (1..=365).contains(d)),
+        }
+    }
+    /// For the page: the threshold asked, or the default.
     pub fn days(&self) -> i64 {
-        self.days.parse::<i64>().ok().filter(|d| (1..=365).contains(d)).unwrap_or(DEFAULT_DAYS)
+        self.days_given().unwrap_or(DEFAULT_DAYS)
     }
 }
 

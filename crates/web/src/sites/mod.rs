@@ -302,7 +302,7 @@ pub async fn validate_observation(state: &AppState, who: &Authenticated, lang: L
         }
     }
     let f = &input.figures;
-    if f.men + f.women + f.minors() > f.people {
+    if f.men.saturating_add(f.women).saturating_add(f.minors()) > f.people {
         errors.add("people", lang.t("site.error.people_sum"));
     }
     let observed_at = match input.observed_at.as_deref() {

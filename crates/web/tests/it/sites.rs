@@ -156,6 +156,14 @@ async fn wrong_input_is_explained_next_to_each_field_in_the_form_and_the_api() {
     let r = c.post_json(&format!("/api/v1/sites/{site}/observations"), &serde_json::json!({"people": 2, "women": 3})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.json()["error"]["fields"]["people"].as_str().unwrap().contains("somme"));
+    // Counts near the integer limit are refused, not added up into an overflow (found by schemathesis).
+    let r = c.post_json(&format!("/api/v1/sites/{site}/observations"), &serde_json::json!({"people": 1, "men": i64::MAX, "minors_3_6": i64::MAX})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.json()["error"]["fields"]["men"].is_string());
+    // A whole number written with a decimal point is the same number.
+    let r = c.post_json(&format!("/api/v1/sites/{site}/observations"), &serde_json::json!({"people": 2.0, "women": 3.0})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.json()["error"]["fields"]["people"].as_str().unwrap().contains("somme"));
     let r = c.post_json("/api/v1/sites", &serde_json::json!({"name": "X", "kind": "camp", "lon": 200.0, "lat": 48.0})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.json()["error"]["fields"]["lat"].is_string());
