@@ -1,8 +1,12 @@
 //! Triage of signalements: rules as data. Each rule names a condition on what
-//! was seen and a reason; a report matching any rule of level 1 is level 1
-//! (urgent), otherwise level 2. The rules are read from a TOML text by the web
-//! crate (`triage_rules.toml`, versioned) and handed here; this module only
-//! evaluates them.
+//! was seen and a reason. Level 1 is the ordinary case, handled by the local
+//! team; level 2 is the complex case handled by the social emergency mission
+//! (minors, pregnant women, families with children, a camp of more than 3
+//! tents, people on municipal land, great vulnerability, repeated reports at
+//! the same place). A report is level 1 unless a matching rule gives level 2
+//! (the highest level among the matching rules wins). The rules are read from
+//! a TOML text by the web crate (`triage_rules.toml`, versioned) and handed
+//! here; this module only evaluates them.
 
 use serde::{Deserialize, Serialize};
 
@@ -63,7 +67,7 @@ pub struct Rule {
     pub id: String,
     /// When it applies.
     pub condition: Condition,
-    /// Level it gives (1 urgent, 2 standard).
+    /// Level it gives (1 ordinary, 2 complex).
     pub level: u8,
     /// Message key of the reason shown to staff.
     pub reason: String,
@@ -92,7 +96,7 @@ pub struct RuleSet {
 /// The result of triage.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Triage {
-    /// 1 urgent, 2 standard.
+    /// 1 ordinary (local team), 2 complex (social emergency mission).
     pub level: u8,
     /// Codes of the rules that matched, in rule order.
     pub reasons: Vec<String>,
@@ -128,7 +132,7 @@ impl RuleSet {
     pub fn triage(&self, o: &Observation) -> Triage {
         let matched: Vec<&Rule> = self.rules.iter().filter(|r| r.condition.holds(o)).collect();
         Triage {
-            level: matched.iter().map(|r| r.level).min().unwrap_or(2),
+            level: matched.iter().map(|r| r.level).max().unwrap_or(1),
             reasons: matched.iter().map(|r| r.id.clone()).collect(),
         }
     }
@@ -152,11 +156,11 @@ mod tests {
             version: 1,
             repeat: RepeatWindow { radius_m: 150.0, days: 30 },
             rules: vec![
-                rule("minors", Condition::Seen { flag: "minors".into() }, 1),
-                rule("children", Condition::ChildrenCounted, 1),
-                rule("tents", Condition::Tents { more_than: 5 }, 1),
-                rule("repeated", Condition::Repeated { at_least: 3 }, 1),
-                rule("municipal_land", Condition::Seen { flag: "municipal_land".into() }, 2),
+                rule("minors", Condition::Seen { flag: "minors".into() }, 2),
+                rule("children", Condition::ChildrenCounted, 2),
+                rule("tents", Condition::Tents { more_than: 3 }, 2),
+                rule("repeated", Condition::Repeated { at_least: 3 }, 2),
+                rule("nuisance", Condition::Seen { flag: "nuisance".into() }, 1),
             ],
         }
     }
@@ -165,18 +169,18 @@ mod tests {
     fn each_condition_and_the_default() {
         let s = set();
         let cases: Vec<(Observation, u8, Vec<&str>)> = vec![
-            (Observation::default(), 2, vec![]),
-            (Observation { flags: vec!["minors".into()], ..Default::default() }, 1, vec!["minors"]),
-            (Observation { children: 1, ..Default::default() }, 1, vec!["children"]),
-            (Observation { tents: 5, ..Default::default() }, 2, vec![]),
-            (Observation { tents: 6, ..Default::default() }, 1, vec!["tents"]),
-            (Observation { earlier_reports_nearby: 1, ..Default::default() }, 2, vec![]),
-            (Observation { earlier_reports_nearby: 2, ..Default::default() }, 1, vec!["repeated"]),
-            (Observation { flags: vec!["municipal_land".into()], ..Default::default() }, 2, vec!["municipal_land"]),
+            (Observation::default(), 1, vec![]),
+            (Observation { flags: vec!["minors".into()], ..Default::default() }, 2, vec!["minors"]),
+            (Observation { children: 1, ..Default::default() }, 2, vec!["children"]),
+            (Observation { tents: 3, ..Default::default() }, 1, vec![]),
+            (Observation { tents: 4, ..Default::default() }, 2, vec!["tents"]),
+            (Observation { earlier_reports_nearby: 1, ..Default::default() }, 1, vec![]),
+            (Observation { earlier_reports_nearby: 2, ..Default::default() }, 2, vec!["repeated"]),
+            (Observation { flags: vec!["nuisance".into()], ..Default::default() }, 1, vec!["nuisance"]),
             (
-                Observation { flags: vec!["municipal_land".into(), "minors".into()], tents: 9, ..Default::default() },
-                1,
-                vec!["minors", "tents", "municipal_land"],
+                Observation { flags: vec!["nuisance".into(), "minors".into()], tents: 9, ..Default::default() },
+                2,
+                vec!["minors", "tents", "nuisance"],
             ),
         ];
         for (o, level, reasons) in cases {

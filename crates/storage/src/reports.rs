@@ -80,7 +80,7 @@ pub struct Report {
     /// Hash of the confirmation code mailed to the reporter, until confirmed.
     #[serde(skip)]
     pub email_confirm_hash: Option<String>,
-    /// Level computed by the triage rules (1 urgent, 2 standard).
+    /// Level computed by the triage rules (1 ordinary, local team; 2 complex, social emergency mission).
     pub level: i64,
     /// Reason codes of the triage.
     pub reasons: Vec<String>,

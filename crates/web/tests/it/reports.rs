@@ -19,7 +19,7 @@ struct World {
     app: TestApp,
     coord_org: veille_domain::OrganisationId,
     field_org: veille_domain::OrganisationId,
-    urgent_team: TeamId,
+    complex_team: TeamId,
     normal_team: TeamId,
     t18: TerritoryId,
     admin: veille_domain::UserId,
@@ -36,13 +36,13 @@ async fn world() -> World {
     veille_web::territories::reload_index(&app.state).await.unwrap();
     let t18 = veille_storage::territories::id_by_code(app.db(), "75118").await.unwrap().unwrap();
     let mut tx = app.db().begin().await.unwrap();
-    let urgent_team = teams::create(&mut tx, field_org, "Nord urgences", "social", now).await.unwrap();
+    let complex_team = teams::create(&mut tx, field_org, "Nord situations complexes", "social", now).await.unwrap();
     let normal_team = teams::create(&mut tx, field_org, "Nord jour", "social", now).await.unwrap();
     tx.commit().await.unwrap();
     let admin = app.user(coord_org, Role::InstanceAdmin, "admin@ville.exemple.fr", None, None).await;
     let coordinator = app.user(coord_org, Role::Coordinator, "coord@ville.exemple.fr", None, None).await;
     let field_coordinator = app.user(field_org, Role::Coordinator, "coord@nord.exemple.fr", None, None).await;
-    World { app, coord_org, field_org, urgent_team, normal_team, t18, admin, coordinator, field_coordinator }
+    World { app, coord_org, field_org, complex_team, normal_team, t18, admin, coordinator, field_coordinator }
 }
 
 /// The confirmation code in the acknowledgement mail (from the outbox).
@@ -75,7 +75,7 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     let mut admin = w.app.session_for(w.admin, false).await;
     assert_eq!(admin.get("/reports/routing").await.status, StatusCode::OK);
     let t18 = w.t18.to_string();
-    let r = admin.post("/reports/routing", &[("territory", &t18), ("level", "1"), ("team", &w.urgent_team.to_string())]).await;
+    let r = admin.post("/reports/routing", &[("territory", &t18), ("level", "2"), ("team", &w.complex_team.to_string())]).await;
     assert_eq!(r.location(), Some("/reports/routing"));
     let r = admin.post("/reports/routing", &[("territory", &t18), ("level", ""), ("team", &w.normal_team.to_string())]).await;
     assert_eq!(r.location(), Some("/reports/routing"));
@@ -83,7 +83,7 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reports::routing_rules(w.app.db()).await.unwrap().len(), 2);
 
-    // A level 2 report in the 18th: the territory rule.
+    // A level 1 report in the 18th (nothing of level 2 seen): the territory rule.
     let mut public = w.app.client();
     assert_eq!(public.get("/signaler").await.status, StatusCode::OK);
     let r = submit(&mut public, &[]).await;
@@ -91,24 +91,24 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     let name = veille_storage::territories::get(w.app.db(), w.t18).await.unwrap().name;
     assert!(r.body.contains("/suivi/") && r.body.contains(&name), "{}", r.body);
     let first = only_report(&w).await;
-    assert_eq!((first.territory, first.team, first.level, first.status.as_str()), (Some(w.t18), Some(w.normal_team), 2, "assigned"));
+    assert_eq!((first.territory, first.team, first.level, first.status.as_str()), (Some(w.t18), Some(w.normal_team), 1, "assigned"));
     assert_eq!(first.organisation, Some(w.field_org));
     assert_eq!(first.triage_organisation, Some(w.coord_org));
     assert_eq!(first.channel, "web");
 
-    // A level 1 report (minors) at the same place: the territory × level rule.
+    // A level 2 report (minors) at the same place: the territory × level rule.
     let r = submit(&mut public, &[("seen", "minors"), ("seen", "municipal_land")]).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let all = reports::list(w.app.db(), &Default::default(), 10).await.unwrap();
     let urgent = all.iter().find(|r| r.id != first.id).unwrap();
-    assert_eq!((urgent.level, urgent.team), (1, Some(w.urgent_team)));
+    assert_eq!((urgent.level, urgent.team), (2, Some(w.complex_team)));
     assert_eq!(urgent.reasons, vec!["minors".to_string(), "municipal_land".to_string()]);
 
-    // Third report at the same place within the window: repeated → level 1.
+    // Third report at the same place within the window: repeated → level 2.
     let r = submit(&mut public, &[]).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let third = reports::list(w.app.db(), &Default::default(), 1).await.unwrap().remove(0);
-    assert_eq!((third.level, third.reasons.clone()), (1, vec!["repeated".to_string()]));
+    assert_eq!((third.level, third.reasons.clone()), (2, vec!["repeated".to_string()]));
     // The earlier two are suggested as possible duplicates on its page.
     let mut field = w.app.session_for(w.field_coordinator, false).await;
     let page = field.get(&format!("/reports/{}", third.id)).await.body;
@@ -126,11 +126,11 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     // organisation sees all four (shared with it), filters apply.
     let q = field.get("/reports").await;
     assert!(q.body.contains("Nombre de signalements : 3"), "{}", q.body);
-    let csv = field.get("/reports.csv?level=1").await;
+    let csv = field.get("/reports.csv?level=2").await;
     assert_eq!(csv.status, StatusCode::OK);
     assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
     let lines: Vec<&str> = csv.body.lines().collect();
-    assert_eq!(lines.len(), 3, "header and the two level 1 reports: {}", csv.body);
+    assert_eq!(lines.len(), 3, "header and the two level 2 reports: {}", csv.body);
     assert!(lines[0].starts_with("reference,received_at,level"));
     assert!(csv.body.contains(&urgent.reference) && csv.body.contains("\"75118\"") && !csv.body.contains("Trois personnes"));
     assert_eq!(q.status, StatusCode::OK);
@@ -140,7 +140,7 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     let mut coord = w.app.session_for(w.coordinator, false).await;
     let q = coord.get("/reports").await;
     assert!(q.body.contains(&outside.reference) && q.body.contains(&first.reference));
-    let q = coord.get("/reports?level=1").await;
+    let q = coord.get("/reports?level=2").await;
     assert!(q.body.contains(&urgent.reference) && !q.body.contains(&first.reference));
     let q = field.get("/reports").await;
     assert!(!q.body.contains(&outside.reference), "another organisation's report is not listed");
@@ -209,21 +209,21 @@ async fn a_level_override_needs_a_reason_is_audited_and_shown() {
     let report = only_report(&w).await;
     let mut staff = w.app.session_for(w.coordinator, false).await;
     let path = format!("/reports/{}", report.id);
-    let r = staff.post(&format!("{path}/level"), &[("level", "1"), ("reason", ""), ("version", &report.version.to_string())]).await;
+    let r = staff.post(&format!("{path}/level"), &[("level", "2"), ("reason", ""), ("version", &report.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("level_reason-error"));
-    let r = staff.post(&format!("{path}/level"), &[("level", "1"), ("reason", "Appel du 115 : grand froid"), ("version", &report.version.to_string())]).await;
+    let r = staff.post(&format!("{path}/level"), &[("level", "2"), ("reason", "Appel du 115 : grand froid"), ("version", &report.version.to_string())]).await;
     assert_eq!(r.location(), Some(path.as_str()));
     let after = reports::get(w.app.db(), report.id).await.unwrap();
-    assert_eq!((after.level, after.effective_level(), after.override_reason.as_deref()), (2, 1, Some("Appel du 115 : grand froid")));
+    assert_eq!((after.level, after.effective_level(), after.override_reason.as_deref()), (1, 2, Some("Appel du 115 : grand froid")));
     let audit = audit_details(&w, &report.id.to_string()).await;
-    assert!(audit.iter().any(|(a, d)| a == "update" && d.contains("level_override") && d.contains("\"to\":1")), "{audit:?}");
+    assert!(audit.iter().any(|(a, d)| a == "update" && d.contains("level_override") && d.contains("\"to\":2")), "{audit:?}");
     assert!(!audit.iter().any(|(_, d)| d.contains("grand froid")), "no free text in the audit log");
     let page = staff.get(&path).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Appel du 115 : grand froid"));
     // A stale version is refused.
-    let r = staff.post(&format!("{path}/level"), &[("level", "2"), ("reason", "Autre motif valable"), ("version", &report.version.to_string())]).await;
+    let r = staff.post(&format!("{path}/level"), &[("level", "1"), ("reason", "Autre motif valable"), ("version", &report.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     // Every status transition is audited and in the timeline.
     let v = reports::get(w.app.db(), report.id).await.unwrap().version.to_string();
@@ -393,7 +393,7 @@ async fn open311_services_and_requests_follow_georeport_v2() {
     let id = created[0]["service_request_id"].as_str().unwrap().to_owned();
     assert!(created[0]["service_notice"].is_string());
     let stored = reports::by_reference(w.app.db(), &id).await.unwrap().unwrap();
-    assert_eq!((stored.channel.as_str(), stored.level, stored.team), ("open311", 1, Some(w.normal_team)));
+    assert_eq!((stored.channel.as_str(), stored.level, stored.team), ("open311", 2, Some(w.normal_team)));
 
     // GET: the public fields only, valid against the schemas.
     let r = c.get("/open311/v2/requests.json").await;
