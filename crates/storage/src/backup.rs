@@ -30,12 +30,14 @@ pub const TABLES: &[&str] = &[
     "report_events",
     "routing_rules",
     "report_distinct_pairs",
+    "report_photos",
     "audit_head",
     "audit_log",
 ];
 
 /// Tables deliberately left out of backups.
-pub const NOT_BACKED_UP: &[&str] = &["sessions", "login_attempts", "report_submissions"];
+/// Photos kept for a form shown again are transient (an hour at most).
+pub const NOT_BACKED_UP: &[&str] = &["sessions", "login_attempts", "report_submissions", "photo_uploads"];
 
 fn value_of(row: &sqlx::any::AnyRow, i: usize) -> Result<serde_json::Value> {
     let type_name = row.columns()[i].type_info().name().to_ascii_uppercase();
@@ -56,6 +58,8 @@ fn value_of(row: &sqlx::any::AnyRow, i: usize) -> Result<serde_json::Value> {
 
 /// Writes every backed-up table; returns the number of rows per table.
 pub async fn dump(db: &Db, out: &mut impl Write) -> anyhow::Result<Vec<(String, usize)>> {
+    // The backup carries the audit chain as it stands: pending entries sealed first.
+    crate::audit::seal(db).await?;
     let mut counts = Vec::new();
     writeln!(out, "{}", serde_json::json!({"veille_backup": 1, "backend": db.backend().name()}))?;
     for table in TABLES {
@@ -93,7 +97,18 @@ pub async fn restore(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
         anyhow::ensure!(TABLES.contains(&table), "line {}: unknown table {table}", i + 1);
         let row = item["row"].as_object().ok_or_else(|| anyhow::anyhow!("line {}: no row", i + 1))?;
         let cols: Vec<&String> = row.keys().collect();
-        let placeholders: Vec<String> = (1..=cols.len()).map(|k| format!("${k}")).collect();
+        // NULL is written as a literal: a bound untyped NULL is refused by
+        // PostgreSQL for non-text columns.
+        let mut placeholders = Vec::new();
+        let mut n = 0;
+        for c in &cols {
+            if row[c.as_str()].is_null() {
+                placeholders.push("NULL".to_owned());
+            } else {
+                n += 1;
+                placeholders.push(format!("${n}"));
+            }
+        }
         let sql = format!(
             "INSERT INTO {table} ({}) VALUES ({})",
             cols.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "),
@@ -102,7 +117,7 @@ pub async fn restore(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
         let mut q = sqlx::query(&sql);
         for c in &cols {
             q = match &row[c.as_str()] {
-                serde_json::Value::Null => q.bind(Option::<String>::None),
+                serde_json::Value::Null => q,
                 serde_json::Value::Number(num) if num.is_i64() => q.bind(num.as_i64()),
                 serde_json::Value::Number(num) => q.bind(num.as_f64()),
                 serde_json::Value::String(s) => q.bind(s.clone()),

@@ -14,6 +14,7 @@ pub mod organisations;
 pub mod outbox;
 pub mod reports;
 pub mod sessions;
+pub mod sql;
 pub mod teams;
 pub mod territories;
 pub mod tokens;

@@ -18,6 +18,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("veille.js", "text/javascript", include_bytes!("../assets/veille.js")),
     ("map.js", "text/javascript", include_bytes!("../assets/map.js")),
     ("report-map.js", "text/javascript", include_bytes!("../assets/report-map.js")),
+    ("reports-map.js", "text/javascript", include_bytes!("../assets/reports-map.js")),
     ("htmx.min.js", "text/javascript", node_module!("htmx.org/dist/htmx.min.js")),
     ("leaflet.js", "text/javascript", node_module!("leaflet/dist/leaflet.js")),
     ("leaflet.css", "text/css", node_module!("leaflet/dist/leaflet.css")),

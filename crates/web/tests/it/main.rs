@@ -8,5 +8,6 @@ mod helpers;
 mod mail;
 mod matrix;
 mod reports;
+mod reports_intake;
 mod storage;
 mod territories;

@@ -13,21 +13,21 @@ use crate::helpers::*;
 const PARIS: &str = include_str!("../../../../../shared/data/geo/paris-arrondissements.geojson");
 
 /// In the 18th arrondissement (75118).
-const IN_18TH: (&str, &str) = ("48.8880", "2.3600");
+pub(crate) const IN_18TH: (&str, &str) = ("48.8880", "2.3600");
 
-struct World {
-    app: TestApp,
-    coord_org: veille_domain::OrganisationId,
-    field_org: veille_domain::OrganisationId,
-    complex_team: TeamId,
-    normal_team: TeamId,
-    t18: TerritoryId,
-    admin: veille_domain::UserId,
-    coordinator: veille_domain::UserId,
-    field_coordinator: veille_domain::UserId,
+pub(crate) struct World {
+    pub app: TestApp,
+    pub coord_org: veille_domain::OrganisationId,
+    pub field_org: veille_domain::OrganisationId,
+    pub complex_team: TeamId,
+    pub normal_team: TeamId,
+    pub t18: TerritoryId,
+    pub admin: veille_domain::UserId,
+    pub coordinator: veille_domain::UserId,
+    pub field_coordinator: veille_domain::UserId,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let app = TestApp::new().await;
     let coord_org = app.org("Ville de Paris", true).await;
     let field_org = app.org("Maraude Nord", false).await;
@@ -52,19 +52,24 @@ async fn mailed_code(app: &TestApp) -> String {
     after.split_whitespace().next().unwrap().to_owned()
 }
 
-fn follow_link(body: &str) -> String {
+pub(crate) fn follow_link(body: &str) -> String {
     let start = body.find("/suivi/").expect("a follow-up link");
     body[start..].split('"').next().unwrap().to_owned()
 }
 
-async fn only_report(w: &World) -> Report {
+pub(crate) async fn only_report(w: &World) -> Report {
     let all = reports::list(w.app.db(), &Default::default(), 10).await.unwrap();
     assert_eq!(all.len(), 1);
     all.into_iter().next().unwrap()
 }
 
-async fn submit(c: &mut Client, extra: &[(&str, &str)]) -> Resp {
-    let mut fields = vec![("lat", IN_18TH.0), ("lon", IN_18TH.1), ("description", "Trois personnes sous le pont, il fait très froid.")];
+pub(crate) async fn submit(c: &mut Client, extra: &[(&str, &str)]) -> Resp {
+    let mut fields = vec![
+        ("lat", IN_18TH.0),
+        ("lon", IN_18TH.1),
+        ("situation", "person_in_distress"),
+        ("description", "Trois personnes sous le pont, il fait très froid."),
+    ];
     fields.extend_from_slice(extra);
     c.post("/signaler", &fields).await
 }
@@ -97,7 +102,7 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     assert_eq!(first.channel, "web");
 
     // A level 2 report (minors) at the same place: the territory × level rule.
-    let r = submit(&mut public, &[("seen", "minors"), ("seen", "municipal_land")]).await;
+    let r = submit(&mut public, &[("situation", "minors"), ("flag", "municipal_land")]).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let all = reports::list(w.app.db(), &Default::default(), 10).await.unwrap();
     let urgent = all.iter().find(|r| r.id != first.id).unwrap();
@@ -116,7 +121,7 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     assert!(nearby.contains(&first.reference) && nearby.contains(&urgent.reference));
 
     // Outside every territory: a clear message; recorded for the coordinating organisation.
-    let r = public.post("/signaler", &[("lat", "45.0"), ("lon", "-30.0"), ("description", "Une tente au bord de la route.")]).await;
+    let r = public.post("/signaler", &[("lat", "45.0"), ("lon", "-30.0"), ("situation", "camp"), ("description", "Une tente au bord de la route.")]).await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert!(r.body.contains("en dehors des territoires"), "{}", r.body);
     let outside = reports::list(w.app.db(), &Default::default(), 1).await.unwrap().remove(0);
@@ -159,7 +164,7 @@ async fn the_form_keeps_what_was_typed_and_says_what_to_fix() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("value=\"abc\"") && r.body.contains("value=\"moi@exemple.fr\"") && r.body.contains(">court</textarea>"));
-    for id in ["lat-error", "description-error", "consent-error", "adults-error"] {
+    for id in ["lat-error", "description-error", "consent-error", "adults-error", "situation-error"] {
         assert!(r.body.contains(id), "{id}");
     }
     assert!(r.body.contains("Saisissez une latitude"));
@@ -190,7 +195,7 @@ async fn the_public_form_is_rate_limited_per_address() {
     assert_eq!(reports::list(w.app.db(), &Default::default(), 100).await.unwrap().len(), 7);
 }
 
-async fn audit_details(w: &World, record: &str) -> Vec<(String, String)> {
+pub(crate) async fn audit_details(w: &World, record: &str) -> Vec<(String, String)> {
     sqlx::query("SELECT action, detail FROM audit_log WHERE record_kind = 'report' AND record_id = $1 ORDER BY seq")
         .bind(record)
         .fetch_all(w.app.db().pool())
@@ -291,7 +296,10 @@ async fn the_reporter_sees_the_public_answer_and_never_the_internal_note() {
     let page = staff.get(&path).await;
     assert!(page.body.contains("NOTE-INTERNE-42"), "staff see the note");
     assert!(!page.body.contains(&code), "the confirmation code is not shown to staff");
-    assert!(!page.body.contains("riverain@exemple.fr") && !page.body.contains("06 12 34 56 78"), "contact details stay out of the page");
+    // The coordinator handles it (may update): the restricted reporter section, its read audited.
+    let reporter = section(&page.body, "reporter");
+    assert!(reporter.contains("riverain@exemple.fr") && reporter.contains("06 12 34 56 78"), "{reporter}");
+    assert!(audit_details(&w, &report.id.to_string()).await.iter().any(|(a, d)| a == "read" && d.contains("\"restricted_fields\":[\"reporter\"]")));
 
     // E-mails: acknowledgement with the link, then one per public change;
     // status and answer only.
@@ -326,7 +334,7 @@ async fn no_mail_without_consent_and_no_contact_kept() {
 }
 
 /// Validates a JSON answer with check-jsonschema against an Open311 schema.
-fn check_schema(schema: &str, value: &serde_json::Value) {
+pub(crate) fn check_schema(schema: &str, value: &serde_json::Value) {
     let root = env!("CARGO_MANIFEST_DIR");
     let tool = format!("{root}/../../.venv/bin/check-jsonschema");
     assert!(std::path::Path::new(&tool).exists(), "{tool} is missing: run `bash scripts/install-deps.sh`");
@@ -461,7 +469,16 @@ async fn reporter_mails_reach_the_smtp_server_without_internal_notes() {
     let coordinator = app.user(org, Role::Coordinator, "coord@ville.exemple.fr", None, None).await;
     let mut public = app.client();
     let r = public
-        .post("/signaler", &[("address", "Sous le métro aérien, boulevard de la Chapelle"), ("description", "Deux personnes allongées, une semble malade."), ("email", "voisine@exemple.fr"), ("consent", "1")])
+        .post(
+            "/signaler",
+            &[
+                ("address", "Sous le métro aérien, boulevard de la Chapelle"),
+                ("situation", "person_in_distress"),
+                ("description", "Deux personnes allongées, une semble malade."),
+                ("email", "voisine@exemple.fr"),
+                ("consent", "1"),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert!(r.body.contains("coordination"), "not placed: the coordination team looks at it");
@@ -496,7 +513,7 @@ async fn reporter_mails_reach_the_smtp_server_without_internal_notes() {
 }
 
 /// The confirmation code mailed to one address.
-async fn mailed_code_to(app: &TestApp, to: &str) -> String {
+pub(crate) async fn mailed_code_to(app: &TestApp, to: &str) -> String {
     let body: String = sqlx::query_scalar("SELECT body_text FROM outbox WHERE to_address = $1 ORDER BY created_at, id LIMIT 1")
         .bind(to)
         .fetch_one(app.db().pool())
@@ -506,11 +523,11 @@ async fn mailed_code_to(app: &TestApp, to: &str) -> String {
     after.split_whitespace().next().unwrap().to_owned()
 }
 
-async fn mails_to(app: &TestApp, to: &str) -> Vec<String> {
+pub(crate) async fn mails_to(app: &TestApp, to: &str) -> Vec<String> {
     sqlx::query_scalar("SELECT body_text FROM outbox WHERE to_address = $1 ORDER BY created_at, id").bind(to).fetch_all(app.db().pool()).await.unwrap()
 }
 
-fn section<'a>(page: &'a str, id: &str) -> &'a str {
+pub(crate) fn section<'a>(page: &'a str, id: &str) -> &'a str {
     let Some(start) = page.find(&format!("id=\"{id}\"")) else { return "" };
     let rest = &page[start..];
     &rest[..rest.find("</section>").unwrap_or(rest.len())]
