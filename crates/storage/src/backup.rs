@@ -100,13 +100,13 @@ pub async fn restore(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
         // NULL is written as a literal: a bound untyped NULL is refused by
         // PostgreSQL for non-text columns.
         let mut placeholders = Vec::new();
-        let mut n = 0;
+        let mut bound = 0;
         for c in &cols {
             if row[c.as_str()].is_null() {
                 placeholders.push("NULL".to_owned());
             } else {
-                n += 1;
-                placeholders.push(format!("${n}"));
+                bound += 1;
+                placeholders.push(format!("${bound}"));
             }
         }
         let sql = format!(
