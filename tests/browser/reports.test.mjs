@@ -5,11 +5,16 @@
 // page passes axe.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 
 import { checkAxe, launchBrowser, newDesktopPage, newPhonePage, startServer } from './lib/harness.mjs';
 
 const DEMO_PASSWORD = 'démo veille paris 2026';
 const NOTE = 'NOTE-INTERNE : personne connue, suivi en cours';
+// A 1 x 1 PNG.
+const PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 const ANSWER = 'Une équipe de maraude est passée ce soir et repassera demain.';
 
 let browser;
@@ -49,7 +54,15 @@ test('a report filed on a phone by tapping the map is answered by staff; the rep
     const lon = await phone.inputValue('#lon');
     assert.match(lat, /^4[89]\.\d+$/, `latitude from the tap: ${lat}`);
     assert.match(lon, /^[0-9]\.\d+$/, `longitude from the tap: ${lon}`);
-    await phone.check('input[name="seen"][value="family_with_children"]');
+    await phone.check('input[name="situation"][value="family_with_children"]');
+    // A photo (a tiny PNG made here), kept across a refusal of another field.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'veille-photo-'));
+    const png = path.join(dir, 'porche.png');
+    await writeFile(png, Buffer.from(PNG_BASE64, 'base64'));
+    await phone.setInputFiles('#photo', png);
+    await phone.click('form[action="/signaler"] button.primary');
+    assert.ok(await phone.locator('#photo-kept').count() === 1, 'the accepted photo is kept while the form is shown again');
+    await checkAxe(phone, 'phone_signaler_photo_kept');
     await phone.fill('#adults', '2');
     await phone.fill('#children', '1');
     await phone.fill('#description', 'Une famille sous un porche, il pleut depuis ce matin.');
@@ -70,10 +83,16 @@ test('a report filed on a phone by tapping the map is answered by staff; the rep
     const staff = await newDesktopPage(browser, server.baseURL);
     await login(staff, 'coordination@demo.veille.invalid', DEMO_PASSWORD);
     await staff.goto('/reports');
+    // The map of open reports of the list draws their points.
+    await staff.waitForFunction(() => document.getElementById('reports-map')?.dataset.points === '1');
+    assert.ok(await staff.locator('#reports-map .leaflet-interactive').count() >= 1);
     await checkAxe(staff, 'desktop_reports');
     await staff.click(`a:has-text("${reference}")`);
     assert.match(await staff.textContent('h1'), new RegExp(reference));
     assert.match(await staff.textContent('main'), /Famille avec enfants/);
+    // The photo, re-encoded, shown to staff.
+    const shown = await staff.locator('img.report-photo').evaluate((img) => img.complete && img.naturalWidth > 0);
+    assert.ok(shown, 'the photo is shown on the report page');
     assert.ok(await staff.locator('#who-can-see').count() === 1);
     await checkAxe(staff, 'desktop_report');
     await staff.fill('#note', NOTE);
@@ -99,6 +118,31 @@ test('a report filed on a phone by tapping the map is answered by staff; the rep
     await checkAxe(phone, 'phone_follow_answered');
     await noOverflow(phone, 'follow-up');
     await phone.context().close();
+
+    // Partner intake and figures, on a phone.
+    const coord = await newPhonePage(browser, server.baseURL);
+    await login(coord, 'coordination@demo.veille.invalid', DEMO_PASSWORD);
+    await coord.goto('/reports/new');
+    await checkAxe(coord, 'phone_reports_new');
+    await noOverflow(coord, '/reports/new');
+    await coord.selectOption('#source', 'mairie_arrondissement');
+    await coord.selectOption('#channel', 'phone');
+    await coord.fill('#reporter_name', 'Cabinet du maire (exemple)');
+    await coord.fill('#address', 'Devant le gymnase, rue d\'exemple');
+    await coord.check('input[name="situation"][value="minors"]');
+    await coord.fill('#description', 'Deux enfants seuls signalés par la mairie.');
+    await coord.click('form[action="/reports/new"] button.primary');
+    await coord.click('#report-link');
+    assert.match(await coord.textContent('#reporter'), /Cabinet du maire/);
+    assert.match(await coord.textContent('main'), /Niveau 2/);
+    await checkAxe(coord, 'phone_report_taken_in');
+    await coord.goto('/reports/stats');
+    await checkAxe(coord, 'phone_reports_stats');
+    await noOverflow(coord, '/reports/stats');
+    await coord.goto('/reports');
+    await checkAxe(coord, 'phone_reports');
+    await noOverflow(coord, '/reports');
+    await coord.context().close();
 
     // The routing table, as the instance administrator, on a phone.
     const admin = await newPhonePage(browser, server.baseURL);

@@ -1,16 +1,28 @@
 //! Triage of signalements: rules as data. Each rule names a condition on what
-//! was seen and a reason; a report matching any rule of level 1 is level 1
-//! (urgent), otherwise level 2. The rules are read from a TOML text by the web
-//! crate (`triage_rules.toml`, versioned) and handed here; this module only
-//! evaluates them.
+//! was seen and a reason. Level 1 is the ordinary case, handled by the local
+//! team; level 2 is the complex case handled by the social emergency mission
+//! (minors, pregnant women, families with children, a camp of more than 3
+//! tents, people on municipal land, great vulnerability, repeated reports at
+//! the same place). A report is level 1 unless a matching rule gives level 2
+//! (the highest level among the matching rules wins). The rules are read from
+//! a TOML text by the web crate (`triage_rules.toml`, versioned) and handed
+//! here; this module only evaluates them.
 
 use serde::{Deserialize, Serialize};
+
+/// What is seen, as a fixed list of situation types (one or several per
+/// report). The order is the routing priority when a report has several.
+pub const SITUATIONS: [&str; 7] = ["minors", "family_with_children", "person_in_distress", "camp", "squat", "drug_use", "nuisance"];
+
+/// Aggravating flags that may come with any situation.
+pub const FLAGS: [&str; 3] = ["pregnant_woman", "great_vulnerability", "municipal_land"];
 
 /// What the report says was seen, as the rules need it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Observation {
-    /// Flags ticked: `minors`, `family_with_children`, `pregnant_woman`,
-    /// `great_vulnerability`, `municipal_land`.
+    /// Situation types (codes of [`SITUATIONS`]).
+    pub situations: Vec<String>,
+    /// Aggravating flags ticked (codes of [`FLAGS`]).
     pub flags: Vec<String>,
     /// Adults seen.
     pub adults: u32,
@@ -26,9 +38,14 @@ pub struct Observation {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Condition {
-    /// A flag was ticked.
-    Seen {
-        /// The flag.
+    /// A situation type was reported.
+    Situation {
+        /// Its code.
+        situation: String,
+    },
+    /// An aggravating flag was ticked.
+    Flag {
+        /// Its code.
         flag: String,
     },
     /// Children were counted (any number above zero).
@@ -48,7 +65,8 @@ pub enum Condition {
 impl Condition {
     fn holds(&self, o: &Observation) -> bool {
         match self {
-            Condition::Seen { flag } => o.flags.iter().any(|f| f == flag),
+            Condition::Situation { situation } => o.situations.iter().any(|s| s == situation),
+            Condition::Flag { flag } => o.flags.iter().any(|f| f == flag),
             Condition::ChildrenCounted => o.children > 0,
             Condition::Tents { more_than } => o.tents > *more_than,
             Condition::Repeated { at_least } => o.earlier_reports_nearby + 1 >= *at_least,
@@ -63,7 +81,7 @@ pub struct Rule {
     pub id: String,
     /// When it applies.
     pub condition: Condition,
-    /// Level it gives (1 urgent, 2 standard).
+    /// Level it gives (1 ordinary, 2 complex).
     pub level: u8,
     /// Message key of the reason shown to staff.
     pub reason: String,
@@ -92,7 +110,7 @@ pub struct RuleSet {
 /// The result of triage.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Triage {
-    /// 1 urgent, 2 standard.
+    /// 1 ordinary (local team), 2 complex (social emergency mission).
     pub level: u8,
     /// Codes of the rules that matched, in rule order.
     pub reasons: Vec<String>,
@@ -107,6 +125,9 @@ pub enum RuleError {
     /// Two rules share an id.
     #[error("rule {0}: id used twice")]
     Duplicate(String),
+    /// A condition names a situation or flag that does not exist.
+    #[error("rule {0}: unknown situation or flag")]
+    Unknown(String),
 }
 
 impl RuleSet {
@@ -120,6 +141,14 @@ impl RuleSet {
             if !seen.insert(r.id.as_str()) {
                 return Err(RuleError::Duplicate(r.id.clone()));
             }
+            let known = match &r.condition {
+                Condition::Situation { situation } => SITUATIONS.contains(&situation.as_str()),
+                Condition::Flag { flag } => FLAGS.contains(&flag.as_str()),
+                _ => true,
+            };
+            if !known {
+                return Err(RuleError::Unknown(r.id.clone()));
+            }
         }
         Ok(())
     }
@@ -128,7 +157,7 @@ impl RuleSet {
     pub fn triage(&self, o: &Observation) -> Triage {
         let matched: Vec<&Rule> = self.rules.iter().filter(|r| r.condition.holds(o)).collect();
         Triage {
-            level: matched.iter().map(|r| r.level).min().unwrap_or(2),
+            level: matched.iter().map(|r| r.level).max().unwrap_or(1),
             reasons: matched.iter().map(|r| r.id.clone()).collect(),
         }
     }
@@ -152,11 +181,12 @@ mod tests {
             version: 1,
             repeat: RepeatWindow { radius_m: 150.0, days: 30 },
             rules: vec![
-                rule("minors", Condition::Seen { flag: "minors".into() }, 1),
-                rule("children", Condition::ChildrenCounted, 1),
-                rule("tents", Condition::Tents { more_than: 5 }, 1),
-                rule("repeated", Condition::Repeated { at_least: 3 }, 1),
-                rule("municipal_land", Condition::Seen { flag: "municipal_land".into() }, 2),
+                rule("minors", Condition::Situation { situation: "minors".into() }, 2),
+                rule("children", Condition::ChildrenCounted, 2),
+                rule("tents", Condition::Tents { more_than: 3 }, 2),
+                rule("repeated", Condition::Repeated { at_least: 3 }, 2),
+                rule("nuisance", Condition::Situation { situation: "nuisance".into() }, 1),
+                rule("pregnant_woman", Condition::Flag { flag: "pregnant_woman".into() }, 2),
             ],
         }
     }
@@ -165,18 +195,20 @@ mod tests {
     fn each_condition_and_the_default() {
         let s = set();
         let cases: Vec<(Observation, u8, Vec<&str>)> = vec![
-            (Observation::default(), 2, vec![]),
-            (Observation { flags: vec!["minors".into()], ..Default::default() }, 1, vec!["minors"]),
-            (Observation { children: 1, ..Default::default() }, 1, vec!["children"]),
-            (Observation { tents: 5, ..Default::default() }, 2, vec![]),
-            (Observation { tents: 6, ..Default::default() }, 1, vec!["tents"]),
-            (Observation { earlier_reports_nearby: 1, ..Default::default() }, 2, vec![]),
-            (Observation { earlier_reports_nearby: 2, ..Default::default() }, 1, vec!["repeated"]),
-            (Observation { flags: vec!["municipal_land".into()], ..Default::default() }, 2, vec!["municipal_land"]),
+            (Observation::default(), 1, vec![]),
+            (Observation { situations: vec!["minors".into()], ..Default::default() }, 2, vec!["minors"]),
+            (Observation { flags: vec!["minors".into()], ..Default::default() }, 1, vec![]),
+            (Observation { flags: vec!["pregnant_woman".into()], ..Default::default() }, 2, vec!["pregnant_woman"]),
+            (Observation { children: 1, ..Default::default() }, 2, vec!["children"]),
+            (Observation { tents: 3, ..Default::default() }, 1, vec![]),
+            (Observation { tents: 4, ..Default::default() }, 2, vec!["tents"]),
+            (Observation { earlier_reports_nearby: 1, ..Default::default() }, 1, vec![]),
+            (Observation { earlier_reports_nearby: 2, ..Default::default() }, 2, vec!["repeated"]),
+            (Observation { situations: vec!["nuisance".into()], ..Default::default() }, 1, vec!["nuisance"]),
             (
-                Observation { flags: vec!["municipal_land".into(), "minors".into()], tents: 9, ..Default::default() },
-                1,
-                vec!["minors", "tents", "municipal_land"],
+                Observation { situations: vec!["nuisance".into(), "minors".into()], tents: 9, ..Default::default() },
+                2,
+                vec!["minors", "tents", "nuisance"],
             ),
         ];
         for (o, level, reasons) in cases {
@@ -194,5 +226,8 @@ mod tests {
         s.rules.pop();
         s.rules.push(rule("x", Condition::ChildrenCounted, 3));
         assert_eq!(s.validate(), Err(RuleError::Level("x".into())));
+        s.rules.pop();
+        s.rules.push(rule("y", Condition::Situation { situation: "pregnant_woman".into() }, 2));
+        assert_eq!(s.validate(), Err(RuleError::Unknown("y".into())));
     }
 }

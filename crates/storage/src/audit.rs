@@ -1,10 +1,18 @@
 //! The append-only, hash-chained audit log.
 //!
-//! Each row's hash covers its content and the previous row's hash. Appends go
-//! through the single `audit_head` row, updated first in the transaction, which
-//! serialises writers on both engines (row lock on PostgreSQL, write lock on
-//! SQLite), so the chain never forks. The entry is written in the same
-//! transaction as the change it records: no change without its entry.
+//! An entry is written in the same transaction as the change it records (no
+//! change without its entry), but without its place in the chain: writers only
+//! insert a row, so they never wait for one another. The sealer ([`seal`]),
+//! run by the server a few times a second and before every read of the log,
+//! takes the committed entries not yet chained, in the order it finds them,
+//! and gives each its sequence number, the previous entry's hash and its own
+//! hash (SHA-256 over the previous hash and the row), moving the single
+//! `audit_head` row forward in the same transaction. Sealers serialise on that
+//! row (row lock on PostgreSQL, write lock on SQLite), so the chain never
+//! forks; business transactions no longer do. [`verify`] walks the chain and
+//! compares its end with the head: it finds an edited or removed entry once it
+//! is sealed. The trade-off: an entry is not protected by the chain in the
+//! moment between its commit and its sealing (docs/decisions.md).
 
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -111,58 +119,108 @@ fn digest(prev: &str, seq: i64, e: &Entry) -> String {
     hex::encode(h.finalize())
 }
 
-/// Appends an entry inside the caller's transaction.
-pub async fn append(tx: &mut Tx, new: NewEntry<'_>) -> Result<i64> {
-    let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-        .fetch_one(&mut **tx)
-        .await?;
-    let seq: i64 = row.try_get("seq")?;
-    let prev: String = row.try_get("hash")?;
-    let mut entry = Entry {
-        seq,
-        at: new.at,
-        actor_user: new.actor_user.map(|u| u.to_string()),
-        actor_organisation: new.actor_organisation.map(|o| o.to_string()),
-        action: new.action.to_owned(),
-        record_kind: new.record_kind.to_owned(),
-        record_id: new.record_id,
-        record_organisation: new.record_organisation.map(|o| o.to_string()),
-        detail: new.detail.to_string(),
-        prev_hash: prev.clone(),
-        hash: String::new(),
-    };
-    entry.hash = digest(&prev, seq, &entry);
+/// Appends an entry inside the caller's transaction: one INSERT, no lock on
+/// anything another writer needs. The sealer chains it after commit.
+pub async fn append(tx: &mut Tx, new: NewEntry<'_>) -> Result<()> {
     sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor_user_id, actor_organisation_id, action, record_kind, record_id, \
-         record_organisation_id, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO audit_log (id, at, actor_user_id, actor_organisation_id, action, record_kind, record_id, \
+         record_organisation_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(seq)
-    .bind(entry.at.as_micros())
-    .bind(entry.actor_user.clone())
-    .bind(entry.actor_organisation.clone())
-    .bind(entry.action.clone())
-    .bind(entry.record_kind.clone())
-    .bind(entry.record_id.clone())
-    .bind(entry.record_organisation.clone())
-    .bind(entry.detail.clone())
-    .bind(prev)
-    .bind(entry.hash.clone())
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(new.at.as_micros())
+    .bind(new.actor_user.map(|u| u.to_string()))
+    .bind(new.actor_organisation.map(|o| o.to_string()))
+    .bind(new.action)
+    .bind(new.record_kind)
+    .bind(new.record_id)
+    .bind(new.record_organisation.map(|o| o.to_string()))
+    .bind(new.detail.to_string())
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(entry.hash).execute(&mut **tx).await?;
-    Ok(seq)
+    Ok(())
 }
 
 /// Appends an entry in a transaction of its own (for reads).
-pub async fn append_now(db: &Db, new: NewEntry<'_>) -> Result<i64> {
+pub async fn append_now(db: &Db, new: NewEntry<'_>) -> Result<()> {
     let mut tx = db.begin().await?;
-    let seq = append(&mut tx, new).await?;
+    append(&mut tx, new).await?;
     tx.commit().await?;
-    Ok(seq)
+    Ok(())
 }
+
+/// Entries sealed per transaction of [`seal`].
+const SEAL_BATCH: i64 = 2000;
+
+/// Chains every committed entry not yet sealed: gives each, in the order of
+/// their ids (their writing time), the next sequence number, the previous
+/// hash and its own hash, and moves the head — in one transaction per batch.
+/// Returns how many entries were sealed.
+pub async fn seal(db: &Db) -> Result<usize> {
+    let mut sealed = 0;
+    loop {
+        let mut tx = db.begin().await?;
+        // Taking the head first serialises sealers (and only them).
+        let head = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash").fetch_one(&mut *tx).await?;
+        let mut seq: i64 = head.try_get("seq")?;
+        let mut prev: String = head.try_get("hash")?;
+        let rows = sqlx::query(&format!("SELECT id, {CONTENT} FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT $1"))
+            .bind(SEAL_BATCH)
+            .fetch_all(&mut *tx)
+            .await?;
+        if rows.is_empty() {
+            tx.commit().await?;
+            return Ok(sealed);
+        }
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            seq += 1;
+            let mut e = content_of(row, seq)?;
+            e.prev_hash = prev.clone();
+            e.hash = digest(&prev, seq, &e);
+            sqlx::query("UPDATE audit_log SET seq = $1, prev_hash = $2, hash = $3 WHERE id = $4 AND seq IS NULL")
+                .bind(seq)
+                .bind(&prev)
+                .bind(&e.hash)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            prev = e.hash;
+        }
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1").bind(seq).bind(&prev).execute(&mut *tx).await?;
+        tx.commit().await?;
+        sealed += rows.len();
+        if (rows.len() as i64) < SEAL_BATCH {
+            return Ok(sealed);
+        }
+    }
+}
+
+/// How many committed entries wait for the sealer.
+pub async fn unsealed(db: &Db) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE seq IS NULL").fetch_one(db.pool()).await?)
+}
+
+/// The columns the hash covers (with `seq`).
+const CONTENT: &str = "at, actor_user_id, actor_organisation_id, action, record_kind, record_id, record_organisation_id, detail";
 
 const COLUMNS: &str = "seq, at, actor_user_id, actor_organisation_id, action, record_kind, record_id, \
                        record_organisation_id, detail, prev_hash, hash";
+
+fn content_of(row: &sqlx::any::AnyRow, seq: i64) -> Result<Entry> {
+    Ok(Entry {
+        seq,
+        at: Timestamp::from_micros(row.try_get("at")?),
+        actor_user: row.try_get("actor_user_id")?,
+        actor_organisation: row.try_get("actor_organisation_id")?,
+        action: row.try_get("action")?,
+        record_kind: row.try_get("record_kind")?,
+        record_id: row.try_get("record_id")?,
+        record_organisation: row.try_get("record_organisation_id")?,
+        detail: row.try_get("detail")?,
+        prev_hash: String::new(),
+        hash: String::new(),
+    })
+}
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<Entry> {
     Ok(Entry {
@@ -197,8 +255,10 @@ pub enum Verification {
     },
 }
 
-/// Walks the whole chain in order and reports the first broken link.
+/// Seals what is pending (as the running server would), then walks the whole
+/// chain in order and reports the first broken link.
 pub async fn verify(db: &Db) -> Result<Verification> {
+    seal(db).await?;
     let mut prev = "0".repeat(64);
     let mut expected_seq = 1;
     let mut last = 0;
@@ -253,9 +313,11 @@ pub struct Query {
     pub limit: i64,
 }
 
-/// Newest entries first, filtered.
+/// Newest entries first, filtered (pending entries are sealed first, so the
+/// list is the chain as it stands).
 pub async fn list(db: &Db, q: &Query) -> Result<Vec<Entry>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1");
+    seal(db).await?;
+    let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq IS NOT NULL");
     let mut args: Vec<String> = Vec::new();
     if let Some(org) = q.organisation {
         args.push(org.to_string());

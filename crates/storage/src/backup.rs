@@ -43,12 +43,14 @@ pub const TABLES: &[&str] = &[
     "round_incidents",
     "site_observations",
     "site_destinations",
+    "report_photos",
     "audit_head",
     "audit_log",
 ];
 
 /// Tables deliberately left out of backups.
-pub const NOT_BACKED_UP: &[&str] = &["sessions", "login_attempts", "report_submissions"];
+/// Photos kept for a form shown again are transient (an hour at most).
+pub const NOT_BACKED_UP: &[&str] = &["sessions", "login_attempts", "report_submissions", "photo_uploads"];
 
 fn value_of(row: &sqlx::any::AnyRow, i: usize) -> Result<serde_json::Value> {
     let type_name = row.columns()[i].type_info().name().to_ascii_uppercase();
@@ -69,6 +71,8 @@ fn value_of(row: &sqlx::any::AnyRow, i: usize) -> Result<serde_json::Value> {
 
 /// Writes every backed-up table; returns the number of rows per table.
 pub async fn dump(db: &Db, out: &mut impl Write) -> anyhow::Result<Vec<(String, usize)>> {
+    // The backup carries the audit chain as it stands: pending entries sealed first.
+    crate::audit::seal(db).await?;
     let mut counts = Vec::new();
     writeln!(out, "{}", serde_json::json!({"veille_backup": 1, "backend": db.backend().name()}))?;
     for table in TABLES {

@@ -16,6 +16,7 @@ pub mod reports;
 pub mod rounds;
 pub mod sessions;
 pub mod sites;
+pub mod sql;
 pub mod teams;
 pub mod territories;
 pub mod tokens;

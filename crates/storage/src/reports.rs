@@ -4,12 +4,17 @@
 
 use sqlx::Row;
 use uuid::Uuid;
+use veille_domain::access::ReadFilter;
 use veille_domain::{OrganisationId, TeamId, TerritoryId, Timestamp, UserId};
 
 use crate::db::{b, Db, Tx};
 use crate::error::{Result, ResultExt, StorageError};
+use crate::sql::Params;
 
-/// Who reported.
+pub use veille_domain::triage::{FLAGS, SITUATIONS};
+
+/// Who reported (`public` is the public form; the others are typed by staff
+/// at partner intake or given through Open311).
 pub const SOURCES: [&str; 11] = [
     "public",
     "riverain",
@@ -33,8 +38,39 @@ pub const STATUSES: [&str; 6] = ["received", "qualified", "assigned", "in_progre
 /// Outcome categories of a closed report.
 pub const OUTCOMES: [&str; 6] = ["met_people", "nobody_found", "oriented", "refused_help", "duplicate", "out_of_scope"];
 
-/// What the reporter saw (flags).
-pub const SEEN: [&str; 5] = ["minors", "family_with_children", "pregnant_woman", "great_vulnerability", "municipal_land"];
+/// Channels staff choose from at partner intake.
+pub const STAFF_CHANNELS: [&str; 4] = ["phone", "email", "letter", "meeting"];
+
+/// Deadlines per level: a report must be acknowledged (a person acted on it)
+/// and answered (a public answer, or the status answered or closed) within
+/// these durations of its receipt. Index 0 is level 1, index 1 level 2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadlines {
+    /// Acknowledgement, seconds after receipt, by level.
+    pub acknowledge_secs: [i64; 2],
+    /// Answer, seconds after receipt, by level.
+    pub answer_secs: [i64; 2],
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Self { acknowledge_secs: [72 * 3600, 24 * 3600], answer_secs: [10 * 86_400, 5 * 86_400] }
+    }
+}
+
+impl Deadlines {
+    fn index(level: i64) -> usize {
+        usize::from(level == 2)
+    }
+    /// Seconds to acknowledge a report of this level.
+    pub fn acknowledge(&self, level: i64) -> i64 {
+        self.acknowledge_secs[Self::index(level)]
+    }
+    /// Seconds to answer a report of this level.
+    pub fn answer(&self, level: i64) -> i64 {
+        self.answer_secs[Self::index(level)]
+    }
+}
 
 /// A stored report.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -59,7 +95,9 @@ pub struct Report {
     pub address: String,
     /// Territory containing the point.
     pub territory: Option<TerritoryId>,
-    /// Flags seen.
+    /// Situation types reported (codes of [`SITUATIONS`]).
+    pub situations: Vec<String>,
+    /// Aggravating flags ticked (codes of [`FLAGS`]).
     pub seen: Vec<String>,
     /// Adults seen.
     pub adults: i64,
@@ -69,6 +107,9 @@ pub struct Report {
     pub tents: i64,
     /// Free text.
     pub description: String,
+    /// Reporter's identity as typed by staff at partner intake: name, function,
+    /// structure (restricted, like the contact fields).
+    pub reporter_name: Option<String>,
     /// Reporter's e-mail (restricted).
     pub contact_email: Option<String>,
     /// Reporter's phone (restricted).
@@ -80,7 +121,7 @@ pub struct Report {
     /// Hash of the confirmation code mailed to the reporter, until confirmed.
     #[serde(skip)]
     pub email_confirm_hash: Option<String>,
-    /// Level computed by the triage rules (1 urgent, 2 standard).
+    /// Level computed by the triage rules (1 ordinary, local team; 2 complex, social emergency mission).
     pub level: i64,
     /// Reason codes of the triage.
     pub reasons: Vec<String>,
@@ -106,12 +147,33 @@ pub struct Report {
     pub version: i64,
     /// The main report this one was attached to as a duplicate.
     pub duplicate_of: Option<Uuid>,
+    /// A known site this report is about (sites live in their own module).
+    pub site_id: Option<String>,
+    /// When a person first acted on it (staff intake, note, status, level,
+    /// answer, duplicate decision).
+    pub acknowledged_at: Option<Timestamp>,
+    /// When it was first answered (public answer published, or status
+    /// answered or closed).
+    pub answered_at: Option<Timestamp>,
 }
 
 impl Report {
     /// The level in force: the override if any, else the computed one.
     pub fn effective_level(&self) -> i64 {
         self.level_override.unwrap_or(self.level)
+    }
+    /// When it must be acknowledged by.
+    pub fn acknowledge_due(&self, d: &Deadlines) -> Timestamp {
+        self.created_at.plus_seconds(d.acknowledge(self.effective_level()))
+    }
+    /// When it must be answered by.
+    pub fn answer_due(&self, d: &Deadlines) -> Timestamp {
+        self.created_at.plus_seconds(d.answer(self.effective_level()))
+    }
+    /// Whether it is still open and past a deadline it has not met.
+    pub fn is_overdue(&self, d: &Deadlines, now: Timestamp) -> bool {
+        self.status != "closed"
+            && ((self.acknowledged_at.is_none() && now > self.acknowledge_due(d)) || (self.answered_at.is_none() && now > self.answer_due(d)))
     }
 }
 
@@ -134,7 +196,9 @@ pub struct NewReport {
     pub address: String,
     /// Territory.
     pub territory: Option<TerritoryId>,
-    /// Flags.
+    /// Situation types.
+    pub situations: Vec<String>,
+    /// Aggravating flags.
     pub seen: Vec<String>,
     /// Adults.
     pub adults: i64,
@@ -144,6 +208,8 @@ pub struct NewReport {
     pub tents: i64,
     /// Description.
     pub description: String,
+    /// Reporter's identity (partner intake).
+    pub reporter_name: Option<String>,
     /// E-mail.
     pub contact_email: Option<String>,
     /// Phone.
@@ -152,6 +218,12 @@ pub struct NewReport {
     pub contact_consent: bool,
     /// Hash of the e-mail confirmation code.
     pub email_confirm_hash: Option<String>,
+    /// The e-mail needs no confirmation (typed by staff from what the reporter said).
+    pub email_confirmed: bool,
+    /// A person took it in at once (partner intake by staff).
+    pub acknowledged: bool,
+    /// A known site.
+    pub site_id: Option<String>,
     /// Level.
     pub level: i64,
     /// Reason codes.
@@ -166,10 +238,14 @@ pub struct NewReport {
     pub team: Option<TeamId>,
 }
 
-const COLUMNS: &str = "id, reference, created_at, updated_at, source, channel, lon, lat, address, territory_id, seen, \
-    adults, children, tents, description, contact_email, contact_phone, contact_consent, email_confirmed, email_confirm_hash, level, reasons, \
-    level_override, override_reason, status, outcome, organisation_id, triage_organisation_id, team_id, public_answer, \
-    public_answer_at, version, duplicate_of";
+const COLUMNS: &str = "id, reference, created_at, updated_at, source, channel, lon, lat, address, territory_id, situations, seen, \
+    adults, children, tents, description, reporter_name, contact_email, contact_phone, contact_consent, email_confirmed, email_confirm_hash, \
+    level, reasons, level_override, override_reason, status, outcome, organisation_id, triage_organisation_id, team_id, public_answer, \
+    public_answer_at, version, duplicate_of, site_id, acknowledged_at, answered_at";
+
+fn codes(text: &str) -> Vec<String> {
+    text.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
 
 fn parse<T: std::str::FromStr>(v: Option<String>, what: &'static str) -> Result<Option<T>> {
     v.map(|s| s.parse().map_err(|_| StorageError::Corrupt(what))).transpose()
@@ -178,6 +254,7 @@ fn parse<T: std::str::FromStr>(v: Option<String>, what: &'static str) -> Result<
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Report> {
     let id: String = r.try_get("id")?;
     let seen: String = r.try_get("seen")?;
+    let situations: String = r.try_get("situations")?;
     let reasons: String = r.try_get("reasons")?;
     Ok(Report {
         id: id.parse().map_err(|_| StorageError::Corrupt("reports.id"))?,
@@ -190,11 +267,13 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Report> {
         lat: r.try_get("lat")?,
         address: r.try_get("address")?,
         territory: parse(r.try_get("territory_id")?, "reports.territory_id")?,
-        seen: seen.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        situations: codes(&situations),
+        seen: codes(&seen),
         adults: r.try_get("adults")?,
         children: r.try_get("children")?,
         tents: r.try_get("tents")?,
         description: r.try_get("description")?,
+        reporter_name: r.try_get("reporter_name")?,
         contact_email: r.try_get("contact_email")?,
         contact_phone: r.try_get("contact_phone")?,
         contact_consent: r.try_get::<i64, _>("contact_consent")? != 0,
@@ -213,6 +292,9 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Report> {
         public_answer_at: r.try_get::<Option<i64>, _>("public_answer_at")?.map(Timestamp::from_micros),
         version: r.try_get("version")?,
         duplicate_of: parse(r.try_get("duplicate_of")?, "reports.duplicate_of")?,
+        site_id: r.try_get("site_id")?,
+        acknowledged_at: r.try_get::<Option<i64>, _>("acknowledged_at")?.map(Timestamp::from_micros),
+        answered_at: r.try_get::<Option<i64>, _>("answered_at")?.map(Timestamp::from_micros),
     })
 }
 
@@ -222,8 +304,10 @@ pub async fn create(tx: &mut Tx, new: &NewReport, now: Timestamp) -> Result<Uuid
     sqlx::query(
         "INSERT INTO reports (id, reference, token_hash, created_at, updated_at, source, channel, lon, lat, address, \
          territory_id, seen, adults, children, tents, description, contact_email, contact_phone, contact_consent, \
-         level, reasons, status, organisation_id, triage_organisation_id, team_id, email_confirm_hash) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+         level, reasons, status, organisation_id, triage_organisation_id, team_id, email_confirm_hash, \
+         situations, reporter_name, email_confirmed, site_id, acknowledged_at) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, \
+         $26, $27, $28, $29, $30)",
     )
     .bind(id.to_string())
     .bind(&new.reference)
@@ -250,6 +334,11 @@ pub async fn create(tx: &mut Tx, new: &NewReport, now: Timestamp) -> Result<Uuid
     .bind(new.triage_organisation.map(|o| o.to_string()))
     .bind(new.team.map(|t| t.to_string()))
     .bind(new.email_confirm_hash.clone())
+    .bind(new.situations.join(","))
+    .bind(new.reporter_name.clone())
+    .bind(b(new.email_confirmed))
+    .bind(new.site_id.clone())
+    .bind(new.acknowledged.then(|| now.as_micros()))
     .execute(&mut **tx)
     .await
     .classify()?;
@@ -285,7 +374,7 @@ pub async fn by_reference(db: &Db, reference: &str) -> Result<Option<Report>> {
     row.as_ref().map(from_row).transpose()
 }
 
-/// Filters of the queue.
+/// Filters of the queue (and of the CSV export, the map, the API and the figures).
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
     /// Only this status.
@@ -298,51 +387,146 @@ pub struct Filter {
     pub since: Option<Timestamp>,
     /// Only open (not closed) or only closed.
     pub open: Option<bool>,
+    /// Only reports with this situation type.
+    pub situation: Option<String>,
+    /// Only this source.
+    pub source: Option<String>,
+    /// Received before.
+    pub until: Option<Timestamp>,
+    /// Only open reports past a deadline they have not met, at this instant.
+    pub overdue: Option<(Deadlines, Timestamp)>,
+    /// Only the reports this read filter admits: the permission function
+    /// compiled to SQL (`veille_domain::access::read_filter` of the actor).
+    pub readable_by: Option<ReadFilter>,
+    /// Only reports owned or triaged by this organisation (aggregated figures).
+    pub organisation: Option<OrganisationId>,
 }
 
-/// Reports matching the filter, newest first, at most `limit`. Callers keep
-/// only those the permission function lets the actor read.
-pub async fn list(db: &Db, f: &Filter, limit: i64) -> Result<Vec<Report>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM reports WHERE 1 = 1");
-    let mut n = 0;
-    let mut next = || {
-        n += 1;
-        format!("${n}")
-    };
-    if f.status.is_some() {
-        sql.push_str(&format!(" AND status = {}", next()));
-    }
-    if f.level.is_some() {
-        sql.push_str(&format!(" AND COALESCE(level_override, level) = {}", next()));
-    }
-    if f.territory.is_some() {
-        sql.push_str(&format!(" AND territory_id = {}", next()));
-    }
-    if f.since.is_some() {
-        sql.push_str(&format!(" AND created_at >= {}", next()));
-    }
-    match f.open {
-        Some(true) => sql.push_str(" AND status <> 'closed'"),
-        Some(false) => sql.push_str(" AND status = 'closed'"),
-        None => {}
-    }
-    sql.push_str(&format!(" ORDER BY created_at DESC LIMIT {}", next()));
-    let mut q = sqlx::query(&sql);
+/// Where reports keep what the read rules look at: the owning organisation,
+/// the territory, and the coordinating organisation they are shared with.
+pub const ACCESS_COLUMNS: crate::sql::RecordColumns<'static> = crate::sql::RecordColumns {
+    organisation: "organisation_id",
+    territory: Some("territory_id"),
+    case: None,
+    shared_with: Some("triage_organisation_id"),
+};
+
+fn where_clause(f: &Filter, p: &mut Params) -> String {
+    let mut w = vec!["1 = 1".to_owned()];
     if let Some(s) = &f.status {
-        q = q.bind(s.clone());
+        w.push(format!("status = {}", p.push(s.clone())));
     }
     if let Some(l) = f.level {
-        q = q.bind(l);
+        w.push(format!("COALESCE(level_override, level) = {}", p.push(l)));
     }
     if let Some(t) = f.territory {
-        q = q.bind(t.to_string());
+        w.push(format!("territory_id = {}", p.push(t.to_string())));
     }
     if let Some(s) = f.since {
-        q = q.bind(s.as_micros());
+        w.push(format!("created_at >= {}", p.push(s.as_micros())));
     }
-    q = q.bind(limit);
-    let rows = q.fetch_all(db.pool()).await?;
+    if let Some(u) = f.until {
+        w.push(format!("created_at < {}", p.push(u.as_micros())));
+    }
+    match f.open {
+        Some(true) => w.push("status <> 'closed'".into()),
+        Some(false) => w.push("status = 'closed'".into()),
+        None => {}
+    }
+    if let Some(s) = &f.situation {
+        w.push(format!("(',' || situations || ',') LIKE {}", p.push(format!("%,{s},%"))));
+    }
+    if let Some(s) = &f.source {
+        w.push(format!("source = {}", p.push(s.clone())));
+    }
+    if let Some((d, now)) = &f.overdue {
+        let now = p.push(now.as_micros());
+        let micros = |secs: i64| secs * 1_000_000;
+        let (a1, a2) = (p.push(micros(d.acknowledge(1))), p.push(micros(d.acknowledge(2))));
+        let (w1, w2) = (p.push(micros(d.answer(1))), p.push(micros(d.answer(2))));
+        w.push(format!(
+            "status <> 'closed' AND ((acknowledged_at IS NULL AND created_at < {now} - CASE WHEN COALESCE(level_override, level) = 2 THEN {a2} ELSE {a1} END) \
+             OR (answered_at IS NULL AND created_at < {now} - CASE WHEN COALESCE(level_override, level) = 2 THEN {w2} ELSE {w1} END))"
+        ));
+    }
+    if let Some(r) = &f.readable_by {
+        w.push(crate::sql::read_filter_sql(r, &ACCESS_COLUMNS, p));
+    }
+    if let Some(o) = f.organisation {
+        let me = p.push(o.to_string());
+        w.push(format!("(organisation_id = {me} OR triage_organisation_id = {me})"));
+    }
+    w.join(" AND ")
+}
+
+/// Reports matching the filter, newest first, at most `limit`. With
+/// `readable_by` set, only those the actor may read (in SQL); without it,
+/// callers must keep only what the permission function allows.
+pub async fn list(db: &Db, f: &Filter, limit: i64) -> Result<Vec<Report>> {
+    let mut p = Params::new();
+    let w = where_clause(f, &mut p);
+    let lim = p.push(limit);
+    let sql = format!("SELECT {COLUMNS} FROM reports WHERE {w} ORDER BY created_at DESC, id DESC LIMIT {lim}");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
+}
+
+/// How many reports match the filter.
+pub async fn count(db: &Db, f: &Filter) -> Result<i64> {
+    let mut p = Params::new();
+    let w = where_clause(f, &mut p);
+    Ok(p.bind_scalar(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM reports WHERE {w}"))).fetch_one(db.pool()).await?)
+}
+
+/// What the figures need of a report (no free text, no contact, no place).
+#[derive(Clone, Debug)]
+pub struct Facts {
+    /// Received at.
+    pub created_at: Timestamp,
+    /// Source.
+    pub source: String,
+    /// Channel.
+    pub channel: String,
+    /// Situation types.
+    pub situations: Vec<String>,
+    /// Effective level.
+    pub level: i64,
+    /// Status.
+    pub status: String,
+    /// First acknowledged.
+    pub acknowledged_at: Option<Timestamp>,
+    /// First answered.
+    pub answered_at: Option<Timestamp>,
+    /// Attached to another report as its duplicate.
+    pub duplicate: bool,
+}
+
+/// The facts of the reports matching the filter, at most `limit`.
+pub async fn facts(db: &Db, f: &Filter, limit: i64) -> Result<Vec<Facts>> {
+    let mut p = Params::new();
+    let w = where_clause(f, &mut p);
+    let lim = p.push(limit);
+    let sql = format!(
+        "SELECT created_at, source, channel, situations, COALESCE(level_override, level) AS lvl, status, acknowledged_at, answered_at, \
+         duplicate_of FROM reports WHERE {w} ORDER BY created_at DESC LIMIT {lim}"
+    );
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| {
+            let situations: String = r.try_get("situations")?;
+            Ok(Facts {
+                created_at: Timestamp::from_micros(r.try_get("created_at")?),
+                source: r.try_get("source")?,
+                channel: r.try_get("channel")?,
+                situations: codes(&situations),
+                level: r.try_get("lvl")?,
+                status: r.try_get("status")?,
+                acknowledged_at: r.try_get::<Option<i64>, _>("acknowledged_at")?.map(Timestamp::from_micros),
+                answered_at: r.try_get::<Option<i64>, _>("answered_at")?.map(Timestamp::from_micros),
+                duplicate: r.try_get::<Option<String>, _>("duplicate_of")?.is_some(),
+            })
+        })
+        .collect()
 }
 
 /// Reports received since `since` whose point lies in the box around
@@ -359,6 +543,20 @@ pub async fn near(db: &Db, lon: f64, lat: f64, dlon: f64, dlat: f64, since: Time
     .fetch_all(db.pool())
     .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// The points of the reports received since `since` in the same box as
+/// [`near`] (for the repeat rule: no need for the whole rows).
+pub async fn points_near(db: &Db, lon: f64, lat: f64, dlon: f64, dlat: f64, since: Timestamp) -> Result<Vec<(f64, f64)>> {
+    let rows = sqlx::query("SELECT lon, lat FROM reports WHERE lon BETWEEN $1 AND $2 AND lat BETWEEN $3 AND $4 AND created_at >= $5")
+        .bind(lon - dlon)
+        .bind(lon + dlon)
+        .bind(lat - dlat)
+        .bind(lat + dlat)
+        .bind(since.as_micros())
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get("lon")?, r.try_get("lat")?))).collect()
 }
 
 /// Adds a timeline entry.
@@ -471,14 +669,23 @@ pub async fn notes(db: &Db, report: Uuid) -> Result<Vec<Note>> {
         .collect()
 }
 
+/// Marks a change by a person: the first one acknowledges the report.
 async fn touch(tx: &mut Tx, report: Uuid, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE reports SET updated_at = $1 WHERE id = $2").bind(now.as_micros()).bind(report.to_string()).execute(&mut **tx).await?;
+    sqlx::query("UPDATE reports SET updated_at = $1, acknowledged_at = COALESCE(acknowledged_at, $1) WHERE id = $2")
+        .bind(now.as_micros())
+        .bind(report.to_string())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
-/// Bumps the version if it still is `version`; `StaleVersion` otherwise.
+/// Bumps the version if it still is `version`; `StaleVersion` otherwise. The
+/// first change acknowledges the report.
 async fn claim(tx: &mut Tx, report: Uuid, version: i64, now: Timestamp) -> Result<()> {
-    let done = sqlx::query("UPDATE reports SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
+    let done = sqlx::query(
+        "UPDATE reports SET version = version + 1, updated_at = $1, acknowledged_at = COALESCE(acknowledged_at, $1) \
+         WHERE id = $2 AND version = $3",
+    )
         .bind(now.as_micros())
         .bind(report.to_string())
         .bind(version)
@@ -501,9 +708,12 @@ pub async fn set_status(
     now: Timestamp,
 ) -> Result<()> {
     claim(tx, r.id, version, now).await?;
-    sqlx::query("UPDATE reports SET status = $1, outcome = $2 WHERE id = $3")
+    let answers = matches!(status, "answered" | "closed");
+    sqlx::query("UPDATE reports SET status = $1, outcome = $2, answered_at = CASE WHEN $3 = 1 THEN COALESCE(answered_at, $4) ELSE answered_at END WHERE id = $5")
         .bind(status)
         .bind(outcome.map(str::to_owned))
+        .bind(b(answers))
+        .bind(now.as_micros())
         .bind(r.id.to_string())
         .execute(&mut **tx)
         .await?;
@@ -536,7 +746,7 @@ pub async fn set_level(tx: &mut Tx, r: &Report, level: i64, reason: &str, actor:
 /// Writes the public answer, with its timeline entry.
 pub async fn set_answer(tx: &mut Tx, r: &Report, answer: &str, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, r.id, version, now).await?;
-    sqlx::query("UPDATE reports SET public_answer = $1, public_answer_at = $2 WHERE id = $3")
+    sqlx::query("UPDATE reports SET public_answer = $1, public_answer_at = $2, answered_at = COALESCE(answered_at, $2) WHERE id = $3")
         .bind(answer)
         .bind(now.as_micros())
         .bind(r.id.to_string())
@@ -641,6 +851,106 @@ pub async fn kept_separate_from(db: &Db, report: Uuid) -> Result<Vec<Uuid>> {
         .collect()
 }
 
+/// A photo: re-encoded image bytes (metadata already stripped by the caller).
+#[derive(Clone, Debug)]
+pub struct Photo {
+    /// MIME type of `bytes`.
+    pub content_type: String,
+    /// Width in pixels.
+    pub width: i64,
+    /// Height in pixels.
+    pub height: i64,
+    /// The image.
+    pub bytes: Vec<u8>,
+}
+
+fn photo_from_row(r: &sqlx::any::AnyRow) -> Result<Photo> {
+    use base64::Engine;
+    let data: String = r.try_get("data")?;
+    Ok(Photo {
+        content_type: r.try_get("content_type")?,
+        width: r.try_get("width")?,
+        height: r.try_get("height")?,
+        bytes: base64::engine::general_purpose::STANDARD.decode(data).map_err(|_| StorageError::Corrupt("photo data"))?,
+    })
+}
+
+fn photo_text(p: &Photo) -> String {
+    use base64::Engine;
+    // Text (base64) rather than a blob: both engines and the portable
+    // JSON-lines backup carry it unchanged.
+    base64::engine::general_purpose::STANDARD.encode(&p.bytes)
+}
+
+/// Keeps a photo accepted on a form that must be shown again, under the hash
+/// of a random token, until `expires_at`; expired ones are removed.
+pub async fn keep_upload(tx: &mut Tx, token_hash: &str, photo: &Photo, now: Timestamp, expires_at: Timestamp) -> Result<()> {
+    sqlx::query("DELETE FROM photo_uploads WHERE expires_at < $1").bind(now.as_micros()).execute(&mut **tx).await?;
+    sqlx::query(
+        "INSERT INTO photo_uploads (id, token_hash, created_at, expires_at, content_type, width, height, data) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(Uuid::now_v7().to_string())
+    .bind(token_hash)
+    .bind(now.as_micros())
+    .bind(expires_at.as_micros())
+    .bind(&photo.content_type)
+    .bind(photo.width)
+    .bind(photo.height)
+    .bind(photo_text(photo))
+    .execute(&mut **tx)
+    .await
+    .classify()?;
+    Ok(())
+}
+
+/// A kept photo by the hash of its token, if not expired.
+pub async fn kept_upload(db: &Db, token_hash: &str, now: Timestamp) -> Result<Option<Photo>> {
+    let row = sqlx::query("SELECT content_type, width, height, data FROM photo_uploads WHERE token_hash = $1 AND expires_at >= $2")
+        .bind(token_hash)
+        .bind(now.as_micros())
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(photo_from_row).transpose()
+}
+
+/// Forgets a kept photo (used, or removed by the person).
+pub async fn drop_upload(tx: &mut Tx, token_hash: &str) -> Result<()> {
+    sqlx::query("DELETE FROM photo_uploads WHERE token_hash = $1").bind(token_hash).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Stores the photo of a report (one per report).
+pub async fn attach_photo(tx: &mut Tx, report: Uuid, photo: &Photo, now: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO report_photos (id, report_id, created_at, content_type, width, height, data) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(Uuid::now_v7().to_string())
+        .bind(report.to_string())
+        .bind(now.as_micros())
+        .bind(&photo.content_type)
+        .bind(photo.width)
+        .bind(photo.height)
+        .bind(photo_text(photo))
+        .execute(&mut **tx)
+        .await
+        .classify()?;
+    Ok(())
+}
+
+/// The photo of a report, if it has one.
+pub async fn photo(db: &Db, report: Uuid) -> Result<Option<Photo>> {
+    let row = sqlx::query("SELECT content_type, width, height, data FROM report_photos WHERE report_id = $1")
+        .bind(report.to_string())
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(photo_from_row).transpose()
+}
+
+/// Whether a report has a photo (without loading it).
+pub async fn has_photo(db: &Db, report: Uuid) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM report_photos WHERE report_id = $1").bind(report.to_string()).fetch_one(db.pool()).await?;
+    Ok(n > 0)
+}
+
 /// Counts a submission from a client (a hash of its address) and tells how
 /// many it made since `since`, this one included.
 pub async fn count_submission(tx: &mut Tx, client_key: &str, since: Timestamp, now: Timestamp) -> Result<i64> {
@@ -658,23 +968,25 @@ pub async fn count_submission(tx: &mut Tx, client_key: &str, since: Timestamp, n
         .await?)
 }
 
-/// A routing rule: reports in `territory` (any if none) of `level` (any if
-/// none) go to `team`.
+/// A routing rule: reports in `territory` (any if none) with the situation
+/// type `situation` (any if none) of `level` (any if none) go to `team`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct RoutingRule {
     /// Id.
     pub id: Uuid,
     /// Territory (none: any).
     pub territory: Option<TerritoryId>,
+    /// Situation type (none: any).
+    pub situation: Option<String>,
     /// Level (none: any).
     pub level: Option<i64>,
     /// Team.
     pub team: TeamId,
 }
 
-/// Every routing rule.
+/// Every routing rule, oldest first.
 pub async fn routing_rules(db: &Db) -> Result<Vec<RoutingRule>> {
-    let rows = sqlx::query("SELECT id, territory_id, level, team_id FROM routing_rules ORDER BY created_at, id").fetch_all(db.pool()).await?;
+    let rows = sqlx::query("SELECT id, territory_id, situation, level, team_id FROM routing_rules ORDER BY created_at, id").fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
             let id: String = r.try_get("id")?;
@@ -682,6 +994,7 @@ pub async fn routing_rules(db: &Db) -> Result<Vec<RoutingRule>> {
             Ok(RoutingRule {
                 id: id.parse().map_err(|_| StorageError::Corrupt("routing_rules.id"))?,
                 territory: parse(r.try_get("territory_id")?, "routing_rules.territory_id")?,
+                situation: r.try_get("situation")?,
                 level: r.try_get("level")?,
                 team: team.parse().map_err(|_| StorageError::Corrupt("routing_rules.team_id"))?,
             })
@@ -690,11 +1003,19 @@ pub async fn routing_rules(db: &Db) -> Result<Vec<RoutingRule>> {
 }
 
 /// Adds a routing rule.
-pub async fn add_routing_rule(tx: &mut Tx, territory: Option<TerritoryId>, level: Option<i64>, team: TeamId, now: Timestamp) -> Result<Uuid> {
+pub async fn add_routing_rule(
+    tx: &mut Tx,
+    territory: Option<TerritoryId>,
+    situation: Option<&str>,
+    level: Option<i64>,
+    team: TeamId,
+    now: Timestamp,
+) -> Result<Uuid> {
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO routing_rules (id, territory_id, level, team_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+    sqlx::query("INSERT INTO routing_rules (id, territory_id, situation, level, team_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(id.to_string())
         .bind(territory.map(|t| t.to_string()))
+        .bind(situation.map(str::to_owned))
         .bind(level)
         .bind(team.to_string())
         .bind(now.as_micros())
@@ -712,15 +1033,21 @@ pub async fn delete_routing_rule(tx: &mut Tx, id: Uuid) -> Result<()> {
     Ok(())
 }
 
-/// Chooses the team for a report: the most specific rule wins (territory and
-/// level, then territory, then level, then neither). `None`: no rule matches.
-pub fn route(rules: &[RoutingRule], territory: Option<TerritoryId>, level: i64) -> Option<TeamId> {
+/// Chooses the team for a report: the most specific rule wins — territory
+/// first, then situation type, then level (a rule naming the territory beats
+/// one for any territory, and so on). Among equally specific rules for two of
+/// the report's situations, the situation first in [`SITUATIONS`] wins, then
+/// the older rule. `None`: no rule matches.
+pub fn route(rules: &[RoutingRule], territory: Option<TerritoryId>, situations: &[String], level: i64) -> Option<TeamId> {
+    let rank = |s: &Option<String>| s.as_deref().and_then(|s| SITUATIONS.iter().position(|x| *x == s)).unwrap_or(usize::MAX);
     rules
         .iter()
-        .filter(|r| r.territory.is_none() || (territory.is_some() && r.territory == territory))
-        .filter(|r| r.level.is_none() || r.level == Some(level))
-        .min_by_key(|r| (r.territory.is_none(), r.level.is_none()))
-        .map(|r| r.team)
+        .enumerate()
+        .filter(|(_, r)| r.territory.is_none() || (territory.is_some() && r.territory == territory))
+        .filter(|(_, r)| r.situation.as_ref().is_none_or(|s| situations.contains(s)))
+        .filter(|(_, r)| r.level.is_none() || r.level == Some(level))
+        .min_by_key(|(i, r)| (r.territory.is_none(), r.situation.is_none(), r.level.is_none(), rank(&r.situation), *i))
+        .map(|(_, r)| r.team)
 }
 
 #[cfg(test)]
@@ -730,20 +1057,37 @@ mod tests {
     #[test]
     fn the_most_specific_routing_rule_wins() {
         let (t1, t2) = (TerritoryId::new(), TerritoryId::new());
-        let (any, by_level, by_territory, exact) = (TeamId::new(), TeamId::new(), TeamId::new(), TeamId::new());
-        let rule = |territory, level, team| RoutingRule { id: Uuid::now_v7(), territory, level, team };
-        let rules = vec![rule(None, None, any), rule(None, Some(1), by_level), rule(Some(t1), None, by_territory), rule(Some(t1), Some(1), exact)];
-        let cases = [
-            (Some(t1), 1, Some(exact)),
-            (Some(t1), 2, Some(by_territory)),
-            (Some(t2), 1, Some(by_level)),
-            (Some(t2), 2, Some(any)),
-            (None, 1, Some(by_level)),
+        let (any, by_level, by_territory, exact, camp_t1, minors_any) =
+            (TeamId::new(), TeamId::new(), TeamId::new(), TeamId::new(), TeamId::new(), TeamId::new());
+        let rule = |territory, situation: Option<&str>, level, team| RoutingRule { id: Uuid::now_v7(), territory, situation: situation.map(Into::into), level, team };
+        let rules = vec![
+            rule(None, None, None, any),
+            rule(None, None, Some(2), by_level),
+            rule(Some(t1), None, None, by_territory),
+            rule(Some(t1), None, Some(2), exact),
+            rule(Some(t1), Some("camp"), None, camp_t1),
+            rule(None, Some("minors"), None, minors_any),
         ];
-        for (territory, level, want) in cases {
-            assert_eq!(route(&rules, territory, level), want, "{territory:?} {level}");
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let cases = [
+            (Some(t1), s(&[]), 2, Some(exact)),
+            (Some(t1), s(&[]), 1, Some(by_territory)),
+            (Some(t2), s(&[]), 2, Some(by_level)),
+            (Some(t2), s(&[]), 1, Some(any)),
+            (None, s(&[]), 2, Some(by_level)),
+            // The territory comes before the type, the type before the level.
+            (Some(t1), s(&["camp"]), 2, Some(camp_t1)),
+            (Some(t1), s(&["minors"]), 2, Some(exact)),
+            (Some(t2), s(&["minors", "camp"]), 1, Some(minors_any)),
+            (Some(t2), s(&["camp"]), 1, Some(any)),
+        ];
+        for (territory, situations, level, want) in cases {
+            assert_eq!(route(&rules, territory, &situations, level), want, "{territory:?} {situations:?} {level}");
         }
-        assert_eq!(route(&rules[2..3], Some(t2), 1), None);
-        assert_eq!(route(&[], Some(t1), 1), None);
+        assert_eq!(route(&rules[2..3], Some(t2), &[], 1), None);
+        assert_eq!(route(&[], Some(t1), &[], 1), None);
+        // Two type rules of the same territory: the type first in the list wins.
+        let both = vec![rule(Some(t1), Some("drug_use"), None, any), rule(Some(t1), Some("family_with_children"), None, exact)];
+        assert_eq!(route(&both, Some(t1), &s(&["drug_use", "family_with_children"]), 1), Some(exact));
     }
 }

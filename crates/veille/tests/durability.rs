@@ -113,6 +113,7 @@ async fn create_report(addr: &str, key: &str, n: u64) -> Option<String> {
         ("lat", &format!("{:.5}", 48.85 + (n % 100) as f64 * 0.0003)),
         ("long", &format!("{:.5}", 2.35 + (n % 37) as f64 * 0.0004)),
         ("description", &format!("Situation de test numéro {n}, personne seule sous un porche.")),
+        ("attribute[situation]", "person_in_distress"),
         ("attribute[adults]", "1"),
     ])
     .unwrap();

@@ -20,6 +20,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("report-map.js", "text/javascript", include_bytes!("../assets/report-map.js")),
     ("sites-map.js", "text/javascript", include_bytes!("../assets/sites-map.js")),
     ("circuit-map.js", "text/javascript", include_bytes!("../assets/circuit-map.js")),
+    ("reports-map.js", "text/javascript", include_bytes!("../assets/reports-map.js")),
     ("htmx.min.js", "text/javascript", node_module!("htmx.org/dist/htmx.min.js")),
     ("leaflet.js", "text/javascript", node_module!("leaflet/dist/leaflet.js")),
     ("leaflet.css", "text/css", node_module!("leaflet/dist/leaflet.css")),

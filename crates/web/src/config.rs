@@ -35,6 +35,16 @@ pub struct Config {
     pub login_failures_allowed: i64,
     /// Accept weaker durability settings than WAL + synchronous=FULL / fsync on.
     pub allow_unsafe_durability: bool,
+    /// Hours to acknowledge a level 1 signalement (a person acts on it).
+    pub report_acknowledge_hours_level_1: i64,
+    /// Hours to acknowledge a level 2 signalement.
+    pub report_acknowledge_hours_level_2: i64,
+    /// Days to answer a level 1 signalement (public answer, or answered/closed).
+    pub report_answer_days_level_1: i64,
+    /// Days to answer a level 2 signalement.
+    pub report_answer_days_level_2: i64,
+    /// The Open311 `jurisdiction_id` of this instance (requests naming another are refused with 404).
+    pub open311_jurisdiction_id: String,
 }
 
 impl Default for Config {
@@ -52,6 +62,11 @@ impl Default for Config {
             tile_url: String::new(),
             login_failures_allowed: 10,
             allow_unsafe_durability: false,
+            report_acknowledge_hours_level_1: 72,
+            report_acknowledge_hours_level_2: 24,
+            report_answer_days_level_1: 10,
+            report_answer_days_level_2: 5,
+            open311_jurisdiction_id: "veille".into(),
         }
     }
 }
@@ -100,6 +115,14 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The deadlines of signalements by level.
+    pub fn report_deadlines(&self) -> veille_storage::reports::Deadlines {
+        veille_storage::reports::Deadlines {
+            acknowledge_secs: [self.report_acknowledge_hours_level_1 * 3600, self.report_acknowledge_hours_level_2 * 3600],
+            answer_secs: [self.report_answer_days_level_1 * 86_400, self.report_answer_days_level_2 * 86_400],
+        }
+    }
+
     /// Whether cookies are `Secure` (and `__Host-` prefixed).
     pub fn cookies_secure(&self) -> bool {
         self.secure_cookies.unwrap_or_else(|| self.base_url.starts_with("https://"))
@@ -144,6 +167,11 @@ impl Config {
                 "allow_unsafe_durability" => {
                     config.allow_unsafe_durability = value.parse().map_err(|e| bad(format!("{e}")))?
                 }
+                "report_acknowledge_hours_level_1" => config.report_acknowledge_hours_level_1 = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "report_acknowledge_hours_level_2" => config.report_acknowledge_hours_level_2 = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "report_answer_days_level_1" => config.report_answer_days_level_1 = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "report_answer_days_level_2" => config.report_answer_days_level_2 = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "open311_jurisdiction_id" => config.open311_jurisdiction_id = value,
                 // Variables read by the binary itself, not settings.
                 "config" | "demo" | "log" | "log_format" => {}
                 _ => return Err(bad("unknown setting".into())),
@@ -164,6 +192,22 @@ impl Config {
         }
         if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
             return Err(ConfigError::Invalid { name: "base_url", message: "must start with http:// or https://".into() });
+        }
+        for (name, hours) in [
+            ("report_acknowledge_hours_level_1", self.report_acknowledge_hours_level_1),
+            ("report_acknowledge_hours_level_2", self.report_acknowledge_hours_level_2),
+        ] {
+            if !(1..=24 * 90).contains(&hours) {
+                return Err(ConfigError::Invalid { name, message: "between 1 and 2160 hours".into() });
+            }
+        }
+        for (name, days) in [("report_answer_days_level_1", self.report_answer_days_level_1), ("report_answer_days_level_2", self.report_answer_days_level_2)] {
+            if !(1..=365).contains(&days) {
+                return Err(ConfigError::Invalid { name, message: "between 1 and 365 days".into() });
+            }
+        }
+        if self.open311_jurisdiction_id.trim().is_empty() {
+            return Err(ConfigError::Invalid { name: "open311_jurisdiction_id", message: "must not be empty".into() });
         }
         if self.login_failures_allowed < 1 {
             return Err(ConfigError::Invalid { name: "login_failures_allowed", message: "at least 1".into() });

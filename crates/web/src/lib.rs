@@ -52,6 +52,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Point → territory lookup, rebuilt after each territory import.
     pub territories: Arc<RwLock<TerritoryIndex<TerritoryId>>>,
+    /// What signalement intake reads and rarely changes (routing table…).
+    pub reports_cache: Arc<reports::Cache>,
 }
 
 impl AppState {
@@ -62,6 +64,7 @@ impl AppState {
             config: Arc::new(config),
             clock,
             territories: Arc::new(RwLock::new(TerritoryIndex::new(Vec::new()))),
+            reports_cache: Arc::new(reports::Cache::default()),
         };
         territories::reload_index(&state).await?;
         Ok(state)
@@ -81,11 +84,34 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let worker = mail::spawn_worker(state.clone());
     let alerts = rounds::alerts::spawn_worker(state.clone());
-    let router = app(state);
+    let sealer = spawn_audit_sealer(state.db.clone());
+    let router = app(state.clone());
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;
     worker.abort();
     alerts.abort();
+    sealer.abort();
+    // What was written by the last requests is chained before leaving.
+    if let Err(e) = veille_storage::audit::seal(&state.db).await {
+        tracing::warn!("audit sealer: {e:#}");
+    }
     Ok(())
+}
+
+/// How often the audit sealer chains the entries committed since its last pass.
+pub const AUDIT_SEAL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Chains committed audit entries a few times a second (see `veille_storage::audit`).
+pub fn spawn_audit_sealer(db: Db) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(AUDIT_SEAL_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = veille_storage::audit::seal(&db).await {
+                tracing::warn!("audit sealer: {e:#}");
+            }
+        }
+    })
 }

@@ -79,6 +79,7 @@ pub async fn create(State(state): State<AppState>, ctx: PageCtx, who: Authentica
             Ok(org) => {
                 audit::append(&mut tx, entry(&who, "create", &org, now)).await?;
                 tx.commit().await?;
+                state.reports_cache.invalidate();
                 return Ok(see_other(&format!("/organisations/{}", org.id)));
             }
             Err(e) if e.is_conflict_on("name") => errors.add("name", ctx.t("organisation.name_taken")),

@@ -29,7 +29,14 @@ pub async fn reload_index(state: &AppState) -> anyhow::Result<()> {
         items.push((t.id, veille_geo::geometry_from_geojson(&t.geometry)?));
     }
     *state.territories.write().await = TerritoryIndex::new(items);
+    state.reports_cache.invalidate();
     Ok(())
+}
+
+/// The name of every territory, by id (no geometry).
+pub async fn names(db: &Db) -> anyhow::Result<std::collections::HashMap<TerritoryId, String>> {
+    let rows: Vec<(String, String)> = veille_storage::sqlx::query_as("SELECT id, name FROM territories").fetch_all(db.pool()).await?;
+    rows.into_iter().map(|(id, name)| Ok((id.parse().map_err(|_| anyhow::anyhow!("territories.id"))?, name))).collect()
 }
 
 /// Parses and stores territories from GeoJSON text, in one transaction, audited.

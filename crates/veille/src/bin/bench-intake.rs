@@ -240,8 +240,10 @@ impl FormMaker {
             ("attribute[adults]", adults),
             ("attribute[tents]", tents),
         ];
+        let situations = veille_domain::triage::SITUATIONS;
+        pairs.push(("attribute[situation][]", situations[rng.gen_range(0..situations.len())].to_owned()));
         if rng.gen_bool(0.2) {
-            pairs.push(("attribute[seen][]", "family_with_children".to_owned()));
+            pairs.push(("attribute[flag][]", "great_vulnerability".to_owned()));
         }
         serde_urlencoded::to_string(pairs).unwrap_or_default()
     }
@@ -422,8 +424,10 @@ async fn closed_raw(db: &Db, clients: usize, secs: Duration, max: u64, territory
                 let r = sqlx::query(
                     "INSERT INTO reports (id, reference, token_hash, created_at, updated_at, source, channel, lon, lat, address, \
                      territory_id, seen, adults, children, tents, description, contact_email, contact_phone, contact_consent, \
-                     level, reasons, status, organisation_id, triage_organisation_id, team_id, email_confirm_hash) \
-                     VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+                     level, reasons, status, organisation_id, triage_organisation_id, team_id, email_confirm_hash, \
+                     situations, reporter_name, email_confirmed, site_id, acknowledged_at) \
+                     VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, \
+                     $26, $27, $28, $29, $30)",
                 )
                 .bind(uuid::Uuid::now_v7().to_string())
                 .bind(reference)
@@ -450,6 +454,11 @@ async fn closed_raw(db: &Db, clients: usize, secs: Duration, max: u64, territory
                 .bind(Some(organisation_id.clone()))
                 .bind(None::<String>)
                 .bind(None::<String>)
+                .bind("camp")
+                .bind(None::<String>)
+                .bind(0i64)
+                .bind(None::<String>)
+                .bind(None::<i64>)
                 .execute(db.pool())
                 .await;
                 match r {

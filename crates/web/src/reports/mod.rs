@@ -2,10 +2,15 @@
 //! routing to a team, the staff queue and report page, the reporter's
 //! follow-up page, and e-mails to reporters who asked for them.
 
+pub mod api;
+pub mod demo;
+pub mod intake;
 pub mod open311;
+pub mod photos;
 pub mod public;
 pub mod routing;
 pub mod staff;
+pub mod stats;
 
 use std::sync::LazyLock;
 
@@ -15,7 +20,7 @@ use uuid::Uuid;
 use veille_domain::triage::{Observation, RuleSet};
 use veille_domain::{OrganisationId, Resource, ResourceKind, TeamId, Timestamp, UserId};
 use veille_geo::LonLat;
-use veille_storage::reports::{self, NewReport, Report};
+use veille_storage::reports::{self, NewReport, Photo, Report};
 use veille_storage::{audit, organisations, outbox, teams, Tx};
 
 use crate::error::AppResult;
@@ -42,10 +47,15 @@ pub fn routes(reg: Registry) -> Registry {
         // Signalements: staff
         .get("/reports", Signed, "Report queue", get(staff::queue))
         .get("/reports.csv", Signed, "Report queue as CSV (no free text, no contact details)", get(staff::export_csv))
+        .get("/reports.geojson", Signed, "Open reports of the filtered queue, for its map", get(staff::map_geojson))
+        .get("/reports/new", Signed, "Partner intake form (report taken by phone, e-mail, letter, meeting)", get(intake::new_form))
+        .post("/reports/new", Signed, "Take a partner's report in", post(intake::create))
+        .get("/reports/stats", Signed, "Figures: reports by source, type, level and response time", get(stats::page))
         .get("/reports/routing", Signed, "Routing table of reports", get(routing::show))
         .post("/reports/routing", Signed, "Add a routing rule", post(routing::add))
         .post("/reports/routing/{id}/delete", Signed, "Remove a routing rule", post(routing::delete))
         .get("/reports/{id}", Signed, "A report (audited read)", get(staff::show))
+        .get("/reports/{id}/photo", Signed, "The photo of a report (audited read)", get(photos::show))
         .post("/reports/{id}/notes", Signed, "Add an internal note", post(staff::add_note))
         .post("/reports/{id}/status", Signed, "Change the status", post(staff::set_status))
         .post("/reports/{id}/level", Signed, "Override the level with a reason", post(staff::set_level))
@@ -53,6 +63,7 @@ pub fn routes(reg: Registry) -> Registry {
         .post("/reports/{id}/duplicate", Signed, "Attach this report to an open report as its duplicate", post(staff::attach_duplicate))
         .post("/reports/{id}/keep-separate", Signed, "Dismiss a suggested duplicate: the reports are distinct", post(staff::keep_separate))
         .post("/reports/{id}/detach", Signed, "Detach a duplicate from its main report", post(staff::detach_duplicate))
+        .with(api::routes)
 }
 
 /// The triage rules text shipped with veille.
@@ -99,7 +110,9 @@ pub struct Intake {
     pub point: Option<LonLat>,
     /// Address or place description.
     pub address: String,
-    /// Flags seen.
+    /// Situation types seen.
+    pub situations: Vec<String>,
+    /// Aggravating flags.
     pub seen: Vec<String>,
     /// Adults.
     pub adults: u32,
@@ -115,6 +128,17 @@ pub struct Intake {
     pub phone: Option<String>,
     /// Consent to be contacted and to receive updates.
     pub consent: bool,
+    /// Who reported (partner intake; restricted).
+    pub reporter_name: Option<String>,
+    /// A known site.
+    pub site_id: Option<String>,
+    /// The e-mail needs no confirmation (typed by staff).
+    pub email_confirmed: bool,
+    /// Taken in by a person (partner intake): acknowledged at once.
+    pub acknowledged: bool,
+    /// A photo already checked and re-encoded, with the hash of the token it
+    /// was kept under (to forget it once used).
+    pub photo: Option<(Photo, Option<String>)>,
 }
 
 /// Where the report landed.
@@ -139,7 +163,7 @@ pub struct Received {
     pub token: String,
     /// Where it landed.
     pub placement: Placement,
-    /// Level.
+    /// Level (1 ordinary, 2 complex).
     pub level: i64,
     /// Team in charge, if a routing rule matched.
     pub team: Option<TeamId>,
@@ -166,16 +190,65 @@ pub async fn coordinating_organisation(state: &AppState) -> AppResult<Option<Org
     Ok(organisations::list(&state.db).await?.into_iter().find(|o| o.coordinating).map(|o| o.id))
 }
 
+/// What every intake reads and rarely changes: the routing table, the
+/// organisation of each team it names, the coordinating organisation and the
+/// territory names. Kept in memory; dropped when one of them changes on this
+/// instance (routing rule added or removed, organisation created, territories
+/// imported) and at most [`Cache::TTL`] old otherwise (other instances).
+#[derive(Default)]
+pub struct Cache(std::sync::RwLock<Option<(std::time::Instant, std::sync::Arc<Lookup>)>>);
+
+/// The cached lookups of intake.
+pub struct Lookup {
+    rules: Vec<reports::RoutingRule>,
+    team_organisation: std::collections::HashMap<TeamId, OrganisationId>,
+    coordinating: Option<OrganisationId>,
+    territory_names: std::collections::HashMap<veille_domain::TerritoryId, String>,
+}
+
+impl Cache {
+    /// Longest life of the cached lookups.
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+    fn fresh(&self) -> Option<std::sync::Arc<Lookup>> {
+        let guard = self.0.read().ok()?;
+        let (at, lookup) = guard.as_ref()?;
+        (at.elapsed() < Self::TTL).then(|| lookup.clone())
+    }
+
+    /// Forgets the cached lookups (after a change).
+    pub fn invalidate(&self) {
+        if let Ok(mut guard) = self.0.write() {
+            *guard = None;
+        }
+    }
+}
+
+async fn lookup(state: &AppState) -> AppResult<std::sync::Arc<Lookup>> {
+    if let Some(l) = state.reports_cache.fresh() {
+        return Ok(l);
+    }
+    let rules = reports::routing_rules(&state.db).await?;
+    let team_organisation = teams::list(&state.db, None).await?.into_iter().map(|t| (t.id, t.organisation)).collect();
+    let coordinating = coordinating_organisation(state).await?;
+    let territory_names = crate::territories::names(&state.db).await?;
+    let l = std::sync::Arc::new(Lookup { rules, team_organisation, coordinating, territory_names });
+    if let Ok(mut guard) = state.reports_cache.0.write() {
+        *guard = Some((std::time::Instant::now(), l.clone()));
+    }
+    Ok(l)
+}
+
 /// Earlier reports within the repeat window around a point.
 async fn earlier_nearby(state: &AppState, point: LonLat, now: Timestamp) -> AppResult<u32> {
     let w = &rules().repeat;
     let dlat = w.radius_m / 111_000.0 * 1.1;
     let dlon = dlat / point.lat.to_radians().cos().max(0.01);
     let since = now.plus_seconds(-w.days * 86_400);
-    let found = reports::near(&state.db, point.lon, point.lat, dlon, dlat, since).await?;
+    let found = reports::points_near(&state.db, point.lon, point.lat, dlon, dlat, since).await?;
     Ok(found
-        .iter()
-        .filter_map(|r| Some(LonLat::new(r.lon?, r.lat?).ok()?))
+        .into_iter()
+        .filter_map(|(lon, lat)| LonLat::new(lon, lat).ok())
         .filter(|p| veille_geo::distance_m(*p, point) <= w.radius_m)
         .count() as u32)
 }
@@ -184,8 +257,9 @@ async fn earlier_nearby(state: &AppState, point: LonLat, now: Timestamp) -> AppR
 /// `limit_client` is given, refuses (returns `None`) past the rate limit.
 pub async fn receive(state: &AppState, intake: &Intake, actor: Option<(UserId, OrganisationId)>, limit_client: Option<&str>) -> AppResult<Option<Received>> {
     let now = state.clock.now();
+    let cached = lookup(state).await?;
     let territory = match intake.point {
-        Some(p) => crate::territories::locate(state, p).await?,
+        Some(p) => state.territories.read().await.locate(p).copied(),
         None => None,
     };
     let earlier = match intake.point {
@@ -193,6 +267,7 @@ pub async fn receive(state: &AppState, intake: &Intake, actor: Option<(UserId, O
         None => 0,
     };
     let observation = Observation {
+        situations: intake.situations.clone(),
         flags: intake.seen.clone(),
         adults: intake.adults,
         children: intake.children,
@@ -201,13 +276,13 @@ pub async fn receive(state: &AppState, intake: &Intake, actor: Option<(UserId, O
     };
     let triage = rules().triage(&observation);
     let level = i64::from(triage.level);
-    let coordinating = coordinating_organisation(state).await?;
-    let team = match &territory {
-        Some(t) => reports::route(&reports::routing_rules(&state.db).await?, Some(t.id), level),
-        None => None,
-    };
+    let coordinating = cached.coordinating;
+    let team = territory.and_then(|t| reports::route(&cached.rules, Some(t), &intake.situations, level));
     let team_org = match team {
-        Some(t) => Some(teams::get(&state.db, t).await?.organisation),
+        Some(t) => match cached.team_organisation.get(&t) {
+            Some(o) => Some(*o),
+            None => Some(teams::get(&state.db, t).await?.organisation),
+        },
         None => None,
     };
     let organisation = team_org.or(coordinating);
@@ -215,29 +290,30 @@ pub async fn receive(state: &AppState, intake: &Intake, actor: Option<(UserId, O
     let token = crate::security::random_token();
     // A code mailed to the reporter, typed back on the follow-up page, proves
     // the address is theirs before any update is mailed to it.
-    let confirm_code = (intake.email.is_some() && intake.consent).then(new_confirm_code);
-    let mut reference = new_reference();
-    while reports::by_reference(&state.db, &reference).await?.is_some() {
-        reference = new_reference();
-    }
-    let new = NewReport {
-        reference: reference.clone(),
+    let confirm_code = (intake.email.is_some() && intake.consent && !intake.email_confirmed).then(new_confirm_code);
+    let mut new = NewReport {
+        reference: new_reference(),
         token_hash: crate::security::token_hash(&token),
         source: intake.source.clone(),
         channel: intake.channel.clone(),
         lon: intake.point.map(|p| p.lon),
         lat: intake.point.map(|p| p.lat),
         address: intake.address.clone(),
-        territory: territory.as_ref().map(|t| t.id),
+        territory,
+        situations: intake.situations.clone(),
         seen: intake.seen.clone(),
         adults: i64::from(intake.adults),
         children: i64::from(intake.children),
         tents: i64::from(intake.tents),
         description: intake.description.clone(),
+        reporter_name: intake.reporter_name.clone(),
         contact_email: intake.email.clone(),
         contact_phone: intake.phone.clone(),
         contact_consent: intake.consent,
         email_confirm_hash: confirm_code.as_deref().map(|c| crate::security::token_hash(&c.replace('-', ""))),
+        email_confirmed: intake.email_confirmed && intake.email.is_some(),
+        acknowledged: intake.acknowledged,
+        site_id: intake.site_id.clone(),
         level,
         reasons: triage.reasons.clone(),
         status: status.into(),
@@ -245,16 +321,36 @@ pub async fn receive(state: &AppState, intake: &Intake, actor: Option<(UserId, O
         triage_organisation: coordinating,
         team,
     };
-    let mut tx = state.db.begin().await?;
-    if let Some(client) = limit_client {
-        let since = now.plus_seconds(-RATE_WINDOW_SECONDS);
-        if reports::count_submission(&mut tx, client, since, now).await? > RATE_LIMIT {
-            return Ok(None);
+    // References are random (30^8): a clash with the unique constraint is
+    // rare enough to simply try again with another one.
+    let mut attempt = 0;
+    let (mut tx, id) = loop {
+        let mut tx = state.db.begin().await?;
+        if let Some(client) = limit_client {
+            let since = now.plus_seconds(-RATE_WINDOW_SECONDS);
+            if reports::count_submission(&mut tx, client, since, now).await? > RATE_LIMIT {
+                return Ok(None);
+            }
         }
-    }
-    let id = reports::create(&mut tx, &new, now).await?;
+        match reports::create(&mut tx, &new, now).await {
+            Ok(id) => break (tx, id),
+            Err(e) if e.is_conflict_on("reference") && attempt < 3 => {
+                attempt += 1;
+                tx.rollback().await?;
+                new.reference = new_reference();
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let reference = new.reference.clone();
     if let Some(t) = team {
         reports::add_event(&mut tx, id, now, None, "assigned", None, Some(&t.to_string()), "").await?;
+    }
+    if let Some((photo, kept)) = &intake.photo {
+        reports::attach_photo(&mut tx, id, photo, now).await?;
+        if let Some(hash) = kept {
+            reports::drop_upload(&mut tx, hash).await?;
+        }
     }
     audit::append(
         &mut tx,
@@ -268,24 +364,39 @@ pub async fn receive(state: &AppState, intake: &Intake, actor: Option<(UserId, O
             record_organisation: organisation,
             detail: serde_json::json!({
                 "channel": intake.channel, "source": intake.source, "level": level, "reasons": triage.reasons,
-                "rules_version": rules().version, "team": team.map(|t| t.to_string()), "status": status,
+                "situations": intake.situations, "rules_version": rules().version, "team": team.map(|t| t.to_string()),
+                "status": status, "photo": intake.photo.is_some(),
             }),
         },
     )
     .await?;
-    if let (Some(email), Some(code)) = (&intake.email, &confirm_code) {
-        let lang = Lang::Fr;
-        let link = format!("{}/suivi/{token}", state.config.base_url.trim_end_matches('/'));
-        let body = lang.tf("report.mail.received_body", &[("reference", &reference), ("link", &link), ("code", code)]);
-        outbox::enqueue(&mut tx, email, &lang.tf("report.mail.subject", &[("reference", &reference)]), &body, now).await?;
+    let lang = Lang::Fr;
+    let link = follow_url(state, &token);
+    let subject = lang.tf("report.mail.subject", &[("reference", &reference)]);
+    match (&intake.email, &confirm_code) {
+        (Some(email), Some(code)) => {
+            let body = lang.tf("report.mail.received_body", &[("reference", &reference), ("link", &link), ("code", code)]);
+            outbox::enqueue(&mut tx, email, &subject, &body, now).await?;
+        }
+        // Typed by staff with the reporter's consent: no code to type back.
+        (Some(email), None) if intake.consent && intake.email_confirmed => {
+            let body = lang.tf("report.mail.taken_in_body", &[("reference", &reference), ("link", &link)]);
+            outbox::enqueue(&mut tx, email, &subject, &body, now).await?;
+        }
+        _ => {}
     }
     tx.commit().await?;
-    let placement = match (&territory, intake.point) {
-        (Some(t), _) => Placement::Territory(t.name.clone()),
+    let placement = match (territory, intake.point) {
+        (Some(t), _) => Placement::Territory(cached.territory_names.get(&t).cloned().unwrap_or_default()),
         (None, Some(_)) => Placement::Outside,
         (None, None) => Placement::NotPlaced,
     };
     Ok(Some(Received { id, reference, token, placement, level, team, organisation }))
+}
+
+/// The follow-up link of a token.
+pub fn follow_url(state: &AppState, token: &str) -> String {
+    format!("{}/suivi/{token}", state.config.base_url.trim_end_matches('/'))
 }
 
 /// Queues the e-mail telling the reporter about a public change, if they gave
@@ -308,25 +419,29 @@ pub async fn notify_reporter(tx: &mut Tx, state: &AppState, report: &Report, sta
 mod tests {
     use super::*;
 
-    /// Every rule of the shipped rule set, one observation that triggers it
-    /// alone, and one just below its threshold.
+    /// Every rule of the shipped rule set: one observation that triggers it
+    /// alone (level 2, its reason only), and one just below its threshold
+    /// (level 1, no reason). A rule added to the file without a case here
+    /// fails the test.
     #[test]
     fn the_shipped_rules_table() {
         let set = rules();
-        assert_eq!(set.version, 1);
+        assert_eq!(set.version, 3);
         let flag = |f: &str| Observation { flags: vec![f.into()], ..Default::default() };
+        let situation = |s: &str| Observation { situations: vec![s.into()], ..Default::default() };
         let cases: Vec<(&str, Observation, u8)> = vec![
-            ("minors", flag("minors"), 1),
-            ("family_with_children", flag("family_with_children"), 1),
-            ("children_counted", Observation { children: 2, ..Default::default() }, 1),
-            ("pregnant_woman", flag("pregnant_woman"), 1),
-            ("great_vulnerability", flag("great_vulnerability"), 1),
-            ("many_tents", Observation { tents: 6, ..Default::default() }, 1),
-            ("repeated", Observation { earlier_reports_nearby: 2, ..Default::default() }, 1),
+            ("minors", situation("minors"), 2),
+            ("family_with_children", situation("family_with_children"), 2),
+            ("children_counted", Observation { children: 2, ..Default::default() }, 2),
+            ("pregnant_woman", flag("pregnant_woman"), 2),
+            ("great_vulnerability", flag("great_vulnerability"), 2),
+            ("many_tents", Observation { tents: 4, ..Default::default() }, 2),
+            ("repeated", Observation { earlier_reports_nearby: 2, ..Default::default() }, 2),
             ("municipal_land", flag("municipal_land"), 2),
         ];
         let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids.len(), cases.len(), "every rule has a case");
+        let covered: Vec<&str> = cases.iter().map(|c| c.0).collect();
+        assert_eq!(ids, covered, "every rule of triage_rules.toml has its case, in file order");
         for (id, o, level) in cases {
             let t = set.triage(&o);
             assert_eq!(t.reasons, vec![id.to_string()], "{id}");
@@ -334,12 +449,18 @@ mod tests {
             assert!(set.reason_key(id).is_some());
         }
         let below = [
-            Observation { tents: 5, ..Default::default() },
+            Observation::default(),
+            situation("person_in_distress"),
+            situation("camp"),
+            situation("squat"),
+            situation("drug_use"),
+            situation("nuisance"),
+            Observation { tents: 3, ..Default::default() },
             Observation { earlier_reports_nearby: 1, ..Default::default() },
             Observation { adults: 12, ..Default::default() },
         ];
         for o in below {
-            assert_eq!(set.triage(&o), veille_domain::triage::Triage { level: 2, reasons: vec![] }, "{o:?}");
+            assert_eq!(set.triage(&o), veille_domain::triage::Triage { level: 1, reasons: vec![] }, "{o:?}");
         }
     }
 

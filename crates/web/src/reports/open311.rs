@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use veille_domain::Timestamp;
 use veille_geo::LonLat;
-use veille_storage::reports::{self, Filter, Report, SEEN, SOURCES};
+use veille_storage::reports::{self, Filter, Report, FLAGS, SITUATIONS, SOURCES};
 use veille_storage::{accounts, tokens};
 
 use crate::error::AppResult;
@@ -38,6 +38,19 @@ fn ok(value: Value) -> Response {
     (StatusCode::OK, axum::Json(value)).into_response()
 }
 
+/// `jurisdiction_id`, when given, must be this instance's (404 otherwise).
+#[derive(Deserialize, Default)]
+pub struct Jurisdiction {
+    jurisdiction_id: Option<String>,
+}
+
+fn foreign(state: &AppState, given: Option<&str>) -> Option<Response> {
+    match given.map(str::trim).filter(|j| !j.is_empty()) {
+        Some(j) if j != state.config.open311_jurisdiction_id => Some(error(StatusCode::NOT_FOUND, "unknown jurisdiction_id")),
+        _ => None,
+    }
+}
+
 fn strip_json(segment: &str) -> Option<&str> {
     segment.strip_suffix(".json").filter(|s| !s.is_empty())
 }
@@ -55,12 +68,18 @@ fn service(lang: Lang) -> Value {
 }
 
 /// GET /open311/v2/services.json
-pub async fn services() -> Response {
+pub async fn services(State(state): State<AppState>, Query(j): Query<Jurisdiction>) -> Response {
+    if let Some(refused) = foreign(&state, j.jurisdiction_id.as_deref()) {
+        return refused;
+    }
     ok(json!([service(Lang::Fr)]))
 }
 
 /// GET /open311/v2/services/{code}.json
-pub async fn service_definition(Path(segment): Path<String>) -> Response {
+pub async fn service_definition(State(state): State<AppState>, Path(segment): Path<String>, Query(j): Query<Jurisdiction>) -> Response {
+    if let Some(refused) = foreign(&state, j.jurisdiction_id.as_deref()) {
+        return refused;
+    }
     if strip_json(&segment) != Some(SERVICE_CODE) {
         return error(StatusCode::NOT_FOUND, "unknown service_code");
     }
@@ -75,12 +94,14 @@ pub async fn service_definition(Path(segment): Path<String>) -> Response {
     ok(json!({
         "service_code": SERVICE_CODE,
         "attributes": [
-            {"variable": true, "code": "seen", "datatype": "multivaluelist", "required": false, "order": 1,
-             "description": lang.t("report.form.seen"), "values": list("seen", &SEEN)},
-            number("adults", 2, "report.form.adults"),
-            number("children", 3, "report.form.children"),
-            number("tents", 4, "report.form.tents"),
-            {"variable": true, "code": "source", "datatype": "singlevaluelist", "required": false, "order": 5,
+            {"variable": true, "code": "situation", "datatype": "multivaluelist", "required": true, "order": 1,
+             "description": lang.t("report.form.seen"), "values": list("situation", &SITUATIONS)},
+            {"variable": true, "code": "flag", "datatype": "multivaluelist", "required": false, "order": 2,
+             "description": lang.t("report.form.flags"), "values": list("seen", &FLAGS)},
+            number("adults", 3, "report.form.adults"),
+            number("children", 4, "report.form.children"),
+            number("tents", 5, "report.form.tents"),
+            {"variable": true, "code": "source", "datatype": "singlevaluelist", "required": false, "order": 6,
              "description": lang.t("report.form.source"), "values": list("source", &SOURCES)},
         ],
     }))
@@ -115,6 +136,7 @@ pub struct RequestsQuery {
     start_date: Option<String>,
     end_date: Option<String>,
     status: Option<String>,
+    jurisdiction_id: Option<String>,
 }
 
 fn parse_date(text: &str) -> Option<Timestamp> {
@@ -123,6 +145,9 @@ fn parse_date(text: &str) -> Option<Timestamp> {
 
 /// GET /open311/v2/requests.json
 pub async fn requests(State(state): State<AppState>, Query(q): Query<RequestsQuery>) -> AppResult<Response> {
+    if let Some(refused) = foreign(&state, q.jurisdiction_id.as_deref()) {
+        return Ok(refused);
+    }
     let lang = Lang::Fr;
     if let Some(ids) = q.service_request_id.as_deref().filter(|s| !s.trim().is_empty()) {
         let mut out = Vec::new();
@@ -160,7 +185,10 @@ pub async fn requests(State(state): State<AppState>, Query(q): Query<RequestsQue
 }
 
 /// GET /open311/v2/requests/{id}.json
-pub async fn request(State(state): State<AppState>, Path(segment): Path<String>) -> AppResult<Response> {
+pub async fn request(State(state): State<AppState>, Path(segment): Path<String>, Query(j): Query<Jurisdiction>) -> AppResult<Response> {
+    if let Some(refused) = foreign(&state, j.jurisdiction_id.as_deref()) {
+        return Ok(refused);
+    }
     let Some(id) = strip_json(&segment) else { return Ok(error(StatusCode::NOT_FOUND, "unknown service_request_id")) };
     match reports::by_reference(&state.db, id).await? {
         Some(r) => Ok(ok(json!([request_json(&r, Lang::Fr)]))),
@@ -174,6 +202,9 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> AppResult<Res
         return Ok(error(StatusCode::BAD_REQUEST, "the body must be application/x-www-form-urlencoded"));
     };
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
+    if let Some(refused) = foreign(&state, get("jurisdiction_id")) {
+        return Ok(refused);
+    }
     let Some(key) = get("api_key") else { return Ok(error(StatusCode::FORBIDDEN, "api_key is missing")) };
     let now = state.clock.now();
     let token = tokens::live_by_hash(&state.db, &crate::security::token_hash(key), now).await?;
@@ -208,15 +239,36 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> AppResult<Res
     if description.chars().count() < 10 || description.chars().count() > 4000 {
         return Ok(error(StatusCode::BAD_REQUEST, "description is required (10 to 4000 characters)"));
     }
-    let mut seen = Vec::new();
+    let (mut situations, mut flags) = (Vec::new(), Vec::new());
     for (k, v) in &pairs {
-        if k == "attribute[seen][]" || k == "attribute[seen]" {
-            if !SEEN.contains(&v.as_str()) {
-                return Ok(error(StatusCode::BAD_REQUEST, "attribute[seen] has an unknown value"));
+        let list = |name: &str| k == &format!("attribute[{name}][]") || k == &format!("attribute[{name}]");
+        let v = v.trim().to_owned();
+        if list("situation") {
+            if !SITUATIONS.contains(&v.as_str()) {
+                return Ok(error(StatusCode::BAD_REQUEST, "attribute[situation] has an unknown value"));
             }
-            seen.push(v.clone());
+            situations.push(v);
+        } else if list("flag") {
+            if !FLAGS.contains(&v.as_str()) {
+                return Ok(error(StatusCode::BAD_REQUEST, "attribute[flag] has an unknown value"));
+            }
+            flags.push(v);
+        } else if list("seen") {
+            // The attribute of the first version: situations and flags together.
+            match (SITUATIONS.contains(&v.as_str()), FLAGS.contains(&v.as_str())) {
+                (true, _) => situations.push(v),
+                (_, true) => flags.push(v),
+                _ => return Ok(error(StatusCode::BAD_REQUEST, "attribute[seen] has an unknown value")),
+            }
         }
     }
+    if situations.is_empty() {
+        return Ok(error(StatusCode::BAD_REQUEST, "attribute[situation] is required (one or several values)"));
+    }
+    situations.sort_by_key(|s| SITUATIONS.iter().position(|x| x == s));
+    situations.dedup();
+    flags.sort_by_key(|s| FLAGS.iter().position(|x| x == s));
+    flags.dedup();
     let mut counts = [0u32; 3];
     for (i, code) in ["adults", "children", "tents"].into_iter().enumerate() {
         if let Some(v) = get(&format!("attribute[{code}]")) {
@@ -236,7 +288,8 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> AppResult<Res
         channel: "open311".into(),
         point,
         address,
-        seen,
+        situations,
+        seen: flags,
         adults: counts[0],
         children: counts[1],
         tents: counts[2],
@@ -244,6 +297,7 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> AppResult<Res
         email: None,
         phone: None,
         consent: false,
+        ..Default::default()
     };
     let Some(received) = super::receive(&state, &intake, Some((account.id, account.organisation)), None).await? else {
         return Ok(error(StatusCode::TOO_MANY_REQUESTS, "too many requests"));

@@ -6,9 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use veille_domain::{EmailAddress, Timestamp};
-use veille_geo::LonLat;
-use veille_storage::reports::{self, Report, SEEN, SOURCES};
+use veille_domain::Timestamp;
+use veille_storage::reports::{self, Report};
 
 use crate::auth::ClientIp;
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -16,59 +15,23 @@ use crate::forms::{FieldErrors, Form};
 use crate::page::{render, render_status, PageCtx};
 use crate::AppState;
 
+use super::intake::{self, Choices, FormView, IntakeForm, IntakeInput, Mode};
 use super::{Intake, Placement, Received};
-
-/// The public form, as typed.
-#[derive(Deserialize, Default, Clone, Debug)]
-pub struct ReportInput {
-    #[serde(default)]
-    lon: String,
-    #[serde(default)]
-    lat: String,
-    #[serde(default)]
-    address: String,
-    #[serde(default)]
-    seen: Vec<String>,
-    #[serde(default)]
-    adults: String,
-    #[serde(default)]
-    children: String,
-    #[serde(default)]
-    tents: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    consent: Option<String>,
-    #[serde(default)]
-    source: String,
-    /// Honeypot: hidden from people, filled by robots.
-    #[serde(default)]
-    website: String,
-}
-
-impl ReportInput {
-    /// Whether a flag was ticked (for re-rendering).
-    pub fn has_seen(&self, flag: &str) -> bool {
-        self.seen.iter().any(|s| s == flag)
-    }
-    /// Whether consent was ticked.
-    pub fn consented(&self) -> bool {
-        self.consent.is_some()
-    }
-}
 
 #[derive(Template)]
 #[template(path = "reports/form.html")]
 struct FormPage {
     ctx: PageCtx,
-    form: ReportInput,
+    form: IntakeInput,
     errors: FieldErrors,
-    seen_flags: Vec<&'static str>,
-    sources: Vec<&'static str>,
+    photo_token: Option<String>,
+    c: Choices,
+}
+
+impl FormPage {
+    fn photo_hint(&self) -> String {
+        self.ctx.tf("report.photo.hint", &[("max", super::photos::MAX_MEGABYTES)])
+    }
 }
 
 #[derive(Template)]
@@ -89,140 +52,33 @@ impl ReceivedPage {
     }
 }
 
-fn form_page(ctx: PageCtx, form: ReportInput, errors: FieldErrors) -> FormPage {
-    FormPage { ctx, form, errors, seen_flags: SEEN.to_vec(), sources: SOURCES.to_vec() }
-}
-
 /// GET /signaler
 pub async fn form(ctx: PageCtx) -> AppResult<Response> {
-    Ok(render(&form_page(ctx, ReportInput { source: "public".into(), ..Default::default() }, FieldErrors::new())))
-}
-
-fn count(text: &str) -> Result<u32, ()> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Ok(0);
-    }
-    t.parse::<u32>().ok().filter(|n| *n <= 999).ok_or(())
-}
-
-fn coordinate(text: &str) -> Option<f64> {
-    text.trim().replace(',', ".").parse::<f64>().ok()
+    let form = IntakeInput { source: "public".into(), ..Default::default() };
+    Ok(render(&FormPage { ctx, form, errors: FieldErrors::new(), photo_token: None, c: Choices::of(Mode::Public) }))
 }
 
 /// Checks the public form; French (or English) messages by field.
-pub fn validate(ctx: &PageCtx, input: &ReportInput) -> Result<Intake, FieldErrors> {
-    let mut errors = FieldErrors::new();
-    let (lon_t, lat_t) = (input.lon.trim(), input.lat.trim());
-    let address = input.address.trim().to_owned();
-    let point = if lon_t.is_empty() && lat_t.is_empty() {
-        if address.chars().count() < 3 {
-            errors.add("lat", ctx.t("report.form.place_required"));
-        }
-        None
-    } else {
-        match (coordinate(lat_t), coordinate(lon_t)) {
-            (Some(lat), Some(lon)) => match LonLat::new(lon, lat) {
-                Ok(p) => Some(p),
-                Err(_) => {
-                    errors.add("lat", ctx.t("report.form.coordinates_invalid"));
-                    None
-                }
-            },
-            _ => {
-                errors.add("lat", ctx.t("report.form.coordinates_invalid"));
-                None
-            }
-        }
-    };
-    if address.chars().count() > 300 {
-        errors.add("address", ctx.t("report.form.too_long"));
-    }
-    let seen: Vec<String> = input.seen.iter().filter(|s| SEEN.contains(&s.as_str())).cloned().collect();
-    if seen.len() != input.seen.len() {
-        errors.add("seen", ctx.t("form.choose_one"));
-    }
-    let mut counts = [0u32; 3];
-    for (i, field) in ["adults", "children", "tents"].into_iter().enumerate() {
-        let text = match field {
-            "adults" => &input.adults,
-            "children" => &input.children,
-            _ => &input.tents,
-        };
-        match count(text) {
-            Ok(n) => counts[i] = n,
-            Err(()) => errors.add(field, ctx.t("report.form.count_invalid")),
-        }
-    }
-    let description = input.description.trim().to_owned();
-    let len = description.chars().count();
-    if len < 10 {
-        errors.add("description", ctx.t("report.form.description_short"));
-    } else if len > 4000 {
-        errors.add("description", ctx.t("report.form.too_long"));
-    }
-    let email = input.email.trim();
-    let email = if email.is_empty() {
-        None
-    } else {
-        match EmailAddress::parse(email) {
-            Ok(e) => Some(e.as_str().to_owned()),
-            Err(_) => {
-                errors.add("email", ctx.t("form.email_invalid"));
-                None
-            }
-        }
-    };
-    let phone = input.phone.trim();
-    let phone = if phone.is_empty() {
-        None
-    } else if phone.chars().all(|c| c.is_ascii_digit() || " +.-()".contains(c)) && (6..=20).contains(&phone.chars().filter(char::is_ascii_digit).count()) {
-        Some(phone.to_owned())
-    } else {
-        errors.add("phone", ctx.t("report.form.phone_invalid"));
-        None
-    };
-    let consent = input.consent.is_some();
-    if (!input.email.trim().is_empty() || !input.phone.trim().is_empty()) && !consent {
-        errors.add("consent", ctx.t("report.form.consent_required"));
-    }
-    let source = if input.source.is_empty() { "public".to_owned() } else { input.source.clone() };
-    if !SOURCES.contains(&source.as_str()) {
-        errors.add("source", ctx.t("form.choose_one"));
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(Intake {
-        source,
-        channel: "web".into(),
-        point,
-        address,
-        seen,
-        adults: counts[0],
-        children: counts[1],
-        tents: counts[2],
-        description,
-        email: if consent { email } else { None },
-        phone: if consent { phone } else { None },
-        consent,
-    })
+pub fn validate(ctx: &PageCtx, input: &IntakeInput) -> Result<Intake, FieldErrors> {
+    intake::validate(ctx.lang, input, Mode::Public)
 }
 
 /// POST /signaler
-pub async fn submit(State(state): State<AppState>, ctx: PageCtx, ClientIp(ip): ClientIp, Form(input): Form<ReportInput>) -> AppResult<Response> {
-    if !input.website.is_empty() {
+pub async fn submit(State(state): State<AppState>, ctx: PageCtx, ClientIp(ip): ClientIp, form: IntakeForm) -> AppResult<Response> {
+    if !form.input.website.is_empty() {
         return Err(AppError::bad_request());
     }
-    let intake = match validate(&ctx, &input) {
+    let intake = match intake::check(&state, ctx.lang, form, Mode::Public).await? {
         Ok(i) => i,
-        Err(errors) => return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &form_page(ctx, input, errors))),
+        Err(FormView { form, errors, photo_token }) => {
+            return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &FormPage { ctx, form, errors, photo_token, c: Choices::of(Mode::Public) }))
+        }
     };
     let client = crate::security::token_hash(&format!("report-submission:{ip}"));
     let Some(Received { reference, token, placement, .. }) = super::receive(&state, &intake, None, Some(&client)).await? else {
         return Err(AppError::new(ErrorKind::Throttled));
     };
-    let link = format!("{}/suivi/{token}", state.config.base_url.trim_end_matches('/'));
+    let link = super::follow_url(&state, &token);
     Ok(render_status(StatusCode::CREATED, &ReceivedPage { ctx, reference, link, placement }))
 }
 

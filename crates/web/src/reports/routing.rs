@@ -1,5 +1,5 @@
 //! The routing table, edited by the instance administrator: territory (or
-//! any) × level (or any) → team. A report no rule matches goes to the
+//! any) × situation type (or any) × level (or any) → team. A report no rule matches goes to the
 //! coordinating organisation's triage queue.
 
 use askama::Template;
@@ -34,6 +34,7 @@ struct RoutingPage {
     lines: Vec<Line>,
     territories: Vec<Territory>,
     teams: Vec<(Team, String)>,
+    situations: Vec<&'static str>,
     form: RuleInput,
     errors: FieldErrors,
 }
@@ -43,6 +44,8 @@ struct RoutingPage {
 pub struct RuleInput {
     #[serde(default)]
     territory: String,
+    #[serde(default)]
+    situation: String,
     #[serde(default)]
     level: String,
     #[serde(default)]
@@ -77,7 +80,7 @@ async fn page(state: &AppState, ctx: PageCtx, form: RuleInput, errors: FieldErro
             rule,
         })
         .collect();
-    Ok(RoutingPage { ctx, lines, territories, teams, form, errors })
+    Ok(RoutingPage { ctx, lines, territories, teams, situations: reports::SITUATIONS.to_vec(), form, errors })
 }
 
 /// GET /reports/routing
@@ -100,6 +103,14 @@ pub async fn add(State(state): State<AppState>, ctx: PageCtx, who: Authenticated
             }
         },
     };
+    let situation = match input.situation.as_str() {
+        "" => None,
+        s if reports::SITUATIONS.contains(&s) => Some(s),
+        _ => {
+            errors.add("situation", ctx.t("form.choose_one"));
+            None
+        }
+    };
     let level = match input.level.as_str() {
         "" => None,
         "1" => Some(1),
@@ -121,7 +132,7 @@ pub async fn add(State(state): State<AppState>, ctx: PageCtx, who: Authenticated
     };
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let id = reports::add_routing_rule(&mut tx, territory, level, team, now).await?;
+    let id = reports::add_routing_rule(&mut tx, territory, situation, level, team, now).await?;
     audit::append(
         &mut tx,
         audit::NewEntry {
@@ -132,11 +143,12 @@ pub async fn add(State(state): State<AppState>, ctx: PageCtx, who: Authenticated
             record_kind: "routing_rule",
             record_id: Some(id.to_string()),
             record_organisation: None,
-            detail: serde_json::json!({"territory": territory.map(|t| t.to_string()), "level": level, "team": team.to_string()}),
+            detail: serde_json::json!({"territory": territory.map(|t| t.to_string()), "situation": situation, "level": level, "team": team.to_string()}),
         },
     )
     .await?;
     tx.commit().await?;
+    state.reports_cache.invalidate();
     Ok(see_other("/reports/routing"))
 }
 
@@ -166,5 +178,6 @@ pub async fn delete(State(state): State<AppState>, who: Authenticated, Path(id):
     )
     .await?;
     tx.commit().await?;
+    state.reports_cache.invalidate();
     Ok(see_other("/reports/routing"))
 }

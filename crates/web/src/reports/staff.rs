@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 use veille_domain::{Action, Resource, ResourceKind, TerritoryId};
-use veille_storage::reports::{self, Event, Filter, Note, Report, OUTCOMES, STATUSES};
+use veille_storage::reports::{self, Event, Filter, Note, Report, OUTCOMES, SITUATIONS, SOURCES, STATUSES};
 use veille_storage::territories::{self, Territory};
 use veille_storage::{audit, organisations, teams};
 
@@ -24,25 +24,115 @@ use super::public::PublicView;
 use super::resource;
 
 /// Whether the account reads reports at all (its organisation's personal records).
-fn gate(who: &Authenticated) -> AppResult<()> {
+pub fn gate(who: &Authenticated) -> AppResult<()> {
     who.require(Action::Read, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))
 }
 
-/// Queue filters.
-#[derive(Deserialize, Default, Clone)]
+/// Queue filters (also of the CSV export, the map, the API and the figures).
+#[derive(Deserialize, Default, Clone, Debug)]
 pub struct QueueQuery {
     #[serde(default)]
-    status: String,
+    pub status: String,
     #[serde(default)]
-    level: String,
+    pub level: String,
     #[serde(default)]
-    territory: String,
+    pub territory: String,
+    /// Situation type.
+    #[serde(default)]
+    pub situation: String,
+    #[serde(default)]
+    pub source: String,
+    /// Received on or after this day (`YYYY-MM-DD`, Paris).
+    #[serde(default)]
+    pub from: String,
+    /// Received on or before this day (`YYYY-MM-DD`, Paris).
+    #[serde(default)]
+    pub to: String,
+    /// `1`: only open reports past a deadline.
+    #[serde(default)]
+    pub overdue: String,
+}
+
+/// Midnight of a Paris day, as an instant.
+pub fn paris_day_start(text: &str) -> Option<veille_domain::Timestamp> {
+    use chrono::TimeZone;
+    let day = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?;
+    let local = chrono_tz::Europe::Paris.from_local_datetime(&day.and_hms_opt(0, 0, 0)?).earliest()?;
+    Some(veille_domain::Timestamp::from_datetime(local.with_timezone(&chrono::Utc)))
+}
+
+impl QueueQuery {
+    /// The storage filter: what was asked, limited to what the actor may read
+    /// (the permission function compiled to SQL).
+    pub fn filter(&self, state: &AppState, who: &Authenticated) -> Filter {
+        let mut f = self.filter_unscoped(state);
+        f.readable_by = Some(veille_domain::access::read_filter(&who.actor));
+        f
+    }
+
+    /// The filter of what was asked, without the access scope (figures scope it by organisation).
+    pub fn filter_unscoped(&self, state: &AppState) -> Filter {
+        Filter {
+            status: STATUSES.contains(&self.status.as_str()).then(|| self.status.clone()),
+            level: self.level.parse::<i64>().ok().filter(|l| (1..=2).contains(l)),
+            territory: self.territory.parse::<TerritoryId>().ok(),
+            situation: SITUATIONS.contains(&self.situation.as_str()).then(|| self.situation.clone()),
+            source: SOURCES.contains(&self.source.as_str()).then(|| self.source.clone()),
+            since: paris_day_start(&self.from),
+            until: paris_day_start(&self.to).map(|t| t.plus_seconds(86_400)),
+            overdue: (self.overdue == "1").then(|| (state.config.report_deadlines(), state.clock.now())),
+            ..Default::default()
+        }
+    }
+
+    /// The filters of a query string that are given with a value outside
+    /// their list or format (an empty value included). The pages ignore such
+    /// values (a form's "all" choice is empty); the API refuses them.
+    pub fn refused_filters(raw: &str) -> Vec<String> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).unwrap_or_else(|_| vec![("query".into(), String::new())]);
+        pairs
+            .into_iter()
+            .filter(|(k, v)| {
+                let v = v.as_str();
+                match k.as_str() {
+                    "status" => !STATUSES.contains(&v),
+                    "level" => !matches!(v, "1" | "2"),
+                    "territory" => v.parse::<TerritoryId>().is_err(),
+                    "situation" => !SITUATIONS.contains(&v),
+                    "source" => !SOURCES.contains(&v),
+                    "from" | "to" => paris_day_start(v).is_none(),
+                    "overdue" => !matches!(v, "0" | "1"),
+                    "query" => true,
+                    _ => false,
+                }
+            })
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    /// The same filters as a query string (for the CSV, map and figures links).
+    pub fn query_string(&self) -> String {
+        serde_urlencoded::to_string([
+            ("status", &self.status),
+            ("level", &self.level),
+            ("territory", &self.territory),
+            ("situation", &self.situation),
+            ("source", &self.source),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("overdue", &self.overdue),
+        ])
+        .unwrap_or_default()
+    }
 }
 
 /// A line of the queue.
 pub struct Line {
     report: Report,
     territory: String,
+    acknowledge_due: veille_domain::Timestamp,
+    answer_due: veille_domain::Timestamp,
+    overdue: bool,
 }
 
 #[derive(Template)]
@@ -52,27 +142,90 @@ struct QueuePage {
     lines: Vec<Line>,
     q: QueueQuery,
     statuses: Vec<&'static str>,
+    situations: Vec<&'static str>,
+    sources: Vec<&'static str>,
     territories: Vec<Territory>,
+    overdue_count: i64,
+    can_take_in: bool,
+    /// More reports match than are listed.
+    truncated: bool,
 }
+
+impl QueuePage {
+    fn overdue_link(&self) -> String {
+        self.ctx.tf("report.queue.overdue_link", &[("count", &self.overdue_count.to_string())])
+    }
+}
+
+/// Most lines the queue page lists (the count, CSV, map and API say how many match).
+pub const QUEUE_PAGE: i64 = 500;
 
 /// GET /reports
 pub async fn queue(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<QueueQuery>) -> AppResult<Response> {
     gate(&who)?;
     let all_territories = territories::list(&state.db).await?;
-    let filter = Filter {
-        status: STATUSES.contains(&q.status.as_str()).then(|| q.status.clone()),
-        level: q.level.parse::<i64>().ok().filter(|l| (1..=2).contains(l)),
-        territory: q.territory.parse::<TerritoryId>().ok(),
-        ..Default::default()
-    };
+    let filter = q.filter(&state, &who);
+    let d = state.config.report_deadlines();
+    let now = state.clock.now();
     let name = |id: Option<TerritoryId>| id.and_then(|id| all_territories.iter().find(|t| t.id == id)).map(|t| t.name.clone()).unwrap_or_default();
-    let lines = reports::list(&state.db, &filter, 1000)
+    let found = reports::list(&state.db, &filter, QUEUE_PAGE + 1).await?;
+    let truncated = found.len() as i64 > QUEUE_PAGE;
+    let lines = found
+        .into_iter()
+        .take(QUEUE_PAGE as usize)
+        .map(|r| Line {
+            territory: name(r.territory),
+            acknowledge_due: r.acknowledge_due(&d),
+            answer_due: r.answer_due(&d),
+            overdue: r.is_overdue(&d, now),
+            report: r,
+        })
+        .collect();
+    let overdue_filter = Filter { overdue: Some((d, now)), readable_by: filter.readable_by.clone(), ..Default::default() };
+    let overdue_count = reports::count(&state.db, &overdue_filter).await?;
+    let can_take_in = super::intake::gate(&who).is_ok();
+    Ok(render(&QueuePage {
+        ctx,
+        lines,
+        q,
+        statuses: STATUSES.to_vec(),
+        situations: SITUATIONS.to_vec(),
+        sources: SOURCES.to_vec(),
+        territories: all_territories,
+        overdue_count,
+        can_take_in,
+        truncated,
+    }))
+}
+
+/// GET /reports.geojson: the open reports of the filtered queue that have a
+/// point, as GeoJSON points (reference, level, status, link) for the queue's
+/// map. Sites will be a second layer of the same map.
+pub async fn map_geojson(State(state): State<AppState>, who: Authenticated, Query(q): Query<QueueQuery>) -> AppResult<Response> {
+    gate(&who)?;
+    let mut filter = q.filter(&state, &who);
+    if filter.status.as_deref() != Some("closed") {
+        filter.open = Some(true);
+    }
+    let d = state.config.report_deadlines();
+    let now = state.clock.now();
+    let features: Vec<serde_json::Value> = reports::list(&state.db, &filter, 5000)
         .await?
         .into_iter()
-        .filter(|r| who.can(Action::Read, &resource(r)).allowed)
-        .map(|r| Line { territory: name(r.territory), report: r })
+        .filter_map(|r| {
+            let (lon, lat) = (r.lon?, r.lat?);
+            Some(serde_json::json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {
+                    "reference": r.reference, "level": r.effective_level(), "status": r.status,
+                    "overdue": r.is_overdue(&d, now), "url": format!("/reports/{}", r.id),
+                },
+            }))
+        })
         .collect();
-    Ok(render(&QueuePage { ctx, lines, q, statuses: STATUSES.to_vec(), territories: all_territories }))
+    let body = serde_json::json!({"type": "FeatureCollection", "features": features});
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response())
 }
 
 fn csv_field(text: &str) -> String {
@@ -81,20 +234,24 @@ fn csv_field(text: &str) -> String {
     format!("\"{}\"", safe.replace('"', "\"\""))
 }
 
+/// Most rows of a CSV export.
+pub const CSV_MAX: i64 = 50_000;
+
 /// GET /reports.csv: the queue with its filters, without free text nor contact
-/// details (reference, dates, level, reasons, status, outcome, territory,
-/// source, channel, counts). Audited.
+/// details (reference, dates, level, reasons, situations, flags, status,
+/// outcome, territory, source, channel, counts, deadlines). Audited.
 pub async fn export_csv(State(state): State<AppState>, who: Authenticated, Query(q): Query<QueueQuery>) -> AppResult<Response> {
     gate(&who)?;
     let all_territories = territories::list(&state.db).await?;
-    let filter = Filter {
-        status: STATUSES.contains(&q.status.as_str()).then(|| q.status.clone()),
-        level: q.level.parse::<i64>().ok().filter(|l| (1..=2).contains(l)),
-        territory: q.territory.parse::<TerritoryId>().ok(),
-        ..Default::default()
-    };
-    let rows: Vec<Report> = reports::list(&state.db, &filter, 10_000).await?.into_iter().filter(|r| who.can(Action::Read, &resource(r)).allowed).collect();
-    let mut out = String::from("reference,received_at,level,computed_level,reasons,status,outcome,territory,source,channel,adults,children,tents\r\n");
+    let filter = q.filter(&state, &who);
+    let d = state.config.report_deadlines();
+    let now = state.clock.now();
+    let rows: Vec<Report> = reports::list(&state.db, &filter, CSV_MAX).await?;
+    let mut out = String::from(
+        "reference,received_at,level,computed_level,reasons,situations,flags,status,outcome,territory,source,channel,adults,children,tents,\
+         acknowledged_at,acknowledge_due,answered_at,answer_due,overdue\r\n",
+    );
+    let when = |t: Option<veille_domain::Timestamp>| t.map(|t| t.to_paris_rfc3339()).unwrap_or_default();
     for r in &rows {
         let territory = r.territory.and_then(|id| all_territories.iter().find(|t| t.id == id)).map(|t| t.code.clone()).unwrap_or_default();
         let fields = [
@@ -103,6 +260,8 @@ pub async fn export_csv(State(state): State<AppState>, who: Authenticated, Query
             r.effective_level().to_string(),
             r.level.to_string(),
             r.reasons.join(" "),
+            r.situations.join(" "),
+            r.seen.join(" "),
             r.status.clone(),
             r.outcome.clone().unwrap_or_default(),
             territory,
@@ -111,6 +270,11 @@ pub async fn export_csv(State(state): State<AppState>, who: Authenticated, Query
             r.adults.to_string(),
             r.children.to_string(),
             r.tents.to_string(),
+            when(r.acknowledged_at),
+            r.acknowledge_due(&d).to_paris_rfc3339(),
+            when(r.answered_at),
+            r.answer_due(&d).to_paris_rfc3339(),
+            if r.is_overdue(&d, now) { "1".into() } else { "0".into() },
         ];
         out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
@@ -170,6 +334,42 @@ struct ShowPage {
     duplicates: Vec<Report>,
     /// The main report, when this one is an attached duplicate.
     main: Option<Report>,
+    /// The reporter's identity and contact, for those who may update the report.
+    reporter: Option<Reporter>,
+    /// It has a photo (shown to staff only).
+    has_photo: bool,
+    acknowledge_due: veille_domain::Timestamp,
+    answer_due: veille_domain::Timestamp,
+    overdue: bool,
+}
+
+/// The restricted reporter fields: identity and contact.
+#[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Reporter {
+    /// Name, function, structure (partner intake).
+    pub name: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Agreed to be contacted and sent the follow-up by e-mail.
+    pub consent: bool,
+    /// The e-mail was confirmed (or typed by staff).
+    pub email_confirmed: bool,
+}
+
+/// The reporter's identity and contact, if `who` may read them: those who may
+/// update the report (its organisation's staff within their territories, the
+/// coordinating organisation's staff who handle it), by the permission function.
+pub fn reporter_for(who: &Authenticated, r: &Report) -> Option<Reporter> {
+    let has_any = r.reporter_name.is_some() || r.contact_email.is_some() || r.contact_phone.is_some();
+    (has_any && who.can(Action::Update, &resource(r)).allowed).then(|| Reporter {
+        name: r.reporter_name.clone(),
+        email: r.contact_email.clone(),
+        phone: r.contact_phone.clone(),
+        consent: r.contact_consent,
+        email_confirmed: r.email_confirmed,
+    })
 }
 
 impl ShowPage {
@@ -189,7 +389,8 @@ impl ShowPage {
     }
 }
 
-async fn load(state: &AppState, who: &Authenticated, id: &str, action: Action) -> AppResult<Report> {
+/// A report the actor may read, then do `action` on (404 when it may not read it).
+pub async fn load(state: &AppState, who: &Authenticated, id: &str, action: Action) -> AppResult<Report> {
     gate(who)?;
     let id: Uuid = id.parse().map_err(|_| AppError::not_found())?;
     let report = reports::get(&state.db, id).await?;
@@ -220,7 +421,13 @@ async fn page(state: &AppState, ctx: PageCtx, who: &Authenticated, report: Repor
         Some(m) => Some(reports::get(&state.db, m).await?).filter(|m| who.can(Action::Read, &resource(m)).allowed),
         None => None,
     };
+    let d = state.config.report_deadlines();
     Ok(ShowPage {
+        reporter: reporter_for(who, &report),
+        has_photo: reports::has_photo(&state.db, report.id).await?,
+        acknowledge_due: report.acknowledge_due(&d),
+        answer_due: report.answer_due(&d),
+        overdue: report.is_overdue(&d, state.clock.now()),
         nearby,
         duplicates,
         main,
@@ -264,15 +471,22 @@ async fn possible_duplicates(state: &AppState, who: &Authenticated, report: &Rep
         .collect())
 }
 
-fn entry<'a>(who: &Authenticated, at: veille_domain::Timestamp, action: &'a str, r: &Report, detail: serde_json::Value) -> audit::NewEntry<'a> {
+/// An audit entry by `who` about a report.
+pub fn entry<'a>(who: &Authenticated, at: veille_domain::Timestamp, action: &'a str, r: &Report, detail: serde_json::Value) -> audit::NewEntry<'a> {
     audit::NewEntry::about(at, Some((who.account.id, who.account.organisation)), action, "report", Some(r.id.to_string()), r.organisation)
         .with_detail(detail)
+}
+
+/// The audit entry of a read of a report, naming the restricted fields shown.
+pub fn read_entry<'a>(who: &Authenticated, at: veille_domain::Timestamp, r: &Report, via: &str) -> audit::NewEntry<'a> {
+    let fields: Vec<&str> = if reporter_for(who, r).is_some() { vec!["reporter"] } else { vec![] };
+    entry(who, at, "read", r, serde_json::json!({"via": via, "restricted_fields": fields}))
 }
 
 /// GET /reports/{id} (an audited read)
 pub async fn show(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
     let report = load(&state, &who, &id, Action::Read).await?;
-    audit::append_now(&state.db, entry(&who, state.clock.now(), "read", &report, serde_json::json!({}))).await?;
+    audit::append_now(&state.db, read_entry(&who, state.clock.now(), &report, "page")).await?;
     let p = page(&state, ctx, &who, report, FieldErrors::new(), Drafts::default()).await?;
     Ok(render(&p))
 }
@@ -314,42 +528,57 @@ pub struct StatusInput {
     version: String,
 }
 
-/// POST /reports/{id}/status
-pub async fn set_status(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<StatusInput>) -> AppResult<Response> {
-    let report = load(&state, &who, &id, Action::Update).await?;
+/// Checks a status change; the outcome is required to close.
+pub fn check_status(lang: crate::i18n::Lang, status: &str, outcome: &str) -> Result<Option<String>, FieldErrors> {
     let mut errors = FieldErrors::new();
-    if !STATUSES.contains(&input.status.as_str()) {
-        errors.add("status", ctx.t("form.choose_one"));
+    if !STATUSES.contains(&status) {
+        errors.add("status", lang.t("form.choose_one"));
     }
-    let outcome = match (input.status.as_str(), input.outcome.as_str()) {
-        ("closed", o) if OUTCOMES.contains(&o) => Some(o),
+    let outcome = match (status, outcome) {
+        ("closed", o) if OUTCOMES.contains(&o) => Some(o.to_owned()),
         ("closed", _) => {
-            errors.add("outcome", ctx.t("report.staff.outcome_required"));
+            errors.add("outcome", lang.t("report.staff.outcome_required"));
             None
         }
         _ => None,
     };
-    if !errors.is_empty() {
-        let p = page(&state, ctx, &who, report, errors, Drafts::default()).await?;
-        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p));
+    if errors.is_empty() {
+        Ok(outcome)
+    } else {
+        Err(errors)
     }
-    let version = input.version.parse().unwrap_or(-1);
+}
+
+/// Changes the status, audited, and tells the reporters who asked (the
+/// report's and its attached duplicates').
+pub async fn apply_status(state: &AppState, who: &Authenticated, report: &Report, status: &str, outcome: Option<&str>, version: i64) -> AppResult<()> {
     let dups = reports::duplicates_of(&state.db, report.id).await?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    reports::set_status(&mut tx, &report, &input.status, outcome, Some(who.account.id), version, now).await?;
-    audit::append(
-        &mut tx,
-        entry(&who, now, "update", &report, serde_json::json!({"field": "status", "from": report.status, "to": input.status, "outcome": outcome})),
-    )
-    .await?;
-    if input.status != report.status {
-        super::notify_reporter(&mut tx, &state, &report, &input.status, &report.public_answer).await?;
+    reports::set_status(&mut tx, report, status, outcome, Some(who.account.id), version, now).await?;
+    audit::append(&mut tx, entry(who, now, "update", report, serde_json::json!({"field": "status", "from": report.status, "to": status, "outcome": outcome})))
+        .await?;
+    if status != report.status {
+        super::notify_reporter(&mut tx, state, report, status, &report.public_answer).await?;
         for d in &dups {
-            super::notify_reporter(&mut tx, &state, d, &input.status, &report.public_answer).await?;
+            super::notify_reporter(&mut tx, state, d, status, &report.public_answer).await?;
         }
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// POST /reports/{id}/status
+pub async fn set_status(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<StatusInput>) -> AppResult<Response> {
+    let report = load(&state, &who, &id, Action::Update).await?;
+    let outcome = match check_status(ctx.lang, &input.status, &input.outcome) {
+        Ok(o) => o,
+        Err(errors) => {
+            let p = page(&state, ctx, &who, report, errors, Drafts::default()).await?;
+            return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p));
+        }
+    };
+    apply_status(&state, &who, &report, &input.status, outcome.as_deref(), input.version.parse().unwrap_or(-1)).await?;
     Ok(see_other(&format!("/reports/{}", report.id)))
 }
 
@@ -405,32 +634,47 @@ pub struct AnswerInput {
     version: String,
 }
 
+/// Checks a public answer.
+pub fn check_answer(lang: crate::i18n::Lang, answer: &str) -> Result<String, FieldErrors> {
+    let answer = answer.trim();
+    if answer.is_empty() || answer.chars().count() > 2000 {
+        let mut errors = FieldErrors::new();
+        errors.add("answer", lang.t("report.staff.answer_invalid"));
+        return Err(errors);
+    }
+    Ok(answer.to_owned())
+}
+
+/// Publishes the public answer, audited, and tells the reporters who asked.
+pub async fn apply_answer(state: &AppState, who: &Authenticated, report: &Report, answer: &str, version: i64) -> AppResult<()> {
+    let dups = reports::duplicates_of(&state.db, report.id).await?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    reports::set_answer(&mut tx, report, answer, who.account.id, version, now).await?;
+    audit::append(&mut tx, entry(who, now, "update", report, serde_json::json!({"field": "public_answer"}))).await?;
+    super::notify_reporter(&mut tx, state, report, &report.status, answer).await?;
+    for d in &dups {
+        super::notify_reporter(&mut tx, state, d, &report.status, answer).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// POST /reports/{id}/answer
 pub async fn set_answer(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<AnswerInput>) -> AppResult<Response> {
     let report = load(&state, &who, &id, Action::Update).await?;
-    let answer = input.answer.trim().to_owned();
-    let mut errors = FieldErrors::new();
-    if answer.is_empty() || answer.chars().count() > 2000 {
-        errors.add("answer", ctx.t("report.staff.answer_invalid"));
-    }
-    if !errors.is_empty() || input.action == "preview" {
-        let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-        let preview = errors.is_empty().then(|| PublicView { answer: answer.clone(), answer_at: Some(state.clock.now()), ..PublicView::of(&report) });
+    let checked = check_answer(ctx.lang, &input.answer);
+    if checked.is_err() || input.action == "preview" {
+        let (status, errors, preview) = match &checked {
+            Ok(answer) => (StatusCode::OK, FieldErrors::new(), Some(PublicView { answer: answer.clone(), answer_at: Some(state.clock.now()), ..PublicView::of(&report) })),
+            Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.clone(), None),
+        };
         let drafts = Drafts { answer: input.answer.clone(), preview, ..Default::default() };
         let p = page(&state, ctx, &who, report, errors, drafts).await?;
         return Ok(render_status(status, &p));
     }
-    let version = input.version.parse().unwrap_or(-1);
-    let dups = reports::duplicates_of(&state.db, report.id).await?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    reports::set_answer(&mut tx, &report, &answer, who.account.id, version, now).await?;
-    audit::append(&mut tx, entry(&who, now, "update", &report, serde_json::json!({"field": "public_answer"}))).await?;
-    super::notify_reporter(&mut tx, &state, &report, &report.status, &answer).await?;
-    for d in &dups {
-        super::notify_reporter(&mut tx, &state, d, &report.status, &answer).await?;
-    }
-    tx.commit().await?;
+    let answer = checked.unwrap_or_default();
+    apply_answer(&state, &who, &report, &answer, input.version.parse().unwrap_or(-1)).await?;
     Ok(see_other(&format!("/reports/{}", report.id)))
 }
 

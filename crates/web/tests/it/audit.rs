@@ -61,7 +61,7 @@ async fn verify_finds_a_tampered_row_and_a_removed_row() {
 }
 
 #[tokio::test]
-async fn concurrent_appends_keep_one_chain() {
+async fn concurrent_appends_and_sealers_keep_one_chain() {
     let app = TestApp::new().await;
     let mut handles = Vec::new();
     for i in 0..40 {
@@ -82,11 +82,37 @@ async fn concurrent_appends_keep_one_chain() {
                 },
             )
             .await
-            .unwrap()
+            .unwrap();
+            // Sealers run while others still write: each entry is chained once.
+            if i % 8 == 0 {
+                audit::seal(&db).await.unwrap();
+            }
         }));
     }
     for h in handles {
         h.await.unwrap();
     }
     assert_eq!(audit::verify(app.db()).await.unwrap(), Verification::Intact { entries: 40 });
+    assert_eq!(audit::unsealed(app.db()).await.unwrap(), 0);
+    let seqs: Vec<i64> = veille_storage::sqlx::query_scalar("SELECT seq FROM audit_log ORDER BY seq").fetch_all(app.db().pool()).await.unwrap();
+    assert_eq!(seqs, (1..=40).collect::<Vec<i64>>());
+}
+
+/// An entry is written with its change and visible at once (by record); the
+/// sealer gives it its place in the chain afterwards.
+#[tokio::test]
+async fn an_entry_is_visible_at_commit_and_chained_by_the_sealer() {
+    let app = TestApp::new().await;
+    let entry = || audit::NewEntry::about(app.state.clock.now(), None, "read", "test", Some("x".into()), None);
+    audit::append_now(app.db(), entry()).await.unwrap();
+    let n: i64 = veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE record_id = 'x'").fetch_one(app.db().pool()).await.unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(audit::unsealed(app.db()).await.unwrap(), 1);
+    assert_eq!(audit::seal(app.db()).await.unwrap(), 1);
+    assert_eq!(audit::seal(app.db()).await.unwrap(), 0);
+    audit::append_now(app.db(), entry()).await.unwrap();
+    // Reading the log seals first: the list is the chain as it stands.
+    let listed = audit::list(app.db(), &audit::Query { record_id: Some("x".into()), limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(listed.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 1]);
+    assert_eq!(listed[0].prev_hash, listed[1].hash);
 }

@@ -307,4 +307,37 @@ impl Client {
         )
         .await
     }
+
+    /// Posts a `multipart/form-data` form (the anti-forgery field filled in),
+    /// with an optional file part (`name`, file name, bytes).
+    pub async fn post_multipart(&mut self, path: &str, fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> Resp {
+        let csrf = self.csrf().await;
+        let boundary = "----veille-test-boundary-7Hq2";
+        let mut body: Vec<u8> = Vec::new();
+        let mut part = |name: &str, filename: Option<&str>, bytes: &[u8]| {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes());
+            if let Some(f) = filename {
+                body.extend_from_slice(format!("; filename=\"{f}\"\r\nContent-Type: application/octet-stream").as_bytes());
+            }
+            body.extend_from_slice(b"\r\n\r\n");
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        };
+        part("csrf", None, csrf.as_bytes());
+        for (k, v) in fields {
+            part(k, None, v.as_bytes());
+        }
+        if let Some((name, filename, bytes)) = file {
+            part(name, Some(filename), bytes);
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        self.send(
+            Request::post(path)
+                .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
 }

@@ -10,5 +10,6 @@ mod matrix;
 mod reports;
 mod rounds;
 mod sites;
+mod reports_intake;
 mod storage;
 mod territories;

@@ -141,6 +141,38 @@ async fn world() -> World {
     let far = Timestamp::from_micros(now.as_micros() + 86_400_000_000);
     let tok_a = tokens::create(&mut tx, victim_a, "victim a", "hash-a", &["read"], now, far).await.unwrap();
     let tok_b = tokens::create(&mut tx, victim_b, "victim b", "hash-b", &["read"], now, far).await.unwrap();
+    let report = |reference: &str, org| veille_storage::reports::NewReport {
+        reference: reference.into(),
+        token_hash: veille_web::security::token_hash(reference),
+        source: "riverain".into(),
+        channel: "phone".into(),
+        lon: Some(2.05),
+        lat: Some(48.05),
+        address: String::new(),
+        territory: Some(t1),
+        situations: vec!["camp".into()],
+        seen: vec![],
+        adults: 2,
+        children: 0,
+        tents: 1,
+        description: "Deux tentes sur le trottoir.".into(),
+        reporter_name: Some("Gardien".into()),
+        contact_email: None,
+        contact_phone: Some("0612345678".into()),
+        contact_consent: false,
+        email_confirm_hash: None,
+        email_confirmed: false,
+        acknowledged: false,
+        site_id: None,
+        level: 1,
+        reasons: vec![],
+        status: "received".into(),
+        organisation: Some(org),
+        triage_organisation: Some(a),
+        team: None,
+    };
+    let report_a = veille_storage::reports::create(&mut tx, &report("S-MATR-IXAA", a), now).await.unwrap();
+    let report_b = veille_storage::reports::create(&mut tx, &report("S-MATR-IXBB", b), now).await.unwrap();
     tx.commit().await.unwrap();
     let sr = crate::sites::matrix_objects(&app, a, b, team_a, team_b, ids["coordinator"]).await;
     let own = BTreeMap::from([
@@ -153,6 +185,7 @@ async fn world() -> World {
         ("slot", sr.own.slot.clone()),
         ("circuit", sr.own.circuit.clone()),
         ("round", sr.own.round.clone()),
+        ("report", report_a.to_string()),
     ]);
     let other = BTreeMap::from([
         ("org", b.to_string()),
@@ -164,6 +197,7 @@ async fn world() -> World {
         ("slot", sr.other.slot.clone()),
         ("circuit", sr.other.circuit.clone()),
         ("round", sr.other.round.clone()),
+        ("report", report_b.to_string()),
     ]);
     World { app, ids, token, own, other }
 }
@@ -180,6 +214,8 @@ const OBJECT_OF_PATH: &[(&str, &str)] = &[
     ("/schedule/", "slot"),
     ("/circuits/", "circuit"),
     ("/rounds/", "round"),
+    ("/reports/routing/", "user"),
+    ("/reports/", "report"),
 ];
 
 fn concrete_path(spec: &RouteSpec, objects: &BTreeMap<&'static str, String>) -> String {

@@ -13,21 +13,21 @@ use crate::helpers::*;
 const PARIS: &str = include_str!("../../../../../shared/data/geo/paris-arrondissements.geojson");
 
 /// In the 18th arrondissement (75118).
-const IN_18TH: (&str, &str) = ("48.8880", "2.3600");
+pub(crate) const IN_18TH: (&str, &str) = ("48.8880", "2.3600");
 
-struct World {
-    app: TestApp,
-    coord_org: veille_domain::OrganisationId,
-    field_org: veille_domain::OrganisationId,
-    urgent_team: TeamId,
-    normal_team: TeamId,
-    t18: TerritoryId,
-    admin: veille_domain::UserId,
-    coordinator: veille_domain::UserId,
-    field_coordinator: veille_domain::UserId,
+pub(crate) struct World {
+    pub app: TestApp,
+    pub coord_org: veille_domain::OrganisationId,
+    pub field_org: veille_domain::OrganisationId,
+    pub complex_team: TeamId,
+    pub normal_team: TeamId,
+    pub t18: TerritoryId,
+    pub admin: veille_domain::UserId,
+    pub coordinator: veille_domain::UserId,
+    pub field_coordinator: veille_domain::UserId,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let app = TestApp::new().await;
     let coord_org = app.org("Ville de Paris", true).await;
     let field_org = app.org("Maraude Nord", false).await;
@@ -36,13 +36,13 @@ async fn world() -> World {
     veille_web::territories::reload_index(&app.state).await.unwrap();
     let t18 = veille_storage::territories::id_by_code(app.db(), "75118").await.unwrap().unwrap();
     let mut tx = app.db().begin().await.unwrap();
-    let urgent_team = teams::create(&mut tx, field_org, "Nord urgences", "social", now).await.unwrap();
+    let complex_team = teams::create(&mut tx, field_org, "Nord situations complexes", "social", now).await.unwrap();
     let normal_team = teams::create(&mut tx, field_org, "Nord jour", "social", now).await.unwrap();
     tx.commit().await.unwrap();
     let admin = app.user(coord_org, Role::InstanceAdmin, "admin@ville.exemple.fr", None, None).await;
     let coordinator = app.user(coord_org, Role::Coordinator, "coord@ville.exemple.fr", None, None).await;
     let field_coordinator = app.user(field_org, Role::Coordinator, "coord@nord.exemple.fr", None, None).await;
-    World { app, coord_org, field_org, urgent_team, normal_team, t18, admin, coordinator, field_coordinator }
+    World { app, coord_org, field_org, complex_team, normal_team, t18, admin, coordinator, field_coordinator }
 }
 
 /// The confirmation code in the acknowledgement mail (from the outbox).
@@ -52,19 +52,24 @@ async fn mailed_code(app: &TestApp) -> String {
     after.split_whitespace().next().unwrap().to_owned()
 }
 
-fn follow_link(body: &str) -> String {
+pub(crate) fn follow_link(body: &str) -> String {
     let start = body.find("/suivi/").expect("a follow-up link");
     body[start..].split('"').next().unwrap().to_owned()
 }
 
-async fn only_report(w: &World) -> Report {
+pub(crate) async fn only_report(w: &World) -> Report {
     let all = reports::list(w.app.db(), &Default::default(), 10).await.unwrap();
     assert_eq!(all.len(), 1);
     all.into_iter().next().unwrap()
 }
 
-async fn submit(c: &mut Client, extra: &[(&str, &str)]) -> Resp {
-    let mut fields = vec![("lat", IN_18TH.0), ("lon", IN_18TH.1), ("description", "Trois personnes sous le pont, il fait très froid.")];
+pub(crate) async fn submit(c: &mut Client, extra: &[(&str, &str)]) -> Resp {
+    let mut fields = vec![
+        ("lat", IN_18TH.0),
+        ("lon", IN_18TH.1),
+        ("situation", "person_in_distress"),
+        ("description", "Trois personnes sous le pont, il fait très froid."),
+    ];
     fields.extend_from_slice(extra);
     c.post("/signaler", &fields).await
 }
@@ -75,7 +80,7 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     let mut admin = w.app.session_for(w.admin, false).await;
     assert_eq!(admin.get("/reports/routing").await.status, StatusCode::OK);
     let t18 = w.t18.to_string();
-    let r = admin.post("/reports/routing", &[("territory", &t18), ("level", "1"), ("team", &w.urgent_team.to_string())]).await;
+    let r = admin.post("/reports/routing", &[("territory", &t18), ("level", "2"), ("team", &w.complex_team.to_string())]).await;
     assert_eq!(r.location(), Some("/reports/routing"));
     let r = admin.post("/reports/routing", &[("territory", &t18), ("level", ""), ("team", &w.normal_team.to_string())]).await;
     assert_eq!(r.location(), Some("/reports/routing"));
@@ -83,7 +88,7 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reports::routing_rules(w.app.db()).await.unwrap().len(), 2);
 
-    // A level 2 report in the 18th: the territory rule.
+    // A level 1 report in the 18th (nothing of level 2 seen): the territory rule.
     let mut public = w.app.client();
     assert_eq!(public.get("/signaler").await.status, StatusCode::OK);
     let r = submit(&mut public, &[]).await;
@@ -91,24 +96,24 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     let name = veille_storage::territories::get(w.app.db(), w.t18).await.unwrap().name;
     assert!(r.body.contains("/suivi/") && r.body.contains(&name), "{}", r.body);
     let first = only_report(&w).await;
-    assert_eq!((first.territory, first.team, first.level, first.status.as_str()), (Some(w.t18), Some(w.normal_team), 2, "assigned"));
+    assert_eq!((first.territory, first.team, first.level, first.status.as_str()), (Some(w.t18), Some(w.normal_team), 1, "assigned"));
     assert_eq!(first.organisation, Some(w.field_org));
     assert_eq!(first.triage_organisation, Some(w.coord_org));
     assert_eq!(first.channel, "web");
 
-    // A level 1 report (minors) at the same place: the territory × level rule.
-    let r = submit(&mut public, &[("seen", "minors"), ("seen", "municipal_land")]).await;
+    // A level 2 report (minors) at the same place: the territory × level rule.
+    let r = submit(&mut public, &[("situation", "minors"), ("flag", "municipal_land")]).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let all = reports::list(w.app.db(), &Default::default(), 10).await.unwrap();
     let urgent = all.iter().find(|r| r.id != first.id).unwrap();
-    assert_eq!((urgent.level, urgent.team), (1, Some(w.urgent_team)));
+    assert_eq!((urgent.level, urgent.team), (2, Some(w.complex_team)));
     assert_eq!(urgent.reasons, vec!["minors".to_string(), "municipal_land".to_string()]);
 
-    // Third report at the same place within the window: repeated → level 1.
+    // Third report at the same place within the window: repeated → level 2.
     let r = submit(&mut public, &[]).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let third = reports::list(w.app.db(), &Default::default(), 1).await.unwrap().remove(0);
-    assert_eq!((third.level, third.reasons.clone()), (1, vec!["repeated".to_string()]));
+    assert_eq!((third.level, third.reasons.clone()), (2, vec!["repeated".to_string()]));
     // The earlier two are suggested as possible duplicates on its page.
     let mut field = w.app.session_for(w.field_coordinator, false).await;
     let page = field.get(&format!("/reports/{}", third.id)).await.body;
@@ -116,7 +121,7 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     assert!(nearby.contains(&first.reference) && nearby.contains(&urgent.reference));
 
     // Outside every territory: a clear message; recorded for the coordinating organisation.
-    let r = public.post("/signaler", &[("lat", "45.0"), ("lon", "-30.0"), ("description", "Une tente au bord de la route.")]).await;
+    let r = public.post("/signaler", &[("lat", "45.0"), ("lon", "-30.0"), ("situation", "camp"), ("description", "Une tente au bord de la route.")]).await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert!(r.body.contains("en dehors des territoires"), "{}", r.body);
     let outside = reports::list(w.app.db(), &Default::default(), 1).await.unwrap().remove(0);
@@ -126,11 +131,11 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     // organisation sees all four (shared with it), filters apply.
     let q = field.get("/reports").await;
     assert!(q.body.contains("Nombre de signalements : 3"), "{}", q.body);
-    let csv = field.get("/reports.csv?level=1").await;
+    let csv = field.get("/reports.csv?level=2").await;
     assert_eq!(csv.status, StatusCode::OK);
     assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
     let lines: Vec<&str> = csv.body.lines().collect();
-    assert_eq!(lines.len(), 3, "header and the two level 1 reports: {}", csv.body);
+    assert_eq!(lines.len(), 3, "header and the two level 2 reports: {}", csv.body);
     assert!(lines[0].starts_with("reference,received_at,level"));
     assert!(csv.body.contains(&urgent.reference) && csv.body.contains("\"75118\"") && !csv.body.contains("Trois personnes"));
     assert_eq!(q.status, StatusCode::OK);
@@ -140,7 +145,7 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     let mut coord = w.app.session_for(w.coordinator, false).await;
     let q = coord.get("/reports").await;
     assert!(q.body.contains(&outside.reference) && q.body.contains(&first.reference));
-    let q = coord.get("/reports?level=1").await;
+    let q = coord.get("/reports?level=2").await;
     assert!(q.body.contains(&urgent.reference) && !q.body.contains(&first.reference));
     let q = field.get("/reports").await;
     assert!(!q.body.contains(&outside.reference), "another organisation's report is not listed");
@@ -159,7 +164,7 @@ async fn the_form_keeps_what_was_typed_and_says_what_to_fix() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("value=\"abc\"") && r.body.contains("value=\"moi@exemple.fr\"") && r.body.contains(">court</textarea>"));
-    for id in ["lat-error", "description-error", "consent-error", "adults-error"] {
+    for id in ["lat-error", "description-error", "consent-error", "adults-error", "situation-error"] {
         assert!(r.body.contains(id), "{id}");
     }
     assert!(r.body.contains("Saisissez une latitude"));
@@ -190,7 +195,7 @@ async fn the_public_form_is_rate_limited_per_address() {
     assert_eq!(reports::list(w.app.db(), &Default::default(), 100).await.unwrap().len(), 7);
 }
 
-async fn audit_details(w: &World, record: &str) -> Vec<(String, String)> {
+pub(crate) async fn audit_details(w: &World, record: &str) -> Vec<(String, String)> {
     sqlx::query("SELECT action, detail FROM audit_log WHERE record_kind = 'report' AND record_id = $1 ORDER BY seq")
         .bind(record)
         .fetch_all(w.app.db().pool())
@@ -209,21 +214,21 @@ async fn a_level_override_needs_a_reason_is_audited_and_shown() {
     let report = only_report(&w).await;
     let mut staff = w.app.session_for(w.coordinator, false).await;
     let path = format!("/reports/{}", report.id);
-    let r = staff.post(&format!("{path}/level"), &[("level", "1"), ("reason", ""), ("version", &report.version.to_string())]).await;
+    let r = staff.post(&format!("{path}/level"), &[("level", "2"), ("reason", ""), ("version", &report.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("level_reason-error"));
-    let r = staff.post(&format!("{path}/level"), &[("level", "1"), ("reason", "Appel du 115 : grand froid"), ("version", &report.version.to_string())]).await;
+    let r = staff.post(&format!("{path}/level"), &[("level", "2"), ("reason", "Appel du 115 : grand froid"), ("version", &report.version.to_string())]).await;
     assert_eq!(r.location(), Some(path.as_str()));
     let after = reports::get(w.app.db(), report.id).await.unwrap();
-    assert_eq!((after.level, after.effective_level(), after.override_reason.as_deref()), (2, 1, Some("Appel du 115 : grand froid")));
+    assert_eq!((after.level, after.effective_level(), after.override_reason.as_deref()), (1, 2, Some("Appel du 115 : grand froid")));
     let audit = audit_details(&w, &report.id.to_string()).await;
-    assert!(audit.iter().any(|(a, d)| a == "update" && d.contains("level_override") && d.contains("\"to\":1")), "{audit:?}");
+    assert!(audit.iter().any(|(a, d)| a == "update" && d.contains("level_override") && d.contains("\"to\":2")), "{audit:?}");
     assert!(!audit.iter().any(|(_, d)| d.contains("grand froid")), "no free text in the audit log");
     let page = staff.get(&path).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Appel du 115 : grand froid"));
     // A stale version is refused.
-    let r = staff.post(&format!("{path}/level"), &[("level", "2"), ("reason", "Autre motif valable"), ("version", &report.version.to_string())]).await;
+    let r = staff.post(&format!("{path}/level"), &[("level", "1"), ("reason", "Autre motif valable"), ("version", &report.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     // Every status transition is audited and in the timeline.
     let v = reports::get(w.app.db(), report.id).await.unwrap().version.to_string();
@@ -291,7 +296,10 @@ async fn the_reporter_sees_the_public_answer_and_never_the_internal_note() {
     let page = staff.get(&path).await;
     assert!(page.body.contains("NOTE-INTERNE-42"), "staff see the note");
     assert!(!page.body.contains(&code), "the confirmation code is not shown to staff");
-    assert!(!page.body.contains("riverain@exemple.fr") && !page.body.contains("06 12 34 56 78"), "contact details stay out of the page");
+    // The coordinator handles it (may update): the restricted reporter section, its read audited.
+    let reporter = section(&page.body, "reporter");
+    assert!(reporter.contains("riverain@exemple.fr") && reporter.contains("06 12 34 56 78"), "{reporter}");
+    assert!(audit_details(&w, &report.id.to_string()).await.iter().any(|(a, d)| a == "read" && d.contains("\"restricted_fields\":[\"reporter\"]")));
 
     // E-mails: acknowledgement with the link, then one per public change;
     // status and answer only.
@@ -326,7 +334,7 @@ async fn no_mail_without_consent_and_no_contact_kept() {
 }
 
 /// Validates a JSON answer with check-jsonschema against an Open311 schema.
-fn check_schema(schema: &str, value: &serde_json::Value) {
+pub(crate) fn check_schema(schema: &str, value: &serde_json::Value) {
     let root = env!("CARGO_MANIFEST_DIR");
     let tool = format!("{root}/../../.venv/bin/check-jsonschema");
     assert!(std::path::Path::new(&tool).exists(), "{tool} is missing: run `bash scripts/install-deps.sh`");
@@ -393,7 +401,7 @@ async fn open311_services_and_requests_follow_georeport_v2() {
     let id = created[0]["service_request_id"].as_str().unwrap().to_owned();
     assert!(created[0]["service_notice"].is_string());
     let stored = reports::by_reference(w.app.db(), &id).await.unwrap().unwrap();
-    assert_eq!((stored.channel.as_str(), stored.level, stored.team), ("open311", 1, Some(w.normal_team)));
+    assert_eq!((stored.channel.as_str(), stored.level, stored.team), ("open311", 2, Some(w.normal_team)));
 
     // GET: the public fields only, valid against the schemas.
     let r = c.get("/open311/v2/requests.json").await;
@@ -461,7 +469,16 @@ async fn reporter_mails_reach_the_smtp_server_without_internal_notes() {
     let coordinator = app.user(org, Role::Coordinator, "coord@ville.exemple.fr", None, None).await;
     let mut public = app.client();
     let r = public
-        .post("/signaler", &[("address", "Sous le métro aérien, boulevard de la Chapelle"), ("description", "Deux personnes allongées, une semble malade."), ("email", "voisine@exemple.fr"), ("consent", "1")])
+        .post(
+            "/signaler",
+            &[
+                ("address", "Sous le métro aérien, boulevard de la Chapelle"),
+                ("situation", "person_in_distress"),
+                ("description", "Deux personnes allongées, une semble malade."),
+                ("email", "voisine@exemple.fr"),
+                ("consent", "1"),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert!(r.body.contains("coordination"), "not placed: the coordination team looks at it");
@@ -496,7 +513,7 @@ async fn reporter_mails_reach_the_smtp_server_without_internal_notes() {
 }
 
 /// The confirmation code mailed to one address.
-async fn mailed_code_to(app: &TestApp, to: &str) -> String {
+pub(crate) async fn mailed_code_to(app: &TestApp, to: &str) -> String {
     let body: String = sqlx::query_scalar("SELECT body_text FROM outbox WHERE to_address = $1 ORDER BY created_at, id LIMIT 1")
         .bind(to)
         .fetch_one(app.db().pool())
@@ -506,11 +523,11 @@ async fn mailed_code_to(app: &TestApp, to: &str) -> String {
     after.split_whitespace().next().unwrap().to_owned()
 }
 
-async fn mails_to(app: &TestApp, to: &str) -> Vec<String> {
+pub(crate) async fn mails_to(app: &TestApp, to: &str) -> Vec<String> {
     sqlx::query_scalar("SELECT body_text FROM outbox WHERE to_address = $1 ORDER BY created_at, id").bind(to).fetch_all(app.db().pool()).await.unwrap()
 }
 
-fn section<'a>(page: &'a str, id: &str) -> &'a str {
+pub(crate) fn section<'a>(page: &'a str, id: &str) -> &'a str {
     let Some(start) = page.find(&format!("id=\"{id}\"")) else { return "" };
     let rest = &page[start..];
     &rest[..rest.find("</section>").unwrap_or(rest.len())]

@@ -225,7 +225,7 @@ async fn a_report_assigned_to_a_team_appears_on_its_next_round_and_moves_forward
     let (team, _) = team_of(&w, &[w.field_a, second]).await;
     let t1 = veille_storage::territories::id_by_code(w.app.db(), "T1").await.unwrap().unwrap();
     let mut tx = w.app.db().begin().await.unwrap();
-    reports::add_routing_rule(&mut tx, Some(t1), None, team, w.app.state.clock.now()).await.unwrap();
+    reports::add_routing_rule(&mut tx, Some(t1), None, None, team, w.app.state.clock.now()).await.unwrap();
     tx.commit().await.unwrap();
     let intake = Intake {
         source: "riverain".into(),

@@ -1,0 +1,137 @@
+//! Building SQL with numbered placeholders (`$1`, `$2`…, the same on both
+//! engines), and the permission function's read filter compiled to SQL, so
+//! that a list query returns exactly the records `authorize` lets the actor
+//! read — no fetching more and filtering in memory.
+
+use sqlx::any::AnyArguments;
+use sqlx::query::{Query, QueryAs, QueryScalar};
+use sqlx::Any;
+use veille_domain::access::ReadFilter;
+use veille_domain::TerritoryScope;
+
+/// A value to bind.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// Text.
+    Text(String),
+    /// Integer.
+    Int(i64),
+    /// Floating point.
+    Real(f64),
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Real(v)
+    }
+}
+
+/// The values of a query being built, in placeholder order.
+#[derive(Clone, Debug, Default)]
+pub struct Params(Vec<Value>);
+
+impl Params {
+    /// No values yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a value; returns its placeholder.
+    pub fn push(&mut self, v: impl Into<Value>) -> String {
+        self.0.push(v.into());
+        format!("${}", self.0.len())
+    }
+    /// Binds every value, in order.
+    pub fn bind<'q>(&self, mut q: Query<'q, Any, AnyArguments<'q>>) -> Query<'q, Any, AnyArguments<'q>> {
+        for v in &self.0 {
+            q = match v {
+                Value::Text(t) => q.bind(t.clone()),
+                Value::Int(i) => q.bind(*i),
+                Value::Real(r) => q.bind(*r),
+            };
+        }
+        q
+    }
+    /// Binds every value of a scalar query, in order.
+    pub fn bind_scalar<'q, O>(&self, mut q: QueryScalar<'q, Any, O, AnyArguments<'q>>) -> QueryScalar<'q, Any, O, AnyArguments<'q>> {
+        for v in &self.0 {
+            q = match v {
+                Value::Text(t) => q.bind(t.clone()),
+                Value::Int(i) => q.bind(*i),
+                Value::Real(r) => q.bind(*r),
+            };
+        }
+        q
+    }
+    /// Binds every value of a typed query, in order.
+    pub fn bind_as<'q, O>(&self, mut q: QueryAs<'q, Any, O, AnyArguments<'q>>) -> QueryAs<'q, Any, O, AnyArguments<'q>> {
+        for v in &self.0 {
+            q = match v {
+                Value::Text(t) => q.bind(t.clone()),
+                Value::Int(i) => q.bind(*i),
+                Value::Real(r) => q.bind(*r),
+            };
+        }
+        q
+    }
+}
+
+/// Where a kind of record keeps what the read rules look at.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordColumns<'a> {
+    /// The owning organisation's id.
+    pub organisation: &'a str,
+    /// The territory's id (NULL: placed nowhere, in every scope).
+    pub territory: Option<&'a str>,
+    /// The case's id (NULL: not a case record).
+    pub case: Option<&'a str>,
+    /// An organisation the record is shared with (one per record).
+    pub shared_with: Option<&'a str>,
+}
+
+fn one_of(column: &str, ids: Vec<String>, p: &mut Params) -> String {
+    if ids.is_empty() {
+        return format!("{column} IS NULL");
+    }
+    let list: Vec<String> = ids.into_iter().map(|id| p.push(id)).collect();
+    format!("({column} IS NULL OR {column} IN ({}))", list.join(", "))
+}
+
+/// The SQL condition admitting exactly the rows `filter.admits` admits
+/// (see `veille_domain::access::ReadFilter`).
+pub fn read_filter_sql(filter: &ReadFilter, cols: &RecordColumns<'_>, p: &mut Params) -> String {
+    let ReadFilter::Scoped { own, shared_with } = filter else { return "1 = 0".into() };
+    let mut alternatives = Vec::new();
+    if let Some(own) = own {
+        let mut parts = vec![format!("{} = {}", cols.organisation, p.push(own.organisation.to_string()))];
+        if let (Some(column), TerritoryScope::Only(set)) = (cols.territory, &own.territories) {
+            parts.push(one_of(column, set.iter().map(ToString::to_string).collect(), p));
+        }
+        if let (Some(column), false) = (cols.case, own.all_cases) {
+            parts.push(one_of(column, own.cases.iter().map(ToString::to_string).collect(), p));
+        }
+        alternatives.push(format!("({})", parts.join(" AND ")));
+    }
+    if let Some(column) = cols.shared_with {
+        let me = p.push(shared_with.to_string());
+        alternatives.push(format!("(({org} IS NULL OR {org} <> {me}) AND {column} = {me})", org = cols.organisation));
+    }
+    if alternatives.is_empty() {
+        return "1 = 0".into();
+    }
+    format!("({})", alternatives.join(" OR "))
+}
