@@ -30,6 +30,8 @@ pub const TABLES: &[&str] = &[
     "report_events",
     "routing_rules",
     "report_distinct_pairs",
+    "directory_structures",
+    "directory_services",
     "audit_head",
     "audit_log",
 ];
@@ -92,7 +94,11 @@ pub async fn restore(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
         let table = item["table"].as_str().ok_or_else(|| anyhow::anyhow!("line {}: no table", i + 1))?;
         anyhow::ensure!(TABLES.contains(&table), "line {}: unknown table {table}", i + 1);
         let row = item["row"].as_object().ok_or_else(|| anyhow::anyhow!("line {}: no row", i + 1))?;
-        let cols: Vec<&String> = row.keys().collect();
+        // A null is restored by leaving its column out: every nullable column
+        // defaults to NULL (no migration gives one another default), and a
+        // null bound without its column's type is refused by PostgreSQL for
+        // non-text columns.
+        let cols: Vec<&String> = row.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k).collect();
         let placeholders: Vec<String> = (1..=cols.len()).map(|k| format!("${k}")).collect();
         let sql = format!(
             "INSERT INTO {table} ({}) VALUES ({})",
