@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::auth::Authenticated;
 use crate::error::{AppError, ErrorKind};
-use crate::{account, api, assets, audit_pages, health, login, middleware, openapi, organisations, reports, teams, territories, users};
+use crate::{account, api, assets, audit_pages, directory, health, login, middleware, openapi, organisations, reports, teams, territories, users};
 use crate::AppState;
 
 /// Who may reach a route at all. Object-level rules (which organisation,
@@ -260,4 +260,5 @@ pub fn registry() -> Registry {
         .get("/api/v1/access/{kind}/{id}", Signed, "Who can see a record, and why", get(api::access))
         // Domains, each declaring its own routes
         .with(reports::routes)
+        .with(directory::routes)
 }

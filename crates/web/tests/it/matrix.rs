@@ -141,6 +141,20 @@ async fn world() -> World {
     let far = Timestamp::from_micros(now.as_micros() + 86_400_000_000);
     let tok_a = tokens::create(&mut tx, victim_a, "victim a", "hash-a", &["read"], now, far).await.unwrap();
     let tok_b = tokens::create(&mut tx, victim_b, "victim b", "hash-b", &["read"], now, far).await.unwrap();
+    // Partner directory: one structure with one service kept by each organisation.
+    let mut directory = Vec::new();
+    for (org, name) in [(a, "Structure A"), (b, "Structure B")] {
+        use veille_storage::directory as dir;
+        let (sid, vid) = (veille_domain::StructureId::new(), veille_domain::ServiceId::new());
+        let fields = dir::StructureFields { name: name.into(), ..Default::default() };
+        let new = dir::NewStructure { source: dir::OWN_SOURCE, source_id: &sid.to_string(), organisation: Some(org), fields: &fields, territory: None, import_hash: "" };
+        dir::create_structure(&mut tx, sid, &new, now).await.unwrap();
+        let sfields = dir::ServiceFields { name: format!("Service {name}"), description: "Un service.".into(), ..Default::default() };
+        let local = dir::LocalFields::default();
+        let new = dir::NewService { structure: sid, source: dir::OWN_SOURCE, source_id: &vid.to_string(), fields: &sfields, local: &local, territory: None, import_hash: "" };
+        dir::create_service(&mut tx, vid, &new, now).await.unwrap();
+        directory.push((sid.to_string(), vid.to_string()));
+    }
     tx.commit().await.unwrap();
     let own = BTreeMap::from([
         ("org", a.to_string()),
@@ -148,6 +162,8 @@ async fn world() -> World {
         ("team", team_a.to_string()),
         ("token", tok_a.to_string()),
         ("territory", t1.to_string()),
+        ("dir_structure", directory[0].0.clone()),
+        ("dir_service", directory[0].1.clone()),
     ]);
     let other = BTreeMap::from([
         ("org", b.to_string()),
@@ -155,6 +171,8 @@ async fn world() -> World {
         ("team", team_b.to_string()),
         ("token", tok_b.to_string()),
         ("territory", t1.to_string()),
+        ("dir_structure", directory[1].0.clone()),
+        ("dir_service", directory[1].1.clone()),
     ]);
     World { app, ids, token, own, other }
 }
@@ -167,6 +185,10 @@ const OBJECT_OF_PATH: &[(&str, &str)] = &[
     ("/teams/", "team"),
     ("/tokens/", "token"),
     ("/territories/", "territory"),
+    ("/directory/structures/", "dir_structure"),
+    ("/directory/services/", "dir_service"),
+    ("/api/v1/structures/", "dir_structure"),
+    ("/api/v1/services/", "dir_service"),
 ];
 
 fn concrete_path(spec: &RouteSpec, objects: &BTreeMap<&'static str, String>) -> String {
