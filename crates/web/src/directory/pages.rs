@@ -37,6 +37,10 @@ pub trait Labels {
     fn label(&self, family: &str, code: &str) -> String {
         self.lang().t(&format!("directory.{family}.{code}"))
     }
+    /// A `date_maj` (YYYY-MM-DD) as people read it: 01/09/2026.
+    fn day(&self, iso: &str) -> String {
+        chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d").map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_else(|_| iso.to_owned())
+    }
 }
 
 macro_rules! labels_from_ctx {
