@@ -403,43 +403,117 @@ pub struct NewStructure<'a> {
     pub import_hash: &'a str,
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// The data·inclusion columns of a structure, in the order [`bind_structure`] binds them.
+const STRUCTURE_FIELDS: &[&str] = &[
+    "name", "siret", "description", "address", "address_extra", "postal_code", "city", "insee_code", "lon", "lat", "phone", "email",
+    "website", "source_link", "accessibility_link", "opening_hours", "networks", "source_updated",
+];
+
+/// The data·inclusion columns of a service, in the order [`bind_service`] binds them.
+const SERVICE_FIELDS: &[&str] = &[
+    "name", "description", "kind", "themes", "publics", "publics_details", "access_conditions", "fees", "fees_details", "reception_modes",
+    "mobilisation_modes", "mobilisable_by", "mobilisation_link", "mobilisation_details", "eligibility_zone", "address", "address_extra",
+    "postal_code", "city", "insee_code", "lon", "lat", "phone", "email", "opening_hours", "source_link", "source_updated",
+];
+
+/// The placeholder of a column: floats come as text (see [`real_text`]).
+fn placeholder(column: &str, n: usize) -> String {
+    if matches!(column, "lon" | "lat") {
+        format!("CAST(${n} AS DOUBLE PRECISION)")
+    } else {
+        format!("${n}")
+    }
+}
+
+/// `INSERT INTO table (leading…, fields…, trailing…, created_at, updated_at)`
+/// with numbered placeholders (`created_at` and `updated_at` share the last).
+fn insert_sql(table: &str, leading: &[&str], fields: &[&str], trailing: &[&str]) -> String {
+    let columns: Vec<&str> = leading.iter().chain(fields).chain(trailing).copied().collect();
+    let values: Vec<String> = columns.iter().enumerate().map(|(i, c)| placeholder(c, i + 1)).collect();
+    let now = columns.len() + 1;
+    format!("INSERT INTO {table} ({}, created_at, updated_at) VALUES ({}, ${now}, ${now})", columns.join(", "), values.join(", "))
+}
+
+/// `UPDATE table SET fields… = …, trailing… = …, updated_at, version + 1
+/// WHERE id = … AND version = …`.
+fn update_sql(table: &str, fields: &[&str], trailing: &[&str]) -> String {
+    let columns: Vec<&str> = fields.iter().chain(trailing).copied().collect();
+    let sets: Vec<String> = columns.iter().enumerate().map(|(i, c)| format!("{c} = {}", placeholder(c, i + 1))).collect();
+    let n = columns.len();
+    format!("UPDATE {table} SET {}, updated_at = ${}, version = version + 1 WHERE id = ${} AND version = ${}", sets.join(", "), n + 1, n + 2, n + 3)
+}
+
+fn bind_structure<'q>(q: AnyQuery<'q>, f: &StructureFields) -> AnyQuery<'q> {
+    q.bind(f.name.clone())
+        .bind(f.siret.clone())
+        .bind(f.description.clone())
+        .bind(f.address.clone())
+        .bind(f.address_extra.clone())
+        .bind(f.postal_code.clone())
+        .bind(f.city.clone())
+        .bind(f.insee_code.clone())
+        .bind(real_text(f.lon))
+        .bind(real_text(f.lat))
+        .bind(f.phone.clone())
+        .bind(f.email.clone())
+        .bind(f.website.clone())
+        .bind(f.source_link.clone())
+        .bind(f.accessibility_link.clone())
+        .bind(f.opening_hours.clone())
+        .bind(json_list(&f.networks))
+        .bind(f.source_updated.clone())
+}
+
+fn bind_service<'q>(q: AnyQuery<'q>, f: &ServiceFields) -> AnyQuery<'q> {
+    q.bind(f.name.clone())
+        .bind(f.description.clone())
+        .bind(f.kind.clone())
+        .bind(json_list(&f.themes))
+        .bind(json_list(&f.publics))
+        .bind(f.publics_details.clone())
+        .bind(f.access_conditions.clone())
+        .bind(f.fees.clone())
+        .bind(f.fees_details.clone())
+        .bind(json_list(&f.reception_modes))
+        .bind(json_list(&f.mobilisation_modes))
+        .bind(json_list(&f.mobilisable_by))
+        .bind(f.mobilisation_link.clone())
+        .bind(f.mobilisation_details.clone())
+        .bind(json_list(&f.eligibility_zone))
+        .bind(f.address.clone())
+        .bind(f.address_extra.clone())
+        .bind(f.postal_code.clone())
+        .bind(f.city.clone())
+        .bind(f.insee_code.clone())
+        .bind(real_text(f.lon))
+        .bind(real_text(f.lat))
+        .bind(f.phone.clone())
+        .bind(f.email.clone())
+        .bind(f.opening_hours.clone())
+        .bind(f.source_link.clone())
+        .bind(f.source_updated.clone())
+}
+
+fn changed_one(done: sqlx::any::AnyQueryResult) -> Result<()> {
+    if done.rows_affected() == 0 {
+        return Err(StorageError::StaleVersion);
+    }
+    Ok(())
+}
+
 /// Writes a new structure.
 pub async fn create_structure(tx: &mut Tx, id: StructureId, new: &NewStructure<'_>, now: Timestamp) -> Result<()> {
-    let f = new.fields;
-    sqlx::query(
-        "INSERT INTO directory_structures (id, source, source_id, organisation_id, name, siret, description, address, address_extra, \
-         postal_code, city, insee_code, lon, lat, territory_id, phone, email, website, source_link, accessibility_link, opening_hours, \
-         networks, source_updated, import_hash, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, CAST($13 AS DOUBLE PRECISION), CAST($14 AS DOUBLE PRECISION), $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $25)",
-    )
-    .bind(id.to_string())
-    .bind(new.source)
-    .bind(new.source_id)
-    .bind(new.organisation.map(|o| o.to_string()))
-    .bind(&f.name)
-    .bind(&f.siret)
-    .bind(&f.description)
-    .bind(&f.address)
-    .bind(&f.address_extra)
-    .bind(&f.postal_code)
-    .bind(&f.city)
-    .bind(&f.insee_code)
-    .bind(real_text(f.lon))
-    .bind(real_text(f.lat))
-    .bind(new.territory.map(|t| t.to_string()))
-    .bind(&f.phone)
-    .bind(&f.email)
-    .bind(&f.website)
-    .bind(&f.source_link)
-    .bind(&f.accessibility_link)
-    .bind(&f.opening_hours)
-    .bind(json_list(&f.networks))
-    .bind(&f.source_updated)
-    .bind(new.import_hash)
-    .bind(now.as_micros())
-    .execute(&mut **tx)
-    .await
-    .classify()?;
+    let sql = insert_sql("directory_structures", &["id", "source", "source_id", "organisation_id"], STRUCTURE_FIELDS, &["territory_id", "import_hash"]);
+    let q = sqlx::query(&sql).bind(id.to_string()).bind(new.source.to_owned()).bind(new.source_id.to_owned()).bind(new.organisation.map(|o| o.to_string()));
+    bind_structure(q, new.fields)
+        .bind(new.territory.map(|t| t.to_string()))
+        .bind(new.import_hash.to_owned())
+        .bind(now.as_micros())
+        .execute(&mut **tx)
+        .await
+        .classify()?;
     Ok(())
 }
 
@@ -454,42 +528,16 @@ pub async fn update_structure(
     version: i64,
     now: Timestamp,
 ) -> Result<()> {
-    let f = fields;
-    let done = sqlx::query(
-        "UPDATE directory_structures SET name = $1, siret = $2, description = $3, address = $4, address_extra = $5, postal_code = $6, \
-         city = $7, insee_code = $8, lon = CAST($9 AS DOUBLE PRECISION), lat = CAST($10 AS DOUBLE PRECISION), territory_id = $11, phone = $12, email = $13, website = $14, source_link = $15, \
-         accessibility_link = $16, opening_hours = $17, networks = $18, source_updated = $19, import_hash = $20, updated_at = $21, \
-         version = version + 1 WHERE id = $22 AND version = $23",
-    )
-    .bind(&f.name)
-    .bind(&f.siret)
-    .bind(&f.description)
-    .bind(&f.address)
-    .bind(&f.address_extra)
-    .bind(&f.postal_code)
-    .bind(&f.city)
-    .bind(&f.insee_code)
-    .bind(real_text(f.lon))
-    .bind(real_text(f.lat))
-    .bind(territory.map(|t| t.to_string()))
-    .bind(&f.phone)
-    .bind(&f.email)
-    .bind(&f.website)
-    .bind(&f.source_link)
-    .bind(&f.accessibility_link)
-    .bind(&f.opening_hours)
-    .bind(json_list(&f.networks))
-    .bind(&f.source_updated)
-    .bind(import_hash)
-    .bind(now.as_micros())
-    .bind(id.to_string())
-    .bind(version)
-    .execute(&mut **tx)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(StorageError::StaleVersion);
-    }
-    Ok(())
+    let sql = update_sql("directory_structures", STRUCTURE_FIELDS, &["territory_id", "import_hash"]);
+    let done = bind_structure(sqlx::query(&sql), fields)
+        .bind(territory.map(|t| t.to_string()))
+        .bind(import_hash.to_owned())
+        .bind(now.as_micros())
+        .bind(id.to_string())
+        .bind(version)
+        .execute(&mut **tx)
+        .await?;
+    changed_one(done)
 }
 
 /// What a new service is.
@@ -513,55 +561,23 @@ pub struct NewService<'a> {
 
 /// Writes a new service.
 pub async fn create_service(tx: &mut Tx, id: ServiceId, new: &NewService<'_>, now: Timestamp) -> Result<()> {
-    let f = new.fields;
-    sqlx::query(
-        "INSERT INTO directory_services (id, structure_id, source, source_id, name, description, kind, themes, publics, publics_details, \
-         access_conditions, fees, fees_details, reception_modes, mobilisation_modes, mobilisable_by, mobilisation_link, \
-         mobilisation_details, eligibility_zone, address, address_extra, postal_code, city, insee_code, lon, lat, territory_id, phone, \
-         email, opening_hours, source_link, source_updated, import_hash, languages, capacity, capacity_note, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, CAST($25 AS DOUBLE PRECISION), \
-         CAST($26 AS DOUBLE PRECISION), $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $37)",
-    )
-    .bind(id.to_string())
-    .bind(new.structure.to_string())
-    .bind(new.source)
-    .bind(new.source_id)
-    .bind(&f.name)
-    .bind(&f.description)
-    .bind(&f.kind)
-    .bind(json_list(&f.themes))
-    .bind(json_list(&f.publics))
-    .bind(&f.publics_details)
-    .bind(&f.access_conditions)
-    .bind(&f.fees)
-    .bind(&f.fees_details)
-    .bind(json_list(&f.reception_modes))
-    .bind(json_list(&f.mobilisation_modes))
-    .bind(json_list(&f.mobilisable_by))
-    .bind(&f.mobilisation_link)
-    .bind(&f.mobilisation_details)
-    .bind(json_list(&f.eligibility_zone))
-    .bind(&f.address)
-    .bind(&f.address_extra)
-    .bind(&f.postal_code)
-    .bind(&f.city)
-    .bind(&f.insee_code)
-    .bind(real_text(f.lon))
-    .bind(real_text(f.lat))
-    .bind(new.territory.map(|t| t.to_string()))
-    .bind(&f.phone)
-    .bind(&f.email)
-    .bind(&f.opening_hours)
-    .bind(&f.source_link)
-    .bind(&f.source_updated)
-    .bind(new.import_hash)
-    .bind(json_list(&new.local.languages))
-    .bind(&new.local.capacity)
-    .bind(&new.local.capacity_note)
-    .bind(now.as_micros())
-    .execute(&mut **tx)
-    .await
-    .classify()?;
+    let sql = insert_sql(
+        "directory_services",
+        &["id", "structure_id", "source", "source_id"],
+        SERVICE_FIELDS,
+        &["territory_id", "import_hash", "languages", "capacity", "capacity_note"],
+    );
+    let q = sqlx::query(&sql).bind(id.to_string()).bind(new.structure.to_string()).bind(new.source.to_owned()).bind(new.source_id.to_owned());
+    bind_service(q, new.fields)
+        .bind(new.territory.map(|t| t.to_string()))
+        .bind(new.import_hash.to_owned())
+        .bind(json_list(&new.local.languages))
+        .bind(new.local.capacity.clone())
+        .bind(new.local.capacity_note.clone())
+        .bind(now.as_micros())
+        .execute(&mut **tx)
+        .await
+        .classify()?;
     Ok(())
 }
 
@@ -578,54 +594,17 @@ pub async fn update_service(
     version: i64,
     now: Timestamp,
 ) -> Result<()> {
-    let f = fields;
-    let done = sqlx::query(
-        "UPDATE directory_services SET structure_id = $1, name = $2, description = $3, kind = $4, themes = $5, publics = $6, \
-         publics_details = $7, access_conditions = $8, fees = $9, fees_details = $10, reception_modes = $11, mobilisation_modes = $12, \
-         mobilisable_by = $13, mobilisation_link = $14, mobilisation_details = $15, eligibility_zone = $16, address = $17, \
-         address_extra = $18, postal_code = $19, city = $20, insee_code = $21, lon = CAST($22 AS DOUBLE PRECISION), lat = CAST($23 AS DOUBLE PRECISION), territory_id = $24, phone = $25, \
-         email = $26, opening_hours = $27, source_link = $28, source_updated = $29, import_hash = $30, updated_at = $31, \
-         version = version + 1 WHERE id = $32 AND version = $33",
-    )
-    .bind(structure.to_string())
-    .bind(&f.name)
-    .bind(&f.description)
-    .bind(&f.kind)
-    .bind(json_list(&f.themes))
-    .bind(json_list(&f.publics))
-    .bind(&f.publics_details)
-    .bind(&f.access_conditions)
-    .bind(&f.fees)
-    .bind(&f.fees_details)
-    .bind(json_list(&f.reception_modes))
-    .bind(json_list(&f.mobilisation_modes))
-    .bind(json_list(&f.mobilisable_by))
-    .bind(&f.mobilisation_link)
-    .bind(&f.mobilisation_details)
-    .bind(json_list(&f.eligibility_zone))
-    .bind(&f.address)
-    .bind(&f.address_extra)
-    .bind(&f.postal_code)
-    .bind(&f.city)
-    .bind(&f.insee_code)
-    .bind(real_text(f.lon))
-    .bind(real_text(f.lat))
-    .bind(territory.map(|t| t.to_string()))
-    .bind(&f.phone)
-    .bind(&f.email)
-    .bind(&f.opening_hours)
-    .bind(&f.source_link)
-    .bind(&f.source_updated)
-    .bind(import_hash)
-    .bind(now.as_micros())
-    .bind(id.to_string())
-    .bind(version)
-    .execute(&mut **tx)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(StorageError::StaleVersion);
-    }
-    Ok(())
+    let sql = update_sql("directory_services", SERVICE_FIELDS, &["structure_id", "territory_id", "import_hash"]);
+    let done = bind_service(sqlx::query(&sql), fields)
+        .bind(structure.to_string())
+        .bind(territory.map(|t| t.to_string()))
+        .bind(import_hash.to_owned())
+        .bind(now.as_micros())
+        .bind(id.to_string())
+        .bind(version)
+        .execute(&mut **tx)
+        .await?;
+    changed_one(done)
 }
 
 /// Sets veille's own fields of a service (languages, capacity) if it still is
@@ -646,10 +625,7 @@ pub async fn update_local(tx: &mut Tx, service: &Service, local: &LocalFields, v
     .bind(version)
     .execute(&mut **tx)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(StorageError::StaleVersion);
-    }
-    Ok(())
+    changed_one(done)
 }
 
 /// One structure.
@@ -863,6 +839,20 @@ pub async fn counts(db: &Db) -> Result<(i64, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_number_their_placeholders_and_cast_floats() {
+        assert_eq!(
+            insert_sql("t", &["id"], &["name", "lon"], &["import_hash"]),
+            "INSERT INTO t (id, name, lon, import_hash, created_at, updated_at) VALUES ($1, $2, CAST($3 AS DOUBLE PRECISION), $4, $5, $5)"
+        );
+        assert_eq!(
+            update_sql("t", &["name", "lat"], &["import_hash"]),
+            "UPDATE t SET name = $1, lat = CAST($2 AS DOUBLE PRECISION), import_hash = $3, updated_at = $4, version = version + 1 WHERE id = $5 AND version = $6"
+        );
+        assert_eq!(STRUCTURE_FIELDS.len(), 18);
+        assert_eq!(SERVICE_FIELDS.len(), 27);
+    }
 
     #[test]
     fn list_patterns_match_whole_codes_or_a_category() {

@@ -371,6 +371,21 @@ fn csv_records(text: &str) -> Result<Vec<(usize, Value)>, FileError> {
 
 type Found = (Option<String>, &'static str, Vec<(String, String)>);
 
+/// The fields structures and services share.
+struct Place {
+    address: String,
+    address_extra: String,
+    postal_code: String,
+    city: String,
+    insee_code: String,
+    lon: Option<f64>,
+    lat: Option<f64>,
+    phone: String,
+    email: String,
+    opening_hours: String,
+    source_link: String,
+}
+
 /// Checks one record's fields, collecting problems (refusals) and warnings.
 struct Check<'a> {
     obj: &'a Map<String, Value>,
@@ -570,16 +585,10 @@ impl<'a> Check<'a> {
         s
     }
 
-    fn structure_fields(&mut self) -> StructureFields {
-        let v = vocabulary();
-        let name = self.required_str("nom", 3, 150);
-        let source_updated = self.date("date_maj");
-        let description = self.text("description", 5, 10_000, false);
+    /// Where and how to reach a structure or a service: the fields both have.
+    fn place(&mut self) -> Place {
         let (lon, lat) = self.point();
-        StructureFields {
-            name,
-            siret: self.code("siret", |s| digits(s, 14), "siret"),
-            description,
+        Place {
             address: self.opt_str("adresse"),
             address_extra: self.opt_str("complement_adresse"),
             postal_code: self.code("code_postal", |s| digits(s, 5), "postal_code"),
@@ -589,10 +598,34 @@ impl<'a> Check<'a> {
             lat,
             phone: self.opt_str("telephone"),
             email: self.code("courriel", email_ok, "email"),
-            website: self.code("site_web", url_ok, "url"),
-            source_link: self.code("lien_source", url_ok, "url"),
-            accessibility_link: self.code("accessibilite_lieu", url_ok, "url"),
             opening_hours: self.hours(),
+            source_link: self.code("lien_source", url_ok, "url"),
+        }
+    }
+
+    fn structure_fields(&mut self) -> StructureFields {
+        let v = vocabulary();
+        let name = self.required_str("nom", 3, 150);
+        let source_updated = self.date("date_maj");
+        let description = self.text("description", 5, 10_000, false);
+        let p = self.place();
+        StructureFields {
+            name,
+            siret: self.code("siret", |s| digits(s, 14), "siret"),
+            description,
+            address: p.address,
+            address_extra: p.address_extra,
+            postal_code: p.postal_code,
+            city: p.city,
+            insee_code: p.insee_code,
+            lon: p.lon,
+            lat: p.lat,
+            phone: p.phone,
+            email: p.email,
+            website: self.code("site_web", url_ok, "url"),
+            source_link: p.source_link,
+            accessibility_link: self.code("accessibilite_lieu", url_ok, "url"),
+            opening_hours: p.opening_hours,
             networks: self.codes("reseaux_porteurs", &v.networks, 0),
             source_updated,
         }
@@ -620,7 +653,7 @@ impl<'a> Check<'a> {
             }
         }
         self.opt_str("contact_nom_prenom"); // checked, never kept: a person's name
-        let (lon, lat) = self.point();
+        let p = self.place();
         ServiceFields {
             name,
             description,
@@ -637,17 +670,17 @@ impl<'a> Check<'a> {
             mobilisation_link: self.code("lien_mobilisation", url_ok, "url"),
             mobilisation_details: self.opt_str("mobilisation_precisions"),
             eligibility_zone: self.list("zone_eligibilite", &zone_code_ok, 1),
-            address: self.opt_str("adresse"),
-            address_extra: self.opt_str("complement_adresse"),
-            postal_code: self.code("code_postal", |s| digits(s, 5), "postal_code"),
-            city: self.opt_str("commune"),
-            insee_code: self.code("code_insee", |s| s.chars().count() == 5 && s.chars().all(word), "insee_code"),
-            lon,
-            lat,
-            phone: self.opt_str("telephone"),
-            email: self.code("courriel", email_ok, "email"),
-            opening_hours: self.hours(),
-            source_link: self.code("lien_source", url_ok, "url"),
+            address: p.address,
+            address_extra: p.address_extra,
+            postal_code: p.postal_code,
+            city: p.city,
+            insee_code: p.insee_code,
+            lon: p.lon,
+            lat: p.lat,
+            phone: p.phone,
+            email: p.email,
+            opening_hours: p.opening_hours,
+            source_link: p.source_link,
             source_updated,
         }
     }

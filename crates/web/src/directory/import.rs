@@ -83,12 +83,15 @@ enum Change<Id> {
     Unchanged(Id),
 }
 
-fn change<Id: Copy>(known: Option<&Known<Id>>, hash: &str) -> Change<Id> {
-    match known {
-        None => Change::Create,
-        Some(k) if k.import_hash == hash => Change::Unchanged(k.id),
-        Some(k) => Change::Update(k.id, k.version),
-    }
+/// What a record changes, counted.
+fn change<Id: Copy>(known: Option<&Known<Id>>, hash: &str, kind: Kind, counts: &mut Counts) -> Change<Id> {
+    let (c, count) = match known {
+        None => (Change::Create, &mut counts.created),
+        Some(k) if k.import_hash == hash => (Change::Unchanged(k.id), &mut counts.unchanged),
+        Some(k) => (Change::Update(k.id, k.version), &mut counts.updated),
+    };
+    count.add(kind);
+    c
 }
 
 fn refuse(file: &str, line: usize, kind: Kind, id: &str, field: &str, code: &'static str) -> Problem {
@@ -150,12 +153,7 @@ pub async fn run(
     let mut structure_plan = Vec::new();
     for s in structures {
         let h = hash(&s.fields);
-        let c = change(known_structures.get(&(s.source.clone(), s.id.clone())), &h);
-        match c {
-            Change::Create => counts.created.structures += 1,
-            Change::Update(..) => counts.updated.structures += 1,
-            Change::Unchanged(_) => counts.unchanged.structures += 1,
-        }
+        let c = change(known_structures.get(&(s.source.clone(), s.id.clone())), &h, Kind::Structure, &mut counts);
         structure_plan.push((s, h, c));
     }
     let mut service_plan = Vec::new();
@@ -168,12 +166,7 @@ pub async fn run(
             continue;
         }
         let h = hash(&(&s.structure_id, &s.fields));
-        let c = change(known_services.get(&(s.source.clone(), s.id.clone())), &h);
-        match c {
-            Change::Create => counts.created.services += 1,
-            Change::Update(..) => counts.updated.services += 1,
-            Change::Unchanged(_) => counts.unchanged.services += 1,
-        }
+        let c = change(known_services.get(&(s.source.clone(), s.id.clone())), &h, Kind::Service, &mut counts);
         service_plan.push((s, h, c));
     }
     problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
