@@ -77,6 +77,11 @@ test('a field worker finds an open shelter on a phone; a coordinator adds a stru
     await checkPhone(coord, 'phone_structure_form_errors');
     await coord.fill('#name', 'Local de coordination (démo)');
     await coord.fill('#opening_hours', 'Mo-Fr 09:00-18:00');
+    // Tapping the map fills the point; typed coordinates win afterwards.
+    await coord.locator('#point-map').scrollIntoViewIfNeeded();
+    await coord.locator('#point-map').click({ position: { x: 150, y: 100 } });
+    assert.match(await coord.inputValue('#lat'), /^4[89]\.\d+$/);
+    assert.match(await coord.inputValue('#lon'), /^[0-9]\.\d+$/);
     await coord.fill('#lat', '48.8760');
     await coord.fill('#lon', '2.3590');
     await coord.click('form.stack button.primary');

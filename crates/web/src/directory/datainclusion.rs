@@ -694,6 +694,7 @@ pub fn codes(problems: &[Problem]) -> BTreeSet<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
@@ -788,6 +789,45 @@ mod tests {
         assert!(zone_code_ok("Paris"));
         for bad in ["7505", "1234567", "Île-de-France"] {
             assert!(!zone_code_ok(bad), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// Whatever a file holds, reading it never panics, and every record is
+        /// either kept or refused with at least one problem.
+        #[test]
+        fn any_file_is_read_without_panicking(text in "(\\PC|[\\[\\]{}\",:;\\n])*") {
+            let mut c = Content::default();
+            read("x", text.as_bytes(), today(), &mut c);
+            let refused = c.refused.0 + c.refused.1;
+            proptest::prop_assert!(refused == 0 || !c.problems.is_empty());
+        }
+
+        /// Records built from the schema's field names with random values: no panic either.
+        #[test]
+        fn random_records_are_judged_without_panicking(
+            values in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just(serde_json::Value::Null),
+                proptest::num::f64::ANY.prop_map(|f| serde_json::json!(f)),
+                "\\PC{0,40}".prop_map(serde_json::Value::String),
+                proptest::collection::vec("\\PC{0,20}", 0..4).prop_map(|v| serde_json::json!(v)),
+            ], 12),
+            service in proptest::bool::ANY,
+        ) {
+            let names = ["nom", "date_maj", "siret", "code_postal", "latitude", "longitude", "thematiques", "publics", "courriel", "site_web", "horaires_accueil", "zone_eligibilite"];
+            let mut obj = serde_json::Map::new();
+            obj.insert("source".into(), "s".into());
+            obj.insert("id".into(), "i".into());
+            if service {
+                obj.insert("structure_id".into(), "x".into());
+            }
+            for (k, v) in names.iter().zip(values) {
+                obj.insert((*k).into(), v);
+            }
+            let mut c = Content::default();
+            read("x.json", serde_json::Value::Array(vec![serde_json::Value::Object(obj)]).to_string().as_bytes(), today(), &mut c);
+            proptest::prop_assert_eq!(c.structures.len() + c.services.len() + c.refused.0 + c.refused.1, 1);
         }
     }
 
