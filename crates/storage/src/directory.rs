@@ -670,7 +670,9 @@ pub struct Search {
     pub public: Option<String>,
     /// A language spoken.
     pub language: Option<String>,
-    /// Words in the service's or structure's name or description.
+    /// Words in the service's or structure's name or description (SQL `LIKE`:
+    /// on SQLite only ASCII letters are case-folded; `veille_web::directory::search`
+    /// leaves this empty and folds accents and case itself).
     pub text: Option<String>,
     /// Only the services of this structure.
     pub structure: Option<StructureId>,
@@ -744,22 +746,11 @@ pub async fn search(db: &Db, q: &Search) -> Result<Vec<ServiceEntry>> {
     rows.iter().map(|r| Ok(ServiceEntry { service: service_from_row(r, "s")?, structure: structure_from_row(r, "st")? })).collect()
 }
 
-/// Structures by name, at most `limit`, optionally only those whose name
-/// holds `text`.
-pub async fn structures(db: &Db, text: Option<&str>, limit: i64) -> Result<Vec<Structure>> {
-    let mut sql = format!("SELECT {} FROM directory_structures st", select("st", STRUCTURE_COLUMNS));
-    let pattern = text.map(str::trim).filter(|t| !t.is_empty()).map(|t| {
-        format!("%{}%", t.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
-    });
-    if pattern.is_some() {
-        sql.push_str(" WHERE LOWER(st.name) LIKE $1 ESCAPE '\\'");
-    }
-    sql.push_str(&format!(" ORDER BY st.name, st.id LIMIT {}", limit.max(1)));
-    let mut q = sqlx::query(&sql);
-    if let Some(p) = pattern {
-        q = q.bind(p);
-    }
-    let rows = q.fetch_all(db.pool()).await?;
+/// Structures by name, at most `limit` (callers match words themselves,
+/// accents folded).
+pub async fn structures(db: &Db, limit: i64) -> Result<Vec<Structure>> {
+    let sql = format!("SELECT {} FROM directory_structures st ORDER BY st.name, st.id LIMIT {}", select("st", STRUCTURE_COLUMNS), limit.max(1));
+    let rows = sqlx::query(&sql).fetch_all(db.pool()).await?;
     rows.iter().map(|r| structure_from_row(r, "st")).collect()
 }
 

@@ -243,9 +243,13 @@ pub async fn structures(State(state): State<AppState>, who: Authenticated, Query
     if q.q.chars().count() > 200 {
         return Err(AppError::bad_request());
     }
-    let list: Vec<StructureView> = store::structures(&state.db, Some(&q.q), limit)
+    let words = super::words(&q.q);
+    let fetch = if words.is_empty() { limit } else { 5000 };
+    let list: Vec<StructureView> = store::structures(&state.db, fetch)
         .await?
         .iter()
+        .filter(|s| words.is_empty() || { let name = veille_linkage::normalize::normalize(&s.fields.name); words.iter().all(|w| name.contains(w.as_str())) })
+        .take(limit as usize)
         .filter(|s| who.can(Action::Read, &resource(s)).allowed)
         .map(StructureView::of)
         .collect();

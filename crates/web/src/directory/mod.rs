@@ -198,9 +198,10 @@ pub fn parse_search(q: &SearchQuery) -> AppResult<(store::Search, Option<(f64, f
         territory,
         public: public.map(str::to_owned),
         language: language.map(str::to_owned),
-        text: Some(q.q.trim().to_owned()).filter(|t| !t.is_empty()),
+        // Words are matched here, accents and case folded (SQLite's LOWER only knows ASCII).
+        text: None,
         structure: None,
-        limit: if q.open_now() || point.is_some() { 5000 } else { limit as i64 },
+        limit: if q.open_now() || point.is_some() || !q.q.trim().is_empty() { 5000 } else { limit as i64 },
     };
     Ok((search, point, limit))
 }
@@ -210,14 +211,32 @@ pub fn state_of(entry: &ServiceEntry, at: Timestamp) -> Option<State> {
     Hours::parse(entry.opening_hours()).map(|h| h.state(at))
 }
 
+/// Whether every word of `words` (folded) is in the service's or its
+/// structure's name or the service's description.
+fn has_words(entry: &ServiceEntry, words: &[String]) -> bool {
+    if words.is_empty() {
+        return true;
+    }
+    let s = &entry.service.fields;
+    let hay = veille_linkage::normalize::normalize(&format!("{} {} {}", s.name, entry.structure.fields.name, s.description));
+    words.iter().all(|w| hay.contains(w.as_str()))
+}
+
+/// The words of a query, accents and case folded.
+pub fn words(q: &str) -> Vec<String> {
+    veille_linkage::normalize::normalize(q).split_whitespace().take(8).map(str::to_owned).collect()
+}
+
 /// Runs a search at the app clock's instant: filters in the database, then
-/// "open now" and distance from the opening hours and the point.
+/// words, "open now" and distance from the opening hours and the point.
 pub async fn search(state: &AppState, q: &SearchQuery) -> AppResult<Vec<Found>> {
     let (search, point, limit) = parse_search(q)?;
+    let words = words(&q.q);
     let now = state.clock.now();
     let mut found: Vec<Found> = store::search(&state.db, &search)
         .await?
         .into_iter()
+        .filter(|entry| has_words(entry, &words))
         .map(|entry| {
             let distance_m = match (point, entry.point()) {
                 (Some((lon, lat)), Some((x, y))) => match (veille_geo::LonLat::new(lon, lat), veille_geo::LonLat::new(x, y)) {

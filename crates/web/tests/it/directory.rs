@@ -315,6 +315,10 @@ async fn search_by_need_territory_public_language_and_words_in_the_page_and_the_
     assert_eq!(ids(q(&mut c, "/api/v1/services?public=femmes").await.json()), vec!["test--abri-canal--repas", "test--bains-est--cafe", "test--bains-est--douches"]);
     // Words in the name of the service or its structure.
     assert_eq!(ids(q(&mut c, "/api/v1/services?q=permanence").await.json()), vec!["test--permanence--droits"]);
+    // Accents and case do not matter, on either engine.
+    assert_eq!(ids(q(&mut c, "/api/v1/services?q=VETEMENTS").await.json()), vec!["test--bains-est--douches"]);
+    assert_eq!(ids(q(&mut c, "/api/v1/services?q=d%C3%A9marches%20exil%C3%A9es").await.json()), vec!["test--permanence--droits"]);
+    assert_eq!(c.get("/api/v1/structures?q=EST").await.json().as_array().unwrap().len(), 1);
     // Nearest first from a point.
     let near = q(&mut c, "/api/v1/services?lat=48.05&lon=2.26").await.json();
     assert_eq!(near[0]["structure_nom"], "Bains-douches fictifs de l'Est");
