@@ -1,17 +1,20 @@
 //! The service picker that other forms embed (a referral's `service_id`).
 //!
-//! Contract, for a host form:
-//! - Put `{{ picker|safe }}` inside the host `<form>`, where `picker` is
-//!   [`fieldset`]`(state, who, lang, &query, back, error)`: a `<fieldset>` with
-//!   the filters (named `dir_need`, `dir_territory`, `dir_public`,
-//!   `dir_language`, `dir_open_now`, `dir_q`, so they never collide with the
-//!   host's fields) and the results as radio inputs named `service_id`.
+//! Contract, for a host form (e.g. a referral form and its `service_id`):
+//! - Put `{{ picker|safe }}` inside the host `<form method="post">`, where
+//!   `picker` is [`fieldset`]`(state, who, lang, &query, error)`: a
+//!   `<fieldset>` with the filters (named `dir_need`, `dir_territory`,
+//!   `dir_public`, `dir_language`, `dir_open_now`, `dir_q`, so they never
+//!   collide with the host's fields) and the results as radio inputs named
+//!   `service_id`; `error` is the host's message for `service_id` (empty: none).
 //! - With JavaScript, its search button asks `GET /directory/picker` (htmx,
-//!   the filters of the fieldset) and swaps in the new results.
-//! - Without JavaScript, the same button submits the host form with GET to
-//!   `back` (the host page): the host reads a [`SearchQuery`] from its query
-//!   string (the `dir_*` names, and `service_id` as the one already chosen)
-//!   and renders [`fieldset`] again.
+//!   with the fieldset's fields) and swaps in the new results.
+//! - Without JavaScript, the same button submits the host form as usual
+//!   (POST, anti-forgery token included, nothing in the URL) with
+//!   `dir_search=1`. The host's input struct holds
+//!   `#[serde(flatten)] picker: PickerForm`; when `picker.searching()`, the
+//!   host saves nothing and renders its form again, what was typed kept, with
+//!   `fieldset(…, &picker.query(&service_id), "")`.
 //! - The chosen `service_id` is a [`veille_domain::ServiceId`]; the host loads
 //!   it with `veille_storage::directory::service(db, id)` (service with its
 //!   structure's name, address, phone and hours).
@@ -57,7 +60,6 @@ struct Fieldset {
     lang: Lang,
     q: SearchQuery,
     filters: Filters,
-    back: String,
     results: String,
 }
 
@@ -102,13 +104,59 @@ async fn results(state: &AppState, who: &Authenticated, lang: Lang, q: &SearchQu
     Ok(r.render().map_err(anyhow::Error::from)?)
 }
 
+/// The picker's fields as a host form receives them without JavaScript (see
+/// the module documentation): `#[serde(flatten)] picker: PickerForm`.
+#[derive(serde::Deserialize, Default, Clone, Debug)]
+pub struct PickerForm {
+    /// Present when the picker's search button sent the form.
+    #[serde(default)]
+    pub dir_search: Option<String>,
+    /// Need.
+    #[serde(default)]
+    pub dir_need: String,
+    /// Territory.
+    #[serde(default)]
+    pub dir_territory: String,
+    /// Public.
+    #[serde(default)]
+    pub dir_public: String,
+    /// Language.
+    #[serde(default)]
+    pub dir_language: String,
+    /// Open now.
+    #[serde(default)]
+    pub dir_open_now: String,
+    /// Words.
+    #[serde(default)]
+    pub dir_q: String,
+}
+
+impl PickerForm {
+    /// Whether the form was sent to search services, not to be saved.
+    pub fn searching(&self) -> bool {
+        self.dir_search.is_some()
+    }
+    /// The search it asks, `selected` being the `service_id` already chosen.
+    pub fn query(&self, selected: &str) -> SearchQuery {
+        SearchQuery {
+            need: self.dir_need.clone(),
+            territory: self.dir_territory.clone(),
+            public: self.dir_public.clone(),
+            language: self.dir_language.clone(),
+            open_now: self.dir_open_now.clone(),
+            q: self.dir_q.clone(),
+            selected: selected.to_owned(),
+            ..Default::default()
+        }
+    }
+}
+
 /// The picker to embed in a host form: filters and results (see the module
-/// documentation). `back` is the host page the no-JavaScript search goes to;
-/// `error` is the host's message for `service_id` (empty: none).
-pub async fn fieldset(state: &AppState, who: &Authenticated, lang: Lang, q: &SearchQuery, back: &str, error: &str) -> AppResult<String> {
+/// documentation). `error` is the host's message for `service_id` (empty: none).
+pub async fn fieldset(state: &AppState, who: &Authenticated, lang: Lang, q: &SearchQuery, error: &str) -> AppResult<String> {
     gate(who)?;
     let results = results(state, who, lang, q, error).await?;
-    let f = Fieldset { lang, q: q.clone(), filters: Filters::load(state).await?, back: back.to_owned(), results };
+    let f = Fieldset { lang, q: q.clone(), filters: Filters::load(state).await?, results };
     Ok(f.render().map_err(anyhow::Error::from)?)
 }
 
@@ -123,3 +171,4 @@ pub async fn fragment(State(state): State<AppState>, ctx: PageCtx, who: Authenti
     }
     Ok(render(&Page { ctx, results: html }))
 }
+

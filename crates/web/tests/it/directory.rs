@@ -386,11 +386,31 @@ async fn the_picker_offers_services_as_radio_inputs_named_service_id() {
     .unwrap()
     .unwrap();
     let q = veille_web::directory::SearchQuery { need: "equipement-et-alimentation".into(), selected: repas.clone(), ..Default::default() };
-    let html = veille_web::directory::picker::fieldset(&w.app.state, &who, veille_web::i18n::Lang::Fr, &q, "/people/x/referrals/new", "Choisissez un service.").await.unwrap();
-    for part in ["name=\"dir_need\"", "name=\"dir_open_now\"", "formaction=\"/people/x/referrals/new\"", "hx-get=\"/directory/picker\"", "id=\"service_id-error\"", "aria-describedby=\"service_id-error\""] {
+    let html = veille_web::directory::picker::fieldset(&w.app.state, &who, veille_web::i18n::Lang::Fr, &q, "Choisissez un service.").await.unwrap();
+    for part in ["name=\"dir_need\"", "name=\"dir_open_now\"", "name=\"dir_search\"", "hx-get=\"/directory/picker\"", "id=\"service_id-error\"", "aria-describedby=\"service_id-error\""] {
         assert!(html.contains(part), "{part} missing in {html}");
     }
+    assert!(!html.contains("formmethod"), "without JavaScript the host form is posted as usual: nothing in the URL");
     assert!(html.contains(&format!("value=\"{repas}\" id=\"service_id\" checked")));
+    // A host form receives the picker's fields beside its own (flattened), and
+    // knows it was sent to search, not to be saved.
+    #[derive(serde::Deserialize)]
+    struct Host {
+        #[serde(default)]
+        reason: String,
+        #[serde(default)]
+        service_id: String,
+        #[serde(flatten)]
+        picker: veille_web::directory::picker::PickerForm,
+    }
+    let body = format!("reason=Besoin+d%27un+repas&service_id={repas}&dir_need=sante&dir_open_now=1&dir_search=1");
+    let host: Host = serde_html_form::from_bytes(body.as_bytes()).unwrap();
+    assert!(host.picker.searching());
+    assert_eq!(host.reason, "Besoin d'un repas");
+    let q = host.picker.query(&host.service_id);
+    assert_eq!((q.need.as_str(), q.open_now(), q.selected.as_str()), ("sante", true, repas.as_str()));
+    let saving: Host = serde_html_form::from_bytes(format!("reason=x&service_id={repas}&dir_need=").as_bytes()).unwrap();
+    assert!(!saving.picker.searching());
 }
 
 #[tokio::test]
