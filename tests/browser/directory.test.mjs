@@ -57,10 +57,27 @@ test('a field worker finds an open shelter on a phone; a coordinator adds a stru
     // By language: a service whose staff speaks Tigrinya.
     await phone.goto('/directory?language=ti');
     assert.match(await phone.textContent('#results'), /Nuit au chaud pour femmes/);
-    // The picker as a page of its own (what a form without JavaScript falls back on).
-    await phone.goto('/directory/picker?need=sante--addictions');
+    // The picker (as a page of its own, in its own form): with JavaScript the
+    // search swaps the results in place (htmx), the address stays the same.
+    await phone.goto('/directory/picker');
+    assert.equal(await phone.locator('input[type="radio"][name="service_id"]').count(), 0);
+    await phone.selectOption('#dir_need', 'sante--addictions');
+    await phone.click('button[name="dir_search"]');
+    await phone.locator('input[type="radio"][name="service_id"]').first().waitFor();
     assert.ok(await phone.locator('input[type="radio"][name="service_id"]').count() >= 2);
+    assert.equal(new URL(phone.url()).search, '', 'swapped by htmx, not reloaded');
+    await phone.check('#service_id');
     await checkPhone(phone, 'phone_directory_picker');
+    // Without JavaScript the same search reloads the page with the filters kept.
+    const noJs = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 360, height: 740 }, baseURL: server.baseURL, locale: 'fr-FR' });
+    await noJs.addCookies((await phone.context().cookies()).map((c) => ({ ...c })));
+    const plain = await noJs.newPage();
+    await plain.goto('/directory/picker');
+    await plain.selectOption('#dir_need', 'sante--addictions');
+    await plain.click('button[name="dir_search"]');
+    assert.match(new URL(plain.url()).search, /dir_need=sante--addictions/);
+    assert.ok(await plain.locator('input[type="radio"][name="service_id"]').count() >= 2);
+    await noJs.close();
     await phone.context().close();
 
     // A coordinator adds a structure of their organisation.

@@ -73,7 +73,7 @@ impl Labels for Fieldset {
 #[template(path = "directory/picker_page.html")]
 struct Page {
     ctx: PageCtx,
-    results: String,
+    fieldset: String,
 }
 
 /// The services a picker offers: those matching the filters (none before a
@@ -161,14 +161,15 @@ pub async fn fieldset(state: &AppState, who: &Authenticated, lang: Lang, q: &Sea
 }
 
 /// GET /directory/picker?need=&territory=&public=&language=&open_now=1&q=&lat=&lon=&selected=
-/// (or the `dir_*` names): the results fragment for htmx; a page of its own
-/// otherwise.
+/// (or the `dir_*` names): the results fragment for htmx; otherwise a page
+/// with the whole picker in a search form of its own.
 pub async fn fragment(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, headers: HeaderMap, Query(q): Query<SearchQuery>) -> AppResult<Response> {
     gate(&who)?;
-    let html = results(&state, &who, ctx.lang, &q, "").await?;
     if headers.contains_key("hx-request") {
-        return Ok(Html(html).into_response());
+        return Ok(Html(results(&state, &who, ctx.lang, &q, "").await?).into_response());
     }
-    Ok(render(&Page { ctx, results: html }))
+    // Opened as a page: the same picker in a search form of its own.
+    let fieldset = fieldset(&state, &who, ctx.lang, &q, "").await?;
+    Ok(render(&Page { ctx, fieldset }))
 }
 
