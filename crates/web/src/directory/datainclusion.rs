@@ -275,10 +275,6 @@ enum Record {
 
 type FileError = (usize, &'static str, Vec<(String, String)>);
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
-}
-
 /// The records of a JSON file with the line each starts on.
 fn json_records(text: &str) -> Result<Vec<(usize, Value)>, FileError> {
     use serde_json::value::RawValue;
@@ -299,11 +295,19 @@ fn json_records(text: &str) -> Result<Vec<(usize, Value)>, FileError> {
         b.structures.into_iter().chain(b.services).chain(b.items).collect()
     };
     let base = text.as_ptr() as usize;
+    // Records come in file order (or in two runs, structures then services):
+    // count newlines from the previous record, not from the start each time.
+    let (mut at, mut line) = (0usize, 1usize);
     raws.into_iter()
         .map(|raw| {
-            let offset = (raw.get().as_ptr() as usize).saturating_sub(base);
+            let offset = (raw.get().as_ptr() as usize).saturating_sub(base).min(text.len());
+            if offset < at {
+                (at, line) = (0, 1);
+            }
+            line += text.as_bytes()[at..offset].iter().filter(|b| **b == b'\n').count();
+            at = offset;
             let value: Value = serde_json::from_str(raw.get()).map_err(syntax)?;
-            Ok((line_of(text, offset), value))
+            Ok((line, value))
         })
         .collect()
 }
@@ -727,6 +731,14 @@ mod tests {
         assert_eq!(c.problems[0].record.as_deref(), Some("b"));
         let msg = c.problems[0].message(Lang::Fr);
         assert!(msg.contains("ligne 3") && msg.contains("« b »") && msg.contains("nom"), "{msg}");
+    }
+
+    #[test]
+    fn lines_are_right_whatever_the_order_of_the_arrays() {
+        let text = "{\"services\": [\n{\"source\": \"s\", \"id\": \"v\", \"structure_id\": \"a\", \"nom\": \"X\", \"description\": \"Description.\", \"date_maj\": \"2026-01-02\"}\n],\n\"structures\": [\n{\"source\": \"s\", \"id\": \"a\", \"nom\": \"Y\", \"date_maj\": \"2026-01-02\"}\n]}";
+        let c = read_one("mixed.json", text);
+        let lines: Vec<(usize, Option<&str>)> = c.problems.iter().map(|p| (p.line, p.record.as_deref())).collect();
+        assert_eq!(lines, vec![(5, Some("a")), (2, Some("v"))]);
     }
 
     #[test]

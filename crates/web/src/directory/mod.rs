@@ -233,11 +233,14 @@ pub async fn search(state: &AppState, q: &SearchQuery) -> AppResult<Vec<Found>> 
     let (search, point, limit) = parse_search(q)?;
     let words = words(&q.q);
     let now = state.clock.now();
+    // Services often share their hours (their structure's): evaluate each text once.
+    let mut states: std::collections::HashMap<String, Option<State>> = std::collections::HashMap::new();
     let mut found: Vec<Found> = store::search(&state.db, &search)
         .await?
         .into_iter()
         .filter(|entry| has_words(entry, &words))
         .map(|entry| {
+            let now_state = *states.entry(entry.opening_hours().to_owned()).or_insert_with(|| state_of(&entry, now));
             let distance_m = match (point, entry.point()) {
                 (Some((lon, lat)), Some((x, y))) => match (veille_geo::LonLat::new(lon, lat), veille_geo::LonLat::new(x, y)) {
                     (Ok(a), Ok(b)) => Some(veille_geo::distance_m(a, b)),
@@ -245,7 +248,7 @@ pub async fn search(state: &AppState, q: &SearchQuery) -> AppResult<Vec<Found>> 
                 },
                 _ => None,
             };
-            Found { now: state_of(&entry, now), entry, distance_m }
+            Found { now: now_state, entry, distance_m }
         })
         .filter(|f| !q.open_now() || f.is_open())
         .collect();
