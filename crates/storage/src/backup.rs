@@ -44,6 +44,8 @@ pub const TABLES: &[&str] = &[
     "site_observations",
     "site_destinations",
     "report_photos",
+    "directory_structures",
+    "directory_services",
     "audit_head",
     "audit_log",
 ];

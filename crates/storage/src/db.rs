@@ -183,6 +183,16 @@ pub(crate) async fn claim_version(tx: &mut Tx, table: &'static str, id: &str, ve
     Ok(())
 }
 
+/// A nullable float as a bind parameter that works on both engines: bound as
+/// text and written `CAST($n AS DOUBLE PRECISION)` in the SQL. sqlx 0.8.6's
+/// `Any` driver declares a `None::<f64>` as FLOAT4 on PostgreSQL
+/// (sqlx-core `any/arguments.rs` swaps `Real` and `Double` for nulls), so a
+/// statement first run with a null float refuses a real one afterwards on the
+/// same connection ("incorrect binary data format").
+pub(crate) fn real_text(v: Option<f64>) -> Option<String> {
+    v.filter(|x| x.is_finite()).map(|x| x.to_string())
+}
+
 /// Encodes a boolean as the 0/1 integer both engines store.
 pub(crate) fn b(v: bool) -> i64 {
     i64::from(v)

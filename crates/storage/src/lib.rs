@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod audit;
 pub mod backup;
 pub mod db;
+pub mod directory;
 pub mod error;
 pub mod organisations;
 pub mod outbox;

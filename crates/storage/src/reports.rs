@@ -7,7 +7,7 @@ use uuid::Uuid;
 use veille_domain::access::ReadFilter;
 use veille_domain::{OrganisationId, TeamId, TerritoryId, Timestamp, UserId};
 
-use crate::db::{b, Db, Tx};
+use crate::db::{b, real_text, Db, Tx};
 use crate::error::{Result, ResultExt, StorageError};
 use crate::sql::Params;
 
@@ -306,7 +306,7 @@ pub async fn create(tx: &mut Tx, new: &NewReport, now: Timestamp) -> Result<Uuid
          territory_id, seen, adults, children, tents, description, contact_email, contact_phone, contact_consent, \
          level, reasons, status, organisation_id, triage_organisation_id, team_id, email_confirm_hash, \
          situations, reporter_name, email_confirmed, site_id, acknowledged_at) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), CAST($8 AS DOUBLE PRECISION), $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, \
          $26, $27, $28, $29, $30)",
     )
     .bind(id.to_string())
@@ -315,8 +315,8 @@ pub async fn create(tx: &mut Tx, new: &NewReport, now: Timestamp) -> Result<Uuid
     .bind(now.as_micros())
     .bind(&new.source)
     .bind(&new.channel)
-    .bind(new.lon)
-    .bind(new.lat)
+    .bind(real_text(new.lon))
+    .bind(real_text(new.lat))
     .bind(&new.address)
     .bind(new.territory.map(|t| t.to_string()))
     .bind(new.seen.join(","))

@@ -112,6 +112,21 @@ enum ImportCommand {
         #[arg(long, default_value = "nom")]
         name_property: String,
     },
+    /// The partner directory from data·inclusion files (schema v1, structures
+    /// and services, JSON or CSV), in one transaction; nothing is written if a
+    /// record is refused (see --skip-refused).
+    #[command(name = "data-inclusion")]
+    DataInclusion {
+        /// Files (structures and services; several are imported together).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Say what would be created, updated, unchanged or refused; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the valid records even if others are refused.
+        #[arg(long)]
+        skip_refused: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -227,6 +242,33 @@ async fn run() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("importing {}", file.display()))?;
             println!("territories: {} created, {} updated", counts.created, counts.updated);
+        }
+        Command::Import { command: ImportCommand::DataInclusion { files, dry_run, skip_refused } } => {
+            let db = open(&config).await?;
+            let mut read = Vec::new();
+            for f in &files {
+                let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+                let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| f.display().to_string());
+                read.push((name, bytes));
+            }
+            let index = veille_web::territories::index_of(&db).await?;
+            let options = veille_web::directory::import::Options { dry_run, skip_refused };
+            let outcome = veille_web::directory::import::run(&db, &index, &read, options, None, Clock::System.now()).await?;
+            let lang = veille_web::i18n::Lang::En;
+            for p in &outcome.problems {
+                println!("refused: {}", p.message(lang));
+            }
+            for w in &outcome.warnings {
+                println!("warning: {}", w.message(lang));
+            }
+            let head = if dry_run { "dry run, nothing written" } else if outcome.written { "imported" } else if outcome.problems.is_empty() { "nothing to change" } else { "REFUSED, nothing written" };
+            println!("data·inclusion import: {head}");
+            for line in veille_web::directory::import::summary(&outcome, lang) {
+                println!("  {line}");
+            }
+            if !outcome.problems.is_empty() && !outcome.written && !dry_run {
+                std::process::exit(2);
+            }
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let db = open(&config).await?;

@@ -138,3 +138,26 @@ fn linkage_dedupe_works_on_a_csv_and_explains_bad_input() {
     let _ = std::fs::remove_file(out);
     let _ = std::fs::remove_file(bad);
 }
+
+#[tokio::test]
+async fn data_inclusion_import_dry_run_then_import_then_nothing_to_change_and_a_malformed_file_refused() {
+    let (url, cleanup) = fresh_database().await;
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../web/tests/fixtures/data-inclusion");
+    let (s, v) = (format!("{fixtures}/structures.json"), format!("{fixtures}/services.json"));
+    let o = veille(&url, &["import", "data-inclusion", &s, &v, "--dry-run"], None);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("dry run, nothing written") && text(&o).contains("created: 3 structures, 4 services"), "{}", text(&o));
+    let o = veille(&url, &["import", "data-inclusion", &s, &v], None);
+    assert!(o.status.success() && text(&o).contains("imported") && text(&o).contains("created: 3 structures, 4 services"), "{}", text(&o));
+    let o = veille(&url, &["import", "data-inclusion", &s, &v], None);
+    assert!(text(&o).contains("nothing to change") && text(&o).contains("unchanged: 3 structures, 4 services"), "{}", text(&o));
+    let o = veille(&url, &["import", "data-inclusion", &format!("{fixtures}/malformed.json")], None);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("refused: malformed.json, line 3 · structure “test--siret-court” · siret: a SIRET has 14 digits."), "{}", text(&o));
+    assert!(text(&o).contains("REFUSED, nothing written"), "{}", text(&o));
+    let db = Db::connect(&url).await.unwrap();
+    let n: i64 = veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM directory_structures").fetch_one(db.pool()).await.unwrap();
+    assert_eq!(n, 3);
+    db.close().await;
+    cleanup();
+}

@@ -1,7 +1,8 @@
-// The report form's map: a tap (or click) places the point and fills the
+// The map of a form with a point (the report form's #report-map, a directory
+// structure's #point-map): a tap (or click) places the point and fills the
 // latitude and longitude fields; typing coordinates moves the marker.
 document.addEventListener("DOMContentLoaded", () => {
-  const el = document.getElementById("report-map");
+  const el = document.getElementById("report-map") || document.getElementById("point-map");
   const lat = document.getElementById("lat");
   const lon = document.getElementById("lon");
   if (!el || !lat || !lon || typeof L === "undefined") return;

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod directory;
 pub mod error;
 pub mod forms;
 pub mod health;

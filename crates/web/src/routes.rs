@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::auth::Authenticated;
 use crate::error::{AppError, ErrorKind};
-use crate::{account, api, assets, audit_pages, health, login, middleware, openapi, organisations, reports, teams, territories, users};
+use crate::{account, api, assets, audit_pages, directory, health, login, middleware, openapi, organisations, reports, teams, territories, users};
 use crate::AppState;
 
 /// Who may reach a route at all. Object-level rules (which organisation,
@@ -268,4 +268,5 @@ pub fn registry() -> Registry {
         .with(reports::routes)
         .with(crate::sites::routes)
         .with(crate::rounds::routes)
+        .with(directory::routes)
 }

@@ -24,13 +24,19 @@ pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
 
 /// Rebuilds the in-memory index from the database.
 pub async fn reload_index(state: &AppState) -> anyhow::Result<()> {
-    let mut items = Vec::new();
-    for t in territories::list(&state.db).await? {
-        items.push((t.id, veille_geo::geometry_from_geojson(&t.geometry)?));
-    }
-    *state.territories.write().await = TerritoryIndex::new(items);
+    *state.territories.write().await = index_of(&state.db).await?;
     state.reports_cache.invalidate();
     Ok(())
+}
+
+/// The point → territory index of the territories stored in `db` (the
+/// command line builds its own; the server keeps one in its state).
+pub async fn index_of(db: &Db) -> anyhow::Result<TerritoryIndex<TerritoryId>> {
+    let mut items = Vec::new();
+    for t in territories::list(db).await? {
+        items.push((t.id, veille_geo::geometry_from_geojson(&t.geometry)?));
+    }
+    Ok(TerritoryIndex::new(items))
 }
 
 /// The name of every territory, by id (no geometry).

@@ -297,6 +297,39 @@ impl Client {
         self.send(Request::post(path).header("content-type", "application/json").body(Body::from(body.to_string())).unwrap()).await
     }
 
+    /// Posts a multipart form (the anti-forgery field first, then `fields`,
+    /// then `files` as (field, file name, content)).
+    pub async fn multipart(&mut self, path: &str, fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Resp {
+        let csrf = self.csrf().await;
+        let boundary = "veille-test-boundary-7d1f";
+        let mut body: Vec<u8> = Vec::new();
+        for (name, value) in std::iter::once(&("csrf", csrf.as_str())).chain(fields.iter()) {
+            body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+        }
+        for (name, file, content) in files {
+            body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+            body.extend_from_slice(content);
+            body.extend(b"\r\n");
+        }
+        body.extend(format!("--{boundary}--\r\n").as_bytes());
+        self.send(
+            Request::post(path)
+                .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Sends a GET with extra headers.
+    pub async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut req = Request::get(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
     /// Posts a form without the anti-forgery field.
     pub async fn post_raw(&mut self, path: &str, body: &str) -> Resp {
         self.send(

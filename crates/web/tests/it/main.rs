@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod auth;
+mod directory;
 mod helpers;
 mod mail;
 mod matrix;

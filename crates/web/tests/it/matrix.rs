@@ -173,6 +173,20 @@ async fn world() -> World {
     };
     let report_a = veille_storage::reports::create(&mut tx, &report("S-MATR-IXAA", a), now).await.unwrap();
     let report_b = veille_storage::reports::create(&mut tx, &report("S-MATR-IXBB", b), now).await.unwrap();
+    // Partner directory: one structure with one service kept by each organisation.
+    let mut directory = Vec::new();
+    for (org, name) in [(a, "Structure A"), (b, "Structure B")] {
+        use veille_storage::directory as dir;
+        let (sid, vid) = (veille_domain::StructureId::new(), veille_domain::ServiceId::new());
+        let fields = dir::StructureFields { name: name.into(), ..Default::default() };
+        let new = dir::NewStructure { source: dir::OWN_SOURCE, source_id: &sid.to_string(), organisation: Some(org), fields: &fields, territory: None, import_hash: "" };
+        dir::create_structure(&mut tx, sid, &new, now).await.unwrap();
+        let sfields = dir::ServiceFields { name: format!("Service {name}"), description: "Un service.".into(), ..Default::default() };
+        let local = dir::LocalFields::default();
+        let new = dir::NewService { structure: sid, source: dir::OWN_SOURCE, source_id: &vid.to_string(), fields: &sfields, local: &local, territory: None, import_hash: "" };
+        dir::create_service(&mut tx, vid, &new, now).await.unwrap();
+        directory.push((sid.to_string(), vid.to_string()));
+    }
     tx.commit().await.unwrap();
     let sr = crate::sites::matrix_objects(&app, a, b, team_a, team_b, ids["coordinator"]).await;
     let own = BTreeMap::from([
@@ -186,6 +200,8 @@ async fn world() -> World {
         ("circuit", sr.own.circuit.clone()),
         ("round", sr.own.round.clone()),
         ("report", report_a.to_string()),
+        ("dir_structure", directory[0].0.clone()),
+        ("dir_service", directory[0].1.clone()),
     ]);
     let other = BTreeMap::from([
         ("org", b.to_string()),
@@ -198,6 +214,8 @@ async fn world() -> World {
         ("circuit", sr.other.circuit.clone()),
         ("round", sr.other.round.clone()),
         ("report", report_b.to_string()),
+        ("dir_structure", directory[1].0.clone()),
+        ("dir_service", directory[1].1.clone()),
     ]);
     World { app, ids, token, own, other }
 }
@@ -216,6 +234,10 @@ const OBJECT_OF_PATH: &[(&str, &str)] = &[
     ("/rounds/", "round"),
     ("/reports/routing/", "user"),
     ("/reports/", "report"),
+    ("/directory/structures/", "dir_structure"),
+    ("/directory/services/", "dir_service"),
+    ("/api/v1/structures/", "dir_structure"),
+    ("/api/v1/services/", "dir_service"),
 ];
 
 fn concrete_path(spec: &RouteSpec, objects: &BTreeMap<&'static str, String>) -> String {

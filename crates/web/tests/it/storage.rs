@@ -73,3 +73,48 @@ async fn a_stale_edit_is_refused_not_silently_applied() {
 async fn unknown_database_schemes_are_refused() {
     assert!(matches!(Db::connect("mysql://localhost/x").await, Err(StorageError::UnsupportedScheme(_))));
 }
+
+/// sqlx's `Any` driver declares a null float as FLOAT4 on PostgreSQL; a
+/// statement first run with no point must still take one afterwards on the
+/// same connection (a signalement without a point, then one with a point).
+#[tokio::test]
+async fn a_point_after_no_point_on_the_same_connection() {
+    let app = TestApp::new().await;
+    let now = app.state.clock.now();
+    let report = |lon: Option<f64>, reference: &str| veille_storage::reports::NewReport {
+        reference: reference.into(),
+        token_hash: format!("hash-{reference}"),
+        source: "public".into(),
+        channel: "web".into(),
+        lon,
+        lat: lon.map(|_| 48.85),
+        address: "Sous le pont".into(),
+        territory: None,
+        situations: vec!["person_in_distress".into()],
+        seen: vec![],
+        adults: 0,
+        children: 0,
+        tents: 0,
+        description: "Deux personnes.".into(),
+        reporter_name: None,
+        email_confirmed: false,
+        acknowledged: false,
+        site_id: None,
+        contact_email: None,
+        contact_phone: None,
+        contact_consent: false,
+        email_confirm_hash: None,
+        level: 2,
+        reasons: vec![],
+        status: "received".into(),
+        organisation: None,
+        triage_organisation: None,
+        team: None,
+    };
+    let mut tx = app.db().begin().await.unwrap();
+    let a = veille_storage::reports::create(&mut tx, &report(None, "S-AAAA-AAAA"), now).await.unwrap();
+    let b = veille_storage::reports::create(&mut tx, &report(Some(2.35), "S-BBBB-BBBB"), now).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(veille_storage::reports::get(app.db(), a).await.unwrap().lon, None);
+    assert_eq!(veille_storage::reports::get(app.db(), b).await.unwrap().lon, Some(2.35));
+}
