@@ -7,6 +7,7 @@
 pub mod access;
 pub mod email;
 pub mod ids;
+pub mod people;
 pub mod roles;
 pub mod time;
 pub mod triage;

@@ -286,11 +286,20 @@ pub fn link(config: &Config, left: &[Record], right: &[Record]) -> Result<BatchR
 
 /// In-memory index of existing records for incremental lookups ("possible
 /// duplicates" while a person is being created).
+///
+/// Records can be added ([`Index::insert`]), replaced when they are edited
+/// ([`Index::update`]) and withdrawn ([`Index::remove`]). A replaced or
+/// withdrawn record keeps its slot in the blocking arrays but is never
+/// returned again; the slots are reclaimed when the index is built anew.
 pub struct Index {
     engine: Engine,
     ids: Vec<String>,
     model: Model,
     table: Vec<Vec<f64>>,
+    /// Slots withdrawn or replaced (skipped by lookups).
+    removed: Vec<bool>,
+    /// The live slot of each id.
+    slots: HashMap<String, u32>,
 }
 
 impl Index {
@@ -332,34 +341,74 @@ impl Index {
             None => engine.estimate(),
         };
         let table = model.weight_table();
+        // An id given twice: the last record stands for it.
+        let mut removed = vec![false; ids.len()];
+        let mut slots = HashMap::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            if let Some(old) = slots.insert(id.clone(), i as u32) {
+                removed[old as usize] = true;
+            }
+        }
         Ok(Index {
             engine,
             ids,
             model,
             table,
+            removed,
+            slots,
         })
     }
 
     pub fn model(&self) -> &Model {
         &self.model
     }
+    /// Number of live records (withdrawn and replaced ones not counted).
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.slots.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.slots.is_empty()
+    }
+    /// Whether a live record has this id.
+    pub fn contains(&self, id: &str) -> bool {
+        self.slots.contains_key(id)
     }
 
-    /// Add a record (it becomes a candidate for later lookups).
+    /// Add a record (it becomes a candidate for later lookups). A live
+    /// record with the same id is replaced (see [`Index::update`]).
     pub fn insert(&mut self, record: &Record) {
+        self.remove(&record.id);
         let compiled = &self.engine.compiled;
         let get = |i: usize| record.get(&compiled.fields[i]);
         let (p, keys) = compiled.prepare(&get);
         let idx = self.engine.records.len() as u32;
         self.engine.records.push(p);
         self.ids.push(record.id.clone());
+        self.removed.push(false);
+        self.slots.insert(record.id.clone(), idx);
         for (rule, k) in self.engine.rules.iter_mut().zip(keys) {
             rule.push_record_keys(idx, &k);
+        }
+    }
+
+    /// Replace the record of the same id by this one (after an edit: it is
+    /// then found by its new values only). Returns whether a record with
+    /// this id was there; if not, the record is simply added.
+    pub fn update(&mut self, record: &Record) -> bool {
+        let was = self.contains(&record.id);
+        self.insert(record);
+        was
+    }
+
+    /// Withdraw the record with this id: it is no longer returned by
+    /// lookups. Returns whether there was one.
+    pub fn remove(&mut self, id: &str) -> bool {
+        match self.slots.remove(id) {
+            Some(slot) => {
+                self.removed[slot as usize] = true;
+                true
+            }
+            None => false,
         }
     }
 
@@ -394,7 +443,7 @@ impl Index {
         let scorer = engine::Scorer::new(compiled, &self.model, min_probability);
         let mut scored: Vec<(f64, u64, u32)> = cands
             .into_iter()
-            .filter(|&c| self.ids[c as usize] != record.id)
+            .filter(|&c| !self.removed[c as usize] && self.ids[c as usize] != record.id)
             .filter_map(|c| {
                 compiled
                     .score_bounded(&p, &self.engine.records[c as usize], &scorer)

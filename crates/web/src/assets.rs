@@ -21,6 +21,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("sites-map.js", "text/javascript", include_bytes!("../assets/sites-map.js")),
     ("circuit-map.js", "text/javascript", include_bytes!("../assets/circuit-map.js")),
     ("reports-map.js", "text/javascript", include_bytes!("../assets/reports-map.js")),
+    ("people.js", "text/javascript", include_bytes!("../assets/people.js")),
     ("htmx.min.js", "text/javascript", node_module!("htmx.org/dist/htmx.min.js")),
     ("leaflet.js", "text/javascript", node_module!("leaflet/dist/leaflet.js")),
     ("leaflet.css", "text/css", node_module!("leaflet/dist/leaflet.css")),

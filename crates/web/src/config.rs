@@ -45,6 +45,10 @@ pub struct Config {
     pub report_answer_days_level_2: i64,
     /// The Open311 `jurisdiction_id` of this instance (requests naming another are refused with 404).
     pub open311_jurisdiction_id: String,
+    /// Days a partner has to answer a referral before it expires back to its sender.
+    pub referral_expiry_days: i64,
+    /// Days a partner link works (it also ends when the referral is answered, closed or expired).
+    pub referral_link_days: i64,
 }
 
 impl Default for Config {
@@ -67,6 +71,8 @@ impl Default for Config {
             report_answer_days_level_1: 10,
             report_answer_days_level_2: 5,
             open311_jurisdiction_id: "veille".into(),
+            referral_expiry_days: 7,
+            referral_link_days: 30,
         }
     }
 }
@@ -172,6 +178,8 @@ impl Config {
                 "report_answer_days_level_1" => config.report_answer_days_level_1 = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "report_answer_days_level_2" => config.report_answer_days_level_2 = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "open311_jurisdiction_id" => config.open311_jurisdiction_id = value,
+                "referral_expiry_days" => config.referral_expiry_days = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "referral_link_days" => config.referral_link_days = value.parse().map_err(|e| bad(format!("{e}")))?,
                 // Variables read by the binary itself, not settings.
                 "config" | "demo" | "log" | "log_format" => {}
                 _ => return Err(bad("unknown setting".into())),
@@ -209,6 +217,12 @@ impl Config {
         if self.open311_jurisdiction_id.trim().is_empty() {
             return Err(ConfigError::Invalid { name: "open311_jurisdiction_id", message: "must not be empty".into() });
         }
+        if !(1..=90).contains(&self.referral_expiry_days) {
+            return Err(ConfigError::Invalid { name: "referral_expiry_days", message: "between 1 and 90".into() });
+        }
+        if !(1..=180).contains(&self.referral_link_days) {
+            return Err(ConfigError::Invalid { name: "referral_link_days", message: "between 1 and 180".into() });
+        }
         if self.login_failures_allowed < 1 {
             return Err(ConfigError::Invalid { name: "login_failures_allowed", message: "at least 1".into() });
         }
@@ -240,6 +254,16 @@ mod tests {
         assert!(e.to_string().contains("VEILLE_NO_SUCH_THING"), "{e}");
         let e = Config::load(None, env(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
         assert!(e.to_string().contains("database_url"), "{e}");
+    }
+
+    #[test]
+    fn referral_time_limits_come_from_the_environment_and_are_bounded() {
+        let c = Config::load(None, env(&[("VEILLE_REFERRAL_EXPIRY_DAYS", "3"), ("VEILLE_REFERRAL_LINK_DAYS", "10")])).unwrap();
+        assert_eq!((c.referral_expiry_days, c.referral_link_days), (3, 10));
+        let d = Config::default();
+        assert_eq!((d.referral_expiry_days, d.referral_link_days), (7, 30));
+        let e = Config::load(None, env(&[("VEILLE_REFERRAL_EXPIRY_DAYS", "0")])).unwrap_err();
+        assert!(e.to_string().contains("referral_expiry_days"), "{e}");
     }
 
     #[test]

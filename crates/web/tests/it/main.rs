@@ -8,6 +8,7 @@ mod directory;
 mod helpers;
 mod mail;
 mod matrix;
+mod people;
 mod reports;
 mod rounds;
 mod sites;

@@ -187,9 +187,11 @@ async fn world() -> World {
         dir::create_service(&mut tx, vid, &new, now).await.unwrap();
         directory.push((sid.to_string(), vid.to_string()));
     }
+    let people_a = crate::people::matrix_objects(&mut tx, a, ids["coordinator"], now).await;
+    let people_b = crate::people::matrix_objects(&mut tx, b, victim_b, now).await;
     tx.commit().await.unwrap();
     let sr = crate::sites::matrix_objects(&app, a, b, team_a, team_b, ids["coordinator"]).await;
-    let own = BTreeMap::from([
+    let mut own = BTreeMap::from([
         ("org", a.to_string()),
         ("user", victim_a.to_string()),
         ("team", team_a.to_string()),
@@ -203,7 +205,7 @@ async fn world() -> World {
         ("dir_structure", directory[0].0.clone()),
         ("dir_service", directory[0].1.clone()),
     ]);
-    let other = BTreeMap::from([
+    let mut other = BTreeMap::from([
         ("org", b.to_string()),
         ("user", victim_b.to_string()),
         ("team", team_b.to_string()),
@@ -217,6 +219,8 @@ async fn world() -> World {
         ("dir_structure", directory[1].0.clone()),
         ("dir_service", directory[1].1.clone()),
     ]);
+    own.extend(people_a);
+    other.extend(people_b);
     World { app, ids, token, own, other }
 }
 
@@ -238,6 +242,9 @@ const OBJECT_OF_PATH: &[(&str, &str)] = &[
     ("/directory/services/", "dir_service"),
     ("/api/v1/structures/", "dir_structure"),
     ("/api/v1/services/", "dir_service"),
+    ("/people/", "person"),
+    ("/encounters/", "encounter"),
+    ("/referrals/", "referral"),
 ];
 
 fn concrete_path(spec: &RouteSpec, objects: &BTreeMap<&'static str, String>) -> String {
@@ -280,6 +287,7 @@ async fn every_route_for_every_identity_and_target_matches_the_table() {
     let specs = registry().specs();
     let mut failures = Vec::new();
     let mut cells = 0;
+    let mut health_shown = 0;
     for spec in &specs {
         for (target, objects) in [("own", &w.own), ("other", &w.other)] {
             let allow = expected(&t, &spec.key(), target);
@@ -298,6 +306,7 @@ async fn every_route_for_every_identity_and_target_matches_the_table() {
                 let resp = if spec.method == Method::GET {
                     client.get(&path).await
                 } else if spec.is_api() {
+                    // API writes take JSON; an empty object decodes (every field has a default).
                     client.post_json(&path, &serde_json::json!({})).await
                 } else if spec.path == "/territories/import" {
                     let csrf = client.csrf().await;
@@ -308,6 +317,12 @@ async fn every_route_for_every_identity_and_target_matches_the_table() {
                     client.post(&path, &pairs).await
                 };
                 assert!(resp.status != StatusCode::INTERNAL_SERVER_ERROR, "{} {path} as {identity}: 500 {}", spec.method, resp.body);
+                // Planted health markers (the people's health sections) never reach another role.
+                if *identity != "health_professional" {
+                    assert!(!resp.body.contains(crate::people::HEALTH_MARKER), "{} {path} as {identity} shows health data", spec.method);
+                } else if resp.body.contains(crate::people::HEALTH_MARKER) {
+                    health_shown += 1;
+                }
                 let should = allow.contains(identity);
                 if denied(&resp) == should {
                     failures.push(format!("{} ({target}) as {identity}: expected {}, got {} {:?}", spec.key(), if should { "allowed" } else { "denied" }, resp.status, resp.location()));
@@ -318,4 +333,5 @@ async fn every_route_for_every_identity_and_target_matches_the_table() {
     }
     assert!(failures.is_empty(), "{} of {cells} cells disagree with tests/it/authz/:\n{}", failures.len(), failures.join("\n"));
     assert!(cells >= specs.len() * 20);
+    assert!(health_shown > 0, "the planted health data is shown to health professionals (so its absence elsewhere means something)");
 }

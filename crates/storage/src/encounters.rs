@@ -1,0 +1,207 @@
+//! Encounters in the field: when, where (a map point, a place, and the
+//! `site_id` / `round_id` seams the sites and maraudes work connects), with
+//! which known people or how many unidentified ones, what was done, whether
+//! a follow-up is needed. Care given is in `encounter_care`, read only
+//! through [`care`] once the health field group was allowed.
+
+use sqlx::Row;
+use veille_domain::people::EncounterAction;
+use veille_domain::{EncounterId, OrganisationId, PersonId, TerritoryId, Timestamp, UserId};
+
+use crate::db::{b, Db, Tx};
+use crate::error::{Result, StorageError};
+use crate::people::{codes, join_codes, parse_as, parse_opt, record_contact};
+
+/// What an encounter says.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct EncounterFields {
+    /// When.
+    pub at: Timestamp,
+    /// Longitude of the map point.
+    pub lon: Option<f64>,
+    /// Latitude of the map point.
+    pub lat: Option<f64>,
+    /// Territory containing the point.
+    pub territory: Option<TerritoryId>,
+    /// The place in words.
+    pub place: String,
+    /// The site (camp, squat, scene) — a seam: sites are built elsewhere.
+    pub site_id: Option<String>,
+    /// The round (tournée) — a seam: maraudes are built elsewhere.
+    pub round_id: Option<String>,
+    /// How many people were met without being identified.
+    pub unidentified_count: i64,
+    /// What was done.
+    pub actions: Vec<EncounterAction>,
+    /// Whether a follow-up is needed.
+    pub follow_up: bool,
+    /// What follow-up.
+    pub follow_up_note: String,
+    /// Notes (the people may one day read them).
+    pub notes: String,
+}
+
+/// A stored encounter.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Encounter {
+    /// Id.
+    pub id: EncounterId,
+    /// Organisation that met the people.
+    pub organisation: OrganisationId,
+    /// What it says.
+    pub fields: EncounterFields,
+    /// The known people met.
+    pub people: Vec<PersonId>,
+    /// Whether care notes were written (their content is health data).
+    pub has_care: bool,
+    /// Who recorded it.
+    pub created_by: Option<UserId>,
+    /// Name of who recorded it.
+    pub created_by_name: Option<String>,
+    /// When it was recorded.
+    pub created_at: Timestamp,
+    /// Version.
+    pub version: i64,
+}
+
+const COLUMNS: &str = "e.id, e.organisation_id, e.territory_id, e.at, e.lon, e.lat, e.place, e.site_id, e.round_id, e.unidentified_count, \
+    e.actions, e.follow_up, e.follow_up_note, e.notes, e.created_by, u.display_name, e.created_at, e.version, \
+    (SELECT COUNT(*) FROM encounter_care c WHERE c.encounter_id = e.id) AS care_count";
+
+const FROM: &str = "FROM encounters e LEFT JOIN users u ON u.id = e.created_by";
+
+async fn from_row(db: &Db, r: &sqlx::any::AnyRow) -> Result<Encounter> {
+    let id: EncounterId = parse_as(r.try_get("id")?, "encounters.id")?;
+    let people: Vec<String> = sqlx::query_scalar("SELECT person_id FROM encounter_people WHERE encounter_id = $1 ORDER BY person_id")
+        .bind(id.to_string())
+        .fetch_all(db.pool())
+        .await?;
+    Ok(Encounter {
+        id,
+        organisation: parse_as(r.try_get("organisation_id")?, "encounters.organisation_id")?,
+        fields: EncounterFields {
+            at: Timestamp::from_micros(r.try_get("at")?),
+            lon: r.try_get("lon")?,
+            lat: r.try_get("lat")?,
+            territory: parse_opt(r.try_get("territory_id")?, "encounters.territory_id")?,
+            place: r.try_get("place")?,
+            site_id: r.try_get("site_id")?,
+            round_id: r.try_get("round_id")?,
+            unidentified_count: r.try_get("unidentified_count")?,
+            actions: codes(&r.try_get::<String, _>("actions")?, EncounterAction::from_code, "encounters.actions")?,
+            follow_up: r.try_get::<i64, _>("follow_up")? != 0,
+            follow_up_note: r.try_get("follow_up_note")?,
+            notes: r.try_get("notes")?,
+        },
+        people: people.into_iter().map(|p| parse_as(p, "encounter_people.person_id")).collect::<Result<_>>()?,
+        has_care: r.try_get::<i64, _>("care_count")? > 0,
+        created_by: parse_opt(r.try_get("created_by")?, "encounters.created_by")?,
+        created_by_name: r.try_get("display_name")?,
+        created_at: Timestamp::from_micros(r.try_get("created_at")?),
+        version: r.try_get("version")?,
+    })
+}
+
+/// Records an encounter with the known people met (their last contact moves
+/// to it) and, if given, the care notes.
+pub async fn create(
+    tx: &mut Tx,
+    organisation: OrganisationId,
+    f: &EncounterFields,
+    people: &[PersonId],
+    care: Option<&str>,
+    by: UserId,
+    now: Timestamp,
+) -> Result<EncounterId> {
+    let id = EncounterId::new();
+    sqlx::query(
+        "INSERT INTO encounters (id, organisation_id, territory_id, at, lon, lat, place, site_id, round_id, unidentified_count, actions, \
+         follow_up, follow_up_note, notes, created_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+    )
+    .bind(id.to_string())
+    .bind(organisation.to_string())
+    .bind(f.territory.map(|t| t.to_string()))
+    .bind(f.at.as_micros())
+    .bind(f.lon)
+    .bind(f.lat)
+    .bind(&f.place)
+    .bind(f.site_id.clone())
+    .bind(f.round_id.clone())
+    .bind(f.unidentified_count)
+    .bind(join_codes(&f.actions))
+    .bind(b(f.follow_up))
+    .bind(&f.follow_up_note)
+    .bind(&f.notes)
+    .bind(by.to_string())
+    .bind(now.as_micros())
+    .execute(&mut **tx)
+    .await?;
+    for p in people {
+        sqlx::query("INSERT INTO encounter_people (encounter_id, person_id) VALUES ($1, $2)")
+            .bind(id.to_string())
+            .bind(p.to_string())
+            .execute(&mut **tx)
+            .await?;
+        record_contact(tx, *p, f.at, now).await?;
+    }
+    if let Some(text) = care.filter(|t| !t.is_empty()) {
+        sqlx::query("INSERT INTO encounter_care (encounter_id, notes) VALUES ($1, $2)")
+            .bind(id.to_string())
+            .bind(text)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(id)
+}
+
+/// One encounter.
+pub async fn get(db: &Db, id: EncounterId) -> Result<Encounter> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} {FROM} WHERE e.id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(StorageError::NotFound)?;
+    from_row(db, &row).await
+}
+
+/// The encounters of an organisation, newest first, at most `limit`.
+pub async fn list(db: &Db, organisation: OrganisationId, limit: i64) -> Result<Vec<Encounter>> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} {FROM} WHERE e.organisation_id = $1 ORDER BY e.at DESC, e.id DESC LIMIT $2"))
+        .bind(organisation.to_string())
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(from_row(db, r).await?);
+    }
+    Ok(out)
+}
+
+/// The encounters where any of these people were met, newest first.
+pub async fn of_people(db: &Db, people: &[PersonId]) -> Result<Vec<Encounter>> {
+    let mut out: Vec<Encounter> = Vec::new();
+    for p in people {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} {FROM} WHERE e.id IN (SELECT encounter_id FROM encounter_people WHERE person_id = $1)"
+        ))
+        .bind(p.to_string())
+        .fetch_all(db.pool())
+        .await?;
+        for r in &rows {
+            let e = from_row(db, r).await?;
+            if !out.iter().any(|o| o.id == e.id) {
+                out.push(e);
+            }
+        }
+    }
+    out.sort_by(|a, b| b.fields.at.cmp(&a.fields.at).then(b.id.cmp(&a.id)));
+    Ok(out)
+}
+
+/// The care notes of an encounter (health data). Call only once the health
+/// field group was allowed.
+pub async fn care(db: &Db, id: EncounterId) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT notes FROM encounter_care WHERE encounter_id = $1").bind(id.to_string()).fetch_optional(db.pool()).await?)
+}

@@ -1,0 +1,386 @@
+//! Probable duplicates of a person, from the record-linkage engine
+//! (`veille-linkage`). It only suggests, with the fields that agree: a
+//! worker decides, links two records (a merged view, both histories kept)
+//! and can unlink them. Nothing is ever merged automatically.
+//!
+//! The index holds one record per group of linked records (their fields
+//! merged, so a group is suggested once), built at first use and caught up
+//! before each lookup with the people changed since (by any instance of the
+//! application: the database is the truth). Suggestions are only among the
+//! people the worker may read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use tokio::sync::Mutex;
+use veille_domain::people::Phone;
+use veille_domain::{Action, PersonId, Timestamp};
+use veille_linkage::{Config, FieldAgreement, Index, Model, Record};
+use veille_storage::people::{self, Person, PersonFields};
+
+use crate::auth::Authenticated;
+use crate::error::{AppError, AppResult};
+use crate::AppState;
+
+const CONFIG: &str = include_str!("../../linkage/people.toml");
+const MODEL: &str = include_str!("../../linkage/people-model.json");
+
+/// People changed this long before the last catch-up are read again (writes
+/// of other instances whose clocks or commits lag behind).
+const SLACK_SECONDS: i64 = 120;
+
+/// At most this many suggestions.
+const LIMIT: usize = 8;
+
+static SETTINGS: LazyLock<(Config, Model)> = LazyLock::new(|| {
+    let config = Config::from_toml_str(CONFIG).unwrap_or_else(|e| panic!("linkage/people.toml: {e}"));
+    let model: Model = serde_json::from_str(MODEL).unwrap_or_else(|e| panic!("linkage/people-model.json: {e}"));
+    (config, model)
+});
+
+struct Built {
+    index: Index,
+    /// People changed at or after this instant are read again at the next lookup.
+    watermark: Timestamp,
+}
+
+/// The duplicate index of the application (in [`AppState`]).
+#[derive(Default)]
+pub struct DuplicateIndex(Mutex<Option<Built>>);
+
+impl std::fmt::Debug for DuplicateIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DuplicateIndex")
+    }
+}
+
+/// The linkage record of a group of linked people (or of one person, or of
+/// what is being typed): every value of every member.
+pub fn record_of(id: &str, members: &[&PersonFields]) -> Record {
+    let mut names = Vec::new();
+    let mut given = Vec::new();
+    let mut family = Vec::new();
+    let mut years = Vec::new();
+    let mut genders = Vec::new();
+    let mut phones = Vec::new();
+    for f in members {
+        names.push(f.pseudonym.clone());
+        names.extend(f.aliases.iter().cloned());
+        given.extend(f.civil_given_name.clone());
+        family.extend(f.civil_family_name.clone());
+        years.extend(approximate_birth_year(f).map(|y| y.to_string()));
+        genders.extend(f.gender.map(|g| g.code().to_owned()));
+        phones.extend(f.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.match_key()));
+    }
+    let mut r = Record::new(id);
+    for (field, values) in [("names", names), ("given_name", given), ("family_name", family), ("birth_year", years), ("gender", genders), ("phone", phones)] {
+        let values: Vec<String> = values.into_iter().map(|v| v.replace('|', " ")).filter(|v| !v.trim().is_empty()).collect();
+        if !values.is_empty() {
+            r = r.with(field, values.join("|"));
+        }
+    }
+    r
+}
+
+/// The birth year, or one from the middle of the age band (at the time the
+/// file was written — close enough for a suggestion).
+fn approximate_birth_year(f: &PersonFields) -> Option<i32> {
+    use chrono::Datelike;
+    f.birth_year.or_else(|| f.age_band.map(|b| chrono::Utc::now().year() - b.middle_age()))
+}
+
+/// Groups of linked people, from the links in force (union–find).
+fn groups(people: &[Person], links: &[(PersonId, PersonId)]) -> BTreeMap<PersonId, Vec<PersonId>> {
+    let mut parent: BTreeMap<PersonId, PersonId> = people.iter().map(|p| (p.id, p.id)).collect();
+    fn root(parent: &mut BTreeMap<PersonId, PersonId>, x: PersonId) -> PersonId {
+        let mut r = x;
+        while let Some(&p) = parent.get(&r).filter(|p| **p != r) {
+            r = p;
+        }
+        parent.insert(x, r);
+        r
+    }
+    for (a, b) in links {
+        if !parent.contains_key(a) || !parent.contains_key(b) {
+            continue;
+        }
+        let (ra, rb) = (root(&mut parent, *a), root(&mut parent, *b));
+        let (lo, hi) = if ra <= rb { (ra, rb) } else { (rb, ra) };
+        parent.insert(hi, lo);
+    }
+    let ids: Vec<PersonId> = parent.keys().copied().collect();
+    let mut out: BTreeMap<PersonId, Vec<PersonId>> = BTreeMap::new();
+    for id in ids {
+        let r = root(&mut parent, id);
+        out.entry(r).or_default().push(id);
+    }
+    // The representative of a group is its oldest record (smallest id).
+    out.into_values().map(|mut v| {
+        v.sort();
+        (v[0], v)
+    }).collect()
+}
+
+async fn build(state: &AppState) -> AppResult<Built> {
+    let started = state.clock.now();
+    let all = people::all(&state.db).await?;
+    let links = people::active_links(&state.db).await?;
+    let by_id: BTreeMap<PersonId, &Person> = all.iter().map(|p| (p.id, p)).collect();
+    let records = groups(&all, &links)
+        .into_iter()
+        .map(|(rep, members)| {
+            let fields: Vec<&PersonFields> = members.iter().filter_map(|m| by_id.get(m)).map(|p| &p.fields).collect();
+            record_of(&rep.to_string(), &fields)
+        })
+        .collect();
+    let (config, model) = &*SETTINGS;
+    let index = Index::build_with_model(config, records, Some(model.clone())).map_err(|e| AppError::from(anyhow::anyhow!("duplicate index: {e}")))?;
+    Ok(Built { index, watermark: started })
+}
+
+/// Brings the index up to date with the people changed since the last time.
+async fn catch_up(state: &AppState, built: &mut Built) -> AppResult<()> {
+    let started = state.clock.now();
+    let changed = people::changed_since(&state.db, built.watermark.plus_seconds(-SLACK_SECONDS)).await?;
+    let mut done: BTreeSet<PersonId> = BTreeSet::new();
+    for p in &changed {
+        if done.contains(&p.id) {
+            continue;
+        }
+        let group = people::group_of(&state.db, p.id).await?;
+        let members = people::get_many(&state.db, &group).await?;
+        let fields: Vec<&PersonFields> = members.iter().map(|m| &m.fields).collect();
+        let rep = group[0];
+        built.index.update(&record_of(&rep.to_string(), &fields));
+        for m in &group[1..] {
+            built.index.remove(&m.to_string());
+        }
+        done.extend(group);
+    }
+    built.watermark = started;
+    Ok(())
+}
+
+/// A probable duplicate: one or several linked records the worker may read,
+/// with how likely they are the same person and the fields that agree.
+#[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Suggestion {
+    /// The records (a group of linked records is suggested once).
+    pub people: Vec<SuggestedPerson>,
+    /// Match probability, 0 to 1.
+    pub probability: f64,
+    /// The compared fields that agree, with how (`exact`, `phonetic`,
+    /// `year_within_1`…); fields that differ or are missing are not listed.
+    pub agreements: Vec<Agreement>,
+}
+
+/// A record of a suggestion.
+#[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct SuggestedPerson {
+    /// Id.
+    pub id: String,
+    /// Pseudonym.
+    pub pseudonym: String,
+    /// Birth year (exact or approximate).
+    pub birth_year: Option<i32>,
+    /// When last met.
+    pub last_contact_at: Option<String>,
+    /// In the active list.
+    pub active: bool,
+}
+
+/// A field that agrees.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct Agreement {
+    /// The compared field: `names`, `given_name`, `family_name`, `birth_year`, `gender`, `phone`.
+    pub field: String,
+    /// How it agrees, as the engine says it.
+    pub level: String,
+}
+
+impl Agreement {
+    /// The message key of how it agrees: `exact`, `close`, `sounds_alike`,
+    /// `swapped`, `same_year`, `year_within`.
+    pub fn kind(&self) -> &'static str {
+        let l = self.level.as_str();
+        if l == "exact" {
+            "exact"
+        } else if l == "phonetic" {
+            "sounds_alike"
+        } else if l.starts_with("swapped_with_") {
+            "swapped"
+        } else if l == "year_within_0" {
+            "same_year"
+        } else if l.starts_with("year_within_") {
+            "year_within"
+        } else {
+            "close"
+        }
+    }
+    /// The tolerance of a `year_within` agreement.
+    pub fn years(&self) -> String {
+        self.level.trim_start_matches("year_within_").to_owned()
+    }
+    /// "Name: sounds alike", in the reader's language.
+    pub fn label(&self, ctx: &crate::page::PageCtx) -> String {
+        let how = match self.kind() {
+            "year_within" => ctx.tf("people.duplicates.level.year_within", &[("years", &self.years())]),
+            kind => ctx.label("people.duplicates.level", kind),
+        };
+        format!("{} : {how}", ctx.label("people.duplicates.field", &self.field))
+    }
+}
+
+impl Suggestion {
+    /// "Likely at 82 %", in the reader's language.
+    pub fn probability_label(&self, ctx: &crate::page::PageCtx) -> String {
+        ctx.tf("people.duplicates.probability", &[("percent", &format!("{:.0}", self.probability * 100.0))])
+    }
+}
+
+fn agreements(found: &[FieldAgreement]) -> Vec<Agreement> {
+    found
+        .iter()
+        .filter(|a| a.level != "else" && a.level != "null")
+        .map(|a| Agreement { field: a.comparison.clone(), level: a.level.clone() })
+        .collect()
+}
+
+/// Probable duplicates of `probe` among the people `who` may read, best
+/// first, leaving out `exclude` (the person itself, its linked records, the
+/// people judged distinct from it).
+pub async fn suggest(state: &AppState, who: &Authenticated, probe: &Record, exclude: &BTreeSet<PersonId>) -> AppResult<Vec<Suggestion>> {
+    let found = {
+        let mut guard = state.duplicates.0.lock().await;
+        if guard.is_none() {
+            *guard = Some(build(state).await?);
+        }
+        let built = guard.as_mut().ok_or_else(|| AppError::from(anyhow::anyhow!("duplicate index missing")))?;
+        catch_up(state, built).await?;
+        let (config, _) = &*SETTINGS;
+        built.index.candidates_above(probe, LIMIT * 2, config.threshold)
+    };
+    let mut out = Vec::new();
+    for pair in found {
+        let Ok(rep) = pair.right_id.parse::<PersonId>() else { continue };
+        let group = people::group_of(&state.db, rep).await?;
+        if group.iter().any(|g| exclude.contains(g)) {
+            continue;
+        }
+        let mut readable = Vec::new();
+        for p in people::get_many(&state.db, &group).await? {
+            if who.can(Action::Read, &super::person_resource(&state.db, &p).await?).allowed {
+                readable.push(SuggestedPerson {
+                    id: p.id.to_string(),
+                    pseudonym: p.fields.pseudonym.clone(),
+                    birth_year: approximate_birth_year(&p.fields),
+                    last_contact_at: p.last_contact_at.map(|t| t.to_paris_display()),
+                    active: p.active,
+                });
+            }
+        }
+        if !readable.is_empty() {
+            out.push(Suggestion { people: readable, probability: pair.match_probability, agreements: agreements(&pair.agreements) });
+        }
+        if out.len() == LIMIT {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The fields that agree between two files (kept with a link they justify).
+pub fn compare(a: &PersonFields, b: &PersonFields) -> Vec<Agreement> {
+    let (config, model) = &*SETTINGS;
+    let Ok(index) = Index::build_with_model(config, vec![record_of("b", &[b])], Some(model.clone())) else { return Vec::new() };
+    index.candidates_above(&record_of("a", &[a]), 1, 0.0).first().map(|p| agreements(&p.agreements)).unwrap_or_default()
+}
+
+/// Probable duplicates of an existing person (its group's values), leaving
+/// out its own group and the people judged distinct from any of them.
+pub async fn of_person(state: &AppState, who: &Authenticated, person: &Person) -> AppResult<Vec<Suggestion>> {
+    let group = people::group_of(&state.db, person.id).await?;
+    let members = people::get_many(&state.db, &group).await?;
+    let mut exclude: BTreeSet<PersonId> = group.iter().copied().collect();
+    for m in &group {
+        exclude.extend(people::distinct_from(&state.db, *m).await?);
+    }
+    let fields: Vec<&PersonFields> = members.iter().map(|m| &m.fields).collect();
+    suggest(state, who, &record_of(&person.id.to_string(), &fields), &exclude).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use veille_domain::people::{AgeBand, Gender};
+
+    fn fields(pseudonym: &str, year: Option<i32>) -> PersonFields {
+        PersonFields { pseudonym: pseudonym.into(), birth_year: year, gender: Some(Gender::Man), ..Default::default() }
+    }
+
+    fn index(people: Vec<Record>) -> Index {
+        let (config, model) = &*SETTINGS;
+        Index::build_with_model(config, people, Some(model.clone())).expect("the shipped model fits the shipped configuration")
+    }
+
+    #[test]
+    fn the_shipped_settings_suggest_variants_and_not_strangers() {
+        let idx = index(vec![
+            record_of("momo", &[&PersonFields { aliases: vec!["Le Grand".into()], ..fields("Momo", Some(1980)) }]),
+            record_of("mohamed", &[&fields("Mohamed", Some(1979))]),
+            record_of("ana", &[&PersonFields { gender: Some(Gender::Woman), ..fields("Ana", Some(1995)) }]),
+            record_of("phone", &[&PersonFields { phone: Some("0612345678".into()), ..fields("Zed", None) }]),
+        ]);
+        let ids = |probe: &Record| -> Vec<String> { idx.candidates_above(probe, 5, SETTINGS.0.threshold).into_iter().map(|p| p.right_id).collect() };
+        assert_eq!(ids(&record_of("n", &[&fields("Momo", Some(1981))])), vec!["momo"]);
+        assert_eq!(ids(&record_of("n", &[&fields("le grand", None)])), vec!["momo"], "an alias");
+        assert_eq!(ids(&record_of("n", &[&fields("Mohammed", Some(1980))])), vec!["mohamed"]);
+        assert_eq!(
+            ids(&record_of("n", &[&PersonFields { gender: Some(Gender::Woman), age_band: Some(AgeBand::From25To34), ..fields("Anna", None) }])),
+            vec!["ana"]
+        );
+        assert_eq!(ids(&record_of("n", &[&PersonFields { phone: Some("+33 6 12 34 56 78".into()), ..fields("Zorro", None) }])), vec!["phone"]);
+        assert!(ids(&record_of("n", &[&fields("Bogdan", Some(1961))])).is_empty());
+        assert!(ids(&record_of("n", &[&PersonFields { gender: Some(Gender::Woman), ..fields("Mimi", Some(2001)) }])).is_empty());
+    }
+
+    #[test]
+    fn the_agreements_say_how_fields_agree() {
+        let a = |level: &str| Agreement { field: "x".into(), level: level.into() };
+        assert_eq!(a("exact").kind(), "exact");
+        assert_eq!(a("phonetic").kind(), "sounds_alike");
+        assert_eq!(a("swapped_with_family_name").kind(), "swapped");
+        assert_eq!(a("year_within_0").kind(), "same_year");
+        assert_eq!((a("year_within_3").kind(), a("year_within_3").years().as_str()), ("year_within", "3"));
+        assert_eq!(a("jaro_winkler>=0.92").kind(), "close");
+        let found = vec![
+            FieldAgreement { comparison: "names".into(), level: "exact".into(), weight: 8.0 },
+            FieldAgreement { comparison: "phone".into(), level: "null".into(), weight: 0.0 },
+            FieldAgreement { comparison: "gender".into(), level: "else".into(), weight: -3.0 },
+        ];
+        assert_eq!(agreements(&found), vec![Agreement { field: "names".into(), level: "exact".into() }]);
+    }
+
+    #[test]
+    fn linked_records_form_one_group_led_by_the_oldest() {
+        let mk = |f: &str| Person {
+            id: PersonId::new(),
+            organisation: veille_domain::OrganisationId::new(),
+            fields: fields(f, None),
+            household: None,
+            active: true,
+            exit_reason: None,
+            exit_at: None,
+            last_contact_at: None,
+            created_by: None,
+            created_at: Timestamp::from_micros(0),
+            updated_at: Timestamp::from_micros(0),
+            version: 1,
+        };
+        let (a, b, c, d) = (mk("a"), mk("b"), mk("c"), mk("d"));
+        let g = groups(&[a.clone(), b.clone(), c.clone(), d.clone()], &[(c.id, b.id), (b.id, a.id)]);
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[&a.id], vec![a.id, b.id, c.id]);
+        assert_eq!(g[&d.id], vec![d.id]);
+    }
+}

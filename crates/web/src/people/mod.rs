@@ -1,0 +1,195 @@
+//! People, encounters and referrals: pseudonym-first person files with their
+//! consent records, households, notes (that the person may one day read),
+//! the health section (health professionals only), leaving the active list,
+//! probable duplicates from the record-linkage engine linked and unlinked by
+//! a person; encounters entered fast during a round; referrals to partners,
+//! answered from the partner's queue or through an unguessable, expiring
+//! link, and expiring back to their sender when unanswered.
+//!
+//! Access: a file is a personal record owned by the organisation that
+//! created it, readable by the organisations it was shared with by consent;
+//! a referral is shared with its partner organisation, which sees only what
+//! the referral needs. Health fields are resources with
+//! `.field(FieldGroup::Health)`. Every read of a file is audited.
+
+pub mod api;
+pub mod demo;
+pub mod duplicates;
+pub mod encounters;
+pub mod input;
+pub mod pages;
+pub mod referrals;
+
+use std::collections::BTreeSet;
+
+use axum::routing::{get, post};
+use veille_domain::{Action, FieldGroup, OrganisationId, PersonId, Resource, ResourceKind, TerritoryId};
+use veille_storage::encounters::Encounter;
+use veille_storage::people::{self, Person};
+use veille_storage::referrals::Referral;
+use veille_storage::{audit, Db};
+
+use crate::auth::Authenticated;
+use crate::error::{AppError, AppResult};
+use crate::routes::{schema, Access, ApiDoc, QueryParam, Registry};
+use crate::AppState;
+
+/// The routes of people, encounters and referrals: pages, the partner link and the JSON API.
+pub fn routes(reg: Registry) -> Registry {
+    use Access::*;
+    reg
+        // People
+        .get("/people", Signed, "People in the active list (or who left it)", get(pages::list))
+        .get("/people.csv", Signed, "People as CSV (pseudonymised; health only for health professionals)", get(pages::export_csv))
+        .get("/people/new", Signed, "New person form", get(pages::new_form))
+        .post("/people", Signed, "Create a person file", post(pages::create))
+        .post("/people/suggestions", Signed, "Probable duplicates of what is being typed", post(pages::suggestions))
+        .get("/people/{id}", Signed, "A person file (audited read)", get(pages::show))
+        .get("/people/{id}/edit", Signed, "Edit a person file", get(pages::edit_form))
+        .post("/people/{id}", Signed, "Save a person file", post(pages::update))
+        .post("/people/{id}/consent", Signed, "Record what the person was told and agreed to", post(pages::add_consent))
+        .post("/people/{id}/consent/withdraw", Signed, "Withdraw consent: identifying data erased, consent shares ended", post(pages::withdraw_consent))
+        .post("/people/{id}/notes", Signed, "Add a note (a health note: health professionals)", post(pages::add_note))
+        .post("/people/{id}/health", Signed, "Save the health section (health professionals)", post(pages::set_health))
+        .post("/people/{id}/exit", Signed, "Take a person out of the active list with a reason", post(pages::exit))
+        .post("/people/{id}/return", Signed, "Put a person back in the active list", post(pages::return_active))
+        .post("/people/{id}/link", Signed, "Link two records of the same person", post(pages::link))
+        .post("/people/{id}/unlink", Signed, "Undo a link between two records", post(pages::unlink))
+        .post("/people/{id}/distinct", Signed, "A suggested duplicate is another person", post(pages::distinct))
+        .post("/people/{id}/share", Signed, "Share a file with an organisation by consent", post(pages::share))
+        .post("/people/{id}/unshare", Signed, "End the sharing of a file with an organisation", post(pages::unshare))
+        .post("/people/{id}/household", Signed, "Create, change, join or leave a household", post(pages::household))
+        // Encounters
+        .get("/encounters", Signed, "Recent encounters", get(encounters::list))
+        .get("/encounters/new", Signed, "Record an encounter (fast, on a phone)", get(encounters::new_form))
+        .post("/encounters", Signed, "Record an encounter", post(encounters::create))
+        .get("/encounters/{id}", Signed, "An encounter (audited read)", get(encounters::show))
+        // Referrals
+        .get("/referrals", Signed, "Referrals sent, and the queue of referrals received", get(referrals::list))
+        .get("/referrals/new", Signed, "New referral form", get(referrals::new_form))
+        .post("/referrals", Signed, "Write a referral (and send it)", post(referrals::create))
+        .get("/referrals/{id}", Signed, "A referral (audited read)", get(referrals::show))
+        .post("/referrals/{id}/send", Signed, "Send a referral, or send it again", post(referrals::send))
+        .post("/referrals/{id}/answer", Signed, "The partner's answer: accepted or declined", post(referrals::answer))
+        .post("/referrals/{id}/outcome", Signed, "The outcome: done or not honoured", post(referrals::outcome))
+        .post("/referrals/{id}/cancel", Signed, "Withdraw a referral", post(referrals::cancel))
+        .get("/orientation/{token}", Public, "Partner link: the code given orally", get(referrals::partner_form))
+        .post("/orientation/{token}", Public, "Partner link: open with the code, answer", post(referrals::partner_answer))
+        // JSON API
+        .get("/api/v1/people", Signed, "People the caller may read (summaries: no identifying data)", get(api::list_people))
+        .doc(ApiDoc::default().response(schema::<Vec<api::PersonSummary>>).query(&[QueryParam { name: "active", schema: r#"{"type": "boolean"}"#, required: false }]))
+        .post("/api/v1/people", Signed, "Create a person file (probable duplicates answer 409 unless reviewed)", post(api::create_person))
+        .doc(ApiDoc::default().request(schema::<input::PersonBody>).response(schema::<api::PersonView>).status(201))
+        .get("/api/v1/people/{id}", Signed, "A person file (audited read; health only for health professionals)", get(api::person))
+        .doc(ApiDoc::default().response(schema::<api::PersonView>))
+        .post("/api/v1/people/{id}", Signed, "Update a person file (with the version read)", post(api::update_person))
+        .doc(ApiDoc::default().request(schema::<input::PersonBody>).response(schema::<api::PersonView>))
+        .get("/api/v1/people/{id}/duplicates", Signed, "Probable duplicates of a person, with the fields that agree", get(api::duplicates))
+        .doc(ApiDoc::default().response(schema::<Vec<duplicates::Suggestion>>))
+        .post("/api/v1/people/{id}/consents", Signed, "Record a consent", post(api::add_consent))
+        .doc(ApiDoc::default().request(schema::<input::ConsentBody>).response(schema::<api::PersonView>).status(201))
+        .post("/api/v1/people/{id}/links", Signed, "Link two records of the same person", post(api::link))
+        .doc(ApiDoc::default().request(schema::<api::OtherBody>).response(schema::<api::PersonView>))
+        .post("/api/v1/people/{id}/unlink", Signed, "Undo a link", post(api::unlink))
+        .doc(ApiDoc::default().request(schema::<api::OtherBody>).response(schema::<api::PersonView>))
+        .post("/api/v1/people/{id}/exit", Signed, "Take a person out of the active list", post(api::exit))
+        .doc(ApiDoc::default().request(schema::<api::ExitBody>).response(schema::<api::PersonView>))
+        .get("/api/v1/encounters", Signed, "Recent encounters of the caller's organisation", get(api::list_encounters))
+        .doc(ApiDoc::default().response(schema::<Vec<api::EncounterView>>))
+        .post("/api/v1/encounters", Signed, "Record an encounter (optionally with a new person)", post(api::create_encounter))
+        .doc(ApiDoc::default().request(schema::<input::EncounterBody>).response(schema::<api::EncounterView>).status(201))
+        .get("/api/v1/encounters/{id}", Signed, "An encounter (audited read)", get(api::encounter))
+        .doc(ApiDoc::default().response(schema::<api::EncounterView>))
+        .get("/api/v1/referrals", Signed, "Referrals sent by, or addressed to, the caller's organisation", get(api::list_referrals))
+        .doc(ApiDoc::default().response(schema::<Vec<api::ReferralView>>))
+        .post("/api/v1/referrals", Signed, "Write a referral (and send it)", post(api::create_referral))
+        .doc(ApiDoc::default().request(schema::<input::ReferralBody>).response(schema::<api::ReferralView>).status(201))
+        .get("/api/v1/referrals/{id}", Signed, "A referral (audited read; a partner sees what the referral needs)", get(api::referral))
+        .doc(ApiDoc::default().response(schema::<api::ReferralView>))
+        .post("/api/v1/referrals/{id}/send", Signed, "Send a referral, or send it again", post(api::send_referral))
+        .doc(ApiDoc::default().request(schema::<api::VersionBody>).response(schema::<api::ReferralView>))
+        .post("/api/v1/referrals/{id}/answer", Signed, "The partner's answer", post(api::answer_referral))
+        .doc(ApiDoc::default().request(schema::<input::AnswerBody>).response(schema::<api::ReferralView>))
+        .post("/api/v1/referrals/{id}/outcome", Signed, "The outcome of a referral", post(api::referral_outcome))
+        .doc(ApiDoc::default().request(schema::<input::AnswerBody>).response(schema::<api::ReferralView>))
+}
+
+/// The access-control description of a person file, given the
+/// organisations it is shared with by consent.
+pub fn person_resource_with(p: &Person, shared_with: &BTreeSet<OrganisationId>) -> Resource {
+    let mut r = Resource::new(ResourceKind::Record).owned_by(p.organisation).in_territory(p.fields.territory);
+    r.shared_with = shared_with.clone();
+    r
+}
+
+/// The access-control description of a person file.
+pub async fn person_resource(db: &Db, p: &Person) -> AppResult<Resource> {
+    Ok(person_resource_with(p, &people::consent_shares(db, p.id).await?))
+}
+
+/// The health section of a file: the same record, in the health field group.
+pub fn health_of(file: &Resource) -> Resource {
+    file.clone().field(FieldGroup::Health)
+}
+
+/// The access-control description of an encounter: a record of the
+/// organisation that met the people, in the territory of the point.
+pub fn encounter_resource(e: &Encounter) -> Resource {
+    Resource::new(ResourceKind::Record).owned_by(e.organisation).in_territory(e.fields.territory)
+}
+
+/// The access-control description of a referral: a record of the sending
+/// organisation in the person's territory, shared with the partner organisation.
+pub fn referral_resource(r: &Referral, territory: Option<TerritoryId>) -> Resource {
+    let mut res = Resource::new(ResourceKind::Record).owned_by(r.organisation).in_territory(territory);
+    if let Some(p) = r.partner_organisation.filter(|p| *p != r.organisation) {
+        res = res.shared_with(p);
+    }
+    res
+}
+
+/// Whether the account works on its organisation's people at all (not
+/// instance administrators, readers or partners).
+pub fn gate(who: &Authenticated) -> AppResult<()> {
+    who.require(Action::Read, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))
+}
+
+/// Whether the account reads personal records at all: its organisation's,
+/// or those other organisations shared with it (partners). Instance
+/// administrators and readers never do.
+pub fn gate_records(who: &Authenticated) -> AppResult<()> {
+    let elsewhere = OrganisationId::from_uuid(uuid::Uuid::nil());
+    let shared = Resource::new(ResourceKind::Record).owned_by(elsewhere).shared_with(who.account.organisation);
+    if gate(who).is_ok() || who.can(Action::Read, &shared).allowed {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+/// A person the account may read (404 otherwise: its existence is not
+/// told), and may do `action` on (403 otherwise), with its resource.
+pub async fn load_person(state: &AppState, who: &Authenticated, id: &str, action: Action) -> AppResult<(Person, Resource)> {
+    let id: PersonId = id.parse().map_err(|_| AppError::not_found())?;
+    let person = people::get(&state.db, id).await?;
+    let res = person_resource(&state.db, &person).await?;
+    if !who.can(Action::Read, &res).allowed {
+        return Err(AppError::not_found());
+    }
+    who.require(action, &res)?;
+    Ok((person, res))
+}
+
+/// An audit entry by the account about a record of this domain.
+pub fn entry<'a>(who: &Authenticated, state: &AppState, action: &'a str, kind: &'a str, id: impl ToString, org: OrganisationId, detail: serde_json::Value) -> audit::NewEntry<'a> {
+    who.audit_entry(state.clock.now(), action, kind, id, org).with_detail(detail)
+}
+
+/// The territories an account may place a person in.
+pub async fn writable_territories(state: &AppState, who: &Authenticated) -> AppResult<Vec<veille_storage::territories::Territory>> {
+    Ok(veille_storage::territories::list(&state.db)
+        .await?
+        .into_iter()
+        .filter(|t| who.actor.territories.covers(Some(t.id)))
+        .collect())
+}

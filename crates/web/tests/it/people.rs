@@ -1,0 +1,892 @@
+//! People, encounters and referrals end to end, on the engine under test:
+//! pseudonym-first files and the consent identifying data needs, the health
+//! field group in the page, the API and the export, probable duplicates
+//! linked and unlinked by a person, encounters with a new person, referrals
+//! answered by a partner user and through the partner link, expiry back to
+//! the sender on the manual clock, sharing, households, the schema's
+//! minimisation.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use veille_domain::people::ConsentTerms;
+use veille_domain::{OrganisationId, PersonId, ReferralId, Role, TerritoryId, Timestamp, UserId};
+use veille_storage::encounters::{self, EncounterFields};
+use veille_storage::people::{self, NewConsent, PersonFields};
+use veille_storage::referrals::NewReferral;
+use veille_storage::sqlx::{self, Row};
+use veille_storage::{Backend, Tx};
+
+use crate::helpers::*;
+
+/// Planted in the health sections of the matrix's people: no answer to
+/// another role than health professionals may contain it.
+pub const HEALTH_MARKER: &str = "SANTE-PLANTEE-4417";
+
+/// One person (with a health section, a health note and care given), one
+/// encounter and one referral of `org`, for the authorization matrix (the
+/// `{id}` of the people, encounters and referrals routes).
+pub async fn matrix_objects(tx: &mut Tx, org: OrganisationId, by: UserId, now: Timestamp) -> BTreeMap<&'static str, String> {
+    let person = people::create(tx, org, &PersonFields { pseudonym: "Matrice".into(), ..Default::default() }, by, now).await.unwrap();
+    people::set_health(tx, person, &[veille_domain::people::HealthFlag::Injury], HEALTH_MARKER, by, 0, now).await.unwrap();
+    people::add_note(tx, person, by, Some(veille_domain::FieldGroup::Health), HEALTH_MARKER, now).await.unwrap();
+    let encounter = encounters::create(tx, org, &fields_at(now), &[person], Some(HEALTH_MARKER), by, now).await.unwrap();
+    let referral = referrals::create(
+        tx,
+        org,
+        &NewReferral { person, partner_name: "Partenaire".into(), reason: "Motif de test".into(), consent_confirmed: true, ..Default::default() },
+        by,
+        now,
+    )
+    .await
+    .unwrap();
+    BTreeMap::from([("person", person.to_string()), ("encounter", encounter.to_string()), ("referral", referral.to_string())])
+}
+
+fn fields_at(at: Timestamp) -> EncounterFields {
+    EncounterFields {
+        at,
+        lon: None,
+        lat: None,
+        territory: None,
+        place: String::new(),
+        site_id: None,
+        round_id: None,
+        unidentified_count: 0,
+        actions: vec![],
+        follow_up: false,
+        follow_up_note: String::new(),
+        notes: String::new(),
+    }
+}
+
+struct World {
+    app: TestApp,
+    street: OrganisationId,
+    other: OrganisationId,
+    day_centre: OrganisationId,
+    t1: TerritoryId,
+    coordinator: UserId,
+    worker: UserId,
+    nurse: UserId,
+    admin: UserId,
+    other_worker: UserId,
+    partner: UserId,
+}
+
+async fn world() -> World {
+    let app = TestApp::new().await;
+    let t1 = app.two_square_territories().await;
+    veille_web::territories::reload_index(&app.state).await.unwrap();
+    let street = app.org("Maraude de test", true).await;
+    let other = app.org("Autre association", false).await;
+    let day_centre = app.org("Accueil de jour de test", false).await;
+    let coordinator = app.user(street, Role::Coordinator, "coord@maraude.exemple.fr", None, None).await;
+    let worker = app.user(street, Role::FieldWorker, "terrain@maraude.exemple.fr", None, Some(vec![t1])).await;
+    let nurse = app.user(street, Role::HealthProfessional, "sante@maraude.exemple.fr", None, None).await;
+    let admin = app.user(street, Role::OrgAdmin, "admin@maraude.exemple.fr", None, None).await;
+    let other_worker = app.user(other, Role::FieldWorker, "terrain@autre.exemple.fr", None, None).await;
+    let partner = app.user(day_centre, Role::Partner, "accueil@jour.exemple.fr", None, None).await;
+    World { app, street, other, day_centre, t1, coordinator, worker, nurse, admin, other_worker, partner }
+}
+
+async fn person_count(w: &World) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM people").fetch_one(w.app.db().pool()).await.unwrap()
+}
+
+/// The id in a redirect to `/people/{id}` (or another `/{kind}/{id}`).
+fn id_in(r: &Resp) -> String {
+    let loc = r.location().unwrap_or_else(|| panic!("no redirect: {} {}", r.status, r.body));
+    loc.rsplit('/').next().unwrap().to_owned()
+}
+
+async fn audit_of(w: &World, record: &str) -> Vec<(String, String)> {
+    sqlx::query("SELECT action, detail FROM audit_log WHERE record_id = $1 ORDER BY seq")
+        .bind(record)
+        .fetch_all(w.app.db().pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<String, _>("action"), r.get::<String, _>("detail")))
+        .collect()
+}
+
+async fn mails(w: &World) -> Vec<(String, String, String)> {
+    sqlx::query("SELECT to_address, subject, body_text FROM outbox ORDER BY created_at, id")
+        .fetch_all(w.app.db().pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get("to_address"), r.get("subject"), r.get("body_text")))
+        .collect()
+}
+
+const INFORMED: &[(&str, &str)] = &[("consent_purpose", "1"), ("consent_access", "1"), ("consent_rights", "1"), ("consent_language", "ar"), ("consent_interpreter", "1")];
+
+#[tokio::test]
+async fn the_schema_holds_no_ethnicity_religion_politics_nor_precise_nationality() {
+    let tdb = TestDb::new().await;
+    let tables = ["people", "person_health", "consents", "households", "household_children", "encounters", "referrals", "person_notes"];
+    let forbidden = ["ethni", "race", "relig", "faith", "politic", "opinion", "origin", "country", "birthplace", "birth_place", "citizenship", "passport"];
+    for table in tables {
+        let columns: Vec<String> = match tdb.db.backend() {
+            Backend::Sqlite => sqlx::query(&format!("PRAGMA table_info({table})")).fetch_all(tdb.db.pool()).await.unwrap().iter().map(|r| r.get::<String, _>("name")).collect(),
+            Backend::Postgres => sqlx::query_scalar("SELECT CAST(column_name AS TEXT) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1")
+                .bind(table)
+                .fetch_all(tdb.db.pool())
+                .await
+                .unwrap(),
+        };
+        assert!(!columns.is_empty(), "{table} exists");
+        for c in &columns {
+            assert!(!forbidden.iter().any(|f| c.contains(f)), "{table}.{c} looks like a field veille must not have");
+        }
+    }
+    assert_eq!(veille_domain::people::Nationality::codes(), vec!["france", "eu", "outside_eu", "unknown"]);
+}
+
+#[tokio::test]
+async fn a_pseudonym_is_enough_and_identifying_data_needs_a_consent_that_agrees() {
+    let w = world().await;
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    assert_eq!(c.get("/people/new").await.status, StatusCode::OK);
+    // Pseudonym only: a file, no consent record (the page asks to inform the person).
+    let r = c.post("/people", &[("pseudonym", "Zora"), ("age", "40"), ("nationality", "outside_eu")]).await;
+    let zora = id_in(&r);
+    let page = c.get(&format!("/people/{zora}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Zora") && page.body.contains("id=\"no-consent\"") && page.body.contains("Hors Union européenne"));
+    // A phone without consent: refused next to the field, nothing written.
+    let before = person_count(&w).await;
+    let r = c.post("/people", &[("pseudonym", "Yanis"), ("phone", "06 11 22 33 44"), ("duplicates_reviewed", "1")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("phone-error") && r.body.contains("value=\"06 11 22 33 44\""), "the form keeps what was typed");
+    // Told everything, but no agreement to identifying data: still refused.
+    let mut told: Vec<(&str, &str)> = vec![("pseudonym", "Yanis"), ("phone", "06 11 22 33 44"), ("duplicates_reviewed", "1")];
+    told.extend_from_slice(INFORMED);
+    assert_eq!(c.post("/people", &told).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A nationality more precise than the four values is refused.
+    let r = c.post("/people", &[("pseudonym", "Yanis"), ("nationality", "algerienne")]).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("nationality-error"));
+    assert_eq!(person_count(&w).await, before);
+    // With the agreement: saved, with its consent record.
+    told.push(("consent_identifying", "1"));
+    let yanis = id_in(&c.post("/people", &told).await);
+    let p = people::get(w.app.db(), yanis.parse().unwrap()).await.unwrap();
+    assert_eq!(p.fields.phone.as_deref(), Some("0611223344"));
+    let consent = people::current_consent(w.app.db(), p.id).await.unwrap().unwrap();
+    assert!(consent.terms.allows_identifying() && consent.interpreter);
+    assert_eq!((consent.language.code(), consent.recorded_by), ("ar", w.coordinator));
+    // Every read of a file is audited (page, edit form and API), never with its content.
+    c.get(&format!("/people/{yanis}")).await;
+    c.get(&format!("/people/{yanis}/edit")).await;
+    let mut api = w.app.session_for(w.coordinator, false).await;
+    let r = api.get(&format!("/api/v1/people/{yanis}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["phone"], "0611223344");
+    let audit = audit_of(&w, &yanis).await;
+    assert_eq!(audit.iter().filter(|(a, _)| a == "read").count(), 3, "{audit:?}");
+    assert!(audit.iter().any(|(a, d)| a == "create" && d.contains("\"identifying\":true") && d.contains("consent")));
+    assert!(!audit.iter().any(|(_, d)| d.contains("Yanis") || d.contains("0611223344")), "no personal data in the audit log");
+    // Withdrawing consent erases the identifying data.
+    let r = c.post(&format!("/people/{yanis}/consent/withdraw"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let p = people::get(w.app.db(), p.id).await.unwrap();
+    assert!(!p.fields.has_identifying());
+    assert!(people::current_consent(w.app.db(), p.id).await.unwrap().is_none());
+    // Then a phone is refused again on edit.
+    let r = c.post(&format!("/people/{yanis}"), &[("pseudonym", "Yanis"), ("phone", "0611223344"), ("version", &p.version.to_string())]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A stale edit is refused, not applied.
+    let r = c.post(&format!("/people/{yanis}"), &[("pseudonym", "Yanis B."), ("version", "1")]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn health_fields_are_seen_by_health_professionals_only_in_page_api_and_export() {
+    let w = world().await;
+    let marker = "MARQUEUR-SANTE-7731";
+    let mut coord = w.app.session_for(w.coordinator, false).await;
+    let id = id_in(&coord.post("/people", &[("pseudonym", "Fantine")]).await);
+    let mut nurse = w.app.session_for(w.nurse, false).await;
+    // The nurse writes the health section and a health note.
+    let r = nurse.post(&format!("/people/{id}/health"), &[("flags", "chronic_illness"), ("notes", marker), ("version", "0")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = nurse.post(&format!("/people/{id}/notes"), &[("body", &format!("{marker} note")), ("health", "1")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    coord.post(&format!("/people/{id}/notes"), &[("body", "Note sociale ordinaire")]).await;
+    // Others may not write it.
+    for user in [w.coordinator, w.worker, w.admin] {
+        let mut c = w.app.session_for(user, false).await;
+        let r = c.post(&format!("/people/{id}/health"), &[("flags", "addiction"), ("notes", "x"), ("version", "1")]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{user}");
+        let r = c.post(&format!("/people/{id}/notes"), &[("body", "x"), ("health", "1")]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    // Page, API, export: the marker for the nurse only.
+    let page = nurse.get(&format!("/people/{id}")).await.body;
+    assert!(page.contains(marker) && page.contains("id=\"health\"") && page.contains("Maladie chronique"));
+    let api = nurse.get(&format!("/api/v1/people/{id}")).await.json();
+    assert_eq!(api["health"]["notes"], marker);
+    let csv = nurse.get("/people.csv").await.body;
+    assert!(csv.lines().next().unwrap().ends_with("health_flags") && csv.contains("chronic_illness"));
+    for user in [w.coordinator, w.worker, w.admin] {
+        let mut c = w.app.session_for(user, false).await;
+        let page = c.get(&format!("/people/{id}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.body.contains(marker) && !page.body.contains("id=\"health\"") && !page.body.contains("Maladie chronique"), "{user}");
+        assert!(page.body.contains("Note sociale ordinaire"));
+        let api = c.get(&format!("/api/v1/people/{id}")).await;
+        assert!(api.json().get("health").is_none() && !api.body.contains(marker));
+        let csv = c.get("/people.csv").await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(!csv.body.contains("health") && !csv.body.contains("chronic_illness") && !csv.body.contains("Fantine"), "{}", csv.body);
+    }
+    // The "who can see the health section" panel lists the nurse only.
+    let page = coord.get(&format!("/people/{id}")).await.body;
+    let health_panel = &page[page.find("who-can-see-health").unwrap()..];
+    assert!(health_panel.contains(&w.nurse.to_string()) && !health_panel.contains(&w.coordinator.to_string()));
+    // Care given during an encounter: written by health professionals only.
+    let r = coord.post("/encounters", &[("people", &id), ("care", "Pansement")]).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("Seuls les professionnels de santé"), "{}", r.body);
+    let r = nurse.post("/encounters", &[("people", &id), ("actions", "care"), ("care", &format!("{marker} soin"))]).await;
+    let enc = id_in(&r);
+    assert!(nurse.get(&format!("/encounters/{enc}")).await.body.contains(marker));
+    assert_eq!(nurse.get(&format!("/api/v1/encounters/{enc}")).await.json()["care_notes"], format!("{marker} soin"));
+    let page = coord.get(&format!("/encounters/{enc}")).await;
+    assert!(page.status == StatusCode::OK && !page.body.contains(marker));
+    assert!(coord.get(&format!("/api/v1/encounters/{enc}")).await.json().get("care_notes").is_none());
+}
+
+#[tokio::test]
+async fn probable_duplicates_are_shown_while_creating_then_linked_and_unlinked_by_a_person() {
+    let w = world().await;
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let first = id_in(&c.post("/people", &[("pseudonym", "Gavroche"), ("aliases", "Le Gamin"), ("birth_year", "1990"), ("gender", "man")]).await);
+    c.post("/encounters", &[("people", &first), ("place", "Sous le pont")]).await;
+    // Another organisation's look-alike is never suggested here.
+    let mut other = w.app.session_for(w.other_worker, false).await;
+    id_in(&other.post("/people", &[("pseudonym", "Gavroche"), ("birth_year", "1990"), ("gender", "man")]).await);
+    // While typing (htmx), and on sending: the existing file with what agrees.
+    let typed = [("pseudonym", "Gavroch"), ("age", ""), ("birth_year", "1991"), ("gender", "man")];
+    let r = c.post("/people/suggestions", &typed).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains(&format!("/people/{first}")) && r.body.contains("Année de naissance : à 1 an(s) près"), "{}", r.body);
+    assert_eq!(r.body.matches("/people/").count(), 1, "only the file this worker may read: {}", r.body);
+    let before = person_count(&w).await;
+    let r = c.post("/people", &typed).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("id=\"suggestions-title\"") && r.body.contains("duplicates_reviewed"));
+    assert_eq!(person_count(&w).await, before, "nothing is created before the suggestions were seen");
+    let mut reviewed = typed.to_vec();
+    reviewed.push(("duplicates_reviewed", "1"));
+    let second = id_in(&c.post("/people", &reviewed).await);
+    // The new file suggests the first one; the link is a person's decision.
+    let page = c.get(&format!("/people/{second}")).await.body;
+    assert!(page.contains("id=\"duplicates\"") && page.contains(&format!("name=\"other\" value=\"{first}\"")));
+    assert!(people::group_of(w.app.db(), second.parse().unwrap()).await.unwrap().len() == 1, "nothing merged automatically");
+    let r = c.post(&format!("/people/{second}/link"), &[("other", &first)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = c.get(&format!("/people/{second}")).await.body;
+    let linked = &page[page.find("id=\"linked\"").expect("linked files")..];
+    assert!(linked.contains(&first));
+    assert!(page.contains("Sous le pont"), "the merged view shows the other file's encounter");
+    assert!(!page.contains("id=\"duplicates\""), "a linked file is no longer suggested");
+    // Both files and their histories are kept.
+    let (a, b) = (people::get(w.app.db(), first.parse().unwrap()).await.unwrap(), people::get(w.app.db(), second.parse().unwrap()).await.unwrap());
+    assert_eq!((a.fields.pseudonym.as_str(), b.fields.pseudonym.as_str()), ("Gavroche", "Gavroch"));
+    // A third look-alike sees the linked pair once.
+    let r = c.post("/people/suggestions", &[("pseudonym", "Gavroche"), ("birth_year", "1990"), ("gender", "man")]).await;
+    assert_eq!(r.body.matches("class=\"suggestion\"").count(), 1, "{}", r.body);
+    assert!(r.body.contains(&first) && r.body.contains(&second));
+    // Unlink: back to two files, suggested again; the link history stays.
+    let r = c.post(&format!("/people/{second}/unlink"), &[("other", &first)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = c.get(&format!("/people/{second}")).await.body;
+    assert!(!page.contains("id=\"linked\"") && page.contains("id=\"duplicates\""));
+    let history = people::link_history(w.app.db(), second.parse().unwrap()).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert!(history[0].unlinked_at.is_some() && history[0].agreements.contains(&"names".to_string()), "{history:?}");
+    for id in [&first, &second] {
+        let audit = audit_of(&w, id).await;
+        assert!(audit.iter().any(|(_, d)| d.contains("\"field\":\"link\"")), "{id}: {audit:?}");
+        assert!(audit.iter().any(|(_, d)| d.contains("\"field\":\"unlink\"")));
+    }
+    // "Another person": not suggested again.
+    c.post(&format!("/people/{second}/distinct"), &[("other", &first)]).await;
+    assert!(!c.get(&format!("/people/{second}")).await.body.contains("id=\"duplicates\""));
+    // Linking with a file the worker may not change is refused.
+    let theirs = people::list_for(w.app.db(), w.other, &Default::default(), 10).await.unwrap()[0].id.to_string();
+    let r = c.post(&format!("/people/{second}/link"), &[("other", &theirs)]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn an_edited_file_is_suggested_by_its_new_values_and_territories_limit_suggestions() {
+    let w = world().await;
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let t2 = veille_storage::territories::id_by_code(w.app.db(), "T2").await.unwrap().unwrap();
+    let id = id_in(&c.post("/people", &[("pseudonym", "Cosette"), ("birth_year", "1996"), ("gender", "woman"), ("territory", &t2.to_string())]).await);
+    let probe = [("pseudonym", "Cosette"), ("birth_year", "1996"), ("gender", "woman")];
+    assert!(c.post("/people/suggestions", &probe).await.body.contains(&id));
+    // The field worker works on T1 only: a file of T2 is not suggested to them.
+    let mut worker = w.app.session_for(w.worker, false).await;
+    assert!(!worker.post("/people/suggestions", &probe).await.body.contains(&id));
+    // Renamed: found by the new name only.
+    let p = people::get(w.app.db(), id.parse().unwrap()).await.unwrap();
+    let r = c.post(&format!("/people/{id}"), &[("pseudonym", "Éponine"), ("birth_year", "2000"), ("gender", "woman"), ("territory", &t2.to_string()), ("version", &p.version.to_string())]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(!c.post("/people/suggestions", &probe).await.body.contains(&id));
+    assert!(c.post("/people/suggestions", &[("pseudonym", "Eponine"), ("birth_year", "2000"), ("gender", "woman")]).await.body.contains(&id));
+    let audit = audit_of(&w, &id).await;
+    assert!(audit.iter().any(|(a, d)| a == "update" && d.contains("pseudonym") && !d.contains("Éponine")), "{audit:?}");
+}
+
+#[tokio::test]
+async fn an_encounter_with_a_new_person_records_the_consent_and_the_seams() {
+    let w = world().await;
+    let mut c = w.app.session_for(w.worker, false).await;
+    assert_eq!(c.get("/encounters/new?site=site-42&round=round-7").await.status, StatusCode::OK);
+    let at = veille_web::people::input::local_input(w.app.state.clock.now().plus_seconds(-3600));
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("at", &at),
+        ("lat", "48.05"),
+        ("lon", "2.05"),
+        ("place", "Sous le pont"),
+        ("site_id", "site-42"),
+        ("round_id", "round-7"),
+        ("unidentified", "2"),
+        ("actions", "listening"),
+        ("actions", "distribution"),
+        ("follow_up", "1"),
+        ("follow_up_note", "Revenir avec un duvet"),
+        ("new_pseudonym", "Marius"),
+        ("new_age", "38"),
+        ("new_gender", "man"),
+    ];
+    fields.extend_from_slice(INFORMED);
+    let r = c.post("/encounters", &fields).await;
+    let enc: veille_domain::EncounterId = id_in(&r).parse().unwrap();
+    let e = encounters::get(w.app.db(), enc).await.unwrap();
+    assert_eq!((e.fields.site_id.as_deref(), e.fields.round_id.as_deref()), (Some("site-42"), Some("round-7")));
+    assert_eq!((e.fields.territory, e.fields.unidentified_count, e.people.len()), (Some(w.t1), 2, 1));
+    assert!(e.fields.follow_up && e.fields.actions.len() == 2);
+    let marius = people::get(w.app.db(), e.people[0]).await.unwrap();
+    assert_eq!((marius.fields.pseudonym.as_str(), marius.fields.territory), ("Marius", Some(w.t1)));
+    assert_eq!(marius.last_contact_at, Some(e.fields.at));
+    assert!(people::current_consent(w.app.db(), marius.id).await.unwrap().unwrap().terms.informed());
+    let page = c.get(&format!("/encounters/{enc}")).await.body;
+    assert!(page.contains(&format!("/people/{}", marius.id)) && page.contains("Revenir avec un duvet"));
+    // The same new person again: suggested first; "it is this person" uses the file.
+    let again = [("new_pseudonym", "Marius"), ("new_age", "38"), ("new_gender", "man"), ("lat", "48.05"), ("lon", "2.05")];
+    let r = c.post("/encounters", &again).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains(&format!("name=\"use_person\" value=\"{}\"", marius.id)));
+    let mut chosen = again.to_vec();
+    let id = marius.id.to_string();
+    chosen.push(("use_person", &id));
+    let enc2: veille_domain::EncounterId = id_in(&c.post("/encounters", &chosen).await).parse().unwrap();
+    assert_eq!(encounters::get(w.app.db(), enc2).await.unwrap().people, vec![marius.id]);
+    assert_eq!(person_count(&w).await, 1);
+    // Outside the worker's territories, a person of another organisation: refused.
+    let r = c.post("/encounters", &[("lat", "48.05"), ("lon", "2.25")]).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("lat-error"));
+    let mut other = w.app.session_for(w.other_worker, false).await;
+    let theirs = id_in(&other.post("/people", &[("pseudonym", "Bahorel")]).await);
+    let r = c.post("/encounters", &[("people", &theirs)]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Another organisation's encounter is not found.
+    assert_eq!(other.get(&format!("/encounters/{enc}")).await.status, StatusCode::NOT_FOUND);
+}
+
+async fn send_to_day_centre(w: &World) -> (PersonId, ReferralId) {
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let person = id_in(&c.post("/people", &[("pseudonym", "Jean V."), ("age", "57"), ("languages", "fr"), ("languages", "ro"), ("phone", "0612000000"), ("consent_identifying", "1"), ("consent_purpose", "1"), ("consent_access", "1"), ("consent_rights", "1"), ("consent_language", "fr")]).await);
+    assert_eq!(c.get(&format!("/referrals/new?person={person}")).await.status, StatusCode::OK);
+    let r = c.post("/referrals", &[("person", &person), ("partner_organisation", &w.day_centre.to_string()), ("reason", "Douche et laverie"), ("consent_confirmed", "1")]).await;
+    let referral: ReferralId = id_in(&r).parse().unwrap();
+    assert_eq!(referrals::get(w.app.db(), referral).await.unwrap().status.code(), "proposed");
+    (person.parse().unwrap(), referral)
+}
+
+#[tokio::test]
+async fn a_referral_goes_from_proposed_to_done_answered_by_a_partner_user() {
+    let w = world().await;
+    let (person, referral) = send_to_day_centre(&w).await;
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let mut partner = w.app.session_for(w.partner, false).await;
+    // Proposed: not in the partner's queue yet.
+    assert!(!partner.get("/referrals").await.body.contains(&referral.to_string()));
+    let v = referrals::get(w.app.db(), referral).await.unwrap().version.to_string();
+    let r = c.post(&format!("/referrals/{referral}/send"), &[("version", &v)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let sent = referrals::get(w.app.db(), referral).await.unwrap();
+    assert_eq!(sent.status.code(), "sent");
+    assert!(!sent.has_link, "a partner with accounts answers from its queue, no link");
+    // The partner user is told "a referral awaits you", never who.
+    let m = mails(&w).await;
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].0, "accueil@jour.exemple.fr");
+    assert!(m[0].2.contains(&format!("/referrals/{referral}")) && !m[0].2.contains("Jean") && !m[0].2.contains("Douche"), "{}", m[0].2);
+    // The queue and the referral: only what the referral needs.
+    assert!(partner.get("/referrals").await.body.contains(&format!("/referrals/{referral}")));
+    let page = partner.get(&format!("/referrals/{referral}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Jean V.") && page.body.contains("Douche et laverie") && page.body.contains("Roumain"));
+    assert!(!page.body.contains("0612000000") && !page.body.contains(&format!("/people/{person}")), "no identifying data, no file");
+    assert_eq!(partner.get(&format!("/people/{person}")).await.status, StatusCode::NOT_FOUND, "the partner does not read the file");
+    let api = partner.get(&format!("/api/v1/referrals/{referral}")).await.json();
+    assert!(api.get("person_id").is_none() && api["person"]["pseudonym"] == "Jean V.");
+    // The sender cannot answer for the partner; the partner answers.
+    let r = c.post(&format!("/referrals/{referral}/answer"), &[("status", "accepted"), ("version", &sent.version.to_string())]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = partner.post(&format!("/referrals/{referral}/answer"), &[("status", "accepted"), ("message", "Demain 9 h"), ("version", &sent.version.to_string())]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let accepted = referrals::get(w.app.db(), referral).await.unwrap();
+    assert_eq!((accepted.status.code(), accepted.answer.as_str(), accepted.answered_via.as_deref()), ("accepted", "Demain 9 h", Some("queue")));
+    let m = mails(&w).await;
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[1].0, "coord@maraude.exemple.fr");
+    assert!(!m[1].2.contains("Jean") && !m[1].2.contains("Demain"));
+    // Done, recorded by the sender; the timeline holds every step.
+    let r = c.post(&format!("/referrals/{referral}/outcome"), &[("status", "done"), ("version", &accepted.version.to_string())]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(referrals::get(w.app.db(), referral).await.unwrap().status.code(), "done");
+    let steps: Vec<Option<String>> = referrals::events(w.app.db(), referral).await.unwrap().into_iter().map(|e| e.to).collect();
+    assert_eq!(steps, vec![Some("proposed".into()), Some("sent".into()), Some("accepted".into()), Some("done".into())]);
+    let audit = audit_of(&w, &referral.to_string()).await;
+    for step in ["\"to\":\"sent\"", "\"to\":\"accepted\"", "\"to\":\"done\""] {
+        assert!(audit.iter().any(|(_, d)| d.contains(step)), "{step}: {audit:?}");
+    }
+    assert!(audit.iter().any(|(a, d)| a == "read" && d.contains("partner")));
+    // Another organisation sees nothing of it.
+    let mut other = w.app.session_for(w.other_worker, false).await;
+    assert_eq!(other.get(&format!("/referrals/{referral}")).await.status, StatusCode::NOT_FOUND);
+    // The file's "who can see" panel names the partner through the referral share only.
+    assert!(people::shares(w.app.db(), person).await.unwrap().iter().any(|s| s.organisation == w.day_centre));
+    assert!(!people::consent_shares(w.app.db(), person).await.unwrap().contains(&w.day_centre));
+}
+
+fn link_and_code(body: &str) -> (String, String) {
+    let url_at = body.find("id=\"partner-url\"").expect("the partner link is shown once");
+    let value = &body[url_at..];
+    let value = &value[value.find("value=\"").unwrap() + 7..];
+    let url = &value[..value.find('"').unwrap()];
+    let path = url[url.find("/orientation/").unwrap()..].to_owned();
+    let code_at = body.find("id=\"partner-code\">").unwrap() + "id=\"partner-code\">".len();
+    (path, body[code_at..code_at + 6].to_owned())
+}
+
+#[tokio::test]
+async fn a_partner_without_accounts_answers_through_the_expiring_link_with_the_code_given_orally() {
+    let w = world().await;
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let person = id_in(&c.post("/people", &[("pseudonym", "Fantine"), ("age", "50")]).await);
+    let r = c
+        .post("/referrals", &[("person", &person), ("partner_name", "PASS de l'hôpital"), ("partner_email", "pass@hopital.exemple.fr"), ("reason", "Consultation"), ("consent_confirmed", "1"), ("send", "1")])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "the link and code are shown once, not redirected to");
+    let (path, code) = link_and_code(&r.body);
+    assert!(path.len() > "/orientation/".len() + 40);
+    let referral = referrals::list_all(&w).await;
+    // The partner's mail: the link, never the code nor the person.
+    let m = mails(&w).await;
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].0, "pass@hopital.exemple.fr");
+    assert!(m[0].2.contains(&path) && !m[0].2.contains(&code) && !m[0].2.contains("Fantine"));
+    // Shown once: the referral page does not show them again.
+    let page = c.get(&format!("/referrals/{referral}")).await.body;
+    assert!(!page.contains(&path) && !page.contains(&format!(">{code}<")));
+    // The link asks for the code; a wrong code shows nothing.
+    let mut partner = w.app.client();
+    let form = partner.get(&path).await;
+    assert!(form.status == StatusCode::OK && !form.body.contains("Fantine") && form.body.contains("id=\"code\""));
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = partner.post(&path, &[("code", wrong)]).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && !r.body.contains("Fantine") && r.body.contains("code-error"));
+    // The right code: only what the referral needs, then the answer.
+    let r = partner.post(&path, &[("code", &code)]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Fantine") && r.body.contains("Consultation") && r.body.contains("value=\"accepted\""));
+    let r = partner.post(&path, &[("code", &code), ("status", "accepted"), ("message", "Lundi 14 h")]).await;
+    assert!(r.status == StatusCode::OK && r.body.contains("id=\"thanks\""));
+    let answered = referrals::get(w.app.db(), referral).await.unwrap();
+    assert_eq!((answered.status.code(), answered.answered_via.as_deref(), answered.answered_by), ("accepted", Some("link"), None));
+    // The outcome through the link too; then the link ends.
+    let r = partner.post(&path, &[("code", &code), ("status", "done")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(referrals::get(w.app.db(), referral).await.unwrap().status.code(), "done");
+    assert_eq!(partner.get(&path).await.status, StatusCode::NOT_FOUND);
+    let audit = audit_of(&w, &referral.to_string()).await;
+    assert!(audit.iter().any(|(a, d)| a == "read" && d.contains("partner_link")));
+    assert!(audit.iter().filter(|(_, d)| d.contains("partner_link")).count() >= 3, "{audit:?}");
+}
+
+#[tokio::test]
+async fn a_partner_link_expires_and_wrong_codes_revoke_it() {
+    let w = world().await;
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let person = id_in(&c.post("/people", &[("pseudonym", "Éponine")]).await);
+    let r = c.post("/referrals", &[("person", &person), ("partner_name", "Bagagerie"), ("reason", "Consigne"), ("consent_confirmed", "1"), ("send", "1")]).await;
+    let (path, code) = link_and_code(&r.body);
+    let mut partner = w.app.client();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        assert_eq!(partner.post(&path, &[("code", wrong)]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let r = partner.post(&path, &[("code", &code)]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "revoked after five wrong codes, even with the right one");
+    // A fresh link (sent again after it expired) works until its own expiry.
+    let referral = referrals::list_all(&w).await;
+    w.app.state.clock.advance_seconds(8 * 86_400);
+    assert_eq!(veille_web::people::referrals::expire_due(&w.app.state).await.unwrap(), 1);
+    let v = referrals::get(w.app.db(), referral).await.unwrap().version.to_string();
+    // (Sessions end after 30 idle minutes: a new one after the days passed.)
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let r = c.post(&format!("/referrals/{referral}/send"), &[("version", &v)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (path, code) = link_and_code(&r.body);
+    assert_eq!(partner.post(&path, &[("code", &code)]).await.status, StatusCode::OK);
+    w.app.state.clock.advance_seconds(31 * 86_400);
+    assert_eq!(partner.get(&path).await.status, StatusCode::NOT_FOUND, "the link expired");
+}
+
+#[tokio::test]
+async fn an_unanswered_referral_expires_back_to_its_sender() {
+    let w = world().await;
+    let (_, referral) = send_to_day_centre(&w).await;
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let v = referrals::get(w.app.db(), referral).await.unwrap().version.to_string();
+    c.post(&format!("/referrals/{referral}/send"), &[("version", &v)]).await;
+    // Not yet due.
+    w.app.state.clock.advance_seconds(6 * 86_400);
+    assert_eq!(veille_web::people::referrals::expire_due(&w.app.state).await.unwrap(), 0);
+    // Due: back to the sender, who is told; the partner can no longer accept it.
+    w.app.state.clock.advance_seconds(86_400 + 60);
+    assert_eq!(veille_web::people::referrals::expire_due(&w.app.state).await.unwrap(), 1);
+    assert_eq!(veille_web::people::referrals::expire_due(&w.app.state).await.unwrap(), 0, "once");
+    let r = referrals::get(w.app.db(), referral).await.unwrap();
+    assert_eq!(r.status.code(), "expired");
+    // (Sessions end after 30 idle minutes: new ones after the days passed.)
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let m = mails(&w).await;
+    let last = m.last().unwrap();
+    assert_eq!(last.0, "coord@maraude.exemple.fr");
+    assert!(last.1.contains("revenue") && last.2.contains(&format!("/referrals/{referral}")) && !last.2.contains("Jean"));
+    let page = c.get(&format!("/referrals/{referral}")).await.body;
+    assert!(page.contains("id=\"expired\"") && page.contains("Renvoyer"), "{page}");
+    let mut partner = w.app.session_for(w.partner, false).await;
+    let a = partner.post(&format!("/referrals/{referral}/answer"), &[("status", "accepted"), ("version", &r.version.to_string())]).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let audit = audit_of(&w, &referral.to_string()).await;
+    assert!(audit.iter().any(|(_, d)| d.contains("\"to\":\"expired\"") && d.contains("expiry")));
+    // Sent again: a new deadline.
+    let r2 = c.post(&format!("/referrals/{referral}/send"), &[("version", &r.version.to_string())]).await;
+    assert_eq!(r2.status, StatusCode::SEE_OTHER);
+    let again = referrals::get(w.app.db(), referral).await.unwrap();
+    assert_eq!(again.status.code(), "sent");
+    assert!(again.answer_due_at.unwrap() > w.app.state.clock.now());
+}
+
+#[tokio::test]
+async fn a_referral_without_consent_needs_an_urgent_reason_which_is_audited() {
+    let w = world().await;
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let person = id_in(&c.post("/people", &[("pseudonym", "Combeferre")]).await);
+    let r = c.post("/referrals", &[("person", &person), ("partner_name", "Urgences"), ("reason", "Malaise grave")]).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("consent_confirmed-error"));
+    let r = c.post("/referrals", &[("person", &person), ("partner_name", "Urgences"), ("reason", "Malaise grave"), ("urgent_reason", "Personne inconsciente, SAMU appelé")]).await;
+    let id = id_in(&r);
+    let stored = referrals::get(w.app.db(), id.parse().unwrap()).await.unwrap();
+    assert!(!stored.consent_confirmed && stored.urgent_override_reason.as_deref() == Some("Personne inconsciente, SAMU appelé"));
+    let audit = audit_of(&w, &id).await;
+    assert!(audit.iter().any(|(a, d)| a == "create" && d.contains("\"urgent_override\":true") && !d.contains("SAMU")), "{audit:?}");
+}
+
+#[tokio::test]
+async fn a_file_shared_by_consent_is_read_by_the_other_organisation_until_the_consent_is_withdrawn() {
+    let w = world().await;
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let id = id_in(&c.post("/people", &[("pseudonym", "Enjolras")]).await);
+    let mut other = w.app.session_for(w.other_worker, false).await;
+    assert_eq!(other.get(&format!("/people/{id}")).await.status, StatusCode::NOT_FOUND);
+    // No consent to sharing yet: refused.
+    let r = c.post(&format!("/people/{id}/share"), &[("organisation", &w.other.to_string())]).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("share-error"));
+    let mut consent: Vec<(&str, &str)> = INFORMED.to_vec();
+    consent.push(("consent_sharing", "1"));
+    assert_eq!(c.post(&format!("/people/{id}/consent"), &consent).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(c.post(&format!("/people/{id}/share"), &[("organisation", &w.other.to_string())]).await.status, StatusCode::SEE_OTHER);
+    let page = other.get(&format!("/people/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(other.get("/people").await.body.contains(&id), "listed for the organisation it is shared with");
+    // The panel says so, and agrees with the API.
+    let panel = c.get(&format!("/api/v1/access/people/{id}")).await.json();
+    assert!(panel.as_array().unwrap().iter().any(|e| e["user_id"] == w.other_worker.to_string() && e["reason"] == "shared_with_organisation"));
+    // The shared organisation may not share it further.
+    let r = other.post(&format!("/people/{id}/share"), &[("organisation", &w.day_centre.to_string())]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Consent withdrawn: no longer shared.
+    c.post(&format!("/people/{id}/consent/withdraw"), &[]).await;
+    assert_eq!(other.get(&format!("/people/{id}")).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn leaving_the_active_list_with_a_reason_and_households() {
+    let w = world().await;
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let mother = id_in(&c.post("/people", &[("pseudonym", "Cosette")]).await);
+    let partner = id_in(&c.post("/people", &[("pseudonym", "Marius P.")]).await);
+    let r = c.post(&format!("/people/{mother}/household"), &[("action", "create"), ("kind", "family"), ("children", "3, 7")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = c.post(&format!("/people/{mother}/household"), &[("action", "add"), ("member", &partner)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = c.get(&format!("/people/{partner}")).await.body;
+    assert!(page.contains("Famille avec enfants") && page.contains(&format!("/people/{mother}")) && page.contains("3, 7"));
+    let r = c.post(&format!("/people/{mother}/household"), &[("action", "create"), ("kind", "family"), ("children", "trois")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Leaving the active list: a reason from the list.
+    let p = people::get(w.app.db(), mother.parse().unwrap()).await.unwrap();
+    let r = c.post(&format!("/people/{mother}/exit"), &[("reason", "moved"), ("version", &p.version.to_string())]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = c.post(&format!("/people/{mother}/exit"), &[("reason", "housed"), ("version", &p.version.to_string())]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let p = people::get(w.app.db(), p.id).await.unwrap();
+    assert!(!p.active && p.exit_reason.map(|r| r.code()) == Some("housed") && p.exit_at.is_some());
+    assert!(!c.get("/people").await.body.contains(&mother));
+    assert!(c.get("/people?left=1").await.body.contains(&mother));
+    c.post(&format!("/people/{mother}/return"), &[("version", &p.version.to_string())]).await;
+    assert!(people::get(w.app.db(), p.id).await.unwrap().active);
+}
+
+#[tokio::test]
+async fn the_api_writes_and_reads_with_the_same_rules_as_the_pages() {
+    let w = world().await;
+    let now = w.app.state.clock.now();
+    let token = veille_web::security::random_token();
+    let mut tx = w.app.db().begin().await.unwrap();
+    veille_storage::tokens::create(&mut tx, w.coordinator, "api", &veille_web::security::token_hash(&token), &["read", "write"], now, now.plus_seconds(86_400)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut api = w.app.client();
+    api.bearer = Some(token);
+    // Validation: one message per field, in the caller's language.
+    let r = api.post_json("/api/v1/people", &serde_json::json!({"pseudonym": "", "phone": "06 12 34 56 78", "nationality": "algerian"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = &r.json()["error"]["fields"];
+    for f in ["pseudonym", "phone", "nationality"] {
+        assert!(fields[f].is_string(), "{f}: {}", r.body);
+    }
+    // Created with its consent.
+    let body = serde_json::json!({
+        "pseudonym": "Courfeyrac", "birth_year": 1985, "gender": "man", "languages": ["fr", "ar"], "nationality": "eu",
+        "phone": "+33 6 00 00 00 01",
+        "consent": {"told_purpose": true, "told_access": true, "told_rights": true, "agrees_identifying": true, "language": "fr"}
+    });
+    let r = api.post_json("/api/v1/people", &body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let created = r.json();
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!((created["phone"].as_str(), created["nationality"].as_str()), (Some("+33600000001"), Some("eu")));
+    assert!(created["consent"]["agrees_identifying"].as_bool().unwrap());
+    // The list gives summaries: no identifying data (the file itself is the audited read).
+    let list = api.get("/api/v1/people").await;
+    assert_eq!(list.json().as_array().unwrap().len(), 1);
+    assert!(list.json()[0]["pseudonym"] == "Courfeyrac" && !list.body.contains("600000001") && list.json()[0].get("phone").is_none());
+    // Again: probable duplicate, 409 with what agrees; reviewed, created.
+    let r = api.post_json("/api/v1/people", &serde_json::json!({"pseudonym": "Courfeyrac", "birth_year": 1985, "gender": "man"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.json()["error"]["duplicates"][0]["people"][0]["id"], id.as_str());
+    assert!(r.json()["error"]["duplicates"][0]["agreements"].as_array().unwrap().iter().any(|a| a["field"] == "names" && a["level"] == "exact"));
+    let r = api.post_json("/api/v1/people", &serde_json::json!({"pseudonym": "Courfeyrac", "birth_year": 1985, "gender": "man", "duplicates_reviewed": true})).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let twin = r.json()["id"].as_str().unwrap().to_owned();
+    let dups = api.get(&format!("/api/v1/people/{twin}/duplicates")).await.json();
+    assert_eq!(dups[0]["people"][0]["id"], id.as_str());
+    let r = api.post_json(&format!("/api/v1/people/{twin}/links"), &serde_json::json!({"other": id})).await;
+    assert_eq!(r.json()["linked"][0], id.as_str());
+    let r = api.post_json(&format!("/api/v1/people/{twin}/unlink"), &serde_json::json!({"other": id})).await;
+    assert!(r.json()["linked"].as_array().unwrap().is_empty());
+    // Update with the version read; a stale version is a conflict.
+    let version = created["version"].as_i64().unwrap();
+    let r = api.post_json(&format!("/api/v1/people/{id}"), &serde_json::json!({"pseudonym": "Courf", "phone": "+33600000001", "version": version})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = api.post_json(&format!("/api/v1/people/{id}"), &serde_json::json!({"pseudonym": "Courf 2", "version": version})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    // An encounter with a known person, and one with a new person.
+    let r = api.post_json("/api/v1/encounters", &serde_json::json!({"people": [id], "actions": ["listening", "flying"], "lat": 48.05, "lon": 2.05})).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.json()["error"]["fields"]["actions"].is_string());
+    let r = api.post_json("/api/v1/encounters", &serde_json::json!({"people": [id], "actions": ["listening"], "lat": 48.05, "lon": 2.05, "site_id": "site-1"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!((r.json()["territory_id"].as_str(), r.json()["site_id"].as_str()), (Some(w.t1.to_string().as_str()), Some("site-1")));
+    let r = api.post_json("/api/v1/encounters", &serde_json::json!({"unidentified_count": 3, "new_person": {"pseudonym": "Feuilly", "age": 30}})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.json()["people"].as_array().unwrap().len(), 1);
+    assert_eq!(api.get("/api/v1/encounters").await.json().as_array().unwrap().len(), 2);
+    // A referral, sent, answered by the partner user through the API.
+    let r = api.post_json("/api/v1/referrals", &serde_json::json!({"person_id": id, "partner_organisation_id": w.day_centre.to_string(), "reason": "Laverie", "consent_confirmed": true, "send": true})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let referral = r.json();
+    assert_eq!(referral["status"], "sent");
+    let rid = referral["id"].as_str().unwrap().to_owned();
+    let ptoken = veille_web::security::random_token();
+    let mut tx = w.app.db().begin().await.unwrap();
+    veille_storage::tokens::create(&mut tx, w.partner, "api", &veille_web::security::token_hash(&ptoken), &["read", "write"], now, now.plus_seconds(86_400)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut papi = w.app.client();
+    papi.bearer = Some(ptoken);
+    let queue = papi.get("/api/v1/referrals").await.json();
+    assert_eq!(queue[0]["id"], rid.as_str());
+    assert!(queue[0].get("person_id").is_none());
+    let r = papi.post_json(&format!("/api/v1/referrals/{rid}/answer"), &serde_json::json!({"status": "declined", "message": "Complet"})).await;
+    assert_eq!(r.json()["status"], "declined", "{}", r.body);
+    let r = api.post_json(&format!("/api/v1/referrals/{rid}/outcome"), &serde_json::json!({"status": "done"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a declined referral is over");
+    // Leaving the active list through the API.
+    let r = api.post_json(&format!("/api/v1/people/{twin}/exit"), &serde_json::json!({"reason": "no_news"})).await;
+    assert!(r.status == StatusCode::CONFLICT || r.status == StatusCode::OK);
+    let p = people::get(w.app.db(), twin.parse().unwrap()).await.unwrap();
+    let r = api.post_json(&format!("/api/v1/people/{twin}/exit"), &serde_json::json!({"reason": "no_news", "version": p.version})).await;
+    assert_eq!(r.json()["active"], false);
+    // The OpenAPI document describes them.
+    let doc = veille_web::openapi::build();
+    for path in ["/people", "/people/{id}", "/encounters", "/referrals", "/referrals/{id}/answer"] {
+        assert!(doc["paths"].get(path).is_some(), "{path}");
+    }
+    assert!(doc["components"]["schemas"].get("PersonBody").is_some() && doc["components"]["schemas"].get("Nationality").is_some());
+}
+
+#[tokio::test]
+async fn a_backup_of_people_restores_identically() {
+    let w = world().await;
+    let now = w.app.state.clock.now();
+    let mut tx = w.app.db().begin().await.unwrap();
+    let objects = matrix_objects(&mut tx, w.street, w.coordinator, now).await;
+    let person: PersonId = objects["person"].parse().unwrap();
+    let consent = people::add_consent(
+        &mut tx,
+        person,
+        w.street,
+        &NewConsent { terms: ConsentTerms { told_purpose: true, told_access: true, told_rights: true, agrees_identifying: false, agrees_sharing: true }, language: veille_domain::people::Language::Fr, interpreter: false, given_at: now },
+        w.coordinator,
+        now,
+    )
+    .await
+    .unwrap();
+    people::share(&mut tx, person, w.other, people::ShareBasis::Consent, Some(&consent), None, w.coordinator, now).await.unwrap();
+    let h = people::create_household(&mut tx, w.street, veille_domain::people::HouseholdKind::Couple, &[2020], now).await.unwrap();
+    people::set_household(&mut tx, person, Some(h), now).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut dump = Vec::new();
+    veille_storage::backup::dump(w.app.db(), &mut dump).await.unwrap();
+    let target = TestDb::new().await;
+    veille_storage::backup::restore(&target.db, std::io::Cursor::new(&dump)).await.unwrap();
+    assert_eq!(veille_storage::backup::checksums(w.app.db()).await.unwrap(), veille_storage::backup::checksums(&target.db).await.unwrap());
+    assert_eq!(people::get(&target.db, person).await.unwrap().household, Some(h));
+}
+
+mod referrals {
+    pub use veille_storage::referrals::*;
+
+    /// The one referral of the world.
+    pub async fn list_all(w: &super::World) -> veille_domain::ReferralId {
+        let ids: Vec<String> = veille_storage::sqlx::query_scalar("SELECT id FROM referrals").fetch_all(w.app.db().pool()).await.unwrap();
+        assert_eq!(ids.len(), 1);
+        ids[0].parse().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_who_can_see_panel_of_a_file_and_its_health_section_agree_with_the_api() {
+    let app = TestApp::new().await;
+    let t1 = app.two_square_territories().await;
+    let t2 = veille_storage::territories::id_by_code(app.db(), "T2").await.unwrap().unwrap();
+    let now = app.state.clock.now();
+    let mut users = Vec::new();
+    let mut orgs = Vec::new();
+    for (i, name) in ["Ville", "Association", "Partenaire"].iter().enumerate() {
+        let org = app.org(name, i == 0).await;
+        orgs.push(org);
+        for (j, role) in Role::ALL.iter().enumerate() {
+            let scope = (j % 2 == 1).then(|| vec![t1]);
+            users.push(app.user(org, *role, &format!("p{i}{j}@exemple.fr"), None, scope).await);
+        }
+    }
+    let author = users[2];
+    // Files of the first organisation: no territory, in T1, in T2; one shared
+    // by consent with the third organisation; each with a health section.
+    let mut files = Vec::new();
+    let mut tx = app.db().begin().await.unwrap();
+    for (k, territory) in [None, Some(t1), Some(t2), Some(t2)].into_iter().enumerate() {
+        let p = people::create(&mut tx, orgs[0], &PersonFields { pseudonym: format!("Fiche {k}"), territory, ..Default::default() }, author, now).await.unwrap();
+        people::set_health(&mut tx, p, &[], "soin", author, 0, now).await.unwrap();
+        if k == 3 {
+            let terms = ConsentTerms { told_purpose: true, told_access: true, told_rights: true, agrees_identifying: false, agrees_sharing: true };
+            let c = people::add_consent(&mut tx, p, orgs[0], &NewConsent { terms, language: veille_domain::people::Language::Fr, interpreter: false, given_at: now }, author, now).await.unwrap();
+            people::share(&mut tx, p, orgs[2], people::ShareBasis::Consent, Some(&c), None, author, now).await.unwrap();
+        }
+        files.push(p);
+    }
+    tx.commit().await.unwrap();
+    let mut checked = 0;
+    for file in &files {
+        let coordinator = users.iter().position(|u| *u == author).unwrap();
+        let mut c = app.session_for(users[coordinator], false).await;
+        let panel = c.get(&format!("/api/v1/access/people/{file}")).await;
+        assert_eq!(panel.status, StatusCode::OK);
+        let in_panel: Vec<String> = panel.json().as_array().unwrap().iter().map(|e| e["user_id"].as_str().unwrap().to_owned()).collect();
+        let page = c.get(&format!("/people/{file}")).await.body;
+        let health_panel = &page[page.find("who-can-see-health").unwrap()..];
+        for u in &users {
+            let mut client = app.session_for(*u, false).await;
+            let r = client.get(&format!("/api/v1/people/{file}")).await;
+            let allowed = r.status == StatusCode::OK;
+            assert_eq!(allowed, in_panel.contains(&u.to_string()), "file {file}, user {u}: {}", r.status);
+            assert!(allowed || r.status == StatusCode::NOT_FOUND || r.status == StatusCode::FORBIDDEN, "{}", r.status);
+            let sees_health = allowed && r.json().get("health").is_some();
+            assert_eq!(sees_health, health_panel.contains(&u.to_string()), "health of {file}, user {u}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, files.len() * users.len());
+}
+
+#[tokio::test]
+async fn a_referral_to_a_directory_service_is_chosen_in_the_picker_and_names_the_partner() {
+    let w = world().await;
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let person = id_in(&c.post("/people", &[("pseudonym", "Gavroche"), ("age", "15")]).await);
+    // A structure and its service, in the directory.
+    let r = c
+        .post("/directory/structures", &[("name", "Cantine de test"), ("lat", "48.05"), ("lon", "2.07"), ("opening_hours", "Mo-Su 08:00-20:00"), ("phone", "01 00 00 30 01"), ("email", "accueil@cantine.exemple.fr")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let structure = r.location().unwrap().to_owned();
+    let r = c.post(&format!("{structure}/services"), &[("name", "Repas chaud"), ("description", "Un repas chaud, service inventé."), ("themes", "equipement-et-alimentation--alimentation"), ("publics", "tous-publics"), ("languages", "fr")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let service: String = sqlx::query_scalar("SELECT id FROM directory_services WHERE name = 'Repas chaud'").fetch_one(w.app.db().pool()).await.unwrap();
+
+    // The form embeds the picker; its search button (without JavaScript)
+    // shows the services found and saves nothing, what was typed kept.
+    let form = c.get(&format!("/referrals/new?person={person}")).await;
+    assert!(form.body.contains("name=\"dir_search\"") && form.body.contains("id=\"service-picker-results\""));
+    let r = c.post("/referrals", &[("person", &person), ("reason", "Un repas"), ("dir_q", "repas"), ("dir_search", "1")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains(&format!("value=\"{service}\"")) && r.body.contains("Un repas"), "{}", r.body);
+    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM referrals").fetch_one(w.app.db().pool()).await.unwrap(), 0);
+
+    // A service that does not exist is refused next to the picker.
+    let r = c.post("/referrals", &[("person", &person), ("service_id", "01a23141-339f-73ec-9778-f6cbf7b65941"), ("reason", "Un repas"), ("consent_confirmed", "1")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("id=\"service_id-error\"") && r.body.contains("Un repas"));
+
+    // The chosen service names the partner; its e-mail receives the link.
+    let r = c.post("/referrals", &[("person", &person), ("service_id", &service), ("reason", "Un repas"), ("consent_confirmed", "1"), ("send", "1")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("id=\"service\"") && r.body.contains("Repas chaud") && r.body.contains("01 00 00 30 01"));
+    let referral = referrals::list_all(&w).await;
+    let saved = referrals::get(w.app.db(), referral).await.unwrap();
+    assert_eq!(saved.service_id.as_deref(), Some(service.as_str()));
+    assert_eq!(saved.partner_name, "Cantine de test — Repas chaud");
+    assert_eq!(saved.partner_email.as_deref(), Some("accueil@cantine.exemple.fr"));
+    assert_eq!(mails(&w).await.iter().filter(|m| m.0 == "accueil@cantine.exemple.fr").count(), 1);
+}

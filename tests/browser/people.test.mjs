@@ -1,0 +1,160 @@
+// People, encounters and referrals in a real browser (headless Chromium), on
+// a 360 px phone: a street worker records an encounter with a new person
+// (the consent captured on the spot), sees a probable duplicate suggested
+// while typing, links the two files, then unlinks them. A referral is
+// answered in the partner's queue, another through the partner link opened
+// with the code given orally. Every page passes axe and fits the screen.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { checkAxe, launchBrowser, newPhonePage, startServer } from './lib/harness.mjs';
+
+const DEMO_PASSWORD = 'démo veille paris 2026';
+
+let browser;
+before(async () => { browser = await launchBrowser(); });
+after(async () => { await browser?.close(); });
+
+async function login(page, email) {
+  await page.goto('/login');
+  await page.fill('#email', email);
+  await page.fill('#password', DEMO_PASSWORD);
+  await page.click('button.primary');
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+}
+
+async function fits(page, label) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `${label} overflows a 360 px screen by ${overflow}px`);
+}
+
+async function check(page, label) {
+  await checkAxe(page, label);
+  await fits(page, label);
+}
+
+test('on a phone: an encounter with a new person and consent, a probable duplicate suggested, linked then unlinked', async () => {
+  const server = await startServer({ demo: true });
+  try {
+    const phone = await newPhonePage(browser, server.baseURL);
+    await login(phone, 'terrain@demo.veille.invalid');
+    await phone.goto('/people');
+    assert.match(await phone.textContent('main'), /Gavroche/);
+    await check(phone, 'phone_people');
+    // The name filter runs in the page: nothing is sent.
+    await phone.fill('#people-filter', 'cosette');
+    assert.equal(await phone.locator('#people-table tbody tr:not([hidden])').count(), 1);
+
+    await phone.goto('/encounters/new');
+    await check(phone, 'phone_encounter_new');
+    await phone.fill('#place', 'Porte de la Chapelle, sous le pont');
+    await phone.check('input[name="actions"][value="listening"]');
+    await phone.check('input[name="actions"][value="distribution"]');
+    await phone.click('details.new-person > summary');
+    await phone.fill('#new_pseudonym', 'Gavroche');
+    await phone.fill('#new_age', '36');
+    await phone.selectOption('#new_gender', 'man');
+    // While typing: the probable duplicates of the demo, with what agrees.
+    await phone.locator('#suggestions .suggestion').first().waitFor();
+    const suggested = await phone.textContent('#suggestions');
+    assert.match(suggested, /Gavroche/);
+    assert.match(suggested, /Nom : identique/);
+    await check(phone, 'phone_encounter_suggestions');
+    // The consent, captured on the spot.
+    await phone.check('#consent_purpose');
+    await phone.check('#consent_access');
+    await phone.check('#consent_rights');
+    await phone.selectOption('#consent_language', 'fr');
+    await phone.check('#duplicates_reviewed');
+    await phone.click('form[action="/encounters"] button.primary');
+    await phone.waitForURL(/\/encounters\/[0-9a-f-]{36}$/);
+    assert.match(await phone.textContent('main'), /Porte de la Chapelle/);
+    await check(phone, 'phone_encounter');
+
+    // The new file: consent recorded, the demo's Gavroche suggested.
+    await phone.click('#met a:has-text("Gavroche")');
+    await phone.waitForURL(/\/people\/[0-9a-f-]{36}$/);
+    const mine = new URL(phone.url()).pathname;
+    assert.equal(await phone.locator('#no-consent').count(), 0, 'the consent was recorded');
+    assert.match(await phone.textContent('#consent'), /informée/);
+    assert.equal(await phone.locator('#duplicates .suggestion').count() >= 1, true);
+    await check(phone, 'phone_person_duplicates');
+    const other = await phone.getAttribute('#duplicates .suggestion a', 'href');
+    await phone.click('#duplicates .suggestion button.primary');
+    await phone.waitForURL((u) => u.pathname === mine);
+    const linked = await phone.textContent('#linked');
+    assert.match(linked, /Gavroche/);
+    assert.equal(await phone.locator(`#linked a[href="${other}"]`).count(), 1);
+    // The merged view: the demo file's encounters show here too.
+    assert.match(await phone.textContent('main'), /Porte de la Chapelle, sous le pont \(exemple\)/);
+    await check(phone, 'phone_person_linked');
+    // Unlinked: two files again, the suggestion back.
+    await phone.click('#linked button');
+    await phone.waitForURL((u) => u.pathname === mine);
+    assert.equal(await phone.locator('#linked').count(), 0);
+    assert.ok(await phone.locator(`#duplicates a[href="${other}"]`).count() >= 1);
+    await check(phone, 'phone_person_unlinked');
+    await phone.context().close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test('on a phone: a referral answered in the partner queue, and one through the partner link with its code', async () => {
+  const server = await startServer({ demo: true });
+  try {
+    // The day centre's partner user: the demo referral waits in the queue.
+    const partner = await newPhonePage(browser, server.baseURL);
+    await login(partner, 'partenaire@demo.veille.invalid');
+    await partner.goto('/referrals');
+    await check(partner, 'phone_partner_queue');
+    await partner.click('#queue a');
+    assert.match(await partner.textContent('main'), /Douche et laverie/);
+    await check(partner, 'phone_partner_referral');
+    await partner.check('input[name="status"][value="accepted"]');
+    await partner.fill('#message', 'Demain à 9 h, à l’accueil.');
+    await partner.click('form[action$="/answer"] button.primary');
+    assert.match(await partner.textContent('h1'), /Acceptée/);
+    await partner.context().close();
+
+    // A referral to a partner without accounts: the link and the code, shown once.
+    const worker = await newPhonePage(browser, server.baseURL);
+    await login(worker, 'terrain@demo.veille.invalid');
+    await worker.goto('/people');
+    await worker.click('a:has-text("Cosette")');
+    await worker.click('a[href^="/referrals/new"]');
+    await check(worker, 'phone_referral_new');
+    // The service comes from the partner directory's picker (htmx search).
+    await worker.fill('#dir_q', 'droit');
+    await worker.click('button[name="dir_search"]');
+    await worker.waitForSelector('input[name="service_id"]');
+    assert.match(await worker.textContent('#service-picker-results'), /Point d'accès au droit des Quais/);
+    await worker.check('#service_id');
+    await worker.fill('#reason', 'Consigne pour les affaires de la famille.');
+    await worker.check('#consent_confirmed');
+    await worker.check('#send');
+    await worker.click('form[action="/referrals"] button.primary');
+    const url = await worker.inputValue('#partner-url');
+    const code = (await worker.textContent('#partner-code')).trim();
+    assert.match(code, /^\d{6}$/);
+    assert.match(await worker.textContent('#service'), /Point d'accès au droit des Quais/);
+    await check(worker, 'phone_referral_link');
+    await worker.context().close();
+
+    const outside = await newPhonePage(browser, server.baseURL);
+    await outside.goto(new URL(url).pathname);
+    assert.doesNotMatch(await outside.textContent('main'), /Cosette/);
+    await check(outside, 'phone_partner_link_code');
+    await outside.fill('#code', code);
+    await outside.click('form button.primary');
+    assert.match(await outside.textContent('main'), /Cosette/);
+    await check(outside, 'phone_partner_link_open');
+    await outside.check('input[name="status"][value="accepted"]');
+    await outside.click('form button.primary');
+    assert.match(await outside.textContent('#thanks'), /Merci/);
+    assert.match(await outside.textContent('#status-now'), /Acceptée/);
+    await outside.context().close();
+  } finally {
+    await server.stop();
+  }
+});
