@@ -44,6 +44,11 @@ where
         // The decoder's message says what is wrong and where (it is sent back
         // to the caller only, never logged: it may quote what was sent).
         let mut value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| bad_body(lang, e.to_string()))?;
+        // serde would read a struct from an array of its fields in order
+        // (`[null, null]`); every body of this API is an object.
+        if !value.is_object() {
+            return Err(bad_body(lang, "expected a JSON object".into()));
+        }
         integral_floats_as_integers(&mut value);
         serde_json::from_value(value).map(JsonBody).map_err(|e| bad_body(lang, e.to_string()))
     }
@@ -56,7 +61,7 @@ where
 fn integral_floats_as_integers(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Number(n) if n.is_f64() => {
-            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15) {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && *f >= i64::MIN as f64 && *f < i64::MAX as f64) {
                 *value = serde_json::Value::from(f as i64);
             }
         }
@@ -66,7 +71,7 @@ fn integral_floats_as_integers(value: &mut serde_json::Value) {
     }
 }
 
-fn bad_body(lang: crate::i18n::Lang, detail: String) -> Response {
+pub(crate) fn bad_body(lang: crate::i18n::Lang, detail: String) -> Response {
     let body = json!({"error": {"code": ErrorKind::BadRequest.code(), "message": lang.t(ErrorKind::BadRequest.message_key()), "detail": detail}});
     (axum::http::StatusCode::BAD_REQUEST, [("x-veille-error", ErrorKind::BadRequest.code())], Json(body)).into_response()
 }
@@ -174,6 +179,7 @@ pub async fn access(State(state): State<AppState>, who: Authenticated, Path((kin
             who.require(Action::Read, &r)?;
             r
         }
+        "people" => crate::people::load_person(&state, &who, &id, Action::Read).await?.1,
         "territories" => {
             territories::get(&state.db, id.parse().map_err(|_| AppError::not_found())?).await?;
             let r = Resource::new(ResourceKind::Territory);

@@ -5,6 +5,7 @@ rust_i18n::i18n!("locales", fallback = "fr");
 
 pub mod access_panel;
 pub mod api;
+pub mod api_contract;
 pub mod assets;
 pub mod audit_pages;
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod organisations;
 pub mod page;
+pub mod people;
 pub mod reports;
 pub mod rounds;
 pub mod routes;
@@ -55,6 +57,8 @@ pub struct AppState {
     pub territories: Arc<RwLock<TerritoryIndex<TerritoryId>>>,
     /// What signalement intake reads and rarely changes (routing table…).
     pub reports_cache: Arc<reports::Cache>,
+    /// Probable duplicates of people (built at first use, caught up from the database).
+    pub duplicates: Arc<people::duplicates::DuplicateIndex>,
 }
 
 impl AppState {
@@ -66,6 +70,7 @@ impl AppState {
             clock,
             territories: Arc::new(RwLock::new(TerritoryIndex::new(Vec::new()))),
             reports_cache: Arc::new(reports::Cache::default()),
+            duplicates: Arc::default(),
         };
         territories::reload_index(&state).await?;
         Ok(state)
@@ -86,6 +91,7 @@ pub async fn serve(
     let worker = mail::spawn_worker(state.clone());
     let alerts = rounds::alerts::spawn_worker(state.clone());
     let sealer = spawn_audit_sealer(state.db.clone());
+    let expiry = people::referrals::spawn_expiry(state.clone());
     let router = app(state.clone());
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
@@ -93,6 +99,7 @@ pub async fn serve(
     worker.abort();
     alerts.abort();
     sealer.abort();
+    expiry.abort();
     // What was written by the last requests is chained before leaving.
     if let Err(e) = veille_storage::audit::seal(&state.db).await {
         tracing::warn!("audit sealer: {e:#}");

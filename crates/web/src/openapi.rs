@@ -54,6 +54,11 @@ pub fn build() -> Value {
             "x-veille-access": spec.access,
             "responses": responses,
         });
+        if spec.method == axum::http::Method::POST {
+            // A write can meet a newer version than the one it was based on,
+            // or (people) probable duplicates to review first.
+            op["responses"]["409"] = json!({"$ref": "#/components/responses/Error"});
+        }
         if let Some(f) = spec.doc.request {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": f(&mut generator).to_value()}}});
             op["responses"]["422"] = json!({"$ref": "#/components/responses/Invalid"});
@@ -64,7 +69,7 @@ pub fn build() -> Value {
             .as_object_mut()
             .map(|o| o.insert(spec.method.as_str().to_lowercase(), op));
     }
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "veille API",
@@ -101,7 +106,9 @@ pub fn build() -> Value {
                 }
             }
         }
-    })
+    });
+    crate::api_contract::bound_integer_formats(&mut document);
+    document
 }
 
 /// GET /api/v1/openapi.json

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::auth::Authenticated;
 use crate::error::{AppError, ErrorKind};
-use crate::{account, api, assets, audit_pages, directory, health, login, middleware, openapi, organisations, reports, teams, territories, users};
+use crate::{account, api, assets, audit_pages, directory, health, login, middleware, openapi, organisations, people, reports, teams, territories, users};
 use crate::AppState;
 
 /// Who may reach a route at all. Object-level rules (which organisation,
@@ -167,6 +167,14 @@ impl Registry {
     pub fn into_router(self, state: AppState) -> Router {
         let mut router: Router<AppState> = Router::new();
         for (spec, handler) in self.entries {
+            // The query check runs inside the access check: a caller who may
+            // not use the route learns nothing from it.
+            let handler = if spec.is_api() && !spec.doc.query.is_empty() {
+                let params = std::sync::Arc::new(crate::api_contract::prepare(spec.doc.query));
+                handler.route_layer(from_fn(move |req: Request, next: Next| crate::api_contract::enforce(params.clone(), req, next)))
+            } else {
+                handler
+            };
             let guarded = match spec.access {
                 Access::Signed => handler.route_layer(from_fn_with_state(state.clone(), require_signed)),
                 Access::Public | Access::PendingSecondFactor => handler,
@@ -269,4 +277,5 @@ pub fn registry() -> Registry {
         .with(crate::sites::routes)
         .with(crate::rounds::routes)
         .with(directory::routes)
+        .with(people::routes)
 }

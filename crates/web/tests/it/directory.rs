@@ -263,7 +263,7 @@ async fn open_now_follows_the_app_clock_in_paris() {
     // Wednesday 14 October 2026, 10:00 in Paris (08:00 UTC, summer time).
     set_paris(&w.app, 2026, 10, 14, 10, 0);
     let mut c = w.app.session_for(w.field_worker, false).await;
-    let r = c.get("/api/v1/services?open_now=1").await;
+    let r = c.get("/api/v1/services?open_now=true").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(open_ids(&r.json()), vec!["test--abri-canal--repas".to_string()]);
     let all = c.get("/api/v1/services").await.json();
@@ -272,14 +272,14 @@ async fn open_now_follows_the_app_clock_in_paris() {
     // 21:00: the night shelter is open, the midday meal closed until tomorrow 09:00.
     set_paris(&w.app, 2026, 10, 14, 21, 0);
     let mut c = w.app.session_for(w.field_worker, false).await;
-    assert_eq!(open_ids(&c.get("/api/v1/services?open_now=1").await.json()), vec!["test--abri-canal--nuit".to_string()]);
+    assert_eq!(open_ids(&c.get("/api/v1/services?open_now=true").await.json()), vec!["test--abri-canal--nuit".to_string()]);
     let all = c.get("/api/v1/services").await.json();
     let repas = all.as_array().unwrap().iter().find(|s| s["source_id"] == "test--abri-canal--repas").unwrap().clone();
     assert_eq!((repas["open_now"].as_bool(), repas["next_change"].as_str()), (Some(false), Some("2026-10-15T09:00:00+02:00")));
     // Saturday 10:00 in winter time: the baths (Sa 08:00-12:00, inherited from their structure).
     set_paris(&w.app, 2026, 11, 14, 10, 0);
     let mut c = w.app.session_for(w.field_worker, false).await;
-    assert_eq!(open_ids(&c.get("/api/v1/services?open_now=1").await.json()), vec!["test--bains-est--douches".to_string()]);
+    assert_eq!(open_ids(&c.get("/api/v1/services?open_now=true").await.json()), vec!["test--bains-est--douches".to_string()]);
     // The page says it in words.
     let page = c.get("/directory?open_now=1").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -288,7 +288,7 @@ async fn open_now_follows_the_app_clock_in_paris() {
     // 11 November (a French public holiday, a Wednesday): the structure closed on public holidays is closed.
     set_paris(&w.app, 2026, 11, 11, 10, 0);
     let mut c = w.app.session_for(w.field_worker, false).await;
-    let ids = open_ids(&c.get("/api/v1/services?open_now=1").await.json());
+    let ids = open_ids(&c.get("/api/v1/services?open_now=true").await.json());
     assert!(!ids.contains(&"test--abri-canal--repas".to_string()), "{ids:?}");
 }
 
