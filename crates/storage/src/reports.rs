@@ -743,6 +743,17 @@ pub async fn set_level(tx: &mut Tx, r: &Report, level: i64, reason: &str, actor:
     add_event(tx, r.id, now, Some(actor), "level", Some(&from), Some(&level.to_string()), reason).await
 }
 
+/// Links the report to a known site (or unlinks it), with its timeline entry.
+pub async fn set_site(tx: &mut Tx, r: &Report, site: Option<&str>, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
+    claim(tx, r.id, version, now).await?;
+    sqlx::query("UPDATE reports SET site_id = $1 WHERE id = $2")
+        .bind(site.map(str::to_owned))
+        .bind(r.id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    add_event(tx, r.id, now, Some(actor), "site", r.site_id.as_deref(), site, "").await
+}
+
 /// Writes the public answer, with its timeline entry.
 pub async fn set_answer(tx: &mut Tx, r: &Report, answer: &str, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, r.id, version, now).await?;

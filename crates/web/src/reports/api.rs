@@ -285,9 +285,18 @@ pub async fn create(State(state): State<AppState>, who: Authenticated, req: Requ
         Err(refused) => return Ok(refused),
     };
     let lang = crate::i18n::Lang::from_code(&who.account.lang);
-    let intake = match intake::validate(lang, &body.into(), Mode::Staff) {
-        Ok(i) => i,
-        Err(errors) => return Ok(invalid(lang, &errors)),
+    let input: intake::IntakeInput = body.into();
+    let mut site_errors = crate::forms::FieldErrors::new();
+    intake::check_site(&state, &who, lang, &input.site_id, &mut site_errors).await?;
+    let intake = match intake::validate(lang, &input, Mode::Staff) {
+        Ok(i) if site_errors.is_empty() => i,
+        Ok(_) => return Ok(invalid(lang, &site_errors)),
+        Err(mut errors) => {
+            for (field, message) in site_errors.all() {
+                errors.add(field.as_str(), message);
+            }
+            return Ok(invalid(lang, &errors));
+        }
     };
     let Some(r) = super::receive(&state, &intake, Some((who.account.id, who.account.organisation)), None).await? else {
         return Err(AppError::new(ErrorKind::Throttled));

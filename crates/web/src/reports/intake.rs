@@ -218,7 +218,9 @@ pub fn validate(lang: Lang, input: &IntakeInput, mode: Mode) -> Result<Intake, F
             (input.source.clone(), input.channel.clone(), (!name.is_empty()).then(|| name.to_owned()))
         }
     };
+    // Only staff link a report to a known site (the public form has no such field).
     let site_id = match input.site_id.trim() {
+        _ if mode == Mode::Public => None,
         "" => None,
         s => match s.parse::<uuid::Uuid>() {
             Ok(id) => Some(id.to_string()),
@@ -348,10 +350,10 @@ pub struct FormView {
     pub photo_token: Option<String>,
 }
 
-/// Validates a form with its photo. On errors, keeps an accepted photo under
-/// a token and gives back what the page needs to show the form again.
-pub async fn check(state: &AppState, lang: Lang, form: IntakeForm, mode: Mode) -> AppResult<Result<Intake, FormView>> {
-    let mut errors = FieldErrors::new();
+/// Validates a form with its photo (`errors`: what the caller already found,
+/// e.g. an unknown site). On errors, keeps an accepted photo under a token and
+/// gives back what the page needs to show the form again.
+pub async fn check(state: &AppState, lang: Lang, form: IntakeForm, mode: Mode, mut errors: FieldErrors) -> AppResult<Result<Intake, FormView>> {
     let photo = chosen_photo(state, lang, &form, &mut errors).await?;
     let intake = validate(lang, &form.input, mode);
     match (intake, errors.is_empty()) {
@@ -416,6 +418,8 @@ struct NewPage {
     errors: FieldErrors,
     photo_token: Option<String>,
     c: Choices,
+    /// Active sites the account may read: (id, name · address).
+    sites: Vec<(String, String)>,
 }
 
 impl NewPage {
@@ -448,19 +452,44 @@ pub fn gate(who: &Authenticated) -> AppResult<()> {
 }
 
 /// GET /reports/new
-pub async fn new_form(ctx: PageCtx, who: Authenticated) -> AppResult<Response> {
+pub async fn new_form(State(state): State<AppState>, ctx: PageCtx, who: Authenticated) -> AppResult<Response> {
     gate(&who)?;
     let form = IntakeInput { channel: "phone".into(), ..Default::default() };
-    Ok(render(&NewPage { ctx, form, errors: FieldErrors::new(), photo_token: None, c: Choices::of(Mode::Staff) }))
+    let sites = site_choices(&state, &who).await?;
+    Ok(render(&NewPage { ctx, form, errors: FieldErrors::new(), photo_token: None, c: Choices::of(Mode::Staff), sites }))
+}
+
+/// The active sites the account may read, to link a report to, by name.
+async fn site_choices(state: &AppState, who: &Authenticated) -> AppResult<Vec<(String, String)>> {
+    let (sites, _) = crate::sites::readable(state, who).await?;
+    Ok(sites
+        .into_iter()
+        .filter(|s| s.status == "active")
+        .map(|s| (s.id.to_string(), if s.address.is_empty() { s.name } else { format!("{} · {}", s.name, s.address) }))
+        .collect())
+}
+
+/// A site named by staff intake (form or API) must be one the account may
+/// read; an id that does not parse is the validation's to word.
+pub async fn check_site(state: &AppState, who: &Authenticated, lang: Lang, site_id: &str, errors: &mut FieldErrors) -> AppResult<()> {
+    let Ok(id) = site_id.trim().parse::<veille_domain::SiteId>() else { return Ok(()) };
+    let (sites, _) = crate::sites::readable(state, who).await?;
+    if !sites.iter().any(|s| s.id == id) {
+        errors.add("site_id", lang.t("report.intake.site_invalid"));
+    }
+    Ok(())
 }
 
 /// POST /reports/new
 pub async fn create(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, form: IntakeForm) -> AppResult<Response> {
     gate(&who)?;
-    let intake = match check(&state, ctx.lang, form, Mode::Staff).await? {
+    let mut site_errors = FieldErrors::new();
+    check_site(&state, &who, ctx.lang, &form.input.site_id, &mut site_errors).await?;
+    let intake = match check(&state, ctx.lang, form, Mode::Staff, site_errors).await? {
         Ok(i) => i,
         Err(FormView { form, errors, photo_token }) => {
-            return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &NewPage { ctx, form, errors, photo_token, c: Choices::of(Mode::Staff) }))
+            let sites = site_choices(&state, &who).await?;
+            return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &NewPage { ctx, form, errors, photo_token, c: Choices::of(Mode::Staff), sites }));
         }
     };
     let Some(received) = super::receive(&state, &intake, Some((who.account.id, who.account.organisation)), None).await? else {

@@ -59,6 +59,7 @@ pub fn routes(reg: Registry) -> Registry {
         .post("/reports/{id}/notes", Signed, "Add an internal note", post(staff::add_note))
         .post("/reports/{id}/status", Signed, "Change the status", post(staff::set_status))
         .post("/reports/{id}/level", Signed, "Override the level with a reason", post(staff::set_level))
+        .post("/reports/{id}/site", Signed, "Link the report to a known site, or unlink it", post(staff::set_site))
         .post("/reports/{id}/answer", Signed, "Preview or publish the public answer", post(staff::set_answer))
         .post("/reports/{id}/duplicate", Signed, "Attach this report to an open report as its duplicate", post(staff::attach_duplicate))
         .post("/reports/{id}/keep-separate", Signed, "Dismiss a suggested duplicate: the reports are distinct", post(staff::keep_separate))

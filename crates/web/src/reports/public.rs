@@ -68,7 +68,7 @@ pub async fn submit(State(state): State<AppState>, ctx: PageCtx, ClientIp(ip): C
     if !form.input.website.is_empty() {
         return Err(AppError::bad_request());
     }
-    let intake = match intake::check(&state, ctx.lang, form, Mode::Public).await? {
+    let intake = match intake::check(&state, ctx.lang, form, Mode::Public, FieldErrors::new()).await? {
         Ok(i) => i,
         Err(FormView { form, errors, photo_token }) => {
             return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &FormPage { ctx, form, errors, photo_token, c: Choices::of(Mode::Public) }))

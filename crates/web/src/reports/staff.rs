@@ -341,6 +341,12 @@ struct ShowPage {
     acknowledge_due: veille_domain::Timestamp,
     answer_due: veille_domain::Timestamp,
     overdue: bool,
+    /// The known site the report is linked to (when the actor may read it).
+    site: Option<veille_storage::sites::Site>,
+    /// Active sites near the report's point, not linked: probably the same place.
+    near_sites: Vec<veille_storage::sites::Site>,
+    /// Names of the sites the actor may read, for the timeline.
+    site_names: std::collections::HashMap<String, String>,
 }
 
 /// The restricted reporter fields: identity and contact.
@@ -384,6 +390,7 @@ impl ShowPage {
         match e.kind.as_str() {
             "status" | "created" => self.ctx.t(&format!("report.status.{v}")),
             "assigned" => if v == &self.report.team.map(|t| t.to_string()).unwrap_or_default() { self.team.clone() } else { v.clone() },
+            "site" => self.site_names.get(v).cloned().unwrap_or_else(|| self.ctx.t("report.staff.site_unknown")),
             _ => v.clone(),
         }
     }
@@ -421,8 +428,15 @@ async fn page(state: &AppState, ctx: PageCtx, who: &Authenticated, report: Repor
         Some(m) => Some(reports::get(&state.db, m).await?).filter(|m| who.can(Action::Read, &resource(m)).allowed),
         None => None,
     };
+    let (readable_sites, _) = crate::sites::readable(state, who).await?;
+    let site = report.site_id.as_ref().and_then(|id| readable_sites.iter().find(|s| s.id.to_string() == *id).cloned());
+    let near_sites = sites_near(&readable_sites, &report);
+    let site_names = readable_sites.iter().map(|s| (s.id.to_string(), s.name.clone())).collect();
     let d = state.config.report_deadlines();
     Ok(ShowPage {
+        site,
+        near_sites,
+        site_names,
         reporter: reporter_for(who, &report),
         has_photo: reports::has_photo(&state.db, report.id).await?,
         acknowledge_due: report.acknowledge_due(&d),
@@ -446,6 +460,56 @@ async fn page(state: &AppState, ctx: PageCtx, who: &Authenticated, report: Repor
         errors,
         drafts,
     })
+}
+
+/// Active sites within the duplicate radius of the triage rules of a report's
+/// point and not linked to it: probably the place it is about.
+fn sites_near(sites: &[veille_storage::sites::Site], report: &Report) -> Vec<veille_storage::sites::Site> {
+    let Some(here) = report.lon.zip(report.lat).and_then(|(x, y)| veille_geo::LonLat::new(x, y).ok()) else { return Vec::new() };
+    let radius = super::rules().repeat.radius_m;
+    sites
+        .iter()
+        .filter(|s| s.status == "active" && report.site_id.as_deref() != Some(s.id.to_string().as_str()))
+        .filter(|s| veille_geo::LonLat::new(s.lon, s.lat).is_ok_and(|p| veille_geo::distance_m(p, here) <= radius))
+        .cloned()
+        .collect()
+}
+
+/// The site form: a site id, or empty to unlink.
+#[derive(Deserialize, Default)]
+pub struct SiteInput {
+    #[serde(default)]
+    site: String,
+    #[serde(default)]
+    version: String,
+}
+
+/// POST /reports/{id}/site: links the report to a known site the actor may
+/// read (or unlinks it), audited and on the timeline.
+pub async fn set_site(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<SiteInput>) -> AppResult<Response> {
+    let report = load(&state, &who, &id, Action::Update).await?;
+    let site = match input.site.trim() {
+        "" => None,
+        s => {
+            let (readable, _) = crate::sites::readable(&state, &who).await?;
+            match readable.into_iter().find(|x| x.id.to_string() == s) {
+                Some(x) => Some(x.id.to_string()),
+                None => {
+                    let mut errors = FieldErrors::new();
+                    errors.add("site", ctx.t("report.intake.site_invalid"));
+                    let p = page(&state, ctx, &who, report, errors, Drafts::default()).await?;
+                    return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p));
+                }
+            }
+        }
+    };
+    let version = input.version.parse().unwrap_or(-1);
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    reports::set_site(&mut tx, &report, site.as_deref(), who.account.id, version, now).await?;
+    audit::append(&mut tx, entry(&who, now, "update", &report, serde_json::json!({"field": "site_id", "from": report.site_id, "to": site}))).await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/reports/{}", report.id)))
 }
 
 /// Open reports the actor may read, near this one in place and time (the

@@ -545,3 +545,64 @@ print(json.dumps({"services": services, "definition": definition, "requests": re
     let reference = newest(&w).await.reference;
     assert!(v["requests"].to_string().contains(&reference), "{v}");
 }
+
+#[tokio::test]
+async fn a_report_is_linked_to_a_known_site_at_intake_or_from_the_sites_near_its_point() {
+    let w = world().await;
+    let mut staff = w.app.session_for(w.coordinator, false).await;
+    let r = staff.post("/sites", &[("name", "Campement du quai (test)"), ("kind", "camp"), ("lat", IN_18TH.0), ("lon", IN_18TH.1), ("land_owner", "municipal")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let site = r.location().unwrap().rsplit('/').next().unwrap().to_owned();
+
+    // Staff intake offers the active sites; an unknown one is refused next
+    // to the field, what was typed kept.
+    let page = staff.get("/reports/new").await.body;
+    assert!(page.contains(&format!("<option value=\"{site}\"")) && page.contains("Campement du quai (test)"));
+    let fields = |site: &'static str| -> Vec<(&'static str, &'static str)> {
+        vec![("source", "gardien_bailleur"), ("channel", "phone"), ("lat", IN_18TH.0), ("lon", IN_18TH.1), ("situation", "camp"), ("tents", "2"), ("description", "Deux tentes de plus près du quai."), ("site_id", site)]
+    };
+    let r = staff.post("/reports/new", &fields("01a23141-339f-73ec-9778-f6cbf7b65941")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("site_id-error") && r.body.contains("Deux tentes de plus près du quai."));
+    let mut with_site = fields("");
+    with_site.retain(|(k, _)| *k != "site_id");
+    with_site.push(("site_id", &site));
+    let r = staff.post("/reports/new", &with_site).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let linked = newest(&w).await;
+    assert_eq!(linked.site_id.as_deref(), Some(site.as_str()));
+    let page = staff.get(&format!("/reports/{}", linked.id)).await.body;
+    assert!(section(&page, "site").contains(&format!("/sites/{site}")));
+
+    // A public report next to the site: the site is suggested; linking it is
+    // audited and on the timeline; it can be undone.
+    let mut public = w.app.client();
+    report_at(&mut public, IN_18TH.0, IN_18TH.1, "camp", &[]).await;
+    let report = newest(&w).await;
+    assert_eq!(report.site_id, None, "the public form does not link sites");
+    let path = format!("/reports/{}", report.id);
+    let page = staff.get(&path).await.body;
+    assert!(section(&page, "near-sites").contains("Campement du quai (test)"), "{page}");
+    let version = report.version.to_string();
+    let r = staff.post(&format!("{path}/site"), &[("site", &site), ("version", &version)]).await;
+    assert_eq!(r.location(), Some(path.as_str()), "{}", r.body);
+    let report = newest(&w).await;
+    assert_eq!(report.site_id.as_deref(), Some(site.as_str()));
+    assert!(audit_details(&w, &report.id.to_string()).await.iter().any(|(a, d)| a == "update" && d.contains("\"field\":\"site_id\"") && d.contains(&site)));
+    let page = staff.get(&path).await.body;
+    let timeline = &page[page.find("id=\"report-timeline\"").unwrap()..];
+    assert!(timeline.contains("Lieu de vie") && timeline.contains("Campement du quai (test)"), "{timeline}");
+    let r = staff.post(&format!("{path}/site"), &[("site", "01a23141-339f-73ec-9778-f6cbf7b65941"), ("version", &report.version.to_string())]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = staff.post(&format!("{path}/site"), &[("site", ""), ("version", &report.version.to_string())]).await;
+    assert_eq!(r.location(), Some(path.as_str()));
+    assert_eq!(newest(&w).await.site_id, None);
+
+    // The API takes the same link and refuses an unknown site.
+    let r = staff.post_json("/api/v1/reports", &serde_json::json!({"source": "commercant", "channel": "phone", "lat": 48.888, "lon": 2.36, "situations": ["camp"], "description": "Une tente devant le magasin.", "site_id": "01a23141-339f-73ec-9778-f6cbf7b65941"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.json()["error"]["fields"]["site_id"].is_string());
+    let r = staff.post_json("/api/v1/reports", &serde_json::json!({"source": "commercant", "channel": "phone", "lat": 48.888, "lon": 2.36, "situations": ["camp"], "description": "Une tente devant le magasin.", "site_id": site})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(newest(&w).await.site_id.as_deref(), Some(site.as_str()));
+}
