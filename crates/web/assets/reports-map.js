@@ -1,8 +1,8 @@
 // The staff map of the report queue: territory outlines (no tile server
 // needed), then one layer per entry of data-layers ([{name, url}]), each a
 // GeoJSON FeatureCollection of points with properties reference, level,
-// status, overdue and url. Reports are the first layer; sites will be a
-// second one (same shape, another name), added to data-layers.
+// status, overdue and url (sites: name and url). Reports are the first
+// layer; the known sites the second, when the account works with sites.
 document.addEventListener("DOMContentLoaded", async () => {
   const el = document.getElementById("reports-map");
   if (!el || typeof L === "undefined") return;

@@ -149,6 +149,19 @@ struct QueuePage {
     can_take_in: bool,
     /// More reports match than are listed.
     truncated: bool,
+    /// The account works with sites: the map shows them beside the reports.
+    with_sites: bool,
+}
+
+impl QueuePage {
+    /// The map's layers: the filtered reports, then the sites.
+    fn map_layers(&self) -> String {
+        let mut layers = vec![serde_json::json!({"name": "reports", "url": format!("/reports.geojson?{}", self.q.query_string())})];
+        if self.with_sites {
+            layers.push(serde_json::json!({"name": "sites", "url": "/sites.geojson"}));
+        }
+        serde_json::Value::from(layers).to_string()
+    }
 }
 
 impl QueuePage {
@@ -195,6 +208,7 @@ pub async fn queue(State(state): State<AppState>, ctx: PageCtx, who: Authenticat
         overdue_count,
         can_take_in,
         truncated,
+        with_sites: crate::sites::gate(&who).is_ok(),
     }))
 }
 

@@ -346,15 +346,39 @@ async fn an_edited_file_is_suggested_by_its_new_values_and_territories_limit_sug
 async fn an_encounter_with_a_new_person_records_the_consent_and_the_seams() {
     let w = world().await;
     let mut c = w.app.session_for(w.worker, false).await;
-    assert_eq!(c.get("/encounters/new?site=site-42&round=round-7").await.status, StatusCode::OK);
+    // A round of the worker's team, with a stop at a site (the round's page links here).
+    let r = c.post("/sites", &[("name", "Sous le pont (test)"), ("kind", "camp"), ("lat", "48.05"), ("lon", "2.05"), ("land_owner", "unknown")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let site = id_in(&r);
+    let now = w.app.state.clock.now();
+    let mut tx = w.app.db().begin().await.unwrap();
+    let team = veille_storage::teams::create(&mut tx, w.street, "Maraude du soir", "social", now).await.unwrap();
+    veille_storage::teams::add_member(&mut tx, team, w.worker).await.unwrap();
+    veille_storage::teams::add_member(&mut tx, team, w.nurse).await.unwrap();
+    let new_round = veille_storage::rounds::NewRound { organisation: w.street, team, circuit: None, slot: None, territory: Some(w.t1), planned_start: now, planned_end: now.plus_seconds(3 * 3600) };
+    let stop = veille_storage::rounds::NewStop { site: Some(site.parse().unwrap()), report: None, label: "Sous le pont (test)".into(), point: None };
+    let round = veille_storage::rounds::create_round(&mut tx, &new_round, &[stop], w.coordinator, now).await.unwrap().to_string();
+    tx.commit().await.unwrap();
+    let expected = now.plus_seconds(3 * 3600).to_paris_input();
+    let r = c.post(&format!("/rounds/{round}/check-in"), &[("members", &w.worker.to_string()), ("members", &w.nurse.to_string()), ("expected_return", &expected), ("version", "1")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = c.get(&format!("/rounds/{round}")).await.body;
+    assert!(page.contains(&format!("/encounters/new?round={round}&amp;site={site}")), "each stop of a started round links to an encounter there");
+    let form = c.get(&format!("/encounters/new?site={site}&round={round}")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains(&format!("value=\"{site}\"")) && form.body.contains(&format!("value=\"{round}\"")));
+    // A site or round that does not exist (or is not readable) is refused.
+    let r = c.post("/encounters", &[("lat", "48.05"), ("lon", "2.05"), ("unidentified", "1"), ("site_id", "site-42"), ("round_id", "round-7")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("site_id-error") && r.body.contains("round_id-error"), "{}", r.body);
     let at = veille_web::people::input::local_input(w.app.state.clock.now().plus_seconds(-3600));
     let mut fields: Vec<(&str, &str)> = vec![
         ("at", &at),
         ("lat", "48.05"),
         ("lon", "2.05"),
         ("place", "Sous le pont"),
-        ("site_id", "site-42"),
-        ("round_id", "round-7"),
+        ("site_id", &site),
+        ("round_id", &round),
         ("unidentified", "2"),
         ("actions", "listening"),
         ("actions", "distribution"),
@@ -368,7 +392,7 @@ async fn an_encounter_with_a_new_person_records_the_consent_and_the_seams() {
     let r = c.post("/encounters", &fields).await;
     let enc: veille_domain::EncounterId = id_in(&r).parse().unwrap();
     let e = encounters::get(w.app.db(), enc).await.unwrap();
-    assert_eq!((e.fields.site_id.as_deref(), e.fields.round_id.as_deref()), (Some("site-42"), Some("round-7")));
+    assert_eq!((e.fields.site_id.as_deref(), e.fields.round_id.as_deref()), (Some(site.as_str()), Some(round.as_str())));
     assert_eq!((e.fields.territory, e.fields.unidentified_count, e.people.len()), (Some(w.t1), 2, 1));
     assert!(e.fields.follow_up && e.fields.actions.len() == 2);
     let marius = people::get(w.app.db(), e.people[0]).await.unwrap();
@@ -377,6 +401,7 @@ async fn an_encounter_with_a_new_person_records_the_consent_and_the_seams() {
     assert!(people::current_consent(w.app.db(), marius.id).await.unwrap().unwrap().terms.informed());
     let page = c.get(&format!("/encounters/{enc}")).await.body;
     assert!(page.contains(&format!("/people/{}", marius.id)) && page.contains("Revenir avec un duvet"));
+    assert!(page.contains(&format!("href=\"/sites/{site}\"")) && page.contains(&format!("href=\"/rounds/{round}\"")));
     // The same new person again: suggested first; "it is this person" uses the file.
     let again = [("new_pseudonym", "Marius"), ("new_age", "38"), ("new_gender", "man"), ("lat", "48.05"), ("lon", "2.05")];
     let r = c.post("/encounters", &again).await;
@@ -716,8 +741,13 @@ async fn the_api_writes_and_reads_with_the_same_rules_as_the_pages() {
     let r = api.post_json("/api/v1/encounters", &serde_json::json!({"people": [id], "actions": ["listening", "flying"], "lat": 48.05, "lon": 2.05})).await;
     assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.json()["error"]["fields"]["actions"].is_string());
     let r = api.post_json("/api/v1/encounters", &serde_json::json!({"people": [id], "actions": ["listening"], "lat": 48.05, "lon": 2.05, "site_id": "site-1"})).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.json()["error"]["fields"]["site_id"].is_string(), "no such site");
+    let r = api.post_json("/api/v1/sites", &serde_json::json!({"name": "Square (test)", "kind": "gathering_place", "lat": 48.05, "lon": 2.05, "land_owner": "municipal"})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    assert_eq!((r.json()["territory_id"].as_str(), r.json()["site_id"].as_str()), (Some(w.t1.to_string().as_str()), Some("site-1")));
+    let site = r.json()["id"].as_str().unwrap().to_owned();
+    let r = api.post_json("/api/v1/encounters", &serde_json::json!({"people": [id], "actions": ["listening"], "site_id": site})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!((r.json()["territory_id"].as_str(), r.json()["site_id"].as_str()), (Some(w.t1.to_string().as_str()), Some(site.as_str())), "placed at the site");
     let r = api.post_json("/api/v1/encounters", &serde_json::json!({"unidentified_count": 3, "new_person": {"pseudonym": "Feuilly", "age": 30}})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(r.json()["people"].as_array().unwrap().len(), 1);
