@@ -129,7 +129,7 @@ test('on a phone: a referral answered in the partner queue, and one through the 
     await worker.click('button[name="dir_search"]');
     await worker.waitForSelector('input[name="service_id"]');
     assert.match(await worker.textContent('#service-picker-results'), /Point d'accès au droit des Quais/);
-    await worker.check('#service_id');
+    await worker.check(`label.svc-choice:has-text("Point d'accès au droit des Quais") input[name="service_id"]`);
     await worker.fill('#reason', 'Consigne pour les affaires de la famille.');
     await worker.check('#consent_confirmed');
     await worker.check('#send');

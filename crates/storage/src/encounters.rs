@@ -8,7 +8,7 @@ use sqlx::Row;
 use veille_domain::people::EncounterAction;
 use veille_domain::{EncounterId, OrganisationId, PersonId, TerritoryId, Timestamp, UserId};
 
-use crate::db::{b, Db, Tx};
+use crate::db::{b, real_text, Db, Tx};
 use crate::error::{Result, StorageError};
 use crate::people::{codes, join_codes, parse_as, parse_opt, record_contact};
 
@@ -117,14 +117,16 @@ pub async fn create(
     sqlx::query(
         "INSERT INTO encounters (id, organisation_id, territory_id, at, lon, lat, place, site_id, round_id, unidentified_count, actions, \
          follow_up, follow_up_note, notes, created_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+         VALUES ($1, $2, $3, $4, CAST($5 AS DOUBLE PRECISION), CAST($6 AS DOUBLE PRECISION), $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
     )
     .bind(id.to_string())
     .bind(organisation.to_string())
     .bind(f.territory.map(|t| t.to_string()))
     .bind(f.at.as_micros())
-    .bind(f.lon)
-    .bind(f.lat)
+    // As text (see `real_text`): a NULL point must not fix the prepared
+    // statement's parameter type for the next encounter that has one.
+    .bind(real_text(f.lon))
+    .bind(real_text(f.lat))
     .bind(&f.place)
     .bind(f.site_id.clone())
     .bind(f.round_id.clone())

@@ -118,3 +118,35 @@ async fn a_point_after_no_point_on_the_same_connection() {
     assert_eq!(veille_storage::reports::get(app.db(), a).await.unwrap().lon, None);
     assert_eq!(veille_storage::reports::get(app.db(), b).await.unwrap().lon, Some(2.35));
 }
+
+#[tokio::test]
+async fn an_encounter_without_a_point_then_one_with_a_point_on_the_same_connection() {
+    // PostgreSQL prepares a statement once per connection, with the types of
+    // its first parameters: a NULL point first must not make the next point
+    // unreadable ("incorrect binary data format"), found by schemathesis.
+    let app = TestApp::new().await;
+    let org = app.org("Maraude de test", false).await;
+    let by = app.user(org, Role::FieldWorker, "terrain@test.exemple.fr", None, None).await;
+    let now = app.state.clock.now();
+    let fields = |point: Option<(f64, f64)>| veille_storage::encounters::EncounterFields {
+        at: now,
+        lon: point.map(|p| p.0),
+        lat: point.map(|p| p.1),
+        territory: None,
+        place: String::new(),
+        site_id: None,
+        round_id: None,
+        unidentified_count: 1,
+        actions: Vec::new(),
+        follow_up: false,
+        follow_up_note: String::new(),
+        notes: String::new(),
+    };
+    let mut tx = app.db().begin().await.unwrap();
+    let a = veille_storage::encounters::create(&mut tx, org, &fields(None), &[], None, by, now).await.unwrap();
+    let b = veille_storage::encounters::create(&mut tx, org, &fields(Some((2.3522, 48.8566))), &[], None, by, now).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(veille_storage::encounters::get(app.db(), a).await.unwrap().fields.lon, None);
+    let b = veille_storage::encounters::get(app.db(), b).await.unwrap();
+    assert_eq!((b.fields.lon, b.fields.lat), (Some(2.3522), Some(48.8566)));
+}
