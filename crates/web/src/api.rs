@@ -50,6 +50,7 @@ where
             return Err(bad_body(lang, "expected a JSON object".into()));
         }
         integral_floats_as_integers(&mut value);
+        crate::forms::json_without_nul(&mut value);
         serde_json::from_value(value).map(JsonBody).map_err(|e| bad_body(lang, e.to_string()))
     }
 }

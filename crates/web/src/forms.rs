@@ -46,11 +46,42 @@ where
         if !same_origin(&parts) || !csrf_ok(&parts, submitted, app.config.cookies_secure()) {
             return Err(AppError::new(ErrorKind::CsrfRejected));
         }
-        let value = serde_html_form::from_bytes(&bytes).map_err(|e| AppError {
-            kind: ErrorKind::BadRequest,
-            cause: Some(anyhow::anyhow!("form decoding: {e}")),
-        })?;
+        let decoding = |e: serde_html_form::de::Error| AppError { kind: ErrorKind::BadRequest, cause: Some(anyhow::anyhow!("form decoding: {e}")) };
+        let value = if pairs.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+            let clean: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (without_nul(k), without_nul(v))).collect();
+            let encoded = serde_urlencoded::to_string(&clean).map_err(|_| AppError::bad_request())?;
+            serde_html_form::from_str(&encoded).map_err(decoding)?
+        } else {
+            serde_html_form::from_bytes(&bytes).map_err(decoding)?
+        };
         Ok(Form(value))
+    }
+}
+
+/// A text as veille keeps it: without NUL characters, which carry no meaning
+/// in anything a person types and which PostgreSQL refuses in text columns.
+/// Every way text comes in (forms, JSON bodies, Open311) reads it so.
+pub fn without_nul(s: String) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "")
+    } else {
+        s
+    }
+}
+
+/// [`without_nul`] for every string (and key) of a JSON value.
+pub fn json_without_nul(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => *s = s.replace('\0', ""),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(json_without_nul),
+        serde_json::Value::Object(map) => {
+            if map.keys().any(|k| k.contains('\0')) {
+                let entries: Vec<(String, serde_json::Value)> = std::mem::take(map).into_iter().collect();
+                map.extend(entries.into_iter().map(|(k, v)| (without_nul(k), v)));
+            }
+            map.values_mut().for_each(json_without_nul);
+        }
+        _ => {}
     }
 }
 

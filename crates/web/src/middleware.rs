@@ -153,6 +153,25 @@ async fn framework_rejection(resp: Response) -> Result<(ErrorKind, Option<String
     Ok((kind, detail, Response::from_parts(parts, Body::empty())))
 }
 
+/// Reads a query string without NUL characters (`%00`), like every text that
+/// comes in (see [`crate::forms::without_nul`]): a search for "a%00b" is a
+/// search for "ab", not a database error.
+pub async fn query_without_nul(mut req: Request, next: Next) -> Response {
+    let cleaned = req.uri().query().filter(|q| q.contains("%00")).map(|q| q.replace("%00", ""));
+    if let Some(query) = cleaned {
+        let path = req.uri().path().to_owned();
+        let rebuilt = if query.is_empty() { path } else { format!("{path}?{query}") };
+        if let Ok(pq) = rebuilt.parse::<axum::http::uri::PathAndQuery>() {
+            let mut parts = req.uri().clone().into_parts();
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    next.run(req).await
+}
+
 /// Counts requests and their latency by route template and status, and logs
 /// one line per request with the template only — never the URL, which may
 /// hold tokens or identifiers.

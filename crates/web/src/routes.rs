@@ -186,6 +186,7 @@ impl Registry {
             // A handler that panics answers 500 like any other internal error
             // (the connection is not dropped); render_errors then words it.
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| AppError::new(ErrorKind::Internal).into_response()))
+            .layer(from_fn(middleware::query_without_nul))
             .layer(from_fn_with_state(state.clone(), middleware::render_errors))
             .layer(from_fn_with_state(state.clone(), middleware::csrf_cookie))
             .layer(from_fn_with_state(state.clone(), middleware::security_headers))

@@ -15,3 +15,4 @@ mod sites;
 mod reports_intake;
 mod storage;
 mod territories;
+mod text_input;
