@@ -432,7 +432,7 @@ async fn open311_services_and_requests_follow_georeport_v2() {
 }
 
 /// The reporter's e-mails through a real SMTP server (aiosmtpd): the link in
-/// the acknowledgement, status and public answer afterwards, never the note.
+/// the acknowledgement, then each public answer and status change, never the note.
 #[tokio::test]
 async fn reporter_mails_reach_the_smtp_server_without_internal_notes() {
     struct Sink(std::process::Child, tempdir::Dir);
@@ -492,7 +492,11 @@ async fn reporter_mails_reach_the_smtp_server_without_internal_notes() {
     staff.post(&format!("{path}/notes"), &[("body", "NOTE-CONFIDENTIELLE : suivi psychiatrique")]).await;
     let r = staff.post(&format!("{path}/answer"), &[("answer", "La maraude de nuit est passée."), ("action", "publish"), ("version", &report.version.to_string())]).await;
     assert_eq!(r.location(), Some(path.as_str()));
-    assert_eq!(veille_web::mail::send_due(&app.state).await.unwrap(), 2);
+    // A status change: told by e-mail too (status, never the note).
+    let version = reports::get(app.db(), report.id).await.unwrap().version.to_string();
+    let r = staff.post(&format!("{path}/status"), &[("status", "in_progress"), ("outcome", ""), ("version", &version)]).await;
+    assert_eq!(r.location(), Some(path.as_str()), "{}", r.body);
+    assert_eq!(veille_web::mail::send_due(&app.state).await.unwrap(), 3);
     let mut mails = Vec::new();
     for sub in ["new", "cur"] {
         if let Ok(entries) = std::fs::read_dir(sink.1 .0.join("maildir").join(sub)) {
@@ -503,8 +507,9 @@ async fn reporter_mails_reach_the_smtp_server_without_internal_notes() {
             }
         }
     }
-    assert_eq!(mails.len(), 2);
+    assert_eq!(mails.len(), 3);
     assert!(mails.iter().all(|m| m.contains("voisine@exemple.fr")));
+    assert!(mails.iter().any(|m| m.contains("Statut : En cours")), "the status change reached the SMTP server: {mails:?}");
     assert!(mails.iter().any(|m| m.contains(&format!("https://veille.exemple.fr{link}"))), "{mails:?}");
     assert!(mails.iter().any(|m| m.contains("La maraude de nuit est pass")), "{mails:?}");
     for m in &mails {
