@@ -207,3 +207,51 @@ pub async fn of_people(db: &Db, people: &[PersonId]) -> Result<Vec<Encounter>> {
 pub async fn care(db: &Db, id: EncounterId) -> Result<Option<String>> {
     Ok(sqlx::query_scalar("SELECT notes FROM encounter_care WHERE encounter_id = $1").bind(id.to_string()).fetch_optional(db.pool()).await?)
 }
+
+/// Anonymous counts of the people met in the encounters recorded during a
+/// round (for its daily report): files met and how many of them had been met
+/// before the round began, and the unidentified people counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RoundCounts {
+    /// Encounters recorded with the round.
+    pub encounters: i64,
+    /// Distinct files met.
+    pub files: i64,
+    /// Of those, files with an encounter of the organisation before `since`
+    /// (outside this round).
+    pub known_files: i64,
+    /// Unidentified people counted, summed over the encounters.
+    pub unidentified: i64,
+}
+
+/// The counts of a round's encounters of `organisation` (see [`RoundCounts`]).
+pub async fn round_counts(db: &Db, organisation: OrganisationId, round: &str, since: Timestamp) -> Result<RoundCounts> {
+    let org = organisation.to_string();
+    let row = sqlx::query("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(unidentified_count), 0) AS BIGINT) AS u FROM encounters WHERE round_id = $1 AND organisation_id = $2")
+        .bind(round)
+        .bind(&org)
+        .fetch_one(db.pool())
+        .await?;
+    let (encounters, unidentified): (i64, i64) = (row.try_get("n")?, row.try_get("u")?);
+    let files: i64 = sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT ep.person_id) FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id \
+         WHERE e.round_id = $1 AND e.organisation_id = $2",
+    )
+    .bind(round)
+    .bind(&org)
+    .fetch_one(db.pool())
+    .await?;
+    let known_files: i64 = sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT ep.person_id) FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id \
+         WHERE e.round_id = $1 AND e.organisation_id = $2 AND EXISTS (\
+           SELECT 1 FROM encounter_people ep2 JOIN encounters e2 ON e2.id = ep2.encounter_id \
+           WHERE ep2.person_id = ep.person_id AND e2.organisation_id = $2 AND e2.at < $3 \
+             AND (e2.round_id IS NULL OR e2.round_id <> $1))",
+    )
+    .bind(round)
+    .bind(&org)
+    .bind(since.as_micros())
+    .fetch_one(db.pool())
+    .await?;
+    Ok(RoundCounts { encounters, files, known_files, unidentified })
+}

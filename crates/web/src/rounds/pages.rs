@@ -366,9 +366,24 @@ struct ReportPage {
     can_update: bool,
     values: Vec<(String, String)>,
     errors: FieldErrors,
+    /// What the encounters recorded with this round count (anonymous).
+    met: veille_storage::encounters::RoundCounts,
 }
 
 impl ReportPage {
+    fn met_line(&self) -> String {
+        let m = &self.met;
+        self.ctx.tf(
+            "round.report.from_encounters",
+            &[
+                ("encounters", &m.encounters.to_string()),
+                ("total", &(m.files + m.unidentified).to_string()),
+                ("new", &(m.files - m.known_files).to_string()),
+                ("known", &m.known_files.to_string()),
+                ("unidentified", &m.unidentified.to_string()),
+            ],
+        )
+    }
     fn value(&self, name: &str) -> String {
         self.values.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
     }
@@ -380,11 +395,19 @@ impl ReportPage {
 async fn report_page(state: &AppState, ctx: PageCtx, who: &Authenticated, round: Round, values: Option<Vec<(String, String)>>, errors: FieldErrors) -> AppResult<ReportPage> {
     let rec = recorded(state, who, &round).await?;
     let organisation = veille_storage::organisations::get(&state.db, round.organisation).await?.name;
+    let since = round.started_at.unwrap_or(round.planned_start);
+    let met = veille_storage::encounters::round_counts(&state.db, round.organisation, &round.id.to_string(), since).await?;
+    // Nothing typed yet: the counts start from the encounters recorded.
+    let (total, new, known) = if (round.people_total, round.people_new, round.people_known) == (0, 0, 0) {
+        (met.files + met.unidentified, met.files - met.known_files, met.known_files)
+    } else {
+        (round.people_total, round.people_new, round.people_known)
+    };
     let values = values.unwrap_or_else(|| {
         vec![
-            ("people_total".into(), round.people_total.to_string()),
-            ("people_new".into(), round.people_new.to_string()),
-            ("people_known".into(), round.people_known.to_string()),
+            ("people_total".into(), total.to_string()),
+            ("people_new".into(), new.to_string()),
+            ("people_known".into(), known.to_string()),
             ("mediations".into(), round.mediations.to_string()),
             ("mediation_notes".into(), round.mediation_notes.clone()),
             ("handover".into(), round.handover.clone()),
@@ -398,6 +421,7 @@ async fn report_page(state: &AppState, ctx: PageCtx, who: &Authenticated, round:
         round,
         values,
         errors,
+        met,
         ctx,
     })
 }

@@ -413,6 +413,13 @@ async fn an_encounter_with_a_new_person_records_the_consent_and_the_seams() {
     let enc2: veille_domain::EncounterId = id_in(&c.post("/encounters", &chosen).await).parse().unwrap();
     assert_eq!(encounters::get(w.app.db(), enc2).await.unwrap().people, vec![marius.id]);
     assert_eq!(person_count(&w).await, 1);
+    // The round's daily report starts from its encounters: Marius (a new file)
+    // and two unidentified people; the later encounter outside the round is not counted.
+    let report = c.get(&format!("/rounds/{round}/report")).await.body;
+    assert!(report.contains("D&#39;après les 1 rencontres") || report.contains("D'après les 1 rencontres"), "{report}");
+    for (field, value) in [("people_total", "3"), ("people_new", "1"), ("people_known", "0")] {
+        assert!(report.contains(&format!("name=\"{field}\" inputmode=\"numeric\" value=\"{value}\"")), "{field} = {value}");
+    }
     // Outside the worker's territories, a person of another organisation: refused.
     let r = c.post("/encounters", &[("lat", "48.05"), ("lon", "2.25")]).await;
     assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("lat-error"));
