@@ -122,12 +122,16 @@ pub struct ConsentForm {
     /// When (empty: now).
     #[serde(default)]
     pub consent_given_at: String,
+    /// Sent as a consent object by the API: checked whatever it holds (a
+    /// form's consent counts only once a box is ticked).
+    #[serde(skip)]
+    pub sent: bool,
 }
 
 impl ConsentForm {
     /// Whether anything of a consent was filled in.
     pub fn filled(&self) -> bool {
-        [&self.consent_purpose, &self.consent_access, &self.consent_rights, &self.consent_identifying, &self.consent_sharing].iter().any(|c| ticked(c))
+        self.sent || [&self.consent_purpose, &self.consent_access, &self.consent_rights, &self.consent_identifying, &self.consent_sharing].iter().any(|c| ticked(c))
     }
     /// Whether a box was ticked (re-rendering).
     pub fn has(&self, which: &str) -> bool {
@@ -196,6 +200,7 @@ impl From<ConsentBody> for ConsentForm {
             consent_language: b.language,
             consent_interpreter: flag(b.interpreter),
             consent_given_at: text(b.given_at),
+            sent: true,
         }
     }
 }

@@ -708,6 +708,15 @@ async fn the_api_writes_and_reads_with_the_same_rules_as_the_pages() {
     for f in ["pseudonym", "phone", "nationality"] {
         assert!(fields[f].is_string(), "{f}: {}", r.body);
     }
+    // A consent sent is checked even when nothing identifying comes with it
+    // (found by schemathesis: it was dropped silently).
+    let r = api.post_json("/api/v1/people", &serde_json::json!({"pseudonym": "Joly", "consent": {"told_purpose": false, "language": "4", "given_at": "hier", "interpreter": true}})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let fields = &r.json()["error"]["fields"];
+    for f in ["consent_purpose", "consent_language", "consent_given_at"] {
+        assert!(fields[f].is_string(), "{f}: {}", r.body);
+    }
+    assert_eq!(person_count(&w).await, 0);
     // Created with its consent.
     let body = serde_json::json!({
         "pseudonym": "Courfeyrac", "birth_year": 1985, "gender": "man", "languages": ["fr", "ar"], "nationality": "eu",
