@@ -99,6 +99,17 @@ impl AppError {
     }
 }
 
+/// A record named by a form or body (a linked site, round, service…) as its
+/// loader gives it: `None` when it does not exist or the account may not use
+/// it — for the caller to word as a field error — any other failure as is.
+pub fn found<T>(loaded: AppResult<T>) -> AppResult<Option<T>> {
+    match loaded {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Forbidden) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
         match e {

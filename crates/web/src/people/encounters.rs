@@ -17,7 +17,7 @@ use veille_storage::people::{self, Person};
 use veille_storage::audit;
 
 use crate::auth::Authenticated;
-use crate::error::{AppError, AppResult, ErrorKind};
+use crate::error::{AppError, AppResult};
 use crate::forms::FieldErrors;
 use crate::page::{render, render_status, see_other, PageCtx};
 use crate::AppState;
@@ -163,21 +163,15 @@ pub async fn check(state: &AppState, lang: crate::i18n::Lang, who: &Authenticate
         // Met at a site or during a round (a round's stop links here): ones
         // the account may read; with no point of its own, the site's.
         if let Some(id) = e.fields.site_id.clone() {
-            match crate::sites::load(state, who, &id, Action::Read).await {
-                Ok((site, _)) => {
-                    if e.fields.lon.is_none() || e.fields.lat.is_none() {
-                        (e.fields.lon, e.fields.lat) = (Some(site.lon), Some(site.lat));
-                    }
-                }
-                Err(err) if matches!(err.kind, ErrorKind::NotFound | ErrorKind::Forbidden) => errors.add("site_id", lang.t("people.encounter.error.site")),
-                Err(err) => return Err(err),
+            match crate::error::found(crate::sites::load(state, who, &id, Action::Read).await)? {
+                Some((site, _)) if e.fields.lon.is_none() || e.fields.lat.is_none() => (e.fields.lon, e.fields.lat) = (Some(site.lon), Some(site.lat)),
+                Some(_) => {}
+                None => errors.add("site_id", lang.t("people.encounter.error.site")),
             }
         }
         if let Some(id) = e.fields.round_id.clone() {
-            match crate::rounds::load_round(state, who, &id, Action::Read).await {
-                Ok(_) => {}
-                Err(err) if matches!(err.kind, ErrorKind::NotFound | ErrorKind::Forbidden) => errors.add("round_id", lang.t("people.encounter.error.round")),
-                Err(err) => return Err(err),
+            if crate::error::found(crate::rounds::load_round(state, who, &id, Action::Read).await)?.is_none() {
+                errors.add("round_id", lang.t("people.encounter.error.round"));
             }
         }
         if let (Some(lon), Some(lat)) = (e.fields.lon, e.fields.lat) {

@@ -157,8 +157,7 @@ pub async fn new_form(State(state): State<AppState>, ctx: PageCtx, who: Authenti
 
 /// The directory service a referral names, if the caller may read it.
 async fn chosen_service(state: &AppState, who: &Authenticated, id: &str) -> AppResult<Option<veille_storage::directory::ServiceEntry>> {
-    let Ok(id) = id.parse::<veille_domain::ServiceId>() else { return Ok(None) };
-    Ok(veille_storage::directory::service(&state.db, id).await?.filter(|e| who.can(Action::Read, &crate::directory::resource(&e.structure)).allowed))
+    crate::error::found(crate::directory::pages::load_service(state, who, id, Action::Read).await)
 }
 
 /// A partner link and its code, shown once to the sender (only their hashes are kept).

@@ -474,8 +474,7 @@ async fn site_choices(state: &AppState, who: &Authenticated) -> AppResult<Vec<(S
 /// read; an id that does not parse is the validation's to word.
 pub async fn check_site(state: &AppState, who: &Authenticated, lang: Lang, site_id: &str, errors: &mut FieldErrors) -> AppResult<()> {
     let Ok(id) = site_id.trim().parse::<veille_domain::SiteId>() else { return Ok(()) };
-    let (sites, _) = crate::sites::readable(state, who).await?;
-    if !sites.iter().any(|s| s.id == id) {
+    if crate::error::found(crate::sites::load(state, who, &id.to_string(), Action::Read).await)?.is_none() {
         errors.add("site_id", lang.t("report.intake.site_invalid"));
     }
     Ok(())

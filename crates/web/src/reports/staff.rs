@@ -505,9 +505,8 @@ pub async fn set_site(State(state): State<AppState>, ctx: PageCtx, who: Authenti
     let site = match input.site.trim() {
         "" => None,
         s => {
-            let (readable, _) = crate::sites::readable(&state, &who).await?;
-            match readable.into_iter().find(|x| x.id.to_string() == s) {
-                Some(x) => Some(x.id.to_string()),
+            match crate::error::found(crate::sites::load(&state, &who, s, Action::Read).await)? {
+                Some((x, _)) => Some(x.id.to_string()),
                 None => {
                     let mut errors = FieldErrors::new();
                     errors.add("site", ctx.t("report.intake.site_invalid"));
