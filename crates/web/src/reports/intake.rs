@@ -462,7 +462,7 @@ pub async fn new_form(State(state): State<AppState>, ctx: PageCtx, who: Authenti
 
 /// The active sites the account may read, to link a report to, by name.
 async fn site_choices(state: &AppState, who: &Authenticated) -> AppResult<Vec<(String, String)>> {
-    let (sites, _) = crate::sites::readable(state, who).await?;
+    let sites = crate::sites::readable_sites(state, who).await?;
     Ok(sites
         .into_iter()
         .filter(|s| s.status == "active")

@@ -138,7 +138,7 @@ pub fn stop_lines(stops: Vec<CircuitStop>, readable: &[Site]) -> Vec<StopLine> {
 }
 
 async fn show_page(state: &AppState, ctx: PageCtx, who: &Authenticated, circuit: Circuit, form: StopInput, errors: FieldErrors) -> AppResult<ShowPage> {
-    let (readable, _) = crate::sites::readable(state, who).await?;
+    let readable = crate::sites::readable_sites(state, who).await?;
     let stops = stop_lines(rounds::circuit_stops(&state.db, circuit.id).await?, &readable);
     let team = teams::get(&state.db, circuit.team).await?.name;
     Ok(ShowPage {

@@ -161,7 +161,7 @@ async fn recorded(state: &AppState, who: &Authenticated, round: &Round) -> AppRe
     };
     let accounts: HashMap<UserId, String> = accounts::list(&state.db, Some(round.organisation)).await?.into_iter().map(|a| (a.id, a.display_name)).collect();
     let members = rounds::members(&state.db, round.id).await?.into_iter().map(|(u, t)| (accounts.get(&u).cloned().unwrap_or_default(), t)).collect();
-    let (sites, _) = crate::sites::readable(state, who).await?;
+    let sites = crate::sites::readable_sites(state, who).await?;
     let mut stops = Vec::new();
     for s in rounds::stops(&state.db, round.id).await? {
         let site = s.site.and_then(|id| sites.iter().find(|x| x.id == id));

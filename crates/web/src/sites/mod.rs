@@ -78,11 +78,16 @@ pub async fn load(state: &AppState, who: &Authenticated, id: &str, action: Actio
     Ok((site, res))
 }
 
-/// Every site the account may read, with the instant each was last seen.
-pub async fn readable(state: &AppState, who: &Authenticated) -> AppResult<(Vec<Site>, HashMap<SiteId, Timestamp>)> {
+/// Every site the account may read, by name.
+pub async fn readable_sites(state: &AppState, who: &Authenticated) -> AppResult<Vec<Site>> {
     let coordinating = crate::reports::coordinating_organisation(state).await?;
-    let list = sites::list(&state.db).await?.into_iter().filter(|s| who.can(Action::Read, &resource(s, coordinating)).allowed).collect();
-    Ok((list, sites::last_seen(&state.db).await?))
+    Ok(sites::list(&state.db).await?.into_iter().filter(|s| who.can(Action::Read, &resource(s, coordinating)).allowed).collect())
+}
+
+/// Every site the account may read, with the instant each was last seen
+/// (a query over all observations: only for the pages that show it).
+pub async fn readable(state: &AppState, who: &Authenticated) -> AppResult<(Vec<Site>, HashMap<SiteId, Timestamp>)> {
+    Ok((readable_sites(state, who).await?, sites::last_seen(&state.db).await?))
 }
 
 /// The age class of a site's last sighting, for the map and list: under a
