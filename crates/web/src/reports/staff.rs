@@ -85,31 +85,6 @@ impl QueueQuery {
         }
     }
 
-    /// The filters of a query string that are given with a value outside
-    /// their list or format (an empty value included). The pages ignore such
-    /// values (a form's "all" choice is empty); the API refuses them.
-    pub fn refused_filters(raw: &str) -> Vec<String> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).unwrap_or_else(|_| vec![("query".into(), String::new())]);
-        pairs
-            .into_iter()
-            .filter(|(k, v)| {
-                let v = v.as_str();
-                match k.as_str() {
-                    "status" => !STATUSES.contains(&v),
-                    "level" => !matches!(v, "1" | "2"),
-                    "territory" => v.parse::<TerritoryId>().is_err(),
-                    "situation" => !SITUATIONS.contains(&v),
-                    "source" => !SOURCES.contains(&v),
-                    "from" | "to" => paris_day_start(v).is_none(),
-                    "overdue" => !matches!(v, "0" | "1"),
-                    "query" => true,
-                    _ => false,
-                }
-            })
-            .map(|(k, _)| k)
-            .collect()
-    }
-
     /// The same filters as a query string (for the CSV, map and figures links).
     pub fn query_string(&self) -> String {
         serde_urlencoded::to_string([
@@ -442,7 +417,7 @@ async fn page(state: &AppState, ctx: PageCtx, who: &Authenticated, report: Repor
         Some(m) => Some(reports::get(&state.db, m).await?).filter(|m| who.can(Action::Read, &resource(m)).allowed),
         None => None,
     };
-    let (readable_sites, _) = crate::sites::readable(state, who).await?;
+    let readable_sites = crate::sites::readable_sites(state, who).await?;
     let site = report.site_id.as_ref().and_then(|id| readable_sites.iter().find(|s| s.id.to_string() == *id).cloned());
     let near_sites = sites_near(&readable_sites, &report);
     let site_names = readable_sites.iter().map(|s| (s.id.to_string(), s.name.clone())).collect();

@@ -441,6 +441,15 @@ async fn the_json_api_lists_reads_creates_and_changes_reports() {
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["id"], id.as_str());
     assert_eq!(field.get("/api/v1/reports?situation=squat").await.json().as_array().unwrap().len(), 0);
+    // A filter outside its list or format is refused, naming it (the pages read it as "all").
+    for (query, name) in [("status=pending", "status"), ("level=3", "level"), ("territory=", "territory"), ("from=hier", "from"), ("overdue=yes", "overdue")] {
+        for path in ["/api/v1/reports", "/api/v1/reports/stats"] {
+            let r = field.get(&format!("{path}?{query}")).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}?{query}");
+            assert!(r.json()["error"]["detail"].as_str().unwrap().contains(&format!("`{name}`")), "{}", r.body);
+        }
+    }
+    assert_eq!(field.get("/reports?status=pending&territory=").await.status, StatusCode::OK);
     let one = field.get(&format!("/api/v1/reports/{id}")).await.json();
     assert_eq!(one["situations"][0], "family_with_children");
     assert_eq!(one["reporter"]["name"], "Gardien (exemple)");
