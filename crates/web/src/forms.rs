@@ -48,8 +48,7 @@ where
         }
         let decoding = |e: serde_html_form::de::Error| AppError { kind: ErrorKind::BadRequest, cause: Some(anyhow::anyhow!("form decoding: {e}")) };
         let value = if pairs.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
-            let clean: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (without_nul(k), without_nul(v))).collect();
-            let encoded = serde_urlencoded::to_string(&clean).map_err(|_| AppError::bad_request())?;
+            let encoded = serde_urlencoded::to_string(pairs_without_nul(pairs)).map_err(|_| AppError::bad_request())?;
             serde_html_form::from_str(&encoded).map_err(decoding)?
         } else {
             serde_html_form::from_bytes(&bytes).map_err(decoding)?
@@ -67,6 +66,11 @@ pub fn without_nul(s: String) -> String {
     } else {
         s
     }
+}
+
+/// [`without_nul`] for the names and values of a decoded form.
+pub fn pairs_without_nul(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+    pairs.into_iter().map(|(k, v)| (without_nul(k), without_nul(v))).collect()
 }
 
 /// [`without_nul`] for every string (and key) of a JSON value.

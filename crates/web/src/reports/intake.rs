@@ -306,7 +306,7 @@ where
         if !same_origin(&parts) || !csrf_ok(&parts, submitted, app.config.cookies_secure()) {
             return Err(AppError::new(ErrorKind::CsrfRejected));
         }
-        let pairs: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (crate::forms::without_nul(k), crate::forms::without_nul(v))).collect();
+        let pairs = crate::forms::pairs_without_nul(pairs);
         let encoded = serde_urlencoded::to_string(&pairs).map_err(|_| AppError::bad_request())?;
         let input = serde_html_form::from_str(&encoded).map_err(|e| AppError { kind: ErrorKind::BadRequest, cause: Some(anyhow::anyhow!("form decoding: {e}")) })?;
         Ok(IntakeForm { input, file })

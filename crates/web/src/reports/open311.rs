@@ -201,7 +201,7 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> AppResult<Res
     let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
         return Ok(error(StatusCode::BAD_REQUEST, "the body must be application/x-www-form-urlencoded"));
     };
-    let pairs: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (crate::forms::without_nul(k), crate::forms::without_nul(v))).collect();
+    let pairs = crate::forms::pairs_without_nul(pairs);
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
     if let Some(refused) = foreign(&state, get("jurisdiction_id")) {
         return Ok(refused);
