@@ -586,6 +586,35 @@ impl ReadFilter {
     }
 }
 
+/// The read rules for sites compiled to a filter: every organisation that goes
+/// out reads every site within its accounts' territories, whoever created it.
+/// `admits` must equal `authorize(actor, Read, site).allowed` (property test).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SiteReadFilter {
+    /// No site.
+    Nothing,
+    /// Sites placed in these territories, or placed nowhere.
+    Within(TerritoryScope),
+}
+
+/// Compiles the read rules of [`ResourceKind::Site`] for `actor`.
+pub fn site_read_filter(actor: &Actor) -> SiteReadFilter {
+    match actor.role {
+        Role::InstanceAdmin | Role::Reader | Role::Partner => SiteReadFilter::Nothing,
+        _ => SiteReadFilter::Within(actor.territories.clone()),
+    }
+}
+
+impl SiteReadFilter {
+    /// Whether a site passes the filter.
+    pub fn admits(&self, r: &Resource) -> bool {
+        match self {
+            SiteReadFilter::Nothing => false,
+            SiteReadFilter::Within(scope) => scope.covers(r.territory),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -769,6 +798,14 @@ mod tests {
         #[test]
         fn read_filter_agrees_with_authorize((a, r) in arb_world()) {
             prop_assert_eq!(read_filter(&a).admits(&r), authorize(&a, Action::Read, &r).allowed);
+        }
+
+        #[test]
+        fn site_read_filter_agrees_with_authorize((a, r) in arb_world()) {
+            let mut site = r;
+            site.kind = ResourceKind::Site;
+            site.case = None;
+            prop_assert_eq!(site_read_filter(&a).admits(&site), authorize(&a, Action::Read, &site).allowed);
         }
     }
 }

@@ -31,6 +31,8 @@ macro_rules! typed_id {
                 uuid::Uuid::parse_str(s).map(Self).map_err(|_| crate::ids::InvalidId)
             }
         }
+
+        crate::bind_as_text!($name);
     )+};
 }
 

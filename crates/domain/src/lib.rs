@@ -5,6 +5,8 @@
 //! decides who may do what.
 
 pub mod access;
+pub mod bind;
+pub mod codes;
 pub mod email;
 pub mod ids;
 pub mod people;

@@ -8,38 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Declares a closed set of coded values: the enum, `ALL`, `code()` (stored
-/// in the database, used in message keys) and `from_code()`.
-macro_rules! codes {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
-        pub enum $name { $($(#[$vdoc])* #[serde(rename = $code)] $variant),+ }
-
-        impl $name {
-            /// Every value, in display order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            /// The stable code.
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-            /// Parses a code.
-            pub fn from_code(code: &str) -> Option<$name> {
-                $name::ALL.iter().copied().find(|v| v.code() == code)
-            }
-            /// Every code, in display order.
-            pub fn codes() -> Vec<&'static str> {
-                $name::ALL.iter().map(|v| v.code()).collect()
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.code()) }
-        }
-    };
-}
-
-codes!(
+crate::codes!(
     /// Nationality, never more precise than this (CNIL référentiel).
     Nationality {
         /// French.
@@ -53,7 +22,7 @@ codes!(
     }
 );
 
-codes!(
+crate::codes!(
     /// Gender as the person gives it.
     Gender {
         /// Woman.
@@ -67,7 +36,7 @@ codes!(
     }
 );
 
-codes!(
+crate::codes!(
     /// An age band, when the birth year is not known.
     AgeBand {
         /// Under 18.
@@ -110,7 +79,7 @@ impl AgeBand {
     }
 }
 
-codes!(
+crate::codes!(
     /// Where the person lives now.
     Situation {
         /// In the street.
@@ -134,7 +103,7 @@ codes!(
     }
 );
 
-codes!(
+crate::codes!(
     /// Needs identified with the person.
     Need {
         /// Food.
@@ -164,7 +133,7 @@ codes!(
     }
 );
 
-codes!(
+crate::codes!(
     /// Vulnerabilities that change what is done (outside the health field group).
     Vulnerability {
         /// A minor.
@@ -186,7 +155,7 @@ codes!(
     }
 );
 
-codes!(
+crate::codes!(
     /// Health information, in the health field group: seen by health professionals only.
     HealthFlag {
         /// Pregnancy.
@@ -204,7 +173,7 @@ codes!(
     }
 );
 
-codes!(
+crate::codes!(
     /// Why a person left the active list.
     ExitReason {
         /// Housed.
@@ -220,7 +189,7 @@ codes!(
     }
 );
 
-codes!(
+crate::codes!(
     /// The shape of a household.
     HouseholdKind {
         /// A couple without children.
@@ -234,7 +203,7 @@ codes!(
     }
 );
 
-codes!(
+crate::codes!(
     /// What was done during an encounter.
     EncounterAction {
         /// Listening.
@@ -250,7 +219,7 @@ codes!(
     }
 );
 
-codes!(
+crate::codes!(
     /// Languages spoken (ISO 639-1), those most met in the street in France.
     Language {
         /// French.
@@ -308,7 +277,7 @@ codes!(
     }
 );
 
-codes!(
+crate::codes!(
     /// Where a referral stands.
     ReferralStatus {
         /// Written, not sent yet.

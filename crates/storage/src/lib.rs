@@ -18,6 +18,7 @@ pub mod encounters;
 pub mod referrals;
 pub mod reports;
 pub mod rounds;
+pub mod scope;
 pub mod sessions;
 pub mod sites;
 pub mod sql;
@@ -26,5 +27,6 @@ pub mod territories;
 pub mod tokens;
 
 pub use db::{Backend, Db, Tx};
+pub use scope::Scope;
 pub use sqlx;
 pub use error::StorageError;

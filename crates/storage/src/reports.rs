@@ -408,7 +408,7 @@ pub const ACCESS_COLUMNS: crate::sql::RecordColumns<'static> = crate::sql::Recor
     organisation: "organisation_id",
     territory: Some("territory_id"),
     case: None,
-    shared_with: Some("triage_organisation_id"),
+    shared_with: Some(crate::sql::Shared::Column("triage_organisation_id")),
 };
 
 fn where_clause(f: &Filter, p: &mut Params) -> String {

@@ -99,8 +99,18 @@ pub struct RecordColumns<'a> {
     pub territory: Option<&'a str>,
     /// The case's id (NULL: not a case record).
     pub case: Option<&'a str>,
-    /// An organisation the record is shared with (one per record).
-    pub shared_with: Option<&'a str>,
+    /// How the record is shared with other organisations, if it can be.
+    pub shared_with: Option<Shared<'a>>,
+}
+
+/// How a kind of record names the organisations it is shared with.
+#[derive(Clone, Copy, Debug)]
+pub enum Shared<'a> {
+    /// One column holding the one organisation it is shared with.
+    Column(&'a str),
+    /// A condition true when the record is shared with the organisation
+    /// written `{org}` in it (an `EXISTS` over a table of shares).
+    Exists(&'a str),
 }
 
 fn one_of(column: &str, ids: Vec<String>, p: &mut Params) -> String {
@@ -126,9 +136,13 @@ pub fn read_filter_sql(filter: &ReadFilter, cols: &RecordColumns<'_>, p: &mut Pa
         }
         alternatives.push(format!("({})", parts.join(" AND ")));
     }
-    if let Some(column) = cols.shared_with {
+    if let Some(shared) = cols.shared_with {
         let me = p.push(shared_with.to_string());
-        alternatives.push(format!("(({org} IS NULL OR {org} <> {me}) AND {column} = {me})", org = cols.organisation));
+        let condition = match shared {
+            Shared::Column(column) => format!("{column} = {me}"),
+            Shared::Exists(template) => template.replace("{org}", &me),
+        };
+        alternatives.push(format!("(({org} IS NULL OR {org} <> {me}) AND {condition})", org = cols.organisation));
     }
     if alternatives.is_empty() {
         return "1 = 0".into();

@@ -111,3 +111,9 @@ pub async fn id_by_code(db: &Db, code: &str) -> Result<Option<TerritoryId>> {
         sqlx::query_scalar("SELECT id FROM territories WHERE code = $1").bind(code).fetch_optional(db.pool()).await?;
     id.map(|s| s.parse().map_err(|_| StorageError::Corrupt("territories.id"))).transpose()
 }
+
+/// The name of every territory, by id (no geometry).
+pub async fn names(db: &Db) -> Result<std::collections::HashMap<TerritoryId, String>> {
+    let rows: Vec<(TerritoryId, String)> = sqlx::query_as("SELECT id, name FROM territories").fetch_all(db.pool()).await?;
+    Ok(rows.into_iter().collect())
+}

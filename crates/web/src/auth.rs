@@ -6,7 +6,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::Method;
-use veille_domain::{authorize, Action, Actor, Decision, Resource};
+use veille_app::Caller;
 use veille_storage::accounts::{self, Account};
 use veille_storage::sessions::{self, Session};
 use veille_storage::tokens::{self, ApiToken};
@@ -104,49 +104,22 @@ pub async fn load_session(parts: &Parts, state: &AppState) -> Result<SessionStat
 }
 
 /// A fully authenticated request: by a session with its second factor, or by
-/// a live API token.
+/// a live API token. It is the application layer's [`Caller`] (its account
+/// and grants) with how it came in.
 #[derive(Clone, Debug)]
 pub struct Authenticated {
-    /// The account.
-    pub account: Account,
-    /// Its grants.
-    pub actor: Actor,
+    /// The account and its grants.
+    pub caller: Caller,
     /// The session, if by cookie.
     pub session: Option<Session>,
     /// The token, if by bearer token.
     pub token: Option<ApiToken>,
 }
 
-impl Authenticated {
-    /// Asks the permission function.
-    pub fn can(&self, action: Action, resource: &Resource) -> Decision {
-        authorize(&self.actor, action, resource)
-    }
-    /// An audit entry by this account about a record.
-    pub fn audit_entry<'a>(
-        &self,
-        at: veille_domain::Timestamp,
-        action: &'a str,
-        record_kind: &'a str,
-        record_id: impl ToString,
-        record_organisation: veille_domain::OrganisationId,
-    ) -> veille_storage::audit::NewEntry<'a> {
-        veille_storage::audit::NewEntry::about(
-            at,
-            Some((self.account.id, self.account.organisation)),
-            action,
-            record_kind,
-            Some(record_id.to_string()),
-            Some(record_organisation),
-        )
-    }
-    /// Refuses with 403 unless allowed.
-    pub fn require(&self, action: Action, resource: &Resource) -> Result<(), AppError> {
-        if self.can(action, resource).allowed {
-            Ok(())
-        } else {
-            Err(AppError::forbidden())
-        }
+impl std::ops::Deref for Authenticated {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
     }
 }
 
@@ -169,12 +142,12 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth
             return Err(AppError::new(ErrorKind::Unauthenticated));
         }
         let actor = accounts::actor_of(&state.db, &account).await?;
-        return Ok(Some(Authenticated { account, actor, session: None, token: Some(token) }));
+        return Ok(Some(Authenticated { caller: Caller { account, actor }, session: None, token: Some(token) }));
     }
     match load_session(parts, state).await? {
         SessionState::Full(account, session) => {
             let actor = accounts::actor_of(&state.db, &account).await?;
-            Ok(Some(Authenticated { account, actor, session: Some(session), token: None }))
+            Ok(Some(Authenticated { caller: Caller { account, actor }, session: Some(session), token: None }))
         }
         _ => Ok(None),
     }

@@ -7,7 +7,7 @@ use veille_storage::accounts::{self, NewAccount};
 use veille_storage::organisations::{self, InstanceSettings};
 use veille_storage::{teams, territories as store_territories, Db};
 
-use crate::clock::Clock;
+use veille_app::Clock;
 
 /// Territory files embedded from the shared geographic data (Licence Ouverte).
 const GEO: &[&str] = &[

@@ -6,36 +6,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use veille_storage::StorageError;
 
-/// What went wrong, as the user should hear it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// 400: the request makes no sense (forms re-render instead).
-    BadRequest,
-    /// 401: log in first.
-    Unauthenticated,
-    /// 403: not allowed.
-    Forbidden,
-    /// 403: the form's anti-forgery token is missing or stale.
-    CsrfRejected,
-    /// 404: no such thing (also for things the user may not know exist).
-    NotFound,
-    /// 405: the route does not take this method.
-    MethodNotAllowed,
-    /// 409: changed by someone else meanwhile.
-    Conflict,
-    /// 413: upload too large.
-    TooLarge,
-    /// 429: too many attempts.
-    Throttled,
-    /// 500: our fault.
-    Internal,
-    /// 503: not ready.
-    Unavailable,
+pub use veille_app::ErrorKind;
+
+/// The HTTP status of an error kind.
+pub trait HttpStatus {
+    /// The status code.
+    fn status(self) -> StatusCode;
 }
 
-impl ErrorKind {
-    /// HTTP status.
-    pub fn status(self) -> StatusCode {
+impl HttpStatus for ErrorKind {
+    fn status(self) -> StatusCode {
         match self {
             ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
             ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
@@ -48,26 +28,6 @@ impl ErrorKind {
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
-    }
-    /// Message key in the catalogue.
-    pub fn message_key(self) -> &'static str {
-        match self {
-            ErrorKind::BadRequest => "error.bad_request",
-            ErrorKind::Unauthenticated => "error.unauthenticated",
-            ErrorKind::Forbidden => "error.forbidden",
-            ErrorKind::CsrfRejected => "error.csrf",
-            ErrorKind::NotFound => "error.not_found",
-            ErrorKind::MethodNotAllowed => "error.method_not_allowed",
-            ErrorKind::Conflict => "error.conflict",
-            ErrorKind::TooLarge => "error.too_large",
-            ErrorKind::Throttled => "error.throttled",
-            ErrorKind::Internal => "error.internal",
-            ErrorKind::Unavailable => "error.unavailable",
-        }
-    }
-    /// Stable code for JSON errors.
-    pub fn code(self) -> &'static str {
-        self.message_key().trim_start_matches("error.")
     }
 }
 
@@ -117,6 +77,12 @@ impl From<StorageError> for AppError {
             StorageError::StaleVersion | StorageError::Conflict(_) => AppError::new(ErrorKind::Conflict),
             other => AppError { kind: ErrorKind::Internal, cause: Some(other.into()) },
         }
+    }
+}
+
+impl From<veille_app::Error> for AppError {
+    fn from(e: veille_app::Error) -> Self {
+        AppError { kind: e.kind, cause: e.cause }
     }
 }
 

@@ -1,7 +1,5 @@
 //! Forms: the anti-forgery check, decoding, and errors shown next to fields.
 
-use std::collections::BTreeMap;
-
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::header::{HOST, ORIGIN};
@@ -89,37 +87,4 @@ pub fn json_without_nul(value: &mut serde_json::Value) {
     }
 }
 
-/// Errors of a form, by field name, already in the user's language.
-#[derive(Clone, Debug, Default)]
-pub struct FieldErrors(BTreeMap<String, String>);
-
-impl FieldErrors {
-    /// No errors.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Adds an error to a field.
-    pub fn add(&mut self, field: &str, message: String) {
-        self.0.entry(field.to_owned()).or_insert(message);
-    }
-    /// The error of a field, or empty.
-    pub fn get(&self, field: &str) -> String {
-        self.0.get(field).cloned().unwrap_or_default()
-    }
-    /// Whether a field has an error.
-    pub fn has(&self, field: &str) -> bool {
-        self.0.contains_key(field)
-    }
-    /// Whether there is any error.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-    /// Number of errors.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-    /// All errors, for the summary at the top of the form.
-    pub fn all(&self) -> Vec<(String, String)> {
-        self.0.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-    }
-}
+pub use veille_app::FieldErrors;

@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::auth;
+use crate::error::HttpStatus;
 use crate::error::ErrorKind;
 use crate::i18n::Lang;
 use crate::page::{request_lang, CsrfToken, PageCtx};

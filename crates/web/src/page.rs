@@ -125,7 +125,7 @@ where
         Ok(PageCtx {
             lang: request_lang(parts, who.as_ref().map(|w| w.account.lang.as_str())),
             csrf,
-            user: who.map(|w| NavUser { display_name: w.account.display_name, role: w.account.role }),
+            user: who.map(|w| NavUser { display_name: w.caller.account.display_name, role: w.caller.account.role }),
             demo,
             tile_url: app.config.tile_url.clone(),
             path: parts.uri.path().to_owned(),

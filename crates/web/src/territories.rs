@@ -19,68 +19,10 @@ use crate::forms::{csrf_ok, same_origin, FieldErrors};
 use crate::page::{render, render_status, PageCtx};
 use crate::AppState;
 
+pub use veille_app::territories::{import, index_of, locate, names, reload_index};
+
 /// Largest GeoJSON file accepted (bytes).
 pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
-
-/// Rebuilds the in-memory index from the database.
-pub async fn reload_index(state: &AppState) -> anyhow::Result<()> {
-    *state.territories.write().await = index_of(&state.db).await?;
-    state.reports_cache.invalidate();
-    Ok(())
-}
-
-/// The point → territory index of the territories stored in `db` (the
-/// command line builds its own; the server keeps one in its state).
-pub async fn index_of(db: &Db) -> anyhow::Result<TerritoryIndex<TerritoryId>> {
-    let mut items = Vec::new();
-    for t in territories::list(db).await? {
-        items.push((t.id, veille_geo::geometry_from_geojson(&t.geometry)?));
-    }
-    Ok(TerritoryIndex::new(items))
-}
-
-/// The name of every territory, by id (no geometry).
-pub async fn names(db: &Db) -> anyhow::Result<std::collections::HashMap<TerritoryId, String>> {
-    let rows: Vec<(String, String)> = veille_storage::sqlx::query_as("SELECT id, name FROM territories").fetch_all(db.pool()).await?;
-    rows.into_iter().map(|(id, name)| Ok((id.parse().map_err(|_| anyhow::anyhow!("territories.id"))?, name))).collect()
-}
-
-/// Parses and stores territories from GeoJSON text, in one transaction, audited.
-pub async fn import(
-    db: &Db,
-    text: &str,
-    code_property: &str,
-    name_property: &str,
-    actor: Option<(UserId, OrganisationId)>,
-    now: Timestamp,
-) -> anyhow::Result<ImportCounts> {
-    let features = veille_geo::parse_territories(text, code_property, name_property)?;
-    let items: Vec<(String, String, String, [f64; 4])> = features
-        .iter()
-        .map(|f| {
-            let bbox = veille_geo::bbox(&f.geometry).unwrap_or([0.0; 4]);
-            (f.code.to_string(), f.name.clone(), veille_geo::geometry_to_geojson(&f.geometry), bbox)
-        })
-        .collect();
-    let mut tx = db.begin().await?;
-    let counts = territories::upsert(&mut tx, &items, now).await?;
-    audit::append(
-        &mut tx,
-        audit::NewEntry {
-            at: now,
-            actor_user: actor.map(|a| a.0),
-            actor_organisation: actor.map(|a| a.1),
-            action: "import",
-            record_kind: "territory",
-            record_id: None,
-            record_organisation: None,
-            detail: serde_json::json!({ "created": counts.created, "updated": counts.updated }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(counts)
-}
 
 #[derive(Template)]
 #[template(path = "territories.html")]
@@ -203,15 +145,6 @@ pub async fn show(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
 pub struct LookupQuery {
     lon: Option<f64>,
     lat: Option<f64>,
-}
-
-/// Which territory contains a point.
-pub async fn locate(state: &AppState, point: LonLat) -> AppResult<Option<Territory>> {
-    let id = state.territories.read().await.locate(point).copied();
-    match id {
-        Some(id) => Ok(Some(territories::get(&state.db, id).await?)),
-        None => Ok(None),
-    }
 }
 
 /// GET /api/v1/territories/lookup?lon=&lat=

@@ -56,7 +56,7 @@ labels_from_ctx!(SearchPage, StructurePage, ServicePage, ServiceForm, StructureF
 
 /// Every account reads the directory; this names the rule in one place.
 pub fn gate(who: &Authenticated) -> AppResult<()> {
-    who.require(Action::Read, &Resource::new(ResourceKind::Directory))
+    Ok(who.require(Action::Read, &Resource::new(ResourceKind::Directory))?)
 }
 
 /// A structure the account may do `action` on (404 when there is none).
@@ -899,7 +899,7 @@ fn messages(lang: Lang, list: &[Problem]) -> (Vec<String>, usize) {
 }
 
 fn require_import(who: &Authenticated) -> AppResult<()> {
-    who.require(Action::Update, &Resource::new(ResourceKind::Directory))
+    Ok(who.require(Action::Update, &Resource::new(ResourceKind::Directory))?)
 }
 
 /// GET /directory/import

@@ -107,7 +107,7 @@ async fn form_page(state: &AppState, ctx: PageCtx, who: &Authenticated, form: En
 }
 
 fn may_create(who: &Authenticated) -> AppResult<()> {
-    who.require(Action::Create, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))
+    Ok(who.require(Action::Create, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))?)
 }
 
 /// GET /encounters/new

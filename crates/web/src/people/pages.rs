@@ -234,7 +234,7 @@ struct SuggestionsFragment {
 
 /// Whether the account may write files of its organisation.
 fn may_create(who: &Authenticated) -> AppResult<()> {
-    who.require(Action::Create, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))
+    Ok(who.require(Action::Create, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))?)
 }
 
 async fn form_page(state: &AppState, ctx: PageCtx, who: &Authenticated, form: PersonForm, errors: FieldErrors, suggestions: Vec<Suggestion>, editing: Option<Person>) -> AppResult<FormPage> {

@@ -449,7 +449,7 @@ impl TakenInPage {
 
 /// Whether the account may take reports in: it creates records of its organisation.
 pub fn gate(who: &Authenticated) -> AppResult<()> {
-    who.require(Action::Create, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))
+    Ok(who.require(Action::Create, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))?)
 }
 
 /// GET /reports/new

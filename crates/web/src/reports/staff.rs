@@ -25,7 +25,7 @@ use super::resource;
 
 /// Whether the account reads reports at all (its organisation's personal records).
 pub fn gate(who: &Authenticated) -> AppResult<()> {
-    who.require(Action::Read, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))
+    Ok(who.require(Action::Read, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))?)
 }
 
 /// Queue filters (also of the CSV export, the map, the API and the figures).

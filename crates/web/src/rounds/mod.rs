@@ -107,12 +107,12 @@ pub fn catalogue_resource(org: OrganisationId) -> Resource {
 
 /// Whether the account works with the schedule at all.
 pub fn schedule_gate(who: &Authenticated) -> AppResult<()> {
-    who.require(Action::Read, &schedule_resource(who.account.organisation))
+    Ok(who.require(Action::Read, &schedule_resource(who.account.organisation))?)
 }
 
 /// Whether the account works with rounds at all (its organisation's records).
 pub fn rounds_gate(who: &Authenticated) -> AppResult<()> {
-    who.require(Action::Read, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))
+    Ok(who.require(Action::Read, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))?)
 }
 
 /// Loads a round: 404 when the account may not read it, 403 when it reads it

@@ -61,7 +61,7 @@ pub fn resource(site: &Site, coordinating: Option<OrganisationId>) -> Resource {
 
 /// Whether the account works with sites at all (creating one in its own organisation).
 pub fn gate(who: &Authenticated) -> AppResult<()> {
-    who.require(Action::Read, &Resource::new(ResourceKind::Site).owned_by(who.account.organisation))
+    Ok(who.require(Action::Read, &Resource::new(ResourceKind::Site).owned_by(who.account.organisation))?)
 }
 
 /// Loads a site: 404 when the account may not read it, 403 when it reads it

@@ -18,12 +18,11 @@ use veille_domain::{Action, PersonId, Timestamp};
 use veille_linkage::{Config, FieldAgreement, Index, Model, Record};
 use veille_storage::people::{self, Person, PersonFields};
 
-use crate::auth::Authenticated;
-use crate::error::{AppError, AppResult};
-use crate::AppState;
+use crate::error::{Error, Result};
+use crate::{App, Caller, Lang};
 
-const CONFIG: &str = include_str!("../../linkage/people.toml");
-const MODEL: &str = include_str!("../../linkage/people-model.json");
+const CONFIG: &str = include_str!("../../../web/linkage/people.toml");
+const MODEL: &str = include_str!("../../../web/linkage/people-model.json");
 
 /// People changed this long before the last catch-up are read again (writes
 /// of other instances whose clocks or commits lag behind).
@@ -44,7 +43,7 @@ struct Built {
     watermark: Timestamp,
 }
 
-/// The duplicate index of the application (in [`AppState`]).
+/// The duplicate index of the application (in [`App`]).
 #[derive(Default)]
 pub struct DuplicateIndex(Mutex<Option<Built>>);
 
@@ -121,7 +120,7 @@ fn groups(people: &[Person], links: &[(PersonId, PersonId)]) -> BTreeMap<PersonI
     }).collect()
 }
 
-async fn build(state: &AppState) -> AppResult<Built> {
+async fn build(state: &App) -> Result<Built> {
     let started = state.clock.now();
     let all = people::all(&state.db).await?;
     let links = people::active_links(&state.db).await?;
@@ -134,12 +133,12 @@ async fn build(state: &AppState) -> AppResult<Built> {
         })
         .collect();
     let (config, model) = &*SETTINGS;
-    let index = Index::build_with_model(config, records, Some(model.clone())).map_err(|e| AppError::from(anyhow::anyhow!("duplicate index: {e}")))?;
+    let index = Index::build_with_model(config, records, Some(model.clone())).map_err(|e| Error::from(anyhow::anyhow!("duplicate index: {e}")))?;
     Ok(Built { index, watermark: started })
 }
 
 /// Brings the index up to date with the people changed since the last time.
-async fn catch_up(state: &AppState, built: &mut Built) -> AppResult<()> {
+async fn catch_up(state: &App, built: &mut Built) -> Result<()> {
     let started = state.clock.now();
     let changed = people::changed_since(&state.db, built.watermark.plus_seconds(-SLACK_SECONDS)).await?;
     let mut done: BTreeSet<PersonId> = BTreeSet::new();
@@ -222,19 +221,19 @@ impl Agreement {
         self.level.trim_start_matches("year_within_").to_owned()
     }
     /// "Name: sounds alike", in the reader's language.
-    pub fn label(&self, ctx: &crate::page::PageCtx) -> String {
+    pub fn label(&self, lang: &Lang) -> String {
         let how = match self.kind() {
-            "year_within" => ctx.tf("people.duplicates.level.year_within", &[("years", &self.years())]),
-            kind => ctx.label("people.duplicates.level", kind),
+            "year_within" => lang.tf("people.duplicates.level.year_within", &[("years", &self.years())]),
+            kind => lang.t(&format!("people.duplicates.level.{kind}")),
         };
-        format!("{} : {how}", ctx.label("people.duplicates.field", &self.field))
+        format!("{} : {how}", lang.t(&format!("people.duplicates.field.{}", self.field)))
     }
 }
 
 impl Suggestion {
     /// "Likely at 82 %", in the reader's language.
-    pub fn probability_label(&self, ctx: &crate::page::PageCtx) -> String {
-        ctx.tf("people.duplicates.probability", &[("percent", &format!("{:.0}", self.probability * 100.0))])
+    pub fn probability_label(&self, lang: &Lang) -> String {
+        lang.tf("people.duplicates.probability", &[("percent", &format!("{:.0}", self.probability * 100.0))])
     }
 }
 
@@ -249,13 +248,13 @@ fn agreements(found: &[FieldAgreement]) -> Vec<Agreement> {
 /// Probable duplicates of `probe` among the people `who` may read, best
 /// first, leaving out `exclude` (the person itself, its linked records, the
 /// people judged distinct from it).
-pub async fn suggest(state: &AppState, who: &Authenticated, probe: &Record, exclude: &BTreeSet<PersonId>) -> AppResult<Vec<Suggestion>> {
+pub async fn suggest(state: &App, who: &Caller, probe: &Record, exclude: &BTreeSet<PersonId>) -> Result<Vec<Suggestion>> {
     let found = {
         let mut guard = state.duplicates.0.lock().await;
         if guard.is_none() {
             *guard = Some(build(state).await?);
         }
-        let built = guard.as_mut().ok_or_else(|| AppError::from(anyhow::anyhow!("duplicate index missing")))?;
+        let built = guard.as_mut().ok_or_else(|| Error::from(anyhow::anyhow!("duplicate index missing")))?;
         catch_up(state, built).await?;
         let (config, _) = &*SETTINGS;
         built.index.candidates_above(probe, LIMIT * 2, config.threshold)
@@ -298,7 +297,7 @@ pub fn compare(a: &PersonFields, b: &PersonFields) -> Vec<Agreement> {
 
 /// Probable duplicates of an existing person (its group's values), leaving
 /// out its own group and the people judged distinct from any of them.
-pub async fn of_person(state: &AppState, who: &Authenticated, person: &Person) -> AppResult<Vec<Suggestion>> {
+pub async fn of_person(state: &App, who: &Caller, person: &Person) -> Result<Vec<Suggestion>> {
     let group = people::group_of(&state.db, person.id).await?;
     let members = people::get_many(&state.db, &group).await?;
     let mut exclude: BTreeSet<PersonId> = group.iter().copied().collect();

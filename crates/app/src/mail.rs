@@ -8,10 +8,10 @@ use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 use veille_storage::outbox;
 
-use crate::AppState;
+use crate::App;
 
 /// Sends every due mail once; returns how many were sent.
-pub async fn send_due(state: &AppState) -> anyhow::Result<usize> {
+pub async fn send_due(state: &App) -> anyhow::Result<usize> {
     if state.config.smtp_host.is_empty() {
         return Ok(0);
     }
@@ -51,7 +51,7 @@ pub async fn send_due(state: &AppState) -> anyhow::Result<usize> {
 }
 
 /// Runs the worker every second until aborted.
-pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
+pub fn spawn_worker(state: App) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {

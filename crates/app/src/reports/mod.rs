@@ -1,0 +1,434 @@
+//! Signalements: triage, routing and storage of a new report from whichever
+//! channel (public form, partner intake, JSON API, Open311), and the mails to
+//! reporters who asked for them.
+
+use std::sync::LazyLock;
+
+use rand::Rng;
+use uuid::Uuid;
+use veille_domain::triage::{Observation, RuleSet};
+use veille_domain::{OrganisationId, Resource, ResourceKind, TeamId, Timestamp, UserId};
+use veille_geo::LonLat;
+use veille_storage::reports::{self, NewReport, Photo, Report};
+use veille_storage::{audit, organisations, outbox, teams, Tx};
+
+use crate::error::Result;
+use crate::Lang;
+use crate::App;
+
+/// The triage rules text shipped with veille.
+pub const RULES_TOML: &str = include_str!("../../../web/triage_rules.toml");
+
+static RULES: LazyLock<RuleSet> = LazyLock::new(|| {
+    let set: RuleSet = toml::from_str(RULES_TOML).unwrap_or_else(|e| panic!("the triage rules file does not parse: {e}"));
+    set.validate().unwrap_or_else(|e| panic!("the triage rules file is not valid: {e}"));
+    set
+});
+
+/// The triage rules in force.
+pub fn rules() -> &'static RuleSet {
+    &RULES
+}
+
+/// Public submissions allowed per client address in [`RATE_WINDOW_SECONDS`].
+pub const RATE_LIMIT: i64 = 5;
+/// The rate-limit window.
+pub const RATE_WINDOW_SECONDS: i64 = 600;
+
+/// The access-control description of a report: a personal record owned by the
+/// organisation in charge, placed in its territory, shared with the
+/// coordinating organisation that received it.
+pub fn resource(r: &Report) -> Resource {
+    let mut res = Resource::new(ResourceKind::Record).in_territory(r.territory);
+    if let Some(org) = r.organisation {
+        res = res.owned_by(org);
+    }
+    if let Some(coord) = r.triage_organisation.filter(|c| Some(*c) != r.organisation) {
+        res = res.shared_with(coord);
+    }
+    res
+}
+
+/// What a new report says, from whichever channel.
+#[derive(Clone, Debug, Default)]
+pub struct Intake {
+    /// Source code.
+    pub source: String,
+    /// Channel code.
+    pub channel: String,
+    /// The point, if placed.
+    pub point: Option<LonLat>,
+    /// Address or place description.
+    pub address: String,
+    /// Situation types seen.
+    pub situations: Vec<String>,
+    /// Aggravating flags.
+    pub seen: Vec<String>,
+    /// Adults.
+    pub adults: u32,
+    /// Children.
+    pub children: u32,
+    /// Tents.
+    pub tents: u32,
+    /// Description.
+    pub description: String,
+    /// E-mail of the reporter.
+    pub email: Option<String>,
+    /// Phone of the reporter.
+    pub phone: Option<String>,
+    /// Consent to be contacted and to receive updates.
+    pub consent: bool,
+    /// Who reported (partner intake; restricted).
+    pub reporter_name: Option<String>,
+    /// A known site.
+    pub site_id: Option<String>,
+    /// The e-mail needs no confirmation (typed by staff).
+    pub email_confirmed: bool,
+    /// Taken in by a person (partner intake): acknowledged at once.
+    pub acknowledged: bool,
+    /// A photo already checked and re-encoded, with the hash of the token it
+    /// was kept under (to forget it once used).
+    pub photo: Option<(Photo, Option<String>)>,
+}
+
+/// Where the report landed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// In a territory of the instance (its name).
+    Territory(String),
+    /// A point outside every territory.
+    Outside,
+    /// No point given.
+    NotPlaced,
+}
+
+/// A received report, with its follow-up token (shown once, never stored).
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// Id.
+    pub id: Uuid,
+    /// Reference.
+    pub reference: String,
+    /// Follow-up token.
+    pub token: String,
+    /// Where it landed.
+    pub placement: Placement,
+    /// Level (1 ordinary, 2 complex).
+    pub level: i64,
+    /// Team in charge, if a routing rule matched.
+    pub team: Option<TeamId>,
+    /// Organisation in charge.
+    pub organisation: Option<OrganisationId>,
+}
+
+const REFERENCE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+fn new_confirm_code() -> String {
+    let mut rng = rand::thread_rng();
+    let mut pick = |n: usize| -> String { (0..n).map(|_| REFERENCE_ALPHABET[rng.gen_range(0..REFERENCE_ALPHABET.len())] as char).collect() };
+    format!("{}-{}", pick(4), pick(4))
+}
+
+fn new_reference() -> String {
+    let mut rng = rand::thread_rng();
+    let mut pick = |n: usize| -> String { (0..n).map(|_| REFERENCE_ALPHABET[rng.gen_range(0..REFERENCE_ALPHABET.len())] as char).collect() };
+    format!("S-{}-{}", pick(4), pick(4))
+}
+
+/// The coordinating organisation of the instance (the first by name, if several).
+pub async fn coordinating_organisation(state: &App) -> Result<Option<OrganisationId>> {
+    Ok(organisations::list(&state.db).await?.into_iter().find(|o| o.coordinating).map(|o| o.id))
+}
+
+/// What every intake reads and rarely changes: the routing table, the
+/// organisation of each team it names, the coordinating organisation and the
+/// territory names. Kept in memory; dropped when one of them changes on this
+/// instance (routing rule added or removed, organisation created, territories
+/// imported) and at most [`Cache::TTL`] old otherwise (other instances).
+#[derive(Default)]
+pub struct Cache(std::sync::RwLock<Option<(std::time::Instant, std::sync::Arc<Lookup>)>>);
+
+/// The cached lookups of intake.
+pub struct Lookup {
+    rules: Vec<reports::RoutingRule>,
+    team_organisation: std::collections::HashMap<TeamId, OrganisationId>,
+    coordinating: Option<OrganisationId>,
+    territory_names: std::collections::HashMap<veille_domain::TerritoryId, String>,
+}
+
+impl Cache {
+    /// Longest life of the cached lookups.
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+    fn fresh(&self) -> Option<std::sync::Arc<Lookup>> {
+        let guard = self.0.read().ok()?;
+        let (at, lookup) = guard.as_ref()?;
+        (at.elapsed() < Self::TTL).then(|| lookup.clone())
+    }
+
+    /// Forgets the cached lookups (after a change).
+    pub fn invalidate(&self) {
+        if let Ok(mut guard) = self.0.write() {
+            *guard = None;
+        }
+    }
+}
+
+async fn lookup(state: &App) -> Result<std::sync::Arc<Lookup>> {
+    if let Some(l) = state.reports_cache.fresh() {
+        return Ok(l);
+    }
+    let rules = reports::routing_rules(&state.db).await?;
+    let team_organisation = teams::list(&state.db, None).await?.into_iter().map(|t| (t.id, t.organisation)).collect();
+    let coordinating = coordinating_organisation(state).await?;
+    let territory_names = crate::territories::names(&state.db).await?;
+    let l = std::sync::Arc::new(Lookup { rules, team_organisation, coordinating, territory_names });
+    if let Ok(mut guard) = state.reports_cache.0.write() {
+        *guard = Some((std::time::Instant::now(), l.clone()));
+    }
+    Ok(l)
+}
+
+/// Earlier reports within the repeat window around a point.
+async fn earlier_nearby(state: &App, point: LonLat, now: Timestamp) -> Result<u32> {
+    let w = &rules().repeat;
+    let dlat = w.radius_m / 111_000.0 * 1.1;
+    let dlon = dlat / point.lat.to_radians().cos().max(0.01);
+    let since = now.plus_seconds(-w.days * 86_400);
+    let found = reports::points_near(&state.db, point.lon, point.lat, dlon, dlat, since).await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(lon, lat)| LonLat::new(lon, lat).ok())
+        .filter(|p| veille_geo::distance_m(*p, point) <= w.radius_m)
+        .count() as u32)
+}
+
+/// Triages, routes and stores a report, audited, in one transaction. When
+/// `limit_client` is given, refuses (returns `None`) past the rate limit.
+pub async fn receive(state: &App, intake: &Intake, actor: Option<(UserId, OrganisationId)>, limit_client: Option<&str>) -> Result<Option<Received>> {
+    let now = state.clock.now();
+    let cached = lookup(state).await?;
+    let territory = match intake.point {
+        Some(p) => state.territories.read().await.locate(p).copied(),
+        None => None,
+    };
+    let earlier = match intake.point {
+        Some(p) => earlier_nearby(state, p, now).await?,
+        None => 0,
+    };
+    let observation = Observation {
+        situations: intake.situations.clone(),
+        flags: intake.seen.clone(),
+        adults: intake.adults,
+        children: intake.children,
+        tents: intake.tents,
+        earlier_reports_nearby: earlier,
+    };
+    let triage = rules().triage(&observation);
+    let level = i64::from(triage.level);
+    let coordinating = cached.coordinating;
+    let team = territory.and_then(|t| reports::route(&cached.rules, Some(t), &intake.situations, level));
+    let team_org = match team {
+        Some(t) => match cached.team_organisation.get(&t) {
+            Some(o) => Some(*o),
+            None => Some(teams::get(&state.db, t).await?.organisation),
+        },
+        None => None,
+    };
+    let organisation = team_org.or(coordinating);
+    let status = if team.is_some() { "assigned" } else { "received" };
+    let token = crate::security::random_token();
+    // A code mailed to the reporter, typed back on the follow-up page, proves
+    // the address is theirs before any update is mailed to it.
+    let confirm_code = (intake.email.is_some() && intake.consent && !intake.email_confirmed).then(new_confirm_code);
+    let mut new = NewReport {
+        reference: new_reference(),
+        token_hash: crate::security::token_hash(&token),
+        source: intake.source.clone(),
+        channel: intake.channel.clone(),
+        lon: intake.point.map(|p| p.lon),
+        lat: intake.point.map(|p| p.lat),
+        address: intake.address.clone(),
+        territory,
+        situations: intake.situations.clone(),
+        seen: intake.seen.clone(),
+        adults: i64::from(intake.adults),
+        children: i64::from(intake.children),
+        tents: i64::from(intake.tents),
+        description: intake.description.clone(),
+        reporter_name: intake.reporter_name.clone(),
+        contact_email: intake.email.clone(),
+        contact_phone: intake.phone.clone(),
+        contact_consent: intake.consent,
+        email_confirm_hash: confirm_code.as_deref().map(|c| crate::security::token_hash(&c.replace('-', ""))),
+        email_confirmed: intake.email_confirmed && intake.email.is_some(),
+        acknowledged: intake.acknowledged,
+        site_id: intake.site_id.clone(),
+        level,
+        reasons: triage.reasons.clone(),
+        status: status.into(),
+        organisation,
+        triage_organisation: coordinating,
+        team,
+    };
+    // References are random (30^8): a clash with the unique constraint is
+    // rare enough to simply try again with another one.
+    let mut attempt = 0;
+    let (mut tx, id) = loop {
+        let mut tx = state.db.begin().await?;
+        if let Some(client) = limit_client {
+            let since = now.plus_seconds(-RATE_WINDOW_SECONDS);
+            if reports::count_submission(&mut tx, client, since, now).await? > RATE_LIMIT {
+                return Ok(None);
+            }
+        }
+        match reports::create(&mut tx, &new, now).await {
+            Ok(id) => break (tx, id),
+            Err(e) if e.is_conflict_on("reference") && attempt < 3 => {
+                attempt += 1;
+                tx.rollback().await?;
+                new.reference = new_reference();
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let reference = new.reference.clone();
+    if let Some(t) = team {
+        reports::add_event(&mut tx, id, now, None, "assigned", None, Some(&t.to_string()), "").await?;
+    }
+    if let Some((photo, kept)) = &intake.photo {
+        reports::attach_photo(&mut tx, id, photo, now).await?;
+        if let Some(hash) = kept {
+            reports::drop_upload(&mut tx, hash).await?;
+        }
+    }
+    audit::append(
+        &mut tx,
+        audit::NewEntry {
+            at: now,
+            actor_user: actor.map(|a| a.0),
+            actor_organisation: actor.map(|a| a.1),
+            action: "create",
+            record_kind: "report",
+            record_id: Some(id.to_string()),
+            record_organisation: organisation,
+            detail: serde_json::json!({
+                "channel": intake.channel, "source": intake.source, "level": level, "reasons": triage.reasons,
+                "situations": intake.situations, "rules_version": rules().version, "team": team.map(|t| t.to_string()),
+                "status": status, "photo": intake.photo.is_some(),
+            }),
+        },
+    )
+    .await?;
+    let lang = Lang::Fr;
+    let link = follow_url(state, &token);
+    let subject = lang.tf("report.mail.subject", &[("reference", &reference)]);
+    match (&intake.email, &confirm_code) {
+        (Some(email), Some(code)) => {
+            let body = lang.tf("report.mail.received_body", &[("reference", &reference), ("link", &link), ("code", code)]);
+            outbox::enqueue(&mut tx, email, &subject, &body, now).await?;
+        }
+        // Typed by staff with the reporter's consent: no code to type back.
+        (Some(email), None) if intake.consent && intake.email_confirmed => {
+            let body = lang.tf("report.mail.taken_in_body", &[("reference", &reference), ("link", &link)]);
+            outbox::enqueue(&mut tx, email, &subject, &body, now).await?;
+        }
+        _ => {}
+    }
+    tx.commit().await?;
+    let placement = match (territory, intake.point) {
+        (Some(t), _) => Placement::Territory(cached.territory_names.get(&t).cloned().unwrap_or_default()),
+        (None, Some(_)) => Placement::Outside,
+        (None, None) => Placement::NotPlaced,
+    };
+    Ok(Some(Received { id, reference, token, placement, level, team, organisation }))
+}
+
+/// The follow-up link of a token.
+pub fn follow_url(state: &App, token: &str) -> String {
+    format!("{}/suivi/{token}", state.config.base_url.trim_end_matches('/'))
+}
+
+/// Queues the e-mail telling the reporter about a public change, if they gave
+/// an e-mail, agreed and confirmed it: status and public answer only, never
+/// internal notes.
+pub async fn notify_reporter(tx: &mut Tx, state: &App, report: &Report, status: &str, answer: &str) -> Result<()> {
+    let (Some(email), true, true) = (&report.contact_email, report.contact_consent, report.email_confirmed) else { return Ok(()) };
+    let lang = Lang::Fr;
+    let status_label = lang.t(&format!("report.status.{status}"));
+    let answer_text = if answer.is_empty() { lang.t("report.follow.no_answer") } else { answer.to_owned() };
+    let body = lang.tf(
+        "report.mail.update_body",
+        &[("reference", &report.reference), ("status", &status_label), ("answer", &answer_text), ("base", state.config.base_url.trim_end_matches('/'))],
+    );
+    outbox::enqueue(tx, email, &lang.tf("report.mail.subject", &[("reference", &report.reference)]), &body, state.clock.now()).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every rule of the shipped rule set: one observation that triggers it
+    /// alone (level 2, its reason only), and one just below its threshold
+    /// (level 1, no reason). A rule added to the file without a case here
+    /// fails the test.
+    #[test]
+    fn the_shipped_rules_table() {
+        let set = rules();
+        assert_eq!(set.version, 3);
+        let flag = |f: &str| Observation { flags: vec![f.into()], ..Default::default() };
+        let situation = |s: &str| Observation { situations: vec![s.into()], ..Default::default() };
+        let cases: Vec<(&str, Observation, u8)> = vec![
+            ("minors", situation("minors"), 2),
+            ("family_with_children", situation("family_with_children"), 2),
+            ("children_counted", Observation { children: 2, ..Default::default() }, 2),
+            ("pregnant_woman", flag("pregnant_woman"), 2),
+            ("great_vulnerability", flag("great_vulnerability"), 2),
+            ("many_tents", Observation { tents: 4, ..Default::default() }, 2),
+            ("repeated", Observation { earlier_reports_nearby: 2, ..Default::default() }, 2),
+            ("municipal_land", flag("municipal_land"), 2),
+        ];
+        let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
+        let covered: Vec<&str> = cases.iter().map(|c| c.0).collect();
+        assert_eq!(ids, covered, "every rule of triage_rules.toml has its case, in file order");
+        for (id, o, level) in cases {
+            let t = set.triage(&o);
+            assert_eq!(t.reasons, vec![id.to_string()], "{id}");
+            assert_eq!(t.level, level, "{id}");
+            assert!(set.reason_key(id).is_some());
+        }
+        let below = [
+            Observation::default(),
+            situation("person_in_distress"),
+            situation("camp"),
+            situation("squat"),
+            situation("drug_use"),
+            situation("nuisance"),
+            Observation { tents: 3, ..Default::default() },
+            Observation { earlier_reports_nearby: 1, ..Default::default() },
+            Observation { adults: 12, ..Default::default() },
+        ];
+        for o in below {
+            assert_eq!(set.triage(&o), veille_domain::triage::Triage { level: 1, reasons: vec![] }, "{o:?}");
+        }
+    }
+
+    #[test]
+    fn every_reason_key_is_in_both_catalogues() {
+        for r in &rules().rules {
+            for lang in [Lang::Fr, Lang::En] {
+                assert_ne!(lang.t(&r.reason), r.reason, "{} missing in {}", r.reason, lang.code());
+            }
+        }
+    }
+
+    #[test]
+    fn references_are_short_and_unambiguous() {
+        for _ in 0..100 {
+            let r = new_reference();
+            assert_eq!(r.len(), 11);
+            assert!(!r.contains(['0', 'O', '1', 'I', 'L']));
+        }
+    }
+}

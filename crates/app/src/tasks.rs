@@ -1,0 +1,46 @@
+//! The instance's own work, run in the background by `veille serve`: the
+//! outbox, the audit sealer, overdue-round alerts and referral expiry.
+
+use veille_storage::Db;
+
+use crate::App;
+
+/// How often the audit sealer chains the entries committed since its last pass.
+pub const AUDIT_SEAL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Chains committed audit entries a few times a second (see `veille_storage::audit`).
+pub fn spawn_audit_sealer(db: Db) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(AUDIT_SEAL_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = veille_storage::audit::seal(&db).await {
+                tracing::warn!("audit sealer: {e:#}");
+            }
+        }
+    })
+}
+
+/// The background tasks of a running instance; aborted on drop.
+pub struct Tasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Tasks {
+    /// Adds a task.
+    pub fn push(&mut self, task: tokio::task::JoinHandle<()>) {
+        self.0.push(task);
+    }
+}
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
+/// Starts the outbox worker and the audit sealer.
+pub fn spawn(app: &App) -> Tasks {
+    Tasks(vec![crate::mail::spawn_worker(app.clone()), spawn_audit_sealer(app.db.clone())])
+}

@@ -1,0 +1,79 @@
+//! Territories: the polygons that route work, imported from GeoJSON, and the
+//! point → territory index every intake and placement reads.
+
+use veille_domain::{OrganisationId, TerritoryId, Timestamp, UserId};
+use veille_geo::{LonLat, TerritoryIndex};
+use veille_storage::territories::{self, ImportCounts, Territory};
+use veille_storage::{audit, Db};
+
+use crate::error::Result;
+use crate::App;
+
+/// Rebuilds the in-memory index from the database.
+pub async fn reload_index(state: &App) -> anyhow::Result<()> {
+    *state.territories.write().await = index_of(&state.db).await?;
+    state.reports_cache.invalidate();
+    Ok(())
+}
+
+/// The point → territory index of the territories stored in `db` (the
+/// command line builds its own; the server keeps one in its state).
+pub async fn index_of(db: &Db) -> anyhow::Result<TerritoryIndex<TerritoryId>> {
+    let mut items = Vec::new();
+    for t in territories::list(db).await? {
+        items.push((t.id, veille_geo::geometry_from_geojson(&t.geometry)?));
+    }
+    Ok(TerritoryIndex::new(items))
+}
+
+/// The name of every territory, by id (no geometry).
+pub async fn names(db: &Db) -> Result<std::collections::HashMap<TerritoryId, String>> {
+    Ok(territories::names(db).await?)
+}
+
+/// Parses and stores territories from GeoJSON text, in one transaction, audited.
+pub async fn import(
+    db: &Db,
+    text: &str,
+    code_property: &str,
+    name_property: &str,
+    actor: Option<(UserId, OrganisationId)>,
+    now: Timestamp,
+) -> anyhow::Result<ImportCounts> {
+    let features = veille_geo::parse_territories(text, code_property, name_property)?;
+    let items: Vec<(String, String, String, [f64; 4])> = features
+        .iter()
+        .map(|f| {
+            let bbox = veille_geo::bbox(&f.geometry).unwrap_or([0.0; 4]);
+            (f.code.to_string(), f.name.clone(), veille_geo::geometry_to_geojson(&f.geometry), bbox)
+        })
+        .collect();
+    let mut tx = db.begin().await?;
+    let counts = territories::upsert(&mut tx, &items, now).await?;
+    audit::append(
+        &mut tx,
+        audit::NewEntry {
+            at: now,
+            actor_user: actor.map(|a| a.0),
+            actor_organisation: actor.map(|a| a.1),
+            action: "import",
+            record_kind: "territory",
+            record_id: None,
+            record_organisation: None,
+            detail: serde_json::json!({ "created": counts.created, "updated": counts.updated }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(counts)
+}
+
+/// Which territory contains a point.
+pub async fn locate(state: &App, point: LonLat) -> Result<Option<Territory>> {
+    let id = state.territories.read().await.locate(point).copied();
+    match id {
+        Some(id) => Ok(Some(territories::get(&state.db, id).await?)),
+        None => Ok(None),
+    }
+}
+
