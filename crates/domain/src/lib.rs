@@ -10,6 +10,7 @@ pub mod codes;
 pub mod email;
 pub mod ids;
 pub mod people;
+pub mod records;
 pub mod roles;
 pub mod time;
 pub mod triage;

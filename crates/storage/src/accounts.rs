@@ -518,3 +518,9 @@ pub async fn use_reset(tx: &mut Tx, token_hash: &str, now: Timestamp) -> Result<
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// The organisation of an account, inside a transaction.
+pub async fn organisation_of(tx: &mut Tx, user: UserId) -> Result<OrganisationId> {
+    let org: Option<OrganisationId> = sqlx::query_scalar("SELECT organisation_id FROM users WHERE id = $1").bind(user).fetch_optional(&mut **tx).await?;
+    org.ok_or(StorageError::NotFound)
+}

@@ -210,6 +210,34 @@ mod tests {
         assert!(matches!(Backend::from_url("mysql://x"), Err(StorageError::UnsupportedScheme(s)) if s == "mysql"));
     }
 
+    /// The committed per-engine files are exactly what the templates give:
+    /// nobody edits a generated file by hand, and no template is left
+    /// ungenerated.
+    #[test]
+    fn migrations_are_generated_from_their_templates() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let out = std::env::temp_dir().join(format!("veille-migrations-{}", uuid::Uuid::now_v7()));
+        let status = std::process::Command::new("bash")
+            .arg(format!("{root}/../../scripts/gen-migrations.sh"))
+            .arg(&out)
+            .status()
+            .expect("bash runs scripts/gen-migrations.sh");
+        assert!(status.success());
+        for engine in ["sqlite", "postgres"] {
+            let committed = std::fs::read_dir(format!("{root}/migrations/{engine}")).unwrap().count();
+            let generated = std::fs::read_dir(out.join(engine)).unwrap().count();
+            assert_eq!(committed, generated, "{engine}: as many files as templates");
+            for entry in std::fs::read_dir(out.join(engine)).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                let want = std::fs::read_to_string(&path).unwrap();
+                let have = std::fs::read_to_string(format!("{root}/migrations/{engine}/{name}")).unwrap_or_default();
+                assert!(want == have, "{engine}/{name} differs from its template: run scripts/gen-migrations.sh");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
     #[test]
     fn migrations_are_in_step() {
         let names = |dir: &str| {

@@ -24,6 +24,7 @@ pub mod sites;
 pub mod sql;
 pub mod teams;
 pub mod territories;
+pub mod timeline;
 pub mod tokens;
 
 pub use db::{Backend, Db, Tx};

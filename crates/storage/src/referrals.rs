@@ -409,63 +409,15 @@ pub async fn add_event(
     to: Option<&str>,
     detail: &str,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO referral_events (id, referral_id, at, actor_user_id, via, kind, from_value, to_value, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(referral.to_string())
-    .bind(at.as_micros())
-    .bind(actor.map(|a| a.to_string()))
-    .bind(via)
-    .bind(kind)
-    .bind(from.map(str::to_owned))
-    .bind(to.map(str::to_owned))
-    .bind(detail)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// A timeline event.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Event {
-    /// When.
-    pub at: Timestamp,
-    /// Who (none: the partner link or the system).
-    pub actor_name: Option<String>,
-    /// `staff`, `link` or `system`.
-    pub via: String,
-    /// `created`, `status`.
-    pub kind: String,
-    /// Previous value.
-    pub from: Option<String>,
-    /// New value.
-    pub to: Option<String>,
-    /// Detail (a cancellation reason, an outcome note).
-    pub detail: String,
+    let actor = match actor {
+        Some(u) => Some((u, crate::accounts::organisation_of(tx, u).await?)),
+        None => None,
+    };
+    let via: veille_domain::records::Via = via.parse().map_err(|_| crate::StorageError::Corrupt("timeline.via"))?;
+    crate::timeline::append(tx, &crate::timeline::NewEvent::new(veille_domain::records::RecordKind::Referral, referral, at, actor, kind).change(from, to).detail(detail).via(via)).await
 }
 
 /// The timeline, oldest first.
-pub async fn events(db: &Db, id: ReferralId) -> Result<Vec<Event>> {
-    let rows = sqlx::query(
-        "SELECT e.at, u.display_name, e.via, e.kind, e.from_value, e.to_value, e.detail FROM referral_events e \
-         LEFT JOIN users u ON u.id = e.actor_user_id WHERE e.referral_id = $1 ORDER BY e.at, e.id",
-    )
-    .bind(id.to_string())
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Event {
-                at: Timestamp::from_micros(r.try_get("at")?),
-                actor_name: r.try_get("display_name")?,
-                via: r.try_get("via")?,
-                kind: r.try_get("kind")?,
-                from: r.try_get("from_value")?,
-                to: r.try_get("to_value")?,
-                detail: r.try_get("detail")?,
-            })
-        })
-        .collect()
+pub async fn events(db: &Db, id: ReferralId) -> Result<Vec<crate::timeline::Event>> {
+    crate::timeline::of(db, veille_domain::records::RecordKind::Referral, id).await
 }

@@ -559,9 +559,9 @@ pub async fn points_near(db: &Db, lon: f64, lat: f64, dlon: f64, dlat: f64, sinc
     rows.iter().map(|r| Ok((r.try_get("lon")?, r.try_get("lat")?))).collect()
 }
 
-/// Adds a timeline entry.
+/// Adds a timeline entry (by staff when `actor` is given, by the instance otherwise).
 #[allow(clippy::too_many_arguments)]
-pub async fn add_event(
+pub(crate) async fn add_event(
     tx: &mut Tx,
     report: Uuid,
     at: Timestamp,
@@ -571,64 +571,16 @@ pub async fn add_event(
     to: Option<&str>,
     detail: &str,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO report_events (id, report_id, at, actor_user_id, kind, from_value, to_value, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(Uuid::now_v7().to_string())
-    .bind(report.to_string())
-    .bind(at.as_micros())
-    .bind(actor.map(|a| a.to_string()))
-    .bind(kind)
-    .bind(from.map(str::to_owned))
-    .bind(to.map(str::to_owned))
-    .bind(detail)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// A timeline entry.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Event {
-    /// When.
-    pub at: Timestamp,
-    /// Who (none: the reporter or the system).
-    pub actor: Option<String>,
-    /// Display name of who.
-    pub actor_name: Option<String>,
-    /// `created`, `status`, `level`, `answer`, `assigned`.
-    pub kind: String,
-    /// Previous value.
-    pub from: Option<String>,
-    /// New value.
-    pub to: Option<String>,
-    /// Detail (the override reason).
-    pub detail: String,
+    let actor = match actor {
+        Some(u) => Some((u, crate::accounts::organisation_of(tx, u).await?)),
+        None => None,
+    };
+    crate::timeline::append(tx, &crate::timeline::NewEvent::new(veille_domain::records::RecordKind::Report, report, at, actor, kind).change(from, to).detail(detail)).await
 }
 
 /// The timeline, oldest first.
-pub async fn events(db: &Db, report: Uuid) -> Result<Vec<Event>> {
-    let rows = sqlx::query(
-        "SELECT e.at, e.actor_user_id, u.display_name, e.kind, e.from_value, e.to_value, e.detail FROM report_events e \
-         LEFT JOIN users u ON u.id = e.actor_user_id WHERE e.report_id = $1 ORDER BY e.at, e.id",
-    )
-    .bind(report.to_string())
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Event {
-                at: Timestamp::from_micros(r.try_get("at")?),
-                actor: r.try_get("actor_user_id")?,
-                actor_name: r.try_get("display_name")?,
-                kind: r.try_get("kind")?,
-                from: r.try_get("from_value")?,
-                to: r.try_get("to_value")?,
-                detail: r.try_get("detail")?,
-            })
-        })
-        .collect()
+pub async fn events(db: &Db, report: Uuid) -> Result<Vec<crate::timeline::Event>> {
+    crate::timeline::of(db, veille_domain::records::RecordKind::Report, report).await
 }
 
 /// An internal note.

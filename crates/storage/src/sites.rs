@@ -273,62 +273,17 @@ pub async fn moves(db: &Db, site: SiteId) -> Result<(Vec<Destination>, Vec<Desti
 /// Adds a history entry.
 #[allow(clippy::too_many_arguments)]
 pub async fn add_event(tx: &mut Tx, site: SiteId, at: Timestamp, by: Option<UserId>, org: Option<OrganisationId>, kind: &str, from: Option<&str>, to: Option<&str>, body: &str) -> Result<()> {
-    sqlx::query("INSERT INTO site_events (id, site_id, at, author_id, organisation_id, kind, from_value, to_value, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(site.to_string())
-        .bind(at.as_micros())
-        .bind(by.map(|u| u.to_string()))
-        .bind(org.map(|o| o.to_string()))
-        .bind(kind)
-        .bind(from.map(str::to_owned))
-        .bind(to.map(str::to_owned))
-        .bind(body)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// A history entry of a site.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Event {
-    /// When.
-    pub at: Timestamp,
-    /// Author's name.
-    pub author: Option<String>,
-    /// Author's organisation name.
-    pub organisation: Option<String>,
-    /// Kind (`created`, `status`, `confirmed`, `log`, `heatwave`, `edited`, `observed`).
-    pub kind: String,
-    /// Previous value.
-    pub from: Option<String>,
-    /// New value.
-    pub to: Option<String>,
-    /// Logbook text or closure reason.
-    pub body: String,
+    let actor = match (by, org) {
+        (Some(u), Some(o)) => Some((u, o)),
+        (Some(u), None) => Some((u, crate::accounts::organisation_of(tx, u).await?)),
+        _ => None,
+    };
+    crate::timeline::append(tx, &crate::timeline::NewEvent::new(veille_domain::records::RecordKind::Site, site, at, actor, kind).change(from, to).detail(body)).await
 }
 
 /// The history of a site, oldest first.
-pub async fn events(db: &Db, site: SiteId) -> Result<Vec<Event>> {
-    let rows = sqlx::query(
-        "SELECT e.at, u.display_name, o.name AS org_name, e.kind, e.from_value, e.to_value, e.body FROM site_events e \
-         LEFT JOIN users u ON u.id = e.author_id LEFT JOIN organisations o ON o.id = e.organisation_id WHERE e.site_id = $1 ORDER BY e.at, e.id",
-    )
-    .bind(site.to_string())
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Event {
-                at: Timestamp::from_micros(r.try_get("at")?),
-                author: r.try_get("display_name")?,
-                organisation: r.try_get("org_name")?,
-                kind: r.try_get("kind")?,
-                from: r.try_get("from_value")?,
-                to: r.try_get("to_value")?,
-                body: r.try_get("body")?,
-            })
-        })
-        .collect()
+pub async fn events(db: &Db, site: SiteId) -> Result<Vec<crate::timeline::Event>> {
+    crate::timeline::of(db, veille_domain::records::RecordKind::Site, site).await
 }
 
 /// The figures of an observation (all counts are estimates).

@@ -294,7 +294,7 @@ pub async fn receive(state: &App, intake: &Intake, actor: Option<(UserId, Organi
     };
     let reference = new.reference.clone();
     if let Some(t) = team {
-        reports::add_event(&mut tx, id, now, None, "assigned", None, Some(&t.to_string()), "").await?;
+        veille_storage::timeline::append(&mut tx, &veille_storage::timeline::NewEvent::new(veille_domain::records::RecordKind::Report, id, now, None, "assigned").change(None, Some(&t.to_string()))).await?;
     }
     if let Some((photo, kept)) = &intake.photo {
         reports::attach_photo(&mut tx, id, photo, now).await?;

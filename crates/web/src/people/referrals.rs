@@ -22,7 +22,8 @@ use serde::Deserialize;
 use veille_domain::people::{ReferralParty, ReferralStatus};
 use veille_domain::{Action, OrganisationId, PersonId, ReferralId, Resource, Timestamp};
 use veille_storage::people::{self, Person, PersonFields, ShareBasis};
-use veille_storage::referrals::{self, Event, NewLink, NewReferral, Referral, Via};
+use veille_storage::timeline::Event;
+use veille_storage::referrals::{self, NewLink, NewReferral, Referral, Via};
 use veille_storage::{accounts, audit, organisations, outbox, Tx};
 
 use crate::access_panel::{who_can_read, PanelEntry};

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 use veille_domain::{Action, Resource, ResourceKind, TerritoryId};
-use veille_storage::reports::{self, Event, Filter, Note, Report, OUTCOMES, SITUATIONS, SOURCES, STATUSES};
+use veille_storage::timeline::Event;
+use veille_storage::reports::{self, Filter, Note, Report, OUTCOMES, SITUATIONS, SOURCES, STATUSES};
 use veille_storage::territories::{self, Territory};
 use veille_storage::{audit, organisations, teams};
 

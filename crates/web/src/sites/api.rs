@@ -178,7 +178,7 @@ pub async fn show(State(state): State<AppState>, who: Authenticated, Path(id): P
         history: sites::events(&state.db, site.id)
             .await?
             .into_iter()
-            .map(|e| EventView { at: e.at.to_rfc3339(), kind: e.kind, from: e.from, to: e.to, body: e.body })
+            .map(|e| EventView { at: e.at.to_rfc3339(), kind: e.kind, from: e.from, to: e.to, body: e.detail })
             .collect(),
     };
     Ok(Json(detail).into_response())

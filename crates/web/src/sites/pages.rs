@@ -8,7 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use veille_domain::{Action, SiteId, TerritoryId, Timestamp};
-use veille_storage::sites::{self, Destination, Event, Observation, Site, ATMOSPHERES, CLOSURE_REASONS, CONDITIONS, CONDITION_RATINGS, DESTINATIONS, KINDS, LAND_OWNERS};
+use veille_storage::timeline::Event;
+use veille_storage::sites::{self, Destination, Observation, Site, ATMOSPHERES, CLOSURE_REASONS, CONDITIONS, CONDITION_RATINGS, DESTINATIONS, KINDS, LAND_OWNERS};
 use veille_storage::territories::{self, Territory};
 use veille_storage::{audit, organisations, teams};
 
