@@ -88,7 +88,11 @@ pub async fn dump(db: &Db, out: &mut impl Write) -> anyhow::Result<Vec<(String, 
     // The backup carries the audit chain as it stands: pending entries sealed first.
     crate::audit::seal(db).await?;
     let mut counts = Vec::new();
-    writeln!(out, "{}", serde_json::json!({"veille_backup": 1, "backend": db.backend().name()}))?;
+    // The manifest says where personal data lies in the file (which tables and
+    // columns, whose, which field group), for whoever keeps the backup and for
+    // the erasure and retention policies that must reach it.
+    let personal: Vec<&crate::personal::Table> = TABLES.iter().filter_map(|t| crate::personal::table(t)).collect();
+    writeln!(out, "{}", serde_json::json!({"veille_backup": 1, "backend": db.backend().name(), "personal_data": personal}))?;
     for table in TABLES {
         let rows = sqlx::query(&format!("SELECT * FROM {table}")).fetch_all(db.pool()).await?;
         for row in &rows {

@@ -168,15 +168,50 @@ pub(crate) fn instant(v: Option<i64>) -> Option<veille_domain::Timestamp> {
     v.map(veille_domain::Timestamp::from_micros)
 }
 
-/// Optimistic concurrency: moves row `id` of `table` to its next version if it
-/// is still at `version`; `StaleVersion` when someone changed it since it was read.
-pub(crate) async fn claim_version(tx: &mut Tx, table: &'static str, id: &str, version: i64, now: veille_domain::Timestamp) -> Result<()> {
-    let done = sqlx::query(&format!("UPDATE {table} SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3"))
-        .bind(now.as_micros())
-        .bind(id)
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
+/// The tables whose rows carry a version for optimistic concurrency: two
+/// people editing one record never silently overwrite each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Versioned {
+    /// Signalements: the first change by a person also acknowledges it.
+    Reports,
+    /// Sites.
+    Sites,
+    /// Rounds.
+    Rounds,
+    /// Person files.
+    People,
+    /// Households.
+    Households,
+    /// Referrals.
+    Referrals,
+}
+
+impl Versioned {
+    fn table(self) -> &'static str {
+        match self {
+            Versioned::Reports => "reports",
+            Versioned::Sites => "sites",
+            Versioned::Rounds => "rounds",
+            Versioned::People => "people",
+            Versioned::Households => "households",
+            Versioned::Referrals => "referrals",
+        }
+    }
+    /// What else a change sets on the row.
+    fn also(self) -> &'static str {
+        match self {
+            Versioned::Reports => ", acknowledged_at = COALESCE(acknowledged_at, $1)",
+            _ => "",
+        }
+    }
+}
+
+/// Optimistic concurrency, the one helper: moves row `id` to its next
+/// version if it is still at `version`; `StaleVersion` when someone changed
+/// it since it was read.
+pub(crate) async fn claim(tx: &mut Tx, what: Versioned, id: impl ToString, version: i64, now: veille_domain::Timestamp) -> Result<()> {
+    let sql = format!("UPDATE {} SET version = version + 1, updated_at = $1{} WHERE id = $2 AND version = $3", what.table(), what.also());
+    let done = sqlx::query(&sql).bind(now.as_micros()).bind(id.to_string()).bind(version).execute(&mut **tx).await?;
     if done.rows_affected() == 0 {
         return Err(StorageError::StaleVersion);
     }

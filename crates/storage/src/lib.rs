@@ -14,6 +14,7 @@ pub mod error;
 pub mod organisations;
 pub mod outbox;
 pub mod people;
+pub mod personal;
 pub mod encounters;
 pub mod referrals;
 pub mod reports;

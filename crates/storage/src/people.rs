@@ -12,7 +12,7 @@ use sqlx::Row;
 use veille_domain::people::{AgeBand, ConsentTerms, ExitReason, Gender, HealthFlag, HouseholdKind, Language, Nationality, Need, Situation, Vulnerability};
 use veille_domain::{FieldGroup, HouseholdId, OrganisationId, PersonId, ReferralId, TerritoryId, Timestamp, UserId};
 
-use crate::db::{b, Db, Tx};
+use crate::db::{b, claim, Db, Tx, Versioned};
 use crate::error::{Result, ResultExt, StorageError};
 
 // ---------------------------------------------------------------------------
@@ -47,21 +47,6 @@ fn ts(v: Option<i64>) -> Option<Timestamp> {
     v.map(Timestamp::from_micros)
 }
 
-/// Bumps `version` of a row of `table` if it still is `version`
-/// (optimistic concurrency); `StaleVersion` otherwise. `table` is one of
-/// this crate's constants, never input.
-pub(crate) async fn claim(tx: &mut Tx, table: &'static str, id: &str, version: i64, now: Timestamp) -> Result<()> {
-    let done = sqlx::query(&format!("UPDATE {table} SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3"))
-        .bind(now.as_micros())
-        .bind(id)
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(StorageError::StaleVersion);
-    }
-    Ok(())
-}
 
 /// Whether `sql` (a count over a pair, `$1` and `$2`) finds the pair.
 async fn pair_known(tx: &mut Tx, sql: &str, x: &str, y: &str) -> Result<bool> {
@@ -246,7 +231,7 @@ pub async fn create(tx: &mut Tx, organisation: OrganisationId, f: &PersonFields,
 
 /// Replaces what a file says, if nobody changed it since `version`.
 pub async fn update(tx: &mut Tx, id: PersonId, f: &PersonFields, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, "people", &id.to_string(), version, now).await?;
+    claim(tx, Versioned::People, id, version, now).await?;
     let sets: Vec<String> = FIELD_COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
     let sql = format!("UPDATE people SET {} WHERE id = ${}", sets.join(", "), FIELD_COLUMNS.len() + 1);
     bind_fields(sqlx::query(&sql), f).bind(id.to_string()).execute(&mut **tx).await?;
@@ -340,7 +325,7 @@ pub async fn touch(tx: &mut Tx, id: PersonId, now: Timestamp) -> Result<()> {
 
 /// Takes a person out of the active list with a reason.
 pub async fn leave_active_list(tx: &mut Tx, id: PersonId, reason: ExitReason, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, "people", &id.to_string(), version, now).await?;
+    claim(tx, Versioned::People, id, version, now).await?;
     sqlx::query("UPDATE people SET active = 0, exit_reason = $1, exit_at = $2 WHERE id = $3")
         .bind(reason.code())
         .bind(now.as_micros())
@@ -352,7 +337,7 @@ pub async fn leave_active_list(tx: &mut Tx, id: PersonId, reason: ExitReason, ve
 
 /// Puts a person back in the active list.
 pub async fn return_to_active_list(tx: &mut Tx, id: PersonId, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, "people", &id.to_string(), version, now).await?;
+    claim(tx, Versioned::People, id, version, now).await?;
     sqlx::query("UPDATE people SET active = 1, exit_reason = NULL, exit_at = NULL WHERE id = $1")
         .bind(id.to_string())
         .execute(&mut **tx)
@@ -948,7 +933,7 @@ async fn set_children(tx: &mut Tx, id: HouseholdId, children: &[i32], now: Times
 
 /// Changes a household's kind and children, if nobody changed it since `version`.
 pub async fn update_household(tx: &mut Tx, id: HouseholdId, kind: HouseholdKind, children: &[i32], version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, "households", &id.to_string(), version, now).await?;
+    claim(tx, Versioned::Households, id, version, now).await?;
     sqlx::query("UPDATE households SET kind = $1 WHERE id = $2").bind(kind.code()).bind(id.to_string()).execute(&mut **tx).await?;
     set_children(tx, id, children, now).await
 }

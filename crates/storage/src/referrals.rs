@@ -9,9 +9,9 @@ use sqlx::Row;
 use veille_domain::people::ReferralStatus;
 use veille_domain::{OrganisationId, PersonId, ReferralId, Timestamp, UserId};
 
-use crate::db::{b, Db, Tx};
+use crate::db::{b, claim, Db, Tx, Versioned};
 use crate::error::{Result, StorageError};
-use crate::people::{claim, code, parse_as, parse_opt};
+use crate::people::{code, parse_as, parse_opt};
 
 /// A stored referral.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -279,7 +279,7 @@ pub async fn due_for_expiry(db: &Db, now: Timestamp) -> Result<Vec<Referral>> {
 /// it was read in, with its timeline event.
 #[allow(clippy::too_many_arguments)]
 async fn move_to(tx: &mut Tx, r: &Referral, to: ReferralStatus, actor: Option<UserId>, via: &str, detail: &str, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, "referrals", &r.id.to_string(), version, now).await?;
+    claim(tx, Versioned::Referrals, r.id, version, now).await?;
     let done = sqlx::query("UPDATE referrals SET status = $1 WHERE id = $2 AND status = $3")
         .bind(to.code())
         .bind(r.id.to_string())

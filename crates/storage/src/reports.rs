@@ -7,7 +7,7 @@ use uuid::Uuid;
 use veille_domain::access::ReadFilter;
 use veille_domain::{OrganisationId, TeamId, TerritoryId, Timestamp, UserId};
 
-use crate::db::{b, real_text, Db, Tx};
+use crate::db::{b, claim, real_text, Db, Tx, Versioned};
 use crate::error::{Result, ResultExt, StorageError};
 use crate::sql::Params;
 
@@ -631,23 +631,6 @@ async fn touch(tx: &mut Tx, report: Uuid, now: Timestamp) -> Result<()> {
     Ok(())
 }
 
-/// Bumps the version if it still is `version`; `StaleVersion` otherwise. The
-/// first change acknowledges the report.
-async fn claim(tx: &mut Tx, report: Uuid, version: i64, now: Timestamp) -> Result<()> {
-    let done = sqlx::query(
-        "UPDATE reports SET version = version + 1, updated_at = $1, acknowledged_at = COALESCE(acknowledged_at, $1) \
-         WHERE id = $2 AND version = $3",
-    )
-        .bind(now.as_micros())
-        .bind(report.to_string())
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(StorageError::StaleVersion);
-    }
-    Ok(())
-}
 
 /// Changes the status (and outcome), with its timeline entry.
 pub async fn set_status(
@@ -659,7 +642,7 @@ pub async fn set_status(
     version: i64,
     now: Timestamp,
 ) -> Result<()> {
-    claim(tx, r.id, version, now).await?;
+    claim(tx, Versioned::Reports, r.id, version, now).await?;
     let answers = matches!(status, "answered" | "closed");
     sqlx::query("UPDATE reports SET status = $1, outcome = $2, answered_at = CASE WHEN $3 = 1 THEN COALESCE(answered_at, $4) ELSE answered_at END WHERE id = $5")
         .bind(status)
@@ -684,7 +667,7 @@ pub async fn confirm_email(tx: &mut Tx, report: Uuid, now: Timestamp) -> Result<
 
 /// Overrides the level with a reason, with its timeline entry.
 pub async fn set_level(tx: &mut Tx, r: &Report, level: i64, reason: &str, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, r.id, version, now).await?;
+    claim(tx, Versioned::Reports, r.id, version, now).await?;
     sqlx::query("UPDATE reports SET level_override = $1, override_reason = $2 WHERE id = $3")
         .bind(level)
         .bind(reason)
@@ -697,7 +680,7 @@ pub async fn set_level(tx: &mut Tx, r: &Report, level: i64, reason: &str, actor:
 
 /// Links the report to a known site (or unlinks it), with its timeline entry.
 pub async fn set_site(tx: &mut Tx, r: &Report, site: Option<&str>, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, r.id, version, now).await?;
+    claim(tx, Versioned::Reports, r.id, version, now).await?;
     sqlx::query("UPDATE reports SET site_id = $1 WHERE id = $2")
         .bind(site.map(str::to_owned))
         .bind(r.id.to_string())
@@ -708,7 +691,7 @@ pub async fn set_site(tx: &mut Tx, r: &Report, site: Option<&str>, actor: UserId
 
 /// Writes the public answer, with its timeline entry.
 pub async fn set_answer(tx: &mut Tx, r: &Report, answer: &str, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, r.id, version, now).await?;
+    claim(tx, Versioned::Reports, r.id, version, now).await?;
     sqlx::query("UPDATE reports SET public_answer = $1, public_answer_at = $2, answered_at = COALESCE(answered_at, $2) WHERE id = $3")
         .bind(answer)
         .bind(now.as_micros())
@@ -722,7 +705,7 @@ pub async fn set_answer(tx: &mut Tx, r: &Report, answer: &str, actor: UserId, ve
 /// with the outcome `duplicate` (what it was is kept for [`detach_duplicate`]),
 /// and both timelines say so.
 pub async fn attach_duplicate(tx: &mut Tx, dup: &Report, main: &Report, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, dup.id, version, now).await?;
+    claim(tx, Versioned::Reports, dup.id, version, now).await?;
     sqlx::query(
         "UPDATE reports SET duplicate_of = $1, duplicate_prev_status = status, duplicate_prev_outcome = outcome, \
          status = 'closed', outcome = 'duplicate' WHERE id = $2",
@@ -739,7 +722,7 @@ pub async fn attach_duplicate(tx: &mut Tx, dup: &Report, main: &Report, actor: U
 /// Detaches a duplicate from its main report: it gets back the status and
 /// outcome it had before, and both timelines say so.
 pub async fn detach_duplicate(tx: &mut Tx, dup: &Report, main: &Report, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, dup.id, version, now).await?;
+    claim(tx, Versioned::Reports, dup.id, version, now).await?;
     sqlx::query(
         "UPDATE reports SET status = COALESCE(duplicate_prev_status, status), outcome = duplicate_prev_outcome, \
          duplicate_of = NULL, duplicate_prev_status = NULL, duplicate_prev_outcome = NULL WHERE id = $1",

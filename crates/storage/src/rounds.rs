@@ -5,7 +5,7 @@
 use sqlx::Row;
 use veille_domain::{CircuitId, ItemId, OrganisationId, RoundId, ScheduleSlotId, SiteId, TeamId, TerritoryId, Timestamp, UserId};
 
-use crate::db::{claim_version, instant as ts, parse_opt as parse, parse_req as req, Db, Tx};
+use crate::db::{claim, Versioned, instant as ts, parse_opt as parse, parse_req as req, Db, Tx};
 use crate::error::{Result, ResultExt, StorageError};
 
 /// Round statuses, in the order of the work.
@@ -508,9 +508,6 @@ pub async fn rounds_out(db: &Db) -> Result<Vec<Round>> {
     rows.iter().map(round_from_row).collect()
 }
 
-async fn claim(tx: &mut Tx, round: RoundId, version: i64, now: Timestamp) -> Result<()> {
-    claim_version(tx, "rounds", &round.to_string(), version, now).await
-}
 
 /// The members checked in on a round, with the instant.
 pub async fn members(db: &Db, round: RoundId) -> Result<Vec<(UserId, Timestamp)>> {
@@ -523,7 +520,7 @@ pub async fn members(db: &Db, round: RoundId) -> Result<Vec<(UserId, Timestamp)>
 
 /// Starts a round: the members checked in and the expected return time.
 pub async fn check_in(tx: &mut Tx, round: &Round, members: &[UserId], expected_return: Timestamp, by: UserId, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, round.id, version, now).await?;
+    claim(tx, Versioned::Rounds, round.id, version, now).await?;
     sqlx::query("UPDATE rounds SET status = 'started', started_at = $1, expected_return_at = $2, started_by = $3 WHERE id = $4")
         .bind(now.as_micros())
         .bind(expected_return.as_micros())
@@ -544,14 +541,14 @@ pub async fn check_in(tx: &mut Tx, round: &Round, members: &[UserId], expected_r
 
 /// Cancels a round that has not left.
 pub async fn cancel(tx: &mut Tx, round: &Round, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, round.id, version, now).await?;
+    claim(tx, Versioned::Rounds, round.id, version, now).await?;
     sqlx::query("UPDATE rounds SET status = 'cancelled' WHERE id = $1").bind(round.id.to_string()).execute(&mut **tx).await?;
     Ok(())
 }
 
 /// Ends a round: the team is back.
 pub async fn check_out(tx: &mut Tx, round: &Round, by: UserId, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, round.id, version, now).await?;
+    claim(tx, Versioned::Rounds, round.id, version, now).await?;
     sqlx::query("UPDATE rounds SET status = 'ended', ended_at = $1, ended_by = $2 WHERE id = $3")
         .bind(now.as_micros())
         .bind(by.to_string())
@@ -564,7 +561,7 @@ pub async fn check_out(tx: &mut Tx, round: &Round, by: UserId, version: i64, now
 /// Writes the daily report's own fields (counts, mediations, handover).
 #[allow(clippy::too_many_arguments)]
 pub async fn set_report(tx: &mut Tx, round: &Round, people: (i64, i64, i64), mediations: i64, mediation_notes: &str, handover: &str, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, round.id, version, now).await?;
+    claim(tx, Versioned::Rounds, round.id, version, now).await?;
     sqlx::query("UPDATE rounds SET people_total = $1, people_new = $2, people_known = $3, mediations = $4, mediation_notes = $5, handover = $6 WHERE id = $7")
         .bind(people.0)
         .bind(people.1)

@@ -5,7 +5,7 @@
 use sqlx::Row;
 use veille_domain::{ObservationId, OrganisationId, RoundId, SiteId, TeamId, TerritoryId, Timestamp, UserId};
 
-use crate::db::{b, claim_version, instant as ts, parse_opt as parse, parse_req as req, Db, Tx};
+use crate::db::{b, claim, Versioned, instant as ts, parse_opt as parse, parse_req as req, Db, Tx};
 use crate::error::{Result, ResultExt, StorageError};
 
 /// Kinds of site.
@@ -170,13 +170,10 @@ pub async fn list(db: &Db) -> Result<Vec<Site>> {
     rows.iter().map(from_row).collect()
 }
 
-async fn claim(tx: &mut Tx, site: SiteId, version: i64, now: Timestamp) -> Result<()> {
-    claim_version(tx, "sites", &site.to_string(), version, now).await
-}
 
 /// Corrects the place itself: name, kind, point (and so territory), address, land owner.
 pub async fn update_place(tx: &mut Tx, site: &Site, place: &NewSite, by: UserId, org: OrganisationId, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, site.id, version, now).await?;
+    claim(tx, Versioned::Sites, site.id, version, now).await?;
     sqlx::query("UPDATE sites SET name = $1, kind = $2, lon = $3, lat = $4, territory_id = $5, address = $6, land_owner = $7 WHERE id = $8")
         .bind(&place.name)
         .bind(&place.kind)
@@ -193,7 +190,7 @@ pub async fn update_place(tx: &mut Tx, site: &Site, place: &NewSite, by: UserId,
 
 /// Raises or lowers the heatwave / great-cold watch of a site.
 pub async fn set_heatwave(tx: &mut Tx, site: &Site, on: bool, by: UserId, org: OrganisationId, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, site.id, version, now).await?;
+    claim(tx, Versioned::Sites, site.id, version, now).await?;
     sqlx::query("UPDATE sites SET heatwave = $1 WHERE id = $2").bind(b(on)).bind(site.id.to_string()).execute(&mut **tx).await?;
     let state = |v: bool| if v { "on" } else { "off" };
     add_event(tx, site.id, now, Some(by), Some(org), "heatwave", Some(state(site.heatwave)), Some(state(on)), "").await
@@ -201,7 +198,7 @@ pub async fn set_heatwave(tx: &mut Tx, site: &Site, on: bool, by: UserId, org: O
 
 /// "Confirmed unchanged": dates the last check without a new observation.
 pub async fn confirm_unchanged(tx: &mut Tx, site: &Site, by: UserId, org: OrganisationId, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, site.id, version, now).await?;
+    claim(tx, Versioned::Sites, site.id, version, now).await?;
     sqlx::query("UPDATE sites SET last_checked_at = $1 WHERE id = $2").bind(now.as_micros()).bind(site.id.to_string()).execute(&mut **tx).await?;
     add_event(tx, site.id, now, Some(by), Some(org), "confirmed", None, None, "").await
 }
@@ -224,7 +221,7 @@ pub struct Destination {
 /// Closes a site with its reason and where its people went.
 #[allow(clippy::too_many_arguments)]
 pub async fn close(tx: &mut Tx, site: &Site, reason: &str, destinations: &[(String, i64, Option<SiteId>)], by: UserId, org: OrganisationId, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, site.id, version, now).await?;
+    claim(tx, Versioned::Sites, site.id, version, now).await?;
     sqlx::query("UPDATE sites SET status = 'ended', closed_at = $1, closure_reason = $2 WHERE id = $3")
         .bind(now.as_micros())
         .bind(reason)
@@ -247,7 +244,7 @@ pub async fn close(tx: &mut Tx, site: &Site, reason: &str, destinations: &[(Stri
 
 /// Reopens a closed site (people came back).
 pub async fn reopen(tx: &mut Tx, site: &Site, by: UserId, org: OrganisationId, version: i64, now: Timestamp) -> Result<()> {
-    claim(tx, site.id, version, now).await?;
+    claim(tx, Versioned::Sites, site.id, version, now).await?;
     sqlx::query("UPDATE sites SET status = 'active', closed_at = NULL, closure_reason = NULL WHERE id = $1").bind(site.id.to_string()).execute(&mut **tx).await?;
     add_event(tx, site.id, now, Some(by), Some(org), "status", Some(&site.status), Some("active"), "").await
 }

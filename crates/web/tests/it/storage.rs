@@ -32,6 +32,27 @@ async fn every_table_is_either_backed_up_or_deliberately_left_out() {
     assert_eq!(names, listed, "a new table must be added to backup::TABLES or NOT_BACKED_UP");
 }
 
+/// Every table says where its personal data is (or that it has none), and
+/// every column it names exists: the declaration retention, erasure, access
+/// requests and backups rely on cannot drift from the schema.
+#[tokio::test]
+async fn every_table_declares_its_personal_data_and_the_columns_exist() {
+    use veille_storage::personal::{PERSONAL, WITHOUT_PERSONAL_DATA};
+    let tdb = TestDb::new().await;
+    let mut names = backup::table_names(&tdb.db).await.unwrap();
+    names.sort();
+    let mut declared: Vec<String> = PERSONAL.iter().map(|t| t.name.to_owned()).chain(WITHOUT_PERSONAL_DATA.iter().map(|s| s.to_string())).collect();
+    declared.sort();
+    assert_eq!(names, declared, "a new table must be declared in veille_storage::personal");
+    for t in PERSONAL {
+        let cols: Vec<&str> = t.columns.iter().map(|c| c.name).chain(t.person).collect();
+        for col in cols {
+            let sql = format!("SELECT {col} FROM {} WHERE 1 = 0", t.name);
+            veille_storage::sqlx::query(&sql).fetch_all(tdb.db.pool()).await.unwrap_or_else(|e| panic!("{}.{col}: {e}", t.name));
+        }
+    }
+}
+
 #[tokio::test]
 async fn backup_then_restore_gives_identical_tables() {
     let app = TestApp::new().await;

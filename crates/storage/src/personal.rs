@@ -1,0 +1,178 @@
+//! Where personal data lives: one declaration per table of the columns that
+//! hold personal data, which field group guards each, and whose data it is.
+//! Backups write it into their manifest; retention, erasure, the
+//! access-request export and the planted-marker test read it. A test fails
+//! when a table of the schema is declared neither here nor in
+//! [`WITHOUT_PERSONAL_DATA`], or when a declared column does not exist.
+
+use veille_domain::FieldGroup;
+
+/// Whose data a column holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Whose {
+    /// A person recorded (who never logs in and has rights over it).
+    PersonRecorded,
+    /// A reporter of a signalement (resident, shopkeeper, partner).
+    Reporter,
+    /// A staff account.
+    Staff,
+    /// A partner contact (e-mail a referral link goes to).
+    Partner,
+    /// Anyone: free text typed by staff or the public, which may name people.
+    FreeText,
+}
+
+/// A column holding personal data.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct Column {
+    /// Its name.
+    pub name: &'static str,
+    /// Whose data.
+    pub whose: Whose,
+    /// The field group that guards it, if any (health, justice, finance).
+    pub group: Option<FieldGroup>,
+}
+
+/// A table and its personal columns.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct Table {
+    /// The table.
+    pub name: &'static str,
+    /// Its personal columns.
+    pub columns: &'static [Column],
+    /// The column naming the person recorded the row is about, if the rows
+    /// are about one person (for access requests and erasure).
+    pub person: Option<&'static str>,
+}
+
+const fn c(name: &'static str, whose: Whose) -> Column {
+    Column { name, whose, group: None }
+}
+
+const fn health(name: &'static str) -> Column {
+    Column { name, whose: Whose::PersonRecorded, group: Some(FieldGroup::Health) }
+}
+
+use Whose::*;
+
+/// Every table holding personal data, and where.
+pub const PERSONAL: &[Table] = &[
+    Table { name: "users", person: None, columns: &[c("email", Staff), c("display_name", Staff)] },
+    Table { name: "invitations", person: None, columns: &[c("email", Staff), c("display_name", Staff)] },
+    Table { name: "outbox", person: None, columns: &[c("to_address", FreeText), c("subject", FreeText), c("body_text", FreeText)] },
+    Table {
+        name: "reports",
+        person: None,
+        columns: &[
+            c("address", FreeText),
+            c("description", FreeText),
+            c("reporter_name", Reporter),
+            c("contact_email", Reporter),
+            c("contact_phone", Reporter),
+            c("public_answer", FreeText),
+            c("override_reason", FreeText),
+            c("lon", FreeText),
+            c("lat", FreeText),
+        ],
+    },
+    Table { name: "report_notes", person: None, columns: &[c("body", FreeText)] },
+    Table { name: "report_photos", person: None, columns: &[c("data", FreeText)] },
+    Table { name: "photo_uploads", person: None, columns: &[c("data", FreeText)] },
+    Table { name: "timeline", person: None, columns: &[c("detail", FreeText)] },
+    Table { name: "sites", person: None, columns: &[c("address", FreeText), c("land_owner", FreeText)] },
+    Table { name: "site_observations", person: None, columns: &[c("comment", FreeText)] },
+    Table { name: "round_stops", person: None, columns: &[c("note", FreeText)] },
+    Table { name: "round_incidents", person: None, columns: &[c("description", FreeText)] },
+    Table { name: "rounds", person: None, columns: &[c("mediation_notes", FreeText), c("handover", FreeText)] },
+    Table {
+        name: "people",
+        person: Some("id"),
+        columns: &[
+            c("pseudonym", PersonRecorded),
+            c("aliases", PersonRecorded),
+            c("birth_year", PersonRecorded),
+            c("age_band", PersonRecorded),
+            c("gender", PersonRecorded),
+            c("languages", PersonRecorded),
+            c("nationality", PersonRecorded),
+            c("situation", PersonRecorded),
+            c("needs", PersonRecorded),
+            c("vulnerabilities", PersonRecorded),
+            c("phone", PersonRecorded),
+            c("civil_given_name", PersonRecorded),
+            c("civil_family_name", PersonRecorded),
+            c("exit_reason", PersonRecorded),
+        ],
+    },
+    Table { name: "person_health", person: Some("person_id"), columns: &[health("flags"), health("notes")] },
+    Table { name: "person_notes", person: Some("person_id"), columns: &[c("body", PersonRecorded)] },
+    Table { name: "consents", person: Some("person_id"), columns: &[c("language", PersonRecorded)] },
+    Table { name: "person_links", person: Some("person_a"), columns: &[c("agreements", PersonRecorded)] },
+    Table { name: "households", person: None, columns: &[c("kind", PersonRecorded)] },
+    Table { name: "household_children", person: None, columns: &[c("birth_year", PersonRecorded)] },
+    Table {
+        name: "encounters",
+        person: None,
+        columns: &[c("place", FreeText), c("notes", FreeText), c("follow_up_note", FreeText), c("lon", FreeText), c("lat", FreeText)],
+    },
+    Table { name: "encounter_people", person: Some("person_id"), columns: &[] },
+    Table { name: "encounter_care", person: None, columns: &[health("notes")] },
+    Table {
+        name: "referrals",
+        person: Some("person_id"),
+        columns: &[c("reason", PersonRecorded), c("answer", PersonRecorded), c("partner_email", Partner), c("urgent_override_reason", FreeText)],
+    },
+    Table { name: "person_shares", person: Some("person_id"), columns: &[] },
+    Table { name: "person_distinct_pairs", person: Some("person_a"), columns: &[] },
+    Table { name: "login_attempts", person: None, columns: &[c("ip", Staff)] },
+    Table { name: "report_submissions", person: None, columns: &[c("client_key", Reporter)] },
+    Table { name: "audit_log", person: None, columns: &[c("detail", FreeText)] },
+];
+
+/// Tables that hold no personal data (ids, codes, counts, settings, partner
+/// directory entries that are public information, hashes of secrets).
+pub const WITHOUT_PERSONAL_DATA: &[&str] = &[
+    "instance_settings",
+    "organisations",
+    "territories",
+    "user_territories",
+    "user_field_groups",
+    "recovery_codes",
+    "teams",
+    "team_members",
+    "case_members",
+    "sessions",
+    "api_tokens",
+    "password_resets",
+    "audit_head",
+    "routing_rules",
+    "report_distinct_pairs",
+    "distribution_items",
+    "circuits",
+    "circuit_stops",
+    "schedule_slots",
+    "round_members",
+    "round_distributions",
+    "site_destinations",
+    "directory_structures",
+    "directory_services",
+];
+
+/// The declaration of a table, if it holds personal data.
+pub fn table(name: &str) -> Option<&'static Table> {
+    PERSONAL.iter().find(|t| t.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_is_declared_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for name in PERSONAL.iter().map(|t| t.name).chain(WITHOUT_PERSONAL_DATA.iter().copied()) {
+            assert!(seen.insert(name), "{name} declared twice");
+        }
+    }
+}
