@@ -7,10 +7,10 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use veille_domain::{Action, Resource, ResourceKind, TerritoryId, Timestamp, UserId, OrganisationId};
-use veille_geo::{LonLat, TerritoryIndex};
+use veille_domain::{Action, Resource, ResourceKind, TerritoryId};
+use veille_geo::LonLat;
 use veille_storage::territories::{self, ImportCounts, Territory};
-use veille_storage::{audit, Db};
+
 
 use crate::access_panel::{who_can_read, PanelEntry};
 use crate::auth::Authenticated;
@@ -42,7 +42,7 @@ pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
 }
 
 /// Every territory as a GeoJSON FeatureCollection (code, name, outline).
-async fn outlines(db: &Db) -> AppResult<String> {
+async fn outlines(db: &veille_storage::Db) -> AppResult<String> {
     let list = territories::list(db).await?;
     let geoms: Vec<(String, String, veille_geo::geo::MultiPolygon<f64>)> = list
         .iter()

@@ -14,7 +14,7 @@ use veille_storage::{audit, organisations, outbox, teams, Tx};
 
 use crate::error::Result;
 use crate::Lang;
-use crate::App;
+use crate::{App, Caller};
 
 /// The triage rules text shipped with veille.
 pub const RULES_TOML: &str = include_str!("../../../web/triage_rules.toml");
@@ -362,6 +362,51 @@ pub async fn notify_reporter(tx: &mut Tx, state: &App, report: &Report, status: 
         &[("reference", &report.reference), ("status", &status_label), ("answer", &answer_text), ("base", state.config.base_url.trim_end_matches('/'))],
     );
     outbox::enqueue(tx, email, &lang.tf("report.mail.subject", &[("reference", &report.reference)]), &body, state.clock.now()).await?;
+    Ok(())
+}
+
+/// An audit entry by `who` about a report.
+pub fn entry<'a>(who: &Caller, at: Timestamp, action: &'a str, r: &Report, detail: serde_json::Value) -> audit::NewEntry<'a> {
+    audit::NewEntry::about(at, Some(who.author()), action, "report", Some(r.id.to_string()), r.organisation).with_detail(detail)
+}
+
+/// Where a status change was made from (kept in the audit entry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFrom {
+    /// The report page or the JSON API.
+    Report,
+    /// A stop of a round that went there.
+    RoundStop(veille_domain::RoundId),
+}
+
+/// Changes the status of a report, in the caller's transaction: the version
+/// check, the timeline event, the audit entry, and the mail to every reporter
+/// who asked to hear back (the report's and its attached duplicates') — the
+/// same whichever screen or channel the change comes from.
+#[allow(clippy::too_many_arguments)]
+pub async fn change_status_in(tx: &mut Tx, app: &App, who: &Caller, report: &Report, status: &str, outcome: Option<&str>, version: i64, from: StatusFrom) -> Result<()> {
+    let now = app.clock.now();
+    let dups = reports::duplicates_of(&app.db, report.id).await?;
+    reports::set_status(tx, report, status, outcome, Some(who.account.id), version, now).await?;
+    let mut detail = serde_json::json!({"field": "status", "from": report.status, "to": status, "outcome": outcome});
+    if let StatusFrom::RoundStop(round) = from {
+        detail["round"] = serde_json::json!(round.to_string());
+    }
+    audit::append(tx, entry(who, now, "update", report, detail)).await?;
+    if status != report.status {
+        notify_reporter(tx, app, report, status, &report.public_answer).await?;
+        for d in &dups {
+            notify_reporter(tx, app, d, status, &report.public_answer).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Changes the status of a report in a transaction of its own (see [`change_status_in`]).
+pub async fn change_status(app: &App, who: &Caller, report: &Report, status: &str, outcome: Option<&str>, version: i64) -> Result<()> {
+    let mut tx = app.db.begin().await?;
+    change_status_in(&mut tx, app, who, report, status, outcome, version, StatusFrom::Report).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -23,10 +23,7 @@ use axum::routing::{get, post};
 
 pub use veille_app::people::*;
 
-use crate::auth::Authenticated;
-use crate::error::{AppError, AppResult};
 use crate::routes::{schema, Access, ApiDoc, QueryParam, Registry};
-use crate::AppState;
 
 /// The routes of people, encounters and referrals: pages, the partner link and the JSON API.
 pub fn routes(reg: Registry) -> Registry {

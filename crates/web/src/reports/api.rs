@@ -334,7 +334,7 @@ pub async fn set_status(State(state): State<AppState>, who: Authenticated, Path(
         Ok(o) => o,
         Err(errors) => return Ok(invalid(lang, &errors)),
     };
-    staff::apply_status(&state, &who, &report, &body.status, outcome.as_deref(), body.version).await?;
+    veille_app::reports::change_status(&state, &who, &report, &body.status, outcome.as_deref(), body.version).await?;
     let after = reports::get(&state.db, report.id).await?;
     Ok(Json(detail(&state, &who, &after).await?).into_response())
 }

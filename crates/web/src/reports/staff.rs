@@ -602,25 +602,6 @@ pub fn check_status(lang: crate::i18n::Lang, status: &str, outcome: &str) -> Res
     }
 }
 
-/// Changes the status, audited, and tells the reporters who asked (the
-/// report's and its attached duplicates').
-pub async fn apply_status(state: &AppState, who: &Authenticated, report: &Report, status: &str, outcome: Option<&str>, version: i64) -> AppResult<()> {
-    let dups = reports::duplicates_of(&state.db, report.id).await?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    reports::set_status(&mut tx, report, status, outcome, Some(who.account.id), version, now).await?;
-    audit::append(&mut tx, entry(who, now, "update", report, serde_json::json!({"field": "status", "from": report.status, "to": status, "outcome": outcome})))
-        .await?;
-    if status != report.status {
-        super::notify_reporter(&mut tx, state, report, status, &report.public_answer).await?;
-        for d in &dups {
-            super::notify_reporter(&mut tx, state, d, status, &report.public_answer).await?;
-        }
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
 /// POST /reports/{id}/status
 pub async fn set_status(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<StatusInput>) -> AppResult<Response> {
     let report = load(&state, &who, &id, Action::Update).await?;
@@ -631,7 +612,7 @@ pub async fn set_status(State(state): State<AppState>, ctx: PageCtx, who: Authen
             return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p));
         }
     };
-    apply_status(&state, &who, &report, &input.status, outcome.as_deref(), input.version.parse().unwrap_or(-1)).await?;
+    veille_app::reports::change_status(&state, &who, &report, &input.status, outcome.as_deref(), input.version.parse().unwrap_or(-1)).await?;
     Ok(see_other(&format!("/reports/{}", report.id)))
 }
 

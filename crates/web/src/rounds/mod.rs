@@ -499,14 +499,7 @@ pub async fn visit(state: &AppState, who: &Authenticated, lang: Lang, round: &Ro
     if let Some(r) = report {
         let res = crate::reports::resource(&r);
         if BEFORE_VISIT.contains(&r.status.as_str()) && who.can(Action::Update, &res).allowed {
-            reports::set_status(&mut tx, &r, "in_progress", None, Some(who.account.id), r.version, now).await?;
-            audit::append(
-                &mut tx,
-                audit::NewEntry::about(now, Some((who.account.id, who.account.organisation)), "update", "report", Some(r.id.to_string()), r.organisation)
-                    .with_detail(serde_json::json!({"field": "status", "from": r.status, "to": "in_progress", "round": round.id.to_string()})),
-            )
-            .await?;
-            crate::reports::notify_reporter(&mut tx, state, &r, "in_progress", &r.public_answer).await?;
+            veille_app::reports::change_status_in(&mut tx, state, who, &r, "in_progress", None, r.version, veille_app::reports::StatusFrom::RoundStop(round.id)).await?;
             moved = Some(r.id.to_string());
         }
     }
