@@ -122,8 +122,8 @@ pub enum ConfigError {
 
 impl Config {
     /// The deadlines of signalements by level.
-    pub fn report_deadlines(&self) -> veille_storage::reports::Deadlines {
-        veille_storage::reports::Deadlines {
+    pub fn report_deadlines(&self) -> veille_domain::reports::Deadlines {
+        veille_domain::reports::Deadlines {
             acknowledge_secs: [self.report_acknowledge_hours_level_1 * 3600, self.report_acknowledge_hours_level_2 * 3600],
             answer_secs: [self.report_answer_days_level_1 * 86_400, self.report_answer_days_level_2 * 86_400],
         }

@@ -9,11 +9,13 @@
 //! [`Scope`](veille_storage::Scope), which only a [`Caller`] or a named
 //! instance task can make.
 
+pub mod access_panel;
 pub mod caller;
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod fields;
+pub mod identity;
 pub mod mail;
 pub mod people;
 pub mod reports;

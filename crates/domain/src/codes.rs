@@ -45,6 +45,14 @@ macro_rules! codes {
             }
         }
 
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool { self.code() == other }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool { self.code() == *other }
+        }
+
         $crate::bind_as_text!($name);
     };
 }

@@ -62,6 +62,8 @@ typed_id!(
     OutboxId,
     /// A signalement.
     ReportId,
+    /// A rule of the routing table of signalements.
+    RoutingRuleId,
     /// A living place (camp, squat, scene…).
     SiteId,
     /// A dated observation of a site.

@@ -11,6 +11,7 @@ pub mod email;
 pub mod ids;
 pub mod people;
 pub mod records;
+pub mod reports;
 pub mod roles;
 pub mod time;
 pub mod triage;

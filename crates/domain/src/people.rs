@@ -426,6 +426,16 @@ impl Phone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// The number as people read it: a French ten-digit number in pairs
+    /// (`06 12 34 56 78`), any other as stored.
+    pub fn readable(&self) -> String {
+        let d = &self.0;
+        if d.len() == 10 && d.starts_with('0') && d.chars().all(|c| c.is_ascii_digit()) {
+            (0..5).map(|i| &d[2 * i..2 * i + 2]).collect::<Vec<_>>().join(" ")
+        } else {
+            d.clone()
+        }
+    }
     /// The number in a form that compares across ways of typing it:
     /// French numbers with +33 or 0 give the same key.
     pub fn match_key(&self) -> String {
@@ -578,6 +588,12 @@ mod tests {
         assert!(ConsentTerms { agrees_identifying: true, ..told }.allows_identifying());
         assert!(!ConsentTerms { agrees_identifying: true, told_rights: false, ..told }.allows_identifying());
         assert!(ConsentTerms { agrees_sharing: true, ..told }.allows_sharing());
+    }
+
+    #[test]
+    fn a_french_number_reads_in_pairs() {
+        assert_eq!(Phone::parse("06.12.34.56.78").unwrap().readable(), "06 12 34 56 78");
+        assert_eq!(Phone::parse("+33 6 12 34 56 78").unwrap().readable(), "+33612345678");
     }
 
     #[test]

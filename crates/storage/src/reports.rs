@@ -1,92 +1,34 @@
-//! Signalements: the report itself, its timeline (every status and level
-//! change), internal notes, the routing table, and the submission counter used
-//! to rate-limit the public form.
+//! Signalements: the report itself, internal notes, photos, the routing table,
+//! duplicates, and the submission counter used to rate-limit the public form.
+//! Every query that returns or counts reports takes the caller's [`Scope`];
+//! the report's timeline is in [`crate::timeline`], written by the commands.
 
 use sqlx::Row;
-use uuid::Uuid;
-use veille_domain::access::ReadFilter;
-use veille_domain::{OrganisationId, TeamId, TerritoryId, Timestamp, UserId};
+use veille_domain::reports::{Channel, Deadlines, Outcome, RoutingRule, Source, Status};
+use veille_domain::{OrganisationId, ReportId, RoutingRuleId, SiteId, TeamId, TerritoryId, Timestamp, UserId};
 
 use crate::db::{b, claim, real_text, Db, Tx, Versioned};
 use crate::error::{Result, ResultExt, StorageError};
-use crate::sql::Params;
+use crate::sql::{Params, RecordColumns, Shared};
+use crate::Scope;
 
-pub use veille_domain::triage::{FLAGS, SITUATIONS};
-
-/// Who reported (`public` is the public form; the others are typed by staff
-/// at partner intake or given through Open311).
-pub const SOURCES: [&str; 11] = [
-    "public",
-    "riverain",
-    "commercant",
-    "gardien_bailleur",
-    "mairie_arrondissement",
-    "cabinet",
-    "samu_social_115",
-    "association",
-    "police",
-    "elu",
-    "autre",
-];
-
-/// How the report came in.
-pub const CHANNELS: [&str; 6] = ["web", "phone", "email", "letter", "meeting", "open311"];
-
-/// Statuses, in the order of the work.
-pub const STATUSES: [&str; 6] = ["received", "qualified", "assigned", "in_progress", "answered", "closed"];
-
-/// Outcome categories of a closed report.
-pub const OUTCOMES: [&str; 6] = ["met_people", "nobody_found", "oriented", "refused_help", "duplicate", "out_of_scope"];
-
-/// Channels staff choose from at partner intake.
-pub const STAFF_CHANNELS: [&str; 4] = ["phone", "email", "letter", "meeting"];
-
-/// Deadlines per level: a report must be acknowledged (a person acted on it)
-/// and answered (a public answer, or the status answered or closed) within
-/// these durations of its receipt. Index 0 is level 1, index 1 level 2.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Deadlines {
-    /// Acknowledgement, seconds after receipt, by level.
-    pub acknowledge_secs: [i64; 2],
-    /// Answer, seconds after receipt, by level.
-    pub answer_secs: [i64; 2],
-}
-
-impl Default for Deadlines {
-    fn default() -> Self {
-        Self { acknowledge_secs: [72 * 3600, 24 * 3600], answer_secs: [10 * 86_400, 5 * 86_400] }
-    }
-}
-
-impl Deadlines {
-    fn index(level: i64) -> usize {
-        usize::from(level == 2)
-    }
-    /// Seconds to acknowledge a report of this level.
-    pub fn acknowledge(&self, level: i64) -> i64 {
-        self.acknowledge_secs[Self::index(level)]
-    }
-    /// Seconds to answer a report of this level.
-    pub fn answer(&self, level: i64) -> i64 {
-        self.answer_secs[Self::index(level)]
-    }
-}
+pub use veille_domain::reports::{FLAGS, SITUATIONS};
 
 /// A stored report.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Report {
     /// Id.
-    pub id: Uuid,
+    pub id: ReportId,
     /// Short human code (`S-7KQ2-M4XD`).
     pub reference: String,
     /// When received.
     pub created_at: Timestamp,
     /// Last change.
     pub updated_at: Timestamp,
-    /// Source code.
-    pub source: String,
-    /// Channel code.
-    pub channel: String,
+    /// Who reported.
+    pub source: Source,
+    /// How it came in.
+    pub channel: Channel,
     /// Longitude.
     pub lon: Option<f64>,
     /// Latitude.
@@ -129,10 +71,10 @@ pub struct Report {
     pub level_override: Option<i64>,
     /// Why the level was overridden.
     pub override_reason: Option<String>,
-    /// Status code.
-    pub status: String,
-    /// Outcome category.
-    pub outcome: Option<String>,
+    /// Where it is.
+    pub status: Status,
+    /// What came of it, once closed.
+    pub outcome: Option<Outcome>,
     /// Organisation in charge.
     pub organisation: Option<OrganisationId>,
     /// Coordinating organisation at the time of receipt (keeps oversight).
@@ -146,9 +88,9 @@ pub struct Report {
     /// Version for optimistic concurrency.
     pub version: i64,
     /// The main report this one was attached to as a duplicate.
-    pub duplicate_of: Option<Uuid>,
-    /// A known site this report is about (sites live in their own module).
-    pub site_id: Option<String>,
+    pub duplicate_of: Option<ReportId>,
+    /// A known site this report is about.
+    pub site_id: Option<SiteId>,
     /// When a person first acted on it (staff intake, note, status, level,
     /// answer, duplicate decision).
     pub acknowledged_at: Option<Timestamp>,
@@ -172,7 +114,7 @@ impl Report {
     }
     /// Whether it is still open and past a deadline it has not met.
     pub fn is_overdue(&self, d: &Deadlines, now: Timestamp) -> bool {
-        self.status != "closed"
+        self.status.is_open()
             && ((self.acknowledged_at.is_none() && now > self.acknowledge_due(d)) || (self.answered_at.is_none() && now > self.answer_due(d)))
     }
 }
@@ -185,9 +127,9 @@ pub struct NewReport {
     /// Hash of the follow-up token.
     pub token_hash: String,
     /// Source.
-    pub source: String,
+    pub source: Source,
     /// Channel.
-    pub channel: String,
+    pub channel: Channel,
     /// Longitude.
     pub lon: Option<f64>,
     /// Latitude.
@@ -223,13 +165,13 @@ pub struct NewReport {
     /// A person took it in at once (partner intake by staff).
     pub acknowledged: bool,
     /// A known site.
-    pub site_id: Option<String>,
+    pub site_id: Option<SiteId>,
     /// Level.
     pub level: i64,
     /// Reason codes.
     pub reasons: Vec<String>,
     /// Status.
-    pub status: String,
+    pub status: Status,
     /// Organisation in charge.
     pub organisation: Option<OrganisationId>,
     /// Coordinating organisation.
@@ -243,21 +185,21 @@ const COLUMNS: &str = "id, reference, created_at, updated_at, source, channel, l
     level, reasons, level_override, override_reason, status, outcome, organisation_id, triage_organisation_id, team_id, public_answer, \
     public_answer_at, version, duplicate_of, site_id, acknowledged_at, answered_at";
 
-fn codes(text: &str) -> Vec<String> {
+/// Where reports keep what the read rules look at: the owning organisation,
+/// the territory, and the coordinating organisation they are shared with.
+pub const ACCESS_COLUMNS: RecordColumns<'static> =
+    RecordColumns { organisation: "organisation_id", territory: Some("territory_id"), case: None, shared_with: Some(Shared::Column("triage_organisation_id")) };
+
+pub(crate) fn codes(text: &str) -> Vec<String> {
     text.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
-fn parse<T: std::str::FromStr>(v: Option<String>, what: &'static str) -> Result<Option<T>> {
-    v.map(|s| s.parse().map_err(|_| StorageError::Corrupt(what))).transpose()
-}
-
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Report> {
-    let id: String = r.try_get("id")?;
     let seen: String = r.try_get("seen")?;
     let situations: String = r.try_get("situations")?;
     let reasons: String = r.try_get("reasons")?;
     Ok(Report {
-        id: id.parse().map_err(|_| StorageError::Corrupt("reports.id"))?,
+        id: r.try_get("id")?,
         reference: r.try_get("reference")?,
         created_at: Timestamp::from_micros(r.try_get("created_at")?),
         updated_at: Timestamp::from_micros(r.try_get("updated_at")?),
@@ -266,7 +208,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Report> {
         lon: r.try_get("lon")?,
         lat: r.try_get("lat")?,
         address: r.try_get("address")?,
-        territory: parse(r.try_get("territory_id")?, "reports.territory_id")?,
+        territory: r.try_get("territory_id")?,
         situations: codes(&situations),
         seen: codes(&seen),
         adults: r.try_get("adults")?,
@@ -285,22 +227,22 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Report> {
         override_reason: r.try_get("override_reason")?,
         status: r.try_get("status")?,
         outcome: r.try_get("outcome")?,
-        organisation: parse(r.try_get("organisation_id")?, "reports.organisation_id")?,
-        triage_organisation: parse(r.try_get("triage_organisation_id")?, "reports.triage_organisation_id")?,
-        team: parse(r.try_get("team_id")?, "reports.team_id")?,
+        organisation: r.try_get("organisation_id")?,
+        triage_organisation: r.try_get("triage_organisation_id")?,
+        team: r.try_get("team_id")?,
         public_answer: r.try_get("public_answer")?,
         public_answer_at: r.try_get::<Option<i64>, _>("public_answer_at")?.map(Timestamp::from_micros),
         version: r.try_get("version")?,
-        duplicate_of: parse(r.try_get("duplicate_of")?, "reports.duplicate_of")?,
+        duplicate_of: r.try_get("duplicate_of")?,
         site_id: r.try_get("site_id")?,
         acknowledged_at: r.try_get::<Option<i64>, _>("acknowledged_at")?.map(Timestamp::from_micros),
         answered_at: r.try_get::<Option<i64>, _>("answered_at")?.map(Timestamp::from_micros),
     })
 }
 
-/// Writes a new report and its first timeline entries.
-pub async fn create(tx: &mut Tx, new: &NewReport, now: Timestamp) -> Result<Uuid> {
-    let id = Uuid::now_v7();
+/// Writes a new report.
+pub async fn create(tx: &mut Tx, new: &NewReport, now: Timestamp) -> Result<ReportId> {
+    let id = ReportId::new();
     sqlx::query(
         "INSERT INTO reports (id, reference, token_hash, created_at, updated_at, source, channel, lon, lat, address, \
          territory_id, seen, adults, children, tents, description, contact_email, contact_phone, contact_consent, \
@@ -309,16 +251,16 @@ pub async fn create(tx: &mut Tx, new: &NewReport, now: Timestamp) -> Result<Uuid
          VALUES ($1, $2, $3, $4, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), CAST($8 AS DOUBLE PRECISION), $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, \
          $26, $27, $28, $29, $30)",
     )
-    .bind(id.to_string())
+    .bind(id)
     .bind(&new.reference)
     .bind(&new.token_hash)
     .bind(now.as_micros())
-    .bind(&new.source)
-    .bind(&new.channel)
+    .bind(new.source)
+    .bind(new.channel)
     .bind(real_text(new.lon))
     .bind(real_text(new.lat))
     .bind(&new.address)
-    .bind(new.territory.map(|t| t.to_string()))
+    .bind(new.territory)
     .bind(new.seen.join(","))
     .bind(new.adults)
     .bind(new.children)
@@ -329,56 +271,144 @@ pub async fn create(tx: &mut Tx, new: &NewReport, now: Timestamp) -> Result<Uuid
     .bind(b(new.contact_consent))
     .bind(new.level)
     .bind(serde_json::to_string(&new.reasons).unwrap_or_else(|_| "[]".into()))
-    .bind(&new.status)
-    .bind(new.organisation.map(|o| o.to_string()))
-    .bind(new.triage_organisation.map(|o| o.to_string()))
-    .bind(new.team.map(|t| t.to_string()))
+    .bind(new.status)
+    .bind(new.organisation)
+    .bind(new.triage_organisation)
+    .bind(new.team)
     .bind(new.email_confirm_hash.clone())
     .bind(new.situations.join(","))
     .bind(new.reporter_name.clone())
     .bind(b(new.email_confirmed))
-    .bind(new.site_id.clone())
+    .bind(new.site_id)
     .bind(new.acknowledged.then(|| now.as_micros()))
     .execute(&mut **tx)
     .await
     .classify()?;
-    add_event(tx, id, now, None, "created", None, Some(&new.status), "").await?;
     Ok(id)
 }
 
-/// One report.
-pub async fn get(db: &Db, id: Uuid) -> Result<Report> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM reports WHERE id = $1"))
-        .bind(id.to_string())
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(StorageError::NotFound)?;
+/// One report within the scope (`NotFound` outside it: its existence is not told).
+pub async fn get(db: &Db, scope: &Scope, id: ReportId) -> Result<Report> {
+    let mut p = Params::new();
+    let me = p.push_id(id);
+    let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {COLUMNS} FROM reports WHERE id = {me} AND {allowed}");
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
     from_row(&row)
 }
 
-/// A report by the hash of its follow-up token.
-pub async fn by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Report>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM reports WHERE token_hash = $1"))
-        .bind(token_hash)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(from_row).transpose()
+/// What the reporter, holding the follow-up token, may see and confirm.
+#[derive(Clone, Debug)]
+pub struct Followed {
+    /// Id.
+    pub id: ReportId,
+    /// Reference.
+    pub reference: String,
+    /// When received.
+    pub created_at: Timestamp,
+    /// Status.
+    pub status: Status,
+    /// Public answer.
+    pub public_answer: String,
+    /// When the answer was written.
+    pub public_answer_at: Option<Timestamp>,
+    /// The main report it was attached to.
+    pub duplicate_of: Option<ReportId>,
+    /// The organisation in charge (for the audit entry of a confirmation).
+    pub organisation: Option<OrganisationId>,
+    /// An e-mail was given with consent and not yet confirmed.
+    pub email_unconfirmed: bool,
+    /// Hash of the confirmation code.
+    pub email_confirm_hash: Option<String>,
 }
 
-/// A report by its reference.
-pub async fn by_reference(db: &Db, reference: &str) -> Result<Option<Report>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM reports WHERE reference = $1"))
-        .bind(reference)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(from_row).transpose()
+/// The report a follow-up token opens (the token is its reporter's key).
+pub async fn by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Followed>> {
+    let row = sqlx::query(
+        "SELECT id, reference, created_at, status, public_answer, public_answer_at, duplicate_of, organisation_id, \
+         contact_email IS NOT NULL AND contact_consent = 1 AND email_confirmed = 0 AS unconfirmed, email_confirm_hash \
+         FROM reports WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| {
+        Ok(Followed {
+            id: r.try_get("id")?,
+            reference: r.try_get("reference")?,
+            created_at: Timestamp::from_micros(r.try_get("created_at")?),
+            status: r.try_get("status")?,
+            public_answer: r.try_get("public_answer")?,
+            public_answer_at: r.try_get::<Option<i64>, _>("public_answer_at")?.map(Timestamp::from_micros),
+            duplicate_of: r.try_get("duplicate_of")?,
+            organisation: r.try_get("organisation_id")?,
+            email_unconfirmed: r.try_get::<bool, _>("unconfirmed").or_else(|_| r.try_get::<i64, _>("unconfirmed").map(|v| v != 0))?,
+            email_confirm_hash: r.try_get("email_confirm_hash")?,
+        })
+    })
+    .transpose()
+}
+
+/// What is public about a report (Open311, the reporter's page): reference,
+/// status, public answer and dates, never the place, the text or the people.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PublicReport {
+    /// Reference.
+    pub reference: String,
+    /// Status.
+    pub status: Status,
+    /// Public answer.
+    pub public_answer: String,
+    /// When the answer was written.
+    pub public_answer_at: Option<Timestamp>,
+    /// When received.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+const PUBLIC_COLUMNS: &str = "reference, status, public_answer, public_answer_at, created_at, updated_at";
+
+fn public_from_row(r: &sqlx::any::AnyRow) -> Result<PublicReport> {
+    Ok(PublicReport {
+        reference: r.try_get("reference")?,
+        status: r.try_get("status")?,
+        public_answer: r.try_get("public_answer")?,
+        public_answer_at: r.try_get::<Option<i64>, _>("public_answer_at")?.map(Timestamp::from_micros),
+        created_at: Timestamp::from_micros(r.try_get("created_at")?),
+        updated_at: Timestamp::from_micros(r.try_get("updated_at")?),
+    })
+}
+
+/// The public part of a report by its reference.
+pub async fn public_by_reference(db: &Db, reference: &str) -> Result<Option<PublicReport>> {
+    let row = sqlx::query(&format!("SELECT {PUBLIC_COLUMNS} FROM reports WHERE reference = $1")).bind(reference).fetch_optional(db.pool()).await?;
+    row.as_ref().map(public_from_row).transpose()
+}
+
+/// The public part of a report by id (the main report a duplicate follows).
+pub async fn public_of(db: &Db, id: ReportId) -> Result<PublicReport> {
+    let row = sqlx::query(&format!("SELECT {PUBLIC_COLUMNS} FROM reports WHERE id = $1")).bind(id).fetch_optional(db.pool()).await?;
+    row.as_ref().map(public_from_row).transpose()?.ok_or(StorageError::NotFound)
+}
+
+/// The public part of the reports received in `[since, until)`, open or
+/// closed as asked, newest first, at most `limit`.
+pub async fn public_list(db: &Db, since: Timestamp, until: Option<Timestamp>, open: Option<bool>, limit: i64) -> Result<Vec<PublicReport>> {
+    let f = Filter { since: Some(since), until, open, ..Default::default() };
+    let mut p = Params::new();
+    let w = where_clause(&f, &mut p);
+    let lim = p.push(limit);
+    let sql = format!("SELECT {PUBLIC_COLUMNS} FROM reports WHERE {w} ORDER BY created_at DESC, id DESC LIMIT {lim}");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
+    rows.iter().map(public_from_row).collect()
 }
 
 /// Filters of the queue (and of the CSV export, the map, the API and the figures).
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
     /// Only this status.
-    pub status: Option<String>,
+    pub status: Option<Status>,
     /// Only this effective level.
     pub level: Option<i64>,
     /// Only this territory.
@@ -390,37 +420,27 @@ pub struct Filter {
     /// Only reports with this situation type.
     pub situation: Option<String>,
     /// Only this source.
-    pub source: Option<String>,
+    pub source: Option<Source>,
     /// Received before.
     pub until: Option<Timestamp>,
     /// Only open reports past a deadline they have not met, at this instant.
     pub overdue: Option<(Deadlines, Timestamp)>,
-    /// Only the reports this read filter admits: the permission function
-    /// compiled to SQL (`veille_domain::access::read_filter` of the actor).
-    pub readable_by: Option<ReadFilter>,
-    /// Only reports owned or triaged by this organisation (aggregated figures).
-    pub organisation: Option<OrganisationId>,
+    /// Only reports handled by this team.
+    pub team: Option<TeamId>,
+    /// Only reports with a point.
+    pub placed: bool,
 }
-
-/// Where reports keep what the read rules look at: the owning organisation,
-/// the territory, and the coordinating organisation they are shared with.
-pub const ACCESS_COLUMNS: crate::sql::RecordColumns<'static> = crate::sql::RecordColumns {
-    organisation: "organisation_id",
-    territory: Some("territory_id"),
-    case: None,
-    shared_with: Some(crate::sql::Shared::Column("triage_organisation_id")),
-};
 
 fn where_clause(f: &Filter, p: &mut Params) -> String {
     let mut w = vec!["1 = 1".to_owned()];
-    if let Some(s) = &f.status {
-        w.push(format!("status = {}", p.push(s.clone())));
+    if let Some(s) = f.status {
+        w.push(format!("status = {}", p.push(s.code())));
     }
     if let Some(l) = f.level {
         w.push(format!("COALESCE(level_override, level) = {}", p.push(l)));
     }
     if let Some(t) = f.territory {
-        w.push(format!("territory_id = {}", p.push(t.to_string())));
+        w.push(format!("territory_id = {}", p.push_id(t)));
     }
     if let Some(s) = f.since {
         w.push(format!("created_at >= {}", p.push(s.as_micros())));
@@ -436,8 +456,14 @@ fn where_clause(f: &Filter, p: &mut Params) -> String {
     if let Some(s) = &f.situation {
         w.push(format!("(',' || situations || ',') LIKE {}", p.push(format!("%,{s},%"))));
     }
-    if let Some(s) = &f.source {
-        w.push(format!("source = {}", p.push(s.clone())));
+    if let Some(s) = f.source {
+        w.push(format!("source = {}", p.push(s.code())));
+    }
+    if let Some(t) = f.team {
+        w.push(format!("team_id = {}", p.push_id(t)));
+    }
+    if f.placed {
+        w.push("lon IS NOT NULL AND lat IS NOT NULL".into());
     }
     if let Some((d, now)) = &f.overdue {
         let now = p.push(now.as_micros());
@@ -449,33 +475,26 @@ fn where_clause(f: &Filter, p: &mut Params) -> String {
              OR (answered_at IS NULL AND created_at < {now} - CASE WHEN COALESCE(level_override, level) = 2 THEN {w2} ELSE {w1} END))"
         ));
     }
-    if let Some(r) = &f.readable_by {
-        w.push(crate::sql::read_filter_sql(r, &ACCESS_COLUMNS, p));
-    }
-    if let Some(o) = f.organisation {
-        let me = p.push(o.to_string());
-        w.push(format!("(organisation_id = {me} OR triage_organisation_id = {me})"));
-    }
     w.join(" AND ")
 }
 
-/// Reports matching the filter, newest first, at most `limit`. With
-/// `readable_by` set, only those the actor may read (in SQL); without it,
-/// callers must keep only what the permission function allows.
-pub async fn list(db: &Db, f: &Filter, limit: i64) -> Result<Vec<Report>> {
+/// Reports within the scope matching the filter, newest first, at most `limit`.
+pub async fn list(db: &Db, scope: &Scope, f: &Filter, limit: i64) -> Result<Vec<Report>> {
     let mut p = Params::new();
     let w = where_clause(f, &mut p);
+    let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
     let lim = p.push(limit);
-    let sql = format!("SELECT {COLUMNS} FROM reports WHERE {w} ORDER BY created_at DESC, id DESC LIMIT {lim}");
+    let sql = format!("SELECT {COLUMNS} FROM reports WHERE {w} AND {allowed} ORDER BY created_at DESC, id DESC LIMIT {lim}");
     let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
 
-/// How many reports match the filter.
-pub async fn count(db: &Db, f: &Filter) -> Result<i64> {
+/// How many reports within the scope match the filter.
+pub async fn count(db: &Db, scope: &Scope, f: &Filter) -> Result<i64> {
     let mut p = Params::new();
     let w = where_clause(f, &mut p);
-    Ok(p.bind_scalar(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM reports WHERE {w}"))).fetch_one(db.pool()).await?)
+    let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
+    Ok(p.bind_scalar(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM reports WHERE {w} AND {allowed}"))).fetch_one(db.pool()).await?)
 }
 
 /// What the figures need of a report (no free text, no contact, no place).
@@ -484,15 +503,15 @@ pub struct Facts {
     /// Received at.
     pub created_at: Timestamp,
     /// Source.
-    pub source: String,
+    pub source: Source,
     /// Channel.
-    pub channel: String,
+    pub channel: Channel,
     /// Situation types.
     pub situations: Vec<String>,
     /// Effective level.
     pub level: i64,
     /// Status.
-    pub status: String,
+    pub status: Status,
     /// First acknowledged.
     pub acknowledged_at: Option<Timestamp>,
     /// First answered.
@@ -501,14 +520,15 @@ pub struct Facts {
     pub duplicate: bool,
 }
 
-/// The facts of the reports matching the filter, at most `limit`.
-pub async fn facts(db: &Db, f: &Filter, limit: i64) -> Result<Vec<Facts>> {
+/// The facts of the reports within the scope matching the filter, at most `limit`.
+pub async fn facts(db: &Db, scope: &Scope, f: &Filter, limit: i64) -> Result<Vec<Facts>> {
     let mut p = Params::new();
     let w = where_clause(f, &mut p);
+    let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
     let lim = p.push(limit);
     let sql = format!(
         "SELECT created_at, source, channel, situations, COALESCE(level_override, level) AS lvl, status, acknowledged_at, answered_at, \
-         duplicate_of FROM reports WHERE {w} ORDER BY created_at DESC LIMIT {lim}"
+         duplicate_of FROM reports WHERE {w} AND {allowed} ORDER BY created_at DESC LIMIT {lim}"
     );
     let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter()
@@ -529,24 +549,21 @@ pub async fn facts(db: &Db, f: &Filter, limit: i64) -> Result<Vec<Facts>> {
         .collect()
 }
 
-/// Reports received since `since` whose point lies in the box around
-/// (`lon`, `lat`) of half-sides `dlon`, `dlat` degrees (callers refine by distance).
-pub async fn near(db: &Db, lon: f64, lat: f64, dlon: f64, dlat: f64, since: Timestamp) -> Result<Vec<Report>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM reports WHERE lon BETWEEN $1 AND $2 AND lat BETWEEN $3 AND $4 AND created_at >= $5"
-    ))
-    .bind(lon - dlon)
-    .bind(lon + dlon)
-    .bind(lat - dlat)
-    .bind(lat + dlat)
-    .bind(since.as_micros())
-    .fetch_all(db.pool())
-    .await?;
+/// Reports within the scope received since `since` whose point lies in the
+/// box around (`lon`, `lat`) of half-sides `dlon`, `dlat` degrees (callers
+/// refine by distance).
+pub async fn near(db: &Db, scope: &Scope, lon: f64, lat: f64, dlon: f64, dlat: f64, since: Timestamp) -> Result<Vec<Report>> {
+    let mut p = Params::new();
+    let (x0, x1, y0, y1, t) = (p.push(lon - dlon), p.push(lon + dlon), p.push(lat - dlat), p.push(lat + dlat), p.push(since.as_micros()));
+    let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {COLUMNS} FROM reports WHERE lon BETWEEN {x0} AND {x1} AND lat BETWEEN {y0} AND {y1} AND created_at >= {t} AND {allowed}");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
 
-/// The points of the reports received since `since` in the same box as
-/// [`near`] (for the repeat rule: no need for the whole rows).
+/// The points of every report received since `since` in the same box as
+/// [`near`]: points only, for the triage's repeat rule (how many reports
+/// came from around here lately), whoever handles them.
 pub async fn points_near(db: &Db, lon: f64, lat: f64, dlon: f64, dlat: f64, since: Timestamp) -> Result<Vec<(f64, f64)>> {
     let rows = sqlx::query("SELECT lon, lat FROM reports WHERE lon BETWEEN $1 AND $2 AND lat BETWEEN $3 AND $4 AND created_at >= $5")
         .bind(lon - dlon)
@@ -557,30 +574,6 @@ pub async fn points_near(db: &Db, lon: f64, lat: f64, dlon: f64, dlat: f64, sinc
         .fetch_all(db.pool())
         .await?;
     rows.iter().map(|r| Ok((r.try_get("lon")?, r.try_get("lat")?))).collect()
-}
-
-/// Adds a timeline entry (by staff when `actor` is given, by the instance otherwise).
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn add_event(
-    tx: &mut Tx,
-    report: Uuid,
-    at: Timestamp,
-    actor: Option<UserId>,
-    kind: &str,
-    from: Option<&str>,
-    to: Option<&str>,
-    detail: &str,
-) -> Result<()> {
-    let actor = match actor {
-        Some(u) => Some((u, crate::accounts::organisation_of(tx, u).await?)),
-        None => None,
-    };
-    crate::timeline::append(tx, &crate::timeline::NewEvent::new(veille_domain::records::RecordKind::Report, report, at, actor, kind).change(from, to).detail(detail)).await
-}
-
-/// The timeline, oldest first.
-pub async fn events(db: &Db, report: Uuid) -> Result<Vec<crate::timeline::Event>> {
-    crate::timeline::of(db, veille_domain::records::RecordKind::Report, report).await
 }
 
 /// An internal note.
@@ -595,11 +588,11 @@ pub struct Note {
 }
 
 /// Adds an internal note.
-pub async fn add_note(tx: &mut Tx, report: Uuid, author: UserId, body: &str, now: Timestamp) -> Result<()> {
+pub async fn add_note(tx: &mut Tx, report: ReportId, author: UserId, body: &str, now: Timestamp) -> Result<()> {
     sqlx::query("INSERT INTO report_notes (id, report_id, author_id, at, body) VALUES ($1, $2, $3, $4, $5)")
-        .bind(Uuid::now_v7().to_string())
-        .bind(report.to_string())
-        .bind(author.to_string())
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(report)
+        .bind(author)
         .bind(now.as_micros())
         .bind(body)
         .execute(&mut **tx)
@@ -607,13 +600,13 @@ pub async fn add_note(tx: &mut Tx, report: Uuid, author: UserId, body: &str, now
     touch(tx, report, now).await
 }
 
-/// Internal notes, oldest first.
-pub async fn notes(db: &Db, report: Uuid) -> Result<Vec<Note>> {
+/// Internal notes of a report the caller already read, oldest first.
+pub async fn notes(db: &Db, report: &Report) -> Result<Vec<Note>> {
     let rows = sqlx::query(
         "SELECT n.at, u.display_name, n.body FROM report_notes n JOIN users u ON u.id = n.author_id \
          WHERE n.report_id = $1 ORDER BY n.at, n.id",
     )
-    .bind(report.to_string())
+    .bind(report.id)
     .fetch_all(db.pool())
     .await?;
     rows.iter()
@@ -622,177 +615,170 @@ pub async fn notes(db: &Db, report: Uuid) -> Result<Vec<Note>> {
 }
 
 /// Marks a change by a person: the first one acknowledges the report.
-async fn touch(tx: &mut Tx, report: Uuid, now: Timestamp) -> Result<()> {
+async fn touch(tx: &mut Tx, report: ReportId, now: Timestamp) -> Result<()> {
     sqlx::query("UPDATE reports SET updated_at = $1, acknowledged_at = COALESCE(acknowledged_at, $1) WHERE id = $2")
         .bind(now.as_micros())
-        .bind(report.to_string())
+        .bind(report)
         .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
-
-/// Changes the status (and outcome), with its timeline entry.
-pub async fn set_status(
-    tx: &mut Tx,
-    r: &Report,
-    status: &str,
-    outcome: Option<&str>,
-    actor: Option<UserId>,
-    version: i64,
-    now: Timestamp,
-) -> Result<()> {
-    claim(tx, Versioned::Reports, r.id, version, now).await?;
-    let answers = matches!(status, "answered" | "closed");
+/// Changes the status (and outcome).
+pub async fn set_status(tx: &mut Tx, id: ReportId, status: Status, outcome: Option<Outcome>, version: i64, now: Timestamp) -> Result<()> {
+    claim(tx, Versioned::Reports, id, version, now).await?;
     sqlx::query("UPDATE reports SET status = $1, outcome = $2, answered_at = CASE WHEN $3 = 1 THEN COALESCE(answered_at, $4) ELSE answered_at END WHERE id = $5")
         .bind(status)
-        .bind(outcome.map(str::to_owned))
-        .bind(b(answers))
+        .bind(outcome)
+        .bind(b(status.answers()))
         .bind(now.as_micros())
-        .bind(r.id.to_string())
+        .bind(id)
         .execute(&mut **tx)
         .await?;
-    add_event(tx, r.id, now, actor, "status", Some(&r.status), Some(status), outcome.unwrap_or("")).await
+    Ok(())
+}
+
+/// Hands the report to another team (and its organisation), or to an
+/// organisation's triage queue with no team.
+pub async fn set_handler(tx: &mut Tx, r: &Report, organisation: OrganisationId, team: Option<TeamId>, status: Status, version: i64, now: Timestamp) -> Result<()> {
+    claim(tx, Versioned::Reports, r.id, version, now).await?;
+    sqlx::query("UPDATE reports SET organisation_id = $1, team_id = $2, status = $3 WHERE id = $4")
+        .bind(organisation)
+        .bind(team)
+        .bind(status)
+        .bind(r.id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Marks the reporter's e-mail address confirmed.
-pub async fn confirm_email(tx: &mut Tx, report: Uuid, now: Timestamp) -> Result<()> {
+pub async fn confirm_email(tx: &mut Tx, report: ReportId, now: Timestamp) -> Result<()> {
     sqlx::query("UPDATE reports SET email_confirmed = 1, email_confirm_hash = NULL, updated_at = $1 WHERE id = $2")
         .bind(now.as_micros())
-        .bind(report.to_string())
+        .bind(report)
         .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
-/// Overrides the level with a reason, with its timeline entry.
-pub async fn set_level(tx: &mut Tx, r: &Report, level: i64, reason: &str, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
+/// Overrides the level with a reason.
+pub async fn set_level(tx: &mut Tx, r: &Report, level: i64, reason: &str, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Reports, r.id, version, now).await?;
     sqlx::query("UPDATE reports SET level_override = $1, override_reason = $2 WHERE id = $3")
         .bind(level)
         .bind(reason)
-        .bind(r.id.to_string())
+        .bind(r.id)
         .execute(&mut **tx)
         .await?;
-    let from = r.effective_level().to_string();
-    add_event(tx, r.id, now, Some(actor), "level", Some(&from), Some(&level.to_string()), reason).await
+    Ok(())
 }
 
-/// Links the report to a known site (or unlinks it), with its timeline entry.
-pub async fn set_site(tx: &mut Tx, r: &Report, site: Option<&str>, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
+/// Links the report to a known site (or unlinks it).
+pub async fn set_site(tx: &mut Tx, r: &Report, site: Option<SiteId>, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Reports, r.id, version, now).await?;
-    sqlx::query("UPDATE reports SET site_id = $1 WHERE id = $2")
-        .bind(site.map(str::to_owned))
-        .bind(r.id.to_string())
-        .execute(&mut **tx)
-        .await?;
-    add_event(tx, r.id, now, Some(actor), "site", r.site_id.as_deref(), site, "").await
+    sqlx::query("UPDATE reports SET site_id = $1 WHERE id = $2").bind(site).bind(r.id).execute(&mut **tx).await?;
+    Ok(())
 }
 
-/// Writes the public answer, with its timeline entry.
-pub async fn set_answer(tx: &mut Tx, r: &Report, answer: &str, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
+/// Writes the public answer.
+pub async fn set_answer(tx: &mut Tx, r: &Report, answer: &str, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Reports, r.id, version, now).await?;
     sqlx::query("UPDATE reports SET public_answer = $1, public_answer_at = $2, answered_at = COALESCE(answered_at, $2) WHERE id = $3")
         .bind(answer)
         .bind(now.as_micros())
-        .bind(r.id.to_string())
+        .bind(r.id)
         .execute(&mut **tx)
         .await?;
-    add_event(tx, r.id, now, Some(actor), "answer", None, None, "").await
+    Ok(())
 }
 
 /// Attaches `dup` to the open report `main` as its duplicate: `dup` is closed
-/// with the outcome `duplicate` (what it was is kept for [`detach_duplicate`]),
-/// and both timelines say so.
-pub async fn attach_duplicate(tx: &mut Tx, dup: &Report, main: &Report, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
+/// with the outcome `duplicate` (what it was is kept for [`detach_duplicate`]).
+pub async fn attach_duplicate(tx: &mut Tx, dup: &Report, main: &Report, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Reports, dup.id, version, now).await?;
     sqlx::query(
         "UPDATE reports SET duplicate_of = $1, duplicate_prev_status = status, duplicate_prev_outcome = outcome, \
          status = 'closed', outcome = 'duplicate' WHERE id = $2",
     )
-    .bind(main.id.to_string())
-    .bind(dup.id.to_string())
+    .bind(main.id)
+    .bind(dup.id)
     .execute(&mut **tx)
     .await?;
-    add_event(tx, dup.id, now, Some(actor), "duplicate_of", None, Some(&main.reference), "").await?;
-    add_event(tx, main.id, now, Some(actor), "duplicate_attached", None, Some(&dup.reference), "").await?;
     touch(tx, main.id, now).await
 }
 
 /// Detaches a duplicate from its main report: it gets back the status and
-/// outcome it had before, and both timelines say so.
-pub async fn detach_duplicate(tx: &mut Tx, dup: &Report, main: &Report, actor: UserId, version: i64, now: Timestamp) -> Result<()> {
+/// outcome it had before.
+pub async fn detach_duplicate(tx: &mut Tx, dup: &Report, main: &Report, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Reports, dup.id, version, now).await?;
     sqlx::query(
         "UPDATE reports SET status = COALESCE(duplicate_prev_status, status), outcome = duplicate_prev_outcome, \
          duplicate_of = NULL, duplicate_prev_status = NULL, duplicate_prev_outcome = NULL WHERE id = $1",
     )
-    .bind(dup.id.to_string())
+    .bind(dup.id)
     .execute(&mut **tx)
     .await?;
-    add_event(tx, dup.id, now, Some(actor), "duplicate_detached", None, Some(&main.reference), "").await?;
-    add_event(tx, main.id, now, Some(actor), "duplicate_removed", None, Some(&dup.reference), "").await?;
     touch(tx, main.id, now).await
 }
 
-/// The reports attached to `main` as duplicates, oldest first.
-pub async fn duplicates_of(db: &Db, main: Uuid) -> Result<Vec<Report>> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM reports WHERE duplicate_of = $1 ORDER BY created_at, id"))
-        .bind(main.to_string())
-        .fetch_all(db.pool())
-        .await?;
+/// The reports attached to `main` as duplicates, within the scope, oldest first.
+pub async fn duplicates_of(db: &Db, scope: &Scope, main: ReportId) -> Result<Vec<Report>> {
+    let mut p = Params::new();
+    let me = p.push_id(main);
+    let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {COLUMNS} FROM reports WHERE duplicate_of = {me} AND {allowed} ORDER BY created_at, id");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
 
-fn pair(a: Uuid, b: Uuid) -> (String, String) {
+/// How many reports are attached to `main` as duplicates, whoever handles them.
+pub async fn duplicate_count(db: &Db, main: ReportId) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM reports WHERE duplicate_of = $1").bind(main).fetch_one(db.pool()).await?)
+}
+
+fn pair(a: ReportId, b: ReportId) -> (ReportId, ReportId) {
     if a <= b {
-        (a.to_string(), b.to_string())
+        (a, b)
     } else {
-        (b.to_string(), a.to_string())
+        (b, a)
     }
 }
 
 /// Records that two reports are distinct (not suggested as duplicates of each
-/// other again), with both timeline entries. `false`: already recorded.
+/// other again). `false`: already recorded.
 pub async fn keep_separate(tx: &mut Tx, a: &Report, b: &Report, actor: UserId, now: Timestamp) -> Result<bool> {
     let (x, y) = pair(a.id, b.id);
     let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM report_distinct_pairs WHERE report_a = $1 AND report_b = $2")
-        .bind(&x)
-        .bind(&y)
+        .bind(x)
+        .bind(y)
         .fetch_one(&mut **tx)
         .await?;
     if known > 0 {
         return Ok(false);
     }
     sqlx::query("INSERT INTO report_distinct_pairs (id, report_a, report_b, decided_by, decided_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(Uuid::now_v7().to_string())
-        .bind(&x)
-        .bind(&y)
-        .bind(actor.to_string())
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(x)
+        .bind(y)
+        .bind(actor)
         .bind(now.as_micros())
         .execute(&mut **tx)
         .await
         .classify()?;
-    add_event(tx, a.id, now, Some(actor), "kept_separate", None, Some(&b.reference), "").await?;
-    add_event(tx, b.id, now, Some(actor), "kept_separate", None, Some(&a.reference), "").await?;
     touch(tx, a.id, now).await?;
     touch(tx, b.id, now).await?;
     Ok(true)
 }
 
 /// The reports judged distinct from `report`.
-pub async fn kept_separate_from(db: &Db, report: Uuid) -> Result<Vec<Uuid>> {
-    let rows = sqlx::query("SELECT report_a, report_b FROM report_distinct_pairs WHERE report_a = $1 OR report_b = $1")
-        .bind(report.to_string())
-        .fetch_all(db.pool())
-        .await?;
-    let me = report.to_string();
+pub async fn kept_separate_from(db: &Db, report: ReportId) -> Result<Vec<ReportId>> {
+    let rows = sqlx::query("SELECT report_a, report_b FROM report_distinct_pairs WHERE report_a = $1 OR report_b = $1").bind(report).fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
-            let a: String = r.try_get("report_a")?;
-            let b: String = r.try_get("report_b")?;
-            let other = if a == me { b } else { a };
-            other.parse().map_err(|_| StorageError::Corrupt("report_distinct_pairs.report"))
+            let a: ReportId = r.try_get("report_a")?;
+            let b: ReportId = r.try_get("report_b")?;
+            Ok(if a == report { b } else { a })
         })
         .collect()
 }
@@ -836,7 +822,7 @@ pub async fn keep_upload(tx: &mut Tx, token_hash: &str, photo: &Photo, now: Time
         "INSERT INTO photo_uploads (id, token_hash, created_at, expires_at, content_type, width, height, data) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(Uuid::now_v7().to_string())
+    .bind(uuid::Uuid::now_v7().to_string())
     .bind(token_hash)
     .bind(now.as_micros())
     .bind(expires_at.as_micros())
@@ -867,10 +853,10 @@ pub async fn drop_upload(tx: &mut Tx, token_hash: &str) -> Result<()> {
 }
 
 /// Stores the photo of a report (one per report).
-pub async fn attach_photo(tx: &mut Tx, report: Uuid, photo: &Photo, now: Timestamp) -> Result<()> {
+pub async fn attach_photo(tx: &mut Tx, report: ReportId, photo: &Photo, now: Timestamp) -> Result<()> {
     sqlx::query("INSERT INTO report_photos (id, report_id, created_at, content_type, width, height, data) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(Uuid::now_v7().to_string())
-        .bind(report.to_string())
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(report)
         .bind(now.as_micros())
         .bind(&photo.content_type)
         .bind(photo.width)
@@ -883,17 +869,17 @@ pub async fn attach_photo(tx: &mut Tx, report: Uuid, photo: &Photo, now: Timesta
 }
 
 /// The photo of a report, if it has one.
-pub async fn photo(db: &Db, report: Uuid) -> Result<Option<Photo>> {
+pub async fn photo(db: &Db, report: ReportId) -> Result<Option<Photo>> {
     let row = sqlx::query("SELECT content_type, width, height, data FROM report_photos WHERE report_id = $1")
-        .bind(report.to_string())
+        .bind(report)
         .fetch_optional(db.pool())
         .await?;
     row.as_ref().map(photo_from_row).transpose()
 }
 
 /// Whether a report has a photo (without loading it).
-pub async fn has_photo(db: &Db, report: Uuid) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM report_photos WHERE report_id = $1").bind(report.to_string()).fetch_one(db.pool()).await?;
+pub async fn has_photo(db: &Db, report: ReportId) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM report_photos WHERE report_id = $1").bind(report).fetch_one(db.pool()).await?;
     Ok(n > 0)
 }
 
@@ -902,7 +888,7 @@ pub async fn has_photo(db: &Db, report: Uuid) -> Result<bool> {
 pub async fn count_submission(tx: &mut Tx, client_key: &str, since: Timestamp, now: Timestamp) -> Result<i64> {
     sqlx::query("DELETE FROM report_submissions WHERE at < $1").bind(since.as_micros()).execute(&mut **tx).await?;
     sqlx::query("INSERT INTO report_submissions (id, client_key, at) VALUES ($1, $2, $3)")
-        .bind(Uuid::now_v7().to_string())
+        .bind(uuid::Uuid::now_v7().to_string())
         .bind(client_key)
         .bind(now.as_micros())
         .execute(&mut **tx)
@@ -914,126 +900,42 @@ pub async fn count_submission(tx: &mut Tx, client_key: &str, since: Timestamp, n
         .await?)
 }
 
-/// A routing rule: reports in `territory` (any if none) with the situation
-/// type `situation` (any if none) of `level` (any if none) go to `team`.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct RoutingRule {
-    /// Id.
-    pub id: Uuid,
-    /// Territory (none: any).
-    pub territory: Option<TerritoryId>,
-    /// Situation type (none: any).
-    pub situation: Option<String>,
-    /// Level (none: any).
-    pub level: Option<i64>,
-    /// Team.
-    pub team: TeamId,
-}
-
 /// Every routing rule, oldest first.
 pub async fn routing_rules(db: &Db) -> Result<Vec<RoutingRule>> {
     let rows = sqlx::query("SELECT id, territory_id, situation, level, team_id FROM routing_rules ORDER BY created_at, id").fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
-            let id: String = r.try_get("id")?;
-            let team: String = r.try_get("team_id")?;
             Ok(RoutingRule {
-                id: id.parse().map_err(|_| StorageError::Corrupt("routing_rules.id"))?,
-                territory: parse(r.try_get("territory_id")?, "routing_rules.territory_id")?,
+                id: r.try_get("id")?,
+                territory: r.try_get("territory_id")?,
                 situation: r.try_get("situation")?,
                 level: r.try_get("level")?,
-                team: team.parse().map_err(|_| StorageError::Corrupt("routing_rules.team_id"))?,
+                team: r.try_get("team_id")?,
             })
         })
         .collect()
 }
 
 /// Adds a routing rule.
-pub async fn add_routing_rule(
-    tx: &mut Tx,
-    territory: Option<TerritoryId>,
-    situation: Option<&str>,
-    level: Option<i64>,
-    team: TeamId,
-    now: Timestamp,
-) -> Result<Uuid> {
-    let id = Uuid::now_v7();
+pub async fn add_routing_rule(tx: &mut Tx, territory: Option<TerritoryId>, situation: Option<&str>, level: Option<i64>, team: TeamId, now: Timestamp) -> Result<RoutingRuleId> {
+    let id = RoutingRuleId::new();
     sqlx::query("INSERT INTO routing_rules (id, territory_id, situation, level, team_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(id.to_string())
-        .bind(territory.map(|t| t.to_string()))
+        .bind(id)
+        .bind(territory)
         .bind(situation.map(str::to_owned))
         .bind(level)
-        .bind(team.to_string())
+        .bind(team)
         .bind(now.as_micros())
         .execute(&mut **tx)
         .await?;
     Ok(id)
 }
 
-/// Removes a routing rule (`NotFound` if there is none).
-pub async fn delete_routing_rule(tx: &mut Tx, id: Uuid) -> Result<()> {
-    let done = sqlx::query("DELETE FROM routing_rules WHERE id = $1").bind(id.to_string()).execute(&mut **tx).await?;
+/// Removes a routing rule.
+pub async fn delete_routing_rule(tx: &mut Tx, id: RoutingRuleId) -> Result<()> {
+    let done = sqlx::query("DELETE FROM routing_rules WHERE id = $1").bind(id).execute(&mut **tx).await?;
     if done.rows_affected() == 0 {
         return Err(StorageError::NotFound);
     }
     Ok(())
-}
-
-/// Chooses the team for a report: the most specific rule wins — territory
-/// first, then situation type, then level (a rule naming the territory beats
-/// one for any territory, and so on). Among equally specific rules for two of
-/// the report's situations, the situation first in [`SITUATIONS`] wins, then
-/// the older rule. `None`: no rule matches.
-pub fn route(rules: &[RoutingRule], territory: Option<TerritoryId>, situations: &[String], level: i64) -> Option<TeamId> {
-    let rank = |s: &Option<String>| s.as_deref().and_then(|s| SITUATIONS.iter().position(|x| *x == s)).unwrap_or(usize::MAX);
-    rules
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.territory.is_none() || (territory.is_some() && r.territory == territory))
-        .filter(|(_, r)| r.situation.as_ref().is_none_or(|s| situations.contains(s)))
-        .filter(|(_, r)| r.level.is_none() || r.level == Some(level))
-        .min_by_key(|(i, r)| (r.territory.is_none(), r.situation.is_none(), r.level.is_none(), rank(&r.situation), *i))
-        .map(|(_, r)| r.team)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_most_specific_routing_rule_wins() {
-        let (t1, t2) = (TerritoryId::new(), TerritoryId::new());
-        let (any, by_level, by_territory, exact, camp_t1, minors_any) =
-            (TeamId::new(), TeamId::new(), TeamId::new(), TeamId::new(), TeamId::new(), TeamId::new());
-        let rule = |territory, situation: Option<&str>, level, team| RoutingRule { id: Uuid::now_v7(), territory, situation: situation.map(Into::into), level, team };
-        let rules = vec![
-            rule(None, None, None, any),
-            rule(None, None, Some(2), by_level),
-            rule(Some(t1), None, None, by_territory),
-            rule(Some(t1), None, Some(2), exact),
-            rule(Some(t1), Some("camp"), None, camp_t1),
-            rule(None, Some("minors"), None, minors_any),
-        ];
-        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        let cases = [
-            (Some(t1), s(&[]), 2, Some(exact)),
-            (Some(t1), s(&[]), 1, Some(by_territory)),
-            (Some(t2), s(&[]), 2, Some(by_level)),
-            (Some(t2), s(&[]), 1, Some(any)),
-            (None, s(&[]), 2, Some(by_level)),
-            // The territory comes before the type, the type before the level.
-            (Some(t1), s(&["camp"]), 2, Some(camp_t1)),
-            (Some(t1), s(&["minors"]), 2, Some(exact)),
-            (Some(t2), s(&["minors", "camp"]), 1, Some(minors_any)),
-            (Some(t2), s(&["camp"]), 1, Some(any)),
-        ];
-        for (territory, situations, level, want) in cases {
-            assert_eq!(route(&rules, territory, &situations, level), want, "{territory:?} {situations:?} {level}");
-        }
-        assert_eq!(route(&rules[2..3], Some(t2), &[], 1), None);
-        assert_eq!(route(&[], Some(t1), &[], 1), None);
-        // Two type rules of the same territory: the type first in the list wins.
-        let both = vec![rule(Some(t1), Some("drug_use"), None, any), rule(Some(t1), Some("family_with_children"), None, exact)];
-        assert_eq!(route(&both, Some(t1), &s(&["drug_use", "family_with_children"]), 1), Some(exact));
-    }
 }

@@ -8,9 +8,9 @@
 //! query cannot be called unscoped by leaving an argument out.
 
 use veille_domain::access::{read_filter, site_read_filter, ReadFilter, SiteReadFilter};
-use veille_domain::{Actor, TerritoryScope};
+use veille_domain::{Actor, OrganisationId, TerritoryScope};
 
-use crate::sql::{Params, RecordColumns};
+use crate::sql::{Params, RecordColumns, Shared};
 
 /// What a caller may read.
 #[derive(Clone, Debug)]
@@ -19,6 +19,7 @@ pub struct Scope(Inner);
 #[derive(Clone, Debug)]
 enum Inner {
     Account { records: ReadFilter, sites: SiteReadFilter },
+    Figures(OrganisationId),
     Instance(&'static str),
 }
 
@@ -34,11 +35,19 @@ impl Scope {
         Scope(Inner::Instance(purpose))
     }
 
+    /// The records an organisation's aggregated figures count: those it owns
+    /// and those shared with it as their coordinating organisation. Only for
+    /// counting (the caller checked `ResourceKind::Statistics` of the
+    /// organisation); no row of it is shown.
+    pub fn figures_of(organisation: OrganisationId) -> Self {
+        Scope(Inner::Figures(organisation))
+    }
+
     /// Why this scope reads everything, when it does.
     pub fn instance_purpose(&self) -> Option<&'static str> {
         match self.0 {
             Inner::Instance(p) => Some(p),
-            Inner::Account { .. } => None,
+            _ => None,
         }
     }
 
@@ -48,6 +57,14 @@ impl Scope {
         match &self.0 {
             Inner::Instance(_) => "1 = 1".into(),
             Inner::Account { records, .. } => crate::sql::read_filter_sql(records, cols, p),
+            Inner::Figures(org) => {
+                let me = p.push(org.to_string());
+                match cols.shared_with {
+                    Some(Shared::Column(c)) => format!("({} = {me} OR {c} = {me})", cols.organisation),
+                    Some(Shared::Exists(template)) => format!("({} = {me} OR {})", cols.organisation, template.replace("{org}", &me)),
+                    None => format!("{} = {me}", cols.organisation),
+                }
+            }
         }
     }
 
@@ -56,7 +73,7 @@ impl Scope {
     pub fn sites(&self, territory: &str, p: &mut Params) -> String {
         match &self.0 {
             Inner::Instance(_) => "1 = 1".into(),
-            Inner::Account { sites: SiteReadFilter::Nothing, .. } => "1 = 0".into(),
+            Inner::Figures(_) | Inner::Account { sites: SiteReadFilter::Nothing, .. } => "1 = 0".into(),
             Inner::Account { sites: SiteReadFilter::Within(TerritoryScope::All), .. } => "1 = 1".into(),
             Inner::Account { sites: SiteReadFilter::Within(TerritoryScope::Only(set)), .. } => {
                 if set.is_empty() {

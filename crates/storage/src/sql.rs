@@ -55,6 +55,10 @@ impl Params {
         self.0.push(v.into());
         format!("${}", self.0.len())
     }
+    /// Adds a typed id or coded value (stored as text); returns its placeholder.
+    pub fn push_id(&mut self, v: impl std::fmt::Display) -> String {
+        self.push(v.to_string())
+    }
     /// Binds every value, in order.
     pub fn bind<'q>(&self, mut q: Query<'q, Any, AnyArguments<'q>>) -> Query<'q, Any, AnyArguments<'q>> {
         for v in &self.0 {

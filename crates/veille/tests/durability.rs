@@ -179,7 +179,7 @@ async fn every_acknowledged_report_survives_sigkill_of_the_server() {
     let db = Db::connect(&url).await.unwrap();
     let mut lost = Vec::new();
     for reference in &acknowledged {
-        if veille_storage::reports::by_reference(&db, reference).await.unwrap().is_none() {
+        if veille_storage::reports::public_by_reference(&db, reference).await.unwrap().is_none() {
             lost.push(reference.clone());
         }
     }

@@ -68,7 +68,7 @@ impl PageCtx {
         self.lang.t(&format!("field_group.{}", group.code()))
     }
     /// The label of a coded value in a family (`organisation_kind`, `team_kind`…).
-    pub fn label(&self, family: &str, code: &str) -> String {
+    pub fn label(&self, family: &str, code: impl std::fmt::Display) -> String {
         self.lang.t(&format!("{family}.{code}"))
     }
     /// A date and time in Europe/Paris.

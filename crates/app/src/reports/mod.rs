@@ -1,23 +1,40 @@
-//! Signalements: triage, routing and storage of a new report from whichever
-//! channel (public form, partner intake, JSON API, Open311), and the mails to
-//! reporters who asked for them.
+//! Signalements, end to end: intake from every channel (public form, partner
+//! intake, JSON API, Open311) with triage, routing and duplicates nearby; the
+//! staff's commands and queries; the reporter's follow-up; Open311's public
+//! reads; the routing table; figures; and the mails to reporters who asked
+//! for them — the same whichever screen or channel a change comes from.
+
+pub mod demo;
+pub mod intake;
+pub mod open311;
+pub mod photos;
+pub mod public;
+pub mod routing;
+pub mod staff;
+pub mod stats;
 
 use std::sync::LazyLock;
 
 use rand::Rng;
-use uuid::Uuid;
+use veille_domain::records::RecordKind;
+use veille_domain::reports::Status;
 use veille_domain::triage::{Observation, RuleSet};
-use veille_domain::{OrganisationId, Resource, ResourceKind, TeamId, Timestamp, UserId};
+use veille_domain::{OrganisationId, ReportId, Resource, ResourceKind, TeamId, Timestamp};
 use veille_geo::LonLat;
-use veille_storage::reports::{self, NewReport, Photo, Report};
-use veille_storage::{audit, organisations, outbox, teams, Tx};
+use veille_storage::reports::{self, NewReport};
+use veille_storage::timeline::{self, NewEvent};
+use veille_storage::{audit, organisations, outbox, teams, Scope, Tx};
 
 use crate::error::Result;
 use crate::Lang;
 use crate::{App, Caller};
 
+pub use intake::{Intake, IntakeInput, Mode};
+pub use veille_domain::reports::{Channel, Deadlines, Outcome, Source, FLAGS, SITUATIONS, STAFF_CHANNELS};
+pub use veille_storage::reports::{Facts, Followed, Note, Photo, PublicReport, Report};
+
 /// The triage rules text shipped with veille.
-pub const RULES_TOML: &str = include_str!("../../../web/triage_rules.toml");
+pub const RULES_TOML: &str = include_str!("../../triage_rules.toml");
 
 static RULES: LazyLock<RuleSet> = LazyLock::new(|| {
     let set: RuleSet = toml::from_str(RULES_TOML).unwrap_or_else(|e| panic!("the triage rules file does not parse: {e}"));
@@ -49,48 +66,6 @@ pub fn resource(r: &Report) -> Resource {
     res
 }
 
-/// What a new report says, from whichever channel.
-#[derive(Clone, Debug, Default)]
-pub struct Intake {
-    /// Source code.
-    pub source: String,
-    /// Channel code.
-    pub channel: String,
-    /// The point, if placed.
-    pub point: Option<LonLat>,
-    /// Address or place description.
-    pub address: String,
-    /// Situation types seen.
-    pub situations: Vec<String>,
-    /// Aggravating flags.
-    pub seen: Vec<String>,
-    /// Adults.
-    pub adults: u32,
-    /// Children.
-    pub children: u32,
-    /// Tents.
-    pub tents: u32,
-    /// Description.
-    pub description: String,
-    /// E-mail of the reporter.
-    pub email: Option<String>,
-    /// Phone of the reporter.
-    pub phone: Option<String>,
-    /// Consent to be contacted and to receive updates.
-    pub consent: bool,
-    /// Who reported (partner intake; restricted).
-    pub reporter_name: Option<String>,
-    /// A known site.
-    pub site_id: Option<String>,
-    /// The e-mail needs no confirmation (typed by staff).
-    pub email_confirmed: bool,
-    /// Taken in by a person (partner intake): acknowledged at once.
-    pub acknowledged: bool,
-    /// A photo already checked and re-encoded, with the hash of the token it
-    /// was kept under (to forget it once used).
-    pub photo: Option<(Photo, Option<String>)>,
-}
-
 /// Where the report landed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Placement {
@@ -102,19 +77,34 @@ pub enum Placement {
     NotPlaced,
 }
 
+impl Placement {
+    /// The stable code (`territory`, `outside`, `not_placed`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Placement::Territory(_) => "territory",
+            Placement::Outside => "outside",
+            Placement::NotPlaced => "not_placed",
+        }
+    }
+}
+
 /// A received report, with its follow-up token (shown once, never stored).
 #[derive(Clone, Debug)]
 pub struct Received {
     /// Id.
-    pub id: Uuid,
+    pub id: ReportId,
     /// Reference.
     pub reference: String,
     /// Follow-up token.
     pub token: String,
+    /// Follow-up link (the token in a URL of this instance).
+    pub follow_url: String,
     /// Where it landed.
     pub placement: Placement,
     /// Level (1 ordinary, 2 complex).
     pub level: i64,
+    /// Its first status (assigned when a routing rule named a team).
+    pub status: Status,
     /// Team in charge, if a routing rule matched.
     pub team: Option<TeamId>,
     /// Organisation in charge.
@@ -136,8 +126,8 @@ fn new_reference() -> String {
 }
 
 /// The coordinating organisation of the instance (the first by name, if several).
-pub async fn coordinating_organisation(state: &App) -> Result<Option<OrganisationId>> {
-    Ok(organisations::list(&state.db).await?.into_iter().find(|o| o.coordinating).map(|o| o.id))
+pub async fn coordinating_organisation(app: &App) -> Result<Option<OrganisationId>> {
+    Ok(organisations::list(&app.db).await?.into_iter().find(|o| o.coordinating).map(|o| o.id))
 }
 
 /// What every intake reads and rarely changes: the routing table, the
@@ -150,7 +140,7 @@ pub struct Cache(std::sync::RwLock<Option<(std::time::Instant, std::sync::Arc<Lo
 
 /// The cached lookups of intake.
 pub struct Lookup {
-    rules: Vec<reports::RoutingRule>,
+    rules: Vec<veille_domain::reports::RoutingRule>,
     team_organisation: std::collections::HashMap<TeamId, OrganisationId>,
     coordinating: Option<OrganisationId>,
     territory_names: std::collections::HashMap<veille_domain::TerritoryId, String>,
@@ -174,28 +164,28 @@ impl Cache {
     }
 }
 
-async fn lookup(state: &App) -> Result<std::sync::Arc<Lookup>> {
-    if let Some(l) = state.reports_cache.fresh() {
+async fn lookup(app: &App) -> Result<std::sync::Arc<Lookup>> {
+    if let Some(l) = app.reports_cache.fresh() {
         return Ok(l);
     }
-    let rules = reports::routing_rules(&state.db).await?;
-    let team_organisation = teams::list(&state.db, None).await?.into_iter().map(|t| (t.id, t.organisation)).collect();
-    let coordinating = coordinating_organisation(state).await?;
-    let territory_names = crate::territories::names(&state.db).await?;
+    let rules = reports::routing_rules(&app.db).await?;
+    let team_organisation = teams::list(&app.db, None).await?.into_iter().map(|t| (t.id, t.organisation)).collect();
+    let coordinating = coordinating_organisation(app).await?;
+    let territory_names = crate::territories::names(&app.db).await?;
     let l = std::sync::Arc::new(Lookup { rules, team_organisation, coordinating, territory_names });
-    if let Ok(mut guard) = state.reports_cache.0.write() {
+    if let Ok(mut guard) = app.reports_cache.0.write() {
         *guard = Some((std::time::Instant::now(), l.clone()));
     }
     Ok(l)
 }
 
 /// Earlier reports within the repeat window around a point.
-async fn earlier_nearby(state: &App, point: LonLat, now: Timestamp) -> Result<u32> {
+async fn earlier_nearby(app: &App, point: LonLat, now: Timestamp) -> Result<u32> {
     let w = &rules().repeat;
     let dlat = w.radius_m / 111_000.0 * 1.1;
     let dlon = dlat / point.lat.to_radians().cos().max(0.01);
     let since = now.plus_seconds(-w.days * 86_400);
-    let found = reports::points_near(&state.db, point.lon, point.lat, dlon, dlat, since).await?;
+    let found = reports::points_near(&app.db, point.lon, point.lat, dlon, dlat, since).await?;
     Ok(found
         .into_iter()
         .filter_map(|(lon, lat)| LonLat::new(lon, lat).ok())
@@ -203,17 +193,20 @@ async fn earlier_nearby(state: &App, point: LonLat, now: Timestamp) -> Result<u3
         .count() as u32)
 }
 
-/// Triages, routes and stores a report, audited, in one transaction. When
-/// `limit_client` is given, refuses (returns `None`) past the rate limit.
-pub async fn receive(state: &App, intake: &Intake, actor: Option<(UserId, OrganisationId)>, limit_client: Option<&str>) -> Result<Option<Received>> {
-    let now = state.clock.now();
-    let cached = lookup(state).await?;
+/// Triages, routes and stores a checked report, with its timeline, audit
+/// entry and mail, in one transaction: the one way in for every channel
+/// (`who` is the account that took it in; none for the public form). The
+/// channels of [`intake`] check who sends and what is sent before they come
+/// here; the instance's own loaders (benchmarks, tests) call it directly.
+pub async fn receive(app: &App, intake: &Intake, who: Option<&Caller>) -> Result<Received> {
+    let now = app.clock.now();
+    let cached = lookup(app).await?;
     let territory = match intake.point {
-        Some(p) => state.territories.read().await.locate(p).copied(),
+        Some(p) => app.territories.read().await.locate(p).copied(),
         None => None,
     };
     let earlier = match intake.point {
-        Some(p) => earlier_nearby(state, p, now).await?,
+        Some(p) => earlier_nearby(app, p, now).await?,
         None => 0,
     };
     let observation = Observation {
@@ -227,16 +220,16 @@ pub async fn receive(state: &App, intake: &Intake, actor: Option<(UserId, Organi
     let triage = rules().triage(&observation);
     let level = i64::from(triage.level);
     let coordinating = cached.coordinating;
-    let team = territory.and_then(|t| reports::route(&cached.rules, Some(t), &intake.situations, level));
+    let team = territory.and_then(|t| veille_domain::reports::route(&cached.rules, Some(t), &intake.situations, level));
     let team_org = match team {
         Some(t) => match cached.team_organisation.get(&t) {
             Some(o) => Some(*o),
-            None => Some(teams::get(&state.db, t).await?.organisation),
+            None => Some(teams::get(&app.db, t).await?.organisation),
         },
         None => None,
     };
     let organisation = team_org.or(coordinating);
-    let status = if team.is_some() { "assigned" } else { "received" };
+    let status = if team.is_some() { Status::Assigned } else { Status::Received };
     let token = crate::security::random_token();
     // A code mailed to the reporter, typed back on the follow-up page, proves
     // the address is theirs before any update is mailed to it.
@@ -244,8 +237,8 @@ pub async fn receive(state: &App, intake: &Intake, actor: Option<(UserId, Organi
     let mut new = NewReport {
         reference: new_reference(),
         token_hash: crate::security::token_hash(&token),
-        source: intake.source.clone(),
-        channel: intake.channel.clone(),
+        source: intake.source,
+        channel: intake.channel,
         lon: intake.point.map(|p| p.lon),
         lat: intake.point.map(|p| p.lat),
         address: intake.address.clone(),
@@ -263,10 +256,10 @@ pub async fn receive(state: &App, intake: &Intake, actor: Option<(UserId, Organi
         email_confirm_hash: confirm_code.as_deref().map(|c| crate::security::token_hash(&c.replace('-', ""))),
         email_confirmed: intake.email_confirmed && intake.email.is_some(),
         acknowledged: intake.acknowledged,
-        site_id: intake.site_id.clone(),
+        site_id: intake.site_id,
         level,
         reasons: triage.reasons.clone(),
-        status: status.into(),
+        status,
         organisation,
         triage_organisation: coordinating,
         team,
@@ -275,13 +268,7 @@ pub async fn receive(state: &App, intake: &Intake, actor: Option<(UserId, Organi
     // rare enough to simply try again with another one.
     let mut attempt = 0;
     let (mut tx, id) = loop {
-        let mut tx = state.db.begin().await?;
-        if let Some(client) = limit_client {
-            let since = now.plus_seconds(-RATE_WINDOW_SECONDS);
-            if reports::count_submission(&mut tx, client, since, now).await? > RATE_LIMIT {
-                return Ok(None);
-            }
-        }
+        let mut tx = app.db.begin().await?;
         match reports::create(&mut tx, &new, now).await {
             Ok(id) => break (tx, id),
             Err(e) if e.is_conflict_on("reference") && attempt < 3 => {
@@ -293,8 +280,10 @@ pub async fn receive(state: &App, intake: &Intake, actor: Option<(UserId, Organi
         }
     };
     let reference = new.reference.clone();
+    let author = who.map(Caller::author);
+    timeline::append(&mut tx, &NewEvent::new(RecordKind::Report, id, now, None, "created").change(None, Some(status.code()))).await?;
     if let Some(t) = team {
-        veille_storage::timeline::append(&mut tx, &veille_storage::timeline::NewEvent::new(veille_domain::records::RecordKind::Report, id, now, None, "assigned").change(None, Some(&t.to_string()))).await?;
+        timeline::append(&mut tx, &NewEvent::new(RecordKind::Report, id, now, None, "assigned").change(None, Some(&t.to_string()))).await?;
     }
     if let Some((photo, kept)) = &intake.photo {
         reports::attach_photo(&mut tx, id, photo, now).await?;
@@ -304,24 +293,15 @@ pub async fn receive(state: &App, intake: &Intake, actor: Option<(UserId, Organi
     }
     audit::append(
         &mut tx,
-        audit::NewEntry {
-            at: now,
-            actor_user: actor.map(|a| a.0),
-            actor_organisation: actor.map(|a| a.1),
-            action: "create",
-            record_kind: "report",
-            record_id: Some(id.to_string()),
-            record_organisation: organisation,
-            detail: serde_json::json!({
-                "channel": intake.channel, "source": intake.source, "level": level, "reasons": triage.reasons,
-                "situations": intake.situations, "rules_version": rules().version, "team": team.map(|t| t.to_string()),
-                "status": status, "photo": intake.photo.is_some(),
-            }),
-        },
+        audit::NewEntry::about(now, author, "create", "report", Some(id.to_string()), organisation).with_detail(serde_json::json!({
+            "channel": intake.channel, "source": intake.source, "level": level, "reasons": triage.reasons,
+            "situations": intake.situations, "rules_version": rules().version, "team": team.map(|t| t.to_string()),
+            "status": status, "photo": intake.photo.is_some(),
+        })),
     )
     .await?;
     let lang = Lang::Fr;
-    let link = follow_url(state, &token);
+    let link = follow_url(app, &token);
     let subject = lang.tf("report.mail.subject", &[("reference", &reference)]);
     match (&intake.email, &confirm_code) {
         (Some(email), Some(code)) => {
@@ -341,33 +321,44 @@ pub async fn receive(state: &App, intake: &Intake, actor: Option<(UserId, Organi
         (None, Some(_)) => Placement::Outside,
         (None, None) => Placement::NotPlaced,
     };
-    Ok(Some(Received { id, reference, token, placement, level, team, organisation }))
+    Ok(Received { id, reference, follow_url: link, token, placement, level, status, team, organisation })
 }
 
 /// The follow-up link of a token.
-pub fn follow_url(state: &App, token: &str) -> String {
-    format!("{}/suivi/{token}", state.config.base_url.trim_end_matches('/'))
+pub fn follow_url(app: &App, token: &str) -> String {
+    format!("{}/suivi/{token}", app.config.base_url.trim_end_matches('/'))
 }
 
 /// Queues the e-mail telling the reporter about a public change, if they gave
 /// an e-mail, agreed and confirmed it: status and public answer only, never
 /// internal notes.
-pub async fn notify_reporter(tx: &mut Tx, state: &App, report: &Report, status: &str, answer: &str) -> Result<()> {
+pub async fn notify_reporter(tx: &mut Tx, app: &App, report: &Report, status: Status, answer: &str) -> Result<()> {
     let (Some(email), true, true) = (&report.contact_email, report.contact_consent, report.email_confirmed) else { return Ok(()) };
     let lang = Lang::Fr;
     let status_label = lang.t(&format!("report.status.{status}"));
     let answer_text = if answer.is_empty() { lang.t("report.follow.no_answer") } else { answer.to_owned() };
     let body = lang.tf(
         "report.mail.update_body",
-        &[("reference", &report.reference), ("status", &status_label), ("answer", &answer_text), ("base", state.config.base_url.trim_end_matches('/'))],
+        &[("reference", &report.reference), ("status", &status_label), ("answer", &answer_text), ("base", app.config.base_url.trim_end_matches('/'))],
     );
-    outbox::enqueue(tx, email, &lang.tf("report.mail.subject", &[("reference", &report.reference)]), &body, state.clock.now()).await?;
+    outbox::enqueue(tx, email, &lang.tf("report.mail.subject", &[("reference", &report.reference)]), &body, app.clock.now()).await?;
     Ok(())
+}
+
+/// Every report attached to `report` as a duplicate, whoever handles it: their
+/// reporters hear of the main report's changes.
+async fn attached(app: &App, report: &Report) -> Result<Vec<Report>> {
+    Ok(reports::duplicates_of(&app.db, &Scope::instance("reporters of attached duplicates hear back"), report.id).await?)
 }
 
 /// An audit entry by `who` about a report.
 pub fn entry<'a>(who: &Caller, at: Timestamp, action: &'a str, r: &Report, detail: serde_json::Value) -> audit::NewEntry<'a> {
     audit::NewEntry::about(at, Some(who.author()), action, "report", Some(r.id.to_string()), r.organisation).with_detail(detail)
+}
+
+/// A timeline event by `who` about a report.
+fn event<'a>(who: &Caller, at: Timestamp, r: &Report, kind: &'a str) -> NewEvent<'a> {
+    NewEvent::new(RecordKind::Report, r.id, at, Some(who.author()), kind)
 }
 
 /// Where a status change was made from (kept in the audit entry).
@@ -382,31 +373,27 @@ pub enum StatusFrom {
 /// Changes the status of a report, in the caller's transaction: the version
 /// check, the timeline event, the audit entry, and the mail to every reporter
 /// who asked to hear back (the report's and its attached duplicates') — the
-/// same whichever screen or channel the change comes from.
+/// same whichever screen or channel the change comes from. The caller checked
+/// that `who` may update the report.
 #[allow(clippy::too_many_arguments)]
-pub async fn change_status_in(tx: &mut Tx, app: &App, who: &Caller, report: &Report, status: &str, outcome: Option<&str>, version: i64, from: StatusFrom) -> Result<()> {
+pub async fn change_status_in(tx: &mut Tx, app: &App, who: &Caller, report: &Report, status: Status, outcome: Option<Outcome>, version: i64, from: StatusFrom) -> Result<()> {
+    who.require(veille_domain::Action::Update, &resource(report))?;
     let now = app.clock.now();
-    let dups = reports::duplicates_of(&app.db, report.id).await?;
-    reports::set_status(tx, report, status, outcome, Some(who.account.id), version, now).await?;
-    let mut detail = serde_json::json!({"field": "status", "from": report.status, "to": status, "outcome": outcome});
+    let dups = attached(app, report).await?;
+    reports::set_status(tx, report.id, status, outcome, version, now).await?;
+    let detail = outcome.map(|o| o.code()).unwrap_or("");
+    timeline::append(tx, &event(who, now, report, "status").change(Some(report.status.code()), Some(status.code())).detail(detail)).await?;
+    let mut audit_detail = serde_json::json!({"field": "status", "from": report.status, "to": status, "outcome": outcome});
     if let StatusFrom::RoundStop(round) = from {
-        detail["round"] = serde_json::json!(round.to_string());
+        audit_detail["round"] = serde_json::json!(round.to_string());
     }
-    audit::append(tx, entry(who, now, "update", report, detail)).await?;
+    audit::append(tx, entry(who, now, "update", report, audit_detail)).await?;
     if status != report.status {
         notify_reporter(tx, app, report, status, &report.public_answer).await?;
         for d in &dups {
             notify_reporter(tx, app, d, status, &report.public_answer).await?;
         }
     }
-    Ok(())
-}
-
-/// Changes the status of a report in a transaction of its own (see [`change_status_in`]).
-pub async fn change_status(app: &App, who: &Caller, report: &Report, status: &str, outcome: Option<&str>, version: i64) -> Result<()> {
-    let mut tx = app.db.begin().await?;
-    change_status_in(&mut tx, app, who, report, status, outcome, version, StatusFrom::Report).await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -11,18 +11,16 @@ use axum::routing::{get, post};
 use axum::Json;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use veille_app::reports::intake::{IntakeInput, Refused};
+use veille_app::reports::staff::{self, QueueQuery, Reporter};
+use veille_app::reports::Report;
 use veille_domain::Action;
-use veille_storage::reports::{self, Report};
-use veille_storage::audit;
 
 use crate::api::{invalid, JsonBody};
 use crate::auth::Authenticated;
-use crate::error::{AppError, AppResult, ErrorKind};
+use crate::error::AppResult;
 use crate::routes::{schema, Access, ApiDoc, QueryParam, Registry};
 use crate::AppState;
-
-use super::intake::{self, IntakeInput, Mode};
-use super::staff::{self, QueueQuery, Reporter};
 
 /// The queue filters as the API takes them. The lists are the storage's
 /// constants (a test checks they agree); a value outside them is refused by
@@ -100,15 +98,15 @@ fn summary(state: &AppState, r: &Report) -> ReportSummary {
         id: r.id.to_string(),
         reference: r.reference.clone(),
         received_at: r.created_at.to_rfc3339(),
-        status: r.status.clone(),
-        outcome: r.outcome.clone(),
+        status: r.status.code().to_owned(),
+        outcome: r.outcome.map(|o| o.code().to_owned()),
         level: r.effective_level(),
         computed_level: r.level,
         reasons: r.reasons.clone(),
         situations: r.situations.clone(),
         flags: r.seen.clone(),
-        source: r.source.clone(),
-        channel: r.channel.clone(),
+        source: r.source.code().to_owned(),
+        channel: r.channel.code().to_owned(),
         territory_id: r.territory.map(|t| t.to_string()),
         organisation_id: r.organisation.map(|o| o.to_string()),
         team_id: r.team.map(|t| t.to_string()),
@@ -120,15 +118,14 @@ fn summary(state: &AppState, r: &Report) -> ReportSummary {
         answered_at: r.answered_at.map(|t| t.to_rfc3339()),
         overdue: r.is_overdue(&d, state.clock.now()),
         duplicate_of: r.duplicate_of.map(|d| d.to_string()),
-        site_id: r.site_id.clone(),
+        site_id: r.site_id.map(|s| s.to_string()),
         version: r.version,
     }
 }
 
 /// GET /api/v1/reports
 pub async fn list(State(state): State<AppState>, who: Authenticated, Query(q): Query<QueueQuery>) -> AppResult<Response> {
-    staff::gate(&who)?;
-    let found = reports::list(&state.db, &q.filter(&state, &who), staff::CSV_MAX).await?;
+    let found = staff::list(&state, &who, &q).await?;
     Ok(Json(found.iter().map(|r| summary(&state, r)).collect::<Vec<_>>()).into_response())
 }
 
@@ -161,7 +158,7 @@ pub struct ReportDetail {
 }
 
 async fn detail(state: &AppState, who: &Authenticated, r: &Report) -> AppResult<ReportDetail> {
-    let notes = reports::notes(&state.db, r.id).await?.into_iter().map(|n| NoteView { at: n.at.to_rfc3339(), author: n.author, body: n.body }).collect();
+    let notes = veille_app::reports::staff::notes(state, r).await?.into_iter().map(|n| NoteView { at: n.at.to_rfc3339(), author: n.author, body: n.body }).collect();
     Ok(ReportDetail {
         summary: summary(state, r),
         address: r.address.clone(),
@@ -172,7 +169,7 @@ async fn detail(state: &AppState, who: &Authenticated, r: &Report) -> AppResult<
         public_answer: r.public_answer.clone(),
         public_answer_at: r.public_answer_at.map(|t| t.to_rfc3339()),
         override_reason: r.override_reason.clone(),
-        has_photo: reports::has_photo(&state.db, r.id).await?,
+        has_photo: veille_app::reports::staff::has_photo(state, r).await?,
         notes,
         reporter: staff::reporter_for(who, r),
     })
@@ -180,8 +177,7 @@ async fn detail(state: &AppState, who: &Authenticated, r: &Report) -> AppResult<
 
 /// GET /api/v1/reports/{id} (audited read)
 pub async fn one(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
-    let report = staff::load(&state, &who, &id, Action::Read).await?;
-    audit::append_now(&state.db, staff::read_entry(&who, state.clock.now(), &report, "api")).await?;
+    let report = staff::read(&state, &who, &id, "api").await?;
     Ok(Json(detail(&state, &who, &report).await?).into_response())
 }
 
@@ -269,47 +265,29 @@ pub struct Created {
 
 /// POST /api/v1/reports
 pub async fn create(State(state): State<AppState>, who: Authenticated, req: Request) -> AppResult<Response> {
-    intake::gate(&who)?;
+    veille_app::reports::intake::gate(&who)?;
     let body: NewReportBody = match json(req, &state).await {
         Ok(b) => b,
         Err(refused) => return Ok(refused),
     };
     let lang = crate::i18n::Lang::from_code(&who.account.lang);
-    let input: intake::IntakeInput = body.into();
-    let mut site_errors = crate::forms::FieldErrors::new();
-    intake::check_site(&state, &who, lang, &input.site_id, &mut site_errors).await?;
-    let intake = match intake::validate(lang, &input, Mode::Staff) {
-        Ok(i) if site_errors.is_empty() => i,
-        Ok(_) => return Ok(invalid(lang, &site_errors)),
-        Err(mut errors) => {
-            for (field, message) in site_errors.all() {
-                errors.add(field.as_str(), message);
-            }
-            return Ok(invalid(lang, &errors));
-        }
-    };
-    let Some(r) = super::receive(&state, &intake, Some((who.account.id, who.account.organisation)), None).await? else {
-        return Err(AppError::new(ErrorKind::Throttled));
-    };
-    let placement = match r.placement {
-        super::Placement::Territory(_) => "territory",
-        super::Placement::Outside => "outside",
-        super::Placement::NotPlaced => "not_placed",
+    let r = match veille_app::reports::intake::take_in(&state, &who, lang, body.into(), None).await? {
+        Ok(r) => r,
+        Err(Refused { errors, .. }) => return Ok(invalid(lang, &errors)),
     };
     let created = Created {
         id: r.id.to_string(),
         reference: r.reference.clone(),
-        follow_url: super::follow_url(&state, &r.token),
+        follow_url: r.follow_url.clone(),
         level: r.level,
-        status: if r.team.is_some() { "assigned" } else { "received" }.into(),
+        status: r.status.code().to_owned(),
         team_id: r.team.map(|t| t.to_string()),
         organisation_id: r.organisation.map(|o| o.to_string()),
-        placement: placement.into(),
+        placement: r.placement.code().into(),
     };
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
-/// A status change.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
@@ -324,18 +302,16 @@ pub struct StatusBody {
 
 /// POST /api/v1/reports/{id}/status
 pub async fn set_status(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, req: Request) -> AppResult<Response> {
-    let report = staff::load(&state, &who, &id, Action::Update).await?;
+    let report = staff::load_str(&state, &who, &id, Action::Update).await?;
     let body: StatusBody = match json(req, &state).await {
         Ok(b) => b,
         Err(refused) => return Ok(refused),
     };
     let lang = crate::i18n::Lang::from_code(&who.account.lang);
-    let outcome = match staff::check_status(lang, &body.status, &body.outcome) {
-        Ok(o) => o,
-        Err(errors) => return Ok(invalid(lang, &errors)),
-    };
-    veille_app::reports::change_status(&state, &who, &report, &body.status, outcome.as_deref(), body.version).await?;
-    let after = reports::get(&state.db, report.id).await?;
+    if let Err(errors) = staff::set_status(&state, &who, lang, &report, &body.status, &body.outcome, body.version).await? {
+        return Ok(invalid(lang, &errors));
+    }
+    let after = staff::load(&state, &who, report.id, Action::Read).await?;
     Ok(Json(detail(&state, &who, &after).await?).into_response())
 }
 
@@ -351,18 +327,16 @@ pub struct AnswerBody {
 
 /// POST /api/v1/reports/{id}/answer
 pub async fn set_answer(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, req: Request) -> AppResult<Response> {
-    let report = staff::load(&state, &who, &id, Action::Update).await?;
+    let report = staff::load_str(&state, &who, &id, Action::Update).await?;
     let body: AnswerBody = match json(req, &state).await {
         Ok(b) => b,
         Err(refused) => return Ok(refused),
     };
     let lang = crate::i18n::Lang::from_code(&who.account.lang);
-    let answer = match staff::check_answer(lang, &body.answer) {
-        Ok(a) => a,
-        Err(errors) => return Ok(invalid(lang, &errors)),
-    };
-    staff::apply_answer(&state, &who, &report, &answer, body.version).await?;
-    let after = reports::get(&state.db, report.id).await?;
+    if let Err(errors) = staff::publish_answer(&state, &who, lang, &report, &body.answer, body.version).await? {
+        return Ok(invalid(lang, &errors));
+    }
+    let after = staff::load(&state, &who, report.id, Action::Read).await?;
     Ok(Json(detail(&state, &who, &after).await?).into_response())
 }
 
@@ -378,8 +352,8 @@ mod tests {
             let v: serde_json::Value = serde_json::from_str(q.schema).unwrap();
             v["enum"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()).collect()
         };
-        assert_eq!(values("status"), reports::STATUSES.to_vec());
-        assert_eq!(values("situation"), reports::SITUATIONS.to_vec());
-        assert_eq!(values("source"), reports::SOURCES.to_vec());
+        assert_eq!(values("status"), veille_domain::reports::Status::codes());
+        assert_eq!(values("situation"), veille_domain::reports::SITUATIONS.to_vec());
+        assert_eq!(values("source"), veille_domain::reports::Source::codes());
     }
 }

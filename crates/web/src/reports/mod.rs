@@ -3,7 +3,6 @@
 //! follow-up page, and e-mails to reporters who asked for them.
 
 pub mod api;
-pub mod demo;
 pub mod intake;
 pub mod open311;
 pub mod photos;
@@ -54,6 +53,7 @@ pub fn routes(reg: Registry) -> Registry {
         .post("/reports/{id}/duplicate", Signed, "Attach this report to an open report as its duplicate", post(staff::attach_duplicate))
         .post("/reports/{id}/keep-separate", Signed, "Dismiss a suggested duplicate: the reports are distinct", post(staff::keep_separate))
         .post("/reports/{id}/detach", Signed, "Detach a duplicate from its main report", post(staff::detach_duplicate))
+        .post("/reports/{id}/handler", Signed, "Hand the report to another team or organisation (coordinators)", post(staff::reassign))
         .with(api::routes)
 }
 

@@ -1,5 +1,6 @@
 //! Open311 GeoReport v2, JSON: the service list and definition, reading
-//! requests, and creating one with an API token of write scope as `api_key`.
+//! requests, and creating one with an API token of write scope as `api_key`
+//! — an adapter of `veille_app::reports` (the same intake as every channel).
 //!
 //! What is published about a request is what its reporter sees on the
 //! follow-up page — reference, status, public answer and dates — never the
@@ -11,24 +12,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use veille_app::identity::{by_api_token, TokenRefusal};
+use veille_app::reports::intake::IntakeInput;
+use veille_app::reports::PublicReport;
+use veille_domain::reports::{Source, Status, FLAGS, SITUATIONS};
 use veille_domain::Timestamp;
-use veille_geo::LonLat;
-use veille_storage::reports::{self, Filter, Report, FLAGS, SITUATIONS, SOURCES};
-use veille_storage::{accounts, tokens};
 
 use crate::error::AppResult;
 use crate::i18n::Lang;
 use crate::AppState;
 
-use super::Intake;
-
-/// The one service: people living in the street who may need help.
-pub const SERVICE_CODE: &str = "veille_sociale";
-
-/// Days `requests.json` covers when no dates are given.
-pub const DEFAULT_DAYS: i64 = 90;
-/// Most rows `requests.json` returns.
-pub const MAX_ROWS: i64 = 1000;
+pub use veille_app::reports::open311::{DEFAULT_DAYS, MAX_ROWS, SERVICE_CODE};
 
 fn error(status: StatusCode, description: &str) -> Response {
     (status, axum::Json(json!([{ "code": status.as_u16(), "description": description }]))).into_response()
@@ -102,23 +96,23 @@ pub async fn service_definition(State(state): State<AppState>, Path(segment): Pa
             number("children", 4, "report.form.children"),
             number("tents", 5, "report.form.tents"),
             {"variable": true, "code": "source", "datatype": "singlevaluelist", "required": false, "order": 6,
-             "description": lang.t("report.form.source"), "values": list("source", &SOURCES)},
+             "description": lang.t("report.form.source"), "values": list("source", &Source::codes())},
         ],
     }))
 }
 
-fn open_or_closed(status: &str) -> &'static str {
-    if status == "closed" {
-        "closed"
-    } else {
+fn open_or_closed(status: Status) -> &'static str {
+    if status.is_open() {
         "open"
+    } else {
+        "closed"
     }
 }
 
-fn request_json(r: &Report, lang: Lang) -> Value {
+fn request_json(r: &PublicReport, lang: Lang) -> Value {
     json!({
         "service_request_id": r.reference,
-        "status": open_or_closed(&r.status),
+        "status": open_or_closed(r.status),
         "status_notes": if r.public_answer.is_empty() { Value::Null } else { Value::from(r.public_answer.clone()) },
         "service_name": lang.t("report.open311.service_name"),
         "service_code": SERVICE_CODE,
@@ -150,13 +144,9 @@ pub async fn requests(State(state): State<AppState>, Query(q): Query<RequestsQue
     }
     let lang = Lang::Fr;
     if let Some(ids) = q.service_request_id.as_deref().filter(|s| !s.trim().is_empty()) {
-        let mut out = Vec::new();
-        for id in ids.split(',').map(str::trim).filter(|s| !s.is_empty()).take(MAX_ROWS as usize) {
-            if let Some(r) = reports::by_reference(&state.db, id).await? {
-                out.push(request_json(&r, lang));
-            }
-        }
-        return Ok(ok(Value::Array(out)));
+        let refs: Vec<&str> = ids.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let found = veille_app::reports::open311::by_references(&state, &refs).await?;
+        return Ok(ok(Value::Array(found.iter().map(|r| request_json(r, lang)).collect())));
     }
     if q.service_code.as_deref().is_some_and(|c| !c.is_empty() && c != SERVICE_CODE) {
         return Ok(error(StatusCode::NOT_FOUND, "unknown service_code"));
@@ -176,12 +166,8 @@ pub async fn requests(State(state): State<AppState>, Query(q): Query<RequestsQue
     let (Ok(start), Ok(end)) = (date(&q.start_date), date(&q.end_date)) else {
         return Ok(error(StatusCode::BAD_REQUEST, "start_date and end_date must be ISO 8601 date-times with a zone"));
     };
-    let now = state.clock.now();
-    let since = start.unwrap_or_else(|| end.unwrap_or(now).plus_seconds(-DEFAULT_DAYS * 86_400));
-    let filter = Filter { since: Some(since), open, ..Default::default() };
-    let found = reports::list(&state.db, &filter, MAX_ROWS).await?;
-    let out: Vec<Value> = found.iter().filter(|r| end.is_none_or(|e| r.created_at <= e)).map(|r| request_json(r, lang)).collect();
-    Ok(ok(Value::Array(out)))
+    let found = veille_app::reports::open311::list(&state, start, end, open).await?;
+    Ok(ok(Value::Array(found.iter().map(|r| request_json(r, lang)).collect())))
 }
 
 /// GET /open311/v2/requests/{id}.json
@@ -190,13 +176,33 @@ pub async fn request(State(state): State<AppState>, Path(segment): Path<String>,
         return Ok(refused);
     }
     let Some(id) = strip_json(&segment) else { return Ok(error(StatusCode::NOT_FOUND, "unknown service_request_id")) };
-    match reports::by_reference(&state.db, id).await? {
+    match veille_app::reports::open311::by_reference(&state, id).await? {
         Some(r) => Ok(ok(json!([request_json(&r, Lang::Fr)]))),
         None => Ok(error(StatusCode::NOT_FOUND, "unknown service_request_id")),
     }
 }
 
-/// POST /open311/v2/requests.json (form-urlencoded)
+/// The first problem of a refused request, worded for a client's developer
+/// (Open311 answers in English).
+fn refusal(errors: &crate::forms::FieldErrors) -> String {
+    let field = |name: &str| match name {
+        "lat" => "lat and long, or address_string",
+        "address" => "address_string",
+        "situation" => "attribute[situation]",
+        "flag" => "attribute[flag]",
+        "adults" => "attribute[adults]",
+        "children" => "attribute[children]",
+        "tents" => "attribute[tents]",
+        "source" => "attribute[source]",
+        "description" => "description",
+        _ => "the request",
+    };
+    errors.all().first().map(|(f, m)| format!("{}: {m}", field(f))).unwrap_or_else(|| "the request is not valid".into())
+}
+
+/// POST /open311/v2/requests.json (form-urlencoded): a partner's system
+/// sends a report with the API token of one of its accounts as `api_key`;
+/// the account must be one that takes reports in, as for `POST /api/v1/reports`.
 pub async fn create(State(state): State<AppState>, body: Bytes) -> AppResult<Response> {
     let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
         return Ok(error(StatusCode::BAD_REQUEST, "the body must be application/x-www-form-urlencoded"));
@@ -207,106 +213,62 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> AppResult<Res
         return Ok(refused);
     }
     let Some(key) = get("api_key") else { return Ok(error(StatusCode::FORBIDDEN, "api_key is missing")) };
-    let now = state.clock.now();
-    let token = tokens::live_by_hash(&state.db, &crate::security::token_hash(key), now).await?;
-    let Some(token) = token.filter(|t| t.scopes.iter().any(|s| s == "write")) else {
-        return Ok(error(StatusCode::FORBIDDEN, "api_key is not a live API token with write scope"));
+    let who = match by_api_token(&state, key, true, state.clock.now()).await? {
+        Ok((who, _)) => who,
+        Err(TokenRefusal::Unknown | TokenRefusal::ReadOnly) => return Ok(error(StatusCode::FORBIDDEN, "api_key is not a live API token with write scope")),
     };
-    let account = accounts::get(&state.db, token.user).await?;
-    if account.disabled {
-        return Ok(error(StatusCode::FORBIDDEN, "api_key is not a live API token with write scope"));
+    if veille_app::reports::intake::gate(&who).is_err() {
+        return Ok(error(StatusCode::FORBIDDEN, "the api_key's account may not take reports in"));
     }
     match get("service_code") {
         None => return Ok(error(StatusCode::BAD_REQUEST, "service_code is missing")),
         Some(c) if c != SERVICE_CODE => return Ok(error(StatusCode::NOT_FOUND, "unknown service_code")),
         Some(_) => {}
     }
-    let point = match (get("lat"), get("long")) {
-        (Some(lat), Some(lon)) => match (lat.parse::<f64>(), lon.parse::<f64>()) {
-            (Ok(lat), Ok(lon)) => match LonLat::new(lon, lat) {
-                Ok(p) => Some(p),
-                Err(_) => return Ok(error(StatusCode::BAD_REQUEST, "lat and long are out of range")),
-            },
-            _ => return Ok(error(StatusCode::BAD_REQUEST, "lat and long must be numbers")),
-        },
-        (None, None) => None,
-        _ => return Ok(error(StatusCode::BAD_REQUEST, "give both lat and long")),
-    };
-    let address = get("address_string").unwrap_or("").to_owned();
-    if point.is_none() && address.chars().count() < 3 {
-        return Ok(error(StatusCode::BAD_REQUEST, "a location is required: lat and long, or address_string"));
-    }
-    let description = get("description").unwrap_or("").to_owned();
-    if description.chars().count() < 10 || description.chars().count() > 4000 {
-        return Ok(error(StatusCode::BAD_REQUEST, "description is required (10 to 4000 characters)"));
+    if get("lat").is_some() != get("long").is_some() {
+        return Ok(error(StatusCode::BAD_REQUEST, "give both lat and long"));
     }
     let (mut situations, mut flags) = (Vec::new(), Vec::new());
     for (k, v) in &pairs {
         let list = |name: &str| k == &format!("attribute[{name}][]") || k == &format!("attribute[{name}]");
         let v = v.trim().to_owned();
         if list("situation") {
-            if !SITUATIONS.contains(&v.as_str()) {
-                return Ok(error(StatusCode::BAD_REQUEST, "attribute[situation] has an unknown value"));
-            }
             situations.push(v);
         } else if list("flag") {
-            if !FLAGS.contains(&v.as_str()) {
-                return Ok(error(StatusCode::BAD_REQUEST, "attribute[flag] has an unknown value"));
-            }
             flags.push(v);
         } else if list("seen") {
             // The attribute of the first version: situations and flags together.
-            match (SITUATIONS.contains(&v.as_str()), FLAGS.contains(&v.as_str())) {
-                (true, _) => situations.push(v),
-                (_, true) => flags.push(v),
-                _ => return Ok(error(StatusCode::BAD_REQUEST, "attribute[seen] has an unknown value")),
+            if FLAGS.contains(&v.as_str()) {
+                flags.push(v);
+            } else {
+                situations.push(v);
             }
         }
     }
     if situations.is_empty() {
         return Ok(error(StatusCode::BAD_REQUEST, "attribute[situation] is required (one or several values)"));
     }
-    situations.sort_by_key(|s| SITUATIONS.iter().position(|x| x == s));
-    situations.dedup();
-    flags.sort_by_key(|s| FLAGS.iter().position(|x| x == s));
-    flags.dedup();
-    let mut counts = [0u32; 3];
-    for (i, code) in ["adults", "children", "tents"].into_iter().enumerate() {
-        if let Some(v) = get(&format!("attribute[{code}]")) {
-            match v.parse::<u32>() {
-                Ok(n) if n <= 999 => counts[i] = n,
-                _ => return Ok(error(StatusCode::BAD_REQUEST, &format!("attribute[{code}] must be a whole number from 0 to 999"))),
-            }
-        }
-    }
-    let source = get("attribute[source]").unwrap_or("association").to_owned();
-    if !SOURCES.contains(&source.as_str()) {
-        return Ok(error(StatusCode::BAD_REQUEST, "attribute[source] has an unknown value"));
-    }
-    // Open311 carries no consent: contact fields are not kept.
-    let intake = Intake {
-        source,
-        channel: "open311".into(),
-        point,
-        address,
-        situations,
-        seen: flags,
-        adults: counts[0],
-        children: counts[1],
-        tents: counts[2],
-        description,
-        email: None,
-        phone: None,
-        consent: false,
+    let input = IntakeInput {
+        lat: get("lat").unwrap_or("").to_owned(),
+        lon: get("long").unwrap_or("").to_owned(),
+        address: get("address_string").unwrap_or("").to_owned(),
+        situation: situations,
+        flag: flags,
+        adults: get("attribute[adults]").unwrap_or("").to_owned(),
+        children: get("attribute[children]").unwrap_or("").to_owned(),
+        tents: get("attribute[tents]").unwrap_or("").to_owned(),
+        description: get("description").unwrap_or("").to_owned(),
+        source: get("attribute[source]").unwrap_or("").to_owned(),
         ..Default::default()
     };
-    let Some(received) = super::receive(&state, &intake, Some((account.id, account.organisation)), None).await? else {
-        return Ok(error(StatusCode::TOO_MANY_REQUESTS, "too many requests"));
+    let received = match veille_app::reports::intake::take_in_open311(&state, &who, input).await? {
+        Ok(r) => r,
+        Err(errors) => return Ok(error(StatusCode::BAD_REQUEST, &refusal(&errors))),
     };
     let lang = Lang::Fr;
     let notice = match received.placement {
-        super::Placement::Outside => lang.t("report.received.outside"),
-        _ => lang.t(&format!("report.status.{}", if received.team.is_some() { "assigned" } else { "received" })),
+        veille_app::reports::Placement::Outside => lang.t("report.received.outside"),
+        _ => lang.t(&format!("report.status.{}", received.status)),
     };
     Ok((
         StatusCode::CREATED,

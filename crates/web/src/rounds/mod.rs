@@ -299,12 +299,14 @@ async fn first_stops(state: &AppState, circuit: Option<CircuitId>, team: TeamId)
 
 /// Stops for the open reports assigned to `team` not already among `have`.
 async fn report_stops(state: &AppState, team: TeamId, have: &[uuid::Uuid]) -> AppResult<Vec<NewStop>> {
-    let open = reports::list(&state.db, &reports::Filter { open: Some(true), ..Default::default() }, 10_000).await?;
+    // Every open report assigned to the team, filtered in SQL, with no row limit.
+    let scope = veille_storage::Scope::instance("stops of a round: the open reports assigned to its team");
+    let open = reports::list(&state.db, &scope, &reports::Filter { open: Some(true), team: Some(team), ..Default::default() }, i64::MAX).await?;
     Ok(open
         .into_iter()
         .rev()
-        .filter(|r| r.team == Some(team) && r.duplicate_of.is_none() && !have.contains(&r.id))
-        .map(|r| NewStop { site: None, report: Some(r.id), label: r.address.clone(), point: r.lon.zip(r.lat) })
+        .filter(|r| r.duplicate_of.is_none() && !have.contains(&r.id.as_uuid()))
+        .map(|r| NewStop { site: None, report: Some(r.id.as_uuid()), label: r.address.clone(), point: r.lon.zip(r.lat) })
         .collect())
 }
 
@@ -465,7 +467,8 @@ pub struct VisitInput {
 }
 
 /// Report statuses a visit moves forward, to `in_progress`.
-const BEFORE_VISIT: [&str; 3] = ["received", "qualified", "assigned"];
+const BEFORE_VISIT: [veille_domain::reports::Status; 3] =
+    [veille_domain::reports::Status::Received, veille_domain::reports::Status::Qualified, veille_domain::reports::Status::Assigned];
 
 /// Marks a stop visited; a stop carrying a report moves the report to
 /// `in_progress` (its timeline and reporter follow). Form and API share it.
@@ -485,7 +488,7 @@ pub async fn visit(state: &AppState, who: &Authenticated, lang: Lang, round: &Ro
         return Ok(Err(errors));
     };
     let report = match stop.report {
-        Some(id) => match reports::get(&state.db, id).await {
+        Some(id) => match reports::get(&state.db, &veille_storage::Scope::instance("the report of a stop of a round being visited"), veille_domain::ReportId::from_uuid(id)).await {
             Ok(r) => Some(r),
             Err(veille_storage::StorageError::NotFound) => None,
             Err(e) => return Err(e.into()),
@@ -498,8 +501,8 @@ pub async fn visit(state: &AppState, who: &Authenticated, lang: Lang, round: &Ro
     let mut moved = None;
     if let Some(r) = report {
         let res = crate::reports::resource(&r);
-        if BEFORE_VISIT.contains(&r.status.as_str()) && who.can(Action::Update, &res).allowed {
-            veille_app::reports::change_status_in(&mut tx, state, who, &r, "in_progress", None, r.version, veille_app::reports::StatusFrom::RoundStop(round.id)).await?;
+        if BEFORE_VISIT.contains(&r.status) && who.can(Action::Update, &res).allowed {
+            veille_app::reports::change_status_in(&mut tx, state, who, &r, veille_domain::reports::Status::InProgress, None, r.version, veille_app::reports::StatusFrom::RoundStop(round.id)).await?;
             moved = Some(r.id.to_string());
         }
     }

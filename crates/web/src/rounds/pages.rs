@@ -166,7 +166,7 @@ async fn recorded(state: &AppState, who: &Authenticated, round: &Round) -> AppRe
     for s in rounds::stops(&state.db, round.id).await? {
         let site = s.site.and_then(|id| sites.iter().find(|x| x.id == id));
         let report = match s.report {
-            Some(id) => reports::get(&state.db, id).await.ok().filter(|r| who.can(Action::Read, &crate::reports::resource(r)).allowed),
+            Some(id) => reports::get(&state.db, &who.scope(), veille_domain::ReportId::from_uuid(id)).await.ok(),
             None => None,
         };
         let can_answer = report.as_ref().is_some_and(|r| who.can(Action::Update, &crate::reports::resource(r)).allowed);

@@ -374,3 +374,19 @@ impl Client {
     }
 
 }
+
+/// Every record, for assertions about what was stored (tests read the
+/// database as the instance does).
+pub fn everything() -> veille_storage::Scope {
+    veille_storage::Scope::instance("test assertions")
+}
+
+/// The timeline of a report.
+pub async fn report_events(db: &Db, id: veille_domain::ReportId) -> Result<Vec<veille_storage::timeline::Event>, veille_storage::StorageError> {
+    veille_storage::timeline::of(db, veille_domain::records::RecordKind::Report, id).await
+}
+
+/// A report by its reference.
+pub async fn report_by_reference(db: &Db, reference: &str) -> Result<Option<veille_storage::reports::Report>, veille_storage::StorageError> {
+    Ok(veille_storage::reports::list(db, &everything(), &Default::default(), i64::MAX).await?.into_iter().find(|r| r.reference == reference))
+}

@@ -58,7 +58,7 @@ pub(crate) fn follow_link(body: &str) -> String {
 }
 
 pub(crate) async fn only_report(w: &World) -> Report {
-    let all = reports::list(w.app.db(), &Default::default(), 10).await.unwrap();
+    let all = reports::list(w.app.db(), &everything(), &Default::default(), 10).await.unwrap();
     assert_eq!(all.len(), 1);
     all.into_iter().next().unwrap()
 }
@@ -96,7 +96,7 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     let name = veille_storage::territories::get(w.app.db(), w.t18).await.unwrap().name;
     assert!(r.body.contains("/suivi/") && r.body.contains(&name), "{}", r.body);
     let first = only_report(&w).await;
-    assert_eq!((first.territory, first.team, first.level, first.status.as_str()), (Some(w.t18), Some(w.normal_team), 1, "assigned"));
+    assert_eq!((first.territory, first.team, first.level, first.status.code()), (Some(w.t18), Some(w.normal_team), 1, "assigned"));
     assert_eq!(first.organisation, Some(w.field_org));
     assert_eq!(first.triage_organisation, Some(w.coord_org));
     assert_eq!(first.channel, "web");
@@ -104,7 +104,7 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     // A level 2 report (minors) at the same place: the territory × level rule.
     let r = submit(&mut public, &[("situation", "minors"), ("flag", "municipal_land")]).await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let all = reports::list(w.app.db(), &Default::default(), 10).await.unwrap();
+    let all = reports::list(w.app.db(), &everything(), &Default::default(), 10).await.unwrap();
     let urgent = all.iter().find(|r| r.id != first.id).unwrap();
     assert_eq!((urgent.level, urgent.team), (2, Some(w.complex_team)));
     assert_eq!(urgent.reasons, vec!["minors".to_string(), "municipal_land".to_string()]);
@@ -112,7 +112,7 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     // Third report at the same place within the window: repeated → level 2.
     let r = submit(&mut public, &[]).await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let third = reports::list(w.app.db(), &Default::default(), 1).await.unwrap().remove(0);
+    let third = reports::list(w.app.db(), &everything(), &Default::default(), 1).await.unwrap().remove(0);
     assert_eq!((third.level, third.reasons.clone()), (2, vec!["repeated".to_string()]));
     // The earlier two are suggested as possible duplicates on its page.
     let mut field = w.app.session_for(w.field_coordinator, false).await;
@@ -124,8 +124,8 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     let r = public.post("/signaler", &[("lat", "45.0"), ("lon", "-30.0"), ("situation", "camp"), ("description", "Une tente au bord de la route.")]).await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert!(r.body.contains("en dehors des territoires"), "{}", r.body);
-    let outside = reports::list(w.app.db(), &Default::default(), 1).await.unwrap().remove(0);
-    assert_eq!((outside.territory, outside.team, outside.organisation, outside.status.as_str()), (None, None, Some(w.coord_org), "received"));
+    let outside = reports::list(w.app.db(), &everything(), &Default::default(), 1).await.unwrap().remove(0);
+    assert_eq!((outside.territory, outside.team, outside.organisation, outside.status.code()), (None, None, Some(w.coord_org), "received"));
 
     // The queue: the field organisation sees its three, the coordinating
     // organisation sees all four (shared with it), filters apply.
@@ -168,7 +168,7 @@ async fn the_form_keeps_what_was_typed_and_says_what_to_fix() {
         assert!(r.body.contains(id), "{id}");
     }
     assert!(r.body.contains("Saisissez une latitude"));
-    assert!(reports::list(w.app.db(), &Default::default(), 10).await.unwrap().is_empty());
+    assert!(reports::list(w.app.db(), &everything(), &Default::default(), 10).await.unwrap().is_empty());
     // The honeypot.
     let r = submit(&mut public, &[("website", "http://spam.example")]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -192,7 +192,7 @@ async fn the_public_form_is_rate_limited_per_address() {
     // Later, the address may report again.
     w.app.state.clock.advance_seconds(601);
     assert_eq!(submit(&mut public, &[]).await.status, StatusCode::CREATED);
-    assert_eq!(reports::list(w.app.db(), &Default::default(), 100).await.unwrap().len(), 7);
+    assert_eq!(reports::list(w.app.db(), &everything(), &Default::default(), 100).await.unwrap().len(), 7);
 }
 
 pub(crate) async fn audit_details(w: &World, record: &str) -> Vec<(String, String)> {
@@ -219,7 +219,7 @@ async fn a_level_override_needs_a_reason_is_audited_and_shown() {
     assert!(r.body.contains("level_reason-error"));
     let r = staff.post(&format!("{path}/level"), &[("level", "2"), ("reason", "Appel du 115 : grand froid"), ("version", &report.version.to_string())]).await;
     assert_eq!(r.location(), Some(path.as_str()));
-    let after = reports::get(w.app.db(), report.id).await.unwrap();
+    let after = reports::get(w.app.db(), &everything(), report.id).await.unwrap();
     assert_eq!((after.level, after.effective_level(), after.override_reason.as_deref()), (1, 2, Some("Appel du 115 : grand froid")));
     let audit = audit_details(&w, &report.id.to_string()).await;
     assert!(audit.iter().any(|(a, d)| a == "update" && d.contains("level_override") && d.contains("\"to\":2")), "{audit:?}");
@@ -231,14 +231,14 @@ async fn a_level_override_needs_a_reason_is_audited_and_shown() {
     let r = staff.post(&format!("{path}/level"), &[("level", "1"), ("reason", "Autre motif valable"), ("version", &report.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     // Every status transition is audited and in the timeline.
-    let v = reports::get(w.app.db(), report.id).await.unwrap().version.to_string();
+    let v = reports::get(w.app.db(), &everything(), report.id).await.unwrap().version.to_string();
     let r = staff.post(&format!("{path}/status"), &[("status", "closed"), ("outcome", ""), ("version", &v)]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = staff.post(&format!("{path}/status"), &[("status", "in_progress"), ("outcome", ""), ("version", &v)]).await;
     assert_eq!(r.location(), Some(path.as_str()));
     let audit = audit_details(&w, &report.id.to_string()).await;
     assert!(audit.iter().any(|(_, d)| d.contains("\"field\":\"status\"") && d.contains("in_progress")), "{audit:?}");
-    let events = reports::events(w.app.db(), report.id).await.unwrap();
+    let events = report_events(w.app.db(), report.id).await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, vec!["created", "level", "status"]);
 }
@@ -274,9 +274,9 @@ async fn the_reporter_sees_the_public_answer_and_never_the_internal_note() {
     let r = public.post(&link, &[("code", &code.to_lowercase().replace('-', " "))]).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("adresse e-mail est confirmée") && !r.body.contains("id=\"code\""));
-    assert!(reports::get(w.app.db(), report.id).await.unwrap().email_confirmed);
+    assert!(reports::get(w.app.db(), &everything(), report.id).await.unwrap().email_confirmed);
     // Preview: exactly what the reporter will see, nothing saved.
-    let v = reports::get(w.app.db(), report.id).await.unwrap().version.to_string();
+    let v = reports::get(w.app.db(), &everything(), report.id).await.unwrap().version.to_string();
     let answer = "Une équipe est passée ce matin et reviendra demain.";
     let r = staff.post(&format!("{path}/answer"), &[("answer", answer), ("action", "preview"), ("version", &v)]).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -285,7 +285,7 @@ async fn the_reporter_sees_the_public_answer_and_never_the_internal_note() {
     assert!(!public.get(&link).await.body.contains(answer), "a preview publishes nothing");
     let r = staff.post(&format!("{path}/answer"), &[("answer", answer), ("action", "publish"), ("version", &v)]).await;
     assert_eq!(r.location(), Some(path.as_str()));
-    let v = reports::get(w.app.db(), report.id).await.unwrap().version.to_string();
+    let v = reports::get(w.app.db(), &everything(), report.id).await.unwrap().version.to_string();
     let r = staff.post(&format!("{path}/status"), &[("status", "answered"), ("outcome", ""), ("version", &v)]).await;
     assert_eq!(r.location(), Some(path.as_str()));
 
@@ -400,8 +400,8 @@ async fn open311_services_and_requests_follow_georeport_v2() {
     let created = r.json();
     let id = created[0]["service_request_id"].as_str().unwrap().to_owned();
     assert!(created[0]["service_notice"].is_string());
-    let stored = reports::by_reference(w.app.db(), &id).await.unwrap().unwrap();
-    assert_eq!((stored.channel.as_str(), stored.level, stored.team), ("open311", 2, Some(w.normal_team)));
+    let stored = report_by_reference(w.app.db(), &id).await.unwrap().unwrap();
+    assert_eq!((stored.channel.code(), stored.level, stored.team), ("open311", 2, Some(w.normal_team)));
 
     // GET: the public fields only, valid against the schemas.
     let r = c.get("/open311/v2/requests.json").await;
@@ -423,7 +423,7 @@ async fn open311_services_and_requests_follow_georeport_v2() {
     let mut staff = w.app.session_for(w.field_coordinator, false).await;
     let path = format!("/reports/{}", stored.id);
     staff.post(&format!("{path}/answer"), &[("answer", "Famille mise à l'abri."), ("action", "publish"), ("version", &stored.version.to_string())]).await;
-    let v = reports::get(w.app.db(), stored.id).await.unwrap().version.to_string();
+    let v = reports::get(w.app.db(), &everything(), stored.id).await.unwrap().version.to_string();
     let r = staff.post(&format!("{path}/status"), &[("status", "closed"), ("outcome", "oriented"), ("version", &v)]).await;
     assert_eq!(r.location(), Some(path.as_str()));
     let r = c.get(&format!("/open311/v2/requests.json?service_request_id={id}")).await;
@@ -485,7 +485,7 @@ async fn reporter_mails_reach_the_smtp_server_without_internal_notes() {
     let link = follow_link(&r.body);
     let code = mailed_code(&app).await;
     assert_eq!(public.post(&link, &[("code", &code)]).await.status, StatusCode::OK);
-    let report = reports::list(app.db(), &Default::default(), 1).await.unwrap().remove(0);
+    let report = reports::list(app.db(), &everything(), &Default::default(), 1).await.unwrap().remove(0);
     assert!(report.email_confirmed);
     let mut staff = app.session_for(coordinator, false).await;
     let path = format!("/reports/{}", report.id);
@@ -493,7 +493,7 @@ async fn reporter_mails_reach_the_smtp_server_without_internal_notes() {
     let r = staff.post(&format!("{path}/answer"), &[("answer", "La maraude de nuit est passée."), ("action", "publish"), ("version", &report.version.to_string())]).await;
     assert_eq!(r.location(), Some(path.as_str()));
     // A status change: told by e-mail too (status, never the note).
-    let version = reports::get(app.db(), report.id).await.unwrap().version.to_string();
+    let version = reports::get(app.db(), &everything(), report.id).await.unwrap().version.to_string();
     let r = staff.post(&format!("{path}/status"), &[("status", "in_progress"), ("outcome", ""), ("version", &version)]).await;
     assert_eq!(r.location(), Some(path.as_str()), "{}", r.body);
     assert_eq!(veille_web::mail::send_due(&app.state).await.unwrap(), 3);
@@ -556,11 +556,11 @@ async fn a_duplicate_is_attached_kept_separate_or_detached_and_its_reporter_foll
     let r = submit(&mut second_reporter, &[("email", "second@exemple.fr"), ("consent", "1")]).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let second_link = follow_link(&r.body);
-    let second = reports::list(w.app.db(), &Default::default(), 1).await.unwrap().remove(0);
+    let second = reports::list(w.app.db(), &everything(), &Default::default(), 1).await.unwrap().remove(0);
     assert_ne!(second.id, first.id);
     let r = submit(&mut first_reporter, &[]).await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let third = reports::list(w.app.db(), &Default::default(), 1).await.unwrap().remove(0);
+    let third = reports::list(w.app.db(), &everything(), &Default::default(), 1).await.unwrap().remove(0);
     for (client, link, to) in [(&mut first_reporter, &first_link, "premier@exemple.fr"), (&mut second_reporter, &second_link, "second@exemple.fr")] {
         let code = mailed_code_to(&w.app, to).await;
         assert_eq!(client.post(link, &[("code", &code)]).await.status, StatusCode::OK);
@@ -592,7 +592,7 @@ async fn a_duplicate_is_attached_kept_separate_or_detached_and_its_reporter_foll
         let r = stranger.post(&format!("{second_path}/{action}"), &form).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{action}");
     }
-    assert_eq!(reports::get(w.app.db(), second.id).await.unwrap().version, second.version, "nothing changed");
+    assert_eq!(reports::get(w.app.db(), &everything(), second.id).await.unwrap().version, second.version, "nothing changed");
 
     // Kept separate: the third is no longer suggested, on either page; both timelines say so.
     let r = staff.post(&format!("{second_path}/keep-separate"), &[("other", &third.id.to_string())]).await;
@@ -603,20 +603,20 @@ async fn a_duplicate_is_attached_kept_separate_or_detached_and_its_reporter_foll
     let page = staff.get(&format!("/reports/{}", third.id)).await.body;
     assert!(!section(&page, "nearby").contains(&second.reference));
     for id in [second.id, third.id] {
-        assert!(reports::events(w.app.db(), id).await.unwrap().iter().any(|e| e.kind == "kept_separate"));
+        assert!(report_events(w.app.db(), id).await.unwrap().iter().any(|e| e.kind == "kept_separate"));
     }
     assert!(audit_details(&w, &third.id.to_string()).await.iter().any(|(_, d)| d.contains("kept_separate")));
 
     // Attaching to a report that is not open is refused.
-    let v = reports::get(w.app.db(), second.id).await.unwrap().version.to_string();
+    let v = reports::get(w.app.db(), &everything(), second.id).await.unwrap().version.to_string();
     let r = staff.post(&format!("{second_path}/duplicate"), &[("other", &second.id.to_string()), ("version", &v)]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // The second is the same as the first: attached, closed as a duplicate.
     let r = staff.post(&format!("{second_path}/duplicate"), &[("other", &first.id.to_string()), ("version", &v)]).await;
     assert_eq!(r.location(), Some(second_path.as_str()));
-    let attached = reports::get(w.app.db(), second.id).await.unwrap();
-    assert_eq!((attached.duplicate_of, attached.status.as_str(), attached.outcome.as_deref()), (Some(first.id), "closed", Some("duplicate")));
+    let attached = reports::get(w.app.db(), &everything(), second.id).await.unwrap();
+    assert_eq!((attached.duplicate_of, attached.status.code(), attached.outcome.map(|o| o.code())), (Some(first.id), "closed", Some("duplicate")));
     let page = staff.get(&second_path).await.body;
     assert!(page.contains("id=\"duplicate-of\"") && page.contains(&format!("href=\"/reports/{}\"", first.id)));
     let first_path = format!("/reports/{}", first.id);
@@ -624,18 +624,18 @@ async fn a_duplicate_is_attached_kept_separate_or_detached_and_its_reporter_foll
     let dups = section(&page, "duplicates");
     assert!(dups.contains(&second.reference) && dups.contains(&format!("/reports/{}/detach", second.id)) && dups.contains("Détacher"), "{page}");
     assert!(!section(&page, "nearby").contains(&second.reference), "an attached duplicate is no longer suggested");
-    assert!(reports::events(w.app.db(), second.id).await.unwrap().iter().any(|e| e.kind == "duplicate_of" && e.to.as_deref() == Some(first.reference.as_str())));
-    assert!(reports::events(w.app.db(), first.id).await.unwrap().iter().any(|e| e.kind == "duplicate_attached"));
+    assert!(report_events(w.app.db(), second.id).await.unwrap().iter().any(|e| e.kind == "duplicate_of" && e.to.as_deref() == Some(first.reference.as_str())));
+    assert!(report_events(w.app.db(), first.id).await.unwrap().iter().any(|e| e.kind == "duplicate_attached"));
     assert!(audit_details(&w, &second.id.to_string()).await.iter().any(|(_, d)| d.contains("\"field\":\"duplicate_of\"")));
     assert!(audit_details(&w, &first.id.to_string()).await.iter().any(|(_, d)| d.contains("duplicate_attached")));
 
     // A public answer and a status change on the main report reach both reporters.
     let before = (mails_to(&w.app, "premier@exemple.fr").await.len(), mails_to(&w.app, "second@exemple.fr").await.len());
     let answer = "Une équipe est passée et reviendra demain matin.";
-    let v = reports::get(w.app.db(), first.id).await.unwrap().version.to_string();
+    let v = reports::get(w.app.db(), &everything(), first.id).await.unwrap().version.to_string();
     let r = staff.post(&format!("{first_path}/answer"), &[("answer", answer), ("action", "publish"), ("version", &v)]).await;
     assert_eq!(r.location(), Some(first_path.as_str()));
-    let v = reports::get(w.app.db(), first.id).await.unwrap().version.to_string();
+    let v = reports::get(w.app.db(), &everything(), first.id).await.unwrap().version.to_string();
     let r = staff.post(&format!("{first_path}/status"), &[("status", "answered"), ("outcome", ""), ("version", &v)]).await;
     assert_eq!(r.location(), Some(first_path.as_str()));
     for (to, n) in [("premier@exemple.fr", before.0), ("second@exemple.fr", before.1)] {
@@ -648,13 +648,13 @@ async fn a_duplicate_is_attached_kept_separate_or_detached_and_its_reporter_foll
     assert!(follow.contains(answer) && follow.contains("Réponse apportée") && follow.contains(&second.reference), "{follow}");
 
     // Detach: the second comes back as it was, with its own follow-up.
-    let v = reports::get(w.app.db(), second.id).await.unwrap().version.to_string();
+    let v = reports::get(w.app.db(), &everything(), second.id).await.unwrap().version.to_string();
     let r = staff.post(&format!("{second_path}/detach"), &[("version", &v)]).await;
     assert_eq!(r.location(), Some(first_path.as_str()));
-    let back = reports::get(w.app.db(), second.id).await.unwrap();
-    assert_eq!((back.duplicate_of, back.status.as_str(), back.outcome.as_deref()), (None, second.status.as_str(), None));
-    assert!(reports::events(w.app.db(), second.id).await.unwrap().iter().any(|e| e.kind == "duplicate_detached"));
-    assert!(reports::events(w.app.db(), first.id).await.unwrap().iter().any(|e| e.kind == "duplicate_removed"));
+    let back = reports::get(w.app.db(), &everything(), second.id).await.unwrap();
+    assert_eq!((back.duplicate_of, back.status.code(), back.outcome.map(|o| o.code())), (None, second.status.code(), None));
+    assert!(report_events(w.app.db(), second.id).await.unwrap().iter().any(|e| e.kind == "duplicate_detached"));
+    assert!(report_events(w.app.db(), first.id).await.unwrap().iter().any(|e| e.kind == "duplicate_removed"));
     assert!(audit_details(&w, &second.id.to_string()).await.iter().any(|(_, d)| d.contains("duplicate_detached")));
     assert!(!staff.get(&first_path).await.body.contains("id=\"duplicates\""));
     let follow = second_reporter.get(&second_link).await.body;
@@ -662,7 +662,7 @@ async fn a_duplicate_is_attached_kept_separate_or_detached_and_its_reporter_foll
     let r = staff.post(&format!("{second_path}/detach"), &[("version", &back.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "not attached any more");
     let n = mails_to(&w.app, "second@exemple.fr").await.len();
-    let v = reports::get(w.app.db(), first.id).await.unwrap().version.to_string();
+    let v = reports::get(w.app.db(), &everything(), first.id).await.unwrap().version.to_string();
     let r = staff.post(&format!("{first_path}/status"), &[("status", "in_progress"), ("outcome", ""), ("version", &v)]).await;
     assert_eq!(r.location(), Some(first_path.as_str()));
     assert_eq!(mails_to(&w.app, "second@exemple.fr").await.len(), n, "a detached reporter follows their own report again");

@@ -11,7 +11,7 @@ use crate::helpers::*;
 use crate::reports::{audit_details, check_schema, follow_link, mails_to, section, submit, world, World, IN_18TH};
 
 async fn newest(w: &World) -> Report {
-    reports::list(w.app.db(), &Default::default(), 1).await.unwrap().remove(0)
+    reports::list(w.app.db(), &everything(), &Default::default(), 1).await.unwrap().remove(0)
 }
 
 /// A public report at a point with one situation (and more fields).
@@ -108,7 +108,7 @@ async fn partner_intake_by_staff_keeps_the_reporter_in_a_restricted_field() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert!(r.body.contains("/suivi/") && r.body.contains("id=\"report-link\""));
     let stored = newest(&w).await;
-    assert_eq!((stored.source.as_str(), stored.channel.as_str(), stored.level), ("mairie_arrondissement", "phone", 2));
+    assert_eq!((stored.source.code(), stored.channel.code(), stored.level), ("mairie_arrondissement", "phone", 2));
     assert_eq!(stored.reporter_name.as_deref(), Some("Mme Exemple, cabinet du maire du 18e"));
     assert!(stored.email_confirmed && stored.contact_consent, "typed by staff: no code to type back");
     assert_eq!(stored.acknowledged_at, Some(stored.created_at), "taken in by a person: acknowledged");
@@ -183,7 +183,7 @@ async fn a_photo_is_stripped_kept_across_errors_and_shown_to_staff_only() {
     assert!(r.body.contains("id=\"photo-kept\"") && r.body.contains("description-error"));
     let token = r.body.split("name=\"photo_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     assert!(token.len() >= 40);
-    assert!(reports::list(w.app.db(), &Default::default(), 10).await.unwrap().is_empty());
+    assert!(reports::list(w.app.db(), &everything(), &Default::default(), 10).await.unwrap().is_empty());
     // Sent again without choosing the file: the kept photo is attached.
     let mut fields = form_fields();
     fields.push(("photo_token", token.as_str()));
@@ -260,7 +260,7 @@ async fn deadlines_per_level_and_the_overdue_list_follow_the_clock() {
     // A note acknowledges it: no longer overdue until its answer is due (5 days).
     let path = format!("/reports/{}", complex.id);
     staff.post(&format!("{path}/notes"), &[("body", "Appel passé à la maraude.")]).await;
-    assert!(reports::get(w.app.db(), complex.id).await.unwrap().acknowledged_at.is_some());
+    assert!(reports::get(w.app.db(), &everything(), complex.id).await.unwrap().acknowledged_at.is_some());
     assert!(!staff.get("/reports?overdue=1").await.body.contains(&complex.reference));
     // 73 hours: the level 1 report is late too.
     w.app.state.clock.advance_seconds(48 * 3600);
@@ -271,9 +271,9 @@ async fn deadlines_per_level_and_the_overdue_list_follow_the_clock() {
     w.app.state.clock.advance_seconds(3 * 86_400);
     let mut staff = w.app.session_for(w.coordinator, false).await;
     assert!(staff.get("/reports?overdue=1").await.body.contains(&complex.reference));
-    let v = reports::get(w.app.db(), complex.id).await.unwrap().version.to_string();
+    let v = reports::get(w.app.db(), &everything(), complex.id).await.unwrap().version.to_string();
     staff.post(&format!("{path}/answer"), &[("answer", "Une équipe est passée."), ("action", "publish"), ("version", &v)]).await;
-    let after = reports::get(w.app.db(), complex.id).await.unwrap();
+    let after = reports::get(w.app.db(), &everything(), complex.id).await.unwrap();
     assert!(after.answered_at.is_some());
     assert!(!staff.get("/reports?overdue=1").await.body.contains(&complex.reference));
     let page = staff.get(&path).await.body;
@@ -351,8 +351,8 @@ async fn the_queue_filter_in_sql_agrees_with_the_permission_function() {
                     let new = reports::NewReport {
                         reference: format!("S-SQL{n:03}"),
                         token_hash: format!("hash-{n}"),
-                        source: "riverain".into(),
-                        channel: "phone".into(),
+                        source: veille_domain::reports::Source::Riverain,
+                        channel: veille_domain::reports::Channel::Phone,
                         lon: None,
                         lat: None,
                         address: "Rue d'exemple".into(),
@@ -373,7 +373,7 @@ async fn the_queue_filter_in_sql_agrees_with_the_permission_function() {
                         site_id: None,
                         level: 1,
                         reasons: vec![],
-                        status: "received".into(),
+                        status: veille_domain::reports::Status::Received,
                         organisation: owned.then_some(owner),
                         triage_organisation: Some(triage),
                         team: None,
@@ -384,7 +384,7 @@ async fn the_queue_filter_in_sql_agrees_with_the_permission_function() {
         }
     }
     tx.commit().await.unwrap();
-    let all = reports::list(app.db(), &Default::default(), 1000).await.unwrap();
+    let all = reports::list(app.db(), &everything(), &Default::default(), 1000).await.unwrap();
     assert_eq!(all.len(), n);
     let mut checked = 0;
     for (i, role) in Role::ALL.into_iter().enumerate() {
@@ -393,14 +393,14 @@ async fn the_queue_filter_in_sql_agrees_with_the_permission_function() {
                 let user = app.user(org, role, &format!("u{i}-{j}-{}@exemple.fr", scope.as_ref().map_or(9, Vec::len)), None, scope.clone()).await;
                 let account = veille_storage::accounts::get(app.db(), user).await.unwrap();
                 let actor = veille_storage::accounts::actor_of(app.db(), &account).await.unwrap();
-                let filter = reports::Filter { readable_by: Some(veille_domain::access::read_filter(&actor)), ..Default::default() };
-                let mut by_sql: Vec<_> = reports::list(app.db(), &filter, 1000).await.unwrap().into_iter().map(|r| r.id).collect();
+                let scope = veille_storage::Scope::of(&actor);
+                let mut by_sql: Vec<_> = reports::list(app.db(), &scope, &Default::default(), 1000).await.unwrap().into_iter().map(|r| r.id).collect();
                 let mut by_rule: Vec<_> =
                     all.iter().filter(|r| authorize(&actor, Action::Read, &veille_web::reports::resource(r)).allowed).map(|r| r.id).collect();
                 by_sql.sort();
                 by_rule.sort();
                 assert_eq!(by_sql, by_rule, "{role:?} of org {j}, scope {scope:?}");
-                assert_eq!(reports::count(app.db(), &filter).await.unwrap() as usize, by_rule.len());
+                assert_eq!(reports::count(app.db(), &scope, &Default::default()).await.unwrap() as usize, by_rule.len());
                 checked += 1;
             }
         }
@@ -464,7 +464,7 @@ async fn the_json_api_lists_reads_creates_and_changes_reports() {
     assert_eq!(r.status, StatusCode::CONFLICT, "a stale version is refused");
     let v = r.headers.get("x-veille-error").map(|v| v.to_str().unwrap().to_owned());
     assert_eq!(v.as_deref(), Some("conflict"));
-    let version = reports::get(w.app.db(), id.parse().unwrap()).await.unwrap().version;
+    let version = reports::get(w.app.db(), &everything(), id.parse().unwrap()).await.unwrap().version;
     let r = field.post_json(&format!("/api/v1/reports/{id}/answer"), &serde_json::json!({"answer": "Mise à l'abri proposée.", "version": version})).await;
     assert_eq!(r.json()["public_answer"], "Mise à l'abri proposée.");
     assert!(audit_details(&w, &id).await.iter().any(|(a, d)| a == "read" && d.contains("\"via\":\"api\"")));
@@ -579,7 +579,7 @@ async fn a_report_is_linked_to_a_known_site_at_intake_or_from_the_sites_near_its
     let r = staff.post("/reports/new", &with_site).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let linked = newest(&w).await;
-    assert_eq!(linked.site_id.as_deref(), Some(site.as_str()));
+    assert_eq!(linked.site_id.map(|s| s.to_string()), Some(site.clone()));
     let page = staff.get(&format!("/reports/{}", linked.id)).await.body;
     assert!(section(&page, "site").contains(&format!("/sites/{site}")));
 
@@ -596,7 +596,7 @@ async fn a_report_is_linked_to_a_known_site_at_intake_or_from_the_sites_near_its
     let r = staff.post(&format!("{path}/site"), &[("site", &site), ("version", &version)]).await;
     assert_eq!(r.location(), Some(path.as_str()), "{}", r.body);
     let report = newest(&w).await;
-    assert_eq!(report.site_id.as_deref(), Some(site.as_str()));
+    assert_eq!(report.site_id.map(|s| s.to_string()), Some(site.clone()));
     assert!(audit_details(&w, &report.id.to_string()).await.iter().any(|(a, d)| a == "update" && d.contains("\"field\":\"site_id\"") && d.contains(&site)));
     let page = staff.get(&path).await.body;
     let timeline = &page[page.find("id=\"report-timeline\"").unwrap()..];
@@ -613,5 +613,5 @@ async fn a_report_is_linked_to_a_known_site_at_intake_or_from_the_sites_near_its
     assert!(r.json()["error"]["fields"]["site_id"].is_string());
     let r = staff.post_json("/api/v1/reports", &serde_json::json!({"source": "commercant", "channel": "phone", "lat": 48.888, "lon": 2.36, "situations": ["camp"], "description": "Une tente devant le magasin.", "site_id": site})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    assert_eq!(newest(&w).await.site_id.as_deref(), Some(site.as_str()));
+    assert_eq!(newest(&w).await.site_id.map(|s| s.to_string()), Some(site.clone()));
 }

@@ -228,38 +228,38 @@ async fn a_report_assigned_to_a_team_appears_on_its_next_round_and_moves_forward
     reports::add_routing_rule(&mut tx, Some(t1), None, None, team, w.app.state.clock.now()).await.unwrap();
     tx.commit().await.unwrap();
     let intake = Intake {
-        source: "riverain".into(),
-        channel: "web".into(),
+        source: veille_domain::reports::Source::Riverain,
+        channel: veille_domain::reports::Channel::Web,
         point: Some(veille_geo::LonLat::new(2.055, 48.055).unwrap()),
         address: "Devant le 12 rue du Quai".into(),
         adults: 2,
         description: "Deux personnes sous une tente".into(),
         ..Default::default()
     };
-    let received = veille_web::reports::receive(&w.app.state, &intake, None, None).await.unwrap().unwrap();
+    let received = veille_app::reports::receive(&w.app.state, &intake, None).await.unwrap();
     assert_eq!(received.team, Some(team));
     let mut c = w.app.session_for(w.field_a, false).await;
     let r = c.post("/rounds", &[("team_id", &team.to_string()), ("date", &today(&w.app)), ("start", "20:00"), ("end", "23:00")]).await;
     let round_path = r.location().unwrap().to_owned();
     let round_id: veille_domain::RoundId = round_path.trim_start_matches("/rounds/").parse().unwrap();
     let stops = rounds::stops(w.app.db(), round_id).await.unwrap();
-    let stop = stops.iter().find(|s| s.report == Some(received.id)).expect("the report is among the stops");
+    let stop = stops.iter().find(|s| s.report == Some(received.id.as_uuid())).expect("the report is among the stops");
     let page = c.get(&round_path).await.body;
     assert!(page.contains(&received.reference));
     // A report assigned after planning joins at check-in.
-    let later = veille_web::reports::receive(&w.app.state, &Intake { description: "Un matelas".into(), ..intake.clone() }, None, None).await.unwrap().unwrap();
+    let later = veille_app::reports::receive(&w.app.state, &Intake { description: "Un matelas".into(), ..intake.clone() }, None).await.unwrap();
     let expected = w.app.state.clock.now().plus_seconds(3 * 3600).to_paris_input();
     let r = c.post(&format!("{round_path}/check-in"), &[("members", &w.field_a.to_string()), ("members", &second.to_string()), ("expected_return", &expected), ("version", "1")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert!(rounds::stops(w.app.db(), round_id).await.unwrap().iter().any(|s| s.report == Some(later.id)));
+    assert!(rounds::stops(w.app.db(), round_id).await.unwrap().iter().any(|s| s.report == Some(later.id.as_uuid())));
     // Visiting the stop moves the report forward, with its timeline.
-    assert_eq!(reports::get(w.app.db(), received.id).await.unwrap().status, "assigned");
+    assert_eq!(reports::get(w.app.db(), &everything(), received.id).await.unwrap().status, "assigned");
     assert_eq!(c.post(&format!("{round_path}/visit"), &[("stop_id", &stop.id)]).await.status, StatusCode::SEE_OTHER);
-    let moved = reports::get(w.app.db(), received.id).await.unwrap();
+    let moved = reports::get(w.app.db(), &everything(), received.id).await.unwrap();
     assert_eq!(moved.status, "in_progress");
-    let events = reports::events(w.app.db(), received.id).await.unwrap();
+    let events = report_events(w.app.db(), received.id).await.unwrap();
     assert!(events.iter().any(|e| e.kind == "status" && e.from.as_deref() == Some("assigned") && e.to.as_deref() == Some("in_progress")));
-    assert_eq!(reports::get(w.app.db(), later.id).await.unwrap().status, "assigned", "only the visited stop's report");
+    assert_eq!(reports::get(w.app.db(), &everything(), later.id).await.unwrap().status, "assigned", "only the visited stop's report");
     // The coordinator is offered the answer form of the report from the round.
     let mut coord = w.app.session_for(w.coord_a, false).await;
     let page = coord.get(&round_path).await.body;
@@ -268,8 +268,8 @@ async fn a_report_assigned_to_a_team_appears_on_its_next_round_and_moves_forward
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     // A later round of the team still carries the open reports, not the closed ones.
     let mut tx = w.app.db().begin().await.unwrap();
-    let later_report = reports::get(w.app.db(), later.id).await.unwrap();
-    reports::set_status(&mut tx, &later_report, "closed", Some("nobody_found"), None, later_report.version, w.app.state.clock.now()).await.unwrap();
+    let later_report = reports::get(w.app.db(), &everything(), later.id).await.unwrap();
+    reports::set_status(&mut tx, later_report.id, veille_domain::reports::Status::Closed, Some(veille_domain::reports::Outcome::NobodyFound), later_report.version, w.app.state.clock.now()).await.unwrap();
     tx.commit().await.unwrap();
     let r = c.post_json("/api/v1/rounds", &serde_json::json!({"team_id": team.to_string(), "date": today(&w.app), "start": "23:00", "end": "23:30"})).await;
     let stops: Vec<Option<String>> = r.json()["stops"].as_array().unwrap().iter().map(|s| s["report_id"].as_str().map(str::to_owned)).collect();

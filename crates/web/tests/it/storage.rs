@@ -105,8 +105,8 @@ async fn a_point_after_no_point_on_the_same_connection() {
     let report = |lon: Option<f64>, reference: &str| veille_storage::reports::NewReport {
         reference: reference.into(),
         token_hash: format!("hash-{reference}"),
-        source: "public".into(),
-        channel: "web".into(),
+        source: veille_domain::reports::Source::Public,
+        channel: veille_domain::reports::Channel::Web,
         lon,
         lat: lon.map(|_| 48.85),
         address: "Sous le pont".into(),
@@ -127,7 +127,7 @@ async fn a_point_after_no_point_on_the_same_connection() {
         email_confirm_hash: None,
         level: 2,
         reasons: vec![],
-        status: "received".into(),
+        status: veille_domain::reports::Status::Received,
         organisation: None,
         triage_organisation: None,
         team: None,
@@ -136,8 +136,8 @@ async fn a_point_after_no_point_on_the_same_connection() {
     let a = veille_storage::reports::create(&mut tx, &report(None, "S-AAAA-AAAA"), now).await.unwrap();
     let b = veille_storage::reports::create(&mut tx, &report(Some(2.35), "S-BBBB-BBBB"), now).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(veille_storage::reports::get(app.db(), a).await.unwrap().lon, None);
-    assert_eq!(veille_storage::reports::get(app.db(), b).await.unwrap().lon, Some(2.35));
+    assert_eq!(veille_storage::reports::get(app.db(), &everything(), a).await.unwrap().lon, None);
+    assert_eq!(veille_storage::reports::get(app.db(), &everything(), b).await.unwrap().lon, Some(2.35));
 }
 
 #[tokio::test]

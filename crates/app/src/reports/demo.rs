@@ -2,22 +2,25 @@
 //! reports in various states. Every text is visibly invented (« démo »); no
 //! real place is described beyond a street-level point in Paris.
 
+use veille_domain::records::RecordKind;
+use veille_domain::reports::{Channel, Outcome, Source, Status};
 use veille_domain::triage::Observation;
 use veille_domain::{TeamId, Timestamp};
 use veille_geo::{LonLat, TerritoryIndex};
 use veille_storage::reports::{self, NewReport};
+use veille_storage::timeline::{self, NewEvent};
 use veille_storage::{teams, territories, Db};
 
 /// (lat, lon, situations, flags, adults, children, tents, description, status, hours ago)
-const REPORTS: &[(f64, f64, &[&str], &[&str], i64, i64, i64, &str, &str, i64)] = &[
-    (48.8868, 2.3594, &["camp"], &[], 6, 0, 5, "Démo : campement de cinq tentes sous le métro aérien.", "assigned", 2),
-    (48.8890, 2.3670, &["drug_use"], &[], 8, 0, 0, "Démo : consommation à ciel ouvert et matériel d'injection usagé près du square.", "in_progress", 30),
-    (48.8830, 2.3490, &["family_with_children"], &["pregnant_woman"], 2, 2, 0, "Démo : une famille avec deux enfants dort devant une école.", "qualified", 5),
-    (48.8846, 2.3810, &["person_in_distress"], &["great_vulnerability"], 1, 0, 0, "Démo : un homme seul allongé, il ne répond pas bien.", "received", 1),
-    (48.8785, 2.3700, &["squat"], &[], 10, 0, 0, "Démo : immeuble vide occupé, entrée par la cour.", "answered", 120),
-    (48.8902, 2.3550, &["nuisance"], &[], 3, 0, 0, "Démo : regroupement bruyant la nuit au pied de l'immeuble.", "received", 96),
-    (48.8720, 2.3620, &["minors"], &[], 0, 3, 0, "Démo : trois jeunes qui semblent mineurs, seuls, près de la gare.", "assigned", 3),
-    (48.8350, 2.4200, &["camp"], &["municipal_land"], 4, 0, 3, "Démo : trois tentes dans le bois, sur un terrain de la ville.", "closed", 300),
+const REPORTS: &[(f64, f64, &[&str], &[&str], i64, i64, i64, &str, Status, i64)] = &[
+    (48.8868, 2.3594, &["camp"], &[], 6, 0, 5, "Démo : campement de cinq tentes sous le métro aérien.", Status::Assigned, 2),
+    (48.8890, 2.3670, &["drug_use"], &[], 8, 0, 0, "Démo : consommation à ciel ouvert et matériel d'injection usagé près du square.", Status::InProgress, 30),
+    (48.8830, 2.3490, &["family_with_children"], &["pregnant_woman"], 2, 2, 0, "Démo : une famille avec deux enfants dort devant une école.", Status::Qualified, 5),
+    (48.8846, 2.3810, &["person_in_distress"], &["great_vulnerability"], 1, 0, 0, "Démo : un homme seul allongé, il ne répond pas bien.", Status::Received, 1),
+    (48.8785, 2.3700, &["squat"], &[], 10, 0, 0, "Démo : immeuble vide occupé, entrée par la cour.", Status::Answered, 120),
+    (48.8902, 2.3550, &["nuisance"], &[], 3, 0, 0, "Démo : regroupement bruyant la nuit au pied de l'immeuble.", Status::Received, 96),
+    (48.8720, 2.3620, &["minors"], &[], 0, 3, 0, "Démo : trois jeunes qui semblent mineurs, seuls, près de la gare.", Status::Assigned, 3),
+    (48.8350, 2.4200, &["camp"], &["municipal_land"], 4, 0, 3, "Démo : trois tentes dans le bois, sur un terrain de la ville.", Status::Closed, 300),
 ];
 
 /// Loads the demo routing table and reports (after the organisations, teams
@@ -60,7 +63,7 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
             earlier_reports_nearby: 0,
         });
         let level = i64::from(t.level);
-        let team = territory.and_then(|tid| reports::route(&rules, Some(tid), &situations, level));
+        let team = territory.and_then(|tid| veille_domain::reports::route(&rules, Some(tid), &situations, level));
         let organisation = match team {
             Some(id) => Some(teams::get(db, id).await?.organisation),
             None => coordinating,
@@ -68,8 +71,8 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
         let new = NewReport {
             reference: format!("S-DEMO-{:04}", i + 1),
             token_hash: crate::security::token_hash(&crate::security::random_token()),
-            source: ["riverain", "commercant", "mairie_arrondissement", "public", "gardien_bailleur", "association", "samu_social_115", "elu"][i % 8].into(),
-            channel: if i % 2 == 0 { "web".into() } else { "phone".into() },
+            source: [Source::Riverain, Source::Commercant, Source::MairieArrondissement, Source::Public, Source::GardienBailleur, Source::Association, Source::SamuSocial115, Source::Elu][i % 8],
+            channel: if i % 2 == 0 { Channel::Web } else { Channel::Phone },
             lon: Some(*lon),
             lat: Some(*lat),
             address: String::new(),
@@ -86,29 +89,23 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
             contact_consent: false,
             email_confirm_hash: None,
             email_confirmed: false,
-            acknowledged: *status != "received",
+            acknowledged: *status != Status::Received,
             site_id: None,
             level,
             reasons: t.reasons,
-            status: (*status).into(),
+            status: if *status == Status::Closed { Status::Answered } else { *status },
             organisation,
             triage_organisation: coordinating,
             team,
         };
         let mut tx = db.begin().await?;
         let id = reports::create(&mut tx, &new, at).await?;
-        if *status == "closed" {
-            sqlx_outcome(&mut tx, id).await?;
+        timeline::append(&mut tx, &NewEvent::new(RecordKind::Report, id, at, None, "created").change(None, Some(new.status.code()))).await?;
+        if *status == Status::Closed {
+            reports::set_status(&mut tx, id, Status::Closed, Some(Outcome::Oriented), 1, at).await?;
         }
         tx.commit().await?;
     }
     Ok(())
 }
 
-async fn sqlx_outcome(tx: &mut veille_storage::Tx, id: uuid::Uuid) -> anyhow::Result<()> {
-    veille_storage::sqlx::query("UPDATE reports SET outcome = 'oriented', answered_at = updated_at WHERE id = $1")
-        .bind(id.to_string())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}

@@ -1,0 +1,44 @@
+//! The "who can see this" panel: every active account the permission function
+//! lets read a record, with the reason. The same [`veille_domain::authorize`]
+//! decides the panel and the access itself, so they cannot disagree.
+
+use std::collections::HashMap;
+
+use veille_domain::{authorize, Action, Reason, Resource, Role};
+use veille_storage::{accounts, organisations, Db};
+
+/// One line of the panel.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PanelEntry {
+    /// Account id.
+    pub user_id: String,
+    /// Name.
+    pub name: String,
+    /// Organisation name.
+    pub organisation: String,
+    /// Role.
+    pub role: Role,
+    /// Why.
+    pub reason: Reason,
+}
+
+/// Everyone who can read `resource`, sorted by organisation then name.
+pub async fn who_can_read(db: &Db, resource: &Resource) -> anyhow::Result<Vec<PanelEntry>> {
+    let orgs: HashMap<_, _> = organisations::list(db).await?.into_iter().map(|o| (o.id, o.name)).collect();
+    let mut out = Vec::new();
+    for account in accounts::list(db, None).await?.into_iter().filter(|a| !a.disabled) {
+        let actor = accounts::actor_of(db, &account).await?;
+        let decision = authorize(&actor, Action::Read, resource);
+        if decision.allowed {
+            out.push(PanelEntry {
+                user_id: account.id.to_string(),
+                name: account.display_name.clone(),
+                organisation: orgs.get(&account.organisation).cloned().unwrap_or_default(),
+                role: account.role,
+                reason: decision.reason,
+            });
+        }
+    }
+    out.sort_by(|a, b| (&a.organisation, &a.name).cmp(&(&b.organisation, &b.name)));
+    Ok(out)
+}
