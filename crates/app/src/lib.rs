@@ -10,12 +10,14 @@
 //! instance task can make.
 
 pub mod access_panel;
+pub mod accounts;
 pub mod caller;
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod fields;
 pub mod identity;
+pub mod login;
 pub mod mail;
 pub mod people;
 pub mod reports;
