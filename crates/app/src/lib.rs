@@ -17,6 +17,7 @@ pub mod config;
 pub mod error;
 pub mod fields;
 pub mod identity;
+pub mod instance;
 pub mod login;
 pub mod mail;
 pub mod people;

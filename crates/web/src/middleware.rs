@@ -117,7 +117,7 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     if kind == ErrorKind::Unauthenticated {
         return (marker, crate::page::see_other("/login")).into_response();
     }
-    let demo = veille_storage::organisations::settings(&state.db).await.ok().flatten().is_some_and(|s| s.demo);
+    let demo = veille_app::instance::is_demo(&state).await.unwrap_or(false);
     let page = ErrorPage {
         ctx: PageCtx { lang, csrf, user: None, demo, tile_url: String::new(), path: path.clone(), overdue_rounds: 0 },
         status: kind.status().as_u16(),

@@ -115,7 +115,7 @@ where
             None => auth::authenticate(parts, &app).await.ok().flatten(),
         };
         let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
-        let demo = veille_storage::organisations::settings(&app.db).await?.is_some_and(|s| s.demo);
+        let demo = veille_app::instance::is_demo(&app).await?;
         let overdue_rounds = match &who {
             Some(w) if crate::rounds::pages::alerted_role(w.account.role) => {
                 veille_storage::rounds::overdue_of(&app.db, w.account.organisation, app.clock.now()).await?.len()
