@@ -20,6 +20,7 @@ pub mod identity;
 pub mod instance;
 pub mod login;
 pub mod mail;
+pub mod navigation;
 pub mod people;
 pub mod reports;
 pub mod security;

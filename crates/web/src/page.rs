@@ -44,6 +44,8 @@ pub struct PageCtx {
     /// Rounds of the account's organisation out past their expected return
     /// (shown as a banner to its coordinators and administrators).
     pub overdue_rounds: usize,
+    /// The header's links: only those the account may follow.
+    pub nav: Vec<veille_app::navigation::Link>,
 }
 
 impl PageCtx {
@@ -122,7 +124,9 @@ where
             }
             _ => 0,
         };
+        let nav = who.as_ref().map(|w| veille_app::navigation::links(&w.actor)).unwrap_or_default();
         Ok(PageCtx {
+            nav,
             lang: request_lang(parts, who.as_ref().map(|w| w.account.lang.as_str())),
             csrf,
             user: who.map(|w| NavUser { display_name: w.caller.account.display_name, role: w.caller.account.role }),
