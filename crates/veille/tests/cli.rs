@@ -1,4 +1,5 @@
 //! The `veille` command line on the engine under test (VEILLE_TEST_DATABASE).
+#![allow(clippy::disallowed_methods, reason = "tests and benchmarks set up and inspect databases with SQL of their own")]
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

@@ -8,6 +8,7 @@
 //! SIGKILL finds acknowledgement bugs (answering before the commit, writing
 //! behind); it cannot simulate a power loss — the durability settings that
 //! cover that are read back at start by `Db::check_durability`.
+#![allow(clippy::disallowed_methods, reason = "tests and benchmarks set up and inspect databases with SQL of their own")]
 
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};

@@ -18,6 +18,7 @@
 //! Output: a JSON document on stdout (`bench/intake/run.sh` turns it into the
 //! markdown section of `docs/benchmarks.md`). Loopback only; every loop is
 //! bounded in count and in time.
+#![allow(clippy::disallowed_methods, reason = "tests and benchmarks set up and inspect databases with SQL of their own")]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -1,5 +1,6 @@
 //! veille's integration suite: one binary, the real application in process, a
 //! real database (SQLite or PostgreSQL: VEILLE_TEST_DATABASE).
+#![allow(clippy::disallowed_methods, reason = "tests and benchmarks set up and inspect databases with SQL of their own")]
 
 mod access;
 mod audit;
