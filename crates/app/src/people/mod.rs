@@ -21,6 +21,9 @@ pub mod files;
 pub mod input;
 pub mod referrals;
 
+#[cfg(test)]
+mod tests;
+
 
 use std::collections::BTreeSet;
 
