@@ -14,9 +14,9 @@ use veille_domain::{EncounterId, OrganisationId, PersonId, TerritoryId, Timestam
 
 use crate::db::{b, real_text, Db, Tx};
 use crate::error::{Result, StorageError};
-use crate::people::{codes, join_codes, placeholders, record_contact, scope_sql};
+use crate::people::{codes, join_codes, push_ids, record_contact};
 use crate::scope::Scope;
-use crate::sql::RecordColumns;
+use crate::sql::{Params, RecordColumns};
 
 /// Where encounters keep what the read rules look at: the organisation that
 /// met the people and the territory of the point; never shared. Rows are
@@ -171,18 +171,21 @@ pub async fn create(
 
 /// One encounter, if in the scope ([`StorageError::NotFound`] otherwise).
 pub async fn get(db: &Db, scope: &Scope, id: EncounterId) -> Result<Encounter> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 1);
-    let sql = format!("SELECT {COLUMNS} {FROM} WHERE e.id = $1 AND {readable}");
-    let row = params.bind(sqlx::query(&sql).bind(id)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
+    let mut p = Params::new();
+    let id = p.push_id(id);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE e.id = {id} AND {readable}");
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
     from_row(db, &row).await
 }
 
 /// The `limit` most recent encounters in the scope, newest first (the
 /// "recent encounters" lists: older ones are reached from the files).
 pub async fn recent(db: &Db, scope: &Scope, limit: i64) -> Result<Vec<Encounter>> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 1);
-    let sql = format!("SELECT {COLUMNS} {FROM} WHERE {readable} ORDER BY e.at DESC, e.id DESC LIMIT $1");
-    let rows = params.bind(sqlx::query(&sql).bind(limit)).fetch_all(db.pool()).await?;
+    let mut p = Params::new();
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE {readable} ORDER BY e.at DESC, e.id DESC LIMIT {}", p.push(limit));
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         out.push(from_row(db, r).await?);
@@ -194,16 +197,11 @@ pub async fn recent(db: &Db, scope: &Scope, limit: i64) -> Result<Vec<Encounter>
 pub async fn of_people(db: &Db, scope: &Scope, people: &[PersonId]) -> Result<Vec<Encounter>> {
     let mut out: Vec<Encounter> = Vec::new();
     for chunk in people.chunks(200) {
-        let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, chunk.len());
-        let sql = format!(
-            "SELECT {COLUMNS} {FROM} WHERE e.id IN (SELECT encounter_id FROM encounter_people WHERE person_id IN ({})) AND {readable}",
-            placeholders(1, chunk.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for p in chunk {
-            q = q.bind(*p);
-        }
-        for r in &params.bind(q).fetch_all(db.pool()).await? {
+        let mut p = Params::new();
+        let list = push_ids(&mut p, chunk);
+        let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+        let sql = format!("SELECT {COLUMNS} {FROM} WHERE e.id IN (SELECT encounter_id FROM encounter_people WHERE person_id IN ({list})) AND {readable}");
+        for r in &p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await? {
             let e = from_row(db, r).await?;
             if !out.iter().any(|o| o.id == e.id) {
                 out.push(e);
@@ -217,9 +215,11 @@ pub async fn of_people(db: &Db, scope: &Scope, people: &[PersonId]) -> Result<Ve
 /// The care notes of an encounter in the scope (health data). Call only
 /// once the health field group was allowed.
 pub async fn care(db: &Db, scope: &Scope, id: EncounterId) -> Result<Option<String>> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 1);
-    let sql = format!("SELECT c.notes FROM encounter_care c JOIN encounters e ON e.id = c.encounter_id WHERE c.encounter_id = $1 AND {readable}");
-    Ok(params.bind_scalar(sqlx::query_scalar(&sql).bind(id)).fetch_optional(db.pool()).await?)
+    let mut p = Params::new();
+    let id = p.push_id(id);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT c.notes FROM encounter_care c JOIN encounters e ON e.id = c.encounter_id WHERE c.encounter_id = {id} AND {readable}");
+    Ok(p.bind_scalar(sqlx::query_scalar(&sql)).fetch_optional(db.pool()).await?)
 }
 
 /// Anonymous counts of the people met in the encounters recorded during a

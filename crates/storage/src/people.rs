@@ -47,45 +47,14 @@ fn ts(v: Option<i64>) -> Option<Timestamp> {
     v.map(Timestamp::from_micros)
 }
 
-/// `$first, $first+1, …` for `n` values bound one after the other.
-pub(crate) fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+/// `$1, $2, …` for `n` values bound one after the other.
+fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-/// The condition of `scope` over the columns `cols`, with its values: its
-/// placeholders are numbered after the `bound` typed values a query binds
-/// first (`.bind(id)`…), so the query binds those, then the scope's values
-/// (`params.bind(q)`).
-pub(crate) fn scope_sql(scope: &Scope, cols: &RecordColumns<'_>, bound: usize) -> (String, Params) {
-    let mut params = Params::new();
-    let sql = scope.records(cols, &mut params);
-    (renumber(&sql, bound), params)
-}
-
-/// Adds `by` to every `$n` placeholder of `sql` (which holds no `$` otherwise:
-/// it is made of column names, literal codes and placeholders).
-fn renumber(sql: &str, by: usize) -> String {
-    if by == 0 {
-        return sql.to_owned();
-    }
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c != '$' {
-            continue;
-        }
-        let mut digits = String::new();
-        while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
-            digits.push(d);
-            chars.next();
-        }
-        match digits.parse::<usize>() {
-            Ok(n) => out.push_str(&(n + by).to_string()),
-            Err(_) => out.push_str(&digits),
-        }
-    }
-    out
+/// The placeholders of an `IN (…)` list of ids, added to the query's values.
+pub(crate) fn push_ids<T: std::fmt::Display>(p: &mut Params, ids: &[T]) -> String {
+    ids.iter().map(|id| p.push_id(id)).collect::<Vec<_>>().join(", ")
 }
 
 /// Whether `sql` (a count over a pair, `$1` and `$2`) finds the pair.
@@ -261,7 +230,7 @@ pub async fn create(tx: &mut Tx, organisation: OrganisationId, f: &PersonFields,
     let sql = format!(
         "INSERT INTO people ({}, id, organisation_id, created_by, created_at, updated_at) VALUES ({}, ${}, ${}, ${}, ${}, ${})",
         FIELD_COLUMNS.join(", "),
-        placeholders(1, n),
+        placeholders(n),
         n + 1,
         n + 2,
         n + 3,
@@ -295,9 +264,11 @@ pub async fn clear_identifying(tx: &mut Tx, id: PersonId, now: Timestamp) -> Res
 
 /// One person, if in the scope ([`StorageError::NotFound`] otherwise).
 pub async fn get(db: &Db, scope: &Scope, id: PersonId) -> Result<Person> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 1);
-    let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.id = $1 AND {readable}");
-    let row = params.bind(sqlx::query(&sql).bind(id)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
+    let mut p = Params::new();
+    let id = p.push_id(id);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.id = {id} AND {readable}");
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
     person_from_row(&row)
 }
 
@@ -305,13 +276,11 @@ pub async fn get(db: &Db, scope: &Scope, id: PersonId) -> Result<Person> {
 pub async fn get_many(db: &Db, scope: &Scope, ids: &[PersonId]) -> Result<Vec<Person>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(200) {
-        let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, chunk.len());
-        let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.id IN ({}) AND {readable}", placeholders(1, chunk.len()));
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        for row in params.bind(q).fetch_all(db.pool()).await? {
+        let mut p = Params::new();
+        let list = push_ids(&mut p, chunk);
+        let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.id IN ({list}) AND {readable}");
+        for row in p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await? {
             out.push(person_from_row(&row)?);
         }
     }
@@ -335,52 +304,42 @@ pub struct Filter {
 
 /// The people in the scope matching the filter, most recently met first.
 pub async fn list(db: &Db, scope: &Scope, f: &Filter) -> Result<Vec<Person>> {
-    let mut conditions = Vec::new();
-    let mut bound = 0;
+    let mut p = Params::new();
+    let mut conditions = vec![scope.records(&ACCESS_COLUMNS, &mut p)];
     if let Some(active) = f.active {
         conditions.push(if active { "p.active = 1".to_owned() } else { "p.active = 0".to_owned() });
     }
-    if f.organisation.is_some() {
-        bound += 1;
-        conditions.push(format!("p.organisation_id = ${bound}"));
+    if let Some(o) = f.organisation {
+        conditions.push(format!("p.organisation_id = {}", p.push_id(o)));
     }
     if f.without_household {
         conditions.push("p.household_id IS NULL".to_owned());
     }
-    if f.most_recent.is_some() {
-        bound += 1;
-    }
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, bound);
-    conditions.push(readable);
     let mut sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE {} ORDER BY COALESCE(p.last_contact_at, p.created_at) DESC, p.id", conditions.join(" AND "));
-    if f.most_recent.is_some() {
-        sql.push_str(&format!(" LIMIT ${bound}"));
-    }
-    let mut q = sqlx::query(&sql);
-    if let Some(o) = f.organisation {
-        q = q.bind(o);
-    }
     if let Some(n) = f.most_recent {
-        q = q.bind(n);
+        sql.push_str(&format!(" LIMIT {}", p.push(n)));
     }
-    let rows = params.bind(q).fetch_all(db.pool()).await?;
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(person_from_row).collect()
 }
 
 /// Every person in the scope, in id order (the duplicate index is built
 /// from every file, with an instance scope).
 pub async fn all(db: &Db, scope: &Scope) -> Result<Vec<Person>> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 0);
-    let rows = params.bind(sqlx::query(&format!("SELECT {PERSON_COLUMNS} FROM people p WHERE {readable} ORDER BY p.id"))).fetch_all(db.pool()).await?;
+    let mut p = Params::new();
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let rows = p.bind(sqlx::query(&format!("SELECT {PERSON_COLUMNS} FROM people p WHERE {readable} ORDER BY p.id"))).fetch_all(db.pool()).await?;
     rows.iter().map(person_from_row).collect()
 }
 
 /// People in the scope changed at or after `since` (the duplicate index
 /// catches up with writes of other instances).
 pub async fn changed_since(db: &Db, scope: &Scope, since: Timestamp) -> Result<Vec<Person>> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 1);
-    let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.updated_at >= $1 AND {readable} ORDER BY p.id");
-    let rows = params.bind(sqlx::query(&sql).bind(since.as_micros())).fetch_all(db.pool()).await?;
+    let mut p = Params::new();
+    let since = p.push(since.as_micros());
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.updated_at >= {since} AND {readable} ORDER BY p.id");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(person_from_row).collect()
 }
 
@@ -441,9 +400,11 @@ pub struct Health {
 /// Call only once the health field group was allowed: the scope says which
 /// files, not which sections of them.
 pub async fn health(db: &Db, scope: &Scope, id: PersonId) -> Result<Health> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 1);
-    let sql = format!("SELECT h.flags, h.notes, h.version FROM people p LEFT JOIN person_health h ON h.person_id = p.id WHERE p.id = $1 AND {readable}");
-    let row = params.bind(sqlx::query(&sql).bind(id)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
+    let mut p = Params::new();
+    let id = p.push_id(id);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT h.flags, h.notes, h.version FROM people p LEFT JOIN person_health h ON h.person_id = p.id WHERE p.id = {id} AND {readable}");
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
     match row.try_get::<Option<String>, _>("flags")? {
         None => Ok(Health::default()),
         Some(flags) => Ok(Health {
@@ -561,14 +522,16 @@ pub async fn add_consent(tx: &mut Tx, person: PersonId, organisation: Organisati
 /// Every consent record of a person in the scope, newest first (withdrawn
 /// ones included); none for a person outside it.
 pub async fn consents(db: &Db, scope: &Scope, person: PersonId) -> Result<Vec<Consent>> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 1);
+    let mut p = Params::new();
+    let person = p.push_id(person);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
     let sql = format!(
         "SELECT c.id, c.person_id, c.organisation_id, c.told_purpose, c.told_access, c.told_rights, c.agrees_identifying, c.agrees_sharing, \
          c.language, c.interpreter, c.given_at, c.recorded_by, u.display_name, c.recorded_at, c.withdrawn_at FROM consents c \
-         JOIN users u ON u.id = c.recorded_by JOIN people p ON p.id = c.person_id WHERE c.person_id = $1 AND {readable} \
+         JOIN users u ON u.id = c.recorded_by JOIN people p ON p.id = c.person_id WHERE c.person_id = {person} AND {readable} \
          ORDER BY c.recorded_at DESC, c.id DESC"
     );
-    let rows = params.bind(sqlx::query(&sql).bind(person)).fetch_all(db.pool()).await?;
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
             let flag = |c: &str| -> Result<bool> { Ok(r.try_get::<i64, _>(c)? != 0) };
@@ -699,13 +662,15 @@ pub async fn referral_shared(tx: &mut Tx, person: PersonId, referral: ReferralId
 /// The shares in force of a person in the scope, of every basis (none for a
 /// person outside it).
 pub async fn shares(db: &Db, scope: &Scope, person: PersonId) -> Result<Vec<Share>> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 1);
+    let mut p = Params::new();
+    let person = p.push_id(person);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
     let sql = format!(
         "SELECT sh.id, sh.person_id, sh.organisation_id, o.name, sh.basis, sh.referral_id, sh.created_at FROM person_shares sh \
          JOIN organisations o ON o.id = sh.organisation_id JOIN people p ON p.id = sh.person_id \
-         WHERE sh.person_id = $1 AND sh.revoked_at IS NULL AND {readable} ORDER BY sh.created_at, sh.id"
+         WHERE sh.person_id = {person} AND sh.revoked_at IS NULL AND {readable} ORDER BY sh.created_at, sh.id"
     );
-    let rows = params.bind(sqlx::query(&sql).bind(person)).fetch_all(db.pool()).await?;
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
             Ok(Share {
@@ -937,18 +902,15 @@ pub async fn add_note(tx: &mut Tx, person: PersonId, author: UserId, group: Opti
 pub async fn notes(db: &Db, scope: &Scope, people: &[PersonId], with_health: bool) -> Result<Vec<Note>> {
     let mut out = Vec::new();
     for chunk in people.chunks(200) {
-        let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, chunk.len());
+        let mut p = Params::new();
+        let list = push_ids(&mut p, chunk);
+        let readable = scope.records(&ACCESS_COLUMNS, &mut p);
         let health = if with_health { "" } else { " AND n.field_group IS NULL" };
         let sql = format!(
             "SELECT n.person_id, n.at, u.display_name, n.field_group, n.body FROM person_notes n JOIN users u ON u.id = n.author_id \
-             JOIN people p ON p.id = n.person_id WHERE n.person_id IN ({}){health} AND {readable} ORDER BY n.at, n.id",
-            placeholders(1, chunk.len())
+             JOIN people p ON p.id = n.person_id WHERE n.person_id IN ({list}){health} AND {readable} ORDER BY n.at, n.id"
         );
-        let mut q = sqlx::query(&sql);
-        for p in chunk {
-            q = q.bind(*p);
-        }
-        for r in &params.bind(q).fetch_all(db.pool()).await? {
+        for r in &p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await? {
             let group = r.try_get::<Option<String>, _>("field_group")?.map(|g| code(&g, FieldGroup::from_code, "person_notes.field_group")).transpose()?;
             out.push(Note {
                 person: r.try_get("person_id")?,
@@ -1032,9 +994,11 @@ pub async fn update_household(tx: &mut Tx, id: HouseholdId, kind: HouseholdKind,
 
 /// One household, if in the scope ([`StorageError::NotFound`] otherwise).
 pub async fn household(db: &Db, scope: &Scope, id: HouseholdId) -> Result<Household> {
-    let (readable, params) = scope_sql(scope, &HOUSEHOLD_COLUMNS, 1);
-    let sql = format!("SELECT h.id, h.organisation_id, h.kind, h.version FROM households h WHERE h.id = $1 AND {readable}");
-    let row = params.bind(sqlx::query(&sql).bind(id)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
+    let mut p = Params::new();
+    let placeholder = p.push_id(id);
+    let readable = scope.records(&HOUSEHOLD_COLUMNS, &mut p);
+    let sql = format!("SELECT h.id, h.organisation_id, h.kind, h.version FROM households h WHERE h.id = {placeholder} AND {readable}");
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
     let years: Vec<i64> = sqlx::query_scalar("SELECT birth_year FROM household_children WHERE household_id = $1 ORDER BY birth_year, id")
         .bind(id)
         .fetch_all(db.pool())
@@ -1050,9 +1014,11 @@ pub async fn household(db: &Db, scope: &Scope, id: HouseholdId) -> Result<Househ
 
 /// The people of a household that are in the scope.
 pub async fn household_members(db: &Db, scope: &Scope, id: HouseholdId) -> Result<Vec<Person>> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 1);
-    let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.household_id = $1 AND {readable} ORDER BY p.id");
-    let rows = params.bind(sqlx::query(&sql).bind(id)).fetch_all(db.pool()).await?;
+    let mut p = Params::new();
+    let id = p.push_id(id);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.household_id = {id} AND {readable} ORDER BY p.id");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(person_from_row).collect()
 }
 
@@ -1072,10 +1038,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scope_placeholders_follow_the_values_bound_first() {
-        assert_eq!(renumber("(a = $1 AND (b IS NULL OR b IN ($2, $12)))", 3), "(a = $4 AND (b IS NULL OR b IN ($5, $15)))");
-        assert_eq!(renumber("1 = 1", 2), "1 = 1");
-        assert_eq!(renumber("x = $1 AND c = 'consent'", 0), "x = $1 AND c = 'consent'");
-        assert_eq!(placeholders(3, 2), "$3, $4");
+    fn placeholders_follow_the_values_pushed() {
+        assert_eq!(placeholders(3), "$1, $2, $3");
+        let mut p = Params::new();
+        p.push(1_i64);
+        assert_eq!(push_ids(&mut p, &[PersonId::new(), PersonId::new()]), "$2, $3");
     }
 }

@@ -18,9 +18,9 @@ use veille_domain::{OrganisationId, PersonId, ReferralId, Timestamp, UserId};
 
 use crate::db::{b, claim, Db, Tx, Versioned};
 use crate::error::{Result, StorageError};
-use crate::people::{placeholders, scope_sql};
+use crate::people::push_ids;
 use crate::scope::Scope;
-use crate::sql::{RecordColumns, Shared};
+use crate::sql::{Params, RecordColumns, Shared};
 
 /// Where referrals keep what the read rules look at: the sending
 /// organisation, the territory of the person's file (joined as `rp`), and
@@ -222,46 +222,58 @@ pub async fn create(tx: &mut Tx, organisation: OrganisationId, new: &NewReferral
 
 /// One referral, if in the scope ([`StorageError::NotFound`] otherwise).
 pub async fn get(db: &Db, scope: &Scope, id: ReferralId) -> Result<Referral> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 1);
-    let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.id = $1 AND {readable}");
-    let row = params.bind(sqlx::query(&sql).bind(id)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
+    let mut p = Params::new();
+    let sql = by_id(scope, id, &mut p);
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
     from_row(&row)
 }
 
 /// One referral in the scope, read inside a transaction (sees what it wrote).
 pub async fn get_in(tx: &mut Tx, scope: &Scope, id: ReferralId) -> Result<Referral> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 1);
-    let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.id = $1 AND {readable}");
-    let row = params.bind(sqlx::query(&sql).bind(id)).fetch_optional(&mut **tx).await?.ok_or(StorageError::NotFound)?;
+    let mut p = Params::new();
+    let sql = by_id(scope, id, &mut p);
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(&mut **tx).await?.ok_or(StorageError::NotFound)?;
     from_row(&row)
+}
+
+fn by_id(scope: &Scope, id: ReferralId, p: &mut Params) -> String {
+    let id = p.push_id(id);
+    let readable = scope.records(&ACCESS_COLUMNS, p);
+    format!("SELECT {COLUMNS} {FROM} WHERE r.id = {id} AND {readable}")
 }
 
 /// The referral of a partner link, by the hash of its token, if in the
 /// scope (the link's holder has no account: the caller names why it reads).
 pub async fn by_link(db: &Db, scope: &Scope, token_hash: &str) -> Result<Option<Referral>> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 1);
-    let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.link_token_hash = $1 AND {readable}");
-    let row = params.bind(sqlx::query(&sql).bind(token_hash)).fetch_optional(db.pool()).await?;
+    let mut p = Params::new();
+    let hash = p.push(token_hash);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.link_token_hash = {hash} AND {readable}");
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// Every referral in the scope sent by an organisation, newest first.
 pub async fn sent_by(db: &Db, scope: &Scope, organisation: OrganisationId) -> Result<Vec<Referral>> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 1);
-    let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.organisation_id = $1 AND {readable} ORDER BY r.created_at DESC, r.id DESC");
-    let rows = params.bind(sqlx::query(&sql).bind(organisation)).fetch_all(db.pool()).await?;
+    let mut p = Params::new();
+    let org = p.push_id(organisation);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.organisation_id = {org} AND {readable} ORDER BY r.created_at DESC, r.id DESC");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Every referral in the scope addressed to a partner organisation by
 /// another one (its queue), that was sent at least once, newest first.
 pub async fn addressed_to(db: &Db, scope: &Scope, partner: OrganisationId) -> Result<Vec<Referral>> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 1);
+    let mut p = Params::new();
+    let org = p.push_id(partner);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
     let sql = format!(
-        "SELECT {COLUMNS} {FROM} WHERE r.partner_organisation_id = $1 AND r.organisation_id <> $1 AND r.sent_at IS NOT NULL AND {readable} \
+        "SELECT {COLUMNS} {FROM} WHERE r.partner_organisation_id = {org} AND r.organisation_id <> {org} AND r.sent_at IS NOT NULL AND {readable} \
          ORDER BY r.sent_at DESC, r.id DESC"
     );
-    let rows = params.bind(sqlx::query(&sql).bind(partner)).fetch_all(db.pool()).await?;
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -269,13 +281,11 @@ pub async fn addressed_to(db: &Db, scope: &Scope, partner: OrganisationId) -> Re
 pub async fn of_people(db: &Db, scope: &Scope, people: &[PersonId]) -> Result<Vec<Referral>> {
     let mut out = Vec::new();
     for chunk in people.chunks(200) {
-        let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, chunk.len());
-        let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.person_id IN ({}) AND {readable}", placeholders(1, chunk.len()));
-        let mut q = sqlx::query(&sql);
-        for p in chunk {
-            q = q.bind(*p);
-        }
-        for r in &params.bind(q).fetch_all(db.pool()).await? {
+        let mut p = Params::new();
+        let list = push_ids(&mut p, chunk);
+        let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+        let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.person_id IN ({list}) AND {readable}");
+        for r in &p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await? {
             out.push(from_row(r)?);
         }
     }
@@ -286,9 +296,12 @@ pub async fn of_people(db: &Db, scope: &Scope, people: &[PersonId]) -> Result<Ve
 /// Sent referrals in the scope whose answer is due at or before `now` (the
 /// expiry task, with an instance scope).
 pub async fn due_for_expiry(db: &Db, scope: &Scope, now: Timestamp) -> Result<Vec<Referral>> {
-    let (readable, params) = scope_sql(scope, &ACCESS_COLUMNS, 2);
-    let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.status = $1 AND r.answer_due_at <= $2 AND {readable} ORDER BY r.answer_due_at, r.id");
-    let rows = params.bind(sqlx::query(&sql).bind(ReferralStatus::Sent).bind(now.as_micros())).fetch_all(db.pool()).await?;
+    let mut p = Params::new();
+    let sent = p.push_id(ReferralStatus::Sent);
+    let now = p.push(now.as_micros());
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.status = {sent} AND r.answer_due_at <= {now} AND {readable} ORDER BY r.answer_due_at, r.id");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
 

@@ -15,7 +15,7 @@ use veille_app::people::input::{ConsentForm, ExitBody, HealthInput, HouseholdInp
 use veille_app::people::{Consent, Encounter, Health, Household, Note, Person, PersonFields, Referral, Share};
 use veille_domain::{OrganisationId, PersonId, Timestamp};
 
-use crate::access_panel::{who_can_read, PanelEntry};
+use veille_app::access_panel::{who_can_read, PanelEntry};
 use crate::auth::Authenticated;
 use crate::error::AppResult;
 use crate::forms::{FieldErrors, Form};

@@ -15,7 +15,7 @@ use veille_app::people::{gate, load_person, Event, Person, Referral};
 use veille_domain::people::{ReferralParty, ReferralStatus};
 use veille_domain::{Action, OrganisationId};
 
-use crate::access_panel::{who_can_read, PanelEntry};
+use veille_app::access_panel::{who_can_read, PanelEntry};
 use crate::auth::Authenticated;
 use crate::error::AppResult;
 use crate::forms::{FieldErrors, Form};
