@@ -40,7 +40,11 @@ impl Drop for Tasks {
     }
 }
 
-/// Starts the outbox worker and the audit sealer.
+/// Starts the outbox worker, the audit sealer and referral expiry.
 pub fn spawn(app: &App) -> Tasks {
-    Tasks(vec![crate::mail::spawn_worker(app.clone()), spawn_audit_sealer(app.db.clone())])
+    Tasks(vec![
+        crate::mail::spawn_worker(app.clone()),
+        spawn_audit_sealer(app.db.clone()),
+        crate::people::referrals::spawn_expiry(app.clone()),
+    ])
 }

@@ -3,6 +3,10 @@
 //! which known people or how many unidentified ones, what was done, whether
 //! a follow-up is needed. Care given is in `encounter_care`, read only
 //! through [`care`] once the health field group was allowed.
+//!
+//! Every function that returns an encounter (or its care notes) takes the
+//! caller's [`Scope`] and applies it in SQL with [`ACCESS_COLUMNS`] (the
+//! columns `veille_app::people::encounter_resource` describes one with).
 
 use sqlx::Row;
 use veille_domain::people::EncounterAction;
@@ -10,7 +14,15 @@ use veille_domain::{EncounterId, OrganisationId, PersonId, TerritoryId, Timestam
 
 use crate::db::{b, real_text, Db, Tx};
 use crate::error::{Result, StorageError};
-use crate::people::{codes, join_codes, parse_as, parse_opt, record_contact};
+use crate::people::{codes, join_codes, push_ids, record_contact};
+use crate::scope::Scope;
+use crate::sql::{Params, RecordColumns};
+
+/// Where encounters keep what the read rules look at: the organisation that
+/// met the people and the territory of the point; never shared. Rows are
+/// read as `encounters e`.
+pub const ACCESS_COLUMNS: RecordColumns<'static> =
+    RecordColumns { organisation: "e.organisation_id", territory: Some("e.territory_id"), case: None, shared_with: None };
 
 /// What an encounter says.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -71,19 +83,19 @@ const COLUMNS: &str = "e.id, e.organisation_id, e.territory_id, e.at, e.lon, e.l
 const FROM: &str = "FROM encounters e LEFT JOIN users u ON u.id = e.created_by";
 
 async fn from_row(db: &Db, r: &sqlx::any::AnyRow) -> Result<Encounter> {
-    let id: EncounterId = parse_as(r.try_get("id")?, "encounters.id")?;
-    let people: Vec<String> = sqlx::query_scalar("SELECT person_id FROM encounter_people WHERE encounter_id = $1 ORDER BY person_id")
-        .bind(id.to_string())
+    let id: EncounterId = r.try_get("id")?;
+    let people: Vec<PersonId> = sqlx::query_scalar("SELECT person_id FROM encounter_people WHERE encounter_id = $1 ORDER BY person_id")
+        .bind(id)
         .fetch_all(db.pool())
         .await?;
     Ok(Encounter {
         id,
-        organisation: parse_as(r.try_get("organisation_id")?, "encounters.organisation_id")?,
+        organisation: r.try_get("organisation_id")?,
         fields: EncounterFields {
             at: Timestamp::from_micros(r.try_get("at")?),
             lon: r.try_get("lon")?,
             lat: r.try_get("lat")?,
-            territory: parse_opt(r.try_get("territory_id")?, "encounters.territory_id")?,
+            territory: r.try_get("territory_id")?,
             place: r.try_get("place")?,
             site_id: r.try_get("site_id")?,
             round_id: r.try_get("round_id")?,
@@ -93,9 +105,9 @@ async fn from_row(db: &Db, r: &sqlx::any::AnyRow) -> Result<Encounter> {
             follow_up_note: r.try_get("follow_up_note")?,
             notes: r.try_get("notes")?,
         },
-        people: people.into_iter().map(|p| parse_as(p, "encounter_people.person_id")).collect::<Result<_>>()?,
+        people,
         has_care: r.try_get::<i64, _>("care_count")? > 0,
-        created_by: parse_opt(r.try_get("created_by")?, "encounters.created_by")?,
+        created_by: r.try_get("created_by")?,
         created_by_name: r.try_get("display_name")?,
         created_at: Timestamp::from_micros(r.try_get("created_at")?),
         version: r.try_get("version")?,
@@ -119,9 +131,9 @@ pub async fn create(
          follow_up, follow_up_note, notes, created_by, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, CAST($5 AS DOUBLE PRECISION), CAST($6 AS DOUBLE PRECISION), $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
     )
-    .bind(id.to_string())
-    .bind(organisation.to_string())
-    .bind(f.territory.map(|t| t.to_string()))
+    .bind(id)
+    .bind(organisation)
+    .bind(f.territory)
     .bind(f.at.as_micros())
     // As text (see `real_text`): a NULL point must not fix the prepared
     // statement's parameter type for the next encounter that has one.
@@ -135,21 +147,21 @@ pub async fn create(
     .bind(b(f.follow_up))
     .bind(&f.follow_up_note)
     .bind(&f.notes)
-    .bind(by.to_string())
+    .bind(by)
     .bind(now.as_micros())
     .execute(&mut **tx)
     .await?;
     for p in people {
         sqlx::query("INSERT INTO encounter_people (encounter_id, person_id) VALUES ($1, $2)")
-            .bind(id.to_string())
-            .bind(p.to_string())
+            .bind(id)
+            .bind(*p)
             .execute(&mut **tx)
             .await?;
         record_contact(tx, *p, f.at, now).await?;
     }
     if let Some(text) = care.filter(|t| !t.is_empty()) {
         sqlx::query("INSERT INTO encounter_care (encounter_id, notes) VALUES ($1, $2)")
-            .bind(id.to_string())
+            .bind(id)
             .bind(text)
             .execute(&mut **tx)
             .await?;
@@ -157,23 +169,23 @@ pub async fn create(
     Ok(id)
 }
 
-/// One encounter.
-pub async fn get(db: &Db, id: EncounterId) -> Result<Encounter> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} {FROM} WHERE e.id = $1"))
-        .bind(id.to_string())
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(StorageError::NotFound)?;
+/// One encounter, if in the scope ([`StorageError::NotFound`] otherwise).
+pub async fn get(db: &Db, scope: &Scope, id: EncounterId) -> Result<Encounter> {
+    let mut p = Params::new();
+    let id = p.push_id(id);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE e.id = {id} AND {readable}");
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
     from_row(db, &row).await
 }
 
-/// The encounters of an organisation, newest first, at most `limit`.
-pub async fn list(db: &Db, organisation: OrganisationId, limit: i64) -> Result<Vec<Encounter>> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} {FROM} WHERE e.organisation_id = $1 ORDER BY e.at DESC, e.id DESC LIMIT $2"))
-        .bind(organisation.to_string())
-        .bind(limit)
-        .fetch_all(db.pool())
-        .await?;
+/// The `limit` most recent encounters in the scope, newest first (the
+/// "recent encounters" lists: older ones are reached from the files).
+pub async fn recent(db: &Db, scope: &Scope, limit: i64) -> Result<Vec<Encounter>> {
+    let mut p = Params::new();
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE {readable} ORDER BY e.at DESC, e.id DESC LIMIT {}", p.push(limit));
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         out.push(from_row(db, r).await?);
@@ -181,17 +193,15 @@ pub async fn list(db: &Db, organisation: OrganisationId, limit: i64) -> Result<V
     Ok(out)
 }
 
-/// The encounters where any of these people were met, newest first.
-pub async fn of_people(db: &Db, people: &[PersonId]) -> Result<Vec<Encounter>> {
+/// The encounters in the scope where any of these people were met, newest first.
+pub async fn of_people(db: &Db, scope: &Scope, people: &[PersonId]) -> Result<Vec<Encounter>> {
     let mut out: Vec<Encounter> = Vec::new();
-    for p in people {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} {FROM} WHERE e.id IN (SELECT encounter_id FROM encounter_people WHERE person_id = $1)"
-        ))
-        .bind(p.to_string())
-        .fetch_all(db.pool())
-        .await?;
-        for r in &rows {
+    for chunk in people.chunks(200) {
+        let mut p = Params::new();
+        let list = push_ids(&mut p, chunk);
+        let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+        let sql = format!("SELECT {COLUMNS} {FROM} WHERE e.id IN (SELECT encounter_id FROM encounter_people WHERE person_id IN ({list})) AND {readable}");
+        for r in &p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await? {
             let e = from_row(db, r).await?;
             if !out.iter().any(|o| o.id == e.id) {
                 out.push(e);
@@ -202,10 +212,14 @@ pub async fn of_people(db: &Db, people: &[PersonId]) -> Result<Vec<Encounter>> {
     Ok(out)
 }
 
-/// The care notes of an encounter (health data). Call only once the health
-/// field group was allowed.
-pub async fn care(db: &Db, id: EncounterId) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT notes FROM encounter_care WHERE encounter_id = $1").bind(id.to_string()).fetch_optional(db.pool()).await?)
+/// The care notes of an encounter in the scope (health data). Call only
+/// once the health field group was allowed.
+pub async fn care(db: &Db, scope: &Scope, id: EncounterId) -> Result<Option<String>> {
+    let mut p = Params::new();
+    let id = p.push_id(id);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT c.notes FROM encounter_care c JOIN encounters e ON e.id = c.encounter_id WHERE c.encounter_id = {id} AND {readable}");
+    Ok(p.bind_scalar(sqlx::query_scalar(&sql)).fetch_optional(db.pool()).await?)
 }
 
 /// Anonymous counts of the people met in the encounters recorded during a
@@ -226,10 +240,10 @@ pub struct RoundCounts {
 
 /// The counts of a round's encounters of `organisation` (see [`RoundCounts`]).
 pub async fn round_counts(db: &Db, organisation: OrganisationId, round: &str, since: Timestamp) -> Result<RoundCounts> {
-    let org = organisation.to_string();
+    let org = organisation;
     let row = sqlx::query("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(unidentified_count), 0) AS BIGINT) AS u FROM encounters WHERE round_id = $1 AND organisation_id = $2")
         .bind(round)
-        .bind(&org)
+        .bind(org)
         .fetch_one(db.pool())
         .await?;
     let (encounters, unidentified): (i64, i64) = (row.try_get("n")?, row.try_get("u")?);
@@ -238,7 +252,7 @@ pub async fn round_counts(db: &Db, organisation: OrganisationId, round: &str, si
          WHERE e.round_id = $1 AND e.organisation_id = $2",
     )
     .bind(round)
-    .bind(&org)
+    .bind(org)
     .fetch_one(db.pool())
     .await?;
     let known_files: i64 = sqlx::query_scalar(
@@ -249,7 +263,7 @@ pub async fn round_counts(db: &Db, organisation: OrganisationId, round: &str, si
              AND (e2.round_id IS NULL OR e2.round_id <> $1))",
     )
     .bind(round)
-    .bind(&org)
+    .bind(org)
     .bind(since.as_micros())
     .fetch_one(db.pool())
     .await?;

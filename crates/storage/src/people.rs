@@ -5,6 +5,14 @@
 //! Health information is in `person_health`, read only through [`health`]:
 //! a [`Person`] never carries it, so a page or an export cannot show it by
 //! forgetting a check.
+//!
+//! Every function that returns or counts files, households, notes, consents
+//! or shares takes the caller's [`Scope`] and applies it in SQL with the
+//! columns of [`ACCESS_COLUMNS`] (the ones `veille_app::people::person_resource`
+//! describes a file with): a record outside the scope is not found. The
+//! functions of the link graph ([`group_of`], [`linked_to`], [`distinct_from`],
+//! [`link_history`], [`active_links`]) answer ids only — a group spans
+//! organisations and territories — and the records behind them are read with a scope.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -14,19 +22,11 @@ use veille_domain::{FieldGroup, HouseholdId, OrganisationId, PersonId, ReferralI
 
 use crate::db::{b, claim, Db, Tx, Versioned};
 use crate::error::{Result, ResultExt, StorageError};
+use crate::scope::Scope;
+use crate::sql::{Params, RecordColumns, Shared};
 
 // ---------------------------------------------------------------------------
 // Row helpers shared by people, encounters and referrals.
-
-/// Parses a stored identifier or code.
-pub(crate) fn parse_as<T: std::str::FromStr>(s: String, what: &'static str) -> Result<T> {
-    s.parse().map_err(|_| StorageError::Corrupt(what))
-}
-
-/// Parses an optional stored identifier.
-pub(crate) fn parse_opt<T: std::str::FromStr>(s: Option<String>, what: &'static str) -> Result<Option<T>> {
-    s.map(|s| parse_as(s, what)).transpose()
-}
 
 /// A coded value read back with its `from_code`.
 pub(crate) fn code<T>(s: &str, from: fn(&str) -> Option<T>, what: &'static str) -> Result<T> {
@@ -47,23 +47,45 @@ fn ts(v: Option<i64>) -> Option<Timestamp> {
     v.map(Timestamp::from_micros)
 }
 
+/// `$1, $2, …` for `n` values bound one after the other.
+fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The placeholders of an `IN (…)` list of ids, added to the query's values.
+pub(crate) fn push_ids<T: std::fmt::Display>(p: &mut Params, ids: &[T]) -> String {
+    ids.iter().map(|id| p.push_id(id)).collect::<Vec<_>>().join(", ")
+}
 
 /// Whether `sql` (a count over a pair, `$1` and `$2`) finds the pair.
-async fn pair_known(tx: &mut Tx, sql: &str, x: &str, y: &str) -> Result<bool> {
+async fn pair_known(tx: &mut Tx, sql: &str, x: PersonId, y: PersonId) -> Result<bool> {
     let n: i64 = sqlx::query_scalar(sql).bind(x).bind(y).fetch_one(&mut **tx).await?;
     Ok(n > 0)
 }
 
-fn pair(a: PersonId, b: PersonId) -> (String, String) {
+fn pair(a: PersonId, b: PersonId) -> (PersonId, PersonId) {
     if a <= b {
-        (a.to_string(), b.to_string())
+        (a, b)
     } else {
-        (b.to_string(), a.to_string())
+        (b, a)
     }
 }
 
 // ---------------------------------------------------------------------------
 // People
+
+/// Where person files keep what the read rules look at: the owning
+/// organisation, the usual territory, and the organisations the file is
+/// shared with by a consent in force (`person_shares`, basis `consent`). Rows
+/// are read as `people p`.
+pub const ACCESS_COLUMNS: RecordColumns<'static> = RecordColumns {
+    organisation: "p.organisation_id",
+    territory: Some("p.territory_id"),
+    case: None,
+    shared_with: Some(Shared::Exists(
+        "EXISTS (SELECT 1 FROM person_shares s WHERE s.person_id = p.id AND s.basis = 'consent' AND s.revoked_at IS NULL AND s.organisation_id = {org})",
+    )),
+};
 
 /// What a person file says (everything a worker types; no health here).
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
@@ -134,39 +156,37 @@ pub struct Person {
     pub version: i64,
 }
 
-const PERSON_COLUMNS: &str = "id, organisation_id, territory_id, pseudonym, aliases, birth_year, age_band, gender, languages, \
-    nationality, situation, needs, vulnerabilities, household_id, phone, civil_given_name, civil_family_name, active, exit_reason, \
-    exit_at, last_contact_at, created_by, created_at, updated_at, version";
+const PERSON_COLUMNS: &str = "p.id, p.organisation_id, p.territory_id, p.pseudonym, p.aliases, p.birth_year, p.age_band, p.gender, p.languages, \
+    p.nationality, p.situation, p.needs, p.vulnerabilities, p.household_id, p.phone, p.civil_given_name, p.civil_family_name, p.active, \
+    p.exit_reason, p.exit_at, p.last_contact_at, p.created_by, p.created_at, p.updated_at, p.version";
 
 fn person_from_row(r: &sqlx::any::AnyRow) -> Result<Person> {
     let aliases: String = r.try_get("aliases")?;
-    let opt_code = |col: &'static str| -> Result<Option<String>> { Ok(r.try_get::<Option<String>, _>(col)?) };
     Ok(Person {
-        id: parse_as(r.try_get("id")?, "people.id")?,
-        organisation: parse_as(r.try_get("organisation_id")?, "people.organisation_id")?,
+        id: r.try_get("id")?,
+        organisation: r.try_get("organisation_id")?,
         fields: PersonFields {
-            territory: parse_opt(r.try_get("territory_id")?, "people.territory_id")?,
+            territory: r.try_get("territory_id")?,
             pseudonym: r.try_get("pseudonym")?,
             aliases: aliases.split('|').filter(|a| !a.is_empty()).map(str::to_owned).collect(),
             birth_year: r.try_get::<Option<i64>, _>("birth_year")?.map(|y| y as i32),
-            age_band: opt_code("age_band")?.map(|c| code(&c, AgeBand::from_code, "people.age_band")).transpose()?,
-            gender: Some(code(&r.try_get::<String, _>("gender")?, Gender::from_code, "people.gender")?).filter(|g| *g != Gender::Unknown),
+            age_band: r.try_get("age_band")?,
+            gender: Some(r.try_get::<Gender, _>("gender")?).filter(|g| *g != Gender::Unknown),
             languages: codes(&r.try_get::<String, _>("languages")?, Language::from_code, "people.languages")?,
-            nationality: Some(code(&r.try_get::<String, _>("nationality")?, Nationality::from_code, "people.nationality")?)
-                .filter(|n| *n != Nationality::Unknown),
-            situation: Some(code(&r.try_get::<String, _>("situation")?, Situation::from_code, "people.situation")?).filter(|s| *s != Situation::Unknown),
+            nationality: Some(r.try_get::<Nationality, _>("nationality")?).filter(|n| *n != Nationality::Unknown),
+            situation: Some(r.try_get::<Situation, _>("situation")?).filter(|s| *s != Situation::Unknown),
             needs: codes(&r.try_get::<String, _>("needs")?, Need::from_code, "people.needs")?,
             vulnerabilities: codes(&r.try_get::<String, _>("vulnerabilities")?, Vulnerability::from_code, "people.vulnerabilities")?,
             phone: r.try_get("phone")?,
             civil_given_name: r.try_get("civil_given_name")?,
             civil_family_name: r.try_get("civil_family_name")?,
         },
-        household: parse_opt(r.try_get("household_id")?, "people.household_id")?,
+        household: r.try_get("household_id")?,
         active: r.try_get::<i64, _>("active")? != 0,
-        exit_reason: opt_code("exit_reason")?.map(|c| code(&c, ExitReason::from_code, "people.exit_reason")).transpose()?,
+        exit_reason: r.try_get("exit_reason")?,
         exit_at: ts(r.try_get("exit_at")?),
         last_contact_at: ts(r.try_get("last_contact_at")?),
-        created_by: parse_opt(r.try_get("created_by")?, "people.created_by")?,
+        created_by: r.try_get("created_by")?,
         created_at: Timestamp::from_micros(r.try_get("created_at")?),
         updated_at: Timestamp::from_micros(r.try_get("updated_at")?),
         version: r.try_get("version")?,
@@ -181,15 +201,15 @@ type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q
 
 /// Binds what a file says, in the order of [`FIELD_COLUMNS`].
 fn bind_fields<'q>(q: AnyQuery<'q>, f: &PersonFields) -> AnyQuery<'q> {
-    q.bind(f.territory.map(|t| t.to_string()))
+    q.bind(f.territory)
         .bind(f.pseudonym.clone())
         .bind(aliases_text(f))
         .bind(f.birth_year.map(i64::from))
-        .bind(f.age_band.map(|a| a.code().to_owned()))
-        .bind(f.gender.unwrap_or(Gender::Unknown).code())
+        .bind(f.age_band)
+        .bind(f.gender.unwrap_or(Gender::Unknown))
         .bind(join_codes(&f.languages))
-        .bind(f.nationality.unwrap_or(Nationality::Unknown).code())
-        .bind(f.situation.unwrap_or(Situation::Unknown).code())
+        .bind(f.nationality.unwrap_or(Nationality::Unknown))
+        .bind(f.situation.unwrap_or(Situation::Unknown))
         .bind(join_codes(&f.needs))
         .bind(join_codes(&f.vulnerabilities))
         .bind(f.phone.clone())
@@ -206,26 +226,18 @@ const FIELD_COLUMNS: [&str; 14] = [
 /// Creates a person file.
 pub async fn create(tx: &mut Tx, organisation: OrganisationId, f: &PersonFields, by: UserId, now: Timestamp) -> Result<PersonId> {
     let id = PersonId::new();
-    let placeholders: Vec<String> = (1..=FIELD_COLUMNS.len()).map(|i| format!("${i}")).collect();
     let n = FIELD_COLUMNS.len();
     let sql = format!(
         "INSERT INTO people ({}, id, organisation_id, created_by, created_at, updated_at) VALUES ({}, ${}, ${}, ${}, ${}, ${})",
         FIELD_COLUMNS.join(", "),
-        placeholders.join(", "),
+        placeholders(n),
         n + 1,
         n + 2,
         n + 3,
         n + 4,
         n + 4
     );
-    bind_fields(sqlx::query(&sql), f)
-        .bind(id.to_string())
-        .bind(organisation.to_string())
-        .bind(by.to_string())
-        .bind(now.as_micros())
-        .execute(&mut **tx)
-        .await
-        .classify()?;
+    bind_fields(sqlx::query(&sql), f).bind(id).bind(organisation).bind(by).bind(now.as_micros()).execute(&mut **tx).await.classify()?;
     Ok(id)
 }
 
@@ -234,7 +246,7 @@ pub async fn update(tx: &mut Tx, id: PersonId, f: &PersonFields, version: i64, n
     claim(tx, Versioned::People, id, version, now).await?;
     let sets: Vec<String> = FIELD_COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
     let sql = format!("UPDATE people SET {} WHERE id = ${}", sets.join(", "), FIELD_COLUMNS.len() + 1);
-    bind_fields(sqlx::query(&sql), f).bind(id.to_string()).execute(&mut **tx).await?;
+    bind_fields(sqlx::query(&sql), f).bind(id).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -244,37 +256,36 @@ pub async fn clear_identifying(tx: &mut Tx, id: PersonId, now: Timestamp) -> Res
         "UPDATE people SET phone = NULL, civil_given_name = NULL, civil_family_name = NULL, version = version + 1, updated_at = $1 WHERE id = $2",
     )
     .bind(now.as_micros())
-    .bind(id.to_string())
+    .bind(id)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// One person.
-pub async fn get(db: &Db, id: PersonId) -> Result<Person> {
-    let row = sqlx::query(&format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1"))
-        .bind(id.to_string())
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(StorageError::NotFound)?;
+/// One person, if in the scope ([`StorageError::NotFound`] otherwise).
+pub async fn get(db: &Db, scope: &Scope, id: PersonId) -> Result<Person> {
+    let mut p = Params::new();
+    let id = p.push_id(id);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.id = {id} AND {readable}");
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
     person_from_row(&row)
 }
 
-/// These people (those that exist), in the order of their ids.
-pub async fn get_many(db: &Db, ids: &[PersonId]) -> Result<Vec<Person>> {
+/// These people (those that exist and are in the scope), in the order of their ids.
+pub async fn get_many(db: &Db, scope: &Scope, ids: &[PersonId]) -> Result<Vec<Person>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(200) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id IN ({}) ORDER BY id", placeholders.join(", "));
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id.to_string());
-        }
-        for row in q.fetch_all(db.pool()).await? {
+        let mut p = Params::new();
+        let list = push_ids(&mut p, chunk);
+        let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.id IN ({list}) AND {readable}");
+        for row in p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await? {
             out.push(person_from_row(&row)?);
         }
     }
     out.sort_by_key(|p| p.id);
+    out.dedup_by_key(|p| p.id);
     Ok(out)
 }
 
@@ -283,43 +294,58 @@ pub async fn get_many(db: &Db, ids: &[PersonId]) -> Result<Vec<Person>> {
 pub struct Filter {
     /// Only people in the active list (true) or only those who left it (false).
     pub active: Option<bool>,
+    /// Only the files of this organisation.
+    pub organisation: Option<OrganisationId>,
+    /// Only people in no household.
+    pub without_household: bool,
+    /// The most recently met `n` only (a short pick list); `None`: every one.
+    pub most_recent: Option<i64>,
 }
 
-/// People owned by `organisation` or shared with it by consent, most
-/// recently met first, at most `limit`. Callers keep only those the
-/// permission function lets the actor read.
-pub async fn list_for(db: &Db, organisation: OrganisationId, f: &Filter, limit: i64) -> Result<Vec<Person>> {
-    let mut sql = format!(
-        "SELECT {PERSON_COLUMNS} FROM people WHERE (organisation_id = $1 OR id IN (SELECT person_id FROM person_shares \
-         WHERE organisation_id = $1 AND basis = 'consent' AND revoked_at IS NULL))"
-    );
+/// The people in the scope matching the filter, most recently met first.
+pub async fn list(db: &Db, scope: &Scope, f: &Filter) -> Result<Vec<Person>> {
+    let mut p = Params::new();
+    let mut conditions = vec![scope.records(&ACCESS_COLUMNS, &mut p)];
     if let Some(active) = f.active {
-        sql.push_str(if active { " AND active = 1" } else { " AND active = 0" });
+        conditions.push(if active { "p.active = 1".to_owned() } else { "p.active = 0".to_owned() });
     }
-    sql.push_str(" ORDER BY COALESCE(last_contact_at, created_at) DESC, id LIMIT $2");
-    let rows = sqlx::query(&sql).bind(organisation.to_string()).bind(limit).fetch_all(db.pool()).await?;
+    if let Some(o) = f.organisation {
+        conditions.push(format!("p.organisation_id = {}", p.push_id(o)));
+    }
+    if f.without_household {
+        conditions.push("p.household_id IS NULL".to_owned());
+    }
+    let mut sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE {} ORDER BY COALESCE(p.last_contact_at, p.created_at) DESC, p.id", conditions.join(" AND "));
+    if let Some(n) = f.most_recent {
+        sql.push_str(&format!(" LIMIT {}", p.push(n)));
+    }
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(person_from_row).collect()
 }
 
-/// Every person (for building the duplicate index at start).
-pub async fn all(db: &Db) -> Result<Vec<Person>> {
-    let rows = sqlx::query(&format!("SELECT {PERSON_COLUMNS} FROM people ORDER BY id")).fetch_all(db.pool()).await?;
+/// Every person in the scope, in id order (the duplicate index is built
+/// from every file, with an instance scope).
+pub async fn all(db: &Db, scope: &Scope) -> Result<Vec<Person>> {
+    let mut p = Params::new();
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let rows = p.bind(sqlx::query(&format!("SELECT {PERSON_COLUMNS} FROM people p WHERE {readable} ORDER BY p.id"))).fetch_all(db.pool()).await?;
     rows.iter().map(person_from_row).collect()
 }
 
-/// People changed at or after `since` (the duplicate index catches up with
-/// writes of other instances).
-pub async fn changed_since(db: &Db, since: Timestamp) -> Result<Vec<Person>> {
-    let rows = sqlx::query(&format!("SELECT {PERSON_COLUMNS} FROM people WHERE updated_at >= $1 ORDER BY id"))
-        .bind(since.as_micros())
-        .fetch_all(db.pool())
-        .await?;
+/// People in the scope changed at or after `since` (the duplicate index
+/// catches up with writes of other instances).
+pub async fn changed_since(db: &Db, scope: &Scope, since: Timestamp) -> Result<Vec<Person>> {
+    let mut p = Params::new();
+    let since = p.push(since.as_micros());
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.updated_at >= {since} AND {readable} ORDER BY p.id");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(person_from_row).collect()
 }
 
 /// Marks a person changed (a link made or undone changes their merged view).
 pub async fn touch(tx: &mut Tx, id: PersonId, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE people SET updated_at = $1 WHERE id = $2").bind(now.as_micros()).bind(id.to_string()).execute(&mut **tx).await?;
+    sqlx::query("UPDATE people SET updated_at = $1 WHERE id = $2").bind(now.as_micros()).bind(id).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -327,9 +353,9 @@ pub async fn touch(tx: &mut Tx, id: PersonId, now: Timestamp) -> Result<()> {
 pub async fn leave_active_list(tx: &mut Tx, id: PersonId, reason: ExitReason, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::People, id, version, now).await?;
     sqlx::query("UPDATE people SET active = 0, exit_reason = $1, exit_at = $2 WHERE id = $3")
-        .bind(reason.code())
+        .bind(reason)
         .bind(now.as_micros())
-        .bind(id.to_string())
+        .bind(id)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -338,10 +364,7 @@ pub async fn leave_active_list(tx: &mut Tx, id: PersonId, reason: ExitReason, ve
 /// Puts a person back in the active list.
 pub async fn return_to_active_list(tx: &mut Tx, id: PersonId, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::People, id, version, now).await?;
-    sqlx::query("UPDATE people SET active = 1, exit_reason = NULL, exit_at = NULL WHERE id = $1")
-        .bind(id.to_string())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query("UPDATE people SET active = 1, exit_reason = NULL, exit_at = NULL WHERE id = $1").bind(id).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -353,7 +376,7 @@ pub async fn record_contact(tx: &mut Tx, id: PersonId, at: Timestamp, now: Times
     )
     .bind(at.as_micros())
     .bind(now.as_micros())
-    .bind(id.to_string())
+    .bind(id)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -373,19 +396,21 @@ pub struct Health {
     pub version: i64,
 }
 
-/// The health section of a person (empty if never written). Call only once
-/// the health field group was allowed.
-pub async fn health(db: &Db, id: PersonId) -> Result<Health> {
-    let row = sqlx::query("SELECT flags, notes, version FROM person_health WHERE person_id = $1")
-        .bind(id.to_string())
-        .fetch_optional(db.pool())
-        .await?;
-    match row {
+/// The health section of a person in the scope (empty if never written).
+/// Call only once the health field group was allowed: the scope says which
+/// files, not which sections of them.
+pub async fn health(db: &Db, scope: &Scope, id: PersonId) -> Result<Health> {
+    let mut p = Params::new();
+    let id = p.push_id(id);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT h.flags, h.notes, h.version FROM people p LEFT JOIN person_health h ON h.person_id = p.id WHERE p.id = {id} AND {readable}");
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
+    match row.try_get::<Option<String>, _>("flags")? {
         None => Ok(Health::default()),
-        Some(r) => Ok(Health {
-            flags: codes(&r.try_get::<String, _>("flags")?, HealthFlag::from_code, "person_health.flags")?,
-            notes: r.try_get("notes")?,
-            version: r.try_get("version")?,
+        Some(flags) => Ok(Health {
+            flags: codes(&flags, HealthFlag::from_code, "person_health.flags")?,
+            notes: row.try_get::<Option<String>, _>("notes")?.unwrap_or_default(),
+            version: row.try_get::<Option<i64>, _>("version")?.unwrap_or_default(),
         }),
     }
 }
@@ -397,10 +422,10 @@ pub async fn set_health(tx: &mut Tx, id: PersonId, flags: &[HealthFlag], notes: 
             "INSERT INTO person_health (person_id, flags, notes, updated_by, updated_at, version) SELECT $1, $2, $3, $4, $5, 1 \
              WHERE NOT EXISTS (SELECT 1 FROM person_health WHERE person_id = $1)",
         )
-        .bind(id.to_string())
+        .bind(id)
         .bind(join_codes(flags))
         .bind(notes)
-        .bind(by.to_string())
+        .bind(by)
         .bind(now.as_micros())
         .execute(&mut **tx)
         .await?
@@ -411,9 +436,9 @@ pub async fn set_health(tx: &mut Tx, id: PersonId, flags: &[HealthFlag], notes: 
         )
         .bind(join_codes(flags))
         .bind(notes)
-        .bind(by.to_string())
+        .bind(by)
         .bind(now.as_micros())
-        .bind(id.to_string())
+        .bind(id)
         .bind(version)
         .execute(&mut **tx)
         .await?
@@ -476,17 +501,17 @@ pub async fn add_consent(tx: &mut Tx, person: PersonId, organisation: Organisati
          language, interpreter, given_at, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&id)
-    .bind(person.to_string())
-    .bind(organisation.to_string())
+    .bind(person)
+    .bind(organisation)
     .bind(b(c.terms.told_purpose))
     .bind(b(c.terms.told_access))
     .bind(b(c.terms.told_rights))
     .bind(b(c.terms.agrees_identifying))
     .bind(b(c.terms.agrees_sharing))
-    .bind(c.language.code())
+    .bind(c.language)
     .bind(b(c.interpreter))
     .bind(c.given_at.as_micros())
-    .bind(by.to_string())
+    .bind(by)
     .bind(now.as_micros())
     .execute(&mut **tx)
     .await?;
@@ -494,23 +519,26 @@ pub async fn add_consent(tx: &mut Tx, person: PersonId, organisation: Organisati
     Ok(id)
 }
 
-/// Every consent record of a person, newest first (withdrawn ones included).
-pub async fn consents(db: &Db, person: PersonId) -> Result<Vec<Consent>> {
-    let rows = sqlx::query(
+/// Every consent record of a person in the scope, newest first (withdrawn
+/// ones included); none for a person outside it.
+pub async fn consents(db: &Db, scope: &Scope, person: PersonId) -> Result<Vec<Consent>> {
+    let mut p = Params::new();
+    let person = p.push_id(person);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!(
         "SELECT c.id, c.person_id, c.organisation_id, c.told_purpose, c.told_access, c.told_rights, c.agrees_identifying, c.agrees_sharing, \
          c.language, c.interpreter, c.given_at, c.recorded_by, u.display_name, c.recorded_at, c.withdrawn_at FROM consents c \
-         JOIN users u ON u.id = c.recorded_by WHERE c.person_id = $1 ORDER BY c.recorded_at DESC, c.id DESC",
-    )
-    .bind(person.to_string())
-    .fetch_all(db.pool())
-    .await?;
+         JOIN users u ON u.id = c.recorded_by JOIN people p ON p.id = c.person_id WHERE c.person_id = {person} AND {readable} \
+         ORDER BY c.recorded_at DESC, c.id DESC"
+    );
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
             let flag = |c: &str| -> Result<bool> { Ok(r.try_get::<i64, _>(c)? != 0) };
             Ok(Consent {
                 id: r.try_get("id")?,
-                person: parse_as(r.try_get("person_id")?, "consents.person_id")?,
-                organisation: parse_as(r.try_get("organisation_id")?, "consents.organisation_id")?,
+                person: r.try_get("person_id")?,
+                organisation: r.try_get("organisation_id")?,
                 terms: ConsentTerms {
                     told_purpose: flag("told_purpose")?,
                     told_access: flag("told_access")?,
@@ -518,10 +546,10 @@ pub async fn consents(db: &Db, person: PersonId) -> Result<Vec<Consent>> {
                     agrees_identifying: flag("agrees_identifying")?,
                     agrees_sharing: flag("agrees_sharing")?,
                 },
-                language: code(&r.try_get::<String, _>("language")?, Language::from_code, "consents.language")?,
+                language: r.try_get("language")?,
                 interpreter: flag("interpreter")?,
                 given_at: Timestamp::from_micros(r.try_get("given_at")?),
-                recorded_by: parse_as(r.try_get("recorded_by")?, "consents.recorded_by")?,
+                recorded_by: r.try_get("recorded_by")?,
                 recorded_by_name: r.try_get("display_name")?,
                 recorded_at: Timestamp::from_micros(r.try_get("recorded_at")?),
                 withdrawn_at: ts(r.try_get("withdrawn_at")?),
@@ -531,16 +559,16 @@ pub async fn consents(db: &Db, person: PersonId) -> Result<Vec<Consent>> {
 }
 
 /// The consent in force: the newest one not withdrawn.
-pub async fn current_consent(db: &Db, person: PersonId) -> Result<Option<Consent>> {
-    Ok(consents(db, person).await?.into_iter().find(|c| c.withdrawn_at.is_none()))
+pub async fn current_consent(db: &Db, scope: &Scope, person: PersonId) -> Result<Option<Consent>> {
+    Ok(consents(db, scope, person).await?.into_iter().find(|c| c.withdrawn_at.is_none()))
 }
 
 /// Withdraws every consent in force of a person; returns how many.
 pub async fn withdraw_consents(tx: &mut Tx, person: PersonId, by: UserId, now: Timestamp) -> Result<u64> {
     let done = sqlx::query("UPDATE consents SET withdrawn_at = $1, withdrawn_by = $2 WHERE person_id = $3 AND withdrawn_at IS NULL")
         .bind(now.as_micros())
-        .bind(by.to_string())
-        .bind(person.to_string())
+        .bind(by)
+        .bind(person)
         .execute(&mut **tx)
         .await?;
     touch(tx, person, now).await?;
@@ -561,7 +589,8 @@ pub enum ShareBasis {
 }
 
 impl ShareBasis {
-    fn code(self) -> &'static str {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
         match self {
             ShareBasis::Consent => "consent",
             ShareBasis::Referral => "referral",
@@ -606,12 +635,12 @@ pub async fn share(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&id)
-    .bind(person.to_string())
-    .bind(organisation.to_string())
+    .bind(person)
+    .bind(organisation)
     .bind(basis.code())
     .bind(consent.map(str::to_owned))
-    .bind(referral.map(|r| r.to_string()))
-    .bind(by.to_string())
+    .bind(referral)
+    .bind(by)
     .bind(now.as_micros())
     .execute(&mut **tx)
     .await?;
@@ -619,37 +648,51 @@ pub async fn share(
     Ok(id)
 }
 
-/// The shares in force of a person, of every basis.
-pub async fn shares(db: &Db, person: PersonId) -> Result<Vec<Share>> {
-    let rows = sqlx::query(
-        "SELECT s.id, s.person_id, s.organisation_id, o.name, s.basis, s.referral_id, s.created_at FROM person_shares s \
-         JOIN organisations o ON o.id = s.organisation_id WHERE s.person_id = $1 AND s.revoked_at IS NULL ORDER BY s.created_at, s.id",
-    )
-    .bind(person.to_string())
-    .fetch_all(db.pool())
-    .await?;
+/// Whether a referral share of this referral exists already (in the
+/// transaction that may add it).
+pub async fn referral_shared(tx: &mut Tx, person: PersonId, referral: ReferralId) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM person_shares WHERE person_id = $1 AND basis = 'referral' AND referral_id = $2 AND revoked_at IS NULL")
+        .bind(person)
+        .bind(referral)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(n > 0)
+}
+
+/// The shares in force of a person in the scope, of every basis (none for a
+/// person outside it).
+pub async fn shares(db: &Db, scope: &Scope, person: PersonId) -> Result<Vec<Share>> {
+    let mut p = Params::new();
+    let person = p.push_id(person);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!(
+        "SELECT sh.id, sh.person_id, sh.organisation_id, o.name, sh.basis, sh.referral_id, sh.created_at FROM person_shares sh \
+         JOIN organisations o ON o.id = sh.organisation_id JOIN people p ON p.id = sh.person_id \
+         WHERE sh.person_id = {person} AND sh.revoked_at IS NULL AND {readable} ORDER BY sh.created_at, sh.id"
+    );
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
             Ok(Share {
                 id: r.try_get("id")?,
-                person: parse_as(r.try_get("person_id")?, "person_shares.person_id")?,
-                organisation: parse_as(r.try_get("organisation_id")?, "person_shares.organisation_id")?,
+                person: r.try_get("person_id")?,
+                organisation: r.try_get("organisation_id")?,
                 organisation_name: r.try_get("name")?,
                 basis: match r.try_get::<String, _>("basis")?.as_str() {
                     "consent" => ShareBasis::Consent,
                     "referral" => ShareBasis::Referral,
                     _ => return Err(StorageError::Corrupt("person_shares.basis")),
                 },
-                referral: parse_opt(r.try_get("referral_id")?, "person_shares.referral_id")?,
+                referral: r.try_get("referral_id")?,
                 created_at: Timestamp::from_micros(r.try_get("created_at")?),
             })
         })
         .collect()
 }
 
-/// The organisations a file is shared with by consent (they read the file).
-pub async fn consent_shares(db: &Db, person: PersonId) -> Result<BTreeSet<OrganisationId>> {
-    Ok(shares(db, person).await?.into_iter().filter(|s| s.basis == ShareBasis::Consent).map(|s| s.organisation).collect())
+/// The organisations a file in the scope is shared with by consent (they read the file).
+pub async fn consent_shares(db: &Db, scope: &Scope, person: PersonId) -> Result<BTreeSet<OrganisationId>> {
+    Ok(shares(db, scope, person).await?.into_iter().filter(|s| s.basis == ShareBasis::Consent).map(|s| s.organisation).collect())
 }
 
 /// Ends the consent shares of a person with `organisation` (all of them when
@@ -661,9 +704,9 @@ pub async fn revoke_consent_shares(tx: &mut Tx, person: PersonId, organisation: 
     if organisation.is_some() {
         sql.push_str(" AND organisation_id = $4");
     }
-    let mut q = sqlx::query(&sql).bind(now.as_micros()).bind(by.to_string()).bind(person.to_string());
+    let mut q = sqlx::query(&sql).bind(now.as_micros()).bind(by).bind(person);
     if let Some(o) = organisation {
-        q = q.bind(o.to_string());
+        q = q.bind(o);
     }
     let done = q.execute(&mut **tx).await?;
     touch(tx, person, now).await?;
@@ -693,10 +736,10 @@ pub struct Link {
 fn link_from_row(r: &sqlx::any::AnyRow) -> Result<Link> {
     let agreements: String = r.try_get("agreements")?;
     Ok(Link {
-        a: parse_as(r.try_get("person_a")?, "person_links.person_a")?,
-        b: parse_as(r.try_get("person_b")?, "person_links.person_b")?,
+        a: r.try_get("person_a")?,
+        b: r.try_get("person_b")?,
         agreements: serde_json::from_str(&agreements).map_err(|_| StorageError::Corrupt("person_links.agreements"))?,
-        linked_by: parse_as(r.try_get("linked_by")?, "person_links.linked_by")?,
+        linked_by: r.try_get("linked_by")?,
         linked_at: Timestamp::from_micros(r.try_get("linked_at")?),
         unlinked_at: ts(r.try_get("unlinked_at")?),
     })
@@ -706,15 +749,15 @@ fn link_from_row(r: &sqlx::any::AnyRow) -> Result<Link> {
 /// they were already linked.
 pub async fn link(tx: &mut Tx, a: PersonId, b: PersonId, agreements: &[String], by: UserId, now: Timestamp) -> Result<bool> {
     let (x, y) = pair(a, b);
-    if pair_known(tx, "SELECT COUNT(*) FROM person_links WHERE person_a = $1 AND person_b = $2 AND unlinked_at IS NULL", &x, &y).await? {
+    if pair_known(tx, "SELECT COUNT(*) FROM person_links WHERE person_a = $1 AND person_b = $2 AND unlinked_at IS NULL", x, y).await? {
         return Ok(false);
     }
     sqlx::query("INSERT INTO person_links (id, person_a, person_b, agreements, linked_by, linked_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(uuid::Uuid::now_v7().to_string())
-        .bind(&x)
-        .bind(&y)
+        .bind(x)
+        .bind(y)
         .bind(serde_json::to_string(agreements).unwrap_or_else(|_| "[]".into()))
-        .bind(by.to_string())
+        .bind(by)
         .bind(now.as_micros())
         .execute(&mut **tx)
         .await
@@ -731,9 +774,9 @@ pub async fn unlink(tx: &mut Tx, a: PersonId, b: PersonId, by: UserId, now: Time
         "UPDATE person_links SET unlinked_at = $1, unlinked_by = $2 WHERE person_a = $3 AND person_b = $4 AND unlinked_at IS NULL",
     )
     .bind(now.as_micros())
-    .bind(by.to_string())
-    .bind(&x)
-    .bind(&y)
+    .bind(by)
+    .bind(x)
+    .bind(y)
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() == 0 {
@@ -744,19 +787,19 @@ pub async fn unlink(tx: &mut Tx, a: PersonId, b: PersonId, by: UserId, now: Time
     Ok(true)
 }
 
-/// Every link of a person, made or undone, oldest first.
+/// Every link of a person, made or undone, oldest first (ids only).
 pub async fn link_history(db: &Db, person: PersonId) -> Result<Vec<Link>> {
     let rows = sqlx::query(
         "SELECT person_a, person_b, agreements, linked_by, linked_at, unlinked_at FROM person_links \
          WHERE person_a = $1 OR person_b = $1 ORDER BY linked_at, id",
     )
-    .bind(person.to_string())
+    .bind(person)
     .fetch_all(db.pool())
     .await?;
     rows.iter().map(link_from_row).collect()
 }
 
-/// The records directly linked to a person now.
+/// The records directly linked to a person now (ids only).
 pub async fn linked_to(db: &Db, person: PersonId) -> Result<Vec<PersonId>> {
     Ok(link_history(db, person)
         .await?
@@ -767,7 +810,8 @@ pub async fn linked_to(db: &Db, person: PersonId) -> Result<Vec<PersonId>> {
 }
 
 /// The person's group: every record reachable through links in force,
-/// itself included, in id order (the first is the oldest record).
+/// itself included, in id order (the first is the oldest record). Ids only:
+/// a group spans organisations and territories; read its records with a scope.
 pub async fn group_of(db: &Db, person: PersonId) -> Result<Vec<PersonId>> {
     let mut seen = BTreeSet::from([person]);
     let mut todo = VecDeque::from([person]);
@@ -781,26 +825,24 @@ pub async fn group_of(db: &Db, person: PersonId) -> Result<Vec<PersonId>> {
     Ok(seen.into_iter().collect())
 }
 
-/// Every link in force (to build the duplicate index at start).
+/// Every link in force (to build the duplicate index at start; ids only).
 pub async fn active_links(db: &Db) -> Result<Vec<(PersonId, PersonId)>> {
     let rows = sqlx::query("SELECT person_a, person_b FROM person_links WHERE unlinked_at IS NULL").fetch_all(db.pool()).await?;
-    rows.iter()
-        .map(|r| Ok((parse_as(r.try_get("person_a")?, "person_links.person_a")?, parse_as(r.try_get("person_b")?, "person_links.person_b")?)))
-        .collect()
+    rows.iter().map(|r| Ok((r.try_get("person_a")?, r.try_get("person_b")?))).collect()
 }
 
 /// Records that two people are not the same (no longer suggested). `false`:
 /// already recorded.
 pub async fn mark_distinct(tx: &mut Tx, a: PersonId, b: PersonId, by: UserId, now: Timestamp) -> Result<bool> {
     let (x, y) = pair(a, b);
-    if pair_known(tx, "SELECT COUNT(*) FROM person_distinct_pairs WHERE person_a = $1 AND person_b = $2", &x, &y).await? {
+    if pair_known(tx, "SELECT COUNT(*) FROM person_distinct_pairs WHERE person_a = $1 AND person_b = $2", x, y).await? {
         return Ok(false);
     }
     sqlx::query("INSERT INTO person_distinct_pairs (id, person_a, person_b, decided_by, decided_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(uuid::Uuid::now_v7().to_string())
-        .bind(&x)
-        .bind(&y)
-        .bind(by.to_string())
+        .bind(x)
+        .bind(y)
+        .bind(by)
         .bind(now.as_micros())
         .execute(&mut **tx)
         .await
@@ -808,16 +850,16 @@ pub async fn mark_distinct(tx: &mut Tx, a: PersonId, b: PersonId, by: UserId, no
     Ok(true)
 }
 
-/// The people judged distinct from `person`.
+/// The people judged distinct from `person` (ids only).
 pub async fn distinct_from(db: &Db, person: PersonId) -> Result<BTreeSet<PersonId>> {
     let rows = sqlx::query("SELECT person_a, person_b FROM person_distinct_pairs WHERE person_a = $1 OR person_b = $1")
-        .bind(person.to_string())
+        .bind(person)
         .fetch_all(db.pool())
         .await?;
     rows.iter()
         .map(|r| {
-            let a: PersonId = parse_as(r.try_get("person_a")?, "person_distinct_pairs.person_a")?;
-            let b: PersonId = parse_as(r.try_get("person_b")?, "person_distinct_pairs.person_b")?;
+            let a: PersonId = r.try_get("person_a")?;
+            let b: PersonId = r.try_get("person_b")?;
             Ok(if a == person { b } else { a })
         })
         .collect()
@@ -845,35 +887,33 @@ pub struct Note {
 pub async fn add_note(tx: &mut Tx, person: PersonId, author: UserId, group: Option<FieldGroup>, body: &str, now: Timestamp) -> Result<()> {
     sqlx::query("INSERT INTO person_notes (id, person_id, author_id, at, field_group, body) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(uuid::Uuid::now_v7().to_string())
-        .bind(person.to_string())
-        .bind(author.to_string())
+        .bind(person)
+        .bind(author)
         .bind(now.as_micros())
-        .bind(group.map(|g| g.code().to_owned()))
+        .bind(group.map(|g| g.code()))
         .bind(body)
         .execute(&mut **tx)
         .await?;
     touch(tx, person, now).await
 }
 
-/// The notes of these files (a merged view), oldest first; health notes
-/// only when `with_health`.
-pub async fn notes(db: &Db, people: &[PersonId], with_health: bool) -> Result<Vec<Note>> {
+/// The notes of these files (a merged view) that are in the scope, oldest
+/// first; health notes only when `with_health`.
+pub async fn notes(db: &Db, scope: &Scope, people: &[PersonId], with_health: bool) -> Result<Vec<Note>> {
     let mut out = Vec::new();
-    for p in people {
-        let rows = sqlx::query(
+    for chunk in people.chunks(200) {
+        let mut p = Params::new();
+        let list = push_ids(&mut p, chunk);
+        let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+        let health = if with_health { "" } else { " AND n.field_group IS NULL" };
+        let sql = format!(
             "SELECT n.person_id, n.at, u.display_name, n.field_group, n.body FROM person_notes n JOIN users u ON u.id = n.author_id \
-             WHERE n.person_id = $1 ORDER BY n.at, n.id",
-        )
-        .bind(p.to_string())
-        .fetch_all(db.pool())
-        .await?;
-        for r in &rows {
+             JOIN people p ON p.id = n.person_id WHERE n.person_id IN ({list}){health} AND {readable} ORDER BY n.at, n.id"
+        );
+        for r in &p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await? {
             let group = r.try_get::<Option<String>, _>("field_group")?.map(|g| code(&g, FieldGroup::from_code, "person_notes.field_group")).transpose()?;
-            if group.is_some() && !with_health {
-                continue;
-            }
             out.push(Note {
-                person: parse_as(r.try_get("person_id")?, "person_notes.person_id")?,
+                person: r.try_get("person_id")?,
                 at: Timestamp::from_micros(r.try_get("at")?),
                 author: r.try_get("display_name")?,
                 field_group: group,
@@ -903,13 +943,27 @@ pub struct Household {
     pub version: i64,
 }
 
+/// Where households keep what the read rules look at (see
+/// `veille_app::people::household_resource`): the owning organisation, no
+/// territory (its members' files have theirs), shared with the organisations
+/// a member's file is shared with by consent. Rows are read as `households h`.
+pub const HOUSEHOLD_COLUMNS: RecordColumns<'static> = RecordColumns {
+    organisation: "h.organisation_id",
+    territory: None,
+    case: None,
+    shared_with: Some(Shared::Exists(
+        "EXISTS (SELECT 1 FROM people m JOIN person_shares s ON s.person_id = m.id WHERE m.household_id = h.id AND s.basis = 'consent' \
+         AND s.revoked_at IS NULL AND s.organisation_id = {org})",
+    )),
+};
+
 /// Creates a household.
 pub async fn create_household(tx: &mut Tx, organisation: OrganisationId, kind: HouseholdKind, children: &[i32], now: Timestamp) -> Result<HouseholdId> {
     let id = HouseholdId::new();
     sqlx::query("INSERT INTO households (id, organisation_id, kind, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
-        .bind(id.to_string())
-        .bind(organisation.to_string())
-        .bind(kind.code())
+        .bind(id)
+        .bind(organisation)
+        .bind(kind)
         .bind(now.as_micros())
         .execute(&mut **tx)
         .await?;
@@ -918,11 +972,11 @@ pub async fn create_household(tx: &mut Tx, organisation: OrganisationId, kind: H
 }
 
 async fn set_children(tx: &mut Tx, id: HouseholdId, children: &[i32], now: Timestamp) -> Result<()> {
-    sqlx::query("DELETE FROM household_children WHERE household_id = $1").bind(id.to_string()).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM household_children WHERE household_id = $1").bind(id).execute(&mut **tx).await?;
     for year in children {
         sqlx::query("INSERT INTO household_children (id, household_id, birth_year, created_at) VALUES ($1, $2, $3, $4)")
             .bind(uuid::Uuid::now_v7().to_string())
-            .bind(id.to_string())
+            .bind(id)
             .bind(i64::from(*year))
             .bind(now.as_micros())
             .execute(&mut **tx)
@@ -934,46 +988,60 @@ async fn set_children(tx: &mut Tx, id: HouseholdId, children: &[i32], now: Times
 /// Changes a household's kind and children, if nobody changed it since `version`.
 pub async fn update_household(tx: &mut Tx, id: HouseholdId, kind: HouseholdKind, children: &[i32], version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Households, id, version, now).await?;
-    sqlx::query("UPDATE households SET kind = $1 WHERE id = $2").bind(kind.code()).bind(id.to_string()).execute(&mut **tx).await?;
+    sqlx::query("UPDATE households SET kind = $1 WHERE id = $2").bind(kind).bind(id).execute(&mut **tx).await?;
     set_children(tx, id, children, now).await
 }
 
-/// One household.
-pub async fn household(db: &Db, id: HouseholdId) -> Result<Household> {
-    let row = sqlx::query("SELECT id, organisation_id, kind, version FROM households WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(StorageError::NotFound)?;
+/// One household, if in the scope ([`StorageError::NotFound`] otherwise).
+pub async fn household(db: &Db, scope: &Scope, id: HouseholdId) -> Result<Household> {
+    let mut p = Params::new();
+    let placeholder = p.push_id(id);
+    let readable = scope.records(&HOUSEHOLD_COLUMNS, &mut p);
+    let sql = format!("SELECT h.id, h.organisation_id, h.kind, h.version FROM households h WHERE h.id = {placeholder} AND {readable}");
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
     let years: Vec<i64> = sqlx::query_scalar("SELECT birth_year FROM household_children WHERE household_id = $1 ORDER BY birth_year, id")
-        .bind(id.to_string())
+        .bind(id)
         .fetch_all(db.pool())
         .await?;
     Ok(Household {
         id,
-        organisation: parse_as(row.try_get("organisation_id")?, "households.organisation_id")?,
-        kind: code(&row.try_get::<String, _>("kind")?, HouseholdKind::from_code, "households.kind")?,
+        organisation: row.try_get("organisation_id")?,
+        kind: row.try_get("kind")?,
         children: years.into_iter().map(|y| y as i32).collect(),
         version: row.try_get("version")?,
     })
 }
 
-/// The people of a household.
-pub async fn household_members(db: &Db, id: HouseholdId) -> Result<Vec<Person>> {
-    let rows = sqlx::query(&format!("SELECT {PERSON_COLUMNS} FROM people WHERE household_id = $1 ORDER BY id"))
-        .bind(id.to_string())
-        .fetch_all(db.pool())
-        .await?;
+/// The people of a household that are in the scope.
+pub async fn household_members(db: &Db, scope: &Scope, id: HouseholdId) -> Result<Vec<Person>> {
+    let mut p = Params::new();
+    let id = p.push_id(id);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.household_id = {id} AND {readable} ORDER BY p.id");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(person_from_row).collect()
 }
 
 /// Puts a person in a household (or out of any, with `None`).
 pub async fn set_household(tx: &mut Tx, person: PersonId, household: Option<HouseholdId>, now: Timestamp) -> Result<()> {
     sqlx::query("UPDATE people SET household_id = $1, version = version + 1, updated_at = $2 WHERE id = $3")
-        .bind(household.map(|h| h.to_string()))
+        .bind(household)
         .bind(now.as_micros())
-        .bind(person.to_string())
+        .bind(person)
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_follow_the_values_pushed() {
+        assert_eq!(placeholders(3), "$1, $2, $3");
+        let mut p = Params::new();
+        p.push(1_i64);
+        assert_eq!(push_ids(&mut p, &[PersonId::new(), PersonId::new()]), "$2, $3");
+    }
 }

@@ -3,7 +3,14 @@
 //! named in words, optionally a partner organisation of the instance whose
 //! users answer from their queue; otherwise the partner answers through an
 //! unguessable, expiring link (stored hashed, with a code given orally).
-//! Every change is a timeline event.
+//! Every change is a timeline event, appended by the application's command
+//! that makes it (`veille_app::people::referrals`).
+//!
+//! Every function that returns referrals takes the caller's [`Scope`] and
+//! applies it in SQL with [`ACCESS_COLUMNS`] (the columns
+//! `veille_app::people::referral_resource` describes one with): a referral
+//! belongs to its sender, lies in its person's territory and is shared with
+//! its partner organisation.
 
 use sqlx::Row;
 use veille_domain::people::ReferralStatus;
@@ -11,7 +18,22 @@ use veille_domain::{OrganisationId, PersonId, ReferralId, Timestamp, UserId};
 
 use crate::db::{b, claim, Db, Tx, Versioned};
 use crate::error::{Result, StorageError};
-use crate::people::{code, parse_as, parse_opt};
+use crate::people::push_ids;
+use crate::scope::Scope;
+use crate::sql::{Params, RecordColumns, Shared};
+
+/// Where referrals keep what the read rules look at: the sending
+/// organisation, the territory of the person's file (joined as `rp`), and
+/// the partner organisation it is shared with. Rows are read as
+/// `referrals r JOIN people rp ON rp.id = r.person_id`.
+pub const ACCESS_COLUMNS: RecordColumns<'static> = RecordColumns {
+    organisation: "r.organisation_id",
+    territory: Some("rp.territory_id"),
+    case: None,
+    shared_with: Some(Shared::Column("r.partner_organisation_id")),
+};
+
+const FROM: &str = "FROM referrals r JOIN people rp ON rp.id = r.person_id";
 
 /// A stored referral.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -134,29 +156,30 @@ pub struct NewReferral {
     pub urgent_override_reason: Option<String>,
 }
 
-const COLUMNS: &str = "id, organisation_id, person_id, service_id, partner_name, partner_organisation_id, partner_email, reason, \
-    consent_confirmed, urgent_override_reason, status, sent_at, answer_due_at, answered_at, answer, answered_by, answered_via, outcome_at, \
-    link_token_hash, link_code_hash, link_expires_at, link_revoked_at, link_failures, created_by, created_at, updated_at, version";
+const COLUMNS: &str = "r.id, r.organisation_id, r.person_id, r.service_id, r.partner_name, r.partner_organisation_id, r.partner_email, r.reason, \
+    r.consent_confirmed, r.urgent_override_reason, r.status, r.sent_at, r.answer_due_at, r.answered_at, r.answer, r.answered_by, r.answered_via, \
+    r.outcome_at, r.link_token_hash, r.link_code_hash, r.link_expires_at, r.link_revoked_at, r.link_failures, r.created_by, r.created_at, \
+    r.updated_at, r.version";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Referral> {
     let ts = |c: &str| -> Result<Option<Timestamp>> { Ok(r.try_get::<Option<i64>, _>(c)?.map(Timestamp::from_micros)) };
     Ok(Referral {
-        id: parse_as(r.try_get("id")?, "referrals.id")?,
-        organisation: parse_as(r.try_get("organisation_id")?, "referrals.organisation_id")?,
-        person: parse_as(r.try_get("person_id")?, "referrals.person_id")?,
+        id: r.try_get("id")?,
+        organisation: r.try_get("organisation_id")?,
+        person: r.try_get("person_id")?,
         service_id: r.try_get("service_id")?,
         partner_name: r.try_get("partner_name")?,
-        partner_organisation: parse_opt(r.try_get("partner_organisation_id")?, "referrals.partner_organisation_id")?,
+        partner_organisation: r.try_get("partner_organisation_id")?,
         partner_email: r.try_get("partner_email")?,
         reason: r.try_get("reason")?,
         consent_confirmed: r.try_get::<i64, _>("consent_confirmed")? != 0,
         urgent_override_reason: r.try_get("urgent_override_reason")?,
-        status: code(&r.try_get::<String, _>("status")?, ReferralStatus::from_code, "referrals.status")?,
+        status: r.try_get("status")?,
         sent_at: ts("sent_at")?,
         answer_due_at: ts("answer_due_at")?,
         answered_at: ts("answered_at")?,
         answer: r.try_get("answer")?,
-        answered_by: parse_opt(r.try_get("answered_by")?, "referrals.answered_by")?,
+        answered_by: r.try_get("answered_by")?,
         answered_via: r.try_get("answered_via")?,
         outcome_at: ts("outcome_at")?,
         has_link: r.try_get::<Option<String>, _>("link_token_hash")?.is_some(),
@@ -164,7 +187,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Referral> {
         link_expires_at: ts("link_expires_at")?,
         link_revoked_at: ts("link_revoked_at")?,
         link_failures: r.try_get("link_failures")?,
-        created_by: parse_opt(r.try_get("created_by")?, "referrals.created_by")?,
+        created_by: r.try_get("created_by")?,
         created_at: Timestamp::from_micros(r.try_get("created_at")?),
         updated_at: Timestamp::from_micros(r.try_get("updated_at")?),
         version: r.try_get("version")?,
@@ -179,86 +202,90 @@ pub async fn create(tx: &mut Tx, organisation: OrganisationId, new: &NewReferral
          consent_confirmed, urgent_override_reason, status, created_by, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
     )
-    .bind(id.to_string())
-    .bind(organisation.to_string())
-    .bind(new.person.to_string())
+    .bind(id)
+    .bind(organisation)
+    .bind(new.person)
     .bind(new.service_id.clone())
     .bind(&new.partner_name)
-    .bind(new.partner_organisation.map(|o| o.to_string()))
+    .bind(new.partner_organisation)
     .bind(new.partner_email.clone())
     .bind(&new.reason)
     .bind(b(new.consent_confirmed))
     .bind(new.urgent_override_reason.clone())
-    .bind(ReferralStatus::Proposed.code())
-    .bind(by.to_string())
+    .bind(ReferralStatus::Proposed)
+    .bind(by)
     .bind(now.as_micros())
     .execute(&mut **tx)
     .await?;
-    add_event(tx, id, now, Some(by), "staff", "created", None, Some(ReferralStatus::Proposed.code()), "").await?;
     Ok(id)
 }
 
-/// One referral.
-pub async fn get(db: &Db, id: ReferralId) -> Result<Referral> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM referrals WHERE id = $1"))
-        .bind(id.to_string())
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(StorageError::NotFound)?;
+/// One referral, if in the scope ([`StorageError::NotFound`] otherwise).
+pub async fn get(db: &Db, scope: &Scope, id: ReferralId) -> Result<Referral> {
+    let mut p = Params::new();
+    let sql = by_id(scope, id, &mut p);
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
     from_row(&row)
 }
 
-/// One referral, read inside a transaction (sees what it wrote).
-pub async fn get_in(tx: &mut Tx, id: ReferralId) -> Result<Referral> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM referrals WHERE id = $1"))
-        .bind(id.to_string())
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(StorageError::NotFound)?;
+/// One referral in the scope, read inside a transaction (sees what it wrote).
+pub async fn get_in(tx: &mut Tx, scope: &Scope, id: ReferralId) -> Result<Referral> {
+    let mut p = Params::new();
+    let sql = by_id(scope, id, &mut p);
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(&mut **tx).await?.ok_or(StorageError::NotFound)?;
     from_row(&row)
 }
 
-/// The referral of a partner link, by the hash of its token.
-pub async fn by_link(db: &Db, token_hash: &str) -> Result<Option<Referral>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM referrals WHERE link_token_hash = $1"))
-        .bind(token_hash)
-        .fetch_optional(db.pool())
-        .await?;
+fn by_id(scope: &Scope, id: ReferralId, p: &mut Params) -> String {
+    let id = p.push_id(id);
+    let readable = scope.records(&ACCESS_COLUMNS, p);
+    format!("SELECT {COLUMNS} {FROM} WHERE r.id = {id} AND {readable}")
+}
+
+/// The referral of a partner link, by the hash of its token, if in the
+/// scope (the link's holder has no account: the caller names why it reads).
+pub async fn by_link(db: &Db, scope: &Scope, token_hash: &str) -> Result<Option<Referral>> {
+    let mut p = Params::new();
+    let hash = p.push(token_hash);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.link_token_hash = {hash} AND {readable}");
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?;
     row.as_ref().map(from_row).transpose()
 }
 
-/// Referrals sent by an organisation, newest first.
-pub async fn sent_by(db: &Db, organisation: OrganisationId, limit: i64) -> Result<Vec<Referral>> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM referrals WHERE organisation_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"))
-        .bind(organisation.to_string())
-        .bind(limit)
-        .fetch_all(db.pool())
-        .await?;
+/// Every referral in the scope sent by an organisation, newest first.
+pub async fn sent_by(db: &Db, scope: &Scope, organisation: OrganisationId) -> Result<Vec<Referral>> {
+    let mut p = Params::new();
+    let org = p.push_id(organisation);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.organisation_id = {org} AND {readable} ORDER BY r.created_at DESC, r.id DESC");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
 
-/// Referrals addressed to a partner organisation (its queue), that were sent
-/// at least once, newest first.
-pub async fn addressed_to(db: &Db, partner: OrganisationId, limit: i64) -> Result<Vec<Referral>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM referrals WHERE partner_organisation_id = $1 AND sent_at IS NOT NULL ORDER BY sent_at DESC, id DESC LIMIT $2"
-    ))
-    .bind(partner.to_string())
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
+/// Every referral in the scope addressed to a partner organisation by
+/// another one (its queue), that was sent at least once, newest first.
+pub async fn addressed_to(db: &Db, scope: &Scope, partner: OrganisationId) -> Result<Vec<Referral>> {
+    let mut p = Params::new();
+    let org = p.push_id(partner);
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!(
+        "SELECT {COLUMNS} {FROM} WHERE r.partner_organisation_id = {org} AND r.organisation_id <> {org} AND r.sent_at IS NOT NULL AND {readable} \
+         ORDER BY r.sent_at DESC, r.id DESC"
+    );
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
 
-/// The referrals of these people (a merged view), newest first.
-pub async fn of_people(db: &Db, people: &[PersonId]) -> Result<Vec<Referral>> {
+/// The referrals in the scope of these people (a merged view), newest first.
+pub async fn of_people(db: &Db, scope: &Scope, people: &[PersonId]) -> Result<Vec<Referral>> {
     let mut out = Vec::new();
-    for p in people {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM referrals WHERE person_id = $1"))
-            .bind(p.to_string())
-            .fetch_all(db.pool())
-            .await?;
-        for r in &rows {
+    for chunk in people.chunks(200) {
+        let mut p = Params::new();
+        let list = push_ids(&mut p, chunk);
+        let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+        let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.person_id IN ({list}) AND {readable}");
+        for r in &p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await? {
             out.push(from_row(r)?);
         }
     }
@@ -266,30 +293,32 @@ pub async fn of_people(db: &Db, people: &[PersonId]) -> Result<Vec<Referral>> {
     Ok(out)
 }
 
-/// Sent referrals whose answer is due at or before `now` (the expiry task).
-pub async fn due_for_expiry(db: &Db, now: Timestamp) -> Result<Vec<Referral>> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM referrals WHERE status = 'sent' AND answer_due_at <= $1 ORDER BY answer_due_at, id"))
-        .bind(now.as_micros())
-        .fetch_all(db.pool())
-        .await?;
+/// Sent referrals in the scope whose answer is due at or before `now` (the
+/// expiry task, with an instance scope).
+pub async fn due_for_expiry(db: &Db, scope: &Scope, now: Timestamp) -> Result<Vec<Referral>> {
+    let mut p = Params::new();
+    let sent = p.push_id(ReferralStatus::Sent);
+    let now = p.push(now.as_micros());
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.status = {sent} AND r.answer_due_at <= {now} AND {readable} ORDER BY r.answer_due_at, r.id");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Changes the status if the referral is still at `version` and in the status
-/// it was read in, with its timeline event.
-#[allow(clippy::too_many_arguments)]
-async fn move_to(tx: &mut Tx, r: &Referral, to: ReferralStatus, actor: Option<UserId>, via: &str, detail: &str, version: i64, now: Timestamp) -> Result<()> {
+/// it was read in (the command appends the timeline event).
+async fn move_to(tx: &mut Tx, r: &Referral, to: ReferralStatus, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Referrals, r.id, version, now).await?;
     let done = sqlx::query("UPDATE referrals SET status = $1 WHERE id = $2 AND status = $3")
-        .bind(to.code())
-        .bind(r.id.to_string())
-        .bind(r.status.code())
+        .bind(to)
+        .bind(r.id)
+        .bind(r.status)
         .execute(&mut **tx)
         .await?;
     if done.rows_affected() == 0 {
         return Err(StorageError::StaleVersion);
     }
-    add_event(tx, r.id, now, actor, via, "status", Some(r.status.code()), Some(to.code()), detail).await
+    Ok(())
 }
 
 /// A partner link to store with a sending: hashes of the token and of the
@@ -306,9 +335,8 @@ pub struct NewLink {
 
 /// Sends (or sends again) a referral: the answer is due by `due`; a partner
 /// link replaces any earlier one.
-#[allow(clippy::too_many_arguments)]
-pub async fn send(tx: &mut Tx, r: &Referral, due: Timestamp, link: Option<&NewLink>, by: UserId, version: i64, now: Timestamp) -> Result<()> {
-    move_to(tx, r, ReferralStatus::Sent, Some(by), "staff", "", version, now).await?;
+pub async fn send(tx: &mut Tx, r: &Referral, due: Timestamp, link: Option<&NewLink>, version: i64, now: Timestamp) -> Result<()> {
+    move_to(tx, r, ReferralStatus::Sent, version, now).await?;
     sqlx::query(
         "UPDATE referrals SET sent_at = $1, answer_due_at = $2, link_token_hash = $3, link_code_hash = $4, link_expires_at = $5, \
          link_revoked_at = NULL, link_failures = 0 WHERE id = $6",
@@ -318,7 +346,7 @@ pub async fn send(tx: &mut Tx, r: &Referral, due: Timestamp, link: Option<&NewLi
     .bind(link.map(|l| l.token_hash.clone()))
     .bind(link.map(|l| l.code_hash.clone()))
     .bind(link.map(|l| l.expires_at.as_micros()))
-    .bind(r.id.to_string())
+    .bind(r.id)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -333,25 +361,19 @@ pub enum Via {
     Link,
 }
 
-impl Via {
-    fn parts(self) -> (Option<UserId>, &'static str) {
-        match self {
-            Via::Staff(u) => (Some(u), "staff"),
-            Via::Link => (None, "link"),
-        }
-    }
-}
-
 /// The partner's answer: accepted or declined, with its message.
 pub async fn answer(tx: &mut Tx, r: &Referral, to: ReferralStatus, text: &str, via: Via, version: i64, now: Timestamp) -> Result<()> {
-    let (user, channel) = via.parts();
-    move_to(tx, r, to, user, channel, "", version, now).await?;
+    move_to(tx, r, to, version, now).await?;
+    let (user, channel) = match via {
+        Via::Staff(u) => (Some(u), "queue"),
+        Via::Link => (None, "link"),
+    };
     sqlx::query("UPDATE referrals SET answer = $1, answered_at = $2, answered_by = $3, answered_via = $4 WHERE id = $5")
         .bind(text)
         .bind(now.as_micros())
-        .bind(user.map(|u| u.to_string()))
-        .bind(if channel == "link" { "link" } else { "queue" })
-        .bind(r.id.to_string())
+        .bind(user)
+        .bind(channel)
+        .bind(r.id)
         .execute(&mut **tx)
         .await?;
     if to.is_final() {
@@ -361,22 +383,21 @@ pub async fn answer(tx: &mut Tx, r: &Referral, to: ReferralStatus, text: &str, v
 }
 
 /// The outcome: done or not honoured (the partner link ends with it).
-pub async fn outcome(tx: &mut Tx, r: &Referral, to: ReferralStatus, note: &str, via: Via, version: i64, now: Timestamp) -> Result<()> {
-    let (user, channel) = via.parts();
-    move_to(tx, r, to, user, channel, note, version, now).await?;
-    sqlx::query("UPDATE referrals SET outcome_at = $1 WHERE id = $2").bind(now.as_micros()).bind(r.id.to_string()).execute(&mut **tx).await?;
+pub async fn outcome(tx: &mut Tx, r: &Referral, to: ReferralStatus, version: i64, now: Timestamp) -> Result<()> {
+    move_to(tx, r, to, version, now).await?;
+    sqlx::query("UPDATE referrals SET outcome_at = $1 WHERE id = $2").bind(now.as_micros()).bind(r.id).execute(&mut **tx).await?;
     revoke_link(tx, r.id, now).await
 }
 
 /// Withdrawn by the sender (the partner link ends with it).
-pub async fn cancel(tx: &mut Tx, r: &Referral, reason: &str, by: UserId, version: i64, now: Timestamp) -> Result<()> {
-    move_to(tx, r, ReferralStatus::Cancelled, Some(by), "staff", reason, version, now).await?;
+pub async fn cancel(tx: &mut Tx, r: &Referral, version: i64, now: Timestamp) -> Result<()> {
+    move_to(tx, r, ReferralStatus::Cancelled, version, now).await?;
     revoke_link(tx, r.id, now).await
 }
 
 /// Unanswered in time: back to the sender (the partner link ends with it).
 pub async fn expire(tx: &mut Tx, r: &Referral, now: Timestamp) -> Result<()> {
-    move_to(tx, r, ReferralStatus::Expired, None, "system", "", r.version, now).await?;
+    move_to(tx, r, ReferralStatus::Expired, r.version, now).await?;
     revoke_link(tx, r.id, now).await
 }
 
@@ -384,7 +405,7 @@ pub async fn expire(tx: &mut Tx, r: &Referral, now: Timestamp) -> Result<()> {
 pub async fn revoke_link(tx: &mut Tx, id: ReferralId, now: Timestamp) -> Result<()> {
     sqlx::query("UPDATE referrals SET link_revoked_at = $1 WHERE id = $2 AND link_token_hash IS NOT NULL AND link_revoked_at IS NULL")
         .bind(now.as_micros())
-        .bind(id.to_string())
+        .bind(id)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -392,32 +413,6 @@ pub async fn revoke_link(tx: &mut Tx, id: ReferralId, now: Timestamp) -> Result<
 
 /// Counts a wrong code typed on the partner link; returns how many so far.
 pub async fn record_link_failure(tx: &mut Tx, id: ReferralId) -> Result<i64> {
-    sqlx::query("UPDATE referrals SET link_failures = link_failures + 1 WHERE id = $1").bind(id.to_string()).execute(&mut **tx).await?;
-    Ok(sqlx::query_scalar("SELECT link_failures FROM referrals WHERE id = $1").bind(id.to_string()).fetch_one(&mut **tx).await?)
-}
-
-/// Adds a timeline event. `via`: `staff`, `link` or `system`.
-#[allow(clippy::too_many_arguments)]
-pub async fn add_event(
-    tx: &mut Tx,
-    referral: ReferralId,
-    at: Timestamp,
-    actor: Option<UserId>,
-    via: &str,
-    kind: &str,
-    from: Option<&str>,
-    to: Option<&str>,
-    detail: &str,
-) -> Result<()> {
-    let actor = match actor {
-        Some(u) => Some((u, crate::accounts::organisation_of(tx, u).await?)),
-        None => None,
-    };
-    let via: veille_domain::records::Via = via.parse().map_err(|_| crate::StorageError::Corrupt("timeline.via"))?;
-    crate::timeline::append(tx, &crate::timeline::NewEvent::new(veille_domain::records::RecordKind::Referral, referral, at, actor, kind).change(from, to).detail(detail).via(via)).await
-}
-
-/// The timeline, oldest first.
-pub async fn events(db: &Db, id: ReferralId) -> Result<Vec<crate::timeline::Event>> {
-    crate::timeline::of(db, veille_domain::records::RecordKind::Referral, id).await
+    sqlx::query("UPDATE referrals SET link_failures = link_failures + 1 WHERE id = $1").bind(id).execute(&mut **tx).await?;
+    Ok(sqlx::query_scalar("SELECT link_failures FROM referrals WHERE id = $1").bind(id).fetch_one(&mut **tx).await?)
 }

@@ -43,7 +43,6 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let mut tasks = veille_app::tasks::spawn(&state);
     tasks.push(rounds::alerts::spawn_worker(state.clone()));
-    tasks.push(people::referrals::spawn_expiry(state.clone()));
     let router = app(state.clone());
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)

@@ -14,9 +14,10 @@ use std::sync::LazyLock;
 
 use tokio::sync::Mutex;
 use veille_domain::people::Phone;
-use veille_domain::{Action, PersonId, Timestamp};
+use veille_domain::{PersonId, Timestamp};
 use veille_linkage::{Config, FieldAgreement, Index, Model, Record};
 use veille_storage::people::{self, Person, PersonFields};
+use veille_storage::Scope;
 
 use crate::error::{Error, Result};
 use crate::{App, Caller, Lang};
@@ -30,6 +31,12 @@ const SLACK_SECONDS: i64 = 120;
 
 /// At most this many suggestions.
 const LIMIT: usize = 8;
+
+/// The index holds every file of the instance (suggestions are then read
+/// with the caller's scope).
+fn index_scope() -> Scope {
+    Scope::instance("duplicate index of people")
+}
 
 static SETTINGS: LazyLock<(Config, Model)> = LazyLock::new(|| {
     let config = Config::from_toml_str(CONFIG).unwrap_or_else(|e| panic!("linkage/people.toml: {e}"));
@@ -122,7 +129,7 @@ fn groups(people: &[Person], links: &[(PersonId, PersonId)]) -> BTreeMap<PersonI
 
 async fn build(state: &App) -> Result<Built> {
     let started = state.clock.now();
-    let all = people::all(&state.db).await?;
+    let all = people::all(&state.db, &index_scope()).await?;
     let links = people::active_links(&state.db).await?;
     let by_id: BTreeMap<PersonId, &Person> = all.iter().map(|p| (p.id, p)).collect();
     let records = groups(&all, &links)
@@ -140,14 +147,15 @@ async fn build(state: &App) -> Result<Built> {
 /// Brings the index up to date with the people changed since the last time.
 async fn catch_up(state: &App, built: &mut Built) -> Result<()> {
     let started = state.clock.now();
-    let changed = people::changed_since(&state.db, built.watermark.plus_seconds(-SLACK_SECONDS)).await?;
+    let scope = index_scope();
+    let changed = people::changed_since(&state.db, &scope, built.watermark.plus_seconds(-SLACK_SECONDS)).await?;
     let mut done: BTreeSet<PersonId> = BTreeSet::new();
     for p in &changed {
         if done.contains(&p.id) {
             continue;
         }
         let group = people::group_of(&state.db, p.id).await?;
-        let members = people::get_many(&state.db, &group).await?;
+        let members = people::get_many(&state.db, &scope, &group).await?;
         let fields: Vec<&PersonFields> = members.iter().map(|m| &m.fields).collect();
         let rep = group[0];
         built.index.update(&record_of(&rep.to_string(), &fields));
@@ -260,24 +268,25 @@ pub async fn suggest(state: &App, who: &Caller, probe: &Record, exclude: &BTreeS
         built.index.candidates_above(probe, LIMIT * 2, config.threshold)
     };
     let mut out = Vec::new();
+    let scope = who.scope();
     for pair in found {
         let Ok(rep) = pair.right_id.parse::<PersonId>() else { continue };
         let group = people::group_of(&state.db, rep).await?;
         if group.iter().any(|g| exclude.contains(g)) {
             continue;
         }
-        let mut readable = Vec::new();
-        for p in people::get_many(&state.db, &group).await? {
-            if who.can(Action::Read, &super::person_resource(&state.db, &p).await?).allowed {
-                readable.push(SuggestedPerson {
-                    id: p.id.to_string(),
-                    pseudonym: p.fields.pseudonym.clone(),
-                    birth_year: approximate_birth_year(&p.fields),
-                    last_contact_at: p.last_contact_at.map(|t| t.to_paris_display()),
-                    active: p.active,
-                });
-            }
-        }
+        // Only the records the caller may read, chosen in SQL by its scope.
+        let readable: Vec<SuggestedPerson> = people::get_many(&state.db, &scope, &group)
+            .await?
+            .into_iter()
+            .map(|p| SuggestedPerson {
+                id: p.id.to_string(),
+                pseudonym: p.fields.pseudonym.clone(),
+                birth_year: approximate_birth_year(&p.fields),
+                last_contact_at: p.last_contact_at.map(|t| t.to_paris_display()),
+                active: p.active,
+            })
+            .collect();
         if !readable.is_empty() {
             out.push(Suggestion { people: readable, probability: pair.match_probability, agreements: agreements(&pair.agreements) });
         }
@@ -295,11 +304,12 @@ pub fn compare(a: &PersonFields, b: &PersonFields) -> Vec<Agreement> {
     index.candidates_above(&record_of("a", &[a]), 1, 0.0).first().map(|p| agreements(&p.agreements)).unwrap_or_default()
 }
 
-/// Probable duplicates of an existing person (its group's values), leaving
-/// out its own group and the people judged distinct from any of them.
+/// Probable duplicates of an existing person (the values of its group's
+/// records the caller may read), leaving out its own group and the people
+/// judged distinct from any of them.
 pub async fn of_person(state: &App, who: &Caller, person: &Person) -> Result<Vec<Suggestion>> {
     let group = people::group_of(&state.db, person.id).await?;
-    let members = people::get_many(&state.db, &group).await?;
+    let members = people::get_many(&state.db, &who.scope(), &group).await?;
     let mut exclude: BTreeSet<PersonId> = group.iter().copied().collect();
     for m in &group {
         exclude.extend(people::distinct_from(&state.db, *m).await?);

@@ -1,21 +1,41 @@
 //! People, encounters and referrals: who may read and change a person file,
-//! an encounter or a referral, and the probable duplicates of a person.
+//! a household, an encounter or a referral, and every use case on them —
+//! files with their consent, notes, health section, households, sharing and
+//! links ([`files`]), encounters ([`encounters`]), referrals with their
+//! partner link and expiry ([`referrals`]), the probable duplicates of a
+//! person ([`duplicates`]), the one validation of each form and body
+//! ([`input`]) and the demo data ([`demo`]).
 //!
 //! Access: a file is a personal record owned by the organisation that
 //! created it, readable by the organisations it was shared with by consent;
 //! a referral is shared with its partner organisation, which sees only what
 //! the referral needs. Health fields are resources with
-//! `.field(FieldGroup::Health)`. Every read of a file is audited.
+//! `.field(FieldGroup::Health)`. Every read of a file is audited. Every
+//! storage read of these records takes the caller's scope, compiled to SQL
+//! with the columns the `*_resource` functions below describe.
 
+pub mod demo;
 pub mod duplicates;
+pub mod encounters;
+pub mod files;
+pub mod input;
+pub mod referrals;
+
+#[cfg(test)]
+mod tests;
+
 
 use std::collections::BTreeSet;
 
 use veille_domain::{Action, FieldGroup, OrganisationId, PersonId, Resource, ResourceKind, TerritoryId};
-use veille_storage::encounters::Encounter;
-use veille_storage::people::{self, Person};
-use veille_storage::referrals::Referral;
-use veille_storage::{audit, Db};
+use veille_storage::{audit, Db, Scope};
+
+pub use veille_storage::encounters::{Encounter, EncounterFields};
+pub use veille_storage::people::{Consent, Health, Household, NewConsent, Note, Person, PersonFields, Share, ShareBasis};
+pub use veille_storage::referrals::{NewReferral, Referral};
+pub use veille_storage::timeline::Event;
+
+use veille_storage::people;
 
 use crate::error::{Error, Result};
 use crate::{App, Caller};
@@ -28,14 +48,25 @@ pub fn person_resource_with(p: &Person, shared_with: &BTreeSet<OrganisationId>) 
     r
 }
 
-/// The access-control description of a person file.
-pub async fn person_resource(db: &Db, p: &Person) -> Result<Resource> {
-    Ok(person_resource_with(p, &people::consent_shares(db, p.id).await?))
+/// The access-control description of a person file read within `scope`
+/// (its consent shares are read with it).
+pub async fn person_resource(db: &Db, scope: &Scope, p: &Person) -> Result<Resource> {
+    Ok(person_resource_with(p, &people::consent_shares(db, scope, p.id).await?))
 }
 
 /// The health section of a file: the same record, in the health field group.
 pub fn health_of(file: &Resource) -> Resource {
     file.clone().field(FieldGroup::Health)
+}
+
+/// The access-control description of a household: a record of its
+/// organisation placed nowhere (its members' files have their
+/// territories), shared with the organisations a member's file is shared
+/// with by consent.
+pub fn household_resource(h: &Household, shared_with: &BTreeSet<OrganisationId>) -> Resource {
+    let mut r = Resource::new(ResourceKind::Record).owned_by(h.organisation);
+    r.shared_with = shared_with.clone();
+    r
 }
 
 /// The access-control description of an encounter: a record of the
@@ -73,12 +104,23 @@ pub fn gate_records(who: &Caller) -> Result<()> {
     }
 }
 
+/// Whether the account may write files (and encounters) of its organisation.
+pub fn may_create(who: &Caller) -> Result<()> {
+    who.require(Action::Create, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))
+}
+
 /// A person the account may read (404 otherwise: its existence is not
 /// told), and may do `action` on (403 otherwise), with its resource.
 pub async fn load_person(state: &App, who: &Caller, id: &str, action: Action) -> Result<(Person, Resource)> {
     let id: PersonId = id.parse().map_err(|_| Error::not_found())?;
-    let person = people::get(&state.db, id).await?;
-    let res = person_resource(&state.db, &person).await?;
+    load_person_by_id(state, who, id, action).await
+}
+
+/// [`load_person`] with a typed id.
+pub async fn load_person_by_id(state: &App, who: &Caller, id: PersonId, action: Action) -> Result<(Person, Resource)> {
+    let scope = who.scope();
+    let person = people::get(&state.db, &scope, id).await?;
+    let res = person_resource(&state.db, &scope, &person).await?;
     if !who.can(Action::Read, &res).allowed {
         return Err(Error::not_found());
     }
@@ -98,4 +140,9 @@ pub async fn writable_territories(state: &App, who: &Caller) -> Result<Vec<veill
         .into_iter()
         .filter(|t| who.actor.territories.covers(Some(t.id)))
         .collect())
+}
+
+/// The people of these ids the account may read, in id order.
+pub async fn readable_people(state: &App, who: &Caller, ids: &[PersonId]) -> Result<Vec<Person>> {
+    Ok(people::get_many(&state.db, &who.scope(), ids).await?)
 }

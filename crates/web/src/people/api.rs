@@ -1,30 +1,27 @@
-//! The JSON API of people, encounters and referrals. Every answer goes
-//! through the same checks and writes as the pages (the same validation
-//! functions, the same audited writes); health fields appear only for those
-//! who may read them, and a partner sees of a referral only what it needs.
+//! The JSON API of people, encounters and referrals: the same use cases as
+//! the pages (`veille_app::people`), the same validation and audited
+//! writes; health fields appear only for those who may read them, and a
+//! partner sees of a referral only what it needs.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use veille_domain::people::{AgeBand, EncounterAction, ExitReason, Gender, HealthFlag, Language, Nationality, Need, ReferralParty, ReferralStatus, Situation, Vulnerability};
-use veille_domain::{Action, FieldGroup, Resource, ResourceKind};
-use veille_storage::encounters::Encounter;
-use veille_storage::people::{self, Person};
-use veille_storage::referrals::Referral;
-use veille_storage::audit;
+use veille_app::people::duplicates::Suggestion;
+use veille_app::people::encounters::{self, RECENT_API};
+use veille_app::people::files::{self, Rejected};
+use veille_app::people::input::{AnswerBody, ConsentBody, ConsentForm, EncounterBody, EncounterInput, ExitBody, OtherBody, PersonBody, PersonForm, ReferralBody, ReferralForm, VersionBody};
+use veille_app::people::referrals::{self, LinkOnce, PartnerPerson, ANSWERS, OUTCOMES};
+use veille_app::people::{load_person, readable_people, Encounter, Person, Referral};
+use veille_domain::people::{AgeBand, EncounterAction, ExitReason, Gender, HealthFlag, Language, Nationality, Need, ReferralStatus, Situation, Vulnerability};
+use veille_domain::Action;
 
 use crate::api::{invalid, JsonBody};
 use crate::auth::Authenticated;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::forms::FieldErrors;
 use crate::AppState;
-
-use super::duplicates::{self, Suggestion};
-use super::input::{validate_answer, validate_consent, AnswerBody, ConsentBody, ConsentForm, EncounterBody, EncounterInput, PersonBody, PersonForm, ReferralBody, ReferralForm};
-use super::referrals::{LinkOnce, PartnerPerson};
-use super::{entry, gate, gate_records, health_of, load_person, person_resource};
 
 fn lang_of(who: &Authenticated) -> crate::i18n::Lang {
     crate::i18n::Lang::from_code(&who.account.lang)
@@ -125,7 +122,8 @@ pub struct PersonView {
 
 async fn person_view(state: &AppState, who: &Authenticated, p: &Person) -> AppResult<PersonView> {
     let f = &p.fields;
-    let consent = people::current_consent(&state.db, p.id).await?.map(|c| ConsentView {
+    let d = files::details(state, who, p).await?;
+    let consent = d.consent.map(|c| ConsentView {
         told_purpose: c.terms.told_purpose,
         told_access: c.terms.told_access,
         told_rights: c.terms.told_rights,
@@ -136,18 +134,6 @@ async fn person_view(state: &AppState, who: &Authenticated, p: &Person) -> AppRe
         given_at: c.given_at.to_rfc3339(),
         recorded_by: c.recorded_by.to_string(),
     });
-    let mut linked = Vec::new();
-    for other in people::get_many(&state.db, &people::group_of(&state.db, p.id).await?).await? {
-        if other.id != p.id && who.can(Action::Read, &person_resource(&state.db, &other).await?).allowed {
-            linked.push(other.id.to_string());
-        }
-    }
-    let health = if who.can(Action::Read, &health_of(&person_resource(&state.db, p).await?)).allowed {
-        let h = people::health(&state.db, p.id).await?;
-        Some(HealthView { flags: h.flags, notes: h.notes })
-    } else {
-        None
-    };
     Ok(PersonView {
         id: p.id.to_string(),
         organisation_id: p.organisation.to_string(),
@@ -171,8 +157,8 @@ async fn person_view(state: &AppState, who: &Authenticated, p: &Person) -> AppRe
         last_contact_at: p.last_contact_at.map(|t| t.to_rfc3339()),
         version: p.version,
         consent,
-        linked,
-        health,
+        linked: d.linked.iter().map(ToString::to_string).collect(),
+        health: d.health.map(|h| HealthView { flags: h.flags, notes: h.notes }),
     })
 }
 
@@ -238,8 +224,7 @@ pub struct PeopleQuery {
 
 /// GET /api/v1/people
 pub async fn list_people(State(state): State<AppState>, who: Authenticated, Query(q): Query<PeopleQuery>) -> AppResult<Response> {
-    gate(&who)?;
-    let list: Vec<PersonSummary> = super::pages::readable(&state, &who, q.active, 1000).await?.iter().map(PersonSummary::from).collect();
+    let list: Vec<PersonSummary> = files::list(&state, &who, q.active).await?.iter().map(PersonSummary::from).collect();
     Ok(Json(list).into_response())
 }
 
@@ -248,130 +233,75 @@ fn duplicates_found(lang: crate::i18n::Lang, found: &[Suggestion]) -> Response {
     (StatusCode::CONFLICT, [("x-veille-error", "possible_duplicates")], Json(body)).into_response()
 }
 
+/// The file as the API shows it now (after a change).
+async fn current(state: &AppState, who: &Authenticated, id: &str) -> AppResult<Response> {
+    let (p, _) = load_person(state, who, id, Action::Read).await?;
+    Ok(Json(person_view(state, who, &p).await?).into_response())
+}
+
 /// POST /api/v1/people: probable duplicates answer 409 with them, unless
 /// `duplicates_reviewed` says they were seen.
 pub async fn create_person(State(state): State<AppState>, who: Authenticated, JsonBody(body): JsonBody<PersonBody>) -> AppResult<Response> {
-    gate(&who)?;
-    who.require(Action::Create, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))?;
     let lang = lang_of(&who);
-    let form = PersonForm::from(body);
-    let valid = match super::pages::check_new(&state, lang, &who, &form).await? {
-        Ok(v) => v,
-        Err(Ok(found)) => return Ok(duplicates_found(lang, &found)),
-        Err(Err(errors)) => return Ok(invalid(lang, &errors)),
-    };
-    let mut tx = state.db.begin().await?;
-    let id = super::pages::write_new(&mut tx, &state, &who, &valid, "api").await?;
-    tx.commit().await?;
-    let p = people::get(&state.db, id).await?;
-    Ok(created(person_view(&state, &who, &p).await?))
+    match files::create(&state, &who, lang, &PersonForm::from(body), "api").await? {
+        Ok(id) => {
+            let (p, _) = load_person(&state, &who, &id.to_string(), Action::Read).await?;
+            Ok(created(person_view(&state, &who, &p).await?))
+        }
+        Err(Rejected::Duplicates(found)) => Ok(duplicates_found(lang, &found)),
+        Err(Rejected::Invalid(errors)) => Ok(invalid(lang, &errors)),
+    }
 }
 
 /// GET /api/v1/people/{id} (an audited read)
 pub async fn person(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
-    gate_records(&who)?;
-    let (p, res) = load_person(&state, &who, &id, Action::Read).await?;
-    let health = who.can(Action::Read, &health_of(&res)).allowed;
-    audit::append_now(&state.db, entry(&who, &state, "read", "person", p.id, p.organisation, serde_json::json!({"via": "api", "health": health}))).await?;
+    let p = files::read_person(&state, &who, &id, "api").await?;
     Ok(Json(person_view(&state, &who, &p).await?).into_response())
 }
 
 /// POST /api/v1/people/{id}: the whole file, with the version read.
 pub async fn update_person(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, JsonBody(body): JsonBody<PersonBody>) -> AppResult<Response> {
-    gate_records(&who)?;
-    let (p, _) = load_person(&state, &who, &id, Action::Update).await?;
-    if let Err(errors) = super::pages::save_edit(&state, lang_of(&who), &who, &p, &PersonForm::from(body), "api").await? {
+    if let Err(errors) = files::update(&state, &who, lang_of(&who), &id, &PersonForm::from(body), "api").await? {
         return Ok(invalid(lang_of(&who), &errors));
     }
-    let p = people::get(&state.db, p.id).await?;
-    Ok(Json(person_view(&state, &who, &p).await?).into_response())
+    current(&state, &who, &id).await
 }
 
 /// GET /api/v1/people/{id}/duplicates
 pub async fn duplicates(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
-    gate_records(&who)?;
-    let (p, _) = load_person(&state, &who, &id, Action::Update).await?;
-    Ok(Json(duplicates::of_person(&state, &who, &p).await?).into_response())
+    Ok(Json(files::duplicates_of(&state, &who, &id).await?).into_response())
 }
 
 /// POST /api/v1/people/{id}/consents
 pub async fn add_consent(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, JsonBody(body): JsonBody<ConsentBody>) -> AppResult<Response> {
-    gate_records(&who)?;
-    let (p, _) = load_person(&state, &who, &id, Action::Update).await?;
-    let mut errors = FieldErrors::new();
-    let Some(c) = validate_consent(lang_of(&who), &ConsentForm::from(body), state.clock.now(), &mut errors) else {
-        return Ok(invalid(lang_of(&who), &errors));
-    };
-    let mut tx = state.db.begin().await?;
-    super::pages::record_consent(&mut tx, &state, &who, &p, &c, "api").await?;
-    tx.commit().await?;
-    Ok(created(person_view(&state, &who, &p).await?))
-}
-
-/// The other record of a link.
-#[derive(Deserialize, Default, schemars::JsonSchema)]
-#[serde(default)]
-pub struct OtherBody {
-    /// The other record's id.
-    pub other: String,
-}
-
-async fn pair(state: &AppState, who: &Authenticated, id: &str, other: &str) -> AppResult<Result<(Person, Person), Response>> {
-    gate_records(who)?;
-    let (p, _) = load_person(state, who, id, Action::Update).await?;
-    match super::pages::other_person(state, who, &p, other).await? {
-        Some(o) => Ok(Ok((p, o))),
-        None => {
-            let mut errors = FieldErrors::new();
-            errors.add("other", lang_of(who).t("people.duplicates.invalid"));
-            Ok(Err(invalid(lang_of(who), &errors)))
-        }
+    match files::add_consent(&state, &who, lang_of(&who), &id, &ConsentForm::from(body), "api").await? {
+        Ok(p) => Ok(created(person_view(&state, &who, &p).await?)),
+        Err(errors) => Ok(invalid(lang_of(&who), &errors)),
     }
 }
 
 /// POST /api/v1/people/{id}/links
 pub async fn link(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, JsonBody(body): JsonBody<OtherBody>) -> AppResult<Response> {
-    let (p, o) = match pair(&state, &who, &id, &body.other).await? {
-        Ok(x) => x,
-        Err(r) => return Ok(r),
-    };
-    super::pages::link_records(&state, &who, &p, &o, "api").await?;
-    Ok(Json(person_view(&state, &who, &p).await?).into_response())
+    match files::link(&state, &who, lang_of(&who), &id, &body, "api").await? {
+        Ok(_) => current(&state, &who, &id).await,
+        Err(errors) => Ok(invalid(lang_of(&who), &errors)),
+    }
 }
 
 /// POST /api/v1/people/{id}/unlink
 pub async fn unlink(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, JsonBody(body): JsonBody<OtherBody>) -> AppResult<Response> {
-    let (p, o) = match pair(&state, &who, &id, &body.other).await? {
-        Ok(x) => x,
-        Err(r) => return Ok(r),
-    };
-    super::pages::unlink_records(&state, &who, &p, &o, "api").await?;
-    Ok(Json(person_view(&state, &who, &p).await?).into_response())
-}
-
-/// Leaving the active list.
-#[derive(Deserialize, Default, schemars::JsonSchema)]
-#[serde(default)]
-pub struct ExitBody {
-    /// Why.
-    #[schemars(with = "ExitReason")]
-    pub reason: String,
-    /// The version read.
-    pub version: Option<i64>,
+    match files::unlink(&state, &who, lang_of(&who), &id, &body, "api").await? {
+        Ok(_) => current(&state, &who, &id).await,
+        Err(errors) => Ok(invalid(lang_of(&who), &errors)),
+    }
 }
 
 /// POST /api/v1/people/{id}/exit
 pub async fn exit(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, JsonBody(body): JsonBody<ExitBody>) -> AppResult<Response> {
-    gate_records(&who)?;
-    let (p, _) = load_person(&state, &who, &id, Action::Update).await?;
-    let Some(reason) = ExitReason::from_code(&body.reason) else {
-        let mut errors = FieldErrors::new();
-        errors.add("reason", lang_of(&who).t("form.choose_one"));
-        return Ok(invalid(lang_of(&who), &errors));
-    };
-    super::pages::leave(&state, &who, &p, reason, body.version.unwrap_or(-1), "api").await?;
-    let p = people::get(&state.db, p.id).await?;
-    Ok(Json(person_view(&state, &who, &p).await?).into_response())
+    match files::leave(&state, &who, lang_of(&who), &id, &body, "api").await? {
+        Ok(_) => current(&state, &who, &id).await,
+        Err(errors) => Ok(invalid(lang_of(&who), &errors)),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -416,12 +346,7 @@ pub struct EncounterView {
 }
 
 async fn encounter_view(state: &AppState, who: &Authenticated, e: &Encounter, care: Option<String>) -> AppResult<EncounterView> {
-    let mut met = Vec::new();
-    for p in people::get_many(&state.db, &e.people).await? {
-        if who.can(Action::Read, &person_resource(&state.db, &p).await?).allowed {
-            met.push(p.id.to_string());
-        }
-    }
+    let met = readable_people(state, who, &e.people).await?.into_iter().map(|p| p.id.to_string()).collect();
     let f = &e.fields;
     Ok(EncounterView {
         id: e.id.to_string(),
@@ -445,38 +370,27 @@ async fn encounter_view(state: &AppState, who: &Authenticated, e: &Encounter, ca
 
 /// GET /api/v1/encounters
 pub async fn list_encounters(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
-    gate(&who)?;
     let mut out = Vec::new();
-    for e in veille_storage::encounters::list(&state.db, who.account.organisation, 500).await? {
-        if who.can(Action::Read, &super::encounter_resource(&e)).allowed {
-            out.push(encounter_view(&state, &who, &e, None).await?);
-        }
+    for e in encounters::recent(&state, &who, RECENT_API).await? {
+        out.push(encounter_view(&state, &who, &e, None).await?);
     }
     Ok(Json(out).into_response())
 }
 
 /// POST /api/v1/encounters: probable duplicates of a new person answer 409.
 pub async fn create_encounter(State(state): State<AppState>, who: Authenticated, JsonBody(body): JsonBody<EncounterBody>) -> AppResult<Response> {
-    gate(&who)?;
-    who.require(Action::Create, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation))?;
     let lang = lang_of(&who);
-    let input = EncounterInput::from(body);
-    let checked = match super::encounters::check(&state, lang, &who, &input).await? {
-        Ok(c) => c,
-        Err(Ok(found)) => return Ok(duplicates_found(lang, &found)),
-        Err(Err(errors)) => return Ok(invalid(lang, &errors)),
-    };
-    let (id, _) = super::encounters::write(&state, &who, &checked, "api").await?;
-    let e = veille_storage::encounters::get(&state.db, id).await?;
-    let care = if who.actor.holds(FieldGroup::Health) { checked.encounter.care.clone() } else { None };
-    Ok(created(encounter_view(&state, &who, &e, care).await?))
+    match encounters::record(&state, &who, lang, &EncounterInput::from(body), "api").await? {
+        Ok(done) => Ok(created(encounter_view(&state, &who, &done.encounter, done.care).await?)),
+        Err(Rejected::Duplicates(found)) => Ok(duplicates_found(lang, &found)),
+        Err(Rejected::Invalid(errors)) => Ok(invalid(lang, &errors)),
+    }
 }
 
 /// GET /api/v1/encounters/{id} (an audited read)
 pub async fn encounter(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
-    gate_records(&who)?;
-    let (e, care) = super::encounters::load(&state, &who, &id, "api").await?;
-    Ok(Json(encounter_view(&state, &who, &e, care).await?).into_response())
+    let read = encounters::read(&state, &who, &id, "api").await?;
+    Ok(Json(encounter_view(&state, &who, &read.encounter, read.care).await?).into_response())
 }
 
 // ---------------------------------------------------------------------------
@@ -521,8 +435,7 @@ pub struct ReferralView {
     pub partner_link: Option<LinkOnce>,
 }
 
-async fn referral_view(state: &AppState, who: &Authenticated, r: &Referral, link: Option<LinkOnce>) -> AppResult<ReferralView> {
-    let person = people::get(&state.db, r.person).await?;
+async fn referral_view(state: &AppState, who: &Authenticated, r: &Referral, person: &Person, link: Option<LinkOnce>) -> AppResult<ReferralView> {
     let sender = r.organisation == who.account.organisation;
     Ok(ReferralView {
         id: r.id.to_string(),
@@ -543,89 +456,65 @@ async fn referral_view(state: &AppState, who: &Authenticated, r: &Referral, link
     })
 }
 
+/// The referral as the API shows it now (after a change).
+async fn current_referral(state: &AppState, who: &Authenticated, id: &str, link: Option<LinkOnce>) -> AppResult<ReferralView> {
+    let (r, person, _, _) = referrals::load(state, who, id).await?;
+    referral_view(state, who, &r, &person, link).await
+}
+
 /// GET /api/v1/referrals
 pub async fn list_referrals(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
-    gate_records(&who)?;
-    let (sent, queue) = super::referrals::visible(&state, &who, gate(&who).is_ok()).await?;
+    let (sent, queue, _) = referrals::lists(&state, &who).await?;
     let mut out = Vec::new();
-    for r in sent.iter().chain(&queue) {
-        out.push(referral_view(&state, &who, r, None).await?);
+    for (r, _) in sent.iter().chain(&queue) {
+        out.push(current_referral(&state, &who, &r.id.to_string(), None).await?);
     }
     Ok(Json(out).into_response())
 }
 
 /// POST /api/v1/referrals
 pub async fn create_referral(State(state): State<AppState>, who: Authenticated, JsonBody(body): JsonBody<ReferralBody>) -> AppResult<Response> {
-    gate(&who)?;
     let lang = lang_of(&who);
-    let form = ReferralForm::from(body);
-    let (new, person) = match super::referrals::check(&state, lang, &who, &form).await {
+    let (id, once) = match referrals::create(&state, &who, lang, &ReferralForm::from(body), "api").await {
         Ok(Ok(x)) => x,
         Ok(Err(errors)) => return Ok(invalid(lang, &errors)),
         // A person the caller cannot reach is a field error here, not a 404 of this route.
-        Err(AppError { kind: ErrorKind::NotFound, .. }) => {
+        Err(e) if e.kind == ErrorKind::NotFound => {
             let mut errors = FieldErrors::new();
             errors.add("person_id", lang.t("form.choose_one"));
             return Ok(invalid(lang, &errors));
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(AppError::from(e)),
     };
-    let (id, once) = super::referrals::write(&state, &who, &new, &person, form.send_now(), "api").await?;
-    let r = veille_storage::referrals::get(&state.db, id).await?;
-    Ok(created(referral_view(&state, &who, &r, once).await?))
+    Ok(created(current_referral(&state, &who, &id.to_string(), once).await?))
 }
 
 /// GET /api/v1/referrals/{id} (an audited read)
 pub async fn referral(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
-    let (r, _, _, party) = super::referrals::load(&state, &who, &id).await?;
-    let detail = serde_json::json!({"via": "api", "as": if party == ReferralParty::Sender { "sender" } else { "partner" }});
-    audit::append_now(&state.db, entry(&who, &state, "read", "referral", r.id, r.organisation, detail)).await?;
-    Ok(Json(referral_view(&state, &who, &r, None).await?).into_response())
-}
-
-/// The version read.
-#[derive(Deserialize, Default, schemars::JsonSchema)]
-#[serde(default)]
-pub struct VersionBody {
-    /// The version read.
-    pub version: Option<i64>,
+    let (r, person, _, _) = referrals::read(&state, &who, &id, "api").await?;
+    Ok(Json(referral_view(&state, &who, &r, &person, None).await?).into_response())
 }
 
 /// POST /api/v1/referrals/{id}/send
 pub async fn send_referral(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, JsonBody(body): JsonBody<VersionBody>) -> AppResult<Response> {
-    let (r, person, res, party) = super::referrals::load(&state, &who, &id).await?;
-    who.require(Action::Update, &res)?;
-    if party != ReferralParty::Sender {
-        return Err(AppError::forbidden());
-    }
-    let once = super::referrals::send_existing(&state, &who, &r, &person, body.version.unwrap_or(r.version), "api").await?;
-    let r = veille_storage::referrals::get(&state.db, r.id).await?;
-    Ok(Json(referral_view(&state, &who, &r, once).await?).into_response())
+    let once = referrals::send(&state, &who, &id, body.version, "api").await?;
+    Ok(Json(current_referral(&state, &who, &id, once).await?).into_response())
 }
 
 async fn act(state: AppState, who: Authenticated, id: String, body: AnswerBody, allowed: &[ReferralStatus]) -> AppResult<Response> {
-    let (r, _, res, party) = super::referrals::load(&state, &who, &id).await?;
-    who.require(Action::Update, &res)?;
     let lang = lang_of(&who);
-    let (to, message) = match validate_answer(lang, &body, allowed) {
-        Ok(v) => v,
-        Err(errors) => return Ok(invalid(lang, &errors)),
-    };
-    if !super::referrals::apply(&state, Some(&who), &r, party, to, &message, body.version.unwrap_or(r.version), "api").await? {
-        let mut errors = FieldErrors::new();
-        errors.add("status", lang.t("people.referral.not_now"));
-        return Ok(invalid(lang, &errors));
+    match referrals::act(&state, &who, lang, &id, &body, allowed, "api").await? {
+        Ok(_) => Ok(Json(current_referral(&state, &who, &id, None).await?).into_response()),
+        Err(errors) => Ok(invalid(lang, &errors)),
     }
-    let r = veille_storage::referrals::get(&state.db, r.id).await?;
-    Ok(Json(referral_view(&state, &who, &r, None).await?).into_response())
 }
 
 /// POST /api/v1/referrals/{id}/answer
 pub async fn answer_referral(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, JsonBody(body): JsonBody<AnswerBody>) -> AppResult<Response> {
-    act(state, who, id, body, &[ReferralStatus::Accepted, ReferralStatus::Declined]).await
+    act(state, who, id, body, &ANSWERS).await
 }
 
 /// POST /api/v1/referrals/{id}/outcome
 pub async fn referral_outcome(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, JsonBody(body): JsonBody<AnswerBody>) -> AppResult<Response> {
-    act(state, who, id, body, &[ReferralStatus::Done, ReferralStatus::NotHonoured]).await
+    act(state, who, id, body, &OUTCOMES).await
 }

@@ -6,24 +6,42 @@
 //! answered from the partner's queue or through an unguessable, expiring
 //! link, and expiring back to their sender when unanswered.
 //!
-//! Access: a file is a personal record owned by the organisation that
-//! created it, readable by the organisations it was shared with by consent;
-//! a referral is shared with its partner organisation, which sees only what
-//! the referral needs. Health fields are resources with
-//! `.field(FieldGroup::Health)`. Every read of a file is audited.
+//! The use cases (and who may do what) are in `veille_app::people`; the
+//! handlers here extract what was sent, call them, and render the page or
+//! the JSON view.
 
 pub mod api;
-pub mod demo;
 pub mod encounters;
-pub mod input;
 pub mod pages;
 pub mod referrals;
+pub mod view;
 
 use axum::routing::{get, post};
 
-pub use veille_app::people::*;
+pub use veille_app::people::{duplicates, input, load_person};
 
+use crate::forms::Form;
 use crate::routes::{schema, Access, ApiDoc, QueryParam, Registry};
+
+/// A form read twice from the same body: as `T` and as its `consent_*`
+/// fields (the anti-forgery check is the one of [`Form`]).
+pub struct WithConsent<T>(pub T, pub input::ConsentForm);
+
+impl<S, T> axum::extract::FromRequest<S> for WithConsent<T>
+where
+    crate::AppState: axum::extract::FromRef<S>,
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = crate::error::AppError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, state).await?;
+        let text = serde_html_form::to_string(&pairs).map_err(|_| crate::error::AppError::bad_request())?;
+        let bad = |e: serde_html_form::de::Error| crate::error::AppError { kind: crate::error::ErrorKind::BadRequest, cause: Some(anyhow::anyhow!("form decoding: {e}")) };
+        Ok(WithConsent(serde_html_form::from_str(&text).map_err(bad)?, serde_html_form::from_str(&text).map_err(bad)?))
+    }
+}
 
 /// The routes of people, encounters and referrals: pages, the partner link and the JSON API.
 pub fn routes(reg: Registry) -> Registry {
@@ -80,11 +98,11 @@ pub fn routes(reg: Registry) -> Registry {
         .post("/api/v1/people/{id}/consents", Signed, "Record a consent", post(api::add_consent))
         .doc(ApiDoc::default().request(schema::<input::ConsentBody>).response(schema::<api::PersonView>).status(201))
         .post("/api/v1/people/{id}/links", Signed, "Link two records of the same person", post(api::link))
-        .doc(ApiDoc::default().request(schema::<api::OtherBody>).response(schema::<api::PersonView>))
+        .doc(ApiDoc::default().request(schema::<input::OtherBody>).response(schema::<api::PersonView>))
         .post("/api/v1/people/{id}/unlink", Signed, "Undo a link", post(api::unlink))
-        .doc(ApiDoc::default().request(schema::<api::OtherBody>).response(schema::<api::PersonView>))
+        .doc(ApiDoc::default().request(schema::<input::OtherBody>).response(schema::<api::PersonView>))
         .post("/api/v1/people/{id}/exit", Signed, "Take a person out of the active list", post(api::exit))
-        .doc(ApiDoc::default().request(schema::<api::ExitBody>).response(schema::<api::PersonView>))
+        .doc(ApiDoc::default().request(schema::<input::ExitBody>).response(schema::<api::PersonView>))
         .get("/api/v1/encounters", Signed, "Recent encounters of the caller's organisation", get(api::list_encounters))
         .doc(ApiDoc::default().response(schema::<Vec<api::EncounterView>>))
         .post("/api/v1/encounters", Signed, "Record an encounter (optionally with a new person)", post(api::create_encounter))
@@ -98,7 +116,7 @@ pub fn routes(reg: Registry) -> Registry {
         .get("/api/v1/referrals/{id}", Signed, "A referral (audited read; a partner sees what the referral needs)", get(api::referral))
         .doc(ApiDoc::default().response(schema::<api::ReferralView>))
         .post("/api/v1/referrals/{id}/send", Signed, "Send a referral, or send it again", post(api::send_referral))
-        .doc(ApiDoc::default().request(schema::<api::VersionBody>).response(schema::<api::ReferralView>))
+        .doc(ApiDoc::default().request(schema::<input::VersionBody>).response(schema::<api::ReferralView>))
         .post("/api/v1/referrals/{id}/answer", Signed, "The partner's answer", post(api::answer_referral))
         .doc(ApiDoc::default().request(schema::<input::AnswerBody>).response(schema::<api::ReferralView>))
         .post("/api/v1/referrals/{id}/outcome", Signed, "The outcome of a referral", post(api::referral_outcome))

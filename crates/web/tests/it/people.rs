@@ -19,6 +19,11 @@ use veille_storage::{Backend, Tx};
 
 use crate::helpers::*;
 
+/// The tests read back what they wrote, whoever wrote it.
+fn all() -> veille_storage::Scope {
+    veille_storage::Scope::instance("test")
+}
+
 /// Planted in the health sections of the matrix's people: no answer to
 /// another role than health professionals may contain it.
 pub const HEALTH_MARKER: &str = "SANTE-PLANTEE-4417";
@@ -172,9 +177,9 @@ async fn a_pseudonym_is_enough_and_identifying_data_needs_a_consent_that_agrees(
     // With the agreement: saved, with its consent record.
     told.push(("consent_identifying", "1"));
     let yanis = id_in(&c.post("/people", &told).await);
-    let p = people::get(w.app.db(), yanis.parse().unwrap()).await.unwrap();
+    let p = people::get(w.app.db(), &all(), yanis.parse().unwrap()).await.unwrap();
     assert_eq!(p.fields.phone.as_deref(), Some("0611223344"));
-    let consent = people::current_consent(w.app.db(), p.id).await.unwrap().unwrap();
+    let consent = people::current_consent(w.app.db(), &all(), p.id).await.unwrap().unwrap();
     assert!(consent.terms.allows_identifying() && consent.interpreter);
     assert_eq!((consent.language.code(), consent.recorded_by), ("ar", w.coordinator));
     // Every read of a file is audited (page, edit form and API), never with its content.
@@ -191,9 +196,9 @@ async fn a_pseudonym_is_enough_and_identifying_data_needs_a_consent_that_agrees(
     // Withdrawing consent erases the identifying data.
     let r = c.post(&format!("/people/{yanis}/consent/withdraw"), &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let p = people::get(w.app.db(), p.id).await.unwrap();
+    let p = people::get(w.app.db(), &all(), p.id).await.unwrap();
     assert!(!p.fields.has_identifying());
-    assert!(people::current_consent(w.app.db(), p.id).await.unwrap().is_none());
+    assert!(people::current_consent(w.app.db(), &all(), p.id).await.unwrap().is_none());
     // Then a phone is refused again on edit.
     let r = c.post(&format!("/people/{yanis}"), &[("pseudonym", "Yanis"), ("phone", "0611223344"), ("version", &p.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -293,7 +298,7 @@ async fn probable_duplicates_are_shown_while_creating_then_linked_and_unlinked_b
     assert!(page.contains("Sous le pont"), "the merged view shows the other file's encounter");
     assert!(!page.contains("id=\"duplicates\""), "a linked file is no longer suggested");
     // Both files and their histories are kept.
-    let (a, b) = (people::get(w.app.db(), first.parse().unwrap()).await.unwrap(), people::get(w.app.db(), second.parse().unwrap()).await.unwrap());
+    let (a, b) = (people::get(w.app.db(), &all(), first.parse().unwrap()).await.unwrap(), people::get(w.app.db(), &all(), second.parse().unwrap()).await.unwrap());
     assert_eq!((a.fields.pseudonym.as_str(), b.fields.pseudonym.as_str()), ("Gavroche", "Gavroch"));
     // A third look-alike sees the linked pair once.
     let r = c.post("/people/suggestions", &[("pseudonym", "Gavroche"), ("birth_year", "1990"), ("gender", "man")]).await;
@@ -316,7 +321,7 @@ async fn probable_duplicates_are_shown_while_creating_then_linked_and_unlinked_b
     c.post(&format!("/people/{second}/distinct"), &[("other", &first)]).await;
     assert!(!c.get(&format!("/people/{second}")).await.body.contains("id=\"duplicates\""));
     // Linking with a file the worker may not change is refused.
-    let theirs = people::list_for(w.app.db(), w.other, &Default::default(), 10).await.unwrap()[0].id.to_string();
+    let theirs = people::list(w.app.db(), &all(), &people::Filter { organisation: Some(w.other), ..Default::default() }).await.unwrap()[0].id.to_string();
     let r = c.post(&format!("/people/{second}/link"), &[("other", &theirs)]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
@@ -333,7 +338,7 @@ async fn an_edited_file_is_suggested_by_its_new_values_and_territories_limit_sug
     let mut worker = w.app.session_for(w.worker, false).await;
     assert!(!worker.post("/people/suggestions", &probe).await.body.contains(&id));
     // Renamed: found by the new name only.
-    let p = people::get(w.app.db(), id.parse().unwrap()).await.unwrap();
+    let p = people::get(w.app.db(), &all(), id.parse().unwrap()).await.unwrap();
     let r = c.post(&format!("/people/{id}"), &[("pseudonym", "Éponine"), ("birth_year", "2000"), ("gender", "woman"), ("territory", &t2.to_string()), ("version", &p.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(!c.post("/people/suggestions", &probe).await.body.contains(&id));
@@ -391,14 +396,14 @@ async fn an_encounter_with_a_new_person_records_the_consent_and_the_seams() {
     fields.extend_from_slice(INFORMED);
     let r = c.post("/encounters", &fields).await;
     let enc: veille_domain::EncounterId = id_in(&r).parse().unwrap();
-    let e = encounters::get(w.app.db(), enc).await.unwrap();
+    let e = encounters::get(w.app.db(), &all(), enc).await.unwrap();
     assert_eq!((e.fields.site_id.as_deref(), e.fields.round_id.as_deref()), (Some(site.as_str()), Some(round.as_str())));
     assert_eq!((e.fields.territory, e.fields.unidentified_count, e.people.len()), (Some(w.t1), 2, 1));
     assert!(e.fields.follow_up && e.fields.actions.len() == 2);
-    let marius = people::get(w.app.db(), e.people[0]).await.unwrap();
+    let marius = people::get(w.app.db(), &all(), e.people[0]).await.unwrap();
     assert_eq!((marius.fields.pseudonym.as_str(), marius.fields.territory), ("Marius", Some(w.t1)));
     assert_eq!(marius.last_contact_at, Some(e.fields.at));
-    assert!(people::current_consent(w.app.db(), marius.id).await.unwrap().unwrap().terms.informed());
+    assert!(people::current_consent(w.app.db(), &all(), marius.id).await.unwrap().unwrap().terms.informed());
     let page = c.get(&format!("/encounters/{enc}")).await.body;
     assert!(page.contains(&format!("/people/{}", marius.id)) && page.contains("Revenir avec un duvet"));
     assert!(page.contains(&format!("href=\"/sites/{site}\"")) && page.contains(&format!("href=\"/rounds/{round}\"")));
@@ -411,7 +416,7 @@ async fn an_encounter_with_a_new_person_records_the_consent_and_the_seams() {
     let id = marius.id.to_string();
     chosen.push(("use_person", &id));
     let enc2: veille_domain::EncounterId = id_in(&c.post("/encounters", &chosen).await).parse().unwrap();
-    assert_eq!(encounters::get(w.app.db(), enc2).await.unwrap().people, vec![marius.id]);
+    assert_eq!(encounters::get(w.app.db(), &all(), enc2).await.unwrap().people, vec![marius.id]);
     assert_eq!(person_count(&w).await, 1);
     // The round's daily report starts from its encounters: Marius (a new file)
     // and two unidentified people; the later encounter outside the round is not counted.
@@ -437,7 +442,7 @@ async fn send_to_day_centre(w: &World) -> (PersonId, ReferralId) {
     assert_eq!(c.get(&format!("/referrals/new?person={person}")).await.status, StatusCode::OK);
     let r = c.post("/referrals", &[("person", &person), ("partner_organisation", &w.day_centre.to_string()), ("reason", "Douche et laverie"), ("consent_confirmed", "1")]).await;
     let referral: ReferralId = id_in(&r).parse().unwrap();
-    assert_eq!(referrals::get(w.app.db(), referral).await.unwrap().status.code(), "proposed");
+    assert_eq!(referrals::get(w.app.db(), &all(), referral).await.unwrap().status.code(), "proposed");
     (person.parse().unwrap(), referral)
 }
 
@@ -449,10 +454,10 @@ async fn a_referral_goes_from_proposed_to_done_answered_by_a_partner_user() {
     let mut partner = w.app.session_for(w.partner, false).await;
     // Proposed: not in the partner's queue yet.
     assert!(!partner.get("/referrals").await.body.contains(&referral.to_string()));
-    let v = referrals::get(w.app.db(), referral).await.unwrap().version.to_string();
+    let v = referrals::get(w.app.db(), &all(), referral).await.unwrap().version.to_string();
     let r = c.post(&format!("/referrals/{referral}/send"), &[("version", &v)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let sent = referrals::get(w.app.db(), referral).await.unwrap();
+    let sent = referrals::get(w.app.db(), &all(), referral).await.unwrap();
     assert_eq!(sent.status.code(), "sent");
     assert!(!sent.has_link, "a partner with accounts answers from its queue, no link");
     // The partner user is told "a referral awaits you", never who.
@@ -474,7 +479,7 @@ async fn a_referral_goes_from_proposed_to_done_answered_by_a_partner_user() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = partner.post(&format!("/referrals/{referral}/answer"), &[("status", "accepted"), ("message", "Demain 9 h"), ("version", &sent.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let accepted = referrals::get(w.app.db(), referral).await.unwrap();
+    let accepted = referrals::get(w.app.db(), &all(), referral).await.unwrap();
     assert_eq!((accepted.status.code(), accepted.answer.as_str(), accepted.answered_via.as_deref()), ("accepted", "Demain 9 h", Some("queue")));
     let m = mails(&w).await;
     assert_eq!(m.len(), 2);
@@ -483,8 +488,8 @@ async fn a_referral_goes_from_proposed_to_done_answered_by_a_partner_user() {
     // Done, recorded by the sender; the timeline holds every step.
     let r = c.post(&format!("/referrals/{referral}/outcome"), &[("status", "done"), ("version", &accepted.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(referrals::get(w.app.db(), referral).await.unwrap().status.code(), "done");
-    let steps: Vec<Option<String>> = referrals::events(w.app.db(), referral).await.unwrap().into_iter().map(|e| e.to).collect();
+    assert_eq!(referrals::get(w.app.db(), &all(), referral).await.unwrap().status.code(), "done");
+    let steps: Vec<Option<String>> = veille_storage::timeline::of(w.app.db(), veille_domain::records::RecordKind::Referral, referral).await.unwrap().into_iter().map(|e| e.to).collect();
     assert_eq!(steps, vec![Some("proposed".into()), Some("sent".into()), Some("accepted".into()), Some("done".into())]);
     let audit = audit_of(&w, &referral.to_string()).await;
     for step in ["\"to\":\"sent\"", "\"to\":\"accepted\"", "\"to\":\"done\""] {
@@ -495,8 +500,8 @@ async fn a_referral_goes_from_proposed_to_done_answered_by_a_partner_user() {
     let mut other = w.app.session_for(w.other_worker, false).await;
     assert_eq!(other.get(&format!("/referrals/{referral}")).await.status, StatusCode::NOT_FOUND);
     // The file's "who can see" panel names the partner through the referral share only.
-    assert!(people::shares(w.app.db(), person).await.unwrap().iter().any(|s| s.organisation == w.day_centre));
-    assert!(!people::consent_shares(w.app.db(), person).await.unwrap().contains(&w.day_centre));
+    assert!(people::shares(w.app.db(), &all(), person).await.unwrap().iter().any(|s| s.organisation == w.day_centre));
+    assert!(!people::consent_shares(w.app.db(), &all(), person).await.unwrap().contains(&w.day_centre));
 }
 
 fn link_and_code(body: &str) -> (String, String) {
@@ -542,12 +547,12 @@ async fn a_partner_without_accounts_answers_through_the_expiring_link_with_the_c
     assert!(r.body.contains("Fantine") && r.body.contains("Consultation") && r.body.contains("value=\"accepted\""));
     let r = partner.post(&path, &[("code", &code), ("status", "accepted"), ("message", "Lundi 14 h")]).await;
     assert!(r.status == StatusCode::OK && r.body.contains("id=\"thanks\""));
-    let answered = referrals::get(w.app.db(), referral).await.unwrap();
+    let answered = referrals::get(w.app.db(), &all(), referral).await.unwrap();
     assert_eq!((answered.status.code(), answered.answered_via.as_deref(), answered.answered_by), ("accepted", Some("link"), None));
     // The outcome through the link too; then the link ends.
     let r = partner.post(&path, &[("code", &code), ("status", "done")]).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(referrals::get(w.app.db(), referral).await.unwrap().status.code(), "done");
+    assert_eq!(referrals::get(w.app.db(), &all(), referral).await.unwrap().status.code(), "done");
     assert_eq!(partner.get(&path).await.status, StatusCode::NOT_FOUND);
     let audit = audit_of(&w, &referral.to_string()).await;
     assert!(audit.iter().any(|(a, d)| a == "read" && d.contains("partner_link")));
@@ -571,8 +576,8 @@ async fn a_partner_link_expires_and_wrong_codes_revoke_it() {
     // A fresh link (sent again after it expired) works until its own expiry.
     let referral = referrals::list_all(&w).await;
     w.app.state.clock.advance_seconds(8 * 86_400);
-    assert_eq!(veille_web::people::referrals::expire_due(&w.app.state).await.unwrap(), 1);
-    let v = referrals::get(w.app.db(), referral).await.unwrap().version.to_string();
+    assert_eq!(veille_app::people::referrals::expire_due(&w.app.state).await.unwrap(), 1);
+    let v = referrals::get(w.app.db(), &all(), referral).await.unwrap().version.to_string();
     // (Sessions end after 30 idle minutes: a new one after the days passed.)
     let mut c = w.app.session_for(w.coordinator, false).await;
     let r = c.post(&format!("/referrals/{referral}/send"), &[("version", &v)]).await;
@@ -588,16 +593,16 @@ async fn an_unanswered_referral_expires_back_to_its_sender() {
     let w = world().await;
     let (_, referral) = send_to_day_centre(&w).await;
     let mut c = w.app.session_for(w.coordinator, false).await;
-    let v = referrals::get(w.app.db(), referral).await.unwrap().version.to_string();
+    let v = referrals::get(w.app.db(), &all(), referral).await.unwrap().version.to_string();
     c.post(&format!("/referrals/{referral}/send"), &[("version", &v)]).await;
     // Not yet due.
     w.app.state.clock.advance_seconds(6 * 86_400);
-    assert_eq!(veille_web::people::referrals::expire_due(&w.app.state).await.unwrap(), 0);
+    assert_eq!(veille_app::people::referrals::expire_due(&w.app.state).await.unwrap(), 0);
     // Due: back to the sender, who is told; the partner can no longer accept it.
     w.app.state.clock.advance_seconds(86_400 + 60);
-    assert_eq!(veille_web::people::referrals::expire_due(&w.app.state).await.unwrap(), 1);
-    assert_eq!(veille_web::people::referrals::expire_due(&w.app.state).await.unwrap(), 0, "once");
-    let r = referrals::get(w.app.db(), referral).await.unwrap();
+    assert_eq!(veille_app::people::referrals::expire_due(&w.app.state).await.unwrap(), 1);
+    assert_eq!(veille_app::people::referrals::expire_due(&w.app.state).await.unwrap(), 0, "once");
+    let r = referrals::get(w.app.db(), &all(), referral).await.unwrap();
     assert_eq!(r.status.code(), "expired");
     // (Sessions end after 30 idle minutes: new ones after the days passed.)
     let mut c = w.app.session_for(w.coordinator, false).await;
@@ -615,7 +620,7 @@ async fn an_unanswered_referral_expires_back_to_its_sender() {
     // Sent again: a new deadline.
     let r2 = c.post(&format!("/referrals/{referral}/send"), &[("version", &r.version.to_string())]).await;
     assert_eq!(r2.status, StatusCode::SEE_OTHER);
-    let again = referrals::get(w.app.db(), referral).await.unwrap();
+    let again = referrals::get(w.app.db(), &all(), referral).await.unwrap();
     assert_eq!(again.status.code(), "sent");
     assert!(again.answer_due_at.unwrap() > w.app.state.clock.now());
 }
@@ -629,7 +634,7 @@ async fn a_referral_without_consent_needs_an_urgent_reason_which_is_audited() {
     assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("consent_confirmed-error"));
     let r = c.post("/referrals", &[("person", &person), ("partner_name", "Urgences"), ("reason", "Malaise grave"), ("urgent_reason", "Personne inconsciente, SAMU appelé")]).await;
     let id = id_in(&r);
-    let stored = referrals::get(w.app.db(), id.parse().unwrap()).await.unwrap();
+    let stored = referrals::get(w.app.db(), &all(), id.parse().unwrap()).await.unwrap();
     assert!(!stored.consent_confirmed && stored.urgent_override_reason.as_deref() == Some("Personne inconsciente, SAMU appelé"));
     let audit = audit_of(&w, &id).await;
     assert!(audit.iter().any(|(a, d)| a == "create" && d.contains("\"urgent_override\":true") && !d.contains("SAMU")), "{audit:?}");
@@ -678,17 +683,17 @@ async fn leaving_the_active_list_with_a_reason_and_households() {
     let r = c.post(&format!("/people/{mother}/household"), &[("action", "create"), ("kind", "family"), ("children", "trois")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     // Leaving the active list: a reason from the list.
-    let p = people::get(w.app.db(), mother.parse().unwrap()).await.unwrap();
+    let p = people::get(w.app.db(), &all(), mother.parse().unwrap()).await.unwrap();
     let r = c.post(&format!("/people/{mother}/exit"), &[("reason", "moved"), ("version", &p.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = c.post(&format!("/people/{mother}/exit"), &[("reason", "housed"), ("version", &p.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let p = people::get(w.app.db(), p.id).await.unwrap();
+    let p = people::get(w.app.db(), &all(), p.id).await.unwrap();
     assert!(!p.active && p.exit_reason.map(|r| r.code()) == Some("housed") && p.exit_at.is_some());
     assert!(!c.get("/people").await.body.contains(&mother));
     assert!(c.get("/people?left=1").await.body.contains(&mother));
     c.post(&format!("/people/{mother}/return"), &[("version", &p.version.to_string())]).await;
-    assert!(people::get(w.app.db(), p.id).await.unwrap().active);
+    assert!(people::get(w.app.db(), &all(), p.id).await.unwrap().active);
 }
 
 #[tokio::test]
@@ -790,7 +795,7 @@ async fn the_api_writes_and_reads_with_the_same_rules_as_the_pages() {
     // Leaving the active list through the API.
     let r = api.post_json(&format!("/api/v1/people/{twin}/exit"), &serde_json::json!({"reason": "no_news"})).await;
     assert!(r.status == StatusCode::CONFLICT || r.status == StatusCode::OK);
-    let p = people::get(w.app.db(), twin.parse().unwrap()).await.unwrap();
+    let p = people::get(w.app.db(), &all(), twin.parse().unwrap()).await.unwrap();
     let r = api.post_json(&format!("/api/v1/people/{twin}/exit"), &serde_json::json!({"reason": "no_news", "version": p.version})).await;
     assert_eq!(r.json()["active"], false);
     // The OpenAPI document describes them.
@@ -827,7 +832,7 @@ async fn a_backup_of_people_restores_identically() {
     let target = TestDb::new().await;
     veille_storage::backup::restore(&target.db, std::io::Cursor::new(&dump)).await.unwrap();
     assert_eq!(veille_storage::backup::checksums(w.app.db()).await.unwrap(), veille_storage::backup::checksums(&target.db).await.unwrap());
-    assert_eq!(people::get(&target.db, person).await.unwrap().household, Some(h));
+    assert_eq!(people::get(&target.db, &all(), person).await.unwrap().household, Some(h));
 }
 
 mod referrals {
@@ -930,7 +935,7 @@ async fn a_referral_to_a_directory_service_is_chosen_in_the_picker_and_names_the
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("id=\"service\"") && r.body.contains("Repas chaud") && r.body.contains("01 00 00 30 01"));
     let referral = referrals::list_all(&w).await;
-    let saved = referrals::get(w.app.db(), referral).await.unwrap();
+    let saved = referrals::get(w.app.db(), &all(), referral).await.unwrap();
     assert_eq!(saved.service_id.as_deref(), Some(service.as_str()));
     assert_eq!(saved.partner_name, "Cantine de test — Repas chaud");
     assert_eq!(saved.partner_email.as_deref(), Some("accueil@cantine.exemple.fr"));

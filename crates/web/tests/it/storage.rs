@@ -167,7 +167,7 @@ async fn an_encounter_without_a_point_then_one_with_a_point_on_the_same_connecti
     let a = veille_storage::encounters::create(&mut tx, org, &fields(None), &[], None, by, now).await.unwrap();
     let b = veille_storage::encounters::create(&mut tx, org, &fields(Some((2.3522, 48.8566))), &[], None, by, now).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(veille_storage::encounters::get(app.db(), a).await.unwrap().fields.lon, None);
-    let b = veille_storage::encounters::get(app.db(), b).await.unwrap();
+    assert_eq!(veille_storage::encounters::get(app.db(), &veille_storage::Scope::instance("test"), a).await.unwrap().fields.lon, None);
+    let b = veille_storage::encounters::get(app.db(), &veille_storage::Scope::instance("test"), b).await.unwrap();
     assert_eq!((b.fields.lon, b.fields.lat), (Some(2.3522), Some(48.8566)));
 }

@@ -1,6 +1,7 @@
 //! What workers type about people, encounters and referrals, and the one
-//! validation of each: the HTML forms and the JSON API both come here, so the
-//! same rules give the same messages next to the same field names.
+//! validation of each: the HTML forms and the JSON API both come here (the
+//! API's bodies convert to the forms), so the same rules give the same
+//! messages next to the same field names.
 
 use chrono::{Datelike, NaiveDateTime, TimeZone};
 use chrono_tz::Europe::Paris;
@@ -9,14 +10,13 @@ use veille_domain::people::{
     AgeBand, ConsentTerms, EncounterAction, Gender, Language, Nationality, Need, Phone, Pseudonym, PseudonymError, ReferralStatus, Situation,
     Vulnerability,
 };
+use veille_domain::people::{ExitReason, HealthFlag, HouseholdKind};
 use veille_domain::{OrganisationId, PersonId, TerritoryId, Timestamp};
 use veille_storage::encounters::EncounterFields;
 use veille_storage::people::{NewConsent, PersonFields};
 use veille_storage::referrals::NewReferral;
 
-
-use crate::forms::{FieldErrors, Form};
-use crate::i18n::Lang;
+use crate::{FieldErrors, Lang};
 
 /// A checkbox of a form (present when ticked), or a JSON boolean.
 fn ticked(v: &Option<String>) -> bool {
@@ -143,26 +143,6 @@ impl ConsentForm {
             "sharing" => &self.consent_sharing,
             _ => &self.consent_interpreter,
         })
-    }
-}
-
-/// A form read twice from the same body: as `T` and as its `consent_*`
-/// fields (the anti-forgery check is the one of [`Form`]).
-pub struct WithConsent<T>(pub T, pub ConsentForm);
-
-impl<S, T> axum::extract::FromRequest<S> for WithConsent<T>
-where
-    crate::AppState: axum::extract::FromRef<S>,
-    S: Send + Sync,
-    T: serde::de::DeserializeOwned,
-{
-    type Rejection = crate::error::AppError;
-
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, state).await?;
-        let text = serde_html_form::to_string(&pairs).map_err(|_| crate::error::AppError::bad_request())?;
-        let bad = |e: serde_html_form::de::Error| crate::error::AppError { kind: crate::error::ErrorKind::BadRequest, cause: Some(anyhow::anyhow!("form decoding: {e}")) };
-        Ok(WithConsent(serde_html_form::from_str(&text).map_err(bad)?, serde_html_form::from_str(&text).map_err(bad)?))
     }
 }
 
@@ -294,8 +274,8 @@ pub struct PersonForm {
     /// Civil family name (identifying).
     #[serde(default)]
     pub civil_family_name: String,
-    /// The consent captured with it (the `consent_*` fields of the same form,
-    /// read by [`WithConsent`], or the API body's `consent`).
+    /// The consent captured with it (the `consent_*` fields of the same
+    /// form, read apart by the web adapter, or the API body's `consent`).
     #[serde(skip)]
     pub consent: ConsentForm,
     /// The suggested duplicates were seen, create anyway.
@@ -541,6 +521,156 @@ pub fn validate_person(lang: Lang, form: &PersonForm, cx: &PersonContext<'_>) ->
 }
 
 // ---------------------------------------------------------------------------
+// Changes to a file
+
+/// A note on a file.
+#[derive(Deserialize, Default, Clone, Debug)]
+pub struct NoteInput {
+    /// Text.
+    #[serde(default)]
+    pub body: String,
+    /// A health note (health professionals only).
+    #[serde(default)]
+    pub health: Option<String>,
+}
+
+impl NoteInput {
+    /// Whether it is a health note.
+    pub fn is_health(&self) -> bool {
+        self.health.is_some()
+    }
+}
+
+/// Checks a note: some text, not too long.
+pub fn validate_note(lang: Lang, n: &NoteInput) -> Result<String, FieldErrors> {
+    let body = n.body.trim();
+    if body.is_empty() || body.chars().count() > 4000 {
+        let mut errors = FieldErrors::new();
+        errors.add("note", lang.t("people.note.invalid"));
+        return Err(errors);
+    }
+    Ok(body.to_owned())
+}
+
+/// The health section as typed.
+#[derive(Deserialize, Default, Clone, Debug)]
+pub struct HealthInput {
+    /// Health flag codes.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// Free text.
+    #[serde(default)]
+    pub notes: String,
+    /// The version read.
+    #[serde(default)]
+    pub version: String,
+}
+
+/// Checks the health section: known flags, notes not too long.
+pub fn validate_health(lang: Lang, h: &HealthInput) -> Result<(Vec<HealthFlag>, String), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let flags: Vec<HealthFlag> = h.flags.iter().filter_map(|f| HealthFlag::from_code(f)).collect();
+    if flags.len() != h.flags.len() {
+        errors.add("health_flags", lang.t("form.choose_one"));
+    }
+    if h.notes.chars().count() > 4000 {
+        errors.add("health_notes", lang.tf("people.form.too_long", &[("max", "4000")]));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok((flags, h.notes.trim().to_owned()))
+}
+
+/// Leaving the active list (the form and the API).
+#[derive(Deserialize, Default, Clone, Debug, schemars::JsonSchema)]
+#[serde(default)]
+pub struct ExitBody {
+    /// Why.
+    #[schemars(with = "ExitReason")]
+    pub reason: String,
+    /// The version read.
+    pub version: Option<i64>,
+}
+
+/// Checks a reason to leave the active list (errors on `reason`).
+pub fn validate_exit(lang: Lang, b: &ExitBody) -> Result<ExitReason, FieldErrors> {
+    ExitReason::from_code(&b.reason).ok_or_else(|| {
+        let mut errors = FieldErrors::new();
+        errors.add("reason", lang.t("form.choose_one"));
+        errors
+    })
+}
+
+/// The other record of a link decision (link, unlink, distinct).
+#[derive(Deserialize, Default, Clone, Debug, schemars::JsonSchema)]
+#[serde(default)]
+pub struct OtherBody {
+    /// The other record's id.
+    pub other: String,
+}
+
+/// An organisation to share a file with, or to stop sharing it with.
+#[derive(Deserialize, Default, Clone, Debug)]
+pub struct ShareInput {
+    /// The organisation (id).
+    #[serde(default)]
+    pub organisation: String,
+}
+
+/// A household change: `action` is `create`, `update`, `add` (a person
+/// already recorded joins) or `leave`.
+#[derive(Deserialize, Default, Clone, Debug)]
+pub struct HouseholdInput {
+    /// What to do.
+    #[serde(default)]
+    pub action: String,
+    /// Household kind code.
+    #[serde(default)]
+    pub kind: String,
+    /// Children's ages, comma-separated.
+    #[serde(default)]
+    pub children: String,
+    /// The person joining (`add`).
+    #[serde(default)]
+    pub member: String,
+    /// The household's version read (`update`).
+    #[serde(default)]
+    pub version: String,
+}
+
+/// Children's ages typed as `3, 7` become birth years (at most 15 children, all under 18).
+pub fn children_years(text: &str, now: Timestamp) -> Option<Vec<i32>> {
+    let year = now.to_datetime().year();
+    text.split([',', ' ', ';'])
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse::<i32>().ok().filter(|a| (0..=17).contains(a)).map(|a| year - a))
+        .collect::<Option<Vec<_>>>()
+        .filter(|v| v.len() <= 15)
+}
+
+/// A household to create or change: its kind and children's birth years.
+/// Checked only for `create` and `update`.
+pub fn validate_household(lang: Lang, h: &HouseholdInput, now: Timestamp) -> Result<(Option<HouseholdKind>, Option<Vec<i32>>), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let kind = HouseholdKind::from_code(&h.kind);
+    let children = children_years(&h.children, now);
+    if matches!(h.action.as_str(), "create" | "update") {
+        if kind.is_none() {
+            errors.add("household_kind", lang.t("form.choose_one"));
+        }
+        if children.is_none() {
+            errors.add("household_children", lang.t("people.household.children_invalid"));
+        }
+    }
+    if errors.is_empty() {
+        Ok((kind, children))
+    } else {
+        Err(errors)
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Encounters
 
 /// An encounter as typed: fast to fill in on a phone during a round, with an
@@ -595,8 +725,8 @@ pub struct EncounterForm {
     /// Their gender.
     #[serde(default)]
     pub new_gender: String,
-    /// The consent captured with it (the `consent_*` fields of the same form,
-    /// read by [`WithConsent`], or the API body's `consent`).
+    /// The consent captured with it (the `consent_*` fields of the same
+    /// form, read apart by the web adapter, or the API body's `consent`).
     #[serde(skip)]
     pub consent: ConsentForm,
     /// The suggested duplicates of the new person were seen, create anyway.
@@ -803,13 +933,10 @@ pub fn validate_encounter(lang: Lang, f: &EncounterForm, now: Timestamp, may_wri
 // Referrals
 
 /// A referral as typed. `service_id` is chosen in the partner directory's
-/// picker (search by need, territory, "open now"), whose filters come with
-/// the form (`picker`: a search, not a save, when its button sent it).
+/// picker (search by need, territory, "open now"), whose filters the web
+/// form carries beside these fields.
 #[derive(Deserialize, Default, Clone, Debug)]
 pub struct ReferralForm {
-    /// The picker's filters.
-    #[serde(flatten)]
-    pub picker: crate::directory::picker::PickerForm,
     /// The person (id).
     #[serde(default)]
     pub person: String,
@@ -886,7 +1013,6 @@ impl From<ReferralBody> for ReferralForm {
             consent_confirmed: flag(b.consent_confirmed),
             urgent_reason: text(b.urgent_override_reason),
             send: flag(b.send),
-            picker: Default::default(),
         }
     }
 }
@@ -987,6 +1113,30 @@ pub fn validate_answer(lang: Lang, b: &AnswerBody, allowed: &[ReferralStatus]) -
     }
 }
 
+/// The version read (sending a referral again).
+#[derive(Deserialize, Default, Clone, Debug, schemars::JsonSchema)]
+#[serde(default)]
+pub struct VersionBody {
+    /// The version read.
+    pub version: Option<i64>,
+}
+
+/// Withdrawing a referral.
+#[derive(Deserialize, Default, Clone, Debug)]
+pub struct CancelInput {
+    /// Why (kept, at most 500 characters).
+    pub reason: String,
+    /// The version read.
+    pub version: Option<i64>,
+}
+
+impl CancelInput {
+    /// The reason as kept.
+    pub fn reason(&self) -> String {
+        self.reason.trim().chars().take(500).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1053,6 +1203,15 @@ mod tests {
         let form = PersonForm { pseudonym: "Zora".into(), nationality: "algerian".into(), languages: vec!["fr".into(), "klingon".into()], ..Default::default() };
         let e = validate_person(Lang::Fr, &form, &cx(now())).unwrap_err();
         assert!(e.has("nationality") && e.has("languages") && !e.has("pseudonym"));
+    }
+
+    #[test]
+    fn children_ages_become_birth_years() {
+        let now = parse_instant("2026-06-01T12:00").unwrap();
+        assert_eq!(children_years("3, 7", now), Some(vec![2023, 2019]));
+        assert_eq!(children_years("", now), Some(vec![]));
+        assert_eq!(children_years("3, douze", now), None);
+        assert_eq!(children_years("19", now), None, "an adult is not a child of the household");
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! team in the 18th arrondissement; one probable duplicate to link, one file
 //! shared with the health team, one referral waiting in the partner's queue.
 
-use veille_domain::people::{ConsentTerms, EncounterAction, Gender, HealthFlag, HouseholdKind, Language, Nationality, Need, Situation, Vulnerability};
+use veille_domain::people::{ConsentTerms, EncounterAction, Gender, HealthFlag, HouseholdKind, Language, Nationality, Need, ReferralStatus, Situation, Vulnerability};
+use veille_domain::records::RecordKind;
 use veille_domain::{EmailAddress, OrganisationId, Timestamp, UserId};
 use veille_storage::encounters::{self, EncounterFields};
 use veille_storage::people::{self, NewConsent, PersonFields, ShareBasis};
 use veille_storage::referrals::{self, NewReferral};
-use veille_storage::{accounts, organisations, territories, Db};
+use veille_storage::timeline::{self, NewEvent};
+use veille_storage::{accounts, organisations, territories, Db, Scope};
 
 async fn account(db: &Db, email: &str) -> anyhow::Result<(UserId, OrganisationId)> {
     let email = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -132,10 +134,14 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
         day(1),
     )
     .await?;
-    let r = referrals::get_in(&mut tx, waiting).await?;
-    referrals::send(&mut tx, &r, now.plus_seconds(6 * 86_400), None, worker, r.version, day(1)).await?;
+    let created = |id| NewEvent::new(RecordKind::Referral, id, day(1), Some((worker, street)), "created").change(None, Some(ReferralStatus::Proposed.code()));
+    timeline::append(&mut tx, &created(waiting)).await?;
+    let r = referrals::get_in(&mut tx, &Scope::instance("demo data"), waiting).await?;
+    referrals::send(&mut tx, &r, now.plus_seconds(6 * 86_400), None, r.version, day(1)).await?;
+    let sent = NewEvent::new(RecordKind::Referral, waiting, day(1), Some((worker, street)), "status").change(Some(ReferralStatus::Proposed.code()), Some(ReferralStatus::Sent.code()));
+    timeline::append(&mut tx, &sent).await?;
     people::share(&mut tx, gavroche, centre.id, ShareBasis::Referral, None, Some(waiting), worker, day(1)).await?;
-    referrals::create(
+    let proposal = referrals::create(
         &mut tx,
         street,
         &NewReferral {
@@ -149,6 +155,7 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
         day(1),
     )
     .await?;
+    timeline::append(&mut tx, &created(proposal)).await?;
     tx.commit().await?;
     Ok(())
 }
