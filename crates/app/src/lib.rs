@@ -13,6 +13,7 @@ pub mod access_panel;
 pub mod caller;
 pub mod clock;
 pub mod config;
+pub mod directory;
 pub mod error;
 pub mod fields;
 pub mod identity;
