@@ -528,3 +528,60 @@ pub async fn update_service(app: &App, who: &Caller, lang: Lang, e: &ServiceEntr
     Ok(Ok(()))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors_of<T>(r: std::result::Result<T, FieldErrors>) -> Vec<String> {
+        match r {
+            Ok(_) => Vec::new(),
+            Err(e) => e.all().into_iter().map(|(k, _)| k).collect(),
+        }
+    }
+
+    #[test]
+    fn a_structure_is_checked_as_data_inclusion_would_and_its_point_needs_both_coordinates() {
+        let bad = StructureInput {
+            name: "AB".into(),
+            siret: "123".into(),
+            postal_code: "7501".into(),
+            email: "pas-un-courriel".into(),
+            website: "asso.fr".into(),
+            opening_hours: "le matin".into(),
+            lat: "48.05".into(),
+            phone: "01 23 abc".into(),
+            ..Default::default()
+        };
+        assert_eq!(errors_of(validate_structure(Lang::Fr, &bad, "2026-01-02".into())), ["email", "lat", "name", "opening_hours", "phone", "postal_code", "siret", "website"]);
+        let good = StructureInput { name: "Local fictif".into(), siret: "123 456 789 01234".into(), lat: "48,05".into(), lon: "2.07".into(), opening_hours: "Mo-Fr 09:00-12:00".into(), ..Default::default() };
+        let f = validate_structure(Lang::Fr, &good, "2026-01-02".into()).unwrap_or_else(|e| panic!("{:?}", e.all()));
+        assert_eq!((f.siret.as_str(), f.lon, f.lat, f.source_updated.as_str()), ("12345678901234", Some(2.07), Some(48.05), "2026-01-02"));
+    }
+
+    #[test]
+    fn a_service_takes_only_the_vocabularies_and_tous_publics_stands_alone() {
+        let bad = ServiceInput {
+            name: "Soupe".into(),
+            description: "Une soupe.".into(),
+            kind: "inconnu".into(),
+            themes: vec!["sante--inconnue".into()],
+            publics: vec!["tous-publics".into(), "femmes".into()],
+            languages: vec!["xx".into()],
+            capacity: "beaucoup".into(),
+            ..Default::default()
+        };
+        assert_eq!(errors_of(validate_service(Lang::Fr, &bad, "2026-01-02".into())), ["capacity", "kind", "languages", "publics", "themes"]);
+        let good = ServiceInput { name: "Soupe du soir".into(), description: "Une soupe chaude.".into(), publics: vec!["tous-publics".into()], languages: vec!["fr".into(), "uk".into()], ..Default::default() };
+        let (_, local) = validate_service(Lang::Fr, &good, "2026-01-02".into()).unwrap_or_else(|e| panic!("{:?}", e.all()));
+        assert_eq!((local.capacity, local.languages.len()), (Capacity::Unknown, 2), "no capacity said: unknown");
+    }
+
+    #[test]
+    fn veille_s_own_fields_keep_a_short_note() {
+        let mut errors = FieldErrors::new();
+        let local = validate_local(Lang::En, &LocalInput { capacity: "limited".into(), capacity_note: format!(" {} ", "x".repeat(200)), ..Default::default() }, &mut errors);
+        assert!(errors.is_empty() && local.capacity == Capacity::Limited && local.capacity_note.len() == 200);
+        validate_local(Lang::En, &LocalInput { capacity_note: "x".repeat(201), ..Default::default() }, &mut errors);
+        assert!(errors.has("capacity_note"));
+    }
+}

@@ -488,3 +488,64 @@ pub async fn service_detail(app: &App, who: &Caller, e: ServiceEntry) -> Result<
     })
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> SearchQuery {
+        let text = serde_urlencoded::to_string(pairs).unwrap_or_default();
+        serde_urlencoded::from_str(&text).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_search_names_only_known_values() {
+        for bad in [
+            &[("need", "sante--inconnue")][..],
+            &[("territory", "T1")],
+            &[("public", "tout")],
+            &[("language", "xx")],
+            &[("open_now", "maybe")],
+            &[("lat", "95"), ("lon", "2")],
+            &[("lon", "181")],
+            &[("limit", "0")],
+            &[("limit", "501")],
+        ] {
+            assert!(matches!(parse_search(&q(bad)), Err(e) if e.kind == crate::ErrorKind::BadRequest), "{bad:?}");
+        }
+        let p = parse_search(&q(&[("need", "sante"), ("public", "femmes"), ("language", "fsl"), ("limit", "7")])).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((p.search.need.as_deref(), p.search.public.as_deref(), p.search.language.as_deref()), (Some("sante"), Some("femmes"), Some("fsl")));
+        assert_eq!((p.limit, p.search.limit, p.point), (7, 7, None));
+    }
+
+    #[test]
+    fn words_open_now_and_a_point_are_judged_after_the_database_on_every_candidate() {
+        // The database cannot fold accents on SQLite nor evaluate hours or
+        // distances: it hands over enough candidates, the limit applies after.
+        for extra in [("q", "douches"), ("open_now", "1"), ("lat", "48,85")] {
+            let mut pairs = vec![("limit", "7"), extra];
+            if extra.0 == "lat" {
+                pairs.push(("lon", "2.35"));
+            }
+            let p = parse_search(&q(&pairs)).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!((p.limit, p.search.limit, p.search.text), (7, 5000, None), "{extra:?}");
+        }
+        let p = parse_search(&q(&[("lat", "48,85"), ("lon", "2.35")])).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.point, Some((2.35, 48.85)));
+        assert_eq!(parse_search(&q(&[("lat", "48.85")])).map(|p| p.point).ok(), Some(None), "a distance needs both coordinates");
+    }
+
+    #[test]
+    fn words_fold_accents_and_case() {
+        assert_eq!(words("  Démarches  EXILÉES "), vec!["demarches", "exilees"]);
+        assert!(has_all("Permanence d'accès aux droits des personnes exilées", &words("EXILEES acces")));
+        assert!(!has_all("Bains-douches", &words("douches repas")));
+        assert!(has_all("anything", &[]));
+    }
+
+    #[test]
+    fn the_picker_fields_are_read_under_both_names() {
+        let a = q(&[("dir_need", "sante"), ("dir_open_now", "on"), ("service_id", "x")]);
+        assert_eq!((a.need.as_str(), a.open_now(), a.selected.as_str()), ("sante", true, "x"));
+        assert!(q(&[]).is_empty() && !a.is_empty());
+    }
+}

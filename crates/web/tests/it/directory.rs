@@ -187,6 +187,21 @@ async fn the_import_page_runs_a_dry_run_then_the_import_for_the_instance_adminis
     let r = admin.multipart("/directory/import", &[], &[("files", "structures.json", &s), ("files", "services.json", &v)]).await;
     assert!(r.body.contains("Import effectué"), "{}", r.body);
     assert_eq!(store::counts(w.app.db()).await.unwrap(), (3, 4));
+    // Audited under the administrator's name (the command line's imports name no account).
+    let actors: Vec<Option<String>> = veille_storage::sqlx::query_scalar("SELECT actor_user_id FROM audit_log WHERE action = 'import' AND record_kind = 'directory'")
+        .fetch_all(w.app.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(actors, vec![Some(w.admin.to_string())]);
+    run(&w, &["structures-changed.json"], Options::default()).await;
+    let mut actors: Vec<Option<String>> = veille_storage::sqlx::query_scalar("SELECT actor_user_id FROM audit_log WHERE action = 'import' AND record_kind = 'directory'")
+        .fetch_all(w.app.db().pool())
+        .await
+        .unwrap();
+    actors.sort();
+    assert_eq!(actors, vec![None, Some(w.admin.to_string())]);
+    let r = admin.multipart("/directory/import", &[], &[("files", "structures.json", &s), ("files", "services.json", &v)]).await;
+    assert!(r.body.contains("Import effectué"), "back to the first phone number: {}", r.body);
     let r = admin.multipart("/directory/import", &[], &[("files", "structures.json", &s), ("files", "services.json", &v)]).await;
     assert!(r.body.contains("Rien à changer"), "{}", r.body);
     let r = admin.multipart("/directory/import", &[], &[]).await;
