@@ -14,7 +14,9 @@ pub struct Config {
     pub database_url: String,
     /// Address to listen on.
     pub bind: SocketAddr,
-    /// Public base URL, used in e-mailed links.
+    /// Public base URL, used in e-mailed links and follow-up pages. Empty
+    /// (the default): derived from `bind` (`http://127.0.0.1:8080` for the
+    /// default address; see [`Config::set_bind`]).
     pub base_url: String,
     /// Minutes without activity before a session ends.
     pub session_idle_minutes: i64,
@@ -49,6 +51,9 @@ pub struct Config {
     pub referral_expiry_days: i64,
     /// Days a partner link works (it also ends when the referral is answered, closed or expired).
     pub referral_link_days: i64,
+    /// Whether `base_url` was derived from `bind` (not set by the operator).
+    #[serde(skip)]
+    pub base_url_from_bind: bool,
 }
 
 impl Default for Config {
@@ -57,6 +62,7 @@ impl Default for Config {
             database_url: "sqlite://data/veille.db".into(),
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             base_url: "http://127.0.0.1:8080".into(),
+            base_url_from_bind: true,
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             secure_cookies: None,
@@ -140,8 +146,9 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| ConfigError::File { path: path.display().to_string(), message: e.to_string() })?;
-                toml::from_str(&text)
-                    .map_err(|e| ConfigError::File { path: path.display().to_string(), message: e.to_string() })?
+                let mut c: Config = toml::from_str(&text).map_err(|e| ConfigError::File { path: path.display().to_string(), message: e.to_string() })?;
+                c.base_url_from_bind = c.base_url.trim().is_empty() || c.base_url == Config::default().base_url;
+                c
             }
             None => Config::default(),
         };
@@ -157,7 +164,10 @@ impl Config {
             match key.as_str() {
                 "database_url" => config.database_url = value,
                 "bind" => config.bind = value.parse().map_err(|e| bad(format!("{e}")))?,
-                "base_url" => config.base_url = value,
+                "base_url" => {
+                    config.base_url = value;
+                    config.base_url_from_bind = false;
+                }
                 "session_idle_minutes" => config.session_idle_minutes = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "session_absolute_hours" => {
                     config.session_absolute_hours = value.parse().map_err(|e| bad(format!("{e}")))?
@@ -185,8 +195,52 @@ impl Config {
                 _ => return Err(bad("unknown setting".into())),
             }
         }
+        if config.base_url.trim().is_empty() {
+            config.base_url_from_bind = true;
+        }
+        if config.base_url_from_bind {
+            config.base_url = Self::url_of(config.bind);
+        }
         config.validate()?;
         Ok(config)
+    }
+
+    /// The address links point to when none is set: the bound address, or
+    /// the loopback for an address that listens everywhere.
+    fn url_of(bind: SocketAddr) -> String {
+        let host = if bind.ip().is_unspecified() { "127.0.0.1".to_owned() } else { bind.ip().to_string() };
+        let host = if host.contains(':') { format!("[{host}]") } else { host };
+        format!("http://{host}:{}", bind.port())
+    }
+
+    /// Listens on `bind` (the command line's `--bind`); links follow it unless
+    /// a base URL was set.
+    pub fn set_bind(&mut self, bind: SocketAddr) {
+        self.bind = bind;
+        if self.base_url_from_bind {
+            self.base_url = Self::url_of(bind);
+        }
+    }
+
+    /// What looks wrong about the links this instance will mail, said at
+    /// start: a derived base URL on an address that listens everywhere (the
+    /// links would point to this machine only), or a loopback base URL on
+    /// another port than the one bound.
+    pub fn base_url_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.base_url_from_bind && self.bind.ip().is_unspecified() {
+            out.push(format!(
+                "links in mails and follow-up pages point to {} (derived from --bind {}): set VEILLE_BASE_URL to the address people use",
+                self.base_url, self.bind
+            ));
+        }
+        if let Ok(url) = url::Url::parse(&self.base_url) {
+            let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+            if loopback && url.port_or_known_default() != Some(self.bind.port()) {
+                out.push(format!("base_url {} names another port than the one bound ({}): links in mails will not reach this instance", self.base_url, self.bind));
+            }
+        }
+        out
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -264,6 +318,26 @@ mod tests {
         assert_eq!((d.referral_expiry_days, d.referral_link_days), (7, 30));
         let e = Config::load(None, env(&[("VEILLE_REFERRAL_EXPIRY_DAYS", "0")])).unwrap_err();
         assert!(e.to_string().contains("referral_expiry_days"), "{e}");
+    }
+
+    #[test]
+    fn links_follow_the_bound_address_unless_a_base_url_is_set() {
+        let mut c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.base_url, "http://127.0.0.1:8080");
+        c.set_bind("127.0.0.1:9123".parse().unwrap());
+        assert_eq!(c.base_url, "http://127.0.0.1:9123");
+        assert!(c.base_url_warnings().is_empty());
+        c.set_bind("0.0.0.0:80".parse().unwrap());
+        assert_eq!(c.base_url, "http://127.0.0.1:80");
+        assert_eq!(c.base_url_warnings().len(), 1, "listening everywhere: say to set the base URL");
+        let mut set = Config::load(None, env(&[("VEILLE_BASE_URL", "https://veille.exemple.fr")])).unwrap();
+        set.set_bind("127.0.0.1:9123".parse().unwrap());
+        assert_eq!(set.base_url, "https://veille.exemple.fr");
+        let mut wrong = Config::load(None, env(&[("VEILLE_BASE_URL", "http://127.0.0.1:8080")])).unwrap();
+        wrong.set_bind("127.0.0.1:9123".parse().unwrap());
+        assert_eq!(wrong.base_url_warnings().len(), 1, "a loopback link on another port");
+        let from_bind = Config::load(None, env(&[("VEILLE_BIND", "127.0.0.1:7000")])).unwrap();
+        assert_eq!(from_bind.base_url, "http://127.0.0.1:7000");
     }
 
     #[test]

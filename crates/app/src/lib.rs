@@ -10,6 +10,7 @@
 //! instance task can make.
 
 pub mod access_panel;
+pub mod accounts;
 pub mod caller;
 pub mod clock;
 pub mod config;
@@ -17,7 +18,10 @@ pub mod directory;
 pub mod error;
 pub mod fields;
 pub mod identity;
+pub mod instance;
+pub mod login;
 pub mod mail;
+pub mod navigation;
 pub mod people;
 pub mod reports;
 pub mod security;

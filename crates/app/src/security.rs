@@ -23,6 +23,27 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
 }
 
+/// [`hash_password`] on a blocking thread: argon2id takes tens of
+/// milliseconds of CPU and 19 MiB, which must not hold the threads that
+/// answer other requests.
+pub async fn hash_password_off_thread(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|e| anyhow::anyhow!("password hashing: {e}"))?
+}
+
+/// [`verify_password`] on a blocking thread (against [`dummy_hash`] when
+/// there is no stored hash, so that the time taken does not tell).
+pub async fn verify_password_off_thread(password: String, phc: Option<String>) -> anyhow::Result<bool> {
+    tokio::task::spawn_blocking(move || match phc {
+        Some(phc) => verify_password(&password, &phc),
+        None => {
+            verify_password(&password, dummy_hash());
+            false
+        }
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("password check: {e}"))
+}
+
 /// A hash to compare against when the account does not exist, so that timing
 /// does not reveal which e-mails have accounts.
 pub fn dummy_hash() -> &'static str {

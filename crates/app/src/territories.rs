@@ -77,3 +77,50 @@ pub async fn locate(state: &App, point: LonLat) -> Result<Option<Territory>> {
     }
 }
 
+
+pub use veille_storage::territories::{ImportCounts as Counts, Territory as Area};
+
+/// Every territory (public geography: outlines of Licence Ouverte data).
+pub async fn list(app: &App) -> Result<Vec<Territory>> {
+    Ok(territories::list(&app.db).await?)
+}
+
+/// A territory the caller may read.
+pub async fn get(app: &App, who: &crate::Caller, id: &str) -> Result<Territory> {
+    who.require(veille_domain::Action::Read, &veille_domain::Resource::new(veille_domain::ResourceKind::Territory))?;
+    let id: TerritoryId = id.parse().map_err(|_| crate::Error::not_found())?;
+    Ok(territories::get(&app.db, id).await?)
+}
+
+/// Every territory as a GeoJSON FeatureCollection (code, name, outline).
+pub async fn outlines(app: &App) -> Result<String> {
+    let list = territories::list(&app.db).await?;
+    let geoms: Vec<(String, String, veille_geo::geo::MultiPolygon<f64>)> =
+        list.iter().filter_map(|t| veille_geo::geometry_from_geojson(&t.geometry).ok().map(|g| (t.code.clone(), t.name.clone(), g))).collect();
+    let refs: Vec<(String, String, &veille_geo::geo::MultiPolygon<f64>)> = geoms.iter().map(|(c, n, g)| (c.clone(), n.clone(), g)).collect();
+    Ok(veille_geo::feature_collection(&refs))
+}
+
+/// Why an uploaded territories file is refused.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Not valid GeoJSON territories (the parser's words, naming the feature).
+    Invalid(veille_geo::GeoError),
+}
+
+/// Imports territories from GeoJSON text as the caller (instance
+/// administrators), audited, then rebuilds this instance's point index.
+#[tracing::instrument(skip_all, fields(user = %who.account.id))]
+pub async fn import_as(app: &App, who: &crate::Caller, text: &str, code_property: &str, name_property: &str) -> Result<std::result::Result<ImportCounts, Refusal>> {
+    who.require(veille_domain::Action::Create, &veille_domain::Resource::new(veille_domain::ResourceKind::Territory))?;
+    match import(&app.db, text, code_property, name_property, Some(who.author()), app.clock.now()).await {
+        Ok(counts) => {
+            reload_index(app).await?;
+            Ok(Ok(counts))
+        }
+        Err(e) => match e.downcast::<veille_geo::GeoError>() {
+            Ok(geo) => Ok(Err(Refusal::Invalid(geo))),
+            Err(e) => Err(e.into()),
+        },
+    }
+}

@@ -381,6 +381,53 @@ pub async fn record_attempt(tx: &mut Tx, account_key: &str, ip: &str, ok: bool, 
     Ok(())
 }
 
+/// Takes a turn to check a secret (a password, a second-factor code): when
+/// fewer than `limit` failures for `account_key` and fewer than `ip_limit`
+/// for `ip` were recorded since `since`, records this attempt as a failure
+/// and gives its id (the caller settles it with [`settle_attempt`] once the
+/// secret is checked); otherwise `None`. The count and the record are one
+/// serialised step — an advisory lock per key on PostgreSQL, the write lock
+/// on SQLite — so concurrent attempts cannot all pass the count before any
+/// is recorded: at most `limit` secrets are ever checked in a window.
+pub async fn reserve_attempt(db: &Db, account_key: &str, ip: &str, since: Timestamp, limit: i64, ip_limit: i64, now: Timestamp) -> Result<Option<String>> {
+    let mut tx = db.begin().await?;
+    if db.backend() == crate::Backend::Postgres {
+        for key in [account_key, ip] {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))").bind(format!("login-attempt:{key}")).execute(&mut *tx).await?;
+        }
+    }
+    let by_account: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE account_key = $1 AND at >= $2 AND succeeded = 0")
+        .bind(account_key)
+        .bind(since.as_micros())
+        .fetch_one(&mut *tx)
+        .await?;
+    let by_ip: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE ip = $1 AND at >= $2 AND succeeded = 0")
+        .bind(ip)
+        .bind(since.as_micros())
+        .fetch_one(&mut *tx)
+        .await?;
+    if by_account >= limit || by_ip >= ip_limit {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let id = uuid::Uuid::now_v7().to_string();
+    sqlx::query("INSERT INTO login_attempts (id, account_key, ip, at, succeeded) VALUES ($1, $2, $3, $4, 0)")
+        .bind(&id)
+        .bind(account_key)
+        .bind(ip)
+        .bind(now.as_micros())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+/// Settles a reserved attempt: a success no longer counts as a failure.
+pub async fn settle_attempt(tx: &mut Tx, id: &str, ok: bool) -> Result<()> {
+    sqlx::query("UPDATE login_attempts SET succeeded = $1 WHERE id = $2").bind(b(ok)).bind(id).execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Failed attempts since `since` for an account key and for an IP address.
 pub async fn recent_failures(db: &Db, account_key: &str, ip: &str, since: Timestamp) -> Result<(i64, i64)> {
     let by_account: i64 =
@@ -517,6 +564,13 @@ pub async fn use_reset(tx: &mut Tx, token_hash: &str, now: Timestamp) -> Result<
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Ends every reset link of an account that is still open (after a
+/// successful reset: the other links mailed before it no longer work).
+pub async fn end_resets(tx: &mut Tx, user: UserId, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL").bind(now.as_micros()).bind(user).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// The organisation of an account, inside a transaction.

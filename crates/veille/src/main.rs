@@ -205,7 +205,11 @@ async fn run() -> anyhow::Result<()> {
     match command {
         Command::Serve { bind, demo } => {
             if let Some(b) = bind {
-                config.bind = b;
+                config.set_bind(b);
+            }
+            for w in config.base_url_warnings() {
+                tracing::warn!("{w}");
+                eprintln!("veille: warning: {w}");
             }
             let db = open(&config).await?;
             if demo && accounts::count(&db).await? == 0 {

@@ -7,7 +7,7 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::json;
 use veille_domain::{Action, Resource, ResourceKind};
-use veille_storage::{accounts, organisations, teams, territories};
+use veille_storage::accounts;
 
 use crate::access_panel::who_can_read;
 use crate::auth::Authenticated;
@@ -127,40 +127,32 @@ pub async fn me(who: Authenticated) -> Response {
 
 /// GET /api/v1/organisations
 pub async fn organisations(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
-    let list: Vec<_> = organisations::list(&state.db)
-        .await?
-        .into_iter()
-        .filter(|o| who.can(Action::Read, &crate::organisations::resource(o)).allowed)
-        .collect();
-    Ok(Json(list).into_response())
+    Ok(Json(veille_app::accounts::organisations(&state, &who).await?).into_response())
 }
 
 /// GET /api/v1/organisations/{id}
 pub async fn organisation(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
-    let id = id.parse().map_err(|_| AppError::not_found())?;
-    let org = organisations::get(&state.db, id).await?;
-    who.require(Action::Read, &crate::organisations::resource(&org))?;
-    Ok(Json(org).into_response())
+    Ok(Json(veille_app::accounts::organisation(&state, &who, &id, Action::Read).await?).into_response())
 }
 
 /// GET /api/v1/users/{id} (audited read)
 pub async fn user(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
-    let account = crate::users::load(&state, &who, &id, Action::Read).await?;
-    crate::users::audit_account(&state, &who, "read", &account, json!({ "via": "api" })).await?;
+    let account = veille_app::accounts::read_account(&state, &who, &id).await?;
     Ok(Json(AccountView::from(&account)).into_response())
 }
 
 /// GET /api/v1/teams/{id}
 pub async fn team(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
-    let team = crate::teams::load(&state, &who, &id, Action::Read).await?;
-    let members = teams::members(&state.db, team.id).await?;
-    Ok(Json(json!({ "team": team, "members": members })).into_response())
+    let team = veille_app::accounts::team(&state, &who, &id, Action::Read).await?;
+    let view = veille_app::accounts::team_view(&state, &who, team).await?;
+    let members: Vec<veille_domain::UserId> = view.members.iter().map(|a| a.id).collect();
+    Ok(Json(json!({ "team": view.team, "members": members })).into_response())
 }
 
 /// GET /api/v1/territories (without geometries; GeoJSON at /territories.geojson)
 pub async fn territories(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
     who.require(Action::Read, &Resource::new(ResourceKind::Territory))?;
-    let list: Vec<_> = territories::list(&state.db)
+    let list: Vec<_> = veille_app::territories::list(&state)
         .await?
         .into_iter()
         .map(|t| json!({ "id": t.id, "code": t.code, "name": t.name, "bbox": t.bbox }))
@@ -171,21 +163,14 @@ pub async fn territories(State(state): State<AppState>, who: Authenticated) -> A
 /// GET /api/v1/access/{kind}/{id}: the "who can see this" panel as JSON.
 pub async fn access(State(state): State<AppState>, who: Authenticated, Path((kind, id)): Path<(String, String)>) -> AppResult<Response> {
     let resource = match kind.as_str() {
-        "users" => crate::users::resource(&crate::users::load(&state, &who, &id, Action::Read).await?),
-        "teams" => crate::teams::resource(&crate::teams::load(&state, &who, &id, Action::Read).await?),
+        "users" => veille_app::accounts::account_resource(&veille_app::accounts::account(&state, &who, &id, Action::Read).await?),
+        "teams" => veille_app::accounts::team_resource(&veille_app::accounts::team(&state, &who, &id, Action::Read).await?),
         "sites" => crate::sites::load(&state, &who, &id, Action::Read).await?.1,
-        "organisations" => {
-            let org = organisations::get(&state.db, id.parse().map_err(|_| AppError::not_found())?).await?;
-            let r = crate::organisations::resource(&org);
-            who.require(Action::Read, &r)?;
-            r
-        }
+        "organisations" => veille_app::accounts::organisation_resource(&veille_app::accounts::organisation(&state, &who, &id, Action::Read).await?),
         "people" => crate::people::load_person(&state, &who, &id, Action::Read).await?.1,
         "territories" => {
-            territories::get(&state.db, id.parse().map_err(|_| AppError::not_found())?).await?;
-            let r = Resource::new(ResourceKind::Territory);
-            who.require(Action::Read, &r)?;
-            r
+            veille_app::territories::get(&state, &who, &id).await?;
+            Resource::new(ResourceKind::Territory)
         }
         _ => return Err(AppError::not_found()),
     };

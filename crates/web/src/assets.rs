@@ -15,6 +15,7 @@ macro_rules! node_module {
 
 const FILES: &[(&str, &str, &[u8])] = &[
     ("veille.css", "text/css", include_bytes!("../assets/veille.css")),
+    ("icon.svg", "image/svg+xml", include_bytes!("../assets/icon.svg")),
     ("veille.js", "text/javascript", include_bytes!("../assets/veille.js")),
     ("map.js", "text/javascript", include_bytes!("../assets/map.js")),
     ("report-map.js", "text/javascript", include_bytes!("../assets/report-map.js")),
@@ -31,4 +32,9 @@ const FILES: &[(&str, &str, &[u8])] = &[
 pub async fn file(Path(name): Path<String>) -> Result<Response, AppError> {
     let (_, mime, bytes) = FILES.iter().find(|(n, _, _)| *n == name).ok_or_else(AppError::not_found)?;
     Ok(([(CONTENT_TYPE, *mime), (CACHE_CONTROL, "public, max-age=3600")], *bytes).into_response())
+}
+
+/// GET /favicon.ico: the icon (an SVG; pages name it in their head too).
+pub async fn favicon() -> Response {
+    ([(CONTENT_TYPE, "image/svg+xml"), (CACHE_CONTROL, "public, max-age=86400")], include_bytes!("../assets/icon.svg").as_slice()).into_response()
 }

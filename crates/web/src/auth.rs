@@ -7,12 +7,11 @@ use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::Method;
 use veille_app::Caller;
-use veille_storage::accounts::{self, Account};
-use veille_storage::sessions::{self, Session};
-use veille_storage::tokens::{self, ApiToken};
+use veille_storage::accounts::Account;
+use veille_storage::sessions::Session;
+use veille_storage::tokens::ApiToken;
 
 use crate::error::{AppError, ErrorKind};
-use crate::security::token_hash;
 use crate::AppState;
 
 /// Name of the session cookie.
@@ -64,43 +63,14 @@ pub fn set_cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>, h
     c
 }
 
-/// The outcome of looking at the session cookie.
-pub enum SessionState {
-    /// No cookie or no such session.
-    None,
-    /// Password given, second factor still due.
-    Pending(Account, Session),
-    /// Fully logged in.
-    Full(Account, Session),
-}
+pub use veille_app::login::SessionState;
 
 /// Reads the session of the request, ending it if idle or past its lifetime.
 pub async fn load_session(parts: &Parts, state: &AppState) -> Result<SessionState, AppError> {
     let Some(token) = cookie(parts, session_cookie_name(state.config.cookies_secure())) else {
         return Ok(SessionState::None);
     };
-    let Some(session) = sessions::by_token(&state.db, &token_hash(token)).await? else {
-        return Ok(SessionState::None);
-    };
-    let now = state.clock.now();
-    let idle_limit = session.last_seen_at.plus_seconds(state.config.session_idle_minutes * 60);
-    if now >= session.expires_at || now >= idle_limit {
-        let mut tx = state.db.begin().await?;
-        sessions::delete(&mut tx, session.id).await?;
-        tx.commit().await?;
-        return Ok(SessionState::None);
-    }
-    let account = match accounts::get(&state.db, session.user).await {
-        Ok(a) if !a.disabled => a,
-        Ok(_) | Err(veille_storage::StorageError::NotFound) => return Ok(SessionState::None),
-        Err(e) => return Err(e.into()),
-    };
-    sessions::touch(&state.db, session.id, now).await?;
-    Ok(if session.second_factor_done {
-        SessionState::Full(account, session)
-    } else {
-        SessionState::Pending(account, session)
-    })
+    Ok(veille_app::login::session(state, token).await?)
 }
 
 /// A fully authenticated request: by a session with its second factor, or by
@@ -129,25 +99,17 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth
         let Some(secret) = value.strip_prefix("Bearer ") else {
             return Err(AppError::new(ErrorKind::Unauthenticated));
         };
-        let now = state.clock.now();
-        let Some(token) = tokens::live_by_hash(&state.db, &token_hash(secret.trim()), now).await? else {
-            return Err(AppError::new(ErrorKind::Unauthenticated));
-        };
         let write = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if write && !token.scopes.iter().any(|s| s == "write") {
-            return Err(AppError::forbidden());
-        }
-        let account = accounts::get(&state.db, token.user).await?;
-        if account.disabled {
-            return Err(AppError::new(ErrorKind::Unauthenticated));
-        }
-        let actor = accounts::actor_of(&state.db, &account).await?;
-        return Ok(Some(Authenticated { caller: Caller { account, actor }, session: None, token: Some(token) }));
+        return match veille_app::identity::by_api_token(state, secret, write, state.clock.now()).await? {
+            Ok((caller, token)) => Ok(Some(Authenticated { caller, session: None, token: Some(token) })),
+            Err(veille_app::identity::TokenRefusal::ReadOnly) => Err(AppError::forbidden()),
+            Err(veille_app::identity::TokenRefusal::Unknown) => Err(AppError::new(ErrorKind::Unauthenticated)),
+        };
     }
     match load_session(parts, state).await? {
         SessionState::Full(account, session) => {
-            let actor = accounts::actor_of(&state.db, &account).await?;
-            Ok(Some(Authenticated { caller: Caller { account, actor }, session: Some(session), token: None }))
+            let caller = veille_app::identity::caller_of(state, account).await?;
+            Ok(Some(Authenticated { caller, session: Some(session), token: None }))
         }
         _ => Ok(None),
     }

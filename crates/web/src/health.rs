@@ -28,7 +28,7 @@ pub async fn healthz() -> &'static str {
 
 /// GET /readyz: the database answers.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    if state.db.ping().await {
+    if veille_app::instance::ready(&state).await {
         "ready".into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
@@ -37,7 +37,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 /// GET /metrics: Prometheus text format (route templates and counts only).
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let pending = veille_storage::outbox::pending_count(&state.db).await.unwrap_or(-1);
+    let pending = veille_app::instance::outbox_pending(&state).await.unwrap_or(-1);
     metrics::gauge!("veille_outbox_pending").set(pending as f64);
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -50,7 +50,7 @@ pub async fn serve(
         .await?;
     drop(tasks);
     // What was written by the last requests is chained before leaving.
-    if let Err(e) = veille_storage::audit::seal(&state.db).await {
+    if let Err(e) = veille_app::instance::seal_audit(&state).await {
         tracing::warn!("audit sealer: {e:#}");
     }
     Ok(())

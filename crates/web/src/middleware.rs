@@ -93,6 +93,7 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     let (parts, body) = req.into_parts();
     let lang = request_lang(&parts, None);
     let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
+    let asked = parts.clone();
     let resp = next.run(Request::from_parts(parts, body)).await;
     let (kind, detail, resp) = match resp.extensions().get::<ErrorKind>().copied() {
         Some(kind) => (kind, None, resp),
@@ -117,9 +118,14 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     if kind == ErrorKind::Unauthenticated {
         return (marker, crate::page::see_other("/login")).into_response();
     }
-    let demo = veille_storage::organisations::settings(&state.db).await.ok().flatten().is_some_and(|s| s.demo);
+    let demo = veille_app::instance::is_demo(&state).await.unwrap_or(false);
+    // A refusal is drawn for who is logged in (its header, its links), not as
+    // if the session had ended.
+    let who = auth::authenticate(&asked, &state).await.ok().flatten();
+    let user = who.as_ref().map(|w| crate::page::NavUser { display_name: w.account.display_name.clone(), role: w.account.role });
+    let nav = who.as_ref().map(|w| veille_app::navigation::links(&w.actor)).unwrap_or_default();
     let page = ErrorPage {
-        ctx: PageCtx { lang, csrf, user: None, demo, tile_url: String::new(), path: path.clone(), overdue_rounds: 0 },
+        ctx: PageCtx { lang, csrf, user, demo, tile_url: String::new(), path: path.clone(), overdue_rounds: 0, nav },
         status: kind.status().as_u16(),
         message: lang.t(kind.message_key()),
     };

@@ -44,6 +44,8 @@ pub struct PageCtx {
     /// Rounds of the account's organisation out past their expected return
     /// (shown as a banner to its coordinators and administrators).
     pub overdue_rounds: usize,
+    /// The header's links: only those the account may follow.
+    pub nav: Vec<veille_app::navigation::Link>,
 }
 
 impl PageCtx {
@@ -115,14 +117,16 @@ where
             None => auth::authenticate(parts, &app).await.ok().flatten(),
         };
         let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
-        let demo = veille_storage::organisations::settings(&app.db).await?.is_some_and(|s| s.demo);
+        let demo = veille_app::instance::is_demo(&app).await?;
         let overdue_rounds = match &who {
             Some(w) if crate::rounds::pages::alerted_role(w.account.role) => {
                 veille_storage::rounds::overdue_of(&app.db, w.account.organisation, app.clock.now()).await?.len()
             }
             _ => 0,
         };
+        let nav = who.as_ref().map(|w| veille_app::navigation::links(&w.actor)).unwrap_or_default();
         Ok(PageCtx {
+            nav,
             lang: request_lang(parts, who.as_ref().map(|w| w.account.lang.as_str())),
             csrf,
             user: who.map(|w| NavUser { display_name: w.caller.account.display_name, role: w.caller.account.role }),

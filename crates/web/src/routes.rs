@@ -219,6 +219,7 @@ pub fn registry() -> Registry {
         .get("/readyz", Public, "Readiness (database answers)", get(health::readyz))
         .get("/metrics", Public, "Prometheus metrics", get(health::metrics))
         .get("/static/{file}", Public, "Embedded CSS, scripts and libraries", get(assets::file))
+        .get("/favicon.ico", Public, "The icon", get(assets::favicon))
         // Login and account set-up
         .get("/login", Public, "Login form", get(login::login_form))
         .post("/login", Public, "Check e-mail and password", post(login::login))

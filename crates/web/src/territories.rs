@@ -7,9 +7,9 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use veille_domain::{Action, Resource, ResourceKind, TerritoryId};
+use veille_domain::{Action, Resource, ResourceKind};
 use veille_geo::LonLat;
-use veille_storage::territories::{self, ImportCounts, Territory};
+use veille_app::territories::{Area as Territory, Counts as ImportCounts};
 
 
 use crate::access_panel::{who_can_read, PanelEntry};
@@ -38,31 +38,20 @@ struct ListPage {
 pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticated) -> AppResult<Response> {
     who.require(Action::Read, &Resource::new(ResourceKind::Territory))?;
     let can_import = who.can(Action::Create, &Resource::new(ResourceKind::Territory)).allowed;
-    Ok(render(&ListPage { ctx, territories: territories::list(&state.db).await?, can_import, errors: FieldErrors::new(), imported: None }))
-}
-
-/// Every territory as a GeoJSON FeatureCollection (code, name, outline).
-async fn outlines(db: &veille_storage::Db) -> AppResult<String> {
-    let list = territories::list(db).await?;
-    let geoms: Vec<(String, String, veille_geo::geo::MultiPolygon<f64>)> = list
-        .iter()
-        .filter_map(|t| veille_geo::geometry_from_geojson(&t.geometry).ok().map(|g| (t.code.clone(), t.name.clone(), g)))
-        .collect();
-    let refs: Vec<(String, String, &veille_geo::geo::MultiPolygon<f64>)> = geoms.iter().map(|(c, n, g)| (c.clone(), n.clone(), g)).collect();
-    Ok(veille_geo::feature_collection(&refs))
+    Ok(render(&ListPage { ctx, territories: veille_app::territories::list(&state).await?, can_import, errors: FieldErrors::new(), imported: None }))
 }
 
 /// GET /territories.geojson: every territory for the maps.
 pub async fn geojson(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
     who.require(Action::Read, &Resource::new(ResourceKind::Territory))?;
-    Ok(([(CONTENT_TYPE, "application/geo+json")], outlines(&state.db).await?).into_response())
+    Ok(([(CONTENT_TYPE, "application/geo+json")], veille_app::territories::outlines(&state).await?).into_response())
 }
 
 /// GET /signaler/territoires.geojson: the same public geography (Licence Ouverte
 /// outlines, no record) for the public report form's map, which must show
 /// territory outlines even without a tile server.
 pub async fn public_geojson(State(state): State<AppState>) -> AppResult<Response> {
-    Ok(([(CONTENT_TYPE, "application/geo+json"), (axum::http::header::CACHE_CONTROL, "public, max-age=3600")], outlines(&state.db).await?)
+    Ok(([(CONTENT_TYPE, "application/geo+json"), (axum::http::header::CACHE_CONTROL, "public, max-age=3600")], veille_app::territories::outlines(&state).await?)
         .into_response())
 }
 
@@ -103,23 +92,14 @@ pub async fn import_upload(State(state): State<AppState>, ctx: PageCtx, who: Aut
         }
         Some(bytes) => match std::str::from_utf8(&bytes) {
             Err(_) => errors.add("file", ctx.t("territory.not_utf8")),
-            Ok(text) => {
-                let actor = Some((who.account.id, who.account.organisation));
-                match import(&state.db, text, &code_prop, &name_prop, actor, state.clock.now()).await {
-                    Ok(counts) => {
-                        reload_index(&state).await?;
-                        imported = Some(counts);
-                    }
-                    Err(e) => match e.downcast_ref::<veille_geo::GeoError>() {
-                        Some(geo) => errors.add("file", ctx.tf("territory.invalid", &[("detail", &geo.to_string())])),
-                        None => return Err(e.into()),
-                    },
-                }
-            }
+            Ok(text) => match veille_app::territories::import_as(&state, &who, text, &code_prop, &name_prop).await? {
+                Ok(counts) => imported = Some(counts),
+                Err(veille_app::territories::Refusal::Invalid(geo)) => errors.add("file", ctx.tf("territory.invalid", &[("detail", &geo.to_string())])),
+            },
         },
     }
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let page = ListPage { ctx, territories: territories::list(&state.db).await?, can_import: true, errors, imported };
+    let page = ListPage { ctx, territories: veille_app::territories::list(&state).await?, can_import: true, errors, imported };
     Ok(render_status(status, &page))
 }
 
@@ -133,11 +113,8 @@ struct ShowPage {
 
 /// GET /territories/{id}
 pub async fn show(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
-    let id: TerritoryId = id.parse().map_err(|_| AppError::not_found())?;
-    let resource = Resource::new(ResourceKind::Territory);
-    who.require(Action::Read, &resource)?;
-    let territory = territories::get(&state.db, id).await?;
-    Ok(render(&ShowPage { ctx, territory, panel: who_can_read(&state.db, &resource).await? }))
+    let territory = veille_app::territories::get(&state, &who, &id).await?;
+    Ok(render(&ShowPage { ctx, territory, panel: who_can_read(&state.db, &Resource::new(ResourceKind::Territory)).await? }))
 }
 
 /// Query of the lookup.

@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod entry_points;
 mod auth;
 mod directory;
 mod helpers;

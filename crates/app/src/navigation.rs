@@ -1,0 +1,68 @@
+//! The links an account's pages offer: only those its role may follow, by
+//! the permission function (a reader sees the figures, not the people; a
+//! partner its referrals, not the queue), in the order of the work.
+
+use veille_domain::{authorize, Action, Actor, OrganisationId, Resource, ResourceKind};
+
+/// A link of the header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// Where it goes.
+    pub href: &'static str,
+    /// Its message key.
+    pub label: &'static str,
+}
+
+/// The header's links for an account, in the order of the work.
+pub fn links(actor: &Actor) -> Vec<Link> {
+    let own = actor.organisation;
+    let may = |action: Action, r: Resource| authorize(actor, action, &r).allowed;
+    let records = may(Action::Read, Resource::new(ResourceKind::Record).owned_by(own));
+    let shared = may(Action::Read, Resource::new(ResourceKind::Record).owned_by(OrganisationId::from_uuid(uuid::Uuid::nil())).shared_with(own));
+    let candidates = [
+        ("/", "nav.home", true),
+        ("/reports", "nav.reports", records),
+        ("/sites", "nav.sites", may(Action::Read, Resource::new(ResourceKind::Site).owned_by(own))),
+        ("/rounds", "nav.rounds", may(Action::Read, Resource::new(ResourceKind::Schedule).owned_by(own))),
+        ("/people", "nav.people", records),
+        ("/encounters", "nav.encounters", records),
+        ("/referrals", "nav.referrals", records || shared),
+        ("/directory", "nav.directory", may(Action::Read, Resource::new(ResourceKind::Directory))),
+        ("/reports/stats", "nav.figures", may(Action::Read, Resource::new(ResourceKind::Statistics).owned_by(own))),
+        ("/organisations", "nav.organisations", may(Action::Read, Resource::new(ResourceKind::Organisation).owned_by(own))),
+        ("/territories", "nav.territories", may(Action::Read, Resource::new(ResourceKind::Territory))),
+        ("/audit", "nav.audit", may(Action::Read, Resource::new(ResourceKind::AuditLog).owned_by(own))),
+        ("/account", "nav.account", true),
+    ];
+    candidates.into_iter().filter(|(_, _, ok)| *ok).map(|(href, label, _)| Link { href, label }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use veille_domain::{Role, TerritoryScope, UserId};
+
+    fn actor(role: Role) -> Actor {
+        Actor {
+            user: UserId::new(),
+            organisation: OrganisationId::new(),
+            role,
+            territories: TerritoryScope::All,
+            field_groups: role.default_field_groups().iter().copied().collect(),
+            cases: Default::default(),
+        }
+    }
+
+    fn hrefs(role: Role) -> Vec<&'static str> {
+        links(&actor(role)).into_iter().map(|l| l.href).collect()
+    }
+
+    #[test]
+    fn each_role_sees_the_links_it_may_follow() {
+        assert_eq!(hrefs(Role::Reader), ["/", "/directory", "/reports/stats", "/organisations", "/territories", "/account"]);
+        assert_eq!(hrefs(Role::Partner), ["/", "/referrals", "/directory", "/organisations", "/territories", "/account"]);
+        assert!(hrefs(Role::FieldWorker).contains(&"/people") && !hrefs(Role::FieldWorker).contains(&"/audit"));
+        assert!(hrefs(Role::OrgAdmin).contains(&"/audit"));
+        assert!(!hrefs(Role::InstanceAdmin).contains(&"/people") && !hrefs(Role::InstanceAdmin).contains(&"/reports"));
+    }
+}
