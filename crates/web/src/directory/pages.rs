@@ -220,13 +220,9 @@ fn week(lang: Lang, text: &str, now: Timestamp) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A structure the account may do `action` on (404 when there is none).
-pub async fn load_structure(state: &AppState, who: &Authenticated, id: &str, action: Action) -> AppResult<Structure> {
-    Ok(app::load_structure(state, who, id, action).await?)
-}
-
 /// A service the account may do `action` on (404 when there is none): what a
-/// host form of the picker loads for the `service_id` it was sent.
+/// host form of the picker loads for the `service_id` it was sent (the same
+/// as `veille_app::directory::load_service`, in the web's error type).
 pub async fn load_service(state: &AppState, who: &Authenticated, id: &str, action: Action) -> AppResult<ServiceEntry> {
     Ok(app::load_service(state, who, id, action).await?)
 }
