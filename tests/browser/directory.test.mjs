@@ -11,7 +11,7 @@ import path from 'node:path';
 import { REPO_ROOT, checkAxe, launchBrowser, newPhonePage, startServer } from './lib/harness.mjs';
 
 const DEMO_PASSWORD = 'démo veille paris 2026';
-const FIXTURES = path.join(REPO_ROOT, 'crates/web/tests/fixtures/data-inclusion');
+const FIXTURES = path.join(REPO_ROOT, 'crates/app/tests/fixtures/data-inclusion');
 
 let browser;
 before(async () => { browser = await launchBrowser(); });

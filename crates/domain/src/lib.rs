@@ -7,6 +7,7 @@
 pub mod access;
 pub mod bind;
 pub mod codes;
+pub mod directory;
 pub mod email;
 pub mod ids;
 pub mod people;

@@ -8,16 +8,15 @@
 //! none of its own ([`ServiceEntry`] answers with the effective values).
 
 use sqlx::Row;
+use veille_domain::directory::Capacity;
 use veille_domain::{OrganisationId, ServiceId, StructureId, TerritoryId, Timestamp};
 
 use crate::db::{real_text, Db, Tx};
 use crate::error::{Result, ResultExt, StorageError};
+use crate::sql::Params;
 
 /// The source of entries an organisation keeps in veille itself.
 pub const OWN_SOURCE: &str = "veille";
-
-/// Capacity indicators of a service (veille's own field, set by hand).
-pub const CAPACITIES: [&str; 4] = ["unknown", "available", "limited", "full"];
 
 /// What describes a structure, as data·inclusion carries it.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -158,15 +157,15 @@ pub struct ServiceFields {
 pub struct LocalFields {
     /// Languages spoken (ISO 639 codes).
     pub languages: Vec<String>,
-    /// One of [`CAPACITIES`].
-    pub capacity: String,
+    /// How much room it has.
+    pub capacity: Capacity,
     /// A word on capacity ("2 places ce soir").
     pub capacity_note: String,
 }
 
 impl Default for LocalFields {
     fn default() -> Self {
-        Self { languages: Vec::new(), capacity: "unknown".into(), capacity_note: String::new() }
+        Self { languages: Vec::new(), capacity: Capacity::Unknown, capacity_note: String::new() }
     }
 }
 
@@ -272,10 +271,6 @@ fn parse_list(text: &str, what: &'static str) -> Result<Vec<String>> {
     serde_json::from_str(text).map_err(|_| StorageError::Corrupt(what))
 }
 
-fn parse_id<T: std::str::FromStr>(v: Option<String>, what: &'static str) -> Result<Option<T>> {
-    v.map(|s| s.parse().map_err(|_| StorageError::Corrupt(what))).transpose()
-}
-
 const STRUCTURE_COLUMNS: &[&str] = &[
     "id", "source", "source_id", "organisation_id", "name", "siret", "description", "address", "address_extra", "postal_code", "city",
     "insee_code", "lon", "lat", "territory_id", "phone", "email", "website", "source_link", "accessibility_link", "opening_hours",
@@ -297,13 +292,12 @@ fn select(alias: &str, columns: &[&str]) -> String {
 
 fn structure_from_row(r: &sqlx::any::AnyRow, p: &str) -> Result<Structure> {
     let col = |c: &str| format!("{p}_{c}");
-    let id: String = r.try_get(col("id").as_str())?;
     let networks: String = r.try_get(col("networks").as_str())?;
     Ok(Structure {
-        id: id.parse().map_err(|_| StorageError::Corrupt("directory_structures.id"))?,
+        id: r.try_get(col("id").as_str())?,
         source: r.try_get(col("source").as_str())?,
         source_id: r.try_get(col("source_id").as_str())?,
-        organisation: parse_id(r.try_get(col("organisation_id").as_str())?, "directory_structures.organisation_id")?,
+        organisation: r.try_get(col("organisation_id").as_str())?,
         fields: StructureFields {
             name: r.try_get(col("name").as_str())?,
             siret: r.try_get(col("siret").as_str())?,
@@ -324,7 +318,7 @@ fn structure_from_row(r: &sqlx::any::AnyRow, p: &str) -> Result<Structure> {
             networks: parse_list(&networks, "directory_structures.networks")?,
             source_updated: r.try_get(col("source_updated").as_str())?,
         },
-        territory: parse_id(r.try_get(col("territory_id").as_str())?, "directory_structures.territory_id")?,
+        territory: r.try_get(col("territory_id").as_str())?,
         import_hash: r.try_get(col("import_hash").as_str())?,
         created_at: Timestamp::from_micros(r.try_get(col("created_at").as_str())?),
         updated_at: Timestamp::from_micros(r.try_get(col("updated_at").as_str())?),
@@ -336,11 +330,9 @@ fn service_from_row(r: &sqlx::any::AnyRow, p: &str) -> Result<Service> {
     let col = |c: &str| format!("{p}_{c}");
     let text = |c: &str| -> Result<String> { Ok(r.try_get(col(c).as_str())?) };
     let list = |c: &str, what: &'static str| -> Result<Vec<String>> { parse_list(&text(c)?, what) };
-    let id = text("id")?;
-    let structure = text("structure_id")?;
     Ok(Service {
-        id: id.parse().map_err(|_| StorageError::Corrupt("directory_services.id"))?,
-        structure: structure.parse().map_err(|_| StorageError::Corrupt("directory_services.structure_id"))?,
+        id: r.try_get(col("id").as_str())?,
+        structure: r.try_get(col("structure_id").as_str())?,
         source: text("source")?,
         source_id: text("source_id")?,
         fields: ServiceFields {
@@ -374,11 +366,11 @@ fn service_from_row(r: &sqlx::any::AnyRow, p: &str) -> Result<Service> {
         },
         local: LocalFields {
             languages: list("languages", "directory_services.languages")?,
-            capacity: text("capacity")?,
+            capacity: r.try_get(col("capacity").as_str())?,
             capacity_note: text("capacity_note")?,
         },
         capacity_updated_at: r.try_get::<Option<i64>, _>(col("capacity_updated_at").as_str())?.map(Timestamp::from_micros),
-        territory: parse_id(r.try_get(col("territory_id").as_str())?, "directory_services.territory_id")?,
+        territory: r.try_get(col("territory_id").as_str())?,
         import_hash: text("import_hash")?,
         created_at: Timestamp::from_micros(r.try_get(col("created_at").as_str())?),
         updated_at: Timestamp::from_micros(r.try_get(col("updated_at").as_str())?),
@@ -506,9 +498,9 @@ fn changed_one(done: sqlx::any::AnyQueryResult) -> Result<()> {
 /// Writes a new structure.
 pub async fn create_structure(tx: &mut Tx, id: StructureId, new: &NewStructure<'_>, now: Timestamp) -> Result<()> {
     let sql = insert_sql("directory_structures", &["id", "source", "source_id", "organisation_id"], STRUCTURE_FIELDS, &["territory_id", "import_hash"]);
-    let q = sqlx::query(&sql).bind(id.to_string()).bind(new.source.to_owned()).bind(new.source_id.to_owned()).bind(new.organisation.map(|o| o.to_string()));
+    let q = sqlx::query(&sql).bind(id).bind(new.source.to_owned()).bind(new.source_id.to_owned()).bind(new.organisation);
     bind_structure(q, new.fields)
-        .bind(new.territory.map(|t| t.to_string()))
+        .bind(new.territory)
         .bind(new.import_hash.to_owned())
         .bind(now.as_micros())
         .execute(&mut **tx)
@@ -530,10 +522,10 @@ pub async fn update_structure(
 ) -> Result<()> {
     let sql = update_sql("directory_structures", STRUCTURE_FIELDS, &["territory_id", "import_hash"]);
     let done = bind_structure(sqlx::query(&sql), fields)
-        .bind(territory.map(|t| t.to_string()))
+        .bind(territory)
         .bind(import_hash.to_owned())
         .bind(now.as_micros())
-        .bind(id.to_string())
+        .bind(id)
         .bind(version)
         .execute(&mut **tx)
         .await?;
@@ -567,12 +559,12 @@ pub async fn create_service(tx: &mut Tx, id: ServiceId, new: &NewService<'_>, no
         SERVICE_FIELDS,
         &["territory_id", "import_hash", "languages", "capacity", "capacity_note"],
     );
-    let q = sqlx::query(&sql).bind(id.to_string()).bind(new.structure.to_string()).bind(new.source.to_owned()).bind(new.source_id.to_owned());
+    let q = sqlx::query(&sql).bind(id).bind(new.structure).bind(new.source.to_owned()).bind(new.source_id.to_owned());
     bind_service(q, new.fields)
-        .bind(new.territory.map(|t| t.to_string()))
+        .bind(new.territory)
         .bind(new.import_hash.to_owned())
         .bind(json_list(&new.local.languages))
-        .bind(new.local.capacity.clone())
+        .bind(new.local.capacity)
         .bind(new.local.capacity_note.clone())
         .bind(now.as_micros())
         .execute(&mut **tx)
@@ -596,11 +588,11 @@ pub async fn update_service(
 ) -> Result<()> {
     let sql = update_sql("directory_services", SERVICE_FIELDS, &["structure_id", "territory_id", "import_hash"]);
     let done = bind_service(sqlx::query(&sql), fields)
-        .bind(structure.to_string())
-        .bind(territory.map(|t| t.to_string()))
+        .bind(structure)
+        .bind(territory)
         .bind(import_hash.to_owned())
         .bind(now.as_micros())
-        .bind(id.to_string())
+        .bind(id)
         .bind(version)
         .execute(&mut **tx)
         .await?;
@@ -617,11 +609,11 @@ pub async fn update_local(tx: &mut Tx, service: &Service, local: &LocalFields, v
          version = version + 1 WHERE id = $6 AND version = $7",
     )
     .bind(json_list(&local.languages))
-    .bind(&local.capacity)
+    .bind(local.capacity)
     .bind(&local.capacity_note)
     .bind(capacity_at)
     .bind(now.as_micros())
-    .bind(service.id.to_string())
+    .bind(service.id)
     .bind(version)
     .execute(&mut **tx)
     .await?;
@@ -631,7 +623,7 @@ pub async fn update_local(tx: &mut Tx, service: &Service, local: &LocalFields, v
 /// One structure.
 pub async fn structure(db: &Db, id: StructureId) -> Result<Option<Structure>> {
     let row = sqlx::query(&format!("SELECT {} FROM directory_structures st WHERE st.id = $1", select("st", STRUCTURE_COLUMNS)))
-        .bind(id.to_string())
+        .bind(id)
         .fetch_optional(db.pool())
         .await?;
     row.map(|r| structure_from_row(&r, "st")).transpose()
@@ -645,14 +637,14 @@ pub async fn service(db: &Db, id: ServiceId) -> Result<Option<ServiceEntry>> {
         select("s", SERVICE_COLUMNS),
         select("st", STRUCTURE_COLUMNS)
     );
-    let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(db.pool()).await?;
+    let row = sqlx::query(&sql).bind(id).fetch_optional(db.pool()).await?;
     row.map(|r| Ok(ServiceEntry { service: service_from_row(&r, "s")?, structure: structure_from_row(&r, "st")? })).transpose()
 }
 
 /// The services of a structure, by name.
 pub async fn services_of(db: &Db, structure: StructureId) -> Result<Vec<Service>> {
     let rows = sqlx::query(&format!("SELECT {} FROM directory_services s WHERE s.structure_id = $1 ORDER BY s.name, s.id", select("s", SERVICE_COLUMNS)))
-        .bind(structure.to_string())
+        .bind(structure)
         .fetch_all(db.pool())
         .await?;
     rows.iter().map(|r| service_from_row(r, "s")).collect()
@@ -671,7 +663,7 @@ pub struct Search {
     /// A language spoken.
     pub language: Option<String>,
     /// Words in the service's or structure's name or description (SQL `LIKE`:
-    /// on SQLite only ASCII letters are case-folded; `veille_web::directory::search`
+    /// on SQLite only ASCII letters are case-folded; `veille_app::directory::search`
     /// leaves this empty and folds accents and case itself).
     pub text: Option<String>,
     /// Only the services of this structure.
@@ -698,51 +690,43 @@ pub async fn search(db: &Db, q: &Search) -> Result<Vec<ServiceEntry>> {
         select("s", SERVICE_COLUMNS),
         select("st", STRUCTURE_COLUMNS)
     );
-    let mut binds: Vec<String> = Vec::new();
-    let next = |value: String, binds: &mut Vec<String>| {
-        binds.push(value);
-        format!("${}", binds.len())
-    };
+    let mut p = Params::new();
     if let Some(need) = q.need.as_deref().filter(|n| !n.is_empty()) {
-        let exact = next(list_item_pattern(need, false), &mut binds);
-        let category = next(list_item_pattern(need, true), &mut binds);
+        let exact = p.push(list_item_pattern(need, false));
+        let category = p.push(list_item_pattern(need, true));
         sql.push_str(&format!(" AND (s.themes LIKE {exact} ESCAPE '\\' OR s.themes LIKE {category} ESCAPE '\\')"));
     }
     if let Some(t) = q.territory {
-        let p = next(t.to_string(), &mut binds);
+        let t = p.push_id(t);
         sql.push_str(&format!(
-            " AND (CASE WHEN s.lon IS NOT NULL AND s.lat IS NOT NULL THEN s.territory_id ELSE st.territory_id END) = {p}"
+            " AND (CASE WHEN s.lon IS NOT NULL AND s.lat IS NOT NULL THEN s.territory_id ELSE st.territory_id END) = {t}"
         ));
     }
     if let Some(public) = q.public.as_deref().filter(|p| !p.is_empty()) {
-        let p = next(list_item_pattern(public, false), &mut binds);
-        let all = next(list_item_pattern("tous-publics", false), &mut binds);
-        sql.push_str(&format!(" AND (s.publics LIKE {p} ESCAPE '\\' OR s.publics LIKE {all} ESCAPE '\\' OR s.publics = '[]')"));
+        let public = p.push(list_item_pattern(public, false));
+        let all = p.push(list_item_pattern("tous-publics", false));
+        sql.push_str(&format!(" AND (s.publics LIKE {public} ESCAPE '\\' OR s.publics LIKE {all} ESCAPE '\\' OR s.publics = '[]')"));
     }
     if let Some(language) = q.language.as_deref().filter(|l| !l.is_empty()) {
-        let p = next(list_item_pattern(language, false), &mut binds);
-        sql.push_str(&format!(" AND s.languages LIKE {p} ESCAPE '\\'"));
+        let language = p.push(list_item_pattern(language, false));
+        sql.push_str(&format!(" AND s.languages LIKE {language} ESCAPE '\\'"));
     }
     if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         for word in text.split_whitespace().take(5) {
             let escaped = word.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            let p = next(format!("%{escaped}%"), &mut binds);
+            let w = p.push(format!("%{escaped}%"));
             sql.push_str(&format!(
-                " AND (LOWER(s.name) LIKE {p} ESCAPE '\\' OR LOWER(st.name) LIKE {p} ESCAPE '\\' OR LOWER(s.description) LIKE {p} ESCAPE '\\')"
+                " AND (LOWER(s.name) LIKE {w} ESCAPE '\\' OR LOWER(st.name) LIKE {w} ESCAPE '\\' OR LOWER(s.description) LIKE {w} ESCAPE '\\')"
             ));
         }
     }
     if let Some(st) = q.structure {
-        let p = next(st.to_string(), &mut binds);
-        sql.push_str(&format!(" AND s.structure_id = {p}"));
+        let st = p.push_id(st);
+        sql.push_str(&format!(" AND s.structure_id = {st}"));
     }
     let limit = if q.limit <= 0 { 500 } else { q.limit };
     sql.push_str(&format!(" ORDER BY s.name, st.name, s.id LIMIT {limit}"));
-    let mut query = sqlx::query(&sql);
-    for b in binds {
-        query = query.bind(b);
-    }
-    let rows = query.fetch_all(db.pool()).await?;
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(|r| Ok(ServiceEntry { service: service_from_row(r, "s")?, structure: structure_from_row(r, "st")? })).collect()
 }
 
@@ -776,16 +760,10 @@ pub async fn known_structures(db: &Db, sources: &[String]) -> Result<std::collec
             .fetch_all(db.pool())
             .await?;
         for r in rows {
-            let id: String = r.try_get("id")?;
-            let owner: Option<String> = r.try_get("organisation_id")?;
+            let owner: Option<OrganisationId> = r.try_get("organisation_id")?;
             out.insert(
                 (source.clone(), r.try_get("source_id")?),
-                Known {
-                    id: id.parse().map_err(|_| StorageError::Corrupt("directory_structures.id"))?,
-                    import_hash: r.try_get("import_hash")?,
-                    version: r.try_get("version")?,
-                    owned: owner.is_some(),
-                },
+                Known { id: r.try_get("id")?, import_hash: r.try_get("import_hash")?, version: r.try_get("version")?, owned: owner.is_some() },
             );
         }
     }
@@ -804,16 +782,10 @@ pub async fn known_services(db: &Db, sources: &[String]) -> Result<std::collecti
         .fetch_all(db.pool())
         .await?;
         for r in rows {
-            let id: String = r.try_get("id")?;
-            let owner: Option<String> = r.try_get("organisation_id")?;
+            let owner: Option<OrganisationId> = r.try_get("organisation_id")?;
             out.insert(
                 (source.clone(), r.try_get("source_id")?),
-                Known {
-                    id: id.parse().map_err(|_| StorageError::Corrupt("directory_services.id"))?,
-                    import_hash: r.try_get("import_hash")?,
-                    version: r.try_get("version")?,
-                    owned: owner.is_some(),
-                },
+                Known { id: r.try_get("id")?, import_hash: r.try_get("import_hash")?, version: r.try_get("version")?, owned: owner.is_some() },
             );
         }
     }

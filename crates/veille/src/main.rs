@@ -255,10 +255,9 @@ async fn run() -> anyhow::Result<()> {
                 let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| f.display().to_string());
                 read.push((name, bytes));
             }
-            let index = veille_web::territories::index_of(&db).await?;
-            let options = veille_web::directory::import::Options { dry_run, skip_refused };
-            let outcome = veille_web::directory::import::run(&db, &index, &read, options, None, Clock::System.now()).await?;
-            let lang = veille_web::i18n::Lang::En;
+            let options = veille_app::directory::import::Options { dry_run, skip_refused };
+            let outcome = veille_app::directory::import::run_as_instance(&db, &read, options, Clock::System.now()).await?;
+            let lang = veille_app::Lang::En;
             for p in &outcome.problems {
                 println!("refused: {}", p.message(lang));
             }
@@ -267,7 +266,7 @@ async fn run() -> anyhow::Result<()> {
             }
             let head = if dry_run { "dry run, nothing written" } else if outcome.written { "imported" } else if outcome.problems.is_empty() { "nothing to change" } else { "REFUSED, nothing written" };
             println!("data·inclusion import: {head}");
-            for line in veille_web::directory::import::summary(&outcome, lang) {
+            for line in veille_app::directory::import::summary(&outcome, lang) {
                 println!("  {line}");
             }
             if !outcome.problems.is_empty() && !outcome.written && !dry_run {

@@ -143,7 +143,7 @@ fn linkage_dedupe_works_on_a_csv_and_explains_bad_input() {
 #[tokio::test]
 async fn data_inclusion_import_dry_run_then_import_then_nothing_to_change_and_a_malformed_file_refused() {
     let (url, cleanup) = fresh_database().await;
-    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../web/tests/fixtures/data-inclusion");
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/data-inclusion");
     let (s, v) = (format!("{fixtures}/structures.json"), format!("{fixtures}/services.json"));
     let o = veille(&url, &["import", "data-inclusion", &s, &v, "--dry-run"], None);
     assert!(o.status.success(), "{}", text(&o));

@@ -56,7 +56,7 @@ pub async fn load(db: &Db) -> anyhow::Result<String> {
     for text in GEO {
         crate::territories::import(db, text, "code", "nom", None, now).await?;
     }
-    crate::directory::load_demo(db, now).await?;
+    veille_app::directory::demo::load(db, now).await?;
     let hash = crate::security::hash_password(DEMO_PASSWORD)?;
     let mut tx = db.begin().await?;
     organisations::set_settings(&mut tx, &InstanceSettings { name: "veille — démonstration Paris".into(), demo: true }, now).await?;

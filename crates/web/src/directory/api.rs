@@ -6,16 +6,13 @@
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use veille_app::directory::{self as app, Found, SearchQuery, Service, ServiceEntry, State as Now, Structure, StructuresQuery};
 use veille_domain::{Action, Timestamp};
-use veille_storage::directory::{self as store, Service, ServiceEntry, Structure};
 
 use crate::auth::Authenticated;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::AppState;
-
-use super::hours::State as Now;
-use super::{resource, Found, SearchQuery};
 
 /// A structure as the API shows it.
 #[derive(Serialize, schemars::JsonSchema)]
@@ -200,7 +197,7 @@ impl ServiceView {
             open_now,
             next_change: next_change.map(Timestamp::to_paris_rfc3339),
             languages: s.local.languages.clone(),
-            capacity: s.local.capacity.clone(),
+            capacity: s.local.capacity.code().to_owned(),
             capacity_note: s.local.capacity_note.clone(),
             capacity_updated_at: s.capacity_updated_at.map(Timestamp::to_paris_rfc3339),
             distance_m: found.distance_m.map(|d| d.round()),
@@ -211,63 +208,26 @@ impl ServiceView {
 
 /// GET /api/v1/services?need=&territory=&public=&language=&open_now=&q=&lat=&lon=&limit=
 pub async fn services(State(state): State<AppState>, who: Authenticated, Query(q): Query<SearchQuery>) -> AppResult<Response> {
-    super::pages::gate(&who)?;
-    let found = super::search(&state, &q).await?;
-    let list: Vec<ServiceView> = found.iter().filter(|f| who.can(Action::Read, &resource(&f.entry.structure)).allowed).map(ServiceView::of).collect();
-    Ok(Json(list).into_response())
+    let found = app::search(&state, &who, &q).await?;
+    Ok(Json(found.iter().map(ServiceView::of).collect::<Vec<_>>()).into_response())
 }
 
 /// GET /api/v1/services/{id}
 pub async fn service(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
-    let entry = super::pages::load_service(&state, &who, &id, Action::Read).await?;
-    let found = Found { now: super::state_of(&entry, state.clock.now()), entry, distance_m: None };
-    Ok(Json(ServiceView::of(&found)).into_response())
-}
-
-/// Query of the structure list.
-#[derive(Deserialize, Default)]
-pub struct StructuresQuery {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    limit: String,
+    let entry = app::load_service(&state, &who, &id, Action::Read).await?;
+    Ok(Json(ServiceView::of(&Found::at(entry, state.clock.now()))).into_response())
 }
 
 /// GET /api/v1/structures?q=&limit=
 pub async fn structures(State(state): State<AppState>, who: Authenticated, Query(q): Query<StructuresQuery>) -> AppResult<Response> {
-    super::pages::gate(&who)?;
-    let limit = match q.limit.trim() {
-        "" => 100,
-        l => l.parse::<i64>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(AppError::bad_request)?,
-    };
-    if q.q.chars().count() > 200 {
-        return Err(AppError::bad_request());
-    }
-    let words = super::words(&q.q);
-    let fetch = if words.is_empty() { limit } else { 5000 };
-    let list: Vec<StructureView> = store::structures(&state.db, fetch)
-        .await?
-        .iter()
-        .filter(|s| words.is_empty() || { let name = veille_linkage::normalize::normalize(&s.fields.name); words.iter().all(|w| name.contains(w.as_str())) })
-        .take(limit as usize)
-        .filter(|s| who.can(Action::Read, &resource(s)).allowed)
-        .map(StructureView::of)
-        .collect();
-    Ok(Json(list).into_response())
+    let list = app::structures(&state, &who, &q).await?;
+    Ok(Json(list.iter().map(StructureView::of).collect::<Vec<_>>()).into_response())
 }
 
 /// GET /api/v1/structures/{id} (with its services)
 pub async fn structure(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
-    let s = super::pages::load_structure(&state, &who, &id, Action::Read).await?;
-    let now = state.clock.now();
-    let services = store::services_of(&state.db, s.id)
-        .await?
-        .into_iter()
-        .map(|service| {
-            let entry = ServiceEntry { service, structure: s.clone() };
-            ServiceView::of(&Found { now: super::state_of(&entry, now), entry, distance_m: None })
-        })
-        .collect();
+    let s = app::load_structure(&state, &who, &id, Action::Read).await?;
+    let services = app::services_of(&state, &s).await?.iter().map(ServiceView::of).collect();
     let mut view = StructureView::of(&s);
     view.services = Some(services);
     Ok(Json(view).into_response())

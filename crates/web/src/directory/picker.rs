@@ -16,15 +16,17 @@
 //!   host saves nothing and renders its form again, what was typed kept, with
 //!   `fieldset(…, &picker.query(&service_id), "")`.
 //! - The chosen `service_id` is a [`veille_domain::ServiceId`]; the host loads
-//!   it with `veille_storage::directory::service(db, id)` (service with its
-//!   structure's name, address, phone and hours).
+//!   it with `veille_app::directory::load_service(app, who, id, Action::Read)`
+//!   (service with its structure's name, address, phone and hours; 404 when
+//!   it does not exist).
+//!
+//! Presentation only: what is offered is `veille_app::directory::offer`'s.
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
-use veille_domain::{Action, ServiceId};
-use veille_storage::directory as store;
+use veille_app::directory::{self as app, Filters, SearchQuery};
 
 use crate::auth::Authenticated;
 use crate::error::AppResult;
@@ -32,11 +34,7 @@ use crate::i18n::Lang;
 use crate::page::{render, PageCtx};
 use crate::AppState;
 
-use super::pages::{gate, Filters, Labels, Line};
-use super::{resource, Found, SearchQuery};
-
-/// At most this many services offered at once.
-const PICKER_LIMIT: usize = 30;
+use super::pages::{Labels, Line};
 
 #[derive(Template)]
 #[template(path = "directory/picker.html")]
@@ -76,30 +74,12 @@ struct Page {
     fieldset: String,
 }
 
-/// The services a picker offers: those matching the filters (none before a
-/// filter is set), the chosen one first.
+/// The services a picker offers (see [`app::offer`]) as radio inputs.
 async fn results(state: &AppState, who: &Authenticated, lang: Lang, q: &SearchQuery, error: &str) -> AppResult<String> {
     let now = state.clock.now();
-    let territories = veille_storage::territories::list(&state.db).await?;
-    let mut q = q.clone();
-    if q.limit.is_empty() {
-        q.limit = PICKER_LIMIT.to_string();
-    }
-    let mut found: Vec<Found> = if q.is_empty() { Vec::new() } else { super::search(state, &q).await? };
-    if let Ok(id) = q.selected.parse::<ServiceId>() {
-        match found.iter().position(|f| f.entry.service.id == id) {
-            Some(i) => {
-                let chosen = found.remove(i);
-                found.insert(0, chosen);
-            }
-            None => {
-                if let Some(entry) = store::service(&state.db, id).await? {
-                    found.insert(0, Found { now: super::state_of(&entry, now), entry, distance_m: None });
-                }
-            }
-        }
-    }
-    let lines = found.iter().filter(|f| who.can(Action::Read, &resource(&f.entry.structure)).allowed).map(|f| Line::of(f, lang, now, &territories)).collect();
+    let found = app::offer(state, who, q).await?;
+    let names = app::territory_names(state).await?;
+    let lines = found.iter().map(|f| Line::of(f, lang, now, &names)).collect();
     let r = Results { lang, lines, selected: q.selected.clone(), searched: !q.is_empty(), error: error.to_owned() };
     Ok(r.render().map_err(anyhow::Error::from)?)
 }
@@ -154,9 +134,9 @@ impl PickerForm {
 /// The picker to embed in a host form: filters and results (see the module
 /// documentation). `error` is the host's message for `service_id` (empty: none).
 pub async fn fieldset(state: &AppState, who: &Authenticated, lang: Lang, q: &SearchQuery, error: &str) -> AppResult<String> {
-    gate(who)?;
+    app::gate(who)?;
     let results = results(state, who, lang, q, error).await?;
-    let f = Fieldset { lang, q: q.clone(), filters: Filters::load(state).await?, results };
+    let f = Fieldset { lang, q: q.clone(), filters: app::filters(state).await?, results };
     Ok(f.render().map_err(anyhow::Error::from)?)
 }
 
@@ -164,7 +144,7 @@ pub async fn fieldset(state: &AppState, who: &Authenticated, lang: Lang, q: &Sea
 /// (or the `dir_*` names): the results fragment for htmx; otherwise a page
 /// with the whole picker in a search form of its own.
 pub async fn fragment(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, headers: HeaderMap, Query(q): Query<SearchQuery>) -> AppResult<Response> {
-    gate(&who)?;
+    app::gate(&who)?;
     if headers.contains_key("hx-request") {
         return Ok(Html(results(&state, &who, ctx.lang, &q, "").await?).into_response());
     }

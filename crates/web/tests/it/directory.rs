@@ -7,13 +7,13 @@
 
 use axum::http::StatusCode;
 use chrono::TimeZone;
+use veille_app::directory::import::{self, Options, Pair};
 use veille_domain::{OrganisationId, Role, Timestamp, UserId};
 use veille_storage::directory::{self as store};
-use veille_web::directory::import::{self, Options, Pair};
 
 use crate::helpers::*;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/data-inclusion");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/data-inclusion");
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{FIXTURES}/{name}")).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -49,9 +49,9 @@ async fn world() -> World {
     World { app, a, b, admin, coordinator, field_worker, other_coordinator, t1, t2 }
 }
 
+/// An import by the instance itself (the command line).
 async fn run(w: &World, names: &[&str], options: Options) -> import::Outcome {
-    let index = veille_web::territories::index_of(w.app.db()).await.unwrap();
-    import::run(w.app.db(), &index, &files(names), options, None, w.app.state.clock.now()).await.unwrap()
+    import::run_as_instance(w.app.db(), &files(names), options, w.app.state.clock.now()).await.unwrap()
 }
 
 async fn audit_len(w: &World) -> i64 {
@@ -131,7 +131,7 @@ async fn a_sample_imports_reimports_without_duplicates_and_a_changed_file_update
     assert_eq!((changed.counts.created, changed.counts.updated, changed.counts.unchanged), (pair(0, 0), pair(1, 0), pair(2, 4)));
     let e = store::service(w.app.db(), id.parse().unwrap()).await.unwrap().unwrap();
     assert_eq!(e.phone(), "01 00 00 10 99", "the service shows its structure's new phone");
-    assert_eq!((e.service.local.languages.clone(), e.service.local.capacity.as_str()), (vec!["fr".to_string(), "ar".to_string()], "limited"));
+    assert_eq!((e.service.local.languages.clone(), e.service.local.capacity.code()), (vec!["fr".to_string(), "ar".to_string()], "limited"));
     assert_eq!(store::counts(w.app.db()).await.unwrap(), (3, 5));
 }
 
@@ -165,8 +165,7 @@ async fn a_malformed_file_is_refused_with_line_level_messages_and_nothing_writte
     let dup = r#"[{"source": "test-export", "id": "x", "nom": "Doublon fictif", "date_maj": "2026-05-02"},
 {"source": "test-export", "id": "x", "nom": "Doublon fictif", "date_maj": "2026-05-02"},
 {"source": "veille", "id": "y", "nom": "Source réservée", "date_maj": "2026-05-02"}]"#;
-    let index = veille_web::territories::index_of(w.app.db()).await.unwrap();
-    let o = import::run(w.app.db(), &index, &[("dup.json".into(), dup.as_bytes().to_vec())], Options::default(), None, w.app.state.clock.now()).await.unwrap();
+    let o = import::run_as_instance(w.app.db(), &[("dup.json".into(), dup.as_bytes().to_vec())], Options::default(), w.app.state.clock.now()).await.unwrap();
     let codes: Vec<(usize, &str)> = o.problems.iter().map(|p| (p.line, p.code)).collect();
     assert_eq!(codes, vec![(2, "duplicate_record"), (3, "reserved_source")]);
 }
@@ -188,6 +187,21 @@ async fn the_import_page_runs_a_dry_run_then_the_import_for_the_instance_adminis
     let r = admin.multipart("/directory/import", &[], &[("files", "structures.json", &s), ("files", "services.json", &v)]).await;
     assert!(r.body.contains("Import effectué"), "{}", r.body);
     assert_eq!(store::counts(w.app.db()).await.unwrap(), (3, 4));
+    // Audited under the administrator's name (the command line's imports name no account).
+    let actors: Vec<Option<String>> = veille_storage::sqlx::query_scalar("SELECT actor_user_id FROM audit_log WHERE action = 'import' AND record_kind = 'directory'")
+        .fetch_all(w.app.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(actors, vec![Some(w.admin.to_string())]);
+    run(&w, &["structures-changed.json"], Options::default()).await;
+    let mut actors: Vec<Option<String>> = veille_storage::sqlx::query_scalar("SELECT actor_user_id FROM audit_log WHERE action = 'import' AND record_kind = 'directory'")
+        .fetch_all(w.app.db().pool())
+        .await
+        .unwrap();
+    actors.sort();
+    assert_eq!(actors, vec![None, Some(w.admin.to_string())]);
+    let r = admin.multipart("/directory/import", &[], &[("files", "structures.json", &s), ("files", "services.json", &v)]).await;
+    assert!(r.body.contains("Import effectué"), "back to the first phone number: {}", r.body);
     let r = admin.multipart("/directory/import", &[], &[("files", "structures.json", &s), ("files", "services.json", &v)]).await;
     assert!(r.body.contains("Rien à changer"), "{}", r.body);
     let r = admin.multipart("/directory/import", &[], &[]).await;
@@ -221,8 +235,8 @@ fn python_verdicts(records: &[(String, serde_json::Value)]) -> Vec<bool> {
 
 /// Whether veille accepts a single record.
 fn veille_accepts(record: &serde_json::Value, today: chrono::NaiveDate) -> bool {
-    let mut c = veille_web::directory::datainclusion::Content::default();
-    veille_web::directory::datainclusion::read("case.json", serde_json::json!([record]).to_string().as_bytes(), today, &mut c);
+    let mut c = veille_app::directory::datainclusion::Content::default();
+    veille_app::directory::datainclusion::read("case.json", serde_json::json!([record]).to_string().as_bytes(), today, &mut c);
     c.problems.is_empty() && c.structures.len() + c.services.len() == 1
 }
 
@@ -448,7 +462,7 @@ async fn organisations_keep_their_own_entries_and_imported_ones_belong_to_the_in
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let e2 = store::service(w.app.db(), vid.parse().unwrap()).await.unwrap().unwrap();
-    assert_eq!((e2.service.fields.description.as_str(), e2.service.local.capacity.as_str()), ("Une soupe chaude et du pain.", "full"));
+    assert_eq!((e2.service.fields.description.as_str(), e2.service.local.capacity.code()), ("Une soupe chaude et du pain.", "full"));
     // A stale version is refused, not silently overwritten.
     let r = coord.post(&format!("/directory/services/{vid}"), &[("name", "Soupe"), ("description", "Autre texte."), ("version", &e.service.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::CONFLICT);

@@ -2,8 +2,9 @@
 //! the stored directory (keyed by source and id; an unchanged record is
 //! recognised by the hash of what it says), then — unless it is a dry run or a
 //! record was refused — write every creation and update in one transaction
-//! with its audit entry. Used by `veille import data-inclusion` and the
-//! administration page.
+//! with its audit entry. Run by an account on the administration page
+//! ([`import`], the instance administrator only), or by the instance itself
+//! ([`run_as_instance`]: `veille import data-inclusion`, the demo loader).
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,10 +12,13 @@ use anyhow::Context;
 
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
-use veille_domain::{OrganisationId, ServiceId, StructureId, TerritoryId, Timestamp, UserId};
+use veille_domain::{Action, OrganisationId, Resource, ResourceKind, ServiceId, StructureId, TerritoryId, Timestamp, UserId};
 use veille_geo::{LonLat, TerritoryIndex};
 use veille_storage::directory::{self as store, Known, LocalFields, NewService, NewStructure, OWN_SOURCE};
 use veille_storage::{audit, Db};
+
+use crate::error::Result;
+use crate::{App, Caller, Lang};
 
 use super::datainclusion::{self, Content, Kind, Problem};
 
@@ -104,8 +108,32 @@ fn territory(index: &TerritoryIndex<TerritoryId>, lon: Option<f64>, lat: Option<
     index.locate(p).copied()
 }
 
-/// Imports data·inclusion files (name, bytes) into the directory.
-pub async fn run(
+/// Whether `who` may import (imported entries are the instance's: its
+/// administrator).
+pub fn require(who: &Caller) -> Result<()> {
+    who.require(Action::Update, &Resource::new(ResourceKind::Directory))
+}
+
+/// Imports data·inclusion files (name, bytes) into the directory for an
+/// account (the administration page), at the app clock's instant; audited
+/// under its name.
+#[tracing::instrument(skip_all, fields(user = %who.account.id, files = files.len(), dry_run = options.dry_run))]
+pub async fn import(app: &App, who: &Caller, files: &[(String, Vec<u8>)], options: Options) -> Result<Outcome> {
+    require(who)?;
+    let index = app.territories.read().await;
+    Ok(run(&app.db, &index, files, options, Some(who.author()), app.clock.now()).await?)
+}
+
+/// Imports data·inclusion files for the instance itself — the command line
+/// run by whoever operates it, the demo loader — with the territories stored
+/// in `db`; audited with no account.
+#[tracing::instrument(skip_all, fields(files = files.len(), dry_run = options.dry_run))]
+pub async fn run_as_instance(db: &Db, files: &[(String, Vec<u8>)], options: Options, now: Timestamp) -> anyhow::Result<Outcome> {
+    let index = crate::territories::index_of(db).await?;
+    run(db, &index, files, options, None, now).await
+}
+
+async fn run(
     db: &Db,
     index: &TerritoryIndex<TerritoryId>,
     files: &[(String, Vec<u8>)],
@@ -224,7 +252,7 @@ pub async fn run(
 }
 
 /// The summary lines of an outcome in a language (command line and page).
-pub fn summary(o: &Outcome, lang: crate::i18n::Lang) -> Vec<String> {
+pub fn summary(o: &Outcome, lang: Lang) -> Vec<String> {
     let line = |key: &str, p: &Pair| lang.tf(key, &[("structures", &p.structures.to_string()), ("services", &p.services.to_string())]);
     let c = &o.counts;
     vec![

@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use veille_storage::directory::{ServiceFields, StructureFields};
 
-use crate::i18n::Lang;
+use crate::Lang;
 
 const STRUCTURE_SCHEMA: &str = include_str!("../../../../../shared/schemas/data-inclusion-v1/structure.json");
 const SERVICE_SCHEMA: &str = include_str!("../../../../../shared/schemas/data-inclusion-v1/service.json");
@@ -268,6 +268,8 @@ pub fn read(file: &str, bytes: &[u8], today: NaiveDate, into: &mut Content) {
     }
 }
 
+// One a record, moved at once into its list: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Record {
     Structure(StructureRecord),
     Service(ServiceRecord),
@@ -407,7 +409,8 @@ fn word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
-fn digits(s: &str, n: usize) -> bool {
+/// Exactly `n` ASCII digits.
+pub(crate) fn digits(s: &str, n: usize) -> bool {
     s.chars().count() == n && s.chars().all(|c| c.is_ascii_digit())
 }
 
