@@ -223,12 +223,7 @@ pub async fn page(state: &App, who: &Caller, id: &str) -> Result<ReferralPage> {
 /// The directory service a referral names, if the caller may read it.
 async fn chosen_service(state: &App, who: &Caller, id: &str) -> Result<Option<ServiceEntry>> {
     let Ok(id) = id.parse::<ServiceId>() else { return Ok(None) };
-    let Some(entry) = veille_storage::directory::service(&state.db, id).await? else { return Ok(None) };
-    let mut res = Resource::new(veille_domain::ResourceKind::Directory);
-    if let Some(org) = entry.structure.organisation {
-        res = res.owned_by(org);
-    }
-    Ok(who.can(Action::Read, &res).allowed.then_some(entry))
+    crate::found(crate::directory::load_service_id(state, who, id, Action::Read).await)
 }
 
 // ---------------------------------------------------------------------------
