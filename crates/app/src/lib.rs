@@ -24,7 +24,9 @@ pub mod mail;
 pub mod navigation;
 pub mod people;
 pub mod reports;
+pub mod rounds;
 pub mod security;
+pub mod sites;
 pub mod tasks;
 pub mod territories;
 

@@ -40,11 +40,12 @@ impl Drop for Tasks {
     }
 }
 
-/// Starts the outbox worker, the audit sealer and referral expiry.
+/// Starts the outbox worker, the audit sealer, referral expiry and the overdue-round alerts.
 pub fn spawn(app: &App) -> Tasks {
     Tasks(vec![
         crate::mail::spawn_worker(app.clone()),
         spawn_audit_sealer(app.db.clone()),
         crate::people::referrals::spawn_expiry(app.clone()),
+        crate::rounds::alerts::spawn_worker(app.clone()),
     ])
 }

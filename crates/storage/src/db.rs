@@ -153,16 +153,6 @@ impl Db {
     }
 }
 
-/// Reads back an optional stored id or code.
-pub(crate) fn parse_opt<T: FromStr>(v: Option<String>, what: &'static str) -> Result<Option<T>> {
-    v.map(|s| s.parse().map_err(|_| StorageError::Corrupt(what))).transpose()
-}
-
-/// Reads back a stored id or code.
-pub(crate) fn parse_req<T: FromStr>(v: String, what: &'static str) -> Result<T> {
-    v.parse().map_err(|_| StorageError::Corrupt(what))
-}
-
 /// Reads back an optional instant.
 pub(crate) fn instant(v: Option<i64>) -> Option<veille_domain::Timestamp> {
     v.map(veille_domain::Timestamp::from_micros)

@@ -1,12 +1,18 @@
 //! Maraudes: the shared weekly schedule, circuits with ordered stops, the
 //! distribution catalogue of each organisation, and rounds (tournées) with
 //! their check-in, stops, distributions, safety incidents and daily report.
+//! Rounds are operational records of the team's organisation: every query
+//! that returns or counts rounds or what was recorded on them (members,
+//! stops, distributions, incidents) takes the caller's [`Scope`], compiled
+//! to SQL with [`ACCESS_COLUMNS`].
 
 use sqlx::Row;
-use veille_domain::{CircuitId, ItemId, OrganisationId, RoundId, ScheduleSlotId, SiteId, TeamId, TerritoryId, Timestamp, UserId};
+use veille_domain::{CircuitId, ItemId, OrganisationId, ReportId, RoundId, ScheduleSlotId, SiteId, TeamId, TerritoryId, Timestamp, UserId};
 
-use crate::db::{claim, Versioned, instant as ts, parse_opt as parse, parse_req as req, Db, Tx};
+use crate::db::{claim, instant as ts, Db, Tx, Versioned};
 use crate::error::{Result, ResultExt, StorageError};
+use crate::scope::Scope;
+use crate::sql::{Params, RecordColumns};
 
 /// Round statuses, in the order of the work.
 pub const ROUND_STATUSES: [&str; 4] = ["planned", "started", "ended", "cancelled"];
@@ -61,14 +67,14 @@ const SLOT_COLUMNS: &str = "id, organisation_id, team_id, weekday, start_minute,
 
 fn slot_from_row(r: &sqlx::any::AnyRow) -> Result<Slot> {
     Ok(Slot {
-        id: req(r.try_get("id")?, "schedule_slots.id")?,
-        organisation: req(r.try_get("organisation_id")?, "schedule_slots.organisation_id")?,
-        team: req(r.try_get("team_id")?, "schedule_slots.team_id")?,
+        id: r.try_get("id")?,
+        organisation: r.try_get("organisation_id")?,
+        team: r.try_get("team_id")?,
         weekday: r.try_get("weekday")?,
         start_minute: r.try_get("start_minute")?,
         end_minute: r.try_get("end_minute")?,
-        territory: parse(r.try_get("territory_id")?, "schedule_slots.territory_id")?,
-        circuit: parse(r.try_get("circuit_id")?, "schedule_slots.circuit_id")?,
+        territory: r.try_get("territory_id")?,
+        circuit: r.try_get("circuit_id")?,
         note: r.try_get("note")?,
         version: r.try_get("version")?,
     })
@@ -102,14 +108,14 @@ pub async fn create_slot(tx: &mut Tx, s: &NewSlot, now: Timestamp) -> Result<Sch
         "INSERT INTO schedule_slots (id, organisation_id, team_id, weekday, start_minute, end_minute, territory_id, circuit_id, note, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
     )
-    .bind(id.to_string())
-    .bind(s.organisation.to_string())
-    .bind(s.team.to_string())
+    .bind(id)
+    .bind(s.organisation)
+    .bind(s.team)
     .bind(s.weekday)
     .bind(s.start_minute)
     .bind(s.end_minute)
-    .bind(s.territory.map(|t| t.to_string()))
-    .bind(s.circuit.map(|c| c.to_string()))
+    .bind(s.territory)
+    .bind(s.circuit)
     .bind(&s.note)
     .bind(now.as_micros())
     .execute(&mut **tx)
@@ -120,7 +126,7 @@ pub async fn create_slot(tx: &mut Tx, s: &NewSlot, now: Timestamp) -> Result<Sch
 /// One slot.
 pub async fn get_slot(db: &Db, id: ScheduleSlotId) -> Result<Slot> {
     let row = sqlx::query(&format!("SELECT {SLOT_COLUMNS} FROM schedule_slots WHERE id = $1"))
-        .bind(id.to_string())
+        .bind(id)
         .fetch_optional(db.pool())
         .await?
         .ok_or(StorageError::NotFound)?;
@@ -135,7 +141,7 @@ pub async fn slots(db: &Db) -> Result<Vec<Slot>> {
 
 /// Removes a slot (rounds planned from it keep their times).
 pub async fn delete_slot(tx: &mut Tx, id: ScheduleSlotId) -> Result<()> {
-    sqlx::query("DELETE FROM schedule_slots WHERE id = $1").bind(id.to_string()).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM schedule_slots WHERE id = $1").bind(id).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -175,9 +181,9 @@ pub struct CircuitStop {
 
 fn circuit_from_row(r: &sqlx::any::AnyRow) -> Result<Circuit> {
     Ok(Circuit {
-        id: req(r.try_get("id")?, "circuits.id")?,
-        organisation: req(r.try_get("organisation_id")?, "circuits.organisation_id")?,
-        team: req(r.try_get("team_id")?, "circuits.team_id")?,
+        id: r.try_get("id")?,
+        organisation: r.try_get("organisation_id")?,
+        team: r.try_get("team_id")?,
         name: r.try_get("name")?,
         version: r.try_get("version")?,
     })
@@ -187,9 +193,9 @@ fn circuit_from_row(r: &sqlx::any::AnyRow) -> Result<Circuit> {
 pub async fn create_circuit(tx: &mut Tx, org: OrganisationId, team: TeamId, name: &str, now: Timestamp) -> Result<CircuitId> {
     let id = CircuitId::new();
     sqlx::query("INSERT INTO circuits (id, organisation_id, team_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
-        .bind(id.to_string())
-        .bind(org.to_string())
-        .bind(team.to_string())
+        .bind(id)
+        .bind(org)
+        .bind(team)
         .bind(name)
         .bind(now.as_micros())
         .execute(&mut **tx)
@@ -201,7 +207,7 @@ pub async fn create_circuit(tx: &mut Tx, org: OrganisationId, team: TeamId, name
 /// One circuit.
 pub async fn get_circuit(db: &Db, id: CircuitId) -> Result<Circuit> {
     let row = sqlx::query("SELECT id, organisation_id, team_id, name, version FROM circuits WHERE id = $1")
-        .bind(id.to_string())
+        .bind(id)
         .fetch_optional(db.pool())
         .await?
         .ok_or(StorageError::NotFound)?;
@@ -217,7 +223,7 @@ pub async fn circuits(db: &Db) -> Result<Vec<Circuit>> {
 /// The stops of a circuit, in order.
 pub async fn circuit_stops(db: &Db, circuit: CircuitId) -> Result<Vec<CircuitStop>> {
     let rows = sqlx::query("SELECT id, position, site_id, label, lon, lat FROM circuit_stops WHERE circuit_id = $1 ORDER BY position, id")
-        .bind(circuit.to_string())
+        .bind(circuit)
         .fetch_all(db.pool())
         .await?;
     rows.iter()
@@ -225,7 +231,7 @@ pub async fn circuit_stops(db: &Db, circuit: CircuitId) -> Result<Vec<CircuitSto
             Ok(CircuitStop {
                 id: r.try_get("id")?,
                 position: r.try_get("position")?,
-                site: parse(r.try_get("site_id")?, "circuit_stops.site_id")?,
+                site: r.try_get("site_id")?,
                 label: r.try_get("label")?,
                 lon: r.try_get("lon")?,
                 lat: r.try_get("lat")?,
@@ -237,7 +243,7 @@ pub async fn circuit_stops(db: &Db, circuit: CircuitId) -> Result<Vec<CircuitSto
 /// Adds a stop at the end of a circuit.
 pub async fn add_circuit_stop(tx: &mut Tx, circuit: CircuitId, site: Option<SiteId>, label: &str, point: Option<(f64, f64)>, now: Timestamp) -> Result<()> {
     let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM circuit_stops WHERE circuit_id = $1")
-        .bind(circuit.to_string())
+        .bind(circuit)
         .fetch_one(&mut **tx)
         .await?;
     // A missing point is written as a literal NULL: sqlx's `Any` driver would
@@ -248,7 +254,7 @@ pub async fn add_circuit_stop(tx: &mut Tx, circuit: CircuitId, site: Option<Site
     } else {
         "INSERT INTO circuit_stops (id, circuit_id, position, site_id, label, lon, lat) VALUES ($1, $2, $3, $4, $5, NULL, NULL)"
     };
-    let mut q = sqlx::query(sql).bind(uuid::Uuid::now_v7().to_string()).bind(circuit.to_string()).bind(next).bind(site.map(|s| s.to_string())).bind(label);
+    let mut q = sqlx::query(sql).bind(uuid::Uuid::now_v7().to_string()).bind(circuit).bind(next).bind(site).bind(label);
     if let (Some(lon), Some(lat)) = (lon, lat) {
         q = q.bind(lon).bind(lat);
     }
@@ -260,13 +266,13 @@ pub async fn add_circuit_stop(tx: &mut Tx, circuit: CircuitId, site: Option<Site
 pub async fn remove_circuit_stop(tx: &mut Tx, circuit: CircuitId, stop: &str, now: Timestamp) -> Result<bool> {
     let pos: Option<i64> = sqlx::query_scalar("SELECT position FROM circuit_stops WHERE id = $1 AND circuit_id = $2")
         .bind(stop)
-        .bind(circuit.to_string())
+        .bind(circuit)
         .fetch_optional(&mut **tx)
         .await?;
     let Some(pos) = pos else { return Ok(false) };
     sqlx::query("DELETE FROM circuit_stops WHERE id = $1").bind(stop).execute(&mut **tx).await?;
     sqlx::query("UPDATE circuit_stops SET position = position - 1 WHERE circuit_id = $1 AND position > $2")
-        .bind(circuit.to_string())
+        .bind(circuit)
         .bind(pos)
         .execute(&mut **tx)
         .await?;
@@ -275,7 +281,7 @@ pub async fn remove_circuit_stop(tx: &mut Tx, circuit: CircuitId, stop: &str, no
 }
 
 async fn touch_circuit(tx: &mut Tx, circuit: CircuitId, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE circuits SET updated_at = $1, version = version + 1 WHERE id = $2").bind(now.as_micros()).bind(circuit.to_string()).execute(&mut **tx).await?;
+    sqlx::query("UPDATE circuits SET updated_at = $1, version = version + 1 WHERE id = $2").bind(now.as_micros()).bind(circuit).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -302,12 +308,12 @@ pub struct Item {
 pub async fn create_item(tx: &mut Tx, org: OrganisationId, name: &str, category: &str, unit: &str, now: Timestamp) -> Result<ItemId> {
     let id = ItemId::new();
     let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM distribution_items WHERE organisation_id = $1")
-        .bind(org.to_string())
+        .bind(org)
         .fetch_one(&mut **tx)
         .await?;
     sqlx::query("INSERT INTO distribution_items (id, organisation_id, name, category, unit, position, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(id.to_string())
-        .bind(org.to_string())
+        .bind(id)
+        .bind(org)
         .bind(name)
         .bind(category)
         .bind(unit)
@@ -322,14 +328,14 @@ pub async fn create_item(tx: &mut Tx, org: OrganisationId, name: &str, category:
 /// The catalogue of an organisation, in its order.
 pub async fn items(db: &Db, org: OrganisationId) -> Result<Vec<Item>> {
     let rows = sqlx::query("SELECT id, organisation_id, name, category, unit, active FROM distribution_items WHERE organisation_id = $1 ORDER BY position, name")
-        .bind(org.to_string())
+        .bind(org)
         .fetch_all(db.pool())
         .await?;
     rows.iter()
         .map(|r| {
             Ok(Item {
-                id: req(r.try_get("id")?, "distribution_items.id")?,
-                organisation: req(r.try_get("organisation_id")?, "distribution_items.organisation_id")?,
+                id: r.try_get("id")?,
+                organisation: r.try_get("organisation_id")?,
                 name: r.try_get("name")?,
                 category: r.try_get("category")?,
                 unit: r.try_get("unit")?,
@@ -343,8 +349,8 @@ pub async fn items(db: &Db, org: OrganisationId) -> Result<Vec<Item>> {
 pub async fn set_item_active(tx: &mut Tx, org: OrganisationId, item: ItemId, active: bool) -> Result<bool> {
     let done = sqlx::query("UPDATE distribution_items SET active = $1 WHERE id = $2 AND organisation_id = $3")
         .bind(i64::from(active))
-        .bind(item.to_string())
-        .bind(org.to_string())
+        .bind(item)
+        .bind(org)
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -397,17 +403,30 @@ pub struct Round {
     pub version: i64,
 }
 
+/// Where rounds keep what the read rules look at: the team's organisation
+/// and the territory of the slot (see `veille_app::rounds::round_resource`).
+pub const ACCESS_COLUMNS: RecordColumns<'static> = RecordColumns { organisation: "organisation_id", territory: Some("territory_id"), case: None, shared_with: None };
+
+/// The same columns under the alias `r`, for the parts of a round.
+const ACCESS_COLUMNS_R: RecordColumns<'static> = RecordColumns { organisation: "r.organisation_id", territory: Some("r.territory_id"), case: None, shared_with: None };
+
+/// The condition admitting the parts (members, stops…) of the round whose id
+/// is the placeholder `round`, when `scope` reads that round.
+fn round_readable(scope: &Scope, round: &str, p: &mut Params) -> String {
+    format!("EXISTS (SELECT 1 FROM rounds r WHERE r.id = {round} AND {})", scope.records(&ACCESS_COLUMNS_R, p))
+}
+
 const ROUND_COLUMNS: &str = "id, organisation_id, team_id, circuit_id, slot_id, territory_id, planned_start, planned_end, status, started_at, expected_return_at, ended_at, \
     overdue_alerted_at, people_total, people_new, people_known, mediations, mediation_notes, handover, version";
 
 fn round_from_row(r: &sqlx::any::AnyRow) -> Result<Round> {
     Ok(Round {
-        id: req(r.try_get("id")?, "rounds.id")?,
-        organisation: req(r.try_get("organisation_id")?, "rounds.organisation_id")?,
-        team: req(r.try_get("team_id")?, "rounds.team_id")?,
-        circuit: parse(r.try_get("circuit_id")?, "rounds.circuit_id")?,
-        slot: parse(r.try_get("slot_id")?, "rounds.slot_id")?,
-        territory: parse(r.try_get("territory_id")?, "rounds.territory_id")?,
+        id: r.try_get("id")?,
+        organisation: r.try_get("organisation_id")?,
+        team: r.try_get("team_id")?,
+        circuit: r.try_get("circuit_id")?,
+        slot: r.try_get("slot_id")?,
+        territory: r.try_get("territory_id")?,
         planned_start: Timestamp::from_micros(r.try_get("planned_start")?),
         planned_end: Timestamp::from_micros(r.try_get("planned_end")?),
         status: r.try_get("status")?,
@@ -450,7 +469,7 @@ pub struct NewStop {
     /// A site.
     pub site: Option<SiteId>,
     /// A report (signalement) assigned to the team.
-    pub report: Option<uuid::Uuid>,
+    pub report: Option<ReportId>,
     /// Label.
     pub label: String,
     /// Point.
@@ -464,15 +483,15 @@ pub async fn create_round(tx: &mut Tx, r: &NewRound, stops: &[NewStop], by: User
         "INSERT INTO rounds (id, organisation_id, team_id, circuit_id, slot_id, territory_id, planned_start, planned_end, status, created_by, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'planned', $9, $10, $10)",
     )
-    .bind(id.to_string())
-    .bind(r.organisation.to_string())
-    .bind(r.team.to_string())
-    .bind(r.circuit.map(|c| c.to_string()))
-    .bind(r.slot.map(|s| s.to_string()))
-    .bind(r.territory.map(|t| t.to_string()))
+    .bind(id)
+    .bind(r.organisation)
+    .bind(r.team)
+    .bind(r.circuit)
+    .bind(r.slot)
+    .bind(r.territory)
     .bind(r.planned_start.as_micros())
     .bind(r.planned_end.as_micros())
-    .bind(by.to_string())
+    .bind(by)
     .bind(now.as_micros())
     .execute(&mut **tx)
     .await?;
@@ -482,40 +501,42 @@ pub async fn create_round(tx: &mut Tx, r: &NewRound, stops: &[NewStop], by: User
     Ok(id)
 }
 
-/// One round.
-pub async fn get_round(db: &Db, id: RoundId) -> Result<Round> {
-    let row = sqlx::query(&format!("SELECT {ROUND_COLUMNS} FROM rounds WHERE id = $1"))
-        .bind(id.to_string())
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(StorageError::NotFound)?;
-    round_from_row(&row)
-}
-
-/// Rounds planned to start in [`from`, `to`), by start (callers keep those the actor may read).
-pub async fn rounds_between(db: &Db, from: Timestamp, to: Timestamp) -> Result<Vec<Round>> {
-    let rows = sqlx::query(&format!("SELECT {ROUND_COLUMNS} FROM rounds WHERE planned_start >= $1 AND planned_start < $2 ORDER BY planned_start, id"))
-        .bind(from.as_micros())
-        .bind(to.as_micros())
-        .fetch_all(db.pool())
-        .await?;
+/// Rounds `scope` reads that meet `condition` (written with placeholders
+/// pushed on `p` before the scope's), in `order`.
+async fn rounds_where(db: &Db, scope: &Scope, mut p: Params, condition: &str, order: &str) -> Result<Vec<Round>> {
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT {ROUND_COLUMNS} FROM rounds WHERE {condition} AND {readable} ORDER BY {order}");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(round_from_row).collect()
 }
 
-/// Rounds still out (checked in, not checked out), by start.
-pub async fn rounds_out(db: &Db) -> Result<Vec<Round>> {
-    let rows = sqlx::query(&format!("SELECT {ROUND_COLUMNS} FROM rounds WHERE status = 'started' ORDER BY started_at, id")).fetch_all(db.pool()).await?;
-    rows.iter().map(round_from_row).collect()
+/// One round, if `scope` reads it (`NotFound` otherwise: its existence is not told).
+pub async fn get_round(db: &Db, scope: &Scope, id: RoundId) -> Result<Round> {
+    let mut p = Params::new();
+    let me = p.push_id(id);
+    rounds_where(db, scope, p, &format!("id = {me}"), "id").await?.pop().ok_or(StorageError::NotFound)
 }
 
+/// Rounds `scope` reads planned to start in [`from`, `to`), by start.
+pub async fn rounds_between(db: &Db, scope: &Scope, from: Timestamp, to: Timestamp) -> Result<Vec<Round>> {
+    let mut p = Params::new();
+    let (f, t) = (p.push(from.as_micros()), p.push(to.as_micros()));
+    rounds_where(db, scope, p, &format!("planned_start >= {f} AND planned_start < {t}"), "planned_start, id").await
+}
 
-/// The members checked in on a round, with the instant.
-pub async fn members(db: &Db, round: RoundId) -> Result<Vec<(UserId, Timestamp)>> {
-    let rows = sqlx::query("SELECT user_id, checked_in_at FROM round_members WHERE round_id = $1 ORDER BY checked_in_at, user_id")
-        .bind(round.to_string())
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(|r| Ok((req(r.try_get("user_id")?, "round_members.user_id")?, Timestamp::from_micros(r.try_get("checked_in_at")?)))).collect()
+/// Rounds `scope` reads still out (checked in, not checked out), by start.
+pub async fn rounds_out(db: &Db, scope: &Scope) -> Result<Vec<Round>> {
+    rounds_where(db, scope, Params::new(), "status = 'started'", "started_at, id").await
+}
+
+/// The members checked in on a round `scope` reads, with the instant.
+pub async fn members(db: &Db, scope: &Scope, round: RoundId) -> Result<Vec<(UserId, Timestamp)>> {
+    let mut p = Params::new();
+    let me = p.push_id(round);
+    let readable = round_readable(scope, &me, &mut p);
+    let sql = format!("SELECT m.user_id, m.checked_in_at FROM round_members m WHERE m.round_id = {me} AND {readable} ORDER BY m.checked_in_at, m.user_id");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
+    rows.iter().map(|r| Ok((r.try_get("user_id")?, Timestamp::from_micros(r.try_get("checked_in_at")?)))).collect()
 }
 
 /// Starts a round: the members checked in and the expected return time.
@@ -524,14 +545,14 @@ pub async fn check_in(tx: &mut Tx, round: &Round, members: &[UserId], expected_r
     sqlx::query("UPDATE rounds SET status = 'started', started_at = $1, expected_return_at = $2, started_by = $3 WHERE id = $4")
         .bind(now.as_micros())
         .bind(expected_return.as_micros())
-        .bind(by.to_string())
-        .bind(round.id.to_string())
+        .bind(by)
+        .bind(round.id)
         .execute(&mut **tx)
         .await?;
     for m in members {
         sqlx::query("INSERT INTO round_members (round_id, user_id, checked_in_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(round.id.to_string())
-            .bind(m.to_string())
+            .bind(round.id)
+            .bind(m)
             .bind(now.as_micros())
             .execute(&mut **tx)
             .await?;
@@ -542,7 +563,7 @@ pub async fn check_in(tx: &mut Tx, round: &Round, members: &[UserId], expected_r
 /// Cancels a round that has not left.
 pub async fn cancel(tx: &mut Tx, round: &Round, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Rounds, round.id, version, now).await?;
-    sqlx::query("UPDATE rounds SET status = 'cancelled' WHERE id = $1").bind(round.id.to_string()).execute(&mut **tx).await?;
+    sqlx::query("UPDATE rounds SET status = 'cancelled' WHERE id = $1").bind(round.id).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -551,8 +572,8 @@ pub async fn check_out(tx: &mut Tx, round: &Round, by: UserId, version: i64, now
     claim(tx, Versioned::Rounds, round.id, version, now).await?;
     sqlx::query("UPDATE rounds SET status = 'ended', ended_at = $1, ended_by = $2 WHERE id = $3")
         .bind(now.as_micros())
-        .bind(by.to_string())
-        .bind(round.id.to_string())
+        .bind(by)
+        .bind(round.id)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -569,41 +590,38 @@ pub async fn set_report(tx: &mut Tx, round: &Round, people: (i64, i64, i64), med
         .bind(mediations)
         .bind(mediation_notes)
         .bind(handover)
-        .bind(round.id.to_string())
+        .bind(round.id)
         .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
-/// Rounds out past their expected return time whose alert was not raised yet.
-pub async fn overdue_unalerted(db: &Db, now: Timestamp) -> Result<Vec<Round>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {ROUND_COLUMNS} FROM rounds WHERE status = 'started' AND expected_return_at < $1 AND overdue_alerted_at IS NULL ORDER BY expected_return_at, id"
-    ))
-    .bind(now.as_micros())
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter().map(round_from_row).collect()
+/// Rounds `scope` reads out past their expected return time whose alert was
+/// not raised yet.
+pub async fn overdue_unalerted(db: &Db, scope: &Scope, now: Timestamp) -> Result<Vec<Round>> {
+    let mut p = Params::new();
+    let at = p.push(now.as_micros());
+    rounds_where(db, scope, p, &format!("status = 'started' AND expected_return_at < {at} AND overdue_alerted_at IS NULL"), "expected_return_at, id").await
 }
 
 /// Marks the overdue alert raised; false when another instance raised it first.
 pub async fn mark_alerted(tx: &mut Tx, round: RoundId, now: Timestamp) -> Result<bool> {
     let done = sqlx::query("UPDATE rounds SET overdue_alerted_at = $1 WHERE id = $2 AND overdue_alerted_at IS NULL AND status = 'started'")
         .bind(now.as_micros())
-        .bind(round.to_string())
+        .bind(round)
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// Rounds of an organisation out past their expected return (the banner).
-pub async fn overdue_of(db: &Db, org: OrganisationId, now: Timestamp) -> Result<Vec<Round>> {
-    let rows = sqlx::query(&format!("SELECT {ROUND_COLUMNS} FROM rounds WHERE organisation_id = $1 AND status = 'started' AND expected_return_at < $2 ORDER BY expected_return_at, id"))
-        .bind(org.to_string())
-        .bind(now.as_micros())
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(round_from_row).collect()
+/// How many rounds of an organisation `scope` reads are out past their
+/// expected return (the banner).
+pub async fn count_overdue_of(db: &Db, scope: &Scope, org: OrganisationId, now: Timestamp) -> Result<i64> {
+    let mut p = Params::new();
+    let (o, at) = (p.push_id(org), p.push(now.as_micros()));
+    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT COUNT(*) FROM rounds WHERE organisation_id = {o} AND status = 'started' AND expected_return_at < {at} AND {readable}");
+    Ok(p.bind_scalar(sqlx::query_scalar(&sql)).fetch_one(db.pool()).await?)
 }
 
 /// A stop of a round.
@@ -616,7 +634,7 @@ pub struct Stop {
     /// The site.
     pub site: Option<SiteId>,
     /// The report it carries.
-    pub report: Option<uuid::Uuid>,
+    pub report: Option<ReportId>,
     /// Label.
     pub label: String,
     /// Longitude.
@@ -632,7 +650,7 @@ pub struct Stop {
 /// Adds a stop at the end of a round.
 pub async fn add_stop(tx: &mut Tx, round: RoundId, s: &NewStop) -> Result<()> {
     let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM round_stops WHERE round_id = $1")
-        .bind(round.to_string())
+        .bind(round)
         .fetch_one(&mut **tx)
         .await?;
     // A missing point is a literal NULL (see `add_circuit_stop`).
@@ -643,10 +661,10 @@ pub async fn add_stop(tx: &mut Tx, round: RoundId, s: &NewStop) -> Result<()> {
     };
     let mut q = sqlx::query(sql)
         .bind(uuid::Uuid::now_v7().to_string())
-        .bind(round.to_string())
+        .bind(round)
         .bind(next)
-        .bind(s.site.map(|x| x.to_string()))
-        .bind(s.report.map(|x| x.to_string()))
+        .bind(s.site)
+        .bind(s.report)
         .bind(s.label.clone());
     if let Some((lon, lat)) = s.point {
         q = q.bind(lon).bind(lat);
@@ -655,19 +673,20 @@ pub async fn add_stop(tx: &mut Tx, round: RoundId, s: &NewStop) -> Result<()> {
     Ok(())
 }
 
-/// The stops of a round, in order.
-pub async fn stops(db: &Db, round: RoundId) -> Result<Vec<Stop>> {
-    let rows = sqlx::query("SELECT id, position, site_id, report_id, label, lon, lat, visited_at, note FROM round_stops WHERE round_id = $1 ORDER BY position, id")
-        .bind(round.to_string())
-        .fetch_all(db.pool())
-        .await?;
+/// The stops of a round `scope` reads, in order.
+pub async fn stops(db: &Db, scope: &Scope, round: RoundId) -> Result<Vec<Stop>> {
+    let mut p = Params::new();
+    let me = p.push_id(round);
+    let readable = round_readable(scope, &me, &mut p);
+    let sql = format!("SELECT s.id, s.position, s.site_id, s.report_id, s.label, s.lon, s.lat, s.visited_at, s.note FROM round_stops s WHERE s.round_id = {me} AND {readable} ORDER BY s.position, s.id");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
             Ok(Stop {
                 id: r.try_get("id")?,
                 position: r.try_get("position")?,
-                site: parse(r.try_get("site_id")?, "round_stops.site_id")?,
-                report: parse(r.try_get("report_id")?, "round_stops.report_id")?,
+                site: r.try_get("site_id")?,
+                report: r.try_get("report_id")?,
                 label: r.try_get("label")?,
                 lon: r.try_get("lon")?,
                 lat: r.try_get("lat")?,
@@ -682,10 +701,10 @@ pub async fn stops(db: &Db, round: RoundId) -> Result<Vec<Stop>> {
 pub async fn visit_stop(tx: &mut Tx, round: RoundId, stop: &str, by: UserId, note: &str, now: Timestamp) -> Result<bool> {
     let done = sqlx::query("UPDATE round_stops SET visited_at = $1, visited_by = $2, note = $3 WHERE id = $4 AND round_id = $5 AND visited_at IS NULL")
         .bind(now.as_micros())
-        .bind(by.to_string())
+        .bind(by)
         .bind(note)
         .bind(stop)
-        .bind(round.to_string())
+        .bind(round)
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -694,17 +713,17 @@ pub async fn visit_stop(tx: &mut Tx, round: RoundId, stop: &str, by: UserId, not
 /// Sets the quantities given on a round (a zero removes the line).
 pub async fn set_distributions(tx: &mut Tx, round: RoundId, quantities: &[(ItemId, i64)], now: Timestamp) -> Result<()> {
     for (item, qty) in quantities {
-        sqlx::query("DELETE FROM round_distributions WHERE round_id = $1 AND item_id = $2").bind(round.to_string()).bind(item.to_string()).execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM round_distributions WHERE round_id = $1 AND item_id = $2").bind(round).bind(item).execute(&mut **tx).await?;
         if *qty > 0 {
             sqlx::query("INSERT INTO round_distributions (round_id, item_id, quantity) VALUES ($1, $2, $3)")
-                .bind(round.to_string())
-                .bind(item.to_string())
+                .bind(round)
+                .bind(item)
                 .bind(*qty)
                 .execute(&mut **tx)
                 .await?;
         }
     }
-    sqlx::query("UPDATE rounds SET updated_at = $1 WHERE id = $2").bind(now.as_micros()).bind(round.to_string()).execute(&mut **tx).await?;
+    sqlx::query("UPDATE rounds SET updated_at = $1 WHERE id = $2").bind(now.as_micros()).bind(round).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -723,19 +742,20 @@ pub struct Distribution {
     pub quantity: i64,
 }
 
-/// What a round gave out, in catalogue order.
-pub async fn distributions(db: &Db, round: RoundId) -> Result<Vec<Distribution>> {
-    let rows = sqlx::query(
+/// What a round `scope` reads gave out, in catalogue order.
+pub async fn distributions(db: &Db, scope: &Scope, round: RoundId) -> Result<Vec<Distribution>> {
+    let mut p = Params::new();
+    let me = p.push_id(round);
+    let readable = round_readable(scope, &me, &mut p);
+    let sql = format!(
         "SELECT d.item_id, i.name, i.category, i.unit, d.quantity FROM round_distributions d JOIN distribution_items i ON i.id = d.item_id \
-         WHERE d.round_id = $1 ORDER BY i.position, i.name",
-    )
-    .bind(round.to_string())
-    .fetch_all(db.pool())
-    .await?;
+         WHERE d.round_id = {me} AND {readable} ORDER BY i.position, i.name"
+    );
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
             Ok(Distribution {
-                item: req(r.try_get("item_id")?, "round_distributions.item_id")?,
+                item: r.try_get("item_id")?,
                 name: r.try_get("name")?,
                 category: r.try_get("category")?,
                 unit: r.try_get("unit")?,
@@ -760,9 +780,9 @@ pub struct Incident {
 pub async fn add_incident(tx: &mut Tx, round: RoundId, kind: &str, description: &str, by: UserId, now: Timestamp) -> Result<()> {
     sqlx::query("INSERT INTO round_incidents (id, round_id, at, author_id, kind, description) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(uuid::Uuid::now_v7().to_string())
-        .bind(round.to_string())
+        .bind(round)
         .bind(now.as_micros())
-        .bind(by.to_string())
+        .bind(by)
         .bind(kind)
         .bind(description)
         .execute(&mut **tx)
@@ -770,10 +790,57 @@ pub async fn add_incident(tx: &mut Tx, round: RoundId, kind: &str, description: 
     Ok(())
 }
 
-/// The incidents of a round.
-pub async fn incidents(db: &Db, round: RoundId) -> Result<Vec<Incident>> {
-    let rows = sqlx::query("SELECT at, kind, description FROM round_incidents WHERE round_id = $1 ORDER BY at, id").bind(round.to_string()).fetch_all(db.pool()).await?;
+/// The incidents of a round `scope` reads.
+pub async fn incidents(db: &Db, scope: &Scope, round: RoundId) -> Result<Vec<Incident>> {
+    let mut p = Params::new();
+    let me = p.push_id(round);
+    let readable = round_readable(scope, &me, &mut p);
+    let sql = format!("SELECT i.at, i.kind, i.description FROM round_incidents i WHERE i.round_id = {me} AND {readable} ORDER BY i.at, i.id");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| Ok(Incident { at: Timestamp::from_micros(r.try_get("at")?), kind: r.try_get("kind")?, description: r.try_get("description")? }))
         .collect()
+}
+
+// ---------------------------------------------------------------- reports on rounds and coverage
+
+/// Stops for the open reports (signalements) assigned to `team` that `scope`
+/// reads — not closed, not attached to another as a duplicate, and not
+/// already a stop of `round` when given — oldest first. Filtered in SQL,
+/// with no row limit.
+pub async fn report_stops(db: &Db, scope: &Scope, team: TeamId, round: Option<RoundId>) -> Result<Vec<NewStop>> {
+    let mut p = Params::new();
+    let mut w = vec![format!("team_id = {}", p.push_id(team)), "status <> 'closed'".to_owned(), "duplicate_of IS NULL".to_owned()];
+    if let Some(r) = round {
+        w.push(format!("NOT EXISTS (SELECT 1 FROM round_stops s WHERE s.round_id = {} AND s.report_id = reports.id)", p.push_id(r)));
+    }
+    w.push(scope.records(&crate::reports::ACCESS_COLUMNS, &mut p));
+    let sql = format!("SELECT id, address, lon, lat FROM reports WHERE {} ORDER BY created_at, id", w.join(" AND "));
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| {
+            let (lon, lat): (Option<f64>, Option<f64>) = (r.try_get("lon")?, r.try_get("lat")?);
+            Ok(NewStop { site: None, report: Some(r.try_get("id")?), label: r.try_get("address")?, point: lon.zip(lat) })
+        })
+        .collect()
+}
+
+/// The territories where a round (of any organisation: coverage is read
+/// across organisations, like the shared schedule) that was not cancelled is
+/// planned to start in [`from`, `to`) — the round's own territory or that of
+/// a site among its stops — kept to the territories whose sites `scope`
+/// reads. Territory ids only: no round is returned.
+pub async fn covered_territories(db: &Db, scope: &Scope, from: Timestamp, to: Timestamp) -> Result<std::collections::HashSet<TerritoryId>> {
+    let mut p = Params::new();
+    let (f, t) = (p.push(from.as_micros()), p.push(to.as_micros()));
+    let readable = scope.sites("c.territory_id", &mut p);
+    let sql = format!(
+        "SELECT DISTINCT c.territory_id FROM (\
+           SELECT territory_id FROM rounds WHERE status <> 'cancelled' AND planned_start >= {f} AND planned_start < {t} \
+           UNION ALL SELECT x.territory_id FROM rounds r JOIN round_stops s ON s.round_id = r.id JOIN sites x ON x.id = s.site_id \
+             WHERE r.status <> 'cancelled' AND r.planned_start >= {f} AND r.planned_start < {t}\
+         ) c WHERE c.territory_id IS NOT NULL AND {readable}"
+    );
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
+    rows.iter().map(|r| Ok(r.try_get::<TerritoryId, _>("territory_id")?)).collect()
 }

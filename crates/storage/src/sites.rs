@@ -1,12 +1,16 @@
-//! Sites (lieux de vie): the place, its dated observations, its history
-//! (status changes, confirmations, logbook entries) and, once closed, where
-//! its people went.
+//! Sites (lieux de vie): the place, its dated observations and, once closed,
+//! where its people went. Their history (status changes, confirmations,
+//! logbook entries) is in the one timeline, appended by the commands of
+//! `veille_app::sites`. Every query that returns sites or observations takes
+//! the caller's [`Scope`], compiled to SQL on the site's territory.
 
 use sqlx::Row;
 use veille_domain::{ObservationId, OrganisationId, RoundId, SiteId, TeamId, TerritoryId, Timestamp, UserId};
 
-use crate::db::{b, claim, Versioned, instant as ts, parse_opt as parse, parse_req as req, Db, Tx};
+use crate::db::{b, claim, instant as ts, Db, Tx, Versioned};
 use crate::error::{Result, ResultExt, StorageError};
+use crate::scope::Scope;
+use crate::sql::Params;
 
 /// Kinds of site.
 pub const KINDS: [&str; 6] = ["camp", "squat", "slum", "drug_scene", "gathering_place", "other"];
@@ -104,19 +108,25 @@ pub struct NewSite {
     pub land_owner: String,
 }
 
-const COLUMNS: &str = "id, organisation_id, name, kind, lon, lat, outline, address, territory_id, land_owner, status, heatwave, closed_at, closure_reason, last_checked_at, created_at, version";
+/// The columns of a site, prefixed by the table alias `s`.
+const COLUMNS: &str = "s.id, s.organisation_id, s.name, s.kind, s.lon, s.lat, s.outline, s.address, s.territory_id, s.land_owner, s.status, s.heatwave, s.closed_at, \
+    s.closure_reason, s.last_checked_at, s.created_at, s.version";
+
+/// The column of a site's territory, which the read rules look at (see
+/// `veille_domain::access::site_read_filter`), for [`Scope::sites`].
+pub const TERRITORY_COLUMN: &str = "s.territory_id";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Site> {
     Ok(Site {
-        id: req(r.try_get("id")?, "sites.id")?,
-        organisation: req(r.try_get("organisation_id")?, "sites.organisation_id")?,
+        id: r.try_get("id")?,
+        organisation: r.try_get("organisation_id")?,
         name: r.try_get("name")?,
         kind: r.try_get("kind")?,
         lon: r.try_get("lon")?,
         lat: r.try_get("lat")?,
         outline: r.try_get("outline")?,
         address: r.try_get("address")?,
-        territory: parse(r.try_get("territory_id")?, "sites.territory_id")?,
+        territory: r.try_get("territory_id")?,
         land_owner: r.try_get("land_owner")?,
         status: r.try_get("status")?,
         heatwave: r.try_get::<i64, _>("heatwave")? != 0,
@@ -128,79 +138,99 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Site> {
     })
 }
 
-/// Records a new site and its first history entry.
+/// Records a new site (its history entry is the caller's).
 pub async fn create(tx: &mut Tx, new: &NewSite, by: UserId, now: Timestamp) -> Result<SiteId> {
     let id = SiteId::new();
     sqlx::query(
         "INSERT INTO sites (id, organisation_id, name, kind, lon, lat, outline, address, territory_id, land_owner, status, created_by, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $12)",
     )
-    .bind(id.to_string())
-    .bind(new.organisation.to_string())
+    .bind(id)
+    .bind(new.organisation)
     .bind(&new.name)
     .bind(&new.kind)
     .bind(new.lon)
     .bind(new.lat)
     .bind(new.outline.clone())
     .bind(&new.address)
-    .bind(new.territory.map(|t| t.to_string()))
+    .bind(new.territory)
     .bind(&new.land_owner)
-    .bind(by.to_string())
+    .bind(by)
     .bind(now.as_micros())
     .execute(&mut **tx)
     .await
     .classify()?;
-    add_event(tx, id, now, Some(by), Some(new.organisation), "created", None, Some("active"), "").await?;
     Ok(id)
 }
 
-/// One site.
-pub async fn get(db: &Db, id: SiteId) -> Result<Site> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM sites WHERE id = $1"))
-        .bind(id.to_string())
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(StorageError::NotFound)?;
+/// One site, if `scope` reads it (`NotFound` otherwise: its existence is not told).
+pub async fn get(db: &Db, scope: &Scope, id: SiteId) -> Result<Site> {
+    let mut p = Params::new();
+    let me = p.push_id(id);
+    let readable = scope.sites(TERRITORY_COLUMN, &mut p);
+    let sql = format!("SELECT {COLUMNS} FROM sites s WHERE s.id = {me} AND {readable}");
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
     from_row(&row)
 }
 
-/// Every site (callers keep those the actor may read), by name.
-pub async fn list(db: &Db) -> Result<Vec<Site>> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM sites ORDER BY name, id")).fetch_all(db.pool()).await?;
+/// What a list of sites keeps (every filter optional).
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this territory.
+    pub territory: Option<TerritoryId>,
+}
+
+/// The sites `scope` reads that pass `filter`, by name.
+pub async fn list(db: &Db, scope: &Scope, filter: &Filter) -> Result<Vec<Site>> {
+    let mut p = Params::new();
+    let mut w = vec![scope.sites(TERRITORY_COLUMN, &mut p)];
+    if let Some(k) = &filter.kind {
+        w.push(format!("s.kind = {}", p.push(k.clone())));
+    }
+    if let Some(st) = &filter.status {
+        w.push(format!("s.status = {}", p.push(st.clone())));
+    }
+    if let Some(t) = filter.territory {
+        w.push(format!("s.territory_id = {}", p.push_id(t)));
+    }
+    let sql = format!("SELECT {COLUMNS} FROM sites s WHERE {} ORDER BY s.name, s.id", w.join(" AND "));
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
 
-
 /// Corrects the place itself: name, kind, point (and so territory), address, land owner.
-pub async fn update_place(tx: &mut Tx, site: &Site, place: &NewSite, by: UserId, org: OrganisationId, version: i64, now: Timestamp) -> Result<()> {
+pub async fn update_place(tx: &mut Tx, site: &Site, place: &NewSite, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Sites, site.id, version, now).await?;
     sqlx::query("UPDATE sites SET name = $1, kind = $2, lon = $3, lat = $4, territory_id = $5, address = $6, land_owner = $7 WHERE id = $8")
         .bind(&place.name)
         .bind(&place.kind)
         .bind(place.lon)
         .bind(place.lat)
-        .bind(place.territory.map(|t| t.to_string()))
+        .bind(place.territory)
         .bind(&place.address)
         .bind(&place.land_owner)
-        .bind(site.id.to_string())
+        .bind(site.id)
         .execute(&mut **tx)
         .await?;
-    add_event(tx, site.id, now, Some(by), Some(org), "edited", None, None, "").await
+    Ok(())
 }
 
 /// Raises or lowers the heatwave / great-cold watch of a site.
-pub async fn set_heatwave(tx: &mut Tx, site: &Site, on: bool, by: UserId, org: OrganisationId, version: i64, now: Timestamp) -> Result<()> {
+pub async fn set_heatwave(tx: &mut Tx, site: &Site, on: bool, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Sites, site.id, version, now).await?;
-    sqlx::query("UPDATE sites SET heatwave = $1 WHERE id = $2").bind(b(on)).bind(site.id.to_string()).execute(&mut **tx).await?;
-    let state = |v: bool| if v { "on" } else { "off" };
-    add_event(tx, site.id, now, Some(by), Some(org), "heatwave", Some(state(site.heatwave)), Some(state(on)), "").await
+    sqlx::query("UPDATE sites SET heatwave = $1 WHERE id = $2").bind(b(on)).bind(site.id).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// "Confirmed unchanged": dates the last check without a new observation.
-pub async fn confirm_unchanged(tx: &mut Tx, site: &Site, by: UserId, org: OrganisationId, version: i64, now: Timestamp) -> Result<()> {
+pub async fn confirm_unchanged(tx: &mut Tx, site: &Site, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Sites, site.id, version, now).await?;
-    sqlx::query("UPDATE sites SET last_checked_at = $1 WHERE id = $2").bind(now.as_micros()).bind(site.id.to_string()).execute(&mut **tx).await?;
-    add_event(tx, site.id, now, Some(by), Some(org), "confirmed", None, None, "").await
+    sqlx::query("UPDATE sites SET last_checked_at = $1 WHERE id = $2").bind(now.as_micros()).bind(site.id).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// A destination count of a closure.
@@ -219,68 +249,61 @@ pub struct Destination {
 }
 
 /// Closes a site with its reason and where its people went.
-#[allow(clippy::too_many_arguments)]
-pub async fn close(tx: &mut Tx, site: &Site, reason: &str, destinations: &[(String, i64, Option<SiteId>)], by: UserId, org: OrganisationId, version: i64, now: Timestamp) -> Result<()> {
+pub async fn close(tx: &mut Tx, site: &Site, reason: &str, destinations: &[(String, i64, Option<SiteId>)], version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Sites, site.id, version, now).await?;
     sqlx::query("UPDATE sites SET status = 'ended', closed_at = $1, closure_reason = $2 WHERE id = $3")
         .bind(now.as_micros())
         .bind(reason)
-        .bind(site.id.to_string())
+        .bind(site.id)
         .execute(&mut **tx)
         .await?;
     for (destination, people, to_site) in destinations {
         sqlx::query("INSERT INTO site_destinations (id, site_id, destination, people, to_site_id, at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(uuid::Uuid::now_v7().to_string())
-            .bind(site.id.to_string())
+            .bind(site.id)
             .bind(destination)
             .bind(*people)
-            .bind(to_site.map(|s| s.to_string()))
+            .bind(*to_site)
             .bind(now.as_micros())
             .execute(&mut **tx)
             .await?;
     }
-    add_event(tx, site.id, now, Some(by), Some(org), "status", Some(&site.status), Some("ended"), reason).await
+    Ok(())
 }
 
 /// Reopens a closed site (people came back).
-pub async fn reopen(tx: &mut Tx, site: &Site, by: UserId, org: OrganisationId, version: i64, now: Timestamp) -> Result<()> {
+pub async fn reopen(tx: &mut Tx, site: &Site, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Sites, site.id, version, now).await?;
-    sqlx::query("UPDATE sites SET status = 'active', closed_at = NULL, closure_reason = NULL WHERE id = $1").bind(site.id.to_string()).execute(&mut **tx).await?;
-    add_event(tx, site.id, now, Some(by), Some(org), "status", Some(&site.status), Some("active"), "").await
+    sqlx::query("UPDATE sites SET status = 'active', closed_at = NULL, closure_reason = NULL WHERE id = $1").bind(site.id).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Where the people of `site` went, and the closures of other sites whose
-/// people came to it: `(left, arrived)`.
-pub async fn moves(db: &Db, site: SiteId) -> Result<(Vec<Destination>, Vec<Destination>)> {
-    let q = |col: &str| format!("SELECT site_id, destination, people, to_site_id, at FROM site_destinations WHERE {col} = $1 ORDER BY at, id");
+/// people came to it: `(left, arrived)`; nothing when `scope` does not read `site`.
+pub async fn moves(db: &Db, scope: &Scope, site: SiteId) -> Result<(Vec<Destination>, Vec<Destination>)> {
     let map = |r: &sqlx::any::AnyRow| -> Result<Destination> {
         Ok(Destination {
-            site: req(r.try_get("site_id")?, "site_destinations.site_id")?,
+            site: r.try_get("site_id")?,
             destination: r.try_get("destination")?,
             people: r.try_get("people")?,
-            to_site: parse(r.try_get("to_site_id")?, "site_destinations.to_site_id")?,
+            to_site: r.try_get("to_site_id")?,
             at: Timestamp::from_micros(r.try_get("at")?),
         })
     };
-    let left = sqlx::query(&q("site_id")).bind(site.to_string()).fetch_all(db.pool()).await?.iter().map(map).collect::<Result<_>>()?;
-    let arrived = sqlx::query(&q("to_site_id")).bind(site.to_string()).fetch_all(db.pool()).await?.iter().map(map).collect::<Result<_>>()?;
+    let mut out = Vec::new();
+    for col in ["site_id", "to_site_id"] {
+        let mut p = Params::new();
+        let me = p.push_id(site);
+        let readable = scope.sites(TERRITORY_COLUMN, &mut p);
+        let sql = format!(
+            "SELECT d.site_id, d.destination, d.people, d.to_site_id, d.at FROM site_destinations d JOIN sites s ON s.id = d.{col} \
+             WHERE d.{col} = {me} AND {readable} ORDER BY d.at, d.id"
+        );
+        out.push(p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?.iter().map(map).collect::<Result<Vec<_>>>()?);
+    }
+    let arrived = out.pop().unwrap_or_default();
+    let left = out.pop().unwrap_or_default();
     Ok((left, arrived))
-}
-
-/// Adds a history entry.
-#[allow(clippy::too_many_arguments)]
-pub async fn add_event(tx: &mut Tx, site: SiteId, at: Timestamp, by: Option<UserId>, org: Option<OrganisationId>, kind: &str, from: Option<&str>, to: Option<&str>, body: &str) -> Result<()> {
-    let actor = match (by, org) {
-        (Some(u), Some(o)) => Some((u, o)),
-        (Some(u), None) => Some((u, crate::accounts::organisation_of(tx, u).await?)),
-        _ => None,
-    };
-    crate::timeline::append(tx, &crate::timeline::NewEvent::new(veille_domain::records::RecordKind::Site, site, at, actor, kind).change(from, to).detail(body)).await
-}
-
-/// The history of a site, oldest first.
-pub async fn events(db: &Db, site: SiteId) -> Result<Vec<crate::timeline::Event>> {
-    crate::timeline::of(db, veille_domain::records::RecordKind::Site, site).await
 }
 
 /// The figures of an observation (all counts are estimates).
@@ -381,19 +404,21 @@ pub struct NewObservation {
     pub comment: String,
 }
 
-const OBS_COLUMNS: &str = "id, site_id, observed_at, organisation_id, team_id, round_id, author_id, people, men, women, minors_0_3, minors_3_6, minors_6_12, minors_12_16, minors_16_18, \
-    tents, huts, vehicles, material_collected, material_found, water, toilets, electricity, waste, fire_risk, rodents, overall, atmosphere, police_presence, comment";
+/// The columns of an observation, prefixed by the table alias `o`.
+const OBS_COLUMNS: &str = "o.id, o.site_id, o.observed_at, o.organisation_id, o.team_id, o.round_id, o.author_id, o.people, o.men, o.women, o.minors_0_3, o.minors_3_6, \
+    o.minors_6_12, o.minors_12_16, o.minors_16_18, o.tents, o.huts, o.vehicles, o.material_collected, o.material_found, o.water, o.toilets, o.electricity, o.waste, \
+    o.fire_risk, o.rodents, o.overall, o.atmosphere, o.police_presence, o.comment";
 
 fn obs_from_row(r: &sqlx::any::AnyRow) -> Result<Observation> {
     let g = |c: &str| -> Result<i64> { Ok(r.try_get(c)?) };
     Ok(Observation {
-        id: req(r.try_get("id")?, "site_observations.id")?,
-        site: req(r.try_get("site_id")?, "site_observations.site_id")?,
+        id: r.try_get("id")?,
+        site: r.try_get("site_id")?,
         observed_at: Timestamp::from_micros(r.try_get("observed_at")?),
-        organisation: req(r.try_get("organisation_id")?, "site_observations.organisation_id")?,
-        team: parse(r.try_get("team_id")?, "site_observations.team_id")?,
-        round: parse(r.try_get("round_id")?, "site_observations.round_id")?,
-        author: parse(r.try_get("author_id")?, "site_observations.author_id")?,
+        organisation: r.try_get("organisation_id")?,
+        team: r.try_get("team_id")?,
+        round: r.try_get("round_id")?,
+        author: r.try_get("author_id")?,
         figures: Figures {
             people: g("people")?,
             men: g("men")?,
@@ -417,22 +442,23 @@ fn obs_from_row(r: &sqlx::any::AnyRow) -> Result<Observation> {
     })
 }
 
-/// Records an observation (and its history line on the site).
+/// Records an observation (its history line on the site is the caller's).
 pub async fn add_observation(tx: &mut Tx, o: &NewObservation, now: Timestamp) -> Result<ObservationId> {
     let id = ObservationId::new();
     let f = &o.figures;
     let ratings: Vec<&str> = o.conditions.iter().map(String::as_str).collect();
+    let columns = OBS_COLUMNS.replace("o.", "");
     sqlx::query(&format!(
-        "INSERT INTO site_observations ({OBS_COLUMNS}, recorded_at) VALUES \
+        "INSERT INTO site_observations ({columns}, recorded_at) VALUES \
          ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)"
     ))
-    .bind(id.to_string())
-    .bind(o.site.to_string())
+    .bind(id)
+    .bind(o.site)
     .bind(o.observed_at.as_micros())
-    .bind(o.organisation.to_string())
-    .bind(o.team.map(|t| t.to_string()))
-    .bind(o.round.map(|r| r.to_string()))
-    .bind(o.author.to_string())
+    .bind(o.organisation)
+    .bind(o.team)
+    .bind(o.round)
+    .bind(o.author)
     .bind(f.people)
     .bind(f.men)
     .bind(f.women)
@@ -459,59 +485,65 @@ pub async fn add_observation(tx: &mut Tx, o: &NewObservation, now: Timestamp) ->
     .bind(now.as_micros())
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE sites SET updated_at = $1 WHERE id = $2").bind(now.as_micros()).bind(o.site.to_string()).execute(&mut **tx).await?;
-    add_event(tx, o.site, now, Some(o.author), Some(o.organisation), "observed", None, None, "").await?;
+    sqlx::query("UPDATE sites SET updated_at = $1 WHERE id = $2").bind(now.as_micros()).bind(o.site).execute(&mut **tx).await?;
     Ok(id)
 }
 
-/// Observations of a site, oldest first.
-pub async fn observations(db: &Db, site: SiteId) -> Result<Vec<Observation>> {
-    let rows = sqlx::query(&format!("SELECT {OBS_COLUMNS} FROM site_observations WHERE site_id = $1 ORDER BY observed_at, id"))
-        .bind(site.to_string())
-        .fetch_all(db.pool())
-        .await?;
+async fn observations_where(db: &Db, scope: &Scope, column: &str, value: String) -> Result<Vec<Observation>> {
+    let mut p = Params::new();
+    let me = p.push(value);
+    let readable = scope.sites(TERRITORY_COLUMN, &mut p);
+    let sql = format!("SELECT {OBS_COLUMNS} FROM site_observations o JOIN sites s ON s.id = o.site_id WHERE o.{column} = {me} AND {readable} ORDER BY o.observed_at, o.id");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(obs_from_row).collect()
 }
 
-/// Observations made on a round, oldest first.
-pub async fn observations_of_round(db: &Db, round: RoundId) -> Result<Vec<Observation>> {
-    let rows = sqlx::query(&format!("SELECT {OBS_COLUMNS} FROM site_observations WHERE round_id = $1 ORDER BY observed_at, id"))
-        .bind(round.to_string())
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(obs_from_row).collect()
+/// Observations of a site `scope` reads, oldest first (none otherwise).
+pub async fn observations(db: &Db, scope: &Scope, site: SiteId) -> Result<Vec<Observation>> {
+    observations_where(db, scope, "site_id", site.to_string()).await
 }
 
-/// The last instant each site was seen by a team: its last observation, its
-/// last "confirmed unchanged", or a visited round stop — whichever is latest.
-pub async fn last_seen(db: &Db) -> Result<std::collections::HashMap<SiteId, Timestamp>> {
-    let rows = sqlx::query(
-        "SELECT site_id, MAX(at) AS at FROM (\
+/// Observations made on a round, of the sites `scope` reads, oldest first.
+pub async fn observations_of_round(db: &Db, scope: &Scope, round: RoundId) -> Result<Vec<Observation>> {
+    observations_where(db, scope, "round_id", round.to_string()).await
+}
+
+/// The latest observation of each site `scope` reads (sites never observed
+/// are absent).
+pub async fn latest_observations(db: &Db, scope: &Scope) -> Result<std::collections::HashMap<SiteId, Observation>> {
+    let mut p = Params::new();
+    let readable = scope.sites(TERRITORY_COLUMN, &mut p);
+    let sql = format!(
+        "SELECT {OBS_COLUMNS} FROM site_observations o JOIN sites s ON s.id = o.site_id WHERE {readable} AND NOT EXISTS (\
+           SELECT 1 FROM site_observations n WHERE n.site_id = o.site_id AND (n.observed_at > o.observed_at OR (n.observed_at = o.observed_at AND n.id > o.id)))"
+    );
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
+    rows.iter().map(|r| obs_from_row(r).map(|o| (o.site, o))).collect()
+}
+
+/// The last instant each site `scope` reads was seen by a team: its last
+/// observation, its last "confirmed unchanged", or a visited round stop (of
+/// any organisation: sites are a shared register) — whichever is latest.
+/// Sites never seen are absent.
+pub async fn last_seen(db: &Db, scope: &Scope) -> Result<std::collections::HashMap<SiteId, Timestamp>> {
+    let mut p = Params::new();
+    let readable = scope.sites(TERRITORY_COLUMN, &mut p);
+    let sql = format!(
+        "SELECT seen.site_id, MAX(seen.at) AS at FROM (\
            SELECT site_id, observed_at AS at FROM site_observations \
            UNION ALL SELECT id AS site_id, last_checked_at AS at FROM sites WHERE last_checked_at IS NOT NULL \
            UNION ALL SELECT site_id, visited_at AS at FROM round_stops WHERE site_id IS NOT NULL AND visited_at IS NOT NULL\
-         ) seen GROUP BY site_id",
-    )
-    .fetch_all(db.pool())
-    .await?;
+         ) seen JOIN sites s ON s.id = seen.site_id WHERE {readable} GROUP BY seen.site_id"
+    );
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     let mut out = std::collections::HashMap::new();
     for r in rows {
-        let id: String = r.try_get("site_id")?;
-        let at: Option<i64> = r.try_get("at")?;
-        if let (Ok(id), Some(at)) = (id.parse(), at) {
+        let id: SiteId = r.try_get("site_id")?;
+        if let Some(at) = r.try_get::<Option<i64>, _>("at")? {
             out.insert(id, Timestamp::from_micros(at));
         }
     }
     Ok(out)
-}
-
-/// The latest observation of a site.
-pub async fn last_observation(db: &Db, site: SiteId) -> Result<Option<Observation>> {
-    let row = sqlx::query(&format!("SELECT {OBS_COLUMNS} FROM site_observations WHERE site_id = $1 ORDER BY observed_at DESC, id DESC LIMIT 1"))
-        .bind(site.to_string())
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(obs_from_row).transpose()
 }
 
 #[cfg(test)]

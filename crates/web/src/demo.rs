@@ -99,7 +99,7 @@ pub async fn load(db: &Db) -> anyhow::Result<String> {
         }
     }
     tx.commit().await?;
-    crate::rounds::demo::load(db, &hash, now).await?;
+    veille_app::rounds::demo::load(db, &hash, now).await?;
     veille_app::reports::demo::load(db, now).await?;
     veille_app::people::demo::load(db, now).await?;
     let mut out = String::from("Demo data loaded (synthetic Paris instance). Demo accounts — password for all: ");

@@ -41,8 +41,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let mut tasks = veille_app::tasks::spawn(&state);
-    tasks.push(rounds::alerts::spawn_worker(state.clone()));
+    let tasks = veille_app::tasks::spawn(&state);
     let router = app(state.clone());
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)

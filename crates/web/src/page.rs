@@ -119,10 +119,8 @@ where
         let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
         let demo = veille_app::instance::is_demo(&app).await?;
         let overdue_rounds = match &who {
-            Some(w) if crate::rounds::pages::alerted_role(w.account.role) => {
-                veille_storage::rounds::overdue_of(&app.db, w.account.organisation, app.clock.now()).await?.len()
-            }
-            _ => 0,
+            Some(w) => veille_app::rounds::alerts::overdue_banner(&app, w).await?,
+            None => 0,
         };
         let nav = who.as_ref().map(|w| veille_app::navigation::links(&w.actor)).unwrap_or_default();
         Ok(PageCtx {

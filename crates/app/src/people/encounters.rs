@@ -4,11 +4,11 @@
 //! optionally a new person with the consent captured there, whose probable
 //! duplicates are asked about before the file is created.
 
-use veille_domain::{Action, EncounterId, FieldGroup, PersonId, Resource, ResourceKind, RoundId, SiteId};
+use veille_domain::{Action, EncounterId, FieldGroup, PersonId, Resource, ResourceKind};
 use veille_storage::encounters;
 use veille_storage::people;
 pub use veille_storage::territories::Territory;
-use veille_storage::{audit, StorageError};
+use veille_storage::audit;
 
 use super::files::{check_new, write_new, Rejected};
 use super::input::{local_input, validate_encounter, EncounterForm, EncounterInput, PersonForm, ValidEncounter, ValidPerson};
@@ -65,32 +65,14 @@ pub async fn new_form(state: &App, who: &Caller, person: &str, site: &str, round
     Ok((form, data))
 }
 
-/// The point of a site the account may read, if it is one. (Read here with
-/// the sites' read rule — every organisation that goes out, within its
-/// territories — until the sites' own loader is in the application layer.)
+/// The point of a site the account may read, if it is one (the sites' loader).
 async fn readable_site(state: &App, who: &Caller, id: &str) -> Result<Option<(f64, f64)>> {
-    let Ok(id) = id.parse::<SiteId>() else { return Ok(None) };
-    let site = match veille_storage::sites::get(&state.db, id).await {
-        Ok(s) => s,
-        Err(StorageError::NotFound) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    let res = Resource::new(ResourceKind::Site).owned_by(site.organisation).in_territory(site.territory);
-    Ok(who.can(Action::Read, &res).allowed.then_some((site.lon, site.lat)))
+    Ok(crate::found(crate::sites::load_site(state, who, id, Action::Read).await)?.map(|(s, _)| (s.lon, s.lat)))
 }
 
-/// Whether a round exists that the account may read. (Read here with the
-/// rounds' read rule — a record of the team's organisation in its territory —
-/// until the rounds' own loader is in the application layer.)
+/// Whether a round exists that the account may read (the rounds' loader).
 async fn readable_round(state: &App, who: &Caller, id: &str) -> Result<bool> {
-    let Ok(id) = id.parse::<RoundId>() else { return Ok(false) };
-    let round = match veille_storage::rounds::get_round(&state.db, id).await {
-        Ok(r) => r,
-        Err(StorageError::NotFound) => return Ok(false),
-        Err(e) => return Err(e.into()),
-    };
-    let res = Resource::new(ResourceKind::Record).owned_by(round.organisation).in_territory(round.territory);
-    Ok(who.can(Action::Read, &res).allowed)
+    Ok(crate::found(crate::rounds::load_round(state, who, id, Action::Read).await)?.is_some())
 }
 
 /// A valid encounter, ready to be written.

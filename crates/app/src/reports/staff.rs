@@ -289,28 +289,14 @@ pub fn reporter_for(who: &Caller, r: &Report) -> Option<Reporter> {
     })
 }
 
-/// Every site the caller may read.
+/// Every site the caller may read (the query of `crate::sites`, scoped in SQL).
 pub(crate) async fn readable_sites(app: &App, who: &Caller) -> Result<Vec<Site>> {
-    let coordinating = super::coordinating_organisation(app).await?;
-    Ok(veille_storage::sites::list(&app.db)
-        .await?
-        .into_iter()
-        .filter(|s| who.can(Action::Read, &site_resource(s, coordinating)).allowed)
-        .collect())
+    crate::sites::readable_sites(app, who).await
 }
 
 /// A site the caller may read, if it exists.
 pub(crate) async fn readable_site(app: &App, who: &Caller, id: SiteId) -> Result<Option<Site>> {
-    let coordinating = super::coordinating_organisation(app).await?;
-    Ok(crate::found(veille_storage::sites::get(&app.db, id).await.map_err(Error::from))?.filter(|s| who.can(Action::Read, &site_resource(s, coordinating)).allowed))
-}
-
-fn site_resource(site: &Site, coordinating: Option<OrganisationId>) -> Resource {
-    let mut r = Resource::new(ResourceKind::Site).owned_by(site.organisation).in_territory(site.territory);
-    if let Some(c) = coordinating.filter(|c| *c != site.organisation) {
-        r = r.shared_with(c);
-    }
-    r
+    Ok(crate::found(crate::sites::load_site(app, who, &id.to_string(), Action::Read).await)?.map(|(s, _)| s))
 }
 
 /// Everything the report page shows besides the report.

@@ -7,15 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use veille_app::rounds::schedule::{self, Line, SlotInput};
+use veille_app::rounds::{self as app, load_round, CheckInInput, DistributionsInput, PlanInput, Round, RoundRecord, VisitInput};
 use veille_domain::{Action, Timestamp};
-use veille_storage::rounds::{self, Round};
-use veille_storage::{audit, teams};
 
-use super::schedule::Names;
-use super::{load_round, round_entry, round_resource, rounds_gate, schedule_gate, schedule_resource, CheckInInput, DistributionsInput, PlanInput, SlotInput, VisitInput};
 use crate::api::{invalid, JsonBody};
 use crate::auth::Authenticated;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::forms::FieldErrors;
 use crate::page::PageCtx;
 use crate::AppState;
@@ -34,14 +32,11 @@ pub struct TeamView {
 
 /// GET /api/v1/teams
 pub async fn teams(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
-    let mut out = Vec::new();
-    for t in teams::list(&state.db, None).await? {
-        if !who.can(Action::Read, &crate::teams::resource(&t)).allowed {
-            continue;
-        }
-        let members = teams::members(&state.db, t.id).await?.into_iter().map(|u| u.to_string()).collect();
-        out.push(TeamView { id: t.id.to_string(), organisation_id: t.organisation.to_string(), name: t.name, kind: t.kind, members });
-    }
+    let out: Vec<TeamView> = app::teams_with_members(&state, &who)
+        .await?
+        .into_iter()
+        .map(|(t, members)| TeamView { id: t.id.to_string(), organisation_id: t.organisation.to_string(), name: t.name, kind: t.kind, members: members.into_iter().map(|u| u.to_string()).collect() })
+        .collect();
     Ok(Json(out).into_response())
 }
 
@@ -66,7 +61,7 @@ pub struct SlotView {
     note: String,
 }
 
-fn slot_view(l: super::schedule::Line) -> SlotView {
+fn slot_view(l: Line) -> SlotView {
     SlotView {
         id: l.slot.id.to_string(),
         organisation_id: l.slot.organisation.to_string(),
@@ -75,8 +70,8 @@ fn slot_view(l: super::schedule::Line) -> SlotView {
         team: l.team,
         team_kind: l.kind,
         weekday: l.slot.weekday,
-        start: super::hhmm(l.slot.start_minute),
-        end: super::hhmm(l.slot.end_minute),
+        start: app::hhmm(l.slot.start_minute),
+        end: app::hhmm(l.slot.end_minute),
         territory_id: l.slot.territory.map(|t| t.to_string()),
         territory: l.territory,
         circuit_id: l.slot.circuit.map(|c| c.to_string()),
@@ -86,27 +81,14 @@ fn slot_view(l: super::schedule::Line) -> SlotView {
 
 /// GET /api/v1/schedule
 pub async fn schedule(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
-    schedule_gate(&who)?;
-    let names = Names::load(&state).await?;
-    let out: Vec<SlotView> = rounds::slots(&state.db)
-        .await?
-        .into_iter()
-        .filter(|s| who.can(Action::Read, &schedule_resource(s.organisation)).allowed)
-        .map(|s| slot_view(names.line(&who, s)))
-        .collect();
+    let out: Vec<SlotView> = schedule::schedule(&state, &who).await?.into_iter().map(slot_view).collect();
     Ok(Json(out).into_response())
 }
 
 /// POST /api/v1/schedule
 pub async fn create_slot(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, JsonBody(input): JsonBody<SlotInput>) -> AppResult<Response> {
-    schedule_gate(&who)?;
-    who.require(Action::Create, &schedule_resource(who.account.organisation))?;
-    match super::add_slot(&state, &who, ctx.lang, &input).await? {
-        Ok(id) => {
-            let names = Names::load(&state).await?;
-            let slot = rounds::get_slot(&state.db, id).await?;
-            Ok((StatusCode::CREATED, Json(slot_view(names.line(&who, slot)))).into_response())
-        }
+    match schedule::add_slot(&state, &who, ctx.lang, &input).await? {
+        Ok(id) => Ok((StatusCode::CREATED, Json(slot_view(schedule::slot(&state, &who, id).await?))).into_response()),
         Err(errors) => Ok(invalid(ctx.lang, &errors)),
     }
 }
@@ -133,19 +115,14 @@ pub struct CircuitView {
 
 /// GET /api/v1/circuits
 pub async fn circuits(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
-    schedule_gate(&who)?;
-    let mut out = Vec::new();
-    for c in rounds::circuits(&state.db).await? {
-        if !who.can(Action::Read, &schedule_resource(c.organisation)).allowed {
-            continue;
-        }
-        let stops = rounds::circuit_stops(&state.db, c.id)
-            .await?
-            .into_iter()
-            .map(|s| CircuitStopView { position: s.position, site_id: s.site.map(|x| x.to_string()), label: s.label, lon: s.lon, lat: s.lat })
-            .collect();
-        out.push(CircuitView { id: c.id.to_string(), organisation_id: c.organisation.to_string(), team_id: c.team.to_string(), name: c.name, stops });
-    }
+    let out: Vec<CircuitView> = app::circuits::with_stops(&state, &who)
+        .await?
+        .into_iter()
+        .map(|(c, stops)| {
+            let stops = stops.into_iter().map(|s| CircuitStopView { position: s.position, site_id: s.site.map(|x| x.to_string()), label: s.label, lon: s.lon, lat: s.lat }).collect();
+            CircuitView { id: c.id.to_string(), organisation_id: c.organisation.to_string(), team_id: c.team.to_string(), name: c.name, stops }
+        })
+        .collect();
     Ok(Json(out).into_response())
 }
 
@@ -262,12 +239,12 @@ pub struct RoundDetail {
     observations: Vec<String>,
 }
 
-async fn detail(state: &AppState, round: &Round) -> AppResult<RoundDetail> {
-    Ok(RoundDetail {
-        round: RoundView::of(round, state.clock.now()),
-        members: rounds::members(&state.db, round.id).await?.into_iter().map(|(u, t)| MemberView { user_id: u.to_string(), checked_in_at: t.to_rfc3339() }).collect(),
-        stops: rounds::stops(&state.db, round.id)
-            .await?
+fn detail(now: Timestamp, r: RoundRecord) -> RoundDetail {
+    RoundDetail {
+        round: RoundView::of(&r.round, now),
+        members: r.members.into_iter().map(|(u, t)| MemberView { user_id: u.to_string(), checked_in_at: t.to_rfc3339() }).collect(),
+        stops: r
+            .stops
             .into_iter()
             .map(|s| StopView {
                 id: s.id,
@@ -281,14 +258,14 @@ async fn detail(state: &AppState, round: &Round) -> AppResult<RoundDetail> {
                 note: s.note,
             })
             .collect(),
-        distributions: rounds::distributions(&state.db, round.id)
-            .await?
+        distributions: r
+            .distributions
             .into_iter()
             .map(|d| DistributionView { item_id: d.item.to_string(), name: d.name, category: d.category, unit: d.unit, quantity: d.quantity })
             .collect(),
-        incidents: rounds::incidents(&state.db, round.id).await?.into_iter().map(|i| IncidentView { at: i.at.to_rfc3339(), kind: i.kind, description: i.description }).collect(),
-        observations: veille_storage::sites::observations_of_round(&state.db, round.id).await?.into_iter().map(|o| o.id.to_string()).collect(),
-    })
+        incidents: r.incidents.into_iter().map(|i| IncidentView { at: i.at.to_rfc3339(), kind: i.kind, description: i.description }).collect(),
+        observations: r.observations.into_iter().map(|o| o.id.to_string()).collect(),
+    }
 }
 
 /// The period of the round list.
@@ -302,40 +279,32 @@ pub struct RoundsQuery {
 
 /// GET /api/v1/rounds
 pub async fn rounds(State(state): State<AppState>, who: Authenticated, Query(q): Query<RoundsQuery>) -> AppResult<Response> {
-    rounds_gate(&who)?;
+    app::rounds_gate(&who)?;
     let now = state.clock.now();
     let monday = now.paris_monday();
     let from = Timestamp::parse_paris(&q.from).or_else(|| Timestamp::at_paris(monday, 0)).unwrap_or(now);
     let to = Timestamp::parse_paris(&q.to).or_else(|| Timestamp::at_paris(monday + chrono::Duration::days(7), 0)).unwrap_or(now);
-    let out: Vec<RoundView> = rounds::rounds_between(&state.db, from, to)
-        .await?
-        .iter()
-        .filter(|r| who.can(Action::Read, &round_resource(r)).allowed)
-        .map(|r| RoundView::of(r, now))
-        .collect();
+    let out: Vec<RoundView> = app::rounds_between(&state, &who, from, to).await?.iter().map(|r| RoundView::of(r, now)).collect();
     Ok(Json(out).into_response())
 }
 
 /// POST /api/v1/rounds
 pub async fn plan(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, JsonBody(input): JsonBody<PlanInput>) -> AppResult<Response> {
-    rounds_gate(&who)?;
-    who.require(Action::Create, &veille_domain::Resource::new(veille_domain::ResourceKind::Record).owned_by(who.account.organisation))?;
-    match super::plan_round(&state, &who, ctx.lang, &input).await? {
-        Ok(r) => Ok((StatusCode::CREATED, Json(detail(&state, &r).await?)).into_response()),
+    match app::plan_round(&state, &who, ctx.lang, &input).await? {
+        Ok(r) => Ok((StatusCode::CREATED, Json(detail(state.clock.now(), app::record(&state, &who, r).await?))).into_response()),
         Err(errors) => Ok(invalid(ctx.lang, &errors)),
     }
 }
 
 /// GET /api/v1/rounds/{id} (an audited read)
 pub async fn round(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
-    let r = load_round(&state, &who, &id, Action::Read).await?;
-    audit::append_now(&state.db, round_entry(&who, state.clock.now(), "read", &r, serde_json::json!({"via": "api"}))).await?;
-    Ok(Json(detail(&state, &r).await?).into_response())
+    let r = app::read_round(&state, &who, &id, serde_json::json!({"via": "api"})).await?;
+    Ok(Json(detail(state.clock.now(), app::record(&state, &who, r).await?)).into_response())
 }
 
-async fn answer(state: &AppState, ctx: &PageCtx, id: veille_domain::RoundId, result: Result<(), FieldErrors>) -> AppResult<Response> {
+async fn answer(state: &AppState, who: &Authenticated, ctx: &PageCtx, round: &Round, result: Result<(), FieldErrors>) -> AppResult<Response> {
     match result {
-        Ok(()) => Ok(Json(detail(state, &rounds::get_round(&state.db, id).await?).await?).into_response()),
+        Ok(()) => Ok(Json(detail(state.clock.now(), app::record_of(state, who, round.id).await?)).into_response()),
         Err(errors) => Ok(invalid(ctx.lang, &errors)),
     }
 }
@@ -343,35 +312,34 @@ async fn answer(state: &AppState, ctx: &PageCtx, id: veille_domain::RoundId, res
 /// POST /api/v1/rounds/{id}/check-in
 pub async fn check_in(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, JsonBody(input): JsonBody<CheckInInput>) -> AppResult<Response> {
     let r = load_round(&state, &who, &id, Action::Update).await?;
-    let result = super::check_in(&state, &who, ctx.lang, &r, &input, r.version).await?;
-    answer(&state, &ctx, r.id, result).await
+    let result = app::check_in(&state, &who, ctx.lang, &r, &input, r.version).await?;
+    answer(&state, &who, &ctx, &r, result).await
 }
 
 /// POST /api/v1/rounds/{id}/visits
 pub async fn visit(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, JsonBody(input): JsonBody<VisitInput>) -> AppResult<Response> {
     let r = load_round(&state, &who, &id, Action::Update).await?;
-    let result = super::visit(&state, &who, ctx.lang, &r, &input).await?;
-    answer(&state, &ctx, r.id, result).await
+    let result = app::visit(&state, &who, ctx.lang, &r, &input).await?;
+    answer(&state, &who, &ctx, &r, result).await
 }
 
 /// POST /api/v1/rounds/{id}/distributions
 pub async fn distributions(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, JsonBody(input): JsonBody<DistributionsInput>) -> AppResult<Response> {
     let r = load_round(&state, &who, &id, Action::Update).await?;
-    let result = super::set_distributions(&state, &who, ctx.lang, &r, &input).await?;
-    answer(&state, &ctx, r.id, result).await
+    let result = app::set_distributions(&state, &who, ctx.lang, &r, &input).await?;
+    answer(&state, &who, &ctx, &r, result).await
 }
 
 /// POST /api/v1/rounds/{id}/check-out
 pub async fn check_out(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
     let r = load_round(&state, &who, &id, Action::Update).await?;
-    let result = super::check_out(&state, &who, ctx.lang, &r, r.version).await?;
-    answer(&state, &ctx, r.id, result).await
+    let result = app::check_out(&state, &who, ctx.lang, &r, r.version).await?;
+    answer(&state, &who, &ctx, &r, result).await
 }
 
 /// GET /api/v1/coverage
 pub async fn coverage(State(state): State<AppState>, who: Authenticated, Query(q): Query<super::coverage::CoverageQuery>) -> AppResult<Response> {
-    crate::sites::gate(&who)?;
-    who.require(Action::Read, &schedule_resource(who.account.organisation))?;
-    let days = q.days_given().ok_or_else(crate::error::AppError::bad_request)?;
-    Ok(Json(super::coverage::compute(&state, &who, days).await?).into_response())
+    app::coverage::gate(&who)?;
+    let days = q.days_given().ok_or_else(AppError::bad_request)?;
+    Ok(Json(app::coverage::coverage(&state, &who, days).await?).into_response())
 }

@@ -6,16 +6,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use veille_domain::{Action, Resource, ResourceKind};
-use veille_storage::sites::{self, Figures, Observation, Site};
-use veille_storage::audit;
+use veille_app::sites::{self as app, age_class, Figures, Observation, ObservationInput, Site, SiteInput};
+use veille_domain::Action;
 
-use super::{age_class, entry, gate, load, readable, validate_observation, validate_site, ObservationInput, SiteInput};
 use crate::api::{invalid, JsonBody};
 use crate::auth::Authenticated;
 use crate::error::AppResult;
-use crate::forms::FieldErrors;
-use crate::i18n::Lang;
 use crate::page::PageCtx;
 use crate::AppState;
 
@@ -124,75 +120,40 @@ pub struct SiteDetail {
 
 /// GET /api/v1/sites
 pub async fn list(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
-    gate(&who)?;
     let now = state.clock.now();
-    let (list, seen) = readable(&state, &who).await?;
-    let mut out = Vec::new();
-    for s in &list {
-        let latest = sites::last_observation(&state.db, s.id).await?.map(|o| o.figures);
-        out.push(SiteView::of(s, seen.get(&s.id).copied(), now, latest));
-    }
+    let out: Vec<SiteView> = app::list_sites(&state, &who, &app::ListFilter::default()).await?.into_iter().map(|l| SiteView::of(&l.site, l.last_seen, now, l.latest)).collect();
     Ok(Json(out).into_response())
-}
-
-/// Validates and records a new site, audited; the form and the API share it.
-pub async fn create_site(state: &AppState, who: &Authenticated, lang: Lang, input: &SiteInput) -> AppResult<Result<Site, FieldErrors>> {
-    let new = match validate_site(state, lang, input, who.account.organisation).await? {
-        Ok(n) => n,
-        Err(e) => return Ok(Err(e)),
-    };
-    // The new site is placed where it will lie: the account must be allowed
-    // to create a site there (its territories).
-    who.require(Action::Create, &Resource::new(ResourceKind::Site).owned_by(who.account.organisation).in_territory(new.territory))?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let id = sites::create(&mut tx, &new, who.account.id, now).await?;
-    audit::append(
-        &mut tx,
-        who.audit_entry(now, "create", "site", id, who.account.organisation).with_detail(serde_json::json!({"kind": new.kind, "territory": new.territory.map(|t| t.to_string())})),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Ok(sites::get(&state.db, id).await?))
 }
 
 /// POST /api/v1/sites
 pub async fn create(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, JsonBody(input): JsonBody<SiteInput>) -> AppResult<Response> {
-    let lang = ctx.lang;
-    gate(&who)?;
-    match create_site(&state, &who, lang, &input).await? {
+    match app::create_site(&state, &who, ctx.lang, &input).await? {
         Ok(site) => Ok((StatusCode::CREATED, Json(SiteView::of(&site, None, state.clock.now(), None))).into_response()),
-        Err(errors) => Ok(invalid(lang, &errors)),
+        Err(errors) => Ok(invalid(ctx.lang, &errors)),
     }
 }
 
 /// GET /api/v1/sites/{id} (an audited read)
 pub async fn show(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
-    let (site, _) = load(&state, &who, &id, Action::Read).await?;
-    audit::append_now(&state.db, entry(&who, state.clock.now(), "read", &site, serde_json::json!({"via": "api"}))).await?;
-    let obs = sites::observations(&state.db, site.id).await?;
-    let seen = sites::last_seen(&state.db).await?;
+    let (site, _) = app::read_site(&state, &who, &id, Some("api")).await?;
+    let obs = app::observations(&state, &who, site.id).await?;
+    let last = app::last_seen(&state, &who).await?.get(&site.id).copied();
     let detail = SiteDetail {
-        site: SiteView::of(&site, seen.get(&site.id).copied(), state.clock.now(), obs.last().map(|o| o.figures.clone())),
+        site: SiteView::of(&site, last, state.clock.now(), obs.last().map(|o| o.figures.clone())),
         observations: obs.iter().map(ObservationView::from).collect(),
-        history: sites::events(&state.db, site.id)
-            .await?
-            .into_iter()
-            .map(|e| EventView { at: e.at.to_rfc3339(), kind: e.kind, from: e.from, to: e.to, body: e.detail })
-            .collect(),
+        history: app::history(&state, &site).await?.into_iter().map(|e| EventView { at: e.at.to_rfc3339(), kind: e.kind, from: e.from, to: e.to, body: e.detail }).collect(),
     };
     Ok(Json(detail).into_response())
 }
 
 /// POST /api/v1/sites/{id}/observations
 pub async fn observe(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, JsonBody(input): JsonBody<ObservationInput>) -> AppResult<Response> {
-    let lang = ctx.lang;
-    let (site, _) = load(&state, &who, &id, Action::Update).await?;
-    let mut errors = FieldErrors::new();
-    let Some(o) = validate_observation(&state, &who, lang, &site, &input, &mut errors).await?.filter(|_| errors.is_empty()) else {
-        return Ok(invalid(lang, &errors));
-    };
-    let oid = super::record_observation(&state, &who, &site, &o).await?;
-    let saved = sites::observations(&state.db, site.id).await?.into_iter().find(|x| x.id == oid);
-    Ok((StatusCode::CREATED, Json(saved.as_ref().map(ObservationView::from))).into_response())
+    let (site, _) = app::load_site(&state, &who, &id, Action::Update).await?;
+    match app::record_observation(&state, &who, ctx.lang, &site, &input).await? {
+        Ok((oid, _)) => {
+            let saved = app::observation(&state, &who, site.id, oid).await?;
+            Ok((StatusCode::CREATED, Json(saved.as_ref().map(ObservationView::from))).into_response())
+        }
+        Err(errors) => Ok(invalid(ctx.lang, &errors)),
+    }
 }

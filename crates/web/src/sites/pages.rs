@@ -7,14 +7,13 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use veille_domain::{Action, SiteId, TerritoryId, Timestamp};
-use veille_storage::timeline::Event;
-use veille_storage::sites::{self, Destination, Observation, Site, ATMOSPHERES, CLOSURE_REASONS, CONDITIONS, CONDITION_RATINGS, DESTINATIONS, KINDS, LAND_OWNERS};
-use veille_storage::territories::{self, Territory};
-use veille_storage::{audit, organisations, teams};
+use veille_app::sites::{
+    self as app, coordinate, field, form_version, version_of, ClosureInput, Event, Move, ObservationInput, Observation, Site, SiteInput, Team, Territory, ATMOSPHERES, CLOSURE_REASONS,
+    CONDITIONS, CONDITION_RATINGS, COUNT_FIELDS, DESTINATIONS, KINDS, LAND_OWNERS,
+};
+use veille_domain::{Action, Timestamp};
 
 use super::chart::{chart, Chart};
-use super::{age_class, entry, gate, load, readable, resource, validate_closure, validate_observation, validate_site, ObservationInput, SiteInput, COUNT_FIELDS};
 use crate::access_panel::{who_can_read, PanelEntry};
 use crate::auth::Authenticated;
 use crate::error::AppResult;
@@ -56,34 +55,16 @@ struct ListPage {
     can_create: bool,
 }
 
-fn territory_name(all: &[Territory], id: Option<TerritoryId>) -> String {
-    id.and_then(|id| all.iter().find(|t| t.id == id)).map(|t| t.name.clone()).unwrap_or_default()
-}
-
 /// GET /sites
 pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    gate(&who)?;
-    let now = state.clock.now();
-    let all_territories = territories::list(&state.db).await?;
-    let (list, seen) = readable(&state, &who).await?;
-    let stale = q.stale.parse::<i64>().ok().filter(|d| *d > 0);
-    let territory = q.territory.parse::<TerritoryId>().ok();
-    let mut lines = Vec::new();
-    for s in list {
-        if (!q.kind.is_empty() && s.kind != q.kind) || (!q.status.is_empty() && s.status != q.status) || (territory.is_some() && s.territory != territory) {
-            continue;
-        }
-        let last = seen.get(&s.id).copied();
-        if let Some(days) = stale {
-            if last.is_some_and(|t| t.seconds_until(now) < days * 86_400) {
-                continue;
-            }
-        }
-        let people = sites::last_observation(&state.db, s.id).await?.map(|o| o.figures.people);
-        lines.push(Line { territory: territory_name(&all_territories, s.territory), age: age_class(last, now), last, people, site: s });
-    }
-    let can_create = who.can(Action::Create, &veille_domain::Resource::new(veille_domain::ResourceKind::Site).owned_by(who.account.organisation)).allowed;
-    Ok(render(&ListPage { ctx, lines, q, kinds: KINDS.to_vec(), territories: all_territories, can_create }))
+    let nonempty = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
+    let filter = app::ListFilter { kind: nonempty(&q.kind), status: nonempty(&q.status), territory: q.territory.parse().ok(), stale_days: q.stale.parse::<i64>().ok().filter(|d| *d > 0) };
+    let lines = app::list_sites(&state, &who, &filter)
+        .await?
+        .into_iter()
+        .map(|l| Line { people: l.latest.map(|f| f.people), site: l.site, territory: l.territory, last: l.last_seen, age: l.age })
+        .collect();
+    Ok(render(&ListPage { ctx, lines, q, kinds: KINDS.to_vec(), territories: app::territories(&state).await?, can_create: app::can_create(&who) }))
 }
 
 /// The new-site form, as typed.
@@ -103,10 +84,6 @@ pub struct SiteForm {
     land_owner: String,
 }
 
-fn coordinate(text: &str) -> Option<f64> {
-    text.trim().replace(',', ".").parse().ok()
-}
-
 #[derive(Template)]
 #[template(path = "sites/new.html")]
 struct NewPage {
@@ -119,13 +96,12 @@ struct NewPage {
 
 /// GET /sites/new
 pub async fn new_form(ctx: PageCtx, who: Authenticated) -> AppResult<Response> {
-    gate(&who)?;
+    app::gate(&who)?;
     Ok(render(&NewPage { ctx, form: SiteForm { land_owner: "unknown".into(), ..Default::default() }, errors: FieldErrors::new(), kinds: KINDS.to_vec(), land_owners: LAND_OWNERS.to_vec() }))
 }
 
 /// POST /sites
 pub async fn create(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Form(form): Form<SiteForm>) -> AppResult<Response> {
-    gate(&who)?;
     let input = SiteInput {
         name: form.name.clone(),
         kind: form.kind.clone(),
@@ -135,7 +111,7 @@ pub async fn create(State(state): State<AppState>, ctx: PageCtx, who: Authentica
         address: form.address.clone(),
         land_owner: form.land_owner.clone(),
     };
-    match super::api::create_site(&state, &who, ctx.lang, &input).await? {
+    match app::create_site(&state, &who, ctx.lang, &input).await? {
         Ok(site) => Ok(see_other(&format!("/sites/{}", site.id))),
         Err(errors) => Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &NewPage { ctx, form, errors, kinds: KINDS.to_vec(), land_owners: LAND_OWNERS.to_vec() })),
     }
@@ -149,32 +125,14 @@ struct MapPage {
 
 /// GET /sites/map
 pub async fn map(ctx: PageCtx, who: Authenticated) -> AppResult<Response> {
-    gate(&who)?;
+    app::gate(&who)?;
     Ok(render(&MapPage { ctx }))
 }
 
-/// GET /sites.geojson: readable sites as points, with the age class of their
-/// last sighting (no counts, no comments).
+/// GET /sites.geojson: readable active sites as points, with the age class
+/// of their last sighting (no counts, no comments).
 pub async fn geojson(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
-    gate(&who)?;
-    let now = state.clock.now();
-    let (list, seen) = readable(&state, &who).await?;
-    let features: Vec<serde_json::Value> = list
-        .iter()
-        .filter(|s| s.status == "active")
-        .map(|s| {
-            let last = seen.get(&s.id).copied();
-            serde_json::json!({
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]},
-                "properties": {
-                    "id": s.id.to_string(), "name": s.name, "kind": s.kind, "age": age_class(last, now),
-                    "last_seen": last.map(|t| t.to_rfc3339()), "url": format!("/sites/{}", s.id),
-                },
-            })
-        })
-        .collect();
-    let body = serde_json::json!({"type": "FeatureCollection", "features": features});
+    let body = app::map(&state, &who).await?;
     Ok(([(CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response())
 }
 
@@ -188,14 +146,8 @@ pub struct Drafts {
 
 impl Drafts {
     fn close_value(&self, name: &str) -> String {
-        super::field(&self.close, name)
+        field(&self.close, name)
     }
-}
-
-/// A site link shown on the page ("people moved from A to B").
-pub struct Move {
-    destination: Destination,
-    other: Option<(SiteId, String)>,
 }
 
 #[derive(Template)]
@@ -228,7 +180,7 @@ impl ShowPage {
     /// The place as typed in the edit form, or as stored.
     fn place(&self, name: &str) -> String {
         if !self.drafts.edit.is_empty() {
-            return super::field(&self.drafts.edit, name);
+            return field(&self.drafts.edit, name);
         }
         match name {
             "name" => self.site.name.clone(),
@@ -250,55 +202,22 @@ impl ShowPage {
 }
 
 async fn show_page(state: &AppState, ctx: PageCtx, who: &Authenticated, site: Site, errors: FieldErrors, drafts: Drafts) -> AppResult<ShowPage> {
-    let now = state.clock.now();
-    let coordinating = crate::reports::coordinating_organisation(state).await?;
-    let res = resource(&site, coordinating);
-    let all_territories = territories::list(&state.db).await?;
-    let orgs = organisations::list(&state.db).await?;
-    let org_name = |id| orgs.iter().find(|o| o.id == id).map(|o| o.name.clone()).unwrap_or_default();
-    let all_teams = teams::list(&state.db, None).await?;
-    let obs = sites::observations(&state.db, site.id).await?;
-    let series = |key: &str, f: &dyn Fn(&Observation) -> i64| chart(key, &format!("site.figure.{key}"), &obs.iter().map(|o| (o.observed_at, f(o))).collect::<Vec<_>>());
-    let charts = if obs.is_empty() {
-        Vec::new()
-    } else {
-        vec![
-            series("people", &|o| o.figures.people),
-            series("women", &|o| o.figures.women),
-            series("minors", &|o| o.figures.minors()),
-            series("tents", &|o| o.figures.tents),
-            series("huts", &|o| o.figures.huts),
-            series("vehicles", &|o| o.figures.vehicles),
-            series("material_collected", &|o| o.figures.material_collected),
-        ]
-    };
-    let observations = obs
-        .into_iter()
-        .rev()
-        .map(|o| {
-            let team = o.team.and_then(|t| all_teams.iter().find(|x| x.id == t)).map(|t| t.name.clone()).unwrap_or_default();
-            let org = org_name(o.organisation);
-            (o, org, team)
-        })
-        .collect();
-    let (left, arrived) = sites::moves(&state.db, site.id).await?;
-    let (readable_sites, seen) = super::readable(state, who).await?;
-    let name_of = |id: Option<SiteId>| id.and_then(|id| readable_sites.iter().find(|s| s.id == id)).map(|s| (s.id, s.name.clone()));
-    let left = left.into_iter().map(|d| Move { other: name_of(d.to_site), destination: d }).collect();
-    let arrived = arrived.into_iter().map(|d| Move { other: name_of(Some(d.site)), destination: d }).collect();
-    let last = seen.get(&site.id).copied();
-    let others = readable_sites.iter().filter(|s| s.id != site.id && s.status == "active").cloned().collect();
+    let res = app::resource_of(state, &site).await?;
+    let d = app::detail(state, who, &site).await?;
+    let obs: Vec<Observation> = d.observations.iter().map(|o| o.observation.clone()).collect();
+    let charts = app::series(&obs).iter().map(|s| chart(s.key, &format!("site.figure.{}", s.key), &s.values)).collect();
+    let observations = d.observations.into_iter().rev().map(|o| (o.observation, o.organisation, o.team)).collect();
     Ok(ShowPage {
-        territory: territory_name(&all_territories, site.territory),
-        organisation: org_name(site.organisation),
-        age: age_class(last, now),
-        last,
+        territory: d.territory,
+        organisation: d.organisation,
+        age: d.age,
+        last: d.last_seen,
         observations,
         charts,
-        events: sites::events(&state.db, site.id).await?,
-        left,
-        arrived,
-        others,
+        events: d.history,
+        left: d.left,
+        arrived: d.arrived,
+        others: d.others,
         panel: who_can_read(&state.db, &res).await?,
         can_observe: who.can(Action::Update, &res).allowed,
         can_close: who.can(Action::Delete, &res).allowed,
@@ -313,10 +232,13 @@ async fn show_page(state: &AppState, ctx: PageCtx, who: &Authenticated, site: Si
     })
 }
 
+async fn refused(state: &AppState, ctx: PageCtx, who: &Authenticated, site: Site, errors: FieldErrors, drafts: Drafts) -> AppResult<Response> {
+    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &show_page(state, ctx, who, site, errors, drafts).await?))
+}
+
 /// GET /sites/{id} (an audited read)
 pub async fn show(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
-    let (site, _) = load(&state, &who, &id, Action::Read).await?;
-    audit::append_now(&state.db, entry(&who, state.clock.now(), "read", &site, serde_json::json!({}))).await?;
+    let (site, _) = app::read_site(&state, &who, &id, None).await?;
     Ok(render(&show_page(&state, ctx, &who, site, FieldErrors::new(), Drafts::default()).await?))
 }
 
@@ -327,7 +249,7 @@ struct ObservationPage {
     site: Site,
     values: Vec<(String, String)>,
     errors: FieldErrors,
-    teams: Vec<veille_storage::teams::Team>,
+    teams: Vec<Team>,
     counts: Vec<&'static str>,
     conditions: Vec<&'static str>,
     ratings: Vec<&'static str>,
@@ -344,21 +266,6 @@ impl ObservationPage {
     }
 }
 
-/// The teams of the account's organisation it belongs to first, then the others.
-async fn own_teams(state: &AppState, who: &Authenticated) -> AppResult<Vec<veille_storage::teams::Team>> {
-    let mut mine = Vec::new();
-    let mut rest = Vec::new();
-    for t in teams::list(&state.db, Some(who.account.organisation)).await? {
-        if teams::members(&state.db, t.id).await?.contains(&who.account.id) {
-            mine.push(t);
-        } else {
-            rest.push(t);
-        }
-    }
-    mine.extend(rest);
-    Ok(mine)
-}
-
 /// Query of the observation form: the round it is made on.
 #[derive(Deserialize, Default)]
 pub struct ObservationQuery {
@@ -366,7 +273,7 @@ pub struct ObservationQuery {
     round: String,
 }
 
-fn observation_page(ctx: PageCtx, site: Site, values: Vec<(String, String)>, errors: FieldErrors, teams: Vec<veille_storage::teams::Team>) -> ObservationPage {
+fn observation_page(ctx: PageCtx, site: Site, values: Vec<(String, String)>, errors: FieldErrors, teams: Vec<Team>) -> ObservationPage {
     ObservationPage {
         ctx,
         site,
@@ -382,35 +289,30 @@ fn observation_page(ctx: PageCtx, site: Site, values: Vec<(String, String)>, err
 
 /// GET /sites/{id}/observations/new
 pub async fn observation_form(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Query(q): Query<ObservationQuery>) -> AppResult<Response> {
-    let (site, _) = load(&state, &who, &id, Action::Update).await?;
+    let (site, _) = app::load_site(&state, &who, &id, Action::Update).await?;
     let mut values = vec![("observed_at".to_owned(), state.clock.now().to_paris_input())];
-    if let Ok(round) = q.round.parse() {
-        if let Ok(r) = veille_storage::rounds::get_round(&state.db, round).await {
-            if r.organisation == who.account.organisation {
-                values.push(("round_id".into(), r.id.to_string()));
-                values.push(("team_id".into(), r.team.to_string()));
-            }
-        }
+    if let Some((round, team)) = app::observation_round(&state, &who, &q.round).await? {
+        values.push(("round_id".into(), round.to_string()));
+        values.push(("team_id".into(), team.to_string()));
     }
-    let teams = own_teams(&state, &who).await?;
+    let teams = app::observation_teams(&state, &who).await?;
     Ok(render(&observation_page(ctx, site, values, FieldErrors::new(), teams)))
 }
 
 /// POST /sites/{id}/observations
 pub async fn observe(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    let (site, _) = load(&state, &who, &id, Action::Update).await?;
-    let mut errors = FieldErrors::new();
-    let input = ObservationInput::from_form(&pairs, ctx.lang, &mut errors);
-    let valid = validate_observation(&state, &who, ctx.lang, &site, &input, &mut errors).await?;
-    let Some(o) = valid.filter(|_| errors.is_empty()) else {
-        let teams = own_teams(&state, &who).await?;
-        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &observation_page(ctx, site, pairs, errors, teams)));
-    };
-    super::record_observation(&state, &who, &site, &o).await?;
-    Ok(see_other(&match o.round {
-        Some(r) => format!("/rounds/{r}"),
-        None => format!("/sites/{}", site.id),
-    }))
+    let (site, _) = app::load_site(&state, &who, &id, Action::Update).await?;
+    let input = ObservationInput::from_form(&pairs);
+    match app::record_observation(&state, &who, ctx.lang, &site, &input).await? {
+        Ok((_, o)) => Ok(see_other(&match o.round {
+            Some(r) => format!("/rounds/{r}"),
+            None => format!("/sites/{}", site.id),
+        })),
+        Err(errors) => {
+            let teams = app::observation_teams(&state, &who).await?;
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &observation_page(ctx, site, pairs, errors, teams)))
+        }
+    }
 }
 
 /// A form that only carries the version read.
@@ -424,12 +326,8 @@ pub struct VersionInput {
 
 /// POST /sites/{id}/confirm: "confirmed unchanged" dates the last check.
 pub async fn confirm(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, Form(input): Form<VersionInput>) -> AppResult<Response> {
-    let (site, _) = load(&state, &who, &id, Action::Update).await?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    sites::confirm_unchanged(&mut tx, &site, who.account.id, who.account.organisation, input.version.parse().unwrap_or(-1), now).await?;
-    audit::append(&mut tx, entry(&who, now, "update", &site, serde_json::json!({"field": "confirmed_unchanged"}))).await?;
-    tx.commit().await?;
+    let (site, _) = app::load_site(&state, &who, &id, Action::Update).await?;
+    app::confirm_unchanged(&state, &who, &site, version_of(&input.version)).await?;
     // Back to the round the check was made on, if it came from one of ours.
     let back = if input.back.starts_with("/rounds/") && !input.back.contains("//") { input.back.clone() } else { format!("/sites/{}", site.id) };
     Ok(see_other(&back))
@@ -444,20 +342,11 @@ pub struct LogInput {
 
 /// POST /sites/{id}/log
 pub async fn log(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<LogInput>) -> AppResult<Response> {
-    let (site, _) = load(&state, &who, &id, Action::Update).await?;
-    let body = input.body.trim();
-    if body.is_empty() || body.chars().count() > 4000 {
-        let mut errors = FieldErrors::new();
-        errors.add("log", ctx.t("site.error.log"));
-        let p = show_page(&state, ctx, &who, site, errors, Drafts { log: input.body.clone(), ..Default::default() }).await?;
-        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p));
+    let (site, _) = app::load_site(&state, &who, &id, Action::Update).await?;
+    match app::add_log_entry(&state, &who, ctx.lang, &site, &input.body).await? {
+        Ok(()) => Ok(see_other(&format!("/sites/{}#logbook", site.id))),
+        Err(errors) => refused(&state, ctx, &who, site, errors, Drafts { log: input.body, ..Default::default() }).await,
     }
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    sites::add_event(&mut tx, site.id, now, Some(who.account.id), Some(who.account.organisation), "log", None, None, body).await?;
-    audit::append(&mut tx, entry(&who, now, "update", &site, serde_json::json!({"field": "logbook"}))).await?;
-    tx.commit().await?;
-    Ok(see_other(&format!("/sites/{}#logbook", site.id)))
 }
 
 /// The heatwave switch.
@@ -471,68 +360,32 @@ pub struct HeatwaveInput {
 
 /// POST /sites/{id}/heatwave: raises or lowers the heatwave / great-cold watch.
 pub async fn heatwave(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, Form(input): Form<HeatwaveInput>) -> AppResult<Response> {
-    let (site, _) = load(&state, &who, &id, Action::Update).await?;
-    let on = input.on == "1";
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    sites::set_heatwave(&mut tx, &site, on, who.account.id, who.account.organisation, input.version.parse().unwrap_or(-1), now).await?;
-    audit::append(&mut tx, entry(&who, now, "update", &site, serde_json::json!({"field": "heatwave", "to": on}))).await?;
-    tx.commit().await?;
+    let (site, _) = app::load_site(&state, &who, &id, Action::Update).await?;
+    app::set_heatwave(&state, &who, &site, input.on == "1", version_of(&input.version)).await?;
     Ok(see_other(&format!("/sites/{}", site.id)))
 }
 
 /// POST /sites/{id}/close
 pub async fn close(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    let (site, _) = load(&state, &who, &id, Action::Delete).await?;
-    let mut errors = FieldErrors::new();
-    let closure = validate_closure(&state, &who, ctx.lang, &site, &pairs, &mut errors).await?;
-    let Some(c) = closure else {
-        let p = show_page(&state, ctx, &who, site, errors, Drafts { close: pairs, ..Default::default() }).await?;
-        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p));
-    };
-    let version = super::form_version(&pairs);
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    sites::close(&mut tx, &site, &c.reason, &c.destinations, who.account.id, who.account.organisation, version, now).await?;
-    let moved: Vec<_> = c.destinations.iter().map(|(d, n, to)| serde_json::json!({"destination": d, "people": n, "to_site": to.map(|s| s.to_string())})).collect();
-    audit::append(&mut tx, entry(&who, now, "update", &site, serde_json::json!({"field": "status", "to": "ended", "reason": c.reason, "destinations": moved}))).await?;
-    tx.commit().await?;
-    Ok(see_other(&format!("/sites/{}", site.id)))
+    let (site, _) = app::load_site(&state, &who, &id, Action::Delete).await?;
+    match app::close_site(&state, &who, ctx.lang, &site, &ClosureInput::from_form(&pairs), form_version(&pairs)).await? {
+        Ok(()) => Ok(see_other(&format!("/sites/{}", site.id))),
+        Err(errors) => refused(&state, ctx, &who, site, errors, Drafts { close: pairs, ..Default::default() }).await,
+    }
 }
 
 /// POST /sites/{id}/edit: the place itself, corrected by the coordinators who may close it.
 pub async fn edit(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    let (site, _) = load(&state, &who, &id, Action::Delete).await?;
-    let f = |k: &str| super::field(&pairs, k);
-    let input = SiteInput { name: f("name"), kind: f("kind"), lon: coordinate(&f("lon")), lat: coordinate(&f("lat")), outline: site.outline.clone(), address: f("address"), land_owner: f("land_owner") };
-    let place = match validate_site(&state, ctx.lang, &input, site.organisation).await? {
-        Ok(p) => p,
-        Err(errors) => {
-            let p = show_page(&state, ctx, &who, site, errors, Drafts { edit: pairs, ..Default::default() }).await?;
-            return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p));
-        }
-    };
-    // Moved elsewhere, it must still be a place this account may edit.
-    let moved = super::resource(&Site { territory: place.territory, ..site.clone() }, crate::reports::coordinating_organisation(&state).await?);
-    who.require(Action::Delete, &moved)?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    sites::update_place(&mut tx, &site, &place, who.account.id, who.account.organisation, super::form_version(&pairs), now).await?;
-    audit::append(&mut tx, entry(&who, now, "update", &site, serde_json::json!({"field": "place", "territory": place.territory.map(|t| t.to_string())}))).await?;
-    tx.commit().await?;
-    Ok(see_other(&format!("/sites/{}", site.id)))
+    let (site, _) = app::load_site(&state, &who, &id, Action::Delete).await?;
+    match app::edit_place(&state, &who, ctx.lang, &site, &SiteInput::from_form(&pairs), form_version(&pairs)).await? {
+        Ok(()) => Ok(see_other(&format!("/sites/{}", site.id))),
+        Err(errors) => refused(&state, ctx, &who, site, errors, Drafts { edit: pairs, ..Default::default() }).await,
+    }
 }
 
 /// POST /sites/{id}/reopen
 pub async fn reopen(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, Form(input): Form<VersionInput>) -> AppResult<Response> {
-    let (site, _) = load(&state, &who, &id, Action::Delete).await?;
-    if site.status != "ended" {
-        return Ok(see_other(&format!("/sites/{}", site.id)));
-    }
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    sites::reopen(&mut tx, &site, who.account.id, who.account.organisation, input.version.parse().unwrap_or(-1), now).await?;
-    audit::append(&mut tx, entry(&who, now, "update", &site, serde_json::json!({"field": "status", "to": "active"}))).await?;
-    tx.commit().await?;
+    let (site, _) = app::load_site(&state, &who, &id, Action::Delete).await?;
+    app::reopen_site(&state, &who, &site, version_of(&input.version)).await?;
     Ok(see_other(&format!("/sites/{}", site.id)))
 }

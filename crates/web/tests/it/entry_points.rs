@@ -224,8 +224,8 @@ async fn a_status_change_tells_the_same_reporters_from_the_page_the_api_and_a_ro
                 let r = field.post(&format!("{round}/check-in"), &[("members", &w.field_coordinator.to_string()), ("members", &second.to_string()), ("expected_return", &expected), ("version", "1")]).await;
                 assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
                 let round_id: veille_domain::RoundId = round.trim_start_matches("/rounds/").parse().unwrap();
-                let stops = veille_storage::rounds::stops(w.app.db(), round_id).await.unwrap();
-                let stop = stops.iter().find(|s| s.report == Some(main.id.as_uuid())).expect("the report is a stop");
+                let stops = veille_storage::rounds::stops(w.app.db(), &everything(), round_id).await.unwrap();
+                let stop = stops.iter().find(|s| s.report == Some(main.id)).expect("the report is a stop");
                 assert_eq!(field.post(&format!("{round}/visit"), &[("stop_id", &stop.id)]).await.status, StatusCode::SEE_OTHER);
             }
         }

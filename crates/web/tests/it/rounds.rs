@@ -9,7 +9,7 @@ use veille_storage::{reports, rounds, sites as store_sites, teams};
 use veille_web::reports::Intake;
 
 use crate::helpers::*;
-use crate::sites::{site_at, two, Two};
+use crate::sites::{all, site_at, two, Two};
 
 /// A team of organisation A with the two given members, its catalogue, and a
 /// circuit of one site.
@@ -53,10 +53,10 @@ async fn a_pair_checks_in_visits_records_and_checks_out_and_the_daily_report_sho
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let round_path = r.location().unwrap().to_owned();
     let round_id: veille_domain::RoundId = round_path.trim_start_matches("/rounds/").parse().unwrap();
-    let round = rounds::get_round(w.app.db(), round_id).await.unwrap();
+    let round = rounds::get_round(w.app.db(), &all(), round_id).await.unwrap();
     assert_eq!(round.team, team);
     assert_eq!(round.planned_end.seconds_until(round.planned_start.plus_seconds(5 * 3600)), 0, "20:00 to 01:00 the next day");
-    assert_eq!(rounds::stops(w.app.db(), round_id).await.unwrap().len(), 2, "the circuit's stops");
+    assert_eq!(rounds::stops(w.app.db(), &all(), round_id).await.unwrap().len(), 2, "the circuit's stops");
     // The pair rule: alone, refused.
     let expected = w.app.state.clock.now().plus_seconds(3 * 3600).to_paris_input();
     let r = c.post(&format!("{round_path}/check-in"), &[("members", &w.field_a.to_string()), ("expected_return", &expected), ("version", "1")]).await;
@@ -67,16 +67,16 @@ async fn a_pair_checks_in_visits_records_and_checks_out_and_the_daily_report_sho
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = c.post(&format!("{round_path}/check-in"), &[("members", &w.field_a.to_string()), ("members", &second.to_string()), ("expected_return", &expected), ("version", "1")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(rounds::members(w.app.db(), round_id).await.unwrap().len(), 2);
+    assert_eq!(rounds::members(w.app.db(), &all(), round_id).await.unwrap().len(), 2);
     // Visit the site, record an observation on it from the round, distribute.
-    let stops = rounds::stops(w.app.db(), round_id).await.unwrap();
+    let stops = rounds::stops(w.app.db(), &all(), round_id).await.unwrap();
     w.app.state.clock.advance_seconds(600);
     assert_eq!(c.post(&format!("{round_path}/visit"), &[("stop_id", &stops[0].id), ("note", "calme")]).await.status, StatusCode::SEE_OTHER);
     assert_eq!(c.post(&format!("{round_path}/visit"), &[("stop_id", &stops[0].id)]).await.status, StatusCode::UNPROCESSABLE_ENTITY, "visited once");
     // "Nothing changed" from the round dates the site's last check and comes back to the stop.
     let r = c.post(&format!("/sites/{site}/confirm"), &[("version", "1"), ("back", &format!("{round_path}#stop-{}", stops[0].id))]).await;
     assert_eq!(r.location(), Some(format!("{round_path}#stop-{}", stops[0].id).as_str()));
-    assert!(store_sites::get(w.app.db(), site).await.unwrap().last_checked_at.is_some());
+    assert!(store_sites::get(w.app.db(), &all(), site).await.unwrap().last_checked_at.is_some());
     let r = c.post(&format!("/sites/{site}/confirm"), &[("version", "2"), ("back", "//ailleurs.exemple/")]).await;
     assert_eq!(r.location(), Some(format!("/sites/{site}").as_str()), "never sent elsewhere");
     let form = c.get(&format!("/sites/{site}/observations/new?round={round_id}")).await;
@@ -133,12 +133,12 @@ async fn a_round_not_checked_out_by_its_expected_time_raises_the_overdue_alert_o
     // An hour later: not late yet. (Sessions are opened after each move of
     // the clock: an idle session ends after 30 minutes.)
     w.app.state.clock.advance_seconds(3600);
-    assert_eq!(veille_web::rounds::alerts::raise_overdue(&w.app.state).await.unwrap(), 0);
+    assert_eq!(veille_app::rounds::alerts::raise_overdue(&w.app.state).await.unwrap(), 0);
     let mut coord = w.app.session_for(w.coord_a, false).await;
     assert!(!coord.get("/").await.body.contains("overdue-banner"));
     // Past the expected return: one alert, to the coordinators and administrators of A only.
     w.app.state.clock.advance_seconds(3600 + 60);
-    assert_eq!(veille_web::rounds::alerts::raise_overdue(&w.app.state).await.unwrap(), 1);
+    assert_eq!(veille_app::rounds::alerts::raise_overdue(&w.app.state).await.unwrap(), 1);
     let sent = mails().await;
     let to: Vec<&str> = sent.iter().map(|m| m.0.as_str()).collect();
     assert_eq!(to.len(), 2, "{to:?}");
@@ -158,7 +158,7 @@ async fn a_round_not_checked_out_by_its_expected_time_raises_the_overdue_alert_o
     assert!(coord.get("/rounds").await.body.contains("id=\"overdue\""));
     // Raised once.
     w.app.state.clock.advance_seconds(600);
-    assert_eq!(veille_web::rounds::alerts::raise_overdue(&w.app.state).await.unwrap(), 0);
+    assert_eq!(veille_app::rounds::alerts::raise_overdue(&w.app.state).await.unwrap(), 0);
     assert_eq!(mails().await.len(), 2);
     // Back: the banner goes.
     assert_eq!(c.post_json(&format!("/api/v1/rounds/{id}/check-out"), &serde_json::json!({})).await.status, StatusCode::OK);
@@ -242,8 +242,8 @@ async fn a_report_assigned_to_a_team_appears_on_its_next_round_and_moves_forward
     let r = c.post("/rounds", &[("team_id", &team.to_string()), ("date", &today(&w.app)), ("start", "20:00"), ("end", "23:00")]).await;
     let round_path = r.location().unwrap().to_owned();
     let round_id: veille_domain::RoundId = round_path.trim_start_matches("/rounds/").parse().unwrap();
-    let stops = rounds::stops(w.app.db(), round_id).await.unwrap();
-    let stop = stops.iter().find(|s| s.report == Some(received.id.as_uuid())).expect("the report is among the stops");
+    let stops = rounds::stops(w.app.db(), &all(), round_id).await.unwrap();
+    let stop = stops.iter().find(|s| s.report == Some(received.id)).expect("the report is among the stops");
     let page = c.get(&round_path).await.body;
     assert!(page.contains(&received.reference));
     // A report assigned after planning joins at check-in.
@@ -251,7 +251,7 @@ async fn a_report_assigned_to_a_team_appears_on_its_next_round_and_moves_forward
     let expected = w.app.state.clock.now().plus_seconds(3 * 3600).to_paris_input();
     let r = c.post(&format!("{round_path}/check-in"), &[("members", &w.field_a.to_string()), ("members", &second.to_string()), ("expected_return", &expected), ("version", "1")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert!(rounds::stops(w.app.db(), round_id).await.unwrap().iter().any(|s| s.report == Some(later.id.as_uuid())));
+    assert!(rounds::stops(w.app.db(), &all(), round_id).await.unwrap().iter().any(|s| s.report == Some(later.id)));
     // Visiting the stop moves the report forward, with its timeline.
     assert_eq!(reports::get(w.app.db(), &everything(), received.id).await.unwrap().status, "assigned");
     assert_eq!(c.post(&format!("{round_path}/visit"), &[("stop_id", &stop.id)]).await.status, StatusCode::SEE_OTHER);
@@ -301,7 +301,7 @@ async fn rounds_belong_to_the_team_organisation_and_the_api_follows_the_same_rul
     let r = c.post_json("/api/v1/rounds", &serde_json::json!({"slot_id": slot.to_string(), "date": today(&w.app)})).await;
     let extra = r.json()["round"]["id"].as_str().unwrap().to_owned();
     assert_eq!(c.post(&format!("/rounds/{extra}/cancel"), &[("version", "1")]).await.location(), Some("/rounds"));
-    assert_eq!(rounds::get_round(w.app.db(), extra.parse().unwrap()).await.unwrap().status, "cancelled");
+    assert_eq!(rounds::get_round(w.app.db(), &all(), extra.parse().unwrap()).await.unwrap().status, "cancelled");
     assert_eq!(c.post(&format!("/rounds/{extra}/cancel"), &[("version", "2")]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
     // The API check-in follows the pair rule too.
     let expected = w.app.state.clock.now().plus_seconds(3600).to_rfc3339();
@@ -316,7 +316,7 @@ async fn rounds_belong_to_the_team_organisation_and_the_api_follows_the_same_rul
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.json()["stops"][0]["visited_at"].is_string());
     // A visited stop counts as the site being seen (coverage).
-    assert!(store_sites::last_seen(w.app.db()).await.unwrap().contains_key(&site));
+    assert!(store_sites::last_seen(w.app.db(), &all()).await.unwrap().contains_key(&site));
     // Distributions only from the organisation's catalogue.
     let r = c.post_json(&format!("/api/v1/rounds/{id}/distributions"), &serde_json::json!({"quantities": {"not-an-item": 3}})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);

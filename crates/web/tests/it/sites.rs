@@ -8,6 +8,11 @@ use veille_storage::{rounds, sites};
 
 use crate::helpers::*;
 
+/// Every record: what the tests read back directly from storage.
+pub fn all() -> veille_storage::Scope {
+    veille_storage::Scope::instance("tests")
+}
+
 /// Ids of the objects one organisation holds in the matrix world.
 pub struct Objects {
     pub site: String,
@@ -106,7 +111,7 @@ async fn a_site_is_recorded_in_its_territory_observed_and_charted() {
     let r = c.post("/sites", &[("name", "Sous le pont de l'Ourcq"), ("kind", "camp"), ("lat", "48,05"), ("lon", "2.05"), ("land_owner", "municipal")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let id = site_id_from(&r);
-    let site = sites::get(w.app.db(), id.parse().unwrap()).await.unwrap();
+    let site = sites::get(w.app.db(), &all(), id.parse().unwrap()).await.unwrap();
     assert_eq!(site.territory, veille_storage::territories::id_by_code(w.app.db(), "T1").await.unwrap());
     assert_eq!(site.organisation, w.b);
     // Two observations a week apart: the chart has two points and the table the values.
@@ -118,7 +123,7 @@ async fn a_site_is_recorded_in_its_territory_observed_and_charted() {
     let mut c = w.app.session_for(w.field_b, false).await;
     let r = c.post(&format!("/sites/{id}/observations"), &obs("14", "6", "8")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let saved = sites::observations(w.app.db(), site.id).await.unwrap();
+    let saved = sites::observations(w.app.db(), &all(), site.id).await.unwrap();
     assert_eq!(saved.len(), 2);
     assert_eq!(saved[1].figures.people, 14);
     assert_eq!(saved[1].figures.minors(), 1);
@@ -167,7 +172,7 @@ async fn wrong_input_is_explained_next_to_each_field_in_the_form_and_the_api() {
     let r = c.post_json("/api/v1/sites", &serde_json::json!({"name": "X", "kind": "camp", "lon": 200.0, "lat": 48.0})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.json()["error"]["fields"]["lat"].is_string());
-    assert!(sites::observations(w.app.db(), site).await.unwrap().is_empty());
+    assert!(sites::observations(w.app.db(), &all(), site).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -222,19 +227,19 @@ async fn closing_a_site_records_where_people_went_and_links_both_sites() {
         .post(&format!("/sites/{from}/close"), &[("reason", "evacuation"), ("dest_other_site", "5"), ("dest_shelter", "3"), ("to_site", &to.to_string()), ("version", "1")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let closed = sites::get(w.app.db(), from).await.unwrap();
+    let closed = sites::get(w.app.db(), &all(), from).await.unwrap();
     assert_eq!((closed.status.as_str(), closed.closure_reason.as_deref()), ("ended", Some("evacuation")));
     let a_page = c.get(&format!("/sites/{from}")).await.body;
     assert!(a_page.contains(&format!("→ <a href=\"/sites/{to}\">Terrain vague</a>")), "A links to B");
     assert!(a_page.contains("hébergement) : 3"), "three people sheltered");
     let b_page = c.get(&format!("/sites/{to}")).await.body;
     assert!(b_page.contains(&format!("<a href=\"/sites/{from}\">Campement du canal</a> : 5")), "B shows where its people came from");
-    let history = sites::events(w.app.db(), from).await.unwrap();
+    let history = veille_storage::timeline::of(w.app.db(), veille_domain::records::RecordKind::Site, from).await.unwrap();
     assert!(history.iter().any(|e| e.kind == "status" && e.to.as_deref() == Some("ended")));
     // The place is corrected by its coordinators, never silently over a newer version.
     let r = c.post(&format!("/sites/{to}/edit"), &[("name", "Terrain vague nord"), ("kind", "slum"), ("lat", "48.07"), ("lon", "2.07"), ("land_owner", "state"), ("version", "1")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let edited = sites::get(w.app.db(), to).await.unwrap();
+    let edited = sites::get(w.app.db(), &all(), to).await.unwrap();
     assert_eq!((edited.name.as_str(), edited.kind.as_str(), edited.land_owner.as_str()), ("Terrain vague nord", "slum", "state"));
     let r = c.post(&format!("/sites/{to}/edit"), &[("name", "Autre nom"), ("kind", "slum"), ("lat", "48.07"), ("lon", "2.07"), ("version", "1")]).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
@@ -247,7 +252,7 @@ async fn closing_a_site_records_where_people_went_and_links_both_sites() {
     let r = c.post(&format!("/sites/{from}/close"), &[("reason", "fire"), ("version", "2")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(c.post(&format!("/sites/{from}/reopen"), &[("version", "2")]).await.status, StatusCode::SEE_OTHER);
-    assert_eq!(sites::get(w.app.db(), from).await.unwrap().status, "active");
+    assert_eq!(sites::get(w.app.db(), &all(), from).await.unwrap().status, "active");
 }
 
 #[tokio::test]
@@ -258,7 +263,7 @@ async fn two_coordinators_editing_one_site_never_overwrite_each_other() {
     assert_eq!(c.post(&format!("/sites/{site}/heatwave"), &[("on", "1"), ("version", "1")]).await.status, StatusCode::SEE_OTHER);
     // The second one read version 1 too: refused with 409, the first change stays.
     assert_eq!(c.post(&format!("/sites/{site}/heatwave"), &[("on", "0"), ("version", "1")]).await.status, StatusCode::CONFLICT);
-    assert!(sites::get(w.app.db(), site).await.unwrap().heatwave);
+    assert!(sites::get(w.app.db(), &all(), site).await.unwrap().heatwave);
 }
 
 #[tokio::test]

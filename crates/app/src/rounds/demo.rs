@@ -3,10 +3,12 @@
 //! a shared weekly schedule across the demo organisations, and a round of the
 //! evening team planned today. Synthetic only: every name says "(démo)".
 
+use veille_domain::records::RecordKind;
 use veille_domain::{EmailAddress, OrganisationId, Role, Timestamp, UserId};
 use veille_storage::accounts::{self, NewAccount};
 use veille_storage::rounds::{self, NewRound, NewSlot, NewStop};
 use veille_storage::sites::{self, Figures, NewObservation, NewSite};
+use veille_storage::timeline::{self, NewEvent};
 use veille_storage::{organisations, teams, territories, Db};
 
 /// The second member of the demo evening team (the pair rule needs two).
@@ -77,6 +79,7 @@ pub async fn load(db: &Db, password_hash: &str, now: Timestamp) -> anyhow::Resul
             created,
         )
         .await?;
+        timeline::append(&mut tx, &NewEvent::new(RecordKind::Site, id, created, Some((terrain.id, evening.organisation)), "created").change(None, Some("active"))).await?;
         for (days, people, women, minors, tents) in observations.iter() {
             let by_rdr = *kind == "drug_scene";
             let figures = Figures {
@@ -103,7 +106,9 @@ pub async fn load(db: &Db, password_hash: &str, now: Timestamp) -> anyhow::Resul
                 police_presence: by_rdr && *days < 10,
                 comment: String::new(),
             };
-            sites::add_observation(&mut tx, &o, now.plus_seconds(-days * 86_400)).await?;
+            let at = now.plus_seconds(-days * 86_400);
+            sites::add_observation(&mut tx, &o, at).await?;
+            timeline::append(&mut tx, &NewEvent::new(RecordKind::Site, id, at, Some((o.author, o.organisation)), "observed")).await?;
         }
         site_ids.push(id);
     }

@@ -1,0 +1,164 @@
+//! The changes to sites: record, correct the place, observe, confirm
+//! unchanged, heatwave watch, logbook, close and reopen. Each checks its
+//! input and its permission, then writes the change, its timeline event and
+//! its audit entry in one transaction.
+
+use veille_domain::records::RecordKind;
+use veille_domain::{Action, ObservationId, Resource, ResourceKind};
+use veille_storage::sites::{self, Site};
+use veille_storage::timeline::{self, NewEvent};
+use veille_storage::{audit, Tx};
+
+use super::input::{validate_closure, validate_log, validate_observation, validate_site, ClosureInput, ObservationInput, SiteInput};
+use super::{entry, resource_of};
+use crate::error::Result;
+use crate::{App, Caller, FieldErrors, Lang};
+
+/// An event of `kind` on a site, by the caller.
+fn event<'a>(who: &Caller, site: &Site, at: veille_domain::Timestamp, kind: &'a str) -> NewEvent<'a> {
+    NewEvent::new(RecordKind::Site, site.id, at, Some(who.author()), kind)
+}
+
+/// Appends an event in the change's transaction.
+async fn append(tx: &mut Tx, e: NewEvent<'_>) -> Result<()> {
+    Ok(timeline::append(tx, &e).await?)
+}
+
+/// Records a new site where its point lies, audited.
+#[tracing::instrument(skip_all, fields(user = %who.account.id))]
+pub async fn create_site(app: &App, who: &Caller, lang: Lang, input: &SiteInput) -> Result<Result<Site, FieldErrors>> {
+    super::gate(who)?;
+    let new = match validate_site(app, lang, input, who.account.organisation).await? {
+        Ok(n) => n,
+        Err(e) => return Ok(Err(e)),
+    };
+    // The new site is placed where it will lie: the account must be allowed
+    // to create a site there (its territories).
+    who.require(Action::Create, &Resource::new(ResourceKind::Site).owned_by(who.account.organisation).in_territory(new.territory))?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let id = sites::create(&mut tx, &new, who.account.id, now).await?;
+    timeline::append(&mut tx, &NewEvent::new(RecordKind::Site, id, now, Some(who.author()), "created").change(None, Some("active"))).await?;
+    audit::append(
+        &mut tx,
+        who.audit_entry(now, "create", "site", id, who.account.organisation).with_detail(serde_json::json!({"kind": new.kind, "territory": new.territory.map(|t| t.to_string())})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(sites::get(&app.db, &who.scope(), id).await?))
+}
+
+/// Corrects the place of a site (its coordinators: the close permission);
+/// moved elsewhere, it must still be a place the account may correct.
+#[tracing::instrument(skip_all, fields(user = %who.account.id))]
+pub async fn edit_place(app: &App, who: &Caller, lang: Lang, site: &Site, input: &SiteInput, version: i64) -> Result<Result<(), FieldErrors>> {
+    who.require(Action::Delete, &resource_of(app, site).await?)?;
+    let input = SiteInput { outline: site.outline.clone(), ..input.clone() };
+    let place = match validate_site(app, lang, &input, site.organisation).await? {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e)),
+    };
+    who.require(Action::Delete, &resource_of(app, &Site { territory: place.territory, ..site.clone() }).await?)?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    sites::update_place(&mut tx, site, &place, version, now).await?;
+    append(&mut tx, event(who, site, now, "edited")).await?;
+    audit::append(&mut tx, entry(who, now, "update", site, serde_json::json!({"field": "place", "territory": place.territory.map(|t| t.to_string())}))).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Records an observation of a site (from a round, when it names one).
+#[tracing::instrument(skip_all, fields(user = %who.account.id))]
+pub async fn record_observation(app: &App, who: &Caller, lang: Lang, site: &Site, input: &ObservationInput) -> Result<Result<(ObservationId, sites::NewObservation), FieldErrors>> {
+    who.require(Action::Update, &resource_of(app, site).await?)?;
+    let o = match validate_observation(app, who, lang, site, input).await? {
+        Ok(o) => o,
+        Err(e) => return Ok(Err(e)),
+    };
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let id = sites::add_observation(&mut tx, &o, now).await?;
+    append(&mut tx, event(who, site, now, "observed")).await?;
+    let detail = serde_json::json!({"observation": id.to_string(), "round": o.round.map(|r| r.to_string()), "team": o.team.map(|t| t.to_string())});
+    audit::append(&mut tx, entry(who, now, "observe", site, detail)).await?;
+    tx.commit().await?;
+    Ok(Ok((id, o)))
+}
+
+/// "Confirmed unchanged": dates the site's last check without an observation.
+#[tracing::instrument(skip_all, fields(user = %who.account.id))]
+pub async fn confirm_unchanged(app: &App, who: &Caller, site: &Site, version: i64) -> Result<()> {
+    who.require(Action::Update, &resource_of(app, site).await?)?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    sites::confirm_unchanged(&mut tx, site, version, now).await?;
+    append(&mut tx, event(who, site, now, "confirmed")).await?;
+    audit::append(&mut tx, entry(who, now, "update", site, serde_json::json!({"field": "confirmed_unchanged"}))).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Adds a logbook entry to a site.
+#[tracing::instrument(skip_all, fields(user = %who.account.id))]
+pub async fn add_log_entry(app: &App, who: &Caller, lang: Lang, site: &Site, body: &str) -> Result<Result<(), FieldErrors>> {
+    who.require(Action::Update, &resource_of(app, site).await?)?;
+    let body = match validate_log(lang, body) {
+        Ok(b) => b,
+        Err(e) => return Ok(Err(e)),
+    };
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    append(&mut tx, event(who, site, now, "log").detail(&body)).await?;
+    audit::append(&mut tx, entry(who, now, "update", site, serde_json::json!({"field": "logbook"}))).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Raises or lowers the heatwave / great-cold watch of a site.
+#[tracing::instrument(skip_all, fields(user = %who.account.id))]
+pub async fn set_heatwave(app: &App, who: &Caller, site: &Site, on: bool, version: i64) -> Result<()> {
+    who.require(Action::Update, &resource_of(app, site).await?)?;
+    let now = app.clock.now();
+    let state = |v: bool| if v { "on" } else { "off" };
+    let mut tx = app.db.begin().await?;
+    sites::set_heatwave(&mut tx, site, on, version, now).await?;
+    append(&mut tx, event(who, site, now, "heatwave").change(Some(state(site.heatwave)), Some(state(on)))).await?;
+    audit::append(&mut tx, entry(who, now, "update", site, serde_json::json!({"field": "heatwave", "to": on}))).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Closes a site with its reason and where its people went.
+#[tracing::instrument(skip_all, fields(user = %who.account.id))]
+pub async fn close_site(app: &App, who: &Caller, lang: Lang, site: &Site, input: &ClosureInput, version: i64) -> Result<Result<(), FieldErrors>> {
+    who.require(Action::Delete, &resource_of(app, site).await?)?;
+    let c = match validate_closure(app, who, lang, site, input).await? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    sites::close(&mut tx, site, &c.reason, &c.destinations, version, now).await?;
+    append(&mut tx, event(who, site, now, "status").change(Some(&site.status), Some("ended")).detail(&c.reason)).await?;
+    let moved: Vec<_> = c.destinations.iter().map(|(d, n, to)| serde_json::json!({"destination": d, "people": n, "to_site": to.map(|s| s.to_string())})).collect();
+    audit::append(&mut tx, entry(who, now, "update", site, serde_json::json!({"field": "status", "to": "ended", "reason": c.reason, "destinations": moved}))).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Reopens a closed site (people came back); an open site is left as it is.
+#[tracing::instrument(skip_all, fields(user = %who.account.id))]
+pub async fn reopen_site(app: &App, who: &Caller, site: &Site, version: i64) -> Result<()> {
+    who.require(Action::Delete, &resource_of(app, site).await?)?;
+    if site.status != "ended" {
+        return Ok(());
+    }
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    sites::reopen(&mut tx, site, version, now).await?;
+    append(&mut tx, event(who, site, now, "status").change(Some(&site.status), Some("active"))).await?;
+    audit::append(&mut tx, entry(who, now, "update", site, serde_json::json!({"field": "status", "to": "active"}))).await?;
+    tx.commit().await?;
+    Ok(())
+}
