@@ -9,7 +9,7 @@ use veille_storage::{reports, rounds, sites as store_sites, teams};
 use veille_web::reports::Intake;
 
 use crate::helpers::*;
-use crate::sites::{all, site_at, two, Two};
+use crate::sites::{site_at, two, Two};
 
 /// A team of organisation A with the two given members, its catalogue, and a
 /// circuit of one site.
@@ -53,10 +53,10 @@ async fn a_pair_checks_in_visits_records_and_checks_out_and_the_daily_report_sho
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let round_path = r.location().unwrap().to_owned();
     let round_id: veille_domain::RoundId = round_path.trim_start_matches("/rounds/").parse().unwrap();
-    let round = rounds::get_round(w.app.db(), &all(), round_id).await.unwrap();
+    let round = rounds::get_round(w.app.db(), &everything(), round_id).await.unwrap();
     assert_eq!(round.team, team);
     assert_eq!(round.planned_end.seconds_until(round.planned_start.plus_seconds(5 * 3600)), 0, "20:00 to 01:00 the next day");
-    assert_eq!(rounds::stops(w.app.db(), &all(), round_id).await.unwrap().len(), 2, "the circuit's stops");
+    assert_eq!(rounds::stops(w.app.db(), &everything(), round_id).await.unwrap().len(), 2, "the circuit's stops");
     // The pair rule: alone, refused.
     let expected = w.app.state.clock.now().plus_seconds(3 * 3600).to_paris_input();
     let r = c.post(&format!("{round_path}/check-in"), &[("members", &w.field_a.to_string()), ("expected_return", &expected), ("version", "1")]).await;
@@ -67,16 +67,16 @@ async fn a_pair_checks_in_visits_records_and_checks_out_and_the_daily_report_sho
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = c.post(&format!("{round_path}/check-in"), &[("members", &w.field_a.to_string()), ("members", &second.to_string()), ("expected_return", &expected), ("version", "1")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(rounds::members(w.app.db(), &all(), round_id).await.unwrap().len(), 2);
+    assert_eq!(rounds::members(w.app.db(), &everything(), round_id).await.unwrap().len(), 2);
     // Visit the site, record an observation on it from the round, distribute.
-    let stops = rounds::stops(w.app.db(), &all(), round_id).await.unwrap();
+    let stops = rounds::stops(w.app.db(), &everything(), round_id).await.unwrap();
     w.app.state.clock.advance_seconds(600);
     assert_eq!(c.post(&format!("{round_path}/visit"), &[("stop_id", &stops[0].id), ("note", "calme")]).await.status, StatusCode::SEE_OTHER);
     assert_eq!(c.post(&format!("{round_path}/visit"), &[("stop_id", &stops[0].id)]).await.status, StatusCode::UNPROCESSABLE_ENTITY, "visited once");
     // "Nothing changed" from the round dates the site's last check and comes back to the stop.
     let r = c.post(&format!("/sites/{site}/confirm"), &[("version", "1"), ("back", &format!("{round_path}#stop-{}", stops[0].id))]).await;
     assert_eq!(r.location(), Some(format!("{round_path}#stop-{}", stops[0].id).as_str()));
-    assert!(store_sites::get(w.app.db(), &all(), site).await.unwrap().last_checked_at.is_some());
+    assert!(store_sites::get(w.app.db(), &everything(), site).await.unwrap().last_checked_at.is_some());
     let r = c.post(&format!("/sites/{site}/confirm"), &[("version", "2"), ("back", "//ailleurs.exemple/")]).await;
     assert_eq!(r.location(), Some(format!("/sites/{site}").as_str()), "never sent elsewhere");
     let form = c.get(&format!("/sites/{site}/observations/new?round={round_id}")).await;
@@ -242,7 +242,7 @@ async fn a_report_assigned_to_a_team_appears_on_its_next_round_and_moves_forward
     let r = c.post("/rounds", &[("team_id", &team.to_string()), ("date", &today(&w.app)), ("start", "20:00"), ("end", "23:00")]).await;
     let round_path = r.location().unwrap().to_owned();
     let round_id: veille_domain::RoundId = round_path.trim_start_matches("/rounds/").parse().unwrap();
-    let stops = rounds::stops(w.app.db(), &all(), round_id).await.unwrap();
+    let stops = rounds::stops(w.app.db(), &everything(), round_id).await.unwrap();
     let stop = stops.iter().find(|s| s.report == Some(received.id)).expect("the report is among the stops");
     let page = c.get(&round_path).await.body;
     assert!(page.contains(&received.reference));
@@ -251,7 +251,7 @@ async fn a_report_assigned_to_a_team_appears_on_its_next_round_and_moves_forward
     let expected = w.app.state.clock.now().plus_seconds(3 * 3600).to_paris_input();
     let r = c.post(&format!("{round_path}/check-in"), &[("members", &w.field_a.to_string()), ("members", &second.to_string()), ("expected_return", &expected), ("version", "1")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert!(rounds::stops(w.app.db(), &all(), round_id).await.unwrap().iter().any(|s| s.report == Some(later.id)));
+    assert!(rounds::stops(w.app.db(), &everything(), round_id).await.unwrap().iter().any(|s| s.report == Some(later.id)));
     // Visiting the stop moves the report forward, with its timeline.
     assert_eq!(reports::get(w.app.db(), &everything(), received.id).await.unwrap().status, "assigned");
     assert_eq!(c.post(&format!("{round_path}/visit"), &[("stop_id", &stop.id)]).await.status, StatusCode::SEE_OTHER);
@@ -301,7 +301,7 @@ async fn rounds_belong_to_the_team_organisation_and_the_api_follows_the_same_rul
     let r = c.post_json("/api/v1/rounds", &serde_json::json!({"slot_id": slot.to_string(), "date": today(&w.app)})).await;
     let extra = r.json()["round"]["id"].as_str().unwrap().to_owned();
     assert_eq!(c.post(&format!("/rounds/{extra}/cancel"), &[("version", "1")]).await.location(), Some("/rounds"));
-    assert_eq!(rounds::get_round(w.app.db(), &all(), extra.parse().unwrap()).await.unwrap().status, "cancelled");
+    assert_eq!(rounds::get_round(w.app.db(), &everything(), extra.parse().unwrap()).await.unwrap().status, "cancelled");
     assert_eq!(c.post(&format!("/rounds/{extra}/cancel"), &[("version", "2")]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
     // The API check-in follows the pair rule too.
     let expected = w.app.state.clock.now().plus_seconds(3600).to_rfc3339();
@@ -316,7 +316,7 @@ async fn rounds_belong_to_the_team_organisation_and_the_api_follows_the_same_rul
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.json()["stops"][0]["visited_at"].is_string());
     // A visited stop counts as the site being seen (coverage).
-    assert!(store_sites::last_seen(w.app.db(), &all()).await.unwrap().contains_key(&site));
+    assert!(store_sites::last_seen(w.app.db(), &everything()).await.unwrap().contains_key(&site));
     // Distributions only from the organisation's catalogue.
     let r = c.post_json(&format!("/api/v1/rounds/{id}/distributions"), &serde_json::json!({"quantities": {"not-an-item": 3}})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -327,4 +327,112 @@ async fn rounds_belong_to_the_team_organisation_and_the_api_follows_the_same_rul
     let t = teams.as_array().unwrap().iter().find(|t| t["id"] == team.to_string()).unwrap().clone();
     assert_eq!(t["kind"], "social");
     assert_eq!(t["members"].as_array().unwrap().len(), 2);
+}
+
+/// The scope rules of rounds, asked of the application layer directly: the
+/// round lists, the API's period list, a single round, what was recorded on
+/// it and the overdue banner give each account exactly the rounds
+/// `authorize` lets it read (its organisation's, within its territories),
+/// and the report stops of a new round are the open reports of the team the
+/// planner reads — filtered in SQL, T2's reports never reaching a field
+/// worker limited to T1.
+#[tokio::test]
+async fn every_round_query_and_the_report_stops_keep_to_what_authorize_lets_the_caller_read() {
+    use veille_app::rounds as app;
+    use veille_domain::{authorize, Action, RoundId};
+    let w = two().await;
+    let second = w.app.user(w.a, Role::FieldWorker, "binome@a.exemple.fr", None, None).await;
+    let (team, _) = team_of(&w, &[w.field_a, second]).await;
+    let t1 = veille_storage::territories::id_by_code(w.app.db(), "T1").await.unwrap().unwrap();
+    let t2 = veille_storage::territories::id_by_code(w.app.db(), "T2").await.unwrap().unwrap();
+    let coord_a_t1 = w.app.user(w.a, Role::Coordinator, "coord-t1@a.exemple.fr", None, Some(vec![t1])).await;
+    let now = w.app.state.clock.now();
+    let mut tx = w.app.db().begin().await.unwrap();
+    let team_b = teams::create(&mut tx, w.b, "Maraude B", "social", now).await.unwrap();
+    let mut all_rounds: Vec<(RoundId, bool)> = Vec::new();
+    for (org, team, territory) in [(w.a, team, Some(t1)), (w.a, team, Some(t2)), (w.a, team, None), (w.b, team_b, Some(t1))] {
+        let plan = rounds::NewRound { organisation: org, team, circuit: None, slot: None, territory, planned_start: now, planned_end: now.plus_seconds(3 * 3600) };
+        let id = rounds::create_round(&mut tx, &plan, &[rounds::NewStop { label: "Point".into(), point: Some((2.05, 48.05)), ..Default::default() }], w.coord_a, now).await.unwrap();
+        all_rounds.push((id, false));
+    }
+    tx.commit().await.unwrap();
+    // Two of them out, and late by the time the banner is read.
+    let mut tx = w.app.db().begin().await.unwrap();
+    for (id, out) in all_rounds.iter_mut().take(2) {
+        let round = rounds::get_round(w.app.db(), &everything(), *id).await.unwrap();
+        *out = true;
+        rounds::check_in(&mut tx, &round, &[w.field_a, second], now.plus_seconds(3600), w.field_a, round.version, now).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    w.app.state.clock.advance_seconds(2 * 3600);
+    let later = w.app.state.clock.now();
+    for user in [w.field_a, w.coord_a, coord_a_t1, w.field_b, w.coord_b] {
+        let who = crate::sites::caller(&w.app, user).await;
+        let mut expected = Vec::new();
+        let mut overdue = 0;
+        for (id, out) in &all_rounds {
+            let round = rounds::get_round(w.app.db(), &everything(), *id).await.unwrap();
+            let readable = authorize(&who.actor, Action::Read, &app::round_resource(&round)).allowed;
+            assert_eq!(app::load_round(&w.app.state, &who, &id.to_string(), Action::Read).await.is_ok(), readable, "{user}: round {id}");
+            if readable {
+                expected.push(*id);
+                let record = app::record(&w.app.state, &who, round.clone()).await.unwrap();
+                assert_eq!(record.stops.len(), 1, "the stops of a round it reads");
+                assert_eq!(record.members.len(), if *out { 2 } else { 0 });
+                if *out && round.organisation == who.account.organisation {
+                    overdue += 1;
+                }
+            } else {
+                // What was recorded on a round it may not read is not given either.
+                let record = app::record(&w.app.state, &who, round).await.unwrap();
+                assert!(record.stops.is_empty() && record.members.is_empty(), "{user}: parts of round {id}");
+            }
+        }
+        expected.sort();
+        let board = app::board(&w.app.state, &who).await.unwrap();
+        let mut listed: Vec<RoundId> = [&board.overdue, &board.out, &board.ahead, &board.recent].into_iter().flatten().map(|l| l.round.id).collect();
+        listed.sort();
+        assert_eq!(listed, expected, "{user}: the round list");
+        assert_eq!(board.overdue.len(), all_rounds.iter().filter(|(id, out)| *out && expected.contains(id)).count(), "{user}: overdue");
+        let mut between: Vec<RoundId> = app::rounds_between(&w.app.state, &who, now.plus_seconds(-60), later).await.unwrap().into_iter().map(|r| r.id).collect();
+        between.sort();
+        assert_eq!(between, expected, "{user}: rounds of a period");
+        let banner = app::alerts::overdue_banner(&w.app.state, &who).await.unwrap();
+        assert_eq!(banner, if app::alerts::alerted_role(who.account.role) { overdue } else { 0 }, "{user}: the banner");
+    }
+    // The field worker limited to T1 reads A's rounds of T1 and those placed nowhere.
+    let fa = crate::sites::caller(&w.app, w.field_a).await;
+    assert_eq!(app::board(&w.app.state, &fa).await.unwrap().overdue.len(), 1);
+
+    // Reports assigned to the team in T1 and in T2.
+    let mut tx = w.app.db().begin().await.unwrap();
+    for t in [t1, t2] {
+        reports::add_routing_rule(&mut tx, Some(t), None, None, team, later).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let intake = |lon: f64| Intake {
+        source: veille_domain::reports::Source::Riverain,
+        channel: veille_domain::reports::Channel::Web,
+        point: Some(veille_geo::LonLat::new(lon, 48.05).unwrap()),
+        address: format!("Rue {lon}"),
+        adults: 1,
+        ..Default::default()
+    };
+    let in_t1 = veille_app::reports::receive(&w.app.state, &intake(2.05), None).await.unwrap();
+    let in_t2 = veille_app::reports::receive(&w.app.state, &intake(2.25), None).await.unwrap();
+    assert_eq!((in_t1.team, in_t2.team), (Some(team), Some(team)));
+    let stops_of = |scope: veille_storage::Scope| {
+        let db = w.app.db().clone();
+        async move { rounds::report_stops(&db, &scope, team, None).await.unwrap().into_iter().filter_map(|s| s.report).collect::<Vec<_>>() }
+    };
+    assert_eq!(stops_of(everything()).await, vec![in_t1.id, in_t2.id], "every open report of the team, oldest first");
+    assert_eq!(stops_of(fa.scope()).await, vec![in_t1.id], "the field worker of T1 never gets T2's report");
+    assert!(stops_of(crate::sites::caller(&w.app, w.coord_b).await.scope()).await.is_empty(), "another organisation gets none");
+    let plan = app::PlanInput { team_id: team.to_string(), date: later.paris_date().to_string(), start: "20:00".into(), end: "23:00".into(), ..Default::default() };
+    for (user, reports) in [(w.field_a, vec![in_t1.id]), (w.coord_a, vec![in_t1.id, in_t2.id])] {
+        let who = crate::sites::caller(&w.app, user).await;
+        let round = app::plan_round(&w.app.state, &who, veille_app::Lang::Fr, &plan).await.unwrap().unwrap();
+        let stops: Vec<_> = rounds::stops(w.app.db(), &everything(), round.id).await.unwrap().into_iter().filter_map(|s| s.report).collect();
+        assert_eq!(stops, reports, "{user}: the report stops of the round it plans");
+    }
 }

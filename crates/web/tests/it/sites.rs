@@ -8,11 +8,6 @@ use veille_storage::{rounds, sites};
 
 use crate::helpers::*;
 
-/// Every record: what the tests read back directly from storage.
-pub fn all() -> veille_storage::Scope {
-    veille_storage::Scope::instance("tests")
-}
-
 /// Ids of the objects one organisation holds in the matrix world.
 pub struct Objects {
     pub site: String,
@@ -111,7 +106,7 @@ async fn a_site_is_recorded_in_its_territory_observed_and_charted() {
     let r = c.post("/sites", &[("name", "Sous le pont de l'Ourcq"), ("kind", "camp"), ("lat", "48,05"), ("lon", "2.05"), ("land_owner", "municipal")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let id = site_id_from(&r);
-    let site = sites::get(w.app.db(), &all(), id.parse().unwrap()).await.unwrap();
+    let site = sites::get(w.app.db(), &everything(), id.parse().unwrap()).await.unwrap();
     assert_eq!(site.territory, veille_storage::territories::id_by_code(w.app.db(), "T1").await.unwrap());
     assert_eq!(site.organisation, w.b);
     // Two observations a week apart: the chart has two points and the table the values.
@@ -123,7 +118,7 @@ async fn a_site_is_recorded_in_its_territory_observed_and_charted() {
     let mut c = w.app.session_for(w.field_b, false).await;
     let r = c.post(&format!("/sites/{id}/observations"), &obs("14", "6", "8")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let saved = sites::observations(w.app.db(), &all(), site.id).await.unwrap();
+    let saved = sites::observations(w.app.db(), &everything(), site.id).await.unwrap();
     assert_eq!(saved.len(), 2);
     assert_eq!(saved[1].figures.people, 14);
     assert_eq!(saved[1].figures.minors(), 1);
@@ -172,7 +167,7 @@ async fn wrong_input_is_explained_next_to_each_field_in_the_form_and_the_api() {
     let r = c.post_json("/api/v1/sites", &serde_json::json!({"name": "X", "kind": "camp", "lon": 200.0, "lat": 48.0})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.json()["error"]["fields"]["lat"].is_string());
-    assert!(sites::observations(w.app.db(), &all(), site).await.unwrap().is_empty());
+    assert!(sites::observations(w.app.db(), &everything(), site).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -227,7 +222,7 @@ async fn closing_a_site_records_where_people_went_and_links_both_sites() {
         .post(&format!("/sites/{from}/close"), &[("reason", "evacuation"), ("dest_other_site", "5"), ("dest_shelter", "3"), ("to_site", &to.to_string()), ("version", "1")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let closed = sites::get(w.app.db(), &all(), from).await.unwrap();
+    let closed = sites::get(w.app.db(), &everything(), from).await.unwrap();
     assert_eq!((closed.status.as_str(), closed.closure_reason.as_deref()), ("ended", Some("evacuation")));
     let a_page = c.get(&format!("/sites/{from}")).await.body;
     assert!(a_page.contains(&format!("→ <a href=\"/sites/{to}\">Terrain vague</a>")), "A links to B");
@@ -239,7 +234,7 @@ async fn closing_a_site_records_where_people_went_and_links_both_sites() {
     // The place is corrected by its coordinators, never silently over a newer version.
     let r = c.post(&format!("/sites/{to}/edit"), &[("name", "Terrain vague nord"), ("kind", "slum"), ("lat", "48.07"), ("lon", "2.07"), ("land_owner", "state"), ("version", "1")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let edited = sites::get(w.app.db(), &all(), to).await.unwrap();
+    let edited = sites::get(w.app.db(), &everything(), to).await.unwrap();
     assert_eq!((edited.name.as_str(), edited.kind.as_str(), edited.land_owner.as_str()), ("Terrain vague nord", "slum", "state"));
     let r = c.post(&format!("/sites/{to}/edit"), &[("name", "Autre nom"), ("kind", "slum"), ("lat", "48.07"), ("lon", "2.07"), ("version", "1")]).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
@@ -252,7 +247,7 @@ async fn closing_a_site_records_where_people_went_and_links_both_sites() {
     let r = c.post(&format!("/sites/{from}/close"), &[("reason", "fire"), ("version", "2")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(c.post(&format!("/sites/{from}/reopen"), &[("version", "2")]).await.status, StatusCode::SEE_OTHER);
-    assert_eq!(sites::get(w.app.db(), &all(), from).await.unwrap().status, "active");
+    assert_eq!(sites::get(w.app.db(), &everything(), from).await.unwrap().status, "active");
 }
 
 #[tokio::test]
@@ -263,7 +258,7 @@ async fn two_coordinators_editing_one_site_never_overwrite_each_other() {
     assert_eq!(c.post(&format!("/sites/{site}/heatwave"), &[("on", "1"), ("version", "1")]).await.status, StatusCode::SEE_OTHER);
     // The second one read version 1 too: refused with 409, the first change stays.
     assert_eq!(c.post(&format!("/sites/{site}/heatwave"), &[("on", "0"), ("version", "1")]).await.status, StatusCode::CONFLICT);
-    assert!(sites::get(w.app.db(), &all(), site).await.unwrap().heatwave);
+    assert!(sites::get(w.app.db(), &everything(), site).await.unwrap().heatwave);
 }
 
 #[tokio::test]
@@ -364,4 +359,96 @@ async fn the_who_can_see_panel_of_a_site_lists_exactly_the_accounts_the_api_lets
         assert_eq!(orgs_listed.len(), 3, "{orgs_listed:?}");
     }
     assert_eq!(checked, 2 * users.len());
+}
+
+/// The application layer's caller for an account (what a request carries).
+pub async fn caller(app: &TestApp, user: UserId) -> veille_app::Caller {
+    let account = veille_storage::accounts::get(app.db(), user).await.unwrap();
+    let actor = veille_storage::accounts::actor_of(app.db(), &account).await.unwrap();
+    veille_app::Caller { account, actor }
+}
+
+/// The scope rules of sites, asked of the application layer directly: every
+/// list, count, the map, the page's other sites, a single site and coverage
+/// give a field worker limited to T1 exactly the sites `authorize` lets it
+/// read — T1's and those placed nowhere, of every organisation, never T2's —
+/// and nothing to the roles that do not work with sites.
+#[tokio::test]
+async fn every_site_query_keeps_to_what_authorize_lets_the_caller_read() {
+    use veille_app::sites as app;
+    use veille_domain::{authorize, Action};
+    let w = two().await;
+    let mut all_sites = Vec::new();
+    for (org, by) in [(w.a, w.coord_a), (w.b, w.coord_b)] {
+        for (name, lon) in [("T1", 2.05), ("T2", 2.25)] {
+            all_sites.push(site_at(&w.app, org, by, &format!("{name} {org}"), lon, 48.05).await);
+        }
+        // A site placed in no territory of the instance: in every scope.
+        let mut tx = w.app.db().begin().await.unwrap();
+        let new = sites::NewSite { organisation: org, name: format!("Nulle part {org}"), kind: "camp".into(), lon: 2.5, lat: 48.05, outline: None, address: String::new(), territory: None, land_owner: "unknown".into() };
+        all_sites.push(sites::create(&mut tx, &new, by, w.app.state.clock.now()).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+    // Every site observed once (the latest figures and the last sighting are per site too).
+    let ca = caller(&w.app, w.coord_a).await;
+    for id in &all_sites {
+        let site = sites::get(w.app.db(), &everything(), *id).await.unwrap();
+        let input = app::ObservationInput { figures: sites::Figures { people: 3, ..Default::default() }, ..Default::default() };
+        app::record_observation(&w.app.state, &ca, veille_app::Lang::Fr, &site, &input).await.unwrap().unwrap();
+    }
+    let partner = w.app.user(w.b, Role::Partner, "partenaire@b.exemple.fr", None, None).await;
+    let admin = w.app.user(w.a, Role::InstanceAdmin, "admin@a.exemple.fr", None, None).await;
+    for user in [w.field_a, w.field_b, w.coord_a, w.coord_b, partner, admin] {
+        let who = caller(&w.app, user).await;
+        let mut expected: Vec<SiteId> = Vec::new();
+        for id in &all_sites {
+            let site = sites::get(w.app.db(), &everything(), *id).await.unwrap();
+            let res = app::resource_of(&w.app.state, &site).await.unwrap();
+            let readable = authorize(&who.actor, Action::Read, &res).allowed;
+            if readable {
+                expected.push(*id);
+            }
+            let loaded = app::load_site(&w.app.state, &who, &id.to_string(), Action::Read).await;
+            assert_eq!(loaded.is_ok(), readable, "{:?} loads {}", who.account.role, site.name);
+        }
+        expected.sort();
+        let sorted = |mut v: Vec<SiteId>| {
+            v.sort();
+            v
+        };
+        let readable = app::readable_sites(&w.app.state, &who).await.unwrap();
+        assert_eq!(sorted(readable.iter().map(|s| s.id).collect()), expected, "{:?}: readable sites", who.account.role);
+        let seen = app::last_seen(&w.app.state, &who).await.unwrap();
+        assert_eq!(sorted(seen.keys().copied().collect()), expected, "{:?}: last seen", who.account.role);
+        if app::gate(&who).is_err() {
+            assert!(expected.is_empty(), "{:?}", who.account.role);
+            assert!(app::list_sites(&w.app.state, &who, &Default::default()).await.is_err());
+            assert!(app::map(&w.app.state, &who).await.is_err());
+            continue;
+        }
+        let listed = app::list_sites(&w.app.state, &who, &Default::default()).await.unwrap();
+        assert_eq!(sorted(listed.iter().map(|l| l.site.id).collect()), expected, "{:?}: list", who.account.role);
+        assert!(listed.iter().all(|l| l.latest.as_ref().is_some_and(|f| f.people == 3)), "the latest figures of each listed site");
+        let stale = app::list_sites(&w.app.state, &who, &app::ListFilter { stale_days: Some(1), ..Default::default() }).await.unwrap();
+        assert!(stale.is_empty(), "every site was seen today");
+        let map = app::map(&w.app.state, &who).await.unwrap();
+        let mut on_map: Vec<SiteId> = map["features"].as_array().unwrap().iter().map(|f| f["properties"]["id"].as_str().unwrap().parse().unwrap()).collect();
+        on_map.sort();
+        assert_eq!(on_map, expected, "{:?}: map", who.account.role);
+        let first = sites::get(w.app.db(), &everything(), expected[0]).await.unwrap();
+        let detail = app::detail(&w.app.state, &who, &first).await.unwrap();
+        assert_eq!(sorted(detail.others.iter().map(|s| s.id).chain([first.id]).collect()), expected, "{:?}: the other sites of a page", who.account.role);
+        let c = veille_app::rounds::coverage::coverage(&w.app.state, &who, 1).await.unwrap();
+        assert!(c.sites.is_empty(), "seen today");
+        let in_territories: usize = c.territories.iter().map(|t| t.active_sites).sum();
+        let placed = expected.iter().filter(|id| !all_sites[2..3].contains(id) && !all_sites[5..6].contains(id)).count();
+        assert_eq!(in_territories, placed, "{:?}: coverage counts the placed sites it reads", who.account.role);
+    }
+    // The field worker of T1 in particular: T1's sites of both organisations and those placed nowhere.
+    let fa = caller(&w.app, w.field_a).await;
+    let names: Vec<String> = app::readable_sites(&w.app.state, &fa).await.unwrap().into_iter().map(|s| s.name).collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(names.iter().all(|n| !n.starts_with("T2")), "{names:?}");
+    let c = veille_app::rounds::coverage::coverage(&w.app.state, &fa, 7).await.unwrap();
+    assert_eq!(c.territories.iter().map(|t| t.code.as_str()).collect::<Vec<_>>(), vec!["T1"], "only its own territories");
 }
