@@ -43,7 +43,7 @@ impl ListPage {
         hhmm(*m)
     }
     fn day(&self, d: &i64) -> String {
-        self.ctx.label("round.weekday", &d.to_string())
+        self.ctx.label("round.weekday", d)
     }
 }
 

@@ -40,7 +40,7 @@ impl SchedulePage {
         hhmm(*m)
     }
     fn day(&self, d: &i64) -> String {
-        self.ctx.label("round.weekday", &d.to_string())
+        self.ctx.label("round.weekday", d)
     }
 }
 
