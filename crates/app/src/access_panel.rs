@@ -42,3 +42,22 @@ pub async fn who_can_read(db: &Db, resource: &Resource) -> anyhow::Result<Vec<Pa
     out.sort_by(|a, b| (&a.organisation, &a.name).cmp(&(&b.organisation, &b.name)));
     Ok(out)
 }
+
+/// The panel of a record the caller may read, named by kind (`users`,
+/// `teams`, `organisations`, `sites`, `people`, `territories`) and id: not
+/// found for another kind or a record it may not read.
+pub async fn of_record(app: &crate::App, who: &crate::Caller, kind: &str, id: &str) -> crate::Result<Vec<PanelEntry>> {
+    let resource = match kind {
+        "users" => crate::accounts::account_resource(&crate::accounts::account(app, who, id, Action::Read).await?),
+        "teams" => crate::accounts::team_resource(&crate::accounts::team(app, who, id, Action::Read).await?),
+        "organisations" => crate::accounts::organisation_resource(&crate::accounts::organisation(app, who, id, Action::Read).await?),
+        "sites" => crate::sites::load_site(app, who, id, Action::Read).await?.1,
+        "people" => crate::people::load_person(app, who, id, Action::Read).await?.1,
+        "territories" => {
+            crate::territories::get(app, who, id).await?;
+            Resource::new(veille_domain::ResourceKind::Territory)
+        }
+        _ => return Err(crate::Error::not_found()),
+    };
+    Ok(who_can_read(&app.db, &resource).await?)
+}

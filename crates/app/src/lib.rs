@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod caller;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod directory;
 pub mod error;
 pub mod fields;

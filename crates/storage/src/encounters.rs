@@ -238,34 +238,40 @@ pub struct RoundCounts {
     pub unidentified: i64,
 }
 
-/// The counts of a round's encounters of `organisation` (see [`RoundCounts`]).
-pub async fn round_counts(db: &Db, organisation: OrganisationId, round: &str, since: Timestamp) -> Result<RoundCounts> {
-    let org = organisation;
-    let row = sqlx::query("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(unidentified_count), 0) AS BIGINT) AS u FROM encounters WHERE round_id = $1 AND organisation_id = $2")
-        .bind(round)
-        .bind(org)
+/// The counts of a round's encounters within the scope (see [`RoundCounts`];
+/// the daily report passes `Scope::figures_of` the round's organisation: the
+/// encounters of that organisation, counted, never listed). "Met before"
+/// looks at earlier encounters within the same scope.
+pub async fn round_counts(db: &Db, scope: &Scope, round: &str, since: Timestamp) -> Result<RoundCounts> {
+    let mut p = Params::new();
+    let r = p.push(round);
+    let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
+    let row = p
+        .bind(sqlx::query(&format!("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(e.unidentified_count), 0) AS BIGINT) AS u FROM encounters e WHERE e.round_id = {r} AND {allowed}")))
         .fetch_one(db.pool())
         .await?;
     let (encounters, unidentified): (i64, i64) = (row.try_get("n")?, row.try_get("u")?);
-    let files: i64 = sqlx::query_scalar(
-        "SELECT COUNT(DISTINCT ep.person_id) FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id \
-         WHERE e.round_id = $1 AND e.organisation_id = $2",
-    )
-    .bind(round)
-    .bind(org)
-    .fetch_one(db.pool())
-    .await?;
-    let known_files: i64 = sqlx::query_scalar(
-        "SELECT COUNT(DISTINCT ep.person_id) FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id \
-         WHERE e.round_id = $1 AND e.organisation_id = $2 AND EXISTS (\
-           SELECT 1 FROM encounter_people ep2 JOIN encounters e2 ON e2.id = ep2.encounter_id \
-           WHERE ep2.person_id = ep.person_id AND e2.organisation_id = $2 AND e2.at < $3 \
-             AND (e2.round_id IS NULL OR e2.round_id <> $1))",
-    )
-    .bind(round)
-    .bind(org)
-    .bind(since.as_micros())
-    .fetch_one(db.pool())
-    .await?;
+    let files: i64 = p
+        .bind_scalar(sqlx::query_scalar(&format!(
+            "SELECT COUNT(DISTINCT ep.person_id) FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE e.round_id = {r} AND {allowed}"
+        )))
+        .fetch_one(db.pool())
+        .await?;
+    let mut q = Params::new();
+    let r = q.push(round);
+    let allowed = scope.records(&ACCESS_COLUMNS, &mut q);
+    let earlier_cols = RecordColumns { organisation: "e2.organisation_id", territory: Some("e2.territory_id"), case: None, shared_with: None };
+    let earlier_allowed = scope.records(&earlier_cols, &mut q);
+    let before = q.push(since.as_micros());
+    let known_files: i64 = q
+        .bind_scalar(sqlx::query_scalar(&format!(
+            "SELECT COUNT(DISTINCT ep.person_id) FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id \
+             WHERE e.round_id = {r} AND {allowed} AND EXISTS (\
+               SELECT 1 FROM encounter_people ep2 JOIN encounters e2 ON e2.id = ep2.encounter_id \
+               WHERE ep2.person_id = ep.person_id AND {earlier_allowed} AND e2.at < {before} \
+                 AND (e2.round_id IS NULL OR e2.round_id <> {r}))"
+        )))
+        .fetch_one(db.pool())
+        .await?;
     Ok(RoundCounts { encounters, files, known_files, unidentified })
 }

@@ -9,7 +9,6 @@ use serde_json::json;
 use veille_domain::{Action, Resource, ResourceKind};
 use veille_storage::accounts;
 
-use crate::access_panel::who_can_read;
 use crate::auth::Authenticated;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::AppState;
@@ -162,17 +161,5 @@ pub async fn territories(State(state): State<AppState>, who: Authenticated) -> A
 
 /// GET /api/v1/access/{kind}/{id}: the "who can see this" panel as JSON.
 pub async fn access(State(state): State<AppState>, who: Authenticated, Path((kind, id)): Path<(String, String)>) -> AppResult<Response> {
-    let resource = match kind.as_str() {
-        "users" => veille_app::accounts::account_resource(&veille_app::accounts::account(&state, &who, &id, Action::Read).await?),
-        "teams" => veille_app::accounts::team_resource(&veille_app::accounts::team(&state, &who, &id, Action::Read).await?),
-        "sites" => crate::sites::load(&state, &who, &id, Action::Read).await?.1,
-        "organisations" => veille_app::accounts::organisation_resource(&veille_app::accounts::organisation(&state, &who, &id, Action::Read).await?),
-        "people" => crate::people::load_person(&state, &who, &id, Action::Read).await?.1,
-        "territories" => {
-            veille_app::territories::get(&state, &who, &id).await?;
-            Resource::new(ResourceKind::Territory)
-        }
-        _ => return Err(AppError::not_found()),
-    };
-    Ok(Json(who_can_read(&state.db, &resource).await?).into_response())
+    Ok(Json(veille_app::access_panel::of_record(&state, &who, &kind, &id).await?).into_response())
 }

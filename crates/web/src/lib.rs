@@ -7,7 +7,6 @@ pub mod api_contract;
 pub mod assets;
 pub mod audit_pages;
 pub mod auth;
-pub mod demo;
 pub mod directory;
 pub mod error;
 pub mod forms;
@@ -54,5 +53,5 @@ pub async fn serve(
     Ok(())
 }
 
-pub use veille_app::{mail, security};
+pub use veille_app::{demo, mail, security};
 pub use veille_app::tasks::{spawn_audit_sealer, AUDIT_SEAL_INTERVAL};

@@ -258,7 +258,7 @@ pub struct DailyReport {
 pub async fn daily_report(app: &App, round: &Round) -> Result<DailyReport> {
     let organisation = organisations::get(&app.db, round.organisation).await?.name;
     let since = round.started_at.unwrap_or(round.planned_start);
-    let met = veille_storage::encounters::round_counts(&app.db, round.organisation, &round.id.to_string(), since).await?;
+    let met = veille_storage::encounters::round_counts(&app.db, &veille_storage::Scope::figures_of(round.organisation), &round.id.to_string(), since).await?;
     // Nothing typed yet: the counts start from the encounters recorded.
     let people = if (round.people_total, round.people_new, round.people_known) == (0, 0, 0) {
         (met.files + met.unidentified, met.files - met.known_files, met.known_files)

@@ -9,12 +9,8 @@ pub mod pages;
 
 use axum::routing::{get, post};
 use veille_app::sites::{ObservationInput, SiteInput};
-use veille_domain::{Action, Resource};
 
-use crate::auth::Authenticated;
-use crate::error::AppResult;
 use crate::routes::{schema, Access, ApiDoc, Registry};
-use crate::AppState;
 
 pub use veille_app::sites::Site;
 
@@ -45,9 +41,3 @@ pub fn routes(reg: Registry) -> Registry {
         .doc(ApiDoc::default().request(schema::<ObservationInput>).response(schema::<api::ObservationView>).status(201))
 }
 
-/// A site the account may read and do `action` on (see
-/// [`veille_app::sites::load_site`]); kept for the access panel API
-/// (`crate::api`), which still calls it.
-pub async fn load(state: &AppState, who: &Authenticated, id: &str, action: Action) -> AppResult<(Site, Resource)> {
-    Ok(veille_app::sites::load_site(state, who, id, action).await?)
-}

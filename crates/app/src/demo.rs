@@ -7,7 +7,7 @@ use veille_storage::accounts::{self, NewAccount};
 use veille_storage::organisations::{self, InstanceSettings};
 use veille_storage::{teams, territories as store_territories, Db};
 
-use veille_app::Clock;
+use crate::Clock;
 
 /// Territory files embedded from the shared geographic data (Licence Ouverte).
 const GEO: &[&str] = &[
@@ -56,7 +56,7 @@ pub async fn load(db: &Db) -> anyhow::Result<String> {
     for text in GEO {
         crate::territories::import(db, text, "code", "nom", None, now).await?;
     }
-    veille_app::directory::demo::load(db, now).await?;
+    crate::directory::demo::load(db, now).await?;
     let hash = crate::security::hash_password(DEMO_PASSWORD)?;
     let mut tx = db.begin().await?;
     organisations::set_settings(&mut tx, &InstanceSettings { name: "veille — démonstration Paris".into(), demo: true }, now).await?;
@@ -99,9 +99,9 @@ pub async fn load(db: &Db) -> anyhow::Result<String> {
         }
     }
     tx.commit().await?;
-    veille_app::rounds::demo::load(db, &hash, now).await?;
-    veille_app::reports::demo::load(db, now).await?;
-    veille_app::people::demo::load(db, now).await?;
+    crate::rounds::demo::load(db, &hash, now).await?;
+    crate::reports::demo::load(db, now).await?;
+    crate::people::demo::load(db, now).await?;
     let mut out = String::from("Demo data loaded (synthetic Paris instance). Demo accounts — password for all: ");
     out.push_str(DEMO_PASSWORD);
     out.push('\n');
