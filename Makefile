@@ -4,7 +4,7 @@ DATABASE_URL ?= sqlite://data/veille.db
 BIND ?= 127.0.0.1:8080
 PG_TEST_URL ?= postgres://root@127.0.0.1:5432/test
 
-.PHONY: run test deps test-rust test-supply-chain test-sqlite test-postgres test-browser postgres-up bench-linkage bench-intake
+.PHONY: run test deps lint test-rust test-supply-chain test-sqlite test-postgres test-browser postgres-up bench-linkage bench-intake
 
 ## Build, migrate, load the demo into an empty database, serve on http://127.0.0.1:8080
 run:
@@ -14,6 +14,7 @@ run:
 
 ## Everything: supply-chain checks, unit and property tests, the integration suite on SQLite and on PostgreSQL, browser tests
 test: deps
+	$(MAKE) lint
 	$(MAKE) test-supply-chain
 	cargo build -p veille
 	$(MAKE) test-sqlite
@@ -24,6 +25,11 @@ test: deps
 deps:
 	bash scripts/install-deps.sh
 
+## The conventions: formatting, and clippy with every warning an error (clippy.toml forbids SQL outside storage)
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
 ## cargo-deny and cargo-audit, offline, against the RustSec snapshot in ../shared/supply-chain
 test-supply-chain:
 	bash scripts/supply-chain.sh
@@ -32,7 +38,7 @@ test-sqlite:
 	VEILLE_TEST_DATABASE=sqlite cargo test --workspace
 
 test-postgres: postgres-up
-	VEILLE_TEST_DATABASE=postgres VEILLE_TEST_PG_URL=$(PG_TEST_URL) cargo test -p veille-storage -p veille-web -p veille
+	VEILLE_TEST_DATABASE=postgres VEILLE_TEST_PG_URL=$(PG_TEST_URL) cargo test -p veille-storage -p veille-app -p veille-web -p veille
 
 test-browser:
 	node --test --test-concurrency=1 tests/browser/

@@ -264,7 +264,9 @@ pub struct AccountView {
 /// Whether `who` may manage `user`: not itself, and an instance
 /// administrator only by another.
 fn may_manage(who: &Caller, user: &Account, action: Action) -> bool {
-    user.id != who.account.id && who.can(action, &account_resource(user)).allowed && (user.role != Role::InstanceAdmin || who.account.role == Role::InstanceAdmin)
+    user.id != who.account.id
+        && who.can(action, &account_resource(user)).allowed
+        && (user.role != Role::InstanceAdmin || who.account.role == Role::InstanceAdmin)
 }
 
 /// An account's page.
@@ -525,7 +527,11 @@ pub async fn create_token(app: &App, who: &Caller, lang: Lang, input: &TokenInpu
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let id = tokens::create(&mut tx, who.account.id, &name, &crate::security::token_hash(&secret), scopes, now, now.plus_seconds(days * 86400)).await?;
-    audit::append(&mut tx, who.audit_entry(now, "create", "api_token", id, who.account.organisation).with_detail(serde_json::json!({ "scopes": scopes, "days": days }))).await?;
+    audit::append(
+        &mut tx,
+        who.audit_entry(now, "create", "api_token", id, who.account.organisation).with_detail(serde_json::json!({ "scopes": scopes, "days": days })),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Ok(secret))
 }

@@ -42,7 +42,14 @@ impl Caller {
         (self.account.id, self.account.organisation)
     }
     /// An audit entry by this account about a record.
-    pub fn audit_entry<'a>(&self, at: Timestamp, action: &'a str, record_kind: &'a str, record_id: impl ToString, record_organisation: OrganisationId) -> NewEntry<'a> {
+    pub fn audit_entry<'a>(
+        &self,
+        at: Timestamp,
+        action: &'a str,
+        record_kind: &'a str,
+        record_id: impl ToString,
+        record_organisation: OrganisationId,
+    ) -> NewEntry<'a> {
         NewEntry::about(at, Some(self.author()), action, record_kind, Some(record_id.to_string()), Some(record_organisation))
     }
 }

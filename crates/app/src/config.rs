@@ -144,8 +144,7 @@ impl Config {
     pub fn load(file: Option<&Path>, env: impl Iterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let mut config = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| ConfigError::File { path: path.display().to_string(), message: e.to_string() })?;
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File { path: path.display().to_string(), message: e.to_string() })?;
                 let mut c: Config = toml::from_str(&text).map_err(|e| ConfigError::File { path: path.display().to_string(), message: e.to_string() })?;
                 c.base_url_from_bind = c.base_url.trim().is_empty() || c.base_url == Config::default().base_url;
                 c
@@ -169,20 +168,14 @@ impl Config {
                     config.base_url_from_bind = false;
                 }
                 "session_idle_minutes" => config.session_idle_minutes = value.parse().map_err(|e| bad(format!("{e}")))?,
-                "session_absolute_hours" => {
-                    config.session_absolute_hours = value.parse().map_err(|e| bad(format!("{e}")))?
-                }
+                "session_absolute_hours" => config.session_absolute_hours = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "secure_cookies" => config.secure_cookies = Some(value.parse().map_err(|e| bad(format!("{e}")))?),
                 "smtp_host" => config.smtp_host = value,
                 "smtp_port" => config.smtp_port = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "smtp_from" => config.smtp_from = value,
                 "tile_url" => config.tile_url = value,
-                "login_failures_allowed" => {
-                    config.login_failures_allowed = value.parse().map_err(|e| bad(format!("{e}")))?
-                }
-                "allow_unsafe_durability" => {
-                    config.allow_unsafe_durability = value.parse().map_err(|e| bad(format!("{e}")))?
-                }
+                "login_failures_allowed" => config.login_failures_allowed = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "allow_unsafe_durability" => config.allow_unsafe_durability = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "report_acknowledge_hours_level_1" => config.report_acknowledge_hours_level_1 = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "report_acknowledge_hours_level_2" => config.report_acknowledge_hours_level_2 = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "report_answer_days_level_1" => config.report_answer_days_level_1 = value.parse().map_err(|e| bad(format!("{e}")))?,
@@ -237,15 +230,17 @@ impl Config {
         if let Ok(url) = url::Url::parse(&self.base_url) {
             let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
             if loopback && url.port_or_known_default() != Some(self.bind.port()) {
-                out.push(format!("base_url {} names another port than the one bound ({}): links in mails will not reach this instance", self.base_url, self.bind));
+                out.push(format!(
+                    "base_url {} names another port than the one bound ({}): links in mails will not reach this instance",
+                    self.base_url, self.bind
+                ));
             }
         }
         out
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        veille_storage::Backend::from_url(&self.database_url)
-            .map_err(|e| ConfigError::Invalid { name: "database_url", message: e.to_string() })?;
+        veille_storage::Backend::from_url(&self.database_url).map_err(|e| ConfigError::Invalid { name: "database_url", message: e.to_string() })?;
         if !(1..=24 * 60).contains(&self.session_idle_minutes) {
             return Err(ConfigError::Invalid { name: "session_idle_minutes", message: "between 1 and 1440".into() });
         }
@@ -294,8 +289,7 @@ mod tests {
 
     #[test]
     fn environment_overrides_defaults() {
-        let c = Config::load(None, env(&[("DATABASE_URL", "postgres://h/db"), ("VEILLE_BIND", "0.0.0.0:9000"), ("PATH", "/bin")]))
-            .unwrap();
+        let c = Config::load(None, env(&[("DATABASE_URL", "postgres://h/db"), ("VEILLE_BIND", "0.0.0.0:9000"), ("PATH", "/bin")])).unwrap();
         assert_eq!(c.database_url, "postgres://h/db");
         assert_eq!(c.bind.port(), 9000);
     }

@@ -42,7 +42,11 @@ async fn settle(app: &App, attempt: &str, ok: bool, action: &str, user: Option<&
     let mut tx = app.db.begin().await?;
     accounts::settle_attempt(&mut tx, attempt, ok).await?;
     let who = user.map(|u| (u.id, u.organisation));
-    audit::append(&mut tx, audit::NewEntry::about(now, who, action, "account", user.map(|u| u.id.to_string()), user.map(|u| u.organisation)).with_detail(detail)).await?;
+    audit::append(
+        &mut tx,
+        audit::NewEntry::about(now, who, action, "account", user.map(|u| u.id.to_string()), user.map(|u| u.organisation)).with_detail(detail),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -246,7 +250,14 @@ pub async fn enrol(app: &App, account: &Account, pending: &Session, code: &str) 
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     accounts::enable_totp(&mut tx, account.id, step, &hashes).await?;
-    let e = audit::NewEntry::about(now, Some((account.id, account.organisation)), "second_factor_enrolled", "account", Some(account.id.to_string()), Some(account.organisation));
+    let e = audit::NewEntry::about(
+        now,
+        Some((account.id, account.organisation)),
+        "second_factor_enrolled",
+        "account",
+        Some(account.id.to_string()),
+        Some(account.organisation),
+    );
     audit::append(&mut tx, e).await?;
     tx.commit().await?;
     let token = complete_login(app, account, pending, "totp_enrolment").await?;
@@ -266,8 +277,11 @@ pub async fn logout_everywhere(app: &App, who: &Caller) -> Result<()> {
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let n = sessions::delete_all_for(&mut tx, who.account.id).await?;
-    audit::append(&mut tx, who.audit_entry(now, "logout_everywhere", "account", who.account.id, who.account.organisation).with_detail(serde_json::json!({ "sessions_ended": n })))
-        .await?;
+    audit::append(
+        &mut tx,
+        who.audit_entry(now, "logout_everywhere", "account", who.account.id, who.account.organisation).with_detail(serde_json::json!({ "sessions_ended": n })),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -284,7 +298,9 @@ pub async fn forgot(app: &App, lang: Lang, ip: &str, email: &str) -> Result<std:
     };
     let now = app.clock.now();
     let key = security::token_hash(&format!("reset:{}", email.as_str().to_lowercase()));
-    let Some(_turn) = accounts::reserve_attempt(&app.db, &key, &format!("reset:{ip}"), now.plus_seconds(-WINDOW_SECONDS), RESETS_ALLOWED, RESETS_ALLOWED * IP_FACTOR, now).await?
+    let Some(_turn) =
+        accounts::reserve_attempt(&app.db, &key, &format!("reset:{ip}"), now.plus_seconds(-WINDOW_SECONDS), RESETS_ALLOWED, RESETS_ALLOWED * IP_FACTOR, now)
+            .await?
     else {
         // Said the same way as a sent link: the asker learns nothing more.
         return Ok(Ok(()));
@@ -338,8 +354,15 @@ pub async fn reset(app: &App, lang: Lang, token: &str, password: &str) -> Result
     accounts::set_password(&mut tx, account.id, &phc, now).await?;
     sessions::delete_all_for(&mut tx, account.id).await?;
     tokens::revoke_all_for(&mut tx, account.id, now).await?;
-    let e = audit::NewEntry::about(now, Some((account.id, account.organisation)), "password_reset", "account", Some(account.id.to_string()), Some(account.organisation))
-        .with_detail(serde_json::json!({"sessions_ended": true, "api_tokens_revoked": true}));
+    let e = audit::NewEntry::about(
+        now,
+        Some((account.id, account.organisation)),
+        "password_reset",
+        "account",
+        Some(account.id.to_string()),
+        Some(account.organisation),
+    )
+    .with_detail(serde_json::json!({"sessions_ended": true, "api_tokens_revoked": true}));
     audit::append(&mut tx, e).await?;
     tx.commit().await?;
     Ok(Ok(()))
@@ -413,11 +436,22 @@ pub(crate) async fn send_invitation(
     let token = security::random_token();
     let link = format!("{}/invitation/{token}", app.config.base_url.trim_end_matches('/'));
     let mut tx = app.db.begin().await?;
-    let id = accounts::create_invitation(&mut tx, organisation, email, display_name, role, &security::token_hash(&token), who.account.id, now, now.plus_seconds(7 * 24 * 3600))
-        .await?;
+    let id = accounts::create_invitation(
+        &mut tx,
+        organisation,
+        email,
+        display_name,
+        role,
+        &security::token_hash(&token),
+        who.account.id,
+        now,
+        now.plus_seconds(7 * 24 * 3600),
+    )
+    .await?;
     let subject = lang.tf("mail.invitation.subject", &[("organisation", organisation_name)]);
     outbox::enqueue(&mut tx, email.as_str(), &subject, &lang.tf("mail.invitation.body", &[("organisation", organisation_name), ("link", &link)]), now).await?;
-    audit::append(&mut tx, who.audit_entry(now, "invitation_sent", "invitation", id, organisation).with_detail(serde_json::json!({ "role": role.code() }))).await?;
+    audit::append(&mut tx, who.audit_entry(now, "invitation_sent", "invitation", id, organisation).with_detail(serde_json::json!({ "role": role.code() })))
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -15,11 +15,10 @@ pub async fn send_due(state: &App) -> anyhow::Result<usize> {
     if state.config.smtp_host.is_empty() {
         return Ok(0);
     }
-    let transport: AsyncSmtpTransport<Tokio1Executor> =
-        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&state.config.smtp_host)
-            .port(state.config.smtp_port)
-            .timeout(Some(Duration::from_secs(10)))
-            .build();
+    let transport: AsyncSmtpTransport<Tokio1Executor> = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&state.config.smtp_host)
+        .port(state.config.smtp_port)
+        .timeout(Some(Duration::from_secs(10)))
+        .build();
     let mut sent = 0;
     for mail in outbox::due(&state.db, state.clock.now(), 50).await? {
         let message = Message::builder()

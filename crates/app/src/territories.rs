@@ -77,7 +77,6 @@ pub async fn locate(state: &App, point: LonLat) -> Result<Option<Territory>> {
     }
 }
 
-
 pub use veille_storage::territories::{ImportCounts as Counts, Territory as Area};
 
 /// Every territory (public geography: outlines of Licence Ouverte data).
@@ -111,7 +110,13 @@ pub enum Refusal {
 /// Imports territories from GeoJSON text as the caller (instance
 /// administrators), audited, then rebuilds this instance's point index.
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
-pub async fn import_as(app: &App, who: &crate::Caller, text: &str, code_property: &str, name_property: &str) -> Result<std::result::Result<ImportCounts, Refusal>> {
+pub async fn import_as(
+    app: &App,
+    who: &crate::Caller,
+    text: &str,
+    code_property: &str,
+    name_property: &str,
+) -> Result<std::result::Result<ImportCounts, Refusal>> {
     who.require(veille_domain::Action::Create, &veille_domain::Resource::new(veille_domain::ResourceKind::Territory))?;
     match import(&app.db, text, code_property, name_property, Some(who.author()), app.clock.now()).await {
         Ok(counts) => {

@@ -153,15 +153,7 @@ pub struct Resource {
 impl Resource {
     /// A resource of `kind` with no owner.
     pub fn new(kind: ResourceKind) -> Self {
-        Self {
-            kind,
-            organisation: None,
-            territory: None,
-            case: None,
-            shared_with: BTreeSet::new(),
-            user: None,
-            field_group: None,
-        }
+        Self { kind, organisation: None, territory: None, case: None, shared_with: BTreeSet::new(), user: None, field_group: None }
     }
     /// Owned by an organisation.
     pub fn owned_by(mut self, org: OrganisationId) -> Self {
@@ -472,9 +464,7 @@ fn authorize_record(actor: &Actor, action: Action, r: &Resource) -> Decision {
     }
     if r.shared_with.contains(&actor.organisation) {
         return match (actor.role, action) {
-            (_, Read) | (Partner | Coordinator | FieldWorker | HealthProfessional, Update) => {
-                allow(Reason::SharedWithOrganisation)
-            }
+            (_, Read) | (Partner | Coordinator | FieldWorker | HealthProfessional, Update) => allow(Reason::SharedWithOrganisation),
             _ => deny(Reason::RoleNotAllowed),
         };
     }
@@ -575,9 +565,7 @@ impl ReadFilter {
             ReadFilter::Nothing => false,
             ReadFilter::Scoped { own, shared_with } => {
                 let own_ok = own.as_ref().is_some_and(|o| {
-                    r.organisation == Some(o.organisation)
-                        && o.territories.covers(r.territory)
-                        && r.case.is_none_or(|c| o.all_cases || o.cases.contains(&c))
+                    r.organisation == Some(o.organisation) && o.territories.covers(r.territory) && r.case.is_none_or(|c| o.all_cases || o.cases.contains(&c))
                 });
                 let owned_by_self = own.as_ref().is_some_and(|o| r.organisation == Some(o.organisation));
                 own_ok || (!owned_by_self && r.organisation != Some(*shared_with) && r.shared_with.contains(shared_with))
@@ -784,10 +772,7 @@ mod tests {
                     field_groups: role.default_field_groups().iter().copied().collect(),
                     cases: acases.into_iter().map(|i| cases[i]).collect(),
                 };
-                let mut r = Resource::new(ResourceKind::Record)
-                    .owned_by(o2[rorg])
-                    .in_territory(rterr.map(|i| t2[i]))
-                    .in_case(rcase.map(|i| c2[i]));
+                let mut r = Resource::new(ResourceKind::Record).owned_by(o2[rorg]).in_territory(rterr.map(|i| t2[i])).in_case(rcase.map(|i| c2[i]));
                 r.shared_with = shared.into_iter().map(|i| o2[i]).collect();
                 (a, r)
             })

@@ -56,4 +56,3 @@ macro_rules! codes {
         $crate::bind_as_text!($name);
     };
 }
-

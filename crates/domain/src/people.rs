@@ -331,9 +331,7 @@ impl ReferralStatus {
 
     /// Whether nothing more will happen to it.
     pub fn is_final(self) -> bool {
-        ReferralStatus::ALL.iter().all(|to| {
-            [ReferralParty::Sender, ReferralParty::Partner, ReferralParty::System].iter().all(|by| !self.can_become(*to, *by))
-        })
+        ReferralStatus::ALL.iter().all(|to| [ReferralParty::Sender, ReferralParty::Partner, ReferralParty::System].iter().all(|by| !self.can_become(*to, *by)))
     }
 
     /// Whether it waits for the partner's answer.

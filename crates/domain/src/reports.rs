@@ -176,7 +176,13 @@ mod tests {
         let (t1, t2) = (TerritoryId::new(), TerritoryId::new());
         let (any, by_level, by_territory, exact, camp_t1, minors_any) =
             (TeamId::new(), TeamId::new(), TeamId::new(), TeamId::new(), TeamId::new(), TeamId::new());
-        let rule = |territory, situation: Option<&str>, level, team| RoutingRule { id: crate::RoutingRuleId::new(), territory, situation: situation.map(Into::into), level, team };
+        let rule = |territory, situation: Option<&str>, level, team| RoutingRule {
+            id: crate::RoutingRuleId::new(),
+            territory,
+            situation: situation.map(Into::into),
+            level,
+            team,
+        };
         let rules = vec![
             rule(None, None, None, any),
             rule(None, None, Some(2), by_level),

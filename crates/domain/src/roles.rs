@@ -24,15 +24,8 @@ pub enum Role {
 
 impl Role {
     /// Every role, in display order.
-    pub const ALL: [Role; 7] = [
-        Role::InstanceAdmin,
-        Role::OrgAdmin,
-        Role::Coordinator,
-        Role::FieldWorker,
-        Role::HealthProfessional,
-        Role::Partner,
-        Role::Reader,
-    ];
+    pub const ALL: [Role; 7] =
+        [Role::InstanceAdmin, Role::OrgAdmin, Role::Coordinator, Role::FieldWorker, Role::HealthProfessional, Role::Partner, Role::Reader];
 
     /// The stable code stored in the database and used in message keys.
     pub fn code(self) -> &'static str {

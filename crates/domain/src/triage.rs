@@ -156,10 +156,7 @@ impl RuleSet {
     /// Evaluates the rules on an observation.
     pub fn triage(&self, o: &Observation) -> Triage {
         let matched: Vec<&Rule> = self.rules.iter().filter(|r| r.condition.holds(o)).collect();
-        Triage {
-            level: matched.iter().map(|r| r.level).max().unwrap_or(1),
-            reasons: matched.iter().map(|r| r.id.clone()).collect(),
-        }
+        Triage { level: matched.iter().map(|r| r.level).max().unwrap_or(1), reasons: matched.iter().map(|r| r.id.clone()).collect() }
     }
 
     /// The message key of a reason code.
@@ -205,11 +202,7 @@ mod tests {
             (Observation { earlier_reports_nearby: 1, ..Default::default() }, 1, vec![]),
             (Observation { earlier_reports_nearby: 2, ..Default::default() }, 2, vec!["repeated"]),
             (Observation { situations: vec!["nuisance".into()], ..Default::default() }, 1, vec!["nuisance"]),
-            (
-                Observation { situations: vec!["nuisance".into(), "minors".into()], tents: 9, ..Default::default() },
-                2,
-                vec!["minors", "tents", "nuisance"],
-            ),
+            (Observation { situations: vec!["nuisance".into(), "minors".into()], tents: 9, ..Default::default() }, 2, vec!["minors", "tents", "nuisance"]),
         ];
         for (o, level, reasons) in cases {
             let t = s.triage(&o);

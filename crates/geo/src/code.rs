@@ -32,10 +32,7 @@ impl TerritoryCode {
             Some("a code must not be empty")
         } else if s.chars().count() > MAX_LEN {
             Some("a code must be at most 32 characters long")
-        } else if !s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
+        } else if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
             Some("a code may only contain ASCII letters, digits, '_' and '-'")
         } else {
             None
@@ -55,10 +52,7 @@ impl FromStr for TerritoryCode {
     type Err = GeoError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse_reason(s).map_err(|reason| GeoError::InvalidCode {
-            value: s.to_owned(),
-            reason,
-        })
+        Self::parse_reason(s).map_err(|reason| GeoError::InvalidCode { value: s.to_owned(), reason })
     }
 }
 

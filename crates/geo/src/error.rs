@@ -159,9 +159,7 @@ pub enum GeometryError {
     },
 
     /// A ring whose last position differs from its first.
-    #[error(
-        "polygon {polygon}, ring {ring} is not closed (its last position differs from its first)"
-    )]
+    #[error("polygon {polygon}, ring {ring} is not closed (its last position differs from its first)")]
     RingNotClosed {
         /// Polygon index.
         polygon: usize,

@@ -41,38 +41,24 @@ impl<K: Clone> TerritoryIndex<K> {
     /// Builds the index. Empty geometries are kept (they count in
     /// [`len`](Self::len)) but never contain any point.
     pub fn new(items: impl IntoIterator<Item = (K, MultiPolygon<f64>)>) -> Self {
-        let entries: Vec<Entry<K>> = items
-            .into_iter()
-            .map(|(key, geometry)| Entry {
-                area_m2: geometry.chamberlain_duquette_unsigned_area(),
-                key,
-                geometry,
-            })
-            .collect();
+        let entries: Vec<Entry<K>> =
+            items.into_iter().map(|(key, geometry)| Entry { area_m2: geometry.chamberlain_duquette_unsigned_area(), key, geometry }).collect();
         let leaves = entries
             .iter()
             .enumerate()
             .filter_map(|(i, entry)| {
                 let rect = entry.geometry.bounding_rect()?;
-                let corners = Rectangle::from_corners(
-                    [rect.min().x, rect.min().y],
-                    [rect.max().x, rect.max().y],
-                );
+                let corners = Rectangle::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
                 Some(GeomWithData::new(corners, i))
             })
             .collect();
-        TerritoryIndex {
-            entries,
-            tree: RTree::bulk_load(leaves),
-        }
+        TerritoryIndex { entries, tree: RTree::bulk_load(leaves) }
     }
 
     /// The territory containing `point` (the smallest one if several do), or
     /// `None` if none does.
     pub fn locate(&self, point: LonLat) -> Option<&K> {
-        self.candidates(point)
-            .min_by(|&a, &b| self.order(a, b))
-            .map(|i| &self.entries[i].key)
+        self.candidates(point).min_by(|&a, &b| self.order(a, b)).map(|i| &self.entries[i].key)
     }
 
     /// Every territory containing `point`, smallest first (ties in insertion
@@ -105,10 +91,7 @@ impl<K: Clone> TerritoryIndex<K> {
 
     /// Smaller area first, then insertion order.
     fn order(&self, a: usize, b: usize) -> Ordering {
-        self.entries[a]
-            .area_m2
-            .total_cmp(&self.entries[b].area_m2)
-            .then(a.cmp(&b))
+        self.entries[a].area_m2.total_cmp(&self.entries[b].area_m2).then(a.cmp(&b))
     }
 }
 
@@ -138,11 +121,7 @@ mod tests {
 
     #[test]
     fn nested_prefers_smallest_and_lists_all() {
-        let index = TerritoryIndex::new([
-            ("big", square(0.0, 0.0, 10.0)),
-            ("small", square(2.0, 2.0, 1.0)),
-            ("empty", MultiPolygon::new(vec![])),
-        ]);
+        let index = TerritoryIndex::new([("big", square(0.0, 0.0, 10.0)), ("small", square(2.0, 2.0, 1.0)), ("empty", MultiPolygon::new(vec![]))]);
         assert_eq!(index.len(), 3);
         assert_eq!(index.locate(ll(2.5, 2.5)), Some(&"small"));
         assert_eq!(index.locate_all(ll(2.5, 2.5)), vec![&"small", &"big"]);
@@ -165,18 +144,15 @@ mod tests {
     fn shared_border_is_deterministic() {
         // Two equal squares sharing the edge x = 1: the first inserted wins a
         // tie, whatever the order of the R-tree.
-        let index =
-            TerritoryIndex::new([("a", square(0.0, 0.0, 1.0)), ("b", square(1.0, 0.0, 1.0))]);
+        let index = TerritoryIndex::new([("a", square(0.0, 0.0, 1.0)), ("b", square(1.0, 0.0, 1.0))]);
         assert_eq!(index.locate(ll(1.0, 0.5)), Some(&"a"));
         assert_eq!(index.locate_all(ll(1.0, 0.5)), vec![&"a", &"b"]);
         // Shared corner and outer boundary count as inside.
         assert_eq!(index.locate(ll(2.0, 1.0)), Some(&"b"));
-        let index =
-            TerritoryIndex::new([("b", square(1.0, 0.0, 1.0)), ("a", square(0.0, 0.0, 1.0))]);
+        let index = TerritoryIndex::new([("b", square(1.0, 0.0, 1.0)), ("a", square(0.0, 0.0, 1.0))]);
         assert_eq!(index.locate(ll(1.0, 0.5)), Some(&"b"));
         // With unequal areas the smaller wins, whatever the insertion order.
-        let index =
-            TerritoryIndex::new([("big", square(1.0, 0.0, 2.0)), ("a", square(0.0, 0.0, 1.0))]);
+        let index = TerritoryIndex::new([("big", square(1.0, 0.0, 2.0)), ("a", square(0.0, 0.0, 1.0))]);
         assert_eq!(index.locate(ll(1.0, 0.5)), Some(&"a"));
     }
 }

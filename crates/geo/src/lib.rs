@@ -40,10 +40,7 @@ mod lonlat;
 
 pub use code::TerritoryCode;
 pub use error::{GeoError, GeometryError};
-pub use geojson_io::{
-    feature_collection, geometry_from_geojson, geometry_to_geojson, parse_territories,
-    TerritoryFeature,
-};
+pub use geojson_io::{feature_collection, geometry_from_geojson, geometry_to_geojson, parse_territories, TerritoryFeature};
 pub use index::TerritoryIndex;
 pub use lonlat::{bbox, distance_m, LonLat};
 

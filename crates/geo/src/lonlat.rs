@@ -65,8 +65,7 @@ pub fn distance_m(a: LonLat, b: LonLat) -> f64 {
 /// The bounding box `[min_lon, min_lat, max_lon, max_lat]` of a geometry, or
 /// `None` when it is empty.
 pub fn bbox(g: &MultiPolygon<f64>) -> Option<[f64; 4]> {
-    g.bounding_rect()
-        .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+    g.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
 }
 
 #[cfg(test)]
@@ -138,9 +137,6 @@ mod tests {
         let square = polygon![
             (x: 2.0, y: 48.0), (x: 3.0, y: 48.0), (x: 3.0, y: 49.5), (x: 2.0, y: 49.5)
         ];
-        assert_eq!(
-            bbox(&MultiPolygon::new(vec![square])),
-            Some([2.0, 48.0, 3.0, 49.5])
-        );
+        assert_eq!(bbox(&MultiPolygon::new(vec![square])), Some([2.0, 48.0, 3.0, 49.5]));
     }
 }

@@ -5,10 +5,7 @@ use std::sync::OnceLock;
 
 use geo::{ChamberlainDuquetteArea, Intersects, MultiPolygon, Point};
 use proptest::prelude::*;
-use veille_geo::{
-    bbox, geometry_from_geojson, geometry_to_geojson, parse_territories, LonLat, TerritoryCode,
-    TerritoryFeature, TerritoryIndex,
-};
+use veille_geo::{bbox, geometry_from_geojson, geometry_to_geojson, parse_territories, LonLat, TerritoryCode, TerritoryFeature, TerritoryIndex};
 
 const DATA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/geo/");
 
@@ -27,22 +24,12 @@ fn read(file: &str) -> String {
 /// All territories of the four files, parsed once.
 fn all() -> &'static [TerritoryFeature] {
     static ALL: OnceLock<Vec<TerritoryFeature>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        FILES
-            .iter()
-            .flat_map(|(file, _)| {
-                parse_territories(&read(file), "code", "nom")
-                    .unwrap_or_else(|e| panic!("{file}: {e}"))
-            })
-            .collect()
-    })
+    ALL.get_or_init(|| FILES.iter().flat_map(|(file, _)| parse_territories(&read(file), "code", "nom").unwrap_or_else(|e| panic!("{file}: {e}"))).collect())
 }
 
 fn index() -> &'static TerritoryIndex<TerritoryCode> {
     static INDEX: OnceLock<TerritoryIndex<TerritoryCode>> = OnceLock::new();
-    INDEX.get_or_init(|| {
-        TerritoryIndex::new(all().iter().map(|t| (t.code.clone(), t.geometry.clone())))
-    })
+    INDEX.get_or_init(|| TerritoryIndex::new(all().iter().map(|t| (t.code.clone(), t.geometry.clone()))))
 }
 
 fn ll(lon: f64, lat: f64) -> LonLat {
@@ -65,16 +52,8 @@ fn all_four_files_parse_with_unique_codes() {
         assert_eq!(t.name.trim(), t.name);
         assert!(!t.geometry.0.is_empty());
         let [min_lon, min_lat, max_lon, max_lat] = bbox(&t.geometry).unwrap();
-        assert!(
-            2.0 < min_lon && max_lon < 2.7,
-            "{}: {min_lon}..{max_lon}",
-            t.code
-        );
-        assert!(
-            48.6 < min_lat && max_lat < 49.1,
-            "{}: {min_lat}..{max_lat}",
-            t.code
-        );
+        assert!(2.0 < min_lon && max_lon < 2.7, "{}: {min_lon}..{max_lon}", t.code);
+        assert!(48.6 < min_lat && max_lat < 49.1, "{}: {min_lat}..{max_lat}", t.code);
     }
 }
 
@@ -108,24 +87,16 @@ fn known_points_locate_to_their_territory() {
     for (label, lon, lat, expected) in cases {
         let found = index().locate(ll(lon, lat)).map(TerritoryCode::as_str);
         assert_eq!(found, Some(expected), "{label}");
-        let all: Vec<&str> = index()
-            .locate_all(ll(lon, lat))
-            .into_iter()
-            .map(TerritoryCode::as_str)
-            .collect();
+        let all: Vec<&str> = index().locate_all(ll(lon, lat)).into_iter().map(TerritoryCode::as_str).collect();
         assert_eq!(all, vec![expected], "{label}");
     }
 }
 
 #[test]
 fn points_outside_every_territory_locate_to_none() {
-    for (label, lon, lat) in [
-        ("Atlantic", -20.0, 45.0),
-        ("Lyon", 4.8357, 45.7640),
-        ("Versailles", 2.1301, 48.8049),
-        ("antimeridian", 180.0, 0.0),
-        ("south pole", 0.0, -90.0),
-    ] {
+    for (label, lon, lat) in
+        [("Atlantic", -20.0, 45.0), ("Lyon", 4.8357, 45.7640), ("Versailles", 2.1301, 48.8049), ("antimeridian", 180.0, 0.0), ("south pole", 0.0, -90.0)]
+    {
         assert_eq!(index().locate(ll(lon, lat)), None, "{label}");
         assert!(index().locate_all(ll(lon, lat)).is_empty(), "{label}");
     }
@@ -137,10 +108,7 @@ fn points_outside_every_territory_locate_to_none() {
 fn real_geometries_round_trip_through_text() {
     for t in all() {
         let text = geometry_to_geojson(&t.geometry);
-        assert!(
-            text.starts_with(r#"{"type":"MultiPolygon","coordinates":[[[["#),
-            "{text}"
-        );
+        assert!(text.starts_with(r#"{"type":"MultiPolygon","coordinates":[[[["#), "{text}");
         let back = geometry_from_geojson(&text).unwrap();
         assert_eq!(back, t.geometry, "{}", t.code);
     }
@@ -153,24 +121,14 @@ fn brute_force(point: Point<f64>) -> Vec<&'static str> {
         .iter()
         .enumerate()
         .filter(|(_, t)| t.geometry.intersects(&point))
-        .map(|(i, t)| {
-            (
-                t.geometry.chamberlain_duquette_unsigned_area(),
-                i,
-                t.code.as_str(),
-            )
-        })
+        .map(|(i, t)| (t.geometry.chamberlain_duquette_unsigned_area(), i, t.code.as_str()))
         .collect();
     hits.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     hits.into_iter().map(|(_, _, code)| code).collect()
 }
 
 fn paris_bbox() -> [f64; 4] {
-    let paris: Vec<_> = all()
-        .iter()
-        .filter(|t| t.code.as_str().starts_with("75"))
-        .flat_map(|t| t.geometry.0.iter().cloned())
-        .collect();
+    let paris: Vec<_> = all().iter().filter(|t| t.code.as_str().starts_with("75")).flat_map(|t| t.geometry.0.iter().cloned()).collect();
     bbox(&MultiPolygon::new(paris)).unwrap()
 }
 

@@ -63,13 +63,8 @@ pub enum LinkageCommand {
 
 fn progress_bar(len: u64, msg: &str) -> indicatif::ProgressBar {
     if std::io::stderr().is_terminal() {
-        let pb = indicatif::ProgressBar::with_draw_target(
-            Some(len),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}")
-        {
+        let pb = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}") {
             pb.set_style(style.progress_chars("=> "));
         }
         pb.set_message(msg.to_string());
@@ -83,9 +78,7 @@ fn load_config(path: &Path, threshold: Option<f64>) -> Result<Config, Error> {
     let mut cfg = Config::from_path(path)?;
     if let Some(t) = threshold {
         if !(0.0..=1.0).contains(&t) {
-            return Err(Error::Config(format!(
-                "--threshold must be within 0..1, got {t}"
-            )));
+            return Err(Error::Config(format!("--threshold must be within 0..1, got {t}")));
         }
         cfg.threshold = t;
     }
@@ -105,9 +98,7 @@ fn count_lines(path: &Path) -> u64 {
     if !std::io::stderr().is_terminal() {
         return 0;
     }
-    std::fs::read(path)
-        .map(|b| b.iter().filter(|c| **c == b'\n').count() as u64)
-        .unwrap_or(0)
+    std::fs::read(path).map(|b| b.iter().filter(|c| **c == b'\n').count() as u64).unwrap_or(0)
 }
 
 fn finish(
@@ -123,14 +114,10 @@ fn finish(
         io::write_clusters(result, threshold, c)?;
     }
     if let Some(m) = save_model {
-        std::fs::write(m, serde_json::to_string_pretty(&result.model)?)
-            .with_context(|| format!("writing {}", m.display()))?;
+        std::fs::write(m, serde_json::to_string_pretty(&result.model)?).with_context(|| format!("writing {}", m.display()))?;
     }
     if result.skipped_blocks() > 0 {
-        eprintln!(
-            "warning: {} blocks larger than max_block_size were skipped; add a more selective blocking rule if recall matters",
-            result.skipped_blocks()
-        );
+        eprintln!("warning: {} blocks larger than max_block_size were skipped; add a more selective blocking rule if recall matters", result.skipped_blocks());
     }
     eprintln!(
         "{} records, {} pairs with probability >= {} written to {} in {:.1}s",
@@ -147,45 +134,21 @@ fn finish(
 pub fn run(cmd: LinkageCommand) -> anyhow::Result<()> {
     let started = Instant::now();
     match cmd {
-        LinkageCommand::Dedupe {
-            config,
-            input,
-            output,
-            clusters,
-            threshold,
-            save_model,
-        } => {
+        LinkageCommand::Dedupe { config, input, output, clusters, threshold, save_model } => {
             let cfg = load_config(&config, threshold)?;
             let compiled = io::compile_for(&cfg, &[&input])?;
             let pb = progress_bar(count_lines(&input).saturating_sub(1), "reading");
             let data = io::read_csv(&compiled, &input, &pb)?;
             pb.finish_and_clear();
             if std::env::var_os("VEILLE_LINKAGE_VERBOSE").is_some() {
-                eprintln!(
-                    "[linkage] read and prepared in {:.2}s",
-                    started.elapsed().as_secs_f64()
-                );
+                eprintln!("[linkage] read and prepared in {:.2}s", started.elapsed().as_secs_f64());
             }
             let pb = progress_bar(0, "scoring");
             let result = crate::run_batch(compiled, data.prepared, data.ids, None, &pb)?;
             pb.finish_and_clear();
-            finish(
-                &result,
-                &output,
-                clusters.as_ref(),
-                save_model.as_ref(),
-                cfg.threshold,
-                started,
-            )
+            finish(&result, &output, clusters.as_ref(), save_model.as_ref(), cfg.threshold, started)
         }
-        LinkageCommand::Link {
-            config,
-            left,
-            right,
-            output,
-            threshold,
-            save_model,
-        } => {
+        LinkageCommand::Link { config, left, right, output, threshold, save_model } => {
             let cfg = load_config(&config, threshold)?;
             let compiled = io::compile_for(&cfg, &[&left, &right])?;
             let pb = progress_bar(count_lines(&left) + count_lines(&right), "reading");
@@ -200,21 +163,9 @@ pub fn run(cmd: LinkageCommand) -> anyhow::Result<()> {
             let pb = progress_bar(0, "scoring");
             let result = crate::run_batch(compiled, prepared, ids, Some(n_left), &pb)?;
             pb.finish_and_clear();
-            finish(
-                &result,
-                &output,
-                None,
-                save_model.as_ref(),
-                cfg.threshold,
-                started,
-            )
+            finish(&result, &output, None, save_model.as_ref(), cfg.threshold, started)
         }
-        LinkageCommand::BenchIndex {
-            config,
-            input,
-            queries,
-            limit,
-        } => {
+        LinkageCommand::BenchIndex { config, input, queries, limit } => {
             let cfg = load_config(&config, None)?;
             let compiled = io::compile_for(&cfg, &[&input])?;
             // Queries: every k-th row, read back as generic records.
@@ -251,11 +202,7 @@ pub fn run(cmd: LinkageCommand) -> anyhow::Result<()> {
                 found += usize::from(!c.is_empty());
             }
             lat.sort_by(|a, b| a.total_cmp(b));
-            let pct = |p: f64| {
-                lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
-                    .copied()
-                    .unwrap_or(0.0)
-            };
+            let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
             println!(
                 "{}",
                 serde_json::json!({

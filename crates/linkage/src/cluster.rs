@@ -8,10 +8,7 @@ pub struct UnionFind {
 
 impl UnionFind {
     pub fn new(n: usize) -> UnionFind {
-        UnionFind {
-            parent: (0..n as u32).collect(),
-            size: vec![1; n],
-        }
+        UnionFind { parent: (0..n as u32).collect(), size: vec![1; n] }
     }
     pub fn find(&mut self, mut x: u32) -> u32 {
         while self.parent[x as usize] != x {

@@ -75,12 +75,7 @@ fn default_seed() -> u64 {
 
 impl Default for Estimation {
     fn default() -> Self {
-        Estimation {
-            u_random_pairs: default_u_pairs(),
-            em_max_pairs: default_em_pairs(),
-            max_iterations: default_iters(),
-            seed: default_seed(),
-        }
+        Estimation { u_random_pairs: default_u_pairs(), em_max_pairs: default_em_pairs(), max_iterations: default_iters(), seed: default_seed() }
     }
 }
 
@@ -231,8 +226,7 @@ impl Config {
     }
 
     pub fn from_path(path: &std::path::Path) -> Result<Config, crate::Error> {
-        let s = std::fs::read_to_string(path)
-            .map_err(|e| crate::Error::Config(format!("cannot read {}: {e}", path.display())))?;
+        let s = std::fs::read_to_string(path).map_err(|e| crate::Error::Config(format!("cannot read {}: {e}", path.display())))?;
         Config::from_toml_str(&s).map_err(|e| match e {
             crate::Error::Config(m) => crate::Error::Config(format!("{}: {m}", path.display())),
             other => other,
@@ -252,10 +246,7 @@ impl Config {
             return Err(E("at least one [[blocking]] rule is needed".into()));
         }
         if !(0.0..=1.0).contains(&self.threshold) {
-            return Err(E(format!(
-                "threshold must be within 0..1, got {}",
-                self.threshold
-            )));
+            return Err(E(format!("threshold must be within 0..1, got {}", self.threshold)));
         }
         for c in &self.comparisons {
             if c.field_list().is_empty() {
@@ -266,13 +257,8 @@ impl Config {
             }
             for l in &c.levels {
                 match l {
-                    Level::JaroWinkler { threshold } | Level::TokenSet { threshold }
-                        if !(0.0..=1.0).contains(threshold) =>
-                    {
-                        return Err(E(format!(
-                            "comparison '{}': threshold {threshold} is not within 0..1",
-                            c.name
-                        )));
+                    Level::JaroWinkler { threshold } | Level::TokenSet { threshold } if !(0.0..=1.0).contains(threshold) => {
+                        return Err(E(format!("comparison '{}': threshold {threshold} is not within 0..1", c.name)));
                     }
                     Level::Year { tolerance } if *tolerance < 0 => {
                         return Err(E(format!("comparison '{}': negative tolerance", c.name)));
@@ -287,10 +273,7 @@ impl Config {
             }
             for k in &r.keys {
                 if k.field_list().is_empty() {
-                    return Err(E(format!(
-                        "blocking rule {}: a key part names no field",
-                        i + 1
-                    )));
+                    return Err(E(format!("blocking rule {}: a key part names no field", i + 1)));
                 }
                 if k.transform == Transform::Prefix && k.n.unwrap_or(0) == 0 {
                     return Err(E(format!("blocking rule {}: prefix needs n >= 1", i + 1)));

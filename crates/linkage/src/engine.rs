@@ -45,9 +45,7 @@ impl Value {
         let phon = key_of_letters(&letters(&compact));
         let phon_core = key_of_letters(&letters(&core));
         let tokens = glued_tokens(norm).join(" ");
-        let mut buf = String::with_capacity(
-            compact.len() + core.len() + phon.len() + phon_core.len() + tokens.len(),
-        );
+        let mut buf = String::with_capacity(compact.len() + core.len() + phon.len() + phon_core.len() + tokens.len());
         let mut ends = [0u32; 4];
         buf.push_str(&compact);
         ends[0] = buf.len() as u32;
@@ -60,12 +58,7 @@ impl Value {
         buf.push_str(&tokens);
         let date = parse_date(raw);
         let year = date.map(|d| d.0).or_else(|| parse_year(raw));
-        Some(Value {
-            buf: buf.into_boxed_str(),
-            ends,
-            year,
-            date,
-        })
+        Some(Value { buf: buf.into_boxed_str(), ends, year, date })
     }
     pub fn compact(&self) -> &str {
         &self.buf[..self.ends[0] as usize]
@@ -80,9 +73,7 @@ impl Value {
         &self.buf[self.ends[2] as usize..self.ends[3] as usize]
     }
     pub fn tokens(&self) -> impl Iterator<Item = &str> {
-        self.buf[self.ends[3] as usize..]
-            .split(' ')
-            .filter(|t| !t.is_empty())
+        self.buf[self.ends[3] as usize..].split(' ').filter(|t| !t.is_empty())
     }
     pub fn year(&self) -> Option<i32> {
         self.year
@@ -94,9 +85,7 @@ impl Value {
 
 /// Digits runs of a string.
 fn digit_runs(s: &str) -> Vec<&str> {
-    s.split(|c: char| !c.is_ascii_digit())
-        .filter(|t| !t.is_empty())
-        .collect()
+    s.split(|c: char| !c.is_ascii_digit()).filter(|t| !t.is_empty()).collect()
 }
 
 /// Dates as YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD, DD/MM/YYYY, DD-MM-YYYY, DD.MM.YYYY.
@@ -126,11 +115,7 @@ pub fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
 
 /// A plausible year (a 4-digit run between 1000 and 2999), e.g. "1978", "vers 1978".
 pub fn parse_year(s: &str) -> Option<i32> {
-    digit_runs(s)
-        .into_iter()
-        .filter(|r| r.len() == 4)
-        .filter_map(|r| r.parse::<i32>().ok())
-        .find(|y| (1000..=2999).contains(y))
+    digit_runs(s).into_iter().filter(|r| r.len() == 4).filter_map(|r| r.parse::<i32>().ok()).find(|y| (1000..=2999).contains(y))
 }
 
 /// Where a comparison takes its values from.
@@ -194,11 +179,7 @@ impl Compiled {
                 if !av.contains(f) {
                     let mut where_used = Vec::new();
                     for c in &config.comparisons {
-                        if c.field_list().contains(f)
-                            || c.levels
-                                .iter()
-                                .any(|l| matches!(l, Level::Swap { with, .. } if with == f))
-                        {
+                        if c.field_list().contains(f) || c.levels.iter().any(|l| matches!(l, Level::Swap { with, .. } if with == f)) {
                             where_used.push(format!("comparison '{}'", c.name));
                         }
                     }
@@ -207,31 +188,17 @@ impl Compiled {
                             where_used.push(format!("blocking rule {}", i + 1));
                         }
                     }
-                    return Err(Error::Config(format!(
-                        "unknown field '{f}' (used by {}); the data has: {}",
-                        where_used.join(", "),
-                        av.join(", ")
-                    )));
+                    return Err(Error::Config(format!("unknown field '{f}' (used by {}); the data has: {}", where_used.join(", "), av.join(", "))));
                 }
             }
         }
         for f in config.separators.keys() {
             if !fields.contains(f) {
-                return Err(Error::Config(format!(
-                    "separator given for field '{f}', which no comparison or blocking rule uses"
-                )));
+                return Err(Error::Config(format!("separator given for field '{f}', which no comparison or blocking rule uses")));
             }
         }
-        let idx = |f: &str| {
-            fields
-                .iter()
-                .position(|x| x == f)
-                .expect("referenced field")
-        };
-        let separators = fields
-            .iter()
-            .map(|f| config.separators.get(f).cloned())
-            .collect();
+        let idx = |f: &str| fields.iter().position(|x| x == f).expect("referenced field");
+        let separators = fields.iter().map(|f| config.separators.get(f).cloned()).collect();
         let mut sources: Vec<Source> = Vec::new();
         let mut source_of = |s: Source| -> usize {
             if let Some(p) = sources.iter().position(|x| *x == s) {
@@ -243,10 +210,7 @@ impl Compiled {
         };
         let mut comparisons = Vec::new();
         for c in &config.comparisons {
-            let src = source_of(Source {
-                fields: c.field_list().iter().map(|f| idx(f)).collect(),
-                concat: c.concat,
-            });
+            let src = source_of(Source { fields: c.field_list().iter().map(|f| idx(f)).collect(), concat: c.concat });
             let mut levels = Vec::new();
             for l in &c.levels {
                 levels.push(match l {
@@ -255,13 +219,9 @@ impl Compiled {
                     Level::DamerauLevenshtein { max } => CLevel::Dl(*max),
                     Level::TokenSet { threshold } => CLevel::TokenSet(*threshold),
                     Level::Phonetic => CLevel::Phonetic,
-                    Level::Swap { with, threshold } => CLevel::Swap {
-                        with: source_of(Source {
-                            fields: vec![idx(with)],
-                            concat: false,
-                        }),
-                        threshold: *threshold,
-                    },
+                    Level::Swap { with, threshold } => {
+                        CLevel::Swap { with: source_of(Source { fields: vec![idx(with)], concat: false }), threshold: *threshold }
+                    }
                     Level::Year { tolerance } => CLevel::Year(*tolerance),
                     Level::Date => CLevel::Date,
                     Level::DateTransposed => CLevel::DateTransposed,
@@ -270,18 +230,8 @@ impl Compiled {
             }
             let mut labels: Vec<String> = c.levels.iter().map(|l| l.label()).collect();
             labels.push("else".into());
-            let dl_cap = levels
-                .iter()
-                .map(|l| if let CLevel::Dl(m) = l { *m } else { 0 })
-                .max()
-                .unwrap_or(0);
-            comparisons.push(CComparison {
-                name: c.name.clone(),
-                source: src,
-                levels,
-                labels,
-                dl_cap,
-            });
+            let dl_cap = levels.iter().map(|l| if let CLevel::Dl(m) = l { *m } else { 0 }).max().unwrap_or(0);
+            comparisons.push(CComparison { name: c.name.clone(), source: src, levels, labels, dl_cap });
         }
         let rules = config
             .blocking
@@ -300,14 +250,7 @@ impl Compiled {
                     .collect()
             })
             .collect();
-        Ok(Compiled {
-            config: config.clone(),
-            fields,
-            separators,
-            sources,
-            comparisons,
-            rules,
-        })
+        Ok(Compiled { config: config.clone(), fields, separators, sources, comparisons, rules })
     }
 
     pub fn n_rules(&self) -> usize {
@@ -315,19 +258,11 @@ impl Compiled {
     }
 
     /// Raw values of one field, split on its separator.
-    fn raw_values<'a>(
-        &'a self,
-        field: usize,
-        get: &'a dyn Fn(usize) -> Option<&'a str>,
-    ) -> Vec<&'a str> {
+    fn raw_values<'a>(&'a self, field: usize, get: &'a dyn Fn(usize) -> Option<&'a str>) -> Vec<&'a str> {
         match get(field) {
             None => vec![],
             Some(v) => match &self.separators[field] {
-                Some(sep) => v
-                    .split(sep.as_str())
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .collect(),
+                Some(sep) => v.split(sep.as_str()).map(str::trim).filter(|s| !s.is_empty()).collect(),
                 None => {
                     let t = v.trim();
                     if t.is_empty() {
@@ -343,34 +278,17 @@ impl Compiled {
     /// Prepare a record from an accessor giving the raw value of field `i`
     /// (index into `self.fields`). Returns the prepared values and the
     /// blocking keys of every rule.
-    pub fn prepare<'a>(
-        &'a self,
-        get: &'a dyn Fn(usize) -> Option<&'a str>,
-    ) -> (Prepared, Vec<Vec<u64>>) {
+    pub fn prepare<'a>(&'a self, get: &'a dyn Fn(usize) -> Option<&'a str>) -> (Prepared, Vec<Vec<u64>>) {
         // Every field value normalised once, shared by comparisons and keys.
         let fv: Vec<Vec<(&str, String)>> = (0..self.fields.len())
-            .map(|f| {
-                self.raw_values(f, get)
-                    .into_iter()
-                    .map(|raw| (raw, normalize(raw)))
-                    .filter(|(_, n)| !n.is_empty())
-                    .collect()
-            })
+            .map(|f| self.raw_values(f, get).into_iter().map(|raw| (raw, normalize(raw))).filter(|(_, n)| !n.is_empty()).collect())
             .collect();
         let mut vals = Vec::with_capacity(self.sources.len());
         for s in &self.sources {
             let mut v = Vec::new();
             if s.concat {
-                let raws: Vec<&str> = s
-                    .fields
-                    .iter()
-                    .flat_map(|&f| fv[f].iter().map(|x| x.0))
-                    .collect();
-                let norms: Vec<&str> = s
-                    .fields
-                    .iter()
-                    .flat_map(|&f| fv[f].iter().map(|x| x.1.as_str()))
-                    .collect();
+                let raws: Vec<&str> = s.fields.iter().flat_map(|&f| fv[f].iter().map(|x| x.0)).collect();
+                let norms: Vec<&str> = s.fields.iter().flat_map(|&f| fv[f].iter().map(|x| x.1.as_str())).collect();
                 if let Some(x) = Value::from_norm(&raws.join(" "), &norms.join(" ")) {
                     v.push(x);
                 }
@@ -386,18 +304,8 @@ impl Compiled {
             v.shrink_to_fit();
             vals.push(v.into_boxed_slice());
         }
-        let keys = self
-            .rules
-            .iter()
-            .enumerate()
-            .map(|(ri, r)| self.rule_keys(ri, r, &fv))
-            .collect();
-        (
-            Prepared {
-                vals: vals.into_boxed_slice(),
-            },
-            keys,
-        )
+        let keys = self.rules.iter().enumerate().map(|(ri, r)| self.rule_keys(ri, r, &fv)).collect();
+        (Prepared { vals: vals.into_boxed_slice() }, keys)
     }
 
     fn rule_keys(&self, ri: usize, parts: &[CPart], fv: &[Vec<(&str, String)>]) -> Vec<u64> {
@@ -514,16 +422,12 @@ impl Compiled {
                 }
                 CLevel::TokenSet(t) => *ts.get_or_insert_with(|| max_ts(va, vb)) >= *t,
                 CLevel::Phonetic => any(va, vb, |x, y| {
-                    (!x.phonetic().is_empty() && x.phonetic() == y.phonetic())
-                        || (!x.phonetic_core().is_empty() && x.phonetic_core() == y.phonetic_core())
+                    (!x.phonetic().is_empty() && x.phonetic() == y.phonetic()) || (!x.phonetic_core().is_empty() && x.phonetic_core() == y.phonetic_core())
                 }),
                 CLevel::Swap { with, threshold } => {
                     let wa = &a.vals[*with];
                     let wb = &b.vals[*with];
-                    !wa.is_empty()
-                        && !wb.is_empty()
-                        && max_jw(va, wb) >= *threshold
-                        && max_jw(wa, vb) >= *threshold
+                    !wa.is_empty() && !wb.is_empty() && max_jw(va, wb) >= *threshold && max_jw(wa, vb) >= *threshold
                 }
                 CLevel::Year(tol) => any(va, vb, |x, y| match (x.year(), y.year()) {
                     (Some(p), Some(q)) => (p - q).abs() <= *tol,
@@ -534,14 +438,10 @@ impl Compiled {
                     _ => x.compact() == y.compact(),
                 }),
                 CLevel::DateTransposed => any(va, vb, |x, y| match (x.date(), y.date()) {
-                    (Some((y1, m1, d1)), Some((y2, m2, d2))) => {
-                        y1 == y2 && m1 == d2 && d1 == m2 && m1 != d1
-                    }
+                    (Some((y1, m1, d1)), Some((y2, m2, d2))) => y1 == y2 && m1 == d2 && d1 == m2 && m1 != d1,
                     _ => false,
                 }),
-                CLevel::Initial => any(va, vb, |x, y| {
-                    x.compact().as_bytes().first() == y.compact().as_bytes().first()
-                }),
+                CLevel::Initial => any(va, vb, |x, y| x.compact().as_bytes().first() == y.compact().as_bytes().first()),
             };
             if ok {
                 return li as u8;
@@ -568,12 +468,9 @@ impl Compiled {
         for (ci, c) in self.comparisons.iter().enumerate() {
             for (li, l) in c.levels.iter().enumerate() {
                 if let CLevel::Swap { with, .. } = l {
-                    let earlier = self.comparisons[..ci].iter().any(|o| {
-                        o.source == *with
-                            && o.levels.iter().any(
-                                |ol| matches!(ol, CLevel::Swap { with: w2, .. } if *w2 == c.source),
-                            )
-                    });
+                    let earlier = self.comparisons[..ci]
+                        .iter()
+                        .any(|o| o.source == *with && o.levels.iter().any(|ol| matches!(ol, CLevel::Swap { with: w2, .. } if *w2 == c.source)));
                     if earlier {
                         out.push((ci, li));
                     }
@@ -589,11 +486,7 @@ impl Compiled {
             c.levels
                 .iter()
                 .map(|l| match l {
-                    CLevel::Exact
-                    | CLevel::Year(_)
-                    | CLevel::Date
-                    | CLevel::DateTransposed
-                    | CLevel::Initial => 1,
+                    CLevel::Exact | CLevel::Year(_) | CLevel::Date | CLevel::DateTransposed | CLevel::Initial => 1,
                     CLevel::Phonetic => 2,
                     CLevel::Jw(_) => 5,
                     CLevel::Dl(_) => 8,
@@ -610,12 +503,7 @@ impl Compiled {
     /// Weight and pattern of a pair, or `None` as soon as the pair cannot
     /// reach `wcut` any more (`bound[k]`: best possible weight of the
     /// comparisons `order[k..]`).
-    pub(crate) fn score_bounded(
-        &self,
-        a: &Prepared,
-        b: &Prepared,
-        scorer: &Scorer,
-    ) -> Option<(f64, u64)> {
+    pub(crate) fn score_bounded(&self, a: &Prepared, b: &Prepared, scorer: &Scorer) -> Option<(f64, u64)> {
         let mut w = scorer.prior;
         let mut p = 0u64;
         for (k, &ci) in scorer.order.iter().enumerate() {
@@ -633,10 +521,7 @@ impl Compiled {
 
     /// Number of levels (else included) of each comparison.
     pub fn level_counts(&self) -> Vec<usize> {
-        self.comparisons
-            .iter()
-            .map(|c| c.levels.len() + 1)
-            .collect()
+        self.comparisons.iter().map(|c| c.levels.len() + 1).collect()
     }
 
     pub fn comparison_names(&self) -> Vec<String> {
@@ -681,21 +566,14 @@ fn min_dl(va: &[Value], vb: &[Value], cap: usize) -> usize {
     let mut best = usize::MAX;
     for x in va {
         for y in vb {
-            let lower = x
-                .compact()
-                .len()
-                .abs_diff(y.compact().len())
-                .min(x.core().len().abs_diff(y.core().len()));
+            let lower = x.compact().len().abs_diff(y.compact().len()).min(x.core().len().abs_diff(y.core().len()));
             if lower > cap {
                 best = best.min(cap + 1);
                 continue;
             }
             let mut d = damerau_levenshtein(x.compact().as_bytes(), y.compact().as_bytes());
             if d > 0 && (x.core() != x.compact() || y.core() != y.compact()) {
-                d = d.min(damerau_levenshtein(
-                    x.core().as_bytes(),
-                    y.core().as_bytes(),
-                ));
+                d = d.min(damerau_levenshtein(x.core().as_bytes(), y.core().as_bytes()));
             }
             best = best.min(d);
             if best == 0 {
@@ -782,10 +660,7 @@ impl RuleIndex {
         let lo = self.keys.partition_point(|k| *k < key);
         let hi = self.keys.partition_point(|k| *k <= key);
         let extra = self.overlay.get(&key).map(|v| v.as_slice()).unwrap_or(&[]);
-        self.recs[lo..hi]
-            .iter()
-            .copied()
-            .chain(extra.iter().copied())
+        self.recs[lo..hi].iter().copied().chain(extra.iter().copied())
     }
     pub(crate) fn push_record_keys(&mut self, rec: u32, keys: &[u64]) {
         self.rec_keys.extend_from_slice(keys);
@@ -833,13 +708,7 @@ impl Scorer {
         for k in (0..order.len()).rev() {
             bound[k] = bound[k + 1] + best[k];
         }
-        Scorer {
-            prior: model.prior_weight(),
-            wcut: crate::model::probability_to_weight(threshold),
-            table,
-            order,
-            bound,
-        }
+        Scorer { prior: model.prior_weight(), wcut: crate::model::probability_to_weight(threshold), table, order, bound }
     }
 }
 
@@ -886,11 +755,7 @@ fn intersects_below(a: &[u64], b: &[u64], below: u64, oversized: &HashSet<u64>) 
 
 impl Engine {
     /// Build from prepared records and their keys.
-    pub fn new(
-        compiled: Compiled,
-        prepared: Vec<(Prepared, Vec<Vec<u64>>)>,
-        n_left: Option<u32>,
-    ) -> Engine {
+    pub fn new(compiled: Compiled, prepared: Vec<(Prepared, Vec<Vec<u64>>)>, n_left: Option<u32>) -> Engine {
         let n_rules = compiled.n_rules();
         let max_block = compiled.config.max_block_size.max(2);
         let mut records = Vec::with_capacity(prepared.len());
@@ -939,13 +804,7 @@ impl Engine {
                 s = e;
             }
         }
-        Engine {
-            compiled,
-            records,
-            rules,
-            n_left,
-            skipped_blocks: skipped,
-        }
+        Engine { compiled, records, rules, n_left, skipped_blocks: skipped }
     }
 
     fn work_items(&self) -> (Vec<WorkItem>, u64) {
@@ -979,14 +838,7 @@ impl Engine {
                         let mut lo = 0;
                         while lo < outer_n {
                             let hi = (lo + step).min(outer_n);
-                            items.push(WorkItem {
-                                rule: ri as u32,
-                                start: s as u32,
-                                mid: mid as u32,
-                                end: e as u32,
-                                outer_lo: lo as u32,
-                                outer_hi: hi as u32,
-                            });
+                            items.push(WorkItem { rule: ri as u32, start: s as u32, mid: mid as u32, end: e as u32, outer_lo: lo as u32, outer_hi: hi as u32 });
                             lo = hi;
                         }
                     }
@@ -1012,12 +864,7 @@ impl Engine {
         self.for_each_pair_rows(it, &|_| true, f)
     }
 
-    fn for_each_pair_rows(
-        &self,
-        it: &WorkItem,
-        keep_row: &dyn Fn(usize) -> bool,
-        mut f: impl FnMut(u32, u32),
-    ) {
+    fn for_each_pair_rows(&self, it: &WorkItem, keep_row: &dyn Fn(usize) -> bool, mut f: impl FnMut(u32, u32)) {
         let rule = &self.rules[it.rule as usize];
         let key = rule.keys[it.start as usize];
         let recs = &rule.recs;
@@ -1047,9 +894,7 @@ impl Engine {
             let outer = (it.outer_hi - it.outer_lo) as u64;
             let n = (it.end - it.start) as u64;
             v[it.rule as usize] += match self.n_left {
-                None => (it.outer_lo as u64..it.outer_hi as u64)
-                    .map(|i| n - 1 - i)
-                    .sum::<u64>(),
+                None => (it.outer_lo as u64..it.outer_hi as u64).map(|i| n - 1 - i).sum::<u64>(),
                 Some(_) => outer * (it.end - it.mid) as u64,
             };
         }
@@ -1066,54 +911,29 @@ impl Engine {
     /// pattern counts over all candidates and, for each rule, over the pairs
     /// that rule blocks together (for per-rule EM). Counts are scaled up by
     /// the sampling rate.
-    pub fn sample_patterns_by_rule(
-        &self,
-        max_pairs: usize,
-        seed: u64,
-    ) -> (HashMap<u64, f64>, Vec<HashMap<u64, f64>>) {
+    pub fn sample_patterns_by_rule(&self, max_pairs: usize, seed: u64) -> (HashMap<u64, f64>, Vec<HashMap<u64, f64>>) {
         let (items, total) = self.work_items();
-        let p = if total == 0 {
-            1.0
-        } else {
-            (max_pairs as f64 / total as f64).min(1.0)
-        };
-        let cut = if p >= 1.0 {
-            u64::MAX
-        } else {
-            (p * u64::MAX as f64) as u64
-        };
+        let p = if total == 0 { 1.0 } else { (max_pairs as f64 / total as f64).min(1.0) };
+        let cut = if p >= 1.0 { u64::MAX } else { (p * u64::MAX as f64) as u64 };
         let scale = 1.0 / p;
         let n_rules = self.rules.len();
         let empty = || (HashMap::new(), vec![HashMap::new(); n_rules]);
         items
             .par_iter()
-            .fold(
-                empty,
-                |mut acc: (HashMap<u64, f64>, Vec<HashMap<u64, f64>>), it| {
-                    let rows = &self.rules[it.rule as usize].recs;
-                    let keep_row =
-                        |i: usize| cut == u64::MAX || pair_hash(rows[i], it.rule, seed) <= cut;
-                    self.for_each_pair_rows(it, &keep_row, |a, b| {
-                        let pat = self
-                            .compiled
-                            .pattern(&self.records[a as usize], &self.records[b as usize]);
-                        *acc.0.entry(pat).or_insert(0.0) += scale;
-                        for (r, rule) in self.rules.iter().enumerate() {
-                            if r == it.rule as usize
-                                || intersects_below(
-                                    rule.keys_of(a),
-                                    rule.keys_of(b),
-                                    u64::MAX,
-                                    &rule.oversized,
-                                )
-                            {
-                                *acc.1[r].entry(pat).or_insert(0.0) += scale;
-                            }
+            .fold(empty, |mut acc: (HashMap<u64, f64>, Vec<HashMap<u64, f64>>), it| {
+                let rows = &self.rules[it.rule as usize].recs;
+                let keep_row = |i: usize| cut == u64::MAX || pair_hash(rows[i], it.rule, seed) <= cut;
+                self.for_each_pair_rows(it, &keep_row, |a, b| {
+                    let pat = self.compiled.pattern(&self.records[a as usize], &self.records[b as usize]);
+                    *acc.0.entry(pat).or_insert(0.0) += scale;
+                    for (r, rule) in self.rules.iter().enumerate() {
+                        if r == it.rule as usize || intersects_below(rule.keys_of(a), rule.keys_of(b), u64::MAX, &rule.oversized) {
+                            *acc.1[r].entry(pat).or_insert(0.0) += scale;
                         }
-                    });
-                    acc
-                },
-            )
+                    }
+                });
+                acc
+            })
             .reduce(empty, |mut a, b| {
                 for (k, v) in b.0 {
                     *a.0.entry(k).or_insert(0.0) += v;
@@ -1138,20 +958,8 @@ impl Engine {
 
     /// Comparisons that use a field of the given rule's keys.
     pub fn held_by_rule(&self, rule: usize) -> Vec<bool> {
-        let fields: Vec<usize> = self.compiled.rules[rule]
-            .iter()
-            .flat_map(|p| p.fields.iter().copied())
-            .collect();
-        self.compiled
-            .comparisons
-            .iter()
-            .map(|c| {
-                self.compiled.sources[c.source]
-                    .fields
-                    .iter()
-                    .any(|f| fields.contains(f))
-            })
-            .collect()
+        let fields: Vec<usize> = self.compiled.rules[rule].iter().flat_map(|p| p.fields.iter().copied()).collect();
+        self.compiled.comparisons.iter().map(|c| self.compiled.sources[c.source].fields.iter().any(|f| fields.contains(f))).collect()
     }
 
     /// Level counts of random pairs, per comparison (for u).
@@ -1185,10 +993,7 @@ impl Engine {
                             if nl == 0 || nr == 0 {
                                 continue;
                             }
-                            (
-                                (h % nl) as u32,
-                                (nl + (h >> 32).wrapping_mul(0x2545F491) % nr) as u32,
-                            )
+                            ((h % nl) as u32, (nl + (h >> 32).wrapping_mul(0x2545F491) % nr) as u32)
                         }
                     };
                     let pa = &self.records[a as usize];
@@ -1225,34 +1030,14 @@ impl Engine {
         let t1 = t0.elapsed().as_secs_f64();
         let (all, by_rule) = self.sample_patterns_by_rule(est.em_max_pairs, est.seed);
         if verbose {
-            eprintln!(
-                "[linkage] u from random pairs {t1:.2}s, candidate sample {:.2}s ({} patterns)",
-                t0.elapsed().as_secs_f64() - t1,
-                all.len()
-            );
+            eprintln!("[linkage] u from random pairs {t1:.2}s, candidate sample {:.2}s ({} patterns)", t0.elapsed().as_secs_f64() - t1, all.len());
         }
-        let per_rule: Vec<(HashMap<u64, f64>, Vec<bool>)> = by_rule
-            .into_iter()
-            .enumerate()
-            .map(|(r, pats)| (pats, self.held_by_rule(r)))
-            .collect();
-        Model::estimate(
-            &self.compiled,
-            &u_counts,
-            &per_rule,
-            &all,
-            self.total_pairs(),
-            est.max_iterations,
-        )
+        let per_rule: Vec<(HashMap<u64, f64>, Vec<bool>)> = by_rule.into_iter().enumerate().map(|(r, pats)| (pats, self.held_by_rule(r))).collect();
+        Model::estimate(&self.compiled, &u_counts, &per_rule, &all, self.total_pairs(), est.max_iterations)
     }
 
     /// Score every candidate pair, keeping those with probability ≥ threshold.
-    pub fn score_all(
-        &self,
-        model: &Model,
-        threshold: f64,
-        progress: &indicatif::ProgressBar,
-    ) -> Vec<RawPair> {
+    pub fn score_all(&self, model: &Model, threshold: f64, progress: &indicatif::ProgressBar) -> Vec<RawPair> {
         let scorer = Scorer::new(&self.compiled, model, threshold);
         let (items, _) = self.work_items();
         progress.set_length(items.len() as u64);
@@ -1260,17 +1045,8 @@ impl Engine {
             .par_iter()
             .fold(Vec::new, |mut acc, it| {
                 self.for_each_pair(it, |a, b| {
-                    if let Some((w, pat)) = self.compiled.score_bounded(
-                        &self.records[a as usize],
-                        &self.records[b as usize],
-                        &scorer,
-                    ) {
-                        acc.push(RawPair {
-                            a,
-                            b,
-                            weight: w as f32,
-                            pattern: pat,
-                        });
+                    if let Some((w, pat)) = self.compiled.score_bounded(&self.records[a as usize], &self.records[b as usize], &scorer) {
+                        acc.push(RawPair { a, b, weight: w as f32, pattern: pat });
                     }
                 });
                 progress.inc(1);

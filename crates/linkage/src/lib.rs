@@ -62,10 +62,7 @@ pub struct Record {
 
 impl Record {
     pub fn new(id: impl Into<String>) -> Record {
-        Record {
-            id: id.into(),
-            fields: HashMap::new(),
-        }
+        Record { id: id.into(), fields: HashMap::new() }
     }
     /// Builder: set a field.
     pub fn with(mut self, field: impl Into<String>, value: impl Into<String>) -> Record {
@@ -100,14 +97,7 @@ pub struct ScoredPair {
     pub agreements: Vec<FieldAgreement>,
 }
 
-fn explain(
-    compiled: &Compiled,
-    table: &[Vec<f64>],
-    left: &str,
-    right: &str,
-    weight: f64,
-    pattern: u64,
-) -> ScoredPair {
+fn explain(compiled: &Compiled, table: &[Vec<f64>], left: &str, right: &str, weight: f64, pattern: u64) -> ScoredPair {
     let agreements = compiled
         .comparisons
         .iter()
@@ -115,17 +105,9 @@ fn explain(
         .map(|(c, cmp)| {
             let l = engine::level_at(pattern, c);
             if l == NULL_LEVEL {
-                FieldAgreement {
-                    comparison: cmp.name.clone(),
-                    level: "null".into(),
-                    weight: 0.0,
-                }
+                FieldAgreement { comparison: cmp.name.clone(), level: "null".into(), weight: 0.0 }
             } else {
-                FieldAgreement {
-                    comparison: cmp.name.clone(),
-                    level: cmp.labels[l as usize].clone(),
-                    weight: table[c][l as usize],
-                }
+                FieldAgreement { comparison: cmp.name.clone(), level: cmp.labels[l as usize].clone(), weight: table[c][l as usize] }
             }
         })
         .collect();
@@ -154,11 +136,8 @@ pub fn fixed_model(compiled: &Compiled) -> Result<Option<Model>, Error> {
     match &compiled.config.model_file {
         None => Ok(None),
         Some(p) => {
-            let s = std::fs::read_to_string(p).map_err(|e| {
-                Error::Config(format!("cannot read model_file {}: {e}", p.display()))
-            })?;
-            let m: Model = serde_json::from_str(&s)
-                .map_err(|e| Error::Config(format!("model_file {}: {e}", p.display())))?;
+            let s = std::fs::read_to_string(p).map_err(|e| Error::Config(format!("cannot read model_file {}: {e}", p.display())))?;
+            let m: Model = serde_json::from_str(&s).map_err(|e| Error::Config(format!("model_file {}: {e}", p.display())))?;
             m.check_against(compiled)?;
             Ok(Some(m))
         }
@@ -178,25 +157,12 @@ impl BatchResult {
     /// Explanation of one kept pair.
     pub fn explain(&self, p: &RawPair) -> ScoredPair {
         let table = self.model.weight_table();
-        explain(
-            &self.engine.compiled,
-            &table,
-            &self.ids[p.a as usize],
-            &self.ids[p.b as usize],
-            p.weight as f64,
-            p.pattern,
-        )
+        explain(&self.engine.compiled, &table, &self.ids[p.a as usize], &self.ids[p.b as usize], p.weight as f64, p.pattern)
     }
     /// Cluster label (index of a representative record) per record.
     pub fn clusters(&self, threshold: f64) -> Vec<u32> {
         let w = model::probability_to_weight(threshold) as f32;
-        clusters(
-            self.ids.len(),
-            self.pairs
-                .iter()
-                .filter(|p| p.weight >= w)
-                .map(|p| (p.a, p.b)),
-        )
+        clusters(self.ids.len(), self.pairs.iter().filter(|p| p.weight >= w).map(|p| (p.a, p.b)))
     }
     pub fn compiled(&self) -> &Compiled {
         &self.engine.compiled
@@ -233,26 +199,13 @@ pub fn run_batch(
         None => engine.estimate(),
     };
     if verbose {
-        eprintln!(
-            "[linkage] model ready at {:.2}s (lambda {:.3e})",
-            t0.elapsed().as_secs_f64(),
-            model.lambda
-        );
+        eprintln!("[linkage] model ready at {:.2}s (lambda {:.3e})", t0.elapsed().as_secs_f64(), model.lambda);
     }
     let pairs = engine.score_all(&model, threshold, progress);
     if verbose {
-        eprintln!(
-            "[linkage] scored at {:.2}s, {} pairs kept",
-            t0.elapsed().as_secs_f64(),
-            pairs.len()
-        );
+        eprintln!("[linkage] scored at {:.2}s, {} pairs kept", t0.elapsed().as_secs_f64(), pairs.len());
     }
-    Ok(BatchResult {
-        engine,
-        ids,
-        pairs,
-        model,
-    })
+    Ok(BatchResult { engine, ids, pairs, model })
 }
 
 /// Deduplicate one set of records.
@@ -260,13 +213,7 @@ pub fn dedupe(config: &Config, records: &[Record]) -> Result<BatchResult, Error>
     let compiled = Compiled::new(config, None)?;
     let prepared = prepare_records(&compiled, records);
     let ids = records.iter().map(|r| r.id.clone()).collect();
-    run_batch(
-        compiled,
-        prepared,
-        ids,
-        None,
-        &indicatif::ProgressBar::hidden(),
-    )
+    run_batch(compiled, prepared, ids, None, &indicatif::ProgressBar::hidden())
 }
 
 /// Link two sets of records (pairs across the sets only).
@@ -275,13 +222,7 @@ pub fn link(config: &Config, left: &[Record], right: &[Record]) -> Result<BatchR
     let mut prepared = prepare_records(&compiled, left);
     prepared.extend(prepare_records(&compiled, right));
     let ids = left.iter().chain(right).map(|r| r.id.clone()).collect();
-    run_batch(
-        compiled,
-        prepared,
-        ids,
-        Some(left.len() as u32),
-        &indicatif::ProgressBar::hidden(),
-    )
+    run_batch(compiled, prepared, ids, Some(left.len() as u32), &indicatif::ProgressBar::hidden())
 }
 
 /// In-memory index of existing records for incremental lookups ("possible
@@ -310,11 +251,7 @@ impl Index {
     }
 
     /// Build with a given model (e.g. trained once in batch and saved).
-    pub fn build_with_model(
-        config: &Config,
-        records: Vec<Record>,
-        model: Option<Model>,
-    ) -> Result<Index, Error> {
+    pub fn build_with_model(config: &Config, records: Vec<Record>, model: Option<Model>) -> Result<Index, Error> {
         let compiled = Compiled::new(config, None)?;
         let prepared = prepare_records(&compiled, &records);
         let ids = records.into_iter().map(|r| r.id).collect();
@@ -322,12 +259,7 @@ impl Index {
     }
 
     /// Build from already prepared records (used by the CLI and benchmark).
-    pub fn from_prepared(
-        compiled: Compiled,
-        prepared: Vec<(Prepared, Vec<Vec<u64>>)>,
-        ids: Vec<String>,
-        model: Option<Model>,
-    ) -> Result<Index, Error> {
+    pub fn from_prepared(compiled: Compiled, prepared: Vec<(Prepared, Vec<Vec<u64>>)>, ids: Vec<String>, model: Option<Model>) -> Result<Index, Error> {
         let model = match model {
             Some(m) => {
                 m.check_against(&compiled)?;
@@ -349,14 +281,7 @@ impl Index {
                 removed[old as usize] = true;
             }
         }
-        Ok(Index {
-            engine,
-            ids,
-            model,
-            table,
-            removed,
-            slots,
-        })
+        Ok(Index { engine, ids, model, table, removed, slots })
     }
 
     pub fn model(&self) -> &Model {
@@ -419,12 +344,7 @@ impl Index {
     }
 
     /// Same as [`Index::candidates`] with an explicit probability floor.
-    pub fn candidates_above(
-        &self,
-        record: &Record,
-        limit: usize,
-        min_probability: f64,
-    ) -> Vec<ScoredPair> {
+    pub fn candidates_above(&self, record: &Record, limit: usize, min_probability: f64) -> Vec<ScoredPair> {
         let compiled = &self.engine.compiled;
         let get = |i: usize| record.get(&compiled.fields[i]);
         let (p, keys) = compiled.prepare(&get);
@@ -444,26 +364,10 @@ impl Index {
         let mut scored: Vec<(f64, u64, u32)> = cands
             .into_iter()
             .filter(|&c| !self.removed[c as usize] && self.ids[c as usize] != record.id)
-            .filter_map(|c| {
-                compiled
-                    .score_bounded(&p, &self.engine.records[c as usize], &scorer)
-                    .map(|(w, pat)| (w, pat, c))
-            })
+            .filter_map(|c| compiled.score_bounded(&p, &self.engine.records[c as usize], &scorer).map(|(w, pat)| (w, pat, c)))
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         scored.truncate(limit);
-        scored
-            .into_iter()
-            .map(|(w, pat, c)| {
-                explain(
-                    compiled,
-                    &self.table,
-                    &record.id,
-                    &self.ids[c as usize],
-                    w,
-                    pat,
-                )
-            })
-            .collect()
+        scored.into_iter().map(|(w, pat, c)| explain(compiled, &self.table, &record.id, &self.ids[c as usize], w, pat)).collect()
     }
 }

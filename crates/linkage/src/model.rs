@@ -48,15 +48,7 @@ pub fn weight_to_probability(w: f64) -> f64 {
 impl Model {
     /// log2(m/u) per comparison and level.
     pub fn weight_table(&self) -> Vec<Vec<f64>> {
-        self.comparisons
-            .iter()
-            .map(|c| {
-                c.levels
-                    .iter()
-                    .map(|l| (l.m.max(FLOOR) / l.u.max(FLOOR)).log2())
-                    .collect()
-            })
-            .collect()
+        self.comparisons.iter().map(|c| c.levels.iter().map(|l| (l.m.max(FLOOR) / l.u.max(FLOOR)).log2()).collect()).collect()
     }
 
     /// log2(λ / (1-λ)).
@@ -69,11 +61,7 @@ impl Model {
         let names = compiled.comparison_names();
         let counts = compiled.level_counts();
         if self.comparisons.len() != names.len() {
-            return Err(crate::Error::Config(format!(
-                "model has {} comparisons, config has {}",
-                self.comparisons.len(),
-                names.len()
-            )));
+            return Err(crate::Error::Config(format!("model has {} comparisons, config has {}", self.comparisons.len(), names.len())));
         }
         for ((c, n), k) in self.comparisons.iter().zip(&names).zip(&counts) {
             if &c.name != n || c.levels.len() != *k {
@@ -115,9 +103,7 @@ impl Model {
             .iter()
             .map(|c| {
                 let tot: f64 = c.iter().sum();
-                c.iter()
-                    .map(|x| (x + 0.5) / (tot + 0.5 * c.len() as f64))
-                    .collect()
+                c.iter().map(|x| (x + 0.5) / (tot + 0.5 * c.len() as f64)).collect()
             })
             .collect();
         let m_init: Vec<Vec<f64>> = counts.iter().map(|&k| initial_m(k)).collect();
@@ -140,15 +126,8 @@ impl Model {
                 }
             }
         }
-        let mut m: Vec<Vec<f64>> = (0..counts.len())
-            .map(|c| {
-                if m_n[c] == 0 {
-                    m_init[c].clone()
-                } else {
-                    m_sum[c].iter().map(|x| x / m_n[c] as f64).collect()
-                }
-            })
-            .collect();
+        let mut m: Vec<Vec<f64>> =
+            (0..counts.len()).map(|c| if m_n[c] == 0 { m_init[c].clone() } else { m_sum[c].iter().map(|x| x / m_n[c] as f64).collect() }).collect();
         let mut u = u;
         // A swap seen from both name comparisons is one piece of evidence:
         // the second one weighs nothing (m = u).
@@ -166,13 +145,7 @@ impl Model {
                 .enumerate()
                 .map(|(c, name)| ComparisonParams {
                     name: name.clone(),
-                    levels: (0..counts[c])
-                        .map(|l| LevelParams {
-                            label: labels[c][l].clone(),
-                            m: m[c][l],
-                            u: u[c][l],
-                        })
-                        .collect(),
+                    levels: (0..counts[c]).map(|l| LevelParams { label: labels[c][l].clone(), m: m[c][l], u: u[c][l] }).collect(),
                 })
                 .collect(),
         }
@@ -181,15 +154,7 @@ impl Model {
 
 /// Starting m: agreeing levels likely, "else" unlikely.
 fn initial_m(k: usize) -> Vec<f64> {
-    let mut v: Vec<f64> = (0..k)
-        .map(|l| {
-            if l + 1 == k {
-                0.05
-            } else {
-                0.5f64.powi(l as i32 + 1)
-            }
-        })
-        .collect();
+    let mut v: Vec<f64> = (0..k).map(|l| if l + 1 == k { 0.05 } else { 0.5f64.powi(l as i32 + 1) }).collect();
     let s: f64 = v.iter().sum();
     v.iter_mut().for_each(|x| *x /= s);
     v
@@ -214,13 +179,7 @@ fn log_terms(p: u64, active: &[bool], m: &[Vec<f64>], u: &[Vec<f64>]) -> (f64, f
 
 /// EM for m (u fixed) and the within-sample λ on pattern counts; returns m
 /// and the number of iterations.
-pub(crate) fn em_m(
-    pats: &HashMap<u64, f64>,
-    active: &[bool],
-    u: &[Vec<f64>],
-    mut m: Vec<Vec<f64>>,
-    max_iterations: usize,
-) -> (Vec<Vec<f64>>, usize) {
+pub(crate) fn em_m(pats: &HashMap<u64, f64>, active: &[bool], u: &[Vec<f64>], mut m: Vec<Vec<f64>>, max_iterations: usize) -> (Vec<Vec<f64>>, usize) {
     // Dirichlet prior: a few pseudo-matches spread as the starting m, so that
     // a level never seen among the matches of a small sample keeps a
     // sensible m instead of collapsing to zero.
@@ -271,13 +230,7 @@ pub(crate) fn em_m(
 
 /// λ over all pairs with m and u fixed: the expected number of matches among
 /// the candidates divided by the number of pairs.
-pub(crate) fn em_lambda(
-    candidates: &HashMap<u64, f64>,
-    m: &[Vec<f64>],
-    u: &[Vec<f64>],
-    total_pairs: f64,
-    max_iterations: usize,
-) -> f64 {
+pub(crate) fn em_lambda(candidates: &HashMap<u64, f64>, m: &[Vec<f64>], u: &[Vec<f64>], total_pairs: f64, max_iterations: usize) -> f64 {
     let active = vec![true; m.len()];
     let terms: Vec<(f64, f64)> = candidates
         .iter()
@@ -293,10 +246,7 @@ pub(crate) fn em_lambda(
     let mut lambda = (0.1 * n_cand / total_pairs).clamp(1e-12, 0.5);
     for _ in 0..max_iterations.max(50) {
         let prior = (lambda / (1.0 - lambda)).ln();
-        let expected: f64 = terms
-            .iter()
-            .map(|(llr, n)| n / (1.0 + (-(prior + llr)).exp()))
-            .sum();
+        let expected: f64 = terms.iter().map(|(llr, n)| n / (1.0 + (-(prior + llr)).exp())).sum();
         let nl = (expected / total_pairs).clamp(1e-12, 0.999);
         if (nl - lambda).abs() <= 1e-9 * lambda.max(1e-12) {
             lambda = nl;

@@ -7,18 +7,15 @@
 /// Spanish, Dutch… names: "Abd el Kader" → "abdelkader", "Ben Ali" → "benali".
 /// They are also dropped to build the *core* form ("de la Fontaine" → "fontaine").
 pub const PARTICLES: &[&str] = &[
-    "abd", "abdel", "abdul", "el", "al", "ul", "ben", "bin", "ibn", "bou", "ould", "ait", "de",
-    "du", "des", "da", "di", "do", "dos", "das", "del", "della", "la", "le", "les", "van", "von",
-    "der", "den", "ter", "d", "l", "y", "st", "ste", "saint", "sainte", "mac", "mc", "o",
+    "abd", "abdel", "abdul", "el", "al", "ul", "ben", "bin", "ibn", "bou", "ould", "ait", "de", "du", "des", "da", "di", "do", "dos", "das", "del", "della",
+    "la", "le", "les", "van", "von", "der", "den", "ter", "d", "l", "y", "st", "ste", "saint", "sainte", "mac", "mc", "o",
 ];
 
 /// Particles which, when dropped for the core form, must not leave an empty name
 /// and which carry meaning mostly as a prefix (ben/ould/abd…): only the purely
 /// "article-like" ones are removed from the core form.
-const CORE_DROP: &[&str] = &[
-    "el", "al", "ul", "de", "du", "des", "da", "di", "do", "dos", "das", "del", "della", "la",
-    "le", "les", "van", "von", "der", "den", "ter", "d", "l", "y",
-];
+const CORE_DROP: &[&str] =
+    &["el", "al", "ul", "de", "du", "des", "da", "di", "do", "dos", "das", "del", "della", "la", "le", "les", "van", "von", "der", "den", "ter", "d", "l", "y"];
 
 /// Fold one character to lowercase ASCII (possibly several letters, e.g. "œ" → "oe").
 /// Latin letters with diacritics (French, Romanian, Turkish, Polish, Vietnamese
@@ -30,40 +27,34 @@ pub fn fold_char(c: char, out: &mut String) {
         return;
     }
     let s: &str = match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' | 'ạ' | 'ả' | 'ấ' | 'ầ' | 'ẩ' | 'ẫ'
-        | 'ậ' | 'ắ' | 'ằ' | 'ẳ' | 'ẵ' | 'ặ' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' | 'Ā' | 'Ă'
-        | 'Ą' => "a",
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' | 'ạ' | 'ả' | 'ấ' | 'ầ' | 'ẩ' | 'ẫ' | 'ậ' | 'ắ' | 'ằ' | 'ẳ' | 'ẵ' | 'ặ' | 'À' | 'Á' | 'Â' | 'Ã'
+        | 'Ä' | 'Å' | 'Ā' | 'Ă' | 'Ą' => "a",
         'æ' | 'Æ' => "ae",
         'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' | 'Ç' | 'Ć' | 'Ĉ' | 'Ċ' | 'Č' => "c",
         'ď' | 'đ' | 'ð' | 'Ď' | 'Đ' | 'Ð' => "d",
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' | 'ẹ' | 'ẻ' | 'ẽ' | 'ế' | 'ề' | 'ể'
-        | 'ễ' | 'ệ' | 'È' | 'É' | 'Ê' | 'Ë' | 'Ē' | 'Ĕ' | 'Ė' | 'Ę' | 'Ě' => "e",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' | 'ẹ' | 'ẻ' | 'ẽ' | 'ế' | 'ề' | 'ể' | 'ễ' | 'ệ' | 'È' | 'É' | 'Ê' | 'Ë' | 'Ē' | 'Ĕ' | 'Ė' | 'Ę'
+        | 'Ě' => "e",
         'ĝ' | 'ğ' | 'ġ' | 'ģ' | 'Ĝ' | 'Ğ' | 'Ġ' | 'Ģ' => "g",
         'ĥ' | 'ħ' | 'Ĥ' | 'Ħ' => "h",
-        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' | 'ị' | 'ỉ' | 'Ì' | 'Í' | 'Î' | 'Ï'
-        | 'Ĩ' | 'Ī' | 'Ĭ' | 'Į' | 'İ' => "i",
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' | 'ị' | 'ỉ' | 'Ì' | 'Í' | 'Î' | 'Ï' | 'Ĩ' | 'Ī' | 'Ĭ' | 'Į' | 'İ' => "i",
         'ĵ' | 'Ĵ' => "j",
         'ķ' | 'Ķ' => "k",
         'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' | 'Ĺ' | 'Ļ' | 'Ľ' | 'Ŀ' | 'Ł' => "l",
         'ñ' | 'ń' | 'ņ' | 'ň' | 'Ñ' | 'Ń' | 'Ņ' | 'Ň' => "n",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' | 'ơ' | 'ọ' | 'ỏ' | 'ố' | 'ồ' | 'ổ'
-        | 'ỗ' | 'ộ' | 'ớ' | 'ờ' | 'ở' | 'ỡ' | 'ợ' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' | 'Ō'
-        | 'Ŏ' | 'Ő' | 'Ơ' => "o",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' | 'ơ' | 'ọ' | 'ỏ' | 'ố' | 'ồ' | 'ổ' | 'ỗ' | 'ộ' | 'ớ' | 'ờ' | 'ở' | 'ỡ' | 'ợ' | 'Ò' | 'Ó' | 'Ô'
+        | 'Õ' | 'Ö' | 'Ø' | 'Ō' | 'Ŏ' | 'Ő' | 'Ơ' => "o",
         'œ' | 'Œ' => "oe",
         'ŕ' | 'ŗ' | 'ř' | 'Ŕ' | 'Ŗ' | 'Ř' => "r",
         'ś' | 'ŝ' | 'ş' | 'š' | 'ș' | 'Ś' | 'Ŝ' | 'Ş' | 'Š' | 'Ș' => "s",
         'ß' => "ss",
         'ţ' | 'ť' | 'ŧ' | 'ț' | 'Ţ' | 'Ť' | 'Ŧ' | 'Ț' => "t",
         'þ' | 'Þ' => "th",
-        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' | 'ư' | 'ụ' | 'ủ' | 'ứ' | 'ừ'
-        | 'ử' | 'ữ' | 'ự' | 'Ù' | 'Ú' | 'Û' | 'Ü' | 'Ũ' | 'Ū' | 'Ŭ' | 'Ů' | 'Ű' | 'Ų' | 'Ư' => {
-            "u"
-        }
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' | 'ư' | 'ụ' | 'ủ' | 'ứ' | 'ừ' | 'ử' | 'ữ' | 'ự' | 'Ù' | 'Ú' | 'Û' | 'Ü' | 'Ũ' | 'Ū' | 'Ŭ'
+        | 'Ů' | 'Ű' | 'Ų' | 'Ư' => "u",
         'ý' | 'ÿ' | 'ŷ' | 'ỳ' | 'ỹ' | 'Ý' | 'Ÿ' | 'Ŷ' => "y",
         'ź' | 'ż' | 'ž' | 'Ź' | 'Ż' | 'Ž' => "z",
         // Apostrophes and dashes of every kind become separators.
-        '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{2010}' | '\u{2011}' | '\u{2013}'
-        | '\u{2014}' => " ",
+        '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{2010}' | '\u{2011}' | '\u{2013}' | '\u{2014}' => " ",
         // Basic Cyrillic, simple French-friendly transliteration.
         'а' | 'А' => "a",
         'б' | 'Б' => "b",
@@ -152,11 +143,7 @@ pub fn glued_tokens(norm: &str) -> Vec<String> {
 /// "el amrani" → ["amrani"]). Never empty when the input is not.
 pub fn core_tokens(norm: &str) -> Vec<String> {
     let all: Vec<&str> = norm.split(' ').filter(|t| !t.is_empty()).collect();
-    let kept: Vec<String> = all
-        .iter()
-        .filter(|t| !CORE_DROP.contains(t))
-        .map(|t| t.to_string())
-        .collect();
+    let kept: Vec<String> = all.iter().filter(|t| !CORE_DROP.contains(t)).map(|t| t.to_string()).collect();
     if kept.is_empty() {
         all.iter().map(|t| t.to_string()).collect()
     } else {

@@ -192,9 +192,7 @@ mod tests {
 
     #[test]
     fn transliteration_variants_share_a_key() {
-        for v in [
-            "Mohammed", "Muhammad", "Mouhamed", "Mohamad", "Mehmed", "Mohamed",
-        ] {
+        for v in ["Mohammed", "Muhammad", "Mouhamed", "Mohamad", "Mehmed", "Mohamed"] {
             same("Mohamed", v);
         }
         for v in ["Yusuf", "Youcef", "Yousef", "Youssef"] {

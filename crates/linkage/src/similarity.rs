@@ -62,12 +62,7 @@ pub fn jaro(a: &[u8], b: &[u8]) -> f64 {
 /// Jaro-Winkler similarity in [0, 1] (prefix scale 0.1, prefix up to 4).
 pub fn jaro_winkler(a: &[u8], b: &[u8]) -> f64 {
     let j = jaro(a, b);
-    let prefix = a
-        .iter()
-        .zip(b.iter())
-        .take(4)
-        .take_while(|(x, y)| x == y)
-        .count();
+    let prefix = a.iter().zip(b.iter()).take(4).take_while(|(x, y)| x == y).count();
     j + prefix as f64 * 0.1 * (1.0 - j)
 }
 
@@ -94,11 +89,7 @@ pub fn damerau_levenshtein(a: &[u8], b: &[u8]) -> usize {
         r1 = &mut y[..=lb];
         r2 = &mut z[..=lb];
     } else {
-        heap = vec![
-            vec![0usize; lb + 1],
-            vec![0usize; lb + 1],
-            vec![0usize; lb + 1],
-        ];
+        heap = vec![vec![0usize; lb + 1], vec![0usize; lb + 1], vec![0usize; lb + 1]];
         rows = &mut heap[..];
         let (x, rest) = rows.split_at_mut(1);
         let (y, z) = rest.split_at_mut(1);
@@ -134,12 +125,7 @@ pub fn token_set(a: &[&str], b: &[&str]) -> f64 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
-    let best = |t: &&str, other: &[&str]| -> f64 {
-        other
-            .iter()
-            .map(|o| jaro_winkler(t.as_bytes(), o.as_bytes()))
-            .fold(0.0, f64::max)
-    };
+    let best = |t: &&str, other: &[&str]| -> f64 { other.iter().map(|o| jaro_winkler(t.as_bytes(), o.as_bytes())).fold(0.0, f64::max) };
     let sa: f64 = a.iter().map(|t| best(t, b)).sum();
     let sb: f64 = b.iter().map(|t| best(t, a)).sum();
     // The smaller side weighs as much as the larger one: a name written in

@@ -98,15 +98,8 @@ fn level(a: &Record, b: &Record, name: &str) -> String {
     let cfg = Config::from_toml_str(PEOPLE).expect("config");
     let idx = Index::build(&cfg, vec![b.clone()]).expect("index");
     let found = idx.candidates_above(a, 5, 0.0);
-    let pair = found
-        .first()
-        .unwrap_or_else(|| panic!("no candidate for {a:?} / {b:?}"));
-    pair.agreements
-        .iter()
-        .find(|x| x.comparison == name)
-        .expect("comparison")
-        .level
-        .clone()
+    let pair = found.first().unwrap_or_else(|| panic!("no candidate for {a:?} / {b:?}"));
+    pair.agreements.iter().find(|x| x.comparison == name).expect("comparison").level.clone()
 }
 
 use veille_linkage::Index;
@@ -129,97 +122,47 @@ fn person(id: &str, given: &str, family: &str, year: &str) -> Record {
 fn levels_explain_name_variants() {
     let a = person("a", "Mohamed", "Benali", "1980");
     // Exact after accents/case/punctuation.
-    assert_eq!(
-        level(&a, &person("b", "MOHAMED", "Ben-Ali", "1980"), "given_name"),
-        "exact"
-    );
-    assert_eq!(
-        level(
-            &a,
-            &person("b", "MOHAMED", "Ben-Ali", "1980"),
-            "family_name"
-        ),
-        "exact"
-    );
+    assert_eq!(level(&a, &person("b", "MOHAMED", "Ben-Ali", "1980"), "given_name"), "exact");
+    assert_eq!(level(&a, &person("b", "MOHAMED", "Ben-Ali", "1980"), "family_name"), "exact");
     // Transliteration variant.
     let l = level(&a, &person("b", "Muhammad", "Benali", "1980"), "given_name");
     assert!(l == "phonetic" || l.starts_with("jaro_winkler"), "{l}");
     // Swapped first and last names.
-    assert_eq!(
-        level(&a, &person("b", "Benali", "Mohamed", "1980"), "given_name"),
-        "swapped_with_family_name"
-    );
+    assert_eq!(level(&a, &person("b", "Benali", "Mohamed", "1980"), "given_name"), "swapped_with_family_name");
     // Approximate year.
-    assert_eq!(
-        level(&a, &person("b", "Mohamed", "Benali", "1981"), "birth_year"),
-        "year_within_1"
-    );
-    assert_eq!(
-        level(&a, &person("b", "Mohamed", "Benali", "1983"), "birth_year"),
-        "year_within_3"
-    );
+    assert_eq!(level(&a, &person("b", "Mohamed", "Benali", "1981"), "birth_year"), "year_within_1");
+    assert_eq!(level(&a, &person("b", "Mohamed", "Benali", "1983"), "birth_year"), "year_within_3");
     // Missing value.
-    assert_eq!(
-        level(&a, &person("b", "Mohamed", "Benali", ""), "birth_year"),
-        "null"
-    );
+    assert_eq!(level(&a, &person("b", "Mohamed", "Benali", ""), "birth_year"), "null");
     // Accents.
     let i = person("i", "Ionuț", "Popescu", "1990");
-    assert_eq!(
-        level(&i, &person("j", "Ionut", "Popescu", "1990"), "given_name"),
-        "exact"
-    );
+    assert_eq!(level(&i, &person("j", "Ionut", "Popescu", "1990"), "given_name"), "exact");
     // Compound names written apart.
     let k = person("k", "Abdelkader", "Haddad", "1970");
-    assert_eq!(
-        level(
-            &k,
-            &person("l", "Abd el Kader", "Haddad", "1970"),
-            "given_name"
-        ),
-        "exact"
-    );
+    assert_eq!(level(&k, &person("l", "Abd el Kader", "Haddad", "1970"), "given_name"), "exact");
 }
 
 #[test]
 fn dates_with_transposed_day_and_month() {
-    let a = Record::new("a")
-        .with("given_name", "Aïcha")
-        .with("family_name", "Diallo")
-        .with("birth_date", "1985-03-07");
-    let b = Record::new("b")
-        .with("given_name", "Aicha")
-        .with("family_name", "Diallo")
-        .with("birth_date", "03/07/1985");
+    let a = Record::new("a").with("given_name", "Aïcha").with("family_name", "Diallo").with("birth_date", "1985-03-07");
+    let b = Record::new("b").with("given_name", "Aicha").with("family_name", "Diallo").with("birth_date", "03/07/1985");
     assert_eq!(level(&a, &b, "birth_date"), "day_month_transposed");
-    let c = Record::new("c")
-        .with("given_name", "Aicha")
-        .with("family_name", "Diallo")
-        .with("birth_date", "07/03/1985");
+    let c = Record::new("c").with("given_name", "Aicha").with("family_name", "Diallo").with("birth_date", "07/03/1985");
     assert_eq!(level(&a, &c, "birth_date"), "same_date");
 }
 
 #[test]
 fn aliases_are_multi_valued() {
-    let a = Record::new("a")
-        .with("aliases", "Momo|Le Grand")
-        .with("birth_year", "1975");
-    let b = Record::new("b")
-        .with("aliases", "le grand")
-        .with("birth_year", "1975");
+    let a = Record::new("a").with("aliases", "Momo|Le Grand").with("birth_year", "1975");
+    let b = Record::new("b").with("aliases", "le grand").with("birth_year", "1975");
     assert_eq!(level(&a, &b, "aliases"), "exact");
 }
 
 #[test]
 fn unknown_field_in_config_is_reported_with_its_use() {
     let cfg = Config::from_toml_str(PEOPLE).expect("config");
-    let fields: Vec<String> = ["id", "given_name", "family_name"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let err = Compiled::new(&cfg, Some(&fields))
-        .expect_err("must fail")
-        .to_string();
+    let fields: Vec<String> = ["id", "given_name", "family_name"].iter().map(|s| s.to_string()).collect();
+    let err = Compiled::new(&cfg, Some(&fields)).expect_err("must fail").to_string();
     assert!(err.contains("unknown field 'aliases'"), "{err}");
     assert!(err.contains("comparison 'aliases'"), "{err}");
 }
@@ -235,29 +178,10 @@ fn dedupe_finds_variants_and_clusters_them() {
         person("b2", "IONUT", "POPESCU", "1991"),
     ];
     // Background of unrelated invented people, so that u is meaningful.
-    let given = [
-        "Karim", "Nadia", "Stefan", "Oksana", "Mamadou", "Hawa", "Thierry", "Leila", "Dmytro",
-        "Zineb",
-    ];
-    let family = [
-        "Kaddour",
-        "Traore",
-        "Ionescu",
-        "Kovalenko",
-        "Diallo",
-        "Martin",
-        "Haddad",
-        "Nguyen",
-        "Yilmaz",
-        "Rahimi",
-    ];
+    let given = ["Karim", "Nadia", "Stefan", "Oksana", "Mamadou", "Hawa", "Thierry", "Leila", "Dmytro", "Zineb"];
+    let family = ["Kaddour", "Traore", "Ionescu", "Kovalenko", "Diallo", "Martin", "Haddad", "Nguyen", "Yilmaz", "Rahimi"];
     for i in 0..200 {
-        recs.push(person(
-            &format!("x{i}"),
-            given[i % given.len()],
-            family[(i * 7 + i / 10) % family.len()],
-            &(1950 + (i * 13) % 50).to_string(),
-        ));
+        recs.push(person(&format!("x{i}"), given[i % given.len()], family[(i * 7 + i / 10) % family.len()], &(1950 + (i * 13) % 50).to_string()));
     }
     let res = dedupe(&cfg, &recs).expect("dedupe");
     let clusters = res.clusters(0.5);
@@ -265,11 +189,7 @@ fn dedupe_finds_variants_and_clusters_them() {
     assert_eq!(clusters[0], clusters[2]);
     assert_eq!(clusters[3], clusters[4]);
     assert_ne!(clusters[0], clusters[3]);
-    let p = res
-        .pairs
-        .iter()
-        .find(|p| (p.a, p.b) == (0, 1))
-        .expect("pair a1-a2");
+    let p = res.pairs.iter().find(|p| (p.a, p.b) == (0, 1)).expect("pair a1-a2");
     let e = res.explain(p);
     assert_eq!(e.left_id, "a1");
     assert_eq!(e.agreements.len(), 6);

@@ -78,31 +78,11 @@ fn labelled(n_entities: usize, seed: u64) -> (Vec<Record>, Vec<usize>) {
         let copies = if rng.gen_bool(0.5) { 2 } else { 1 };
         for k in 0..copies {
             let mut r = Record::new(format!("e{e}-{k}"));
-            let gg = if k > 0 && rng.gen_bool(0.2) {
-                typo(&g, &mut rng)
-            } else {
-                g.clone()
-            };
-            let ff = if k > 0 && rng.gen_bool(0.2) {
-                typo(&f, &mut rng)
-            } else {
-                f.clone()
-            };
-            let yy = if k > 0 && rng.gen_bool(0.3) {
-                y + rng.gen_range(-2..=2)
-            } else {
-                y
-            };
-            let cc = if k > 0 && rng.gen_bool(0.2) {
-                cities[rng.gen_range(0..cities.len())]
-            } else {
-                c
-            };
-            r = r
-                .with("given_name", gg)
-                .with("family_name", ff)
-                .with("birth_year", yy.to_string())
-                .with("city", cc);
+            let gg = if k > 0 && rng.gen_bool(0.2) { typo(&g, &mut rng) } else { g.clone() };
+            let ff = if k > 0 && rng.gen_bool(0.2) { typo(&f, &mut rng) } else { f.clone() };
+            let yy = if k > 0 && rng.gen_bool(0.3) { y + rng.gen_range(-2..=2) } else { y };
+            let cc = if k > 0 && rng.gen_bool(0.2) { cities[rng.gen_range(0..cities.len())] } else { c };
+            r = r.with("given_name", gg).with("family_name", ff).with("birth_year", yy.to_string()).with("city", cc);
             recs.push(r);
             truth.push(e);
         }
@@ -126,34 +106,17 @@ fn em_recovers_m_close_to_the_labelled_truth_and_links_well() {
             }
         }
     }
-    let frac = |field: &str| {
-        true_pairs
-            .iter()
-            .filter(|(i, j)| recs[*i].get(field) == recs[*j].get(field))
-            .count() as f64
-            / true_pairs.len() as f64
-    };
+    let frac = |field: &str| true_pairs.iter().filter(|(i, j)| recs[*i].get(field) == recs[*j].get(field)).count() as f64 / true_pairs.len() as f64;
     for (c, field) in [(0, "given_name"), (1, "family_name"), (3, "city")] {
         let m_exact = model.comparisons[c].levels[0].m;
         let emp = frac(field);
-        assert!(
-            (m_exact - emp).abs() < 0.12,
-            "{field}: EM m={m_exact:.3}, labelled {emp:.3}"
-        );
-        assert!(
-            model.comparisons[c].levels[0].u < 0.2,
-            "{field}: u of exact should be small"
-        );
+        assert!((m_exact - emp).abs() < 0.12, "{field}: EM m={m_exact:.3}, labelled {emp:.3}");
+        assert!(model.comparisons[c].levels[0].u < 0.2, "{field}: u of exact should be small");
     }
     // λ: true share of matching pairs.
     let n = recs.len() as f64;
     let lambda_true = true_pairs.len() as f64 / (n * (n - 1.0) / 2.0);
-    assert!(
-        model.lambda > lambda_true / 3.0 && model.lambda < lambda_true * 3.0,
-        "λ {} vs {}",
-        model.lambda,
-        lambda_true
-    );
+    assert!(model.lambda > lambda_true / 3.0 && model.lambda < lambda_true * 3.0, "λ {} vs {}", model.lambda, lambda_true);
 
     // Pairwise quality.
     let mut tp = 0;
@@ -164,10 +127,7 @@ fn em_recovers_m_close_to_the_labelled_truth_and_links_well() {
     }
     let precision = tp as f64 / res.pairs.len() as f64;
     let recall = tp as f64 / true_pairs.len() as f64;
-    assert!(
-        precision > 0.9 && recall > 0.9,
-        "precision {precision:.3} recall {recall:.3}"
-    );
+    assert!(precision > 0.9 && recall > 0.9, "precision {precision:.3} recall {recall:.3}");
 }
 
 #[test]
@@ -176,18 +136,10 @@ fn index_suggests_duplicates_and_learns_inserts() {
     let cfg = Config::from_toml_str(CONFIG).expect("config");
     let probe = recs[0].clone();
     let mut index = Index::build(&cfg, recs[1..].to_vec()).expect("index");
-    let fresh = Record::new("new-1")
-        .with("given_name", "Zorbalak")
-        .with("family_name", "Quintopher")
-        .with("birth_year", "1966")
-        .with("city", "Lyon");
+    let fresh = Record::new("new-1").with("given_name", "Zorbalak").with("family_name", "Quintopher").with("birth_year", "1966").with("city", "Lyon");
     assert!(index.candidates(&fresh, 5).is_empty());
     index.insert(&fresh);
-    let again = Record::new("new-2")
-        .with("given_name", "Zorbalac")
-        .with("family_name", "Quintopher")
-        .with("birth_year", "1967")
-        .with("city", "Lyon");
+    let again = Record::new("new-2").with("given_name", "Zorbalac").with("family_name", "Quintopher").with("birth_year", "1967").with("city", "Lyon");
     let found = index.candidates(&again, 5);
     assert_eq!(found[0].right_id, "new-1");
     assert_eq!(found[0].agreements[1].level, "exact");
@@ -209,14 +161,7 @@ fn tmp(name: &str, content: &str) -> PathBuf {
 }
 
 fn dedupe_cmd(config: PathBuf, input: PathBuf, output: PathBuf) -> LinkageCommand {
-    LinkageCommand::Dedupe {
-        config,
-        input,
-        output,
-        clusters: None,
-        threshold: None,
-        save_model: None,
-    }
+    LinkageCommand::Dedupe { config, input, output, clusters: None, threshold: None, save_model: None }
 }
 
 const GOOD_CSV: &str = "id,given_name,family_name,birth_year,city\n1,Karim,Haddad,1970,Lyon\n2,Karim,Hadad,1970,Lyon\n3,Nadia,Traore,1985,Paris\n";
@@ -224,10 +169,7 @@ const GOOD_CSV: &str = "id,given_name,family_name,birth_year,city\n1,Karim,Hadda
 #[test]
 fn cli_reports_malformed_csv_with_line_number() {
     let cfg = tmp("a.toml", CONFIG);
-    let csv = tmp(
-        "bad.csv",
-        "id,given_name,family_name,birth_year,city\n1,Karim,Haddad,1970,Lyon\n2,Karim,Hadad\n",
-    );
+    let csv = tmp("bad.csv", "id,given_name,family_name,birth_year,city\n1,Karim,Haddad,1970,Lyon\n2,Karim,Hadad\n");
     let err = run(dedupe_cmd(cfg, csv, tmp("out.csv", ""))).expect_err("must fail");
     let msg = format!("{err:#}");
     assert!(msg.contains("bad.csv"), "{msg}");
@@ -238,67 +180,29 @@ fn cli_reports_malformed_csv_with_line_number() {
 #[test]
 fn cli_reports_duplicate_ids_and_missing_columns() {
     let cfg = tmp("b.toml", CONFIG);
-    let dup = tmp(
-        "dup.csv",
-        "id,given_name,family_name,birth_year,city\n1,A,B,1970,Lyon\n1,C,D,1971,Lyon\n",
-    );
-    let msg = format!(
-        "{:#}",
-        run(dedupe_cmd(cfg.clone(), dup, tmp("o1.csv", ""))).expect_err("dup")
-    );
-    assert!(
-        msg.contains("line 3") && msg.contains("duplicate id '1'"),
-        "{msg}"
-    );
-    let nocity = tmp(
-        "nocity.csv",
-        "id,given_name,family_name,birth_year\n1,A,B,1970\n",
-    );
-    let msg = format!(
-        "{:#}",
-        run(dedupe_cmd(cfg, nocity, tmp("o2.csv", ""))).expect_err("no city")
-    );
+    let dup = tmp("dup.csv", "id,given_name,family_name,birth_year,city\n1,A,B,1970,Lyon\n1,C,D,1971,Lyon\n");
+    let msg = format!("{:#}", run(dedupe_cmd(cfg.clone(), dup, tmp("o1.csv", ""))).expect_err("dup"));
+    assert!(msg.contains("line 3") && msg.contains("duplicate id '1'"), "{msg}");
+    let nocity = tmp("nocity.csv", "id,given_name,family_name,birth_year\n1,A,B,1970\n");
+    let msg = format!("{:#}", run(dedupe_cmd(cfg, nocity, tmp("o2.csv", ""))).expect_err("no city"));
     assert!(msg.contains("unknown field 'city'"), "{msg}");
 }
 
 #[test]
 fn cli_reports_bad_config() {
     let csv = tmp("good.csv", GOOD_CSV);
-    let bad_cmp = CONFIG.replace("type = \"exact\" }, { type = \"jaro_winkler\", threshold = 0.88 }]\n\n[[comparison]]\nname = \"family_name\"", "type = \"soundex\" }]\n\n[[comparison]]\nname = \"family_name\"");
+    let bad_cmp = CONFIG.replace(
+        "type = \"exact\" }, { type = \"jaro_winkler\", threshold = 0.88 }]\n\n[[comparison]]\nname = \"family_name\"",
+        "type = \"soundex\" }]\n\n[[comparison]]\nname = \"family_name\"",
+    );
     assert_ne!(bad_cmp, CONFIG);
-    let msg = format!(
-        "{:#}",
-        run(dedupe_cmd(
-            tmp("c.toml", &bad_cmp),
-            csv.clone(),
-            tmp("o3.csv", "")
-        ))
-        .expect_err("bad comparator")
-    );
-    assert!(
-        msg.contains("c.toml") && msg.contains("soundex") && msg.contains("line"),
-        "{msg}"
-    );
+    let msg = format!("{:#}", run(dedupe_cmd(tmp("c.toml", &bad_cmp), csv.clone(), tmp("o3.csv", ""))).expect_err("bad comparator"));
+    assert!(msg.contains("c.toml") && msg.contains("soundex") && msg.contains("line"), "{msg}");
     let bad_key = CONFIG.replace("id_field", "idfield");
-    let msg = format!(
-        "{:#}",
-        run(dedupe_cmd(
-            tmp("d.toml", &bad_key),
-            csv.clone(),
-            tmp("o4.csv", "")
-        ))
-        .expect_err("bad key")
-    );
+    let msg = format!("{:#}", run(dedupe_cmd(tmp("d.toml", &bad_key), csv.clone(), tmp("o4.csv", ""))).expect_err("bad key"));
     assert!(msg.contains("idfield"), "{msg}");
-    let no_rule = CONFIG
-        .split("[[blocking]]")
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let msg = format!(
-        "{:#}",
-        run(dedupe_cmd(tmp("e.toml", &no_rule), csv, tmp("o5.csv", ""))).expect_err("no blocking")
-    );
+    let no_rule = CONFIG.split("[[blocking]]").next().unwrap_or_default().to_string();
+    let msg = format!("{:#}", run(dedupe_cmd(tmp("e.toml", &no_rule), csv, tmp("o5.csv", ""))).expect_err("no blocking"));
     assert!(msg.contains("blocking"), "{msg}");
 }
 
@@ -310,11 +214,7 @@ fn cli_writes_explained_pairs_and_clusters() {
     let mut rng = StdRng::seed_from_u64(3);
     for i in 0..300 {
         let year = rng.gen_range(1940..2005);
-        text.push_str(&format!(
-            "x{i},{},{},{year},Rennes\n",
-            random_name(&mut rng),
-            random_name(&mut rng)
-        ));
+        text.push_str(&format!("x{i},{},{},{year},Rennes\n", random_name(&mut rng), random_name(&mut rng)));
     }
     let csv = tmp("good2.csv", &text);
     let out = tmp("pairs.csv", "");
@@ -330,18 +230,11 @@ fn cli_writes_explained_pairs_and_clusters() {
     })
     .expect("run");
     let pairs = std::fs::read_to_string(out).expect("pairs");
-    assert!(pairs.starts_with(
-        "left_id,right_id,match_weight,match_probability,given_name,family_name,birth_year,city"
-    ));
-    assert!(
-        pairs.lines().any(|l| l.starts_with("1,2,")
-            && l.ends_with("exact,jaro_winkler>=0.88,year_within_0,exact")),
-        "{pairs}"
-    );
+    assert!(pairs.starts_with("left_id,right_id,match_weight,match_probability,given_name,family_name,birth_year,city"));
+    assert!(pairs.lines().any(|l| l.starts_with("1,2,") && l.ends_with("exact,jaro_winkler>=0.88,year_within_0,exact")), "{pairs}");
     let cl = std::fs::read_to_string(clusters).expect("clusters");
     assert!(cl.contains("2,1"), "{cl}");
-    let m: veille_linkage::Model =
-        serde_json::from_str(&std::fs::read_to_string(model).expect("model")).expect("json");
+    let m: veille_linkage::Model = serde_json::from_str(&std::fs::read_to_string(model).expect("model")).expect("json");
     assert_eq!(m.comparisons.len(), 4);
 }
 

@@ -4,10 +4,7 @@
 use std::collections::BTreeSet;
 
 use sqlx::Row;
-use veille_domain::{
-    Actor, CaseId, EmailAddress, FieldGroup, InvitationId, OrganisationId, Role, TerritoryId, TerritoryScope,
-    Timestamp, UserId,
-};
+use veille_domain::{Actor, CaseId, EmailAddress, FieldGroup, InvitationId, OrganisationId, Role, TerritoryId, TerritoryScope, Timestamp, UserId};
 
 use crate::db::{b, Db, Tx};
 use crate::error::{Result, ResultExt, StorageError};
@@ -113,19 +110,11 @@ pub async fn create(tx: &mut Tx, new: &NewAccount, now: Timestamp) -> Result<Use
     .await
     .classify()?;
     for t in new.territories.iter().flatten() {
-        sqlx::query("INSERT INTO user_territories (user_id, territory_id) VALUES ($1, $2)")
-            .bind(id.to_string())
-            .bind(t.to_string())
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query("INSERT INTO user_territories (user_id, territory_id) VALUES ($1, $2)").bind(id.to_string()).bind(t.to_string()).execute(&mut **tx).await?;
     }
     for g in &new.field_groups {
         if new.role.grantable_field_groups().contains(g) {
-            sqlx::query("INSERT INTO user_field_groups (user_id, field_group) VALUES ($1, $2)")
-                .bind(id.to_string())
-                .bind(g.code())
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query("INSERT INTO user_field_groups (user_id, field_group) VALUES ($1, $2)").bind(id.to_string()).bind(g.code()).execute(&mut **tx).await?;
         }
     }
     Ok(id)
@@ -143,10 +132,7 @@ pub async fn get(db: &Db, id: UserId) -> Result<Account> {
 
 /// One account by login e-mail.
 pub async fn by_email(db: &Db, email: &EmailAddress) -> Result<Option<Account>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
-        .bind(email.as_str())
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email = $1")).bind(email.as_str()).fetch_optional(db.pool()).await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -185,18 +171,11 @@ pub async fn actor_of(db: &Db, account: &Account) -> Result<Actor> {
     let territories = if account.all_territories {
         TerritoryScope::All
     } else {
-        let ids: Vec<String> = sqlx::query_scalar("SELECT territory_id FROM user_territories WHERE user_id = $1")
-            .bind(&uid)
-            .fetch_all(db.pool())
-            .await?;
+        let ids: Vec<String> = sqlx::query_scalar("SELECT territory_id FROM user_territories WHERE user_id = $1").bind(&uid).fetch_all(db.pool()).await?;
         TerritoryScope::Only(ids.into_iter().map(|s| parse_id(s, "user_territories")).collect::<Result<_>>()?)
     };
-    let groups: Vec<String> = sqlx::query_scalar("SELECT field_group FROM user_field_groups WHERE user_id = $1")
-        .bind(&uid)
-        .fetch_all(db.pool())
-        .await?;
-    let cases: Vec<String> =
-        sqlx::query_scalar("SELECT case_id FROM case_members WHERE user_id = $1").bind(&uid).fetch_all(db.pool()).await?;
+    let groups: Vec<String> = sqlx::query_scalar("SELECT field_group FROM user_field_groups WHERE user_id = $1").bind(&uid).fetch_all(db.pool()).await?;
+    let cases: Vec<String> = sqlx::query_scalar("SELECT case_id FROM case_members WHERE user_id = $1").bind(&uid).fetch_all(db.pool()).await?;
     Ok(Actor {
         user: account.id,
         organisation: account.organisation,
@@ -237,11 +216,7 @@ pub async fn enable_totp(tx: &mut Tx, id: UserId, step: i64, recovery_hashes: &[
         .await?;
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(id.to_string()).execute(&mut **tx).await?;
     for h in recovery_hashes {
-        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-            .bind(id.to_string())
-            .bind(h)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)").bind(id.to_string()).bind(h).execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -249,33 +224,25 @@ pub async fn enable_totp(tx: &mut Tx, id: UserId, step: i64, recovery_hashes: &[
 /// Records that TOTP step `step` was used, only if it is newer than the last
 /// one (so a code works once). Returns false if it was already used.
 pub async fn consume_totp_step(tx: &mut Tx, id: UserId, step: i64) -> Result<bool> {
-    let done = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
-        .bind(step)
-        .bind(id.to_string())
-        .execute(&mut **tx)
-        .await?;
+    let done =
+        sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1").bind(step).bind(id.to_string()).execute(&mut **tx).await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Uses a recovery code (given hashed) once. Returns whether it was valid.
 pub async fn consume_recovery_code(tx: &mut Tx, id: UserId, hash: &str, now: Timestamp) -> Result<bool> {
-    let done = sqlx::query(
-        "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
-    )
-    .bind(now.as_micros())
-    .bind(id.to_string())
-    .bind(hash)
-    .execute(&mut **tx)
-    .await?;
+    let done = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
+        .bind(now.as_micros())
+        .bind(id.to_string())
+        .bind(hash)
+        .execute(&mut **tx)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Unused recovery codes left.
 pub async fn recovery_codes_left(db: &Db, id: UserId) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
-        .bind(id.to_string())
-        .fetch_one(db.pool())
-        .await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL").bind(id.to_string()).fetch_one(db.pool()).await?)
 }
 
 /// Removes the second factor (administrator reset): the account enrols again at next login.
@@ -333,19 +300,11 @@ pub async fn set_grants(
     }
     sqlx::query("DELETE FROM user_territories WHERE user_id = $1").bind(id.to_string()).execute(&mut **tx).await?;
     for t in territories.into_iter().flatten() {
-        sqlx::query("INSERT INTO user_territories (user_id, territory_id) VALUES ($1, $2)")
-            .bind(id.to_string())
-            .bind(t.to_string())
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query("INSERT INTO user_territories (user_id, territory_id) VALUES ($1, $2)").bind(id.to_string()).bind(t.to_string()).execute(&mut **tx).await?;
     }
     sqlx::query("DELETE FROM user_field_groups WHERE user_id = $1").bind(id.to_string()).execute(&mut **tx).await?;
     for g in groups.iter().filter(|g| role.grantable_field_groups().contains(g)) {
-        sqlx::query("INSERT INTO user_field_groups (user_id, field_group) VALUES ($1, $2)")
-            .bind(id.to_string())
-            .bind(g.code())
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query("INSERT INTO user_field_groups (user_id, field_group) VALUES ($1, $2)").bind(id.to_string()).bind(g.code()).execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -430,12 +389,11 @@ pub async fn settle_attempt(tx: &mut Tx, id: &str, ok: bool) -> Result<()> {
 
 /// Failed attempts since `since` for an account key and for an IP address.
 pub async fn recent_failures(db: &Db, account_key: &str, ip: &str, since: Timestamp) -> Result<(i64, i64)> {
-    let by_account: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE account_key = $1 AND at >= $2 AND succeeded = 0")
-            .bind(account_key)
-            .bind(since.as_micros())
-            .fetch_one(db.pool())
-            .await?;
+    let by_account: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE account_key = $1 AND at >= $2 AND succeeded = 0")
+        .bind(account_key)
+        .bind(since.as_micros())
+        .fetch_one(db.pool())
+        .await?;
     let by_ip: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE ip = $1 AND at >= $2 AND succeeded = 0")
         .bind(ip)
         .bind(since.as_micros())
@@ -499,12 +457,10 @@ pub async fn create_invitation(
 
 /// The invitation behind a token hash, if any.
 pub async fn invitation_by_token(db: &Db, token_hash: &str) -> Result<Option<Invitation>> {
-    let row = sqlx::query(
-        "SELECT id, organisation_id, email, display_name, role, expires_at, accepted_at FROM invitations WHERE token_hash = $1",
-    )
-    .bind(token_hash)
-    .fetch_optional(db.pool())
-    .await?;
+    let row = sqlx::query("SELECT id, organisation_id, email, display_name, role, expires_at, accepted_at FROM invitations WHERE token_hash = $1")
+        .bind(token_hash)
+        .fetch_optional(db.pool())
+        .await?;
     row.map(|r| {
         let role: String = r.try_get("role")?;
         Ok(Invitation {
@@ -546,13 +502,11 @@ pub async fn create_reset(tx: &mut Tx, user: UserId, token_hash: &str, now: Time
 
 /// The account of a valid, unused reset token.
 pub async fn reset_user(db: &Db, token_hash: &str, now: Timestamp) -> Result<Option<UserId>> {
-    let id: Option<String> = sqlx::query_scalar(
-        "SELECT user_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-    )
-    .bind(token_hash)
-    .bind(now.as_micros())
-    .fetch_optional(db.pool())
-    .await?;
+    let id: Option<String> = sqlx::query_scalar("SELECT user_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
+        .bind(token_hash)
+        .bind(now.as_micros())
+        .fetch_optional(db.pool())
+        .await?;
     id.map(|s| parse_id(s, "password_resets.user_id")).transpose()
 }
 

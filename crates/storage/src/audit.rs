@@ -163,10 +163,8 @@ pub async fn seal(db: &Db) -> Result<usize> {
         let head = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash").fetch_one(&mut *tx).await?;
         let mut seq: i64 = head.try_get("seq")?;
         let mut prev: String = head.try_get("hash")?;
-        let rows = sqlx::query(&format!("SELECT id, {CONTENT} FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT $1"))
-            .bind(SEAL_BATCH)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows =
+            sqlx::query(&format!("SELECT id, {CONTENT} FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT $1")).bind(SEAL_BATCH).fetch_all(&mut *tx).await?;
         if rows.is_empty() {
             tx.commit().await?;
             return Ok(sealed);
@@ -263,10 +261,7 @@ pub async fn verify(db: &Db) -> Result<Verification> {
     let mut expected_seq = 1;
     let mut last = 0;
     loop {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000"))
-            .bind(last)
-            .fetch_all(db.pool())
-            .await?;
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000")).bind(last).fetch_all(db.pool()).await?;
         if rows.is_empty() {
             break;
         }

@@ -122,8 +122,7 @@ pub async fn restore(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
             anyhow::ensure!(head.get("veille_backup").is_some(), "not a veille backup file");
             continue;
         }
-        let item: serde_json::Value = serde_json::from_str(&line)
-            .map_err(|e| anyhow::anyhow!("line {}: {e}", i + 1))?;
+        let item: serde_json::Value = serde_json::from_str(&line).map_err(|e| anyhow::anyhow!("line {}: {e}", i + 1))?;
         let table = item["table"].as_str().ok_or_else(|| anyhow::anyhow!("line {}: no table", i + 1))?;
         anyhow::ensure!(TABLES.contains(&table), "line {}: unknown table {table}", i + 1);
         let row = item["row"].as_object().ok_or_else(|| anyhow::anyhow!("line {}: no row", i + 1))?;
@@ -163,9 +162,7 @@ pub async fn restore(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
 /// Names of the application's tables in the database (to check the backup list is complete).
 pub async fn table_names(db: &Db) -> Result<Vec<String>> {
     let sql = match db.backend() {
-        Backend::Sqlite => {
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%' ORDER BY name"
-        }
+        Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%' ORDER BY name",
         Backend::Postgres => {
             "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema() \
              AND table_name NOT LIKE '_sqlx%' ORDER BY table_name"

@@ -124,9 +124,7 @@ impl Db {
                 found.push(("synchronous".into(), sync.to_string()));
                 found.push(("foreign_keys".into(), fk.to_string()));
                 if !mode.eq_ignore_ascii_case("wal") || sync < 2 || fk != 1 {
-                    return Err(StorageError::UnsafeDurability(format!(
-                        "journal_mode={mode}, synchronous={sync}, foreign_keys={fk}"
-                    )));
+                    return Err(StorageError::UnsafeDurability(format!("journal_mode={mode}, synchronous={sync}, foreign_keys={fk}")));
                 }
             }
             Backend::Postgres => {

@@ -272,17 +272,76 @@ fn parse_list(text: &str, what: &'static str) -> Result<Vec<String>> {
 }
 
 const STRUCTURE_COLUMNS: &[&str] = &[
-    "id", "source", "source_id", "organisation_id", "name", "siret", "description", "address", "address_extra", "postal_code", "city",
-    "insee_code", "lon", "lat", "territory_id", "phone", "email", "website", "source_link", "accessibility_link", "opening_hours",
-    "networks", "source_updated", "import_hash", "created_at", "updated_at", "version",
+    "id",
+    "source",
+    "source_id",
+    "organisation_id",
+    "name",
+    "siret",
+    "description",
+    "address",
+    "address_extra",
+    "postal_code",
+    "city",
+    "insee_code",
+    "lon",
+    "lat",
+    "territory_id",
+    "phone",
+    "email",
+    "website",
+    "source_link",
+    "accessibility_link",
+    "opening_hours",
+    "networks",
+    "source_updated",
+    "import_hash",
+    "created_at",
+    "updated_at",
+    "version",
 ];
 
 const SERVICE_COLUMNS: &[&str] = &[
-    "id", "structure_id", "source", "source_id", "name", "description", "kind", "themes", "publics", "publics_details",
-    "access_conditions", "fees", "fees_details", "reception_modes", "mobilisation_modes", "mobilisable_by", "mobilisation_link",
-    "mobilisation_details", "eligibility_zone", "address", "address_extra", "postal_code", "city", "insee_code", "lon", "lat",
-    "territory_id", "phone", "email", "opening_hours", "source_link", "source_updated", "import_hash", "languages", "capacity",
-    "capacity_note", "capacity_updated_at", "created_at", "updated_at", "version",
+    "id",
+    "structure_id",
+    "source",
+    "source_id",
+    "name",
+    "description",
+    "kind",
+    "themes",
+    "publics",
+    "publics_details",
+    "access_conditions",
+    "fees",
+    "fees_details",
+    "reception_modes",
+    "mobilisation_modes",
+    "mobilisable_by",
+    "mobilisation_link",
+    "mobilisation_details",
+    "eligibility_zone",
+    "address",
+    "address_extra",
+    "postal_code",
+    "city",
+    "insee_code",
+    "lon",
+    "lat",
+    "territory_id",
+    "phone",
+    "email",
+    "opening_hours",
+    "source_link",
+    "source_updated",
+    "import_hash",
+    "languages",
+    "capacity",
+    "capacity_note",
+    "capacity_updated_at",
+    "created_at",
+    "updated_at",
+    "version",
 ];
 
 /// `st.id AS st_id, st.source AS st_source, …`
@@ -399,15 +458,55 @@ type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q
 
 /// The data·inclusion columns of a structure, in the order [`bind_structure`] binds them.
 const STRUCTURE_FIELDS: &[&str] = &[
-    "name", "siret", "description", "address", "address_extra", "postal_code", "city", "insee_code", "lon", "lat", "phone", "email",
-    "website", "source_link", "accessibility_link", "opening_hours", "networks", "source_updated",
+    "name",
+    "siret",
+    "description",
+    "address",
+    "address_extra",
+    "postal_code",
+    "city",
+    "insee_code",
+    "lon",
+    "lat",
+    "phone",
+    "email",
+    "website",
+    "source_link",
+    "accessibility_link",
+    "opening_hours",
+    "networks",
+    "source_updated",
 ];
 
 /// The data·inclusion columns of a service, in the order [`bind_service`] binds them.
 const SERVICE_FIELDS: &[&str] = &[
-    "name", "description", "kind", "themes", "publics", "publics_details", "access_conditions", "fees", "fees_details", "reception_modes",
-    "mobilisation_modes", "mobilisable_by", "mobilisation_link", "mobilisation_details", "eligibility_zone", "address", "address_extra",
-    "postal_code", "city", "insee_code", "lon", "lat", "phone", "email", "opening_hours", "source_link", "source_updated",
+    "name",
+    "description",
+    "kind",
+    "themes",
+    "publics",
+    "publics_details",
+    "access_conditions",
+    "fees",
+    "fees_details",
+    "reception_modes",
+    "mobilisation_modes",
+    "mobilisable_by",
+    "mobilisation_link",
+    "mobilisation_details",
+    "eligibility_zone",
+    "address",
+    "address_extra",
+    "postal_code",
+    "city",
+    "insee_code",
+    "lon",
+    "lat",
+    "phone",
+    "email",
+    "opening_hours",
+    "source_link",
+    "source_updated",
 ];
 
 /// The placeholder of a column: floats come as text (see [`real_text`]).
@@ -499,13 +598,7 @@ fn changed_one(done: sqlx::any::AnyQueryResult) -> Result<()> {
 pub async fn create_structure(tx: &mut Tx, id: StructureId, new: &NewStructure<'_>, now: Timestamp) -> Result<()> {
     let sql = insert_sql("directory_structures", &["id", "source", "source_id", "organisation_id"], STRUCTURE_FIELDS, &["territory_id", "import_hash"]);
     let q = sqlx::query(&sql).bind(id).bind(new.source.to_owned()).bind(new.source_id.to_owned()).bind(new.organisation);
-    bind_structure(q, new.fields)
-        .bind(new.territory)
-        .bind(new.import_hash.to_owned())
-        .bind(now.as_micros())
-        .execute(&mut **tx)
-        .await
-        .classify()?;
+    bind_structure(q, new.fields).bind(new.territory).bind(new.import_hash.to_owned()).bind(now.as_micros()).execute(&mut **tx).await.classify()?;
     Ok(())
 }
 
@@ -698,9 +791,7 @@ pub async fn search(db: &Db, q: &Search) -> Result<Vec<ServiceEntry>> {
     }
     if let Some(t) = q.territory {
         let t = p.push_id(t);
-        sql.push_str(&format!(
-            " AND (CASE WHEN s.lon IS NOT NULL AND s.lat IS NOT NULL THEN s.territory_id ELSE st.territory_id END) = {t}"
-        ));
+        sql.push_str(&format!(" AND (CASE WHEN s.lon IS NOT NULL AND s.lat IS NOT NULL THEN s.territory_id ELSE st.territory_id END) = {t}"));
     }
     if let Some(public) = q.public.as_deref().filter(|p| !p.is_empty()) {
         let public = p.push(list_item_pattern(public, false));

@@ -84,10 +84,8 @@ const FROM: &str = "FROM encounters e LEFT JOIN users u ON u.id = e.created_by";
 
 async fn from_row(db: &Db, r: &sqlx::any::AnyRow) -> Result<Encounter> {
     let id: EncounterId = r.try_get("id")?;
-    let people: Vec<PersonId> = sqlx::query_scalar("SELECT person_id FROM encounter_people WHERE encounter_id = $1 ORDER BY person_id")
-        .bind(id)
-        .fetch_all(db.pool())
-        .await?;
+    let people: Vec<PersonId> =
+        sqlx::query_scalar("SELECT person_id FROM encounter_people WHERE encounter_id = $1 ORDER BY person_id").bind(id).fetch_all(db.pool()).await?;
     Ok(Encounter {
         id,
         organisation: r.try_get("organisation_id")?,
@@ -152,19 +150,11 @@ pub async fn create(
     .execute(&mut **tx)
     .await?;
     for p in people {
-        sqlx::query("INSERT INTO encounter_people (encounter_id, person_id) VALUES ($1, $2)")
-            .bind(id)
-            .bind(*p)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query("INSERT INTO encounter_people (encounter_id, person_id) VALUES ($1, $2)").bind(id).bind(*p).execute(&mut **tx).await?;
         record_contact(tx, *p, f.at, now).await?;
     }
     if let Some(text) = care.filter(|t| !t.is_empty()) {
-        sqlx::query("INSERT INTO encounter_care (encounter_id, notes) VALUES ($1, $2)")
-            .bind(id)
-            .bind(text)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query("INSERT INTO encounter_care (encounter_id, notes) VALUES ($1, $2)").bind(id).bind(text).execute(&mut **tx).await?;
     }
     Ok(id)
 }
@@ -247,7 +237,9 @@ pub async fn round_counts(db: &Db, scope: &Scope, round: &str, since: Timestamp)
     let r = p.push(round);
     let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
     let row = p
-        .bind(sqlx::query(&format!("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(e.unidentified_count), 0) AS BIGINT) AS u FROM encounters e WHERE e.round_id = {r} AND {allowed}")))
+        .bind(sqlx::query(&format!(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(e.unidentified_count), 0) AS BIGINT) AS u FROM encounters e WHERE e.round_id = {r} AND {allowed}"
+        )))
         .fetch_one(db.pool())
         .await?;
     let (encounters, unidentified): (i64, i64) = (row.try_get("n")?, row.try_get("u")?);

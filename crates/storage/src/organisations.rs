@@ -38,33 +38,29 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Organisation> {
 /// Creates an organisation.
 pub async fn create(tx: &mut Tx, name: &str, kind: &str, coordinating: bool, now: Timestamp) -> Result<Organisation> {
     let id = OrganisationId::new();
-    sqlx::query(
-        "INSERT INTO organisations (id, name, kind, coordinating, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
-    )
-    .bind(id.to_string())
-    .bind(name)
-    .bind(kind)
-    .bind(b(coordinating))
-    .bind(now.as_micros())
-    .execute(&mut **tx)
-    .await
-    .classify()?;
+    sqlx::query("INSERT INTO organisations (id, name, kind, coordinating, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
+        .bind(id.to_string())
+        .bind(name)
+        .bind(kind)
+        .bind(b(coordinating))
+        .bind(now.as_micros())
+        .execute(&mut **tx)
+        .await
+        .classify()?;
     Ok(Organisation { id, name: name.into(), kind: kind.into(), coordinating, version: 1 })
 }
 
 /// Renames or re-types an organisation, if nobody changed it since `version`.
 pub async fn update(tx: &mut Tx, id: OrganisationId, name: &str, kind: &str, version: i64, now: Timestamp) -> Result<()> {
-    let done = sqlx::query(
-        "UPDATE organisations SET name = $1, kind = $2, version = version + 1, updated_at = $3 WHERE id = $4 AND version = $5",
-    )
-    .bind(name)
-    .bind(kind)
-    .bind(now.as_micros())
-    .bind(id.to_string())
-    .bind(version)
-    .execute(&mut **tx)
-    .await
-    .classify()?;
+    let done = sqlx::query("UPDATE organisations SET name = $1, kind = $2, version = version + 1, updated_at = $3 WHERE id = $4 AND version = $5")
+        .bind(name)
+        .bind(kind)
+        .bind(now.as_micros())
+        .bind(id.to_string())
+        .bind(version)
+        .execute(&mut **tx)
+        .await
+        .classify()?;
     if done.rows_affected() == 0 {
         return Err(StorageError::StaleVersion);
     }
@@ -83,9 +79,7 @@ pub async fn get(db: &Db, id: OrganisationId) -> Result<Organisation> {
 
 /// All organisations by name.
 pub async fn list(db: &Db) -> Result<Vec<Organisation>> {
-    let rows = sqlx::query("SELECT id, name, kind, coordinating, version FROM organisations ORDER BY name")
-        .fetch_all(db.pool())
-        .await?;
+    let rows = sqlx::query("SELECT id, name, kind, coordinating, version FROM organisations ORDER BY name").fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -101,8 +95,7 @@ pub struct InstanceSettings {
 /// Reads the settings (none before the first set-up).
 pub async fn settings(db: &Db) -> Result<Option<InstanceSettings>> {
     let row = sqlx::query("SELECT name, demo FROM instance_settings WHERE id = 1").fetch_optional(db.pool()).await?;
-    row.map(|r| Ok(InstanceSettings { name: r.try_get("name")?, demo: r.try_get::<i64, _>("demo")? != 0 }))
-        .transpose()
+    row.map(|r| Ok(InstanceSettings { name: r.try_get("name")?, demo: r.try_get::<i64, _>("demo")? != 0 })).transpose()
 }
 
 /// Writes the settings.

@@ -25,16 +25,14 @@ pub struct Mail {
 /// Queues a mail.
 pub async fn enqueue(tx: &mut Tx, to: &str, subject: &str, body: &str, now: Timestamp) -> Result<OutboxId> {
     let id = OutboxId::new();
-    sqlx::query(
-        "INSERT INTO outbox (id, to_address, subject, body_text, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)",
-    )
-    .bind(id.to_string())
-    .bind(to)
-    .bind(subject)
-    .bind(body)
-    .bind(now.as_micros())
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("INSERT INTO outbox (id, to_address, subject, body_text, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)")
+        .bind(id.to_string())
+        .bind(to)
+        .bind(subject)
+        .bind(body)
+        .bind(now.as_micros())
+        .execute(&mut **tx)
+        .await?;
     Ok(id)
 }
 

@@ -219,8 +219,20 @@ fn bind_fields<'q>(q: AnyQuery<'q>, f: &PersonFields) -> AnyQuery<'q> {
 
 /// The columns of what a file says, bound by [`bind_fields`].
 const FIELD_COLUMNS: [&str; 14] = [
-    "territory_id", "pseudonym", "aliases", "birth_year", "age_band", "gender", "languages", "nationality", "situation", "needs",
-    "vulnerabilities", "phone", "civil_given_name", "civil_family_name",
+    "territory_id",
+    "pseudonym",
+    "aliases",
+    "birth_year",
+    "age_band",
+    "gender",
+    "languages",
+    "nationality",
+    "situation",
+    "needs",
+    "vulnerabilities",
+    "phone",
+    "civil_given_name",
+    "civil_family_name",
 ];
 
 /// Creates a person file.
@@ -252,13 +264,11 @@ pub async fn update(tx: &mut Tx, id: PersonId, f: &PersonFields, version: i64, n
 
 /// Erases the identifying data of a file (after its consent was withdrawn).
 pub async fn clear_identifying(tx: &mut Tx, id: PersonId, now: Timestamp) -> Result<()> {
-    sqlx::query(
-        "UPDATE people SET phone = NULL, civil_given_name = NULL, civil_family_name = NULL, version = version + 1, updated_at = $1 WHERE id = $2",
-    )
-    .bind(now.as_micros())
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("UPDATE people SET phone = NULL, civil_given_name = NULL, civil_family_name = NULL, version = version + 1, updated_at = $1 WHERE id = $2")
+        .bind(now.as_micros())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -315,7 +325,8 @@ pub async fn list(db: &Db, scope: &Scope, f: &Filter) -> Result<Vec<Person>> {
     if f.without_household {
         conditions.push("p.household_id IS NULL".to_owned());
     }
-    let mut sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE {} ORDER BY COALESCE(p.last_contact_at, p.created_at) DESC, p.id", conditions.join(" AND "));
+    let mut sql =
+        format!("SELECT {PERSON_COLUMNS} FROM people p WHERE {} ORDER BY COALESCE(p.last_contact_at, p.created_at) DESC, p.id", conditions.join(" AND "));
     if let Some(n) = f.most_recent {
         sql.push_str(&format!(" LIMIT {}", p.push(n)));
     }
@@ -651,11 +662,12 @@ pub async fn share(
 /// Whether a referral share of this referral exists already (in the
 /// transaction that may add it).
 pub async fn referral_shared(tx: &mut Tx, person: PersonId, referral: ReferralId) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM person_shares WHERE person_id = $1 AND basis = 'referral' AND referral_id = $2 AND revoked_at IS NULL")
-        .bind(person)
-        .bind(referral)
-        .fetch_one(&mut **tx)
-        .await?;
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM person_shares WHERE person_id = $1 AND basis = 'referral' AND referral_id = $2 AND revoked_at IS NULL")
+            .bind(person)
+            .bind(referral)
+            .fetch_one(&mut **tx)
+            .await?;
     Ok(n > 0)
 }
 
@@ -698,9 +710,7 @@ pub async fn consent_shares(db: &Db, scope: &Scope, person: PersonId) -> Result<
 /// Ends the consent shares of a person with `organisation` (all of them when
 /// `None`, as when consent is withdrawn); returns how many.
 pub async fn revoke_consent_shares(tx: &mut Tx, person: PersonId, organisation: Option<OrganisationId>, by: UserId, now: Timestamp) -> Result<u64> {
-    let mut sql = String::from(
-        "UPDATE person_shares SET revoked_at = $1, revoked_by = $2 WHERE person_id = $3 AND basis = 'consent' AND revoked_at IS NULL",
-    );
+    let mut sql = String::from("UPDATE person_shares SET revoked_at = $1, revoked_by = $2 WHERE person_id = $3 AND basis = 'consent' AND revoked_at IS NULL");
     if organisation.is_some() {
         sql.push_str(" AND organisation_id = $4");
     }
@@ -770,15 +780,13 @@ pub async fn link(tx: &mut Tx, a: PersonId, b: PersonId, agreements: &[String], 
 /// Undoes the link between two records. `false`: they were not linked.
 pub async fn unlink(tx: &mut Tx, a: PersonId, b: PersonId, by: UserId, now: Timestamp) -> Result<bool> {
     let (x, y) = pair(a, b);
-    let done = sqlx::query(
-        "UPDATE person_links SET unlinked_at = $1, unlinked_by = $2 WHERE person_a = $3 AND person_b = $4 AND unlinked_at IS NULL",
-    )
-    .bind(now.as_micros())
-    .bind(by)
-    .bind(x)
-    .bind(y)
-    .execute(&mut **tx)
-    .await?;
+    let done = sqlx::query("UPDATE person_links SET unlinked_at = $1, unlinked_by = $2 WHERE person_a = $3 AND person_b = $4 AND unlinked_at IS NULL")
+        .bind(now.as_micros())
+        .bind(by)
+        .bind(x)
+        .bind(y)
+        .execute(&mut **tx)
+        .await?;
     if done.rows_affected() == 0 {
         return Ok(false);
     }
@@ -801,12 +809,7 @@ pub async fn link_history(db: &Db, person: PersonId) -> Result<Vec<Link>> {
 
 /// The records directly linked to a person now (ids only).
 pub async fn linked_to(db: &Db, person: PersonId) -> Result<Vec<PersonId>> {
-    Ok(link_history(db, person)
-        .await?
-        .into_iter()
-        .filter(|l| l.unlinked_at.is_none())
-        .map(|l| if l.a == person { l.b } else { l.a })
-        .collect())
+    Ok(link_history(db, person).await?.into_iter().filter(|l| l.unlinked_at.is_none()).map(|l| if l.a == person { l.b } else { l.a }).collect())
 }
 
 /// The person's group: every record reachable through links in force,
@@ -852,10 +855,8 @@ pub async fn mark_distinct(tx: &mut Tx, a: PersonId, b: PersonId, by: UserId, no
 
 /// The people judged distinct from `person` (ids only).
 pub async fn distinct_from(db: &Db, person: PersonId) -> Result<BTreeSet<PersonId>> {
-    let rows = sqlx::query("SELECT person_a, person_b FROM person_distinct_pairs WHERE person_a = $1 OR person_b = $1")
-        .bind(person)
-        .fetch_all(db.pool())
-        .await?;
+    let rows =
+        sqlx::query("SELECT person_a, person_b FROM person_distinct_pairs WHERE person_a = $1 OR person_b = $1").bind(person).fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
             let a: PersonId = r.try_get("person_a")?;
@@ -999,10 +1000,8 @@ pub async fn household(db: &Db, scope: &Scope, id: HouseholdId) -> Result<Househ
     let readable = scope.records(&HOUSEHOLD_COLUMNS, &mut p);
     let sql = format!("SELECT h.id, h.organisation_id, h.kind, h.version FROM households h WHERE h.id = {placeholder} AND {readable}");
     let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
-    let years: Vec<i64> = sqlx::query_scalar("SELECT birth_year FROM household_children WHERE household_id = $1 ORDER BY birth_year, id")
-        .bind(id)
-        .fetch_all(db.pool())
-        .await?;
+    let years: Vec<i64> =
+        sqlx::query_scalar("SELECT birth_year FROM household_children WHERE household_id = $1 ORDER BY birth_year, id").bind(id).fetch_all(db.pool()).await?;
     Ok(Household {
         id,
         organisation: row.try_get("organisation_id")?,

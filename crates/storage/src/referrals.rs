@@ -309,12 +309,7 @@ pub async fn due_for_expiry(db: &Db, scope: &Scope, now: Timestamp) -> Result<Ve
 /// it was read in (the command appends the timeline event).
 async fn move_to(tx: &mut Tx, r: &Referral, to: ReferralStatus, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Referrals, r.id, version, now).await?;
-    let done = sqlx::query("UPDATE referrals SET status = $1 WHERE id = $2 AND status = $3")
-        .bind(to)
-        .bind(r.id)
-        .bind(r.status)
-        .execute(&mut **tx)
-        .await?;
+    let done = sqlx::query("UPDATE referrals SET status = $1 WHERE id = $2 AND status = $3").bind(to).bind(r.id).bind(r.status).execute(&mut **tx).await?;
     if done.rows_affected() == 0 {
         return Err(StorageError::StaleVersion);
     }

@@ -114,8 +114,7 @@ impl Report {
     }
     /// Whether it is still open and past a deadline it has not met.
     pub fn is_overdue(&self, d: &Deadlines, now: Timestamp) -> bool {
-        self.status.is_open()
-            && ((self.acknowledged_at.is_none() && now > self.acknowledge_due(d)) || (self.answered_at.is_none() && now > self.answer_due(d)))
+        self.status.is_open() && ((self.acknowledged_at.is_none() && now > self.acknowledge_due(d)) || (self.answered_at.is_none() && now > self.answer_due(d)))
     }
 }
 
@@ -609,9 +608,7 @@ pub async fn notes(db: &Db, report: &Report) -> Result<Vec<Note>> {
     .bind(report.id)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| Ok(Note { at: Timestamp::from_micros(r.try_get("at")?), author: r.try_get("display_name")?, body: r.try_get("body")? }))
-        .collect()
+    rows.iter().map(|r| Ok(Note { at: Timestamp::from_micros(r.try_get("at")?), author: r.try_get("display_name")?, body: r.try_get("body")? })).collect()
 }
 
 /// Marks a change by a person: the first one acknowledges the report.
@@ -627,20 +624,30 @@ async fn touch(tx: &mut Tx, report: ReportId, now: Timestamp) -> Result<()> {
 /// Changes the status (and outcome).
 pub async fn set_status(tx: &mut Tx, id: ReportId, status: Status, outcome: Option<Outcome>, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Reports, id, version, now).await?;
-    sqlx::query("UPDATE reports SET status = $1, outcome = $2, answered_at = CASE WHEN $3 = 1 THEN COALESCE(answered_at, $4) ELSE answered_at END WHERE id = $5")
-        .bind(status)
-        .bind(outcome)
-        .bind(b(status.answers()))
-        .bind(now.as_micros())
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE reports SET status = $1, outcome = $2, answered_at = CASE WHEN $3 = 1 THEN COALESCE(answered_at, $4) ELSE answered_at END WHERE id = $5",
+    )
+    .bind(status)
+    .bind(outcome)
+    .bind(b(status.answers()))
+    .bind(now.as_micros())
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
 /// Hands the report to another team (and its organisation), or to an
 /// organisation's triage queue with no team.
-pub async fn set_handler(tx: &mut Tx, r: &Report, organisation: OrganisationId, team: Option<TeamId>, status: Status, version: i64, now: Timestamp) -> Result<()> {
+pub async fn set_handler(
+    tx: &mut Tx,
+    r: &Report,
+    organisation: OrganisationId,
+    team: Option<TeamId>,
+    status: Status,
+    version: i64,
+    now: Timestamp,
+) -> Result<()> {
     claim(tx, Versioned::Reports, r.id, version, now).await?;
     sqlx::query("UPDATE reports SET organisation_id = $1, team_id = $2, status = $3 WHERE id = $4")
         .bind(organisation)
@@ -665,12 +672,7 @@ pub async fn confirm_email(tx: &mut Tx, report: ReportId, now: Timestamp) -> Res
 /// Overrides the level with a reason.
 pub async fn set_level(tx: &mut Tx, r: &Report, level: i64, reason: &str, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Reports, r.id, version, now).await?;
-    sqlx::query("UPDATE reports SET level_override = $1, override_reason = $2 WHERE id = $3")
-        .bind(level)
-        .bind(reason)
-        .bind(r.id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query("UPDATE reports SET level_override = $1, override_reason = $2 WHERE id = $3").bind(level).bind(reason).bind(r.id).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -749,11 +751,8 @@ fn pair(a: ReportId, b: ReportId) -> (ReportId, ReportId) {
 /// other again). `false`: already recorded.
 pub async fn keep_separate(tx: &mut Tx, a: &Report, b: &Report, actor: UserId, now: Timestamp) -> Result<bool> {
     let (x, y) = pair(a.id, b.id);
-    let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM report_distinct_pairs WHERE report_a = $1 AND report_b = $2")
-        .bind(x)
-        .bind(y)
-        .fetch_one(&mut **tx)
-        .await?;
+    let known: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM report_distinct_pairs WHERE report_a = $1 AND report_b = $2").bind(x).bind(y).fetch_one(&mut **tx).await?;
     if known > 0 {
         return Ok(false);
     }
@@ -773,7 +772,8 @@ pub async fn keep_separate(tx: &mut Tx, a: &Report, b: &Report, actor: UserId, n
 
 /// The reports judged distinct from `report`.
 pub async fn kept_separate_from(db: &Db, report: ReportId) -> Result<Vec<ReportId>> {
-    let rows = sqlx::query("SELECT report_a, report_b FROM report_distinct_pairs WHERE report_a = $1 OR report_b = $1").bind(report).fetch_all(db.pool()).await?;
+    let rows =
+        sqlx::query("SELECT report_a, report_b FROM report_distinct_pairs WHERE report_a = $1 OR report_b = $1").bind(report).fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
             let a: ReportId = r.try_get("report_a")?;
@@ -870,10 +870,7 @@ pub async fn attach_photo(tx: &mut Tx, report: ReportId, photo: &Photo, now: Tim
 
 /// The photo of a report, if it has one.
 pub async fn photo(db: &Db, report: ReportId) -> Result<Option<Photo>> {
-    let row = sqlx::query("SELECT content_type, width, height, data FROM report_photos WHERE report_id = $1")
-        .bind(report)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query("SELECT content_type, width, height, data FROM report_photos WHERE report_id = $1").bind(report).fetch_optional(db.pool()).await?;
     row.as_ref().map(photo_from_row).transpose()
 }
 
@@ -917,7 +914,14 @@ pub async fn routing_rules(db: &Db) -> Result<Vec<RoutingRule>> {
 }
 
 /// Adds a routing rule.
-pub async fn add_routing_rule(tx: &mut Tx, territory: Option<TerritoryId>, situation: Option<&str>, level: Option<i64>, team: TeamId, now: Timestamp) -> Result<RoutingRuleId> {
+pub async fn add_routing_rule(
+    tx: &mut Tx,
+    territory: Option<TerritoryId>,
+    situation: Option<&str>,
+    level: Option<i64>,
+    team: TeamId,
+    now: Timestamp,
+) -> Result<RoutingRuleId> {
     let id = RoutingRuleId::new();
     sqlx::query("INSERT INTO routing_rules (id, territory_id, situation, level, team_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(id)

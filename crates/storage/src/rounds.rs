@@ -242,10 +242,8 @@ pub async fn circuit_stops(db: &Db, circuit: CircuitId) -> Result<Vec<CircuitSto
 
 /// Adds a stop at the end of a circuit.
 pub async fn add_circuit_stop(tx: &mut Tx, circuit: CircuitId, site: Option<SiteId>, label: &str, point: Option<(f64, f64)>, now: Timestamp) -> Result<()> {
-    let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM circuit_stops WHERE circuit_id = $1")
-        .bind(circuit)
-        .fetch_one(&mut **tx)
-        .await?;
+    let next: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM circuit_stops WHERE circuit_id = $1").bind(circuit).fetch_one(&mut **tx).await?;
     // A missing point is written as a literal NULL: sqlx's `Any` driver would
     // type a bound `None` float so that PostgreSQL refuses the cached statement later.
     let (lon, lat) = point.unzip();
@@ -264,18 +262,11 @@ pub async fn add_circuit_stop(tx: &mut Tx, circuit: CircuitId, site: Option<Site
 
 /// Removes a stop; the stops after it move up.
 pub async fn remove_circuit_stop(tx: &mut Tx, circuit: CircuitId, stop: &str, now: Timestamp) -> Result<bool> {
-    let pos: Option<i64> = sqlx::query_scalar("SELECT position FROM circuit_stops WHERE id = $1 AND circuit_id = $2")
-        .bind(stop)
-        .bind(circuit)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let pos: Option<i64> =
+        sqlx::query_scalar("SELECT position FROM circuit_stops WHERE id = $1 AND circuit_id = $2").bind(stop).bind(circuit).fetch_optional(&mut **tx).await?;
     let Some(pos) = pos else { return Ok(false) };
     sqlx::query("DELETE FROM circuit_stops WHERE id = $1").bind(stop).execute(&mut **tx).await?;
-    sqlx::query("UPDATE circuit_stops SET position = position - 1 WHERE circuit_id = $1 AND position > $2")
-        .bind(circuit)
-        .bind(pos)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query("UPDATE circuit_stops SET position = position - 1 WHERE circuit_id = $1 AND position > $2").bind(circuit).bind(pos).execute(&mut **tx).await?;
     touch_circuit(tx, circuit, now).await?;
     Ok(true)
 }
@@ -307,10 +298,8 @@ pub struct Item {
 /// Adds an item. A name already in the catalogue is `Conflict`.
 pub async fn create_item(tx: &mut Tx, org: OrganisationId, name: &str, category: &str, unit: &str, now: Timestamp) -> Result<ItemId> {
     let id = ItemId::new();
-    let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM distribution_items WHERE organisation_id = $1")
-        .bind(org)
-        .fetch_one(&mut **tx)
-        .await?;
+    let next: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM distribution_items WHERE organisation_id = $1").bind(org).fetch_one(&mut **tx).await?;
     sqlx::query("INSERT INTO distribution_items (id, organisation_id, name, category, unit, position, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(id)
         .bind(org)
@@ -327,10 +316,11 @@ pub async fn create_item(tx: &mut Tx, org: OrganisationId, name: &str, category:
 
 /// The catalogue of an organisation, in its order.
 pub async fn items(db: &Db, org: OrganisationId) -> Result<Vec<Item>> {
-    let rows = sqlx::query("SELECT id, organisation_id, name, category, unit, active FROM distribution_items WHERE organisation_id = $1 ORDER BY position, name")
-        .bind(org)
-        .fetch_all(db.pool())
-        .await?;
+    let rows =
+        sqlx::query("SELECT id, organisation_id, name, category, unit, active FROM distribution_items WHERE organisation_id = $1 ORDER BY position, name")
+            .bind(org)
+            .fetch_all(db.pool())
+            .await?;
     rows.iter()
         .map(|r| {
             Ok(Item {
@@ -405,10 +395,12 @@ pub struct Round {
 
 /// Where rounds keep what the read rules look at: the team's organisation
 /// and the territory of the slot (see `veille_app::rounds::round_resource`).
-pub const ACCESS_COLUMNS: RecordColumns<'static> = RecordColumns { organisation: "organisation_id", territory: Some("territory_id"), case: None, shared_with: None };
+pub const ACCESS_COLUMNS: RecordColumns<'static> =
+    RecordColumns { organisation: "organisation_id", territory: Some("territory_id"), case: None, shared_with: None };
 
 /// The same columns under the alias `r`, for the parts of a round.
-const ACCESS_COLUMNS_R: RecordColumns<'static> = RecordColumns { organisation: "r.organisation_id", territory: Some("r.territory_id"), case: None, shared_with: None };
+const ACCESS_COLUMNS_R: RecordColumns<'static> =
+    RecordColumns { organisation: "r.organisation_id", territory: Some("r.territory_id"), case: None, shared_with: None };
 
 /// The condition admitting the parts (members, stops…) of the round whose id
 /// is the placeholder `round`, when `scope` reads that round.
@@ -416,7 +408,8 @@ fn round_readable(scope: &Scope, round: &str, p: &mut Params) -> String {
     format!("EXISTS (SELECT 1 FROM rounds r WHERE r.id = {round} AND {})", scope.records(&ACCESS_COLUMNS_R, p))
 }
 
-const ROUND_COLUMNS: &str = "id, organisation_id, team_id, circuit_id, slot_id, territory_id, planned_start, planned_end, status, started_at, expected_return_at, ended_at, \
+const ROUND_COLUMNS: &str =
+    "id, organisation_id, team_id, circuit_id, slot_id, territory_id, planned_start, planned_end, status, started_at, expected_return_at, ended_at, \
     overdue_alerted_at, people_total, people_new, people_known, mediations, mediation_notes, handover, version";
 
 fn round_from_row(r: &sqlx::any::AnyRow) -> Result<Round> {
@@ -581,7 +574,16 @@ pub async fn check_out(tx: &mut Tx, round: &Round, by: UserId, version: i64, now
 
 /// Writes the daily report's own fields (counts, mediations, handover).
 #[allow(clippy::too_many_arguments)]
-pub async fn set_report(tx: &mut Tx, round: &Round, people: (i64, i64, i64), mediations: i64, mediation_notes: &str, handover: &str, version: i64, now: Timestamp) -> Result<()> {
+pub async fn set_report(
+    tx: &mut Tx,
+    round: &Round,
+    people: (i64, i64, i64),
+    mediations: i64,
+    mediation_notes: &str,
+    handover: &str,
+    version: i64,
+    now: Timestamp,
+) -> Result<()> {
     claim(tx, Versioned::Rounds, round.id, version, now).await?;
     sqlx::query("UPDATE rounds SET people_total = $1, people_new = $2, people_known = $3, mediations = $4, mediation_notes = $5, handover = $6 WHERE id = $7")
         .bind(people.0)
@@ -649,23 +651,14 @@ pub struct Stop {
 
 /// Adds a stop at the end of a round.
 pub async fn add_stop(tx: &mut Tx, round: RoundId, s: &NewStop) -> Result<()> {
-    let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM round_stops WHERE round_id = $1")
-        .bind(round)
-        .fetch_one(&mut **tx)
-        .await?;
+    let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM round_stops WHERE round_id = $1").bind(round).fetch_one(&mut **tx).await?;
     // A missing point is a literal NULL (see `add_circuit_stop`).
     let sql = if s.point.is_some() {
         "INSERT INTO round_stops (id, round_id, position, site_id, report_id, label, lon, lat) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     } else {
         "INSERT INTO round_stops (id, round_id, position, site_id, report_id, label, lon, lat) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)"
     };
-    let mut q = sqlx::query(sql)
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(round)
-        .bind(next)
-        .bind(s.site)
-        .bind(s.report)
-        .bind(s.label.clone());
+    let mut q = sqlx::query(sql).bind(uuid::Uuid::now_v7().to_string()).bind(round).bind(next).bind(s.site).bind(s.report).bind(s.label.clone());
     if let Some((lon, lat)) = s.point {
         q = q.bind(lon).bind(lat);
     }

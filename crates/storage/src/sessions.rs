@@ -79,11 +79,7 @@ pub async fn by_token(db: &Db, token_hash: &str) -> Result<Option<Session>> {
 
 /// Records activity (for the idle timeout).
 pub async fn touch(db: &Db, id: SessionId, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
-        .bind(now.as_micros())
-        .bind(id.to_string())
-        .execute(db.pool())
-        .await?;
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2").bind(now.as_micros()).bind(id.to_string()).execute(db.pool()).await?;
     Ok(())
 }
 
@@ -101,10 +97,7 @@ pub async fn delete_all_for(tx: &mut Tx, user: UserId) -> Result<u64> {
 
 /// Open sessions of an account.
 pub async fn count_for(db: &Db, user: UserId) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1")
-        .bind(user.to_string())
-        .fetch_one(db.pool())
-        .await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1").bind(user.to_string()).fetch_one(db.pool()).await?)
 }
 
 /// Removes expired sessions.

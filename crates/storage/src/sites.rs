@@ -109,7 +109,8 @@ pub struct NewSite {
 }
 
 /// The columns of a site, prefixed by the table alias `s`.
-const COLUMNS: &str = "s.id, s.organisation_id, s.name, s.kind, s.lon, s.lat, s.outline, s.address, s.territory_id, s.land_owner, s.status, s.heatwave, s.closed_at, \
+const COLUMNS: &str =
+    "s.id, s.organisation_id, s.name, s.kind, s.lon, s.lat, s.outline, s.address, s.territory_id, s.land_owner, s.status, s.heatwave, s.closed_at, \
     s.closure_reason, s.last_checked_at, s.created_at, s.version";
 
 /// The column of a site's territory, which the read rules look at (see
@@ -493,7 +494,9 @@ async fn observations_where(db: &Db, scope: &Scope, column: &str, value: String)
     let mut p = Params::new();
     let me = p.push(value);
     let readable = scope.sites(TERRITORY_COLUMN, &mut p);
-    let sql = format!("SELECT {OBS_COLUMNS} FROM site_observations o JOIN sites s ON s.id = o.site_id WHERE o.{column} = {me} AND {readable} ORDER BY o.observed_at, o.id");
+    let sql = format!(
+        "SELECT {OBS_COLUMNS} FROM site_observations o JOIN sites s ON s.id = o.site_id WHERE o.{column} = {me} AND {readable} ORDER BY o.observed_at, o.id"
+    );
     let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(obs_from_row).collect()
 }

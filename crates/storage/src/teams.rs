@@ -39,17 +39,15 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Team> {
 /// Creates a team. A name already used in the organisation is `Conflict`.
 pub async fn create(tx: &mut Tx, org: OrganisationId, name: &str, kind: &str, now: Timestamp) -> Result<TeamId> {
     let id = TeamId::new();
-    sqlx::query(
-        "INSERT INTO teams (id, organisation_id, name, kind, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
-    )
-    .bind(id.to_string())
-    .bind(org.to_string())
-    .bind(name)
-    .bind(kind)
-    .bind(now.as_micros())
-    .execute(&mut **tx)
-    .await
-    .classify()?;
+    sqlx::query("INSERT INTO teams (id, organisation_id, name, kind, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
+        .bind(id.to_string())
+        .bind(org.to_string())
+        .bind(name)
+        .bind(kind)
+        .bind(now.as_micros())
+        .execute(&mut **tx)
+        .await
+        .classify()?;
     Ok(id)
 }
 
@@ -66,23 +64,20 @@ pub async fn get(db: &Db, id: TeamId) -> Result<Team> {
 /// Teams of an organisation (or all).
 pub async fn list(db: &Db, org: Option<OrganisationId>) -> Result<Vec<Team>> {
     let rows = match org {
-        Some(o) => sqlx::query("SELECT id, organisation_id, name, kind, version FROM teams WHERE organisation_id = $1 ORDER BY name")
-            .bind(o.to_string())
-            .fetch_all(db.pool())
-            .await?,
-        None => sqlx::query("SELECT id, organisation_id, name, kind, version FROM teams ORDER BY name")
-            .fetch_all(db.pool())
-            .await?,
+        Some(o) => {
+            sqlx::query("SELECT id, organisation_id, name, kind, version FROM teams WHERE organisation_id = $1 ORDER BY name")
+                .bind(o.to_string())
+                .fetch_all(db.pool())
+                .await?
+        }
+        None => sqlx::query("SELECT id, organisation_id, name, kind, version FROM teams ORDER BY name").fetch_all(db.pool()).await?,
     };
     rows.iter().map(from_row).collect()
 }
 
 /// Members of a team.
 pub async fn members(db: &Db, team: TeamId) -> Result<Vec<UserId>> {
-    let ids: Vec<String> = sqlx::query_scalar("SELECT user_id FROM team_members WHERE team_id = $1")
-        .bind(team.to_string())
-        .fetch_all(db.pool())
-        .await?;
+    let ids: Vec<String> = sqlx::query_scalar("SELECT user_id FROM team_members WHERE team_id = $1").bind(team.to_string()).fetch_all(db.pool()).await?;
     ids.into_iter().map(|s| s.parse().map_err(|_| StorageError::Corrupt("team_members.user_id"))).collect()
 }
 
@@ -98,10 +93,6 @@ pub async fn add_member(tx: &mut Tx, team: TeamId, user: UserId) -> Result<()> {
 
 /// Removes a member.
 pub async fn remove_member(tx: &mut Tx, team: TeamId, user: UserId) -> Result<()> {
-    sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
-        .bind(team.to_string())
-        .bind(user.to_string())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2").bind(team.to_string()).bind(user.to_string()).execute(&mut **tx).await?;
     Ok(())
 }

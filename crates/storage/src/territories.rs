@@ -45,10 +45,7 @@ pub struct ImportCounts {
 pub async fn upsert(tx: &mut Tx, items: &[(String, String, String, [f64; 4])], now: Timestamp) -> Result<ImportCounts> {
     let mut counts = ImportCounts::default();
     for (code, name, geometry, bb) in items {
-        let existing: Option<String> = sqlx::query_scalar("SELECT id FROM territories WHERE code = $1")
-            .bind(code)
-            .fetch_optional(&mut **tx)
-            .await?;
+        let existing: Option<String> = sqlx::query_scalar("SELECT id FROM territories WHERE code = $1").bind(code).fetch_optional(&mut **tx).await?;
         if let Some(id) = existing {
             sqlx::query(
                 "UPDATE territories SET name = $1, geometry = $2, min_lon = $3, min_lat = $4, max_lon = $5, \
@@ -107,8 +104,7 @@ pub async fn get(db: &Db, id: TerritoryId) -> Result<Territory> {
 
 /// Territory ids by code.
 pub async fn id_by_code(db: &Db, code: &str) -> Result<Option<TerritoryId>> {
-    let id: Option<String> =
-        sqlx::query_scalar("SELECT id FROM territories WHERE code = $1").bind(code).fetch_optional(db.pool()).await?;
+    let id: Option<String> = sqlx::query_scalar("SELECT id FROM territories WHERE code = $1").bind(code).fetch_optional(db.pool()).await?;
     id.map(|s| s.parse().map_err(|_| StorageError::Corrupt("territories.id"))).transpose()
 }
 

@@ -46,15 +46,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<ApiToken> {
 }
 
 /// Creates a token.
-pub async fn create(
-    tx: &mut Tx,
-    user: UserId,
-    name: &str,
-    token_hash: &str,
-    scopes: &[&str],
-    now: Timestamp,
-    expires_at: Timestamp,
-) -> Result<ApiTokenId> {
+pub async fn create(tx: &mut Tx, user: UserId, name: &str, token_hash: &str, scopes: &[&str], now: Timestamp, expires_at: Timestamp) -> Result<ApiTokenId> {
     let id = ApiTokenId::new();
     sqlx::query(
         "INSERT INTO api_tokens (id, user_id, name, token_hash, scopes, created_at, expires_at) \
@@ -74,22 +66,16 @@ pub async fn create(
 
 /// A live token by hash (not revoked, not expired), marking its use.
 pub async fn live_by_hash(db: &Db, token_hash: &str, now: Timestamp) -> Result<Option<ApiToken>> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2"
-    ))
-    .bind(token_hash)
-    .bind(now.as_micros())
-    .fetch_optional(db.pool())
-    .await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2"))
+        .bind(token_hash)
+        .bind(now.as_micros())
+        .fetch_optional(db.pool())
+        .await?;
     let token = row.as_ref().map(from_row).transpose()?;
     // "Last used" to the minute: a write per request would double the commits of every API call.
     let stale = |t: &ApiToken| t.last_used_at.is_none_or(|at| at.seconds_until(now) >= 60);
     if let Some(t) = token.as_ref().filter(|t| stale(t)) {
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-            .bind(now.as_micros())
-            .bind(t.id.to_string())
-            .execute(db.pool())
-            .await?;
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now.as_micros()).bind(t.id.to_string()).execute(db.pool()).await?;
     }
     Ok(token)
 }

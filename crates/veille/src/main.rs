@@ -264,7 +264,15 @@ async fn run() -> anyhow::Result<()> {
             for w in &outcome.warnings {
                 println!("warning: {}", w.message(lang));
             }
-            let head = if dry_run { "dry run, nothing written" } else if outcome.written { "imported" } else if outcome.problems.is_empty() { "nothing to change" } else { "REFUSED, nothing written" };
+            let head = if dry_run {
+                "dry run, nothing written"
+            } else if outcome.written {
+                "imported"
+            } else if outcome.problems.is_empty() {
+                "nothing to change"
+            } else {
+                "REFUSED, nothing written"
+            };
             println!("data·inclusion import: {head}");
             for line in veille_app::directory::import::summary(&outcome, lang) {
                 println!("  {line}");

@@ -34,7 +34,12 @@ async fn fresh_database() -> (String, Box<dyn FnOnce()>) {
         let dir = std::env::temp_dir().join(format!("veille-cli-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite://{}/veille.db", dir.display());
-        (url, Box::new(move || { let _ = std::fs::remove_dir_all(dir); }))
+        (
+            url,
+            Box::new(move || {
+                let _ = std::fs::remove_dir_all(dir);
+            }),
+        )
     }
 }
 

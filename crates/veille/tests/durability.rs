@@ -64,9 +64,7 @@ async fn api_key(url: &str) -> String {
     .await
     .unwrap();
     let token = veille_web::security::random_token();
-    tokens::create(&mut tx, user, "kill test", &veille_web::security::token_hash(&token), &["read", "write"], now, now.plus_seconds(86_400))
-        .await
-        .unwrap();
+    tokens::create(&mut tx, user, "kill test", &veille_web::security::token_hash(&token), &["read", "write"], now, now.plus_seconds(86_400)).await.unwrap();
     tx.commit().await.unwrap();
     db.close().await;
     token

@@ -151,11 +151,8 @@ pub async fn team(State(state): State<AppState>, who: Authenticated, Path(id): P
 /// GET /api/v1/territories (without geometries; GeoJSON at /territories.geojson)
 pub async fn territories(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
     who.require(Action::Read, &Resource::new(ResourceKind::Territory))?;
-    let list: Vec<_> = veille_app::territories::list(&state)
-        .await?
-        .into_iter()
-        .map(|t| json!({ "id": t.id, "code": t.code, "name": t.name, "bbox": t.bbox }))
-        .collect();
+    let list: Vec<_> =
+        veille_app::territories::list(&state).await?.into_iter().map(|t| json!({ "id": t.id, "code": t.code, "name": t.name, "bbox": t.bbox })).collect();
     Ok(Json(list).into_response())
 }
 

@@ -97,7 +97,7 @@ fn value_fits(schema: &Value, value: &str) -> Result<(), String> {
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
         let known = allowed.iter().any(|a| match a {
             Value::String(s) => s == value,
-            other => other.to_string() == value,
+            other => value.parse::<Value>().is_ok_and(|v| v == *other),
         });
         if !known {
             return Err("not one of the allowed values".into());

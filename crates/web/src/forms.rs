@@ -36,9 +36,7 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let app = AppState::from_ref(state);
         let (parts, body) = req.into_parts();
-        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(|_| AppError::new(ErrorKind::TooLarge))?;
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(|_| AppError::new(ErrorKind::TooLarge))?;
         let pairs: Vec<(String, String)> = serde_html_form::from_bytes(&bytes).map_err(|_| AppError::bad_request())?;
         let submitted = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
         if !same_origin(&parts) || !csrf_ok(&parts, submitted, app.config.cookies_secure()) {

@@ -39,9 +39,5 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let pending = veille_app::instance::outbox_pending(&state).await.unwrap_or(-1);
     metrics::gauge!("veille_outbox_pending").set(pending as f64);
-    (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics_handle().render(),
-    )
-        .into_response()
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics_handle().render()).into_response()
 }

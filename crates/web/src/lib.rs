@@ -2,6 +2,7 @@
 //! under `/api/v1`, authentication, and the e-mail outbox worker.
 
 pub mod access_panel;
+pub mod account;
 pub mod api;
 pub mod api_contract;
 pub mod assets;
@@ -25,7 +26,6 @@ pub mod sites;
 pub mod teams;
 pub mod territories;
 pub mod users;
-pub mod account;
 
 pub use veille_app::{App as AppState, Clock, Config};
 
@@ -35,16 +35,10 @@ pub fn app(state: AppState) -> axum::Router {
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let tasks = veille_app::tasks::spawn(&state);
     let router = app(state.clone());
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await?;
     drop(tasks);
     // What was written by the last requests is chained before leaving.
     if let Err(e) = veille_app::instance::seal_audit(&state).await {
@@ -53,5 +47,5 @@ pub async fn serve(
     Ok(())
 }
 
-pub use veille_app::{demo, mail, security};
 pub use veille_app::tasks::{spawn_audit_sealer, AUDIT_SEAL_INTERVAL};
+pub use veille_app::{demo, mail, security};

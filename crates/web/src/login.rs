@@ -97,7 +97,13 @@ pub struct CodeInput {
 }
 
 /// POST /login/second-factor
-pub async fn second_factor(State(state): State<AppState>, ctx: PageCtx, ClientIp(ip): ClientIp, pending: PendingSecondFactor, Form(input): Form<CodeInput>) -> AppResult<Response> {
+pub async fn second_factor(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    ClientIp(ip): ClientIp,
+    pending: PendingSecondFactor,
+    Form(input): Form<CodeInput>,
+) -> AppResult<Response> {
     let retry = |ctx: PageCtx, status: StatusCode, msg: &str| {
         let mut errors = FieldErrors::new();
         errors.add("code", ctx.t(msg));
@@ -243,7 +249,10 @@ pub async fn reset(State(state): State<AppState>, ctx: PageCtx, Path(token): Pat
         Ok(()) => Ok(see_other("/login")),
         Err(errors) => {
             let heading = ctx.t("password.reset_heading");
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &NewPasswordPage { ctx, action: format!("/password/reset/{token}"), heading, email: String::new(), errors }))
+            Ok(render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &NewPasswordPage { ctx, action: format!("/password/reset/{token}"), heading, email: String::new(), errors },
+            ))
         }
     }
 }
@@ -256,12 +265,20 @@ pub async fn invitation_form(State(state): State<AppState>, ctx: PageCtx, Path(t
 }
 
 /// POST /invitation/{token}: creates the account, then the second factor is enrolled.
-pub async fn accept_invitation(State(state): State<AppState>, ctx: PageCtx, Path(token): Path<String>, Form(input): Form<NewPasswordInput>) -> AppResult<Response> {
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(token): Path<String>,
+    Form(input): Form<NewPasswordInput>,
+) -> AppResult<Response> {
     match app::accept_invitation(&state, ctx.lang, &token, &input.password).await? {
         Ok(session) => Ok(with_cookie(see_other("/enrol"), &session_cookie(&state, &session))),
         Err((inv, errors)) => {
             let heading = ctx.t("invitation.heading");
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &NewPasswordPage { ctx, action: format!("/invitation/{token}"), heading, email: inv.email, errors }))
+            Ok(render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &NewPasswordPage { ctx, action: format!("/invitation/{token}"), heading, email: inv.email, errors },
+            ))
         }
     }
 }
@@ -275,7 +292,11 @@ pub struct LangInput {
 }
 
 /// POST /lang: remembers the language (cookie, and the account's preference).
-pub async fn switch_lang(State(state): State<AppState>, auth::MaybeAuthenticated(who): auth::MaybeAuthenticated, Form(input): Form<LangInput>) -> AppResult<Response> {
+pub async fn switch_lang(
+    State(state): State<AppState>,
+    auth::MaybeAuthenticated(who): auth::MaybeAuthenticated,
+    Form(input): Form<LangInput>,
+) -> AppResult<Response> {
     let lang = Lang::from_code(&input.lang);
     if let Some(who) = who {
         app::set_language(&state, &who, lang).await?;
@@ -287,7 +308,11 @@ pub async fn switch_lang(State(state): State<AppState>, auth::MaybeAuthenticated
 /// never `//host` or `/\host`, which browsers follow to another site.
 fn safe_back(back: &str) -> &str {
     let local = back.starts_with('/') && !back.starts_with("//") && !back.starts_with("/\\") && !back.contains(['\\', '\r', '\n']);
-    if local { back } else { "/" }
+    if local {
+        back
+    } else {
+        "/"
+    }
 }
 
 #[cfg(test)]

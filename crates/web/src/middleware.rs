@@ -11,8 +11,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::auth;
-use crate::error::HttpStatus;
 use crate::error::ErrorKind;
+use crate::error::HttpStatus;
 use crate::i18n::Lang;
 use crate::page::{request_lang, CsrfToken, PageCtx};
 use crate::AppState;
@@ -143,11 +143,7 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
 /// The framework's text (what failed to decode, and where) is kept as the
 /// detail of an API answer: it goes back to the caller only, never to the logs.
 async fn framework_rejection(resp: Response) -> Result<(ErrorKind, Option<String>, Response), Response> {
-    let plain = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/plain"));
+    let plain = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/plain"));
     let kind = match resp.status().as_u16() {
         400 | 415 | 422 if plain => ErrorKind::BadRequest,
         413 if plain => ErrorKind::TooLarge,
@@ -183,20 +179,14 @@ pub async fn query_without_nul(mut req: Request, next: Next) -> Response {
 /// one line per request with the template only — never the URL, which may
 /// hold tokens or identifiers.
 pub async fn observe(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
     let method = req.method().clone();
     let start = Instant::now();
     let resp = next.run(req).await;
     let elapsed = start.elapsed();
     let status = resp.status().as_u16();
-    metrics::counter!("veille_http_requests_total", "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string())
-        .increment(1);
-    metrics::histogram!("veille_http_request_duration_seconds", "method" => method.to_string(), "route" => route.clone())
-        .record(elapsed.as_secs_f64());
+    metrics::counter!("veille_http_requests_total", "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string()).increment(1);
+    metrics::histogram!("veille_http_request_duration_seconds", "method" => method.to_string(), "route" => route.clone()).record(elapsed.as_secs_f64());
     tracing::info!(method = %method, route = %route, status, latency_ms = elapsed.as_millis() as u64, "request");
     resp
 }

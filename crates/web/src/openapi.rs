@@ -11,9 +11,7 @@ pub fn build() -> Value {
     let mut paths = Map::new();
     // One generator for the whole document: the schemas of request and answer
     // types land once in `components.schemas`, referenced from each operation.
-    let mut generator = schemars::generate::SchemaSettings::draft2020_12()
-        .with(|s| s.definitions_path = "/components/schemas".into())
-        .into_generator();
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12().with(|s| s.definitions_path = "/components/schemas".into()).into_generator();
     for spec in registry().specs().into_iter().filter(|s| s.is_api()) {
         let path = spec.path.trim_start_matches("/api/v1");
         let mut params: Vec<Value> = spec
@@ -23,7 +21,8 @@ pub fn build() -> Value {
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
         for q in spec.doc.query {
-            let schema: Value = serde_json::from_str(q.schema).unwrap_or_else(|e| panic!("{} {}: query parameter {}: schema is not JSON: {e}", spec.method, spec.path, q.name));
+            let schema: Value =
+                serde_json::from_str(q.schema).unwrap_or_else(|e| panic!("{} {}: query parameter {}: schema is not JSON: {e}", spec.method, spec.path, q.name));
             params.push(json!({"name": q.name, "in": "query", "required": q.required, "schema": schema}));
         }
         let answer = spec.doc.response.map_or_else(|| json!({}), |f| f(&mut generator).to_value());
@@ -32,11 +31,7 @@ pub fn build() -> Value {
             Access::Public => json!([]),
             _ => json!([{"bearerAuth": []}, {"cookieAuth": []}]),
         };
-        let op_id = format!(
-            "{}_{}",
-            spec.method.as_str().to_lowercase(),
-            path.trim_matches('/').replace(['/', '.'], "_").replace(['{', '}'], "")
-        );
+        let op_id = format!("{}_{}", spec.method.as_str().to_lowercase(), path.trim_matches('/').replace(['/', '.'], "_").replace(['{', '}'], ""));
         let mut responses = json!({
             "400": {"$ref": "#/components/responses/Error"},
             "404": {"$ref": "#/components/responses/Error"}
@@ -63,11 +58,7 @@ pub fn build() -> Value {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": f(&mut generator).to_value()}}});
             op["responses"]["422"] = json!({"$ref": "#/components/responses/Invalid"});
         }
-        paths
-            .entry(path.to_owned())
-            .or_insert_with(|| json!({}))
-            .as_object_mut()
-            .map(|o| o.insert(spec.method.as_str().to_lowercase(), op));
+        paths.entry(path.to_owned()).or_insert_with(|| json!({})).as_object_mut().map(|o| o.insert(spec.method.as_str().to_lowercase(), op));
     }
     let mut document = json!({
         "openapi": "3.1.0",

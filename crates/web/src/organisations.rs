@@ -45,7 +45,10 @@ pub async fn create(State(state): State<AppState>, ctx: PageCtx, who: Authentica
         Ok(id) => Ok(see_other(&format!("/organisations/{id}"))),
         Err(errors) => {
             let organisations = app::organisations(&state, &who).await?;
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &ListPage { ctx, organisations, can_create: true, kinds: organisations::KINDS.to_vec(), form: input, errors }))
+            Ok(render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ListPage { ctx, organisations, can_create: true, kinds: organisations::KINDS.to_vec(), form: input, errors },
+            ))
         }
     }
 }
@@ -69,7 +72,16 @@ struct ShowPage {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn show_page(state: &AppState, ctx: PageCtx, who: &Authenticated, org: Organisation, invite: InviteInput, team: TeamInput, errors: FieldErrors, invited: bool) -> AppResult<ShowPage> {
+async fn show_page(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &Authenticated,
+    org: Organisation,
+    invite: InviteInput,
+    team: TeamInput,
+    errors: FieldErrors,
+    invited: bool,
+) -> AppResult<ShowPage> {
     let OrganisationView { org, members, teams, can_invite, can_create_team, roles, panel } = app::organisation_view(state, who, org).await?;
     Ok(ShowPage { ctx, org, members, teams, can_invite, can_create_team, roles, team_kinds: teams::KINDS.to_vec(), invite, team, errors, invited, panel })
 }
@@ -82,7 +94,13 @@ pub async fn show(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
 }
 
 /// POST /organisations/{id}/invitations
-pub async fn invite(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<InviteInput>) -> AppResult<Response> {
+pub async fn invite(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<InviteInput>,
+) -> AppResult<Response> {
     let org = app::organisation(&state, &who, &id, Action::Read).await?;
     match app::invite(&state, &who, ctx.lang, &org, &input).await? {
         Ok(()) => {
@@ -97,7 +115,13 @@ pub async fn invite(State(state): State<AppState>, ctx: PageCtx, who: Authentica
 }
 
 /// POST /organisations/{id}/teams
-pub async fn create_team(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<TeamInput>) -> AppResult<Response> {
+pub async fn create_team(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<TeamInput>,
+) -> AppResult<Response> {
     let org = app::organisation(&state, &who, &id, Action::Read).await?;
     match app::create_team(&state, &who, ctx.lang, &org, &input).await? {
         Ok(team) => Ok(see_other(&format!("/teams/{team}"))),

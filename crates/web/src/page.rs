@@ -95,12 +95,7 @@ pub fn request_lang(parts: &Parts, account_lang: Option<&str>) -> Lang {
     if let Some(l) = account_lang {
         return Lang::from_code(l);
     }
-    parts
-        .headers
-        .get(ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(Lang::from_code)
-        .unwrap_or_default()
+    parts.headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(Lang::from_code).unwrap_or_default()
 }
 
 impl<S> FromRequestParts<S> for PageCtx

@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::auth::Authenticated;
 use crate::error::{AppError, ErrorKind};
-use crate::{account, api, assets, audit_pages, directory, health, login, middleware, openapi, organisations, people, reports, teams, territories, users};
 use crate::AppState;
+use crate::{account, api, assets, audit_pages, directory, health, login, middleware, openapi, organisations, people, reports, teams, territories, users};
 
 /// Who may reach a route at all. Object-level rules (which organisation,
 /// territory, case) are then decided in the handler by the permission function.

@@ -7,10 +7,9 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use veille_app::territories::{Area as Territory, Counts as ImportCounts};
 use veille_domain::{Action, Resource, ResourceKind};
 use veille_geo::LonLat;
-use veille_app::territories::{Area as Territory, Counts as ImportCounts};
-
 
 use crate::access_panel::{who_can_read, PanelEntry};
 use crate::auth::Authenticated;
@@ -51,7 +50,10 @@ pub async fn geojson(State(state): State<AppState>, who: Authenticated) -> AppRe
 /// outlines, no record) for the public report form's map, which must show
 /// territory outlines even without a tile server.
 pub async fn public_geojson(State(state): State<AppState>) -> AppResult<Response> {
-    Ok(([(CONTENT_TYPE, "application/geo+json"), (axum::http::header::CACHE_CONTROL, "public, max-age=3600")], veille_app::territories::outlines(&state).await?)
+    Ok((
+        [(CONTENT_TYPE, "application/geo+json"), (axum::http::header::CACHE_CONTROL, "public, max-age=3600")],
+        veille_app::territories::outlines(&state).await?,
+    )
         .into_response())
 }
 
@@ -64,9 +66,7 @@ pub async fn import_upload(State(state): State<AppState>, ctx: PageCtx, who: Aut
     }
     let secure = state.config.cookies_secure();
     let req = axum::extract::Request::from_parts(parts.clone(), body);
-    let mut multipart = <Multipart as axum::extract::FromRequest<()>>::from_request(req, &())
-        .await
-        .map_err(|_| AppError::bad_request())?;
+    let mut multipart = <Multipart as axum::extract::FromRequest<()>>::from_request(req, &()).await.map_err(|_| AppError::bad_request())?;
     let (mut csrf, mut text, mut code_prop, mut name_prop) = (None, None, "code".to_owned(), "nom".to_owned());
     while let Some(field) = multipart.next_field().await.map_err(|_| AppError::new(ErrorKind::TooLarge))? {
         let name = field.name().unwrap_or("").to_owned();
@@ -87,9 +87,7 @@ pub async fn import_upload(State(state): State<AppState>, ctx: PageCtx, who: Aut
     match text {
         None => errors.add("file", ctx.t("territory.file_missing")),
         Some(bytes) if bytes.is_empty() => errors.add("file", ctx.t("territory.file_missing")),
-        Some(bytes) if bytes.len() > MAX_IMPORT_BYTES => {
-            errors.add("file", ctx.tf("territory.file_too_large", &[("max", "20")]))
-        }
+        Some(bytes) if bytes.len() > MAX_IMPORT_BYTES => errors.add("file", ctx.tf("territory.file_too_large", &[("max", "20")])),
         Some(bytes) => match std::str::from_utf8(&bytes) {
             Err(_) => errors.add("file", ctx.t("territory.not_utf8")),
             Ok(text) => match veille_app::territories::import_as(&state, &who, text, &code_prop, &name_prop).await? {

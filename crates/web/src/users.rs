@@ -44,7 +44,19 @@ impl UserPage {
 
 async fn page(state: &AppState, ctx: PageCtx, who: &Authenticated, user: Account, errors: FieldErrors) -> AppResult<UserPage> {
     let AccountView { user, organisation, territories, user_territories, field_groups, roles, can_manage, panel } = app::account_view(state, who, user).await?;
-    Ok(UserPage { ctx, user, organisation, territories, user_territories, field_groups, all_groups: FieldGroup::ALL.to_vec(), roles, can_manage, panel, errors })
+    Ok(UserPage {
+        ctx,
+        user,
+        organisation,
+        territories,
+        user_territories,
+        field_groups,
+        all_groups: FieldGroup::ALL.to_vec(),
+        roles,
+        can_manage,
+        panel,
+        errors,
+    })
 }
 
 /// GET /users/{id} (an audited read)
@@ -66,13 +78,24 @@ pub async fn enable(State(state): State<AppState>, who: Authenticated, Path(id):
 }
 
 /// POST /users/{id}/reset-second-factor
-pub async fn reset_second_factor(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, Form(_): Form<serde_json::Value>) -> AppResult<Response> {
+pub async fn reset_second_factor(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(_): Form<serde_json::Value>,
+) -> AppResult<Response> {
     let user = app::reset_second_factor(&state, &who, &id).await?;
     Ok(see_other(&format!("/users/{user}")))
 }
 
 /// POST /users/{id}/grants
-pub async fn grants(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<GrantsInput>) -> AppResult<Response> {
+pub async fn grants(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<GrantsInput>,
+) -> AppResult<Response> {
     let user = app::account(&state, &who, &id, Action::Update).await?;
     match app::set_grants(&state, &who, ctx.lang, &user, &input).await? {
         Ok(()) => Ok(see_other(&format!("/users/{}", user.id))),

@@ -239,8 +239,7 @@ pub fn read(file: &str, bytes: &[u8], today: NaiveDate, into: &mut Content) {
             Kind::Service => {
                 let structure_id = c.required_str("structure_id", 1, 1000);
                 let fields = c.service_fields();
-                (c.problems.is_empty())
-                    .then(|| Record::Service(ServiceRecord { file: file.to_owned(), line, source, id: id.clone(), structure_id, fields }))
+                (c.problems.is_empty()).then(|| Record::Service(ServiceRecord { file: file.to_owned(), line, source, id: id.clone(), structure_id, fields }))
             }
         };
         let record = (!id.is_empty()).then(|| id.clone());
@@ -348,12 +347,8 @@ fn csv_records(text: &str) -> Result<Vec<(usize, Value)>, FileError> {
     let header = text.lines().next().unwrap_or("");
     let delimiter = if header.matches(';').count() > header.matches(',').count() { b';' } else { b',' };
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| (1, "csv_syntax", vec![("detail".to_owned(), e.to_string())]))?
-        .iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
+    let headers: Vec<String> =
+        reader.headers().map_err(|e| (1, "csv_syntax", vec![("detail".to_owned(), e.to_string())]))?.iter().map(|h| h.trim().to_owned()).collect();
     if !headers.iter().any(|h| h == "id") || !headers.iter().any(|h| h == "source") {
         return Err((1, "csv_header", vec![]));
     }
@@ -427,14 +422,17 @@ pub fn email_ok(s: &str) -> bool {
     let labels: Vec<&str> = domain.split('.').collect();
     let special = ["arpa", "invalid", "local", "localhost", "onion", "test"];
     labels.len() >= 2
-        && labels.iter().all(|l| !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_alphanumeric() || c == '-'))
-        && labels.last().is_some_and(|tld| tld.chars().count() >= 2 && !tld.chars().all(|c| c.is_ascii_digit()) && !special.contains(&tld.to_lowercase().as_str()))
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_alphanumeric() || c == '-'))
+        && labels
+            .last()
+            .is_some_and(|tld| tld.chars().count() >= 2 && !tld.chars().all(|c| c.is_ascii_digit()) && !special.contains(&tld.to_lowercase().as_str()))
 }
 
 /// An http(s) URL with a host, at most 2083 characters.
 pub fn url_ok(s: &str) -> bool {
-    s.chars().count() <= 2083
-        && url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()))
+    s.chars().count() <= 2083 && url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()))
 }
 
 /// A code of `zone_eligibilite`: commune, département, EPCI, country, or `france`.

@@ -16,7 +16,9 @@ use crate::error::{Error, Result};
 use crate::{App, Caller, FieldErrors, Lang};
 
 use super::datainclusion::{digits, email_ok, url_ok, vocabulary};
-use super::{load_service, load_structure, resource, Capacity, LocalFields, Service, ServiceEntry, ServiceFields, Structure, StructureFields, LANGUAGES, OWN_SOURCE};
+use super::{
+    load_service, load_structure, resource, Capacity, LocalFields, Service, ServiceEntry, ServiceFields, Structure, StructureFields, LANGUAGES, OWN_SOURCE,
+};
 
 /// Every capacity code, in the order the forms offer them.
 pub fn capacities() -> Vec<&'static str> {
@@ -35,7 +37,15 @@ fn version(text: &str) -> i64 {
 }
 
 /// An audit entry by `who` about an entry of structure `s`.
-fn entry_audit<'a>(who: &Caller, now: Timestamp, action: &'a str, kind: &'a str, id: impl ToString, s: &Structure, detail: serde_json::Value) -> audit::NewEntry<'a> {
+fn entry_audit<'a>(
+    who: &Caller,
+    now: Timestamp,
+    action: &'a str,
+    kind: &'a str,
+    id: impl ToString,
+    s: &Structure,
+    detail: serde_json::Value,
+) -> audit::NewEntry<'a> {
     audit::NewEntry::about(now, Some(who.author()), action, kind, Some(id.to_string()), s.organisation).with_detail(detail)
 }
 
@@ -462,7 +472,8 @@ pub fn validate_service(lang: Lang, input: &ServiceInput, today: String) -> std:
     }
     check_contact(lang, &mut errors, &f.email, &f.phone);
     check_hours(lang, &mut errors, "opening_hours", &f.opening_hours);
-    let typed = LocalInput { languages: input.languages.clone(), capacity: input.capacity.clone(), capacity_note: input.capacity_note.clone(), version: String::new() };
+    let typed =
+        LocalInput { languages: input.languages.clone(), capacity: input.capacity.clone(), capacity_note: input.capacity_note.clone(), version: String::new() };
     let local = validate_local(lang, &typed, &mut errors);
     if errors.is_empty() {
         Ok((f, local))
@@ -552,8 +563,18 @@ mod tests {
             phone: "01 23 abc".into(),
             ..Default::default()
         };
-        assert_eq!(errors_of(validate_structure(Lang::Fr, &bad, "2026-01-02".into())), ["email", "lat", "name", "opening_hours", "phone", "postal_code", "siret", "website"]);
-        let good = StructureInput { name: "Local fictif".into(), siret: "123 456 789 01234".into(), lat: "48,05".into(), lon: "2.07".into(), opening_hours: "Mo-Fr 09:00-12:00".into(), ..Default::default() };
+        assert_eq!(
+            errors_of(validate_structure(Lang::Fr, &bad, "2026-01-02".into())),
+            ["email", "lat", "name", "opening_hours", "phone", "postal_code", "siret", "website"]
+        );
+        let good = StructureInput {
+            name: "Local fictif".into(),
+            siret: "123 456 789 01234".into(),
+            lat: "48,05".into(),
+            lon: "2.07".into(),
+            opening_hours: "Mo-Fr 09:00-12:00".into(),
+            ..Default::default()
+        };
         let f = validate_structure(Lang::Fr, &good, "2026-01-02".into()).unwrap_or_else(|e| panic!("{:?}", e.all()));
         assert_eq!((f.siret.as_str(), f.lon, f.lat, f.source_updated.as_str()), ("12345678901234", Some(2.07), Some(48.05), "2026-01-02"));
     }
@@ -571,7 +592,13 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(errors_of(validate_service(Lang::Fr, &bad, "2026-01-02".into())), ["capacity", "kind", "languages", "publics", "themes"]);
-        let good = ServiceInput { name: "Soupe du soir".into(), description: "Une soupe chaude.".into(), publics: vec!["tous-publics".into()], languages: vec!["fr".into(), "uk".into()], ..Default::default() };
+        let good = ServiceInput {
+            name: "Soupe du soir".into(),
+            description: "Une soupe chaude.".into(),
+            publics: vec!["tous-publics".into()],
+            languages: vec!["fr".into(), "uk".into()],
+            ..Default::default()
+        };
         let (_, local) = validate_service(Lang::Fr, &good, "2026-01-02".into()).unwrap_or_else(|e| panic!("{:?}", e.all()));
         assert_eq!((local.capacity, local.languages.len()), (Capacity::Unknown, 2), "no capacity said: unknown");
     }
@@ -579,7 +606,11 @@ mod tests {
     #[test]
     fn veille_s_own_fields_keep_a_short_note() {
         let mut errors = FieldErrors::new();
-        let local = validate_local(Lang::En, &LocalInput { capacity: "limited".into(), capacity_note: format!(" {} ", "x".repeat(200)), ..Default::default() }, &mut errors);
+        let local = validate_local(
+            Lang::En,
+            &LocalInput { capacity: "limited".into(), capacity_note: format!(" {} ", "x".repeat(200)), ..Default::default() },
+            &mut errors,
+        );
         assert!(errors.is_empty() && local.capacity == Capacity::Limited && local.capacity_note.len() == 200);
         validate_local(Lang::En, &LocalInput { capacity_note: "x".repeat(201), ..Default::default() }, &mut errors);
         assert!(errors.has("capacity_note"));

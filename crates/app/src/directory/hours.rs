@@ -79,12 +79,9 @@ impl Hours {
                 let start = Paris.from_local_datetime(&date.and_time(NaiveTime::MIN)).earliest();
                 let end = date.succ_opt().and_then(|d| Paris.from_local_datetime(&d.and_time(NaiveTime::MIN)).earliest());
                 let slots = match (start, end) {
-                    (Some(s), Some(e)) => self
-                        .0
-                        .iter_range(s, e)
-                        .filter(|r| r.kind == RuleKind::Open)
-                        .map(|r| (r.range.start.time(), r.range.end.time()))
-                        .collect(),
+                    (Some(s), Some(e)) => {
+                        self.0.iter_range(s, e).filter(|r| r.kind == RuleKind::Open).map(|r| (r.range.start.time(), r.range.end.time())).collect()
+                    }
                     _ => Vec::new(),
                 };
                 (date, slots)

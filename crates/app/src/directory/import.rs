@@ -152,7 +152,13 @@ async fn run(
     // Records of veille's own source, and a second record with the same key, are refused.
     let mut seen: HashSet<(Kind, String, String)> = HashSet::new();
     let mut keep = |kind: Kind, file: &str, line: usize, source: &str, id: &str, problems: &mut Vec<Problem>, counts: &mut Counts| {
-        let field = if source == OWN_SOURCE { Some(("source", "reserved_source")) } else if !seen.insert((kind, source.to_owned(), id.to_owned())) { Some(("id", "duplicate_record")) } else { None };
+        let field = if source == OWN_SOURCE {
+            Some(("source", "reserved_source"))
+        } else if !seen.insert((kind, source.to_owned(), id.to_owned())) {
+            Some(("id", "duplicate_record"))
+        } else {
+            None
+        };
         if let Some((field, code)) = field {
             problems.push(refuse(file, line, kind, id, field, code));
             counts.refused.add(kind);
@@ -217,7 +223,9 @@ async fn run(
                 store::create_structure(&mut tx, id, &new, now).await.with_context(|| format!("creating structure {}", s.id))?;
                 ids.insert((s.source.clone(), s.id.clone()), id);
             }
-            Change::Update(id, version) => store::update_structure(&mut tx, *id, &s.fields, t, h, *version, now).await.with_context(|| format!("updating structure {}", s.id))?,
+            Change::Update(id, version) => {
+                store::update_structure(&mut tx, *id, &s.fields, t, h, *version, now).await.with_context(|| format!("updating structure {}", s.id))?
+            }
             Change::Unchanged(_) => {}
         }
     }
@@ -230,7 +238,9 @@ async fn run(
                 let new = NewService { structure, source: &s.source, source_id: &s.id, fields: &s.fields, local: &local, territory: t, import_hash: h };
                 store::create_service(&mut tx, ServiceId::new(), &new, now).await.with_context(|| format!("creating service {}", s.id))?;
             }
-            Change::Update(id, version) => store::update_service(&mut tx, *id, structure, &s.fields, t, h, *version, now).await.with_context(|| format!("updating service {}", s.id))?,
+            Change::Update(id, version) => {
+                store::update_service(&mut tx, *id, structure, &s.fields, t, h, *version, now).await.with_context(|| format!("updating service {}", s.id))?
+            }
             Change::Unchanged(_) => {}
         }
     }

@@ -38,8 +38,8 @@ pub use veille_storage::directory::{LocalFields, Service, ServiceEntry, ServiceF
 /// Languages a service can be marked as speaking (ISO 639 codes; `fsl`: French
 /// sign language).
 pub const LANGUAGES: &[&str] = &[
-    "fr", "en", "ar", "es", "pt", "it", "de", "ro", "bg", "pl", "ru", "uk", "ka", "tr", "ku", "fa", "ps", "ur", "bn", "ta", "zh", "ti", "am", "so",
-    "wo", "ln", "sw", "fsl",
+    "fr", "en", "ar", "es", "pt", "it", "de", "ro", "bg", "pl", "ru", "uk", "ka", "tr", "ku", "fa", "ps", "ur", "bn", "ta", "zh", "ti", "am", "so", "wo", "ln",
+    "sw", "fsl",
 ];
 
 /// The access-control description of a structure (its services share it).
@@ -367,12 +367,7 @@ pub async fn structures(app: &App, who: &Caller, q: &StructuresQuery) -> Result<
     }
     let words = words(&q.q);
     let fetch = if words.is_empty() { limit } else { 5000 };
-    Ok(store::structures(&app.db, fetch)
-        .await?
-        .into_iter()
-        .filter(|s| has_all(&s.fields.name, &words) && readable(who, s))
-        .take(limit as usize)
-        .collect())
+    Ok(store::structures(&app.db, fetch).await?.into_iter().filter(|s| has_all(&s.fields.name, &words) && readable(who, s)).take(limit as usize).collect())
 }
 
 /// How many structures and services the directory holds.
@@ -396,11 +391,7 @@ pub struct Filters {
 /// Every choice of the search filters.
 pub async fn filters(app: &App) -> Result<Filters> {
     let v = datainclusion::vocabulary();
-    let needs = v
-        .categories
-        .iter()
-        .map(|c| (c.clone(), v.themes.iter().filter(|t| t.starts_with(&format!("{c}--"))).cloned().collect()))
-        .collect();
+    let needs = v.categories.iter().map(|c| (c.clone(), v.themes.iter().filter(|t| t.starts_with(&format!("{c}--"))).cloned().collect())).collect();
     Ok(Filters { needs, publics: v.publics.clone(), languages: LANGUAGES.to_vec(), territories: territories::list(&app.db).await? })
 }
 

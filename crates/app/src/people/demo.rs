@@ -3,7 +3,9 @@
 //! team in the 18th arrondissement; one probable duplicate to link, one file
 //! shared with the health team, one referral waiting in the partner's queue.
 
-use veille_domain::people::{ConsentTerms, EncounterAction, Gender, HealthFlag, HouseholdKind, Language, Nationality, Need, ReferralStatus, Situation, Vulnerability};
+use veille_domain::people::{
+    ConsentTerms, EncounterAction, Gender, HealthFlag, HouseholdKind, Language, Nationality, Need, ReferralStatus, Situation, Vulnerability,
+};
 use veille_domain::records::RecordKind;
 use veille_domain::{EmailAddress, OrganisationId, Timestamp, UserId};
 use veille_storage::encounters::{self, EncounterFields};
@@ -48,18 +50,35 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
     let gavroche = people::create(
         &mut tx,
         street,
-        &PersonFields { situation: Some(Situation::Street), needs: vec![Need::Food, Need::Hygiene], vulnerabilities: vec![Vulnerability::Isolation], ..person("Gavroche", &["Le Gamin"], 1990, Gender::Man) },
+        &PersonFields {
+            situation: Some(Situation::Street),
+            needs: vec![Need::Food, Need::Hygiene],
+            vulnerabilities: vec![Vulnerability::Isolation],
+            ..person("Gavroche", &["Le Gamin"], 1990, Gender::Man)
+        },
         worker,
         day(30),
     )
     .await?;
     people::add_consent(&mut tx, gavroche, street, &informed(false, true, day(30)), worker, day(30)).await?;
     // Recorded again by the same team a week later, under a spelling variant: a probable duplicate.
-    let gavroch = people::create(&mut tx, street, &PersonFields { situation: Some(Situation::Street), ..person("Gavroch", &["Petit"], 1991, Gender::Man) }, worker, day(7)).await?;
+    let gavroch = people::create(
+        &mut tx,
+        street,
+        &PersonFields { situation: Some(Situation::Street), ..person("Gavroch", &["Petit"], 1991, Gender::Man) },
+        worker,
+        day(7),
+    )
+    .await?;
     let cosette = people::create(
         &mut tx,
         street,
-        &PersonFields { situation: Some(Situation::Hotel), needs: vec![Need::Housing, Need::Administrative], vulnerabilities: vec![Vulnerability::WithChildren], ..person("Cosette", &[], 1996, Gender::Woman) },
+        &PersonFields {
+            situation: Some(Situation::Hotel),
+            needs: vec![Need::Housing, Need::Administrative],
+            vulnerabilities: vec![Vulnerability::WithChildren],
+            ..person("Cosette", &[], 1996, Gender::Woman)
+        },
         worker,
         day(20),
     )
@@ -86,7 +105,9 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
         day(40),
     )
     .await?;
-    let marius = people::create(&mut tx, health, &PersonFields { situation: Some(Situation::Street), ..person("Marius", &[], 1988, Gender::Man) }, nurse, day(5)).await?;
+    let marius =
+        people::create(&mut tx, health, &PersonFields { situation: Some(Situation::Street), ..person("Marius", &[], 1988, Gender::Man) }, nurse, day(5))
+            .await?;
     people::set_health(&mut tx, marius, &[HealthFlag::Addiction], "Matériel de réduction des risques remis (exemple fictif).", nurse, 0, day(5)).await?;
 
     let chapelle = |d: i64, place: &str, actions: Vec<EncounterAction>| EncounterFields {
@@ -103,19 +124,42 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
         follow_up_note: String::new(),
         notes: "Échange calme, café partagé (exemple fictif).".into(),
     };
-    encounters::create(&mut tx, street, &chapelle(2, "Porte de la Chapelle, sous le pont (exemple)", vec![EncounterAction::Listening, EncounterAction::Distribution]), &[gavroche, valjean], None, worker, day(2)).await?;
-    encounters::create(&mut tx, street, &chapelle(7, "Rue fictive de la Goutte-d'Or", vec![EncounterAction::Information]), &[gavroch], None, worker, day(7)).await?;
     encounters::create(
         &mut tx,
         street,
-        &EncounterFields { follow_up: true, follow_up_note: "Rappeler l'hôtel pour la scolarisation (exemple).".into(), ..chapelle(1, "Hôtel social (exemple)", vec![EncounterAction::Orientation]) },
+        &chapelle(2, "Porte de la Chapelle, sous le pont (exemple)", vec![EncounterAction::Listening, EncounterAction::Distribution]),
+        &[gavroche, valjean],
+        None,
+        worker,
+        day(2),
+    )
+    .await?;
+    encounters::create(&mut tx, street, &chapelle(7, "Rue fictive de la Goutte-d'Or", vec![EncounterAction::Information]), &[gavroch], None, worker, day(7))
+        .await?;
+    encounters::create(
+        &mut tx,
+        street,
+        &EncounterFields {
+            follow_up: true,
+            follow_up_note: "Rappeler l'hôtel pour la scolarisation (exemple).".into(),
+            ..chapelle(1, "Hôtel social (exemple)", vec![EncounterAction::Orientation])
+        },
         &[cosette],
         None,
         worker,
         day(1),
     )
     .await?;
-    encounters::create(&mut tx, health, &chapelle(5, "Jardin d'Éole (exemple)", vec![EncounterAction::Care]), &[marius], Some("Pansement au pied (exemple fictif)."), nurse, day(5)).await?;
+    encounters::create(
+        &mut tx,
+        health,
+        &chapelle(5, "Jardin d'Éole (exemple)", vec![EncounterAction::Care]),
+        &[marius],
+        Some("Pansement au pied (exemple fictif)."),
+        nurse,
+        day(5),
+    )
+    .await?;
 
     // A referral waiting in the day centre's queue, and one still a proposal.
     let centre = organisations::get(db, day_centre).await?;
@@ -138,7 +182,8 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
     timeline::append(&mut tx, &created(waiting)).await?;
     let r = referrals::get_in(&mut tx, &Scope::instance("demo data"), waiting).await?;
     referrals::send(&mut tx, &r, now.plus_seconds(6 * 86_400), None, r.version, day(1)).await?;
-    let sent = NewEvent::new(RecordKind::Referral, waiting, day(1), Some((worker, street)), "status").change(Some(ReferralStatus::Proposed.code()), Some(ReferralStatus::Sent.code()));
+    let sent = NewEvent::new(RecordKind::Referral, waiting, day(1), Some((worker, street)), "status")
+        .change(Some(ReferralStatus::Proposed.code()), Some(ReferralStatus::Sent.code()));
     timeline::append(&mut tx, &sent).await?;
     people::share(&mut tx, gavroche, centre.id, ShareBasis::Referral, None, Some(waiting), worker, day(1)).await?;
     let proposal = referrals::create(

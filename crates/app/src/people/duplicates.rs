@@ -121,10 +121,12 @@ fn groups(people: &[Person], links: &[(PersonId, PersonId)]) -> BTreeMap<PersonI
         out.entry(r).or_default().push(id);
     }
     // The representative of a group is its oldest record (smallest id).
-    out.into_values().map(|mut v| {
-        v.sort();
-        (v[0], v)
-    }).collect()
+    out.into_values()
+        .map(|mut v| {
+            v.sort();
+            (v[0], v)
+        })
+        .collect()
 }
 
 async fn build(state: &App) -> Result<Built> {
@@ -246,11 +248,7 @@ impl Suggestion {
 }
 
 fn agreements(found: &[FieldAgreement]) -> Vec<Agreement> {
-    found
-        .iter()
-        .filter(|a| a.level != "else" && a.level != "null")
-        .map(|a| Agreement { field: a.comparison.clone(), level: a.level.clone() })
-        .collect()
+    found.iter().filter(|a| a.level != "else" && a.level != "null").map(|a| Agreement { field: a.comparison.clone(), level: a.level.clone() }).collect()
 }
 
 /// Probable duplicates of `probe` among the people `who` may read, best

@@ -5,10 +5,10 @@
 //! duplicates are asked about before the file is created.
 
 use veille_domain::{Action, EncounterId, FieldGroup, PersonId, Resource, ResourceKind};
+use veille_storage::audit;
 use veille_storage::encounters;
 use veille_storage::people;
 pub use veille_storage::territories::Territory;
-use veille_storage::audit;
 
 use super::files::{check_new, write_new, Rejected};
 use super::input::{local_input, validate_encounter, EncounterForm, EncounterInput, PersonForm, ValidEncounter, ValidPerson};

@@ -12,12 +12,12 @@ use veille_storage::{audit, encounters, organisations, referrals, StorageError, 
 
 use super::duplicates::{self, Suggestion};
 use super::input::{
-    validate_consent, validate_exit, validate_health, validate_household, validate_note, validate_person, ConsentForm, ExitBody, HealthInput,
-    HouseholdInput, NoteInput, OtherBody, PersonContext, PersonForm, ShareInput, ValidPerson,
+    validate_consent, validate_exit, validate_health, validate_household, validate_note, validate_person, ConsentForm, ExitBody, HealthInput, HouseholdInput,
+    NoteInput, OtherBody, PersonContext, PersonForm, ShareInput, ValidPerson,
 };
 use super::{
-    entry, gate, gate_records, health_of, load_person, may_create, person_resource, writable_territories, Consent, Encounter, Health, Household,
-    NewConsent, Note, Person, PersonFields, Referral, Share, ShareBasis,
+    entry, gate, gate_records, health_of, load_person, may_create, person_resource, writable_territories, Consent, Encounter, Health, Household, NewConsent,
+    Note, Person, PersonFields, Referral, Share, ShareBasis,
 };
 use crate::error::{Error, Result};
 use crate::{App, Caller, FieldErrors, Lang};
@@ -64,7 +64,8 @@ pub async fn export_csv(state: &App, who: &Caller, active: bool) -> Result<Strin
     let territories = veille_storage::territories::list(&state.db).await?;
     let list = people::list(&state.db, &scope, &Filter { active: Some(active), ..Default::default() }).await?;
     let health_column = who.actor.holds(FieldGroup::Health);
-    let mut out = String::from("id,birth_year,age_band,gender,nationality,situation,languages,needs,vulnerabilities,territory,active,exit_reason,last_contact_at");
+    let mut out =
+        String::from("id,birth_year,age_band,gender,nationality,situation,languages,needs,vulnerabilities,territory,active,exit_reason,last_contact_at");
     if health_column {
         out.push_str(",health_flags");
     }
@@ -489,7 +490,8 @@ pub async fn withdraw_consent(state: &App, who: &Caller, id: &str) -> Result<Per
     let withdrawn = people::withdraw_consents(&mut tx, person.id, who.account.id, now).await?;
     people::clear_identifying(&mut tx, person.id, now).await?;
     let ended = people::revoke_consent_shares(&mut tx, person.id, None, who.account.id, now).await?;
-    let detail = serde_json::json!({"field": "consent_withdrawn", "consents": withdrawn, "shares_ended": ended, "identifying_erased": person.fields.has_identifying()});
+    let detail =
+        serde_json::json!({"field": "consent_withdrawn", "consents": withdrawn, "shares_ended": ended, "identifying_erased": person.fields.has_identifying()});
     audit::append(&mut tx, entry(who, state, "update", "person", person.id, person.organisation, detail)).await?;
     tx.commit().await?;
     Ok(person.id)

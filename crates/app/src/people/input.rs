@@ -7,8 +7,7 @@ use chrono::{Datelike, NaiveDateTime, TimeZone};
 use chrono_tz::Europe::Paris;
 use serde::Deserialize;
 use veille_domain::people::{
-    AgeBand, ConsentTerms, EncounterAction, Gender, Language, Nationality, Need, Phone, Pseudonym, PseudonymError, ReferralStatus, Situation,
-    Vulnerability,
+    AgeBand, ConsentTerms, EncounterAction, Gender, Language, Nationality, Need, Phone, Pseudonym, PseudonymError, ReferralStatus, Situation, Vulnerability,
 };
 use veille_domain::people::{ExitReason, HealthFlag, HouseholdKind};
 use veille_domain::{OrganisationId, PersonId, TerritoryId, Timestamp};
@@ -131,7 +130,8 @@ pub struct ConsentForm {
 impl ConsentForm {
     /// Whether anything of a consent was filled in.
     pub fn filled(&self) -> bool {
-        self.sent || [&self.consent_purpose, &self.consent_access, &self.consent_rights, &self.consent_identifying, &self.consent_sharing].iter().any(|c| ticked(c))
+        self.sent
+            || [&self.consent_purpose, &self.consent_access, &self.consent_rights, &self.consent_identifying, &self.consent_sharing].iter().any(|c| ticked(c))
     }
     /// Whether a box was ticked (re-rendering).
     pub fn has(&self, which: &str) -> bool {
@@ -493,9 +493,16 @@ pub fn validate_person(lang: Lang, form: &PersonForm, cx: &PersonContext<'_>) ->
     let typed_consent = &form.consent;
     let consent = if typed_consent.filled() { validate_consent(lang, typed_consent, cx.now, &mut errors) } else { None };
     let identifying = !form.phone.trim().is_empty() || civil_given_name.is_some() || civil_family_name.is_some();
-    let allowed = cx.consent_allows_identifying || consent.is_some_and(|c| c.terms.allows_identifying()) || (typed_consent.filled() && typed_consent.has("identifying"));
+    let allowed =
+        cx.consent_allows_identifying || consent.is_some_and(|c| c.terms.allows_identifying()) || (typed_consent.filled() && typed_consent.has("identifying"));
     if identifying && !allowed {
-        let field = if !form.phone.trim().is_empty() { "phone" } else if civil_given_name.is_some() { "civil_given_name" } else { "civil_family_name" };
+        let field = if !form.phone.trim().is_empty() {
+            "phone"
+        } else if civil_given_name.is_some() {
+            "civil_given_name"
+        } else {
+            "civil_family_name"
+        };
         errors.add(field, lang.t("people.form.error.identifying_needs_consent"));
     }
     let Some(pseudonym) = pseudonym.filter(|_| errors.is_empty()) else { return Err(errors) };
@@ -1200,7 +1207,8 @@ mod tests {
 
     #[test]
     fn codes_outside_the_lists_are_refused_field_by_field() {
-        let form = PersonForm { pseudonym: "Zora".into(), nationality: "algerian".into(), languages: vec!["fr".into(), "klingon".into()], ..Default::default() };
+        let form =
+            PersonForm { pseudonym: "Zora".into(), nationality: "algerian".into(), languages: vec!["fr".into(), "klingon".into()], ..Default::default() };
         let e = validate_person(Lang::Fr, &form, &cx(now())).unwrap_err();
         assert!(e.has("nationality") && e.has("languages") && !e.has("pseudonym"));
     }
@@ -1216,7 +1224,12 @@ mod tests {
 
     #[test]
     fn a_referral_needs_consent_or_an_urgent_reason() {
-        let f = ReferralForm { person: PersonId::new().to_string(), partner_name: "PASS Lariboisière".into(), reason: "Plaie au pied".into(), ..Default::default() };
+        let f = ReferralForm {
+            person: PersonId::new().to_string(),
+            partner_name: "PASS Lariboisière".into(),
+            reason: "Plaie au pied".into(),
+            ..Default::default()
+        };
         assert!(validate_referral(Lang::Fr, &f, &[]).unwrap_err().has("consent_confirmed"));
         let urgent = ReferralForm { urgent_reason: "Personne inconsciente, SAMU appelé".into(), ..f.clone() };
         let r = validate_referral(Lang::Fr, &urgent, &[]).unwrap();

@@ -24,7 +24,6 @@ pub mod referrals;
 #[cfg(test)]
 mod tests;
 
-
 use std::collections::BTreeSet;
 
 use veille_domain::{Action, FieldGroup, OrganisationId, PersonId, Resource, ResourceKind, TerritoryId};
@@ -129,17 +128,21 @@ pub async fn load_person_by_id(state: &App, who: &Caller, id: PersonId, action: 
 }
 
 /// An audit entry by the account about a record of this domain.
-pub fn entry<'a>(who: &Caller, state: &App, action: &'a str, kind: &'a str, id: impl ToString, org: OrganisationId, detail: serde_json::Value) -> audit::NewEntry<'a> {
+pub fn entry<'a>(
+    who: &Caller,
+    state: &App,
+    action: &'a str,
+    kind: &'a str,
+    id: impl ToString,
+    org: OrganisationId,
+    detail: serde_json::Value,
+) -> audit::NewEntry<'a> {
     who.audit_entry(state.clock.now(), action, kind, id, org).with_detail(detail)
 }
 
 /// The territories an account may place a person in.
 pub async fn writable_territories(state: &App, who: &Caller) -> Result<Vec<veille_storage::territories::Territory>> {
-    Ok(veille_storage::territories::list(&state.db)
-        .await?
-        .into_iter()
-        .filter(|t| who.actor.territories.covers(Some(t.id)))
-        .collect())
+    Ok(veille_storage::territories::list(&state.db).await?.into_iter().filter(|t| who.actor.territories.covers(Some(t.id))).collect())
 }
 
 /// The people of these ids the account may read, in id order.

@@ -389,7 +389,16 @@ async fn tell_sender(tx: &mut Tx, state: &App, r: &Referral, key: &str) -> Resul
 /// the partner link when `who` is none), audited and on the timeline, and
 /// tells the sender when the partner acted. `false`: not possible now.
 #[allow(clippy::too_many_arguments)]
-async fn apply(state: &App, who: Option<&Caller>, r: &Referral, party: ReferralParty, to: ReferralStatus, message: &str, version: i64, via: &str) -> Result<bool> {
+async fn apply(
+    state: &App,
+    who: Option<&Caller>,
+    r: &Referral,
+    party: ReferralParty,
+    to: ReferralStatus,
+    message: &str,
+    version: i64,
+    via: &str,
+) -> Result<bool> {
     if !r.status.can_become(to, party) {
         return Ok(false);
     }
@@ -429,7 +438,15 @@ async fn apply(state: &App, who: Option<&Caller>, r: &Referral, party: ReferralP
 /// honoured), by an account, with the version read (none: the current one).
 /// Errors on `status` (and `message`).
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
-pub async fn act(state: &App, who: &Caller, lang: Lang, id: &str, body: &AnswerBody, allowed: &[ReferralStatus], via: &str) -> Result<Result<ReferralId, FieldErrors>> {
+pub async fn act(
+    state: &App,
+    who: &Caller,
+    lang: Lang,
+    id: &str,
+    body: &AnswerBody,
+    allowed: &[ReferralStatus],
+    via: &str,
+) -> Result<Result<ReferralId, FieldErrors>> {
     let (r, _, res, party) = load(state, who, id).await?;
     who.require(Action::Update, &res)?;
     let (to, message) = match validate_answer(lang, body, allowed) {
@@ -467,7 +484,11 @@ pub async fn cancel(state: &App, who: &Caller, lang: Lang, id: &str, input: &Can
     let mut tx = state.db.begin().await?;
     referrals::cancel(&mut tx, &r, input.version.unwrap_or(-1), now).await?;
     timeline::append(&mut tx, &status_event(&r, ReferralStatus::Cancelled, now, Some(who.author()), &reason)).await?;
-    audit::append(&mut tx, entry(who, state, "update", "referral", r.id, r.organisation, serde_json::json!({"field": "status", "from": r.status.code(), "to": "cancelled"}))).await?;
+    audit::append(
+        &mut tx,
+        entry(who, state, "update", "referral", r.id, r.organisation, serde_json::json!({"field": "status", "from": r.status.code(), "to": "cancelled"})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Ok(r.id))
 }
@@ -556,7 +577,8 @@ pub async fn partner_visit(state: &App, lang: Lang, token: &str, code: &str, sta
             Err(e) => errors = e,
         }
     } else {
-        let e = audit::NewEntry::about(now, None, "read", "referral", Some(r.id.to_string()), Some(r.organisation)).with_detail(serde_json::json!({"via": "partner_link"}));
+        let e = audit::NewEntry::about(now, None, "read", "referral", Some(r.id.to_string()), Some(r.organisation))
+            .with_detail(serde_json::json!({"via": "partner_link"}));
         audit::append_now(&state.db, e).await?;
     }
     let r = referrals::get(&state.db, &scope, r.id).await?;
@@ -565,7 +587,13 @@ pub async fn partner_visit(state: &App, lang: Lang, token: &str, code: &str, sta
         Some(u) => accounts::get(&state.db, u).await.map(|a| a.display_name).unwrap_or_default(),
         None => String::new(),
     };
-    let opened = PartnerOpened { due: r.answer_due_at.map(|t| t.to_paris_display()).unwrap_or_default(), person: PartnerPerson::of(&person.fields, now), referral: r, sender, sender_name };
+    let opened = PartnerOpened {
+        due: r.answer_due_at.map(|t| t.to_paris_display()).unwrap_or_default(),
+        person: PartnerPerson::of(&person.fields, now),
+        referral: r,
+        sender,
+        sender_name,
+    };
     Ok(PartnerVisit::Opened { opened: Box::new(opened), done, errors })
 }
 

@@ -5,6 +5,9 @@
 //! record by record — a worker limited to one territory, a file shared by
 //! consent until the consent is withdrawn, a partner and the referrals
 //! addressed to it.
+// Creating and dropping the test's own PostgreSQL database is not a query of
+// the application: it has no place in storage.
+#![allow(clippy::disallowed_methods)]
 
 use std::collections::BTreeSet;
 
@@ -223,7 +226,9 @@ async fn world() -> World {
         ..Default::default()
     };
     let mut refs = Vec::new();
-    for (person, partner, send) in [(in_t1, Some(centre), true), (in_t2, Some(centre), true), (nowhere, Some(centre), false), (in_t1, Some(elsewhere), true), (in_t2, None, false)] {
+    for (person, partner, send) in
+        [(in_t1, Some(centre), true), (in_t2, Some(centre), true), (nowhere, Some(centre), false), (in_t1, Some(elsewhere), true), (in_t2, None, false)]
+    {
         let id = referrals::create(&mut tx, street, &referral(person, partner), by, now()).await.unwrap();
         if send {
             let r = referrals::get_in(&mut tx, &everything(), id).await.unwrap();
@@ -384,7 +389,8 @@ async fn a_partner_sees_only_the_referrals_addressed_to_it() {
     assert!(encounters::recent(&w.app.db, &w.partner.scope(), 100).await.unwrap().is_empty());
     // Answered: it stays in the partner's queue; the sender sees it moved.
     let body = super::input::AnswerBody { status: "accepted".into(), message: "Venez mardi".into(), version: None };
-    let answered = super::referrals::act(&w.app, &w.partner, crate::Lang::Fr, &w.referrals[0].to_string(), &body, &super::referrals::ANSWERS, "test").await.unwrap();
+    let answered =
+        super::referrals::act(&w.app, &w.partner, crate::Lang::Fr, &w.referrals[0].to_string(), &body, &super::referrals::ANSWERS, "test").await.unwrap();
     assert!(answered.is_ok());
     let r = referrals::get(&w.app.db, &w.coordinator.scope(), w.referrals[0]).await.unwrap();
     assert_eq!(r.status, ReferralStatus::Accepted);

@@ -12,10 +12,22 @@ use veille_storage::timeline::{self, NewEvent};
 use veille_storage::{teams, territories, Db};
 
 /// (lat, lon, situations, flags, adults, children, tents, description, status, hours ago)
-const REPORTS: &[(f64, f64, &[&str], &[&str], i64, i64, i64, &str, Status, i64)] = &[
+type DemoReport = (f64, f64, &'static [&'static str], &'static [&'static str], i64, i64, i64, &'static str, Status, i64);
+const REPORTS: &[DemoReport] = &[
     (48.8868, 2.3594, &["camp"], &[], 6, 0, 5, "Démo : campement de cinq tentes sous le métro aérien.", Status::Assigned, 2),
     (48.8890, 2.3670, &["drug_use"], &[], 8, 0, 0, "Démo : consommation à ciel ouvert et matériel d'injection usagé près du square.", Status::InProgress, 30),
-    (48.8830, 2.3490, &["family_with_children"], &["pregnant_woman"], 2, 2, 0, "Démo : une famille avec deux enfants dort devant une école.", Status::Qualified, 5),
+    (
+        48.8830,
+        2.3490,
+        &["family_with_children"],
+        &["pregnant_woman"],
+        2,
+        2,
+        0,
+        "Démo : une famille avec deux enfants dort devant une école.",
+        Status::Qualified,
+        5,
+    ),
     (48.8846, 2.3810, &["person_in_distress"], &["great_vulnerability"], 1, 0, 0, "Démo : un homme seul allongé, il ne répond pas bien.", Status::Received, 1),
     (48.8785, 2.3700, &["squat"], &[], 10, 0, 0, "Démo : immeuble vide occupé, entrée par la cour.", Status::Answered, 120),
     (48.8902, 2.3550, &["nuisance"], &[], 3, 0, 0, "Démo : regroupement bruyant la nuit au pied de l'immeuble.", Status::Received, 96),
@@ -33,9 +45,8 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
     }
     let index = TerritoryIndex::new(items);
     let all_teams = teams::list(db, None).await?;
-    let team = |name: &str| -> anyhow::Result<TeamId> {
-        all_teams.iter().find(|t| t.name == name).map(|t| t.id).ok_or_else(|| anyhow::anyhow!("demo team {name}"))
-    };
+    let team =
+        |name: &str| -> anyhow::Result<TeamId> { all_teams.iter().find(|t| t.name == name).map(|t| t.id).ok_or_else(|| anyhow::anyhow!("demo team {name}")) };
     let code = |c: &str| list.iter().find(|t| t.code == c).map(|t| t.id);
     let mut tx = db.begin().await?;
     // Level 2 → the social emergency mission's team; in the 18th and 19th,
@@ -71,7 +82,16 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
         let new = NewReport {
             reference: format!("S-DEMO-{:04}", i + 1),
             token_hash: crate::security::token_hash(&crate::security::random_token()),
-            source: [Source::Riverain, Source::Commercant, Source::MairieArrondissement, Source::Public, Source::GardienBailleur, Source::Association, Source::SamuSocial115, Source::Elu][i % 8],
+            source: [
+                Source::Riverain,
+                Source::Commercant,
+                Source::MairieArrondissement,
+                Source::Public,
+                Source::GardienBailleur,
+                Source::Association,
+                Source::SamuSocial115,
+                Source::Elu,
+            ][i % 8],
             channel: if i % 2 == 0 { Channel::Web } else { Channel::Phone },
             lon: Some(*lon),
             lat: Some(*lat),
@@ -108,4 +128,3 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
     }
     Ok(())
 }
-

@@ -340,7 +340,6 @@ pub fn validate(lang: Lang, input: &IntakeInput, mode: Mode) -> Result<Intake, F
     })
 }
 
-
 /// A photo file sent with a form (absent or empty when none was chosen).
 pub type PhotoFile = Option<Vec<u8>>;
 
@@ -383,7 +382,14 @@ async fn chosen_photo(app: &App, lang: Lang, input: &IntakeInput, file: PhotoFil
 /// Validates a form with its photo (`errors`: what the caller already found,
 /// e.g. an unknown site). On errors, keeps an accepted photo under a token and
 /// gives back what the page needs to show the form again.
-async fn check(app: &App, lang: Lang, input: IntakeInput, file: PhotoFile, mode: Mode, mut errors: FieldErrors) -> Result<std::result::Result<Intake, Refused>> {
+async fn check(
+    app: &App,
+    lang: Lang,
+    input: IntakeInput,
+    file: PhotoFile,
+    mode: Mode,
+    mut errors: FieldErrors,
+) -> Result<std::result::Result<Intake, Refused>> {
     let photo = chosen_photo(app, lang, &input, file, &mut errors).await?;
     let intake = validate(lang, &input, mode);
     match (intake, errors.is_empty()) {

@@ -186,11 +186,7 @@ async fn earlier_nearby(app: &App, point: LonLat, now: Timestamp) -> Result<u32>
     let dlon = dlat / point.lat.to_radians().cos().max(0.01);
     let since = now.plus_seconds(-w.days * 86_400);
     let found = reports::points_near(&app.db, point.lon, point.lat, dlon, dlat, since).await?;
-    Ok(found
-        .into_iter()
-        .filter_map(|(lon, lat)| LonLat::new(lon, lat).ok())
-        .filter(|p| veille_geo::distance_m(*p, point) <= w.radius_m)
-        .count() as u32)
+    Ok(found.into_iter().filter_map(|(lon, lat)| LonLat::new(lon, lat).ok()).filter(|p| veille_geo::distance_m(*p, point) <= w.radius_m).count() as u32)
 }
 
 /// Triages, routes and stores a checked report, with its timeline, audit
@@ -376,7 +372,16 @@ pub enum StatusFrom {
 /// same whichever screen or channel the change comes from. The caller checked
 /// that `who` may update the report.
 #[allow(clippy::too_many_arguments)]
-pub async fn change_status_in(tx: &mut Tx, app: &App, who: &Caller, report: &Report, status: Status, outcome: Option<Outcome>, version: i64, from: StatusFrom) -> Result<()> {
+pub async fn change_status_in(
+    tx: &mut Tx,
+    app: &App,
+    who: &Caller,
+    report: &Report,
+    status: Status,
+    outcome: Option<Outcome>,
+    version: i64,
+    from: StatusFrom,
+) -> Result<()> {
     who.require(veille_domain::Action::Update, &resource(report))?;
     let now = app.clock.now();
     let dups = attached(app, report).await?;

@@ -95,7 +95,6 @@ pub fn accept(bytes: &[u8]) -> std::result::Result<Photo, Refusal> {
     Ok(Photo { content_type: "image/jpeg".into(), width: i64::from(rgb.width()), height: i64::from(rgb.height()), bytes: out })
 }
 
-
 /// A decoder's error as the person hears it: past a limit is "too large".
 fn refusal_of(e: image::ImageError) -> Refusal {
     match e {

@@ -49,7 +49,13 @@ async fn by_token(app: &App, token: &str) -> Result<Followed> {
 }
 
 async fn view_of(app: &App, f: &Followed) -> Result<PublicView> {
-    let own = PublicView { reference: f.reference.clone(), created_at: f.created_at, status: f.status, answer: f.public_answer.clone(), answer_at: f.public_answer_at };
+    let own = PublicView {
+        reference: f.reference.clone(),
+        created_at: f.created_at,
+        status: f.status,
+        answer: f.public_answer.clone(),
+        answer_at: f.public_answer_at,
+    };
     let Some(main) = f.duplicate_of else { return Ok(own) };
     // An attached duplicate follows its main report: its status and answer.
     let main = reports::public_of(&app.db, main).await?;
@@ -77,7 +83,8 @@ pub async fn confirm(app: &App, lang: Lang, token: &str, code: &str) -> Result<s
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     reports::confirm_email(&mut tx, f.id, now).await?;
-    let e = audit::NewEntry::about(now, None, "update", "report", Some(f.id.to_string()), f.organisation).with_detail(serde_json::json!({"field": "email_confirmed"}));
+    let e = audit::NewEntry::about(now, None, "update", "report", Some(f.id.to_string()), f.organisation)
+        .with_detail(serde_json::json!({"field": "email_confirmed"}));
     audit::append(&mut tx, e).await?;
     tx.commit().await?;
     Ok(Ok(Follow { view, confirm_needed: false }))

@@ -152,7 +152,13 @@ pub async fn queue(app: &App, who: &Caller, q: &QueueQuery) -> Result<Queue> {
     let lines = found
         .into_iter()
         .take(QUEUE_PAGE as usize)
-        .map(|r| Line { territory: name(r.territory), acknowledge_due: r.acknowledge_due(&d), answer_due: r.answer_due(&d), overdue: r.is_overdue(&d, now), report: r })
+        .map(|r| Line {
+            territory: name(r.territory),
+            acknowledge_due: r.acknowledge_due(&d),
+            answer_due: r.answer_due(&d),
+            overdue: r.is_overdue(&d, now),
+            report: r,
+        })
         .collect();
     let overdue_count = reports::count(&app.db, &scope, &Filter { overdue: Some((d, now)), ..Default::default() }).await?;
     let with_sites = who.can(Action::Read, &Resource::new(ResourceKind::Site).owned_by(who.account.organisation)).allowed;
@@ -177,10 +183,14 @@ pub async fn map(app: &App, who: &Caller, q: &QueueQuery) -> Result<Vec<(Report,
     filter.placed = true;
     let d = app.config.report_deadlines();
     let now = app.clock.now();
-    Ok(reports::list(&app.db, &who.scope(), &filter, MAP_MAX).await?.into_iter().map(|r| {
-        let overdue = r.is_overdue(&d, now);
-        (r, overdue)
-    }).collect())
+    Ok(reports::list(&app.db, &who.scope(), &filter, MAP_MAX)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let overdue = r.is_overdue(&d, now);
+            (r, overdue)
+        })
+        .collect())
 }
 
 fn csv_field(text: &str) -> String {
@@ -474,7 +484,15 @@ pub fn check_status(lang: Lang, status: &str, outcome: &str) -> std::result::Res
 
 /// Changes the status from the report page or the API (see [`super::change_status_in`]).
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
-pub async fn set_status(app: &App, who: &Caller, lang: Lang, report: &Report, status: &str, outcome: &str, version: i64) -> Result<std::result::Result<(), FieldErrors>> {
+pub async fn set_status(
+    app: &App,
+    who: &Caller,
+    lang: Lang,
+    report: &Report,
+    status: &str,
+    outcome: &str,
+    version: i64,
+) -> Result<std::result::Result<(), FieldErrors>> {
     who.require(Action::Update, &resource(report))?;
     let (status, outcome) = match check_status(lang, status, outcome) {
         Ok(v) => v,
@@ -488,7 +506,15 @@ pub async fn set_status(app: &App, who: &Caller, lang: Lang, report: &Report, st
 
 /// Overrides the computed level, with a reason.
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
-pub async fn override_level(app: &App, who: &Caller, lang: Lang, report: &Report, level: &str, reason: &str, version: i64) -> Result<std::result::Result<(), FieldErrors>> {
+pub async fn override_level(
+    app: &App,
+    who: &Caller,
+    lang: Lang,
+    report: &Report,
+    level: &str,
+    reason: &str,
+    version: i64,
+) -> Result<std::result::Result<(), FieldErrors>> {
     who.require(Action::Update, &resource(report))?;
     let mut errors = FieldErrors::new();
     let level = level.trim().parse::<i64>().ok().filter(|l| (1..=2).contains(l));
@@ -704,7 +730,8 @@ pub async fn reassign(app: &App, who: &Caller, lang: Lang, report: &Report, to: 
     if status != report.status {
         timeline::append(&mut tx, &event(who, now, report, "status").change(Some(report.status.code()), Some(status.code()))).await?;
     }
-    let detail = serde_json::json!({"field": "handler", "team_from": from, "team_to": to, "organisation_from": org_from, "organisation_to": org_to, "status": status});
+    let detail =
+        serde_json::json!({"field": "handler", "team_from": from, "team_to": to, "organisation_from": org_from, "organisation_to": org_to, "status": status});
     audit::append(&mut tx, entry(who, now, "update", report, detail)).await?;
     if status != report.status {
         notify_reporter(&mut tx, app, report, status, &report.public_answer).await?;

@@ -107,4 +107,3 @@ pub async fn compute(app: &App, who: &Caller, q: &QueueQuery, lang: Lang) -> Res
     let truncated = facts.len() as i64 > MAX_REPORTS;
     Ok(figures(lang, &facts[..facts.len().min(MAX_REPORTS as usize)], truncated))
 }
-

@@ -46,7 +46,8 @@ pub async fn create_circuit(app: &App, who: &Caller, lang: Lang, input: &Circuit
         }
         Err(e) => return Err(e.into()),
     };
-    audit::append(&mut tx, who.audit_entry(now, "create", "circuit", id, team.organisation).with_detail(serde_json::json!({"team": team.id.to_string()}))).await?;
+    audit::append(&mut tx, who.audit_entry(now, "create", "circuit", id, team.organisation).with_detail(serde_json::json!({"team": team.id.to_string()})))
+        .await?;
     tx.commit().await?;
     Ok(Ok(id))
 }
@@ -98,7 +99,12 @@ pub async fn add_stop(app: &App, who: &Caller, lang: Lang, circuit: &Circuit, in
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     rounds::add_circuit_stop(&mut tx, circuit.id, site, &label, point, now).await?;
-    audit::append(&mut tx, who.audit_entry(now, "update", "circuit", circuit.id, circuit.organisation).with_detail(serde_json::json!({"field": "stop_added", "site": site.map(|s| s.to_string())}))).await?;
+    audit::append(
+        &mut tx,
+        who.audit_entry(now, "update", "circuit", circuit.id, circuit.organisation)
+            .with_detail(serde_json::json!({"field": "stop_added", "site": site.map(|s| s.to_string())})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -111,7 +117,11 @@ pub async fn remove_stop(app: &App, who: &Caller, circuit: &Circuit, stop: &str)
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     if rounds::remove_circuit_stop(&mut tx, circuit.id, stop, now).await? {
-        audit::append(&mut tx, who.audit_entry(now, "update", "circuit", circuit.id, circuit.organisation).with_detail(serde_json::json!({"field": "stop_removed"}))).await?;
+        audit::append(
+            &mut tx,
+            who.audit_entry(now, "update", "circuit", circuit.id, circuit.organisation).with_detail(serde_json::json!({"field": "stop_removed"})),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(())

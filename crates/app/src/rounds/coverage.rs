@@ -79,7 +79,14 @@ pub async fn coverage(app: &App, who: &Caller, days: i64) -> Result<Coverage> {
         .filter_map(|s| {
             let last = seen.get(&s.id).copied();
             let d = last.map(|t| t.seconds_until(now) / 86_400);
-            (d.is_none_or(|d| d >= days)).then(|| StaleSite { id: s.id.to_string(), name: s.name.clone(), kind: s.kind.clone(), territory: name_of(s.territory), last_seen: last.map(|t| t.to_rfc3339()), days: d })
+            (d.is_none_or(|d| d >= days)).then(|| StaleSite {
+                id: s.id.to_string(),
+                name: s.name.clone(),
+                kind: s.kind.clone(),
+                territory: name_of(s.territory),
+                last_seen: last.map(|t| t.to_rfc3339()),
+                days: d,
+            })
         })
         .collect();
     stale.sort_by_key(|s| (s.days.is_some(), std::cmp::Reverse(s.days.unwrap_or(0)), s.name.clone()));
@@ -91,7 +98,12 @@ pub async fn coverage(app: &App, who: &Caller, days: i64) -> Result<Coverage> {
     let mut bare: Vec<BareTerritory> = all
         .iter()
         .filter(|t| who.actor.territories.covers(Some(t.id)) && !covered.contains(&t.id))
-        .map(|t| BareTerritory { id: t.id.to_string(), code: t.code.clone(), name: t.name.clone(), active_sites: sites.iter().filter(|s| s.territory == Some(t.id)).count() })
+        .map(|t| BareTerritory {
+            id: t.id.to_string(),
+            code: t.code.clone(),
+            name: t.name.clone(),
+            active_sites: sites.iter().filter(|s| s.territory == Some(t.id)).count(),
+        })
         .collect();
     bare.sort_by_key(|t| (std::cmp::Reverse(t.active_sites), t.code.clone()));
     Ok(Coverage { days, sites: stale, week_of: monday.to_string(), territories: bare })

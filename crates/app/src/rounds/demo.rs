@@ -18,8 +18,24 @@ pub const PARTNER_IN_PAIR: (&str, &str) = ("binome@demo.veille.invalid", "Bao Bi
 type DemoSite = (&'static str, &'static str, &'static str, f64, f64, &'static str, &'static [(i64, i64, i64, i64, i64)]);
 
 const SITES: &[DemoSite] = &[
-    ("Campement du quai fictif (démo)", "camp", "75119", 2.3745, 48.8872, "municipal", &[(40, 12, 3, 2, 8), (26, 15, 4, 3, 10), (12, 19, 5, 4, 13), (3, 22, 6, 4, 15)]),
-    ("Scène de consommation de la rotonde (démo)", "drug_scene", "75119", 2.3700, 48.8840, "municipal", &[(20, 35, 6, 0, 0), (9, 42, 8, 0, 0), (1, 30, 5, 0, 0)]),
+    (
+        "Campement du quai fictif (démo)",
+        "camp",
+        "75119",
+        2.3745,
+        48.8872,
+        "municipal",
+        &[(40, 12, 3, 2, 8), (26, 15, 4, 3, 10), (12, 19, 5, 4, 13), (3, 22, 6, 4, 15)],
+    ),
+    (
+        "Scène de consommation de la rotonde (démo)",
+        "drug_scene",
+        "75119",
+        2.3700,
+        48.8840,
+        "municipal",
+        &[(20, 35, 6, 0, 0), (9, 42, 8, 0, 0), (1, 30, 5, 0, 0)],
+    ),
     ("Squat de la rue Imaginaire (démo)", "squat", "75118", 2.3600, 48.8930, "private", &[(45, 18, 7, 6, 0), (35, 20, 8, 7, 0)]),
     ("Regroupement porte nord (démo)", "gathering_place", "75118", 2.3590, 48.8990, "state", &[(10, 9, 1, 0, 3)]),
     ("Bidonville du talus inventé (démo)", "slum", "75119", 2.3950, 48.8960, "state", &[]),
@@ -32,8 +48,13 @@ pub async fn load(db: &Db, password_hash: &str, now: Timestamp) -> anyhow::Resul
     let org = |prefix: &str| orgs.iter().find(|o| o.name.starts_with(prefix)).map(|o| o.id).ok_or_else(|| anyhow::anyhow!("demo organisation {prefix}"));
     let all_teams = teams::list(db, None).await?;
     let team = |prefix: &str| all_teams.iter().find(|t| t.name.starts_with(prefix)).cloned().ok_or_else(|| anyhow::anyhow!("demo team {prefix}"));
-    let terrain = accounts::by_email(db, &EmailAddress::parse("terrain@demo.veille.invalid").map_err(|e| anyhow::anyhow!("{e}"))?).await?.ok_or_else(|| anyhow::anyhow!("demo field worker"))?;
-    let coordination: UserId = accounts::by_email(db, &EmailAddress::parse("coordination@demo.veille.invalid").map_err(|e| anyhow::anyhow!("{e}"))?).await?.ok_or_else(|| anyhow::anyhow!("demo coordinator"))?.id;
+    let terrain = accounts::by_email(db, &EmailAddress::parse("terrain@demo.veille.invalid").map_err(|e| anyhow::anyhow!("{e}"))?)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo field worker"))?;
+    let coordination: UserId = accounts::by_email(db, &EmailAddress::parse("coordination@demo.veille.invalid").map_err(|e| anyhow::anyhow!("{e}"))?)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo coordinator"))?
+        .id;
     let mus = org("Mission")?;
     let evening = team("Maraude du soir")?;
     let rdr = team("Maraude RdR")?;
@@ -42,7 +63,10 @@ pub async fn load(db: &Db, password_hash: &str, now: Timestamp) -> anyhow::Resul
 
     let mut tx = db.begin().await?;
     // A second field worker in the evening team: nobody goes out alone.
-    let scope = vec![territories::id_by_code(db, "75118").await?.ok_or_else(|| anyhow::anyhow!("75118"))?, territories::id_by_code(db, "75119").await?.ok_or_else(|| anyhow::anyhow!("75119"))?];
+    let scope = vec![
+        territories::id_by_code(db, "75118").await?.ok_or_else(|| anyhow::anyhow!("75118"))?,
+        territories::id_by_code(db, "75119").await?.ok_or_else(|| anyhow::anyhow!("75119"))?,
+    ];
     let binome = accounts::create(
         &mut tx,
         &NewAccount {
@@ -74,12 +98,26 @@ pub async fn load(db: &Db, password_hash: &str, now: Timestamp) -> anyhow::Resul
         let created = now.plus_seconds(-50 * 86_400);
         let id = sites::create(
             &mut tx,
-            &NewSite { organisation: evening.organisation, name: (*name).into(), kind: (*kind).into(), lon: *lon, lat: *lat, outline: None, address: String::new(), territory, land_owner: (*owner).into() },
+            &NewSite {
+                organisation: evening.organisation,
+                name: (*name).into(),
+                kind: (*kind).into(),
+                lon: *lon,
+                lat: *lat,
+                outline: None,
+                address: String::new(),
+                territory,
+                land_owner: (*owner).into(),
+            },
             terrain.id,
             created,
         )
         .await?;
-        timeline::append(&mut tx, &NewEvent::new(RecordKind::Site, id, created, Some((terrain.id, evening.organisation)), "created").change(None, Some("active"))).await?;
+        timeline::append(
+            &mut tx,
+            &NewEvent::new(RecordKind::Site, id, created, Some((terrain.id, evening.organisation)), "created").change(None, Some("active")),
+        )
+        .await?;
         for (days, people, women, minors, tents) in observations.iter() {
             let by_rdr = *kind == "drug_scene";
             let figures = Figures {
@@ -101,7 +139,14 @@ pub async fn load(db: &Db, password_hash: &str, now: Timestamp) -> anyhow::Resul
                 round: None,
                 author: terrain.id,
                 figures,
-                conditions: ["poor".into(), "bad".into(), "unknown".into(), "poor".into(), if *tents > 10 { "bad".into() } else { "poor".into() }, "unknown".into()],
+                conditions: [
+                    "poor".into(),
+                    "bad".into(),
+                    "unknown".into(),
+                    "poor".into(),
+                    if *tents > 10 { "bad".into() } else { "poor".into() },
+                    "unknown".into(),
+                ],
                 atmosphere: if by_rdr { "tense".into() } else { "calm".into() },
                 police_presence: by_rdr && *days < 10,
                 comment: String::new(),
@@ -161,7 +206,15 @@ pub async fn load(db: &Db, password_hash: &str, now: Timestamp) -> anyhow::Resul
             .into_iter()
             .map(|c| NewStop { site: c.site, report: None, label: c.label, point: c.lon.zip(c.lat) })
             .collect();
-        let round = NewRound { organisation: s.organisation, team: s.team, circuit: s.circuit, slot: Some(s.id), territory: s.territory, planned_start: start, planned_end: end };
+        let round = NewRound {
+            organisation: s.organisation,
+            team: s.team,
+            circuit: s.circuit,
+            slot: Some(s.id),
+            territory: s.territory,
+            planned_start: start,
+            planned_end: end,
+        };
         let mut tx = db.begin().await?;
         rounds::create_round(&mut tx, &round, &stops, coordination, now).await?;
         tx.commit().await?;

@@ -32,7 +32,8 @@ use veille_storage::{audit, teams};
 
 pub use plan::*;
 pub use veille_storage::rounds::{
-    Circuit, CircuitStop, Distribution, Incident, Item, NewRound, NewSlot, NewStop, Round, Slot, Stop, DEFAULT_ITEMS, INCIDENT_KINDS, ITEM_CATEGORIES, ROUND_STATUSES,
+    Circuit, CircuitStop, Distribution, Incident, Item, NewRound, NewSlot, NewStop, Round, Slot, Stop, DEFAULT_ITEMS, INCIDENT_KINDS, ITEM_CATEGORIES,
+    ROUND_STATUSES,
 };
 pub use veille_storage::teams::Team;
 pub use views::*;

@@ -70,10 +70,20 @@ pub async fn plan_round(app: &App, who: &Caller, lang: Lang, input: &PlanInput) 
             Err(_) => None,
         };
         match (slot, date) {
-            (Some(s), Some(d)) if i64::from(chrono::Datelike::weekday(&d).number_from_monday()) != s.weekday => errors.add("date", lang.t("round.error.slot_day")),
+            (Some(s), Some(d)) if i64::from(chrono::Datelike::weekday(&d).number_from_monday()) != s.weekday => {
+                errors.add("date", lang.t("round.error.slot_day"))
+            }
             (Some(s), Some(d)) => match occurrence(&s, d) {
                 Some((start, end)) => {
-                    plan = Some(NewRound { organisation: s.organisation, team: s.team, circuit: s.circuit, slot: Some(s.id), territory: s.territory, planned_start: start, planned_end: end })
+                    plan = Some(NewRound {
+                        organisation: s.organisation,
+                        team: s.team,
+                        circuit: s.circuit,
+                        slot: Some(s.id),
+                        territory: s.territory,
+                        planned_start: start,
+                        planned_end: end,
+                    })
                 }
                 None => errors.add("date", lang.t("round.error.date")),
             },
@@ -107,9 +117,30 @@ pub async fn plan_round(app: &App, who: &Caller, lang: Lang, input: &PlanInput) 
             }
         };
         if let (Some(t), Some(s), Some(e), Some(d)) = (team, start, end, date) {
-            let slot = Slot { id: ScheduleSlotId::new(), organisation: t.organisation, team: t.id, weekday: 0, start_minute: s, end_minute: e, territory: None, circuit, note: String::new(), version: 0 };
+            let slot = Slot {
+                id: ScheduleSlotId::new(),
+                organisation: t.organisation,
+                team: t.id,
+                weekday: 0,
+                start_minute: s,
+                end_minute: e,
+                territory: None,
+                circuit,
+                note: String::new(),
+                version: 0,
+            };
             match occurrence(&slot, d) {
-                Some((start, end)) => plan = Some(NewRound { organisation: t.organisation, team: t.id, circuit, slot: None, territory: None, planned_start: start, planned_end: end }),
+                Some((start, end)) => {
+                    plan = Some(NewRound {
+                        organisation: t.organisation,
+                        team: t.id,
+                        circuit,
+                        slot: None,
+                        territory: None,
+                        planned_start: start,
+                        planned_end: end,
+                    })
+                }
                 None => errors.add("start", lang.t("round.error.time")),
             }
         }

@@ -97,9 +97,23 @@ pub async fn add_slot(app: &App, who: &Caller, lang: Lang, input: &SlotInput) ->
     who.require(Action::Create, &schedule_resource(team.organisation))?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    let slot = NewSlot { organisation: team.organisation, team: team.id, weekday, start_minute: start, end_minute: end, territory, circuit, note: input.note.trim().to_owned() };
+    let slot = NewSlot {
+        organisation: team.organisation,
+        team: team.id,
+        weekday,
+        start_minute: start,
+        end_minute: end,
+        territory,
+        circuit,
+        note: input.note.trim().to_owned(),
+    };
     let id = rounds::create_slot(&mut tx, &slot, now).await?;
-    audit::append(&mut tx, who.audit_entry(now, "create", "schedule_slot", id, team.organisation).with_detail(serde_json::json!({"team": team.id.to_string(), "weekday": weekday}))).await?;
+    audit::append(
+        &mut tx,
+        who.audit_entry(now, "create", "schedule_slot", id, team.organisation)
+            .with_detail(serde_json::json!({"team": team.id.to_string(), "weekday": weekday})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Ok(id))
 }

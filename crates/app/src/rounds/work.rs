@@ -35,7 +35,10 @@ pub struct CheckInInput {
 impl CheckInInput {
     /// Reads the check-in form (`members` repeated, `expected_return`).
     pub fn from_form(pairs: &[(String, String)]) -> Self {
-        CheckInInput { members: pairs.iter().filter(|(k, _)| k == "members").map(|(_, v)| v.clone()).collect(), expected_return: field(pairs, "expected_return") }
+        CheckInInput {
+            members: pairs.iter().filter(|(k, _)| k == "members").map(|(_, v)| v.clone()).collect(),
+            expected_return: field(pairs, "expected_return"),
+        }
     }
 }
 
@@ -155,7 +158,8 @@ pub async fn visit(app: &App, who: &Caller, lang: Lang, round: &Round, input: &V
     if let Some(r) = report {
         let res = crate::reports::resource(&r);
         if BEFORE_VISIT.contains(&r.status) && who.can(Action::Update, &res).allowed {
-            crate::reports::change_status_in(&mut tx, app, who, &r, Status::InProgress, None, r.version, crate::reports::StatusFrom::RoundStop(round.id)).await?;
+            crate::reports::change_status_in(&mut tx, app, who, &r, Status::InProgress, None, r.version, crate::reports::StatusFrom::RoundStop(round.id))
+                .await?;
             moved = Some(r.id.to_string());
         }
     }
@@ -303,8 +307,12 @@ pub async fn save_daily_report(app: &App, who: &Caller, lang: Lang, round: &Roun
     who.require(Action::Update, &round_resource(round))?;
     let mut errors = FieldErrors::new();
     let mut num = |text: &str, k: &str| count(text, k, lang, &mut errors);
-    let (total, new, known, mediations) =
-        (num(&input.people_total, "people_total"), num(&input.people_new, "people_new"), num(&input.people_known, "people_known"), num(&input.mediations, "mediations"));
+    let (total, new, known, mediations) = (
+        num(&input.people_total, "people_total"),
+        num(&input.people_new, "people_new"),
+        num(&input.people_known, "people_known"),
+        num(&input.mediations, "mediations"),
+    );
     if new + known > total {
         errors.add("people_total", lang.t("round.error.people_sum"));
     }

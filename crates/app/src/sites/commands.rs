@@ -41,7 +41,8 @@ pub async fn create_site(app: &App, who: &Caller, lang: Lang, input: &SiteInput)
     timeline::append(&mut tx, &NewEvent::new(RecordKind::Site, id, now, Some(who.author()), "created").change(None, Some("active"))).await?;
     audit::append(
         &mut tx,
-        who.audit_entry(now, "create", "site", id, who.account.organisation).with_detail(serde_json::json!({"kind": new.kind, "territory": new.territory.map(|t| t.to_string())})),
+        who.audit_entry(now, "create", "site", id, who.account.organisation)
+            .with_detail(serde_json::json!({"kind": new.kind, "territory": new.territory.map(|t| t.to_string())})),
     )
     .await?;
     tx.commit().await?;
@@ -70,7 +71,13 @@ pub async fn edit_place(app: &App, who: &Caller, lang: Lang, site: &Site, input:
 
 /// Records an observation of a site (from a round, when it names one).
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
-pub async fn record_observation(app: &App, who: &Caller, lang: Lang, site: &Site, input: &ObservationInput) -> Result<Result<(ObservationId, sites::NewObservation), FieldErrors>> {
+pub async fn record_observation(
+    app: &App,
+    who: &Caller,
+    lang: Lang,
+    site: &Site,
+    input: &ObservationInput,
+) -> Result<Result<(ObservationId, sites::NewObservation), FieldErrors>> {
     who.require(Action::Update, &resource_of(app, site).await?)?;
     let o = match validate_observation(app, who, lang, site, input).await? {
         Ok(o) => o,
@@ -141,8 +148,10 @@ pub async fn close_site(app: &App, who: &Caller, lang: Lang, site: &Site, input:
     let mut tx = app.db.begin().await?;
     sites::close(&mut tx, site, &c.reason, &c.destinations, version, now).await?;
     append(&mut tx, event(who, site, now, "status").change(Some(&site.status), Some("ended")).detail(&c.reason)).await?;
-    let moved: Vec<_> = c.destinations.iter().map(|(d, n, to)| serde_json::json!({"destination": d, "people": n, "to_site": to.map(|s| s.to_string())})).collect();
-    audit::append(&mut tx, entry(who, now, "update", site, serde_json::json!({"field": "status", "to": "ended", "reason": c.reason, "destinations": moved}))).await?;
+    let moved: Vec<_> =
+        c.destinations.iter().map(|(d, n, to)| serde_json::json!({"destination": d, "people": n, "to_site": to.map(|s| s.to_string())})).collect();
+    audit::append(&mut tx, entry(who, now, "update", site, serde_json::json!({"field": "status", "to": "ended", "reason": c.reason, "destinations": moved})))
+        .await?;
     tx.commit().await?;
     Ok(Ok(()))
 }

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use veille_domain::{Action, OrganisationId, SiteId, TeamId, Timestamp};
-use veille_storage::sites::{Figures, NewObservation, NewSite, Site, ATMOSPHERES, CLOSURE_REASONS, CONDITIONS, CONDITION_RATINGS, DESTINATIONS, KINDS, LAND_OWNERS};
+use veille_storage::sites::{
+    Figures, NewObservation, NewSite, Site, ATMOSPHERES, CLOSURE_REASONS, CONDITIONS, CONDITION_RATINGS, DESTINATIONS, KINDS, LAND_OWNERS,
+};
 
 use crate::error::{found, Result};
 use crate::{App, Caller, FieldErrors, Lang};
@@ -75,7 +77,15 @@ impl SiteInput {
     /// Reads the place from a form (`name`, `kind`, `lat`, `lon`, `address`, `land_owner`).
     pub fn from_form(pairs: &[(String, String)]) -> Self {
         let f = |k: &str| field(pairs, k);
-        SiteInput { name: f("name"), kind: f("kind"), lon: coordinate(&f("lon")), lat: coordinate(&f("lat")), outline: None, address: f("address"), land_owner: f("land_owner") }
+        SiteInput {
+            name: f("name"),
+            kind: f("kind"),
+            lon: coordinate(&f("lon")),
+            lat: coordinate(&f("lat")),
+            outline: None,
+            address: f("address"),
+            land_owner: f("land_owner"),
+        }
     }
 }
 
@@ -167,11 +177,37 @@ pub struct ObservationInput {
 
 /// The names of the count fields, in form order.
 pub const COUNT_FIELDS: [&str; 13] = [
-    "people", "men", "women", "minors_0_3", "minors_3_6", "minors_6_12", "minors_12_16", "minors_16_18", "tents", "huts", "vehicles", "material_collected", "material_found",
+    "people",
+    "men",
+    "women",
+    "minors_0_3",
+    "minors_3_6",
+    "minors_6_12",
+    "minors_12_16",
+    "minors_16_18",
+    "tents",
+    "huts",
+    "vehicles",
+    "material_collected",
+    "material_found",
 ];
 
 fn counts(f: &Figures) -> [i64; 13] {
-    [f.people, f.men, f.women, f.minors_0_3, f.minors_3_6, f.minors_6_12, f.minors_12_16, f.minors_16_18, f.tents, f.huts, f.vehicles, f.material_collected, f.material_found]
+    [
+        f.people,
+        f.men,
+        f.women,
+        f.minors_0_3,
+        f.minors_3_6,
+        f.minors_6_12,
+        f.minors_12_16,
+        f.minors_16_18,
+        f.tents,
+        f.huts,
+        f.vehicles,
+        f.material_collected,
+        f.material_found,
+    ]
 }
 
 impl ObservationInput {
@@ -244,7 +280,13 @@ impl ObservationInput {
 }
 
 /// Checks an observation of `site` by the caller.
-pub async fn validate_observation(app: &App, who: &Caller, lang: Lang, site: &Site, input: &ObservationInput) -> Result<std::result::Result<NewObservation, FieldErrors>> {
+pub async fn validate_observation(
+    app: &App,
+    who: &Caller,
+    lang: Lang,
+    site: &Site,
+    input: &ObservationInput,
+) -> Result<std::result::Result<NewObservation, FieldErrors>> {
     let now = app.clock.now();
     let mut errors = FieldErrors::new();
     for name in &input.unreadable {

@@ -22,7 +22,8 @@ use veille_storage::{audit, organisations, teams, territories, timeline};
 pub use commands::*;
 pub use input::*;
 pub use veille_storage::sites::{
-    overall_state, Destination, Figures, NewObservation, NewSite, Observation, Site, ATMOSPHERES, CLOSURE_REASONS, CONDITIONS, CONDITION_RATINGS, DESTINATIONS, KINDS, LAND_OWNERS,
+    overall_state, Destination, Figures, NewObservation, NewSite, Observation, Site, ATMOSPHERES, CLOSURE_REASONS, CONDITIONS, CONDITION_RATINGS, DESTINATIONS,
+    KINDS, LAND_OWNERS,
 };
 pub use veille_storage::teams::Team;
 pub use veille_storage::territories::Territory;
@@ -369,7 +370,10 @@ mod tests {
 
     #[test]
     fn counts_typed_in_a_form_that_are_not_counts_are_named_and_counted_as_zero() {
-        let pairs: Vec<(String, String)> = [("people", "12"), ("women", "deux"), ("tents", "-1"), ("huts", ""), ("comment", " RAS ")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs: Vec<(String, String)> = [("people", "12"), ("women", "deux"), ("tents", "-1"), ("huts", ""), ("comment", " RAS ")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let input = ObservationInput::from_form(&pairs);
         assert_eq!((input.figures.people, input.figures.women, input.figures.tents, input.figures.huts), (12, 0, 0, 0));
         assert_eq!(input.unreadable, vec!["women".to_string(), "tents".to_string()]);

@@ -15,23 +15,10 @@ use rand::{Rng, SeedableRng};
 use std::io::Write;
 
 const GIVEN_M: &[&[&str]] = &[
-    &[
-        "Mohamed", "Mohammed", "Muhammad", "Mohamad", "Mouhamed", "Mohammad",
-    ],
-    &[
-        "Abdelkader",
-        "Abd el Kader",
-        "Abdel Kader",
-        "Abd al-Qadir",
-        "Abdelkadir",
-    ],
+    &["Mohamed", "Mohammed", "Muhammad", "Mohamad", "Mouhamed", "Mohammad"],
+    &["Abdelkader", "Abd el Kader", "Abdel Kader", "Abd al-Qadir", "Abdelkadir"],
     &["Abdallah", "Abdellah", "Abd Allah", "Abdullah"],
-    &[
-        "Abderrahmane",
-        "Abderahmane",
-        "Abd er Rahmane",
-        "Abdurrahman",
-    ],
+    &["Abderrahmane", "Abderahmane", "Abd er Rahmane", "Abdurrahman"],
     &["Youssef", "Yusuf", "Youcef", "Yousef", "Youssouf"],
     &["Ahmed", "Ahmad", "Hmed"],
     &["Mustapha", "Moustapha", "Mustafa", "Moustafa"],
@@ -59,13 +46,7 @@ const GIVEN_M: &[&[&str]] = &[
     &["Mihai", "Mihail", "Mihaï"],
     &["Constantin", "Costantin", "Konstantin"],
     &["Vasile", "Vasilé", "Vassile"],
-    &[
-        "Oleksandr",
-        "Aleksandr",
-        "Alexandre",
-        "Olexandr",
-        "Alexander",
-    ],
+    &["Oleksandr", "Aleksandr", "Alexandre", "Olexandr", "Alexander"],
     &["Dmytro", "Dmitri", "Dimitri", "Dmitry"],
     &["Sergueï", "Sergei", "Serhiy", "Sergey"],
     &["Andriy", "Andrei", "Andreï", "Andrey"],
@@ -171,12 +152,7 @@ const FAMILY_GROUPS: &[&[&str]] = &[
     &["Öztürk", "Ozturk", "Oztürk"],
     &["Dupont", "Dupond", "Du Pont"],
     &["Lefèvre", "Lefebvre", "Lefevre", "Lefebre"],
-    &[
-        "de la Fontaine",
-        "Delafontaine",
-        "Fontaine",
-        "De La Fontaine",
-    ],
+    &["de la Fontaine", "Delafontaine", "Fontaine", "De La Fontaine"],
     &["Le Goff", "Legoff", "Le-Goff"],
     &["Rahimi", "Rahimy", "Rahemi"],
     &["Ahmadzai", "Ahmadzaï", "Ahmadzay"],
@@ -220,10 +196,9 @@ const FRENCH: &[&str] = &[
 ];
 
 const ROOTS_AR: &[&str] = &[
-    "hadj", "medi", "ziane", "kaci", "rahmani", "mansour", "cherif", "slimani", "belkacem",
-    "saadi", "brahimi", "yahia", "larbi", "touati", "meziane", "ferhat", "aissa", "hamidi",
-    "bouzid", "amara", "benaissa", "mokrani", "zerrouki", "ghezali", "khelifi", "taleb", "laid",
-    "bensaid", "chabane", "nasri", "aouadi", "rezki",
+    "hadj", "medi", "ziane", "kaci", "rahmani", "mansour", "cherif", "slimani", "belkacem", "saadi", "brahimi", "yahia", "larbi", "touati", "meziane",
+    "ferhat", "aissa", "hamidi", "bouzid", "amara", "benaissa", "mokrani", "zerrouki", "ghezali", "khelifi", "taleb", "laid", "bensaid", "chabane", "nasri",
+    "aouadi", "rezki",
 ];
 const PREF_AR: &[&str] = &["", "", "Ben ", "Bou", "El ", "Ait ", "Ould ", "Ben"];
 const ROOTS_RO: &[&str] = &[
@@ -250,15 +225,11 @@ const ROOTS_RO: &[&str] = &[
 ];
 const SUF_RO: &[&str] = &["escu", "eanu", "ache", "oiu", "a"];
 const ROOTS_SL: &[&str] = &[
-    "koval", "shevch", "bondar", "tkach", "kravch", "oliynyk", "moroz", "lysen", "petr", "ivan",
-    "kuzmin", "sokol", "volkov", "nowak", "wisniew", "wojcik", "kaminsk", "lewandow", "zielin",
-    "szyman",
+    "koval", "shevch", "bondar", "tkach", "kravch", "oliynyk", "moroz", "lysen", "petr", "ivan", "kuzmin", "sokol", "volkov", "nowak", "wisniew", "wojcik",
+    "kaminsk", "lewandow", "zielin", "szyman",
 ];
 const SUF_SL: &[&str] = &["enko", "uk", "ov", "ova", "ski", "ska", "ych", "iak"];
-const ONSETS: &[&str] = &[
-    "b", "d", "f", "g", "k", "l", "m", "n", "s", "t", "r", "z", "ch", "dj", "kh", "ou", "sa", "mb",
-    "nd", "tr",
-];
+const ONSETS: &[&str] = &["b", "d", "f", "g", "k", "l", "m", "n", "s", "t", "r", "z", "ch", "dj", "kh", "ou", "sa", "mb", "nd", "tr"];
 const NUCLEI: &[&str] = &["a", "e", "i", "o", "ou", "ai", "é"];
 const NICKNAMES: &[&str] = &[
     "Momo",
@@ -374,10 +345,7 @@ fn typo(s: &str, rng: &mut StdRng) -> String {
     }
     let i = rng.gen_range(1..c.len());
     let letters = "abcdefghijklmnoprstuvz";
-    let rnd = letters
-        .chars()
-        .nth(rng.gen_range(0..letters.len()))
-        .unwrap_or('e');
+    let rnd = letters.chars().nth(rng.gen_range(0..letters.len())).unwrap_or('e');
     match rng.gen_range(0..4) {
         0 => {
             c.remove(i);
@@ -390,11 +358,7 @@ fn typo(s: &str, rng: &mut StdRng) -> String {
 }
 
 fn strip_accents(s: &str) -> String {
-    veille_linkage::normalize::normalize(s)
-        .split(' ')
-        .map(cap)
-        .collect::<Vec<_>>()
-        .join(" ")
+    veille_linkage::normalize::normalize(s).split(' ').map(cap).collect::<Vec<_>>().join(" ")
 }
 
 fn syllable_name(rng: &mut StdRng) -> String {
@@ -405,11 +369,7 @@ fn syllable_name(rng: &mut StdRng) -> String {
         s.push_str(NUCLEI.choose(rng).unwrap_or(&"a"));
     }
     if rng.gen_bool(0.5) {
-        s.push_str(
-            ["r", "n", "l", "m", "t", "ne", "ri", "ba", "ko"]
-                .choose(rng)
-                .unwrap_or(&"n"),
-        );
+        s.push_str(["r", "n", "l", "m", "t", "ne", "ri", "ba", "ko"].choose(rng).unwrap_or(&"n"));
     }
     cap(&s)
 }
@@ -418,12 +378,7 @@ fn family_group(rng: &mut StdRng) -> Vec<String> {
     // Surnames are diverse: a few curated variant groups, many generated ones.
     let base: String = match rng.gen_range(0..100) {
         0..=7 => {
-            return FAMILY_GROUPS
-                .choose(rng)
-                .unwrap_or(&FAMILY_GROUPS[0])
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+            return FAMILY_GROUPS.choose(rng).unwrap_or(&FAMILY_GROUPS[0]).iter().map(|s| s.to_string()).collect();
         }
         8..=14 => FRENCH.choose(rng).unwrap_or(&"Martin").to_string(),
         15..=29 => {
@@ -435,16 +390,8 @@ fn family_group(rng: &mut StdRng) -> Vec<String> {
                 format!("{p}{r}")
             }
         }
-        30..=39 => cap(&format!(
-            "{}{}",
-            ROOTS_RO.choose(rng).unwrap_or(&"pop"),
-            SUF_RO.choose(rng).unwrap_or(&"escu")
-        )),
-        40..=49 => cap(&format!(
-            "{}{}",
-            ROOTS_SL.choose(rng).unwrap_or(&"koval"),
-            SUF_SL.choose(rng).unwrap_or(&"enko")
-        )),
+        30..=39 => cap(&format!("{}{}", ROOTS_RO.choose(rng).unwrap_or(&"pop"), SUF_RO.choose(rng).unwrap_or(&"escu"))),
+        40..=49 => cap(&format!("{}{}", ROOTS_SL.choose(rng).unwrap_or(&"koval"), SUF_SL.choose(rng).unwrap_or(&"enko"))),
         _ => syllable_name(rng),
     };
     let mut g = vec![base.clone()];
@@ -462,12 +409,7 @@ fn person(rng: &mut StdRng) -> Person {
     let male = rng.gen_bool(0.7);
     let groups = if male { GIVEN_M } else { GIVEN_F };
     let given_group: Vec<String> = if rng.gen_bool(0.7) {
-        groups
-            .choose(rng)
-            .unwrap_or(&groups[0])
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        groups.choose(rng).unwrap_or(&groups[0]).iter().map(|s| s.to_string()).collect()
     } else {
         let b = syllable_name(rng);
         vec![b.clone(), translit_variant(&b, rng)]
@@ -499,11 +441,7 @@ fn person(rng: &mut StdRng) -> Person {
 }
 
 fn noisy_name(group: &[String], rng: &mut StdRng, canonical: bool) -> String {
-    let mut s = if canonical || rng.gen_bool(0.55) {
-        group[0].clone()
-    } else {
-        group.choose(rng).unwrap_or(&group[0]).clone()
-    };
+    let mut s = if canonical || rng.gen_bool(0.55) { group[0].clone() } else { group.choose(rng).unwrap_or(&group[0]).clone() };
     if !canonical {
         if rng.gen_bool(0.12) {
             s = translit_variant(&s, rng);
@@ -548,11 +486,7 @@ fn record(p: &Person, rng: &mut StdRng, first: bool) -> Row {
     let mut aliases: Vec<String> = Vec::new();
     for n in &p.nicknames {
         if nick_only || rng.gen_bool(0.6) {
-            aliases.push(if rng.gen_bool(0.05) {
-                typo(n, rng)
-            } else {
-                n.clone()
-            });
+            aliases.push(if rng.gen_bool(0.05) { typo(n, rng) } else { n.clone() });
         }
     }
     let year = match rng.gen_range(0..100) {
@@ -588,14 +522,7 @@ fn record(p: &Person, rng: &mut StdRng, first: bool) -> Row {
             }
         }
     };
-    Row {
-        given,
-        family,
-        aliases: aliases.join("|"),
-        year: year.map(|y| y.to_string()).unwrap_or_default(),
-        date,
-        gender,
-    }
+    Row { given, family, aliases: aliases.join("|"), year: year.map(|y| y.to_string()).unwrap_or_default(), date, gender }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -607,25 +534,15 @@ fn main() -> anyhow::Result<()> {
     while i < args.len() {
         match args[i].as_str() {
             "--records" => {
-                n = args
-                    .get(i + 1)
-                    .ok_or_else(|| anyhow::anyhow!("--records needs a value"))?
-                    .parse()?;
+                n = args.get(i + 1).ok_or_else(|| anyhow::anyhow!("--records needs a value"))?.parse()?;
                 i += 1;
             }
             "--seed" => {
-                seed = args
-                    .get(i + 1)
-                    .ok_or_else(|| anyhow::anyhow!("--seed needs a value"))?
-                    .parse()?;
+                seed = args.get(i + 1).ok_or_else(|| anyhow::anyhow!("--seed needs a value"))?.parse()?;
                 i += 1;
             }
             "--output" => {
-                out = Some(
-                    args.get(i + 1)
-                        .ok_or_else(|| anyhow::anyhow!("--output needs a value"))?
-                        .clone(),
-                );
+                out = Some(args.get(i + 1).ok_or_else(|| anyhow::anyhow!("--output needs a value"))?.clone());
                 i += 1;
             }
             "-h" | "--help" => {
@@ -642,16 +559,7 @@ fn main() -> anyhow::Result<()> {
         None => Box::new(std::io::stdout()),
     };
     let mut w = csv::Writer::from_writer(std::io::BufWriter::new(sink));
-    w.write_record([
-        "id",
-        "given_name",
-        "family_name",
-        "aliases",
-        "birth_year",
-        "birth_date",
-        "gender",
-        "entity",
-    ])?;
+    w.write_record(["id", "given_name", "family_name", "aliases", "birth_year", "birth_date", "gender", "entity"])?;
     let mut written = 0usize;
     let mut entity = 0usize;
     let mut rows: Vec<(usize, Row)> = Vec::with_capacity(n);
@@ -673,16 +581,7 @@ fn main() -> anyhow::Result<()> {
     // Shuffle so duplicates are not adjacent; ids carry no truth.
     rows.shuffle(&mut rng);
     for (idx, (e, r)) in rows.iter().enumerate() {
-        w.write_record([
-            format!("r{idx}").as_str(),
-            &r.given,
-            &r.family,
-            &r.aliases,
-            &r.year,
-            &r.date,
-            &r.gender,
-            format!("e{e}").as_str(),
-        ])?;
+        w.write_record([format!("r{idx}").as_str(), &r.given, &r.family, &r.aliases, &r.year, &r.date, &r.gender, format!("e{e}").as_str()])?;
     }
     w.flush()?;
     Ok(())

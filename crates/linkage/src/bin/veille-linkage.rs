@@ -3,10 +3,7 @@
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(
-    name = "veille-linkage",
-    about = "Record linkage for veille (find the same person recorded several times)"
-)]
+#[command(name = "veille-linkage", about = "Record linkage for veille (find the same person recorded several times)")]
 struct Cli {
     #[command(subcommand)]
     cmd: veille_linkage::cli::LinkageCommand,

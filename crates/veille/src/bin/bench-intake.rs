@@ -161,8 +161,7 @@ async fn run_on(args: &Args, engine: &str, url: &str) -> anyhow::Result<Value> {
     let api_key = veille_web::security::random_token();
     let now = Clock::System.now();
     let mut tx = db.begin().await?;
-    tokens::create(&mut tx, account.id, "bench-intake", &veille_web::security::token_hash(&api_key), &["read", "write"], now, now.plus_seconds(86_400))
-        .await?;
+    tokens::create(&mut tx, account.id, "bench-intake", &veille_web::security::token_hash(&api_key), &["read", "write"], now, now.plus_seconds(86_400)).await?;
     tx.commit().await?;
 
     // Values for the raw INSERT: a real territory and the coordinating organisation.

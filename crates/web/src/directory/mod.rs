@@ -63,9 +63,12 @@ static SEARCH_PARAMS: std::sync::LazyLock<Vec<QueryParam>> = std::sync::LazyLock
         QueryParam { name: "language", schema: leak(serde_json::json!({"type": "string", "enum": LANGUAGES})), required: false },
         QueryParam { name: "open_now", schema: r#"{"type": "boolean"}"#, required: false },
         QueryParam { name: "q", schema: r#"{"type": "string", "maxLength": 200}"#, required: false },
-        QueryParam { name: "lat", schema: r#"{"type": "number", "minimum": -90, "maximum": 90, "description": "with lon: sorted by distance from this point"}"#, required: false },
+        QueryParam {
+            name: "lat",
+            schema: r#"{"type": "number", "minimum": -90, "maximum": 90, "description": "with lon: sorted by distance from this point"}"#,
+            required: false,
+        },
         QueryParam { name: "lon", schema: r#"{"type": "number", "minimum": -180, "maximum": 180, "description": "with lat"}"#, required: false },
         QueryParam { name: "limit", schema: r#"{"type": "integer", "minimum": 1, "maximum": 500}"#, required: false },
     ]
 });
-

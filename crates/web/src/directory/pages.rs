@@ -211,7 +211,9 @@ fn week(lang: Lang, text: &str, now: Timestamp) -> Vec<(String, String)> {
             } else {
                 slots
                     .iter()
-                    .map(|(a, b)| format!("{}–{}", a.format("%H:%M"), if *b == chrono::NaiveTime::MIN { "24:00".to_owned() } else { b.format("%H:%M").to_string() }))
+                    .map(|(a, b)| {
+                        format!("{}–{}", a.format("%H:%M"), if *b == chrono::NaiveTime::MIN { "24:00".to_owned() } else { b.format("%H:%M").to_string() })
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             };
@@ -261,7 +263,14 @@ struct ServicePage {
     languages: Vec<&'static str>,
 }
 
-async fn service_page(state: &AppState, ctx: PageCtx, who: &Authenticated, e: ServiceEntry, local: Option<LocalInput>, errors: FieldErrors) -> AppResult<ServicePage> {
+async fn service_page(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &Authenticated,
+    e: ServiceEntry,
+    local: Option<LocalInput>,
+    errors: FieldErrors,
+) -> AppResult<ServicePage> {
     let now = state.clock.now();
     let d = app::service_detail(state, who, e).await?;
     let e = d.found.entry.clone();
@@ -288,7 +297,13 @@ pub async fn service(State(state): State<AppState>, ctx: PageCtx, who: Authentic
 }
 
 /// POST /directory/services/{id}/local
-pub async fn update_local(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<LocalInput>) -> AppResult<Response> {
+pub async fn update_local(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<LocalInput>,
+) -> AppResult<Response> {
     let e = app::load_service(&state, &who, &id, Action::Update).await?;
     match entries::update_local(&state, &who, ctx.lang, &e, &input).await? {
         Ok(()) => Ok(see_other(&format!("/directory/services/{}", e.service.id))),
@@ -333,7 +348,13 @@ pub async fn edit_structure(State(state): State<AppState>, ctx: PageCtx, who: Au
 }
 
 /// POST /directory/structures/{id}
-pub async fn update_structure(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<StructureInput>) -> AppResult<Response> {
+pub async fn update_structure(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<StructureInput>,
+) -> AppResult<Response> {
     let s = entries::own_structure(&state, &who, &id).await?;
     match entries::update_structure(&state, &who, ctx.lang, &s, &input).await? {
         Ok(()) => Ok(see_other(&format!("/directory/structures/{}", s.id))),
@@ -359,9 +380,26 @@ struct ServiceForm {
     capacities: Vec<&'static str>,
 }
 
-async fn service_form(state: &AppState, ctx: PageCtx, structure: Structure, form: ServiceInput, errors: FieldErrors, id: Option<ServiceId>) -> AppResult<ServiceForm> {
+async fn service_form(
+    state: &AppState,
+    ctx: PageCtx,
+    structure: Structure,
+    form: ServiceInput,
+    errors: FieldErrors,
+    id: Option<ServiceId>,
+) -> AppResult<ServiceForm> {
     let v = app::datainclusion::vocabulary();
-    Ok(ServiceForm { ctx, structure, form, errors, id, filters: app::filters(state).await?, kinds: v.kinds.clone(), fees: v.fees.clone(), capacities: entries::capacities() })
+    Ok(ServiceForm {
+        ctx,
+        structure,
+        form,
+        errors,
+        id,
+        filters: app::filters(state).await?,
+        kinds: v.kinds.clone(),
+        fees: v.fees.clone(),
+        capacities: entries::capacities(),
+    })
 }
 
 /// GET /directory/structures/{id}/services/new
@@ -371,7 +409,13 @@ pub async fn new_service(State(state): State<AppState>, ctx: PageCtx, who: Authe
 }
 
 /// POST /directory/structures/{id}/services
-pub async fn create_service(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<ServiceInput>) -> AppResult<Response> {
+pub async fn create_service(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<ServiceInput>,
+) -> AppResult<Response> {
     let s = entries::own_structure(&state, &who, &id).await?;
     match entries::create_service(&state, &who, ctx.lang, &s, &input).await? {
         Ok(id) => Ok(see_other(&format!("/directory/services/{id}"))),
@@ -387,7 +431,13 @@ pub async fn edit_service(State(state): State<AppState>, ctx: PageCtx, who: Auth
 }
 
 /// POST /directory/services/{id}
-pub async fn update_service(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<ServiceInput>) -> AppResult<Response> {
+pub async fn update_service(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<ServiceInput>,
+) -> AppResult<Response> {
     let e = entries::own_service(&state, &who, &id).await?;
     match entries::update_service(&state, &who, ctx.lang, &e, &input).await? {
         Ok(()) => Ok(see_other(&format!("/directory/services/{}", e.service.id))),

@@ -143,7 +143,13 @@ pub async fn fieldset(state: &AppState, who: &Authenticated, lang: Lang, q: &Sea
 /// GET /directory/picker?need=&territory=&public=&language=&open_now=1&q=&lat=&lon=&selected=
 /// (or the `dir_*` names): the results fragment for htmx; otherwise a page
 /// with the whole picker in a search form of its own.
-pub async fn fragment(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, headers: HeaderMap, Query(q): Query<SearchQuery>) -> AppResult<Response> {
+pub async fn fragment(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    headers: HeaderMap,
+    Query(q): Query<SearchQuery>,
+) -> AppResult<Response> {
     app::gate(&who)?;
     if headers.contains_key("hx-request") {
         return Ok(Html(results(&state, &who, ctx.lang, &q, "").await?).into_response());
@@ -152,4 +158,3 @@ pub async fn fragment(State(state): State<AppState>, ctx: PageCtx, who: Authenti
     let fieldset = fieldset(&state, &who, ctx.lang, &q, "").await?;
     Ok(render(&Page { ctx, fieldset }))
 }
-

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use veille_app::people::duplicates::Suggestion;
 use veille_app::people::encounters::{self, RECENT_API};
 use veille_app::people::files::{self, Rejected};
-use veille_app::people::input::{AnswerBody, ConsentBody, ConsentForm, EncounterBody, EncounterInput, ExitBody, OtherBody, PersonBody, PersonForm, ReferralBody, ReferralForm, VersionBody};
+use veille_app::people::input::{
+    AnswerBody, ConsentBody, ConsentForm, EncounterBody, EncounterInput, ExitBody, OtherBody, PersonBody, PersonForm, ReferralBody, ReferralForm, VersionBody,
+};
 use veille_app::people::referrals::{self, LinkOnce, PartnerPerson, ANSWERS, OUTCOMES};
 use veille_app::people::{load_person, readable_people, Encounter, Person, Referral};
 use veille_domain::people::{AgeBand, EncounterAction, ExitReason, Gender, HealthFlag, Language, Nationality, Need, ReferralStatus, Situation, Vulnerability};
@@ -260,7 +262,12 @@ pub async fn person(State(state): State<AppState>, who: Authenticated, Path(id):
 }
 
 /// POST /api/v1/people/{id}: the whole file, with the version read.
-pub async fn update_person(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, JsonBody(body): JsonBody<PersonBody>) -> AppResult<Response> {
+pub async fn update_person(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PersonBody>,
+) -> AppResult<Response> {
     if let Err(errors) = files::update(&state, &who, lang_of(&who), &id, &PersonForm::from(body), "api").await? {
         return Ok(invalid(lang_of(&who), &errors));
     }
@@ -273,7 +280,12 @@ pub async fn duplicates(State(state): State<AppState>, who: Authenticated, Path(
 }
 
 /// POST /api/v1/people/{id}/consents
-pub async fn add_consent(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, JsonBody(body): JsonBody<ConsentBody>) -> AppResult<Response> {
+pub async fn add_consent(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ConsentBody>,
+) -> AppResult<Response> {
     match files::add_consent(&state, &who, lang_of(&who), &id, &ConsentForm::from(body), "api").await? {
         Ok(p) => Ok(created(person_view(&state, &who, &p).await?)),
         Err(errors) => Ok(invalid(lang_of(&who), &errors)),
@@ -496,7 +508,12 @@ pub async fn referral(State(state): State<AppState>, who: Authenticated, Path(id
 }
 
 /// POST /api/v1/referrals/{id}/send
-pub async fn send_referral(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, JsonBody(body): JsonBody<VersionBody>) -> AppResult<Response> {
+pub async fn send_referral(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<VersionBody>,
+) -> AppResult<Response> {
     let once = referrals::send(&state, &who, &id, body.version, "api").await?;
     Ok(Json(current_referral(&state, &who, &id, once).await?).into_response())
 }
@@ -510,11 +527,21 @@ async fn act(state: AppState, who: Authenticated, id: String, body: AnswerBody, 
 }
 
 /// POST /api/v1/referrals/{id}/answer
-pub async fn answer_referral(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, JsonBody(body): JsonBody<AnswerBody>) -> AppResult<Response> {
+pub async fn answer_referral(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<AnswerBody>,
+) -> AppResult<Response> {
     act(state, who, id, body, &ANSWERS).await
 }
 
 /// POST /api/v1/referrals/{id}/outcome
-pub async fn referral_outcome(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, JsonBody(body): JsonBody<AnswerBody>) -> AppResult<Response> {
+pub async fn referral_outcome(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<AnswerBody>,
+) -> AppResult<Response> {
     act(state, who, id, body, &OUTCOMES).await
 }

@@ -99,7 +99,12 @@ pub async fn new_form(State(state): State<AppState>, ctx: PageCtx, who: Authenti
 }
 
 /// POST /encounters
-pub async fn create(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, WithConsent(form, consent): WithConsent<EncounterForm>) -> AppResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    WithConsent(form, consent): WithConsent<EncounterForm>,
+) -> AppResult<Response> {
     let form = EncounterForm { consent, ..form };
     let input = EncounterInput::from(form.clone());
     match encounters::record(&state, &who, ctx.lang, &input, "form").await? {

@@ -38,7 +38,10 @@ where
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, state).await?;
         let text = serde_html_form::to_string(&pairs).map_err(|_| crate::error::AppError::bad_request())?;
-        let bad = |e: serde_html_form::de::Error| crate::error::AppError { kind: crate::error::ErrorKind::BadRequest, cause: Some(anyhow::anyhow!("form decoding: {e}")) };
+        let bad = |e: serde_html_form::de::Error| crate::error::AppError {
+            kind: crate::error::ErrorKind::BadRequest,
+            cause: Some(anyhow::anyhow!("form decoding: {e}")),
+        };
         Ok(WithConsent(serde_html_form::from_str(&text).map_err(bad)?, serde_html_form::from_str(&text).map_err(bad)?))
     }
 }
@@ -86,7 +89,11 @@ pub fn routes(reg: Registry) -> Registry {
         .post("/orientation/{token}", Public, "Partner link: open with the code, answer", post(referrals::partner_answer))
         // JSON API
         .get("/api/v1/people", Signed, "People the caller may read (summaries: no identifying data)", get(api::list_people))
-        .doc(ApiDoc::default().response(schema::<Vec<api::PersonSummary>>).query(&[QueryParam { name: "active", schema: r#"{"type": "boolean"}"#, required: false }]))
+        .doc(ApiDoc::default().response(schema::<Vec<api::PersonSummary>>).query(&[QueryParam {
+            name: "active",
+            schema: r#"{"type": "boolean"}"#,
+            required: false,
+        }]))
         .post("/api/v1/people", Signed, "Create a person file (probable duplicates answer 409 unless reviewed)", post(api::create_person))
         .doc(ApiDoc::default().request(schema::<input::PersonBody>).response(schema::<api::PersonView>).status(201))
         .get("/api/v1/people/{id}", Signed, "A person file (audited read; health only for health professionals)", get(api::person))
@@ -122,4 +129,3 @@ pub fn routes(reg: Registry) -> Registry {
         .post("/api/v1/referrals/{id}/outcome", Signed, "The outcome of a referral", post(api::referral_outcome))
         .doc(ApiDoc::default().request(schema::<input::AnswerBody>).response(schema::<api::ReferralView>))
 }
-

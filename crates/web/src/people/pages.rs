@@ -15,12 +15,12 @@ use veille_app::people::input::{ConsentForm, ExitBody, HealthInput, HouseholdInp
 use veille_app::people::{Consent, Encounter, Health, Household, Note, Person, PersonFields, Referral, Share};
 use veille_domain::{OrganisationId, PersonId, Timestamp};
 
-use veille_app::access_panel::{who_can_read, PanelEntry};
 use crate::auth::Authenticated;
 use crate::error::AppResult;
 use crate::forms::{FieldErrors, Form};
 use crate::page::{render, render_status, see_other, PageCtx};
 use crate::AppState;
+use veille_app::access_panel::{who_can_read, PanelEntry};
 
 use super::view::{age_label, basis_code, shown_at, since, Codes};
 use super::WithConsent;
@@ -66,10 +66,7 @@ pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
 pub async fn export_csv(State(state): State<AppState>, who: Authenticated, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let out = files::export_csv(&state, &who, q.left != "1").await?;
     Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"personnes.csv\""),
-        ],
+        [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"), (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"personnes.csv\"")],
         out,
     )
         .into_response())
@@ -113,7 +110,12 @@ pub async fn new_form(State(state): State<AppState>, ctx: PageCtx, who: Authenti
 }
 
 /// POST /people
-pub async fn create(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, WithConsent(form, consent): WithConsent<PersonForm>) -> AppResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    WithConsent(form, consent): WithConsent<PersonForm>,
+) -> AppResult<Response> {
     let form = PersonForm { consent, ..form };
     match files::create(&state, &who, ctx.lang, &form, "form").await? {
         Ok(id) => Ok(see_other(&format!("/people/{id}"))),
@@ -130,7 +132,12 @@ pub async fn create(State(state): State<AppState>, ctx: PageCtx, who: Authentica
 
 /// POST /people/suggestions: the probable duplicates of what is being typed
 /// (the form posts itself here as the worker types; htmx swaps the answer in).
-pub async fn suggestions(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, WithConsent(form, consent): WithConsent<PersonForm>) -> AppResult<Response> {
+pub async fn suggestions(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    WithConsent(form, consent): WithConsent<PersonForm>,
+) -> AppResult<Response> {
     let form = PersonForm { consent, ..form };
     let found = files::suggestions(&state, &who, ctx.lang, &form).await?;
     let in_encounter = form.context == "encounter";
@@ -144,7 +151,13 @@ pub async fn edit_form(State(state): State<AppState>, ctx: PageCtx, who: Authent
 }
 
 /// POST /people/{id}
-pub async fn update(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, WithConsent(form, consent): WithConsent<PersonForm>) -> AppResult<Response> {
+pub async fn update(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    WithConsent(form, consent): WithConsent<PersonForm>,
+) -> AppResult<Response> {
     let form = PersonForm { consent, ..form };
     match files::update(&state, &who, ctx.lang, &id, &form, "form").await? {
         Ok(person) => Ok(see_other(&format!("/people/{person}"))),
@@ -245,10 +258,14 @@ async fn show_page(state: &AppState, ctx: PageCtx, v: FileView, errors: FieldErr
         linked: v.linked.into_iter().map(|(person, organisation)| Linked { person, organisation }).collect(),
         suggestions: v.suggestions,
         encounters: v.encounters,
-        referrals: v.referrals.into_iter().map(|r| {
-            let partner = r.partner_name.clone();
-            (r, partner)
-        }).collect(),
+        referrals: v
+            .referrals
+            .into_iter()
+            .map(|r| {
+                let partner = r.partner_name.clone();
+                (r, partner)
+            })
+            .collect(),
         household: v.household,
         household_candidates: v.household_candidates,
         shares: v.shares,
@@ -290,7 +307,13 @@ fn back(person: PersonId) -> Response {
 }
 
 /// POST /people/{id}/consent
-pub async fn add_consent(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<ConsentForm>) -> AppResult<Response> {
+pub async fn add_consent(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<ConsentForm>,
+) -> AppResult<Response> {
     match files::add_consent(&state, &who, ctx.lang, &id, &form, "form").await? {
         Ok(person) => Ok(back(person.id)),
         Err(errors) => refuse(&state, ctx, &who, &id, errors, form).await,
@@ -299,18 +322,35 @@ pub async fn add_consent(State(state): State<AppState>, ctx: PageCtx, who: Authe
 
 /// POST /people/{id}/consent/withdraw: the identifying data is erased and
 /// the file is no longer shared by consent.
-pub async fn withdraw_consent(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, Form(_): Form<serde_json::Value>) -> AppResult<Response> {
+pub async fn withdraw_consent(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(_): Form<serde_json::Value>,
+) -> AppResult<Response> {
     Ok(back(files::withdraw_consent(&state, &who, &id).await?))
 }
 
 /// POST /people/{id}/notes
-pub async fn add_note(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<NoteInput>) -> AppResult<Response> {
+pub async fn add_note(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<NoteInput>,
+) -> AppResult<Response> {
     let done = files::add_note(&state, &who, ctx.lang, &id, &form).await?;
     back_or_refuse(&state, ctx, &who, &id, done).await
 }
 
 /// POST /people/{id}/health (health professionals only)
-pub async fn set_health(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<HealthInput>) -> AppResult<Response> {
+pub async fn set_health(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<HealthInput>,
+) -> AppResult<Response> {
     let done = files::set_health(&state, &who, ctx.lang, &id, &form).await?;
     back_or_refuse(&state, ctx, &who, &id, done).await
 }
@@ -343,20 +383,38 @@ pub async fn link(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
 }
 
 /// POST /people/{id}/unlink
-pub async fn unlink(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<OtherBody>) -> AppResult<Response> {
+pub async fn unlink(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<OtherBody>,
+) -> AppResult<Response> {
     let done = files::unlink(&state, &who, ctx.lang, &id, &form, "form").await?.map_err(|e| shown_at(e, "other", "duplicates"));
     back_or_refuse(&state, ctx, &who, &id, done).await
 }
 
 /// POST /people/{id}/distinct
-pub async fn distinct(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<OtherBody>) -> AppResult<Response> {
+pub async fn distinct(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<OtherBody>,
+) -> AppResult<Response> {
     let done = files::mark_distinct(&state, &who, ctx.lang, &id, &form).await?.map_err(|e| shown_at(e, "other", "duplicates"));
     back_or_refuse(&state, ctx, &who, &id, done).await
 }
 
 /// POST /people/{id}/share: only the owning organisation shares, and only
 /// under a consent in force that agrees to sharing.
-pub async fn share(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<ShareInput>) -> AppResult<Response> {
+pub async fn share(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<ShareInput>,
+) -> AppResult<Response> {
     let done = files::share(&state, &who, ctx.lang, &id, &form).await?;
     back_or_refuse(&state, ctx, &who, &id, done).await
 }
@@ -367,7 +425,13 @@ pub async fn unshare(State(state): State<AppState>, who: Authenticated, Path(id)
 }
 
 /// POST /people/{id}/household
-pub async fn household(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<HouseholdInput>) -> AppResult<Response> {
+pub async fn household(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<HouseholdInput>,
+) -> AppResult<Response> {
     let done = files::household(&state, &who, ctx.lang, &id, &form).await?;
     back_or_refuse(&state, ctx, &who, &id, done).await
 }

@@ -15,12 +15,12 @@ use veille_app::people::{gate, load_person, Event, Person, Referral};
 use veille_domain::people::{ReferralParty, ReferralStatus};
 use veille_domain::{Action, OrganisationId};
 
-use veille_app::access_panel::{who_can_read, PanelEntry};
 use crate::auth::Authenticated;
 use crate::error::AppResult;
 use crate::forms::{FieldErrors, Form};
 use crate::page::{render, render_status, see_other, PageCtx};
 use crate::AppState;
+use veille_app::access_panel::{who_can_read, PanelEntry};
 
 use super::view::age_label;
 
@@ -138,7 +138,13 @@ impl VersionForm {
 }
 
 /// POST /referrals/{id}/send
-pub async fn send(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<VersionForm>) -> AppResult<Response> {
+pub async fn send(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<VersionForm>,
+) -> AppResult<Response> {
     match referrals::send(&state, &who, &id, form.version(), "form").await? {
         Some(link) => show_page(&state, ctx, &who, &id, FieldErrors::new(), Some(link)).await,
         None => Ok(see_other(&format!("/referrals/{id}"))),
@@ -171,17 +177,35 @@ async fn act(state: AppState, ctx: PageCtx, who: Authenticated, id: String, form
 }
 
 /// POST /referrals/{id}/answer (the partner)
-pub async fn answer(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<AnswerForm>) -> AppResult<Response> {
+pub async fn answer(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<AnswerForm>,
+) -> AppResult<Response> {
     act(state, ctx, who, id, form.into(), &ANSWERS).await
 }
 
 /// POST /referrals/{id}/outcome (the sender or the partner)
-pub async fn outcome(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<AnswerForm>) -> AppResult<Response> {
+pub async fn outcome(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<AnswerForm>,
+) -> AppResult<Response> {
     act(state, ctx, who, id, form.into(), &OUTCOMES).await
 }
 
 /// POST /referrals/{id}/cancel (the sender)
-pub async fn cancel(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<VersionForm>) -> AppResult<Response> {
+pub async fn cancel(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<VersionForm>,
+) -> AppResult<Response> {
     let input = CancelInput { version: form.version(), reason: form.reason };
     match referrals::cancel(&state, &who, ctx.lang, &id, &input).await? {
         Ok(_) => Ok(see_other(&format!("/referrals/{id}"))),

@@ -3,9 +3,9 @@
 //! a share's basis (presentation only; the use cases are in
 //! `veille_app::people`).
 
+use veille_app::people::{PersonFields, Share};
 use veille_domain::people::{ExitReason, HealthFlag, HouseholdKind, Language};
 use veille_domain::Timestamp;
-use veille_app::people::{PersonFields, Share};
 
 use crate::forms::FieldErrors;
 use crate::page::PageCtx;

@@ -27,11 +27,23 @@ use crate::AppState;
 /// the router (`api_contract`), never silently ignored. The pages read the
 /// same fields with an empty or unknown value as "all".
 pub const FILTERS: &[QueryParam] = &[
-    QueryParam { name: "status", schema: r#"{"type": "string", "enum": ["received", "qualified", "assigned", "in_progress", "answered", "closed"]}"#, required: false },
+    QueryParam {
+        name: "status",
+        schema: r#"{"type": "string", "enum": ["received", "qualified", "assigned", "in_progress", "answered", "closed"]}"#,
+        required: false,
+    },
     QueryParam { name: "level", schema: r#"{"type": "integer", "enum": [1, 2]}"#, required: false },
     QueryParam { name: "territory", schema: r#"{"type": "string", "format": "uuid"}"#, required: false },
-    QueryParam { name: "situation", schema: r#"{"type": "string", "enum": ["minors", "family_with_children", "person_in_distress", "camp", "squat", "drug_use", "nuisance"]}"#, required: false },
-    QueryParam { name: "source", schema: r#"{"type": "string", "enum": ["public", "riverain", "commercant", "gardien_bailleur", "mairie_arrondissement", "cabinet", "samu_social_115", "association", "police", "elu", "autre"]}"#, required: false },
+    QueryParam {
+        name: "situation",
+        schema: r#"{"type": "string", "enum": ["minors", "family_with_children", "person_in_distress", "camp", "squat", "drug_use", "nuisance"]}"#,
+        required: false,
+    },
+    QueryParam {
+        name: "source",
+        schema: r#"{"type": "string", "enum": ["public", "riverain", "commercant", "gardien_bailleur", "mairie_arrondissement", "cabinet", "samu_social_115", "association", "police", "elu", "autre"]}"#,
+        required: false,
+    },
     QueryParam { name: "from", schema: r#"{"type": "string", "format": "date", "description": "received on or after this day (Paris)"}"#, required: false },
     QueryParam { name: "to", schema: r#"{"type": "string", "format": "date", "description": "received on or before this day (Paris)"}"#, required: false },
     QueryParam { name: "overdue", schema: r#"{"type": "string", "enum": ["0", "1"], "description": "1: only open reports past a deadline"}"#, required: false },
@@ -158,7 +170,8 @@ pub struct ReportDetail {
 }
 
 async fn detail(state: &AppState, who: &Authenticated, r: &Report) -> AppResult<ReportDetail> {
-    let notes = veille_app::reports::staff::notes(state, r).await?.into_iter().map(|n| NoteView { at: n.at.to_rfc3339(), author: n.author, body: n.body }).collect();
+    let notes =
+        veille_app::reports::staff::notes(state, r).await?.into_iter().map(|n| NoteView { at: n.at.to_rfc3339(), author: n.author, body: n.body }).collect();
     Ok(ReportDetail {
         summary: summary(state, r),
         address: r.address.clone(),

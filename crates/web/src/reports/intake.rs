@@ -38,11 +38,8 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let app = AppState::from_ref(state);
         let (parts, body) = req.into_parts();
-        let multipart = parts
-            .headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+        let multipart =
+            parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
         let req = Request::from_parts(parts.clone(), body);
         let mut pairs: Vec<(String, String)> = Vec::new();
         let mut file = None;
@@ -68,7 +65,8 @@ where
         }
         let pairs = crate::forms::pairs_without_nul(pairs);
         let encoded = serde_urlencoded::to_string(&pairs).map_err(|_| AppError::bad_request())?;
-        let input = serde_html_form::from_str(&encoded).map_err(|e| AppError { kind: ErrorKind::BadRequest, cause: Some(anyhow::anyhow!("form decoding: {e}")) })?;
+        let input =
+            serde_html_form::from_str(&encoded).map_err(|e| AppError { kind: ErrorKind::BadRequest, cause: Some(anyhow::anyhow!("form decoding: {e}")) })?;
         Ok(IntakeForm { input, file })
     }
 }

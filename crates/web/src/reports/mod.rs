@@ -56,4 +56,3 @@ pub fn routes(reg: Registry) -> Registry {
         .post("/reports/{id}/handler", Signed, "Hand the report to another team or organisation (coordinators)", post(staff::reassign))
         .with(api::routes)
 }
-

@@ -78,9 +78,8 @@ pub async fn service_definition(State(state): State<AppState>, Path(segment): Pa
         return error(StatusCode::NOT_FOUND, "unknown service_code");
     }
     let lang = Lang::Fr;
-    let list = |family: &str, codes: &[&str]| -> Vec<Value> {
-        codes.iter().map(|c| json!({"key": c, "name": lang.t(&format!("report.{family}.{c}"))})).collect()
-    };
+    let list =
+        |family: &str, codes: &[&str]| -> Vec<Value> { codes.iter().map(|c| json!({"key": c, "name": lang.t(&format!("report.{family}.{c}"))})).collect() };
     let number = |code: &str, order: i64, key: &str| {
         json!({"variable": true, "code": code, "datatype": "number", "required": false, "order": order,
                "datatype_description": "0-999", "description": lang.t(key)})
@@ -270,9 +269,6 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> AppResult<Res
         veille_app::reports::Placement::Outside => lang.t("report.received.outside"),
         _ => lang.t(&format!("report.status.{}", received.status)),
     };
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!([{ "service_request_id": received.reference, "service_notice": notice, "account_id": Value::Null }])),
-    )
+    Ok((StatusCode::CREATED, axum::Json(json!([{ "service_request_id": received.reference, "service_notice": notice, "account_id": Value::Null }])))
         .into_response())
 }

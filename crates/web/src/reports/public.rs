@@ -60,7 +60,9 @@ pub async fn form(ctx: PageCtx) -> AppResult<Response> {
 /// POST /signaler
 pub async fn submit(State(state): State<AppState>, ctx: PageCtx, ClientIp(ip): ClientIp, form: IntakeForm) -> AppResult<Response> {
     match veille_app::reports::intake::submit_public(&state, ctx.lang, &ip, form.input, form.file).await? {
-        Ok(Received { reference, follow_url, placement, .. }) => Ok(render_status(StatusCode::CREATED, &ReceivedPage { ctx, reference, link: follow_url, placement })),
+        Ok(Received { reference, follow_url, placement, .. }) => {
+            Ok(render_status(StatusCode::CREATED, &ReceivedPage { ctx, reference, link: follow_url, placement }))
+        }
         Err(Refused { form, errors, photo_token }) => {
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &FormPage { ctx, form, errors, photo_token, c: Choices::of(Mode::Public) }))
         }
@@ -94,7 +96,9 @@ pub struct ConfirmInput {
 /// POST /suivi/{token}: confirms the reporter's e-mail with the mailed code.
 pub async fn confirm(State(state): State<AppState>, ctx: PageCtx, Path(token): Path<String>, Form(input): Form<ConfirmInput>) -> AppResult<Response> {
     match veille_app::reports::public::confirm(&state, ctx.lang, &token, &input.code).await? {
-        Ok(Follow { view, .. }) => Ok(render(&FollowPage { ctx, view, confirm_needed: false, confirmed: true, code: String::new(), errors: FieldErrors::new() })),
+        Ok(Follow { view, .. }) => {
+            Ok(render(&FollowPage { ctx, view, confirm_needed: false, confirmed: true, code: String::new(), errors: FieldErrors::new() }))
+        }
         Err((Follow { view, confirm_needed }, errors)) => {
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &FollowPage { ctx, view, confirm_needed, confirmed: false, code: input.code, errors }))
         }

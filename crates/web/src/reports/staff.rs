@@ -13,8 +13,8 @@ use veille_app::reports::staff::{self as app, Detail, Handler, Line, Queue};
 use veille_app::reports::{Report, Source};
 use veille_domain::reports::{Outcome, Status, SITUATIONS};
 use veille_domain::Action;
-use veille_storage::timeline::Event;
 use veille_storage::territories::Territory;
+use veille_storage::timeline::Event;
 
 use crate::auth::Authenticated;
 use crate::error::AppResult;
@@ -101,10 +101,7 @@ pub async fn map_geojson(State(state): State<AppState>, who: Authenticated, Quer
 pub async fn export_csv(State(state): State<AppState>, who: Authenticated, Query(q): Query<QueueQuery>) -> AppResult<Response> {
     let out = app::export_csv(&state, &who, &q).await?;
     Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"signalements.csv\""),
-        ],
+        [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"), (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"signalements.csv\"")],
         out,
     )
         .into_response())
@@ -162,7 +159,9 @@ impl ShowPage {
         let Some(v) = value else { return String::new() };
         match e.kind.as_str() {
             "status" | "created" => self.ctx.t(&format!("report.status.{v}")),
-            "assigned" | "reassigned" => self.handlers.iter().find(|h| h.team.is_some_and(|t| t.to_string() == *v)).map(|h| h.label.clone()).unwrap_or_else(|| v.clone()),
+            "assigned" | "reassigned" => {
+                self.handlers.iter().find(|h| h.team.is_some_and(|t| t.to_string() == *v)).map(|h| h.label.clone()).unwrap_or_else(|| v.clone())
+            }
             "site" => self.site_names.get(v).cloned().unwrap_or_else(|| self.ctx.t("report.staff.site_unknown")),
             _ => v.clone(),
         }
@@ -257,7 +256,13 @@ pub struct NoteInput {
 }
 
 /// POST /reports/{id}/notes
-pub async fn add_note(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<NoteInput>) -> AppResult<Response> {
+pub async fn add_note(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<NoteInput>,
+) -> AppResult<Response> {
     let report = app::load_str(&state, &who, &id, Action::Update).await?;
     match app::add_note(&state, &who, ctx.lang, &report, &input.body).await? {
         Ok(()) => Ok(back(&report)),
@@ -277,7 +282,13 @@ pub struct StatusInput {
 }
 
 /// POST /reports/{id}/status
-pub async fn set_status(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<StatusInput>) -> AppResult<Response> {
+pub async fn set_status(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<StatusInput>,
+) -> AppResult<Response> {
     let report = app::load_str(&state, &who, &id, Action::Update).await?;
     match app::set_status(&state, &who, ctx.lang, &report, &input.status, &input.outcome, version(&input.version)).await? {
         Ok(()) => Ok(back(&report)),
@@ -297,7 +308,13 @@ pub struct LevelInput {
 }
 
 /// POST /reports/{id}/level
-pub async fn set_level(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<LevelInput>) -> AppResult<Response> {
+pub async fn set_level(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<LevelInput>,
+) -> AppResult<Response> {
     let report = app::load_str(&state, &who, &id, Action::Update).await?;
     match app::override_level(&state, &who, ctx.lang, &report, &input.level, &input.reason, version(&input.version)).await? {
         Ok(()) => Ok(back(&report)),
@@ -317,7 +334,13 @@ pub struct AnswerInput {
 }
 
 /// POST /reports/{id}/answer: previews exactly what the reporter will see, or publishes it.
-pub async fn set_answer(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<AnswerInput>) -> AppResult<Response> {
+pub async fn set_answer(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<AnswerInput>,
+) -> AppResult<Response> {
     let report = app::load_str(&state, &who, &id, Action::Update).await?;
     if input.action == "preview" {
         let (status, errors, preview) = match app::check_answer(ctx.lang, &input.answer) {
@@ -345,7 +368,13 @@ pub struct SiteInput {
 
 /// POST /reports/{id}/site: links the report to a known site the caller may
 /// read (or unlinks it), audited and on the timeline.
-pub async fn set_site(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<SiteInput>) -> AppResult<Response> {
+pub async fn set_site(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<SiteInput>,
+) -> AppResult<Response> {
     let report = app::load_str(&state, &who, &id, Action::Update).await?;
     match app::link_site(&state, &who, ctx.lang, &report, &input.site, version(&input.version)).await? {
         Ok(()) => Ok(back(&report)),
@@ -363,7 +392,13 @@ pub struct DuplicateInput {
 }
 
 /// POST /reports/{id}/duplicate
-pub async fn attach_duplicate(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<DuplicateInput>) -> AppResult<Response> {
+pub async fn attach_duplicate(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<DuplicateInput>,
+) -> AppResult<Response> {
     let report = app::load_str(&state, &who, &id, Action::Update).await?;
     match app::attach_duplicate(&state, &who, ctx.lang, &report, &input.other, version(&input.version)).await? {
         Ok(()) => Ok(back(&report)),
@@ -372,7 +407,13 @@ pub async fn attach_duplicate(State(state): State<AppState>, ctx: PageCtx, who: 
 }
 
 /// POST /reports/{id}/keep-separate
-pub async fn keep_separate(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<DuplicateInput>) -> AppResult<Response> {
+pub async fn keep_separate(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<DuplicateInput>,
+) -> AppResult<Response> {
     let report = app::load_str(&state, &who, &id, Action::Update).await?;
     match app::keep_separate(&state, &who, ctx.lang, &report, &input.other).await? {
         Ok(()) => Ok(back(&report)),
@@ -381,7 +422,13 @@ pub async fn keep_separate(State(state): State<AppState>, ctx: PageCtx, who: Aut
 }
 
 /// POST /reports/{id}/detach
-pub async fn detach_duplicate(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<VersionInput>) -> AppResult<Response> {
+pub async fn detach_duplicate(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<VersionInput>,
+) -> AppResult<Response> {
     let report = app::load_str(&state, &who, &id, Action::Update).await?;
     match app::detach_duplicate(&state, &who, ctx.lang, &report, version(&input.version)).await? {
         Ok(next) => Ok(see_other(&format!("/reports/{next}"))),
@@ -400,7 +447,13 @@ pub struct ReassignInput {
 
 /// POST /reports/{id}/handler: a coordinator hands the report to another
 /// team or organisation.
-pub async fn reassign(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<ReassignInput>) -> AppResult<Response> {
+pub async fn reassign(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<ReassignInput>,
+) -> AppResult<Response> {
     let report = app::load_str(&state, &who, &id, Action::Update).await?;
     match app::reassign(&state, &who, ctx.lang, &report, &input.handler, version(&input.version)).await? {
         Ok(()) => Ok(back(&report)),

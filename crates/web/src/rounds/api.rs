@@ -35,7 +35,13 @@ pub async fn teams(State(state): State<AppState>, who: Authenticated) -> AppResu
     let out: Vec<TeamView> = app::teams_with_members(&state, &who)
         .await?
         .into_iter()
-        .map(|(t, members)| TeamView { id: t.id.to_string(), organisation_id: t.organisation.to_string(), name: t.name, kind: t.kind, members: members.into_iter().map(|u| u.to_string()).collect() })
+        .map(|(t, members)| TeamView {
+            id: t.id.to_string(),
+            organisation_id: t.organisation.to_string(),
+            name: t.name,
+            kind: t.kind,
+            members: members.into_iter().map(|u| u.to_string()).collect(),
+        })
         .collect();
     Ok(Json(out).into_response())
 }
@@ -119,7 +125,10 @@ pub async fn circuits(State(state): State<AppState>, who: Authenticated) -> AppR
         .await?
         .into_iter()
         .map(|(c, stops)| {
-            let stops = stops.into_iter().map(|s| CircuitStopView { position: s.position, site_id: s.site.map(|x| x.to_string()), label: s.label, lon: s.lon, lat: s.lat }).collect();
+            let stops = stops
+                .into_iter()
+                .map(|s| CircuitStopView { position: s.position, site_id: s.site.map(|x| x.to_string()), label: s.label, lon: s.lon, lat: s.lat })
+                .collect();
             CircuitView { id: c.id.to_string(), organisation_id: c.organisation.to_string(), team_id: c.team.to_string(), name: c.name, stops }
         })
         .collect();
@@ -310,21 +319,39 @@ async fn answer(state: &AppState, who: &Authenticated, ctx: &PageCtx, round: &Ro
 }
 
 /// POST /api/v1/rounds/{id}/check-in
-pub async fn check_in(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, JsonBody(input): JsonBody<CheckInInput>) -> AppResult<Response> {
+pub async fn check_in(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<CheckInInput>,
+) -> AppResult<Response> {
     let r = load_round(&state, &who, &id, Action::Update).await?;
     let result = app::check_in(&state, &who, ctx.lang, &r, &input, r.version).await?;
     answer(&state, &who, &ctx, &r, result).await
 }
 
 /// POST /api/v1/rounds/{id}/visits
-pub async fn visit(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, JsonBody(input): JsonBody<VisitInput>) -> AppResult<Response> {
+pub async fn visit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<VisitInput>,
+) -> AppResult<Response> {
     let r = load_round(&state, &who, &id, Action::Update).await?;
     let result = app::visit(&state, &who, ctx.lang, &r, &input).await?;
     answer(&state, &who, &ctx, &r, result).await
 }
 
 /// POST /api/v1/rounds/{id}/distributions
-pub async fn distributions(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, JsonBody(input): JsonBody<DistributionsInput>) -> AppResult<Response> {
+pub async fn distributions(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<DistributionsInput>,
+) -> AppResult<Response> {
     let r = load_round(&state, &who, &id, Action::Update).await?;
     let result = app::set_distributions(&state, &who, ctx.lang, &r, &input).await?;
     answer(&state, &who, &ctx, &r, result).await

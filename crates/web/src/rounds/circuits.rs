@@ -72,7 +72,13 @@ pub async fn show(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
 }
 
 /// POST /circuits/{id}/stops
-pub async fn add_stop(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<StopInput>) -> AppResult<Response> {
+pub async fn add_stop(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<StopInput>,
+) -> AppResult<Response> {
     let c = load_circuit(&state, &who, &id, Action::Update).await?;
     match app::add_stop(&state, &who, ctx.lang, &c, &input).await? {
         Ok(()) => Ok(see_other(&format!("/circuits/{}", c.id))),

@@ -11,8 +11,8 @@ pub mod pages;
 pub mod schedule;
 
 use axum::routing::{get, post};
-use veille_app::rounds::{CheckInInput, DistributionsInput, PlanInput, VisitInput};
 use veille_app::rounds::schedule::SlotInput;
+use veille_app::rounds::{CheckInInput, DistributionsInput, PlanInput, VisitInput};
 
 use crate::routes::{schema, Access, ApiDoc, QueryParam, Registry};
 
@@ -52,8 +52,16 @@ pub fn routes(reg: Registry) -> Registry {
         .doc(ApiDoc::default().response(schema::<Vec<api::CircuitView>>))
         .get("/api/v1/rounds", Signed, "Rounds of the caller's organisation planned this week (or from/to)", get(api::rounds))
         .doc(ApiDoc::default().response(schema::<Vec<api::RoundView>>).query(&[
-            QueryParam { name: "from", schema: r#"{"type": "string", "description": "Paris wall-clock time (2026-11-23T14:05) or RFC 3339 instant; this week's Monday when absent"}"#, required: false },
-            QueryParam { name: "to", schema: r#"{"type": "string", "description": "Paris wall-clock time or RFC 3339 instant; a week after from when absent"}"#, required: false },
+            QueryParam {
+                name: "from",
+                schema: r#"{"type": "string", "description": "Paris wall-clock time (2026-11-23T14:05) or RFC 3339 instant; this week's Monday when absent"}"#,
+                required: false,
+            },
+            QueryParam {
+                name: "to",
+                schema: r#"{"type": "string", "description": "Paris wall-clock time or RFC 3339 instant; a week after from when absent"}"#,
+                required: false,
+            },
         ]))
         .post("/api/v1/rounds", Signed, "Plan a round", post(api::plan))
         .doc(ApiDoc::default().request(schema::<PlanInput>).response(schema::<api::RoundDetail>).status(201))
@@ -68,5 +76,9 @@ pub fn routes(reg: Registry) -> Registry {
         .post("/api/v1/rounds/{id}/check-out", Signed, "End a round: the team is back", post(api::check_out))
         .doc(ApiDoc::default().response(schema::<api::RoundDetail>))
         .get("/api/v1/coverage", Signed, "Sites not visited for N days and territories with no round this week", get(api::coverage))
-        .doc(ApiDoc::default().response(schema::<veille_app::rounds::coverage::Coverage>).query(&[QueryParam { name: "days", schema: r#"{"type": "integer", "minimum": 1, "maximum": 365}"#, required: false }]))
+        .doc(ApiDoc::default().response(schema::<veille_app::rounds::coverage::Coverage>).query(&[QueryParam {
+            name: "days",
+            schema: r#"{"type": "integer", "minimum": 1, "maximum": 365}"#,
+            required: false,
+        }]))
 }

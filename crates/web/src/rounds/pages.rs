@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use veille_app::rounds::catalogue::{self, ItemInput};
 use veille_app::rounds::{
-    self as app, hhmm, load_round, own_circuits, own_teams, rounds_gate, schedule::own_slots, CheckInInput, Circuit, DailyReportInput, DistributionsInput, IncidentInput, Item, Line, PlanInput,
-    Recorded, Round, RoundCounts, Slot, StopView, Team, VisitInput, INCIDENT_KINDS, ITEM_CATEGORIES,
+    self as app, hhmm, load_round, own_circuits, own_teams, rounds_gate, schedule::own_slots, CheckInInput, Circuit, DailyReportInput, DistributionsInput,
+    IncidentInput, Item, Line, PlanInput, Recorded, Round, RoundCounts, Slot, StopView, Team, VisitInput, INCIDENT_KINDS, ITEM_CATEGORIES,
 };
 use veille_app::sites::form_version;
 use veille_domain::{Action, UserId};
@@ -120,7 +120,15 @@ pub async fn show(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
     Ok(render(&show_page(&state, ctx, &who, round, FieldErrors::new(), Vec::new()).await?))
 }
 
-async fn answer(state: &AppState, ctx: PageCtx, who: &Authenticated, round: Round, result: Result<(), FieldErrors>, then: String, chosen: Vec<String>) -> AppResult<Response> {
+async fn answer(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &Authenticated,
+    round: Round,
+    result: Result<(), FieldErrors>,
+    then: String,
+    chosen: Vec<String>,
+) -> AppResult<Response> {
     match result {
         Ok(()) => Ok(see_other(&then)),
         Err(errors) => Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &show_page(state, ctx, who, round, errors, chosen).await?)),
@@ -128,7 +136,13 @@ async fn answer(state: &AppState, ctx: PageCtx, who: &Authenticated, round: Roun
 }
 
 /// POST /rounds/{id}/check-in (form: `members` repeated, `expected_return`, `version`)
-pub async fn check_in(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
+pub async fn check_in(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let round = load_round(&state, &who, &id, Action::Update).await?;
     let input = CheckInInput::from_form(&pairs);
     let result = app::check_in(&state, &who, ctx.lang, &round, &input, form_version(&pairs)).await?;
@@ -137,7 +151,13 @@ pub async fn check_in(State(state): State<AppState>, ctx: PageCtx, who: Authenti
 }
 
 /// POST /rounds/{id}/visit
-pub async fn visit(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<VisitInput>) -> AppResult<Response> {
+pub async fn visit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<VisitInput>,
+) -> AppResult<Response> {
     let round = load_round(&state, &who, &id, Action::Update).await?;
     let result = app::visit(&state, &who, ctx.lang, &round, &input).await?;
     let then = format!("/rounds/{}#stop-{}", round.id, input.stop_id);
@@ -145,7 +165,13 @@ pub async fn visit(State(state): State<AppState>, ctx: PageCtx, who: Authenticat
 }
 
 /// POST /rounds/{id}/distributions (form: `qty_<item id>` per item)
-pub async fn distributions(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
+pub async fn distributions(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let round = load_round(&state, &who, &id, Action::Update).await?;
     let result = app::set_distributions(&state, &who, ctx.lang, &round, &DistributionsInput::from_form(&pairs)).await?;
     let then = format!("/rounds/{}#distributions", round.id);
@@ -153,7 +179,13 @@ pub async fn distributions(State(state): State<AppState>, ctx: PageCtx, who: Aut
 }
 
 /// POST /rounds/{id}/incidents
-pub async fn incident(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(input): Form<IncidentInput>) -> AppResult<Response> {
+pub async fn incident(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<IncidentInput>,
+) -> AppResult<Response> {
     let round = load_round(&state, &who, &id, Action::Update).await?;
     let result = app::add_incident(&state, &who, ctx.lang, &round, &input).await?;
     let then = format!("/rounds/{}#incidents", round.id);
@@ -161,7 +193,13 @@ pub async fn incident(State(state): State<AppState>, ctx: PageCtx, who: Authenti
 }
 
 /// POST /rounds/{id}/check-out
-pub async fn check_out(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
+pub async fn check_out(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let round = load_round(&state, &who, &id, Action::Update).await?;
     let result = app::check_out(&state, &who, ctx.lang, &round, form_version(&pairs)).await?;
     let then = format!("/rounds/{}/report", round.id);
@@ -169,7 +207,13 @@ pub async fn check_out(State(state): State<AppState>, ctx: PageCtx, who: Authent
 }
 
 /// POST /rounds/{id}/cancel: a round that has not left is called off.
-pub async fn cancel(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
+pub async fn cancel(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let round = load_round(&state, &who, &id, Action::Update).await?;
     let result = app::cancel(&state, &who, ctx.lang, &round, form_version(&pairs)).await?;
     answer(&state, ctx, &who, round, result, "/rounds".into(), Vec::new()).await
@@ -212,7 +256,14 @@ impl ReportPage {
     }
 }
 
-async fn report_page(state: &AppState, ctx: PageCtx, who: &Authenticated, round: Round, values: Option<Vec<(String, String)>>, errors: FieldErrors) -> AppResult<ReportPage> {
+async fn report_page(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &Authenticated,
+    round: Round,
+    values: Option<Vec<(String, String)>>,
+    errors: FieldErrors,
+) -> AppResult<ReportPage> {
     let rec = app::recorded(state, who, &round).await?;
     let d = app::daily_report(state, &round).await?;
     let (total, new, known) = d.people;
@@ -236,7 +287,13 @@ pub async fn report(State(state): State<AppState>, ctx: PageCtx, who: Authentica
 }
 
 /// POST /rounds/{id}/report
-pub async fn save_report(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
+pub async fn save_report(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let round = load_round(&state, &who, &id, Action::Update).await?;
     match app::save_daily_report(&state, &who, ctx.lang, &round, &DailyReportInput::from_form(&pairs), form_version(&pairs)).await? {
         Ok(()) => Ok(see_other(&format!("/rounds/{}/report", round.id))),

@@ -121,7 +121,8 @@ pub struct SiteDetail {
 /// GET /api/v1/sites
 pub async fn list(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
     let now = state.clock.now();
-    let out: Vec<SiteView> = app::list_sites(&state, &who, &app::ListFilter::default()).await?.into_iter().map(|l| SiteView::of(&l.site, l.last_seen, now, l.latest)).collect();
+    let out: Vec<SiteView> =
+        app::list_sites(&state, &who, &app::ListFilter::default()).await?.into_iter().map(|l| SiteView::of(&l.site, l.last_seen, now, l.latest)).collect();
     Ok(Json(out).into_response())
 }
 
@@ -141,13 +142,23 @@ pub async fn show(State(state): State<AppState>, who: Authenticated, Path(id): P
     let detail = SiteDetail {
         site: SiteView::of(&site, last, state.clock.now(), obs.last().map(|o| o.figures.clone())),
         observations: obs.iter().map(ObservationView::from).collect(),
-        history: app::history(&state, &site).await?.into_iter().map(|e| EventView { at: e.at.to_rfc3339(), kind: e.kind, from: e.from, to: e.to, body: e.detail }).collect(),
+        history: app::history(&state, &site)
+            .await?
+            .into_iter()
+            .map(|e| EventView { at: e.at.to_rfc3339(), kind: e.kind, from: e.from, to: e.to, body: e.detail })
+            .collect(),
     };
     Ok(Json(detail).into_response())
 }
 
 /// POST /api/v1/sites/{id}/observations
-pub async fn observe(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, JsonBody(input): JsonBody<ObservationInput>) -> AppResult<Response> {
+pub async fn observe(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<ObservationInput>,
+) -> AppResult<Response> {
     let (site, _) = app::load_site(&state, &who, &id, Action::Update).await?;
     match app::record_observation(&state, &who, ctx.lang, &site, &input).await? {
         Ok((oid, _)) => {

@@ -40,4 +40,3 @@ pub fn routes(reg: Registry) -> Registry {
         .post("/api/v1/sites/{id}/observations", Signed, "Record an observation of a site", post(api::observe))
         .doc(ApiDoc::default().request(schema::<ObservationInput>).response(schema::<api::ObservationView>).status(201))
 }
-

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use veille_app::sites::{
-    self as app, coordinate, field, form_version, version_of, ClosureInput, Event, Move, ObservationInput, Observation, Site, SiteInput, Team, Territory, ATMOSPHERES, CLOSURE_REASONS,
-    CONDITIONS, CONDITION_RATINGS, COUNT_FIELDS, DESTINATIONS, KINDS, LAND_OWNERS,
+    self as app, coordinate, field, form_version, version_of, ClosureInput, Event, Move, Observation, ObservationInput, Site, SiteInput, Team, Territory,
+    ATMOSPHERES, CLOSURE_REASONS, CONDITIONS, CONDITION_RATINGS, COUNT_FIELDS, DESTINATIONS, KINDS, LAND_OWNERS,
 };
 use veille_domain::{Action, Timestamp};
 
@@ -58,7 +58,12 @@ struct ListPage {
 /// GET /sites
 pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let nonempty = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
-    let filter = app::ListFilter { kind: nonempty(&q.kind), status: nonempty(&q.status), territory: q.territory.parse().ok(), stale_days: q.stale.parse::<i64>().ok().filter(|d| *d > 0) };
+    let filter = app::ListFilter {
+        kind: nonempty(&q.kind),
+        status: nonempty(&q.status),
+        territory: q.territory.parse().ok(),
+        stale_days: q.stale.parse::<i64>().ok().filter(|d| *d > 0),
+    };
     let lines = app::list_sites(&state, &who, &filter)
         .await?
         .into_iter()
@@ -97,7 +102,13 @@ struct NewPage {
 /// GET /sites/new
 pub async fn new_form(ctx: PageCtx, who: Authenticated) -> AppResult<Response> {
     app::gate(&who)?;
-    Ok(render(&NewPage { ctx, form: SiteForm { land_owner: "unknown".into(), ..Default::default() }, errors: FieldErrors::new(), kinds: KINDS.to_vec(), land_owners: LAND_OWNERS.to_vec() }))
+    Ok(render(&NewPage {
+        ctx,
+        form: SiteForm { land_owner: "unknown".into(), ..Default::default() },
+        errors: FieldErrors::new(),
+        kinds: KINDS.to_vec(),
+        land_owners: LAND_OWNERS.to_vec(),
+    }))
 }
 
 /// POST /sites
@@ -113,7 +124,9 @@ pub async fn create(State(state): State<AppState>, ctx: PageCtx, who: Authentica
     };
     match app::create_site(&state, &who, ctx.lang, &input).await? {
         Ok(site) => Ok(see_other(&format!("/sites/{}", site.id))),
-        Err(errors) => Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &NewPage { ctx, form, errors, kinds: KINDS.to_vec(), land_owners: LAND_OWNERS.to_vec() })),
+        Err(errors) => {
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &NewPage { ctx, form, errors, kinds: KINDS.to_vec(), land_owners: LAND_OWNERS.to_vec() }))
+        }
     }
 }
 
@@ -288,7 +301,13 @@ fn observation_page(ctx: PageCtx, site: Site, values: Vec<(String, String)>, err
 }
 
 /// GET /sites/{id}/observations/new
-pub async fn observation_form(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Query(q): Query<ObservationQuery>) -> AppResult<Response> {
+pub async fn observation_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Query(q): Query<ObservationQuery>,
+) -> AppResult<Response> {
     let (site, _) = app::load_site(&state, &who, &id, Action::Update).await?;
     let mut values = vec![("observed_at".to_owned(), state.clock.now().to_paris_input())];
     if let Some((round, team)) = app::observation_round(&state, &who, &q.round).await? {
@@ -300,7 +319,13 @@ pub async fn observation_form(State(state): State<AppState>, ctx: PageCtx, who: 
 }
 
 /// POST /sites/{id}/observations
-pub async fn observe(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
+pub async fn observe(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let (site, _) = app::load_site(&state, &who, &id, Action::Update).await?;
     let input = ObservationInput::from_form(&pairs);
     match app::record_observation(&state, &who, ctx.lang, &site, &input).await? {
@@ -366,7 +391,13 @@ pub async fn heatwave(State(state): State<AppState>, who: Authenticated, Path(id
 }
 
 /// POST /sites/{id}/close
-pub async fn close(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
+pub async fn close(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let (site, _) = app::load_site(&state, &who, &id, Action::Delete).await?;
     match app::close_site(&state, &who, ctx.lang, &site, &ClosureInput::from_form(&pairs), form_version(&pairs)).await? {
         Ok(()) => Ok(see_other(&format!("/sites/{}", site.id))),
@@ -375,7 +406,13 @@ pub async fn close(State(state): State<AppState>, ctx: PageCtx, who: Authenticat
 }
 
 /// POST /sites/{id}/edit: the place itself, corrected by the coordinators who may close it.
-pub async fn edit(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
+pub async fn edit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let (site, _) = app::load_site(&state, &who, &id, Action::Delete).await?;
     match app::edit_place(&state, &who, ctx.lang, &site, &SiteInput::from_form(&pairs), form_version(&pairs)).await? {
         Ok(()) => Ok(see_other(&format!("/sites/{}", site.id))),

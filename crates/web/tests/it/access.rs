@@ -46,17 +46,12 @@ async fn panel_and_enforcement_agree_on_a_generated_world() {
     for (kind, id) in &records {
         let panel = admin_client.get(&format!("/api/v1/access/{kind}/{id}")).await;
         assert_eq!(panel.status, StatusCode::OK);
-        let in_panel: BTreeSet<String> =
-            panel.json().as_array().unwrap().iter().map(|e| e["user_id"].as_str().unwrap().to_owned()).collect();
+        let in_panel: BTreeSet<String> = panel.json().as_array().unwrap().iter().map(|e| e["user_id"].as_str().unwrap().to_owned()).collect();
         for u in &users {
             let mut c = app.session_for(*u, false).await;
             let status = c.get(&format!("/api/v1/{kind}/{id}")).await.status;
             let allowed = status == StatusCode::OK;
-            assert!(
-                allowed == in_panel.contains(&u.to_string()),
-                "{kind} {id}: user {u} got {status} but panel says {}",
-                in_panel.contains(&u.to_string())
-            );
+            assert!(allowed == in_panel.contains(&u.to_string()), "{kind} {id}: user {u} got {status} but panel says {}", in_panel.contains(&u.to_string()));
             assert!(allowed || status == StatusCode::FORBIDDEN, "unexpected {status}");
             checked += 1;
         }

@@ -107,9 +107,7 @@ async fn throttles_an_account_after_repeated_failures_without_hurting_others() {
 
 #[tokio::test]
 async fn sessions_expire_when_idle_and_at_their_absolute_end() {
-    let mut config = Config::default();
-    config.session_idle_minutes = 30;
-    config.session_absolute_hours = 2;
+    let config = Config { session_idle_minutes: 30, session_absolute_hours: 2, ..Config::default() };
     let app = TestApp::with_config(config).await;
     let org = app.org("Org A", true).await;
     let user = app.user(org, Role::Coordinator, "agent@exemple.fr", None, None).await;
@@ -125,8 +123,7 @@ async fn sessions_expire_when_idle_and_at_their_absolute_end() {
 
 #[tokio::test]
 async fn absolute_lifetime_ends_an_active_session() {
-    let mut config = Config::default();
-    config.session_absolute_hours = 1;
+    let config = Config { session_absolute_hours: 1, ..Config::default() };
     let app = TestApp::with_config(config).await;
     let org = app.org("Org A", true).await;
     let user = app.user(org, Role::Coordinator, "agent@exemple.fr", Some(PW), None).await;

@@ -59,10 +59,8 @@ async fn audit_len(w: &World) -> i64 {
 }
 
 async fn versions(w: &World) -> Vec<(String, i64)> {
-    let rows: Vec<(String, i64)> = veille_storage::sqlx::query_as("SELECT source_id, version FROM directory_services ORDER BY source_id")
-        .fetch_all(w.app.db().pool())
-        .await
-        .unwrap();
+    let rows: Vec<(String, i64)> =
+        veille_storage::sqlx::query_as("SELECT source_id, version FROM directory_services ORDER BY source_id").fetch_all(w.app.db().pool()).await.unwrap();
     rows
 }
 
@@ -121,7 +119,12 @@ async fn a_sample_imports_reimports_without_duplicates_and_a_changed_file_update
     let id = service_id(&w, "test--abri-canal--nuit").await;
     let mut admin = w.app.session_for(w.admin, false).await;
     let version = store::service(w.app.db(), id.parse().unwrap()).await.unwrap().unwrap().service.version.to_string();
-    let r = admin.post(&format!("/directory/services/{id}/local"), &[("languages", "fr"), ("languages", "ar"), ("capacity", "limited"), ("capacity_note", "2 places"), ("version", &version)]).await;
+    let r = admin
+        .post(
+            &format!("/directory/services/{id}/local"),
+            &[("languages", "fr"), ("languages", "ar"), ("capacity", "limited"), ("capacity_note", "2 places"), ("version", &version)],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 
     // One phone number changed: one structure updated, everything else unchanged.
@@ -188,16 +191,18 @@ async fn the_import_page_runs_a_dry_run_then_the_import_for_the_instance_adminis
     assert!(r.body.contains("Import effectué"), "{}", r.body);
     assert_eq!(store::counts(w.app.db()).await.unwrap(), (3, 4));
     // Audited under the administrator's name (the command line's imports name no account).
-    let actors: Vec<Option<String>> = veille_storage::sqlx::query_scalar("SELECT actor_user_id FROM audit_log WHERE action = 'import' AND record_kind = 'directory'")
-        .fetch_all(w.app.db().pool())
-        .await
-        .unwrap();
+    let actors: Vec<Option<String>> =
+        veille_storage::sqlx::query_scalar("SELECT actor_user_id FROM audit_log WHERE action = 'import' AND record_kind = 'directory'")
+            .fetch_all(w.app.db().pool())
+            .await
+            .unwrap();
     assert_eq!(actors, vec![Some(w.admin.to_string())]);
     run(&w, &["structures-changed.json"], Options::default()).await;
-    let mut actors: Vec<Option<String>> = veille_storage::sqlx::query_scalar("SELECT actor_user_id FROM audit_log WHERE action = 'import' AND record_kind = 'directory'")
-        .fetch_all(w.app.db().pool())
-        .await
-        .unwrap();
+    let mut actors: Vec<Option<String>> =
+        veille_storage::sqlx::query_scalar("SELECT actor_user_id FROM audit_log WHERE action = 'import' AND record_kind = 'directory'")
+            .fetch_all(w.app.db().pool())
+            .await
+            .unwrap();
     actors.sort();
     assert_eq!(actors, vec![None, Some(w.admin.to_string())]);
     let r = admin.multipart("/directory/import", &[], &[("files", "structures.json", &s), ("files", "services.json", &v)]).await;
@@ -320,13 +325,25 @@ async fn search_by_need_territory_public_language_and_words_in_the_page_and_the_
         out
     }
     // A thématique, and its whole category.
-    assert_eq!(ids(q(&mut c, "/api/v1/services?need=equipement-et-alimentation--alimentation").await.json()), vec!["test--abri-canal--repas", "test--bains-est--cafe"]);
-    assert_eq!(ids(q(&mut c, "/api/v1/services?need=equipement-et-alimentation").await.json()), vec!["test--abri-canal--repas", "test--bains-est--cafe", "test--bains-est--douches"]);
+    assert_eq!(
+        ids(q(&mut c, "/api/v1/services?need=equipement-et-alimentation--alimentation").await.json()),
+        vec!["test--abri-canal--repas", "test--bains-est--cafe"]
+    );
+    assert_eq!(
+        ids(q(&mut c, "/api/v1/services?need=equipement-et-alimentation").await.json()),
+        vec!["test--abri-canal--repas", "test--bains-est--cafe", "test--bains-est--douches"]
+    );
     // A territory: the service's own point, else its structure's.
     assert_eq!(ids(q(&mut c, &format!("/api/v1/services?territory={}", w.t2)).await.json()), vec!["test--bains-est--cafe", "test--bains-est--douches"]);
-    assert_eq!(ids(q(&mut c, &format!("/api/v1/services?territory={}", w.t1)).await.json()), vec!["test--abri-canal--nuit", "test--abri-canal--repas", "test--permanence--droits"]);
+    assert_eq!(
+        ids(q(&mut c, &format!("/api/v1/services?territory={}", w.t1)).await.json()),
+        vec!["test--abri-canal--nuit", "test--abri-canal--repas", "test--permanence--droits"]
+    );
     // A public: services for everyone match too.
-    assert_eq!(ids(q(&mut c, "/api/v1/services?public=femmes").await.json()), vec!["test--abri-canal--repas", "test--bains-est--cafe", "test--bains-est--douches"]);
+    assert_eq!(
+        ids(q(&mut c, "/api/v1/services?public=femmes").await.json()),
+        vec!["test--abri-canal--repas", "test--bains-est--cafe", "test--bains-est--douches"]
+    );
     // Words in the name of the service or its structure.
     assert_eq!(ids(q(&mut c, "/api/v1/services?q=permanence").await.json()), vec!["test--permanence--droits"]);
     // Accents and case do not matter, on either engine.
@@ -359,7 +376,10 @@ async fn search_by_need_territory_public_language_and_words_in_the_page_and_the_
     assert_eq!(p.status, StatusCode::OK);
     assert!(p.body.contains("Réservé aux femmes.") && p.body.contains("Bains-douches fictifs de l&#39;Est") && p.body.contains("T2 · Deux"));
     let v = c.get(&format!("/api/v1/services/{douches}")).await.json();
-    assert_eq!((v["nom"].as_str(), v["telephone"].as_str(), v["territory_id"].as_str()), (Some("Douches et vestiaire"), Some("01 00 00 10 02"), Some(w.t2.to_string().as_str())));
+    assert_eq!(
+        (v["nom"].as_str(), v["telephone"].as_str(), v["territory_id"].as_str()),
+        (Some("Douches et vestiaire"), Some("01 00 00 10 02"), Some(w.t2.to_string().as_str()))
+    );
     let st = c.get(&format!("/api/v1/structures/{}", v["structure_id"].as_str().unwrap())).await.json();
     assert_eq!(st["services"].as_array().unwrap().len(), 2);
     assert_eq!(c.get("/api/v1/structures?q=bains").await.json().as_array().unwrap().len(), 1);
@@ -393,7 +413,12 @@ async fn the_picker_offers_services_as_radio_inputs_named_service_id() {
     // What a host form embeds: the filters under dir_* names, a search button that
     // works with htmx and without JavaScript, the results.
     let who = veille_web::auth::authenticate(
-        &axum::http::Request::get("/").header("cookie", format!("__Host-veille_session={}", c.cookies["__Host-veille_session"])).body(()).unwrap().into_parts().0,
+        &axum::http::Request::get("/")
+            .header("cookie", format!("__Host-veille_session={}", c.cookies["__Host-veille_session"]))
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0,
         &w.app.state,
     )
     .await
@@ -401,7 +426,14 @@ async fn the_picker_offers_services_as_radio_inputs_named_service_id() {
     .unwrap();
     let q = veille_web::directory::SearchQuery { need: "equipement-et-alimentation".into(), selected: repas.clone(), ..Default::default() };
     let html = veille_web::directory::picker::fieldset(&w.app.state, &who, veille_web::i18n::Lang::Fr, &q, "Choisissez un service.").await.unwrap();
-    for part in ["name=\"dir_need\"", "name=\"dir_open_now\"", "name=\"dir_search\"", "hx-get=\"/directory/picker\"", "id=\"service_id-error\"", "aria-describedby=\"service_id-error\""] {
+    for part in [
+        "name=\"dir_need\"",
+        "name=\"dir_open_now\"",
+        "name=\"dir_search\"",
+        "hx-get=\"/directory/picker\"",
+        "id=\"service_id-error\"",
+        "aria-describedby=\"service_id-error\"",
+    ] {
         assert!(html.contains(part), "{part} missing in {html}");
     }
     assert!(!html.contains("formmethod"), "without JavaScript the host form is posted as usual: nothing in the URL");
@@ -435,14 +467,22 @@ async fn organisations_keep_their_own_entries_and_imported_ones_belong_to_the_in
     let mut coord = w.app.session_for(w.coordinator, false).await;
     assert_eq!(coord.get("/directory/structures/new").await.status, StatusCode::OK);
     // Validation: messages next to the fields, what was typed kept.
-    let r = coord.post("/directory/structures", &[("name", "AB"), ("siret", "123"), ("opening_hours", "le matin"), ("lat", "48.05"), ("lon", ""), ("email", "pas-un-courriel")]).await;
+    let r = coord
+        .post(
+            "/directory/structures",
+            &[("name", "AB"), ("siret", "123"), ("opening_hours", "le matin"), ("lat", "48.05"), ("lon", ""), ("email", "pas-un-courriel")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     for id in ["name-error", "siret-error", "opening_hours-error", "lat-error", "email-error"] {
         assert!(r.body.contains(&format!("id=\"{id}\"")), "{id}");
     }
     assert!(r.body.contains("value=\"le matin\""));
     let r = coord
-        .post("/directory/structures", &[("name", "Local fictif de la maraude A"), ("lat", "48.05"), ("lon", "2.07"), ("opening_hours", "Mo-Fr 18:00-22:00"), ("phone", "01 00 00 20 01")])
+        .post(
+            "/directory/structures",
+            &[("name", "Local fictif de la maraude A"), ("lat", "48.05"), ("lon", "2.07"), ("opening_hours", "Mo-Fr 18:00-22:00"), ("phone", "01 00 00 20 01")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let path = r.location().unwrap().to_owned();
@@ -450,7 +490,18 @@ async fn organisations_keep_their_own_entries_and_imported_ones_belong_to_the_in
     let s = store::structure(w.app.db(), sid.parse().unwrap()).await.unwrap().unwrap();
     assert_eq!((s.organisation, s.territory, s.source.as_str()), (Some(w.a), Some(w.t1), "veille"));
     let r = coord
-        .post(&format!("{path}/services"), &[("name", "Soupe du soir"), ("description", "Une soupe chaude, service inventé."), ("themes", "equipement-et-alimentation--alimentation"), ("publics", "tous-publics"), ("languages", "fr"), ("languages", "uk"), ("capacity", "available")])
+        .post(
+            &format!("{path}/services"),
+            &[
+                ("name", "Soupe du soir"),
+                ("description", "Une soupe chaude, service inventé."),
+                ("themes", "equipement-et-alimentation--alimentation"),
+                ("publics", "tous-publics"),
+                ("languages", "fr"),
+                ("languages", "uk"),
+                ("capacity", "available"),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let vid = r.location().unwrap().rsplit('/').next().unwrap().to_owned();
@@ -458,13 +509,24 @@ async fn organisations_keep_their_own_entries_and_imported_ones_belong_to_the_in
     assert_eq!((e.territory(), e.phone(), e.service.local.languages.len()), (Some(w.t1), "01 00 00 20 01", 2));
     assert_eq!(coord.get(&format!("/directory/services/{vid}/edit")).await.status, StatusCode::OK);
     let r = coord
-        .post(&format!("/directory/services/{vid}"), &[("name", "Soupe du soir"), ("description", "Une soupe chaude et du pain."), ("publics", "tous-publics"), ("capacity", "full"), ("version", &e.service.version.to_string())])
+        .post(
+            &format!("/directory/services/{vid}"),
+            &[
+                ("name", "Soupe du soir"),
+                ("description", "Une soupe chaude et du pain."),
+                ("publics", "tous-publics"),
+                ("capacity", "full"),
+                ("version", &e.service.version.to_string()),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let e2 = store::service(w.app.db(), vid.parse().unwrap()).await.unwrap().unwrap();
     assert_eq!((e2.service.fields.description.as_str(), e2.service.local.capacity.code()), ("Une soupe chaude et du pain.", "full"));
     // A stale version is refused, not silently overwritten.
-    let r = coord.post(&format!("/directory/services/{vid}"), &[("name", "Soupe"), ("description", "Autre texte."), ("version", &e.service.version.to_string())]).await;
+    let r = coord
+        .post(&format!("/directory/services/{vid}"), &[("name", "Soupe"), ("description", "Autre texte."), ("version", &e.service.version.to_string())])
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(audit_len(&w).await, before + 3, "create structure, create service, update service");
 
@@ -481,13 +543,21 @@ async fn organisations_keep_their_own_entries_and_imported_ones_belong_to_the_in
     // and capacity; their data·inclusion fields change only by re-import.
     let imported = service_id(&w, "test--abri-canal--nuit").await;
     let e = store::service(w.app.db(), imported.parse().unwrap()).await.unwrap().unwrap();
-    assert_eq!(coord.post(&format!("/directory/services/{imported}/local"), &[("capacity", "full"), ("version", &e.service.version.to_string())]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        coord.post(&format!("/directory/services/{imported}/local"), &[("capacity", "full"), ("version", &e.service.version.to_string())]).await.status,
+        StatusCode::FORBIDDEN
+    );
     let mut admin = w.app.session_for(w.admin, false).await;
     assert_eq!(admin.get(&format!("/directory/services/{imported}/edit")).await.status, StatusCode::NOT_FOUND);
     assert_eq!(admin.get(&format!("/directory/structures/{}/edit", e.structure.id)).await.status, StatusCode::NOT_FOUND);
     let r = admin.post(&format!("/directory/services/{imported}/local"), &[("capacity", "nope"), ("version", &e.service.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let r = admin.post(&format!("/directory/services/{imported}/local"), &[("capacity", "full"), ("capacity_note", "complet ce soir"), ("version", &e.service.version.to_string())]).await;
+    let r = admin
+        .post(
+            &format!("/directory/services/{imported}/local"),
+            &[("capacity", "full"), ("capacity_note", "complet ce soir"), ("version", &e.service.version.to_string())],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let page = field.get(&format!("/directory/services/{imported}")).await.body;
     assert!(page.contains("Complet · complet ce soir"), "{page}");

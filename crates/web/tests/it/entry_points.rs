@@ -21,9 +21,17 @@ async fn api_token(w: &World) -> String {
     let secret = veille_web::security::random_token();
     let now = w.app.state.clock.now();
     let mut tx = w.app.db().begin().await.unwrap();
-    veille_storage::tokens::create(&mut tx, w.field_coordinator, "partner system", &veille_web::security::token_hash(&secret), &["read", "write"], now, now.plus_seconds(86_400))
-        .await
-        .unwrap();
+    veille_storage::tokens::create(
+        &mut tx,
+        w.field_coordinator,
+        "partner system",
+        &veille_web::security::token_hash(&secret),
+        &["read", "write"],
+        now,
+        now.plus_seconds(86_400),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     secret
 }
@@ -113,7 +121,12 @@ async fn one_report_through_every_channel_is_triaged_routed_stored_timelined_and
     // The same timeline: received, then assigned to the team the table names.
     for r in &reports {
         let events: Vec<(String, Option<String>)> = report_events(w.app.db(), r.id).await.unwrap().into_iter().map(|e| (e.kind, e.to)).collect();
-        assert_eq!(events, vec![("created".to_owned(), Some("assigned".to_owned())), ("assigned".to_owned(), Some(w.complex_team.to_string()))], "{}", r.channel);
+        assert_eq!(
+            events,
+            vec![("created".to_owned(), Some("assigned".to_owned())), ("assigned".to_owned(), Some(w.complex_team.to_string()))],
+            "{}",
+            r.channel
+        );
     }
 
     // The same audit entry of the creation, but for who sent it and how.
@@ -151,7 +164,9 @@ async fn only_accounts_that_take_reports_in_may_send_them_whatever_the_entry_poi
         let secret = veille_web::security::random_token();
         let now = w.app.state.clock.now();
         let mut tx = w.app.db().begin().await.unwrap();
-        veille_storage::tokens::create(&mut tx, user, "t", &veille_web::security::token_hash(&secret), &["read", "write"], now, now.plus_seconds(86_400)).await.unwrap();
+        veille_storage::tokens::create(&mut tx, user, "t", &veille_web::security::token_hash(&secret), &["read", "write"], now, now.plus_seconds(86_400))
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         let form = serde_urlencoded::to_string([
             ("api_key", secret.as_str()),
@@ -166,7 +181,12 @@ async fn only_accounts_that_take_reports_in_may_send_them_whatever_the_entry_poi
         assert_eq!(r.status, StatusCode::FORBIDDEN, "Open311 as {role:?}");
         let mut api = w.app.client();
         api.bearer = Some(secret.clone());
-        let r = api.post_json("/api/v1/reports", &serde_json::json!({"source": "riverain", "channel": "phone", "situations": ["camp"], "description": DESCRIPTION, "lat": 48.888, "lon": 2.36})).await;
+        let r = api
+            .post_json(
+                "/api/v1/reports",
+                &serde_json::json!({"source": "riverain", "channel": "phone", "situations": ["camp"], "description": DESCRIPTION, "lat": 48.888, "lon": 2.36}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "the API as {role:?}");
     }
     assert!(veille_storage::reports::list(w.app.db(), &everything(), &Default::default(), 10).await.unwrap().is_empty());
@@ -190,7 +210,16 @@ async fn a_status_change_tells_the_same_reporters_from_the_page_the_api_and_a_ro
             let r = field
                 .post(
                     "/reports/new",
-                    &[("lat", &lat), ("lon", "2.3600"), ("source", "riverain"), ("channel", "phone"), ("email", email), ("consent", "1"), ("situation", "camp"), ("description", DESCRIPTION)],
+                    &[
+                        ("lat", &lat),
+                        ("lon", "2.3600"),
+                        ("source", "riverain"),
+                        ("channel", "phone"),
+                        ("email", email),
+                        ("consent", "1"),
+                        ("situation", "camp"),
+                        ("description", DESCRIPTION),
+                    ],
                 )
                 .await;
             assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -202,11 +231,15 @@ async fn a_status_change_tells_the_same_reporters_from_the_page_the_api_and_a_ro
         let main = veille_storage::reports::get(w.app.db(), &everything(), main.id).await.unwrap();
         match via {
             "page" => {
-                let r = field.post(&format!("/reports/{}/status", main.id), &[("status", "in_progress"), ("outcome", ""), ("version", &main.version.to_string())]).await;
+                let r = field
+                    .post(&format!("/reports/{}/status", main.id), &[("status", "in_progress"), ("outcome", ""), ("version", &main.version.to_string())])
+                    .await;
                 assert_eq!(r.status, StatusCode::SEE_OTHER);
             }
             "api" => {
-                let r = field.post_json(&format!("/api/v1/reports/{}/status", main.id), &serde_json::json!({"status": "in_progress", "version": main.version})).await;
+                let r = field
+                    .post_json(&format!("/api/v1/reports/{}/status", main.id), &serde_json::json!({"status": "in_progress", "version": main.version}))
+                    .await;
                 assert_eq!(r.status, StatusCode::OK, "{}", r.body);
             }
             _ => {
@@ -221,7 +254,12 @@ async fn a_status_change_tells_the_same_reporters_from_the_page_the_api_and_a_ro
                 let r = field.post("/rounds", &[("team_id", &w.normal_team.to_string()), ("date", &today), ("start", "00:00"), ("end", "23:59")]).await;
                 let round = r.location().expect("a round is planned").to_owned();
                 let expected = w.app.state.clock.now().plus_seconds(3600).to_paris_input();
-                let r = field.post(&format!("{round}/check-in"), &[("members", &w.field_coordinator.to_string()), ("members", &second.to_string()), ("expected_return", &expected), ("version", "1")]).await;
+                let r = field
+                    .post(
+                        &format!("{round}/check-in"),
+                        &[("members", &w.field_coordinator.to_string()), ("members", &second.to_string()), ("expected_return", &expected), ("version", "1")],
+                    )
+                    .await;
                 assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
                 let round_id: veille_domain::RoundId = round.trim_start_matches("/rounds/").parse().unwrap();
                 let stops = veille_storage::rounds::stops(w.app.db(), &everything(), round_id).await.unwrap();
@@ -232,7 +270,10 @@ async fn a_status_change_tells_the_same_reporters_from_the_page_the_api_and_a_ro
         assert_eq!(veille_storage::reports::get(w.app.db(), &everything(), main.id).await.unwrap().status, "in_progress", "{via}");
         for who in [&a, &b] {
             let mails = mails_to(&w.app, who).await;
-            assert!(mails.iter().any(|m| m.contains("En cours") || m.contains("in progress") || m.contains("en cours")), "{via}: {who} hears of the change: {mails:?}");
+            assert!(
+                mails.iter().any(|m| m.contains("En cours") || m.contains("in progress") || m.contains("en cours")),
+                "{via}: {who} hears of the change: {mails:?}"
+            );
         }
     }
 }

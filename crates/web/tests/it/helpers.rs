@@ -85,9 +85,7 @@ impl Drop for TestDb {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 rt.block_on(async move {
                     if let Ok(admin) = Db::connect(&pg_admin_url()).await {
-                        let _ = veille_storage::sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(admin.pool())
-                            .await;
+                        let _ = veille_storage::sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
                         admin.close().await;
                     }
                 });
@@ -187,9 +185,7 @@ impl TestApp {
         let token = security::random_token();
         let now = self.state.clock.now();
         let mut tx = self.db().begin().await.unwrap();
-        sessions::create(&mut tx, &security::token_hash(&token), user, !pending, &security::random_token(), now, now.plus_seconds(3600 * 12))
-            .await
-            .unwrap();
+        sessions::create(&mut tx, &security::token_hash(&token), user, !pending, &security::random_token(), now, now.plus_seconds(3600 * 12)).await.unwrap();
         tx.commit().await.unwrap();
         let mut c = self.client();
         c.cookies.insert("__Host-veille_session".into(), token);
@@ -283,13 +279,7 @@ impl Client {
         let mut all: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
         all.extend_from_slice(fields);
         let body = serde_urlencoded::to_string(&all).unwrap();
-        self.send(
-            Request::post(path)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await
+        self.send(Request::post(path).header("content-type", "application/x-www-form-urlencoded").body(Body::from(body)).unwrap()).await
     }
 
     /// Posts a JSON body (the API: no anti-forgery field, the content type protects it).
@@ -307,18 +297,17 @@ impl Client {
             body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
         }
         for (name, file, content) in files {
-            body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+            body.extend(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
             body.extend_from_slice(content);
             body.extend(b"\r\n");
         }
         body.extend(format!("--{boundary}--\r\n").as_bytes());
-        self.send(
-            Request::post(path)
-                .header("content-type", format!("multipart/form-data; boundary={boundary}"))
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await
+        self.send(Request::post(path).header("content-type", format!("multipart/form-data; boundary={boundary}")).body(Body::from(body)).unwrap()).await
     }
 
     /// Sends a GET with extra headers.
@@ -332,13 +321,7 @@ impl Client {
 
     /// Posts a form without the anti-forgery field.
     pub async fn post_raw(&mut self, path: &str, body: &str) -> Resp {
-        self.send(
-            Request::post(path)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(body.to_owned()))
-                .unwrap(),
-        )
-        .await
+        self.send(Request::post(path).header("content-type", "application/x-www-form-urlencoded").body(Body::from(body.to_owned())).unwrap()).await
     }
 
     /// Posts a `multipart/form-data` form (the anti-forgery field filled in),
@@ -364,15 +347,8 @@ impl Client {
             part(name, Some(filename), bytes);
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        self.send(
-            Request::post(path)
-                .header("content-type", format!("multipart/form-data; boundary={boundary}"))
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await
+        self.send(Request::post(path).header("content-type", format!("multipart/form-data; boundary={boundary}")).body(Body::from(body)).unwrap()).await
     }
-
 }
 
 /// Every record, for assertions about what was stored (tests read the

@@ -18,10 +18,7 @@ struct SmtpSink {
 impl SmtpSink {
     fn start() -> SmtpSink {
         let python = format!("{}/../../.venv/bin/python", env!("CARGO_MANIFEST_DIR"));
-        assert!(
-            std::path::Path::new(&python).exists(),
-            "{python} is missing: run `bash scripts/install-deps.sh` (make test does) to install the SMTP sink"
-        );
+        assert!(std::path::Path::new(&python).exists(), "{python} is missing: run `bash scripts/install-deps.sh` (make test does) to install the SMTP sink");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = tempdir::Dir::new();
         let maildir = dir.0.join("maildir");
@@ -38,6 +35,9 @@ impl SmtpSink {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        let mut child = child;
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("SMTP sink did not start");
     }
 
@@ -86,10 +86,7 @@ fn decode(raw: &str) -> String {
 #[tokio::test]
 async fn password_reset_mail_reaches_the_smtp_server_and_the_link_works_once() {
     let sink = SmtpSink::start();
-    let mut config = Config::default();
-    config.smtp_host = "127.0.0.1".into();
-    config.smtp_port = sink.port;
-    config.base_url = "https://veille.exemple.fr".into();
+    let config = Config { smtp_host: "127.0.0.1".into(), smtp_port: sink.port, base_url: "https://veille.exemple.fr".into(), ..Config::default() };
     let app = TestApp::with_config(config).await;
     let org = app.org("Ville", true).await;
     let user = app.user(org, Role::Coordinator, "agent@exemple.fr", Some("ancienne phrase de passe"), None).await;
@@ -123,9 +120,7 @@ async fn password_reset_mail_reaches_the_smtp_server_and_the_link_works_once() {
 #[tokio::test]
 async fn an_invitation_creates_an_account_that_must_enrol_a_second_factor() {
     let sink = SmtpSink::start();
-    let mut config = Config::default();
-    config.smtp_host = "127.0.0.1".into();
-    config.smtp_port = sink.port;
+    let config = Config { smtp_host: "127.0.0.1".into(), smtp_port: sink.port, ..Config::default() };
     let app = TestApp::with_config(config).await;
     let org = app.org("Maraude Nord", true).await;
     let admin = app.user(org, Role::OrgAdmin, "admin@exemple.fr", None, None).await;

@@ -4,17 +4,17 @@
 
 mod access;
 mod audit;
-mod entry_points;
 mod auth;
 mod directory;
+mod entry_points;
 mod helpers;
 mod mail;
 mod matrix;
 mod people;
 mod reports;
+mod reports_intake;
 mod rounds;
 mod sites;
-mod reports_intake;
 mod storage;
 mod territories;
 mod text_input;

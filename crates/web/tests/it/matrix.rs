@@ -11,18 +11,8 @@ use veille_web::routes::{registry, Access, RouteSpec};
 
 use crate::helpers::*;
 
-const IDENTITIES: &[&str] = &[
-    "anonymous",
-    "pending",
-    "instance_admin",
-    "org_admin",
-    "coordinator",
-    "field_worker",
-    "health_professional",
-    "partner",
-    "reader",
-    "api_token",
-];
+const IDENTITIES: &[&str] =
+    &["anonymous", "pending", "instance_admin", "org_admin", "coordinator", "field_worker", "health_professional", "partner", "reader", "api_token"];
 
 type Table = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
@@ -30,7 +20,8 @@ type Table = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 /// written in two files is refused (one would silently win).
 fn table() -> Table {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/authz");
-    let mut paths: Vec<_> = std::fs::read_dir(dir).expect("tests/it/authz").map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
+    let mut paths: Vec<_> =
+        std::fs::read_dir(dir).expect("tests/it/authz").map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
     paths.sort();
     let mut out = Table::new();
     for p in paths {
@@ -135,9 +126,7 @@ async fn world() -> World {
     let team_a = teams::create(&mut tx, a, "Équipe A", "social", now).await.unwrap();
     let team_b = teams::create(&mut tx, b, "Équipe B", "social", now).await.unwrap();
     let token = veille_web::security::random_token();
-    tokens::create(&mut tx, ids["coordinator"], "matrix", &veille_web::security::token_hash(&token), &["read"], now, now.plus_seconds(86400))
-        .await
-        .unwrap();
+    tokens::create(&mut tx, ids["coordinator"], "matrix", &veille_web::security::token_hash(&token), &["read"], now, now.plus_seconds(86400)).await.unwrap();
     let far = Timestamp::from_micros(now.as_micros() + 86_400_000_000);
     let tok_a = tokens::create(&mut tx, victim_a, "victim a", "hash-a", &["read"], now, far).await.unwrap();
     let tok_b = tokens::create(&mut tx, victim_b, "victim b", "hash-b", &["read"], now, far).await.unwrap();
@@ -179,11 +168,26 @@ async fn world() -> World {
         use veille_storage::directory as dir;
         let (sid, vid) = (veille_domain::StructureId::new(), veille_domain::ServiceId::new());
         let fields = dir::StructureFields { name: name.into(), ..Default::default() };
-        let new = dir::NewStructure { source: dir::OWN_SOURCE, source_id: &sid.to_string(), organisation: Some(org), fields: &fields, territory: None, import_hash: "" };
+        let new = dir::NewStructure {
+            source: dir::OWN_SOURCE,
+            source_id: &sid.to_string(),
+            organisation: Some(org),
+            fields: &fields,
+            territory: None,
+            import_hash: "",
+        };
         dir::create_structure(&mut tx, sid, &new, now).await.unwrap();
         let sfields = dir::ServiceFields { name: format!("Service {name}"), description: "Un service.".into(), ..Default::default() };
         let local = dir::LocalFields::default();
-        let new = dir::NewService { structure: sid, source: dir::OWN_SOURCE, source_id: &vid.to_string(), fields: &sfields, local: &local, territory: None, import_hash: "" };
+        let new = dir::NewService {
+            structure: sid,
+            source: dir::OWN_SOURCE,
+            source_id: &vid.to_string(),
+            fields: &sfields,
+            local: &local,
+            territory: None,
+            import_hash: "",
+        };
         dir::create_service(&mut tx, vid, &new, now).await.unwrap();
         directory.push((sid.to_string(), vid.to_string()));
     }
@@ -249,11 +253,7 @@ const OBJECT_OF_PATH: &[(&str, &str)] = &[
 
 fn concrete_path(spec: &RouteSpec, objects: &BTreeMap<&'static str, String>) -> String {
     let object = OBJECT_OF_PATH.iter().find(|(fragment, _)| spec.path.contains(fragment)).map_or("user", |(_, o)| *o);
-    spec.path
-        .replace("{kind}", "users")
-        .replace("{id}", &objects[object])
-        .replace("{token}", "not-a-real-token")
-        .replace("{file}", "veille.css")
+    spec.path.replace("{kind}", "users").replace("{id}", &objects[object]).replace("{token}", "not-a-real-token").replace("{file}", "veille.css")
         + if spec.path.ends_with("/lookup") { "?lon=2.05&lat=48.05" } else { "" }
 }
 
@@ -325,7 +325,13 @@ async fn every_route_for_every_identity_and_target_matches_the_table() {
                 }
                 let should = allow.contains(identity);
                 if denied(&resp) == should {
-                    failures.push(format!("{} ({target}) as {identity}: expected {}, got {} {:?}", spec.key(), if should { "allowed" } else { "denied" }, resp.status, resp.location()));
+                    failures.push(format!(
+                        "{} ({target}) as {identity}: expected {}, got {} {:?}",
+                        spec.key(),
+                        if should { "allowed" } else { "denied" },
+                        resp.status,
+                        resp.location()
+                    ));
                 }
                 cells += 1;
             }

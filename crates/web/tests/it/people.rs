@@ -126,7 +126,8 @@ async fn mails(w: &World) -> Vec<(String, String, String)> {
         .collect()
 }
 
-const INFORMED: &[(&str, &str)] = &[("consent_purpose", "1"), ("consent_access", "1"), ("consent_rights", "1"), ("consent_language", "ar"), ("consent_interpreter", "1")];
+const INFORMED: &[(&str, &str)] =
+    &[("consent_purpose", "1"), ("consent_access", "1"), ("consent_rights", "1"), ("consent_language", "ar"), ("consent_interpreter", "1")];
 
 #[tokio::test]
 async fn the_schema_holds_no_ethnicity_religion_politics_nor_precise_nationality() {
@@ -135,12 +136,16 @@ async fn the_schema_holds_no_ethnicity_religion_politics_nor_precise_nationality
     let forbidden = ["ethni", "race", "relig", "faith", "politic", "opinion", "origin", "country", "birthplace", "birth_place", "citizenship", "passport"];
     for table in tables {
         let columns: Vec<String> = match tdb.db.backend() {
-            Backend::Sqlite => sqlx::query(&format!("PRAGMA table_info({table})")).fetch_all(tdb.db.pool()).await.unwrap().iter().map(|r| r.get::<String, _>("name")).collect(),
-            Backend::Postgres => sqlx::query_scalar("SELECT CAST(column_name AS TEXT) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1")
-                .bind(table)
-                .fetch_all(tdb.db.pool())
-                .await
-                .unwrap(),
+            Backend::Sqlite => {
+                sqlx::query(&format!("PRAGMA table_info({table})")).fetch_all(tdb.db.pool()).await.unwrap().iter().map(|r| r.get::<String, _>("name")).collect()
+            }
+            Backend::Postgres => {
+                sqlx::query_scalar("SELECT CAST(column_name AS TEXT) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1")
+                    .bind(table)
+                    .fetch_all(tdb.db.pool())
+                    .await
+                    .unwrap()
+            }
         };
         assert!(!columns.is_empty(), "{table} exists");
         for c in &columns {
@@ -298,7 +303,8 @@ async fn probable_duplicates_are_shown_while_creating_then_linked_and_unlinked_b
     assert!(page.contains("Sous le pont"), "the merged view shows the other file's encounter");
     assert!(!page.contains("id=\"duplicates\""), "a linked file is no longer suggested");
     // Both files and their histories are kept.
-    let (a, b) = (people::get(w.app.db(), &all(), first.parse().unwrap()).await.unwrap(), people::get(w.app.db(), &all(), second.parse().unwrap()).await.unwrap());
+    let (a, b) =
+        (people::get(w.app.db(), &all(), first.parse().unwrap()).await.unwrap(), people::get(w.app.db(), &all(), second.parse().unwrap()).await.unwrap());
     assert_eq!((a.fields.pseudonym.as_str(), b.fields.pseudonym.as_str()), ("Gavroche", "Gavroch"));
     // A third look-alike sees the linked pair once.
     let r = c.post("/people/suggestions", &[("pseudonym", "Gavroche"), ("birth_year", "1990"), ("gender", "man")]).await;
@@ -339,7 +345,12 @@ async fn an_edited_file_is_suggested_by_its_new_values_and_territories_limit_sug
     assert!(!worker.post("/people/suggestions", &probe).await.body.contains(&id));
     // Renamed: found by the new name only.
     let p = people::get(w.app.db(), &all(), id.parse().unwrap()).await.unwrap();
-    let r = c.post(&format!("/people/{id}"), &[("pseudonym", "Éponine"), ("birth_year", "2000"), ("gender", "woman"), ("territory", &t2.to_string()), ("version", &p.version.to_string())]).await;
+    let r = c
+        .post(
+            &format!("/people/{id}"),
+            &[("pseudonym", "Éponine"), ("birth_year", "2000"), ("gender", "woman"), ("territory", &t2.to_string()), ("version", &p.version.to_string())],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(!c.post("/people/suggestions", &probe).await.body.contains(&id));
     assert!(c.post("/people/suggestions", &[("pseudonym", "Eponine"), ("birth_year", "2000"), ("gender", "woman")]).await.body.contains(&id));
@@ -360,12 +371,25 @@ async fn an_encounter_with_a_new_person_records_the_consent_and_the_seams() {
     let team = veille_storage::teams::create(&mut tx, w.street, "Maraude du soir", "social", now).await.unwrap();
     veille_storage::teams::add_member(&mut tx, team, w.worker).await.unwrap();
     veille_storage::teams::add_member(&mut tx, team, w.nurse).await.unwrap();
-    let new_round = veille_storage::rounds::NewRound { organisation: w.street, team, circuit: None, slot: None, territory: Some(w.t1), planned_start: now, planned_end: now.plus_seconds(3 * 3600) };
+    let new_round = veille_storage::rounds::NewRound {
+        organisation: w.street,
+        team,
+        circuit: None,
+        slot: None,
+        territory: Some(w.t1),
+        planned_start: now,
+        planned_end: now.plus_seconds(3 * 3600),
+    };
     let stop = veille_storage::rounds::NewStop { site: Some(site.parse().unwrap()), report: None, label: "Sous le pont (test)".into(), point: None };
     let round = veille_storage::rounds::create_round(&mut tx, &new_round, &[stop], w.coordinator, now).await.unwrap().to_string();
     tx.commit().await.unwrap();
     let expected = now.plus_seconds(3 * 3600).to_paris_input();
-    let r = c.post(&format!("/rounds/{round}/check-in"), &[("members", &w.worker.to_string()), ("members", &w.nurse.to_string()), ("expected_return", &expected), ("version", "1")]).await;
+    let r = c
+        .post(
+            &format!("/rounds/{round}/check-in"),
+            &[("members", &w.worker.to_string()), ("members", &w.nurse.to_string()), ("expected_return", &expected), ("version", "1")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let page = c.get(&format!("/rounds/{round}")).await.body;
     assert!(page.contains(&format!("/encounters/new?round={round}&amp;site={site}")), "each stop of a started round links to an encounter there");
@@ -438,9 +462,31 @@ async fn an_encounter_with_a_new_person_records_the_consent_and_the_seams() {
 
 async fn send_to_day_centre(w: &World) -> (PersonId, ReferralId) {
     let mut c = w.app.session_for(w.coordinator, false).await;
-    let person = id_in(&c.post("/people", &[("pseudonym", "Jean V."), ("age", "57"), ("languages", "fr"), ("languages", "ro"), ("phone", "0612000000"), ("consent_identifying", "1"), ("consent_purpose", "1"), ("consent_access", "1"), ("consent_rights", "1"), ("consent_language", "fr")]).await);
+    let person = id_in(
+        &c.post(
+            "/people",
+            &[
+                ("pseudonym", "Jean V."),
+                ("age", "57"),
+                ("languages", "fr"),
+                ("languages", "ro"),
+                ("phone", "0612000000"),
+                ("consent_identifying", "1"),
+                ("consent_purpose", "1"),
+                ("consent_access", "1"),
+                ("consent_rights", "1"),
+                ("consent_language", "fr"),
+            ],
+        )
+        .await,
+    );
     assert_eq!(c.get(&format!("/referrals/new?person={person}")).await.status, StatusCode::OK);
-    let r = c.post("/referrals", &[("person", &person), ("partner_organisation", &w.day_centre.to_string()), ("reason", "Douche et laverie"), ("consent_confirmed", "1")]).await;
+    let r = c
+        .post(
+            "/referrals",
+            &[("person", &person), ("partner_organisation", &w.day_centre.to_string()), ("reason", "Douche et laverie"), ("consent_confirmed", "1")],
+        )
+        .await;
     let referral: ReferralId = id_in(&r).parse().unwrap();
     assert_eq!(referrals::get(w.app.db(), &all(), referral).await.unwrap().status.code(), "proposed");
     (person.parse().unwrap(), referral)
@@ -477,7 +523,9 @@ async fn a_referral_goes_from_proposed_to_done_answered_by_a_partner_user() {
     // The sender cannot answer for the partner; the partner answers.
     let r = c.post(&format!("/referrals/{referral}/answer"), &[("status", "accepted"), ("version", &sent.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let r = partner.post(&format!("/referrals/{referral}/answer"), &[("status", "accepted"), ("message", "Demain 9 h"), ("version", &sent.version.to_string())]).await;
+    let r = partner
+        .post(&format!("/referrals/{referral}/answer"), &[("status", "accepted"), ("message", "Demain 9 h"), ("version", &sent.version.to_string())])
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let accepted = referrals::get(w.app.db(), &all(), referral).await.unwrap();
     assert_eq!((accepted.status.code(), accepted.answer.as_str(), accepted.answered_via.as_deref()), ("accepted", "Demain 9 h", Some("queue")));
@@ -489,7 +537,8 @@ async fn a_referral_goes_from_proposed_to_done_answered_by_a_partner_user() {
     let r = c.post(&format!("/referrals/{referral}/outcome"), &[("status", "done"), ("version", &accepted.version.to_string())]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(referrals::get(w.app.db(), &all(), referral).await.unwrap().status.code(), "done");
-    let steps: Vec<Option<String>> = veille_storage::timeline::of(w.app.db(), veille_domain::records::RecordKind::Referral, referral).await.unwrap().into_iter().map(|e| e.to).collect();
+    let steps: Vec<Option<String>> =
+        veille_storage::timeline::of(w.app.db(), veille_domain::records::RecordKind::Referral, referral).await.unwrap().into_iter().map(|e| e.to).collect();
     assert_eq!(steps, vec![Some("proposed".into()), Some("sent".into()), Some("accepted".into()), Some("done".into())]);
     let audit = audit_of(&w, &referral.to_string()).await;
     for step in ["\"to\":\"sent\"", "\"to\":\"accepted\"", "\"to\":\"done\""] {
@@ -520,7 +569,17 @@ async fn a_partner_without_accounts_answers_through_the_expiring_link_with_the_c
     let mut c = w.app.session_for(w.coordinator, false).await;
     let person = id_in(&c.post("/people", &[("pseudonym", "Fantine"), ("age", "50")]).await);
     let r = c
-        .post("/referrals", &[("person", &person), ("partner_name", "PASS de l'hôpital"), ("partner_email", "pass@hopital.exemple.fr"), ("reason", "Consultation"), ("consent_confirmed", "1"), ("send", "1")])
+        .post(
+            "/referrals",
+            &[
+                ("person", &person),
+                ("partner_name", "PASS de l'hôpital"),
+                ("partner_email", "pass@hopital.exemple.fr"),
+                ("reason", "Consultation"),
+                ("consent_confirmed", "1"),
+                ("send", "1"),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "the link and code are shown once, not redirected to");
     let (path, code) = link_and_code(&r.body);
@@ -564,7 +623,8 @@ async fn a_partner_link_expires_and_wrong_codes_revoke_it() {
     let w = world().await;
     let mut c = w.app.session_for(w.coordinator, false).await;
     let person = id_in(&c.post("/people", &[("pseudonym", "Éponine")]).await);
-    let r = c.post("/referrals", &[("person", &person), ("partner_name", "Bagagerie"), ("reason", "Consigne"), ("consent_confirmed", "1"), ("send", "1")]).await;
+    let r =
+        c.post("/referrals", &[("person", &person), ("partner_name", "Bagagerie"), ("reason", "Consigne"), ("consent_confirmed", "1"), ("send", "1")]).await;
     let (path, code) = link_and_code(&r.body);
     let mut partner = w.app.client();
     let wrong = if code == "000000" { "111111" } else { "000000" };
@@ -632,7 +692,12 @@ async fn a_referral_without_consent_needs_an_urgent_reason_which_is_audited() {
     let person = id_in(&c.post("/people", &[("pseudonym", "Combeferre")]).await);
     let r = c.post("/referrals", &[("person", &person), ("partner_name", "Urgences"), ("reason", "Malaise grave")]).await;
     assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("consent_confirmed-error"));
-    let r = c.post("/referrals", &[("person", &person), ("partner_name", "Urgences"), ("reason", "Malaise grave"), ("urgent_reason", "Personne inconsciente, SAMU appelé")]).await;
+    let r = c
+        .post(
+            "/referrals",
+            &[("person", &person), ("partner_name", "Urgences"), ("reason", "Malaise grave"), ("urgent_reason", "Personne inconsciente, SAMU appelé")],
+        )
+        .await;
     let id = id_in(&r);
     let stored = referrals::get(w.app.db(), &all(), id.parse().unwrap()).await.unwrap();
     assert!(!stored.consent_confirmed && stored.urgent_override_reason.as_deref() == Some("Personne inconsciente, SAMU appelé"));
@@ -702,7 +767,9 @@ async fn the_api_writes_and_reads_with_the_same_rules_as_the_pages() {
     let now = w.app.state.clock.now();
     let token = veille_web::security::random_token();
     let mut tx = w.app.db().begin().await.unwrap();
-    veille_storage::tokens::create(&mut tx, w.coordinator, "api", &veille_web::security::token_hash(&token), &["read", "write"], now, now.plus_seconds(86_400)).await.unwrap();
+    veille_storage::tokens::create(&mut tx, w.coordinator, "api", &veille_web::security::token_hash(&token), &["read", "write"], now, now.plus_seconds(86_400))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let mut api = w.app.client();
     api.bearer = Some(token);
@@ -715,7 +782,12 @@ async fn the_api_writes_and_reads_with_the_same_rules_as_the_pages() {
     }
     // A consent sent is checked even when nothing identifying comes with it
     // (found by schemathesis: it was dropped silently).
-    let r = api.post_json("/api/v1/people", &serde_json::json!({"pseudonym": "Joly", "consent": {"told_purpose": false, "language": "4", "given_at": "hier", "interpreter": true}})).await;
+    let r = api
+        .post_json(
+            "/api/v1/people",
+            &serde_json::json!({"pseudonym": "Joly", "consent": {"told_purpose": false, "language": "4", "given_at": "hier", "interpreter": true}}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     let fields = &r.json()["error"]["fields"];
     for f in ["consent_purpose", "consent_language", "consent_given_at"] {
@@ -743,7 +815,9 @@ async fn the_api_writes_and_reads_with_the_same_rules_as_the_pages() {
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.json()["error"]["duplicates"][0]["people"][0]["id"], id.as_str());
     assert!(r.json()["error"]["duplicates"][0]["agreements"].as_array().unwrap().iter().any(|a| a["field"] == "names" && a["level"] == "exact"));
-    let r = api.post_json("/api/v1/people", &serde_json::json!({"pseudonym": "Courfeyrac", "birth_year": 1985, "gender": "man", "duplicates_reviewed": true})).await;
+    let r = api
+        .post_json("/api/v1/people", &serde_json::json!({"pseudonym": "Courfeyrac", "birth_year": 1985, "gender": "man", "duplicates_reviewed": true}))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let twin = r.json()["id"].as_str().unwrap().to_owned();
     let dups = api.get(&format!("/api/v1/people/{twin}/duplicates")).await.json();
@@ -761,9 +835,16 @@ async fn the_api_writes_and_reads_with_the_same_rules_as_the_pages() {
     // An encounter with a known person, and one with a new person.
     let r = api.post_json("/api/v1/encounters", &serde_json::json!({"people": [id], "actions": ["listening", "flying"], "lat": 48.05, "lon": 2.05})).await;
     assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.json()["error"]["fields"]["actions"].is_string());
-    let r = api.post_json("/api/v1/encounters", &serde_json::json!({"people": [id], "actions": ["listening"], "lat": 48.05, "lon": 2.05, "site_id": "site-1"})).await;
+    let r = api
+        .post_json("/api/v1/encounters", &serde_json::json!({"people": [id], "actions": ["listening"], "lat": 48.05, "lon": 2.05, "site_id": "site-1"}))
+        .await;
     assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.json()["error"]["fields"]["site_id"].is_string(), "no such site");
-    let r = api.post_json("/api/v1/sites", &serde_json::json!({"name": "Square (test)", "kind": "gathering_place", "lat": 48.05, "lon": 2.05, "land_owner": "municipal"})).await;
+    let r = api
+        .post_json(
+            "/api/v1/sites",
+            &serde_json::json!({"name": "Square (test)", "kind": "gathering_place", "lat": 48.05, "lon": 2.05, "land_owner": "municipal"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let site = r.json()["id"].as_str().unwrap().to_owned();
     let r = api.post_json("/api/v1/encounters", &serde_json::json!({"people": [id], "actions": ["listening"], "site_id": site})).await;
@@ -781,7 +862,9 @@ async fn the_api_writes_and_reads_with_the_same_rules_as_the_pages() {
     let rid = referral["id"].as_str().unwrap().to_owned();
     let ptoken = veille_web::security::random_token();
     let mut tx = w.app.db().begin().await.unwrap();
-    veille_storage::tokens::create(&mut tx, w.partner, "api", &veille_web::security::token_hash(&ptoken), &["read", "write"], now, now.plus_seconds(86_400)).await.unwrap();
+    veille_storage::tokens::create(&mut tx, w.partner, "api", &veille_web::security::token_hash(&ptoken), &["read", "write"], now, now.plus_seconds(86_400))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let mut papi = w.app.client();
     papi.bearer = Some(ptoken);
@@ -817,7 +900,12 @@ async fn a_backup_of_people_restores_identically() {
         &mut tx,
         person,
         w.street,
-        &NewConsent { terms: ConsentTerms { told_purpose: true, told_access: true, told_rights: true, agrees_identifying: false, agrees_sharing: true }, language: veille_domain::people::Language::Fr, interpreter: false, given_at: now },
+        &NewConsent {
+            terms: ConsentTerms { told_purpose: true, told_access: true, told_rights: true, agrees_identifying: false, agrees_sharing: true },
+            language: veille_domain::people::Language::Fr,
+            interpreter: false,
+            given_at: now,
+        },
         w.coordinator,
         now,
     )
@@ -868,11 +956,21 @@ async fn the_who_can_see_panel_of_a_file_and_its_health_section_agree_with_the_a
     let mut files = Vec::new();
     let mut tx = app.db().begin().await.unwrap();
     for (k, territory) in [None, Some(t1), Some(t2), Some(t2)].into_iter().enumerate() {
-        let p = people::create(&mut tx, orgs[0], &PersonFields { pseudonym: format!("Fiche {k}"), territory, ..Default::default() }, author, now).await.unwrap();
+        let p =
+            people::create(&mut tx, orgs[0], &PersonFields { pseudonym: format!("Fiche {k}"), territory, ..Default::default() }, author, now).await.unwrap();
         people::set_health(&mut tx, p, &[], "soin", author, 0, now).await.unwrap();
         if k == 3 {
             let terms = ConsentTerms { told_purpose: true, told_access: true, told_rights: true, agrees_identifying: false, agrees_sharing: true };
-            let c = people::add_consent(&mut tx, p, orgs[0], &NewConsent { terms, language: veille_domain::people::Language::Fr, interpreter: false, given_at: now }, author, now).await.unwrap();
+            let c = people::add_consent(
+                &mut tx,
+                p,
+                orgs[0],
+                &NewConsent { terms, language: veille_domain::people::Language::Fr, interpreter: false, given_at: now },
+                author,
+                now,
+            )
+            .await
+            .unwrap();
             people::share(&mut tx, p, orgs[2], people::ShareBasis::Consent, Some(&c), None, author, now).await.unwrap();
         }
         files.push(p);
@@ -908,11 +1006,32 @@ async fn a_referral_to_a_directory_service_is_chosen_in_the_picker_and_names_the
     let person = id_in(&c.post("/people", &[("pseudonym", "Gavroche"), ("age", "15")]).await);
     // A structure and its service, in the directory.
     let r = c
-        .post("/directory/structures", &[("name", "Cantine de test"), ("lat", "48.05"), ("lon", "2.07"), ("opening_hours", "Mo-Su 08:00-20:00"), ("phone", "01 00 00 30 01"), ("email", "accueil@cantine.exemple.fr")])
+        .post(
+            "/directory/structures",
+            &[
+                ("name", "Cantine de test"),
+                ("lat", "48.05"),
+                ("lon", "2.07"),
+                ("opening_hours", "Mo-Su 08:00-20:00"),
+                ("phone", "01 00 00 30 01"),
+                ("email", "accueil@cantine.exemple.fr"),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let structure = r.location().unwrap().to_owned();
-    let r = c.post(&format!("{structure}/services"), &[("name", "Repas chaud"), ("description", "Un repas chaud, service inventé."), ("themes", "equipement-et-alimentation--alimentation"), ("publics", "tous-publics"), ("languages", "fr")]).await;
+    let r = c
+        .post(
+            &format!("{structure}/services"),
+            &[
+                ("name", "Repas chaud"),
+                ("description", "Un repas chaud, service inventé."),
+                ("themes", "equipement-et-alimentation--alimentation"),
+                ("publics", "tous-publics"),
+                ("languages", "fr"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let service: String = sqlx::query_scalar("SELECT id FROM directory_services WHERE name = 'Repas chaud'").fetch_one(w.app.db().pool()).await.unwrap();
 
@@ -926,7 +1045,9 @@ async fn a_referral_to_a_directory_service_is_chosen_in_the_picker_and_names_the
     assert_eq!(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM referrals").fetch_one(w.app.db().pool()).await.unwrap(), 0);
 
     // A service that does not exist is refused next to the picker.
-    let r = c.post("/referrals", &[("person", &person), ("service_id", "01a23141-339f-73ec-9778-f6cbf7b65941"), ("reason", "Un repas"), ("consent_confirmed", "1")]).await;
+    let r = c
+        .post("/referrals", &[("person", &person), ("service_id", "01a23141-339f-73ec-9778-f6cbf7b65941"), ("reason", "Un repas"), ("consent_confirmed", "1")])
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("id=\"service_id-error\"") && r.body.contains("Un repas"));
 

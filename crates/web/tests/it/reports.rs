@@ -64,12 +64,8 @@ pub(crate) async fn only_report(w: &World) -> Report {
 }
 
 pub(crate) async fn submit(c: &mut Client, extra: &[(&str, &str)]) -> Resp {
-    let mut fields = vec![
-        ("lat", IN_18TH.0),
-        ("lon", IN_18TH.1),
-        ("situation", "person_in_distress"),
-        ("description", "Trois personnes sous le pont, il fait très froid."),
-    ];
+    let mut fields =
+        vec![("lat", IN_18TH.0), ("lon", IN_18TH.1), ("situation", "person_in_distress"), ("description", "Trois personnes sous le pont, il fait très froid.")];
     fields.extend_from_slice(extra);
     c.post("/signaler", &fields).await
 }
@@ -159,9 +155,7 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
 async fn the_form_keeps_what_was_typed_and_says_what_to_fix() {
     let w = world().await;
     let mut public = w.app.client();
-    let r = public
-        .post("/signaler", &[("lat", "abc"), ("lon", "2.36"), ("description", "court"), ("email", "moi@exemple.fr"), ("adults", "beaucoup")])
-        .await;
+    let r = public.post("/signaler", &[("lat", "abc"), ("lon", "2.36"), ("description", "court"), ("email", "moi@exemple.fr"), ("adults", "beaucoup")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("value=\"abc\"") && r.body.contains("value=\"moi@exemple.fr\"") && r.body.contains(">court</textarea>"));
     for id in ["lat-error", "description-error", "consent-error", "adults-error", "situation-error"] {
@@ -369,9 +363,17 @@ async fn open311_services_and_requests_follow_georeport_v2() {
     let now = w.app.state.clock.now();
     let mut tx = w.app.db().begin().await.unwrap();
     for (secret, scopes) in [(&write, &["read", "write"][..]), (&read, &["read"][..])] {
-        veille_storage::tokens::create(&mut tx, w.field_coordinator, "open311", &veille_web::security::token_hash(secret), scopes, now, now.plus_seconds(86_400))
-            .await
-            .unwrap();
+        veille_storage::tokens::create(
+            &mut tx,
+            w.field_coordinator,
+            "open311",
+            &veille_web::security::token_hash(secret),
+            scopes,
+            now,
+            now.plus_seconds(86_400),
+        )
+        .await
+        .unwrap();
     }
     tx.commit().await.unwrap();
     let form = |key: &str| {
@@ -460,10 +462,7 @@ async fn reporter_mails_reach_the_smtp_server_without_internal_notes() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let mut config = veille_web::Config::default();
-    config.smtp_host = "127.0.0.1".into();
-    config.smtp_port = port;
-    config.base_url = "https://veille.exemple.fr".into();
+    let config = veille_web::Config { smtp_host: "127.0.0.1".into(), smtp_port: port, base_url: "https://veille.exemple.fr".into(), ..Default::default() };
     let app = TestApp::with_config(config).await;
     let org = app.org("Ville", true).await;
     let coordinator = app.user(org, Role::Coordinator, "coord@ville.exemple.fr", None, None).await;
@@ -490,7 +489,9 @@ async fn reporter_mails_reach_the_smtp_server_without_internal_notes() {
     let mut staff = app.session_for(coordinator, false).await;
     let path = format!("/reports/{}", report.id);
     staff.post(&format!("{path}/notes"), &[("body", "NOTE-CONFIDENTIELLE : suivi psychiatrique")]).await;
-    let r = staff.post(&format!("{path}/answer"), &[("answer", "La maraude de nuit est passée."), ("action", "publish"), ("version", &report.version.to_string())]).await;
+    let r = staff
+        .post(&format!("{path}/answer"), &[("answer", "La maraude de nuit est passée."), ("action", "publish"), ("version", &report.version.to_string())])
+        .await;
     assert_eq!(r.location(), Some(path.as_str()));
     // A status change: told by e-mail too (status, never the note).
     let version = reports::get(app.db(), &everything(), report.id).await.unwrap().version.to_string();

@@ -49,7 +49,16 @@ async fn reports_are_routed_by_territory_type_and_level() {
     let mut other = w.app.client();
     other.ip = "10.7.7.7:1".parse().unwrap();
     let r = other
-        .post("/signaler", &[("lat", "48.8900"), ("lon", "2.3620"), ("situation", "drug_use"), ("situation", "nuisance"), ("description", "Matériel d'injection usagé au pied de l'immeuble.")])
+        .post(
+            "/signaler",
+            &[
+                ("lat", "48.8900"),
+                ("lon", "2.3620"),
+                ("situation", "drug_use"),
+                ("situation", "nuisance"),
+                ("description", "Matériel d'injection usagé au pied de l'immeuble."),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let drugs = newest(&w).await;
@@ -59,7 +68,12 @@ async fn reports_are_routed_by_territory_type_and_level() {
     let mut third = w.app.client();
     third.ip = "10.7.7.8:1".parse().unwrap();
     for (tents, level) in [("3", 1), ("4", 2)] {
-        let r = third.post("/signaler", &[("lat", "48.8401"), ("lon", "2.3900"), ("situation", "camp"), ("tents", tents), ("description", "Des tentes le long du quai.")]).await;
+        let r = third
+            .post(
+                "/signaler",
+                &[("lat", "48.8401"), ("lon", "2.3900"), ("situation", "camp"), ("tents", tents), ("description", "Des tentes le long du quai.")],
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED);
         assert_eq!(newest(&w).await.level, level, "{tents} tents");
     }
@@ -76,14 +90,35 @@ async fn partner_intake_by_staff_keeps_the_reporter_in_a_restricted_field() {
 
     // Bad input: every message next to its field, what was typed kept.
     let r = staff
-        .post("/reports/new", &[("source", "public"), ("channel", "pigeon"), ("reporter_name", "Mme Exemple, mairie du 18e"), ("email", "pas-une-adresse"), ("description", "court")])
+        .post(
+            "/reports/new",
+            &[
+                ("source", "public"),
+                ("channel", "pigeon"),
+                ("reporter_name", "Mme Exemple, mairie du 18e"),
+                ("email", "pas-une-adresse"),
+                ("description", "court"),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     for id in ["source-error", "channel-error", "situation-error", "email-error", "description-error", "lat-error"] {
         assert!(r.body.contains(id), "{id}");
     }
     assert!(r.body.contains("value=\"Mme Exemple, mairie du 18e\"") && r.body.contains("value=\"pas-une-adresse\""));
-    let r = staff.post("/reports/new", &[("source", "elu"), ("channel", "phone"), ("consent", "1"), ("situation", "camp"), ("address", "Quai de la Loire"), ("description", "Des tentes au bord du canal.")]).await;
+    let r = staff
+        .post(
+            "/reports/new",
+            &[
+                ("source", "elu"),
+                ("channel", "phone"),
+                ("consent", "1"),
+                ("situation", "camp"),
+                ("address", "Quai de la Loire"),
+                ("description", "Des tentes au bord du canal."),
+            ],
+        )
+        .await;
     assert!(r.body.contains("consent-error"), "consent without an address to write to");
 
     let r = staff
@@ -285,8 +320,7 @@ async fn deadlines_per_level_and_the_overdue_list_follow_the_clock() {
     assert_eq!(f["answered"]["count"], 1);
     assert_eq!(f["answered"]["median_hours"], 145.0, "25 + 48 + 72 hours");
     // Configurable.
-    let mut config = veille_web::Config::default();
-    config.report_acknowledge_hours_level_2 = 48;
+    let config = veille_web::Config { report_acknowledge_hours_level_2: 48, ..Default::default() };
     assert_eq!(config.report_deadlines().acknowledge(2), 48 * 3600);
 }
 
@@ -321,7 +355,10 @@ async fn queue_filters_map_and_figures() {
     // Figures by source, type and level.
     let f = staff.get("/api/v1/reports/stats").await.json();
     let count = |family: &str, code: &str| f[family].as_array().unwrap().iter().find(|c| c["code"] == code).unwrap()["count"].as_i64().unwrap();
-    assert_eq!((count("by_source", "commercant"), count("by_situation", "squat"), count("by_situation", "person_in_distress"), count("by_level", "1")), (1, 1, 1, 2));
+    assert_eq!(
+        (count("by_source", "commercant"), count("by_situation", "squat"), count("by_situation", "person_in_distress"), count("by_level", "1")),
+        (1, 1, 1, 2)
+    );
     let page = staff.get("/reports/stats").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Par situation") && page.body.contains("id=\"stats-source\""));
@@ -486,7 +523,8 @@ async fn open311_checks_the_jurisdiction_and_needs_a_situation() {
     let w = world().await;
     let mut c = w.app.client();
     assert_eq!(c.get("/open311/v2/services.json?jurisdiction_id=veille").await.status, StatusCode::OK);
-    for path in ["/open311/v2/services.json", "/open311/v2/services/veille_sociale.json", "/open311/v2/requests.json", "/open311/v2/requests/S-XXXX-XXXX.json"] {
+    for path in ["/open311/v2/services.json", "/open311/v2/services/veille_sociale.json", "/open311/v2/requests.json", "/open311/v2/requests/S-XXXX-XXXX.json"]
+    {
         let r = c.get(&format!("{path}?jurisdiction_id=ailleurs.example")).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(r.json()[0]["code"], 404);
@@ -497,12 +535,26 @@ async fn open311_checks_the_jurisdiction_and_needs_a_situation() {
     let key = veille_web::security::random_token();
     let now = w.app.state.clock.now();
     let mut tx = w.app.db().begin().await.unwrap();
-    veille_storage::tokens::create(&mut tx, w.field_coordinator, "o311", &veille_web::security::token_hash(&key), &["read", "write"], now, now.plus_seconds(86_400))
-        .await
-        .unwrap();
+    veille_storage::tokens::create(
+        &mut tx,
+        w.field_coordinator,
+        "o311",
+        &veille_web::security::token_hash(&key),
+        &["read", "write"],
+        now,
+        now.plus_seconds(86_400),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let post = |extra: &[(&str, &str)]| {
-        let mut pairs = vec![("api_key", key.as_str()), ("service_code", "veille_sociale"), ("lat", IN_18TH.0), ("long", IN_18TH.1), ("description", "Une tente et deux personnes.")];
+        let mut pairs = vec![
+            ("api_key", key.as_str()),
+            ("service_code", "veille_sociale"),
+            ("lat", IN_18TH.0),
+            ("long", IN_18TH.1),
+            ("description", "Une tente et deux personnes."),
+        ];
         pairs.extend_from_slice(extra);
         serde_urlencoded::to_string(pairs).unwrap()
     };
@@ -511,7 +563,12 @@ async fn open311_checks_the_jurisdiction_and_needs_a_situation() {
     assert!(r.json()[0]["description"].as_str().unwrap().contains("situation"));
     let r = c.post_raw("/open311/v2/requests.json", &post(&[("attribute[situation][]", "camp"), ("jurisdiction_id", "ailleurs.example")])).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = c.post_raw("/open311/v2/requests.json", &post(&[("attribute[situation][]", "camp"), ("attribute[flag][]", "municipal_land"), ("jurisdiction_id", "veille")])).await;
+    let r = c
+        .post_raw(
+            "/open311/v2/requests.json",
+            &post(&[("attribute[situation][]", "camp"), ("attribute[flag][]", "municipal_land"), ("jurisdiction_id", "veille")]),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let stored = newest(&w).await;
     assert_eq!((stored.situations.clone(), stored.seen.clone(), stored.level), (vec!["camp".to_string()], vec!["municipal_land".to_string()], 2));
@@ -559,7 +616,9 @@ print(json.dumps({"services": services, "definition": definition, "requests": re
 async fn a_report_is_linked_to_a_known_site_at_intake_or_from_the_sites_near_its_point() {
     let w = world().await;
     let mut staff = w.app.session_for(w.coordinator, false).await;
-    let r = staff.post("/sites", &[("name", "Campement du quai (test)"), ("kind", "camp"), ("lat", IN_18TH.0), ("lon", IN_18TH.1), ("land_owner", "municipal")]).await;
+    let r = staff
+        .post("/sites", &[("name", "Campement du quai (test)"), ("kind", "camp"), ("lat", IN_18TH.0), ("lon", IN_18TH.1), ("land_owner", "municipal")])
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let site = r.location().unwrap().rsplit('/').next().unwrap().to_owned();
 
@@ -568,7 +627,16 @@ async fn a_report_is_linked_to_a_known_site_at_intake_or_from_the_sites_near_its
     let page = staff.get("/reports/new").await.body;
     assert!(page.contains(&format!("<option value=\"{site}\"")) && page.contains("Campement du quai (test)"));
     let fields = |site: &'static str| -> Vec<(&'static str, &'static str)> {
-        vec![("source", "gardien_bailleur"), ("channel", "phone"), ("lat", IN_18TH.0), ("lon", IN_18TH.1), ("situation", "camp"), ("tents", "2"), ("description", "Deux tentes de plus près du quai."), ("site_id", site)]
+        vec![
+            ("source", "gardien_bailleur"),
+            ("channel", "phone"),
+            ("lat", IN_18TH.0),
+            ("lon", IN_18TH.1),
+            ("situation", "camp"),
+            ("tents", "2"),
+            ("description", "Deux tentes de plus près du quai."),
+            ("site_id", site),
+        ]
     };
     let r = staff.post("/reports/new", &fields("01a23141-339f-73ec-9778-f6cbf7b65941")).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -26,7 +26,16 @@ async fn team_of(w: &Two, members: &[UserId]) -> (TeamId, veille_domain::SiteId)
     rounds::add_circuit_stop(&mut tx, circuit, None, "Sortie du métro", Some((2.06, 48.06)), now).await.unwrap();
     rounds::create_slot(
         &mut tx,
-        &rounds::NewSlot { organisation: w.a, team, weekday: i64::from(chrono::Datelike::weekday(&now.paris_date()).number_from_monday()), start_minute: 20 * 60, end_minute: 60, territory: None, circuit: Some(circuit), note: "RDV place".into() },
+        &rounds::NewSlot {
+            organisation: w.a,
+            team,
+            weekday: i64::from(chrono::Datelike::weekday(&now.paris_date()).number_from_monday()),
+            start_minute: 20 * 60,
+            end_minute: 60,
+            territory: None,
+            circuit: Some(circuit),
+            note: "RDV place".into(),
+        },
         now,
     )
     .await
@@ -63,9 +72,19 @@ async fn a_pair_checks_in_visits_records_and_checks_out_and_the_daily_report_sho
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("id=\"members-error\"") && r.body.contains("binôme"));
     // Someone not in the team does not count.
-    let r = c.post(&format!("{round_path}/check-in"), &[("members", &w.field_a.to_string()), ("members", &w.coord_a.to_string()), ("expected_return", &expected), ("version", "1")]).await;
+    let r = c
+        .post(
+            &format!("{round_path}/check-in"),
+            &[("members", &w.field_a.to_string()), ("members", &w.coord_a.to_string()), ("expected_return", &expected), ("version", "1")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let r = c.post(&format!("{round_path}/check-in"), &[("members", &w.field_a.to_string()), ("members", &second.to_string()), ("expected_return", &expected), ("version", "1")]).await;
+    let r = c
+        .post(
+            &format!("{round_path}/check-in"),
+            &[("members", &w.field_a.to_string()), ("members", &second.to_string()), ("expected_return", &expected), ("version", "1")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(rounds::members(w.app.db(), &everything(), round_id).await.unwrap().len(), 2);
     // Visit the site, record an observation on it from the round, distribute.
@@ -90,10 +109,26 @@ async fn a_pair_checks_in_visits_records_and_checks_out_and_the_daily_report_sho
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let r = c.post(&format!("{round_path}/distributions"), &[(&*format!("qty_{}", meals.id), "beaucoup")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(c.post(&format!("{round_path}/incidents"), &[("kind", "threat"), ("description", "Tension à la sortie du métro")]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        c.post(&format!("{round_path}/incidents"), &[("kind", "threat"), ("description", "Tension à la sortie du métro")]).await.status,
+        StatusCode::SEE_OTHER
+    );
     let r = c.post(&format!("{round_path}/check-out"), &[("version", "2")]).await;
     assert_eq!(r.location(), Some(format!("{round_path}/report").as_str()));
-    let r = c.post(&format!("{round_path}/report"), &[("people_total", "9"), ("people_new", "2"), ("people_known", "7"), ("mediations", "1"), ("mediation_notes", "Gardien d'immeuble"), ("handover", "Repasser au quai demain"), ("version", "3")]).await;
+    let r = c
+        .post(
+            &format!("{round_path}/report"),
+            &[
+                ("people_total", "9"),
+                ("people_new", "2"),
+                ("people_known", "7"),
+                ("mediations", "1"),
+                ("mediation_notes", "Gardien d'immeuble"),
+                ("handover", "Repasser au quai demain"),
+                ("version", "3"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let report = c.get(&format!("{round_path}/report")).await.body;
     let section = |id: &str| report.split(&format!("id=\"{id}\"")).nth(1).unwrap().split("</section>").next().unwrap().to_owned();
@@ -122,7 +157,12 @@ async fn a_round_not_checked_out_by_its_expected_time_raises_the_overdue_alert_o
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let id = r.json()["round"]["id"].as_str().unwrap().to_owned();
     let expected = w.app.state.clock.now().plus_seconds(2 * 3600).to_rfc3339();
-    let r = c.post_json(&format!("/api/v1/rounds/{id}/check-in"), &serde_json::json!({"members": [w.field_a.to_string(), second.to_string()], "expected_return": expected})).await;
+    let r = c
+        .post_json(
+            &format!("/api/v1/rounds/{id}/check-in"),
+            &serde_json::json!({"members": [w.field_a.to_string(), second.to_string()], "expected_return": expected}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let mails = || async {
         veille_storage::sqlx::query_as::<_, (String, String, String)>("SELECT to_address, subject, body_text FROM outbox ORDER BY created_at")
@@ -163,7 +203,11 @@ async fn a_round_not_checked_out_by_its_expected_time_raises_the_overdue_alert_o
     // Back: the banner goes.
     assert_eq!(c.post_json(&format!("/api/v1/rounds/{id}/check-out"), &serde_json::json!({})).await.status, StatusCode::OK);
     assert!(!coord.get("/sites").await.body.contains("overdue-banner"));
-    let alerts: i64 = veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'alert' AND record_id = $1").bind(&id).fetch_one(w.app.db().pool()).await.unwrap();
+    let alerts: i64 = veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'alert' AND record_id = $1")
+        .bind(&id)
+        .fetch_one(w.app.db().pool())
+        .await
+        .unwrap();
     assert_eq!(alerts, 1);
 }
 
@@ -177,10 +221,27 @@ async fn two_organisations_slots_appear_in_the_shared_schedule_and_its_icalendar
     tx.commit().await.unwrap();
     let t1 = veille_storage::territories::id_by_code(w.app.db(), "T1").await.unwrap().unwrap();
     let mut ca = w.app.session_for(w.coord_a, false).await;
-    let r = ca.post("/schedule", &[("team_id", &team_a.to_string()), ("weekday", "2"), ("start", "19:30"), ("end", "22:00"), ("territory_id", &t1.to_string()), ("note", "Départ place de la Chapelle")]).await;
+    let r = ca
+        .post(
+            "/schedule",
+            &[
+                ("team_id", &team_a.to_string()),
+                ("weekday", "2"),
+                ("start", "19:30"),
+                ("end", "22:00"),
+                ("territory_id", &t1.to_string()),
+                ("note", "Départ place de la Chapelle"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let mut cb = w.app.session_for(w.coord_b, false).await;
-    let r = cb.post_json("/api/v1/schedule", &serde_json::json!({"team_id": team_b.to_string(), "weekday": 2, "start": "21:00", "end": "01:30", "territory_id": t1.to_string()})).await;
+    let r = cb
+        .post_json(
+            "/api/v1/schedule",
+            &serde_json::json!({"team_id": team_b.to_string(), "weekday": 2, "start": "21:00", "end": "01:30", "territory_id": t1.to_string()}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     // B may not add a slot for A's team, nor remove A's slot.
     let r = cb.post_json("/api/v1/schedule", &serde_json::json!({"team_id": team_a.to_string(), "weekday": 3, "start": "10:00", "end": "11:00"})).await;
@@ -249,7 +310,12 @@ async fn a_report_assigned_to_a_team_appears_on_its_next_round_and_moves_forward
     // A report assigned after planning joins at check-in.
     let later = veille_app::reports::receive(&w.app.state, &Intake { description: "Un matelas".into(), ..intake.clone() }, None).await.unwrap();
     let expected = w.app.state.clock.now().plus_seconds(3 * 3600).to_paris_input();
-    let r = c.post(&format!("{round_path}/check-in"), &[("members", &w.field_a.to_string()), ("members", &second.to_string()), ("expected_return", &expected), ("version", "1")]).await;
+    let r = c
+        .post(
+            &format!("{round_path}/check-in"),
+            &[("members", &w.field_a.to_string()), ("members", &second.to_string()), ("expected_return", &expected), ("version", "1")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(rounds::stops(w.app.db(), &everything(), round_id).await.unwrap().iter().any(|s| s.report == Some(later.id)));
     // Visiting the stop moves the report forward, with its timeline.
@@ -264,12 +330,26 @@ async fn a_report_assigned_to_a_team_appears_on_its_next_round_and_moves_forward
     let mut coord = w.app.session_for(w.coord_a, false).await;
     let page = coord.get(&round_path).await.body;
     assert!(page.contains(&format!("href=\"/reports/{}#answer\"", received.id)));
-    let r = coord.post(&format!("/reports/{}/answer", received.id), &[("answer", "Une équipe est passée ce soir."), ("action", "publish"), ("version", &moved.version.to_string())]).await;
+    let r = coord
+        .post(
+            &format!("/reports/{}/answer", received.id),
+            &[("answer", "Une équipe est passée ce soir."), ("action", "publish"), ("version", &moved.version.to_string())],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     // A later round of the team still carries the open reports, not the closed ones.
     let mut tx = w.app.db().begin().await.unwrap();
     let later_report = reports::get(w.app.db(), &everything(), later.id).await.unwrap();
-    reports::set_status(&mut tx, later_report.id, veille_domain::reports::Status::Closed, Some(veille_domain::reports::Outcome::NobodyFound), later_report.version, w.app.state.clock.now()).await.unwrap();
+    reports::set_status(
+        &mut tx,
+        later_report.id,
+        veille_domain::reports::Status::Closed,
+        Some(veille_domain::reports::Outcome::NobodyFound),
+        later_report.version,
+        w.app.state.clock.now(),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let r = c.post_json("/api/v1/rounds", &serde_json::json!({"team_id": team.to_string(), "date": today(&w.app), "start": "23:00", "end": "23:30"})).await;
     let stops: Vec<Option<String>> = r.json()["stops"].as_array().unwrap().iter().map(|s| s["report_id"].as_str().map(str::to_owned)).collect();
@@ -308,7 +388,12 @@ async fn rounds_belong_to_the_team_organisation_and_the_api_follows_the_same_rul
     let r = c.post_json(&format!("/api/v1/rounds/{id}/check-in"), &serde_json::json!({"members": [w.field_a.to_string()], "expected_return": expected})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.json()["error"]["fields"]["members"].as_str().unwrap().contains("binôme"));
-    let r = c.post_json(&format!("/api/v1/rounds/{id}/check-in"), &serde_json::json!({"members": [w.field_a.to_string(), second.to_string()], "expected_return": expected})).await;
+    let r = c
+        .post_json(
+            &format!("/api/v1/rounds/{id}/check-in"),
+            &serde_json::json!({"members": [w.field_a.to_string(), second.to_string()], "expected_return": expected}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     let stop = r.json()["stops"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(r.json()["stops"][0]["site_id"], site.to_string());
@@ -351,8 +436,17 @@ async fn every_round_query_and_the_report_stops_keep_to_what_authorize_lets_the_
     let team_b = teams::create(&mut tx, w.b, "Maraude B", "social", now).await.unwrap();
     let mut all_rounds: Vec<(RoundId, bool)> = Vec::new();
     for (org, team, territory) in [(w.a, team, Some(t1)), (w.a, team, Some(t2)), (w.a, team, None), (w.b, team_b, Some(t1))] {
-        let plan = rounds::NewRound { organisation: org, team, circuit: None, slot: None, territory, planned_start: now, planned_end: now.plus_seconds(3 * 3600) };
-        let id = rounds::create_round(&mut tx, &plan, &[rounds::NewStop { label: "Point".into(), point: Some((2.05, 48.05)), ..Default::default() }], w.coord_a, now).await.unwrap();
+        let plan =
+            rounds::NewRound { organisation: org, team, circuit: None, slot: None, territory, planned_start: now, planned_end: now.plus_seconds(3 * 3600) };
+        let id = rounds::create_round(
+            &mut tx,
+            &plan,
+            &[rounds::NewStop { label: "Point".into(), point: Some((2.05, 48.05)), ..Default::default() }],
+            w.coord_a,
+            now,
+        )
+        .await
+        .unwrap();
         all_rounds.push((id, false));
     }
     tx.commit().await.unwrap();
@@ -394,7 +488,8 @@ async fn every_round_query_and_the_report_stops_keep_to_what_authorize_lets_the_
         listed.sort();
         assert_eq!(listed, expected, "{user}: the round list");
         assert_eq!(board.overdue.len(), all_rounds.iter().filter(|(id, out)| *out && expected.contains(id)).count(), "{user}: overdue");
-        let mut between: Vec<RoundId> = app::rounds_between(&w.app.state, &who, now.plus_seconds(-60), later).await.unwrap().into_iter().map(|r| r.id).collect();
+        let mut between: Vec<RoundId> =
+            app::rounds_between(&w.app.state, &who, now.plus_seconds(-60), later).await.unwrap().into_iter().map(|r| r.id).collect();
         between.sort();
         assert_eq!(between, expected, "{user}: rounds of a period");
         let banner = app::alerts::overdue_banner(&w.app.state, &who).await.unwrap();
@@ -428,7 +523,8 @@ async fn every_round_query_and_the_report_stops_keep_to_what_authorize_lets_the_
     assert_eq!(stops_of(everything()).await, vec![in_t1.id, in_t2.id], "every open report of the team, oldest first");
     assert_eq!(stops_of(fa.scope()).await, vec![in_t1.id], "the field worker of T1 never gets T2's report");
     assert!(stops_of(crate::sites::caller(&w.app, w.coord_b).await.scope()).await.is_empty(), "another organisation gets none");
-    let plan = app::PlanInput { team_id: team.to_string(), date: later.paris_date().to_string(), start: "20:00".into(), end: "23:00".into(), ..Default::default() };
+    let plan =
+        app::PlanInput { team_id: team.to_string(), date: later.paris_date().to_string(), start: "20:00".into(), end: "23:00".into(), ..Default::default() };
     for (user, reports) in [(w.field_a, vec![in_t1.id]), (w.coord_a, vec![in_t1.id, in_t2.id])] {
         let who = crate::sites::caller(&w.app, user).await;
         let round = app::plan_round(&w.app.state, &who, veille_app::Lang::Fr, &plan).await.unwrap().unwrap();

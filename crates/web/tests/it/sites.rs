@@ -28,7 +28,17 @@ pub async fn site_at(app: &TestApp, org: OrganisationId, by: UserId, name: &str,
     let mut tx = app.db().begin().await.unwrap();
     let id = sites::create(
         &mut tx,
-        &sites::NewSite { organisation: org, name: name.into(), kind: "camp".into(), lon, lat, outline: None, address: String::new(), territory, land_owner: "unknown".into() },
+        &sites::NewSite {
+            organisation: org,
+            name: name.into(),
+            kind: "camp".into(),
+            lon,
+            lat,
+            outline: None,
+            address: String::new(),
+            territory,
+            land_owner: "unknown".into(),
+        },
         by,
         app.state.clock.now(),
     )
@@ -46,14 +56,31 @@ async fn objects_of(app: &TestApp, org: OrganisationId, team: TeamId, by: UserId
     rounds::add_circuit_stop(&mut tx, circuit, Some(site), "", None, now).await.unwrap();
     let slot = rounds::create_slot(
         &mut tx,
-        &rounds::NewSlot { organisation: org, team, weekday: 1, start_minute: 20 * 60, end_minute: 23 * 60, territory: None, circuit: Some(circuit), note: String::new() },
+        &rounds::NewSlot {
+            organisation: org,
+            team,
+            weekday: 1,
+            start_minute: 20 * 60,
+            end_minute: 23 * 60,
+            territory: None,
+            circuit: Some(circuit),
+            note: String::new(),
+        },
         now,
     )
     .await
     .unwrap();
     let round = rounds::create_round(
         &mut tx,
-        &rounds::NewRound { organisation: org, team, circuit: Some(circuit), slot: Some(slot), territory: None, planned_start: now, planned_end: now.plus_seconds(3 * 3600) },
+        &rounds::NewRound {
+            organisation: org,
+            team,
+            circuit: Some(circuit),
+            slot: Some(slot),
+            territory: None,
+            planned_start: now,
+            planned_end: now.plus_seconds(3 * 3600),
+        },
         &[],
         by,
         now,
@@ -110,7 +137,20 @@ async fn a_site_is_recorded_in_its_territory_observed_and_charted() {
     assert_eq!(site.territory, veille_storage::territories::id_by_code(w.app.db(), "T1").await.unwrap());
     assert_eq!(site.organisation, w.b);
     // Two observations a week apart: the chart has two points and the table the values.
-    let obs = |people: &'static str, women: &'static str, tents: &'static str| vec![("people", people), ("women", women), ("men", "3"), ("minors_6_12", "1"), ("tents", tents), ("water", "bad"), ("toilets", "poor"), ("atmosphere", "tense"), ("police_presence", "1"), ("material_collected", "12")];
+    let obs = |people: &'static str, women: &'static str, tents: &'static str| {
+        vec![
+            ("people", people),
+            ("women", women),
+            ("men", "3"),
+            ("minors_6_12", "1"),
+            ("tents", tents),
+            ("water", "bad"),
+            ("toilets", "poor"),
+            ("atmosphere", "tense"),
+            ("police_presence", "1"),
+            ("material_collected", "12"),
+        ]
+    };
     let r = c.post(&format!("/sites/{id}/observations"), &obs("9", "4", "5")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     w.app.state.clock.advance_seconds(7 * 86_400);
@@ -219,7 +259,10 @@ async fn closing_a_site_records_where_people_went_and_links_both_sites() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("id=\"to_site-error\""));
     let r = c
-        .post(&format!("/sites/{from}/close"), &[("reason", "evacuation"), ("dest_other_site", "5"), ("dest_shelter", "3"), ("to_site", &to.to_string()), ("version", "1")])
+        .post(
+            &format!("/sites/{from}/close"),
+            &[("reason", "evacuation"), ("dest_other_site", "5"), ("dest_shelter", "3"), ("to_site", &to.to_string()), ("version", "1")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let closed = sites::get(w.app.db(), &everything(), from).await.unwrap();
@@ -232,7 +275,12 @@ async fn closing_a_site_records_where_people_went_and_links_both_sites() {
     let history = veille_storage::timeline::of(w.app.db(), veille_domain::records::RecordKind::Site, from).await.unwrap();
     assert!(history.iter().any(|e| e.kind == "status" && e.to.as_deref() == Some("ended")));
     // The place is corrected by its coordinators, never silently over a newer version.
-    let r = c.post(&format!("/sites/{to}/edit"), &[("name", "Terrain vague nord"), ("kind", "slum"), ("lat", "48.07"), ("lon", "2.07"), ("land_owner", "state"), ("version", "1")]).await;
+    let r = c
+        .post(
+            &format!("/sites/{to}/edit"),
+            &[("name", "Terrain vague nord"), ("kind", "slum"), ("lat", "48.07"), ("lon", "2.07"), ("land_owner", "state"), ("version", "1")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let edited = sites::get(w.app.db(), &everything(), to).await.unwrap();
     assert_eq!((edited.name.as_str(), edited.kind.as_str(), edited.land_owner.as_str()), ("Terrain vague nord", "slum", "state"));
@@ -242,7 +290,10 @@ async fn closing_a_site_records_where_people_went_and_links_both_sites() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("id=\"name-error\""));
     let mut fa = w.app.session_for(w.field_a, false).await;
-    assert_eq!(fa.post(&format!("/sites/{to}/edit"), &[("name", "X"), ("kind", "slum"), ("lat", "48.07"), ("lon", "2.07"), ("version", "2")]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        fa.post(&format!("/sites/{to}/edit"), &[("name", "X"), ("kind", "slum"), ("lat", "48.07"), ("lon", "2.07"), ("version", "2")]).await.status,
+        StatusCode::FORBIDDEN
+    );
     // Closing twice is refused; reopening brings it back.
     let r = c.post(&format!("/sites/{from}/close"), &[("reason", "fire"), ("version", "2")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -292,7 +343,9 @@ async fn the_coverage_list_names_the_sites_not_visited_for_n_days() {
 async fn the_api_records_a_site_and_its_observations_and_reads_them_back() {
     let w = two().await;
     let mut c = w.app.session_for(w.field_a, false).await;
-    let r = c.post_json("/api/v1/sites", &serde_json::json!({"name": "Scène Rotonde", "kind": "drug_scene", "lon": 2.05, "lat": 48.05, "land_owner": "municipal"})).await;
+    let r = c
+        .post_json("/api/v1/sites", &serde_json::json!({"name": "Scène Rotonde", "kind": "drug_scene", "lon": 2.05, "lat": 48.05, "land_owner": "municipal"}))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let id = r.json()["id"].as_str().unwrap().to_owned();
     assert_eq!(r.json()["age"], "never");
@@ -355,7 +408,8 @@ async fn the_who_can_see_panel_of_a_site_lists_exactly_the_accounts_the_api_lets
             checked += 1;
         }
         // Several organisations see it: sites are shared across organisations.
-        let orgs_listed: std::collections::BTreeSet<String> = panel.json().as_array().unwrap().iter().map(|e| e["organisation"].as_str().unwrap().to_owned()).collect();
+        let orgs_listed: std::collections::BTreeSet<String> =
+            panel.json().as_array().unwrap().iter().map(|e| e["organisation"].as_str().unwrap().to_owned()).collect();
         assert_eq!(orgs_listed.len(), 3, "{orgs_listed:?}");
     }
     assert_eq!(checked, 2 * users.len());
@@ -385,7 +439,17 @@ async fn every_site_query_keeps_to_what_authorize_lets_the_caller_read() {
         }
         // A site placed in no territory of the instance: in every scope.
         let mut tx = w.app.db().begin().await.unwrap();
-        let new = sites::NewSite { organisation: org, name: format!("Nulle part {org}"), kind: "camp".into(), lon: 2.5, lat: 48.05, outline: None, address: String::new(), territory: None, land_owner: "unknown".into() };
+        let new = sites::NewSite {
+            organisation: org,
+            name: format!("Nulle part {org}"),
+            kind: "camp".into(),
+            lon: 2.5,
+            lat: 48.05,
+            outline: None,
+            address: String::new(),
+            territory: None,
+            land_owner: "unknown".into(),
+        };
         all_sites.push(sites::create(&mut tx, &new, by, w.app.state.clock.now()).await.unwrap());
         tx.commit().await.unwrap();
     }

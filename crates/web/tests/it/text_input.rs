@@ -20,9 +20,15 @@ async fn a_nul_character_is_dropped_from_forms_json_bodies_and_query_strings() {
 
     let r = c.post("/sites", &[("name", "Camp\u{0} du pont"), ("kind", "camp"), ("lat", "48.05"), ("lon", "2.05"), ("land_owner", "unknown")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let r = c.post_json("/api/v1/sites", &serde_json::json!({"name": "Square\u{0} des Lilas", "kind": "gathering_place", "lat": 48.05, "lon": 2.06, "land_owner": "municipal"})).await;
+    let r = c
+        .post_json(
+            "/api/v1/sites",
+            &serde_json::json!({"name": "Square\u{0} des Lilas", "kind": "gathering_place", "lat": 48.05, "lon": 2.06, "land_owner": "municipal"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let mut names: Vec<String> = sites::list(app.db(), &veille_storage::Scope::instance("tests"), &Default::default()).await.unwrap().into_iter().map(|s| s.name).collect();
+    let mut names: Vec<String> =
+        sites::list(app.db(), &veille_storage::Scope::instance("tests"), &Default::default()).await.unwrap().into_iter().map(|s| s.name).collect();
     names.sort();
     assert_eq!(names, vec!["Camp du pont".to_string(), "Square des Lilas".to_string()]);
 
