@@ -167,22 +167,35 @@ pub async fn actor(db: &Db, id: UserId) -> Result<Option<Actor>> {
 
 /// The grants of an account.
 pub async fn actor_of(db: &Db, account: &Account) -> Result<Actor> {
-    let uid = account.id.to_string();
-    let territories = if account.all_territories {
-        TerritoryScope::All
-    } else {
-        let ids: Vec<String> = sqlx::query_scalar("SELECT territory_id FROM user_territories WHERE user_id = $1").bind(&uid).fetch_all(db.pool()).await?;
-        TerritoryScope::Only(ids.into_iter().map(|s| parse_id(s, "user_territories")).collect::<Result<_>>()?)
-    };
-    let groups: Vec<String> = sqlx::query_scalar("SELECT field_group FROM user_field_groups WHERE user_id = $1").bind(&uid).fetch_all(db.pool()).await?;
-    let cases: Vec<String> = sqlx::query_scalar("SELECT case_id FROM case_members WHERE user_id = $1").bind(&uid).fetch_all(db.pool()).await?;
+    // One round trip for the three lists (every authenticated request pays it).
+    let rows = sqlx::query(
+        "SELECT 't' AS kind, territory_id AS value FROM user_territories WHERE user_id = $1 \
+         UNION ALL SELECT 'g', field_group FROM user_field_groups WHERE user_id = $1 \
+         UNION ALL SELECT 'c', case_id FROM case_members WHERE user_id = $1",
+    )
+    .bind(account.id)
+    .fetch_all(db.pool())
+    .await?;
+    let (mut territories, mut field_groups, mut cases) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    for row in &rows {
+        let (kind, value): (String, String) = (row.try_get("kind")?, row.try_get("value")?);
+        match kind.as_str() {
+            "t" => {
+                territories.insert(parse_id::<TerritoryId>(value, "user_territories")?);
+            }
+            "g" => field_groups.extend(FieldGroup::from_code(&value)),
+            _ => {
+                cases.insert(parse_id::<CaseId>(value, "case_members")?);
+            }
+        }
+    }
     Ok(Actor {
         user: account.id,
         organisation: account.organisation,
         role: account.role,
-        territories,
-        field_groups: groups.iter().filter_map(|g| FieldGroup::from_code(g)).collect(),
-        cases: cases.into_iter().map(|s| parse_id::<CaseId>(s, "case_members")).collect::<Result<BTreeSet<_>>>()?,
+        territories: if account.all_territories { TerritoryScope::All } else { TerritoryScope::Only(territories.into_iter().collect()) },
+        field_groups: field_groups.into_iter().collect(),
+        cases,
     })
 }
 

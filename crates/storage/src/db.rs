@@ -1,9 +1,13 @@
 //! Connection, engine selection, migrations, transactions.
 
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Executor};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{Result, StorageError};
 
@@ -40,10 +44,56 @@ impl Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time: write transactions of this process
+    /// queue here, in order, instead of spinning in SQLite's busy handler
+    /// (which sleeps up to 100 ms between tries and let a later writer
+    /// overtake an earlier one). `None` on PostgreSQL, whose row locks
+    /// serialise only what conflicts.
+    writer: Option<Arc<Semaphore>>,
 }
 
-/// A write transaction.
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// How long a write transaction waits for its turn before giving up with
+/// [`StorageError::Busy`] (as SQLite's own `busy_timeout`).
+const WRITER_WAIT: Duration = Duration::from_secs(10);
+
+/// A write transaction (on SQLite it holds the process's writer turn until
+/// committed, rolled back or dropped). Storage functions reach the
+/// connection with `&mut **tx`.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<OwnedSemaphorePermit>,
+}
+
+impl Tx {
+    /// Commits; the writer turn is released after the commit.
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.inner.commit().await?)
+    }
+
+    /// Rolls back explicitly (dropping a `Tx` rolls back too).
+    pub async fn rollback(self) -> Result<()> {
+        Ok(self.inner.rollback().await?)
+    }
+}
+
+impl Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.inner
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.inner
+    }
+}
+
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tx")
+    }
+}
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -79,7 +129,8 @@ impl Db {
             }
             Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
         };
-        Ok(Self { pool, backend })
+        let writer = (backend == Backend::Sqlite).then(|| Arc::new(Semaphore::new(1)));
+        Ok(Self { pool, backend, writer })
     }
 
     /// The engine.
@@ -103,10 +154,16 @@ impl Db {
 
     /// Starts a write transaction. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so a read-then-write never fails with SQLITE_BUSY.
+    /// Write transactions of this process take their turn first (see
+    /// `Db::writer`), fairly, in arrival order.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+        Ok(match &self.writer {
+            Some(writer) => {
+                let turn =
+                    tokio::time::timeout(WRITER_WAIT, writer.clone().acquire_owned()).await.map_err(|_| StorageError::Busy)?.map_err(|_| StorageError::Busy)?;
+                Tx { inner: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) }
+            }
+            None => Tx { inner: self.pool.begin().await?, _turn: None },
         })
     }
 

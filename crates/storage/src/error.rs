@@ -18,6 +18,9 @@ pub enum StorageError {
     /// A stored value could not be read back.
     #[error("corrupt stored value in {0}")]
     Corrupt(&'static str),
+    /// Another write held the database for longer than a write waits.
+    #[error("the database stayed busy with other writes")]
+    Busy,
     /// Durability settings weaker than required.
     #[error("unsafe durability setting: {0}")]
     UnsafeDurability(String),

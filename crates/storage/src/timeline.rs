@@ -9,6 +9,7 @@ use veille_domain::{OrganisationId, Timestamp, UserId};
 
 use crate::db::{Db, Tx};
 use crate::error::Result;
+use crate::sql::Params;
 
 /// An event to append.
 #[derive(Clone, Debug)]
@@ -61,21 +62,36 @@ impl<'a> NewEvent<'a> {
 
 /// Appends an event.
 pub async fn append(tx: &mut Tx, e: &NewEvent<'_>) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO timeline (id, record_kind, record_id, at, actor_user_id, actor_organisation_id, via, kind, from_value, to_value, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(e.record_kind)
-    .bind(&e.record_id)
-    .bind(e.at.as_micros())
-    .bind(e.actor.map(|a| a.0))
-    .bind(e.actor.map(|a| a.1))
-    .bind(e.via)
-    .bind(e.kind)
-    .bind(e.from.map(str::to_owned))
-    .bind(e.to.map(str::to_owned))
-    .bind(e.detail)
+    append_all(tx, std::slice::from_ref(e)).await
+}
+
+/// Appends events in one statement (one round trip however many there are;
+/// the order of `events` is their order on the timeline).
+pub async fn append_all(tx: &mut Tx, events: &[NewEvent<'_>]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut p = Params::new();
+    let mut rows = Vec::with_capacity(events.len());
+    for e in events {
+        let text = |v: Option<&str>, p: &mut Params| v.map_or_else(|| "NULL".to_owned(), |v| p.push(v));
+        let id = p.push(uuid::Uuid::now_v7().to_string());
+        let kind = p.push_id(e.record_kind);
+        let record = p.push(e.record_id.as_str());
+        let at = p.push(e.at.as_micros());
+        let user = text(e.actor.map(|a| a.0.to_string()).as_deref(), &mut p);
+        let org = text(e.actor.map(|a| a.1.to_string()).as_deref(), &mut p);
+        let via = p.push_id(e.via);
+        let what = p.push(e.kind);
+        let from = text(e.from, &mut p);
+        let to = text(e.to, &mut p);
+        let detail = p.push(e.detail);
+        rows.push(format!("({id}, {kind}, {record}, {at}, {user}, {org}, {via}, {what}, {from}, {to}, {detail})"));
+    }
+    p.bind(sqlx::query(&format!(
+        "INSERT INTO timeline (id, record_kind, record_id, at, actor_user_id, actor_organisation_id, via, kind, from_value, to_value, detail) VALUES {}",
+        rows.join(", ")
+    )))
     .execute(&mut **tx)
     .await?;
     Ok(())

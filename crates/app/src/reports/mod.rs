@@ -277,10 +277,10 @@ pub async fn receive(app: &App, intake: &Intake, who: Option<&Caller>) -> Result
     };
     let reference = new.reference.clone();
     let author = who.map(Caller::author);
-    timeline::append(&mut tx, &NewEvent::new(RecordKind::Report, id, now, None, "created").change(None, Some(status.code()))).await?;
-    if let Some(t) = team {
-        timeline::append(&mut tx, &NewEvent::new(RecordKind::Report, id, now, None, "assigned").change(None, Some(&t.to_string()))).await?;
-    }
+    let team_code = team.map(|t| t.to_string());
+    let mut events = vec![NewEvent::new(RecordKind::Report, id, now, None, "created").change(None, Some(status.code()))];
+    events.extend(team_code.as_deref().map(|t| NewEvent::new(RecordKind::Report, id, now, None, "assigned").change(None, Some(t))));
+    timeline::append_all(&mut tx, &events).await?;
     if let Some((photo, kept)) = &intake.photo {
         reports::attach_photo(&mut tx, id, photo, now).await?;
         if let Some(hash) = kept {
