@@ -463,6 +463,11 @@ fn authorize_record(actor: &Actor, action: Action, r: &Resource) -> Decision {
         };
     }
     if r.shared_with.contains(&actor.organisation) {
+        // An account's territories hold for what is shared with its
+        // organisation as for what it owns (decision 52).
+        if !actor.territories.covers(r.territory) {
+            return deny(Reason::OutsideTerritory);
+        }
         return match (actor.role, action) {
             (_, Read) | (Partner | Coordinator | FieldWorker | HealthProfessional, Update) => allow(Reason::SharedWithOrganisation),
             _ => deny(Reason::RoleNotAllowed),
@@ -519,12 +524,14 @@ pub enum ReadFilter {
     Nothing,
     /// Records owned by `organisation` within `territories` (case records only
     /// for the listed cases unless `all_cases`), plus records shared with
-    /// `shared_with`.
+    /// `shared_with` within `territories`.
     Scoped {
         /// Own organisation's records, if the role reads them.
         own: Option<OwnRecords>,
         /// Records shared with this organisation.
         shared_with: OrganisationId,
+        /// The account's territories (for shared records too).
+        territories: TerritoryScope,
     },
 }
 
@@ -545,7 +552,7 @@ pub struct OwnRecords {
 pub fn read_filter(actor: &Actor) -> ReadFilter {
     match actor.role {
         Role::InstanceAdmin | Role::Reader => ReadFilter::Nothing,
-        Role::Partner => ReadFilter::Scoped { own: None, shared_with: actor.organisation },
+        Role::Partner => ReadFilter::Scoped { own: None, shared_with: actor.organisation, territories: actor.territories.clone() },
         role => ReadFilter::Scoped {
             own: Some(OwnRecords {
                 organisation: actor.organisation,
@@ -554,6 +561,7 @@ pub fn read_filter(actor: &Actor) -> ReadFilter {
                 cases: actor.cases.clone(),
             }),
             shared_with: actor.organisation,
+            territories: actor.territories.clone(),
         },
     }
 }
@@ -563,12 +571,12 @@ impl ReadFilter {
     pub fn admits(&self, r: &Resource) -> bool {
         match self {
             ReadFilter::Nothing => false,
-            ReadFilter::Scoped { own, shared_with } => {
+            ReadFilter::Scoped { own, shared_with, territories } => {
                 let own_ok = own.as_ref().is_some_and(|o| {
                     r.organisation == Some(o.organisation) && o.territories.covers(r.territory) && r.case.is_none_or(|c| o.all_cases || o.cases.contains(&c))
                 });
                 let owned_by_self = own.as_ref().is_some_and(|o| r.organisation == Some(o.organisation));
-                own_ok || (!owned_by_self && r.organisation != Some(*shared_with) && r.shared_with.contains(shared_with))
+                own_ok || (!owned_by_self && r.organisation != Some(*shared_with) && r.shared_with.contains(shared_with) && territories.covers(r.territory))
             }
         }
     }
@@ -637,6 +645,21 @@ mod tests {
         let outside = Resource::new(ResourceKind::Record).owned_by(org).in_territory(Some(t2));
         assert!(authorize(&a, Action::Read, &inside).allowed);
         assert_eq!(authorize(&a, Action::Read, &outside), deny(Reason::OutsideTerritory));
+    }
+
+    #[test]
+    fn territory_scope_holds_for_records_shared_with_the_organisation() {
+        let (owner, coordinating) = (OrganisationId::new(), OrganisationId::new());
+        let (t1, t2) = (TerritoryId::new(), TerritoryId::new());
+        let mut a = actor(Role::Coordinator, coordinating);
+        a.territories = TerritoryScope::Only([t1].into());
+        let shared = |t| Resource::new(ResourceKind::Record).owned_by(owner).shared_with(coordinating).in_territory(t);
+        assert!(authorize(&a, Action::Read, &shared(Some(t1))).allowed);
+        assert!(authorize(&a, Action::Read, &shared(None)).allowed, "placed nowhere: in every scope");
+        assert_eq!(authorize(&a, Action::Read, &shared(Some(t2))), deny(Reason::OutsideTerritory));
+        assert!(!read_filter(&a).admits(&shared(Some(t2))));
+        a.territories = TerritoryScope::All;
+        assert!(authorize(&a, Action::Read, &shared(Some(t2))).allowed);
     }
 
     #[test]

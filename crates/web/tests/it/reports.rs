@@ -668,3 +668,92 @@ async fn a_duplicate_is_attached_kept_separate_or_detached_and_its_reporter_foll
     assert_eq!(r.location(), Some(first_path.as_str()));
     assert_eq!(mails_to(&w.app, "second@exemple.fr").await.len(), n, "a detached reporter follows their own report again");
 }
+
+/// The scope rules of signalements, asked of the application layer: the
+/// queue, the API list, the map, the overdue count and a
+/// single report give each account exactly the reports `authorize` lets it
+/// read — the coordinating organisation those it triaged (handled by it or
+/// handed to a partner's team), the partner those handed to it, a field
+/// worker limited to one territory only that territory's and those placed
+/// nowhere — and a report it may not read is not found. The figures count
+/// the organisation's reports, never listing one.
+#[tokio::test]
+async fn every_report_query_keeps_to_what_authorize_lets_the_caller_read() {
+    use veille_app::reports::{self as app, staff, stats};
+    use veille_domain::{authorize, Action};
+    let w = crate::sites::two().await;
+    let t1 = veille_storage::territories::id_by_code(w.app.db(), "T1").await.unwrap().unwrap();
+    let t2 = veille_storage::territories::id_by_code(w.app.db(), "T2").await.unwrap().unwrap();
+    let coord_a_t1 = w.app.user(w.a, Role::Coordinator, "coord-t1@a.exemple.fr", None, Some(vec![t1])).await;
+    let reader_a = w.app.user(w.a, Role::Reader, "lecture@a.exemple.fr", None, None).await;
+    let now = w.app.state.clock.now();
+    // B's team handles what comes from T2; A's triage queue keeps the rest.
+    let mut tx = w.app.db().begin().await.unwrap();
+    let team_b = teams::create(&mut tx, w.b, "Maraude B", "social", now).await.unwrap();
+    reports::add_routing_rule(&mut tx, Some(t2), None, None, team_b, now).await.unwrap();
+    tx.commit().await.unwrap();
+    let intake = |lon: Option<f64>| veille_app::reports::Intake {
+        source: veille_domain::reports::Source::Riverain,
+        channel: veille_domain::reports::Channel::Web,
+        point: lon.map(|lon| veille_geo::LonLat::new(lon, 48.05).unwrap()),
+        address: "Rue des Essais".into(),
+        adults: 1,
+        ..Default::default()
+    };
+    let mut all = Vec::new();
+    for lon in [Some(2.05), Some(2.06), Some(2.25), Some(2.26), None] {
+        all.push(veille_app::reports::receive(&w.app.state, &intake(lon), None).await.unwrap().id);
+    }
+    w.app.state.clock.advance_seconds(30 * 86_400);
+    for user in [w.coord_a, w.field_a, coord_a_t1, reader_a, w.coord_b, w.field_b] {
+        let who = crate::sites::caller(&w.app, user).await;
+        let mut expected = Vec::new();
+        for id in &all {
+            let r = reports::get(w.app.db(), &everything(), *id).await.unwrap();
+            let readable = authorize(&who.actor, Action::Read, &app::resource(&r)).allowed;
+            assert_eq!(staff::load(&w.app.state, &who, *id, Action::Read).await.is_ok(), readable, "{user}: report {id}");
+            if readable {
+                expected.push(*id);
+            }
+        }
+        expected.sort();
+        let Ok(listed) = staff::list(&w.app.state, &who, &staff::QueueQuery::default()).await else {
+            assert!(expected.is_empty(), "{user}: refused the list but reads {expected:?}");
+            continue;
+        };
+        let mut listed: Vec<_> = listed.into_iter().map(|r| r.id).collect();
+        listed.sort();
+        assert_eq!(listed, expected, "{user}: the API list");
+        let queue = staff::queue(&w.app.state, &who, &staff::QueueQuery::default()).await.unwrap();
+        let mut lines: Vec<_> = queue.lines.iter().map(|l| l.report.id).collect();
+        lines.sort();
+        assert_eq!(lines, expected, "{user}: the queue");
+        assert_eq!(queue.overdue_count, expected.len() as i64, "{user}: every open report is past its deadline a month later");
+        let mut mapped: Vec<_> = staff::map(&w.app.state, &who, &staff::QueueQuery::default()).await.unwrap().into_iter().map(|(r, _)| r.id).collect();
+        mapped.sort();
+        let placed: Vec<_> = expected.iter().copied().filter(|id| *id != all[4]).collect();
+        assert_eq!(mapped, placed, "{user}: the map (placed reports only)");
+        // Figures are the organisation's (counts, never rows): what it handles
+        // or triaged, whatever the territories of the account reading them.
+        let mut of_org = 0;
+        for id in &all {
+            let r = reports::get(w.app.db(), &everything(), *id).await.unwrap();
+            of_org += i64::from(r.organisation == Some(who.account.organisation) || r.triage_organisation == Some(who.account.organisation));
+        }
+        let figures = stats::compute(&w.app.state, &who, &staff::QueueQuery::default(), veille_i18n::Lang::Fr).await.unwrap();
+        assert_eq!(figures.total, of_org, "{user}: the figures");
+    }
+    // What each saw, spelled out: the coordinating organisation reads all
+    // five, the partner the two of T2, the worker limited to T1 T1's two and
+    // the one placed nowhere.
+    let seen = |user| {
+        let app = &w.app;
+        async move {
+            let who = crate::sites::caller(app, user).await;
+            staff::list(&app.state, &who, &staff::QueueQuery::default()).await.map(|l| l.len()).unwrap_or(0)
+        }
+    };
+    assert_eq!(seen(w.coord_a).await, 5);
+    assert_eq!(seen(w.coord_b).await, 2);
+    assert_eq!(seen(coord_a_t1).await, 3);
+}
