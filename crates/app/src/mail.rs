@@ -10,6 +10,10 @@ use veille_storage::outbox;
 
 use crate::App;
 
+/// How long a claimed mail is this sender's (the SMTP timeout is 10 s): past
+/// it, a sender that died is replaced by another instance.
+const MAIL_LEASE_SECONDS: i64 = 300;
+
 /// Sends every due mail once; returns how many were sent.
 pub async fn send_due(state: &App) -> anyhow::Result<usize> {
     if state.config.smtp_host.is_empty() {
@@ -21,6 +25,10 @@ pub async fn send_due(state: &App) -> anyhow::Result<usize> {
         .build();
     let mut sent = 0;
     for mail in outbox::due(&state.db, state.clock.now(), 50).await? {
+        // Another instance may have taken it since it was read.
+        if !outbox::claim(&state.db, &mail, state.clock.now().plus_seconds(MAIL_LEASE_SECONDS)).await? {
+            continue;
+        }
         let message = Message::builder()
             .from(state.config.smtp_from.parse()?)
             .to(match mail.to.parse() {

@@ -20,6 +20,8 @@ pub struct Mail {
     pub body: String,
     /// Attempts so far.
     pub attempts: i64,
+    /// When it was due as read (the claim compares it).
+    pub next_attempt_at: i64,
 }
 
 /// Queues a mail.
@@ -39,7 +41,7 @@ pub async fn enqueue(tx: &mut Tx, to: &str, subject: &str, body: &str, now: Time
 /// Mails due now, oldest first.
 pub async fn due(db: &Db, now: Timestamp, limit: i64) -> Result<Vec<Mail>> {
     let rows = sqlx::query(
-        "SELECT id, to_address, subject, body_text, attempts FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
+        "SELECT id, to_address, subject, body_text, attempts, next_attempt_at FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
          AND attempts < 10 ORDER BY created_at LIMIT $2",
     )
     .bind(now.as_micros())
@@ -55,6 +57,7 @@ pub async fn due(db: &Db, now: Timestamp, limit: i64) -> Result<Vec<Mail>> {
                 subject: r.try_get("subject")?,
                 body: r.try_get("body_text")?,
                 attempts: r.try_get("attempts")?,
+                next_attempt_at: r.try_get("next_attempt_at")?,
             })
         })
         .collect()
@@ -68,6 +71,21 @@ pub async fn mark_sent(db: &Db, id: OutboxId, now: Timestamp) -> Result<()> {
         .execute(db.pool())
         .await?;
     Ok(())
+}
+
+/// Claims a due mail for one sender until `lease_until`: several instances
+/// of veille share one database, and only the one whose claim moves the
+/// mail's next attempt from what it read sends it (the others see it moved).
+/// A sender that dies holding a claim leaves the mail due again when the
+/// lease ends.
+pub async fn claim(db: &Db, mail: &Mail, lease_until: Timestamp) -> Result<bool> {
+    let done = sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND sent_at IS NULL AND next_attempt_at = $3")
+        .bind(lease_until.as_micros())
+        .bind(mail.id)
+        .bind(mail.next_attempt_at)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Records a failed attempt and when to try again (exponential back-off).

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use veille_domain::Role;
-use veille_web::Config;
+use veille_web::{Clock, Config};
 
 use crate::helpers::*;
 
@@ -145,4 +145,35 @@ async fn an_invitation_creates_an_account_that_must_enrol_a_second_factor() {
     assert_eq!(nina.get("/").await.location(), Some("/login"), "no access before the second factor");
     assert_eq!(nina.get("/enrol").await.status, StatusCode::OK);
     assert_eq!(app.client().get(&link).await.status, StatusCode::NOT_FOUND, "an invitation works once");
+}
+
+/// The city deployment runs several instances of veille against one
+/// database: their outbox workers, running at the same moment, send each
+/// queued mail once.
+#[tokio::test]
+async fn two_instances_sharing_a_database_send_each_mail_once() {
+    let sink = SmtpSink::start();
+    let config = Config { smtp_host: "127.0.0.1".into(), smtp_port: sink.port, ..Config::default() };
+    let app = TestApp::with_config(config.clone()).await;
+    let other_db = veille_storage::Db::connect(&app.tdb.url).await.unwrap();
+    let other = veille_web::AppState::new(other_db, Config { database_url: app.tdb.url.clone(), ..config }, Clock::manual(t0())).await.unwrap();
+    let now = app.state.clock.now();
+    let mut tx = app.db().begin().await.unwrap();
+    for i in 0..40 {
+        veille_storage::outbox::enqueue(&mut tx, &format!("destinataire{i}@exemple.fr"), &format!("Message {i}"), "Corps", now).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut sent = 0;
+    for _ in 0..5 {
+        let (a, b) = tokio::join!(veille_web::mail::send_due(&app.state), veille_web::mail::send_due(&other));
+        sent += a.unwrap() + b.unwrap();
+    }
+    assert_eq!(sent, 40, "each mail claimed by one instance");
+    let mut to: Vec<String> =
+        sink.messages().iter().map(|m| decode(m).lines().find_map(|l| l.strip_prefix("To: ").map(str::to_owned)).unwrap_or_default()).collect();
+    to.sort();
+    to.dedup();
+    assert_eq!(sink.messages().len(), 40, "no mail sent twice");
+    assert_eq!(to.len(), 40, "every recipient reached");
+    assert_eq!(veille_storage::outbox::pending_count(app.db()).await.unwrap(), 0);
 }
