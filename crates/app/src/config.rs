@@ -51,6 +51,9 @@ pub struct Config {
     pub referral_expiry_days: i64,
     /// Days a partner link works (it also ends when the referral is answered, closed or expired).
     pub referral_link_days: i64,
+    /// The reverse proxies whose forwarding headers give the client's address
+    /// (addresses or networks; none by default: the TCP peer is the client).
+    pub trusted_proxies: crate::proxy::TrustedProxies,
     /// Whether `base_url` was derived from `bind` (not set by the operator).
     #[serde(skip)]
     pub base_url_from_bind: bool,
@@ -70,6 +73,7 @@ impl Default for Config {
             smtp_port: 25,
             smtp_from: "veille@localhost".into(),
             tile_url: String::new(),
+            trusted_proxies: crate::proxy::TrustedProxies::default(),
             login_failures_allowed: 10,
             allow_unsafe_durability: false,
             report_acknowledge_hours_level_1: 72,
@@ -174,6 +178,7 @@ impl Config {
                 "smtp_port" => config.smtp_port = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "smtp_from" => config.smtp_from = value,
                 "tile_url" => config.tile_url = value,
+                "trusted_proxies" => config.trusted_proxies = crate::proxy::TrustedProxies::parse(&value).map_err(bad)?,
                 "login_failures_allowed" => config.login_failures_allowed = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "allow_unsafe_durability" => config.allow_unsafe_durability = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "report_acknowledge_hours_level_1" => config.report_acknowledge_hours_level_1 = value.parse().map_err(|e| bad(format!("{e}")))?,

@@ -24,6 +24,7 @@ pub mod login;
 pub mod mail;
 pub mod navigation;
 pub mod people;
+pub mod proxy;
 pub mod reports;
 pub mod rounds;
 pub mod security;

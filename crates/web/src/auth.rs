@@ -157,15 +157,27 @@ where
     }
 }
 
-/// The client's address (the TCP peer; no proxy header is trusted).
+/// The client's address: the TCP peer, or behind a trusted reverse proxy
+/// (`trusted_proxies`) the address it forwards (`veille_app::proxy`).
 pub struct ClientIp(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl<S> FromRequestParts<S> for ClientIp
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into());
-        Ok(ClientIp(ip))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()) else {
+            return Ok(ClientIp("unknown".into()));
+        };
+        let proxies = &AppState::from_ref(state).config.trusted_proxies;
+        if proxies.is_empty() {
+            return Ok(ClientIp(peer.to_string()));
+        }
+        let values = |name: &str| parts.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
+        Ok(ClientIp(proxies.client(peer, &values("forwarded"), &values("x-forwarded-for")).to_string()))
     }
 }
 

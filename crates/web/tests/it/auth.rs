@@ -228,3 +228,48 @@ async fn pages_send_security_headers_and_answer_in_both_languages() {
     let r = c.get("/login").await;
     assert!(r.body.contains("<html lang=\"en\">") && r.body.contains("Log in"));
 }
+
+/// Behind the reverse proxy that serves HTTPS every request comes from the
+/// proxy's address. With the proxy configured as trusted, one client's wrong
+/// passwords (enough to throttle an address) do not block another client's
+/// login; a client that is not the proxy cannot pretend to be someone else.
+#[tokio::test]
+async fn behind_a_trusted_proxy_one_clients_failures_do_not_block_another() {
+    for trusted in [true, false] {
+        let config = Config {
+            trusted_proxies: if trusted { veille_app::proxy::TrustedProxies::parse("10.1.1.1").unwrap() } else { Default::default() },
+            ..Config::default()
+        };
+        let app = TestApp::with_config(config).await;
+        let org = app.org("Org A", true).await;
+        app.user(org, Role::Coordinator, "agent@exemple.fr", Some(PW), None).await;
+        // Client A (203.0.113.5, through the proxy 10.1.1.1) tries fifty
+        // addresses that do not exist: the per-address limit.
+        let mut a = app.client();
+        a.forwarded_for = Some("203.0.113.5".into());
+        for i in 0..50 {
+            a.post("/login", &[("email", &format!("inconnu{i}@exemple.fr")), ("password", "wrong password here")]).await;
+        }
+        assert_eq!(a.post("/login", &[("email", "agent@exemple.fr"), ("password", PW)]).await.status, StatusCode::TOO_MANY_REQUESTS);
+        // Client B, through the same proxy.
+        let mut b = app.client();
+        b.forwarded_for = Some("203.0.113.9".into());
+        let r = b.post("/login", &[("email", "agent@exemple.fr"), ("password", PW)]).await;
+        if trusted {
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "another client logs in");
+        } else {
+            assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "without the setting, everyone behind the proxy is one address");
+        }
+    }
+    // A client connecting directly cannot claim another address.
+    let config = Config { trusted_proxies: veille_app::proxy::TrustedProxies::parse("10.9.9.9").unwrap(), ..Config::default() };
+    let app = TestApp::with_config(config).await;
+    let org = app.org("Org A", true).await;
+    app.user(org, Role::Coordinator, "agent@exemple.fr", Some(PW), None).await;
+    let mut direct = app.client();
+    for i in 0..50 {
+        direct.forwarded_for = Some(format!("198.51.100.{i}"));
+        direct.post("/login", &[("email", &format!("inconnu{i}@exemple.fr")), ("password", "wrong password here")]).await;
+    }
+    assert_eq!(direct.post("/login", &[("email", "agent@exemple.fr"), ("password", PW)]).await.status, StatusCode::TOO_MANY_REQUESTS);
+}

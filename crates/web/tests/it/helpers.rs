@@ -127,7 +127,7 @@ impl TestApp {
     }
 
     pub fn client(&self) -> Client {
-        Client { router: self.router.clone(), cookies: HashMap::new(), ip: "10.1.1.1:5000".parse().unwrap(), bearer: None }
+        Client { router: self.router.clone(), cookies: HashMap::new(), ip: "10.1.1.1:5000".parse().unwrap(), bearer: None, forwarded_for: None }
     }
 
     pub async fn org(&self, name: &str, coordinating: bool) -> OrganisationId {
@@ -233,6 +233,8 @@ pub struct Client {
     pub cookies: HashMap<String, String>,
     pub ip: SocketAddr,
     pub bearer: Option<String>,
+    /// An `X-Forwarded-For` header sent with every request (a client behind a reverse proxy).
+    pub forwarded_for: Option<String>,
 }
 
 impl Client {
@@ -244,6 +246,9 @@ impl Client {
         }
         if let Some(b) = &self.bearer {
             req.headers_mut().insert("authorization", format!("Bearer {b}").parse().unwrap());
+        }
+        if let Some(f) = &self.forwarded_for {
+            req.headers_mut().insert("x-forwarded-for", f.parse().unwrap());
         }
         let resp = self.router.clone().oneshot(req).await.unwrap();
         for v in resp.headers().get_all("set-cookie") {
