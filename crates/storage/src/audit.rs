@@ -20,6 +20,7 @@ use veille_domain::{OrganisationId, Timestamp, UserId};
 
 use crate::db::{Db, Tx};
 use crate::error::Result;
+use crate::sql::Params;
 
 /// One audit entry to append. `detail` is a small JSON object that never holds
 /// personal data (identifiers and field names only).
@@ -169,21 +170,36 @@ pub async fn seal(db: &Db) -> Result<usize> {
             tx.commit().await?;
             return Ok(sealed);
         }
+        // The whole batch chained in one statement (one round trip, however
+        // many entries: the sealer keeps up with the intake's load).
+        let mut p = Params::new();
+        let mut values = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: String = row.try_get("id")?;
             seq += 1;
             let mut e = content_of(row, seq)?;
             e.prev_hash = prev.clone();
             e.hash = digest(&prev, seq, &e);
-            sqlx::query("UPDATE audit_log SET seq = $1, prev_hash = $2, hash = $3 WHERE id = $4 AND seq IS NULL")
-                .bind(seq)
-                .bind(&prev)
-                .bind(&e.hash)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            values.push(format!(
+                "(CAST({} AS TEXT), CAST({} AS BIGINT), CAST({} AS TEXT), CAST({} AS TEXT))",
+                p.push(id),
+                p.push(seq),
+                p.push(prev.as_str()),
+                p.push(e.hash.as_str())
+            ));
             prev = e.hash;
         }
+        let sealed_now = p
+            .bind(sqlx::query(&format!(
+                "WITH v (id, seq, prev_hash, hash) AS (VALUES {}) \
+                 UPDATE audit_log SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash FROM v WHERE audit_log.id = v.id AND audit_log.seq IS NULL",
+                values.join(", ")
+            )))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        // The head is taken first, so no other sealer chained these rows meanwhile.
+        debug_assert_eq!(sealed_now, rows.len() as u64);
         sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1").bind(seq).bind(&prev).execute(&mut *tx).await?;
         tx.commit().await?;
         sealed += rows.len();
