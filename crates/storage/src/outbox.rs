@@ -63,9 +63,12 @@ pub async fn due(db: &Db, now: Timestamp, limit: i64) -> Result<Vec<Mail>> {
         .collect()
 }
 
-/// Marks a mail sent.
+/// Marks a mail sent and forgets its body.
 pub async fn mark_sent(db: &Db, id: OutboxId, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
+    // Once sent, the body is not kept: it holds one-time links (reset,
+    // invitation, follow-up, partner) that must not outlive their mail in the
+    // database or its backups.
+    sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL, body_text = '' WHERE id = $2")
         .bind(now.as_micros())
         .bind(id.to_string())
         .execute(db.pool())

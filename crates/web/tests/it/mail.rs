@@ -176,4 +176,7 @@ async fn two_instances_sharing_a_database_send_each_mail_once() {
     assert_eq!(sink.messages().len(), 40, "no mail sent twice");
     assert_eq!(to.len(), 40, "every recipient reached");
     assert_eq!(veille_storage::outbox::pending_count(app.db()).await.unwrap(), 0);
+    // A sent mail's body (one-time links) is not kept in the database.
+    let kept: i64 = veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE body_text <> ''").fetch_one(app.db().pool()).await.unwrap();
+    assert_eq!(kept, 0, "bodies forgotten once sent");
 }
