@@ -54,6 +54,9 @@ pub struct Config {
     /// The reverse proxies whose forwarding headers give the client's address
     /// (addresses or networks; none by default: the TCP peer is the client).
     pub trusted_proxies: crate::proxy::TrustedProxies,
+    /// The bearer token Prometheus sends to read `/metrics`; empty: only
+    /// requests from this machine (loopback) read it.
+    pub metrics_token: String,
     /// Whether `base_url` was derived from `bind` (not set by the operator).
     #[serde(skip)]
     pub base_url_from_bind: bool,
@@ -74,6 +77,7 @@ impl Default for Config {
             smtp_from: "veille@localhost".into(),
             tile_url: String::new(),
             trusted_proxies: crate::proxy::TrustedProxies::default(),
+            metrics_token: String::new(),
             login_failures_allowed: 10,
             allow_unsafe_durability: false,
             report_acknowledge_hours_level_1: 72,
@@ -178,6 +182,7 @@ impl Config {
                 "smtp_port" => config.smtp_port = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "smtp_from" => config.smtp_from = value,
                 "tile_url" => config.tile_url = value,
+                "metrics_token" => config.metrics_token = value,
                 "trusted_proxies" => config.trusted_proxies = crate::proxy::TrustedProxies::parse(&value).map_err(bad)?,
                 "login_failures_allowed" => config.login_failures_allowed = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "allow_unsafe_durability" => config.allow_unsafe_durability = value.parse().map_err(|e| bad(format!("{e}")))?,

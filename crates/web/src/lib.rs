@@ -31,6 +31,9 @@ pub use veille_app::{App as AppState, Clock, Config};
 
 /// The whole application as a router (tests call it in process).
 pub fn app(state: AppState) -> axum::Router {
+    // The recorder is installed before the first request, so the first
+    // scrape already counts what came before it.
+    health::metrics_handle();
     routes::registry().into_router(state)
 }
 

@@ -273,3 +273,30 @@ async fn behind_a_trusted_proxy_one_clients_failures_do_not_block_another() {
     }
     assert_eq!(direct.post("/login", &[("email", "agent@exemple.fr"), ("password", PW)]).await.status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// `/metrics` is for the monitoring: from this machine when no token is set,
+/// else with the token; anyone else is refused. The first scrape
+/// already counts the requests served before it.
+#[tokio::test]
+async fn metrics_are_read_by_the_monitoring_only() {
+    let app = TestApp::new().await;
+    let mut outside = app.client();
+    outside.get("/healthz").await;
+    assert_eq!(outside.get("/metrics").await.status, StatusCode::FORBIDDEN);
+    let mut local = app.client();
+    local.ip = "127.0.0.1:6000".parse().unwrap();
+    let r = local.get("/metrics").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("veille_http_requests_total"), "the first scrape counts earlier requests: {}", r.body);
+
+    let config = Config { metrics_token: "jeton-de-supervision-assez-long".into(), ..Config::default() };
+    let app = TestApp::with_config(config).await;
+    let mut local = app.client();
+    local.ip = "127.0.0.1:6000".parse().unwrap();
+    assert_eq!(local.get("/metrics").await.status, StatusCode::FORBIDDEN, "a token is set: the address is not enough");
+    local.bearer = Some("un autre jeton".into());
+    assert_eq!(local.get("/metrics").await.status, StatusCode::FORBIDDEN);
+    let mut prometheus = app.client();
+    prometheus.bearer = Some("jeton-de-supervision-assez-long".into());
+    assert_eq!(prometheus.get("/metrics").await.status, StatusCode::OK);
+}
