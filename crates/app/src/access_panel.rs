@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use veille_domain::{authorize, Action, Reason, Resource, Role};
+use veille_domain::{authorize, Action, Actor, Reason, Resource, Role};
 use veille_storage::{accounts, organisations, Db};
 
 /// One line of the panel.
@@ -12,8 +12,9 @@ use veille_storage::{accounts, organisations, Db};
 pub struct PanelEntry {
     /// Account id.
     pub user_id: String,
-    /// Name.
-    pub name: String,
+    /// Name, when the viewer may read that account (an account of another
+    /// organisation is shown by organisation and role only).
+    pub name: Option<String>,
     /// Organisation name.
     pub organisation: String,
     /// Role.
@@ -22,8 +23,9 @@ pub struct PanelEntry {
     pub reason: Reason,
 }
 
-/// Everyone who can read `resource`, sorted by organisation then name.
-pub async fn who_can_read(db: &Db, resource: &Resource) -> anyhow::Result<Vec<PanelEntry>> {
+/// Everyone who can read `resource`, sorted by organisation then name, as
+/// `viewer` may see them: names only of the accounts it may read itself.
+pub async fn who_can_read(db: &Db, viewer: &Actor, resource: &Resource) -> anyhow::Result<Vec<PanelEntry>> {
     let orgs: HashMap<_, _> = organisations::list(db).await?.into_iter().map(|o| (o.id, o.name)).collect();
     let mut out = Vec::new();
     for account in accounts::list(db, None).await?.into_iter().filter(|a| !a.disabled) {
@@ -32,7 +34,7 @@ pub async fn who_can_read(db: &Db, resource: &Resource) -> anyhow::Result<Vec<Pa
         if decision.allowed {
             out.push(PanelEntry {
                 user_id: account.id.to_string(),
-                name: account.display_name.clone(),
+                name: authorize(viewer, Action::Read, &crate::accounts::account_resource(&account)).allowed.then(|| account.display_name.clone()),
                 organisation: orgs.get(&account.organisation).cloned().unwrap_or_default(),
                 role: account.role,
                 reason: decision.reason,
@@ -59,5 +61,5 @@ pub async fn of_record(app: &crate::App, who: &crate::Caller, kind: &str, id: &s
         }
         _ => return Err(crate::Error::not_found()),
     };
-    Ok(who_can_read(&app.db, &resource).await?)
+    Ok(who_can_read(&app.db, &who.actor, &resource).await?)
 }

@@ -123,7 +123,7 @@ pub async fn organisation_view(app: &App, who: &Caller, org: Organisation) -> Re
         can_invite: who.can(Action::Create, &account_resource).allowed,
         can_create_team: who.can(Action::Create, &team_resource).allowed,
         roles: assignable_roles(who),
-        panel: who_can_read(&app.db, &organisation_resource(&org)).await?,
+        panel: who_can_read(&app.db, &who.actor, &organisation_resource(&org)).await?,
         org,
         members,
         teams,
@@ -283,7 +283,7 @@ pub async fn account_view(app: &App, who: &Caller, user: Account) -> Result<Acco
         field_groups: actor.field_groups.into_iter().collect(),
         roles: assignable_roles(who),
         can_manage: may_manage(who, &user, Action::Update),
-        panel: who_can_read(&app.db, &account_resource(&user)).await?,
+        panel: who_can_read(&app.db, &who.actor, &account_resource(&user)).await?,
         user,
     })
 }
@@ -417,7 +417,7 @@ pub async fn team_view(app: &App, who: &Caller, team: Team) -> Result<TeamView> 
     let (members, candidates): (Vec<_>, Vec<_>) = all.into_iter().filter(|a| !a.disabled).partition(|a| member_ids.contains(&a.id));
     Ok(TeamView {
         can_manage: who.can(Action::Update, &team_resource(&team)).allowed,
-        panel: who_can_read(&app.db, &team_resource(&team)).await?,
+        panel: who_can_read(&app.db, &who.actor, &team_resource(&team)).await?,
         team,
         members,
         candidates,

@@ -112,7 +112,7 @@ struct ShowPage {
 /// GET /territories/{id}
 pub async fn show(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
     let territory = veille_app::territories::get(&state, &who, &id).await?;
-    Ok(render(&ShowPage { ctx, territory, panel: who_can_read(&state.db, &Resource::new(ResourceKind::Territory)).await? }))
+    Ok(render(&ShowPage { ctx, territory, panel: who_can_read(&state.db, &who.actor, &Resource::new(ResourceKind::Territory)).await? }))
 }
 
 /// Query of the lookup.

@@ -387,7 +387,7 @@ pub async fn detail(app: &App, who: &Caller, report: Report) -> Result<Detail> {
         team,
         events: timeline::of(&app.db, veille_domain::records::RecordKind::Report, report.id).await?,
         notes: reports::notes(&app.db, &report).await?,
-        panel: who_can_read(&app.db, &res).await?,
+        panel: who_can_read(&app.db, &who.actor, &res).await?,
         can_update: who.can(Action::Update, &res).allowed,
         can_reassign: may_reassign(who, &report),
         nearby,

@@ -241,11 +241,11 @@ impl ShowPage {
 }
 
 /// The file page of what the account may see.
-async fn show_page(state: &AppState, ctx: PageCtx, v: FileView, errors: FieldErrors, consent_form: ConsentForm) -> AppResult<ShowPage> {
+async fn show_page(state: &AppState, ctx: PageCtx, who: &Authenticated, v: FileView, errors: FieldErrors, consent_form: ConsentForm) -> AppResult<ShowPage> {
     Ok(ShowPage {
         now: state.clock.now(),
-        panel: who_can_read(&state.db, &v.resource).await?,
-        health_panel: who_can_read(&state.db, &v.health_resource).await?,
+        panel: who_can_read(&state.db, &who.actor, &v.resource).await?,
+        health_panel: who_can_read(&state.db, &who.actor, &v.health_resource).await?,
         territory: v.territory,
         organisation: v.organisation,
         own_file: v.own_file,
@@ -285,13 +285,13 @@ fn empty_consent() -> ConsentForm {
 /// GET /people/{id} (an audited read; the health section too, when shown)
 pub async fn show(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
     let v = files::read_file(&state, &who, &id).await?;
-    Ok(render(&show_page(&state, ctx, v, FieldErrors::new(), empty_consent()).await?))
+    Ok(render(&show_page(&state, ctx, &who, v, FieldErrors::new(), empty_consent()).await?))
 }
 
 /// The file page again, with the errors of a refused change.
 async fn refuse(state: &AppState, ctx: PageCtx, who: &Authenticated, id: &str, errors: FieldErrors, consent_form: ConsentForm) -> AppResult<Response> {
     let v = files::file_again(state, who, id).await?;
-    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &show_page(state, ctx, v, errors, consent_form).await?))
+    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &show_page(state, ctx, who, v, errors, consent_form).await?))
 }
 
 /// Back to the file after a change, or the file with the change's errors.

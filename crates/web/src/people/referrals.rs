@@ -250,7 +250,7 @@ async fn show_page(state: &AppState, ctx: PageCtx, who: &Authenticated, id: &str
     let p: ReferralPage = referrals::page(state, who, id).await?;
     let page = ShowPage {
         age: age_label(&ctx, state.clock.now(), &p.person.fields),
-        panel: who_can_read(&state.db, &p.resource).await?,
+        panel: who_can_read(&state.db, &who.actor, &p.resource).await?,
         partner_person: p.partner_person,
         service: p.service,
         events: p.events,

@@ -231,7 +231,7 @@ async fn show_page(state: &AppState, ctx: PageCtx, who: &Authenticated, site: Si
         left: d.left,
         arrived: d.arrived,
         others: d.others,
-        panel: who_can_read(&state.db, &res).await?,
+        panel: who_can_read(&state.db, &who.actor, &res).await?,
         can_observe: who.can(Action::Update, &res).allowed,
         can_close: who.can(Action::Delete, &res).allowed,
         errors,

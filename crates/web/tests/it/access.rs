@@ -58,3 +58,29 @@ async fn panel_and_enforcement_agree_on_a_generated_world() {
     }
     assert!(checked > 200, "only {checked} cells checked");
 }
+
+/// The panel tells who can see a record without telling what the viewer may
+/// not read otherwise: a field worker sees the names of its organisation's
+/// accounts, and another organisation's accounts by organisation and role
+/// only (as `/api/v1/users/{id}` refuses them).
+#[tokio::test]
+async fn the_panel_names_only_the_accounts_the_viewer_may_read() {
+    let w = crate::sites::two().await;
+    let mut coord = w.app.session_for(w.coord_a, false).await;
+    let r = coord.post_json("/api/v1/sites", &serde_json::json!({"name": "Sous le pont", "kind": "camp", "lon": 2.05, "lat": 48.05})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let site = r.json()["id"].as_str().unwrap().to_owned();
+    let mut field = w.app.session_for(w.field_a, false).await;
+    let panel = field.get(&format!("/api/v1/access/sites/{site}")).await;
+    assert_eq!(panel.status, StatusCode::OK);
+    let entries = panel.json().as_array().unwrap().clone();
+    let mut seen_other = false;
+    for e in &entries {
+        let user: veille_domain::UserId = e["user_id"].as_str().unwrap().parse().unwrap();
+        let readable = field.get(&format!("/api/v1/users/{user}")).await.status == StatusCode::OK;
+        assert_eq!(e["name"].is_string(), readable, "{e}: a name only where the account is readable");
+        seen_other |= !readable;
+    }
+    assert!(seen_other, "the panel lists another organisation's accounts (B's field worker reads the site): {entries:?}");
+    assert!(!panel.body.contains("terrain@b.exemple.fr"));
+}
