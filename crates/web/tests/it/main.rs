@@ -5,6 +5,7 @@
 mod access;
 mod audit;
 mod auth;
+mod demo;
 mod directory;
 mod entry_points;
 mod helpers;
