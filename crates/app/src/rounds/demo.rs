@@ -205,5 +205,38 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
         rounds::create_round(&mut tx, &round, &stops, coordination, now).await?;
         tx.commit().await?;
     }
+    // Yesterday's evening round, back with its handover for tonight's team.
+    let binome = accounts::by_email(db, &EmailAddress::parse("binome@demo.veille.invalid").map_err(|e| anyhow::anyhow!("{e}"))?)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo second member"))?;
+    let yesterday = date - chrono::Duration::days(1);
+    let start = Timestamp::at_paris(yesterday, 20 * 60).unwrap_or(now);
+    let back = Timestamp::at_paris(date, 40).unwrap_or(now);
+    let round = NewRound {
+        organisation: evening.organisation,
+        team: evening.id,
+        circuit: Some(evening_circuit),
+        slot: None,
+        territory: t19,
+        planned_start: start,
+        planned_end: start.plus_seconds(5 * 3600),
+    };
+    let instance = veille_storage::Scope::instance("demo data");
+    let mut tx = db.begin().await?;
+    let id = rounds::create_round(&mut tx, &round, &[], coordination, start.plus_seconds(-3600)).await?;
+    tx.commit().await?;
+    let r = rounds::get_round(db, &instance, id).await?;
+    let mut tx = db.begin().await?;
+    rounds::check_in(&mut tx, &r, &[terrain.id, binome.id], back, terrain.id, r.version, start).await?;
+    tx.commit().await?;
+    let r = rounds::get_round(db, &instance, id).await?;
+    let mut tx = db.begin().await?;
+    rounds::check_out(&mut tx, &r, terrain.id, r.version, back).await?;
+    tx.commit().await?;
+    let r = rounds::get_round(db, &instance, id).await?;
+    let handover = "Point d'eau du quai fermé (démo) : prévoir des bouteilles. Deux tentes de plus au campement du quai ; repasser en début de maraude.";
+    let mut tx = db.begin().await?;
+    rounds::set_report(&mut tx, &r, (14, 2, 12), 1, "", handover, r.version, back).await?;
+    tx.commit().await?;
     Ok(())
 }

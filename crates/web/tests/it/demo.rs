@@ -65,3 +65,44 @@ async fn every_demo_team_goes_out_as_a_pair_and_every_alert_the_demo_can_raise_h
         }
     }
 }
+
+/// Each demo account lands on the work of the day of its role, and every
+/// link of its header answers.
+#[tokio::test]
+async fn each_demo_account_lands_on_its_work_of_the_day_and_follows_every_link_it_is_offered() {
+    let app = TestApp::new().await;
+    veille_web::demo::load_at(app.db(), app.state.clock.now()).await.unwrap();
+    let everyone = accounts::list(app.db(), None).await.unwrap();
+    let expect: &[(&str, &str, &[&str])] = &[
+        ("terrain@demo.veille.invalid", "field", &["Noter une rencontre", "Maraudes du jour", "Maraude du soir 18e-19e", "Transmissions"]),
+        ("mediateur@demo.veille.invalid", "field", &["Noter une rencontre", "Médiation Chapelle – Éole"]),
+        ("sante@demo.veille.invalid", "field", &["Noter une rencontre", "Équipe mobile santé"]),
+        ("coordination@demo.veille.invalid", "coordination", &["Signalements à traiter", "nouveaux signalements à accuser réception", "S-DEMO-0004"]),
+        ("coordination-nord@demo.veille.invalid", "coordination", &["Maraude du soir 18e-19e", "Signalements à traiter"]),
+        ("partenaire@demo.veille.invalid", "partner", &["Orientations en attente de réponse", "Gavroche"]),
+        ("lecture@demo.veille.invalid", "figures", &["Voir les chiffres", "signalements comptés dans les chiffres"]),
+        ("admin@demo.veille.invalid", "administration", &["Territoires"]),
+    ];
+    for (email, focus, texts) in expect {
+        let a = everyone.iter().find(|a| a.email == *email).unwrap();
+        let mut c = app.session_for(a.id, false).await;
+        let home = c.get("/").await;
+        assert_eq!(home.status, StatusCode::OK, "{email}");
+        assert!(home.body.contains(&format!("data-focus=\"{focus}\"")), "{email}: {focus}");
+        for t in *texts {
+            assert!(home.body.contains(t), "{email}: {t:?} on the home page: {}", home.body.split("<main").nth(1).unwrap_or_default());
+        }
+        assert!(!home.body.contains("Mon organisation</a></li>"), "{email}: the old home page");
+    }
+    // Every header link of every demo account answers 200.
+    for a in &everyone {
+        let mut c = app.session_for(a.id, false).await;
+        let home = c.get("/").await.body;
+        let nav = home.split("<nav").nth(1).unwrap().split("</nav>").next().unwrap();
+        let links: Vec<&str> = nav.split("href=\"").skip(1).map(|s| s.split('"').next().unwrap()).collect();
+        assert!(links.len() >= 3, "{}: {links:?}", a.email);
+        for href in links {
+            assert_eq!(c.get(href).await.status, StatusCode::OK, "{} follows {href}", a.email);
+        }
+    }
+}
