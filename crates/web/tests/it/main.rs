@@ -12,6 +12,7 @@ mod helpers;
 mod mail;
 mod matrix;
 mod people;
+mod protection;
 mod reports;
 mod reports_intake;
 mod rounds;
