@@ -9,7 +9,7 @@ PG_TEST_URL ?= postgres://root@127.0.0.1:5432/test
 ## Build, migrate, load the demo into an empty database, serve on http://127.0.0.1:8080
 run:
 	bash scripts/install-deps.sh --runtime-only
-	cargo build --release -p veille
+	cargo build --release -p veille --bin veille
 	DATABASE_URL=$(DATABASE_URL) ./target/release/veille serve --demo --bind $(BIND)
 
 ## Everything: supply-chain checks, unit and property tests, the integration suite on SQLite and on PostgreSQL, browser tests

@@ -105,6 +105,10 @@ pub struct OrganisationView {
     pub roles: Vec<Role>,
     /// Who can see it.
     pub panel: Vec<PanelEntry>,
+    /// Its child-protection guidance (empty: the default text applies).
+    pub child_protection: String,
+    /// The caller may write that guidance.
+    pub can_set_child_protection: bool,
 }
 
 /// The roles `who` may give: every role but instance administrator, which
@@ -120,6 +124,8 @@ pub async fn organisation_view(app: &App, who: &Caller, org: Organisation) -> Re
     let team_resource = Resource::new(ResourceKind::Team).owned_by(org.id);
     let teams = if who.can(Action::Read, &team_resource).allowed { teams::list(&app.db, Some(org.id)).await? } else { Vec::new() };
     Ok(OrganisationView {
+        child_protection: crate::people::protection::guidance_of(app, org.id).await?,
+        can_set_child_protection: who.can(Action::Update, &organisation_resource(&org)).allowed,
         can_invite: who.can(Action::Create, &account_resource).allowed,
         can_create_team: who.can(Action::Create, &team_resource).allowed,
         roles: assignable_roles(who),

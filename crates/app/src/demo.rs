@@ -30,6 +30,13 @@ pub const ACCOUNTS: &[(&str, &str, Role, usize, &[&str])] = &[
     ("partenaire@demo.veille.invalid", "Paz Partenaire (démo)", Role::Partner, 5, &[]),
     ("lecture@demo.veille.invalid", "Lou Lecture (démo)", Role::Reader, 0, &[]),
     ("mediation@demo.veille.invalid", "Maé Médiation (démo)", Role::Coordinator, 1, &["75118", "75119", "75110"]),
+    ("mediateur@demo.veille.invalid", "Milo Médiateur (démo)", Role::FieldWorker, 1, &["75118", "75119", "75110"]),
+    ("binome@demo.veille.invalid", "Bao Binôme (démo)", Role::FieldWorker, 2, &["75118", "75119"]),
+    ("coordination-nord@demo.veille.invalid", "Nina Coordination Nord (démo)", Role::Coordinator, 2, &["75118", "75119"]),
+    ("infirmiere@demo.veille.invalid", "Inès Infirmière (démo)", Role::HealthProfessional, 3, &[]),
+    ("coordination-sante@demo.veille.invalid", "Cyrille Coordination santé (démo)", Role::Coordinator, 3, &[]),
+    ("rdr@demo.veille.invalid", "Rémi Réduction des risques (démo)", Role::FieldWorker, 4, &["75118", "75119"]),
+    ("coordination-caarud@demo.veille.invalid", "Carla Coordination CAARUD (démo)", Role::Coordinator, 4, &[]),
 ];
 
 const ORGS: &[(&str, &str, bool)] = &[
@@ -51,8 +58,12 @@ const TEAMS: &[(usize, &str, &str)] = &[
 
 /// Loads the demo data into an empty database and returns the text to print.
 pub async fn load(db: &Db) -> anyhow::Result<String> {
+    load_at(db, Clock::System.now()).await
+}
+
+/// Loads the demo data as of `now` (tests pass their manual clock's instant).
+pub async fn load_at(db: &Db, now: veille_domain::Timestamp) -> anyhow::Result<String> {
     anyhow::ensure!(accounts::count(db).await? == 0, "the database already has accounts: the demo loads only into an empty instance");
-    let now = Clock::System.now();
     for text in GEO {
         crate::territories::import(db, text, "code", "nom", None, now).await?;
     }
@@ -99,14 +110,14 @@ pub async fn load(db: &Db) -> anyhow::Result<String> {
         }
     }
     tx.commit().await?;
-    crate::rounds::demo::load(db, &hash, now).await?;
+    crate::rounds::demo::load(db, now).await?;
     crate::reports::demo::load(db, now).await?;
     crate::people::demo::load(db, now).await?;
     let mut out = String::from("Demo data loaded (synthetic Paris instance). Demo accounts — password for all: ");
     out.push_str(DEMO_PASSWORD);
     out.push('\n');
     for (email, name, role, org, _) in ACCOUNTS {
-        out.push_str(&format!("  {:<36} {:<20} {} — {}\n", email, role.code(), name, ORGS[*org].0));
+        out.push_str(&format!("  {:<40} {:<20} {} — {}\n", email, role.code(), name, ORGS[*org].0));
     }
     out.push_str("On this demo instance only, demo accounts log in without a second factor.\n");
     Ok(out)

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod directory;
 pub mod error;
 pub mod fields;
+pub mod home;
 pub mod identity;
 pub mod instance;
 pub mod login;

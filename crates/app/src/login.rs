@@ -328,7 +328,7 @@ pub async fn reset_target(app: &App, token: &str) -> Result<Account> {
 fn password_errors(lang: Lang, password: &str, context: &[&str]) -> FieldErrors {
     let mut errors = FieldErrors::new();
     if let Err(p) = security::check_new_password(password, context) {
-        errors.add("password", lang.tf(p.key(), &[("min", &security::MIN_PASSWORD_CHARS.to_string())]));
+        errors.add("password", p.message(lang));
     }
     errors
 }

@@ -19,11 +19,14 @@ pub fn links(actor: &Actor) -> Vec<Link> {
     let may = |action: Action, r: Resource| authorize(actor, action, &r).allowed;
     let records = may(Action::Read, Resource::new(ResourceKind::Record).owned_by(own));
     let shared = may(Action::Read, Resource::new(ResourceKind::Record).owned_by(OrganisationId::from_uuid(uuid::Uuid::nil())).shared_with(own));
+    let schedule = may(Action::Read, Resource::new(ResourceKind::Schedule).owned_by(own));
     let candidates = [
         ("/", "nav.home", true),
         ("/reports", "nav.reports", records),
         ("/sites", "nav.sites", may(Action::Read, Resource::new(ResourceKind::Site).owned_by(own))),
-        ("/rounds", "nav.rounds", may(Action::Read, Resource::new(ResourceKind::Schedule).owned_by(own))),
+        // The rounds are records of the organisation; the shared schedule alone for who reads only it.
+        ("/rounds", "nav.rounds", records && schedule),
+        ("/schedule", "round.schedule.title", schedule && !records),
         ("/people", "nav.people", records),
         ("/encounters", "nav.encounters", records),
         ("/referrals", "nav.referrals", records || shared),
@@ -64,5 +67,7 @@ mod tests {
         assert!(hrefs(Role::FieldWorker).contains(&"/people") && !hrefs(Role::FieldWorker).contains(&"/audit"));
         assert!(hrefs(Role::OrgAdmin).contains(&"/audit"));
         assert!(!hrefs(Role::InstanceAdmin).contains(&"/people") && !hrefs(Role::InstanceAdmin).contains(&"/reports"));
+        // The instance administrator reads the shared schedule, not the rounds (records of each organisation).
+        assert!(!hrefs(Role::InstanceAdmin).contains(&"/rounds"));
     }
 }

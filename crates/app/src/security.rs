@@ -71,6 +71,14 @@ impl PasswordProblem {
             PasswordProblem::TooCommon => "password.too_common",
         }
     }
+
+    /// The one message of this problem in `lang` (the form and the CLI say the same).
+    pub fn message(self, lang: veille_i18n::Lang) -> String {
+        match self {
+            PasswordProblem::TooShort => lang.tn(self.key(), MIN_PASSWORD_CHARS as i64, &[("min", &MIN_PASSWORD_CHARS.to_string())]),
+            _ => lang.t(self.key()),
+        }
+    }
 }
 
 /// Minimum length (ASVS 6.2.1 with veille's 12).

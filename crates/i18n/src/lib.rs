@@ -127,7 +127,7 @@ mod tests {
     fn every_key_used_in_code_and_templates_exists() {
         let fr = catalogue("fr");
         let crates = format!("{}/..", env!("CARGO_MANIFEST_DIR"));
-        let re_call = ["t(\"", "tf(\""];
+        let re_call = ["t(\"", "tf(\"", "tn(\"", "tnf(\""];
         let mut missing = Vec::new();
         let mut files = Vec::new();
         // The crates that speak to people: the application layer (mails,
@@ -147,8 +147,8 @@ mod tests {
                 for (i, _) in text.match_indices(pat) {
                     let rest = &text[i + pat.len()..];
                     if let Some(end) = rest.find('"') {
-                        let key = &rest[..end];
-                        if key.contains('.') && !key.starts_with('/') && !key.ends_with('.') && !fr.contains(key) {
+                        let key = if pat.starts_with("tn") { format!("{}.one", &rest[..end]) } else { rest[..end].to_owned() };
+                        if key.contains('.') && !key.starts_with('/') && !key.ends_with('.') && !fr.contains(&key) {
                             missing.push(format!("{f}: {key}"));
                         }
                     }
@@ -169,6 +169,113 @@ mod tests {
             }
         }
         out
+    }
+
+    /// Words that end like a plural and are not one (units, invariable words).
+    const NOT_PLURAL: &[&str] = &["Mo", "MB", "fois", "mois", "plus", "cas", "jours/semaines", "is", "was", "has", "minutes/hours", "as", "access", "process"];
+
+    /// Placeholders that are not counts (names, links, dates…); every other one is.
+    const NOT_COUNTS: &[&str] = &[
+        "link",
+        "reference",
+        "organisation",
+        "value",
+        "when",
+        "detail",
+        "time",
+        "team",
+        "file",
+        "date",
+        "where",
+        "what",
+        "territory",
+        "status",
+        "source",
+        "line",
+        "kind",
+        "id",
+        "expected",
+        "day",
+        "code",
+        "base",
+        "answer",
+        "year",
+        "name",
+        "structures",
+        "services",
+        "encounters",
+        "total",
+        "new",
+        "known",
+        "unidentified",
+    ];
+
+    /// The words right after the count in a text, when the count stands alone.
+    fn words_after(text: &str, n: i64) -> Vec<String> {
+        let n = n.to_string();
+        let mut out = Vec::new();
+        let tokens: Vec<&str> = text.split_whitespace().collect();
+        for pair in tokens.windows(2) {
+            let number = pair[0].trim_start_matches(|c: char| !c.is_ascii_digit());
+            if number == n && pair[0].chars().last().is_some_and(|c| c.is_ascii_digit()) {
+                out.push(pair[1].trim_end_matches(|c: char| !c.is_alphanumeric()).to_owned());
+            }
+        }
+        out
+    }
+
+    /// Every message of both catalogues rendered with every placeholder set to
+    /// 0, 1 and 2 (a counted message through `tn` and its plural rule): no
+    /// "1 rencontres", no "0 reports" in English, no lazy "(s)".
+    #[test]
+    fn every_message_with_a_count_agrees_with_it_in_both_languages() {
+        let mut bad = Vec::new();
+        for lang in [Lang::Fr, Lang::En] {
+            let keys = catalogue(lang.code());
+            let counted: BTreeSet<&str> = keys.iter().filter_map(|k| k.strip_suffix(".one")).filter(|base| keys.contains(&format!("{base}.other"))).collect();
+            assert!(counted.len() >= 20, "{} counted messages", counted.len());
+            for n in [0_i64, 1, 2] {
+                let value = n.to_string();
+                for key in &keys {
+                    let (name, text) = match key.rsplit_once('.') {
+                        Some((base, "one")) if counted.contains(base) => (base.to_owned(), lang.tn(base, n, &[])),
+                        Some((base, "other")) if counted.contains(base) => continue,
+                        _ => (key.clone(), lang.t(key)),
+                    };
+                    let mut text = text;
+                    while let Some(start) = text.find("%{") {
+                        let Some(len) = text[start..].find('}') else { break };
+                        let name = &text[start + 2..start + len];
+                        let v = if NOT_COUNTS.contains(&name) { "Xy" } else { value.as_str() };
+                        text.replace_range(start..start + len + 1, v);
+                    }
+                    if text.contains("(s)") || text.contains("(es)") {
+                        bad.push(format!("{}: {name}: lazy plural: {text}", lang.code()));
+                    }
+                    for word in words_after(&text, n) {
+                        let plural_looking = word.len() > 2 && (word.ends_with('s') || word.ends_with('x')) && !NOT_PLURAL.contains(&word.as_str());
+                        if lang.is_singular(n) && plural_looking {
+                            bad.push(format!("{}: {name} with {n}: \"{n} {word}\" in {text:?}", lang.code()));
+                        }
+                    }
+                }
+            }
+            // In French the plural form with 2 is not the singular one.
+            for base in counted.iter().filter(|_| lang == Lang::Fr) {
+                let (one, two) = (lang.tn(base, 1, &[]), lang.tn(base, 2, &[]));
+                if one.replace('1', "2") == two {
+                    bad.push(format!("{}: {base}: the same words for 1 and 2: {two:?}", lang.code()));
+                }
+            }
+        }
+        assert!(bad.is_empty(), "{} messages disagree with their count:\n{}", bad.len(), bad.join("\n"));
+    }
+
+    #[test]
+    fn french_counts_zero_as_singular_english_as_plural() {
+        assert_eq!(Lang::Fr.tn("home.waiting", 0, &[]), "0 nouveau signalement à accuser réception");
+        assert_eq!(Lang::En.tn("home.waiting", 0, &[]), "0 new reports to acknowledge");
+        assert_eq!(Lang::Fr.tn("home.waiting", 2, &[]), "2 nouveaux signalements à accuser réception");
     }
 
     #[test]

@@ -95,8 +95,39 @@ impl std::fmt::Debug for Tx {
     }
 }
 
-static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// The migrations of both engines, embedded by `build.rs`: (file name, SQL).
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+}
+
+/// Embedded migration files, resolved as `sqlx::migrate!` resolves a directory:
+/// `<version>_<description>.sql`, the description with spaces for `_`, and
+/// `-- no-transaction` at the top opting out of the transaction.
+#[derive(Debug)]
+struct Embedded(&'static [(&'static str, &'static str)]);
+
+impl<'s> sqlx::migrate::MigrationSource<'s> for Embedded {
+    #[allow(clippy::type_complexity)]
+    fn resolve(
+        self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<Vec<sqlx::migrate::Migration>, sqlx::error::BoxDynError>> + Send + 's>> {
+        Box::pin(async move { resolve(self.0) })
+    }
+}
+
+fn resolve(files: &[(&'static str, &'static str)]) -> std::result::Result<Vec<sqlx::migrate::Migration>, sqlx::error::BoxDynError> {
+    use sqlx::migrate::{Migration, MigrationType};
+    let mut out = Vec::new();
+    for (name, sql) in files {
+        let Some((version, rest)) = name.split_once('_') else { continue };
+        let version: i64 = version.parse().map_err(|_| format!("migration {name}: no version"))?;
+        let kind = MigrationType::from_filename(rest);
+        let description = rest.trim_end_matches(kind.suffix()).replace('_', " ");
+        out.push(Migration::new(version, description.into(), kind, (*sql).into(), sql.starts_with("-- no-transaction")));
+    }
+    out.sort_by_key(|m| m.version);
+    Ok(out)
+}
 
 impl Db {
     /// Connects to `url` (`sqlite://PATH` creates the file if missing).
@@ -145,10 +176,11 @@ impl Db {
 
     /// Applies pending migrations of this engine.
     pub async fn migrate(&self) -> Result<()> {
-        match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATOR.run(&self.pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATOR.run(&self.pool).await?,
-        }
+        let files = match self.backend {
+            Backend::Sqlite => embedded::SQLITE,
+            Backend::Postgres => embedded::POSTGRES,
+        };
+        sqlx::migrate::Migrator::new(Embedded(files)).await?.run(&self.pool).await?;
         Ok(())
     }
 
@@ -281,6 +313,22 @@ pub(crate) fn b(v: bool) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The embedded migrations are exactly what sqlx reads from the
+    /// directories (version, description, checksum, transaction), so databases
+    /// migrated before the embedding see no change.
+    #[tokio::test]
+    async fn embedded_migrations_are_the_files_as_sqlx_reads_them() {
+        for (engine, files) in [("sqlite", embedded::SQLITE), ("postgres", embedded::POSTGRES)] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(engine);
+            let from_dir = sqlx::migrate::Migrator::new(dir.as_path()).await.unwrap();
+            let embedded = sqlx::migrate::Migrator::new(Embedded(files)).await.unwrap();
+            let key = |m: &sqlx::migrate::Migration| (m.version, m.description.to_string(), m.checksum.to_vec(), m.no_tx, m.sql.to_string());
+            let (a, b): (Vec<_>, Vec<_>) = (from_dir.iter().map(key).collect(), embedded.iter().map(key).collect());
+            assert!(a.len() >= 9, "{engine}: {} migrations", a.len());
+            assert_eq!(a, b, "{engine}");
+        }
+    }
 
     #[test]
     fn chooses_engine_from_scheme() {

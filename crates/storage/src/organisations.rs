@@ -111,3 +111,25 @@ pub async fn set_settings(tx: &mut Tx, s: &InstanceSettings, now: Timestamp) -> 
     .await?;
     Ok(())
 }
+
+/// The child-protection guidance an organisation wrote (empty: none, the
+/// catalogues' default applies).
+pub async fn child_protection(db: &Db, id: OrganisationId) -> Result<String> {
+    let text: Option<String> =
+        sqlx::query_scalar("SELECT child_protection FROM organisations WHERE id = $1").bind(id.to_string()).fetch_optional(db.pool()).await?;
+    text.ok_or(StorageError::NotFound)
+}
+
+/// Writes an organisation's child-protection guidance (empty: back to the default).
+pub async fn set_child_protection(tx: &mut Tx, id: OrganisationId, text: &str, now: Timestamp) -> Result<()> {
+    let done = sqlx::query("UPDATE organisations SET child_protection = $1, updated_at = $2 WHERE id = $3")
+        .bind(text)
+        .bind(now.as_micros())
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StorageError::NotFound);
+    }
+    Ok(())
+}

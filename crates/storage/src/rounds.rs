@@ -23,7 +23,7 @@ pub const ITEM_CATEGORIES: [&str; 5] = ["food", "hygiene", "warmth", "harm_reduc
 /// The starting catalogue offered to an organisation: (name, category, unit).
 pub const DEFAULT_ITEMS: [(&str, &str, &str); 12] = [
     ("Repas", "food", "repas"),
-    ("Eau (bouteilles)", "food", "bouteilles"),
+    ("Eau", "food", "bouteilles"),
     ("Boissons chaudes", "food", "gobelets"),
     ("Kits d'hygiène", "hygiene", "kits"),
     ("Protections périodiques", "hygiene", "paquets"),

@@ -6,8 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use veille_app::accounts::{self as app, OwnAccount, TokenInput};
-use veille_domain::{Action, Resource, ResourceKind};
-use veille_storage::organisations::Organisation;
+use veille_app::home::Today;
 use veille_storage::tokens::ApiToken;
 
 use crate::auth::Authenticated;
@@ -20,15 +19,23 @@ use crate::AppState;
 #[template(path = "home.html")]
 struct HomePage {
     ctx: PageCtx,
-    organisation: Organisation,
-    can_audit: bool,
+    today: Today,
 }
 
-/// GET /
+impl HomePage {
+    fn hours(&self, r: &veille_storage::rounds::Round) -> String {
+        format!(
+            "{}–{}",
+            r.planned_start.to_paris_display().rsplit(' ').next().unwrap_or_default(),
+            r.planned_end.to_paris_display().rsplit(' ').next().unwrap_or_default()
+        )
+    }
+}
+
+/// GET /: the work of the day of the account's role.
 pub async fn home(State(state): State<AppState>, ctx: PageCtx, who: Authenticated) -> AppResult<Response> {
-    let organisation = app::own_organisation(&state, &who).await?;
-    let can_audit = who.can(Action::Read, &Resource::new(ResourceKind::AuditLog).owned_by(organisation.id)).allowed;
-    Ok(render(&HomePage { ctx, organisation, can_audit }))
+    let today = veille_app::home::today(&state, &who, ctx.lang).await?;
+    Ok(render(&HomePage { ctx, today }))
 }
 
 #[derive(Template)]

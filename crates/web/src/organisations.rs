@@ -69,6 +69,8 @@ struct ShowPage {
     errors: FieldErrors,
     invited: bool,
     panel: Vec<PanelEntry>,
+    child_protection: String,
+    can_set_child_protection: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -82,8 +84,25 @@ async fn show_page(
     errors: FieldErrors,
     invited: bool,
 ) -> AppResult<ShowPage> {
-    let OrganisationView { org, members, teams, can_invite, can_create_team, roles, panel } = app::organisation_view(state, who, org).await?;
-    Ok(ShowPage { ctx, org, members, teams, can_invite, can_create_team, roles, team_kinds: teams::KINDS.to_vec(), invite, team, errors, invited, panel })
+    let OrganisationView { org, members, teams, can_invite, can_create_team, roles, panel, child_protection, can_set_child_protection } =
+        app::organisation_view(state, who, org).await?;
+    Ok(ShowPage {
+        ctx,
+        org,
+        members,
+        teams,
+        can_invite,
+        can_create_team,
+        roles,
+        team_kinds: teams::KINDS.to_vec(),
+        invite,
+        team,
+        errors,
+        invited,
+        panel,
+        child_protection,
+        can_set_child_protection,
+    })
 }
 
 /// GET /organisations/{id}
@@ -127,6 +146,32 @@ pub async fn create_team(
         Ok(team) => Ok(see_other(&format!("/teams/{team}"))),
         Err(errors) => {
             let page = show_page(&state, ctx, &who, org, InviteInput::default(), input, errors, false).await?;
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
+}
+
+/// The child-protection guidance as typed.
+#[derive(serde::Deserialize, Default)]
+pub struct ChildProtectionInput {
+    /// The text (empty: the default).
+    #[serde(default)]
+    pub child_protection: String,
+}
+
+/// POST /organisations/{id}/child-protection
+pub async fn set_child_protection(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<ChildProtectionInput>,
+) -> AppResult<Response> {
+    let org = app::organisation(&state, &who, &id, Action::Read).await?;
+    match veille_app::people::protection::set_guidance(&state, &who, ctx.lang, &org, &input.child_protection).await? {
+        Ok(()) => Ok(see_other(&format!("/organisations/{}#child-protection", org.id))),
+        Err(errors) => {
+            let page = show_page(&state, ctx, &who, org, InviteInput::default(), TeamInput::default(), errors, false).await?;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
     }

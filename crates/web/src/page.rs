@@ -26,6 +26,32 @@ pub struct NavUser {
     pub role: Role,
 }
 
+/// A count as templates hold it (by value or by reference).
+pub trait AsCount {
+    /// The count.
+    fn as_count(&self) -> i64;
+}
+impl AsCount for i64 {
+    fn as_count(&self) -> i64 {
+        *self
+    }
+}
+impl AsCount for usize {
+    fn as_count(&self) -> i64 {
+        i64::try_from(*self).unwrap_or(i64::MAX)
+    }
+}
+impl AsCount for u32 {
+    fn as_count(&self) -> i64 {
+        i64::from(*self)
+    }
+}
+impl<T: AsCount + ?Sized> AsCount for &T {
+    fn as_count(&self) -> i64 {
+        (**self).as_count()
+    }
+}
+
 /// Per-request page context.
 #[derive(Clone, Debug)]
 pub struct PageCtx {
@@ -56,6 +82,15 @@ impl PageCtx {
     /// Translates a key with arguments.
     pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
         self.lang.tf(key, args)
+    }
+    /// Translates a counted message (`key.one` / `key.other` by the
+    /// language's plural rule, `%{count}` replaced).
+    pub fn tn(&self, key: &str, count: impl AsCount) -> String {
+        self.lang.tn(key, count.as_count(), &[])
+    }
+    /// Translates a counted message with arguments.
+    pub fn tnf(&self, key: &str, count: impl AsCount, args: &[(&str, &str)]) -> String {
+        self.lang.tn(key, count.as_count(), args)
     }
     /// The label of a role.
     pub fn role_label(&self, role: &Role) -> String {

@@ -246,6 +246,7 @@ pub fn registry() -> Registry {
         .get("/organisations/{id}", Signed, "An organisation", get(organisations::show))
         .post("/organisations/{id}/invitations", Signed, "Invite a user", post(organisations::invite))
         .post("/organisations/{id}/teams", Signed, "Create a team", post(organisations::create_team))
+        .post("/organisations/{id}/child-protection", Signed, "Set the organisation's child-protection guidance", post(organisations::set_child_protection))
         .get("/users/{id}", Signed, "An account (audited read)", get(users::show))
         .post("/users/{id}/disable", Signed, "Disable an account", post(users::disable))
         .post("/users/{id}/enable", Signed, "Enable an account", post(users::enable))

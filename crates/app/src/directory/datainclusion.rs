@@ -113,7 +113,13 @@ impl Problem {
     /// The message in a language: where, which record, which field, what.
     pub fn message(&self, lang: Lang) -> String {
         let args: Vec<(&str, &str)> = self.args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let what = lang.tf(&format!("directory.problem.{}", self.code), &args);
+        let key = format!("directory.problem.{}", self.code);
+        // A message about a number of characters or values agrees with it.
+        let count = self.args.iter().find(|(k, _)| k == "min" || k == "max").and_then(|(_, v)| v.parse::<i64>().ok());
+        let what = match count {
+            Some(n) if ["too_short", "too_long", "too_few"].contains(&self.code) => lang.tn(&key, n, &args),
+            _ => lang.tf(&key, &args),
+        };
         let mut out = if self.line > 0 {
             lang.tf("directory.problem.at_line", &[("file", &self.file), ("line", &self.line.to_string())])
         } else {

@@ -115,7 +115,7 @@ pub fn validate_local(lang: Lang, input: &LocalInput, errors: &mut FieldErrors) 
     }
     let note = input.capacity_note.trim().to_owned();
     if note.chars().count() > 200 {
-        errors.add("capacity_note", lang.tf("directory.form.too_long", &[("max", "200")]));
+        errors.add("capacity_note", lang.tn("directory.form.too_long", 200, &[("max", "200")]));
     }
     LocalFields { languages, capacity: capacity.unwrap_or(Capacity::Unknown), capacity_note: note }
 }
@@ -204,9 +204,9 @@ impl StructureInput {
 fn check_len(lang: Lang, errors: &mut FieldErrors, field: &str, value: &str, min: usize, max: usize) {
     let n = value.chars().count();
     if n < min {
-        errors.add(field, lang.tf("directory.form.too_short", &[("min", &min.to_string())]));
+        errors.add(field, lang.tn("directory.form.too_short", min as i64, &[("min", &min.to_string())]));
     } else if n > max {
-        errors.add(field, lang.tf("directory.form.too_long", &[("max", &max.to_string())]));
+        errors.add(field, lang.tn("directory.form.too_long", max as i64, &[("max", &max.to_string())]));
     }
 }
 

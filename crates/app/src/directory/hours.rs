@@ -155,3 +155,130 @@ mod tests {
         assert!(week[6].1.is_empty());
     }
 }
+
+/// The common forms of OSM opening hours in words, for people who do not read
+/// `Mo-Fr 08:30-16:30; PH off`: "du lundi au vendredi de 8 h 30 à 16 h 30 ;
+/// fermé les jours fériés". Rules of weekdays (ranges and lists), `PH`, time
+/// ranges, `off`/`closed` and `24/7` are understood; anything else (months,
+/// weeks, comments…) gives `None` and the page shows the hours as written.
+pub fn describe(text: &str, lang: crate::Lang) -> Option<String> {
+    let fr = lang == crate::Lang::Fr;
+    let mut parts = Vec::new();
+    for rule in text.split(';').map(str::trim).filter(|r| !r.is_empty()) {
+        parts.push(describe_rule(rule, fr)?);
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let mut out = parts.join(" ; ");
+    if !fr {
+        out = parts.join("; ");
+    }
+    let mut chars = out.chars();
+    Some(chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default())
+}
+
+const DAYS: [&str; 7] = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"];
+const DAYS_FR: [&str; 7] = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"];
+const DAYS_EN: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+fn describe_rule(rule: &str, fr: bool) -> Option<String> {
+    if rule == "24/7" {
+        return Some(if fr { "tous les jours, 24 h sur 24".into() } else { "every day, 24 hours a day".into() });
+    }
+    let (days, rest) = match rule.split_once(' ') {
+        Some((d, r)) if looks_like_days(d) => (Some(d), r.trim()),
+        _ if looks_like_days(rule) => (Some(rule), ""),
+        _ => (None, rule),
+    };
+    let days_text = match days {
+        Some(d) => days_words(d, fr)?,
+        None => (if fr { "tous les jours" } else { "every day" }).to_owned(),
+    };
+    let closed = matches!(rest, "off" | "closed");
+    if closed {
+        return Some(if fr { format!("fermé {days_text}") } else { format!("closed {days_text}") });
+    }
+    if rest.is_empty() {
+        return Some(if fr { format!("{days_text}, toute la journée") } else { format!("{days_text}, all day") });
+    }
+    let mut ranges = Vec::new();
+    for range in rest.split(',').map(str::trim) {
+        let (a, b) = range.split_once('-')?;
+        let (a, b) = (time_words(a, fr)?, time_words(b, fr)?);
+        ranges.push(if fr { format!("de {a} à {b}") } else { format!("{a}–{b}") });
+    }
+    let times = if fr { join(&ranges, " et ") } else { join(&ranges, " and ") };
+    Some(format!("{days_text} {times}"))
+}
+
+fn looks_like_days(s: &str) -> bool {
+    !s.is_empty() && s.split([',', '-']).all(|d| d == "PH" || DAYS.contains(&d))
+}
+
+/// "du lundi au vendredi", "lundi, mercredi et vendredi", "les jours fériés".
+fn days_words(selector: &str, fr: bool) -> Option<String> {
+    let names = if fr { &DAYS_FR } else { &DAYS_EN };
+    let mut items = Vec::new();
+    for part in selector.split(',') {
+        if part == "PH" {
+            items.push((if fr { "les jours fériés" } else { "on public holidays" }).to_owned());
+        } else if let Some((a, b)) = part.split_once('-') {
+            let (i, j) = (DAYS.iter().position(|d| *d == a)?, DAYS.iter().position(|d| *d == b)?);
+            items.push(if fr { format!("du {} au {}", names[i], names[j]) } else { format!("{} to {}", names[i], names[j]) });
+        } else {
+            let i = DAYS.iter().position(|d| *d == part)?;
+            items.push(if fr { format!("le {}", names[i]) } else { names[i].to_owned() });
+        }
+    }
+    Some(if fr { join(&items, " et ") } else { join(&items, " and ") })
+}
+
+/// "8 h 30" / "08:30" (24:00 is midnight).
+fn time_words(t: &str, fr: bool) -> Option<String> {
+    let (h, m) = t.trim().split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    if h > 24 || m > 59 || h == 24 && m > 0 {
+        return None;
+    }
+    Some(match (fr, m) {
+        (true, 0) => format!("{h} h"),
+        (true, _) => format!("{h} h {m:02}"),
+        (false, _) => format!("{h:02}:{m:02}"),
+    })
+}
+
+fn join(items: &[String], last: &str) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., tail] => format!("{}{last}{tail}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod describe_tests {
+    use super::describe;
+    use crate::Lang;
+
+    #[test]
+    fn the_common_osm_forms_read_as_sentences_in_french_and_english() {
+        let fr = |s| describe(s, Lang::Fr);
+        let en = |s| describe(s, Lang::En);
+        assert_eq!(fr("Mo-Fr 08:30-16:30; PH off").as_deref(), Some("Du lundi au vendredi de 8 h 30 à 16 h 30 ; fermé les jours fériés"));
+        assert_eq!(en("Mo-Fr 08:30-16:30; PH off").as_deref(), Some("Monday to Friday 08:30–16:30; closed on public holidays"));
+        assert_eq!(fr("Mo,We,Fr 09:00-12:00,14:00-17:00").as_deref(), Some("Le lundi, le mercredi et le vendredi de 9 h à 12 h et de 14 h à 17 h"));
+        assert_eq!(en("Mo,We,Fr 09:00-12:00,14:00-17:00").as_deref(), Some("Monday, Wednesday and Friday 09:00–12:00 and 14:00–17:00"));
+        assert_eq!(fr("Mo-Sa 19:00-24:00; Su off").as_deref(), Some("Du lundi au samedi de 19 h à 24 h ; fermé le dimanche"));
+        assert_eq!(fr("24/7").as_deref(), Some("Tous les jours, 24 h sur 24"));
+        assert_eq!(fr("10:00-18:00").as_deref(), Some("Tous les jours de 10 h à 18 h"));
+        assert_eq!(en("Tu-Th,Sa 10:00-12:00").as_deref(), Some("Tuesday to Thursday and Saturday 10:00–12:00"));
+    }
+
+    #[test]
+    fn forms_it_does_not_know_are_left_as_written() {
+        for s in ["", "Jan-Mar Mo 10:00-12:00", "Mo-Fr 8h-12h", "sur rendez-vous", "Mo-Fr 25:00-26:00", "week 1-5 Mo 10:00-11:00", "Xx 10:00-12:00"] {
+            assert_eq!(describe(s, Lang::Fr), None, "{s}");
+        }
+    }
+}

@@ -263,7 +263,11 @@ async fn run(
 
 /// The summary lines of an outcome in a language (command line and page).
 pub fn summary(o: &Outcome, lang: Lang) -> Vec<String> {
-    let line = |key: &str, p: &Pair| lang.tf(key, &[("structures", &p.structures.to_string()), ("services", &p.services.to_string())]);
+    let line = |key: &str, p: &Pair| {
+        let structures = lang.tn("directory.import.n_structures", p.structures as i64, &[]);
+        let services = lang.tn("directory.import.n_services", p.services as i64, &[]);
+        lang.tf(key, &[("structures", &structures), ("services", &services)])
+    };
     let c = &o.counts;
     vec![
         line("directory.import.created", &c.created),

@@ -233,7 +233,7 @@ impl Agreement {
     /// "Name: sounds alike", in the reader's language.
     pub fn label(&self, lang: &Lang) -> String {
         let how = match self.kind() {
-            "year_within" => lang.tf("people.duplicates.level.year_within", &[("years", &self.years())]),
+            "year_within" => lang.tn("people.duplicates.level.year_within", self.years().parse().unwrap_or(0), &[]),
             kind => lang.t(&format!("people.duplicates.level.{kind}")),
         };
         format!("{} : {how}", lang.t(&format!("people.duplicates.field.{}", self.field)))

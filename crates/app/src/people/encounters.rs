@@ -221,6 +221,9 @@ pub struct EncounterRead {
     pub people: Vec<Person>,
     /// The territory of the point.
     pub territory: Option<Territory>,
+    /// The child-protection guidance of the account's organisation, when a
+    /// minor was met with no adult (empty: the default text applies).
+    pub child_protection: Option<String>,
 }
 
 /// An encounter the account may read (404 otherwise) — an audited read.
@@ -242,5 +245,10 @@ pub async fn read(state: &App, who: &Caller, id: &str, via: &str) -> Result<Enco
         Some(t) => veille_storage::territories::get(&state.db, t).await.ok(),
         None => None,
     };
-    Ok(EncounterRead { encounter: e, care, people, territory })
+    let child_protection = if super::protection::minor_met_alone(people.iter().map(|p| &p.fields), e.fields.at) {
+        Some(super::protection::guidance_of(state, who.account.organisation).await?)
+    } else {
+        None
+    };
+    Ok(EncounterRead { encounter: e, care, people, territory, child_protection })
 }

@@ -319,6 +319,9 @@ pub struct FileView {
     pub shares: Vec<Share>,
     /// The organisations the file could be shared with.
     pub share_targets: Vec<(OrganisationId, String)>,
+    /// The child-protection guidance of the account's organisation, when the
+    /// file is a minor's (empty: the default text applies).
+    pub child_protection: Option<String>,
 }
 
 /// A file the account may read, with everything the file page shows — an
@@ -388,7 +391,13 @@ async fn view_of(state: &App, who: &Caller, person: Person, res: Resource) -> Re
         Some(t) => veille_storage::territories::get(db, t).await.map(|t| format!("{} · {}", t.code, t.name)).unwrap_or_default(),
         None => String::new(),
     };
+    let child_protection = if super::protection::is_minor(&person, state.clock.now()) {
+        Some(super::protection::guidance_of(state, who.account.organisation).await?)
+    } else {
+        None
+    };
     Ok(FileView {
+        child_protection,
         territory,
         organisation: org_name(person.organisation),
         own_file,

@@ -86,7 +86,7 @@ fn code_of<T>(item: &str, parse: fn(&str) -> Option<T>, field: &str, lang: Lang,
 fn bounded(text: &str, max: usize, field: &str, lang: Lang, errors: &mut FieldErrors) -> String {
     let t = text.trim().to_owned();
     if t.chars().count() > max {
-        errors.add(field, lang.tf("people.form.too_long", &[("max", &max.to_string())]));
+        errors.add(field, lang.tn("people.form.too_long", max as i64, &[("max", &max.to_string())]));
     }
     t
 }
@@ -433,7 +433,7 @@ pub fn validate_person(lang: Lang, form: &PersonForm, cx: &PersonContext<'_>) ->
             None
         }
         Err(PseudonymError::TooLong) => {
-            errors.add("pseudonym", lang.tf("people.form.too_long", &[("max", "80")]));
+            errors.add("pseudonym", lang.tn("people.form.too_long", 80, &[("max", "80")]));
             None
         }
     };
@@ -581,7 +581,7 @@ pub fn validate_health(lang: Lang, h: &HealthInput) -> Result<(Vec<HealthFlag>, 
         errors.add("health_flags", lang.t("form.choose_one"));
     }
     if h.notes.chars().count() > 4000 {
-        errors.add("health_notes", lang.tf("people.form.too_long", &[("max", "4000")]));
+        errors.add("health_notes", lang.tn("people.form.too_long", 4000, &[("max", "4000")]));
     }
     if !errors.is_empty() {
         return Err(errors);

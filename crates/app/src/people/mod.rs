@@ -19,6 +19,7 @@ pub mod duplicates;
 pub mod encounters;
 pub mod files;
 pub mod input;
+pub mod protection;
 pub mod referrals;
 
 #[cfg(test)]

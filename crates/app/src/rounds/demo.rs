@@ -4,15 +4,12 @@
 //! evening team planned today. Synthetic only: every name says "(démo)".
 
 use veille_domain::records::RecordKind;
-use veille_domain::{EmailAddress, OrganisationId, Role, Timestamp, UserId};
-use veille_storage::accounts::{self, NewAccount};
+use veille_domain::{EmailAddress, OrganisationId, Timestamp, UserId};
+use veille_storage::accounts;
 use veille_storage::rounds::{self, NewRound, NewSlot, NewStop};
 use veille_storage::sites::{self, Figures, NewObservation, NewSite};
 use veille_storage::timeline::{self, NewEvent};
 use veille_storage::{organisations, teams, territories, Db};
-
-/// The second member of the demo evening team (the pair rule needs two).
-pub const PARTNER_IN_PAIR: (&str, &str) = ("binome@demo.veille.invalid", "Bao Binôme (démo)");
 
 /// (name, kind, territory code, lon, lat, land owner, observations: (days ago, people, women, minors, tents)).
 type DemoSite = (&'static str, &'static str, &'static str, f64, f64, &'static str, &'static [(i64, i64, i64, i64, i64)]);
@@ -43,7 +40,7 @@ const SITES: &[DemoSite] = &[
 
 /// Loads the demo sites and maraudes; the demo organisations, accounts and
 /// teams are there already.
-pub async fn load(db: &Db, password_hash: &str, now: Timestamp) -> anyhow::Result<()> {
+pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
     let orgs = organisations::list(db).await?;
     let org = |prefix: &str| orgs.iter().find(|o| o.name.starts_with(prefix)).map(|o| o.id).ok_or_else(|| anyhow::anyhow!("demo organisation {prefix}"));
     let all_teams = teams::list(db, None).await?;
@@ -62,27 +59,6 @@ pub async fn load(db: &Db, password_hash: &str, now: Timestamp) -> anyhow::Resul
     let health = team("Équipe mobile")?;
 
     let mut tx = db.begin().await?;
-    // A second field worker in the evening team: nobody goes out alone.
-    let scope = vec![
-        territories::id_by_code(db, "75118").await?.ok_or_else(|| anyhow::anyhow!("75118"))?,
-        territories::id_by_code(db, "75119").await?.ok_or_else(|| anyhow::anyhow!("75119"))?,
-    ];
-    let binome = accounts::create(
-        &mut tx,
-        &NewAccount {
-            organisation: evening.organisation,
-            email: EmailAddress::parse(PARTNER_IN_PAIR.0).map_err(|e| anyhow::anyhow!("{e}"))?,
-            display_name: PARTNER_IN_PAIR.1.into(),
-            role: Role::FieldWorker,
-            password_hash: Some(password_hash.to_owned()),
-            territories: Some(scope),
-            field_groups: Role::FieldWorker.default_field_groups().to_vec(),
-            demo_account: true,
-        },
-        now,
-    )
-    .await?;
-    teams::add_member(&mut tx, evening.id, binome).await?;
     // Catalogues.
     let mut orgs_with_items: Vec<OrganisationId> = vec![evening.organisation, rdr.organisation, mediation.organisation, health.organisation, mus];
     orgs_with_items.dedup();
@@ -187,37 +163,80 @@ pub async fn load(db: &Db, password_hash: &str, now: Timestamp) -> anyhow::Resul
             evening_today = Some(id);
         }
     }
+    let (mut mediation_today, mut health_today, mut rdr_today) = (None, None, None);
     for weekday in [1, 3, 5] {
-        rounds::create_slot(&mut tx, &slot(&rdr, weekday, 21 * 60, 23 * 60 + 30, t19, Some(rdr_circuit), "Matériel de RdR, naloxone"), now).await?;
-        rounds::create_slot(&mut tx, &slot(&mediation, weekday, 9 * 60, 12 * 60, t18, None, "Médiation riverains"), now).await?;
+        let r = rounds::create_slot(&mut tx, &slot(&rdr, weekday, 21 * 60, 23 * 60 + 30, t19, Some(rdr_circuit), "Matériel de RdR, naloxone"), now).await?;
+        let m = rounds::create_slot(&mut tx, &slot(&mediation, weekday, 9 * 60, 12 * 60, t18, None, "Médiation riverains"), now).await?;
+        if weekday == today {
+            (rdr_today, mediation_today) = (Some(r), Some(m));
+        }
     }
     for weekday in [2, 4] {
-        rounds::create_slot(&mut tx, &slot(&health, weekday, 14 * 60, 17 * 60, t18, None, "Soins de premier recours"), now).await?;
+        let h = rounds::create_slot(&mut tx, &slot(&health, weekday, 14 * 60, 17 * 60, t18, None, "Soins de premier recours"), now).await?;
+        if weekday == today {
+            health_today = Some(h);
+        }
     }
     tx.commit().await?;
-    // Tonight's round of the evening team, from the schedule and its circuit.
-    if let Some(slot_id) = evening_today {
-        let s = rounds::get_slot(db, slot_id).await?;
-        let date = now.plus_seconds(-4 * 3600).paris_date();
-        let start = Timestamp::at_paris(date, s.start_minute).unwrap_or(now);
-        let end = Timestamp::at_paris(date + chrono::Duration::days(1), s.end_minute).unwrap_or(now);
-        let stops: Vec<NewStop> = rounds::circuit_stops(db, evening_circuit)
-            .await?
-            .into_iter()
-            .map(|c| NewStop { site: c.site, report: None, label: c.label, point: c.lon.zip(c.lat) })
-            .collect();
-        let round = NewRound {
-            organisation: s.organisation,
-            team: s.team,
-            circuit: s.circuit,
-            slot: Some(s.id),
-            territory: s.territory,
-            planned_start: start,
-            planned_end: end,
-        };
+    // Today's round of every team (from its slot when it has one today, else
+    // an extra outing at the slot's usual hours), so that each team has
+    // something to check in to on the first day of the demo.
+    let date = now.plus_seconds(-4 * 3600).paris_date();
+    let outings: [(&teams::Team, Option<veille_domain::ScheduleSlotId>, Option<veille_domain::CircuitId>, _, i64, i64); 4] = [
+        (&evening, evening_today, Some(evening_circuit), t19, 20 * 60, 60),
+        (&mediation, mediation_today, None, t18, 9 * 60, 12 * 60),
+        (&health, health_today, None, t18, 14 * 60, 17 * 60),
+        (&rdr, rdr_today, Some(rdr_circuit), t19, 21 * 60, 23 * 60 + 30),
+    ];
+    for (team, slot, circuit, territory, start_minute, end_minute) in outings {
+        let start = Timestamp::at_paris(date, start_minute).unwrap_or(now);
+        let end_date = if end_minute < start_minute { date + chrono::Duration::days(1) } else { date };
+        let end = Timestamp::at_paris(end_date, end_minute).unwrap_or(now);
+        let mut stops = Vec::new();
+        if let Some(c) = circuit {
+            stops = rounds::circuit_stops(db, c)
+                .await?
+                .into_iter()
+                .map(|c| NewStop { site: c.site, report: None, label: c.label, point: c.lon.zip(c.lat) })
+                .collect();
+        }
+        let round = NewRound { organisation: team.organisation, team: team.id, circuit, slot, territory, planned_start: start, planned_end: end };
         let mut tx = db.begin().await?;
         rounds::create_round(&mut tx, &round, &stops, coordination, now).await?;
         tx.commit().await?;
     }
+    // Yesterday's evening round, back with its handover for tonight's team.
+    let binome = accounts::by_email(db, &EmailAddress::parse("binome@demo.veille.invalid").map_err(|e| anyhow::anyhow!("{e}"))?)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo second member"))?;
+    let yesterday = date - chrono::Duration::days(1);
+    let start = Timestamp::at_paris(yesterday, 20 * 60).unwrap_or(now);
+    let back = Timestamp::at_paris(date, 40).unwrap_or(now);
+    let round = NewRound {
+        organisation: evening.organisation,
+        team: evening.id,
+        circuit: Some(evening_circuit),
+        slot: None,
+        territory: t19,
+        planned_start: start,
+        planned_end: start.plus_seconds(5 * 3600),
+    };
+    let instance = veille_storage::Scope::instance("demo data");
+    let mut tx = db.begin().await?;
+    let id = rounds::create_round(&mut tx, &round, &[], coordination, start.plus_seconds(-3600)).await?;
+    tx.commit().await?;
+    let r = rounds::get_round(db, &instance, id).await?;
+    let mut tx = db.begin().await?;
+    rounds::check_in(&mut tx, &r, &[terrain.id, binome.id], back, terrain.id, r.version, start).await?;
+    tx.commit().await?;
+    let r = rounds::get_round(db, &instance, id).await?;
+    let mut tx = db.begin().await?;
+    rounds::check_out(&mut tx, &r, terrain.id, r.version, back).await?;
+    tx.commit().await?;
+    let r = rounds::get_round(db, &instance, id).await?;
+    let handover = "Point d'eau du quai fermé (démo) : prévoir des bouteilles. Deux tentes de plus au campement du quai ; repasser en début de maraude.";
+    let mut tx = db.begin().await?;
+    rounds::set_report(&mut tx, &r, (14, 2, 12), 1, "", handover, r.version, back).await?;
+    tx.commit().await?;
     Ok(())
 }

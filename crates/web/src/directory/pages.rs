@@ -58,18 +58,21 @@ fn hm(t: Timestamp) -> String {
 /// "Open until 12:30", "Closed · opens Monday 19/01 at 09:00", "Hours unknown".
 pub fn state_text(lang: Lang, now: Timestamp, state: Option<Now>) -> String {
     let day = |t: Timestamp| t.to_datetime().with_timezone(&chrono_tz::Europe::Paris);
-    let when = |t: Timestamp| {
+    // "à 12:30" / "lundi 19/01 à 09:00", or "jusqu'à 12:30" / "jusqu'au lundi 19/01 à 09:00".
+    let at = |t: Timestamp, today: &str, other: &str| {
         if day(t).date_naive() == day(now).date_naive() {
-            lang.tf("directory.hours.today_at", &[("time", &hm(t))])
+            lang.tf(today, &[("time", &hm(t))])
         } else {
             use chrono::Datelike;
             let d = day(t);
             let weekday = lang.t(&format!("directory.weekday.{}", d.weekday().num_days_from_monday()));
-            lang.tf("directory.hours.day_at", &[("day", &weekday), ("date", &d.format("%d/%m").to_string()), ("time", &hm(t))])
+            lang.tf(other, &[("day", &weekday), ("date", &d.format("%d/%m").to_string()), ("time", &hm(t))])
         }
     };
+    let when = |t: Timestamp| at(t, "directory.hours.today_at", "directory.hours.day_at");
+    let until = |t: Timestamp| at(t, "directory.hours.until_today", "directory.hours.until_day");
     match state {
-        Some(Now::Open(Some(t))) => lang.tf("directory.hours.open_until", &[("when", &when(t))]),
+        Some(Now::Open(Some(t))) => lang.tf("directory.hours.open_until", &[("when", &until(t))]),
         Some(Now::Open(None)) => lang.t("directory.hours.open"),
         Some(Now::Closed(Some(t))) => lang.tf("directory.hours.closed_opens", &[("when", &when(t))]),
         Some(Now::Closed(None)) => lang.t("directory.hours.closed"),
@@ -516,4 +519,20 @@ pub async fn import_upload(State(state): State<AppState>, ctx: PageCtx, who: Aut
     let status = if o.problems.is_empty() || o.written { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let view = ImportView { dry_run: o.dry_run, written: o.written, counts: o.counts, problems, more_problems, warnings, more_warnings };
     Ok(render_status(status, &ImportPage { ctx, errors: FieldErrors::new(), outcome: Some(view) }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_until_reads_as_french_today_and_another_day() {
+        let now = Timestamp::parse_paris("2026-12-02T10:00").unwrap();
+        let noon = Timestamp::parse_paris("2026-12-02T12:30").unwrap();
+        let thursday = Timestamp::parse_paris("2026-12-03T09:00").unwrap();
+        assert_eq!(state_text(Lang::Fr, now, Some(Now::Open(Some(noon)))), "Ouvert maintenant, jusqu'à 12:30");
+        assert_eq!(state_text(Lang::Fr, now, Some(Now::Open(Some(thursday)))), "Ouvert maintenant, jusqu'au jeudi 03/12 à 09:00");
+        assert_eq!(state_text(Lang::En, now, Some(Now::Open(Some(noon)))), "Open now, until 12:30");
+        assert_eq!(state_text(Lang::Fr, now, Some(Now::Closed(Some(thursday)))), "Fermé maintenant · ouvre jeudi 03/12 à 09:00");
+    }
 }

@@ -128,11 +128,12 @@ struct ShowPage {
     people: Vec<Person>,
     care: Option<String>,
     territory: String,
+    child_protection: Option<String>,
 }
 
 /// GET /encounters/{id} (an audited read)
 pub async fn show(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
     let read = encounters::read(&state, &who, &id, "page").await?;
     let territory = read.territory.map(|t| format!("{} · {}", t.code, t.name)).unwrap_or_default();
-    Ok(render(&ShowPage { ctx, encounter: read.encounter, people: read.people, care: read.care, territory }))
+    Ok(render(&ShowPage { ctx, encounter: read.encounter, people: read.people, care: read.care, territory, child_protection: read.child_protection }))
 }

@@ -206,6 +206,7 @@ struct ShowPage {
     errors: FieldErrors,
     consent_form: ConsentForm,
     codes: Codes,
+    child_protection: Option<String>,
 }
 
 impl ShowPage {
@@ -246,6 +247,7 @@ async fn show_page(state: &AppState, ctx: PageCtx, who: &Authenticated, v: FileV
         now: state.clock.now(),
         panel: who_can_read(&state.db, &who.actor, &v.resource).await?,
         health_panel: who_can_read(&state.db, &who.actor, &v.health_resource).await?,
+        child_protection: v.child_protection,
         territory: v.territory,
         organisation: v.organisation,
         own_file: v.own_file,

@@ -238,6 +238,13 @@ struct ShowPage {
 }
 
 impl ShowPage {
+    /// Opening hours in words when their form is a common one (else as written).
+    fn hours_text(&self, osm: &str) -> (String, bool) {
+        match veille_app::directory::hours::describe(osm, self.ctx.lang) {
+            Some(words) => (words, true),
+            None => (osm.to_owned(), false),
+        }
+    }
     fn is_sender(&self) -> bool {
         self.party == ReferralParty::Sender
     }

@@ -63,7 +63,7 @@ pub fn since(ctx: &PageCtx, now: Timestamp, then: Option<Timestamp>) -> String {
         Some(t) => match t.seconds_until(now) / 86_400 {
             d if d <= 0 => ctx.t("people.list.today"),
             1 => ctx.t("people.list.yesterday"),
-            d => ctx.tf("people.list.days_ago", &[("days", &d.to_string())]),
+            d => ctx.tn("people.list.days_ago", d),
         },
     }
 }
@@ -72,7 +72,7 @@ pub fn since(ctx: &PageCtx, now: Timestamp, then: Option<Timestamp>) -> String {
 pub fn age_label(ctx: &PageCtx, now: Timestamp, f: &PersonFields) -> String {
     use chrono::Datelike;
     match (f.birth_year, f.age_band) {
-        (Some(y), _) => ctx.tf("people.age.years", &[("age", &(now.to_datetime().year() - y).to_string()), ("year", &y.to_string())]),
+        (Some(y), _) => ctx.tnf("people.age.years", i64::from(now.to_datetime().year() - y), &[("year", &y.to_string())]),
         (None, Some(b)) => ctx.label("people.age_band", b.code()),
         (None, None) => ctx.t("people.unknown"),
     }

@@ -101,7 +101,7 @@ struct TakenInPage {
 
 impl TakenInPage {
     fn reference_line(&self) -> String {
-        self.ctx.tf("report.received.reference", &[("reference", &self.received.reference)])
+        self.ctx.tf("report.intake.recorded", &[("reference", &self.received.reference)])
     }
     fn territory_line(&self, name: &str) -> String {
         self.ctx.tf("report.received.in_territory", &[("territory", name)])

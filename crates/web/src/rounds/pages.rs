@@ -237,14 +237,15 @@ struct ReportPage {
 impl ReportPage {
     fn met_line(&self) -> String {
         let m = &self.met;
+        let n = |key: &str, count: i64| self.ctx.tn(&format!("round.report.counts.{key}"), count);
         self.ctx.tf(
             "round.report.from_encounters",
             &[
-                ("encounters", &m.encounters.to_string()),
-                ("total", &(m.files + m.unidentified).to_string()),
-                ("new", &(m.files - m.known_files).to_string()),
-                ("known", &m.known_files.to_string()),
-                ("unidentified", &m.unidentified.to_string()),
+                ("encounters", &n("encounters", m.encounters)),
+                ("total", &n("people", m.files + m.unidentified)),
+                ("new", &n("new", m.files - m.known_files)),
+                ("known", &n("known", m.known_files)),
+                ("unidentified", &n("unidentified", m.unidentified)),
             ],
         )
     }

@@ -369,7 +369,7 @@ async fn search_by_need_territory_public_language_and_words_in_the_page_and_the_
     let page = c.get(&format!("/directory?need=equipement-et-alimentation&territory={}", w.t2)).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Café et écoute") && page.body.contains("Douches et vestiaire") && !page.body.contains("Repas du midi"), "{}", page.body);
-    assert!(page.body.contains("2 service(s) trouvé(s)"));
+    assert!(page.body.contains("2 services trouvés"));
     // A service page, its structure page, the API objects.
     let douches = service_id(&w, "test--bains-est--douches").await;
     let p = c.get(&format!("/directory/services/{douches}")).await;

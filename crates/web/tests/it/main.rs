@@ -5,12 +5,14 @@
 mod access;
 mod audit;
 mod auth;
+mod demo;
 mod directory;
 mod entry_points;
 mod helpers;
 mod mail;
 mod matrix;
 mod people;
+mod protection;
 mod reports;
 mod reports_intake;
 mod rounds;

@@ -87,6 +87,8 @@ async fn partner_intake_by_staff_keeps_the_reporter_in_a_restricted_field() {
     let page = staff.get("/reports/new").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("name=\"channel\"") && page.body.contains("Mairie d&#39;arrondissement") || page.body.contains("Mairie d'arrondissement"));
+    // Staff take a report in: the form does not speak to them as to the public.
+    assert!(!page.body.contains("Ce que vous avez vu") && !page.body.contains("Vous êtes") && page.body.contains("Situation constatée ou rapportée"));
 
     // Bad input: every message next to its field, what was typed kept.
     let r = staff
@@ -142,7 +144,9 @@ async fn partner_intake_by_staff_keeps_the_reporter_in_a_restricted_field() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert!(r.body.contains("/suivi/") && r.body.contains("id=\"report-link\""));
+    assert!(!r.body.contains("Merci") && !r.body.contains("Votre signalement"), "staff are not thanked for their own intake");
     let stored = newest(&w).await;
+    assert!(r.body.contains(&format!("Signalement enregistré sous la référence {}.", stored.reference)));
     assert_eq!((stored.source.code(), stored.channel.code(), stored.level), ("mairie_arrondissement", "phone", 2));
     assert_eq!(stored.reporter_name.as_deref(), Some("Mme Exemple, cabinet du maire du 18e"));
     assert!(stored.email_confirmed && stored.contact_consent, "typed by staff: no code to type back");
@@ -158,6 +162,10 @@ async fn partner_intake_by_staff_keeps_the_reporter_in_a_restricted_field() {
     let mut field = w.app.session_for(w.field_coordinator, false).await;
     let page = field.get(&path).await.body;
     assert!(section(&page, "reporter").contains("cabinet18@mairie.exemple.fr"), "the team in charge may update: it sees the reporter");
+    assert!(
+        !page.contains("Vous êtes") && !page.contains("Ce que vous avez vu") && page.contains("Signalé par"),
+        "the staff report page speaks of the reporter"
+    );
     let coord_admin = w.app.user(w.coord_org, Role::OrgAdmin, "orgadmin@ville.exemple.fr", None, None).await;
     let mut coord_admin = w.app.session_for(coord_admin, false).await;
     let page = coord_admin.get(&path).await;
