@@ -182,7 +182,8 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
     // an extra outing at the slot's usual hours), so that each team has
     // something to check in to on the first day of the demo.
     let date = now.plus_seconds(-4 * 3600).paris_date();
-    let outings: [(&teams::Team, Option<veille_domain::ScheduleSlotId>, Option<veille_domain::CircuitId>, _, i64, i64); 4] = [
+    // (team, today's slot, circuit, territory, start and end in minutes of the day)
+    let outings = [
         (&evening, evening_today, Some(evening_circuit), t19, 20 * 60, 60),
         (&mediation, mediation_today, None, t18, 9 * 60, 12 * 60),
         (&health, health_today, None, t18, 14 * 60, 17 * 60),
