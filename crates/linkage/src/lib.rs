@@ -32,6 +32,7 @@ pub mod model;
 pub mod normalize;
 pub mod phonetic;
 pub mod similarity;
+pub mod synth;
 
 pub use cluster::clusters;
 pub use config::Config;
