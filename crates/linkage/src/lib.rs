@@ -98,7 +98,9 @@ pub struct ScoredPair {
     pub agreements: Vec<FieldAgreement>,
 }
 
-fn explain(compiled: &Compiled, table: &[Vec<f64>], left: &str, right: &str, weight: f64, pattern: u64) -> ScoredPair {
+/// The explanation of a scored pair (per-field weights include the
+/// term-frequency adjustments).
+fn explain(compiled: &Compiled, scorer: &engine::Scorer, a: &Prepared, b: &Prepared, left: &str, right: &str, weight: f64, pattern: u64) -> ScoredPair {
     let agreements = compiled
         .comparisons
         .iter()
@@ -108,7 +110,7 @@ fn explain(compiled: &Compiled, table: &[Vec<f64>], left: &str, right: &str, wei
             if l == NULL_LEVEL {
                 FieldAgreement { comparison: cmp.name.clone(), level: "null".into(), weight: 0.0 }
             } else {
-                FieldAgreement { comparison: cmp.name.clone(), level: cmp.labels[l as usize].clone(), weight: table[c][l as usize] }
+                FieldAgreement { comparison: cmp.name.clone(), level: cmp.labels[l as usize].clone(), weight: compiled.level_weight(c, l, a, b, scorer) }
             }
         })
         .collect();
@@ -157,8 +159,18 @@ pub struct BatchResult {
 impl BatchResult {
     /// Explanation of one kept pair.
     pub fn explain(&self, p: &RawPair) -> ScoredPair {
-        let table = self.model.weight_table();
-        explain(&self.engine.compiled, &table, &self.ids[p.a as usize], &self.ids[p.b as usize], p.weight as f64, p.pattern)
+        let e = &self.engine;
+        let scorer = engine::Scorer::new(&e.compiled, &self.model, 0.0, &e.tf);
+        explain(
+            &e.compiled,
+            &scorer,
+            &e.records[p.a as usize],
+            &e.records[p.b as usize],
+            &self.ids[p.a as usize],
+            &self.ids[p.b as usize],
+            p.weight as f64,
+            p.pattern,
+        )
     }
     /// Cluster label (index of a representative record) per record.
     pub fn clusters(&self, threshold: f64) -> Vec<u32> {
@@ -237,7 +249,6 @@ pub struct Index {
     engine: Engine,
     ids: Vec<String>,
     model: Model,
-    table: Vec<Vec<f64>>,
     /// Slots withdrawn or replaced (skipped by lookups).
     removed: Vec<bool>,
     /// The live slot of each id.
@@ -273,7 +284,6 @@ impl Index {
             Some(m) => m,
             None => engine.estimate(),
         };
-        let table = model.weight_table();
         // An id given twice: the last record stands for it.
         let mut removed = vec![false; ids.len()];
         let mut slots = HashMap::with_capacity(ids.len());
@@ -282,7 +292,7 @@ impl Index {
                 removed[old as usize] = true;
             }
         }
-        Ok(Index { engine, ids, model, table, removed, slots })
+        Ok(Index { engine, ids, model, removed, slots })
     }
 
     pub fn model(&self) -> &Model {
@@ -307,6 +317,9 @@ impl Index {
         let compiled = &self.engine.compiled;
         let get = |i: usize| record.get(&compiled.fields[i]);
         let (p, keys) = compiled.prepare(&get);
+        if self.engine.tf.is_active() {
+            self.engine.tf.add(&p);
+        }
         let idx = self.engine.records.len() as u32;
         self.engine.records.push(p);
         self.ids.push(record.id.clone());
@@ -349,9 +362,8 @@ impl Index {
         let compiled = &self.engine.compiled;
         let get = |i: usize| record.get(&compiled.fields[i]);
         let (p, keys) = compiled.prepare(&get);
-        let max_block = compiled.config.max_block_size.max(2);
         let mut cands: Vec<u32> = Vec::new();
-        for (rule, ks) in self.engine.rules.iter().zip(&keys) {
+        for ((rule, ks), &max_block) in self.engine.rules.iter().zip(&keys).zip(&compiled.rule_max_block) {
             for k in ks {
                 if rule.block_len(*k) > max_block {
                     continue;
@@ -361,7 +373,7 @@ impl Index {
         }
         cands.sort_unstable();
         cands.dedup();
-        let scorer = engine::Scorer::new(compiled, &self.model, min_probability);
+        let scorer = engine::Scorer::new(compiled, &self.model, min_probability, &self.engine.tf);
         let mut scored: Vec<(f64, u64, u32)> = cands
             .into_iter()
             .filter(|&c| !self.removed[c as usize] && self.ids[c as usize] != record.id)
@@ -369,6 +381,9 @@ impl Index {
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         scored.truncate(limit);
-        scored.into_iter().map(|(w, pat, c)| explain(compiled, &self.table, &record.id, &self.ids[c as usize], w, pat)).collect()
+        scored
+            .into_iter()
+            .map(|(w, pat, c)| explain(compiled, &scorer, &p, &self.engine.records[c as usize], &record.id, &self.ids[c as usize], w, pat))
+            .collect()
     }
 }

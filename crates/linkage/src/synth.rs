@@ -933,7 +933,7 @@ fn street_record(p: &StreetPerson, rng: &mut StdRng, entity: usize) -> SynthReco
         0..=11 => Kind::GivenOnly,
         12..=19 if !p.nicknames.is_empty() => Kind::NicknameOnly,
         20..=29 => Kind::Swapped,
-        30..=34 => Kind::FamilyOnly,
+        30..=32 => Kind::FamilyOnly,
         _ => Kind::Full,
     };
     let (given, family) = match kind {
@@ -946,7 +946,8 @@ fn street_record(p: &StreetPerson, rng: &mut StdRng, entity: usize) -> SynthReco
     };
     let mut aliases: Vec<String> = Vec::new();
     for n in &p.nicknames {
-        if kind == Kind::NicknameOnly || rng.gen_bool(0.4) {
+        // The name people go by on the street: most teams write it down.
+        if kind == Kind::NicknameOnly || rng.gen_bool(0.65) {
             aliases.push(if rng.gen_bool(0.05) { typo(n, rng) } else { n.clone() });
         }
     }
