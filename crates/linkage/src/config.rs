@@ -261,6 +261,11 @@ pub struct KeyPart {
     /// For `prefix`: number of letters; for `year`: window (± years).
     #[serde(default)]
     pub n: Option<usize>,
+    /// For `year`: group years by this many (1980-1984, 1985-1989…): a
+    /// record goes in the groups its years ± window touch. Fewer, larger
+    /// blocks than one per year.
+    #[serde(default)]
+    pub bucket: Option<usize>,
 }
 
 impl KeyPart {
@@ -290,6 +295,17 @@ pub enum Transform {
     SortedPhonetic,
     /// First n letters of the normalised value.
     Prefix,
+    /// One key per normalised name token (particles glued: "ben ali" is
+    /// one token): any shared token joins the block.
+    Token,
+    /// Every name token (at least n letters, default 4) and each of its
+    /// one-letter deletions ("yacine": "acine", "ycine"…): two spellings one
+    /// typo or one transliterated letter apart share a key.
+    TokenDeletions,
+    /// First n letters of every token of all listed fields, sorted: robust
+    /// to swapped names and to misspellings past the first letters. No key
+    /// when fewer than two distinct tokens.
+    SortedPrefix,
     /// Year (of a year or a date), with an optional ± window.
     Year,
     /// Full date, also under its day/month transposition.
@@ -358,7 +374,7 @@ impl Config {
                 if k.field_list().is_empty() {
                     return Err(E(format!("blocking rule {}: a key part names no field", i + 1)));
                 }
-                if k.transform == Transform::Prefix && k.n.unwrap_or(0) == 0 {
+                if matches!(k.transform, Transform::Prefix | Transform::SortedPrefix) && k.n.unwrap_or(0) == 0 {
                     return Err(E(format!("blocking rule {}: prefix needs n >= 1", i + 1)));
                 }
             }

@@ -193,6 +193,7 @@ pub(crate) struct CPart {
     pub(crate) fields: Vec<usize>,
     transform: Transform,
     n: usize,
+    bucket: i32,
 }
 
 /// How an age field is read: the field holding the date it was given on, and the extra ± years.
@@ -303,9 +304,11 @@ impl Compiled {
                         fields: k.field_list().iter().map(|f| idx(f)).collect(),
                         transform: k.transform,
                         n: k.n.unwrap_or(match k.transform {
-                            Transform::Prefix => 3,
+                            Transform::Prefix | Transform::SortedPrefix => 3,
+                            Transform::TokenDeletions => 4,
                             _ => 0,
                         }),
+                        bucket: k.bucket.unwrap_or(1).max(1) as i32,
                     })
                     .collect()
             })
@@ -416,7 +419,7 @@ impl Compiled {
             for &f in &p.fields {
                 for (r, _) in &fv[f] {
                     if let Some((lo, hi)) = self.years_of(f, r, fv) {
-                        for yy in (lo - w)..=(hi + w) {
+                        for yy in ((lo - w).div_euclid(p.bucket))..=((hi + w).div_euclid(p.bucket)) {
                             out.push(yy.to_string());
                         }
                     }
@@ -445,6 +448,22 @@ impl Compiled {
                     out.push(toks.join(" "));
                 }
             }
+            Transform::SortedPrefix => {
+                let mut toks: Vec<String> = Vec::new();
+                for (_, n) in &vals {
+                    for t in glued_tokens(n) {
+                        let k: String = t.chars().filter(|c| c.is_ascii_lowercase()).take(p.n).collect();
+                        if !k.is_empty() {
+                            toks.push(k);
+                        }
+                    }
+                }
+                toks.sort();
+                toks.dedup();
+                if toks.len() >= 2 {
+                    out.push(toks.join(" "));
+                }
+            }
             _ => {
                 for (r, n) in &vals {
                     match p.transform {
@@ -468,6 +487,27 @@ impl Compiled {
                         Transform::Prefix => {
                             out.push(n.chars().filter(|c| *c != ' ').take(p.n).collect());
                         }
+                        Transform::Token => {
+                            for t in glued_tokens(n) {
+                                if t.len() >= 2 {
+                                    out.push(t);
+                                }
+                            }
+                        }
+                        Transform::TokenDeletions => {
+                            for t in glued_tokens(n) {
+                                let l = letters(&t);
+                                if l.len() < p.n {
+                                    continue;
+                                }
+                                out.push(String::from_utf8_lossy(&l).into_owned());
+                                for i in 0..l.len() {
+                                    let mut d = l.clone();
+                                    d.remove(i);
+                                    out.push(String::from_utf8_lossy(&d).into_owned());
+                                }
+                            }
+                        }
                         Transform::Year => {}
                         Transform::Date => {
                             if let Some((y, m, d)) = parse_date(r) {
@@ -477,7 +517,7 @@ impl Compiled {
                                 }
                             }
                         }
-                        Transform::SortedPhonetic => {}
+                        Transform::SortedPhonetic | Transform::SortedPrefix => {}
                     }
                 }
             }
