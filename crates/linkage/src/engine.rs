@@ -691,7 +691,7 @@ impl Compiled {
     }
 }
 
-pub(crate) fn level_at(pattern: u64, c: usize) -> u8 {
+pub fn level_at(pattern: u64, c: usize) -> u8 {
     ((pattern >> (4 * c)) & 15) as u8
 }
 
@@ -857,6 +857,10 @@ pub(crate) enum TfKind {
 #[derive(Debug, Default, Clone)]
 pub struct TermFreq {
     sources: Vec<Option<SourceFreq>>,
+    /// Whether both records of a scored pair are counted (a batch over a
+    /// file): the frequency of a value among the *other* records is then
+    /// (count − 1) / total.
+    pub(crate) counts_both: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -876,7 +880,7 @@ impl TermFreq {
         for c in compiled.comparisons.iter().filter(|c| c.tf) {
             sources[c.source] = Some(SourceFreq::default());
         }
-        TermFreq { sources }
+        TermFreq { sources, counts_both: false }
     }
     /// Count the values of one record.
     pub(crate) fn add(&mut self, p: &Prepared) {
@@ -914,7 +918,7 @@ impl TermFreq {
                     TfKind::Phonetic if !x.phonetic().is_empty() && x.phonetic() == y.phonetic() => (x.phonetic(), &f.phonetic),
                     _ => continue,
                 };
-                let n = map.get(&tf_hash(kind, key)).copied().unwrap_or(0).max(1);
+                let n = map.get(&tf_hash(kind, key)).copied().unwrap_or(0).saturating_sub(u32::from(self.counts_both)).max(1);
                 best = Some(best.map_or(n, |b| b.min(n)));
             }
         }
@@ -1034,6 +1038,7 @@ impl Engine {
                 tf.add(p);
             }
         }
+        tf.counts_both = true;
         let mut records = Vec::with_capacity(prepared.len());
         let mut rules: Vec<RuleIndex> = (0..n_rules).map(|_| RuleIndex::default()).collect();
         for r in rules.iter_mut() {
@@ -1160,6 +1165,28 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// About `max_pairs` candidate pairs drawn evenly (each pair once), with
+    /// their patterns.
+    pub fn sample_candidates(&self, max_pairs: usize, seed: u64) -> Vec<(u32, u32, u64)> {
+        let (items, total) = self.work_items();
+        let p = if total == 0 { 1.0 } else { (max_pairs as f64 / total as f64).min(1.0) };
+        let cut = if p >= 1.0 { u64::MAX } else { (p * u64::MAX as f64) as u64 };
+        items
+            .par_iter()
+            .fold(Vec::new, |mut acc, it| {
+                let rows = &self.rules[it.rule as usize].recs;
+                let keep_row = |i: usize| cut == u64::MAX || pair_hash(rows[i], it.rule, seed) <= cut;
+                self.for_each_pair_rows(it, &keep_row, |a, b| {
+                    acc.push((a, b, self.compiled.pattern(&self.records[a as usize], &self.records[b as usize])));
+                });
+                acc
+            })
+            .reduce(Vec::new, |mut a, mut b| {
+                a.append(&mut b);
+                a
+            })
     }
 
     /// Whether a pair of records shares a block of some rule (is a candidate).
@@ -1352,7 +1379,56 @@ impl Engine {
             eprintln!("[linkage] u from random pairs {t1:.2}s, candidate sample {:.2}s ({} patterns)", t0.elapsed().as_secs_f64() - t1, all.len());
         }
         let per_rule: Vec<(HashMap<u64, f64>, Vec<bool>)> = by_rule.into_iter().enumerate().map(|(r, pats)| (pats, self.held_by_rule(r))).collect();
-        Model::estimate(&self.compiled, &u_counts, &per_rule, &all, self.total_pairs(), est.max_iterations)
+        let mut model = Model::estimate(&self.compiled, &u_counts, &per_rule, &all, self.total_pairs(), est.max_iterations);
+        if self.tf.is_active() {
+            // λ again, with the weights pairs really get (term-frequency
+            // adjusted): agreeing on rare names is likelier among matches
+            // than the pattern alone says.
+            model.lambda = self.lambda_with_tf(&model, est.em_max_pairs, est.seed, est.max_iterations);
+            if verbose {
+                eprintln!("[linkage] lambda with term frequencies {:.3e}", model.lambda);
+            }
+        }
+        model
+    }
+
+    /// λ by EM over a sample of candidate pairs scored with term-frequency adjustments.
+    fn lambda_with_tf(&self, model: &Model, max_pairs: usize, seed: u64, max_iterations: usize) -> f64 {
+        let (_, total) = self.work_items();
+        let sample = self.sample_candidates(max_pairs, seed ^ 0x7f);
+        if sample.is_empty() || total == 0 {
+            return model.lambda;
+        }
+        let scale = total as f64 / sample.len() as f64;
+        let scorer = Scorer::new(&self.compiled, model, 0.0, &self.tf);
+        let llr: Vec<f64> = sample
+            .par_iter()
+            .map(|(a, b, _)| {
+                let (ra, rb) = (&self.records[*a as usize], &self.records[*b as usize]);
+                (0..self.compiled.comparisons.len())
+                    .map(|c| {
+                        let l = self.compiled.level(&self.compiled.comparisons[c], ra, rb);
+                        if l == NULL_LEVEL {
+                            0.0
+                        } else {
+                            self.compiled.level_weight(c, l, ra, rb, &scorer)
+                        }
+                    })
+                    .sum::<f64>()
+            })
+            .collect();
+        let total_pairs = self.total_pairs();
+        let mut lambda = model.lambda.clamp(1e-12, 0.5);
+        for _ in 0..max_iterations.max(50) {
+            let prior = crate::model::probability_to_weight(lambda);
+            let expected: f64 = llr.iter().map(|w| scale / (1.0 + (-(prior + w)).exp2())).sum();
+            let nl = (expected / total_pairs).clamp(1e-12, 0.999);
+            if (nl - lambda).abs() <= 1e-9 * lambda.max(1e-12) {
+                return nl;
+            }
+            lambda = nl;
+        }
+        lambda
     }
 
     /// Score every candidate pair, keeping those with probability ≥ threshold.

@@ -238,6 +238,46 @@ pub fn link(config: &Config, left: &[Record], right: &[Record]) -> Result<BatchR
     run_batch(compiled, prepared, ids, Some(left.len() as u32), &indicatif::ProgressBar::hidden())
 }
 
+/// A pair of records a person judged: the same person (`same`) or two
+/// people (a link made, undone, or a suggestion marked distinct).
+#[derive(Debug, Clone)]
+pub struct Labelled {
+    pub left: Record,
+    pub right: Record,
+    pub same: bool,
+}
+
+/// How much labelled pairs weigh against the prior in [`learn`].
+#[derive(Debug, Clone, Copy)]
+pub struct LearnWeights {
+    /// Pseudo-pairs of the prior m (m moves little with fewer labels than this).
+    pub prior_m: f64,
+    /// Pseudo-pairs of the prior u.
+    pub prior_u: f64,
+}
+
+impl Default for LearnWeights {
+    fn default() -> Self {
+        LearnWeights { prior_m: 30.0, prior_u: 200.0 }
+    }
+}
+
+/// Re-estimate a model from pairs people labelled, with `prior` (e.g. the
+/// unsupervised model) as the prior: see [`Model::learn`].
+pub fn learn(config: &Config, prior: &Model, labelled: &[Labelled], weights: LearnWeights) -> Result<Model, Error> {
+    let compiled = Compiled::new(config, None)?;
+    prior.check_against(&compiled)?;
+    let patterns: Vec<(u64, bool)> = labelled
+        .iter()
+        .map(|l| {
+            let a = compiled.prepare(&|i| l.left.get(&compiled.fields[i])).0;
+            let b = compiled.prepare(&|i| l.right.get(&compiled.fields[i])).0;
+            (compiled.pattern(&a, &b), l.same)
+        })
+        .collect();
+    Ok(prior.learn(&compiled, &patterns, weights.prior_m, weights.prior_u))
+}
+
 /// In-memory index of existing records for incremental lookups ("possible
 /// duplicates" while a person is being created).
 ///
@@ -279,7 +319,9 @@ impl Index {
             }
             None => fixed_model(&compiled)?,
         };
-        let engine = Engine::new(compiled, prepared, None);
+        let mut engine = Engine::new(compiled, prepared, None);
+        // A probe is not among the counted records.
+        engine.tf.counts_both = false;
         let model = match model {
             Some(m) => m,
             None => engine.estimate(),

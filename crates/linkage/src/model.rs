@@ -106,7 +106,17 @@ impl Model {
                 c.iter().map(|x| (x + 0.5) / (tot + 0.5 * c.len() as f64)).collect()
             })
             .collect();
-        let m_init: Vec<Vec<f64>> = counts.iter().map(|&k| initial_m(k)).collect();
+        let est = &compiled.config.estimation;
+        let m_init: Vec<Vec<f64>> = compiled
+            .config
+            .comparisons
+            .iter()
+            .zip(&counts)
+            .map(|(c, &k)| match &c.m_prior {
+                Some(p) => normalized(p),
+                None => initial_m(k),
+            })
+            .collect();
         let mut m_sum: Vec<Vec<f64>> = counts.iter().map(|&k| vec![0.0; k]).collect();
         let mut m_n = vec![0usize; counts.len()];
         let mut iterations = 0;
@@ -115,10 +125,13 @@ impl Model {
             if !active.iter().any(|a| *a) || pats.is_empty() {
                 continue;
             }
-            let (m, it) = em_m(pats, &active, &u, m_init.clone(), max_iterations);
+            let (m, it) = em_m(pats, &active, &u, m_init.clone(), max_iterations, est.prior_weight);
             iterations += it;
             for c in 0..counts.len() {
-                if active[c] {
+                // An implausible estimate (namesakes taken for matches: the
+                // matches would differ more often than random pairs) is not
+                // averaged in.
+                if active[c] && (!est.plausibility_check || plausible(&m[c], &u[c])) {
                     for l in 0..counts[c] {
                         m_sum[c][l] += m[c][l];
                     }
@@ -136,6 +149,11 @@ impl Model {
             m[c][l] = mid;
             u[c][l] = mid;
         }
+        if verbose() {
+            for (c, n) in names.iter().enumerate() {
+                eprintln!("[linkage] m of {n}: {} plausible estimate(s) averaged", m_n[c]);
+            }
+        }
         let lambda = em_lambda(candidates, &m, &u, total_pairs, max_iterations);
         Model {
             lambda,
@@ -150,6 +168,27 @@ impl Model {
                 .collect(),
         }
     }
+}
+
+fn verbose() -> bool {
+    std::env::var_os("VEILLE_LINKAGE_VERBOSE").is_some()
+}
+
+fn normalized(p: &[f64]) -> Vec<f64> {
+    let s: f64 = p.iter().sum();
+    p.iter().map(|x| x / s).collect()
+}
+
+/// Whether m of one comparison is plausible given its u: every agreeing
+/// level at least as likely among matches as among non-matches, "else" no
+/// likelier among matches, and at most half of the matches disagreeing.
+pub fn plausible(m: &[f64], u: &[f64]) -> bool {
+    let k = m.len();
+    if k < 2 {
+        return true;
+    }
+    let agreeing_ok = (0..k - 1).all(|l| m[l] >= u[l] * 0.999);
+    agreeing_ok && m[k - 1] <= u[k - 1] && m[k - 1] <= 0.5
 }
 
 /// Starting m: agreeing levels likely, "else" unlikely.
@@ -179,11 +218,18 @@ fn log_terms(p: u64, active: &[bool], m: &[Vec<f64>], u: &[Vec<f64>]) -> (f64, f
 
 /// EM for m (u fixed) and the within-sample λ on pattern counts; returns m
 /// and the number of iterations.
-pub(crate) fn em_m(pats: &HashMap<u64, f64>, active: &[bool], u: &[Vec<f64>], mut m: Vec<Vec<f64>>, max_iterations: usize) -> (Vec<Vec<f64>>, usize) {
+pub(crate) fn em_m(
+    pats: &HashMap<u64, f64>,
+    active: &[bool],
+    u: &[Vec<f64>],
+    mut m: Vec<Vec<f64>>,
+    max_iterations: usize,
+    pseudo: f64,
+) -> (Vec<Vec<f64>>, usize) {
     // Dirichlet prior: a few pseudo-matches spread as the starting m, so that
     // a level never seen among the matches of a small sample keeps a
     // sensible m instead of collapsing to zero.
-    const PSEUDO: f64 = 5.0;
+    let pseudo = pseudo.max(0.0);
     let prior = m.clone();
     let mut lambda: f64 = 0.3;
     let mut iterations = 0;
@@ -212,7 +258,7 @@ pub(crate) fn em_m(pats: &HashMap<u64, f64>, active: &[bool], u: &[Vec<f64>], mu
             let sm: f64 = wm[c].iter().sum();
             if active[c] && sm > 0.0 {
                 for l in 0..m[c].len() {
-                    let nv = ((wm[c][l] + PSEUDO * prior[c][l]) / (sm + PSEUDO)).max(FLOOR);
+                    let nv = ((wm[c][l] + pseudo * prior[c][l]) / (sm + pseudo)).max(FLOOR);
                     delta = delta.max((nv - m[c][l]).abs());
                     m[c][l] = nv;
                 }
@@ -255,4 +301,70 @@ pub(crate) fn em_lambda(candidates: &HashMap<u64, f64>, m: &[Vec<f64>], u: &[Vec
         lambda = nl;
     }
     lambda
+}
+
+impl Model {
+    /// Re-estimate the model from labelled pairs (`(pattern, same person)`,
+    /// patterns as [`Compiled`] packs them), with `self` as the prior:
+    ///
+    /// * m of each comparison: the levels seen among the pairs labelled the
+    ///   same person, plus `prior_weight` pseudo-pairs spread as the prior m
+    ///   (few labels move m a little, many labels take over);
+    /// * u: the prior u (from random pairs) with the pairs labelled distinct
+    ///   added as `u_weight` times fewer pseudo-pairs than the prior holds
+    ///   (labelled distinct pairs are the hard ones a person was shown, not
+    ///   random pairs, so they only nudge u);
+    /// * λ kept.
+    ///
+    /// A re-estimated comparison whose m fails the plausibility check keeps
+    /// the prior's m.
+    pub fn learn(&self, compiled: &Compiled, labelled: &[(u64, bool)], prior_weight: f64, u_weight: f64) -> Model {
+        let mut out = self.clone();
+        let n_matches = labelled.iter().filter(|(_, same)| *same).count();
+        let n_distinct = labelled.len() - n_matches;
+        for (c, cmp) in out.comparisons.iter_mut().enumerate() {
+            let k = cmp.levels.len();
+            let mut seen_m = vec![0.0; k];
+            let mut seen_u = vec![0.0; k];
+            for (p, same) in labelled {
+                let l = level_at(*p, c);
+                if l != NULL_LEVEL && (l as usize) < k {
+                    if *same {
+                        seen_m[l as usize] += 1.0;
+                    } else {
+                        seen_u[l as usize] += 1.0;
+                    }
+                }
+            }
+            let nm: f64 = seen_m.iter().sum();
+            let nu: f64 = seen_u.iter().sum();
+            let m: Vec<f64> = (0..k).map(|l| ((seen_m[l] + prior_weight * cmp.levels[l].m) / (nm + prior_weight)).max(FLOOR)).collect();
+            let u: Vec<f64> = (0..k).map(|l| ((seen_u[l] + u_weight * cmp.levels[l].u) / (nu + u_weight)).max(FLOOR)).collect();
+            let u_prior: Vec<f64> = cmp.levels.iter().map(|l| l.u).collect();
+            if plausible(&m, &u_prior) || n_matches == 0 {
+                for (l, level) in cmp.levels.iter_mut().enumerate() {
+                    if n_matches > 0 {
+                        level.m = m[l];
+                    }
+                    if n_distinct > 0 {
+                        level.u = u[l];
+                    }
+                }
+            } else if n_distinct > 0 {
+                for (l, level) in cmp.levels.iter_mut().enumerate() {
+                    level.u = u[l];
+                }
+            }
+        }
+        // A swap or cross seen from both name comparisons stays one piece of evidence.
+        for (c, l) in compiled.redundant_swaps() {
+            if let Some(level) = out.comparisons.get_mut(c).and_then(|x| x.levels.get_mut(l)) {
+                let mid = (level.m * level.u).sqrt();
+                level.m = mid;
+                level.u = mid;
+            }
+        }
+        out.iterations = 0;
+        out
+    }
 }
