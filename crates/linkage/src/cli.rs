@@ -285,7 +285,12 @@ pub fn run(cmd: LinkageCommand) -> anyhow::Result<()> {
             let w = crate::LearnWeights::default();
             let model = prior.learn(&engine.compiled, &labelled, w.prior_m, w.prior_u);
             std::fs::write(&save_model, serde_json::to_string_pretty(&model)?)?;
-            eprintln!("learned from {} labelled pairs ({} the same person) among {} shown", labelled.len(), labelled.iter().filter(|l| l.1).count(), shown.len());
+            eprintln!(
+                "learned from {} labelled pairs ({} the same person) among {} shown",
+                labelled.len(),
+                labelled.iter().filter(|l| l.1).count(),
+                shown.len()
+            );
             Ok(())
         }
         LinkageCommand::BenchIndex { config, input, queries, limit } => {

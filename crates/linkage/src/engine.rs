@@ -1380,11 +1380,17 @@ impl Engine {
         }
         let per_rule: Vec<(HashMap<u64, f64>, Vec<bool>)> = by_rule.into_iter().enumerate().map(|(r, pats)| (pats, self.held_by_rule(r))).collect();
         let mut model = Model::estimate(&self.compiled, &u_counts, &per_rule, &all, self.total_pairs(), est.max_iterations);
+        if self.n_left.is_none() {
+            model.records = Some(self.records.len() as u64);
+        }
         if self.tf.is_active() {
             // λ again, with the weights pairs really get (term-frequency
             // adjusted): agreeing on rare names is likelier among matches
             // than the pattern alone says.
-            model.lambda = self.lambda_with_tf(&model, est.em_max_pairs, est.seed, est.max_iterations);
+            // Bounded: within a factor 3 of the pattern-based λ (term
+            // frequencies sharpen λ, they do not overturn it).
+            let base = model.lambda;
+            model.lambda = self.lambda_with_tf(&model, est.em_max_pairs, est.seed, est.max_iterations).clamp(base / 3.0, base * 3.0);
             if verbose {
                 eprintln!("[linkage] lambda with term frequencies {:.3e}", model.lambda);
             }

@@ -322,8 +322,9 @@ impl Index {
         let mut engine = Engine::new(compiled, prepared, None);
         // A probe is not among the counted records.
         engine.tf.counts_both = false;
+        let n = engine.records.len();
         let model = match model {
-            Some(m) => m,
+            Some(m) => m.for_size(n),
             None => engine.estimate(),
         };
         // An id given twice: the last record stands for it.
@@ -339,6 +340,15 @@ impl Index {
 
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// Score with another model from now on (e.g. re-estimated from
+    /// labelled pairs with [`learn`]); λ is rescaled to the index's size
+    /// when the model says what size it was estimated on.
+    pub fn set_model(&mut self, model: Model) -> Result<(), Error> {
+        model.check_against(&self.engine.compiled)?;
+        self.model = model.for_size(self.len().max(2));
+        Ok(())
     }
     /// Number of live records (withdrawn and replaced ones not counted).
     pub fn len(&self) -> usize {

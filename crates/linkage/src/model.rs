@@ -31,6 +31,10 @@ pub struct Model {
     /// EM iterations run (0 for a fixed model).
     #[serde(default)]
     pub iterations: usize,
+    /// Number of records λ was estimated on: an index of another size
+    /// rescales λ (the matches per record stay, the pairs grow as n²).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<u64>,
 }
 
 const FLOOR: f64 = 1e-6;
@@ -49,6 +53,18 @@ impl Model {
     /// log2(m/u) per comparison and level.
     pub fn weight_table(&self) -> Vec<Vec<f64>> {
         self.comparisons.iter().map(|c| c.levels.iter().map(|l| (l.m.max(FLOOR) / l.u.max(FLOOR)).log2()).collect()).collect()
+    }
+
+    /// The model for a file or index of `n` records: λ rescaled from the
+    /// size it was estimated on (unchanged when that size is unknown).
+    pub fn for_size(&self, n: usize) -> Model {
+        let mut m = self.clone();
+        if let Some(r) = self.records.filter(|r| *r >= 2) {
+            let n = (n as f64).max(2.0);
+            m.lambda = (self.lambda * (r as f64 - 1.0) / (n - 1.0)).clamp(1e-12, 0.5);
+            m.records = Some(n as u64);
+        }
+        m
     }
 
     /// log2(λ / (1-λ)).
@@ -158,6 +174,7 @@ impl Model {
         Model {
             lambda,
             iterations,
+            records: None,
             comparisons: names
                 .iter()
                 .enumerate()
@@ -180,15 +197,17 @@ fn normalized(p: &[f64]) -> Vec<f64> {
 }
 
 /// Whether m of one comparison is plausible given its u: every agreeing
-/// level at least as likely among matches as among non-matches, "else" no
-/// likelier among matches, and at most half of the matches disagreeing.
+/// level at least as likely among matches as among non-matches, "else" at
+/// least twice likelier among non-matches than among matches, and at most
+/// half of the matches disagreeing. (EM misled by namesakes learns that
+/// true matches differ by many years: refused.)
 pub fn plausible(m: &[f64], u: &[f64]) -> bool {
     let k = m.len();
     if k < 2 {
         return true;
     }
     let agreeing_ok = (0..k - 1).all(|l| m[l] >= u[l] * 0.999);
-    agreeing_ok && m[k - 1] <= u[k - 1] && m[k - 1] <= 0.5
+    agreeing_ok && m[k - 1] <= 0.5 * u[k - 1] && m[k - 1] <= 0.5
 }
 
 /// Starting m: agreeing levels likely, "else" unlikely.
