@@ -283,7 +283,7 @@ pub fn run(cmd: LinkageCommand) -> anyhow::Result<()> {
             let step = (shown.len() / labels.max(1)).max(1);
             let labelled: Vec<(u64, bool)> = shown.iter().step_by(step).take(labels).map(|(a, b, p)| (*p, truth[*a as usize] == truth[*b as usize])).collect();
             let w = crate::LearnWeights::default();
-            let model = prior.learn(&engine.compiled, &labelled, w.prior_m, w.prior_u);
+            let model = prior.learn(&engine.compiled, &labelled, w.prior_m);
             std::fs::write(&save_model, serde_json::to_string_pretty(&model)?)?;
             eprintln!(
                 "learned from {} labelled pairs ({} the same person) among {} shown",

@@ -180,6 +180,16 @@ impl BatchResult {
     pub fn compiled(&self) -> &Compiled {
         &self.engine.compiled
     }
+    /// Share of the true pairs (records with the same label in `entity`)
+    /// that the blocking rules made candidates.
+    pub fn blocking_recall(&self, entity: &[u32]) -> f64 {
+        let (all, found) = self.engine.blocking_recall(entity);
+        if all == 0 {
+            1.0
+        } else {
+            found as f64 / all as f64
+        }
+    }
     /// Blocks skipped because larger than `max_block_size`.
     pub fn skipped_blocks(&self) -> usize {
         self.engine.skipped_blocks
@@ -247,35 +257,57 @@ pub struct Labelled {
     pub same: bool,
 }
 
-/// How much labelled pairs weigh against the prior in [`learn`].
+/// How much labelled pairs weigh against the prior when a model learns
+/// from them ([`learn`], [`Index::learn`]).
 #[derive(Debug, Clone, Copy)]
 pub struct LearnWeights {
     /// Pseudo-pairs of the prior m (m moves little with fewer labels than this).
     pub prior_m: f64,
-    /// Pseudo-pairs of the prior u.
-    pub prior_u: f64,
+    /// Standard deviation (bits) of the prior on the calibration of λ.
+    pub lambda_sigma_bits: f64,
 }
 
 impl Default for LearnWeights {
     fn default() -> Self {
-        LearnWeights { prior_m: 30.0, prior_u: 200.0 }
+        LearnWeights { prior_m: 30.0, lambda_sigma_bits: 2.0 }
     }
 }
 
+fn labelled_pairs(compiled: &Compiled, labelled: &[Labelled]) -> Vec<(Prepared, Prepared, bool)> {
+    labelled
+        .iter()
+        .map(|l| (compiled.prepare(&|i| l.left.get(&compiled.fields[i])).0, compiled.prepare(&|i| l.right.get(&compiled.fields[i])).0, l.same))
+        .collect()
+}
+
 /// Re-estimate a model from pairs people labelled, with `prior` (e.g. the
-/// unsupervised model) as the prior: see [`Model::learn`].
+/// unsupervised model) as the prior: m from the pairs of the same person
+/// ([`Model::learn`]), then λ calibrated on all labels ([`Model::calibrate`],
+/// weights without term frequencies; [`Index::learn`] uses the index's).
 pub fn learn(config: &Config, prior: &Model, labelled: &[Labelled], weights: LearnWeights) -> Result<Model, Error> {
     let compiled = Compiled::new(config, None)?;
     prior.check_against(&compiled)?;
-    let patterns: Vec<(u64, bool)> = labelled
+    let pairs = labelled_pairs(&compiled, labelled);
+    let patterns: Vec<(u64, bool)> = pairs.iter().map(|(a, b, same)| (compiled.pattern(a, b), *same)).collect();
+    let model = prior.learn(&compiled, &patterns, weights.prior_m);
+    let table = model.weight_table();
+    let scored: Vec<(f64, bool)> = patterns
         .iter()
-        .map(|l| {
-            let a = compiled.prepare(&|i| l.left.get(&compiled.fields[i])).0;
-            let b = compiled.prepare(&|i| l.right.get(&compiled.fields[i])).0;
-            (compiled.pattern(&a, &b), l.same)
+        .map(|(p, same)| {
+            let w = (0..table.len())
+                .map(|c| {
+                    let l = engine::level_at(*p, c);
+                    if l == NULL_LEVEL {
+                        0.0
+                    } else {
+                        table[c][l as usize]
+                    }
+                })
+                .sum();
+            (w, *same)
         })
         .collect();
-    Ok(prior.learn(&compiled, &patterns, weights.prior_m, weights.prior_u))
+    Ok(model.calibrate(&scored, weights.lambda_sigma_bits))
 }
 
 /// In-memory index of existing records for incremental lookups ("possible
@@ -340,6 +372,37 @@ impl Index {
 
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// Re-estimate `prior` (e.g. the unsupervised or shipped model) from
+    /// pairs people labelled: m from the pairs of the same person, then λ
+    /// calibrated on all labels with the weights this index gives
+    /// (term-frequency adjusted, λ for this index's size). Returns the new
+    /// model; [`Index::set_model`] puts it to use.
+    pub fn learn(&self, prior: &Model, labelled: &[Labelled], weights: LearnWeights) -> Result<Model, Error> {
+        let compiled = &self.engine.compiled;
+        prior.check_against(compiled)?;
+        let pairs = labelled_pairs(compiled, labelled);
+        let patterns: Vec<(u64, bool)> = pairs.iter().map(|(a, b, same)| (compiled.pattern(a, b), *same)).collect();
+        let model = prior.learn(compiled, &patterns, weights.prior_m).for_size(self.len().max(2));
+        let scorer = engine::Scorer::new(compiled, &model, 0.0, &self.engine.tf);
+        let scored: Vec<(f64, bool)> = pairs
+            .iter()
+            .map(|(a, b, same)| {
+                let w = (0..compiled.comparisons.len())
+                    .map(|c| {
+                        let l = compiled.level(&compiled.comparisons[c], a, b);
+                        if l == NULL_LEVEL {
+                            0.0
+                        } else {
+                            compiled.level_weight(c, l, a, b, &scorer)
+                        }
+                    })
+                    .sum();
+                (w, *same)
+            })
+            .collect();
+        Ok(model.calibrate(&scored, weights.lambda_sigma_bits))
     }
 
     /// Score with another model from now on (e.g. re-estimated from

@@ -202,11 +202,16 @@ fn normalized(p: &[f64]) -> Vec<f64> {
 /// half of the matches disagreeing. (EM misled by namesakes learns that
 /// true matches differ by many years: refused.)
 pub fn plausible(m: &[f64], u: &[f64]) -> bool {
+    plausible_except(m, u, &[])
+}
+
+/// [`plausible`], not checking the agreeing levels in `skip` (levels made neutral).
+fn plausible_except(m: &[f64], u: &[f64], skip: &[usize]) -> bool {
     let k = m.len();
     if k < 2 {
         return true;
     }
-    let agreeing_ok = (0..k - 1).all(|l| m[l] >= u[l] * 0.999);
+    let agreeing_ok = (0..k - 1).filter(|l| !skip.contains(l)).all(|l| m[l] >= u[l] * 0.999);
     agreeing_ok && m[k - 1] <= 0.5 * u[k - 1] && m[k - 1] <= 0.5
 }
 
@@ -323,55 +328,37 @@ pub(crate) fn em_lambda(candidates: &HashMap<u64, f64>, m: &[Vec<f64>], u: &[Vec
 }
 
 impl Model {
-    /// Re-estimate the model from labelled pairs (`(pattern, same person)`,
-    /// patterns as [`Compiled`] packs them), with `self` as the prior:
-    ///
-    /// * m of each comparison: the levels seen among the pairs labelled the
-    ///   same person, plus `prior_weight` pseudo-pairs spread as the prior m
-    ///   (few labels move m a little, many labels take over);
-    /// * u: the prior u (from random pairs) with the pairs labelled distinct
-    ///   added as `u_weight` times fewer pseudo-pairs than the prior holds
-    ///   (labelled distinct pairs are the hard ones a person was shown, not
-    ///   random pairs, so they only nudge u);
-    /// * λ kept.
-    ///
-    /// A re-estimated comparison whose m fails the plausibility check keeps
+    /// Re-estimate m from labelled pairs (`(pattern, same person)`, patterns
+    /// as [`Compiled`] packs them), with `self` as the prior: the levels seen
+    /// among the pairs labelled the same person, plus `prior_weight`
+    /// pseudo-pairs spread as the prior m (few labels move m a little, many
+    /// labels take over). u stays (it comes from random pairs; the pairs a
+    /// person labelled distinct were shown because they agree, they are no
+    /// random pairs): they calibrate λ instead, see [`Model::calibrate`].
+    /// A comparison whose re-estimated m fails the plausibility check keeps
     /// the prior's m.
-    pub fn learn(&self, compiled: &Compiled, labelled: &[(u64, bool)], prior_weight: f64, u_weight: f64) -> Model {
+    pub fn learn(&self, compiled: &Compiled, labelled: &[(u64, bool)], prior_weight: f64) -> Model {
         let mut out = self.clone();
-        let n_matches = labelled.iter().filter(|(_, same)| *same).count();
-        let n_distinct = labelled.len() - n_matches;
+        let neutral = compiled.redundant_swaps();
         for (c, cmp) in out.comparisons.iter_mut().enumerate() {
             let k = cmp.levels.len();
-            let mut seen_m = vec![0.0; k];
-            let mut seen_u = vec![0.0; k];
+            let skip: Vec<usize> = neutral.iter().filter(|(nc, _)| *nc == c).map(|(_, l)| *l).collect();
+            let mut seen = vec![0.0; k];
             for (p, same) in labelled {
                 let l = level_at(*p, c);
-                if l != NULL_LEVEL && (l as usize) < k {
-                    if *same {
-                        seen_m[l as usize] += 1.0;
-                    } else {
-                        seen_u[l as usize] += 1.0;
-                    }
+                if *same && l != NULL_LEVEL && (l as usize) < k {
+                    seen[l as usize] += 1.0;
                 }
             }
-            let nm: f64 = seen_m.iter().sum();
-            let nu: f64 = seen_u.iter().sum();
-            let m: Vec<f64> = (0..k).map(|l| ((seen_m[l] + prior_weight * cmp.levels[l].m) / (nm + prior_weight)).max(FLOOR)).collect();
-            let u: Vec<f64> = (0..k).map(|l| ((seen_u[l] + u_weight * cmp.levels[l].u) / (nu + u_weight)).max(FLOOR)).collect();
-            let u_prior: Vec<f64> = cmp.levels.iter().map(|l| l.u).collect();
-            if plausible(&m, &u_prior) || n_matches == 0 {
-                for (l, level) in cmp.levels.iter_mut().enumerate() {
-                    if n_matches > 0 {
-                        level.m = m[l];
-                    }
-                    if n_distinct > 0 {
-                        level.u = u[l];
-                    }
-                }
-            } else if n_distinct > 0 {
-                for (l, level) in cmp.levels.iter_mut().enumerate() {
-                    level.u = u[l];
+            let n: f64 = seen.iter().sum();
+            if n == 0.0 {
+                continue;
+            }
+            let m: Vec<f64> = (0..k).map(|l| ((seen[l] + prior_weight * cmp.levels[l].m) / (n + prior_weight)).max(FLOOR)).collect();
+            let u: Vec<f64> = cmp.levels.iter().map(|l| l.u).collect();
+            if plausible_except(&m, &u, &skip) {
+                for (level, m) in cmp.levels.iter_mut().zip(m) {
+                    level.m = m;
                 }
             }
         }
@@ -384,6 +371,38 @@ impl Model {
             }
         }
         out.iterations = 0;
+        out
+    }
+
+    /// Calibrate λ on labelled pairs: `scored` holds each pair's match
+    /// weight without the prior (bits) and whether it is the same person.
+    /// The prior log-odds move by the offset that best explains the labels
+    /// (logistic fit of an intercept, with a normal prior of `sigma_bits` on
+    /// the offset so that a few labels move it a little).
+    pub fn calibrate(&self, scored: &[(f64, bool)], sigma_bits: f64) -> Model {
+        let mut out = self.clone();
+        if scored.is_empty() {
+            return out;
+        }
+        let base = self.prior_weight();
+        let ln2 = std::f64::consts::LN_2;
+        let mut delta = 0.0f64;
+        for _ in 0..50 {
+            // Newton step on the penalised log-likelihood, in bits.
+            let (mut g, mut h) = (-delta / (sigma_bits * sigma_bits), -1.0 / (sigma_bits * sigma_bits));
+            for (w, same) in scored {
+                let z = (base + delta + w) * ln2;
+                let p = 1.0 / (1.0 + (-z).exp());
+                g += ln2 * (f64::from(u8::from(*same)) - p);
+                h -= ln2 * ln2 * p * (1.0 - p);
+            }
+            let step = -g / h;
+            delta += step.clamp(-4.0, 4.0);
+            if step.abs() < 1e-6 {
+                break;
+            }
+        }
+        out.lambda = weight_to_probability(base + delta).clamp(1e-12, 0.5);
         out
     }
 }

@@ -205,8 +205,8 @@ async fn learn(state: &App, built: &mut Built) -> Result<()> {
             Some(Labelled { left: record_of(&a.id.to_string(), &[&a.fields]), right: record_of(&b.id.to_string(), &[&b.fields]), same: d.same })
         })
         .collect();
-    let (config, prior) = &*SETTINGS;
-    let model = veille_linkage::learn(config, prior, &labelled, LearnWeights::default()).map_err(|e| Error::from(anyhow::anyhow!("duplicate model: {e}")))?;
+    let (_, prior) = &*SETTINGS;
+    let model = built.index.learn(prior, &labelled, LearnWeights::default()).map_err(|e| Error::from(anyhow::anyhow!("duplicate model: {e}")))?;
     built.index.set_model(model).map_err(|e| Error::from(anyhow::anyhow!("duplicate model: {e}")))?;
     built.decisions = seen;
     built.learned_from = labelled.len();
@@ -224,6 +224,13 @@ async fn ready(state: &App) -> Result<tokio::sync::MutexGuard<'_, Option<Built>>
     catch_up(state, built).await?;
     learn(state, built).await?;
     Ok(guard)
+}
+
+/// The instance's duplicate model now (the shipped one re-estimated from
+/// the workers' decisions, λ for the instance's size).
+pub async fn model(state: &App) -> Result<Model> {
+    let guard = ready(state).await?;
+    guard.as_ref().map(|b| b.index.model().clone()).ok_or_else(|| Error::from(anyhow::anyhow!("duplicate index missing")))
 }
 
 /// How many decisions of the workers (links, links undone, pairs marked
