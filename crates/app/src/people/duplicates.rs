@@ -302,15 +302,18 @@ pub struct Agreement {
 
 impl Agreement {
     /// The message key of how it agrees: `exact`, `close`, `sounds_alike`,
-    /// `swapped`, `same_year`, `year_within`.
+    /// `swapped` (also a name typed in the other box), `same_year`,
+    /// `year_within`, `age_within` (an estimated age).
     pub fn kind(&self) -> &'static str {
         let l = self.level.as_str();
         if l == "exact" {
             "exact"
         } else if l == "phonetic" {
             "sounds_alike"
-        } else if l.starts_with("swapped_with_") {
+        } else if l.starts_with("swapped_with_") || l.starts_with("crossed_with_") {
             "swapped"
+        } else if l.starts_with("age_within_") {
+            "age_within"
         } else if l == "year_within_0" {
             "same_year"
         } else if l.starts_with("year_within_") {
@@ -319,14 +322,14 @@ impl Agreement {
             "close"
         }
     }
-    /// The tolerance of a `year_within` agreement.
+    /// The tolerance of a `year_within` or `age_within` agreement.
     pub fn years(&self) -> String {
-        self.level.trim_start_matches("year_within_").to_owned()
+        self.level.trim_start_matches("year_within_").trim_start_matches("age_within_").to_owned()
     }
     /// "Name: sounds alike", in the reader's language.
     pub fn label(&self, lang: &Lang) -> String {
         let how = match self.kind() {
-            "year_within" => lang.tf("people.duplicates.level.year_within", &[("years", &self.years())]),
+            "year_within" | "age_within" => lang.tf(&format!("people.duplicates.level.{}", self.kind()), &[("years", &self.years())]),
             kind => lang.t(&format!("people.duplicates.level.{kind}")),
         };
         format!("{} : {how}", lang.t(&format!("people.duplicates.field.{}", self.field)))
