@@ -362,7 +362,7 @@ impl Config {
             }
         }
         for (c, p) in self.comparisons.iter().filter_map(|c| c.m_prior.as_ref().map(|p| (c, p))) {
-            if p.len() != c.levels.len() + 1 || p.iter().any(|x| !(*x > 0.0)) {
+            if p.len() != c.levels.len() + 1 || p.iter().any(|x| !x.is_finite() || *x <= 0.0) {
                 return Err(E(format!("comparison '{}': m_prior needs {} positive numbers (the levels, then else)", c.name, c.levels.len() + 1)));
             }
         }

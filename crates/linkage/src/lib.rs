@@ -100,7 +100,7 @@ pub struct ScoredPair {
 
 /// The explanation of a scored pair (per-field weights include the
 /// term-frequency adjustments).
-fn explain(compiled: &Compiled, scorer: &engine::Scorer, a: &Prepared, b: &Prepared, left: &str, right: &str, weight: f64, pattern: u64) -> ScoredPair {
+fn explain(compiled: &Compiled, scorer: &engine::Scorer, (a, b): (&Prepared, &Prepared), (left, right): (&str, &str), weight: f64, pattern: u64) -> ScoredPair {
     let agreements = compiled
         .comparisons
         .iter()
@@ -161,16 +161,8 @@ impl BatchResult {
     pub fn explain(&self, p: &RawPair) -> ScoredPair {
         let e = &self.engine;
         let scorer = engine::Scorer::new(&e.compiled, &self.model, 0.0, &e.tf);
-        explain(
-            &e.compiled,
-            &scorer,
-            &e.records[p.a as usize],
-            &e.records[p.b as usize],
-            &self.ids[p.a as usize],
-            &self.ids[p.b as usize],
-            p.weight as f64,
-            p.pattern,
-        )
+        let records = (&e.records[p.a as usize], &e.records[p.b as usize]);
+        explain(&e.compiled, &scorer, records, (&self.ids[p.a as usize], &self.ids[p.b as usize]), p.weight as f64, p.pattern)
     }
     /// Cluster label (index of a representative record) per record.
     pub fn clusters(&self, threshold: f64) -> Vec<u32> {
@@ -498,7 +490,7 @@ impl Index {
         scored.truncate(limit);
         scored
             .into_iter()
-            .map(|(w, pat, c)| explain(compiled, &scorer, &p, &self.engine.records[c as usize], &record.id, &self.ids[c as usize], w, pat))
+            .map(|(w, pat, c)| explain(compiled, &scorer, (&p, &self.engine.records[c as usize]), (&record.id, &self.ids[c as usize]), w, pat))
             .collect()
     }
 }
