@@ -5,6 +5,9 @@
 #
 #   bash bench/linkage/run.sh
 #
+# Synthetic data: linkage-synth's street profile (namesakes, given-name-only
+# records with estimated ages, swapped and misspelled names, nicknames,
+# phones); files from another generator version are made anew.
 # Environment knobs: LINKAGE_SIZES="10000 100000 1000000" (synthetic sizes),
 # SPLINK_TIMEOUT=900 (seconds per splink run; a run over it is reported as
 # such), LINKAGE_SKIP_SPLINK_ABOVE=1000000 (skip splink for larger sizes).
@@ -54,7 +57,9 @@ BIN="$CARGO_TARGET_DIR/release"
 # 4. Data.
 "$PY" "$HERE/prepare_febrl.py" "$OUT" >&2
 for n in $SIZES; do
-  [ -s "$OUT/synth_$n.csv" ] || "$BIN/linkage-synth" --records "$n" --seed "$n" --output "$OUT/synth_$n.csv"
+  if [ ! -s "$OUT/synth_$n.csv" ] || ! head -n1 "$OUT/synth_$n.csv" | grep -q recorded_on; then
+    "$BIN/linkage-synth" --records "$n" --seed "$n" --output "$OUT/synth_$n.csv" 2> "$OUT/synth_$n.txt"
+  fi
 done
 
 RESULTS="$OUT/results.jsonl"
@@ -93,6 +98,9 @@ for n in $SIZES; do
   data="$OUT/synth_$n.csv"
   measure "synth_$n" veille "$data" "$OUT/pred_synth_${n}_veille.csv" 1200 -- \
     "$BIN/veille-linkage" dedupe --config "$PEOPLE_CFG" --input "$data" --output "$OUT/pred_synth_${n}_veille.csv"
+  # Blocking recall on its own: the share of true pairs the blocking rules
+  # make candidates, and the candidates per record.
+  "$BIN/veille-linkage" blocking-recall --config "$PEOPLE_CFG" --input "$data" > "$OUT/blocking_synth_$n.json"
   if [ "$n" -le "$SKIP_ABOVE" ]; then
     measure "synth_$n" splink "$data" "$OUT/pred_synth_${n}_splink.csv" "$SPLINK_TIMEOUT" -- \
       "$PY" "$HERE/splink_run.py" synth "$OUT" "$OUT/pred_synth_${n}_splink.csv" "$data"

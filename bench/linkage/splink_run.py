@@ -78,6 +78,13 @@ def run_synth(path):
     for c in ["given_name", "family_name", "aliases", "gender", "birth_date"]:
         df[c] = df[c].map(fold)
     df["birth_year"] = pd.to_numeric(df["birth_year"].replace("", None), errors="coerce").astype("Int64")
+    # An estimated age given on the day the record was typed: its birth year.
+    if "age" in df.columns:
+        age = pd.to_numeric(df["age"].replace("", None), errors="coerce")
+        year = pd.to_numeric(df["recorded_on"].str[:4].replace("", None), errors="coerce")
+        df["birth_year"] = df["birth_year"].fillna((year - age).round().astype("Int64"))
+        df["phone"] = df["phone"].map(lambda s: "".join(c for c in s if c.isdigit()) or None)
+        df = df.drop(columns=["age", "recorded_on"])
     df["aliases_arr"] = df["aliases"].map(lambda s: s.split("|") if s else None)
     # First alias as a plain column: an equi-join key for blocking (DuckDB
     # would run array_has_any as a cross join).
@@ -97,12 +104,13 @@ def run_synth(path):
                     cll.ExactMatchLevel("birth_year"),
                     cll.AbsoluteDifferenceLevel("birth_year", 1),
                     cll.AbsoluteDifferenceLevel("birth_year", 3),
+                    cll.AbsoluteDifferenceLevel("birth_year", 6),
                     cll.ElseLevel(),
                 ],
             ),
             cl.DamerauLevenshteinAtThresholds("birth_date", [1]),
             cl.ExactMatch("gender"),
-        ],
+        ] + ([cl.ExactMatch("phone")] if "phone" in df.columns else []),
         blocking_rules_to_generate_predictions=[
             block_on("given_name", "family_name"),
             "l.given_name = r.family_name and l.family_name = r.given_name",
@@ -110,7 +118,7 @@ def run_synth(path):
             block_on("given_name", "birth_year"),
             block_on("alias1", "birth_year"),
             block_on("birth_date"),
-        ],
+        ] + ([block_on("phone")] if "phone" in df.columns else []),
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
     )

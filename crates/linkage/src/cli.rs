@@ -45,6 +45,41 @@ pub enum LinkageCommand {
         #[arg(long)]
         save_model: Option<PathBuf>,
     },
+    /// Blocking recall: the share of the true pairs (records with the same
+    /// value in `--truth-column`) that the blocking rules make candidates,
+    /// and the number of candidate pairs. Prints JSON. (Benchmark helper, hidden.)
+    #[command(hide = true)]
+    BlockingRecall {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long, default_value = "entity")]
+        truth_column: String,
+        /// Also write the true pairs that are not candidates (CSV left_id,right_id).
+        #[arg(long)]
+        missed: Option<PathBuf>,
+    },
+    /// Learn a model from the truth (benchmark helper, hidden): the
+    /// unsupervised model, then [`crate::learn`] from `--labels` candidate
+    /// pairs labelled by `--truth-column` (only pairs the unsupervised model
+    /// scores at least `--shown-above`, as a person deciding on suggestions
+    /// would see). Writes the model as JSON.
+    #[command(hide = true)]
+    Train {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long, default_value = "entity")]
+        truth_column: String,
+        #[arg(long, default_value_t = 200)]
+        labels: usize,
+        #[arg(long, default_value_t = 0.0)]
+        shown_above: f64,
+        #[arg(long)]
+        save_model: PathBuf,
+    },
     /// Measure incremental lookups: build an index of the input, then look up
     /// `--queries` records (taken from the input with their own id excluded)
     /// and print latency percentiles as JSON. (Benchmark helper, hidden.)
@@ -164,6 +199,99 @@ pub fn run(cmd: LinkageCommand) -> anyhow::Result<()> {
             let result = crate::run_batch(compiled, prepared, ids, Some(n_left), &pb)?;
             pb.finish_and_clear();
             finish(&result, &output, None, save_model.as_ref(), cfg.threshold, started)
+        }
+        LinkageCommand::BlockingRecall { config, input, truth_column, missed } => {
+            let cfg = load_config(&config, None)?;
+            let compiled = io::compile_for(&cfg, &[&input])?;
+            let data = io::read_csv(&compiled, &input, &indicatif::ProgressBar::hidden())?;
+            let mut rdr = csv::Reader::from_path(&input)?;
+            let col = rdr.headers()?.iter().position(|h| h == truth_column).with_context(|| format!("no column '{truth_column}'"))?;
+            let mut labels: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+            let mut entity = Vec::with_capacity(data.ids.len());
+            for row in rdr.records() {
+                let row = row?;
+                let next = labels.len() as u32;
+                entity.push(*labels.entry(row.get(col).unwrap_or("").to_string()).or_insert(next));
+            }
+            let n = data.ids.len();
+            let ids = data.ids;
+            let engine = crate::engine::Engine::new(compiled, data.prepared, None);
+            if let Some(path) = missed {
+                let mut w = csv::Writer::from_path(&path)?;
+                w.write_record(["left_id", "right_id"])?;
+                let mut by: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
+                for (i, e) in entity.iter().enumerate() {
+                    by.entry(*e).or_default().push(i as u32);
+                }
+                for g in by.values() {
+                    for i in 0..g.len() {
+                        for j in (i + 1)..g.len() {
+                            if !engine.is_candidate(g[i], g[j]) {
+                                w.write_record([&ids[g[i] as usize], &ids[g[j] as usize]])?;
+                            }
+                        }
+                    }
+                }
+                w.flush()?;
+            }
+            let (all, found) = engine.blocking_recall(&entity);
+            let candidates = engine.candidate_pairs();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "records": n,
+                    "true_pairs": all,
+                    "true_pairs_blocked": found,
+                    "blocking_recall": if all == 0 { 1.0 } else { found as f64 / all as f64 },
+                    "candidate_pairs": candidates,
+                    "candidates_per_record": candidates as f64 / n.max(1) as f64,
+                    "skipped_blocks": engine.skipped_blocks,
+                    "seconds": started.elapsed().as_secs_f64(),
+                })
+            );
+            Ok(())
+        }
+        LinkageCommand::Train { config, input, truth_column, labels, shown_above, save_model } => {
+            let cfg = load_config(&config, None)?;
+            let compiled = io::compile_for(&cfg, &[&input])?;
+            let data = io::read_csv(&compiled, &input, &indicatif::ProgressBar::hidden())?;
+            let mut rdr = csv::Reader::from_path(&input)?;
+            let col = rdr.headers()?.iter().position(|h| h == truth_column).with_context(|| format!("no column '{truth_column}'"))?;
+            let truth: Vec<String> = rdr.records().map(|r| r.map(|r| r.get(col).unwrap_or("").to_string())).collect::<Result<_, _>>()?;
+            let engine = crate::engine::Engine::new(compiled, data.prepared, None);
+            let prior = engine.estimate();
+            let table = prior.weight_table();
+            let wcut = crate::model::probability_to_weight(shown_above);
+            let shown: Vec<(u32, u32, u64)> = engine
+                .sample_candidates(usize::MAX, 7)
+                .into_iter()
+                .filter(|(_, _, p)| {
+                    let w: f64 = prior.prior_weight()
+                        + (0..table.len())
+                            .map(|c| {
+                                let l = crate::engine::level_at(*p, c);
+                                if l == crate::engine::NULL_LEVEL {
+                                    0.0
+                                } else {
+                                    table[c][l as usize]
+                                }
+                            })
+                            .sum::<f64>();
+                    shown_above <= 0.0 || w >= wcut
+                })
+                .collect();
+            let step = (shown.len() / labels.max(1)).max(1);
+            let labelled: Vec<(u64, bool)> = shown.iter().step_by(step).take(labels).map(|(a, b, p)| (*p, truth[*a as usize] == truth[*b as usize])).collect();
+            let w = crate::LearnWeights::default();
+            let model = prior.learn(&engine.compiled, &labelled, w.prior_m);
+            std::fs::write(&save_model, serde_json::to_string_pretty(&model)?)?;
+            eprintln!(
+                "learned from {} labelled pairs ({} the same person) among {} shown",
+                labelled.len(),
+                labelled.iter().filter(|l| l.1).count(),
+                shown.len()
+            );
+            Ok(())
         }
         LinkageCommand::BenchIndex { config, input, queries, limit } => {
             let cfg = load_config(&config, None)?;

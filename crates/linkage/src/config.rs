@@ -22,12 +22,21 @@ pub struct Config {
     /// Blocks larger than this are skipped (with a warning), to bound work.
     #[serde(default = "default_max_block")]
     pub max_block_size: usize,
+    /// Smallest value frequency a term-frequency adjustment uses (values
+    /// rarer than this weigh as if this frequent); 0: 1 / number of values.
+    #[serde(default)]
+    pub term_frequency_minimum: f64,
     /// Fixed m/u weights (JSON written by `--save-model`); when absent, m and
     /// u are estimated without labels.
     #[serde(default)]
     pub model_file: Option<PathBuf>,
     #[serde(default)]
     pub estimation: Estimation,
+    /// Fields holding an estimated age rather than a birth year: field name →
+    /// how to read it. An age (or an age band "25-34") given on a date
+    /// becomes a birth-year interval, compared by `age` levels.
+    #[serde(default)]
+    pub ages: BTreeMap<String, AgeField>,
     #[serde(rename = "comparison", default)]
     pub comparisons: Vec<ComparisonConfig>,
     #[serde(rename = "blocking", default)]
@@ -44,6 +53,20 @@ fn default_max_block() -> usize {
     5000
 }
 
+/// An age field: the age (or band) a person gave or was given on a date.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AgeField {
+    /// Field holding the date (or year) the age was given on; when absent
+    /// or empty, the current year.
+    #[serde(default)]
+    pub at: Option<String>,
+    /// Extra ± years added to the birth-year interval of an age (how rough
+    /// the estimates are); 0 keeps the interval of an exact age.
+    #[serde(default)]
+    pub uncertainty: i32,
+}
+
 /// Unsupervised estimation settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +81,23 @@ pub struct Estimation {
     pub max_iterations: usize,
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// Refuse implausible m estimates (an agreeing level less likely among
+    /// matches than among non-matches, "else" likelier among matches than
+    /// among non-matches, m not decreasing along a comparison's levels):
+    /// such an estimate falls back to the comparison's prior m.
+    #[serde(default = "default_true")]
+    pub plausibility_check: bool,
+    /// Weight of the prior m (pseudo-matches) in EM and in learning from
+    /// labelled pairs.
+    #[serde(default = "default_prior_weight")]
+    pub prior_weight: f64,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_prior_weight() -> f64 {
+    5.0
 }
 
 fn default_u_pairs() -> usize {
@@ -75,7 +115,14 @@ fn default_seed() -> u64 {
 
 impl Default for Estimation {
     fn default() -> Self {
-        Estimation { u_random_pairs: default_u_pairs(), em_max_pairs: default_em_pairs(), max_iterations: default_iters(), seed: default_seed() }
+        Estimation {
+            u_random_pairs: default_u_pairs(),
+            em_max_pairs: default_em_pairs(),
+            max_iterations: default_iters(),
+            seed: default_seed(),
+            plausibility_check: true,
+            prior_weight: default_prior_weight(),
+        }
     }
 }
 
@@ -94,6 +141,17 @@ pub struct ComparisonConfig {
     pub fields: Vec<String>,
     #[serde(default)]
     pub concat: bool,
+    /// Term-frequency adjustment (as splink does): an `exact` (or
+    /// `phonetic`) agreement weighs log2(m / f) where f is the frequency of
+    /// the agreeing value (or phonetic key) among the records, so agreeing
+    /// on a rare name counts more than on a common one.
+    #[serde(default)]
+    pub term_frequency: bool,
+    /// Prior m of the levels (then "else"), used as the EM starting point,
+    /// Dirichlet prior and plausibility fallback; when absent, a decreasing
+    /// default.
+    #[serde(default)]
+    pub m_prior: Option<Vec<f64>>,
     pub levels: Vec<Level>,
 }
 
@@ -128,8 +186,21 @@ pub enum Level {
         #[serde(default = "default_swap")]
         threshold: f64,
     },
-    /// Years (or years of dates) within tolerance.
+    /// Stated years (or years of dates) within tolerance; never met when a
+    /// side is an estimated age (see `age`).
     Year { tolerance: i32 },
+    /// Birth years when at least one side comes from an estimated age
+    /// (`[ages]`): intervals within tolerance. A separate level so that a
+    /// rough estimate weighs less than a stated year.
+    Age { tolerance: i32 },
+    /// This field agrees with the other record's `with` field in one
+    /// direction (a given name typed in the family-name box while the other
+    /// record has only a given name), Jaro-Winkler ≥ threshold.
+    Cross {
+        with: String,
+        #[serde(default = "default_swap")]
+        threshold: f64,
+    },
     /// Same calendar date.
     Date,
     /// Same date with day and month transposed.
@@ -153,6 +224,8 @@ impl Level {
             Level::Phonetic => "phonetic".into(),
             Level::Swap { with, .. } => format!("swapped_with_{with}"),
             Level::Year { tolerance } => format!("year_within_{tolerance}"),
+            Level::Age { tolerance } => format!("age_within_{tolerance}"),
+            Level::Cross { with, .. } => format!("crossed_with_{with}"),
             Level::Date => "same_date".into(),
             Level::DateTransposed => "day_month_transposed".into(),
             Level::Initial => "initial".into(),
@@ -167,6 +240,11 @@ impl Level {
 pub struct BlockingRule {
     #[serde(default)]
     pub name: Option<String>,
+    /// Blocks of this rule larger than this are skipped (default: the
+    /// config's `max_block_size`): a loose rule (a given name and an age)
+    /// is kept for rare values only.
+    #[serde(default)]
+    pub max_block_size: Option<usize>,
     pub keys: Vec<KeyPart>,
 }
 
@@ -183,6 +261,11 @@ pub struct KeyPart {
     /// For `prefix`: number of letters; for `year`: window (± years).
     #[serde(default)]
     pub n: Option<usize>,
+    /// For `year`: group years by this many (1980-1984, 1985-1989…): a
+    /// record goes in the groups its years ± window touch. Fewer, larger
+    /// blocks than one per year.
+    #[serde(default)]
+    pub bucket: Option<usize>,
 }
 
 impl KeyPart {
@@ -212,6 +295,17 @@ pub enum Transform {
     SortedPhonetic,
     /// First n letters of the normalised value.
     Prefix,
+    /// One key per normalised name token (particles glued: "ben ali" is
+    /// one token): any shared token joins the block.
+    Token,
+    /// Every name token (at least n letters, default 4) and each of its
+    /// one-letter deletions ("yacine": "acine", "ycine"…): two spellings one
+    /// typo or one transliterated letter apart share a key.
+    TokenDeletions,
+    /// First n letters of every token of all listed fields, sorted: robust
+    /// to swapped names and to misspellings past the first letters. No key
+    /// when fewer than two distinct tokens.
+    SortedPrefix,
     /// Year (of a year or a date), with an optional ± window.
     Year,
     /// Full date, also under its day/month transposition.
@@ -260,11 +354,16 @@ impl Config {
                     Level::JaroWinkler { threshold } | Level::TokenSet { threshold } if !(0.0..=1.0).contains(threshold) => {
                         return Err(E(format!("comparison '{}': threshold {threshold} is not within 0..1", c.name)));
                     }
-                    Level::Year { tolerance } if *tolerance < 0 => {
+                    Level::Year { tolerance } | Level::Age { tolerance } if *tolerance < 0 => {
                         return Err(E(format!("comparison '{}': negative tolerance", c.name)));
                     }
                     _ => {}
                 }
+            }
+        }
+        for (c, p) in self.comparisons.iter().filter_map(|c| c.m_prior.as_ref().map(|p| (c, p))) {
+            if p.len() != c.levels.len() + 1 || p.iter().any(|x| !x.is_finite() || *x <= 0.0) {
+                return Err(E(format!("comparison '{}': m_prior needs {} positive numbers (the levels, then else)", c.name, c.levels.len() + 1)));
             }
         }
         for (i, r) in self.blocking.iter().enumerate() {
@@ -275,7 +374,7 @@ impl Config {
                 if k.field_list().is_empty() {
                     return Err(E(format!("blocking rule {}: a key part names no field", i + 1)));
                 }
-                if k.transform == Transform::Prefix && k.n.unwrap_or(0) == 0 {
+                if matches!(k.transform, Transform::Prefix | Transform::SortedPrefix) && k.n.unwrap_or(0) == 0 {
                     return Err(E(format!("blocking rule {}: prefix needs n >= 1", i + 1)));
                 }
             }
@@ -296,9 +395,14 @@ impl Config {
                 add(&f);
             }
             for l in &c.levels {
-                if let Level::Swap { with, .. } = l {
+                if let Level::Swap { with, .. } | Level::Cross { with, .. } = l {
                     add(with);
                 }
+            }
+        }
+        for a in self.ages.values() {
+            if let Some(at) = &a.at {
+                add(at);
             }
         }
         for r in &self.blocking {

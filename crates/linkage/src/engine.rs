@@ -21,7 +21,10 @@ pub const NULL_LEVEL: u8 = 15;
 pub struct Value {
     buf: Box<str>,
     ends: [u32; 4],
-    year: Option<i32>,
+    /// Birth-year interval (a stated year is a one-year interval).
+    years: Option<(i32, i32)>,
+    /// Whether `years` comes from an estimated age.
+    estimate: bool,
     date: Option<(i32, u32, u32)>,
 }
 
@@ -58,7 +61,7 @@ impl Value {
         buf.push_str(&tokens);
         let date = parse_date(raw);
         let year = date.map(|d| d.0).or_else(|| parse_year(raw));
-        Some(Value { buf: buf.into_boxed_str(), ends, year, date })
+        Some(Value { buf: buf.into_boxed_str(), ends, years: year.map(|y| (y, y)), estimate: false, date })
     }
     pub fn compact(&self) -> &str {
         &self.buf[..self.ends[0] as usize]
@@ -75,8 +78,17 @@ impl Value {
     pub fn tokens(&self) -> impl Iterator<Item = &str> {
         self.buf[self.ends[3] as usize..].split(' ').filter(|t| !t.is_empty())
     }
+    /// The stated year, or the middle of an estimate's interval.
     pub fn year(&self) -> Option<i32> {
-        self.year
+        self.years.map(|(lo, hi)| (lo + hi + 1).div_euclid(2))
+    }
+    /// Birth-year interval.
+    pub fn years(&self) -> Option<(i32, i32)> {
+        self.years
+    }
+    /// Whether the years come from an estimated age.
+    pub fn is_estimate(&self) -> bool {
+        self.estimate
     }
     pub fn date(&self) -> Option<(i32, u32, u32)> {
         self.date
@@ -118,6 +130,29 @@ pub fn parse_year(s: &str) -> Option<i32> {
     digit_runs(s).into_iter().filter(|r| r.len() == 4).filter_map(|r| r.parse::<i32>().ok()).find(|y| (1000..=2999).contains(y))
 }
 
+/// Birth-year interval of an age ("35", "35 ans", "environ 35", or a band
+/// "25-34") given in `at_year`, widened by `uncertainty` on each side.
+pub fn age_interval(raw: &str, at_year: i32, uncertainty: i32) -> Option<(i32, i32)> {
+    let runs: Vec<i32> = digit_runs(raw).into_iter().filter(|r| r.len() <= 3).filter_map(|r| r.parse().ok()).filter(|a| (0..130).contains(a)).collect();
+    let (young, old) = match runs.as_slice() {
+        [a] => (*a, *a),
+        [a, b, ..] => (*a.min(b), *a.max(b)),
+        [] => return None,
+    };
+    Some((at_year - old - 1 - uncertainty, at_year - young + uncertainty))
+}
+
+/// Years between two intervals (0 when they overlap).
+fn gap(a: (i32, i32), b: (i32, i32)) -> i32 {
+    (b.0 - a.1).max(a.0 - b.1).max(0)
+}
+
+/// The current year (UTC), for ages given without a date.
+fn current_year() -> i32 {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    1970 + (secs / 31_556_952) as i32
+}
+
 /// Where a comparison takes its values from.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Source {
@@ -134,6 +169,8 @@ pub(crate) enum CLevel {
     Phonetic,
     Swap { with: usize, threshold: f64 },
     Year(i32),
+    Age(i32),
+    Cross { with: usize, threshold: f64 },
     Date,
     DateTransposed,
     Initial,
@@ -147,6 +184,8 @@ pub(crate) struct CComparison {
     /// Largest Damerau-Levenshtein threshold of the levels.
     dl_cap: usize,
     pub labels: Vec<String>,
+    /// Term-frequency adjustment of `exact` and `phonetic` levels.
+    pub(crate) tf: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +193,14 @@ pub(crate) struct CPart {
     pub(crate) fields: Vec<usize>,
     transform: Transform,
     n: usize,
+    bucket: i32,
+}
+
+/// How an age field is read: the field holding the date it was given on, and the extra ± years.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CAge {
+    at: Option<usize>,
+    uncertainty: i32,
 }
 
 /// Configuration resolved against a list of field names.
@@ -166,6 +213,11 @@ pub struct Compiled {
     pub(crate) sources: Vec<Source>,
     pub(crate) comparisons: Vec<CComparison>,
     pub(crate) rules: Vec<Vec<CPart>>,
+    /// Per rule: blocks larger than this are skipped.
+    pub(crate) rule_max_block: Vec<usize>,
+    /// Per field: how to read it when it is an age field.
+    ages: Vec<Option<CAge>>,
+    this_year: i32,
 }
 
 impl Compiled {
@@ -197,6 +249,11 @@ impl Compiled {
                 return Err(Error::Config(format!("separator given for field '{f}', which no comparison or blocking rule uses")));
             }
         }
+        for f in config.ages.keys() {
+            if !fields.contains(f) {
+                return Err(Error::Config(format!("[ages] names field '{f}', which no comparison or blocking rule uses")));
+            }
+        }
         let idx = |f: &str| fields.iter().position(|x| x == f).expect("referenced field");
         let separators = fields.iter().map(|f| config.separators.get(f).cloned()).collect();
         let mut sources: Vec<Source> = Vec::new();
@@ -223,6 +280,10 @@ impl Compiled {
                         CLevel::Swap { with: source_of(Source { fields: vec![idx(with)], concat: false }), threshold: *threshold }
                     }
                     Level::Year { tolerance } => CLevel::Year(*tolerance),
+                    Level::Age { tolerance } => CLevel::Age(*tolerance),
+                    Level::Cross { with, threshold } => {
+                        CLevel::Cross { with: source_of(Source { fields: vec![idx(with)], concat: false }), threshold: *threshold }
+                    }
                     Level::Date => CLevel::Date,
                     Level::DateTransposed => CLevel::DateTransposed,
                     Level::Initial => CLevel::Initial,
@@ -231,7 +292,7 @@ impl Compiled {
             let mut labels: Vec<String> = c.levels.iter().map(|l| l.label()).collect();
             labels.push("else".into());
             let dl_cap = levels.iter().map(|l| if let CLevel::Dl(m) = l { *m } else { 0 }).max().unwrap_or(0);
-            comparisons.push(CComparison { name: c.name.clone(), source: src, levels, labels, dl_cap });
+            comparisons.push(CComparison { name: c.name.clone(), source: src, levels, labels, dl_cap, tf: c.term_frequency });
         }
         let rules = config
             .blocking
@@ -243,14 +304,18 @@ impl Compiled {
                         fields: k.field_list().iter().map(|f| idx(f)).collect(),
                         transform: k.transform,
                         n: k.n.unwrap_or(match k.transform {
-                            Transform::Prefix => 3,
+                            Transform::Prefix | Transform::SortedPrefix => 3,
+                            Transform::TokenDeletions => 4,
                             _ => 0,
                         }),
+                        bucket: k.bucket.unwrap_or(1).max(1) as i32,
                     })
                     .collect()
             })
             .collect();
-        Ok(Compiled { config: config.clone(), fields, separators, sources, comparisons, rules })
+        let rule_max_block = config.blocking.iter().map(|r| r.max_block_size.unwrap_or(config.max_block_size).max(2)).collect();
+        let ages = fields.iter().map(|f| config.ages.get(f).map(|a| CAge { at: a.at.as_ref().map(|x| idx(x)), uncertainty: a.uncertainty })).collect();
+        Ok(Compiled { config: config.clone(), fields, separators, sources, comparisons, rules, rule_max_block, ages, this_year: current_year() })
     }
 
     pub fn n_rules(&self) -> usize {
@@ -295,7 +360,11 @@ impl Compiled {
             } else {
                 for &f in &s.fields {
                     for (raw, norm) in &fv[f] {
-                        if let Some(x) = Value::from_norm(raw, norm) {
+                        if let Some(mut x) = Value::from_norm(raw, norm) {
+                            if self.ages[f].is_some() {
+                                x.years = self.years_of(f, raw, &fv);
+                                x.estimate = true;
+                            }
                             v.push(x);
                         }
                     }
@@ -306,6 +375,17 @@ impl Compiled {
         }
         let keys = self.rules.iter().enumerate().map(|(ri, r)| self.rule_keys(ri, r, &fv)).collect();
         (Prepared { vals: vals.into_boxed_slice() }, keys)
+    }
+
+    /// Birth-year interval of a raw value of field `f` (an age field or a year/date).
+    fn years_of(&self, f: usize, raw: &str, fv: &[Vec<(&str, String)>]) -> Option<(i32, i32)> {
+        match self.ages[f] {
+            Some(age) => {
+                let at = age.at.and_then(|a| fv[a].first()).and_then(|(r, _)| parse_date(r).map(|d| d.0).or_else(|| parse_year(r))).unwrap_or(self.this_year);
+                age_interval(raw, at, age.uncertainty)
+            }
+            None => parse_date(raw).map(|d| d.0).or_else(|| parse_year(raw)).map(|y| (y, y)),
+        }
     }
 
     fn rule_keys(&self, ri: usize, parts: &[CPart], fv: &[Vec<(&str, String)>]) -> Vec<u64> {
@@ -333,6 +413,22 @@ impl Compiled {
 
     fn part_keys(&self, p: &CPart, fv: &[Vec<(&str, String)>]) -> Vec<String> {
         let vals: Vec<&(&str, String)> = p.fields.iter().flat_map(|&f| fv[f].iter()).collect();
+        if p.transform == Transform::Year {
+            let mut out: Vec<String> = Vec::new();
+            let w = p.n as i32;
+            for &f in &p.fields {
+                for (r, _) in &fv[f] {
+                    if let Some((lo, hi)) = self.years_of(f, r, fv) {
+                        for yy in ((lo - w).div_euclid(p.bucket))..=((hi + w).div_euclid(p.bucket)) {
+                            out.push(yy.to_string());
+                        }
+                    }
+                }
+            }
+            out.sort();
+            out.dedup();
+            return out;
+        }
         let mut out: Vec<String> = Vec::new();
         match p.transform {
             Transform::SortedPhonetic => {
@@ -348,6 +444,22 @@ impl Compiled {
                 toks.sort();
                 toks.dedup();
                 // A single name says too little to block on (huge blocks).
+                if toks.len() >= 2 {
+                    out.push(toks.join(" "));
+                }
+            }
+            Transform::SortedPrefix => {
+                let mut toks: Vec<String> = Vec::new();
+                for (_, n) in &vals {
+                    for t in glued_tokens(n) {
+                        let k: String = t.chars().filter(|c| c.is_ascii_lowercase()).take(p.n).collect();
+                        if !k.is_empty() {
+                            toks.push(k);
+                        }
+                    }
+                }
+                toks.sort();
+                toks.dedup();
                 if toks.len() >= 2 {
                     out.push(toks.join(" "));
                 }
@@ -375,15 +487,28 @@ impl Compiled {
                         Transform::Prefix => {
                             out.push(n.chars().filter(|c| *c != ' ').take(p.n).collect());
                         }
-                        Transform::Year => {
-                            let y = parse_date(r).map(|d| d.0).or_else(|| parse_year(r));
-                            if let Some(y) = y {
-                                let w = p.n as i32;
-                                for yy in (y - w)..=(y + w) {
-                                    out.push(yy.to_string());
+                        Transform::Token => {
+                            for t in glued_tokens(n) {
+                                if t.len() >= 2 {
+                                    out.push(t);
                                 }
                             }
                         }
+                        Transform::TokenDeletions => {
+                            for t in glued_tokens(n) {
+                                let l = letters(&t);
+                                if l.len() < p.n {
+                                    continue;
+                                }
+                                out.push(String::from_utf8_lossy(&l).into_owned());
+                                for i in 0..l.len() {
+                                    let mut d = l.clone();
+                                    d.remove(i);
+                                    out.push(String::from_utf8_lossy(&d).into_owned());
+                                }
+                            }
+                        }
+                        Transform::Year => {}
                         Transform::Date => {
                             if let Some((y, m, d)) = parse_date(r) {
                                 out.push(format!("{y}-{m}-{d}"));
@@ -392,7 +517,7 @@ impl Compiled {
                                 }
                             }
                         }
-                        Transform::SortedPhonetic => {}
+                        Transform::SortedPhonetic | Transform::SortedPrefix => {}
                     }
                 }
             }
@@ -429,10 +554,19 @@ impl Compiled {
                     let wb = &b.vals[*with];
                     !wa.is_empty() && !wb.is_empty() && max_jw(va, wb) >= *threshold && max_jw(wa, vb) >= *threshold
                 }
-                CLevel::Year(tol) => any(va, vb, |x, y| match (x.year(), y.year()) {
-                    (Some(p), Some(q)) => (p - q).abs() <= *tol,
+                CLevel::Year(tol) => any(va, vb, |x, y| match (x.years(), y.years()) {
+                    (Some(p), Some(q)) => !x.estimate && !y.estimate && gap(p, q) <= *tol,
                     _ => false,
                 }),
+                CLevel::Age(tol) => any(va, vb, |x, y| match (x.years(), y.years()) {
+                    (Some(p), Some(q)) => (x.estimate || y.estimate) && gap(p, q) <= *tol,
+                    _ => false,
+                }),
+                CLevel::Cross { with, threshold } => {
+                    let wa = &a.vals[*with];
+                    let wb = &b.vals[*with];
+                    (!wb.is_empty() && max_jw(va, wb) >= *threshold) || (!wa.is_empty() && max_jw(wa, vb) >= *threshold)
+                }
                 CLevel::Date => any(va, vb, |x, y| match (x.date(), y.date()) {
                     (Some(p), Some(q)) => p == q,
                     _ => x.compact() == y.compact(),
@@ -467,13 +601,24 @@ impl Compiled {
         let mut out = Vec::new();
         for (ci, c) in self.comparisons.iter().enumerate() {
             for (li, l) in c.levels.iter().enumerate() {
-                if let CLevel::Swap { with, .. } = l {
-                    let earlier = self.comparisons[..ci]
-                        .iter()
-                        .any(|o| o.source == *with && o.levels.iter().any(|ol| matches!(ol, CLevel::Swap { with: w2, .. } if *w2 == c.source)));
-                    if earlier {
-                        out.push((ci, li));
+                match l {
+                    CLevel::Swap { with, .. } => {
+                        let earlier = self.comparisons[..ci]
+                            .iter()
+                            .any(|o| o.source == *with && o.levels.iter().any(|ol| matches!(ol, CLevel::Swap { with: w2, .. } if *w2 == c.source)));
+                        if earlier {
+                            out.push((ci, li));
+                        }
                     }
+                    CLevel::Cross { with, .. } => {
+                        let earlier = self.comparisons[..ci]
+                            .iter()
+                            .any(|o| o.source == *with && o.levels.iter().any(|ol| matches!(ol, CLevel::Cross { with: w2, .. } if *w2 == c.source)));
+                        if earlier {
+                            out.push((ci, li));
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
@@ -486,11 +631,11 @@ impl Compiled {
             c.levels
                 .iter()
                 .map(|l| match l {
-                    CLevel::Exact | CLevel::Year(_) | CLevel::Date | CLevel::DateTransposed | CLevel::Initial => 1,
+                    CLevel::Exact | CLevel::Year(_) | CLevel::Age(_) | CLevel::Date | CLevel::DateTransposed | CLevel::Initial => 1,
                     CLevel::Phonetic => 2,
                     CLevel::Jw(_) => 5,
                     CLevel::Dl(_) => 8,
-                    CLevel::Swap { .. } => 10,
+                    CLevel::Swap { .. } | CLevel::Cross { .. } => 10,
                     CLevel::TokenSet(_) => 15,
                 })
                 .sum()
@@ -513,10 +658,23 @@ impl Compiled {
             let l = self.level(&self.comparisons[ci], a, b);
             p |= (l as u64) << (4 * ci);
             if l != NULL_LEVEL {
-                w += scorer.table[ci][l as usize];
+                w += self.level_weight(ci, l, a, b, scorer);
             }
         }
         (w >= scorer.wcut).then_some((w, p))
+    }
+
+    /// Weight of level `l` of comparison `ci` for this pair: the model's,
+    /// or, for a term-frequency adjusted level, log2(m / frequency of the
+    /// agreeing value).
+    pub(crate) fn level_weight(&self, ci: usize, l: u8, a: &Prepared, b: &Prepared, scorer: &Scorer) -> f64 {
+        let base = scorer.table[ci][l as usize];
+        let Some((kind, log2m)) = scorer.tf_levels[ci].get(l as usize).copied().flatten() else { return base };
+        let src = self.comparisons[ci].source;
+        match scorer.tf.frequency(src, kind, &a.vals[src], &b.vals[src]) {
+            Some(f) => log2m - f.max(scorer.tf_minimum).log2(),
+            None => base,
+        }
     }
 
     /// Number of levels (else included) of each comparison.
@@ -533,7 +691,7 @@ impl Compiled {
     }
 }
 
-pub(crate) fn level_at(pattern: u64, c: usize) -> u8 {
+pub fn level_at(pattern: u64, c: usize) -> u8 {
     ((pattern >> (4 * c)) & 15) as u8
 }
 
@@ -687,28 +845,143 @@ struct WorkItem {
     outer_hi: u32,
 }
 
+/// What a term-frequency adjusted level counts: whole values or phonetic keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TfKind {
+    Exact,
+    Phonetic,
+}
+
+/// Frequencies of the values of the sources that term-frequency adjusted
+/// comparisons read, over the records of a file or an index.
+#[derive(Debug, Default, Clone)]
+pub struct TermFreq {
+    sources: Vec<Option<SourceFreq>>,
+    /// Whether both records of a scored pair are counted (a batch over a
+    /// file): the frequency of a value among the *other* records is then
+    /// (count − 1) / total.
+    pub(crate) counts_both: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+struct SourceFreq {
+    exact: HashMap<u64, u32>,
+    phonetic: HashMap<u64, u32>,
+    total: u64,
+}
+
+fn tf_hash(kind: TfKind, s: &str) -> u64 {
+    fnv(if kind == TfKind::Exact { FNV_OFFSET } else { FNV_OFFSET ^ 0x7f }, s.as_bytes())
+}
+
+impl TermFreq {
+    pub(crate) fn new(compiled: &Compiled) -> TermFreq {
+        let mut sources: Vec<Option<SourceFreq>> = vec![None; compiled.sources.len()];
+        for c in compiled.comparisons.iter().filter(|c| c.tf) {
+            sources[c.source] = Some(SourceFreq::default());
+        }
+        TermFreq { sources, counts_both: false }
+    }
+    /// Count the values of one record.
+    pub(crate) fn add(&mut self, p: &Prepared) {
+        for (src, f) in self.sources.iter_mut().enumerate() {
+            if let Some(f) = f {
+                for v in p.vals[src].iter() {
+                    f.total += 1;
+                    *f.exact.entry(tf_hash(TfKind::Exact, v.compact())).or_insert(0) += 1;
+                    if !v.phonetic().is_empty() {
+                        *f.phonetic.entry(tf_hash(TfKind::Phonetic, v.phonetic())).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+    }
+    /// Is any source counted?
+    pub(crate) fn is_active(&self) -> bool {
+        self.sources.iter().any(Option::is_some)
+    }
+    /// Number of values counted for a source.
+    fn total(&self, src: usize) -> u64 {
+        self.sources.get(src).and_then(|f| f.as_ref()).map_or(0, |f| f.total)
+    }
+    /// Frequency of the rarest agreeing value (or key) of two value lists.
+    fn frequency(&self, src: usize, kind: TfKind, va: &[Value], vb: &[Value]) -> Option<f64> {
+        let f = self.sources.get(src)?.as_ref()?;
+        if f.total == 0 {
+            return None;
+        }
+        let mut best: Option<u32> = None;
+        for x in va {
+            for y in vb {
+                let (key, map) = match kind {
+                    TfKind::Exact if x.compact() == y.compact() => (x.compact(), &f.exact),
+                    TfKind::Phonetic if !x.phonetic().is_empty() && x.phonetic() == y.phonetic() => (x.phonetic(), &f.phonetic),
+                    _ => continue,
+                };
+                let n = map.get(&tf_hash(kind, key)).copied().unwrap_or(0).saturating_sub(u32::from(self.counts_both)).max(1);
+                best = Some(best.map_or(n, |b| b.min(n)));
+            }
+        }
+        best.map(|n| n as f64 / f.total as f64)
+    }
+}
+
 /// Precomputed weights for scoring with early rejection.
-pub(crate) struct Scorer {
+pub(crate) struct Scorer<'a> {
     pub(crate) table: Vec<Vec<f64>>,
     pub(crate) prior: f64,
     pub(crate) wcut: f64,
     order: Vec<usize>,
     bound: Vec<f64>,
+    /// Per comparison and level: term-frequency adjusted levels and log2(m).
+    tf_levels: Vec<Vec<Option<(TfKind, f64)>>>,
+    tf: &'a TermFreq,
+    tf_minimum: f64,
 }
 
-impl Scorer {
-    pub(crate) fn new(compiled: &Compiled, model: &Model, threshold: f64) -> Scorer {
+impl<'a> Scorer<'a> {
+    pub(crate) fn new(compiled: &Compiled, model: &Model, threshold: f64, tf: &'a TermFreq) -> Scorer<'a> {
         let table = model.weight_table();
         let order = compiled.cheap_order();
+        let tf_levels: Vec<Vec<Option<(TfKind, f64)>>> = compiled
+            .comparisons
+            .iter()
+            .enumerate()
+            .map(|(ci, c)| {
+                c.levels
+                    .iter()
+                    .enumerate()
+                    .map(|(li, l)| {
+                        let kind = match l {
+                            CLevel::Exact => TfKind::Exact,
+                            CLevel::Phonetic => TfKind::Phonetic,
+                            _ => return None,
+                        };
+                        (c.tf && tf.total(c.source) > 0).then(|| (kind, model.comparisons[ci].levels[li].m.max(1e-6).log2()))
+                    })
+                    .collect()
+            })
+            .collect();
+        let tf_minimum = compiled.config.term_frequency_minimum;
         let best: Vec<f64> = order
             .iter()
-            .map(|&c| table[c].iter().copied().fold(0.0f64, f64::max)) // null gives 0
+            .map(|&c| {
+                let floor = tf_minimum.max(1.0 / tf.total(compiled.comparisons[c].source).max(1) as f64);
+                table[c]
+                    .iter()
+                    .enumerate()
+                    .map(|(l, w)| match tf_levels[c].get(l).copied().flatten() {
+                        Some((_, log2m)) => w.max(log2m - floor.log2()),
+                        None => *w,
+                    })
+                    .fold(0.0f64, f64::max) // null gives 0
+            })
             .collect();
         let mut bound = vec![0.0; order.len() + 1];
         for k in (0..order.len()).rev() {
             bound[k] = bound[k + 1] + best[k];
         }
-        Scorer { prior: model.prior_weight(), wcut: crate::model::probability_to_weight(threshold), table, order, bound }
+        Scorer { prior: model.prior_weight(), wcut: crate::model::probability_to_weight(threshold), table, order, bound, tf_levels, tf, tf_minimum }
     }
 }
 
@@ -729,6 +1002,8 @@ pub struct Engine {
     /// Link mode: records `0..n_left` are the left file. `None`: dedupe.
     pub n_left: Option<u32>,
     pub skipped_blocks: usize,
+    /// Value frequencies for term-frequency adjustments.
+    pub tf: TermFreq,
 }
 
 fn intersects_below(a: &[u64], b: &[u64], below: u64, oversized: &HashSet<u64>) -> bool {
@@ -757,7 +1032,13 @@ impl Engine {
     /// Build from prepared records and their keys.
     pub fn new(compiled: Compiled, prepared: Vec<(Prepared, Vec<Vec<u64>>)>, n_left: Option<u32>) -> Engine {
         let n_rules = compiled.n_rules();
-        let max_block = compiled.config.max_block_size.max(2);
+        let mut tf = TermFreq::new(&compiled);
+        if tf.is_active() {
+            for (p, _) in &prepared {
+                tf.add(p);
+            }
+        }
+        tf.counts_both = true;
         let mut records = Vec::with_capacity(prepared.len());
         let mut rules: Vec<RuleIndex> = (0..n_rules).map(|_| RuleIndex::default()).collect();
         for r in rules.iter_mut() {
@@ -772,7 +1053,7 @@ impl Engine {
             }
         }
         let mut skipped = 0;
-        for rule in rules.iter_mut() {
+        for (rule, &max_block) in rules.iter_mut().zip(&compiled.rule_max_block) {
             let mut entries: Vec<(u64, u32)> = Vec::with_capacity(rule.rec_keys.len());
             for r in 0..records.len() {
                 for k in rule.keys_of(r as u32) {
@@ -804,7 +1085,7 @@ impl Engine {
                 s = e;
             }
         }
-        Engine { compiled, records, rules, n_left, skipped_blocks: skipped }
+        Engine { compiled, records, rules, n_left, skipped_blocks: skipped, tf }
     }
 
     fn work_items(&self) -> (Vec<WorkItem>, u64) {
@@ -884,6 +1165,71 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// About `max_pairs` candidate pairs drawn evenly (each pair once), with
+    /// their patterns.
+    pub fn sample_candidates(&self, max_pairs: usize, seed: u64) -> Vec<(u32, u32, u64)> {
+        let (items, total) = self.work_items();
+        let p = if total == 0 { 1.0 } else { (max_pairs as f64 / total as f64).min(1.0) };
+        let cut = if p >= 1.0 { u64::MAX } else { (p * u64::MAX as f64) as u64 };
+        items
+            .par_iter()
+            .fold(Vec::new, |mut acc, it| {
+                let rows = &self.rules[it.rule as usize].recs;
+                let keep_row = |i: usize| cut == u64::MAX || pair_hash(rows[i], it.rule, seed) <= cut;
+                self.for_each_pair_rows(it, &keep_row, |a, b| {
+                    acc.push((a, b, self.compiled.pattern(&self.records[a as usize], &self.records[b as usize])));
+                });
+                acc
+            })
+            .reduce(Vec::new, |mut a, mut b| {
+                a.append(&mut b);
+                a
+            })
+    }
+
+    /// Whether a pair of records shares a block of some rule (is a candidate).
+    pub fn is_candidate(&self, a: u32, b: u32) -> bool {
+        self.rules.iter().any(|r| intersects_below(r.keys_of(a), r.keys_of(b), u64::MAX, &r.oversized))
+    }
+
+    /// Number of distinct candidate pairs (each pair once, whatever the rules that find it).
+    pub fn candidate_pairs(&self) -> u64 {
+        let (items, _) = self.work_items();
+        items
+            .par_iter()
+            .map(|it| {
+                let mut n = 0u64;
+                self.for_each_pair(it, |_, _| n += 1);
+                n
+            })
+            .sum()
+    }
+
+    /// Blocking recall against a known truth (one entity label per
+    /// record): (true pairs, true pairs that are candidates).
+    pub fn blocking_recall(&self, entity: &[u32]) -> (u64, u64) {
+        let mut by: HashMap<u32, Vec<u32>> = HashMap::new();
+        for (i, e) in entity.iter().enumerate() {
+            by.entry(*e).or_default().push(i as u32);
+        }
+        let (mut all, mut found) = (0u64, 0u64);
+        for g in by.values() {
+            for i in 0..g.len() {
+                for j in (i + 1)..g.len() {
+                    let (a, b) = (g[i], g[j]);
+                    if let Some(nl) = self.n_left {
+                        if (a < nl) == (b < nl) {
+                            continue;
+                        }
+                    }
+                    all += 1;
+                    found += u64::from(self.is_candidate(a, b));
+                }
+            }
+        }
+        (all, found)
     }
 
     /// Pairs per blocking rule (before removing pairs found by several rules).
@@ -1033,12 +1379,67 @@ impl Engine {
             eprintln!("[linkage] u from random pairs {t1:.2}s, candidate sample {:.2}s ({} patterns)", t0.elapsed().as_secs_f64() - t1, all.len());
         }
         let per_rule: Vec<(HashMap<u64, f64>, Vec<bool>)> = by_rule.into_iter().enumerate().map(|(r, pats)| (pats, self.held_by_rule(r))).collect();
-        Model::estimate(&self.compiled, &u_counts, &per_rule, &all, self.total_pairs(), est.max_iterations)
+        let mut model = Model::estimate(&self.compiled, &u_counts, &per_rule, &all, self.total_pairs(), est.max_iterations);
+        if self.n_left.is_none() {
+            model.records = Some(self.records.len() as u64);
+        }
+        if self.tf.is_active() {
+            // λ again, with the weights pairs really get (term-frequency
+            // adjusted): agreeing on rare names is likelier among matches
+            // than the pattern alone says.
+            // Bounded: within a factor 3 of the pattern-based λ (term
+            // frequencies sharpen λ, they do not overturn it).
+            let base = model.lambda;
+            model.lambda = self.lambda_with_tf(&model, est.em_max_pairs, est.seed, est.max_iterations).clamp(base / 3.0, base * 3.0);
+            if verbose {
+                eprintln!("[linkage] lambda with term frequencies {:.3e}", model.lambda);
+            }
+        }
+        model
+    }
+
+    /// λ by EM over a sample of candidate pairs scored with term-frequency adjustments.
+    fn lambda_with_tf(&self, model: &Model, max_pairs: usize, seed: u64, max_iterations: usize) -> f64 {
+        let (_, total) = self.work_items();
+        let sample = self.sample_candidates(max_pairs, seed ^ 0x7f);
+        if sample.is_empty() || total == 0 {
+            return model.lambda;
+        }
+        let scale = total as f64 / sample.len() as f64;
+        let scorer = Scorer::new(&self.compiled, model, 0.0, &self.tf);
+        let llr: Vec<f64> = sample
+            .par_iter()
+            .map(|(a, b, _)| {
+                let (ra, rb) = (&self.records[*a as usize], &self.records[*b as usize]);
+                (0..self.compiled.comparisons.len())
+                    .map(|c| {
+                        let l = self.compiled.level(&self.compiled.comparisons[c], ra, rb);
+                        if l == NULL_LEVEL {
+                            0.0
+                        } else {
+                            self.compiled.level_weight(c, l, ra, rb, &scorer)
+                        }
+                    })
+                    .sum::<f64>()
+            })
+            .collect();
+        let total_pairs = self.total_pairs();
+        let mut lambda = model.lambda.clamp(1e-12, 0.5);
+        for _ in 0..max_iterations.max(50) {
+            let prior = crate::model::probability_to_weight(lambda);
+            let expected: f64 = llr.iter().map(|w| scale / (1.0 + (-(prior + w)).exp2())).sum();
+            let nl = (expected / total_pairs).clamp(1e-12, 0.999);
+            if (nl - lambda).abs() <= 1e-9 * lambda.max(1e-12) {
+                return nl;
+            }
+            lambda = nl;
+        }
+        lambda
     }
 
     /// Score every candidate pair, keeping those with probability ≥ threshold.
     pub fn score_all(&self, model: &Model, threshold: f64, progress: &indicatif::ProgressBar) -> Vec<RawPair> {
-        let scorer = Scorer::new(&self.compiled, model, threshold);
+        let scorer = Scorer::new(&self.compiled, model, threshold, &self.tf);
         let (items, _) = self.work_items();
         progress.set_length(items.len() as u64);
         let mut out: Vec<RawPair> = items

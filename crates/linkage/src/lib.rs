@@ -32,6 +32,7 @@ pub mod model;
 pub mod normalize;
 pub mod phonetic;
 pub mod similarity;
+pub mod synth;
 
 pub use cluster::clusters;
 pub use config::Config;
@@ -97,7 +98,9 @@ pub struct ScoredPair {
     pub agreements: Vec<FieldAgreement>,
 }
 
-fn explain(compiled: &Compiled, table: &[Vec<f64>], left: &str, right: &str, weight: f64, pattern: u64) -> ScoredPair {
+/// The explanation of a scored pair (per-field weights include the
+/// term-frequency adjustments).
+fn explain(compiled: &Compiled, scorer: &engine::Scorer, (a, b): (&Prepared, &Prepared), (left, right): (&str, &str), weight: f64, pattern: u64) -> ScoredPair {
     let agreements = compiled
         .comparisons
         .iter()
@@ -107,7 +110,7 @@ fn explain(compiled: &Compiled, table: &[Vec<f64>], left: &str, right: &str, wei
             if l == NULL_LEVEL {
                 FieldAgreement { comparison: cmp.name.clone(), level: "null".into(), weight: 0.0 }
             } else {
-                FieldAgreement { comparison: cmp.name.clone(), level: cmp.labels[l as usize].clone(), weight: table[c][l as usize] }
+                FieldAgreement { comparison: cmp.name.clone(), level: cmp.labels[l as usize].clone(), weight: compiled.level_weight(c, l, a, b, scorer) }
             }
         })
         .collect();
@@ -156,8 +159,10 @@ pub struct BatchResult {
 impl BatchResult {
     /// Explanation of one kept pair.
     pub fn explain(&self, p: &RawPair) -> ScoredPair {
-        let table = self.model.weight_table();
-        explain(&self.engine.compiled, &table, &self.ids[p.a as usize], &self.ids[p.b as usize], p.weight as f64, p.pattern)
+        let e = &self.engine;
+        let scorer = engine::Scorer::new(&e.compiled, &self.model, 0.0, &e.tf);
+        let records = (&e.records[p.a as usize], &e.records[p.b as usize]);
+        explain(&e.compiled, &scorer, records, (&self.ids[p.a as usize], &self.ids[p.b as usize]), p.weight as f64, p.pattern)
     }
     /// Cluster label (index of a representative record) per record.
     pub fn clusters(&self, threshold: f64) -> Vec<u32> {
@@ -166,6 +171,16 @@ impl BatchResult {
     }
     pub fn compiled(&self) -> &Compiled {
         &self.engine.compiled
+    }
+    /// Share of the true pairs (records with the same label in `entity`)
+    /// that the blocking rules made candidates.
+    pub fn blocking_recall(&self, entity: &[u32]) -> f64 {
+        let (all, found) = self.engine.blocking_recall(entity);
+        if all == 0 {
+            1.0
+        } else {
+            found as f64 / all as f64
+        }
     }
     /// Blocks skipped because larger than `max_block_size`.
     pub fn skipped_blocks(&self) -> usize {
@@ -225,6 +240,68 @@ pub fn link(config: &Config, left: &[Record], right: &[Record]) -> Result<BatchR
     run_batch(compiled, prepared, ids, Some(left.len() as u32), &indicatif::ProgressBar::hidden())
 }
 
+/// A pair of records a person judged: the same person (`same`) or two
+/// people (a link made, undone, or a suggestion marked distinct).
+#[derive(Debug, Clone)]
+pub struct Labelled {
+    pub left: Record,
+    pub right: Record,
+    pub same: bool,
+}
+
+/// How much labelled pairs weigh against the prior when a model learns
+/// from them ([`learn`], [`Index::learn`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LearnWeights {
+    /// Pseudo-pairs of the prior m (m moves little with fewer labels than this).
+    pub prior_m: f64,
+    /// Standard deviation (bits) of the prior on the calibration of λ.
+    pub lambda_sigma_bits: f64,
+}
+
+impl Default for LearnWeights {
+    fn default() -> Self {
+        LearnWeights { prior_m: 30.0, lambda_sigma_bits: 2.0 }
+    }
+}
+
+fn labelled_pairs(compiled: &Compiled, labelled: &[Labelled]) -> Vec<(Prepared, Prepared, bool)> {
+    labelled
+        .iter()
+        .map(|l| (compiled.prepare(&|i| l.left.get(&compiled.fields[i])).0, compiled.prepare(&|i| l.right.get(&compiled.fields[i])).0, l.same))
+        .collect()
+}
+
+/// Re-estimate a model from pairs people labelled, with `prior` (e.g. the
+/// unsupervised model) as the prior: m from the pairs of the same person
+/// ([`Model::learn`]), then λ calibrated on all labels ([`Model::calibrate`],
+/// weights without term frequencies; [`Index::learn`] uses the index's).
+pub fn learn(config: &Config, prior: &Model, labelled: &[Labelled], weights: LearnWeights) -> Result<Model, Error> {
+    let compiled = Compiled::new(config, None)?;
+    prior.check_against(&compiled)?;
+    let pairs = labelled_pairs(&compiled, labelled);
+    let patterns: Vec<(u64, bool)> = pairs.iter().map(|(a, b, same)| (compiled.pattern(a, b), *same)).collect();
+    let model = prior.learn(&compiled, &patterns, weights.prior_m);
+    let table = model.weight_table();
+    let scored: Vec<(f64, bool)> = patterns
+        .iter()
+        .map(|(p, same)| {
+            let w = (0..table.len())
+                .map(|c| {
+                    let l = engine::level_at(*p, c);
+                    if l == NULL_LEVEL {
+                        0.0
+                    } else {
+                        table[c][l as usize]
+                    }
+                })
+                .sum();
+            (w, *same)
+        })
+        .collect();
+    Ok(model.calibrate(&scored, weights.lambda_sigma_bits))
+}
+
 /// In-memory index of existing records for incremental lookups ("possible
 /// duplicates" while a person is being created).
 ///
@@ -236,7 +313,6 @@ pub struct Index {
     engine: Engine,
     ids: Vec<String>,
     model: Model,
-    table: Vec<Vec<f64>>,
     /// Slots withdrawn or replaced (skipped by lookups).
     removed: Vec<bool>,
     /// The live slot of each id.
@@ -267,12 +343,14 @@ impl Index {
             }
             None => fixed_model(&compiled)?,
         };
-        let engine = Engine::new(compiled, prepared, None);
+        let mut engine = Engine::new(compiled, prepared, None);
+        // A probe is not among the counted records.
+        engine.tf.counts_both = false;
+        let n = engine.records.len();
         let model = match model {
-            Some(m) => m,
+            Some(m) => m.for_size(n),
             None => engine.estimate(),
         };
-        let table = model.weight_table();
         // An id given twice: the last record stands for it.
         let mut removed = vec![false; ids.len()];
         let mut slots = HashMap::with_capacity(ids.len());
@@ -281,11 +359,51 @@ impl Index {
                 removed[old as usize] = true;
             }
         }
-        Ok(Index { engine, ids, model, table, removed, slots })
+        Ok(Index { engine, ids, model, removed, slots })
     }
 
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// Re-estimate `prior` (e.g. the unsupervised or shipped model) from
+    /// pairs people labelled: m from the pairs of the same person, then λ
+    /// calibrated on all labels with the weights this index gives
+    /// (term-frequency adjusted, λ for this index's size). Returns the new
+    /// model; [`Index::set_model`] puts it to use.
+    pub fn learn(&self, prior: &Model, labelled: &[Labelled], weights: LearnWeights) -> Result<Model, Error> {
+        let compiled = &self.engine.compiled;
+        prior.check_against(compiled)?;
+        let pairs = labelled_pairs(compiled, labelled);
+        let patterns: Vec<(u64, bool)> = pairs.iter().map(|(a, b, same)| (compiled.pattern(a, b), *same)).collect();
+        let model = prior.learn(compiled, &patterns, weights.prior_m).for_size(self.len().max(2));
+        let scorer = engine::Scorer::new(compiled, &model, 0.0, &self.engine.tf);
+        let scored: Vec<(f64, bool)> = pairs
+            .iter()
+            .map(|(a, b, same)| {
+                let w = (0..compiled.comparisons.len())
+                    .map(|c| {
+                        let l = compiled.level(&compiled.comparisons[c], a, b);
+                        if l == NULL_LEVEL {
+                            0.0
+                        } else {
+                            compiled.level_weight(c, l, a, b, &scorer)
+                        }
+                    })
+                    .sum();
+                (w, *same)
+            })
+            .collect();
+        Ok(model.calibrate(&scored, weights.lambda_sigma_bits))
+    }
+
+    /// Score with another model from now on (e.g. re-estimated from
+    /// labelled pairs with [`learn`]); λ is rescaled to the index's size
+    /// when the model says what size it was estimated on.
+    pub fn set_model(&mut self, model: Model) -> Result<(), Error> {
+        model.check_against(&self.engine.compiled)?;
+        self.model = model.for_size(self.len().max(2));
+        Ok(())
     }
     /// Number of live records (withdrawn and replaced ones not counted).
     pub fn len(&self) -> usize {
@@ -306,6 +424,9 @@ impl Index {
         let compiled = &self.engine.compiled;
         let get = |i: usize| record.get(&compiled.fields[i]);
         let (p, keys) = compiled.prepare(&get);
+        if self.engine.tf.is_active() {
+            self.engine.tf.add(&p);
+        }
         let idx = self.engine.records.len() as u32;
         self.engine.records.push(p);
         self.ids.push(record.id.clone());
@@ -348,9 +469,8 @@ impl Index {
         let compiled = &self.engine.compiled;
         let get = |i: usize| record.get(&compiled.fields[i]);
         let (p, keys) = compiled.prepare(&get);
-        let max_block = compiled.config.max_block_size.max(2);
         let mut cands: Vec<u32> = Vec::new();
-        for (rule, ks) in self.engine.rules.iter().zip(&keys) {
+        for ((rule, ks), &max_block) in self.engine.rules.iter().zip(&keys).zip(&compiled.rule_max_block) {
             for k in ks {
                 if rule.block_len(*k) > max_block {
                     continue;
@@ -360,7 +480,7 @@ impl Index {
         }
         cands.sort_unstable();
         cands.dedup();
-        let scorer = engine::Scorer::new(compiled, &self.model, min_probability);
+        let scorer = engine::Scorer::new(compiled, &self.model, min_probability, &self.engine.tf);
         let mut scored: Vec<(f64, u64, u32)> = cands
             .into_iter()
             .filter(|&c| !self.removed[c as usize] && self.ids[c as usize] != record.id)
@@ -368,6 +488,9 @@ impl Index {
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         scored.truncate(limit);
-        scored.into_iter().map(|(w, pat, c)| explain(compiled, &self.table, &record.id, &self.ids[c as usize], w, pat)).collect()
+        scored
+            .into_iter()
+            .map(|(w, pat, c)| explain(compiled, &scorer, (&p, &self.engine.records[c as usize]), (&record.id, &self.ids[c as usize]), w, pat))
+            .collect()
     }
 }

@@ -31,6 +31,10 @@ pub struct Model {
     /// EM iterations run (0 for a fixed model).
     #[serde(default)]
     pub iterations: usize,
+    /// Number of records λ was estimated on: an index of another size
+    /// rescales λ (the matches per record stay, the pairs grow as n²).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<u64>,
 }
 
 const FLOOR: f64 = 1e-6;
@@ -49,6 +53,18 @@ impl Model {
     /// log2(m/u) per comparison and level.
     pub fn weight_table(&self) -> Vec<Vec<f64>> {
         self.comparisons.iter().map(|c| c.levels.iter().map(|l| (l.m.max(FLOOR) / l.u.max(FLOOR)).log2()).collect()).collect()
+    }
+
+    /// The model for a file or index of `n` records: λ rescaled from the
+    /// size it was estimated on (unchanged when that size is unknown).
+    pub fn for_size(&self, n: usize) -> Model {
+        let mut m = self.clone();
+        if let Some(r) = self.records.filter(|r| *r >= 2) {
+            let n = (n as f64).max(2.0);
+            m.lambda = (self.lambda * (r as f64 - 1.0) / (n - 1.0)).clamp(1e-12, 0.5);
+            m.records = Some(n as u64);
+        }
+        m
     }
 
     /// log2(λ / (1-λ)).
@@ -106,7 +122,17 @@ impl Model {
                 c.iter().map(|x| (x + 0.5) / (tot + 0.5 * c.len() as f64)).collect()
             })
             .collect();
-        let m_init: Vec<Vec<f64>> = counts.iter().map(|&k| initial_m(k)).collect();
+        let est = &compiled.config.estimation;
+        let m_init: Vec<Vec<f64>> = compiled
+            .config
+            .comparisons
+            .iter()
+            .zip(&counts)
+            .map(|(c, &k)| match &c.m_prior {
+                Some(p) => normalized(p),
+                None => initial_m(k),
+            })
+            .collect();
         let mut m_sum: Vec<Vec<f64>> = counts.iter().map(|&k| vec![0.0; k]).collect();
         let mut m_n = vec![0usize; counts.len()];
         let mut iterations = 0;
@@ -115,10 +141,13 @@ impl Model {
             if !active.iter().any(|a| *a) || pats.is_empty() {
                 continue;
             }
-            let (m, it) = em_m(pats, &active, &u, m_init.clone(), max_iterations);
+            let (m, it) = em_m(pats, &active, &u, m_init.clone(), max_iterations, est.prior_weight);
             iterations += it;
             for c in 0..counts.len() {
-                if active[c] {
+                // An implausible estimate (namesakes taken for matches: the
+                // matches would differ more often than random pairs) is not
+                // averaged in.
+                if active[c] && (!est.plausibility_check || plausible(&m[c], &u[c])) {
                     for l in 0..counts[c] {
                         m_sum[c][l] += m[c][l];
                     }
@@ -136,10 +165,16 @@ impl Model {
             m[c][l] = mid;
             u[c][l] = mid;
         }
+        if verbose() {
+            for (c, n) in names.iter().enumerate() {
+                eprintln!("[linkage] m of {n}: {} plausible estimate(s) averaged", m_n[c]);
+            }
+        }
         let lambda = em_lambda(candidates, &m, &u, total_pairs, max_iterations);
         Model {
             lambda,
             iterations,
+            records: None,
             comparisons: names
                 .iter()
                 .enumerate()
@@ -150,6 +185,34 @@ impl Model {
                 .collect(),
         }
     }
+}
+
+fn verbose() -> bool {
+    std::env::var_os("VEILLE_LINKAGE_VERBOSE").is_some()
+}
+
+fn normalized(p: &[f64]) -> Vec<f64> {
+    let s: f64 = p.iter().sum();
+    p.iter().map(|x| x / s).collect()
+}
+
+/// Whether m of one comparison is plausible given its u: every agreeing
+/// level at least as likely among matches as among non-matches, "else" at
+/// least twice likelier among non-matches than among matches, and at most
+/// half of the matches disagreeing. (EM misled by namesakes learns that
+/// true matches differ by many years: refused.)
+pub fn plausible(m: &[f64], u: &[f64]) -> bool {
+    plausible_except(m, u, &[])
+}
+
+/// [`plausible`], not checking the agreeing levels in `skip` (levels made neutral).
+fn plausible_except(m: &[f64], u: &[f64], skip: &[usize]) -> bool {
+    let k = m.len();
+    if k < 2 {
+        return true;
+    }
+    let agreeing_ok = (0..k - 1).filter(|l| !skip.contains(l)).all(|l| m[l] >= u[l] * 0.999);
+    agreeing_ok && m[k - 1] <= 0.5 * u[k - 1] && m[k - 1] <= 0.5
 }
 
 /// Starting m: agreeing levels likely, "else" unlikely.
@@ -179,11 +242,18 @@ fn log_terms(p: u64, active: &[bool], m: &[Vec<f64>], u: &[Vec<f64>]) -> (f64, f
 
 /// EM for m (u fixed) and the within-sample λ on pattern counts; returns m
 /// and the number of iterations.
-pub(crate) fn em_m(pats: &HashMap<u64, f64>, active: &[bool], u: &[Vec<f64>], mut m: Vec<Vec<f64>>, max_iterations: usize) -> (Vec<Vec<f64>>, usize) {
+pub(crate) fn em_m(
+    pats: &HashMap<u64, f64>,
+    active: &[bool],
+    u: &[Vec<f64>],
+    mut m: Vec<Vec<f64>>,
+    max_iterations: usize,
+    pseudo: f64,
+) -> (Vec<Vec<f64>>, usize) {
     // Dirichlet prior: a few pseudo-matches spread as the starting m, so that
     // a level never seen among the matches of a small sample keeps a
     // sensible m instead of collapsing to zero.
-    const PSEUDO: f64 = 5.0;
+    let pseudo = pseudo.max(0.0);
     let prior = m.clone();
     let mut lambda: f64 = 0.3;
     let mut iterations = 0;
@@ -212,7 +282,7 @@ pub(crate) fn em_m(pats: &HashMap<u64, f64>, active: &[bool], u: &[Vec<f64>], mu
             let sm: f64 = wm[c].iter().sum();
             if active[c] && sm > 0.0 {
                 for l in 0..m[c].len() {
-                    let nv = ((wm[c][l] + PSEUDO * prior[c][l]) / (sm + PSEUDO)).max(FLOOR);
+                    let nv = ((wm[c][l] + pseudo * prior[c][l]) / (sm + pseudo)).max(FLOOR);
                     delta = delta.max((nv - m[c][l]).abs());
                     m[c][l] = nv;
                 }
@@ -255,4 +325,84 @@ pub(crate) fn em_lambda(candidates: &HashMap<u64, f64>, m: &[Vec<f64>], u: &[Vec
         lambda = nl;
     }
     lambda
+}
+
+impl Model {
+    /// Re-estimate m from labelled pairs (`(pattern, same person)`, patterns
+    /// as [`Compiled`] packs them), with `self` as the prior: the levels seen
+    /// among the pairs labelled the same person, plus `prior_weight`
+    /// pseudo-pairs spread as the prior m (few labels move m a little, many
+    /// labels take over). u stays (it comes from random pairs; the pairs a
+    /// person labelled distinct were shown because they agree, they are no
+    /// random pairs): they calibrate λ instead, see [`Model::calibrate`].
+    /// A comparison whose re-estimated m fails the plausibility check keeps
+    /// the prior's m.
+    pub fn learn(&self, compiled: &Compiled, labelled: &[(u64, bool)], prior_weight: f64) -> Model {
+        let mut out = self.clone();
+        let neutral = compiled.redundant_swaps();
+        for (c, cmp) in out.comparisons.iter_mut().enumerate() {
+            let k = cmp.levels.len();
+            let skip: Vec<usize> = neutral.iter().filter(|(nc, _)| *nc == c).map(|(_, l)| *l).collect();
+            let mut seen = vec![0.0; k];
+            for (p, same) in labelled {
+                let l = level_at(*p, c);
+                if *same && l != NULL_LEVEL && (l as usize) < k {
+                    seen[l as usize] += 1.0;
+                }
+            }
+            let n: f64 = seen.iter().sum();
+            if n == 0.0 {
+                continue;
+            }
+            let m: Vec<f64> = (0..k).map(|l| ((seen[l] + prior_weight * cmp.levels[l].m) / (n + prior_weight)).max(FLOOR)).collect();
+            let u: Vec<f64> = cmp.levels.iter().map(|l| l.u).collect();
+            if plausible_except(&m, &u, &skip) {
+                for (level, m) in cmp.levels.iter_mut().zip(m) {
+                    level.m = m;
+                }
+            }
+        }
+        // A swap or cross seen from both name comparisons stays one piece of evidence.
+        for (c, l) in compiled.redundant_swaps() {
+            if let Some(level) = out.comparisons.get_mut(c).and_then(|x| x.levels.get_mut(l)) {
+                let mid = (level.m * level.u).sqrt();
+                level.m = mid;
+                level.u = mid;
+            }
+        }
+        out.iterations = 0;
+        out
+    }
+
+    /// Calibrate λ on labelled pairs: `scored` holds each pair's match
+    /// weight without the prior (bits) and whether it is the same person.
+    /// The prior log-odds move by the offset that best explains the labels
+    /// (logistic fit of an intercept, with a normal prior of `sigma_bits` on
+    /// the offset so that a few labels move it a little).
+    pub fn calibrate(&self, scored: &[(f64, bool)], sigma_bits: f64) -> Model {
+        let mut out = self.clone();
+        if scored.is_empty() {
+            return out;
+        }
+        let base = self.prior_weight();
+        let ln2 = std::f64::consts::LN_2;
+        let mut delta = 0.0f64;
+        for _ in 0..50 {
+            // Newton step on the penalised log-likelihood, in bits.
+            let (mut g, mut h) = (-delta / (sigma_bits * sigma_bits), -1.0 / (sigma_bits * sigma_bits));
+            for (w, same) in scored {
+                let z = (base + delta + w) * ln2;
+                let p = 1.0 / (1.0 + (-z).exp());
+                g += ln2 * (f64::from(u8::from(*same)) - p);
+                h -= ln2 * ln2 * p * (1.0 - p);
+            }
+            let step = -g / h;
+            delta += step.clamp(-4.0, 4.0);
+            if step.abs() < 1e-6 {
+                break;
+            }
+        }
+        out.lambda = weight_to_probability(base + delta).clamp(1e-12, 0.5);
+        out
+    }
 }

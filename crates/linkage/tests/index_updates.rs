@@ -35,7 +35,7 @@ fn model(cfg: &Config) -> Model {
             ComparisonParams { name, levels }
         })
         .collect();
-    Model { lambda: 0.001, comparisons, iterations: 0 }
+    Model { lambda: 0.001, comparisons, iterations: 0, records: None }
 }
 
 fn person(id: &str, given: &str, family: &str, year: &str) -> Record {

@@ -834,6 +834,49 @@ pub async fn active_links(db: &Db) -> Result<Vec<(PersonId, PersonId)>> {
     rows.iter().map(|r| Ok((r.try_get("person_a")?, r.try_get("person_b")?))).collect()
 }
 
+/// A worker's decision on a pair of records: the same person (a link in
+/// force) or two people (a link undone, or a suggestion marked distinct).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub a: PersonId,
+    pub b: PersonId,
+    pub same: bool,
+    /// When it was decided.
+    pub at: Timestamp,
+}
+
+/// Every pair decision of the instance, the latest per pair only, oldest
+/// first (ids only: read the records with a scope). The labels the duplicate
+/// model learns from.
+pub async fn decisions(db: &Db) -> Result<Vec<Decision>> {
+    let mut all: Vec<Decision> = Vec::new();
+    let rows = sqlx::query("SELECT person_a, person_b, linked_at, unlinked_at FROM person_links").fetch_all(db.pool()).await?;
+    for r in &rows {
+        let unlinked: Option<i64> = r.try_get("unlinked_at")?;
+        let linked: i64 = r.try_get("linked_at")?;
+        all.push(Decision {
+            a: r.try_get("person_a")?,
+            b: r.try_get("person_b")?,
+            same: unlinked.is_none(),
+            at: Timestamp::from_micros(unlinked.unwrap_or(linked)),
+        });
+    }
+    let rows = sqlx::query("SELECT person_a, person_b, decided_at FROM person_distinct_pairs").fetch_all(db.pool()).await?;
+    for r in &rows {
+        all.push(Decision { a: r.try_get("person_a")?, b: r.try_get("person_b")?, same: false, at: Timestamp::from_micros(r.try_get("decided_at")?) });
+    }
+    all.sort_by_key(|d| (d.a, d.b, d.at));
+    let mut latest: Vec<Decision> = Vec::with_capacity(all.len());
+    for d in all {
+        match latest.last_mut() {
+            Some(l) if l.a == d.a && l.b == d.b => *l = d,
+            _ => latest.push(d),
+        }
+    }
+    latest.sort_by_key(|d| d.at);
+    Ok(latest)
+}
+
 /// Records that two people are not the same (no longer suggested). `false`:
 /// already recorded.
 pub async fn mark_distinct(tx: &mut Tx, a: PersonId, b: PersonId, by: UserId, now: Timestamp) -> Result<bool> {

@@ -8,6 +8,12 @@
 //! before each lookup with the people changed since (by any instance of the
 //! application: the database is the truth). Suggestions are only among the
 //! people the worker may read.
+//!
+//! The model learns from the workers' decisions: every link in force is a
+//! pair of records of the same person, every link undone and every pair
+//! marked distinct a pair of two people. The instance's model is the shipped
+//! one (estimated without labels on synthetic street records) re-estimated
+//! from those labels, again whenever a decision is made.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
@@ -15,7 +21,7 @@ use std::sync::LazyLock;
 use tokio::sync::Mutex;
 use veille_domain::people::Phone;
 use veille_domain::{PersonId, Timestamp};
-use veille_linkage::{Config, FieldAgreement, Index, Model, Record};
+use veille_linkage::{Config, FieldAgreement, Index, Labelled, LearnWeights, Model, Record};
 use veille_storage::people::{self, Person, PersonFields};
 use veille_storage::Scope;
 
@@ -31,6 +37,11 @@ const SLACK_SECONDS: i64 = 120;
 
 /// At most this many suggestions.
 const LIMIT: usize = 8;
+
+/// Suggestions are shown from this match probability on, each with its
+/// probability: a worker deciding on a new file is better served by a
+/// possible duplicate at 10 % than by none.
+const SUGGESTION_FLOOR: f64 = 0.05;
 
 /// The index holds every file of the instance (suggestions are then read
 /// with the caller's scope).
@@ -48,6 +59,10 @@ struct Built {
     index: Index,
     /// People changed at or after this instant are read again at the next lookup.
     watermark: Timestamp,
+    /// The decisions seen when the model was last re-estimated (count and latest).
+    decisions: (usize, Option<Timestamp>),
+    /// How many labelled pairs the current model learned from.
+    learned_from: usize,
 }
 
 /// The duplicate index of the application (in [`App`]).
@@ -69,23 +84,48 @@ pub fn record_of(id: &str, members: &[&PersonFields]) -> Record {
     let mut years = Vec::new();
     let mut genders = Vec::new();
     let mut phones = Vec::new();
+    let mut ages = Vec::new();
     for f in members {
         names.push(f.pseudonym.clone());
         names.extend(f.aliases.iter().cloned());
         given.extend(f.civil_given_name.clone());
         family.extend(f.civil_family_name.clone());
-        years.extend(approximate_birth_year(f).map(|y| y.to_string()));
+        match (f.birth_year, f.age_band) {
+            (Some(y), _) => years.push(y.to_string()),
+            (None, Some(b)) => ages.push(age_band_text(b)),
+            (None, None) => {}
+        }
         genders.extend(f.gender.map(|g| g.code().to_owned()));
         phones.extend(f.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.match_key()));
     }
+    // A pseudonym that is the civil given (or family) name is one piece of
+    // evidence, not two.
+    let civil: BTreeSet<String> = given.iter().chain(&family).map(|n| n.trim().to_lowercase()).collect();
+    names.retain(|n| !civil.contains(&n.trim().to_lowercase()));
     let mut r = Record::new(id);
-    for (field, values) in [("names", names), ("given_name", given), ("family_name", family), ("birth_year", years), ("gender", genders), ("phone", phones)] {
+    for (field, values) in
+        [("names", names), ("given_name", given), ("family_name", family), ("birth_year", years), ("age", ages), ("gender", genders), ("phone", phones)]
+    {
         let values: Vec<String> = values.into_iter().map(|v| v.replace('|', " ")).filter(|v| !v.trim().is_empty()).collect();
         if !values.is_empty() {
             r = r.with(field, values.join("|"));
         }
     }
     r
+}
+
+/// An age band as the engine reads an age: "25-34" (an estimate of this year).
+fn age_band_text(b: veille_domain::people::AgeBand) -> String {
+    use veille_domain::people::AgeBand;
+    match b {
+        AgeBand::Minor => "0-17",
+        AgeBand::From18To24 => "18-24",
+        AgeBand::From25To34 => "25-34",
+        AgeBand::From35To49 => "35-49",
+        AgeBand::From50To64 => "50-64",
+        AgeBand::From65 => "65-95",
+    }
+    .to_owned()
 }
 
 /// The birth year, or one from the middle of the age band (at the time the
@@ -143,7 +183,60 @@ async fn build(state: &App) -> Result<Built> {
         .collect();
     let (config, model) = &*SETTINGS;
     let index = Index::build_with_model(config, records, Some(model.clone())).map_err(|e| Error::from(anyhow::anyhow!("duplicate index: {e}")))?;
-    Ok(Built { index, watermark: started })
+    let mut built = Built { index, watermark: started, decisions: (0, None), learned_from: 0 };
+    learn(state, &mut built).await?;
+    Ok(built)
+}
+
+/// Re-estimates the model from the workers' decisions when they changed
+/// since the last time (the shipped model is the prior).
+async fn learn(state: &App, built: &mut Built) -> Result<()> {
+    let decisions = people::decisions(&state.db).await?;
+    let seen = (decisions.len(), decisions.iter().map(|d| d.at).max());
+    if seen == built.decisions {
+        return Ok(());
+    }
+    let ids: Vec<PersonId> = decisions.iter().flat_map(|d| [d.a, d.b]).collect::<BTreeSet<_>>().into_iter().collect();
+    let by_id: BTreeMap<PersonId, Person> = people::get_many(&state.db, &index_scope(), &ids).await?.into_iter().map(|p| (p.id, p)).collect();
+    let labelled: Vec<Labelled> = decisions
+        .iter()
+        .filter_map(|d| {
+            let (a, b) = (by_id.get(&d.a)?, by_id.get(&d.b)?);
+            Some(Labelled { left: record_of(&a.id.to_string(), &[&a.fields]), right: record_of(&b.id.to_string(), &[&b.fields]), same: d.same })
+        })
+        .collect();
+    let (_, prior) = &*SETTINGS;
+    let model = built.index.learn(prior, &labelled, LearnWeights::default()).map_err(|e| Error::from(anyhow::anyhow!("duplicate model: {e}")))?;
+    built.index.set_model(model).map_err(|e| Error::from(anyhow::anyhow!("duplicate model: {e}")))?;
+    built.decisions = seen;
+    built.learned_from = labelled.len();
+    Ok(())
+}
+
+/// The index, built at first use, caught up with the people and decisions
+/// changed since the last time.
+async fn ready(state: &App) -> Result<tokio::sync::MutexGuard<'_, Option<Built>>> {
+    let mut guard = state.duplicates.0.lock().await;
+    if guard.is_none() {
+        *guard = Some(build(state).await?);
+    }
+    let built = guard.as_mut().ok_or_else(|| Error::from(anyhow::anyhow!("duplicate index missing")))?;
+    catch_up(state, built).await?;
+    learn(state, built).await?;
+    Ok(guard)
+}
+
+/// The instance's duplicate model now (the shipped one re-estimated from
+/// the workers' decisions, λ for the instance's size).
+pub async fn model(state: &App) -> Result<Model> {
+    let guard = ready(state).await?;
+    guard.as_ref().map(|b| b.index.model().clone()).ok_or_else(|| Error::from(anyhow::anyhow!("duplicate index missing")))
+}
+
+/// How many decisions of the workers (links, links undone, pairs marked
+/// distinct) the instance's duplicate model learned from.
+pub async fn learned_from(state: &App) -> Result<usize> {
+    Ok(ready(state).await?.as_ref().map_or(0, |b| b.learned_from))
 }
 
 /// Brings the index up to date with the people changed since the last time.
@@ -209,15 +302,18 @@ pub struct Agreement {
 
 impl Agreement {
     /// The message key of how it agrees: `exact`, `close`, `sounds_alike`,
-    /// `swapped`, `same_year`, `year_within`.
+    /// `swapped` (also a name typed in the other box), `same_year`,
+    /// `year_within`, `age_within` (an estimated age).
     pub fn kind(&self) -> &'static str {
         let l = self.level.as_str();
         if l == "exact" {
             "exact"
         } else if l == "phonetic" {
             "sounds_alike"
-        } else if l.starts_with("swapped_with_") {
+        } else if l.starts_with("swapped_with_") || l.starts_with("crossed_with_") {
             "swapped"
+        } else if l.starts_with("age_within_") {
+            "age_within"
         } else if l == "year_within_0" {
             "same_year"
         } else if l.starts_with("year_within_") {
@@ -226,14 +322,14 @@ impl Agreement {
             "close"
         }
     }
-    /// The tolerance of a `year_within` agreement.
+    /// The tolerance of a `year_within` or `age_within` agreement.
     pub fn years(&self) -> String {
-        self.level.trim_start_matches("year_within_").to_owned()
+        self.level.trim_start_matches("year_within_").trim_start_matches("age_within_").to_owned()
     }
     /// "Name: sounds alike", in the reader's language.
     pub fn label(&self, lang: &Lang) -> String {
         let how = match self.kind() {
-            "year_within" => lang.tn("people.duplicates.level.year_within", self.years().parse().unwrap_or(0), &[]),
+            "year_within" | "age_within" => lang.tn(&format!("people.duplicates.level.{}", self.kind()), self.years().parse().unwrap_or(0), &[]),
             kind => lang.t(&format!("people.duplicates.level.{kind}")),
         };
         format!("{} : {how}", lang.t(&format!("people.duplicates.field.{}", self.field)))
@@ -256,14 +352,9 @@ fn agreements(found: &[FieldAgreement]) -> Vec<Agreement> {
 /// people judged distinct from it).
 pub async fn suggest(state: &App, who: &Caller, probe: &Record, exclude: &BTreeSet<PersonId>) -> Result<Vec<Suggestion>> {
     let found = {
-        let mut guard = state.duplicates.0.lock().await;
-        if guard.is_none() {
-            *guard = Some(build(state).await?);
-        }
-        let built = guard.as_mut().ok_or_else(|| Error::from(anyhow::anyhow!("duplicate index missing")))?;
-        catch_up(state, built).await?;
-        let (config, _) = &*SETTINGS;
-        built.index.candidates_above(probe, LIMIT * 2, config.threshold)
+        let guard = ready(state).await?;
+        let built = guard.as_ref().ok_or_else(|| Error::from(anyhow::anyhow!("duplicate index missing")))?;
+        built.index.candidates_above(probe, LIMIT * 2, SUGGESTION_FLOOR)
     };
     let mut out = Vec::new();
     let scope = who.scope();
@@ -316,6 +407,45 @@ pub async fn of_person(state: &App, who: &Caller, person: &Person) -> Result<Vec
     suggest(state, who, &record_of(&person.id.to_string(), &fields), &exclude).await
 }
 
+/// Synthetic street records (`veille_linkage::synth`) as people files, for tests
+/// and for estimating the shipped model.
+#[cfg(test)]
+pub(crate) mod synthetic {
+    use veille_domain::people::{AgeBand, Gender};
+    use veille_linkage::synth::SynthRecord;
+    use veille_storage::people::PersonFields;
+
+    /// What a team would type: the street name as pseudonym (the first
+    /// nickname, else the given or family name), the other nicknames as
+    /// aliases, civil names, a birth year or the age band of an estimated
+    /// age, the phone.
+    pub(crate) fn fields_of(r: &SynthRecord) -> PersonFields {
+        let mut nicknames: Vec<String> = r.aliases.split('|').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+        let pseudonym = if nicknames.is_empty() {
+            [&r.given_name, &r.family_name].into_iter().find(|s| !s.is_empty()).cloned().unwrap_or_else(|| "Inconnu".into())
+        } else {
+            nicknames.remove(0)
+        };
+        let some = |s: &String| Some(s.clone()).filter(|s| !s.is_empty());
+        let year = r.recorded_on.get(..4).and_then(|y| y.parse::<i32>().ok()).unwrap_or(2024);
+        PersonFields {
+            pseudonym,
+            aliases: nicknames,
+            birth_year: r.birth_year.parse().ok(),
+            age_band: r.age.parse::<i32>().ok().filter(|_| r.birth_year.is_empty()).map(|a| AgeBand::of_age(a + 2026 - year)),
+            gender: match r.gender.as_str() {
+                "M" => Some(Gender::Man),
+                "F" => Some(Gender::Woman),
+                _ => None,
+            },
+            phone: some(&r.phone),
+            civil_given_name: some(&r.given_name),
+            civil_family_name: some(&r.family_name),
+            ..Default::default()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,6 +479,20 @@ mod tests {
         assert_eq!(ids(&record_of("n", &[&PersonFields { phone: Some("+33 6 12 34 56 78".into()), ..fields("Zorro", None) }])), vec!["phone"]);
         assert!(ids(&record_of("n", &[&fields("Bogdan", Some(1961))])).is_empty());
         assert!(ids(&record_of("n", &[&PersonFields { gender: Some(Gender::Woman), ..fields("Mimi", Some(2001)) }])).is_empty());
+    }
+
+    /// Writes `crates/web/linkage/people-model.json`: the model estimated
+    /// without labels on 20,000 synthetic street records shaped as people
+    /// files. Run after changing `people.toml`:
+    /// `cargo test -p veille-app regenerate_the_shipped_model -- --ignored`.
+    #[test]
+    #[ignore]
+    fn regenerate_the_shipped_model() {
+        let rows = veille_linkage::synth::generate(&veille_linkage::synth::Options { records: 20_000, seed: 2026, ..Default::default() });
+        let records: Vec<Record> = rows.iter().map(|r| record_of(&r.id, &[&synthetic::fields_of(r)])).collect();
+        let result = veille_linkage::dedupe(&SETTINGS.0, &records).expect("dedupe");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../web/linkage/people-model.json");
+        std::fs::write(path, serde_json::to_string_pretty(&result.model).expect("json") + "\n").expect("write the model");
     }
 
     #[test]

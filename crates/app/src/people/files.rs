@@ -193,6 +193,14 @@ pub async fn create(state: &App, who: &Caller, lang: Lang, form: &PersonForm, vi
     Ok(Ok(id))
 }
 
+/// How many decisions of the workers (links, links undone, pairs marked
+/// distinct) the instance's duplicate model learned from (the people list
+/// says it).
+pub async fn duplicate_model_decisions(state: &App, who: &Caller) -> Result<usize> {
+    gate(who)?;
+    duplicates::learned_from(state).await
+}
+
 /// The probable duplicates of what is being typed (the form, even if not
 /// valid yet), among the people the account may read.
 pub async fn suggestions(state: &App, who: &Caller, lang: Lang, form: &PersonForm) -> Result<Vec<Suggestion>> {

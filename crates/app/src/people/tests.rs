@@ -19,6 +19,8 @@ use veille_storage::people::{self, NewConsent, PersonFields, ShareBasis};
 use veille_storage::referrals::{self, NewReferral};
 use veille_storage::{organisations, Db, Scope};
 
+mod duplicates_learning;
+
 use super::{encounter_resource, files, household_resource, person_resource_with, referral_resource};
 use crate::{App, Caller, Clock, Config, ErrorKind};
 

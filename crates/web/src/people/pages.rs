@@ -48,6 +48,8 @@ struct ListPage {
     ctx: PageCtx,
     lines: Vec<Line>,
     left: bool,
+    /// "The duplicate suggestions learned from N decisions".
+    learned: String,
 }
 
 /// GET /people
@@ -59,7 +61,9 @@ pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
         .into_iter()
         .map(|p| Line { age: age_label(&ctx, now, &p.fields), since: since(&ctx, now, p.last_contact_at), person: p })
         .collect();
-    Ok(render(&ListPage { ctx, lines, left }))
+    let decisions = files::duplicate_model_decisions(&state, &who).await?;
+    let learned = ctx.lang.tn("people.duplicates.learned", decisions as i64, &[]);
+    Ok(render(&ListPage { ctx, lines, left, learned }))
 }
 
 /// GET /people.csv: pseudonymised, audited (see `files::export_csv`).

@@ -273,6 +273,7 @@ async fn probable_duplicates_are_shown_while_creating_then_linked_and_unlinked_b
     let w = world().await;
     let mut c = w.app.session_for(w.coordinator, false).await;
     let first = id_in(&c.post("/people", &[("pseudonym", "Gavroche"), ("aliases", "Le Gamin"), ("birth_year", "1990"), ("gender", "man")]).await);
+    assert!(c.get("/people").await.body.contains("suggestions apprises de 0 décision "), "no decision yet");
     c.post("/encounters", &[("people", &first), ("place", "Sous le pont")]).await;
     // Another organisation's look-alike is never suggested here.
     let mut other = w.app.session_for(w.other_worker, false).await;
@@ -297,6 +298,8 @@ async fn probable_duplicates_are_shown_while_creating_then_linked_and_unlinked_b
     assert!(people::group_of(w.app.db(), second.parse().unwrap()).await.unwrap().len() == 1, "nothing merged automatically");
     let r = c.post(&format!("/people/{second}/link"), &[("other", &first)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // The people page says how many decisions the suggestions learned from.
+    assert!(c.get("/people").await.body.contains("suggestions apprises de 1 décision "));
     let page = c.get(&format!("/people/{second}")).await.body;
     let linked = &page[page.find("id=\"linked\"").expect("linked files")..];
     assert!(linked.contains(&first));
@@ -323,6 +326,8 @@ async fn probable_duplicates_are_shown_while_creating_then_linked_and_unlinked_b
         assert!(audit.iter().any(|(_, d)| d.contains("\"field\":\"link\"")), "{id}: {audit:?}");
         assert!(audit.iter().any(|(_, d)| d.contains("\"field\":\"unlink\"")));
     }
+    // The link undone is a decision too (the latest one on a pair counts).
+    assert!(c.get("/people").await.body.contains("suggestions apprises de 1 décision "));
     // "Another person": not suggested again.
     c.post(&format!("/people/{second}/distinct"), &[("other", &first)]).await;
     assert!(!c.get(&format!("/people/{second}")).await.body.contains("id=\"duplicates\""));

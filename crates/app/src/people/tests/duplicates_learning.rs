@@ -1,0 +1,131 @@
+//! Probable duplicates on synthetic street records (`veille_linkage::synth`:
+//! namesakes, given-name-only records with estimated ages, swapped and
+//! misspelled names, nicknames), on the engine under test: what a worker
+//! creating a person is shown, and the instance's model learning from the
+//! links and "distinct" decisions workers make.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use veille_domain::{OrganisationId, PersonId, Role};
+use veille_linkage::synth::{generate, Options, SynthRecord};
+use veille_linkage::{Index, Model};
+use veille_storage::people;
+
+use super::{caller, now, organisation, TestDb};
+use crate::people::duplicates::{self, record_of, synthetic::fields_of};
+use crate::people::files;
+use crate::people::input::OtherBody;
+use crate::{App, Caller, Clock, Config, Lang};
+
+struct Instance {
+    app: App,
+    _tdb: TestDb,
+    who: Caller,
+    org: OrganisationId,
+}
+
+async fn instance() -> Instance {
+    let tdb = TestDb::new().await;
+    let app = App::new(tdb.db.clone(), Config::default(), Clock::manual(now())).await.unwrap();
+    let org = organisation(&tdb.db, "Maraude").await;
+    let who = caller(&tdb.db, org, Role::Coordinator, "coord@maraude.exemple.fr", None).await;
+    Instance { app, _tdb: tdb, who, org }
+}
+
+/// Creates the file of a synthetic record (typed later than the previous one).
+async fn create(i: &Instance, r: &SynthRecord) -> PersonId {
+    let mut tx = i.app.db.begin().await.unwrap();
+    let id = people::create(&mut tx, i.org, &fields_of(r), i.who.account.id, i.app.clock.now()).await.unwrap();
+    tx.commit().await.unwrap();
+    i.app.clock.advance_seconds(600);
+    id
+}
+
+#[tokio::test]
+async fn creating_a_person_shows_the_same_person_among_the_first_five_suggestions() {
+    let i = instance().await;
+    let rows = generate(&Options { records: 400, seed: 18, ..Default::default() });
+    let mut created: BTreeMap<usize, Vec<PersonId>> = BTreeMap::new();
+    let (mut duplicates_typed, mut found) = (0usize, 0usize);
+    for r in &rows {
+        if let Some(ids) = created.get(&r.entity) {
+            duplicates_typed += 1;
+            // What the form shows while the new file is typed.
+            let shown = duplicates::suggest(&i.app, &i.who, &record_of("new", &[&fields_of(r)]), &Default::default()).await.unwrap();
+            let first_five: BTreeSet<PersonId> = shown.iter().take(5).flat_map(|s| s.people.iter().filter_map(|p| p.id.parse().ok())).collect();
+            found += usize::from(ids.iter().any(|id| first_five.contains(id)));
+        }
+        let id = create(&i, r).await;
+        created.entry(r.entity).or_default().push(id);
+    }
+    assert!(duplicates_typed >= 100, "the generator typed {duplicates_typed} duplicates");
+    assert!(found * 10 >= duplicates_typed * 9, "the same person among the first five for {found} of {duplicates_typed} duplicates");
+}
+
+/// Pairwise F1 of a model over records it never saw (matches at the
+/// configuration's threshold).
+fn f1(model: &Model, rows: &[SynthRecord]) -> f64 {
+    let config = veille_linkage::Config::from_toml_str(include_str!("../../../../web/linkage/people.toml")).unwrap();
+    let records = rows.iter().map(|r| record_of(&r.id, &[&fields_of(r)])).collect();
+    let index = Index::build_with_model(&config, records, Some(model.clone())).unwrap();
+    let entity: BTreeMap<&str, usize> = rows.iter().map(|r| (r.id.as_str(), r.entity)).collect();
+    let mut found: BTreeSet<(String, String)> = BTreeSet::new();
+    for r in rows {
+        for p in index.candidates(&record_of(&r.id, &[&fields_of(r)]), 10) {
+            let (a, b) = if p.left_id < p.right_id { (p.left_id, p.right_id) } else { (p.right_id, p.left_id) };
+            found.insert((a, b));
+        }
+    }
+    let tp = found.iter().filter(|(a, b)| entity[a.as_str()] == entity[b.as_str()]).count() as f64;
+    let mut per_entity: BTreeMap<usize, usize> = BTreeMap::new();
+    for r in rows {
+        *per_entity.entry(r.entity).or_default() += 1;
+    }
+    let truth: usize = per_entity.values().map(|k| k * (k - 1) / 2).sum();
+    let (precision, recall) = (tp / found.len().max(1) as f64, tp / truth.max(1) as f64);
+    if tp == 0.0 {
+        0.0
+    } else {
+        2.0 * precision * recall / (precision + recall)
+    }
+}
+
+#[tokio::test]
+async fn the_model_learns_from_the_decisions_workers_make_and_finds_duplicates_better() {
+    let i = instance().await;
+    let rows = generate(&Options { records: 500, seed: 19, ..Default::default() });
+    let mut ids = Vec::new();
+    for r in &rows {
+        ids.push(create(&i, r).await);
+    }
+    let entity: BTreeMap<PersonId, usize> = ids.iter().zip(&rows).map(|(id, r)| (*id, r.entity)).collect();
+    assert_eq!(duplicates::learned_from(&i.app).await.unwrap(), 0, "no decision yet: the shipped model");
+    let before = duplicates::model(&i.app).await.unwrap();
+
+    // Workers go through the files and decide on what is suggested: link
+    // the same person, mark the others distinct.
+    let mut decisions = 0;
+    'files: for id in &ids {
+        for s in files::duplicates_of(&i.app, &i.who, &id.to_string()).await.unwrap() {
+            let Some(other) = s.people.first().and_then(|p| p.id.parse::<PersonId>().ok()) else { continue };
+            let body = OtherBody { other: other.to_string() };
+            if entity[id] == entity[&other] {
+                files::link(&i.app, &i.who, Lang::Fr, &id.to_string(), &body, "test").await.unwrap().unwrap();
+            } else {
+                files::mark_distinct(&i.app, &i.who, Lang::Fr, &id.to_string(), &body).await.unwrap().unwrap();
+            }
+            decisions += 1;
+            if decisions == 200 {
+                break 'files;
+            }
+        }
+    }
+    assert_eq!(decisions, 200);
+    assert_eq!(duplicates::learned_from(&i.app).await.unwrap(), 200, "every decision is a label");
+    let after = duplicates::model(&i.app).await.unwrap();
+
+    // On street records the instance never saw.
+    let unseen = generate(&Options { records: 1500, seed: 20, ..Default::default() });
+    let (f_before, f_after) = (f1(&before, &unseen), f1(&after, &unseen));
+    assert!(f_after > f_before + 0.01, "F1 {f_before:.3} with the shipped model, {f_after:.3} after 200 decisions");
+}
