@@ -38,6 +38,9 @@ const SITES: &[DemoSite] = &[
     ("Bidonville du talus inventé (démo)", "slum", "75119", 2.3950, 48.8960, "state", &[]),
 ];
 
+/// Today's outing of a team: (team, its slot today, circuit, territory, start and end minutes).
+type Outing<'a> = (&'a teams::Team, Option<veille_domain::ScheduleSlotId>, Option<veille_domain::CircuitId>, Option<veille_domain::TerritoryId>, i64, i64);
+
 /// Loads the demo sites and maraudes; the demo organisations, accounts and
 /// teams are there already.
 pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
@@ -182,7 +185,7 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
     // an extra outing at the slot's usual hours), so that each team has
     // something to check in to on the first day of the demo.
     let date = now.plus_seconds(-4 * 3600).paris_date();
-    let outings: [(&teams::Team, Option<veille_domain::ScheduleSlotId>, Option<veille_domain::CircuitId>, _, i64, i64); 4] = [
+    let outings: [Outing; 4] = [
         (&evening, evening_today, Some(evening_circuit), t19, 20 * 60, 60),
         (&mediation, mediation_today, None, t18, 9 * 60, 12 * 60),
         (&health, health_today, None, t18, 14 * 60, 17 * 60),
