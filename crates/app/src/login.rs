@@ -328,15 +328,7 @@ pub async fn reset_target(app: &App, token: &str) -> Result<Account> {
 fn password_errors(lang: Lang, password: &str, context: &[&str]) -> FieldErrors {
     let mut errors = FieldErrors::new();
     if let Err(p) = security::check_new_password(password, context) {
-        errors.add(
-            "password",
-            match p {
-                security::PasswordProblem::TooShort => {
-                    lang.tn(p.key(), security::MIN_PASSWORD_CHARS as i64, &[("min", &security::MIN_PASSWORD_CHARS.to_string())])
-                }
-                _ => lang.t(p.key()),
-            },
-        );
+        errors.add("password", p.message(lang));
     }
     errors
 }

@@ -71,6 +71,13 @@ impl PasswordProblem {
             PasswordProblem::TooCommon => "password.too_common",
         }
     }
+    /// The message in a language (the minimum length through the plural rule).
+    pub fn message(self, lang: crate::Lang) -> String {
+        match self {
+            PasswordProblem::TooShort => lang.tn(self.key(), MIN_PASSWORD_CHARS as i64, &[("min", &MIN_PASSWORD_CHARS.to_string())]),
+            _ => lang.t(self.key()),
+        }
+    }
 }
 
 /// Minimum length (ASVS 6.2.1 with veille's 12).

@@ -320,7 +320,7 @@ async fn admin(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
             let email = EmailAddress::parse(&email).map_err(|e| anyhow::anyhow!("e-mail address: {e}"))?;
             let password = read_password(password_stdin)?;
             if let Err(p) = veille_web::security::check_new_password(&password, &[email.as_str(), &name]) {
-                anyhow::bail!("{}", veille_web::i18n::Lang::En.tf(p.key(), &[("min", "12")]));
+                anyhow::bail!("{}", p.message(veille_web::i18n::Lang::En));
             }
             let hash = veille_web::security::hash_password(&password)?;
             let mut tx = db.begin().await?;
