@@ -56,7 +56,7 @@ test('an administrator enrols TOTP, logs in with a code or a recovery code, and 
     assert.equal(codes.length, 10);
     await checkAxe(page, 'recovery-codes');
     await page.click('a.button.primary');
-    assert.match(await page.textContent('h1'), /Accueil/);
+    assert.match(await page.textContent('h1'), /Aujourd'hui/);
     // Log out, log in again with a recovery code (the TOTP code of this 30 s step was used).
     await page.click('header form[action="/logout"] button');
     await login(page, ADMIN.email, ADMIN.password);
@@ -67,11 +67,11 @@ test('an administrator enrols TOTP, logs in with a code or a recovery code, and 
     assert.match(await page.textContent('#code-error'), /pas valide/);
     await page.fill('#code', codes[0]);
     await page.click('button.primary');
-    assert.match(await page.textContent('h1'), /Accueil/);
+    assert.match(await page.textContent('h1'), /Aujourd'hui/);
     // Language switch, remembered.
     await page.click('form.lang button');
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
-    assert.match(await page.textContent('h1'), /Home/);
+    assert.match(await page.textContent('h1'), /Today/);
     await page.goto('/account');
     assert.match(await page.textContent('h1'), /My account/);
     await page.context().close();
