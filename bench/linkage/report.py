@@ -144,8 +144,8 @@ for d in datasets:
     if d == "synth_1000000" and r:
         size = yes(r["status"] == "ok" and (r["wall_s"] or 1e9) <= 60 and (r["max_rss_kb"] or 1e12) <= 1024 * 1024) + \
             f" ({fmt(r.get('wall_s'), '.1f')} s, {fmt(mib(r.get('max_rss_kb')), '.0f')} MiB)"
-    lines.append(f"| {label(d)} | {yes(f1 is not None and f1 >= 0.75)} ({fmt(f1, '.3f')}) | "
-                 f"{yes(bl is not None and bl['blocking_recall'] >= 0.9)} ({fmt(bl and bl['blocking_recall'], '.3f')}) | {size} |")
+    lines.append(f"| {label(d)} | {yes(f1 is not None and f1 >= 0.75)} ({fmt(f1, '.4f')}) | "
+                 f"{yes(bl is not None and bl['blocking_recall'] >= 0.9)} ({fmt(bl and bl['blocking_recall'], '.4f')}) | {size} |")
 lines.append("")
 if index:
     ok = index["p99_ms"] <= 5

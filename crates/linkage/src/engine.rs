@@ -1387,10 +1387,10 @@ impl Engine {
             // λ again, with the weights pairs really get (term-frequency
             // adjusted): agreeing on rare names is likelier among matches
             // than the pattern alone says.
-            // Bounded: within a factor 3 of the pattern-based λ (term
+            // Bounded: within a factor 2 of the pattern-based λ (term
             // frequencies sharpen λ, they do not overturn it).
             let base = model.lambda;
-            model.lambda = self.lambda_with_tf(&model, est.em_max_pairs, est.seed, est.max_iterations).clamp(base / 3.0, base * 3.0);
+            model.lambda = self.lambda_with_tf(&model, est.em_max_pairs, est.seed, est.max_iterations).clamp(base / 2.0, base * 2.0);
             if verbose {
                 eprintln!("[linkage] lambda with term frequencies {:.3e}", model.lambda);
             }
