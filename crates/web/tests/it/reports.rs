@@ -708,8 +708,12 @@ async fn every_report_query_keeps_to_what_authorize_lets_the_caller_read() {
     for user in [w.coord_a, w.field_a, coord_a_t1, reader_a, w.coord_b, w.field_b] {
         let who = crate::sites::caller(&w.app, user).await;
         let mut expected = Vec::new();
+        // Figures are the organisation's (counts, never rows): what it handles
+        // or triaged, whatever the territories of the account reading them.
+        let mut of_org = 0;
         for id in &all {
             let r = reports::get(w.app.db(), &everything(), *id).await.unwrap();
+            of_org += i64::from(r.organisation == Some(who.account.organisation) || r.triage_organisation == Some(who.account.organisation));
             let readable = authorize(&who.actor, Action::Read, &app::resource(&r)).allowed;
             assert_eq!(staff::load(&w.app.state, &who, *id, Action::Read).await.is_ok(), readable, "{user}: report {id}");
             if readable {
@@ -733,13 +737,6 @@ async fn every_report_query_keeps_to_what_authorize_lets_the_caller_read() {
         mapped.sort();
         let placed: Vec<_> = expected.iter().copied().filter(|id| *id != all[4]).collect();
         assert_eq!(mapped, placed, "{user}: the map (placed reports only)");
-        // Figures are the organisation's (counts, never rows): what it handles
-        // or triaged, whatever the territories of the account reading them.
-        let mut of_org = 0;
-        for id in &all {
-            let r = reports::get(w.app.db(), &everything(), *id).await.unwrap();
-            of_org += i64::from(r.organisation == Some(who.account.organisation) || r.triage_organisation == Some(who.account.organisation));
-        }
         let figures = stats::compute(&w.app.state, &who, &staff::QueueQuery::default(), veille_i18n::Lang::Fr).await.unwrap();
         assert_eq!(figures.total, of_org, "{user}: the figures");
     }
