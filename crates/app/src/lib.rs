@@ -29,6 +29,7 @@ pub mod proxy;
 pub mod reports;
 pub mod rounds;
 pub mod security;
+pub mod shelter;
 pub mod sites;
 pub mod tasks;
 pub mod territories;

@@ -30,6 +30,8 @@ pub fn links(actor: &Actor) -> Vec<Link> {
         ("/people", "nav.people", records),
         ("/encounters", "nav.encounters", records),
         ("/referrals", "nav.referrals", records || shared),
+        ("/shelter", "nav.shelter", records || shared),
+        ("/housing", "nav.housing", records),
         ("/directory", "nav.directory", may(Action::Read, Resource::new(ResourceKind::Directory))),
         ("/reports/stats", "nav.figures", may(Action::Read, Resource::new(ResourceKind::Statistics).owned_by(own))),
         ("/organisations", "nav.organisations", may(Action::Read, Resource::new(ResourceKind::Organisation).owned_by(own))),
@@ -63,7 +65,7 @@ mod tests {
     #[test]
     fn each_role_sees_the_links_it_may_follow() {
         assert_eq!(hrefs(Role::Reader), ["/", "/directory", "/reports/stats", "/organisations", "/territories", "/account"]);
-        assert_eq!(hrefs(Role::Partner), ["/", "/referrals", "/directory", "/organisations", "/territories", "/account"]);
+        assert_eq!(hrefs(Role::Partner), ["/", "/referrals", "/shelter", "/directory", "/organisations", "/territories", "/account"]);
         assert!(hrefs(Role::FieldWorker).contains(&"/people") && !hrefs(Role::FieldWorker).contains(&"/audit"));
         assert!(hrefs(Role::OrgAdmin).contains(&"/audit"));
         assert!(!hrefs(Role::InstanceAdmin).contains(&"/people") && !hrefs(Role::InstanceAdmin).contains(&"/reports"));

@@ -111,11 +111,14 @@ pub enum ResourceKind {
     /// accounts' territories; the creating organisation's coordinators (and
     /// those of the coordinating organisation it is shared with) close and edit it.
     Site,
+    /// A shelter facility and its capacity by night (no personal data): every
+    /// account reads the capacity board; the operator organisation keeps it.
+    Facility,
 }
 
 impl ResourceKind {
     /// Every kind.
-    pub const ALL: [ResourceKind; 12] = [
+    pub const ALL: [ResourceKind; 13] = [
         ResourceKind::Instance,
         ResourceKind::Organisation,
         ResourceKind::Account,
@@ -128,6 +131,7 @@ impl ResourceKind {
         ResourceKind::Schedule,
         ResourceKind::Directory,
         ResourceKind::Site,
+        ResourceKind::Facility,
     ];
 }
 
@@ -217,6 +221,10 @@ pub enum Reason {
     /// Allowed: sites are read and observed by every organisation that goes
     /// out, within the account's territories.
     SharedSiteRegister,
+    /// Allowed: the capacity board is read by every account.
+    CapacityBoard,
+    /// Allowed: a member of the operator organisation keeps its capacity.
+    FacilityOperator,
     /// Refused: the role may not do this.
     RoleNotAllowed,
     /// Refused: another organisation's.
@@ -249,6 +257,8 @@ impl Reason {
             Reason::SharedSchedule => "shared_schedule",
             Reason::PartnerDirectory => "partner_directory",
             Reason::SharedSiteRegister => "shared_site_register",
+            Reason::CapacityBoard => "capacity_board",
+            Reason::FacilityOperator => "facility_operator",
             Reason::RoleNotAllowed => "role_not_allowed",
             Reason::OtherOrganisation => "other_organisation",
             Reason::OutsideTerritory => "outside_territory",
@@ -385,6 +395,27 @@ fn authorize_base(actor: &Actor, action: Action, r: &Resource) -> Decision {
             }
         }
         K::Record => authorize_record(actor, action, r),
+        K::Facility => {
+            // The capacity board is public to every account (places, no
+            // people); its operator organisation keeps its places night by
+            // night (any member but a reader: the night staff of a shelter
+            // update tonight's places), its coordinators open and close it.
+            if action == Read {
+                return allow(Reason::CapacityBoard);
+            }
+            if admin {
+                return deny(Reason::RoleNotAllowed);
+            }
+            if !same_org(actor, r) {
+                return deny(Reason::OtherOrganisation);
+            }
+            match (actor.role, action) {
+                (OrgAdmin, _) => allow(Reason::OrganisationAdministrator),
+                (Coordinator, _) => allow(Reason::OrganisationCoordinator),
+                (FieldWorker | HealthProfessional | Partner, Update) => allow(Reason::FacilityOperator),
+                _ => deny(Reason::RoleNotAllowed),
+            }
+        }
         K::Site => authorize_site(actor, action, r),
         K::Schedule => {
             // Read by every organisation that goes out (not partners, not

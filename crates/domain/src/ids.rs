@@ -88,4 +88,24 @@ typed_id!(
     StructureId,
     /// A service of a structure of the partner directory.
     ServiceId,
+    /// A shelter facility (hotel, sas, shelter site, village, flats).
+    FacilityId,
+    /// A booking and stay in a facility.
+    StayId,
+    /// A request for shelter on the waiting list.
+    ShelterRequestId,
+    /// An operation on a site (sheltering, evacuation, cleaning).
+    OperationId,
+    /// A line of an operation's prior social diagnosis.
+    DiagnosisId,
+    /// A landlord of Housing First dwellings.
+    LandlordId,
+    /// A Housing First dwelling.
+    DwellingId,
+    /// A tenancy of a dwelling.
+    TenancyId,
+    /// A scheduled dwelling check.
+    DwellingCheckId,
+    /// A follow-up action.
+    ActionId,
 );

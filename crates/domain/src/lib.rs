@@ -14,6 +14,7 @@ pub mod people;
 pub mod records;
 pub mod reports;
 pub mod roles;
+pub mod shelter;
 pub mod time;
 pub mod triage;
 

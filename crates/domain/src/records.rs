@@ -14,6 +14,14 @@ crate::codes!(
         Person = "person",
         /// A round of a team.
         Round = "round",
+        /// A booking and stay in a facility.
+        Stay = "stay",
+        /// A shelter facility (its capacity changes).
+        Facility = "facility",
+        /// An operation on a site.
+        Operation = "operation",
+        /// A Housing First dwelling (its journal).
+        Dwelling = "dwelling",
     }
 );
 

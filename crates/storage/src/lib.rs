@@ -21,6 +21,7 @@ pub mod reports;
 pub mod rounds;
 pub mod scope;
 pub mod sessions;
+pub mod shelter;
 pub mod sites;
 pub mod sql;
 pub mod teams;

@@ -22,6 +22,7 @@ pub mod people;
 pub mod reports;
 pub mod rounds;
 pub mod routes;
+pub mod shelter;
 pub mod sites;
 pub mod teams;
 pub mod territories;

@@ -281,4 +281,5 @@ pub fn registry() -> Registry {
         .with(crate::rounds::routes)
         .with(directory::routes)
         .with(people::routes)
+        .with(crate::shelter::routes)
 }

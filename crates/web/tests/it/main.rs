@@ -16,6 +16,7 @@ mod protection;
 mod reports;
 mod reports_intake;
 mod rounds;
+mod shelter;
 mod sites;
 mod storage;
 mod territories;

@@ -225,6 +225,10 @@ async fn world() -> World {
     ]);
     own.extend(people_a);
     other.extend(people_b);
+    let shelter_a = crate::shelter::matrix_objects(&app, a, ids["coordinator"], &sr.own.site, t1).await;
+    let shelter_b = crate::shelter::matrix_objects(&app, b, victim_b, &sr.other.site, t1).await;
+    own.extend(shelter_a);
+    other.extend(shelter_b);
     World { app, ids, token, own, other }
 }
 
@@ -249,6 +253,14 @@ const OBJECT_OF_PATH: &[(&str, &str)] = &[
     ("/people/", "person"),
     ("/encounters/", "encounter"),
     ("/referrals/", "referral"),
+    ("/facilities/", "facility"),
+    ("/stays/", "stay"),
+    ("/shelter/requests/", "request"),
+    ("/operations/", "operation"),
+    ("/dwellings/", "dwelling"),
+    ("/housing/checks/", "check"),
+    ("/dwelling-checks/", "check"),
+    ("/housing/actions/", "action"),
 ];
 
 fn concrete_path(spec: &RouteSpec, objects: &BTreeMap<&'static str, String>) -> String {
