@@ -37,6 +37,8 @@ pub const ACCOUNTS: &[(&str, &str, Role, usize, &[&str])] = &[
     ("coordination-sante@demo.veille.invalid", "Cyrille Coordination santé (démo)", Role::Coordinator, 3, &[]),
     ("rdr@demo.veille.invalid", "Rémi Réduction des risques (démo)", Role::FieldWorker, 4, &["75118", "75119"]),
     ("coordination-caarud@demo.veille.invalid", "Carla Coordination CAARUD (démo)", Role::Coordinator, 4, &[]),
+    ("hebergement@demo.veille.invalid", "Hana Hébergement (démo)", Role::Coordinator, 6, &[]),
+    ("veilleur@demo.veille.invalid", "Victor Veilleur de nuit (démo)", Role::Partner, 6, &[]),
 ];
 
 const ORGS: &[(&str, &str, bool)] = &[
@@ -46,6 +48,7 @@ const ORGS: &[(&str, &str, bool)] = &[
     ("Santé dans la rue (démo)", "health_ngo", false),
     ("CAARUD La Chapelle (démo)", "caarud", false),
     ("Accueil de jour Belleville (démo)", "partner_service", false),
+    ("Hébergement Saint-Martin (démo)", "association", false),
 ];
 
 const TEAMS: &[(usize, &str, &str)] = &[
@@ -113,6 +116,7 @@ pub async fn load_at(db: &Db, now: veille_domain::Timestamp) -> anyhow::Result<S
     crate::rounds::demo::load(db, now).await?;
     crate::reports::demo::load(db, now).await?;
     crate::people::demo::load(db, now).await?;
+    crate::shelter::demo::load(db, now).await?;
     let mut out = String::from("Demo data loaded (synthetic Paris instance). Demo accounts — password for all: ");
     out.push_str(DEMO_PASSWORD);
     out.push('\n');

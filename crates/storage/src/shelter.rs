@@ -364,12 +364,14 @@ pub async fn board(db: &Db, filter: &FacilityFilter, from: Night, nights: i64) -
 /// transaction (after [`lock_facility`]: it sees every committed booking).
 pub async fn places_in(tx: &mut Tx, facility: &Facility, from: Night, nights: i64) -> Result<Vec<NightPlaces>> {
     let to = from.plus(nights);
-    let rows = sqlx::query(&format!("SELECT s.from_night, s.to_night, s.places FROM stays s WHERE s.facility_id = $1 AND {HOLDING} AND s.to_night > $2 AND s.from_night < $3"))
-        .bind(facility.id.to_string())
-        .bind(from.days())
-        .bind(to.days())
-        .fetch_all(&mut **tx)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT s.from_night, s.to_night, s.places FROM stays s WHERE s.facility_id = $1 AND {HOLDING} AND s.to_night > $2 AND s.from_night < $3"
+    ))
+    .bind(facility.id.to_string())
+    .bind(from.days())
+    .bind(to.days())
+    .fetch_all(&mut **tx)
+    .await?;
     let stays: Vec<Occupancy> = rows
         .iter()
         .map(|r| Ok(Occupancy { from: Night::from_days(r.try_get("from_night")?), to: Night::from_days(r.try_get("to_night")?), places: r.try_get("places")? }))
@@ -1079,7 +1081,15 @@ pub struct Landlord {
 }
 
 /// Writes a landlord of `organisation`.
-pub async fn create_landlord(tx: &mut Tx, organisation: OrganisationId, name: &str, kind: LandlordKind, contact: &str, agreement: &str, now: Timestamp) -> Result<LandlordId> {
+pub async fn create_landlord(
+    tx: &mut Tx,
+    organisation: OrganisationId,
+    name: &str,
+    kind: LandlordKind,
+    contact: &str,
+    agreement: &str,
+    now: Timestamp,
+) -> Result<LandlordId> {
     let id = LandlordId::new();
     sqlx::query("INSERT INTO landlords (id, organisation_id, name, kind, contact, agreement, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
         .bind(id.to_string())
@@ -1249,18 +1259,28 @@ pub struct Tenancy {
 }
 
 /// Writes a tenancy of a dwelling.
-pub async fn create_tenancy(tx: &mut Tx, dwelling: DwellingId, person: Option<PersonId>, label: &str, start: Night, support: SupportIntensity, now: Timestamp) -> Result<TenancyId> {
+pub async fn create_tenancy(
+    tx: &mut Tx,
+    dwelling: DwellingId,
+    person: Option<PersonId>,
+    label: &str,
+    start: Night,
+    support: SupportIntensity,
+    now: Timestamp,
+) -> Result<TenancyId> {
     let id = TenancyId::new();
-    sqlx::query("INSERT INTO tenancies (id, dwelling_id, person_id, label, lease_start, support, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
-        .bind(id.to_string())
-        .bind(dwelling.to_string())
-        .bind(person.map(|p| p.to_string()))
-        .bind(label)
-        .bind(start.days())
-        .bind(support.code())
-        .bind(now.as_micros())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO tenancies (id, dwelling_id, person_id, label, lease_start, support, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(id.to_string())
+    .bind(dwelling.to_string())
+    .bind(person.map(|p| p.to_string()))
+    .bind(label)
+    .bind(start.days())
+    .bind(support.code())
+    .bind(now.as_micros())
+    .execute(&mut **tx)
+    .await?;
     Ok(id)
 }
 
@@ -1319,7 +1339,8 @@ pub struct DwellingCheck {
     pub notes: String,
 }
 
-const CHECK_SELECT: &str = "SELECT c.id, c.dwelling_id, d.address, c.due_on, c.done_on, c.checklist, c.notes FROM dwelling_checks c JOIN dwellings d ON d.id = c.dwelling_id";
+const CHECK_SELECT: &str =
+    "SELECT c.id, c.dwelling_id, d.address, c.due_on, c.done_on, c.checklist, c.notes FROM dwelling_checks c JOIN dwellings d ON d.id = c.dwelling_id";
 
 fn check_row(r: &sqlx::any::AnyRow) -> Result<DwellingCheck> {
     let checklist = r
@@ -1355,14 +1376,7 @@ pub async fn schedule_check(tx: &mut Tx, dwelling: DwellingId, due: Night, now: 
 }
 
 /// Records a check done (once: a check already done is stale).
-pub async fn complete_check(
-    tx: &mut Tx,
-    id: DwellingCheckId,
-    done: Night,
-    by: UserId,
-    checklist: &[(String, CheckRating)],
-    notes: &str,
-) -> Result<()> {
+pub async fn complete_check(tx: &mut Tx, id: DwellingCheckId, done: Night, by: UserId, checklist: &[(String, CheckRating)], notes: &str) -> Result<()> {
     let list = checklist.iter().map(|(p, r)| format!("{p}={}", r.code())).collect::<Vec<_>>().join(",");
     let n = sqlx::query("UPDATE dwelling_checks SET done_on = $1, done_by = $2, checklist = $3, notes = $4 WHERE id = $5 AND done_on IS NULL")
         .bind(done.days())

@@ -7,9 +7,9 @@
 use veille_domain::records::RecordKind;
 use veille_domain::shelter::{ActionStatus, CheckPoint, CheckRating, LandlordKind, Night, SupportIntensity};
 use veille_domain::{Action, ActionId, DwellingCheckId, DwellingId, LandlordId, PersonId, Resource, ResourceKind, TerritoryId};
+use veille_storage::audit;
 use veille_storage::shelter::{self as store, NewDwelling, NewFollowUp};
 use veille_storage::timeline::{self, NewEvent};
-use veille_storage::audit;
 
 use super::input::*;
 use super::{tonight, Dwelling, DwellingCheck, FollowUp, Landlord, Tenancy};
@@ -69,7 +69,8 @@ pub async fn add_landlord(app: &App, who: &Caller, lang: Lang, input: &LandlordI
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let id = store::create_landlord(&mut tx, who.account.organisation, &name, kind, &contact, &agreement, now).await?;
-    audit::append(&mut tx, who.audit_entry(now, "create", "landlord", id, who.account.organisation).with_detail(serde_json::json!({"kind": kind.code()}))).await?;
+    audit::append(&mut tx, who.audit_entry(now, "create", "landlord", id, who.account.organisation).with_detail(serde_json::json!({"kind": kind.code()})))
+        .await?;
     tx.commit().await?;
     Ok(Ok(id))
 }
@@ -135,8 +136,11 @@ pub struct DwellingPage {
 /// Reads a dwelling with its tenancies, checks, actions and journal, audited.
 pub async fn read(app: &App, who: &Caller, id: &str, via: &str) -> Result<DwellingPage> {
     let dwelling = load(app, who, id, Action::Read).await?;
-    audit::append_now(&app.db, who.audit_entry(app.clock.now(), "read", "dwelling", dwelling.id, dwelling.organisation).with_detail(serde_json::json!({"via": via})))
-        .await?;
+    audit::append_now(
+        &app.db,
+        who.audit_entry(app.clock.now(), "read", "dwelling", dwelling.id, dwelling.organisation).with_detail(serde_json::json!({"via": via})),
+    )
+    .await?;
     page(app, who, dwelling).await
 }
 
@@ -174,7 +178,8 @@ pub async fn add_tenancy(app: &App, who: &Caller, lang: Lang, d: &Dwelling, inpu
     let mut tx = app.db.begin().await?;
     let id = store::create_tenancy(&mut tx, d.id, person.map(|p| p.id), &label, start, support, now).await?;
     timeline::append(&mut tx, &NewEvent::new(RecordKind::Dwelling, d.id, now, Some(who.author()), "tenancy").change(None, Some(support.code()))).await?;
-    audit::append(&mut tx, who.audit_entry(now, "update", "dwelling", d.id, d.organisation).with_detail(serde_json::json!({"tenancy": id.to_string()}))).await?;
+    audit::append(&mut tx, who.audit_entry(now, "update", "dwelling", d.id, d.organisation).with_detail(serde_json::json!({"tenancy": id.to_string()})))
+        .await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -329,8 +334,13 @@ pub async fn set_action(app: &App, who: &Caller, lang: Lang, a: &FollowUp, input
     let mut tx = app.db.begin().await?;
     store::set_action_status(&mut tx, a.id, status, &result, version(&input.version), now).await?;
     if a.record_kind == "dwelling" {
-        timeline::append(&mut tx, &NewEvent::new(RecordKind::Dwelling, &a.record_id, now, Some(who.author()), "action").change(Some(a.status.code()), Some(status.code())).detail(&a.title))
-            .await?;
+        timeline::append(
+            &mut tx,
+            &NewEvent::new(RecordKind::Dwelling, &a.record_id, now, Some(who.author()), "action")
+                .change(Some(a.status.code()), Some(status.code()))
+                .detail(&a.title),
+        )
+        .await?;
     }
     audit::append(&mut tx, who.audit_entry(now, "update", "action", a.id, a.organisation).with_detail(serde_json::json!({"status": status.code()}))).await?;
     tx.commit().await?;

@@ -14,6 +14,7 @@
 //! ([`veille_storage::shelter::lock_facility`]); the loser of a race for the
 //! last place is told the next night that fits.
 
+pub mod demo;
 pub mod housing;
 pub mod input;
 pub mod operations;
@@ -26,7 +27,9 @@ use veille_storage::timeline::{self, NewEvent};
 use veille_storage::{audit, Tx};
 
 pub use input::*;
-pub use veille_storage::shelter::{BoardLine, DiagnosisLine, Dwelling, DwellingCheck, Facility, FacilityFilter, FollowUp, Landlord, Operation, ShelterRequest, Stay, Tenancy};
+pub use veille_storage::shelter::{
+    BoardLine, DiagnosisLine, Dwelling, DwellingCheck, Facility, FacilityFilter, FollowUp, Landlord, Operation, ShelterRequest, Stay, Tenancy,
+};
 
 use crate::error::{Error, Result};
 use crate::{App, Caller, FieldErrors, Lang};
@@ -188,8 +191,11 @@ pub async fn update_facility(
     store::update_facility(&mut tx, f.id, &fields, active, version, now).await?;
     let places = (f.places.to_string(), fields.places.to_string());
     timeline::append(&mut tx, &NewEvent::new(RecordKind::Facility, f.id, now, Some(who.author()), "edited").change(Some(&places.0), Some(&places.1))).await?;
-    audit::append(&mut tx, who.audit_entry(now, "update", "facility", f.id, f.organisation).with_detail(serde_json::json!({"places": fields.places, "active": active})))
-        .await?;
+    audit::append(
+        &mut tx,
+        who.audit_entry(now, "update", "facility", f.id, f.organisation).with_detail(serde_json::json!({"places": fields.places, "active": active})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -222,7 +228,12 @@ pub async fn set_night(app: &App, who: &Caller, lang: Lang, f: &Facility, input:
 }
 
 /// A facility's page: its nights from tonight, and the stays of it the caller reads.
-pub async fn facility_page(app: &App, who: &Caller, f: &Facility, nights: i64) -> Result<(Vec<veille_domain::shelter::NightPlaces>, Vec<(Night, i64, String)>, Vec<Stay>)> {
+pub async fn facility_page(
+    app: &App,
+    who: &Caller,
+    f: &Facility,
+    nights: i64,
+) -> Result<(Vec<veille_domain::shelter::NightPlaces>, Vec<(Night, i64, String)>, Vec<Stay>)> {
     let from = tonight(app);
     let filter = FacilityFilter { operator: Some(f.organisation), with_closed: true, ..Default::default() };
     let line = store::board(&app.db, &filter, from, nights).await?.into_iter().find(|l| l.facility.id == f.id).map(|l| l.nights).unwrap_or_default();
@@ -315,7 +326,15 @@ async fn validate_booking(app: &App, who: &Caller, lang: Lang, input: &BookingIn
 /// Whether `places` are free on every night of `from .. to` at the facility,
 /// read after taking it in `tx`; otherwise the message naming the next night
 /// that fits (or that none does within the horizon).
-async fn check_places(tx: &mut Tx, lang: Lang, f: &Facility, places: i64, from: Night, to: Night, ignore: Option<&Stay>) -> Result<std::result::Result<(), String>> {
+async fn check_places(
+    tx: &mut Tx,
+    lang: Lang,
+    f: &Facility,
+    places: i64,
+    from: Night,
+    to: Night,
+    ignore: Option<&Stay>,
+) -> Result<std::result::Result<(), String>> {
     store::lock_facility(tx, f.id).await?;
     let length = from.until(to);
     let mut nights = store::places_in(tx, f, from, HORIZON + length).await?;
@@ -416,10 +435,16 @@ async fn change(app: &App, who: &Caller, s: &Stay, c: StayChange, version: i64, 
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     store::change_stay(&mut tx, s, &c, version, now).await?;
-    timeline::append(&mut tx, &NewEvent::new(RecordKind::Stay, s.id, now, Some(who.author()), "status").change(Some(s.status.code()), Some(to.code())).detail(detail))
-        .await?;
-    audit::append(&mut tx, who.audit_entry(now, "update", "stay", s.id, s.organisation).with_detail(serde_json::json!({"status": to.code(), "detail": detail})))
-        .await?;
+    timeline::append(
+        &mut tx,
+        &NewEvent::new(RecordKind::Stay, s.id, now, Some(who.author()), "status").change(Some(s.status.code()), Some(to.code())).detail(detail),
+    )
+    .await?;
+    audit::append(
+        &mut tx,
+        who.audit_entry(now, "update", "stay", s.id, s.organisation).with_detail(serde_json::json!({"status": to.code(), "detail": detail})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -559,7 +584,8 @@ pub async fn withdraw_request(app: &App, who: &Caller, r: &ShelterRequest, versi
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     store::close_request(&mut tx, r.id, "withdrawn", None, version, now).await?;
-    audit::append(&mut tx, who.audit_entry(now, "update", "shelter_request", r.id, r.organisation).with_detail(serde_json::json!({"status": "withdrawn"}))).await?;
+    audit::append(&mut tx, who.audit_entry(now, "update", "shelter_request", r.id, r.organisation).with_detail(serde_json::json!({"status": "withdrawn"})))
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use veille_domain::records::RecordKind;
 use veille_domain::shelter::{DiagnosisVulnerability, LegalFrame, Night, OperationKind, OperationOutcome};
 use veille_domain::{Action, DiagnosisId, FacilityId, FieldGroup, OperationId, PersonId, Resource, ResourceKind};
+use veille_storage::audit;
 use veille_storage::shelter::{self as store, NewDiagnosis, NewOperation, NewStay};
 use veille_storage::timeline::{self, NewEvent};
-use veille_storage::audit;
 
 use super::input::*;
 use super::{check_places, stay_resource, tonight, write_stay, DiagnosisLine, Operation};
@@ -65,7 +65,8 @@ pub async fn plan(app: &App, who: &Caller, lang: Lang, input: &OperationInput) -
     let planned_on = night(&input.planned_on, "planned_on", None, lang, &mut e);
     let partners = words(&input.partners, "partners", 500, false, lang, &mut e);
     let city_services = words(&input.city_services, "city_services", 500, false, lang, &mut e);
-    let legal_frame = if input.legal_frame.trim().is_empty() { Some(LegalFrame::None) } else { code::<LegalFrame>(&input.legal_frame, "legal_frame", lang, &mut e) };
+    let legal_frame =
+        if input.legal_frame.trim().is_empty() { Some(LegalFrame::None) } else { code::<LegalFrame>(&input.legal_frame, "legal_frame", lang, &mut e) };
     let legal_reference = words(&input.legal_reference, "legal_reference", 200, false, lang, &mut e);
     let site = match crate::found(crate::sites::load_site(app, who, input.site_id.trim(), Action::Read).await)? {
         Some((s, _)) => Some(s),
@@ -123,7 +124,13 @@ pub async fn read(app: &App, who: &Caller, id: &str, via: &str) -> Result<(Opera
 
 /// Adds a person or household present to the prior social diagnosis.
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
-pub async fn add_diagnosis(app: &App, who: &Caller, lang: Lang, o: &Operation, input: &DiagnosisInput) -> Result<std::result::Result<DiagnosisId, FieldErrors>> {
+pub async fn add_diagnosis(
+    app: &App,
+    who: &Caller,
+    lang: Lang,
+    o: &Operation,
+    input: &DiagnosisInput,
+) -> Result<std::result::Result<DiagnosisId, FieldErrors>> {
     who.require(Action::Update, &resource(o))?;
     let mut e = FieldErrors::new();
     let person_id = id::<PersonId>(&input.person_id, "person_id", lang, &mut e);
@@ -261,7 +268,15 @@ pub fn counts(lines: &[DiagnosisLine]) -> Counts {
 
 /// Closes the day: the operation is done, with its report; the site's timeline says so.
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
-pub async fn finish(app: &App, who: &Caller, lang: Lang, o: &Operation, report: &str, cancelled: bool, version: i64) -> Result<std::result::Result<(), FieldErrors>> {
+pub async fn finish(
+    app: &App,
+    who: &Caller,
+    lang: Lang,
+    o: &Operation,
+    report: &str,
+    cancelled: bool,
+    version: i64,
+) -> Result<std::result::Result<(), FieldErrors>> {
     who.require(Action::Update, &resource(o))?;
     let mut e = FieldErrors::new();
     let report = words(report, "report", 10_000, false, lang, &mut e);

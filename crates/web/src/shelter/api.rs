@@ -125,7 +125,13 @@ pub struct NightSet {
 }
 
 /// POST /api/v1/facilities/{id}/nights
-pub async fn set_night(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, JsonBody(input): JsonBody<NightInput>) -> AppResult<Response> {
+pub async fn set_night(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<NightInput>,
+) -> AppResult<Response> {
     let f = app::load_facility(&state, &who, &id, Action::Update).await?;
     match app::set_night(&state, &who, ctx.lang, &f, &input).await? {
         Ok((night, places)) => Ok(Json(NightSet { night, places }).into_response()),
@@ -219,7 +225,13 @@ pub struct EnterBody {
 }
 
 /// POST /api/v1/stays/{id}/enter
-pub async fn enter(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, JsonBody(body): JsonBody<EnterBody>) -> AppResult<Response> {
+pub async fn enter(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<EnterBody>,
+) -> AppResult<Response> {
     let s = app::load_stay(&state, &who, &id, Action::Update).await?;
     match app::enter(&state, &who, ctx.lang, &s, body.version).await? {
         Ok(()) => Ok(Json(StayView::from(&app::load_stay(&state, &who, &id, Action::Read).await?)).into_response()),
@@ -228,7 +240,13 @@ pub async fn enter(State(state): State<AppState>, ctx: PageCtx, who: Authenticat
 }
 
 /// POST /api/v1/stays/{id}/leave
-pub async fn leave(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, JsonBody(body): JsonBody<LeaveInput>) -> AppResult<Response> {
+pub async fn leave(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<LeaveInput>,
+) -> AppResult<Response> {
     let s = app::load_stay(&state, &who, &id, Action::Update).await?;
     match app::leave(&state, &who, ctx.lang, &s, &body).await? {
         Ok(()) => Ok(Json(StayView::from(&app::load_stay(&state, &who, &id, Action::Read).await?)).into_response()),
@@ -335,7 +353,11 @@ pub async fn plan(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
 
 async fn detail(state: &AppState, who: &Authenticated, id: &str) -> AppResult<Response> {
     let (o, lines) = ops::read(state, who, id, "api").await?;
-    let body = OperationDetail { operation: OperationView::of(&o, ops::reads_legal_frame(who, &o)), counts: ops::counts(&lines), diagnosis: lines.iter().map(DiagnosisView::from).collect() };
+    let body = OperationDetail {
+        operation: OperationView::of(&o, ops::reads_legal_frame(who, &o)),
+        counts: ops::counts(&lines),
+        diagnosis: lines.iter().map(DiagnosisView::from).collect(),
+    };
     Ok(Json(body).into_response())
 }
 
@@ -345,7 +367,13 @@ pub async fn operation(State(state): State<AppState>, who: Authenticated, Path(i
 }
 
 /// POST /api/v1/operations/{id}/diagnosis
-pub async fn add_diagnosis(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, JsonBody(input): JsonBody<DiagnosisInput>) -> AppResult<Response> {
+pub async fn add_diagnosis(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<DiagnosisInput>,
+) -> AppResult<Response> {
     let o = ops::load(&state, &who, &id, Action::Update).await?;
     match ops::add_diagnosis(&state, &who, ctx.lang, &o, &input).await? {
         Ok(_) => detail(&state, &who, &id).await,
@@ -354,7 +382,13 @@ pub async fn add_diagnosis(State(state): State<AppState>, ctx: PageCtx, who: Aut
 }
 
 /// POST /api/v1/operations/{id}/outcomes
-pub async fn outcome(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, JsonBody(input): JsonBody<OutcomeInput>) -> AppResult<Response> {
+pub async fn outcome(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<OutcomeInput>,
+) -> AppResult<Response> {
     let o = ops::load(&state, &who, &id, Action::Update).await?;
     match ops::record_outcome(&state, &who, ctx.lang, &o, &input).await? {
         Ok(()) => detail(&state, &who, &id).await,
@@ -412,7 +446,13 @@ pub async fn add_dwelling(State(state): State<AppState>, ctx: PageCtx, who: Auth
 }
 
 /// POST /api/v1/dwelling-checks/{id}: a check done with its checklist.
-pub async fn complete_check(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, JsonBody(input): JsonBody<CheckInput>) -> AppResult<Response> {
+pub async fn complete_check(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<CheckInput>,
+) -> AppResult<Response> {
     match housing::complete_check(&state, &who, ctx.lang, &id, &input).await? {
         Ok(done) => Ok(Json::<CheckDone>(done).into_response()),
         Err(errors) => Ok(invalid(ctx.lang, &errors)),

@@ -9,9 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use veille_app::shelter::{
-    self as app, BookingInput, ExtendInput, Facility, FacilityInput, LeaveInput, NightInput, RequestInput, ShelterRequest, Stay,
-};
+use veille_app::shelter::{self as app, BookingInput, ExtendInput, Facility, FacilityInput, LeaveInput, NightInput, RequestInput, ShelterRequest, Stay};
 use veille_app::sites::Territory;
 use veille_domain::shelter::{FacilityKind, Night, NightPlaces, Public, StayDestination, Unit};
 use veille_domain::Action;
@@ -178,7 +176,15 @@ pub struct Saved {
     saved: String,
 }
 
-async fn facility_page(state: &AppState, ctx: PageCtx, who: &Authenticated, f: Facility, night_form: NightInput, errors: FieldErrors, saved: bool) -> AppResult<FacilityPage> {
+async fn facility_page(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &Authenticated,
+    f: Facility,
+    night_form: NightInput,
+    errors: FieldErrors,
+    saved: bool,
+) -> AppResult<FacilityPage> {
     let (nights, notes, stays) = app::facility_page(state, who, &f, 14).await?;
     let operator = veille_storage::organisations::get(&state.db, f.organisation).await.map(|o| o.name).unwrap_or_default();
     let tonight = app::tonight(state);
@@ -207,7 +213,13 @@ pub async fn facility(State(state): State<AppState>, ctx: PageCtx, who: Authenti
 }
 
 /// POST /shelter/facilities/{id}/nights: the operator sets a night's places.
-pub async fn set_night(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<NightInput>) -> AppResult<Response> {
+pub async fn set_night(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<NightInput>,
+) -> AppResult<Response> {
     let f = app::load_facility(&state, &who, &id, Action::Update).await?;
     match app::set_night(&state, &who, ctx.lang, &f, &form).await? {
         Ok(_) => Ok(see_other(&format!("/shelter/facilities/{}?saved=1", f.id))),
@@ -353,7 +365,15 @@ struct StayPage {
     errors: FieldErrors,
 }
 
-async fn stay_page(state: &AppState, ctx: PageCtx, who: &Authenticated, id: &str, leave: LeaveInput, extend: ExtendInput, errors: FieldErrors) -> AppResult<StayPage> {
+async fn stay_page(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &Authenticated,
+    id: &str,
+    leave: LeaveInput,
+    extend: ExtendInput,
+    errors: FieldErrors,
+) -> AppResult<StayPage> {
     let (stay, events) = app::read_stay(state, who, id, "page").await?;
     let can_update = who.can(Action::Update, &app::stay_resource(stay.organisation, stay.operator, stay.territory)).allowed;
     let extend = if extend.to.is_empty() { ExtendInput { to: stay.to.plus(7).iso(), version: String::new() } } else { extend };
@@ -370,7 +390,13 @@ fn back_to(stay: &Stay) -> Response {
 }
 
 /// POST /shelter/stays/{id}/enter
-pub async fn enter(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<VersionForm>) -> AppResult<Response> {
+pub async fn enter(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<VersionForm>,
+) -> AppResult<Response> {
     let s = app::load_stay(&state, &who, &id, Action::Update).await?;
     match app::enter(&state, &who, ctx.lang, &s, app::version(&form.version)).await? {
         Ok(()) => Ok(back_to(&s)),
@@ -379,7 +405,13 @@ pub async fn enter(State(state): State<AppState>, ctx: PageCtx, who: Authenticat
 }
 
 /// POST /shelter/stays/{id}/leave
-pub async fn leave(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<LeaveInput>) -> AppResult<Response> {
+pub async fn leave(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<LeaveInput>,
+) -> AppResult<Response> {
     let s = app::load_stay(&state, &who, &id, Action::Update).await?;
     match app::leave(&state, &who, ctx.lang, &s, &form).await? {
         Ok(()) => Ok(back_to(&s)),
@@ -388,7 +420,13 @@ pub async fn leave(State(state): State<AppState>, ctx: PageCtx, who: Authenticat
 }
 
 /// POST /shelter/stays/{id}/extend
-pub async fn extend(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<ExtendInput>) -> AppResult<Response> {
+pub async fn extend(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<ExtendInput>,
+) -> AppResult<Response> {
     let s = app::load_stay(&state, &who, &id, Action::Update).await?;
     match app::extend(&state, &who, ctx.lang, &s, &form).await? {
         Ok(()) => Ok(back_to(&s)),
@@ -397,7 +435,13 @@ pub async fn extend(State(state): State<AppState>, ctx: PageCtx, who: Authentica
 }
 
 /// POST /shelter/stays/{id}/cancel (`no_show` set: the person did not come)
-pub async fn cancel(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<VersionForm>) -> AppResult<Response> {
+pub async fn cancel(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<VersionForm>,
+) -> AppResult<Response> {
     let s = app::load_stay(&state, &who, &id, Action::Update).await?;
     match app::cancel(&state, &who, ctx.lang, &s, !form.no_show.is_empty(), app::version(&form.version)).await? {
         Ok(()) => Ok(back_to(&s)),

@@ -15,7 +15,9 @@ use veille_app::shelter::{
     Operation, OperationInput, OutcomeInput, TenancyInput,
 };
 use veille_app::sites::{Site, Territory};
-use veille_domain::shelter::{ActionStatus, CheckPoint, CheckRating, DiagnosisVulnerability, LandlordKind, LegalFrame, Night, OperationKind, OperationOutcome, SupportIntensity};
+use veille_domain::shelter::{
+    ActionStatus, CheckPoint, CheckRating, DiagnosisVulnerability, LandlordKind, LegalFrame, Night, OperationKind, OperationOutcome, SupportIntensity,
+};
 use veille_domain::Action;
 
 use crate::auth::Authenticated;
@@ -118,7 +120,14 @@ struct OperationDrafts {
     report: String,
 }
 
-async fn operation_page(state: &AppState, ctx: PageCtx, who: &Authenticated, id: &str, drafts: OperationDrafts, errors: FieldErrors) -> AppResult<OperationPage> {
+async fn operation_page(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &Authenticated,
+    id: &str,
+    drafts: OperationDrafts,
+    errors: FieldErrors,
+) -> AppResult<OperationPage> {
     let (operation, lines) = ops::read(state, who, id, "page").await?;
     let counts = ops::counts(&lines);
     Ok(OperationPage {
@@ -140,7 +149,11 @@ async fn operation_page(state: &AppState, ctx: PageCtx, who: &Authenticated, id:
 }
 
 fn no_drafts() -> OperationDrafts {
-    OperationDrafts { diagnosis: DiagnosisInput { people: "1".into(), ..Default::default() }, outcome: OutcomeInput { nights: "7".into(), ..Default::default() }, report: String::new() }
+    OperationDrafts {
+        diagnosis: DiagnosisInput { people: "1".into(), ..Default::default() },
+        outcome: OutcomeInput { nights: "7".into(), ..Default::default() },
+        report: String::new(),
+    }
 }
 
 /// GET /operations/{id} (an audited read)
@@ -163,7 +176,13 @@ fn diagnosis_input(pairs: &[(String, String)]) -> DiagnosisInput {
 }
 
 /// POST /operations/{id}/diagnosis
-pub async fn add_diagnosis(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
+pub async fn add_diagnosis(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let o = ops::load(&state, &who, &id, Action::Update).await?;
     let input = diagnosis_input(&pairs);
     match ops::add_diagnosis(&state, &who, ctx.lang, &o, &input).await? {
@@ -173,7 +192,13 @@ pub async fn add_diagnosis(State(state): State<AppState>, ctx: PageCtx, who: Aut
 }
 
 /// POST /operations/{id}/outcomes
-pub async fn outcome(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<OutcomeInput>) -> AppResult<Response> {
+pub async fn outcome(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<OutcomeInput>,
+) -> AppResult<Response> {
     let o = ops::load(&state, &who, &id, Action::Update).await?;
     match ops::record_outcome(&state, &who, ctx.lang, &o, &form).await? {
         Ok(()) => Ok(see_other(&format!("/operations/{}#day", o.id))),
@@ -193,7 +218,13 @@ pub struct FinishForm {
 }
 
 /// POST /operations/{id}/finish
-pub async fn finish(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<FinishForm>) -> AppResult<Response> {
+pub async fn finish(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<FinishForm>,
+) -> AppResult<Response> {
     let o = ops::load(&state, &who, &id, Action::Update).await?;
     match ops::finish(&state, &who, ctx.lang, &o, &form.report, !form.cancelled.is_empty(), app::version(&form.version)).await? {
         Ok(()) => Ok(see_other(&format!("/operations/{}", o.id))),
@@ -218,7 +249,14 @@ struct HousingPage {
     errors: FieldErrors,
 }
 
-async fn housing_page(state: &AppState, ctx: PageCtx, who: &Authenticated, dwelling: DwellingInput, landlord: LandlordInput, errors: FieldErrors) -> AppResult<HousingPage> {
+async fn housing_page(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &Authenticated,
+    dwelling: DwellingInput,
+    landlord: LandlordInput,
+    errors: FieldErrors,
+) -> AppResult<HousingPage> {
     Ok(HousingPage {
         ctx,
         dwellings: housing::dwellings(state, who).await?,
@@ -305,7 +343,14 @@ fn dwelling_drafts() -> DwellingDrafts {
     DwellingDrafts { tenancy: TenancyInput { support: "regular".into(), ..Default::default() }, check: CheckInput::default(), journal: String::new() }
 }
 
-async fn dwelling_view(state: &AppState, ctx: PageCtx, who: &Authenticated, page: DwellingPage, d: DwellingDrafts, errors: FieldErrors) -> AppResult<DwellingView> {
+async fn dwelling_view(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &Authenticated,
+    page: DwellingPage,
+    d: DwellingDrafts,
+    errors: FieldErrors,
+) -> AppResult<DwellingView> {
     let can_update = who.can(Action::Update, &housing::resource(&page.dwelling)).allowed;
     Ok(DwellingView {
         ctx,
@@ -335,7 +380,13 @@ async fn redraw(state: &AppState, ctx: PageCtx, who: &Authenticated, d: Dwelling
 }
 
 /// POST /housing/dwellings/{id}/tenancies
-pub async fn add_tenancy(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<TenancyInput>) -> AppResult<Response> {
+pub async fn add_tenancy(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<TenancyInput>,
+) -> AppResult<Response> {
     let d = housing::load(&state, &who, &id, Action::Update).await?;
     match housing::add_tenancy(&state, &who, ctx.lang, &d, &form).await? {
         Ok(()) => Ok(see_other(&format!("/housing/dwellings/{}", d.id))),
@@ -351,7 +402,13 @@ pub struct DueForm {
 }
 
 /// POST /housing/dwellings/{id}/checks
-pub async fn schedule_check(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<DueForm>) -> AppResult<Response> {
+pub async fn schedule_check(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<DueForm>,
+) -> AppResult<Response> {
     let d = housing::load(&state, &who, &id, Action::Update).await?;
     match housing::schedule_check(&state, &who, ctx.lang, &d, &form.due_on).await? {
         Ok(_) => Ok(see_other(&format!("/housing/dwellings/{}#checks", d.id))),
@@ -367,7 +424,13 @@ pub struct JournalForm {
 }
 
 /// POST /housing/dwellings/{id}/journal
-pub async fn journal(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<JournalForm>) -> AppResult<Response> {
+pub async fn journal(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<JournalForm>,
+) -> AppResult<Response> {
     let d = housing::load(&state, &who, &id, Action::Update).await?;
     match housing::add_journal(&state, &who, ctx.lang, &d, &form.body).await? {
         Ok(()) => Ok(see_other(&format!("/housing/dwellings/{}#journal", d.id))),
@@ -376,7 +439,13 @@ pub async fn journal(State(state): State<AppState>, ctx: PageCtx, who: Authentic
 }
 
 /// POST /housing/checks/{id}: a check done with its checklist.
-pub async fn complete_check(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<CheckInput>) -> AppResult<Response> {
+pub async fn complete_check(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<CheckInput>,
+) -> AppResult<Response> {
     let check_dwelling = housing::check_dwelling(&state, &who, &id).await?;
     match housing::complete_check(&state, &who, ctx.lang, &id, &form).await? {
         Ok(_) => Ok(see_other(&format!("/housing/dwellings/{}#checks", check_dwelling.id))),
@@ -385,7 +454,13 @@ pub async fn complete_check(State(state): State<AppState>, ctx: PageCtx, who: Au
 }
 
 /// POST /housing/actions/{id}: an action moves on.
-pub async fn set_action(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(form): Form<ActionInput>) -> AppResult<Response> {
+pub async fn set_action(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<ActionInput>,
+) -> AppResult<Response> {
     let a = housing::load_action(&state, &who, &id).await?;
     let result = housing::set_action(&state, &who, ctx.lang, &a, &form).await?;
     let dwelling = if a.record_kind == "dwelling" { veille_app::found(housing::load(&state, &who, &a.record_id, Action::Read).await)? } else { None };

@@ -204,7 +204,8 @@ async fn the_board_agrees_with_the_stays() {
         match rng.gen_range(0..10) {
             0 => {
                 let night = tonight.plus(rng.gen_range(0..10));
-                let r = staff.post_json(&format!("/api/v1/facilities/{f}/nights"), &serde_json::json!({"night": night.iso(), "places": rng.gen_range(0..4)})).await;
+                let r =
+                    staff.post_json(&format!("/api/v1/facilities/{f}/nights"), &serde_json::json!({"night": night.iso(), "places": rng.gen_range(0..4)})).await;
                 assert_eq!(r.status, StatusCode::OK, "{}", r.body);
             }
             1 | 2 if !stays.is_empty() => {
@@ -288,7 +289,9 @@ async fn an_operation_with_a_diagnosis_of_ten_records_each_outcome_makes_the_sta
             6 => "unaccompanied_minor",
             _ => "",
         };
-        let r = c.post_json(&format!("/api/v1/operations/{op}/diagnosis"), &serde_json::json!({"label": format!("Ménage {i}"), "people": n, "vulnerabilities": v})).await;
+        let r = c
+            .post_json(&format!("/api/v1/operations/{op}/diagnosis"), &serde_json::json!({"label": format!("Ménage {i}"), "people": n, "vulnerabilities": v}))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     }
     let detail = c.get(&format!("/api/v1/operations/{op}")).await.json();
@@ -301,7 +304,8 @@ async fn an_operation_with_a_diagnosis_of_ten_records_each_outcome_makes_the_sta
     let outcomes = ["sheltered", "sheltered", "sheltered", "sheltered", "sheltered", "sheltered", "refused", "refused", "absent", "left"];
     let mut expected_people: BTreeMap<&str, i64> = BTreeMap::new();
     for (line, outcome) in lines.iter().zip(outcomes) {
-        let body = serde_json::json!({"line_id": line["id"], "outcome": outcome, "facility_id": if outcome == "sheltered" { f.as_str() } else { "" }, "nights": 7});
+        let body =
+            serde_json::json!({"line_id": line["id"], "outcome": outcome, "facility_id": if outcome == "sheltered" { f.as_str() } else { "" }, "nights": 7});
         let r = c.post_json(&format!("/api/v1/operations/{op}/outcomes"), &body).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         *expected_people.entry(outcome).or_default() += line["people"].as_i64().unwrap();
@@ -394,7 +398,9 @@ async fn a_stay_is_read_by_its_booker_and_the_operator_only_and_the_operator_rec
     let w = world().await;
     let f = facility(&w.app, w.coord_b, "Hôtel Bellevue", 10, Some("45,50")).await;
     let mut coord = w.app.session_for(w.coord_a, false).await;
-    let r = coord.post_json("/api/v1/stays", &serde_json::json!({"facility_id": f, "label": "famille K.", "places": 4, "nights": 10, "booking_ref": "SAMU-4471"})).await;
+    let r = coord
+        .post_json("/api/v1/stays", &serde_json::json!({"facility_id": f, "label": "famille K.", "places": 4, "nights": 10, "booking_ref": "SAMU-4471"}))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let stay = r.json();
     assert_eq!(stay["cost_cents"], 4550 * 10);
@@ -440,7 +446,8 @@ async fn a_refused_booking_keeps_what_was_typed_and_names_each_problem() {
     let w = world().await;
     let f = facility(&w.app, w.coord_b, "Sas Est", 2, None).await;
     let mut c = w.app.session_for(w.coord_a, false).await;
-    let r = c.post("/shelter/bookings", &[("facility_id", &f), ("label", "Monsieur Sans-Fiche"), ("places", "0"), ("nights", "abc"), ("from", "31/02/2026")]).await;
+    let r =
+        c.post("/shelter/bookings", &[("facility_id", &f), ("label", "Monsieur Sans-Fiche"), ("places", "0"), ("nights", "abc"), ("from", "31/02/2026")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     for field in ["places", "nights", "from"] {
         assert!(r.body.contains(&format!("id=\"{field}-error\"")), "{field}: {}", r.body);
