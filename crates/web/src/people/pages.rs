@@ -201,6 +201,8 @@ struct ShowPage {
     suggestions: Vec<Suggestion>,
     encounters: Vec<Encounter>,
     referrals: Vec<(Referral, String)>,
+    stays: Vec<veille_app::shelter::Stay>,
+    can_book: bool,
     household: Option<(Household, Vec<Person>)>,
     household_candidates: Vec<Person>,
     shares: Vec<Share>,
@@ -248,6 +250,8 @@ impl ShowPage {
 /// The file page of what the account may see.
 async fn show_page(state: &AppState, ctx: PageCtx, who: &Authenticated, v: FileView, errors: FieldErrors, consent_form: ConsentForm) -> AppResult<ShowPage> {
     Ok(ShowPage {
+        stays: veille_app::shelter::stays_of_person(state, who, v.person.id).await?,
+        can_book: veille_app::shelter::can_book(who) && v.person.active,
         now: state.clock.now(),
         panel: who_can_read(&state.db, &who.actor, &v.resource).await?,
         health_panel: who_can_read(&state.db, &who.actor, &v.health_resource).await?,

@@ -235,6 +235,15 @@ struct BookingPage {
     errors: FieldErrors,
     facilities: Vec<Facility>,
     request: Option<ShelterRequest>,
+    /// The pseudonym of the person on file the booking is for.
+    person: Option<String>,
+}
+
+async fn person_named(state: &AppState, who: &Authenticated, id: &str) -> AppResult<Option<String>> {
+    if id.trim().is_empty() {
+        return Ok(None);
+    }
+    Ok(veille_app::found(veille_app::people::load_person(state, who, id.trim(), Action::Read).await)?.map(|(p, _)| p.fields.pseudonym))
 }
 
 /// What the booking form may be opened with.
@@ -271,7 +280,8 @@ pub async fn booking_form(State(state): State<AppState>, ctx: PageCtx, who: Auth
         form.places = r.places.to_string();
         form.from = r.wanted_from.max(app::tonight(&state)).iso();
     }
-    Ok(render(&BookingPage { ctx, form, errors: FieldErrors::new(), facilities: app::facilities(&state).await?, request }))
+    let person = person_named(&state, &who, &form.person_id).await?;
+    Ok(render(&BookingPage { ctx, form, errors: FieldErrors::new(), facilities: app::facilities(&state).await?, request, person }))
 }
 
 /// POST /shelter/bookings
@@ -280,7 +290,8 @@ pub async fn book(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
         Ok(stay) => Ok(see_other(&format!("/shelter/stays/{}", stay.id))),
         Err(errors) => {
             let request = if form.request_id.is_empty() { None } else { veille_app::found(app::load_request(&state, &who, &form.request_id).await)? };
-            Ok(refused(&BookingPage { ctx, form, errors, facilities: app::facilities(&state).await?, request }))
+            let person = person_named(&state, &who, &form.person_id).await?;
+            Ok(refused(&BookingPage { ctx, form, errors, facilities: app::facilities(&state).await?, request, person }))
         }
     }
 }

@@ -468,3 +468,74 @@ async fn a_refused_booking_keeps_what_was_typed_and_names_each_problem() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains(&Night::at(w.app.state.clock.now()).plus(1).display()), "{}", r.body);
 }
+
+/// Every query that returns stays, requests, operations or dwellings returns
+/// exactly what `authorize` lets the caller read, record by record, for
+/// accounts of three organisations, several roles and territories.
+#[tokio::test]
+async fn every_shelter_query_keeps_to_what_authorize_lets_the_caller_read() {
+    use veille_app::shelter as app;
+    use veille_domain::{authorize, Action};
+    let w = world().await;
+    let t2 = veille_storage::territories::id_by_code(w.app.db(), "T2").await.unwrap().unwrap();
+    let c = w.app.org("Troisième association", false).await;
+    let coord_c = w.app.user(c, Role::Coordinator, "coord@c.exemple.fr", None, None).await;
+    let field_t2 = w.app.user(w.a, Role::FieldWorker, "t2@a.exemple.fr", None, Some(vec![t2])).await;
+    let reader_a = w.app.user(w.a, Role::Reader, "lecture@a.exemple.fr", None, None).await;
+    let admin = w.app.user(w.a, Role::InstanceAdmin, "admin@exemple.fr", None, None).await;
+    let site = crate::sites::site_at(&w.app, w.a, w.coord_a, "Lieu", 2.05, 48.05).await.to_string();
+    // Facilities: B's in T1, A's in T2; stays booked by A, B and C in both.
+    let f_b = facility(&w.app, w.coord_b, "Centre B", 30, None).await;
+    let mut c_a = w.app.session_for(w.coord_a, false).await;
+    let r = c_a.post_json("/api/v1/facilities", &serde_json::json!({"name": "Centre A", "kind": "sas", "places": 30, "lon": 2.25, "lat": 48.05})).await;
+    let f_a = r.json()["id"].as_str().unwrap().to_owned();
+    for (user, org) in [(w.coord_a, w.a), (w.coord_b, w.b), (coord_c, c)] {
+        let mut s = w.app.session_for(user, false).await;
+        for f in [&f_a, &f_b] {
+            let r = s.post_json("/api/v1/stays", &serde_json::json!({"facility_id": f, "label": format!("séjour de {org}"), "nights": 2})).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        }
+        let r = s.post("/shelter/requests", &[("label", "attente"), ("public", "families")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let r = s.post("/housing/dwellings", &[("address", "1 rue Test"), ("territory_id", &w.t1.to_string())]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+    }
+    let r = c_a.post_json("/api/v1/operations", &serde_json::json!({"site_id": site, "kind": "cleaning", "planned_on": "2030-01-01"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let everything = everything();
+    let all = store::list_stays(w.app.db(), &everything, &StayFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 6);
+    let dwellings = store::list_dwellings(w.app.db(), &everything).await.unwrap();
+    let operations = store::list_operations(w.app.db(), &everything, None).await.unwrap();
+    let mut seen = 0;
+    for user in [w.coord_a, w.field_a, field_t2, reader_a, admin, w.coord_b, w.staff_b, coord_c] {
+        let who = crate::sites::caller(&w.app, user).await;
+        let scope = who.scope();
+        let listed: Vec<_> = store::list_stays(w.app.db(), &scope, &StayFilter::default()).await.unwrap().into_iter().map(|s| s.id).collect();
+        for s in &all {
+            let readable = authorize(&who.actor, Action::Read, &app::stay_resource(s.organisation, s.operator, s.territory)).allowed;
+            assert_eq!(listed.contains(&s.id), readable, "{} listing stay of {} in {:?}", who.account.email, s.organisation, s.territory);
+            assert_eq!(store::get_stay(w.app.db(), &scope, s.id).await.is_ok(), readable);
+            seen += usize::from(readable);
+        }
+        let listed: Vec<_> = store::list_dwellings(w.app.db(), &scope).await.unwrap().into_iter().map(|d| d.id).collect();
+        for d in &dwellings {
+            assert_eq!(listed.contains(&d.id), authorize(&who.actor, Action::Read, &app::housing::resource(d)).allowed, "{}", who.account.email);
+        }
+        let listed: Vec<_> = store::list_operations(w.app.db(), &scope, None).await.unwrap().into_iter().map(|o| o.id).collect();
+        for o in &operations {
+            assert_eq!(listed.contains(&o.id), authorize(&who.actor, Action::Read, &app::operations::resource(o)).allowed, "{}", who.account.email);
+        }
+        for q in store::waiting_list(w.app.db(), &scope).await.unwrap() {
+            assert!(
+                authorize(
+                    &who.actor,
+                    Action::Read,
+                    &veille_domain::Resource::new(veille_domain::ResourceKind::Record).owned_by(q.organisation).in_territory(q.territory)
+                )
+                .allowed
+            );
+        }
+    }
+    assert!(seen >= 10, "the world lets accounts read stays ({seen})");
+}
