@@ -386,6 +386,21 @@ pub async fn places_in(tx: &mut Tx, facility: &Facility, from: Night, nights: i6
     Ok(veille_domain::shelter::night_places(facility.places, &overrides, &stays, from, nights))
 }
 
+/// Sets the capacity a directory service shows, computed from its facility's
+/// board (the service's own "capacity" fields, which its keepers may also set).
+pub async fn set_service_capacity(tx: &mut Tx, service: ServiceId, capacity: veille_domain::directory::Capacity, note: &str, now: Timestamp) -> Result<()> {
+    sqlx::query(
+        "UPDATE directory_services SET capacity = $1, capacity_note = $2, capacity_updated_at = $3, updated_at = $3, version = version + 1 WHERE id = $4",
+    )
+    .bind(capacity.code())
+    .bind(note)
+    .bind(now.as_micros())
+    .bind(service.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------- stays
 
 /// Where stays keep what the read rules look at: the booking organisation,
@@ -614,6 +629,18 @@ pub enum StayChange {
     Cancel(StayStatus),
     /// The planned exit moves (the caller checked the places).
     Extend(Night),
+}
+
+impl StayChange {
+    /// The status a stay at `current` has after this change.
+    pub fn status_after(&self, current: StayStatus) -> StayStatus {
+        match self {
+            StayChange::Enter(_) => StayStatus::Present,
+            StayChange::Leave { .. } => StayStatus::Left,
+            StayChange::Cancel(status) => *status,
+            StayChange::Extend(_) => current,
+        }
+    }
 }
 
 /// Applies a change to a stay still at `version`.

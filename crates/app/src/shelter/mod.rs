@@ -218,6 +218,7 @@ pub async fn set_night(app: &App, who: &Caller, lang: Lang, f: &Facility, input:
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     store::set_night(&mut tx, f.id, n, places, &note, who.account.id, now).await?;
+    sync_directory(&mut tx, app, lang, f).await?;
     let iso = n.iso();
     let to = places.to_string();
     timeline::append(&mut tx, &NewEvent::new(RecordKind::Facility, f.id, now, Some(who.author()), "night").change(Some(&iso), Some(&to)).detail(&note)).await?;
@@ -246,6 +247,21 @@ pub async fn facility_page(
         Vec::new()
     };
     Ok((line, notes, stays))
+}
+
+/// Keeps the capacity of the facility's directory service (when it has one)
+/// equal to tonight's free places on the board, in the transaction that changed them.
+async fn sync_directory(tx: &mut Tx, app: &App, lang: Lang, f: &Facility) -> Result<()> {
+    use veille_domain::directory::Capacity;
+    let Some(service) = f.service else { return Ok(()) };
+    let free = store::places_in(tx, f, tonight(app), 1).await?.first().map_or(0, |n| n.free);
+    let capacity = match free {
+        0 => Capacity::Full,
+        1..=2 => Capacity::Limited,
+        _ => Capacity::Available,
+    };
+    let note = format!("{} · {}", lang.tn("shelter.free_count", free, &[]), lang.t("shelter.tonight"));
+    Ok(store::set_service_capacity(tx, service, capacity, &note, app.clock.now()).await?)
 }
 
 // ---------------------------------------------------------------- bookings and stays
@@ -375,6 +391,7 @@ pub async fn book(app: &App, who: &Caller, lang: Lang, input: &BookingInput) -> 
         return Ok(Err(e));
     }
     let id = write_stay(&mut tx, who, &new, now).await?;
+    sync_directory(&mut tx, app, lang, &facility).await?;
     if let Some(r) = &request {
         store::close_request(&mut tx, r.id, "placed", Some(id), r.version, now).await?;
     }
@@ -431,10 +448,13 @@ pub async fn long_stays(app: &App, who: &Caller) -> Result<Vec<Stay>> {
     Ok(store::long_stays(&app.db, &who.scope(), tonight(app), LONG_STAY_NIGHTS).await?)
 }
 
-async fn change(app: &App, who: &Caller, s: &Stay, c: StayChange, version: i64, to: StayStatus, detail: &str) -> Result<()> {
+async fn change(app: &App, who: &Caller, lang: Lang, s: &Stay, c: StayChange, version: i64, detail: &str) -> Result<()> {
+    let to = c.status_after(s.status);
+    let f = store::get_facility(&app.db, s.facility).await?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     store::change_stay(&mut tx, s, &c, version, now).await?;
+    sync_directory(&mut tx, app, lang, &f).await?;
     timeline::append(
         &mut tx,
         &NewEvent::new(RecordKind::Stay, s.id, now, Some(who.author()), "status").change(Some(s.status.code()), Some(to.code())).detail(detail),
@@ -457,7 +477,7 @@ pub async fn enter(app: &App, who: &Caller, lang: Lang, s: &Stay, version: i64) 
         e.add("status", lang.t("shelter.error.not_booked"));
         return Ok(Err(e));
     }
-    change(app, who, s, StayChange::Enter(app.clock.now()), version, StayStatus::Present, "").await?;
+    change(app, who, lang, s, StayChange::Enter(app.clock.now()), version, "").await?;
     Ok(Ok(()))
 }
 
@@ -473,7 +493,7 @@ pub async fn leave(app: &App, who: &Caller, lang: Lang, s: &Stay, input: &LeaveI
     let now = app.clock.now();
     // Leaving in the morning frees tonight; leaving in the evening keeps tonight's place.
     let night = Night::at(now).plus(1).min(s.to).max(s.from.plus(1));
-    change(app, who, s, StayChange::Leave { at: now, night, destination }, version(&input.version), StayStatus::Left, destination.code()).await?;
+    change(app, who, lang, s, StayChange::Leave { at: now, night, destination }, version(&input.version), destination.code()).await?;
     Ok(Ok(()))
 }
 
@@ -486,7 +506,7 @@ pub async fn cancel(app: &App, who: &Caller, lang: Lang, s: &Stay, no_show: bool
         return Ok(Err(e));
     }
     let to = if no_show { StayStatus::NoShow } else { StayStatus::Cancelled };
-    change(app, who, s, StayChange::Cancel(to), version, to, "").await?;
+    change(app, who, lang, s, StayChange::Cancel(to), version, "").await?;
     Ok(Ok(()))
 }
 
@@ -515,6 +535,7 @@ pub async fn extend(app: &App, who: &Caller, lang: Lang, s: &Stay, input: &Exten
         }
     }
     store::change_stay(&mut tx, s, &StayChange::Extend(to), version(&input.version), now).await?;
+    sync_directory(&mut tx, app, lang, &f).await?;
     let (a, b) = (s.to.iso(), to.iso());
     timeline::append(&mut tx, &NewEvent::new(RecordKind::Stay, s.id, now, Some(who.author()), "extended").change(Some(&a), Some(&b))).await?;
     audit::append(&mut tx, who.audit_entry(now, "update", "stay", s.id, s.organisation).with_detail(serde_json::json!({"to": b}))).await?;

@@ -228,6 +228,7 @@ pub async fn record_outcome(app: &App, who: &Caller, lang: Lang, o: &Operation, 
             return Ok(Err(e));
         }
         stay = Some(write_stay(&mut tx, who, &new, now).await?);
+        super::sync_directory(&mut tx, app, lang, f).await?;
     }
     store::set_outcome(&mut tx, line.id, outcome, facility.as_ref().map(|f| f.id), stay, now).await?;
     timeline::append(&mut tx, &NewEvent::new(RecordKind::Operation, o.id, now, Some(who.author()), "outcome").change(None, Some(outcome.code()))).await?;

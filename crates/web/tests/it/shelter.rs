@@ -539,3 +539,52 @@ async fn every_shelter_query_keeps_to_what_authorize_lets_the_caller_read() {
     }
     assert!(seen >= 10, "the world lets accounts read stays ({seen})");
 }
+
+/// A facility linked to its directory service keeps the service's capacity
+/// equal to tonight's free places: what partners read in the directory
+/// follows every booking, exit and night set.
+#[tokio::test]
+async fn the_directory_shows_the_capacity_the_board_computes() {
+    use veille_domain::directory::Capacity;
+    use veille_storage::directory as dir;
+    let w = world().await;
+    let now = w.app.state.clock.now();
+    let (sid, vid) = (veille_domain::StructureId::new(), veille_domain::ServiceId::new());
+    let mut tx = w.app.db().begin().await.unwrap();
+    let fields = dir::StructureFields { name: "Association Abri".into(), ..Default::default() };
+    let new =
+        dir::NewStructure { source: dir::OWN_SOURCE, source_id: &sid.to_string(), organisation: Some(w.b), fields: &fields, territory: None, import_hash: "" };
+    dir::create_structure(&mut tx, sid, &new, now).await.unwrap();
+    let sfields = dir::ServiceFields { name: "Mise à l'abri de nuit".into(), description: "Hébergement d'urgence.".into(), ..Default::default() };
+    let local = dir::LocalFields::default();
+    let new = dir::NewService {
+        structure: sid,
+        source: dir::OWN_SOURCE,
+        source_id: &vid.to_string(),
+        fields: &sfields,
+        local: &local,
+        territory: None,
+        import_hash: "",
+    };
+    dir::create_service(&mut tx, vid, &new, now).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut op = w.app.session_for(w.coord_b, false).await;
+    let r = op
+        .post_json("/api/v1/facilities", &serde_json::json!({"name": "Abri de nuit", "kind": "shelter_site", "places": 3, "service_id": vid.to_string()}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let f = r.json()["id"].as_str().unwrap().to_owned();
+    let capacity = || async { dir::service(w.app.db(), vid).await.unwrap().unwrap().service.local };
+    let mut c = w.app.session_for(w.coord_a, false).await;
+    let r = c.post_json("/api/v1/stays", &serde_json::json!({"facility_id": f, "label": "famille P.", "places": 2})).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let local = capacity().await;
+    assert_eq!(local.capacity, Capacity::Limited);
+    assert!(local.capacity_note.starts_with("1 place libre"), "{}", local.capacity_note);
+    let r = c.post_json("/api/v1/stays", &serde_json::json!({"facility_id": f, "label": "M. J.", "places": 1})).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(capacity().await.capacity, Capacity::Full);
+    let r = op.post_json(&format!("/api/v1/facilities/{f}/nights"), &serde_json::json!({"places": 10})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(capacity().await.capacity, Capacity::Available);
+}
