@@ -191,7 +191,6 @@ async fn the_board_agrees_with_the_stays() {
     let w = world().await;
     let mut coord = w.app.session_for(w.coord_a, false).await;
     let mut staff = w.app.session_for(w.staff_b, false).await;
-    let tonight = Night::at(w.app.state.clock.now());
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut facilities = Vec::new();
     for i in 0..4 {
