@@ -12,6 +12,7 @@
 pub mod access_panel;
 pub mod accounts;
 pub mod caller;
+pub mod cases;
 pub mod clock;
 pub mod config;
 pub mod demo;

@@ -30,6 +30,7 @@ pub fn links(actor: &Actor) -> Vec<Link> {
         ("/people", "nav.people", records),
         ("/encounters", "nav.encounters", records),
         ("/referrals", "nav.referrals", records || shared),
+        ("/cases", "nav.cases", records || (!actor.cases.is_empty() && shared)),
         ("/shelter", "nav.shelter", records || shared),
         ("/housing", "nav.housing", records),
         ("/directory", "nav.directory", may(Action::Read, Resource::new(ResourceKind::Directory))),

@@ -493,6 +493,17 @@ fn authorize_record(actor: &Actor, action: Action, r: &Resource) -> Decision {
             _ => deny(Reason::RoleNotAllowed),
         };
     }
+    // A member of a case team from another organisation (a partner on the
+    // case) works on the case's records, within its territories (decision 59).
+    if r.case.is_some_and(|c| actor.cases.contains(&c)) {
+        if !actor.territories.covers(r.territory) {
+            return deny(Reason::OutsideTerritory);
+        }
+        return match action {
+            Read | Create | Update => allow(Reason::CaseMember),
+            Delete => deny(Reason::RoleNotAllowed),
+        };
+    }
     if r.shared_with.contains(&actor.organisation) {
         // An account's territories hold for what is shared with its
         // organisation as for what it owns (decision 52).
@@ -563,6 +574,9 @@ pub enum ReadFilter {
         shared_with: OrganisationId,
         /// The account's territories (for shared records too).
         territories: TerritoryScope,
+        /// The cases the account is a member of: their records are readable
+        /// whatever organisation owns them (within `territories`).
+        member_of: BTreeSet<CaseId>,
     },
 }
 
@@ -583,7 +597,9 @@ pub struct OwnRecords {
 pub fn read_filter(actor: &Actor) -> ReadFilter {
     match actor.role {
         Role::InstanceAdmin | Role::Reader => ReadFilter::Nothing,
-        Role::Partner => ReadFilter::Scoped { own: None, shared_with: actor.organisation, territories: actor.territories.clone() },
+        Role::Partner => {
+            ReadFilter::Scoped { own: None, shared_with: actor.organisation, territories: actor.territories.clone(), member_of: actor.cases.clone() }
+        }
         role => ReadFilter::Scoped {
             own: Some(OwnRecords {
                 organisation: actor.organisation,
@@ -593,6 +609,7 @@ pub fn read_filter(actor: &Actor) -> ReadFilter {
             }),
             shared_with: actor.organisation,
             territories: actor.territories.clone(),
+            member_of: actor.cases.clone(),
         },
     }
 }
@@ -602,12 +619,13 @@ impl ReadFilter {
     pub fn admits(&self, r: &Resource) -> bool {
         match self {
             ReadFilter::Nothing => false,
-            ReadFilter::Scoped { own, shared_with, territories } => {
+            ReadFilter::Scoped { own, shared_with, territories, member_of } => {
                 let own_ok = own.as_ref().is_some_and(|o| {
                     r.organisation == Some(o.organisation) && o.territories.covers(r.territory) && r.case.is_none_or(|c| o.all_cases || o.cases.contains(&c))
                 });
                 let owned_by_self = own.as_ref().is_some_and(|o| r.organisation == Some(o.organisation));
-                own_ok || (!owned_by_self && r.organisation != Some(*shared_with) && r.shared_with.contains(shared_with) && territories.covers(r.territory))
+                let elsewhere = !owned_by_self && r.organisation != Some(*shared_with) && territories.covers(r.territory);
+                own_ok || (elsewhere && (r.case.is_some_and(|c| member_of.contains(&c)) || r.shared_with.contains(shared_with)))
             }
         }
     }
@@ -734,7 +752,11 @@ mod tests {
         for kind in ResourceKind::ALL {
             let r = Resource::new(kind).owned_by(org);
             let allowed = authorize(&a, Action::Read, &r).allowed;
-            let expected = matches!(kind, ResourceKind::Statistics | ResourceKind::Territory | ResourceKind::Organisation | ResourceKind::Directory);
+            // The capacity board holds places, never people.
+            let expected = matches!(
+                kind,
+                ResourceKind::Statistics | ResourceKind::Territory | ResourceKind::Organisation | ResourceKind::Directory | ResourceKind::Facility
+            );
             assert_eq!(allowed, expected, "{kind:?}");
         }
     }

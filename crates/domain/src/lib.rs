@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod bind;
+pub mod cases;
 pub mod codes;
 pub mod directory;
 pub mod email;

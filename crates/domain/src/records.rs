@@ -22,6 +22,10 @@ crate::codes!(
         Operation = "operation",
         /// A Housing First dwelling (its journal).
         Dwelling = "dwelling",
+        /// A complex case.
+        Case = "case",
+        /// A follow-up action (of a case's plan, or of a dwelling).
+        Action = "action",
     }
 );
 

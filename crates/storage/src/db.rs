@@ -261,6 +261,20 @@ pub(crate) enum Versioned {
     Households,
     /// Referrals.
     Referrals,
+    /// Shelter facilities.
+    Facilities,
+    /// Stays.
+    Stays,
+    /// The waiting list.
+    ShelterRequests,
+    /// Operations on sites.
+    Operations,
+    /// Housing First dwellings.
+    Dwellings,
+    /// Follow-up actions.
+    Actions,
+    /// Complex cases.
+    Cases,
 }
 
 impl Versioned {
@@ -272,6 +286,13 @@ impl Versioned {
             Versioned::People => "people",
             Versioned::Households => "households",
             Versioned::Referrals => "referrals",
+            Versioned::Facilities => "facilities",
+            Versioned::Stays => "stays",
+            Versioned::ShelterRequests => "shelter_requests",
+            Versioned::Operations => "operations",
+            Versioned::Dwellings => "dwellings",
+            Versioned::Actions => "actions",
+            Versioned::Cases => "cases",
         }
     }
     /// What else a change sets on the row.

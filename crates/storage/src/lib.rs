@@ -6,8 +6,10 @@
 //! visible place on [`Db::backend`].
 
 pub mod accounts;
+pub mod actions;
 pub mod audit;
 pub mod backup;
+pub mod cases;
 pub mod db;
 pub mod directory;
 pub mod encounters;

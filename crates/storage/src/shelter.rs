@@ -20,15 +20,15 @@ use std::collections::BTreeMap;
 
 use sqlx::Row;
 use veille_domain::shelter::{
-    ActionStatus, CheckRating, DiagnosisVulnerability, FacilityKind, LandlordKind, Night, NightPlaces, Occupancy, OperationKind, OperationOutcome, Public,
-    StayDestination, StayStatus, SupportIntensity, Unit,
+    CheckRating, DiagnosisVulnerability, FacilityKind, LandlordKind, Night, NightPlaces, Occupancy, OperationKind, OperationOutcome, Public, StayDestination,
+    StayStatus, SupportIntensity, Unit,
 };
 use veille_domain::{
-    ActionId, DiagnosisId, DwellingCheckId, DwellingId, FacilityId, HouseholdId, LandlordId, OperationId, OrganisationId, PersonId, ServiceId,
-    ShelterRequestId, SiteId, StayId, TenancyId, TerritoryId, Timestamp, UserId,
+    DiagnosisId, DwellingCheckId, DwellingId, FacilityId, HouseholdId, LandlordId, OperationId, OrganisationId, PersonId, ServiceId, ShelterRequestId, SiteId,
+    StayId, TenancyId, TerritoryId, Timestamp, UserId,
 };
 
-use crate::db::{b, real_text, Db, Tx};
+use crate::db::{b, claim, real_text, Db, Tx, Versioned};
 use crate::error::{Result, StorageError};
 use crate::scope::Scope;
 use crate::sql::{Params, RecordColumns, Shared};
@@ -51,16 +51,6 @@ fn join_codes<T: std::fmt::Display>(list: &[T]) -> String {
 
 async fn exec(tx: &mut Tx, sql: &str, p: &Params) -> Result<u64> {
     Ok(p.bind(sqlx::query(sql)).execute(&mut **tx).await?.rows_affected())
-}
-
-/// Moves row `id` of `table` to its next version if still at `version`.
-async fn bump(tx: &mut Tx, table: &str, id: impl ToString, version: i64, now: Timestamp) -> Result<()> {
-    let sql = format!("UPDATE {table} SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3");
-    let done = sqlx::query(&sql).bind(now.as_micros()).bind(id.to_string()).bind(version).execute(&mut **tx).await?;
-    if done.rows_affected() == 0 {
-        return Err(StorageError::StaleVersion);
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------- facilities
@@ -199,7 +189,7 @@ fn push_opt_int(p: &mut Params, v: Option<i64>) -> String {
 
 /// Corrects a facility, if still at `version`.
 pub async fn update_facility(tx: &mut Tx, id: FacilityId, f: &FacilityFields, active: bool, version: i64, now: Timestamp) -> Result<()> {
-    bump(tx, "facilities", id, version, now).await?;
+    claim(tx, Versioned::Facilities, id, version, now).await?;
     let mut p = Params::new();
     let name = p.push(f.name.as_str());
     let kind = p.push(f.kind.unwrap_or(FacilityKind::ShelterSite).code());
@@ -645,7 +635,7 @@ impl StayChange {
 
 /// Applies a change to a stay still at `version`.
 pub async fn change_stay(tx: &mut Tx, stay: &Stay, change: &StayChange, version: i64, now: Timestamp) -> Result<()> {
-    bump(tx, "stays", stay.id, version, now).await?;
+    claim(tx, Versioned::Stays, stay.id, version, now).await?;
     let q = match change {
         StayChange::Enter(at) => sqlx::query("UPDATE stays SET status = 'present', entered_at = $1 WHERE id = $2").bind(at.as_micros()),
         StayChange::Leave { at, night, destination } => sqlx::query(
@@ -796,7 +786,7 @@ pub async fn get_request(db: &Db, scope: &Scope, id: ShelterRequestId) -> Result
 
 /// Closes a request (placed in a stay, or withdrawn), if still at `version`.
 pub async fn close_request(tx: &mut Tx, id: ShelterRequestId, status: &str, stay: Option<StayId>, version: i64, now: Timestamp) -> Result<()> {
-    bump(tx, "shelter_requests", id, version, now).await?;
+    claim(tx, Versioned::ShelterRequests, id, version, now).await?;
     sqlx::query("UPDATE shelter_requests SET status = $1, stay_id = $2 WHERE id = $3")
         .bind(status)
         .bind(stay.map(|s| s.to_string()))
@@ -935,7 +925,7 @@ pub async fn list_operations(db: &Db, scope: &Scope, site: Option<SiteId>) -> Re
 
 /// Marks an operation done (with its report) or cancelled, if still at `version`.
 pub async fn finish_operation(tx: &mut Tx, id: OperationId, status: &str, report: &str, version: i64, now: Timestamp) -> Result<()> {
-    bump(tx, "operations", id, version, now).await?;
+    claim(tx, Versioned::Operations, id, version, now).await?;
     sqlx::query("UPDATE operations SET status = $1, report = $2, done_at = $3 WHERE id = $4")
         .bind(status)
         .bind(report)
@@ -1259,7 +1249,7 @@ pub async fn list_dwellings(db: &Db, scope: &Scope) -> Result<Vec<Dwelling>> {
 
 /// Changes a dwelling's state, if still at `version`.
 pub async fn set_dwelling_state(tx: &mut Tx, id: DwellingId, state: &str, version: i64, now: Timestamp) -> Result<()> {
-    bump(tx, "dwellings", id, version, now).await?;
+    claim(tx, Versioned::Dwellings, id, version, now).await?;
     sqlx::query("UPDATE dwellings SET state = $1 WHERE id = $2").bind(state).bind(id.to_string()).execute(&mut **tx).await?;
     Ok(())
 }
@@ -1442,140 +1432,4 @@ pub async fn overdue_checks(db: &Db, scope: &Scope, today: Night) -> Result<Vec<
     let today = p.push(today.days());
     let sql = format!("{CHECK_SELECT} WHERE {readable} AND c.done_on IS NULL AND c.due_on < {today} ORDER BY c.due_on, c.id");
     p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?.iter().map(check_row).collect()
-}
-
-// ---------------------------------------------------------------- follow-up actions
-
-/// Where actions keep what the read rules look at: the organisation that
-/// wrote them and their record's territory, shared with the owner organisation.
-pub const ACTION_COLUMNS: RecordColumns<'static> = RecordColumns {
-    organisation: "a.organisation_id",
-    territory: Some("a.territory_id"),
-    case: None,
-    shared_with: Some(Shared::Column("a.owner_organisation_id")),
-};
-
-/// A follow-up action.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct FollowUp {
-    /// Id.
-    pub id: ActionId,
-    /// Organisation that wrote it.
-    pub organisation: OrganisationId,
-    /// Territory.
-    pub territory: Option<TerritoryId>,
-    /// The kind of record it follows.
-    pub record_kind: String,
-    /// That record's id.
-    pub record_id: String,
-    /// Owner organisation of the instance.
-    pub owner: Option<OrganisationId>,
-    /// Owner in words.
-    pub owner_name: String,
-    /// What to do.
-    pub title: String,
-    /// By when.
-    pub due_on: Option<Night>,
-    /// Status.
-    pub status: ActionStatus,
-    /// Result.
-    pub result: String,
-    /// Version.
-    pub version: i64,
-}
-
-/// An action to write.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NewFollowUp {
-    /// Territory.
-    pub territory: Option<TerritoryId>,
-    /// Record kind.
-    pub record_kind: String,
-    /// Record id.
-    pub record_id: String,
-    /// Owner organisation.
-    pub owner: Option<OrganisationId>,
-    /// Owner in words.
-    pub owner_name: String,
-    /// Title.
-    pub title: String,
-    /// Due on.
-    pub due_on: Option<Night>,
-}
-
-const ACTION_SELECT: &str = "SELECT a.id, a.organisation_id, a.territory_id, a.record_kind, a.record_id, a.owner_organisation_id, a.owner_name, a.title, \
-    a.due_on, a.status, a.result, a.version FROM actions a";
-
-fn action_row(r: &sqlx::any::AnyRow) -> Result<FollowUp> {
-    Ok(FollowUp {
-        id: r.try_get("id")?,
-        organisation: r.try_get("organisation_id")?,
-        territory: r.try_get("territory_id")?,
-        record_kind: r.try_get("record_kind")?,
-        record_id: r.try_get("record_id")?,
-        owner: r.try_get("owner_organisation_id")?,
-        owner_name: r.try_get("owner_name")?,
-        title: r.try_get("title")?,
-        due_on: night(r.try_get("due_on")?),
-        status: r.try_get("status")?,
-        result: r.try_get("result")?,
-        version: r.try_get("version")?,
-    })
-}
-
-/// Writes an action of `organisation`.
-pub async fn create_action(tx: &mut Tx, organisation: OrganisationId, a: &NewFollowUp, by: UserId, now: Timestamp) -> Result<ActionId> {
-    let id = ActionId::new();
-    sqlx::query(
-        "INSERT INTO actions (id, organisation_id, territory_id, record_kind, record_id, owner_organisation_id, owner_name, title, due_on, created_by, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-    )
-    .bind(id.to_string())
-    .bind(organisation.to_string())
-    .bind(a.territory.map(|t| t.to_string()))
-    .bind(a.record_kind.as_str())
-    .bind(a.record_id.as_str())
-    .bind(a.owner.map(|o| o.to_string()))
-    .bind(a.owner_name.as_str())
-    .bind(a.title.as_str())
-    .bind(a.due_on.map(Night::days))
-    .bind(by.to_string())
-    .bind(now.as_micros())
-    .execute(&mut **tx)
-    .await?;
-    Ok(id)
-}
-
-/// The actions in the scope following one record, oldest first.
-pub async fn actions_of(db: &Db, scope: &Scope, record_kind: &str, record_id: &str) -> Result<Vec<FollowUp>> {
-    let mut p = Params::new();
-    let readable = scope.records(&ACTION_COLUMNS, &mut p);
-    let (k, i) = (p.push(record_kind), p.push(record_id));
-    let sql = format!("{ACTION_SELECT} WHERE {readable} AND a.record_kind = {k} AND a.record_id = {i} ORDER BY a.created_at, a.id");
-    p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?.iter().map(action_row).collect()
-}
-
-/// One action in the scope.
-pub async fn get_action(db: &Db, scope: &Scope, id: ActionId) -> Result<FollowUp> {
-    let mut p = Params::new();
-    let id = p.push_id(id);
-    let readable = scope.records(&ACTION_COLUMNS, &mut p);
-    let sql = format!("{ACTION_SELECT} WHERE a.id = {id} AND {readable}");
-    action_row(&p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?)
-}
-
-/// Open actions in the scope due before `today`, oldest deadline first.
-pub async fn overdue_actions(db: &Db, scope: &Scope, today: Night) -> Result<Vec<FollowUp>> {
-    let mut p = Params::new();
-    let readable = scope.records(&ACTION_COLUMNS, &mut p);
-    let today = p.push(today.days());
-    let sql = format!("{ACTION_SELECT} WHERE {readable} AND a.status IN ('todo', 'in_progress', 'blocked') AND a.due_on < {today} ORDER BY a.due_on, a.id");
-    p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?.iter().map(action_row).collect()
-}
-
-/// Moves an action to a status with its result, if still at `version`.
-pub async fn set_action_status(tx: &mut Tx, id: ActionId, status: ActionStatus, result: &str, version: i64, now: Timestamp) -> Result<()> {
-    bump(tx, "actions", id, version, now).await?;
-    sqlx::query("UPDATE actions SET status = $1, result = $2 WHERE id = $3").bind(status.code()).bind(result).bind(id.to_string()).execute(&mut **tx).await?;
-    Ok(())
 }

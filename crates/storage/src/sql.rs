@@ -128,7 +128,7 @@ fn one_of(column: &str, ids: Vec<String>, p: &mut Params) -> String {
 /// The SQL condition admitting exactly the rows `filter.admits` admits
 /// (see `veille_domain::access::ReadFilter`).
 pub fn read_filter_sql(filter: &ReadFilter, cols: &RecordColumns<'_>, p: &mut Params) -> String {
-    let ReadFilter::Scoped { own, shared_with, territories } = filter else { return "1 = 0".into() };
+    let ReadFilter::Scoped { own, shared_with, territories, member_of } = filter else { return "1 = 0".into() };
     let mut alternatives = Vec::new();
     if let Some(own) = own {
         let mut parts = vec![format!("{} = {}", cols.organisation, p.push(own.organisation.to_string()))];
@@ -151,6 +151,16 @@ pub fn read_filter_sql(filter: &ReadFilter, cols: &RecordColumns<'_>, p: &mut Pa
             within = format!(" AND {}", one_of(column, set.iter().map(ToString::to_string).collect(), p));
         }
         alternatives.push(format!("(({org} IS NULL OR {org} <> {me}) AND {condition}{within})", org = cols.organisation));
+    }
+    if let (Some(case), false) = (cols.case, member_of.is_empty()) {
+        // A member of a case team from another organisation (decision 59).
+        let me = p.push(shared_with.to_string());
+        let list: Vec<String> = member_of.iter().map(|c| p.push(c.to_string())).collect();
+        let mut within = String::new();
+        if let (Some(column), TerritoryScope::Only(set)) = (cols.territory, territories) {
+            within = format!(" AND {}", one_of(column, set.iter().map(ToString::to_string).collect(), p));
+        }
+        alternatives.push(format!("(({org} IS NULL OR {org} <> {me}) AND {case} IN ({}){within})", list.join(", "), org = cols.organisation));
     }
     if alternatives.is_empty() {
         return "1 = 0".into();

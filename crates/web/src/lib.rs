@@ -8,6 +8,7 @@ pub mod api_contract;
 pub mod assets;
 pub mod audit_pages;
 pub mod auth;
+pub mod cases;
 pub mod directory;
 pub mod error;
 pub mod forms;

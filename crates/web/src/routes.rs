@@ -282,4 +282,5 @@ pub fn registry() -> Registry {
         .with(directory::routes)
         .with(people::routes)
         .with(crate::shelter::routes)
+        .with(crate::cases::routes)
 }

@@ -7,8 +7,9 @@
 use veille_domain::records::RecordKind;
 use veille_domain::shelter::{ActionStatus, CheckPoint, CheckRating, LandlordKind, Night, SupportIntensity};
 use veille_domain::{Action, ActionId, DwellingCheckId, DwellingId, LandlordId, PersonId, Resource, ResourceKind, TerritoryId};
+use veille_storage::actions::{self, NewFollowUp};
 use veille_storage::audit;
-use veille_storage::shelter::{self as store, NewDwelling, NewFollowUp};
+use veille_storage::shelter::{self as store, NewDwelling};
 use veille_storage::timeline::{self, NewEvent};
 
 use super::input::*;
@@ -53,7 +54,7 @@ pub async fn overdue_checks(app: &App, who: &Caller) -> Result<Vec<DwellingCheck
 
 /// Open actions overdue today that the caller reads.
 pub async fn overdue_actions(app: &App, who: &Caller) -> Result<Vec<FollowUp>> {
-    Ok(store::overdue_actions(&app.db, &who.scope(), tonight(app)).await?)
+    Ok(actions::overdue_actions(&app.db, &who.scope(), tonight(app)).await?)
 }
 
 /// Adds a landlord.
@@ -148,7 +149,7 @@ pub async fn read(app: &App, who: &Caller, id: &str, via: &str) -> Result<Dwelli
 pub async fn page(app: &App, who: &Caller, dwelling: Dwelling) -> Result<DwellingPage> {
     let tenancies = store::tenancies(&app.db, dwelling.id).await?;
     let checks = store::checks(&app.db, dwelling.id).await?;
-    let actions = store::actions_of(&app.db, &who.scope(), "dwelling", &dwelling.id.to_string()).await?;
+    let actions = actions::actions_of(&app.db, &who.scope(), "dwelling", &dwelling.id.to_string()).await?;
     let events = timeline::of(&app.db, RecordKind::Dwelling, dwelling.id).await?;
     Ok(DwellingPage { dwelling, tenancies, checks, actions, events })
 }
@@ -261,10 +262,11 @@ pub async fn complete_check(app: &App, who: &Caller, lang: Lang, check_id: &str,
             record_id: d.id.to_string(),
             owner: Some(d.organisation),
             owner_name: String::new(),
+            case: None,
             title,
             due_on: Some(done.plus(ACTION_DAYS)),
         };
-        actions.push(store::create_action(&mut tx, d.organisation, &new, who.account.id, now).await?.to_string());
+        actions.push(actions::create_action(&mut tx, d.organisation, &new, who.account.id, now).await?.to_string());
     }
     store::schedule_check(&mut tx, d.id, next, now).await?;
     let iso = done.iso();
@@ -295,7 +297,7 @@ pub async fn add_journal(app: &App, who: &Caller, lang: Lang, d: &Dwelling, body
 
 /// The access-control description of an action: its writer's, shared with its owner.
 pub fn action_resource(a: &FollowUp) -> Resource {
-    let res = Resource::new(ResourceKind::Record).owned_by(a.organisation).in_territory(a.territory);
+    let res = Resource::new(ResourceKind::Record).owned_by(a.organisation).in_territory(a.territory).in_case(a.case);
     match a.owner.filter(|o| *o != a.organisation) {
         Some(o) => res.shared_with(o),
         None => res,
@@ -306,7 +308,7 @@ pub fn action_resource(a: &FollowUp) -> Resource {
 pub async fn load_action(app: &App, who: &Caller, id: &str) -> Result<FollowUp> {
     super::gate_stays(who)?;
     let aid: ActionId = id.parse().map_err(|_| Error::not_found())?;
-    let a = store::get_action(&app.db, &who.scope(), aid).await?;
+    let a = actions::get_action(&app.db, &who.scope(), aid).await?;
     if !who.can(Action::Read, &action_resource(&a)).allowed {
         return Err(Error::not_found());
     }
@@ -332,19 +334,16 @@ pub async fn set_action(app: &App, who: &Caller, lang: Lang, a: &FollowUp, input
     let Some(status) = status.filter(|_| e.is_empty()) else { return Ok(Err(e)) };
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    store::set_action_status(&mut tx, a.id, status, &result, version(&input.version), now).await?;
-    if a.record_kind == "dwelling" {
-        timeline::append(
-            &mut tx,
-            &NewEvent::new(RecordKind::Dwelling, &a.record_id, now, Some(who.author()), "action")
-                .change(Some(a.status.code()), Some(status.code()))
-                .detail(&a.title),
-        )
-        .await?;
+    actions::set_action_status(&mut tx, a.id, status, &result, version(&input.version), now).await?;
+    let record = if a.case.is_some() { Some(RecordKind::Case) } else { (a.record_kind == "dwelling").then_some(RecordKind::Dwelling) };
+    if let Some(kind) = record {
+        let ev =
+            NewEvent::new(kind, &a.record_id, now, Some(who.author()), "action_status").change(Some(a.status.code()), Some(status.code())).detail(&a.title);
+        timeline::append(&mut tx, &ev).await?;
     }
     audit::append(&mut tx, who.audit_entry(now, "update", "action", a.id, a.organisation).with_detail(serde_json::json!({"status": status.code()}))).await?;
     tx.commit().await?;
-    Ok(Ok(store::get_action(&app.db, &who.scope(), a.id).await?))
+    Ok(Ok(actions::get_action(&app.db, &who.scope(), a.id).await?))
 }
 
 /// Whether a check is overdue today.

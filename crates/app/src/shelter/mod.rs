@@ -27,8 +27,9 @@ use veille_storage::timeline::{self, NewEvent};
 use veille_storage::{audit, Tx};
 
 pub use input::*;
+pub use veille_storage::actions::FollowUp;
 pub use veille_storage::shelter::{
-    BoardLine, DiagnosisLine, Dwelling, DwellingCheck, Facility, FacilityFilter, FollowUp, Landlord, Operation, ShelterRequest, Stay, Tenancy,
+    BoardLine, DiagnosisLine, Dwelling, DwellingCheck, Facility, FacilityFilter, Landlord, Operation, ShelterRequest, Stay, Tenancy,
 };
 
 use crate::error::{Error, Result};

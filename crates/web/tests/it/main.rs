@@ -5,6 +5,7 @@
 mod access;
 mod audit;
 mod auth;
+mod cases;
 mod demo;
 mod directory;
 mod entry_points;

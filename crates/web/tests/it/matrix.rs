@@ -229,6 +229,8 @@ async fn world() -> World {
     let shelter_b = crate::shelter::matrix_objects(&app, b, victim_b, &sr.other.site, t1).await;
     own.extend(shelter_a);
     other.extend(shelter_b);
+    own.extend(crate::cases::matrix_objects(&app, a, ids["coordinator"], t1).await);
+    other.extend(crate::cases::matrix_objects(&app, b, victim_b, t1).await);
     World { app, ids, token, own, other }
 }
 
@@ -261,6 +263,7 @@ const OBJECT_OF_PATH: &[(&str, &str)] = &[
     ("/housing/checks/", "check"),
     ("/dwelling-checks/", "check"),
     ("/housing/actions/", "action"),
+    ("/cases/", "case"),
 ];
 
 fn concrete_path(spec: &RouteSpec, objects: &BTreeMap<&'static str, String>) -> String {

@@ -10,7 +10,8 @@ use axum::http::StatusCode;
 use rand::{Rng, SeedableRng};
 use veille_domain::shelter::{FacilityKind, Night, Public};
 use veille_domain::{OrganisationId, Role, SiteId, TerritoryId, UserId};
-use veille_storage::shelter::{self as store, FacilityFields, NewDwelling, NewFollowUp, NewOperation, NewRequest, NewStay, StayFilter};
+use veille_storage::actions::NewFollowUp;
+use veille_storage::shelter::{self as store, FacilityFields, NewDwelling, NewOperation, NewRequest, NewStay, StayFilter};
 
 use crate::helpers::*;
 
@@ -85,10 +86,11 @@ pub async fn matrix_objects(app: &TestApp, org: OrganisationId, by: UserId, site
         record_id: dwelling.to_string(),
         owner: Some(org),
         owner_name: String::new(),
+        case: None,
         title: "Réparer".into(),
         due_on: Some(tonight.plus(3)),
     };
-    let action = store::create_action(&mut tx, org, &action, by, now).await.unwrap();
+    let action = veille_storage::actions::create_action(&mut tx, org, &action, by, now).await.unwrap();
     tx.commit().await.unwrap();
     BTreeMap::from([
         ("facility", facility.to_string()),
