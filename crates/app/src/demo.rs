@@ -117,6 +117,7 @@ pub async fn load_at(db: &Db, now: veille_domain::Timestamp) -> anyhow::Result<S
     crate::reports::demo::load(db, now).await?;
     crate::people::demo::load(db, now).await?;
     crate::shelter::demo::load(db, now).await?;
+    crate::cases::demo::load(db, now).await?;
     let mut out = String::from("Demo data loaded (synthetic Paris instance). Demo accounts — password for all: ");
     out.push_str(DEMO_PASSWORD);
     out.push('\n');

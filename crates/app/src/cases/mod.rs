@@ -8,6 +8,8 @@
 //! code given orally; one timeline; closure with an outcome, and reopening.
 
 use rand::Rng;
+pub mod demo;
+
 use veille_domain::cases::{CaseOrigin, CaseOutcome, EvaluationDomain};
 use veille_domain::records::RecordKind;
 use veille_domain::shelter::{ActionStatus, Night};

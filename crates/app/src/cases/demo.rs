@@ -1,0 +1,72 @@
+//! A demo case: the level-2 family of the demo signalements followed by the
+//! coordination with the day centre (a partner account on the team), two
+//! evaluations, an action for the day centre, one for a hospital's PASS
+//! without accounts (answering through a link), one overdue. Invented names only.
+
+use veille_domain::cases::{CaseOrigin, EvaluationDomain};
+use veille_domain::shelter::Night;
+use veille_domain::{EmailAddress, Timestamp};
+use veille_storage::actions::{self, NewFollowUp};
+use veille_storage::cases::{self as store, NewCase};
+use veille_storage::{accounts, reports, Db, Scope};
+
+/// Loads the demo case (after the accounts and the signalements).
+pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
+    let account = |email: &'static str| async move {
+        let e = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?;
+        accounts::by_email(db, &e).await?.ok_or_else(|| anyhow::anyhow!("demo account {email} missing"))
+    };
+    let coord = account("coordination@demo.veille.invalid").await?;
+    let partner = account("partenaire@demo.veille.invalid").await?;
+    let field = account("terrain@demo.veille.invalid").await?;
+    let report = reports::list(db, &Scope::instance("demo data"), &reports::Filter::default(), 500).await?.into_iter().find(|r| r.level == 2);
+    let tonight = Night::at(now);
+    let new = NewCase {
+        territory: report.as_ref().and_then(|r| r.territory),
+        title: "Famille R. (démo), campement du canal".into(),
+        origin: if report.is_some() { CaseOrigin::Report } else { CaseOrigin::Direct },
+        origin_id: report.as_ref().map(|r| r.id.to_string()),
+        review_on: Some(tonight.plus(4)),
+    };
+    let mut tx = db.begin().await?;
+    let case = store::create(&mut tx, coord.organisation, &new, coord.id, now).await?;
+    store::add_member(&mut tx, case, partner.id).await?;
+    store::add_member(&mut tx, case, field.id).await?;
+    store::add_evaluation(
+        &mut tx,
+        case,
+        EvaluationDomain::Housing,
+        "Deux adultes, deux enfants de 3 et 6 ans, sous tente depuis trois semaines. Demande au 115 faite, sans réponse.",
+        coord.id,
+        now,
+    )
+    .await?;
+    store::add_evaluation(
+        &mut tx,
+        case,
+        EvaluationDomain::Rights,
+        "Pas de domiciliation ; la mère a un titre de séjour, le père en demande d'asile.",
+        field.id,
+        now,
+    )
+    .await?;
+    for (title, owner, owner_name, due) in [
+        ("Domiciliation à l'accueil de jour", Some(partner.organisation), "", 3),
+        ("Ouvrir l'AME pour les enfants", None, "PASS de l'hôpital (démo)", 10),
+        ("Appeler le 115 pour une mise à l'abri famille", Some(coord.organisation), "", -1),
+    ] {
+        let a = NewFollowUp {
+            territory: new.territory,
+            record_kind: "case".into(),
+            record_id: case.to_string(),
+            case: Some(case),
+            owner,
+            owner_name: owner_name.into(),
+            title: title.into(),
+            due_on: Some(tonight.plus(due)),
+        };
+        actions::create_action(&mut tx, coord.organisation, &a, coord.id, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
