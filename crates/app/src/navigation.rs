@@ -31,6 +31,8 @@ pub fn links(actor: &Actor) -> Vec<Link> {
         ("/encounters", "nav.encounters", records),
         ("/referrals", "nav.referrals", records || shared),
         ("/cases", "nav.cases", records || (!actor.cases.is_empty() && shared)),
+        ("/meetings", "nav.meetings", records),
+        ("/escalations", "nav.escalations", records),
         ("/shelter", "nav.shelter", records || shared),
         ("/housing", "nav.housing", records),
         ("/directory", "nav.directory", may(Action::Read, Resource::new(ResourceKind::Directory))),

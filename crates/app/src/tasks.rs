@@ -47,5 +47,6 @@ pub fn spawn(app: &App) -> Tasks {
         spawn_audit_sealer(app.db.clone()),
         crate::people::referrals::spawn_expiry(app.clone()),
         crate::rounds::alerts::spawn_worker(app.clone()),
+        crate::escalations::spawn_worker(app.clone()),
     ])
 }

@@ -108,4 +108,10 @@ typed_id!(
     DwellingCheckId,
     /// A follow-up action.
     ActionId,
+    /// A meeting or collective session.
+    MeetingId,
+    /// An item of a meeting's agenda.
+    MeetingItemId,
+    /// A critical situation raised to named people.
+    EscalationId,
 );

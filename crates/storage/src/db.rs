@@ -275,6 +275,8 @@ pub(crate) enum Versioned {
     Actions,
     /// Complex cases.
     Cases,
+    /// Meetings.
+    Meetings,
 }
 
 impl Versioned {
@@ -293,6 +295,7 @@ impl Versioned {
             Versioned::Dwellings => "dwellings",
             Versioned::Actions => "actions",
             Versioned::Cases => "cases",
+            Versioned::Meetings => "meetings",
         }
     }
     /// What else a change sets on the row.

@@ -15,6 +15,7 @@ pub mod forms;
 pub mod health;
 pub mod i18n;
 pub mod login;
+pub mod meetings;
 pub mod middleware;
 pub mod openapi;
 pub mod organisations;

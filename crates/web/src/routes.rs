@@ -283,4 +283,5 @@ pub fn registry() -> Registry {
         .with(people::routes)
         .with(crate::shelter::routes)
         .with(crate::cases::routes)
+        .with(crate::meetings::routes)
 }

@@ -12,6 +12,7 @@ mod entry_points;
 mod helpers;
 mod mail;
 mod matrix;
+mod meetings;
 mod people;
 mod protection;
 mod reports;

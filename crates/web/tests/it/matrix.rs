@@ -231,6 +231,8 @@ async fn world() -> World {
     other.extend(shelter_b);
     own.extend(crate::cases::matrix_objects(&app, a, ids["coordinator"], t1).await);
     other.extend(crate::cases::matrix_objects(&app, b, victim_b, t1).await);
+    own.extend(crate::meetings::matrix_objects(&app, a, ids["coordinator"], t1).await);
+    other.extend(crate::meetings::matrix_objects(&app, b, victim_b, t1).await);
     World { app, ids, token, own, other }
 }
 
@@ -264,6 +266,8 @@ const OBJECT_OF_PATH: &[(&str, &str)] = &[
     ("/dwelling-checks/", "check"),
     ("/housing/actions/", "action"),
     ("/cases/", "case"),
+    ("/meetings/", "meeting"),
+    ("/escalations/", "escalation"),
 ];
 
 fn concrete_path(spec: &RouteSpec, objects: &BTreeMap<&'static str, String>) -> String {
