@@ -125,7 +125,7 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     let user = who.as_ref().map(|w| crate::page::NavUser { display_name: w.account.display_name.clone(), role: w.account.role });
     let nav = who.as_ref().map(|w| veille_app::navigation::links(&w.actor)).unwrap_or_default();
     let page = ErrorPage {
-        ctx: PageCtx { lang, csrf, user, demo, tile_url: String::new(), path: path.clone(), overdue_rounds: 0, nav },
+        ctx: PageCtx { lang, csrf, user, demo, tile_url: String::new(), path: path.clone(), overdue_rounds: 0, open_alerts: 0, nav },
         status: kind.status().as_u16(),
         message: lang.t(kind.message_key()),
     };

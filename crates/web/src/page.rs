@@ -70,6 +70,8 @@ pub struct PageCtx {
     /// Rounds of the account's organisation out past their expected return
     /// (shown as a banner to its coordinators and administrators).
     pub overdue_rounds: usize,
+    /// Critical situations raised to the account (or its organisation) not acknowledged yet.
+    pub open_alerts: usize,
     /// The header's links: only those the account may follow.
     pub nav: Vec<veille_app::navigation::Link>,
 }
@@ -152,6 +154,10 @@ where
             Some(w) => veille_app::rounds::alerts::overdue_banner(&app, w).await?,
             None => 0,
         };
+        let open_alerts = match &who {
+            Some(w) => veille_app::escalations::banner(&app, w).await?,
+            None => 0,
+        };
         let nav = who.as_ref().map(|w| veille_app::navigation::links(&w.actor)).unwrap_or_default();
         Ok(PageCtx {
             nav,
@@ -162,6 +168,7 @@ where
             tile_url: app.config.tile_url.clone(),
             path: parts.uri.path().to_owned(),
             overdue_rounds,
+            open_alerts,
         })
     }
 }

@@ -3,11 +3,12 @@
 //! evaluations, an action for the day centre, one for a hospital's PASS
 //! without accounts (answering through a link), one overdue. Invented names only.
 
-use veille_domain::cases::{CaseOrigin, EvaluationDomain};
+use veille_domain::cases::{CaseOrigin, EvaluationDomain, MeetingKind};
 use veille_domain::shelter::Night;
 use veille_domain::{EmailAddress, Timestamp};
 use veille_storage::actions::{self, NewFollowUp};
 use veille_storage::cases::{self as store, NewCase};
+use veille_storage::meetings::{self, Attendee, NewMeeting};
 use veille_storage::{accounts, reports, Db, Scope};
 
 /// Loads the demo case (after the accounts and the signalements).
@@ -67,6 +68,44 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
         };
         actions::create_action(&mut tx, coord.organisation, &a, coord.id, now).await?;
     }
+    // A cellule de veille in two days with the case on its agenda, and a health-promotion session next week.
+    let health = account("coordination-sante@demo.veille.invalid").await?;
+    let at = |days: i64, minutes: i64| Timestamp::at_paris(now.paris_date() + chrono::Duration::days(days), minutes).unwrap_or(now);
+    let cellule = NewMeeting {
+        territory: new.territory,
+        kind: MeetingKind::Cellule,
+        title: "Cellule de veille du 18e (démo)".into(),
+        place: "Mairie du 18e, salle 2".into(),
+        starts_at: at(2, 14 * 60),
+        ends_at: at(2, 16 * 60),
+        theme: String::new(),
+    };
+    let m = meetings::create(&mut tx, coord.organisation, &cellule, coord.id, now).await?;
+    for a in [&coord, &partner] {
+        meetings::add_attendee(
+            &mut tx,
+            m,
+            &Attendee { user: Some(a.id), organisation: Some(a.organisation), name: String::new(), email: None, public: None, count: 1 },
+        )
+        .await?;
+    }
+    meetings::add_item(&mut tx, m, Some(case), "").await?;
+    let session = NewMeeting {
+        territory: None,
+        kind: MeetingKind::HealthSession,
+        title: "Réduction des risques liés au crack (démo)".into(),
+        place: "Local de l'association".into(),
+        starts_at: at(6, 10 * 60),
+        ends_at: at(6, 12 * 60),
+        theme: "Pipes, matériel, prévention des brûlures".into(),
+    };
+    let s = meetings::create(&mut tx, health.organisation, &session, health.id, now).await?;
+    meetings::add_attendee(
+        &mut tx,
+        s,
+        &Attendee { user: Some(health.id), organisation: Some(health.organisation), name: String::new(), email: None, public: None, count: 1 },
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
