@@ -220,7 +220,46 @@ pub async fn escalate_overdue(app: &App) -> Result<usize> {
     Ok(n)
 }
 
-/// Runs [`escalate_overdue`] every minute until aborted.
+/// Alerts once for every action of a case plan past its deadline: to the
+/// case's lead, or (none active) to the lead organisation's coordinators and
+/// administrators — never to nobody. Returns how many actions were alerted.
+pub async fn alert_overdue_actions(app: &App) -> Result<usize> {
+    let now = app.clock.now();
+    let today = veille_domain::shelter::Night::at(now);
+    let mut n = 0;
+    for (a, lead) in veille_storage::actions::overdue_unalerted(&app.db, &Scope::instance("overdue action alerts"), today).await? {
+        let lead = match lead {
+            Some(u) => accounts::get(&app.db, u).await.ok().filter(|x| !x.disabled),
+            None => None,
+        };
+        let to: Vec<_> = match lead {
+            Some(l) => vec![l],
+            None => accounts::list(&app.db, Some(a.organisation))
+                .await?
+                .into_iter()
+                .filter(|x| !x.disabled && matches!(x.role, Role::Coordinator | Role::OrgAdmin))
+                .collect(),
+        };
+        let mut tx = app.db.begin().await?;
+        if !veille_storage::actions::mark_alerted(&mut tx, a.id, now).await? {
+            continue;
+        }
+        let link = format!("{}/cases/{}#plan", app.config.base_url.trim_end_matches('/'), a.record_id);
+        for r in &to {
+            let lang = Lang::from_code(&r.lang);
+            outbox::enqueue(&mut tx, &r.email, &lang.t("escalation.mail.action_subject"), &lang.tf("escalation.mail.action_body", &[("link", &link)]), now)
+                .await?;
+        }
+        let entry = audit::NewEntry::about(now, None, "alert", "action", Some(a.id.to_string()), Some(a.organisation))
+            .with_detail(serde_json::json!({"kind": "overdue", "recipients": to.len()}));
+        audit::append(&mut tx, entry).await?;
+        tx.commit().await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Runs [`escalate_overdue`] and [`alert_overdue_actions`] every minute until aborted.
 pub fn spawn_worker(app: App) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -228,6 +267,9 @@ pub fn spawn_worker(app: App) -> tokio::task::JoinHandle<()> {
             tick.tick().await;
             if let Err(e) = escalate_overdue(&app).await {
                 tracing::warn!(kind = ?e.kind, "escalations failed");
+            }
+            if let Err(e) = alert_overdue_actions(&app).await {
+                tracing::warn!(kind = ?e.kind, "overdue action alerts failed");
             }
         }
     })

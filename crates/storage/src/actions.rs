@@ -89,8 +89,15 @@ pub struct NewFollowUp {
     pub due_on: Option<Night>,
 }
 
-const ACTION_SELECT: &str = "SELECT a.id, a.organisation_id, a.territory_id, a.record_kind, a.record_id, a.owner_organisation_id, a.owner_name, a.title, \
-    a.due_on, a.status, a.result, a.case_id, a.link_token_hash, a.link_expires_at, a.link_code_hash, a.version FROM actions a";
+/// The columns an action is read from.
+macro_rules! action_fields {
+    () => {
+        "a.id, a.organisation_id, a.territory_id, a.record_kind, a.record_id, a.owner_organisation_id, a.owner_name, a.title, \
+         a.due_on, a.status, a.result, a.case_id, a.link_token_hash, a.link_expires_at, a.link_code_hash, a.version"
+    };
+}
+const ACTION_SELECT: &str = concat!("SELECT ", action_fields!(), " FROM actions a");
+const ACTION_SELECT_LEAD: &str = concat!("SELECT ", action_fields!(), ", c.lead_user_id FROM actions a JOIN cases c ON c.id = a.case_id");
 
 fn action_row(r: &sqlx::any::AnyRow) -> Result<FollowUp> {
     Ok(FollowUp {
@@ -226,4 +233,28 @@ pub async fn set_action_status(tx: &mut Tx, id: ActionId, status: ActionStatus, 
     claim(tx, Versioned::Actions, id, version, now).await?;
     sqlx::query("UPDATE actions SET status = $1, result = $2 WHERE id = $3").bind(status.code()).bind(result).bind(id.to_string()).execute(&mut **tx).await?;
     Ok(())
+}
+
+/// Open actions of case plans past their deadline whose alert was not sent
+/// yet (the instance's alert task), with the case's lead account.
+pub async fn overdue_unalerted(db: &Db, scope: &Scope, today: Night) -> Result<Vec<(FollowUp, Option<UserId>)>> {
+    let mut p = Params::new();
+    let readable = scope.records(&ACTION_COLUMNS, &mut p);
+    let today = p.push(today.days());
+    let sql = format!(
+        "{ACTION_SELECT_LEAD} WHERE {readable} AND a.case_id IS NOT NULL AND a.alerted_at IS NULL AND a.status IN ('todo', 'in_progress', 'blocked') \
+         AND a.due_on < {today} ORDER BY a.due_on, a.id"
+    );
+    p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?.iter().map(|r| Ok((action_row(r)?, r.try_get("lead_user_id")?))).collect()
+}
+
+/// Marks an action's overdue alert sent; false when another instance did.
+pub async fn mark_alerted(tx: &mut Tx, id: ActionId, now: Timestamp) -> Result<bool> {
+    let n = sqlx::query("UPDATE actions SET alerted_at = $1 WHERE id = $2 AND alerted_at IS NULL")
+        .bind(now.as_micros())
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
 }

@@ -201,3 +201,28 @@ async fn a_case_opens_from_a_level_two_report_and_the_report_says_so() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("id=\"origin_id-error\"") && r.body.contains("value=\"Essai\""));
 }
+
+#[tokio::test]
+async fn an_overdue_action_of_a_plan_alerts_the_case_lead_once() {
+    let w = world().await;
+    let mut coord = w.app.session_for(w.coord_a, false).await;
+    let case = open_case(&mut coord, "Monsieur T., square").await;
+    let tomorrow = veille_domain::shelter::Night::at(w.app.state.clock.now()).plus(1).iso();
+    let r = coord
+        .post_json(&format!("/api/v1/cases/{case}/actions"), &serde_json::json!({"title": "Rendez-vous CMP", "owner_name": "CMP", "due_on": tomorrow}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let lead_mails = || async {
+        veille_storage::sqlx::query_scalar::<_, String>("SELECT body_text FROM outbox WHERE to_address = 'coord@a.exemple.fr'")
+            .fetch_all(w.app.db().pool())
+            .await
+            .unwrap()
+    };
+    assert_eq!(veille_app::escalations::alert_overdue_actions(&w.app.state).await.unwrap(), 0, "not due yet");
+    w.app.state.clock.advance_seconds(2 * 86_400);
+    assert_eq!(veille_app::escalations::alert_overdue_actions(&w.app.state).await.unwrap(), 1);
+    assert_eq!(veille_app::escalations::alert_overdue_actions(&w.app.state).await.unwrap(), 0, "once");
+    let mails = lead_mails().await;
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains(&case) && !mails[0].contains("Monsieur T."), "a link, no name: {}", mails[0]);
+}
