@@ -107,6 +107,8 @@ pub struct OrganisationView {
     pub panel: Vec<PanelEntry>,
     /// Its child-protection guidance (empty: the default text applies).
     pub child_protection: String,
+    /// Its team safety rules (empty: the default text), shown at round check-in.
+    pub safety_rules: String,
     /// The caller may write that guidance.
     pub can_set_child_protection: bool,
 }
@@ -125,6 +127,7 @@ pub async fn organisation_view(app: &App, who: &Caller, org: Organisation) -> Re
     let teams = if who.can(Action::Read, &team_resource).allowed { teams::list(&app.db, Some(org.id)).await? } else { Vec::new() };
     Ok(OrganisationView {
         child_protection: crate::people::protection::guidance_of(app, org.id).await?,
+        safety_rules: crate::people::protection::text_of(app, org.id, crate::people::protection::Guidance::SafetyRules).await?,
         can_set_child_protection: who.can(Action::Update, &organisation_resource(&org)).allowed,
         can_invite: who.can(Action::Create, &account_resource).allowed,
         can_create_team: who.can(Action::Create, &team_resource).allowed,

@@ -112,22 +112,35 @@ pub async fn set_settings(tx: &mut Tx, s: &InstanceSettings, now: Timestamp) -> 
     Ok(())
 }
 
-/// The child-protection guidance an organisation wrote (empty: none, the
-/// catalogues' default applies).
-pub async fn child_protection(db: &Db, id: OrganisationId) -> Result<String> {
-    let text: Option<String> =
-        sqlx::query_scalar("SELECT child_protection FROM organisations WHERE id = $1").bind(id.to_string()).fetch_optional(db.pool()).await?;
+/// A text an organisation writes for its workers (empty: the default text of the catalogues).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guidance {
+    /// What to do when meeting a minor alone (people files).
+    ChildProtection,
+    /// The team safety rules, shown at round check-in.
+    SafetyRules,
+}
+
+impl Guidance {
+    fn column(self) -> &'static str {
+        match self {
+            Guidance::ChildProtection => "child_protection",
+            Guidance::SafetyRules => "safety_rules",
+        }
+    }
+}
+
+/// An organisation's guidance of a kind.
+pub async fn guidance(db: &Db, id: OrganisationId, kind: Guidance) -> Result<String> {
+    let sql = format!("SELECT {} FROM organisations WHERE id = $1", kind.column());
+    let text: Option<String> = sqlx::query_scalar(&sql).bind(id.to_string()).fetch_optional(db.pool()).await?;
     text.ok_or(StorageError::NotFound)
 }
 
-/// Writes an organisation's child-protection guidance (empty: back to the default).
-pub async fn set_child_protection(tx: &mut Tx, id: OrganisationId, text: &str, now: Timestamp) -> Result<()> {
-    let done = sqlx::query("UPDATE organisations SET child_protection = $1, updated_at = $2 WHERE id = $3")
-        .bind(text)
-        .bind(now.as_micros())
-        .bind(id.to_string())
-        .execute(&mut **tx)
-        .await?;
+/// Writes an organisation's guidance of a kind (empty: back to the default).
+pub async fn set_guidance(tx: &mut Tx, id: OrganisationId, kind: Guidance, text: &str, now: Timestamp) -> Result<()> {
+    let sql = format!("UPDATE organisations SET {} = $1, updated_at = $2 WHERE id = $3", kind.column());
+    let done = sqlx::query(&sql).bind(text).bind(now.as_micros()).bind(id.to_string()).execute(&mut **tx).await?;
     if done.rows_affected() == 0 {
         return Err(StorageError::NotFound);
     }

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use veille_app::accounts::{self as app, InviteInput, OrganisationInput as CreateInput, OrganisationView, TeamInput};
+use veille_app::people::protection::Guidance;
 use veille_domain::{Action, Role};
 use veille_storage::accounts::Account;
 use veille_storage::organisations::{self, Organisation};
@@ -71,6 +72,7 @@ struct ShowPage {
     panel: Vec<PanelEntry>,
     child_protection: String,
     can_set_child_protection: bool,
+    safety_rules: String,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -84,7 +86,7 @@ async fn show_page(
     errors: FieldErrors,
     invited: bool,
 ) -> AppResult<ShowPage> {
-    let OrganisationView { org, members, teams, can_invite, can_create_team, roles, panel, child_protection, can_set_child_protection } =
+    let OrganisationView { org, members, teams, can_invite, can_create_team, roles, panel, child_protection, safety_rules, can_set_child_protection } =
         app::organisation_view(state, who, org).await?;
     Ok(ShowPage {
         ctx,
@@ -101,6 +103,7 @@ async fn show_page(
         invited,
         panel,
         child_protection,
+        safety_rules,
         can_set_child_protection,
     })
 }
@@ -151,12 +154,15 @@ pub async fn create_team(
     }
 }
 
-/// The child-protection guidance as typed.
+/// A guidance as typed: the child-protection guidance or the team safety rules (empty: the default).
 #[derive(serde::Deserialize, Default)]
 pub struct ChildProtectionInput {
-    /// The text (empty: the default).
+    /// The child-protection guidance.
     #[serde(default)]
-    pub child_protection: String,
+    pub child_protection: Option<String>,
+    /// The team safety rules.
+    #[serde(default)]
+    pub safety_rules: Option<String>,
 }
 
 /// POST /organisations/{id}/child-protection
@@ -167,11 +173,27 @@ pub async fn set_child_protection(
     Path(id): Path<String>,
     Form(input): Form<ChildProtectionInput>,
 ) -> AppResult<Response> {
-    let org = app::organisation(&state, &who, &id, Action::Read).await?;
-    match veille_app::people::protection::set_guidance(&state, &who, ctx.lang, &org, &input.child_protection).await? {
-        Ok(()) => Ok(see_other(&format!("/organisations/{}#child-protection", org.id))),
+    set_guidance(&state, ctx, &who, &id, Guidance::ChildProtection, input.child_protection.as_deref().unwrap_or_default()).await
+}
+
+/// POST /organisations/{id}/safety-rules
+pub async fn set_safety_rules(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<ChildProtectionInput>,
+) -> AppResult<Response> {
+    set_guidance(&state, ctx, &who, &id, Guidance::SafetyRules, input.safety_rules.as_deref().unwrap_or_default()).await
+}
+
+async fn set_guidance(state: &AppState, ctx: PageCtx, who: &Authenticated, id: &str, kind: Guidance, text: &str) -> AppResult<Response> {
+    let org = app::organisation(state, who, id, Action::Read).await?;
+    let anchor = if kind == Guidance::SafetyRules { "safety-rules" } else { "child-protection" };
+    match veille_app::people::protection::set_guidance(state, who, ctx.lang, &org, kind, text).await? {
+        Ok(()) => Ok(see_other(&format!("/organisations/{}#{anchor}", org.id))),
         Err(errors) => {
-            let page = show_page(&state, ctx, &who, org, InviteInput::default(), TeamInput::default(), errors, false).await?;
+            let page = show_page(state, ctx, who, org, InviteInput::default(), TeamInput::default(), errors, false).await?;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
     }

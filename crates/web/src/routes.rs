@@ -247,6 +247,12 @@ pub fn registry() -> Registry {
         .post("/organisations/{id}/invitations", Signed, "Invite a user", post(organisations::invite))
         .post("/organisations/{id}/teams", Signed, "Create a team", post(organisations::create_team))
         .post("/organisations/{id}/child-protection", Signed, "Set the organisation's child-protection guidance", post(organisations::set_child_protection))
+        .post(
+            "/organisations/{id}/safety-rules",
+            Signed,
+            "Set the organisation's team safety rules, shown at round check-in",
+            post(organisations::set_safety_rules),
+        )
         .get("/users/{id}", Signed, "An account (audited read)", get(users::show))
         .post("/users/{id}/disable", Signed, "Disable an account", post(users::disable))
         .post("/users/{id}/enable", Signed, "Enable an account", post(users::enable))

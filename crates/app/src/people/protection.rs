@@ -8,6 +8,7 @@ use chrono::Datelike;
 use veille_domain::people::AgeBand;
 use veille_domain::{Action, OrganisationId, Timestamp};
 use veille_storage::audit;
+pub use veille_storage::organisations::Guidance;
 use veille_storage::organisations::{self, Organisation};
 
 use super::{Person, PersonFields};
@@ -45,23 +46,32 @@ pub fn minor_met_alone<'a>(people: impl IntoIterator<Item = &'a PersonFields>, a
 /// The guidance an organisation wrote; empty: the default of the catalogues
 /// (`people.protection.default`, in the reader's language) applies.
 pub async fn guidance_of(app: &App, org: OrganisationId) -> Result<String> {
-    Ok(organisations::child_protection(&app.db, org).await?.trim().to_owned())
+    text_of(app, org, Guidance::ChildProtection).await
 }
 
-/// Writes the guidance of an organisation (its administrators); empty puts the default back.
+/// An organisation's guidance of a kind (child protection, team safety rules), trimmed.
+pub async fn text_of(app: &App, org: OrganisationId, kind: Guidance) -> Result<String> {
+    Ok(organisations::guidance(&app.db, org, kind).await?.trim().to_owned())
+}
+
+/// Writes a guidance of an organisation (its administrators); empty puts the default back.
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
-pub async fn set_guidance(app: &App, who: &Caller, lang: Lang, org: &Organisation, text: &str) -> Result<std::result::Result<(), FieldErrors>> {
+pub async fn set_guidance(app: &App, who: &Caller, lang: Lang, org: &Organisation, kind: Guidance, text: &str) -> Result<std::result::Result<(), FieldErrors>> {
     who.require(Action::Update, &organisation_resource(org))?;
+    let field = match kind {
+        Guidance::ChildProtection => "child_protection",
+        Guidance::SafetyRules => "safety_rules",
+    };
     let text = text.trim();
     if text.chars().count() > MAX_CHARS {
         let mut errors = FieldErrors::new();
-        errors.add("child_protection", lang.tn("people.form.too_long", MAX_CHARS as i64, &[("max", &MAX_CHARS.to_string())]));
+        errors.add(field, lang.tn("people.form.too_long", MAX_CHARS as i64, &[("max", &MAX_CHARS.to_string())]));
         return Ok(Err(errors));
     }
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    organisations::set_child_protection(&mut tx, org.id, text, now).await?;
-    let detail = serde_json::json!({"field": "child_protection", "default": text.is_empty()});
+    organisations::set_guidance(&mut tx, org.id, kind, text, now).await?;
+    let detail = serde_json::json!({"field": field, "default": text.is_empty()});
     audit::append(&mut tx, who.audit_entry(now, "update", "organisation", org.id, org.id).with_detail(detail)).await?;
     tx.commit().await?;
     Ok(Ok(()))

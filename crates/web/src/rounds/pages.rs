@@ -94,13 +94,17 @@ struct ShowPage {
     items: Vec<(Item, i64)>,
     incident_kinds: Vec<&'static str>,
     errors: FieldErrors,
+    /// The organisation's team safety rules (empty: the default text).
+    safety_rules: String,
 }
 
 async fn show_page(state: &AppState, ctx: PageCtx, who: &Authenticated, round: Round, errors: FieldErrors, chosen: Vec<String>) -> AppResult<ShowPage> {
     let rec = app::recorded(state, who, &round).await?;
     let items = catalogue::offered(state, round.organisation, &rec.distributions).await?;
     let now = state.clock.now();
+    let safety_rules = veille_app::people::protection::text_of(state, round.organisation, veille_app::people::protection::Guidance::SafetyRules).await?;
     Ok(ShowPage {
+        safety_rules,
         overdue: round.status == "started" && round.expected_return_at.is_some_and(|t| t < now),
         can_update: app::can_update(who, &round),
         expected_default: round.planned_end.max(now.plus_seconds(3600)).to_paris_input(),

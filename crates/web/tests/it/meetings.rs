@@ -200,3 +200,35 @@ async fn an_unacknowledged_escalation_goes_up_a_level_after_its_deadline_and_nev
     assert_eq!(mails(&app).await.last().unwrap().0, "coord@a.exemple.fr");
     let _ = chief;
 }
+
+/// The team safety rules an organisation writes are shown at round check-in
+/// (its default text until it writes its own); the organisation page shows
+/// both guidances in its body.
+#[tokio::test]
+async fn team_safety_rules_are_shown_at_round_check_in() {
+    let app = TestApp::new().await;
+    veille_web::demo::load_at(app.db(), app.state.clock.now()).await.unwrap();
+    let email = |e: &str| veille_domain::EmailAddress::parse(e).unwrap();
+    let worker = veille_storage::accounts::by_email(app.db(), &email("terrain@demo.veille.invalid")).await.unwrap().unwrap();
+    let now = app.state.clock.now();
+    let rounds =
+        veille_storage::rounds::rounds_between(app.db(), &veille_storage::Scope::instance("test"), now.plus_seconds(-12 * 3600), now.plus_seconds(24 * 3600))
+            .await
+            .unwrap();
+    let round = rounds.iter().find(|r| r.organisation == worker.organisation && r.status == "planned").expect("a planned round today");
+    let mut w = app.session_for(worker.id, false).await;
+    let page = w.get(&format!("/rounds/{}", round.id)).await;
+    assert!(page.body.contains("id=\"safety-rules\"") && page.body.contains("Toujours à deux"), "the default rules");
+    // The organisation writes its own (its administrator); the organisation page shows both sections in its body.
+    let admin = app.user(worker.organisation, Role::OrgAdmin, "admin-nord@exemple.fr", None, None).await;
+    let mut a = app.session_for(admin, false).await;
+    let org_page = a.get(&format!("/organisations/{}", worker.organisation)).await;
+    let title = org_page.body.split("</title>").next().unwrap().to_owned();
+    assert!(!title.contains("<section"), "nothing but the name in the title");
+    assert!(org_page.body.contains("id=\"child-protection\"") && org_page.body.contains("id=\"safety-rules\""), "{} {}", org_page.status, org_page.body);
+    let r =
+        a.post(&format!("/organisations/{}/safety-rules", worker.organisation), &[("safety_rules", "Pas de maraude sous le périphérique après 23 h.")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = w.get(&format!("/rounds/{}", round.id)).await;
+    assert!(page.body.contains("Pas de maraude sous le périphérique après 23 h.") && !page.body.contains("Toujours à deux"));
+}
