@@ -37,15 +37,19 @@ async fn up_the_hierarchy(app: &App, e: &Escalation, level: i64) -> Result<Vec<v
 pub struct EscalationInput {
     /// `person_in_danger`, `round_incident`, `team_threat`, `other`.
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub kind: String,
     /// What is happening (no civil name).
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub summary: String,
     /// Who to alert: accounts' e-mails, comma-separated (empty: the organisation's coordinators and administrators).
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub recipients: String,
     /// Minutes to acknowledge (default 30).
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub ack_minutes: String,
 }
 

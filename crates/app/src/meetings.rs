@@ -39,24 +39,31 @@ pub fn gate(who: &Caller) -> Result<()> {
 pub struct MeetingInput {
     /// Kind (`cellule`, `commission`, `partners`, `public`, `residents`, `health_session`, `working_group`, `training`).
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub kind: String,
     /// Title.
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub title: String,
     /// Place.
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub place: String,
     /// Start, Paris time (`2026-12-10T14:00`).
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub starts_at: String,
     /// Duration in minutes (default 90).
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub minutes: String,
     /// Theme.
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub theme: String,
     /// Territory id.
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub territory_id: String,
 }
 
@@ -201,15 +208,19 @@ pub async fn page(app: &App, who: &Caller, meeting: Meeting, attendees: Vec<Atte
 pub struct AttendeeInput {
     /// An e-mail (an account's, or a partner's without an account).
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub email: String,
     /// A name (a partner without an account).
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub name: String,
     /// A public counted (`drug_users`, `residents`…).
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub public: String,
     /// How many of that public.
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub count: String,
 }
 
@@ -280,12 +291,15 @@ pub async fn add_item(app: &App, who: &Caller, lang: Lang, m: &Meeting, case: &s
 pub struct ItemInput {
     /// The item's id.
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub item_id: String,
     /// Notes.
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub notes: String,
     /// Decision.
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub decision: String,
     /// The action it becomes (on a case): who owns it and by when.
     #[serde(flatten)]

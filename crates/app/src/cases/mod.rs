@@ -55,18 +55,23 @@ pub fn can_open(who: &Caller) -> bool {
 pub struct CaseInput {
     /// Title, without civil names ("Famille R., campement du canal").
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub title: String,
     /// `report`, `site`, `person` or `direct`.
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub origin: String,
     /// The report, site or person id.
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub origin_id: String,
     /// Territory id (empty: the origin's).
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub territory_id: String,
     /// Next review (`2026-12-15`).
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub review_on: String,
 }
 
@@ -284,18 +289,23 @@ pub async fn add_evaluation(app: &App, who: &Caller, lang: Lang, c: &Case, domai
 pub struct ActionPlanInput {
     /// What to do.
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub title: String,
     /// The owner organisation of the instance (id), or empty.
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub owner_organisation_id: String,
     /// Otherwise, the partner in words (it answers through a link).
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub owner_name: String,
     /// Where the partner's link is mailed (a service's address, never a person's).
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub owner_email: String,
     /// Deadline (`2026-12-20`).
     #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
     pub due_on: String,
 }
 

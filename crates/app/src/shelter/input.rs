@@ -27,6 +27,19 @@ pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     })
 }
 
+/// A value a form sends as text and the API as text, a number or a boolean
+/// (its schema, for the fields read by [`text`]).
+pub struct Scalar;
+
+impl schemars::JsonSchema for Scalar {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Scalar".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": ["string", "number", "boolean", "null"], "description": "Text, or a number or boolean read as the text a form would send."})
+    }
+}
+
 /// Declares an input struct whose every field is text read by [`text`].
 macro_rules! input {
     ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident),+ $(,)? }) => {
@@ -34,7 +47,7 @@ macro_rules! input {
         #[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
         #[serde(default)]
         pub struct $name {
-            $($(#[$fdoc])* #[serde(deserialize_with = "text")] pub $field: String,)+
+            $($(#[$fdoc])* #[serde(deserialize_with = "text")] #[schemars(with = "Scalar")] pub $field: String,)+
         }
     };
 }
