@@ -13,13 +13,13 @@ use veille_storage::{accounts, reports, Db, Scope};
 
 /// Loads the demo case (after the accounts and the signalements).
 pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
-    let account = |email: &'static str| async move {
+    let by_mail = |email: &'static str| async move {
         let e = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?;
         accounts::by_email(db, &e).await?.ok_or_else(|| anyhow::anyhow!("demo account {email} missing"))
     };
-    let coord = account("coordination@demo.veille.invalid").await?;
-    let partner = account("partenaire@demo.veille.invalid").await?;
-    let field = account("terrain@demo.veille.invalid").await?;
+    let coord = by_mail("coordination@demo.veille.invalid").await?;
+    let partner = by_mail("partenaire@demo.veille.invalid").await?;
+    let field = by_mail("terrain@demo.veille.invalid").await?;
     let report = reports::list(db, &Scope::instance("demo data"), &reports::Filter::default(), 500).await?.into_iter().find(|r| r.level == 2);
     let tonight = Night::at(now);
     let new = NewCase {
@@ -69,7 +69,7 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
         actions::create_action(&mut tx, coord.organisation, &a, coord.id, now).await?;
     }
     // A cellule de veille in two days with the case on its agenda, and a health-promotion session next week.
-    let health = account("coordination-sante@demo.veille.invalid").await?;
+    let health = by_mail("coordination-sante@demo.veille.invalid").await?;
     let at = |days: i64, minutes: i64| Timestamp::at_paris(now.paris_date() + chrono::Duration::days(days), minutes).unwrap_or(now);
     let cellule = NewMeeting {
         territory: new.territory,
