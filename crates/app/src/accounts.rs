@@ -582,7 +582,7 @@ pub async fn audit_log(app: &App, who: &Caller, q: &AuditQuery) -> Result<Vec<En
         (!s.is_empty() && s.parse::<uuid::Uuid>().is_ok()).then(|| s.to_owned())
     };
     let query = audit::Query { organisation, actor_user: filter(&q.user), record_id: filter(&q.record), before_seq: q.before, limit: 100 };
-    Ok(audit::list(&app.db, &query).await?)
+    Ok(audit::list(&app.db, &app.audit, &query).await?)
 }
 
 /// The caller's own organisation.

@@ -57,6 +57,18 @@ pub struct Config {
     /// The bearer token Prometheus sends to read `/metrics`; empty: only
     /// requests from this machine (loopback) read it.
     pub metrics_token: String,
+    /// The audit chain's MAC key as 64 hexadecimal digits (`VEILLE_AUDIT_KEY`);
+    /// empty: read from `audit_key_file`. Never printed.
+    pub audit_key: String,
+    /// The file holding the audit chain's MAC key (64 hexadecimal digits),
+    /// outside the database and out of its backups. Created with a new key
+    /// when absent and the chain has no keyed entry yet (a new instance, or
+    /// the first start after the upgrade); once the chain is keyed a missing
+    /// key stops the start.
+    pub audit_key_file: String,
+    /// Minutes an audit entry may be dated before the last chained one and
+    /// still be sealed; older unsealed entries are refused as back-dated.
+    pub audit_seal_window_minutes: i64,
     /// Whether `base_url` was derived from `bind` (not set by the operator).
     #[serde(skip)]
     pub base_url_from_bind: bool,
@@ -78,6 +90,9 @@ impl Default for Config {
             tile_url: String::new(),
             trusted_proxies: crate::proxy::TrustedProxies::default(),
             metrics_token: String::new(),
+            audit_key: String::new(),
+            audit_key_file: "data/audit.key".into(),
+            audit_seal_window_minutes: 60,
             login_failures_allowed: 10,
             allow_unsafe_durability: false,
             report_acknowledge_hours_level_1: 72,
@@ -183,6 +198,9 @@ impl Config {
                 "smtp_from" => config.smtp_from = value,
                 "tile_url" => config.tile_url = value,
                 "metrics_token" => config.metrics_token = value,
+                "audit_key" => config.audit_key = value,
+                "audit_key_file" => config.audit_key_file = value,
+                "audit_seal_window_minutes" => config.audit_seal_window_minutes = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "trusted_proxies" => config.trusted_proxies = crate::proxy::TrustedProxies::parse(&value).map_err(bad)?,
                 "login_failures_allowed" => config.login_failures_allowed = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "allow_unsafe_durability" => config.allow_unsafe_durability = value.parse().map_err(|e| bad(format!("{e}")))?,
@@ -281,6 +299,15 @@ impl Config {
         }
         if !(1..=180).contains(&self.referral_link_days) {
             return Err(ConfigError::Invalid { name: "referral_link_days", message: "between 1 and 180".into() });
+        }
+        if !self.audit_key.is_empty() && veille_storage::audit::AuditKey::from_hex(&self.audit_key).is_none() {
+            return Err(ConfigError::Invalid { name: "audit_key", message: "64 hexadecimal digits (32 bytes)".into() });
+        }
+        if self.audit_key.is_empty() && self.audit_key_file.trim().is_empty() {
+            return Err(ConfigError::Invalid { name: "audit_key_file", message: "must name a file when audit_key is not set".into() });
+        }
+        if !(1..=24 * 60).contains(&self.audit_seal_window_minutes) {
+            return Err(ConfigError::Invalid { name: "audit_seal_window_minutes", message: "between 1 and 1440".into() });
         }
         if self.login_failures_allowed < 1 {
             return Err(ConfigError::Invalid { name: "login_failures_allowed", message: "at least 1".into() });

@@ -9,13 +9,13 @@ use crate::App;
 pub const AUDIT_SEAL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Chains committed audit entries a few times a second (see `veille_storage::audit`).
-pub fn spawn_audit_sealer(db: Db) -> tokio::task::JoinHandle<()> {
+pub fn spawn_audit_sealer(db: Db, sealer: std::sync::Arc<veille_storage::audit::Sealer>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(AUDIT_SEAL_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = veille_storage::audit::seal(&db).await {
+            if let Err(e) = veille_storage::audit::seal(&db, &sealer).await {
                 tracing::warn!("audit sealer: {e:#}");
             }
         }
@@ -44,7 +44,7 @@ impl Drop for Tasks {
 pub fn spawn(app: &App) -> Tasks {
     Tasks(vec![
         crate::mail::spawn_worker(app.clone()),
-        spawn_audit_sealer(app.db.clone()),
+        spawn_audit_sealer(app.db.clone(), app.audit.clone()),
         crate::people::referrals::spawn_expiry(app.clone()),
         crate::rounds::alerts::spawn_worker(app.clone()),
     ])

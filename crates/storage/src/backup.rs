@@ -84,9 +84,9 @@ fn value_of(row: &sqlx::any::AnyRow, i: usize) -> Result<serde_json::Value> {
 }
 
 /// Writes every backed-up table; returns the number of rows per table.
-pub async fn dump(db: &Db, out: &mut impl Write) -> anyhow::Result<Vec<(String, usize)>> {
+pub async fn dump(db: &Db, sealer: &crate::audit::Sealer, out: &mut impl Write) -> anyhow::Result<Vec<(String, usize)>> {
     // The backup carries the audit chain as it stands: pending entries sealed first.
-    crate::audit::seal(db).await?;
+    crate::audit::seal(db, sealer).await?;
     let mut counts = Vec::new();
     // The manifest says where personal data lies in the file (which tables and
     // columns, whose, which field group), for whoever keeps the backup and for

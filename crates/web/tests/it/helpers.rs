@@ -117,6 +117,10 @@ impl TestApp {
         let tdb = TestDb::new().await;
         config.secure_cookies = Some(true);
         config.database_url = tdb.url.clone();
+        // The audit chain's key, as an operator sets it (no key file written by the tests).
+        if config.audit_key.is_empty() {
+            config.audit_key = hex::encode(rand::random::<[u8; 32]>());
+        }
         let state = AppState::new(tdb.db.clone(), config, Clock::manual(t0())).await.unwrap();
         let router = veille_web::app(state.clone());
         TestApp { state, router, tdb }

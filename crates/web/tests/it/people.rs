@@ -927,7 +927,7 @@ async fn a_backup_of_people_restores_identically() {
     people::set_household(&mut tx, person, Some(h), now).await.unwrap();
     tx.commit().await.unwrap();
     let mut dump = Vec::new();
-    veille_storage::backup::dump(w.app.db(), &mut dump).await.unwrap();
+    veille_storage::backup::dump(w.app.db(), &w.app.state.audit, &mut dump).await.unwrap();
     let target = TestDb::new().await;
     veille_storage::backup::restore(&target.db, std::io::Cursor::new(&dump)).await.unwrap();
     assert_eq!(veille_storage::backup::checksums(w.app.db()).await.unwrap(), veille_storage::backup::checksums(&target.db).await.unwrap());

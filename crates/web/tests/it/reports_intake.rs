@@ -273,7 +273,7 @@ async fn a_photo_is_stripped_kept_across_errors_and_shown_to_staff_only() {
     assert!(r.body.contains("choisissez-la à nouveau"));
     // Backups carry photos.
     let mut dump = Vec::new();
-    veille_storage::backup::dump(w.app.db(), &mut dump).await.unwrap();
+    veille_storage::backup::dump(w.app.db(), &w.app.state.audit, &mut dump).await.unwrap();
     let target = TestDb::new().await;
     veille_storage::backup::restore(&target.db, std::io::Cursor::new(&dump)).await.unwrap();
     assert_eq!(reports::photo(&target.db, report.id).await.unwrap().unwrap().bytes, stored.bytes);
