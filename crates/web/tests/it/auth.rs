@@ -300,3 +300,66 @@ async fn metrics_are_read_by_the_monitoring_only() {
     prometheus.bearer = Some("jeton-de-supervision-assez-long".into());
     assert_eq!(prometheus.get("/metrics").await.status, StatusCode::OK);
 }
+
+/// 100 wrong passwords for one account at the same moment (from as many
+/// addresses): exactly the allowed number are checked, the rest throttled
+/// without a check; each check is one `login_failed` entry.
+#[tokio::test]
+async fn concurrent_wrong_passwords_are_evaluated_exactly_up_to_the_limit() {
+    let (app, _user) = app_with_user(Role::Coordinator).await;
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let state = app.state.clone();
+        tasks.push(tokio::spawn(async move {
+            veille_app::login::with_password(&state, &format!("192.0.2.{i}"), "agent@exemple.fr", "pas le bon mot de passe").await.unwrap()
+        }));
+    }
+    let mut evaluated = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            veille_app::login::PasswordLogin::Invalid => evaluated += 1,
+            veille_app::login::PasswordLogin::Throttled => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(evaluated, 10);
+    assert_eq!(audit_actions(&app, "login_failed").await, 10);
+}
+
+/// How many audit entries of an action.
+async fn audit_actions(app: &TestApp, action: &str) -> i64 {
+    veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1").bind(action).fetch_one(app.db().pool()).await.unwrap()
+}
+
+/// The same race on the second factor: 100 wrong codes for one pending
+/// session at once, exactly 10 checked; the right code afterwards is throttled.
+#[tokio::test]
+async fn concurrent_wrong_codes_are_evaluated_exactly_up_to_the_limit() {
+    let (app, user) = app_with_user(Role::Coordinator).await;
+    let secret = app.enrol(user).await;
+    let token = veille_app::login::open_session(&app.state, user, false).await.unwrap();
+    let veille_app::login::SessionState::Pending(account, session) = veille_app::login::session(&app.state, &token).await.unwrap() else {
+        panic!("a pending session")
+    };
+    let right = app.code(&secret);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let (state, account, session) = (app.state.clone(), account.clone(), session.clone());
+        tasks.push(tokio::spawn(async move { veille_app::login::with_code(&state, &format!("192.0.2.{i}"), &account, &session, wrong).await.unwrap() }));
+    }
+    let mut evaluated = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            veille_app::login::CodeLogin::Invalid => evaluated += 1,
+            veille_app::login::CodeLogin::Throttled => {}
+            _ => panic!("a wrong code opened or was not checked"),
+        }
+    }
+    assert_eq!(evaluated, 10);
+    assert_eq!(audit_actions(&app, "login_failed").await, 10);
+    assert!(matches!(
+        veille_app::login::with_code(&app.state, "192.0.2.200", &account, &session, &right).await.unwrap(),
+        veille_app::login::CodeLogin::Throttled
+    ));
+}

@@ -1073,3 +1073,36 @@ async fn a_referral_to_a_directory_service_is_chosen_in_the_picker_and_names_the
     assert_eq!(saved.partner_email.as_deref(), Some("accueil@cantine.exemple.fr"));
     assert_eq!(mails(&w).await.iter().filter(|m| m.0 == "accueil@cantine.exemple.fr").count(), 1);
 }
+
+/// 100 wrong codes on one partner link at the same moment: exactly five are
+/// checked (the others find the link used up), and the right code afterwards
+/// finds it revoked.
+#[tokio::test]
+async fn concurrent_wrong_partner_codes_are_evaluated_exactly_up_to_the_limit() {
+    let w = world().await;
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let person = id_in(&c.post("/people", &[("pseudonym", "Cosette")]).await);
+    let r =
+        c.post("/referrals", &[("person", &person), ("partner_name", "Bagagerie"), ("reason", "Consigne"), ("consent_confirmed", "1"), ("send", "1")]).await;
+    let (path, code) = link_and_code(&r.body);
+    let token = path.trim_start_matches("/orientation/").to_owned();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let (state, token) = (w.app.state.clone(), token.clone());
+        tasks.push(tokio::spawn(
+            async move { veille_app::people::referrals::partner_visit(&state, veille_app::Lang::Fr, &token, wrong, "", "").await.unwrap() },
+        ));
+    }
+    let mut evaluated = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            veille_app::people::referrals::PartnerVisit::WrongCode => evaluated += 1,
+            veille_app::people::referrals::PartnerVisit::Gone => {}
+            veille_app::people::referrals::PartnerVisit::Opened { .. } => panic!("a wrong code opened the link"),
+        }
+    }
+    assert_eq!(evaluated, veille_app::people::referrals::LINK_FAILURES_ALLOWED);
+    let mut partner = w.app.client();
+    assert_eq!(partner.post(&path, &[("code", &code)]).await.status, StatusCode::NOT_FOUND, "revoked");
+}
