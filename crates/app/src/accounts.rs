@@ -582,7 +582,34 @@ pub async fn audit_log(app: &App, who: &Caller, q: &AuditQuery) -> Result<Vec<En
         (!s.is_empty() && s.parse::<uuid::Uuid>().is_ok()).then(|| s.to_owned())
     };
     let query = audit::Query { organisation, actor_user: filter(&q.user), record_id: filter(&q.record), before_seq: q.before, limit: 100 };
-    Ok(audit::list(&app.db, &app.audit, &query).await?)
+    let mut entries = audit::list(&app.db, &app.audit, &query).await?;
+    if !who.actor.holds(veille_domain::FieldGroup::Health) {
+        for e in &mut entries {
+            e.detail = without_health(&e.detail);
+        }
+    }
+    Ok(entries)
+}
+
+/// An entry's detail as shown to someone who does not read the health field
+/// group: health markers are written under `"health"` and left out here
+/// (with the forms written before that convention: a top-level `"care"`, a
+/// boolean `"health"`, `"field": "health"` and `"field": "health_note"`).
+/// The chain's hash covers the detail as written; `veille audit verify` reads that.
+pub fn without_health(detail: &str) -> String {
+    let Ok(serde_json::Value::Object(mut map)) = serde_json::from_str::<serde_json::Value>(detail) else { return detail.to_owned() };
+    map.remove("health");
+    map.remove("care");
+    match map.get("field").and_then(|f| f.as_str()) {
+        Some("health") => {
+            map.remove("field");
+        }
+        Some("health_note") => {
+            map.insert("field".into(), "note".into());
+        }
+        _ => {}
+    }
+    serde_json::Value::Object(map).to_string()
 }
 
 /// The caller's own organisation.
