@@ -310,6 +310,37 @@ pub async fn set_disabled(app: &App, who: &Caller, id: &str, disabled: bool) -> 
     Ok(user.id)
 }
 
+/// Disables every account inactive for `account_inactive_days` (no login,
+/// no use of an API token): its sessions end, its tokens are revoked, an
+/// audit entry says why. Safe with several instances running it at once:
+/// each account is disabled by one of them (compare-and-set). Returns how
+/// many this call disabled.
+#[tracing::instrument(skip_all)]
+pub async fn disable_inactive(app: &App) -> Result<usize> {
+    let days = app.config.account_inactive_days;
+    if days == 0 {
+        return Ok(0);
+    }
+    let now = app.clock.now();
+    let before = now.plus_seconds(-days * 86_400);
+    let mut n = 0;
+    for (id, organisation) in accounts::inactive_since(&app.db, before).await? {
+        let mut tx = app.db.begin().await?;
+        if !accounts::disable_if_inactive(&mut tx, id, before, now).await? {
+            continue;
+        }
+        let e = audit::NewEntry::about(now, None, "disable", "account", Some(id.to_string()), Some(organisation))
+            .with_detail(serde_json::json!({"reason": "inactive", "days": days}));
+        audit::append(&mut tx, e).await?;
+        tx.commit().await?;
+        n += 1;
+    }
+    if n > 0 {
+        tracing::info!(accounts = n, "inactive accounts disabled");
+    }
+    Ok(n)
+}
+
 /// Resets an account's second factor (it enrols again at its next login); its sessions end.
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
 pub async fn reset_second_factor(app: &App, who: &Caller, id: &str) -> Result<UserId> {

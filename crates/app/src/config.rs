@@ -69,6 +69,11 @@ pub struct Config {
     /// Minutes an audit entry may be dated before the last chained one and
     /// still be sealed; older unsealed entries are refused as back-dated.
     pub audit_seal_window_minutes: i64,
+    /// Days without a login or a use of an API token after which an account
+    /// is disabled by the instance (its sessions end, its tokens are revoked;
+    /// an administrator enables it again). 0: never. Instance administrators
+    /// are left alone.
+    pub account_inactive_days: i64,
     /// Whether `base_url` was derived from `bind` (not set by the operator).
     #[serde(skip)]
     pub base_url_from_bind: bool,
@@ -93,6 +98,7 @@ impl Default for Config {
             audit_key: String::new(),
             audit_key_file: "data/audit.key".into(),
             audit_seal_window_minutes: 60,
+            account_inactive_days: 180,
             login_failures_allowed: 10,
             allow_unsafe_durability: false,
             report_acknowledge_hours_level_1: 72,
@@ -200,6 +206,7 @@ impl Config {
                 "metrics_token" => config.metrics_token = value,
                 "audit_key" => config.audit_key = value,
                 "audit_key_file" => config.audit_key_file = value,
+                "account_inactive_days" => config.account_inactive_days = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "audit_seal_window_minutes" => config.audit_seal_window_minutes = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "trusted_proxies" => config.trusted_proxies = crate::proxy::TrustedProxies::parse(&value).map_err(bad)?,
                 "login_failures_allowed" => config.login_failures_allowed = value.parse().map_err(|e| bad(format!("{e}")))?,
@@ -308,6 +315,9 @@ impl Config {
         }
         if !(1..=24 * 60).contains(&self.audit_seal_window_minutes) {
             return Err(ConfigError::Invalid { name: "audit_seal_window_minutes", message: "between 1 and 1440".into() });
+        }
+        if !(0..=3650).contains(&self.account_inactive_days) {
+            return Err(ConfigError::Invalid { name: "account_inactive_days", message: "between 0 (never) and 3650".into() });
         }
         if self.login_failures_allowed < 1 {
             return Err(ConfigError::Invalid { name: "login_failures_allowed", message: "at least 1".into() });

@@ -60,6 +60,9 @@ pub async fn open_session(app: &App, user: UserId, second_factor_done: bool) -> 
     let mut tx = app.db.begin().await?;
     sessions::create(&mut tx, &security::token_hash(&token), user, second_factor_done, &security::random_token(), now, now.plus_seconds(lifetime)).await?;
     tx.commit().await?;
+    if second_factor_done {
+        accounts::mark_active(&app.db, user, now).await?;
+    }
     Ok(token)
 }
 

@@ -363,3 +363,72 @@ async fn concurrent_wrong_codes_are_evaluated_exactly_up_to_the_limit() {
         veille_app::login::CodeLogin::Throttled
     ));
 }
+
+/// A personal API token of `user`, valid a year (written directly: creating it is no activity).
+async fn token_for(app: &TestApp, user: veille_domain::UserId) -> String {
+    let secret = veille_web::security::random_token();
+    let now = app.state.clock.now();
+    let mut tx = app.db().begin().await.unwrap();
+    veille_storage::tokens::create(&mut tx, user, "intégration", &veille_web::security::token_hash(&secret), &["read"], now, now.plus_seconds(365 * 86_400))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    secret
+}
+
+/// Accounts without a login or a use of their API token for
+/// `account_inactive_days` are disabled — by one of two instances running the
+/// pass at once —, their sessions end, their tokens stop working, one audit
+/// entry says why; a login or a token's use counts as activity; an instance
+/// administrator is left alone; an account enabled again stays enabled.
+#[tokio::test]
+async fn inactive_accounts_are_disabled_once_with_their_sessions_and_tokens() {
+    let app = TestApp::with_config(Config { account_inactive_days: 90, ..Config::default() }).await;
+    let org = app.org("Org A", true).await;
+    let idle = app.user(org, Role::FieldWorker, "idle@exemple.fr", Some(PW), None).await;
+    let logs_in = app.user(org, Role::FieldWorker, "active@exemple.fr", Some(PW), None).await;
+    let integration = app.user(org, Role::Coordinator, "api@exemple.fr", None, None).await;
+    let root = app.user(org, Role::InstanceAdmin, "root@exemple.fr", None, None).await;
+    let admin = app.user(org, Role::OrgAdmin, "admin@exemple.fr", None, None).await;
+    let idle_token = token_for(&app, idle).await;
+    let integration_token = token_for(&app, integration).await;
+    // Day 60: one logs in, the integration uses its token; nothing is due yet.
+    app.state.clock.advance_seconds(60 * 86_400);
+    veille_app::login::open_session(&app.state, logs_in, true).await.unwrap();
+    let mut api = app.client();
+    api.bearer = Some(integration_token.clone());
+    assert_eq!(api.get("/api/v1/me").await.status, StatusCode::OK);
+    assert_eq!(veille_app::accounts::disable_inactive(&app.state).await.unwrap(), 0);
+    // Day 91: the idle account and the (idle) organisation administrator are due.
+    app.state.clock.advance_seconds(31 * 86_400);
+    let mut idle_session = app.session_for(idle, false).await;
+    assert_eq!(idle_session.get("/api/v1/me").await.status, StatusCode::OK);
+    let other_db = veille_storage::Db::connect(&app.tdb.url).await.unwrap();
+    let config = Config { database_url: app.tdb.url.clone(), audit_key: app.state.config.audit_key.clone(), ..(*app.state.config).clone() };
+    let other = veille_web::AppState::new(other_db, config, veille_web::Clock::manual(app.state.clock.now())).await.unwrap();
+    let (a, b) = tokio::join!(veille_app::accounts::disable_inactive(&app.state), veille_app::accounts::disable_inactive(&other));
+    assert_eq!(a.unwrap() + b.unwrap(), 2, "each due account disabled once, by one instance");
+    let disabled = |id: veille_domain::UserId| {
+        let db = app.db().clone();
+        async move { veille_storage::accounts::get(&db, id).await.unwrap().disabled }
+    };
+    assert!(disabled(idle).await && disabled(admin).await);
+    assert!(!disabled(logs_in).await && !disabled(integration).await && !disabled(root).await);
+    assert_eq!(idle_session.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "its session ended");
+    let mut with_token = app.client();
+    with_token.bearer = Some(idle_token);
+    assert_eq!(with_token.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "its token revoked");
+    let entries: Vec<String> = veille_storage::sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'disable' AND record_id = $1")
+        .bind(idle.to_string())
+        .fetch_all(app.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].contains("\"reason\":\"inactive\""));
+    // Enabled again by the instance administrator: not disabled at the next pass.
+    let mut root_session = app.session_for(root, false).await;
+    let r = root_session.post(&format!("/users/{idle}/enable"), &[]).await;
+    assert!(r.status.is_redirection(), "{}", r.status);
+    assert_eq!(veille_app::accounts::disable_inactive(&app.state).await.unwrap(), 0);
+    assert!(!disabled(idle).await);
+}

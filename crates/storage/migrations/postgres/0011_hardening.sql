@@ -4,6 +4,12 @@
 -- remove or forge an entry and recompute the hashes after it. Entries sealed
 -- before this migration stay plain SHA-256 links, anchored by the first keyed
 -- entry (whose MAC covers their last hash).
-ALTER TABLE audit_head ADD COLUMN keyed_from {{INT}};
+ALTER TABLE audit_head ADD COLUMN keyed_from BIGINT;
 ALTER TABLE audit_head ADD COLUMN mac TEXT;
 UPDATE audit_head SET keyed_from = seq + 1;
+
+-- When an account was last active (a login, or a use of one of its API tokens,
+-- recorded at most once a day): accounts inactive for account_inactive_days
+-- are disabled by the instance.
+ALTER TABLE users ADD COLUMN last_active_at BIGINT;
+UPDATE users SET last_active_at = updated_at;

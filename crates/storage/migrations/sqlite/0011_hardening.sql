@@ -7,3 +7,9 @@
 ALTER TABLE audit_head ADD COLUMN keyed_from INTEGER;
 ALTER TABLE audit_head ADD COLUMN mac TEXT;
 UPDATE audit_head SET keyed_from = seq + 1;
+
+-- When an account was last active (a login, or a use of one of its API tokens,
+-- recorded at most once a day): accounts inactive for account_inactive_days
+-- are disabled by the instance.
+ALTER TABLE users ADD COLUMN last_active_at INTEGER;
+UPDATE users SET last_active_at = updated_at;
