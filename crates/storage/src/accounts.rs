@@ -210,6 +210,18 @@ pub async fn set_password(tx: &mut Tx, id: UserId, hash: &str, now: Timestamp) -
     Ok(())
 }
 
+/// Changes an account's login e-mail ([`StorageError::Conflict`] on `email` when taken).
+pub async fn set_email(tx: &mut Tx, id: UserId, email: &EmailAddress, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE users SET email = $1, updated_at = $2, version = version + 1 WHERE id = $3")
+        .bind(email.as_str())
+        .bind(now.as_micros())
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(StorageError::classify)?;
+    Ok(())
+}
+
 /// Stores a new, not yet confirmed TOTP secret.
 pub async fn set_pending_totp(tx: &mut Tx, id: UserId, secret: &str) -> Result<()> {
     sqlx::query("UPDATE users SET totp_secret = $1, totp_enabled = 0, totp_last_step = 0 WHERE id = $2")

@@ -432,3 +432,75 @@ async fn inactive_accounts_are_disabled_once_with_their_sessions_and_tokens() {
     assert_eq!(veille_app::accounts::disable_inactive(&app.state).await.unwrap(), 0);
     assert!(!disabled(idle).await);
 }
+
+/// Changing one's password, login e-mail or second factor asks for the
+/// current password first (a session left open is not enough); wrong guesses
+/// count toward the login throttle; a changed password ends the sessions and
+/// revokes the API tokens; a renewed second factor is enrolled again at the
+/// next login.
+#[tokio::test]
+async fn changing_password_email_or_second_factor_asks_for_the_current_password() {
+    let (app, user) = app_with_user(Role::FieldWorker).await;
+    app.enrol(user).await;
+    let account = |app: &TestApp| {
+        let db = app.db().clone();
+        async move { veille_storage::accounts::get(&db, user).await.unwrap() }
+    };
+    let new_pw = "une toute autre phrase secrète du terrain";
+    // The password: refused without, or with a wrong, current password.
+    let mut c = app.session_for(user, false).await;
+    let before = account(&app).await.password_hash;
+    let r = c.post("/account/password", &[("new_password", new_pw)]).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("password_current-error"), "{}", r.body);
+    let r = c.post("/account/password", &[("password_current", "pas le bon mot de passe"), ("new_password", new_pw)]).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("pas votre mot de passe actuel"), "{}", r.body);
+    assert_eq!(account(&app).await.password_hash, before);
+    // With it: changed, every session ends, API tokens revoked; the new password logs in.
+    let token = token_for(&app, user).await;
+    let r = c.post("/account/password", &[("password_current", PW), ("new_password", new_pw)]).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, Some("/login")));
+    assert_eq!(c.get("/account").await.location(), Some("/login"));
+    let mut t = app.client();
+    t.bearer = Some(token);
+    assert_eq!(t.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    let r = app.client().post("/login", &[("email", "agent@exemple.fr"), ("password", new_pw)]).await;
+    assert_eq!(r.location(), Some("/login/second-factor"));
+    // The e-mail: the same.
+    let mut c = app.session_for(user, false).await;
+    let r = c.post("/account/email", &[("email_current", PW), ("new_email", "nouvelle@exemple.fr")]).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("email_current-error") && r.body.contains("nouvelle@exemple.fr"));
+    assert_eq!(account(&app).await.email.as_str(), "agent@exemple.fr");
+    let r = c.post("/account/email", &[("email_current", new_pw), ("new_email", "nouvelle@exemple.fr")]).await;
+    assert_eq!(r.location(), Some("/account"), "{}", r.body);
+    assert_eq!(account(&app).await.email.as_str(), "nouvelle@exemple.fr");
+    // The second factor: renewed with the current password; enrolled again at the next login.
+    let r = c.post("/account/second-factor", &[("factor_current", "faux")]).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("factor_current-error"));
+    assert!(account(&app).await.totp_enabled);
+    let r = c.post("/account/second-factor", &[("factor_current", new_pw)]).await;
+    assert_eq!(r.location(), Some("/login"));
+    assert!(!account(&app).await.totp_enabled);
+    let r = app.client().post("/login", &[("email", "nouvelle@exemple.fr"), ("password", new_pw)]).await;
+    assert_eq!(r.location(), Some("/enrol"));
+    // Each change audited, without the addresses; each wrong guess too.
+    let details: Vec<(String, String)> = veille_storage::sqlx::query_as("SELECT action, detail FROM audit_log WHERE record_id = $1")
+        .bind(user.to_string())
+        .fetch_all(app.db().pool())
+        .await
+        .unwrap();
+    assert!(details.iter().any(|(a, d)| a == "update" && d.contains("\"field\":\"password\"")));
+    assert!(details.iter().any(|(a, d)| a == "update" && d.contains("\"field\":\"email\"")));
+    assert!(details.iter().any(|(a, d)| a == "reset_second_factor" && d.contains("own_account")));
+    assert_eq!(details.iter().filter(|(a, _)| a == "reauth_failed").count(), 3);
+    assert!(details.iter().all(|(_, d)| !d.contains("exemple.fr")));
+    // Guessing the current password from an open session is throttled like logins.
+    let mut c = app.session_for(user, false).await;
+    let mut throttled = false;
+    for _ in 0..12 {
+        let r = c.post("/account/email", &[("email_current", "encore faux"), ("new_email", "autre@exemple.fr")]).await;
+        throttled |= r.status == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(throttled);
+    let r = c.post("/account/email", &[("email_current", new_pw), ("new_email", "autre@exemple.fr")]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits for the window");
+}
