@@ -47,6 +47,9 @@ pub struct Config {
     pub report_answer_days_level_2: i64,
     /// The Open311 `jurisdiction_id` of this instance (requests naming another are refused with 404).
     pub open311_jurisdiction_id: String,
+    /// Open311 requests (POST) a client address, and an account's API tokens,
+    /// may send in 10 minutes (every attempt counts); 0: no limit.
+    pub open311_posts_allowed: i64,
     /// Days a partner has to answer a referral before it expires back to its sender.
     pub referral_expiry_days: i64,
     /// Days a partner link works (it also ends when the referral is answered, closed or expired).
@@ -106,6 +109,7 @@ impl Default for Config {
             report_answer_days_level_1: 10,
             report_answer_days_level_2: 5,
             open311_jurisdiction_id: "veille".into(),
+            open311_posts_allowed: 300,
             referral_expiry_days: 7,
             referral_link_days: 30,
         }
@@ -216,6 +220,7 @@ impl Config {
                 "report_answer_days_level_1" => config.report_answer_days_level_1 = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "report_answer_days_level_2" => config.report_answer_days_level_2 = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "open311_jurisdiction_id" => config.open311_jurisdiction_id = value,
+                "open311_posts_allowed" => config.open311_posts_allowed = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "referral_expiry_days" => config.referral_expiry_days = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "referral_link_days" => config.referral_link_days = value.parse().map_err(|e| bad(format!("{e}")))?,
                 // Variables read by the binary itself, not settings.
@@ -315,6 +320,9 @@ impl Config {
         }
         if !(1..=24 * 60).contains(&self.audit_seal_window_minutes) {
             return Err(ConfigError::Invalid { name: "audit_seal_window_minutes", message: "between 1 and 1440".into() });
+        }
+        if self.open311_posts_allowed < 0 {
+            return Err(ConfigError::Invalid { name: "open311_posts_allowed", message: "0 (no limit) or more".into() });
         }
         if !(0..=3650).contains(&self.account_inactive_days) {
             return Err(ConfigError::Invalid { name: "account_inactive_days", message: "between 0 (never) and 3650".into() });

@@ -13,11 +13,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use veille_app::identity::{by_api_token, TokenRefusal};
-use veille_app::reports::intake::IntakeInput;
+use veille_app::reports::intake::{open311_within_limit, IntakeInput, Open311Client};
 use veille_app::reports::PublicReport;
 use veille_domain::reports::{Source, Status, FLAGS, SITUATIONS};
 use veille_domain::Timestamp;
 
+use crate::auth::ClientIp;
 use crate::error::AppResult;
 use crate::i18n::Lang;
 use crate::AppState;
@@ -202,7 +203,11 @@ fn refusal(errors: &crate::forms::FieldErrors) -> String {
 /// POST /open311/v2/requests.json (form-urlencoded): a partner's system
 /// sends a report with the API token of one of its accounts as `api_key`;
 /// the account must be one that takes reports in, as for `POST /api/v1/reports`.
-pub async fn create(State(state): State<AppState>, body: Bytes) -> AppResult<Response> {
+pub async fn create(State(state): State<AppState>, ClientIp(ip): ClientIp, body: Bytes) -> AppResult<Response> {
+    // Every attempt counts, before anything else is read (a bad api_key too).
+    if !open311_within_limit(&state, Open311Client::Address(&ip)).await? {
+        return Ok(error(StatusCode::TOO_MANY_REQUESTS, "too many requests from this address: try again in a few minutes"));
+    }
     let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
         return Ok(error(StatusCode::BAD_REQUEST, "the body must be application/x-www-form-urlencoded"));
     };
@@ -218,6 +223,9 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> AppResult<Res
     };
     if veille_app::reports::intake::gate(&who).is_err() {
         return Ok(error(StatusCode::FORBIDDEN, "the api_key's account may not take reports in"));
+    }
+    if !open311_within_limit(&state, Open311Client::Account(&who)).await? {
+        return Ok(error(StatusCode::TOO_MANY_REQUESTS, "too many requests for this api_key's account: try again in a few minutes"));
     }
     match get("service_code") {
         None => return Ok(error(StatusCode::BAD_REQUEST, "service_code is missing")),

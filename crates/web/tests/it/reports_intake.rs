@@ -815,3 +815,57 @@ async fn healthz_answers_within_100_ms_while_photo_bombs_are_posted() {
     assert!(probes >= 3, "the photos were still being handled while /healthz was asked");
     assert!(slowest < std::time::Duration::from_millis(100), "healthz took {slowest:?}");
 }
+
+/// A write token of `user` (read and write).
+async fn write_token(app: &TestApp, user: veille_domain::UserId) -> String {
+    let key = veille_web::security::random_token();
+    let now = app.state.clock.now();
+    let mut tx = app.db().begin().await.unwrap();
+    veille_storage::tokens::create(&mut tx, user, "o311", &veille_web::security::token_hash(&key), &["read", "write"], now, now.plus_seconds(86_400))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    key
+}
+
+/// Open311 POST is rate-limited like the public form: per client address
+/// (every attempt, a bad api_key too) and per account of the api_key, in the
+/// 10-minute window; another client and another account are not affected.
+#[tokio::test]
+async fn open311_posts_are_rate_limited_per_address_and_per_account() {
+    let app = TestApp::with_config(veille_web::Config { open311_posts_allowed: 3, ..Default::default() }).await;
+    let org = app.org("Ville", true).await;
+    let first = app.user(org, Role::Coordinator, "un@ville.exemple.fr", None, None).await;
+    let second = app.user(org, Role::Coordinator, "deux@ville.exemple.fr", None, None).await;
+    let (key1, key2) = (write_token(&app, first).await, write_token(&app, second).await);
+    let body = |key: &str| {
+        serde_urlencoded::to_string([
+            ("api_key", key),
+            ("service_code", "veille_sociale"),
+            ("attribute[situation][]", "camp"),
+            ("address_string", "Quai de Jemmapes"),
+            ("description", "Deux tentes."),
+        ])
+        .unwrap()
+    };
+    let mut a = app.client();
+    assert_eq!(a.post_raw("/open311/v2/requests.json", &body("pas-un-jeton")).await.status, StatusCode::FORBIDDEN);
+    for _ in 0..2 {
+        let r = a.post_raw("/open311/v2/requests.json", &body(&key1)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let r = a.post_raw("/open311/v2/requests.json", &body(&key1)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "the bad api_key counted: {}", r.body);
+    assert_eq!(r.json()[0]["code"], 429);
+    // Another address with the same account: one more for the account, then refused.
+    let mut b = app.client();
+    b.ip = "10.2.2.2:5000".parse().unwrap();
+    assert_eq!(b.post_raw("/open311/v2/requests.json", &body(&key1)).await.status, StatusCode::CREATED);
+    assert_eq!(b.post_raw("/open311/v2/requests.json", &body(&key1)).await.status, StatusCode::TOO_MANY_REQUESTS);
+    // Another account from a third address is not affected; the window passes.
+    let mut c = app.client();
+    c.ip = "10.3.3.3:5000".parse().unwrap();
+    assert_eq!(c.post_raw("/open311/v2/requests.json", &body(&key2)).await.status, StatusCode::CREATED);
+    app.state.clock.advance_seconds(601);
+    assert_eq!(a.post_raw("/open311/v2/requests.json", &body(&key1)).await.status, StatusCode::CREATED);
+}
