@@ -69,7 +69,7 @@ pub async fn create_organisation(app: &App, who: &Caller, lang: Lang, input: &Or
         Ok(org) => {
             audit::append(&mut tx, who.audit_entry(now, "create", "organisation", org.id, org.id)).await?;
             tx.commit().await?;
-            app.reports_cache.invalidate();
+            crate::reports::lookups_changed(app).await?;
             Ok(Ok(org.id))
         }
         Err(e) if e.is_conflict_on("name") => {
@@ -213,7 +213,7 @@ pub async fn create_team(app: &App, who: &Caller, lang: Lang, org: &Organisation
         Ok(team) => {
             audit::append(&mut tx, who.audit_entry(now, "create", "team", team, org.id)).await?;
             tx.commit().await?;
-            app.reports_cache.invalidate();
+            crate::reports::lookups_changed(app).await?;
             Ok(Ok(team))
         }
         Err(e) if e.is_conflict_on("name") => {

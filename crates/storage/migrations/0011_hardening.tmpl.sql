@@ -13,3 +13,14 @@ UPDATE audit_head SET keyed_from = seq + 1;
 -- are disabled by the instance.
 ALTER TABLE users ADD COLUMN last_active_at {{INT}};
 UPDATE users SET last_active_at = updated_at;
+
+-- Versions of the lookups every instance caches (the routing table, teams,
+-- organisations, territory names: 'intake'; the territory index:
+-- 'territories'), bumped by each change, read by every instance at most once
+-- a second: a change made through one instance reaches the others' caches.
+CREATE TABLE lookup_versions (
+    name TEXT PRIMARY KEY,
+    version {{INT}} NOT NULL
+);
+INSERT INTO lookup_versions (name, version) VALUES ('intake', 0);
+INSERT INTO lookup_versions (name, version) VALUES ('territories', 0);

@@ -130,6 +130,18 @@ impl TestApp {
         &self.tdb.db
     }
 
+    /// A second instance against the same database (its own pool and caches,
+    /// the same configuration, audit key and clock), as the city deployment runs.
+    pub async fn second_instance(&self) -> AppState {
+        let db = Db::connect(&self.tdb.url).await.unwrap();
+        AppState::new(db, (*self.state.config).clone(), self.state.clock.clone()).await.unwrap()
+    }
+
+    /// A client of another instance's router (see [`TestApp::second_instance`]).
+    pub fn client_of(&self, state: &AppState) -> Client {
+        Client { router: veille_web::app(state.clone()), ..self.client() }
+    }
+
     pub fn client(&self) -> Client {
         Client { router: self.router.clone(), cookies: HashMap::new(), ip: "10.1.1.1:5000".parse().unwrap(), bearer: None, forwarded_for: None }
     }
