@@ -39,6 +39,46 @@ pub struct Jurisdiction {
     jurisdiction_id: Option<String>,
 }
 
+/// The report an Open311 POST describes, from its form pairs (NUL characters
+/// already dropped): `None` without a situation. Validated afterwards as any
+/// report is (`intake::validate`); the fuzz tests drive it with arbitrary bodies.
+pub fn request_input(pairs: &[(String, String)]) -> Option<IntakeInput> {
+    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
+    let (mut situations, mut flags) = (Vec::new(), Vec::new());
+    for (k, v) in pairs {
+        let list = |name: &str| k == &format!("attribute[{name}][]") || k == &format!("attribute[{name}]");
+        let v = v.trim().to_owned();
+        if list("situation") {
+            situations.push(v);
+        } else if list("flag") {
+            flags.push(v);
+        } else if list("seen") {
+            // The attribute of the first version: situations and flags together.
+            if FLAGS.contains(&v.as_str()) {
+                flags.push(v);
+            } else {
+                situations.push(v);
+            }
+        }
+    }
+    if situations.is_empty() {
+        return None;
+    }
+    Some(IntakeInput {
+        lat: get("lat").unwrap_or("").to_owned(),
+        lon: get("long").unwrap_or("").to_owned(),
+        address: get("address_string").unwrap_or("").to_owned(),
+        situation: situations,
+        flag: flags,
+        adults: get("attribute[adults]").unwrap_or("").to_owned(),
+        children: get("attribute[children]").unwrap_or("").to_owned(),
+        tents: get("attribute[tents]").unwrap_or("").to_owned(),
+        description: get("description").unwrap_or("").to_owned(),
+        source: get("attribute[source]").unwrap_or("").to_owned(),
+        ..Default::default()
+    })
+}
+
 fn foreign(state: &AppState, given: Option<&str>) -> Option<Response> {
     match given.map(str::trim).filter(|j| !j.is_empty()) {
         Some(j) if j != state.config.open311_jurisdiction_id => Some(error(StatusCode::NOT_FOUND, "unknown jurisdiction_id")),
@@ -235,38 +275,8 @@ pub async fn create(State(state): State<AppState>, ClientIp(ip): ClientIp, body:
     if get("lat").is_some() != get("long").is_some() {
         return Ok(error(StatusCode::BAD_REQUEST, "give both lat and long"));
     }
-    let (mut situations, mut flags) = (Vec::new(), Vec::new());
-    for (k, v) in &pairs {
-        let list = |name: &str| k == &format!("attribute[{name}][]") || k == &format!("attribute[{name}]");
-        let v = v.trim().to_owned();
-        if list("situation") {
-            situations.push(v);
-        } else if list("flag") {
-            flags.push(v);
-        } else if list("seen") {
-            // The attribute of the first version: situations and flags together.
-            if FLAGS.contains(&v.as_str()) {
-                flags.push(v);
-            } else {
-                situations.push(v);
-            }
-        }
-    }
-    if situations.is_empty() {
+    let Some(input) = request_input(&pairs) else {
         return Ok(error(StatusCode::BAD_REQUEST, "attribute[situation] is required (one or several values)"));
-    }
-    let input = IntakeInput {
-        lat: get("lat").unwrap_or("").to_owned(),
-        lon: get("long").unwrap_or("").to_owned(),
-        address: get("address_string").unwrap_or("").to_owned(),
-        situation: situations,
-        flag: flags,
-        adults: get("attribute[adults]").unwrap_or("").to_owned(),
-        children: get("attribute[children]").unwrap_or("").to_owned(),
-        tents: get("attribute[tents]").unwrap_or("").to_owned(),
-        description: get("description").unwrap_or("").to_owned(),
-        source: get("attribute[source]").unwrap_or("").to_owned(),
-        ..Default::default()
     };
     let received = match veille_app::reports::intake::take_in_open311(&state, &who, input).await? {
         Ok(r) => r,
