@@ -812,6 +812,10 @@ async fn healthz_answers_within_100_ms_while_photo_bombs_are_posted() {
     eprintln!("healthz: {probes} probes while the photos were posted, slowest {slowest:?}; answers {statuses:?}");
     assert!(statuses.iter().all(|s| *s == 422 || *s == 201), "every post answered: {statuses:?}");
     assert!(statuses.iter().step_by(2).all(|s| *s == 422), "the bombs are refused: {statuses:?}");
+    assert!(
+        took.iter().step_by(2).all(|t| *t < std::time::Duration::from_secs(1)),
+        "the bombs are refused from their header at once, not behind the decodes: {took:?}"
+    );
     assert!(probes >= 3, "the photos were still being handled while /healthz was asked");
     assert!(slowest < std::time::Duration::from_millis(100), "healthz took {slowest:?}");
 }
