@@ -61,7 +61,7 @@ pub async fn open_session(app: &App, user: UserId, second_factor_done: bool) -> 
     sessions::create(&mut tx, &security::token_hash(&token), user, second_factor_done, &security::random_token(), now, now.plus_seconds(lifetime)).await?;
     tx.commit().await?;
     if second_factor_done {
-        accounts::mark_active(&app.db, user, now).await?;
+        accounts::mark_active(&app.db, user, None, now).await?;
     }
     Ok(token)
 }

@@ -38,12 +38,14 @@ pub struct Account {
     pub demo_account: bool,
     /// Preferred language (`fr` or `en`).
     pub lang: String,
+    /// Last login or use of an API token (recorded at most once a day).
+    pub last_active_at: Option<Timestamp>,
     /// Version.
     pub version: i64,
 }
 
 const COLUMNS: &str = "id, organisation_id, email, display_name, role, password_hash, totp_secret, totp_enabled, \
-                       totp_last_step, all_territories, disabled, demo_account, lang, version";
+                       totp_last_step, all_territories, disabled, demo_account, lang, last_active_at, version";
 
 fn parse_id<T: std::str::FromStr>(s: String, what: &'static str) -> Result<T> {
     s.parse().map_err(|_| StorageError::Corrupt(what))
@@ -65,6 +67,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Account> {
         disabled: row.try_get::<i64, _>("disabled")? != 0,
         demo_account: row.try_get::<i64, _>("demo_account")? != 0,
         lang: row.try_get("lang")?,
+        last_active_at: row.try_get::<Option<i64>, _>("last_active_at")?.map(Timestamp::from_micros),
         version: row.try_get("version")?,
     })
 }
@@ -305,8 +308,13 @@ pub async fn set_disabled(tx: &mut Tx, id: UserId, disabled: bool, now: Timestam
 }
 
 /// Records that an account was active at `now` (a login, a use of its API
-/// token) — written at most once a day per account, not at every request.
-pub async fn mark_active(db: &Db, id: UserId, now: Timestamp) -> Result<()> {
+/// token) — written at most once a day per account, not at every request:
+/// with `last` (as the caller read it) less than a day old, nothing is
+/// written, not even a write transaction begun.
+pub async fn mark_active(db: &Db, id: UserId, last: Option<Timestamp>, now: Timestamp) -> Result<()> {
+    if last.is_some_and(|l| l >= now.plus_seconds(-86_400)) {
+        return Ok(());
+    }
     let mut tx = db.begin().await?;
     sqlx::query("UPDATE users SET last_active_at = $1 WHERE id = $2 AND (last_active_at IS NULL OR last_active_at < $3)")
         .bind(now.as_micros())
