@@ -4,7 +4,7 @@ DATABASE_URL ?= sqlite://data/veille.db
 BIND ?= 127.0.0.1:8080
 PG_TEST_URL ?= postgres://root@127.0.0.1:5432/test
 
-.PHONY: run test deps lint test-rust test-supply-chain test-sqlite test-postgres test-browser postgres-up bench-linkage bench-intake
+.PHONY: run test deps lint test-rust test-supply-chain test-sqlite test-postgres test-fuzz test-browser postgres-up bench-linkage bench-intake
 
 ## Build, migrate, load the demo into an empty database, serve on http://127.0.0.1:8080
 run:
@@ -19,6 +19,7 @@ test: deps
 	cargo build -p veille
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
+	$(MAKE) test-fuzz
 	$(MAKE) test-browser
 	@echo "make test: all suites passed"
 
@@ -35,7 +36,13 @@ test-supply-chain:
 	bash scripts/supply-chain.sh
 
 test-sqlite:
-	VEILLE_TEST_DATABASE=sqlite cargo test --workspace
+	VEILLE_TEST_DATABASE=sqlite cargo test --workspace --exclude veille-fuzz
+
+## The parsers of untrusted input (forms, Open311, data·inclusion, GeoJSON, photos, linkage CSV) fuzzed
+## for FUZZ_SECONDS each (six targets, two at a time), 0 crashes (crates/fuzz)
+FUZZ_SECONDS ?= 10
+test-fuzz:
+	VEILLE_FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test -p veille-fuzz -- --test-threads=2
 
 test-postgres: postgres-up
 	VEILLE_TEST_DATABASE=postgres VEILLE_TEST_PG_URL=$(PG_TEST_URL) cargo test -p veille-storage -p veille-app -p veille-web -p veille

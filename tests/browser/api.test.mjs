@@ -1,12 +1,13 @@
 // The JSON API from outside: schemathesis (PyPI, in .venv) generates requests
 // from /api/v1/openapi.json and reports server errors, answers that break the
 // document, accepted invalid input and ignored authentication — on the demo
-// instance, on SQLite and on PostgreSQL. The API token is made the way a user
-// makes one: on the account page.
+// instance, on SQLite and on PostgreSQL. The API tokens are made the way a user
+// makes one: on the account page. Two organisations' coordinators are peers
+// (tests/browser/schemathesis.toml): each one's reads are replayed as the other.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -66,13 +67,23 @@ function psql(sql) {
 async function fuzz(label, databaseUrl) {
   const server = await startServer({ databaseUrl, demo: true });
   try {
-    const token = await tokenFor(server.baseURL, 'coordination@demo.veille.invalid');
+    const identities = {
+      coordination: 'coordination@demo.veille.invalid',
+      maraude_nord: 'coordination-nord@demo.veille.invalid',
+      sante: 'coordination-sante@demo.veille.invalid',
+    };
+    const tokens = {};
+    for (const [name, email] of Object.entries(identities)) tokens[name] = await tokenFor(server.baseURL, email);
     const reportDir = await mkdtemp(path.join(os.tmpdir(), `veille-schemathesis-${label}-`));
+    // The Web Fuzzing Commons auth document schemathesis reads the identities from.
+    const wfc = path.join(reportDir, 'auth.json');
+    await writeFile(wfc, JSON.stringify({
+      auth: Object.entries(tokens).map(([name, token]) => ({ name, fixedHeaders: [{ name: 'Authorization', value: `Bearer ${token}` }] })),
+    }));
     const result = await run(SCHEMATHESIS, [
       '--config-file', path.join(REPO_ROOT, 'tests/browser/schemathesis.toml'),
       'run', `${server.baseURL}/api/v1/openapi.json`,
       '--url', `${server.baseURL}/api/v1`,
-      '--header', `Authorization: Bearer ${token}`,
       '--checks', 'all',
       '--max-examples', '40',
       '--max-time', '150',
@@ -81,7 +92,7 @@ async function fuzz(label, databaseUrl) {
       '--request-timeout', '10',
       '--report', 'junit', '--report-dir', reportDir,
       '--output-sanitize', 'true',
-    ], { ...process.env, NO_COLOR: '1' });
+    ], { ...process.env, NO_COLOR: '1', VEILLE_WFC_AUTH: wfc });
     const out = `${result.stdout}\n${result.stderr}`;
     if (result.status !== 0) {
       console.error(out.slice(out.indexOf('FAILURES') >= 0 ? out.indexOf('FAILURES') : -20000));
@@ -89,7 +100,10 @@ async function fuzz(label, databaseUrl) {
     assert.equal(result.status, 0, `schemathesis on ${label} found failures (report in ${reportDir})`);
     assert.match(out, /passed/i, 'schemathesis ran test cases');
     // Privacy: the fuzzed server never logged the token.
-    assert.ok(!server.logs().includes(token), 'the API token is not in the logs');
+    for (const token of Object.values(tokens)) assert.ok(!server.logs().includes(token), 'no API token in the logs');
+    // The peers' check ran (it needs both identities loaded).
+    assert.doesNotMatch(out, /object_level_authorization` will not run/, 'the object-level authorization check ran');
+    console.log(out.split('\n').filter((l) => /object_level_authorization|passed|Test cases|API probing|Stateful/i.test(l)).join('\n'));
   } finally {
     await server.stop();
   }

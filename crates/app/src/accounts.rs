@@ -69,7 +69,7 @@ pub async fn create_organisation(app: &App, who: &Caller, lang: Lang, input: &Or
         Ok(org) => {
             audit::append(&mut tx, who.audit_entry(now, "create", "organisation", org.id, org.id)).await?;
             tx.commit().await?;
-            app.reports_cache.invalidate();
+            crate::reports::lookups_changed(app).await?;
             Ok(Ok(org.id))
         }
         Err(e) if e.is_conflict_on("name") => {
@@ -216,7 +216,7 @@ pub async fn create_team(app: &App, who: &Caller, lang: Lang, org: &Organisation
         Ok(team) => {
             audit::append(&mut tx, who.audit_entry(now, "create", "team", team, org.id)).await?;
             tx.commit().await?;
-            app.reports_cache.invalidate();
+            crate::reports::lookups_changed(app).await?;
             Ok(Ok(team))
         }
         Err(e) if e.is_conflict_on("name") => {
@@ -311,6 +311,37 @@ pub async fn set_disabled(app: &App, who: &Caller, id: &str, disabled: bool) -> 
     audit::append(&mut tx, who.audit_entry(now, if disabled { "disable" } else { "enable" }, "account", user.id, user.organisation)).await?;
     tx.commit().await?;
     Ok(user.id)
+}
+
+/// Disables every account inactive for `account_inactive_days` (no login,
+/// no use of an API token): its sessions end, its tokens are revoked, an
+/// audit entry says why. Safe with several instances running it at once:
+/// each account is disabled by one of them (compare-and-set). Returns how
+/// many this call disabled.
+#[tracing::instrument(skip_all)]
+pub async fn disable_inactive(app: &App) -> Result<usize> {
+    let days = app.config.account_inactive_days;
+    if days == 0 {
+        return Ok(0);
+    }
+    let now = app.clock.now();
+    let before = now.plus_seconds(-days * 86_400);
+    let mut n = 0;
+    for (id, organisation) in accounts::inactive_since(&app.db, before).await? {
+        let mut tx = app.db.begin().await?;
+        if !accounts::disable_if_inactive(&mut tx, id, before, now).await? {
+            continue;
+        }
+        let e = audit::NewEntry::about(now, None, "disable", "account", Some(id.to_string()), Some(organisation))
+            .with_detail(serde_json::json!({"reason": "inactive", "days": days}));
+        audit::append(&mut tx, e).await?;
+        tx.commit().await?;
+        n += 1;
+    }
+    if n > 0 {
+        tracing::info!(accounts = n, "inactive accounts disabled");
+    }
+    Ok(n)
 }
 
 /// Resets an account's second factor (it enrols again at its next login); its sessions end.
@@ -585,7 +616,34 @@ pub async fn audit_log(app: &App, who: &Caller, q: &AuditQuery) -> Result<Vec<En
         (!s.is_empty() && s.parse::<uuid::Uuid>().is_ok()).then(|| s.to_owned())
     };
     let query = audit::Query { organisation, actor_user: filter(&q.user), record_id: filter(&q.record), before_seq: q.before, limit: 100 };
-    Ok(audit::list(&app.db, &query).await?)
+    let mut entries = audit::list(&app.db, &app.audit, &query).await?;
+    if !who.actor.holds(veille_domain::FieldGroup::Health) {
+        for e in &mut entries {
+            e.detail = without_health(&e.detail);
+        }
+    }
+    Ok(entries)
+}
+
+/// An entry's detail as shown to someone who does not read the health field
+/// group: health markers are written under `"health"` and left out here
+/// (with the forms written before that convention: a top-level `"care"`, a
+/// boolean `"health"`, `"field": "health"` and `"field": "health_note"`).
+/// The chain's hash covers the detail as written; `veille audit verify` reads that.
+pub fn without_health(detail: &str) -> String {
+    let Ok(serde_json::Value::Object(mut map)) = serde_json::from_str::<serde_json::Value>(detail) else { return detail.to_owned() };
+    map.remove("health");
+    map.remove("care");
+    match map.get("field").and_then(|f| f.as_str()) {
+        Some("health") => {
+            map.remove("field");
+        }
+        Some("health_note") => {
+            map.insert("field".into(), "note".into());
+        }
+        _ => {}
+    }
+    serde_json::Value::Object(map).to_string()
 }
 
 /// The caller's own organisation.

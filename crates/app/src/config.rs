@@ -47,6 +47,9 @@ pub struct Config {
     pub report_answer_days_level_2: i64,
     /// The Open311 `jurisdiction_id` of this instance (requests naming another are refused with 404).
     pub open311_jurisdiction_id: String,
+    /// Open311 requests (POST) a client address, and an account's API tokens,
+    /// may send in 10 minutes (every attempt counts); 0: no limit.
+    pub open311_posts_allowed: i64,
     /// Days a partner has to answer a referral before it expires back to its sender.
     pub referral_expiry_days: i64,
     /// Days a partner link works (it also ends when the referral is answered, closed or expired).
@@ -57,6 +60,23 @@ pub struct Config {
     /// The bearer token Prometheus sends to read `/metrics`; empty: only
     /// requests from this machine (loopback) read it.
     pub metrics_token: String,
+    /// The audit chain's MAC key as 64 hexadecimal digits (`VEILLE_AUDIT_KEY`);
+    /// empty: read from `audit_key_file`. Never printed.
+    pub audit_key: String,
+    /// The file holding the audit chain's MAC key (64 hexadecimal digits),
+    /// outside the database and out of its backups. Created with a new key
+    /// when absent and the chain has no keyed entry yet (a new instance, or
+    /// the first start after the upgrade); once the chain is keyed a missing
+    /// key stops the start.
+    pub audit_key_file: String,
+    /// Minutes an audit entry may be dated before the last chained one and
+    /// still be sealed; older unsealed entries are refused as back-dated.
+    pub audit_seal_window_minutes: i64,
+    /// Days without a login or a use of an API token after which an account
+    /// is disabled by the instance (its sessions end, its tokens are revoked;
+    /// an administrator enables it again). 0: never. Instance administrators
+    /// are left alone.
+    pub account_inactive_days: i64,
     /// Whether `base_url` was derived from `bind` (not set by the operator).
     #[serde(skip)]
     pub base_url_from_bind: bool,
@@ -78,6 +98,10 @@ impl Default for Config {
             tile_url: String::new(),
             trusted_proxies: crate::proxy::TrustedProxies::default(),
             metrics_token: String::new(),
+            audit_key: String::new(),
+            audit_key_file: "data/audit.key".into(),
+            audit_seal_window_minutes: 60,
+            account_inactive_days: 180,
             login_failures_allowed: 10,
             allow_unsafe_durability: false,
             report_acknowledge_hours_level_1: 72,
@@ -85,6 +109,7 @@ impl Default for Config {
             report_answer_days_level_1: 10,
             report_answer_days_level_2: 5,
             open311_jurisdiction_id: "veille".into(),
+            open311_posts_allowed: 300,
             referral_expiry_days: 7,
             referral_link_days: 30,
         }
@@ -183,6 +208,10 @@ impl Config {
                 "smtp_from" => config.smtp_from = value,
                 "tile_url" => config.tile_url = value,
                 "metrics_token" => config.metrics_token = value,
+                "audit_key" => config.audit_key = value,
+                "audit_key_file" => config.audit_key_file = value,
+                "account_inactive_days" => config.account_inactive_days = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "audit_seal_window_minutes" => config.audit_seal_window_minutes = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "trusted_proxies" => config.trusted_proxies = crate::proxy::TrustedProxies::parse(&value).map_err(bad)?,
                 "login_failures_allowed" => config.login_failures_allowed = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "allow_unsafe_durability" => config.allow_unsafe_durability = value.parse().map_err(|e| bad(format!("{e}")))?,
@@ -191,6 +220,7 @@ impl Config {
                 "report_answer_days_level_1" => config.report_answer_days_level_1 = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "report_answer_days_level_2" => config.report_answer_days_level_2 = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "open311_jurisdiction_id" => config.open311_jurisdiction_id = value,
+                "open311_posts_allowed" => config.open311_posts_allowed = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "referral_expiry_days" => config.referral_expiry_days = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "referral_link_days" => config.referral_link_days = value.parse().map_err(|e| bad(format!("{e}")))?,
                 // Variables read by the binary itself, not settings.
@@ -281,6 +311,21 @@ impl Config {
         }
         if !(1..=180).contains(&self.referral_link_days) {
             return Err(ConfigError::Invalid { name: "referral_link_days", message: "between 1 and 180".into() });
+        }
+        if !self.audit_key.is_empty() && veille_storage::audit::AuditKey::from_hex(&self.audit_key).is_none() {
+            return Err(ConfigError::Invalid { name: "audit_key", message: "64 hexadecimal digits (32 bytes)".into() });
+        }
+        if self.audit_key.is_empty() && self.audit_key_file.trim().is_empty() {
+            return Err(ConfigError::Invalid { name: "audit_key_file", message: "must name a file when audit_key is not set".into() });
+        }
+        if !(1..=24 * 60).contains(&self.audit_seal_window_minutes) {
+            return Err(ConfigError::Invalid { name: "audit_seal_window_minutes", message: "between 1 and 1440".into() });
+        }
+        if self.open311_posts_allowed < 0 {
+            return Err(ConfigError::Invalid { name: "open311_posts_allowed", message: "0 (no limit) or more".into() });
+        }
+        if !(0..=3650).contains(&self.account_inactive_days) {
+            return Err(ConfigError::Invalid { name: "account_inactive_days", message: "between 0 (never) and 3650".into() });
         }
         if self.login_failures_allowed < 1 {
             return Err(ConfigError::Invalid { name: "login_failures_allowed", message: "at least 1".into() });

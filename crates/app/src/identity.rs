@@ -37,5 +37,6 @@ pub async fn by_api_token(app: &App, secret: &str, writes: bool, now: Timestamp)
     if account.disabled {
         return Ok(Err(TokenRefusal::Unknown));
     }
+    accounts::mark_active(&app.db, account.id, account.last_active_at, now).await?;
     Ok(Ok((caller_of(app, account).await?, token)))
 }

@@ -67,12 +67,16 @@ pub struct App {
     pub reports_cache: Arc<reports::Cache>,
     /// Probable duplicates of people (built at first use, caught up from the database).
     pub duplicates: Arc<people::duplicates::DuplicateIndex>,
+    /// The audit chain's sealer (its MAC key, kept outside the database, and window).
+    pub audit: Arc<veille_storage::audit::Sealer>,
 }
 
 impl App {
     /// Builds the application and loads the territory index.
     pub async fn new(db: Db, config: Config, clock: Clock) -> anyhow::Result<Self> {
+        let audit = Arc::new(instance::audit_sealer(&db, &config).await?);
         let app = Self {
+            audit,
             db,
             config: Arc::new(config),
             clock,

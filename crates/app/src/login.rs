@@ -60,6 +60,9 @@ pub async fn open_session(app: &App, user: UserId, second_factor_done: bool) -> 
     let mut tx = app.db.begin().await?;
     sessions::create(&mut tx, &security::token_hash(&token), user, second_factor_done, &security::random_token(), now, now.plus_seconds(lifetime)).await?;
     tx.commit().await?;
+    if second_factor_done {
+        accounts::mark_active(&app.db, user, None, now).await?;
+    }
     Ok(token)
 }
 
@@ -331,6 +334,119 @@ fn password_errors(lang: Lang, password: &str, context: &[&str]) -> FieldErrors 
         errors.add("password", p.message(lang));
     }
     errors
+}
+
+/// What changing one's own password, e-mail or second factor asks first:
+/// the current password, checked with a turn from the login throttle (a
+/// stolen session cannot guess it faster than a login could).
+async fn reauthenticate(app: &App, who: &Caller, ip: &str, lang: Lang, field: &str, current: &str) -> Result<std::result::Result<(), FieldErrors>> {
+    let mut errors = FieldErrors::new();
+    if current.is_empty() {
+        errors.add(field, lang.t("account.security.current_missing"));
+        return Ok(Err(errors));
+    }
+    let Some(attempt) = reserve(app, &account_key(&who.account.email), ip).await? else { return Err(Error::new(ErrorKind::Throttled)) };
+    let account = accounts::get(&app.db, who.account.id).await?;
+    let ok = security::verify_password_off_thread(current.to_owned(), account.password_hash.clone()).await?;
+    if !ok {
+        settle(app, &attempt, false, "reauth_failed", Some(&account), serde_json::json!({})).await?;
+        errors.add(field, lang.t("account.security.current_wrong"));
+        return Ok(Err(errors));
+    }
+    let mut tx = app.db.begin().await?;
+    accounts::settle_attempt(&mut tx, &attempt, true).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Changes one's own password after the current one: the account's
+/// sessions end (one logs in again with the new password) and its API
+/// tokens are revoked, as after a reset; audited.
+#[tracing::instrument(skip_all, fields(user = %who.account.id))]
+pub async fn change_password(app: &App, who: &Caller, ip: &str, lang: Lang, current: &str, new: &str) -> Result<std::result::Result<(), FieldErrors>> {
+    let mut errors = FieldErrors::new();
+    if let Err(p) = security::check_new_password(new, &[&who.account.email, &who.account.display_name]) {
+        errors.add("new_password", p.message(lang));
+    }
+    if let Err(e) = reauthenticate(app, who, ip, lang, "password_current", current).await? {
+        for (field, message) in e.all() {
+            errors.add(&field, message);
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let phc = security::hash_password_off_thread(new.to_owned()).await?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    accounts::set_password(&mut tx, who.account.id, &phc, now).await?;
+    accounts::end_resets(&mut tx, who.account.id, now).await?;
+    sessions::delete_all_for(&mut tx, who.account.id).await?;
+    tokens::revoke_all_for(&mut tx, who.account.id, now).await?;
+    audit::append(
+        &mut tx,
+        who.audit_entry(now, "update", "account", who.account.id, who.account.organisation)
+            .with_detail(serde_json::json!({"field": "password", "sessions_ended": true, "api_tokens_revoked": true})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Changes one's own login e-mail after the current password; audited
+/// (the addresses are personal data: not in the entry).
+#[tracing::instrument(skip_all, fields(user = %who.account.id))]
+pub async fn change_email(app: &App, who: &Caller, ip: &str, lang: Lang, current: &str, new: &str) -> Result<std::result::Result<(), FieldErrors>> {
+    let mut errors = FieldErrors::new();
+    let email = EmailAddress::parse(new.trim());
+    match &email {
+        Err(_) => errors.add("new_email", lang.t("form.email_invalid")),
+        Ok(e) if accounts::by_email(&app.db, e).await?.is_some() => errors.add("new_email", lang.t("invitation.email_taken")),
+        Ok(_) => {}
+    }
+    if let Err(e) = reauthenticate(app, who, ip, lang, "email_current", current).await? {
+        for (field, message) in e.all() {
+            errors.add(&field, message);
+        }
+    }
+    let (true, Ok(email)) = (errors.is_empty(), email) else { return Ok(Err(errors)) };
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    if let Err(e) = accounts::set_email(&mut tx, who.account.id, &email, now).await {
+        if e.is_conflict_on("email") {
+            errors.add("new_email", lang.t("invitation.email_taken"));
+            return Ok(Err(errors));
+        }
+        return Err(e.into());
+    }
+    audit::append(
+        &mut tx,
+        who.audit_entry(now, "update", "account", who.account.id, who.account.organisation).with_detail(serde_json::json!({"field": "email"})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Renews one's own second factor after the current password: the TOTP
+/// secret and recovery codes are dropped and every session ends, so the
+/// next login enrols a new one; audited.
+#[tracing::instrument(skip_all, fields(user = %who.account.id))]
+pub async fn renew_second_factor(app: &App, who: &Caller, ip: &str, lang: Lang, current: &str) -> Result<std::result::Result<(), FieldErrors>> {
+    if let Err(e) = reauthenticate(app, who, ip, lang, "factor_current", current).await? {
+        return Ok(Err(e));
+    }
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    accounts::reset_totp(&mut tx, who.account.id).await?;
+    sessions::delete_all_for(&mut tx, who.account.id).await?;
+    audit::append(
+        &mut tx,
+        who.audit_entry(now, "reset_second_factor", "account", who.account.id, who.account.organisation).with_detail(serde_json::json!({"via": "own_account"})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
 }
 
 /// Sets a new password through a reset link: every session and API token of

@@ -1,5 +1,6 @@
 //! The instance's own work, run in the background by `veille serve`: the
-//! outbox, the audit sealer, overdue-round alerts and referral expiry.
+//! outbox, the audit sealer, overdue-round alerts, referral expiry and the
+//! disabling of inactive accounts.
 
 use veille_storage::Db;
 
@@ -9,14 +10,31 @@ use crate::App;
 pub const AUDIT_SEAL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Chains committed audit entries a few times a second (see `veille_storage::audit`).
-pub fn spawn_audit_sealer(db: Db) -> tokio::task::JoinHandle<()> {
+pub fn spawn_audit_sealer(db: Db, sealer: std::sync::Arc<veille_storage::audit::Sealer>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(AUDIT_SEAL_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = veille_storage::audit::seal(&db).await {
+            if let Err(e) = veille_storage::audit::seal(&db, &sealer).await {
                 tracing::warn!("audit sealer: {e:#}");
+            }
+        }
+    })
+}
+
+/// How often accounts are checked for inactivity.
+pub const INACTIVITY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Disables inactive accounts every hour (see `accounts::disable_inactive`).
+pub fn spawn_inactivity(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(INACTIVITY_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = crate::accounts::disable_inactive(&app).await {
+                tracing::warn!("inactive accounts: {e:#}");
             }
         }
     })
@@ -44,9 +62,10 @@ impl Drop for Tasks {
 pub fn spawn(app: &App) -> Tasks {
     Tasks(vec![
         crate::mail::spawn_worker(app.clone()),
-        spawn_audit_sealer(app.db.clone()),
+        spawn_audit_sealer(app.db.clone(), app.audit.clone()),
         crate::people::referrals::spawn_expiry(app.clone()),
         crate::rounds::alerts::spawn_worker(app.clone()),
         crate::escalations::spawn_worker(app.clone()),
+        spawn_inactivity(app.clone()),
     ])
 }

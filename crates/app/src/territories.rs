@@ -9,9 +9,13 @@ use veille_storage::{audit, Db};
 use crate::error::Result;
 use crate::App;
 
-/// Rebuilds the in-memory index from the database.
+/// Rebuilds the in-memory index from the database (and forgets the
+/// intake's lookups, which hold territory names).
 pub async fn reload_index(state: &App) -> anyhow::Result<()> {
+    // The version first: a change committed while the index is built is seen at the next check.
+    let (_, version) = veille_storage::reports::lookup_versions(&state.db).await?;
     *state.territories.write().await = index_of(&state.db).await?;
+    state.reports_cache.territories_built_from(version);
     state.reports_cache.invalidate();
     Ok(())
 }
@@ -65,6 +69,9 @@ pub async fn import(
     )
     .await?;
     tx.commit().await?;
+    // Every instance (this one, the others, a running server after the command line's import) rebuilds its index.
+    veille_storage::reports::bump_lookup_version(db, "territories").await?;
+    veille_storage::reports::bump_lookup_version(db, "intake").await?;
     Ok(counts)
 }
 

@@ -38,12 +38,14 @@ pub struct Account {
     pub demo_account: bool,
     /// Preferred language (`fr` or `en`).
     pub lang: String,
+    /// Last login or use of an API token (recorded at most once a day).
+    pub last_active_at: Option<Timestamp>,
     /// Version.
     pub version: i64,
 }
 
 const COLUMNS: &str = "id, organisation_id, email, display_name, role, password_hash, totp_secret, totp_enabled, \
-                       totp_last_step, all_territories, disabled, demo_account, lang, version";
+                       totp_last_step, all_territories, disabled, demo_account, lang, last_active_at, version";
 
 fn parse_id<T: std::str::FromStr>(s: String, what: &'static str) -> Result<T> {
     s.parse().map_err(|_| StorageError::Corrupt(what))
@@ -65,6 +67,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Account> {
         disabled: row.try_get::<i64, _>("disabled")? != 0,
         demo_account: row.try_get::<i64, _>("demo_account")? != 0,
         lang: row.try_get("lang")?,
+        last_active_at: row.try_get::<Option<i64>, _>("last_active_at")?.map(Timestamp::from_micros),
         version: row.try_get("version")?,
     })
 }
@@ -210,6 +213,18 @@ pub async fn set_password(tx: &mut Tx, id: UserId, hash: &str, now: Timestamp) -
     Ok(())
 }
 
+/// Changes an account's login e-mail ([`StorageError::Conflict`] on `email` when taken).
+pub async fn set_email(tx: &mut Tx, id: UserId, email: &EmailAddress, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE users SET email = $1, updated_at = $2, version = version + 1 WHERE id = $3")
+        .bind(email.as_str())
+        .bind(now.as_micros())
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(StorageError::classify)?;
+    Ok(())
+}
+
 /// Stores a new, not yet confirmed TOTP secret.
 pub async fn set_pending_totp(tx: &mut Tx, id: UserId, secret: &str) -> Result<()> {
     sqlx::query("UPDATE users SET totp_secret = $1, totp_enabled = 0, totp_last_step = 0 WHERE id = $2")
@@ -268,14 +283,19 @@ pub async fn reset_totp(tx: &mut Tx, id: UserId) -> Result<()> {
     Ok(())
 }
 
-/// Disables or re-enables an account. Disabling ends its sessions and tokens.
+/// Disables or re-enables an account. Disabling ends its sessions and
+/// tokens; re-enabling counts as activity (so that the inactivity rule does
+/// not disable it again at once).
 pub async fn set_disabled(tx: &mut Tx, id: UserId, disabled: bool, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE users SET disabled = $1, updated_at = $2, version = version + 1 WHERE id = $3")
-        .bind(b(disabled))
-        .bind(now.as_micros())
-        .bind(id.to_string())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE users SET disabled = $1, updated_at = $2, version = version + 1, \
+         last_active_at = CASE WHEN $1 = 0 THEN $2 ELSE last_active_at END WHERE id = $3",
+    )
+    .bind(b(disabled))
+    .bind(now.as_micros())
+    .bind(id.to_string())
+    .execute(&mut **tx)
+    .await?;
     if disabled {
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.to_string()).execute(&mut **tx).await?;
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
@@ -285,6 +305,63 @@ pub async fn set_disabled(tx: &mut Tx, id: UserId, disabled: bool, now: Timestam
             .await?;
     }
     Ok(())
+}
+
+/// Records that an account was active at `now` (a login, a use of its API
+/// token) — written at most once a day per account, not at every request:
+/// with `last` (as the caller read it) less than a day old, nothing is
+/// written, not even a write transaction begun.
+pub async fn mark_active(db: &Db, id: UserId, last: Option<Timestamp>, now: Timestamp) -> Result<()> {
+    if last.is_some_and(|l| l >= now.plus_seconds(-86_400)) {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE users SET last_active_at = $1 WHERE id = $2 AND (last_active_at IS NULL OR last_active_at < $3)")
+        .bind(now.as_micros())
+        .bind(id.to_string())
+        .bind(now.plus_seconds(-86_400).as_micros())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Enabled accounts (instance administrators aside: disabling the last one
+/// would lock the instance) not active since `before`.
+pub async fn inactive_since(db: &Db, before: Timestamp) -> Result<Vec<(UserId, OrganisationId)>> {
+    let rows = sqlx::query(
+        "SELECT id, organisation_id FROM users WHERE disabled = 0 AND role <> 'instance_admin' AND COALESCE(last_active_at, created_at) < $1 ORDER BY id",
+    )
+    .bind(before.as_micros())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("organisation_id")?))).collect()
+}
+
+/// Disables an account if it is still enabled and still inactive since
+/// `before` (a compare-and-set: of several instances running the same pass,
+/// one disables it); ends its sessions and revokes its tokens. Returns
+/// whether this call disabled it.
+pub async fn disable_if_inactive(tx: &mut Tx, id: UserId, before: Timestamp, now: Timestamp) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET disabled = 1, updated_at = $1, version = version + 1 \
+         WHERE id = $2 AND disabled = 0 AND COALESCE(last_active_at, created_at) < $3",
+    )
+    .bind(now.as_micros())
+    .bind(id.to_string())
+    .bind(before.as_micros())
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.to_string()).execute(&mut **tx).await?;
+    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now.as_micros())
+        .bind(id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
 }
 
 /// Changes role, territories and field groups, if the account is still at `version`.

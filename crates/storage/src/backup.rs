@@ -64,7 +64,7 @@ pub const TABLES: &[&str] = &[
 
 /// Tables deliberately left out of backups.
 /// Photos kept for a form shown again are transient (an hour at most).
-pub const NOT_BACKED_UP: &[&str] = &["sessions", "login_attempts", "report_submissions", "photo_uploads"];
+pub const NOT_BACKED_UP: &[&str] = &["sessions", "login_attempts", "report_submissions", "photo_uploads", "lookup_versions"];
 
 fn value_of(row: &sqlx::any::AnyRow, i: usize) -> Result<serde_json::Value> {
     let type_name = row.columns()[i].type_info().name().to_ascii_uppercase();
@@ -84,9 +84,9 @@ fn value_of(row: &sqlx::any::AnyRow, i: usize) -> Result<serde_json::Value> {
 }
 
 /// Writes every backed-up table; returns the number of rows per table.
-pub async fn dump(db: &Db, out: &mut impl Write) -> anyhow::Result<Vec<(String, usize)>> {
+pub async fn dump(db: &Db, sealer: &crate::audit::Sealer, out: &mut impl Write) -> anyhow::Result<Vec<(String, usize)>> {
     // The backup carries the audit chain as it stands: pending entries sealed first.
-    crate::audit::seal(db).await?;
+    crate::audit::seal(db, sealer).await?;
     let mut counts = Vec::new();
     // The manifest says where personal data lies in the file (which tables and
     // columns, whose, which field group), for whoever keeps the backup and for

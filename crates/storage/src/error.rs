@@ -24,6 +24,9 @@ pub enum StorageError {
     /// Durability settings weaker than required.
     #[error("unsafe durability setting: {0}")]
     UnsafeDurability(String),
+    /// The audit chain's head does not verify: it is not extended.
+    #[error("audit chain: {0}")]
+    AuditTampered(String),
     /// Any other database error.
     #[error(transparent)]
     Database(#[from] sqlx::Error),

@@ -146,6 +146,7 @@ pub const WITHOUT_PERSONAL_DATA: &[&str] = &[
     "api_tokens",
     "password_resets",
     "audit_head",
+    "lookup_versions",
     "routing_rules",
     "report_distinct_pairs",
     "distribution_items",

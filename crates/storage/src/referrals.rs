@@ -406,8 +406,28 @@ pub async fn revoke_link(tx: &mut Tx, id: ReferralId, now: Timestamp) -> Result<
     Ok(())
 }
 
-/// Counts a wrong code typed on the partner link; returns how many so far.
-pub async fn record_link_failure(tx: &mut Tx, id: ReferralId) -> Result<i64> {
-    sqlx::query("UPDATE referrals SET link_failures = link_failures + 1 WHERE id = $1").bind(id).execute(&mut **tx).await?;
-    Ok(sqlx::query_scalar("SELECT link_failures FROM referrals WHERE id = $1").bind(id).fetch_one(&mut **tx).await?)
+/// Takes a turn to check a code typed on the partner link, counted as a
+/// failure until [`return_link_turn`] gives it back (a right code): one
+/// statement, so however many codes arrive at once at most `limit` are
+/// checked. Returns the failures counted with this one, or `None` when the
+/// link has no turn left (or is revoked).
+pub async fn take_link_turn(db: &Db, id: ReferralId, limit: i64) -> Result<Option<i64>> {
+    let mut tx = db.begin().await?;
+    let row: Option<i64> = sqlx::query_scalar(
+        "UPDATE referrals SET link_failures = link_failures + 1 WHERE id = $1 AND link_failures < $2 AND link_revoked_at IS NULL RETURNING link_failures",
+    )
+    .bind(id)
+    .bind(limit)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Gives back a turn taken by [`take_link_turn`] (the code was right).
+pub async fn return_link_turn(db: &Db, id: ReferralId) -> Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE referrals SET link_failures = link_failures - 1 WHERE id = $1 AND link_failures > 0").bind(id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -897,6 +897,32 @@ pub async fn count_submission(tx: &mut Tx, client_key: &str, since: Timestamp, n
         .await?)
 }
 
+/// The versions of the lookups every instance caches: (`intake`: routing
+/// table, teams, organisations, territory names; `territories`: the
+/// territory index). One small read.
+pub async fn lookup_versions(db: &Db) -> Result<(i64, i64)> {
+    let rows = sqlx::query("SELECT name, version FROM lookup_versions").fetch_all(db.pool()).await?;
+    let mut out = (0, 0);
+    for r in &rows {
+        let (name, version): (String, i64) = (r.try_get("name")?, r.try_get("version")?);
+        match name.as_str() {
+            "intake" => out.0 = version,
+            "territories" => out.1 = version,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Moves a lookup's version on (after a change), so that every instance
+/// refreshes its cache from the database.
+pub async fn bump_lookup_version(db: &Db, name: &str) -> Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE lookup_versions SET version = version + 1 WHERE name = $1").bind(name).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Every routing rule, oldest first.
 pub async fn routing_rules(db: &Db) -> Result<Vec<RoutingRule>> {
     let rows = sqlx::query("SELECT id, territory_id, situation, level, team_id FROM routing_rules ORDER BY created_at, id").fetch_all(db.pool()).await?;

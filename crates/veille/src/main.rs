@@ -283,21 +283,33 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let db = open(&config).await?;
-            match audit::verify(&db).await? {
-                audit::Verification::Intact { entries } => println!("audit log intact: {entries} entries"),
+            let sealer = veille_app::instance::audit_sealer(&db, &config).await?;
+            let outcome = audit::verify(&db, &sealer).await?;
+            let keyed_from = audit::keyed_from(&db).await?;
+            match outcome {
+                audit::Verification::Intact { entries } => {
+                    println!("audit log intact: {entries} entries, keyed (HMAC) from entry {keyed_from}");
+                }
                 audit::Verification::Broken { seq, problem } => {
                     println!("audit log BROKEN at entry {seq}: {problem}");
+                    std::process::exit(2);
+                }
+                audit::Verification::Backdated { entries, refused } => {
+                    println!(
+                        "audit log chain intact ({entries} entries, keyed from entry {keyed_from}), but {refused} entries dated before the sealing window were refused: back-dated insertions"
+                    );
                     std::process::exit(2);
                 }
             }
         }
         Command::Backup { file } => {
             let db = open(&config).await?;
+            let sealer = veille_app::instance::audit_sealer(&db, &config).await?;
             let counts = if file.as_os_str() == "-" {
-                veille_storage::backup::dump(&db, &mut BufWriter::new(std::io::stdout())).await?
+                veille_storage::backup::dump(&db, &sealer, &mut BufWriter::new(std::io::stdout())).await?
             } else {
                 let mut out = BufWriter::new(std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?);
-                veille_storage::backup::dump(&db, &mut out).await?
+                veille_storage::backup::dump(&db, &sealer, &mut out).await?
             };
             let rows: usize = counts.iter().map(|(_, n)| n).sum();
             eprintln!("backup written: {rows} rows in {} tables", counts.len());

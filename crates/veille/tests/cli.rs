@@ -47,6 +47,8 @@ fn veille(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_veille"))
         .args(args)
         .env("DATABASE_URL", url)
+        // The audit chain's key, as an operator sets it (no key file written beside the tests).
+        .env("VEILLE_AUDIT_KEY", "5e".repeat(32))
         .env("VEILLE_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

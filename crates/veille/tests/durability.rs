@@ -70,6 +70,9 @@ async fn api_key(url: &str) -> String {
     token
 }
 
+/// The audit chain's key, as an operator sets it (the same for every start and for the verification).
+const AUDIT_KEY: &str = "a1a2a3a4a5a6a7a8a9b0b1b2b3b4b5b6b7b8b9c0c1c2c3c4c5c6c7c8c9d0d1d2";
+
 fn chrono_now_micros() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as i64
 }
@@ -80,6 +83,7 @@ async fn start(url: &str) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_veille"))
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("DATABASE_URL", url)
+        .env("VEILLE_AUDIT_KEY", AUDIT_KEY)
         .env("VEILLE_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -185,7 +189,13 @@ async fn every_acknowledged_report_survives_sigkill_of_the_server() {
     db.close().await;
     assert!(lost.is_empty(), "{} of {} acknowledged reports lost after {CYCLES} kills: {lost:?}", lost.len(), acknowledged.len());
 
-    let verify = Command::new(env!("CARGO_BIN_EXE_veille")).args(["audit", "verify"]).env("DATABASE_URL", &url).env("VEILLE_LOG", "warn").output().unwrap();
+    let verify = Command::new(env!("CARGO_BIN_EXE_veille"))
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", &url)
+        .env("VEILLE_AUDIT_KEY", AUDIT_KEY)
+        .env("VEILLE_LOG", "warn")
+        .output()
+        .unwrap();
     let out = format!("{}{}", String::from_utf8_lossy(&verify.stdout), String::from_utf8_lossy(&verify.stderr));
     assert!(verify.status.success() && out.contains("intact"), "audit chain after the kills: {out}");
     eprintln!("{} acknowledged reports, none lost, audit chain intact, over {CYCLES} kills", acknowledged.len());

@@ -42,14 +42,25 @@ where
         if !same_origin(&parts) || !csrf_ok(&parts, submitted, app.config.cookies_secure()) {
             return Err(AppError::new(ErrorKind::CsrfRejected));
         }
-        let decoding = |e: serde_html_form::de::Error| AppError { kind: ErrorKind::BadRequest, cause: Some(anyhow::anyhow!("form decoding: {e}")) };
-        let value = if pairs.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
-            let encoded = serde_urlencoded::to_string(pairs_without_nul(pairs)).map_err(|_| AppError::bad_request())?;
-            serde_html_form::from_str(&encoded).map_err(decoding)?
-        } else {
-            serde_html_form::from_bytes(&bytes).map_err(decoding)?
-        };
-        Ok(Form(value))
+        Ok(Form(decode_pairs(&bytes, pairs)?))
+    }
+}
+
+/// Decodes a form body (`application/x-www-form-urlencoded`) into `T` as the
+/// [`Form`] extractor does, NUL characters dropped — without its
+/// anti-forgery check (the fuzz tests drive it with arbitrary bytes).
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let pairs: Vec<(String, String)> = serde_html_form::from_bytes(bytes).map_err(|_| AppError::bad_request())?;
+    decode_pairs(bytes, pairs)
+}
+
+fn decode_pairs<T: DeserializeOwned>(bytes: &[u8], pairs: Vec<(String, String)>) -> Result<T, AppError> {
+    let decoding = |e: serde_html_form::de::Error| AppError { kind: ErrorKind::BadRequest, cause: Some(anyhow::anyhow!("form decoding: {e}")) };
+    if pairs.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        let encoded = serde_urlencoded::to_string(pairs_without_nul(pairs)).map_err(|_| AppError::bad_request())?;
+        serde_html_form::from_str(&encoded).map_err(decoding)
+    } else {
+        serde_html_form::from_bytes(bytes).map_err(decoding)
     }
 }
 

@@ -4,6 +4,7 @@
 //! optionally a new person with the consent captured there, whose probable
 //! duplicates are asked about before the file is created.
 
+use veille_domain::people::EncounterAction;
 use veille_domain::{Action, EncounterId, FieldGroup, PersonId, Resource, ResourceKind};
 use veille_storage::audit;
 use veille_storage::encounters;
@@ -27,7 +28,17 @@ pub const RECENT_PEOPLE: i64 = 30;
 /// The `limit` most recent encounters the account may read, newest first.
 pub async fn recent(state: &App, who: &Caller, limit: i64) -> Result<Vec<Encounter>> {
     gate(who)?;
-    Ok(encounters::recent(&state.db, &who.scope(), limit).await?)
+    Ok(encounters::recent(&state.db, &who.scope(), limit).await?.into_iter().map(|e| shown_to(who, e)).collect())
+}
+
+/// An encounter as `who` may see it: the care given (a health marker) only
+/// for those who read the health field group.
+pub(crate) fn shown_to(who: &Caller, mut e: Encounter) -> Encounter {
+    if !who.actor.holds(FieldGroup::Health) {
+        e.fields.actions.retain(|a| *a != EncounterAction::Care);
+        e.has_care = false;
+    }
+    e
 }
 
 /// What the encounter form offers beside what was typed.
@@ -198,13 +209,15 @@ pub async fn record(state: &App, who: &Caller, lang: Lang, input: &EncounterInpu
     };
     let e = &checked.encounter;
     let id = encounters::create(&mut tx, org, &e.fields, &met, e.care.as_deref(), who.account.id, now).await?;
+    // Health markers in audit details live under "health" only (shown to the health field group's readers).
     let detail = serde_json::json!({
-        "via": via, "people": met.len(), "unidentified": e.fields.unidentified_count, "care": e.care.is_some(),
+        "via": via, "people": met.len(), "unidentified": e.fields.unidentified_count,
         "site_id": e.fields.site_id, "round_id": e.fields.round_id, "new_person": new_id.map(|p| p.to_string()),
+        "health": {"care": e.care.is_some() || e.fields.actions.contains(&EncounterAction::Care)},
     });
     audit::append(&mut tx, entry(who, state, "create", "encounter", id, org, detail)).await?;
     tx.commit().await?;
-    let encounter = encounters::get(&state.db, &who.scope(), id).await?;
+    let encounter = shown_to(who, encounters::get(&state.db, &who.scope(), id).await?);
     let care = if who.actor.holds(FieldGroup::Health) { e.care.clone() } else { None };
     Ok(Ok(Recorded { encounter, new_person: new_id, care }))
 }
@@ -238,8 +251,9 @@ pub async fn read(state: &App, who: &Caller, id: &str, via: &str) -> Result<Enco
         return Err(Error::not_found());
     }
     let care = if e.has_care && who.can(Action::Read, &health_of(&res)).allowed { encounters::care(&state.db, &scope, e.id).await? } else { None };
-    let detail = serde_json::json!({"via": via, "health": care.is_some()});
+    let detail = serde_json::json!({"via": via, "health": {"shown": care.is_some()}});
     audit::append_now(&state.db, entry(who, state, "read", "encounter", e.id, e.organisation, detail)).await?;
+    let e = shown_to(who, e);
     let people = readable_people(state, who, &e.people).await?;
     let territory = match e.fields.territory {
         Some(t) => veille_storage::territories::get(&state.db, t).await.ok(),

@@ -339,7 +339,7 @@ pub async fn read_file(state: &App, who: &Caller, id: &str) -> Result<FileView> 
     gate_records(who)?;
     let (person, res) = load_person(state, who, id, Action::Read).await?;
     let health = who.can(Action::Read, &health_of(&res)).allowed;
-    audit::append_now(&state.db, entry(who, state, "read", "person", person.id, person.organisation, serde_json::json!({"health": health}))).await?;
+    audit::append_now(&state.db, entry(who, state, "read", "person", person.id, person.organisation, serde_json::json!({"health": {"shown": health}}))).await?;
     view_of(state, who, person, res).await
 }
 
@@ -417,7 +417,7 @@ async fn view_of(state: &App, who: &Caller, person: Person, res: Resource) -> Re
         notes: people::notes(db, &scope, &visible_group, can_read_health).await?,
         linked,
         suggestions,
-        encounters: encounters::of_people(db, &scope, &visible_group).await?,
+        encounters: encounters::of_people(db, &scope, &visible_group).await?.into_iter().map(|e| super::encounters::shown_to(who, e)).collect(),
         referrals: referrals::of_people(db, &scope, &visible_group).await?,
         household,
         household_candidates,
@@ -435,7 +435,8 @@ pub async fn read_person(state: &App, who: &Caller, id: &str, via: &str) -> Resu
     gate_records(who)?;
     let (p, res) = load_person(state, who, id, Action::Read).await?;
     let health = who.can(Action::Read, &health_of(&res)).allowed;
-    audit::append_now(&state.db, entry(who, state, "read", "person", p.id, p.organisation, serde_json::json!({"via": via, "health": health}))).await?;
+    audit::append_now(&state.db, entry(who, state, "read", "person", p.id, p.organisation, serde_json::json!({"via": via, "health": {"shown": health}})))
+        .await?;
     Ok(p)
 }
 
@@ -532,7 +533,8 @@ pub async fn add_note(state: &App, who: &Caller, lang: Lang, id: &str, input: &N
     };
     let mut tx = state.db.begin().await?;
     people::add_note(&mut tx, person.id, who.account.id, group, &body, state.clock.now()).await?;
-    let detail = serde_json::json!({"field": if group.is_some() { "health_note" } else { "note" }});
+    // A health note reads as a note to those who do not read health (its group under "health").
+    let detail = if group.is_some() { serde_json::json!({"field": "note", "health": {"field": "health_note"}}) } else { serde_json::json!({"field": "note"}) };
     audit::append(&mut tx, entry(who, state, "update", "person", person.id, person.organisation, detail)).await?;
     tx.commit().await?;
     Ok(Ok(person.id))
@@ -551,7 +553,7 @@ pub async fn set_health(state: &App, who: &Caller, lang: Lang, id: &str, input: 
     let version = input.version.parse().unwrap_or(-1);
     let mut tx = state.db.begin().await?;
     people::set_health(&mut tx, person.id, &flags, &notes, who.account.id, version, state.clock.now()).await?;
-    audit::append(&mut tx, entry(who, state, "update", "person", person.id, person.organisation, serde_json::json!({"field": "health"}))).await?;
+    audit::append(&mut tx, entry(who, state, "update", "person", person.id, person.organisation, serde_json::json!({"health": {"field": "health"}}))).await?;
     tx.commit().await?;
     Ok(Ok(person.id))
 }

@@ -915,6 +915,11 @@ pub fn validate_encounter(lang: Lang, f: &EncounterForm, now: Timestamp, may_wri
     if care.is_some() && !may_write_care {
         errors.add("care", lang.t("people.form.error.health_only"));
     }
+    // Care given is a health marker, like the care notes: ticked by those who
+    // write the health field group only (and shown to its readers only).
+    if actions.contains(&EncounterAction::Care) && !may_write_care {
+        errors.add("actions", lang.t("people.form.error.health_only"));
+    }
     let Some(at) = at.filter(|_| errors.is_empty()) else { return Err(errors) };
     Ok(ValidEncounter {
         fields: EncounterFields {

@@ -547,19 +547,22 @@ pub async fn partner_link_live(state: &App, token: &str) -> Result<bool> {
 pub async fn partner_visit(state: &App, lang: Lang, token: &str, code: &str, status: &str, message: &str) -> Result<PartnerVisit> {
     let Some(r) = live_link(state, token).await? else { return Ok(PartnerVisit::Gone) };
     let now = state.clock.now();
+    // A turn first (counted as a failure until the code proves right), so
+    // that codes arriving at once are not all checked.
+    let Some(failures) = referrals::take_link_turn(&state.db, r.id, LINK_FAILURES_ALLOWED).await? else { return Ok(PartnerVisit::Gone) };
     let code_ok = r.link_code_hash.as_deref().is_some_and(|h| crate::security::same(h, &code_hash(r.id, code)));
     if !code_ok {
-        let mut tx = state.db.begin().await?;
-        let failures = referrals::record_link_failure(&mut tx, r.id).await?;
         if failures >= LINK_FAILURES_ALLOWED {
+            let mut tx = state.db.begin().await?;
             referrals::revoke_link(&mut tx, r.id, now).await?;
             let e = audit::NewEntry::about(now, None, "update", "referral", Some(r.id.to_string()), Some(r.organisation))
                 .with_detail(serde_json::json!({"field": "partner_link", "revoked": "too_many_wrong_codes"}));
             audit::append(&mut tx, e).await?;
+            tx.commit().await?;
         }
-        tx.commit().await?;
         return Ok(PartnerVisit::WrongCode);
     }
+    referrals::return_link_turn(&state.db, r.id).await?;
     let scope = partner_link_scope();
     let person = people::get(&state.db, &scope, r.person).await?;
     let mut errors = FieldErrors::new();

@@ -183,7 +183,7 @@ async fn world() -> World {
     let tdb = TestDb::new().await;
     let db = tdb.db.clone();
     let (t1, t2) = territories(&db).await;
-    let app = App::new(db.clone(), Config::default(), Clock::manual(now())).await.unwrap();
+    let app = App::new(db.clone(), Config { audit_key: hex::encode(rand::random::<[u8; 32]>()), ..Config::default() }, Clock::manual(now())).await.unwrap();
     let street = organisation(&db, "Maraude").await;
     let other = organisation(&db, "Autre association").await;
     let centre = organisation(&db, "Accueil de jour").await;

@@ -520,6 +520,30 @@ pub async fn take_in(app: &App, who: &Caller, lang: Lang, input: IntakeInput, fi
     Ok(Ok(super::receive(app, &intake, Some(who)).await?))
 }
 
+/// Counts an Open311 request (POST) of `client` — a client address, counted
+/// for every attempt before its `api_key` is checked, or an account, counted
+/// once its token is — toward `open311_posts_allowed` in
+/// [`super::RATE_WINDOW_SECONDS`]; false when over. 0 allowed: no limit.
+pub async fn open311_within_limit(app: &App, client: Open311Client<'_>) -> Result<bool> {
+    let limit = app.config.open311_posts_allowed;
+    if limit == 0 {
+        return Ok(true);
+    }
+    match client {
+        Open311Client::Address(ip) => within_limit(app, "open311-address", ip, limit).await,
+        Open311Client::Account(who) => within_limit(app, "open311-account", &who.account.id.to_string(), limit).await,
+    }
+}
+
+/// Who an Open311 request is counted against.
+#[derive(Clone, Copy)]
+pub enum Open311Client<'a> {
+    /// The client address (trusted proxies applied).
+    Address(&'a str),
+    /// The account of the request's API token.
+    Account(&'a Caller),
+}
+
 /// A report sent by a partner's system through Open311 with the API token of
 /// one of its accounts: the account must be one that takes reports in.
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]

@@ -132,11 +132,25 @@ pub async fn coordinating_organisation(app: &App) -> Result<Option<OrganisationI
 
 /// What every intake reads and rarely changes: the routing table, the
 /// organisation of each team it names, the coordinating organisation and the
-/// territory names. Kept in memory; dropped when one of them changes on this
-/// instance (routing rule added or removed, organisation created, territories
-/// imported) and at most [`Cache::TTL`] old otherwise (other instances).
+/// territory names. Kept in memory. A change (routing rule added or removed,
+/// organisation or team created, territories imported) moves the `intake`
+/// version in the database ([`lookups_changed`]); every instance reads the
+/// versions at most once per [`Cache::CHECK`] and reloads what changed — the
+/// territory index too —, and reloads everything at least every
+/// [`Cache::TTL`].
 #[derive(Default)]
-pub struct Cache(std::sync::RwLock<Option<(std::time::Instant, std::sync::Arc<Lookup>)>>);
+pub struct Cache {
+    cached: std::sync::RwLock<Option<Cached>>,
+    /// The `territories` version the territory index was built from.
+    territories_version: std::sync::atomic::AtomicI64,
+}
+
+struct Cached {
+    loaded_at: std::time::Instant,
+    checked_at: std::time::Instant,
+    version: i64,
+    lookup: std::sync::Arc<Lookup>,
+}
 
 /// The cached lookups of intake.
 pub struct Lookup {
@@ -148,35 +162,66 @@ pub struct Lookup {
 
 impl Cache {
     /// Longest life of the cached lookups.
-    pub const TTL: std::time::Duration = std::time::Duration::from_secs(10);
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(60);
+    /// How often an instance reads the versions of what it caches.
+    pub const CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
-    fn fresh(&self) -> Option<std::sync::Arc<Lookup>> {
-        let guard = self.0.read().ok()?;
-        let (at, lookup) = guard.as_ref()?;
-        (at.elapsed() < Self::TTL).then(|| lookup.clone())
-    }
-
-    /// Forgets the cached lookups (after a change).
+    /// Forgets the cached lookups on this instance (the next intake reloads them).
     pub fn invalidate(&self) {
-        if let Ok(mut guard) = self.0.write() {
+        if let Ok(mut guard) = self.cached.write() {
             *guard = None;
         }
     }
+
+    /// Records the `territories` version the territory index was built from.
+    pub(crate) fn territories_built_from(&self, version: i64) {
+        self.territories_version.store(version, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Says to every instance that the intake's lookups changed (after the
+/// change is committed): the version moves in the database, and this
+/// instance forgets its copy at once.
+pub async fn lookups_changed(app: &App) -> Result<()> {
+    reports::bump_lookup_version(&app.db, "intake").await?;
+    app.reports_cache.invalidate();
+    Ok(())
 }
 
 async fn lookup(app: &App) -> Result<std::sync::Arc<Lookup>> {
-    if let Some(l) = app.reports_cache.fresh() {
-        return Ok(l);
+    let cache = &app.reports_cache;
+    let (kept, checked_recently) = match cache.cached.read().ok().as_deref().and_then(Option::as_ref) {
+        Some(c) if c.loaded_at.elapsed() < Cache::TTL => (Some((c.version, c.lookup.clone())), c.checked_at.elapsed() < Cache::CHECK),
+        _ => (None, false),
+    };
+    if let (Some((_, lookup)), true) = (&kept, checked_recently) {
+        return Ok(lookup.clone());
+    }
+    let (version, territories) = reports::lookup_versions(&app.db).await?;
+    if territories != cache.territories_version.load(std::sync::atomic::Ordering::SeqCst) {
+        // Territories were imported through another instance.
+        crate::territories::reload_index(app).await.map_err(crate::Error::from)?;
+    }
+    if let Some((seen, lookup)) = kept {
+        if seen == version {
+            if let Ok(mut guard) = cache.cached.write() {
+                if let Some(c) = guard.as_mut() {
+                    c.checked_at = std::time::Instant::now();
+                }
+            }
+            return Ok(lookup);
+        }
     }
     let rules = reports::routing_rules(&app.db).await?;
     let team_organisation = teams::list(&app.db, None).await?.into_iter().map(|t| (t.id, t.organisation)).collect();
     let coordinating = coordinating_organisation(app).await?;
     let territory_names = crate::territories::names(&app.db).await?;
-    let l = std::sync::Arc::new(Lookup { rules, team_organisation, coordinating, territory_names });
-    if let Ok(mut guard) = app.reports_cache.0.write() {
-        *guard = Some((std::time::Instant::now(), l.clone()));
+    let lookup = std::sync::Arc::new(Lookup { rules, team_organisation, coordinating, territory_names });
+    if let Ok(mut guard) = cache.cached.write() {
+        let now = std::time::Instant::now();
+        *guard = Some(Cached { loaded_at: now, checked_at: now, version, lookup: lookup.clone() });
     }
-    Ok(l)
+    Ok(lookup)
 }
 
 /// Earlier reports within the repeat window around a point.

@@ -95,6 +95,27 @@ pub fn accept(bytes: &[u8]) -> std::result::Result<Photo, Refusal> {
     Ok(Photo { content_type: "image/jpeg".into(), width: i64::from(rgb.width()), height: i64::from(rgb.height()), bytes: out })
 }
 
+/// What the header alone refuses (type, size announced): cheap, no pixel decoded.
+fn header_refusal(bytes: &[u8]) -> Option<Refusal> {
+    let format = match image::guess_format(bytes) {
+        Ok(f @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP)) => f,
+        _ => return Some(Refusal::WrongType),
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_DECODED_SIDE);
+    limits.max_image_height = Some(MAX_DECODED_SIDE);
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
+    reader.limits(limits);
+    match reader.into_decoder() {
+        Err(e) => Some(refusal_of(e)),
+        Ok(decoder) => {
+            let (w, h) = decoder.dimensions();
+            (u64::from(w) * u64::from(h) > MAX_DECODED_PIXELS).then_some(Refusal::TooLarge)
+        }
+    }
+}
+
 /// A decoder's error as the person hears it: past a limit is "too large".
 fn refusal_of(e: image::ImageError) -> Refusal {
     match e {
@@ -108,6 +129,11 @@ fn refusal_of(e: image::ImageError) -> Refusal {
 pub async fn accept_off_thread(bytes: Vec<u8>) -> Result<std::result::Result<Photo, Refusal>> {
     if bytes.len() > MAX_BYTES {
         return Ok(Err(Refusal::TooLarge));
+    }
+    // Refused from its header (wrong type, a bomb's announced size) at once,
+    // without waiting for a decoder behind real photos.
+    if let Some(refusal) = header_refusal(&bytes) {
+        return Ok(Err(refusal));
     }
     let _permit = DECODING.acquire().await.map_err(|e| Error::from(anyhow::anyhow!("photo decoders closed: {e}")))?;
     tokio::task::spawn_blocking(move || accept(&bytes)).await.map_err(|e| Error::from(anyhow::anyhow!("photo decoding: {e}")))

@@ -1,8 +1,8 @@
 //! The routing table, edited by the instance administrator: territory (or
 //! any) × situation type (or any) × level (or any) → team. A report no rule
 //! matches goes to the coordinating organisation's triage queue. A change
-//! drops the intake's cached lookups on this instance (others refresh within
-//! their cache's life).
+//! moves the intake lookups' version in the database: this instance reloads
+//! at once, the others within a second (`reports::Cache::CHECK`).
 
 use serde::Deserialize;
 use veille_domain::reports::{RoutingRule, SITUATIONS};
@@ -130,7 +130,7 @@ pub async fn add(app: &App, who: &Caller, lang: Lang, input: &RuleInput) -> Resu
     let detail = serde_json::json!({"territory": territory.map(|t| t.to_string()), "situation": situation, "level": level, "team": team.to_string()});
     audit::append(&mut tx, audit::NewEntry::about(now, Some(who.author()), "create", "routing_rule", Some(id.to_string()), None).with_detail(detail)).await?;
     tx.commit().await?;
-    app.reports_cache.invalidate();
+    crate::reports::lookups_changed(app).await?;
     Ok(Ok(id))
 }
 
@@ -144,6 +144,6 @@ pub async fn delete(app: &App, who: &Caller, id: &str) -> Result<()> {
     reports::delete_routing_rule(&mut tx, id).await?;
     audit::append(&mut tx, audit::NewEntry::about(now, Some(who.author()), "delete", "routing_rule", Some(id.to_string()), None)).await?;
     tx.commit().await?;
-    app.reports_cache.invalidate();
+    crate::reports::lookups_changed(app).await?;
     Ok(())
 }

@@ -171,7 +171,8 @@ async fn run_on(args: &Args, engine: &str, url: &str) -> anyhow::Result<Value> {
     // The real application on a loopback port.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let config = Config { database_url: url.to_owned(), bind: addr, base_url: format!("http://{addr}"), ..Config::default() };
+    // The benchmark is one client sending as fast as it can: no Open311 rate limit.
+    let config = Config { database_url: url.to_owned(), bind: addr, base_url: format!("http://{addr}"), open311_posts_allowed: 0, ..Config::default() };
     let state = AppState::new(db.clone(), config, Clock::System).await?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(veille_web::serve(listener, state, async move {

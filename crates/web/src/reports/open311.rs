@@ -13,11 +13,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use veille_app::identity::{by_api_token, TokenRefusal};
-use veille_app::reports::intake::IntakeInput;
+use veille_app::reports::intake::{open311_within_limit, IntakeInput, Open311Client};
 use veille_app::reports::PublicReport;
 use veille_domain::reports::{Source, Status, FLAGS, SITUATIONS};
 use veille_domain::Timestamp;
 
+use crate::auth::ClientIp;
 use crate::error::AppResult;
 use crate::i18n::Lang;
 use crate::AppState;
@@ -36,6 +37,46 @@ fn ok(value: Value) -> Response {
 #[derive(Deserialize, Default)]
 pub struct Jurisdiction {
     jurisdiction_id: Option<String>,
+}
+
+/// The report an Open311 POST describes, from its form pairs (NUL characters
+/// already dropped): `None` without a situation. Validated afterwards as any
+/// report is (`intake::validate`); the fuzz tests drive it with arbitrary bodies.
+pub fn request_input(pairs: &[(String, String)]) -> Option<IntakeInput> {
+    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
+    let (mut situations, mut flags) = (Vec::new(), Vec::new());
+    for (k, v) in pairs {
+        let list = |name: &str| k == &format!("attribute[{name}][]") || k == &format!("attribute[{name}]");
+        let v = v.trim().to_owned();
+        if list("situation") {
+            situations.push(v);
+        } else if list("flag") {
+            flags.push(v);
+        } else if list("seen") {
+            // The attribute of the first version: situations and flags together.
+            if FLAGS.contains(&v.as_str()) {
+                flags.push(v);
+            } else {
+                situations.push(v);
+            }
+        }
+    }
+    if situations.is_empty() {
+        return None;
+    }
+    Some(IntakeInput {
+        lat: get("lat").unwrap_or("").to_owned(),
+        lon: get("long").unwrap_or("").to_owned(),
+        address: get("address_string").unwrap_or("").to_owned(),
+        situation: situations,
+        flag: flags,
+        adults: get("attribute[adults]").unwrap_or("").to_owned(),
+        children: get("attribute[children]").unwrap_or("").to_owned(),
+        tents: get("attribute[tents]").unwrap_or("").to_owned(),
+        description: get("description").unwrap_or("").to_owned(),
+        source: get("attribute[source]").unwrap_or("").to_owned(),
+        ..Default::default()
+    })
 }
 
 fn foreign(state: &AppState, given: Option<&str>) -> Option<Response> {
@@ -202,7 +243,11 @@ fn refusal(errors: &crate::forms::FieldErrors) -> String {
 /// POST /open311/v2/requests.json (form-urlencoded): a partner's system
 /// sends a report with the API token of one of its accounts as `api_key`;
 /// the account must be one that takes reports in, as for `POST /api/v1/reports`.
-pub async fn create(State(state): State<AppState>, body: Bytes) -> AppResult<Response> {
+pub async fn create(State(state): State<AppState>, ClientIp(ip): ClientIp, body: Bytes) -> AppResult<Response> {
+    // Every attempt counts, before anything else is read (a bad api_key too).
+    if !open311_within_limit(&state, Open311Client::Address(&ip)).await? {
+        return Ok(error(StatusCode::TOO_MANY_REQUESTS, "too many requests from this address: try again in a few minutes"));
+    }
     let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
         return Ok(error(StatusCode::BAD_REQUEST, "the body must be application/x-www-form-urlencoded"));
     };
@@ -219,6 +264,9 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> AppResult<Res
     if veille_app::reports::intake::gate(&who).is_err() {
         return Ok(error(StatusCode::FORBIDDEN, "the api_key's account may not take reports in"));
     }
+    if !open311_within_limit(&state, Open311Client::Account(&who)).await? {
+        return Ok(error(StatusCode::TOO_MANY_REQUESTS, "too many requests for this api_key's account: try again in a few minutes"));
+    }
     match get("service_code") {
         None => return Ok(error(StatusCode::BAD_REQUEST, "service_code is missing")),
         Some(c) if c != SERVICE_CODE => return Ok(error(StatusCode::NOT_FOUND, "unknown service_code")),
@@ -227,38 +275,8 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> AppResult<Res
     if get("lat").is_some() != get("long").is_some() {
         return Ok(error(StatusCode::BAD_REQUEST, "give both lat and long"));
     }
-    let (mut situations, mut flags) = (Vec::new(), Vec::new());
-    for (k, v) in &pairs {
-        let list = |name: &str| k == &format!("attribute[{name}][]") || k == &format!("attribute[{name}]");
-        let v = v.trim().to_owned();
-        if list("situation") {
-            situations.push(v);
-        } else if list("flag") {
-            flags.push(v);
-        } else if list("seen") {
-            // The attribute of the first version: situations and flags together.
-            if FLAGS.contains(&v.as_str()) {
-                flags.push(v);
-            } else {
-                situations.push(v);
-            }
-        }
-    }
-    if situations.is_empty() {
+    let Some(input) = request_input(&pairs) else {
         return Ok(error(StatusCode::BAD_REQUEST, "attribute[situation] is required (one or several values)"));
-    }
-    let input = IntakeInput {
-        lat: get("lat").unwrap_or("").to_owned(),
-        lon: get("long").unwrap_or("").to_owned(),
-        address: get("address_string").unwrap_or("").to_owned(),
-        situation: situations,
-        flag: flags,
-        adults: get("attribute[adults]").unwrap_or("").to_owned(),
-        children: get("attribute[children]").unwrap_or("").to_owned(),
-        tents: get("attribute[tents]").unwrap_or("").to_owned(),
-        description: get("description").unwrap_or("").to_owned(),
-        source: get("attribute[source]").unwrap_or("").to_owned(),
-        ..Default::default()
     };
     let received = match veille_app::reports::intake::take_in_open311(&state, &who, input).await? {
         Ok(r) => r,

@@ -300,3 +300,207 @@ async fn metrics_are_read_by_the_monitoring_only() {
     prometheus.bearer = Some("jeton-de-supervision-assez-long".into());
     assert_eq!(prometheus.get("/metrics").await.status, StatusCode::OK);
 }
+
+/// 100 wrong passwords for one account at the same moment (from as many
+/// addresses): exactly the allowed number are checked, the rest throttled
+/// without a check; each check is one `login_failed` entry.
+#[tokio::test]
+async fn concurrent_wrong_passwords_are_evaluated_exactly_up_to_the_limit() {
+    let (app, _user) = app_with_user(Role::Coordinator).await;
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let state = app.state.clone();
+        tasks.push(tokio::spawn(async move {
+            veille_app::login::with_password(&state, &format!("192.0.2.{i}"), "agent@exemple.fr", "pas le bon mot de passe").await.unwrap()
+        }));
+    }
+    let mut evaluated = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            veille_app::login::PasswordLogin::Invalid => evaluated += 1,
+            veille_app::login::PasswordLogin::Throttled => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(evaluated, 10);
+    assert_eq!(audit_actions(&app, "login_failed").await, 10);
+}
+
+/// How many audit entries of an action.
+async fn audit_actions(app: &TestApp, action: &str) -> i64 {
+    veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1").bind(action).fetch_one(app.db().pool()).await.unwrap()
+}
+
+/// The same race on the second factor: 100 wrong codes for one pending
+/// session at once, exactly 10 checked; the right code afterwards is throttled.
+#[tokio::test]
+async fn concurrent_wrong_codes_are_evaluated_exactly_up_to_the_limit() {
+    let (app, user) = app_with_user(Role::Coordinator).await;
+    let secret = app.enrol(user).await;
+    let token = veille_app::login::open_session(&app.state, user, false).await.unwrap();
+    let veille_app::login::SessionState::Pending(account, session) = veille_app::login::session(&app.state, &token).await.unwrap() else {
+        panic!("a pending session")
+    };
+    let right = app.code(&secret);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let (state, account, session) = (app.state.clone(), account.clone(), session.clone());
+        tasks.push(tokio::spawn(async move { veille_app::login::with_code(&state, &format!("192.0.2.{i}"), &account, &session, wrong).await.unwrap() }));
+    }
+    let mut evaluated = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            veille_app::login::CodeLogin::Invalid => evaluated += 1,
+            veille_app::login::CodeLogin::Throttled => {}
+            _ => panic!("a wrong code opened or was not checked"),
+        }
+    }
+    assert_eq!(evaluated, 10);
+    assert_eq!(audit_actions(&app, "login_failed").await, 10);
+    assert!(matches!(
+        veille_app::login::with_code(&app.state, "192.0.2.200", &account, &session, &right).await.unwrap(),
+        veille_app::login::CodeLogin::Throttled
+    ));
+}
+
+/// A personal API token of `user`, valid a year (written directly: creating it is no activity).
+async fn token_for(app: &TestApp, user: veille_domain::UserId) -> String {
+    let secret = veille_web::security::random_token();
+    let now = app.state.clock.now();
+    let mut tx = app.db().begin().await.unwrap();
+    veille_storage::tokens::create(&mut tx, user, "intégration", &veille_web::security::token_hash(&secret), &["read"], now, now.plus_seconds(365 * 86_400))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    secret
+}
+
+/// Accounts without a login or a use of their API token for
+/// `account_inactive_days` are disabled — by one of two instances running the
+/// pass at once —, their sessions end, their tokens stop working, one audit
+/// entry says why; a login or a token's use counts as activity; an instance
+/// administrator is left alone; an account enabled again stays enabled.
+#[tokio::test]
+async fn inactive_accounts_are_disabled_once_with_their_sessions_and_tokens() {
+    let app = TestApp::with_config(Config { account_inactive_days: 90, ..Config::default() }).await;
+    let org = app.org("Org A", true).await;
+    let idle = app.user(org, Role::FieldWorker, "idle@exemple.fr", Some(PW), None).await;
+    let logs_in = app.user(org, Role::FieldWorker, "active@exemple.fr", Some(PW), None).await;
+    let integration = app.user(org, Role::Coordinator, "api@exemple.fr", None, None).await;
+    let root = app.user(org, Role::InstanceAdmin, "root@exemple.fr", None, None).await;
+    let admin = app.user(org, Role::OrgAdmin, "admin@exemple.fr", None, None).await;
+    let idle_token = token_for(&app, idle).await;
+    let integration_token = token_for(&app, integration).await;
+    // Day 60: one logs in, the integration uses its token; nothing is due yet.
+    app.state.clock.advance_seconds(60 * 86_400);
+    veille_app::login::open_session(&app.state, logs_in, true).await.unwrap();
+    let mut api = app.client();
+    api.bearer = Some(integration_token.clone());
+    assert_eq!(api.get("/api/v1/me").await.status, StatusCode::OK);
+    assert_eq!(veille_app::accounts::disable_inactive(&app.state).await.unwrap(), 0);
+    // Day 91: the idle account and the (idle) organisation administrator are due.
+    app.state.clock.advance_seconds(31 * 86_400);
+    let mut idle_session = app.session_for(idle, false).await;
+    assert_eq!(idle_session.get("/api/v1/me").await.status, StatusCode::OK);
+    let other_db = veille_storage::Db::connect(&app.tdb.url).await.unwrap();
+    let config = Config { database_url: app.tdb.url.clone(), audit_key: app.state.config.audit_key.clone(), ..(*app.state.config).clone() };
+    let other = veille_web::AppState::new(other_db, config, veille_web::Clock::manual(app.state.clock.now())).await.unwrap();
+    let (a, b) = tokio::join!(veille_app::accounts::disable_inactive(&app.state), veille_app::accounts::disable_inactive(&other));
+    assert_eq!(a.unwrap() + b.unwrap(), 2, "each due account disabled once, by one instance");
+    let disabled = |id: veille_domain::UserId| {
+        let db = app.db().clone();
+        async move { veille_storage::accounts::get(&db, id).await.unwrap().disabled }
+    };
+    assert!(disabled(idle).await && disabled(admin).await);
+    assert!(!disabled(logs_in).await && !disabled(integration).await && !disabled(root).await);
+    assert_eq!(idle_session.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "its session ended");
+    let mut with_token = app.client();
+    with_token.bearer = Some(idle_token);
+    assert_eq!(with_token.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "its token revoked");
+    let entries: Vec<String> = veille_storage::sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'disable' AND record_id = $1")
+        .bind(idle.to_string())
+        .fetch_all(app.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].contains("\"reason\":\"inactive\""));
+    // Enabled again by the instance administrator: not disabled at the next pass.
+    let mut root_session = app.session_for(root, false).await;
+    let r = root_session.post(&format!("/users/{idle}/enable"), &[]).await;
+    assert!(r.status.is_redirection(), "{}", r.status);
+    assert_eq!(veille_app::accounts::disable_inactive(&app.state).await.unwrap(), 0);
+    assert!(!disabled(idle).await);
+}
+
+/// Changing one's password, login e-mail or second factor asks for the
+/// current password first (a session left open is not enough); wrong guesses
+/// count toward the login throttle; a changed password ends the sessions and
+/// revokes the API tokens; a renewed second factor is enrolled again at the
+/// next login.
+#[tokio::test]
+async fn changing_password_email_or_second_factor_asks_for_the_current_password() {
+    let (app, user) = app_with_user(Role::FieldWorker).await;
+    app.enrol(user).await;
+    let account = |app: &TestApp| {
+        let db = app.db().clone();
+        async move { veille_storage::accounts::get(&db, user).await.unwrap() }
+    };
+    let new_pw = "une toute autre phrase secrète du terrain";
+    // The password: refused without, or with a wrong, current password.
+    let mut c = app.session_for(user, false).await;
+    let before = account(&app).await.password_hash;
+    let r = c.post("/account/password", &[("new_password", new_pw)]).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("password_current-error"), "{}", r.body);
+    let r = c.post("/account/password", &[("password_current", "pas le bon mot de passe"), ("new_password", new_pw)]).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("pas votre mot de passe actuel"), "{}", r.body);
+    assert_eq!(account(&app).await.password_hash, before);
+    // With it: changed, every session ends, API tokens revoked; the new password logs in.
+    let token = token_for(&app, user).await;
+    let r = c.post("/account/password", &[("password_current", PW), ("new_password", new_pw)]).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, Some("/login")));
+    assert_eq!(c.get("/account").await.location(), Some("/login"));
+    let mut t = app.client();
+    t.bearer = Some(token);
+    assert_eq!(t.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    let r = app.client().post("/login", &[("email", "agent@exemple.fr"), ("password", new_pw)]).await;
+    assert_eq!(r.location(), Some("/login/second-factor"));
+    // The e-mail: the same.
+    let mut c = app.session_for(user, false).await;
+    let r = c.post("/account/email", &[("email_current", PW), ("new_email", "nouvelle@exemple.fr")]).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("email_current-error") && r.body.contains("nouvelle@exemple.fr"));
+    assert_eq!(account(&app).await.email.as_str(), "agent@exemple.fr");
+    let r = c.post("/account/email", &[("email_current", new_pw), ("new_email", "nouvelle@exemple.fr")]).await;
+    assert_eq!(r.location(), Some("/account"), "{}", r.body);
+    assert_eq!(account(&app).await.email.as_str(), "nouvelle@exemple.fr");
+    // The second factor: renewed with the current password; enrolled again at the next login.
+    let r = c.post("/account/second-factor", &[("factor_current", "faux")]).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("factor_current-error"));
+    assert!(account(&app).await.totp_enabled);
+    let r = c.post("/account/second-factor", &[("factor_current", new_pw)]).await;
+    assert_eq!(r.location(), Some("/login"));
+    assert!(!account(&app).await.totp_enabled);
+    let r = app.client().post("/login", &[("email", "nouvelle@exemple.fr"), ("password", new_pw)]).await;
+    assert_eq!(r.location(), Some("/enrol"));
+    // Each change audited, without the addresses; each wrong guess too.
+    let details: Vec<(String, String)> = veille_storage::sqlx::query_as("SELECT action, detail FROM audit_log WHERE record_id = $1")
+        .bind(user.to_string())
+        .fetch_all(app.db().pool())
+        .await
+        .unwrap();
+    assert!(details.iter().any(|(a, d)| a == "update" && d.contains("\"field\":\"password\"")));
+    assert!(details.iter().any(|(a, d)| a == "update" && d.contains("\"field\":\"email\"")));
+    assert!(details.iter().any(|(a, d)| a == "reset_second_factor" && d.contains("own_account")));
+    assert_eq!(details.iter().filter(|(a, _)| a == "reauth_failed").count(), 3);
+    assert!(details.iter().all(|(_, d)| !d.contains("exemple.fr")));
+    // Guessing the current password from an open session is throttled like logins.
+    let mut c = app.session_for(user, false).await;
+    let mut throttled = false;
+    for _ in 0..12 {
+        let r = c.post("/account/email", &[("email_current", "encore faux"), ("new_email", "autre@exemple.fr")]).await;
+        throttled |= r.status == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(throttled);
+    let r = c.post("/account/email", &[("email_current", new_pw), ("new_email", "autre@exemple.fr")]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits for the window");
+}

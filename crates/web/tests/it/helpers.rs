@@ -117,6 +117,10 @@ impl TestApp {
         let tdb = TestDb::new().await;
         config.secure_cookies = Some(true);
         config.database_url = tdb.url.clone();
+        // The audit chain's key, as an operator sets it (no key file written by the tests).
+        if config.audit_key.is_empty() {
+            config.audit_key = hex::encode(rand::random::<[u8; 32]>());
+        }
         let state = AppState::new(tdb.db.clone(), config, Clock::manual(t0())).await.unwrap();
         let router = veille_web::app(state.clone());
         TestApp { state, router, tdb }
@@ -124,6 +128,18 @@ impl TestApp {
 
     pub fn db(&self) -> &Db {
         &self.tdb.db
+    }
+
+    /// A second instance against the same database (its own pool and caches,
+    /// the same configuration, audit key and clock), as the city deployment runs.
+    pub async fn second_instance(&self) -> AppState {
+        let db = Db::connect(&self.tdb.url).await.unwrap();
+        AppState::new(db, (*self.state.config).clone(), self.state.clock.clone()).await.unwrap()
+    }
+
+    /// A client of another instance's router (see [`TestApp::second_instance`]).
+    pub fn client_of(&self, state: &AppState) -> Client {
+        Client { router: veille_web::app(state.clone()), ..self.client() }
     }
 
     pub fn client(&self) -> Client {

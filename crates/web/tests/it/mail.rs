@@ -156,7 +156,13 @@ async fn two_instances_sharing_a_database_send_each_mail_once() {
     let config = Config { smtp_host: "127.0.0.1".into(), smtp_port: sink.port, ..Config::default() };
     let app = TestApp::with_config(config.clone()).await;
     let other_db = veille_storage::Db::connect(&app.tdb.url).await.unwrap();
-    let other = veille_web::AppState::new(other_db, Config { database_url: app.tdb.url.clone(), ..config }, Clock::manual(t0())).await.unwrap();
+    let other = veille_web::AppState::new(
+        other_db,
+        Config { database_url: app.tdb.url.clone(), audit_key: app.state.config.audit_key.clone(), ..config },
+        Clock::manual(t0()),
+    )
+    .await
+    .unwrap();
     let now = app.state.clock.now();
     let mut tx = app.db().begin().await.unwrap();
     for i in 0..40 {

@@ -927,7 +927,7 @@ async fn a_backup_of_people_restores_identically() {
     people::set_household(&mut tx, person, Some(h), now).await.unwrap();
     tx.commit().await.unwrap();
     let mut dump = Vec::new();
-    veille_storage::backup::dump(w.app.db(), &mut dump).await.unwrap();
+    veille_storage::backup::dump(w.app.db(), &w.app.state.audit, &mut dump).await.unwrap();
     let target = TestDb::new().await;
     veille_storage::backup::restore(&target.db, std::io::Cursor::new(&dump)).await.unwrap();
     assert_eq!(veille_storage::backup::checksums(w.app.db()).await.unwrap(), veille_storage::backup::checksums(&target.db).await.unwrap());
@@ -1072,4 +1072,113 @@ async fn a_referral_to_a_directory_service_is_chosen_in_the_picker_and_names_the
     assert_eq!(saved.partner_name, "Cantine de test — Repas chaud");
     assert_eq!(saved.partner_email.as_deref(), Some("accueil@cantine.exemple.fr"));
     assert_eq!(mails(&w).await.iter().filter(|m| m.0 == "accueil@cantine.exemple.fr").count(), 1);
+}
+
+/// 100 wrong codes on one partner link at the same moment: exactly five are
+/// checked (the others find the link used up), and the right code afterwards
+/// finds it revoked.
+#[tokio::test]
+async fn concurrent_wrong_partner_codes_are_evaluated_exactly_up_to_the_limit() {
+    let w = world().await;
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let person = id_in(&c.post("/people", &[("pseudonym", "Cosette")]).await);
+    let r =
+        c.post("/referrals", &[("person", &person), ("partner_name", "Bagagerie"), ("reason", "Consigne"), ("consent_confirmed", "1"), ("send", "1")]).await;
+    let (path, code) = link_and_code(&r.body);
+    let token = path.trim_start_matches("/orientation/").to_owned();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let (state, token) = (w.app.state.clone(), token.clone());
+        tasks.push(tokio::spawn(
+            async move { veille_app::people::referrals::partner_visit(&state, veille_app::Lang::Fr, &token, wrong, "", "").await.unwrap() },
+        ));
+    }
+    let mut evaluated = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            veille_app::people::referrals::PartnerVisit::WrongCode => evaluated += 1,
+            veille_app::people::referrals::PartnerVisit::Gone => {}
+            veille_app::people::referrals::PartnerVisit::Opened { .. } => panic!("a wrong code opened the link"),
+        }
+    }
+    assert_eq!(evaluated, veille_app::people::referrals::LINK_FAILURES_ALLOWED);
+    let mut partner = w.app.client();
+    assert_eq!(partner.post(&path, &[("code", &code)]).await.status, StatusCode::NOT_FOUND, "revoked");
+}
+
+/// Health markers reach no one without the health field group: not the
+/// organisation administrator browsing the audit log (page and API), not a
+/// coordinator or a field worker reading the encounter where care was given
+/// (page, API, the person's file, the recent list); only health
+/// professionals tick "care"; the nurse still sees all of it.
+#[tokio::test]
+async fn health_markers_reach_no_role_without_health_access() {
+    let w = world().await;
+    let mut coord = w.app.session_for(w.coordinator, false).await;
+    let id = id_in(&coord.post("/people", &[("pseudonym", "Fantine")]).await);
+    let mut nurse = w.app.session_for(w.nurse, false).await;
+    assert_eq!(
+        nurse.post(&format!("/people/{id}/health"), &[("flags", "chronic_illness"), ("notes", "x"), ("version", "0")]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(nurse.post(&format!("/people/{id}/notes"), &[("body", "Pansement refait"), ("health", "1")]).await.status, StatusCode::SEE_OTHER);
+    let r = nurse.post("/encounters", &[("people", &id), ("actions", "care"), ("actions", "listening"), ("care", "Pansement")]).await;
+    let enc = id_in(&r);
+    // Reads by the nurse and by others, each audited.
+    nurse.get(&format!("/people/{id}")).await;
+    nurse.get(&format!("/encounters/{enc}")).await;
+    coord.get(&format!("/people/{id}")).await;
+    // The care action: not offered to, and refused from, those without health.
+    let form = coord.get(&format!("/encounters/new?person={id}")).await.body;
+    assert!(!form.contains("value=\"care\"") && form.contains("value=\"listening\""));
+    assert!(nurse.get(&format!("/encounters/new?person={id}")).await.body.contains("value=\"care\""));
+    let r = coord.post("/encounters", &[("people", &id), ("actions", "care")]).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("actions-error"), "{}", r.body);
+    // Nor shown to them once given.
+    // The action's label ("Soin") as the encounter page and the file's list of encounters show it.
+    let shows_care = |body: &str| body.contains(">Soin<") || body.contains("Soin, ") || body.contains(" Soin<");
+    assert!(shows_care(&nurse.get(&format!("/encounters/{enc}")).await.body));
+    assert!(shows_care(&nurse.get(&format!("/people/{id}")).await.body));
+    for user in [w.coordinator, w.worker] {
+        let mut c = w.app.session_for(user, false).await;
+        let page = c.get(&format!("/encounters/{enc}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{user}");
+        assert!(!shows_care(&page.body) && page.body.contains("Écoute"), "{user}: {}", page.body);
+        let api = c.get(&format!("/api/v1/encounters/{enc}")).await.json();
+        assert_eq!(api["actions"], serde_json::json!(["listening"]), "{user}");
+        let file = c.get(&format!("/people/{id}")).await.body;
+        assert!(!shows_care(&file) && file.contains("Écoute"), "{user}");
+        let recent = c.get("/api/v1/encounters").await.body;
+        assert!(recent.contains(&enc) && !recent.contains("\"care\""), "{user}: {recent}");
+    }
+    let api = nurse.get(&format!("/api/v1/encounters/{enc}")).await.json();
+    assert!(api["actions"].as_array().unwrap().contains(&serde_json::json!("care")));
+    // The audit log: the administrator (no health access) sees the entries, not the markers.
+    let mut admin = w.app.session_for(w.admin, false).await;
+    for record in [id.as_str(), enc.as_str()] {
+        let api = admin.get(&format!("/api/v1/audit?record={record}")).await;
+        assert_eq!(api.status, StatusCode::OK);
+        let entries = api.json();
+        let entries = entries.as_array().unwrap();
+        assert!(entries.len() >= 2, "{entries:?}");
+        for e in entries {
+            let d = e["detail"].as_str().unwrap();
+            assert!(!d.contains("health") && !d.contains("care"), "{d}");
+        }
+        let page = admin.get(&format!("/audit?record={record}")).await.body;
+        assert!(!page.contains("health") && !page.contains("care"), "{page}");
+    }
+    // What is written keeps them, under "health": the chain holds them for whoever reads health.
+    let written: Vec<String> = sqlx::query_scalar("SELECT detail FROM audit_log WHERE record_id = $1 OR record_id = $2")
+        .bind(&id)
+        .bind(&enc)
+        .fetch_all(w.app.db().pool())
+        .await
+        .unwrap();
+    assert!(written.iter().any(|d| d.contains("\"health\":{\"field\":\"health\"}")), "{written:?}");
+    assert!(written.iter().any(|d| d.contains("\"health\":{\"care\":true}")), "{written:?}");
+    assert_eq!(veille_app::accounts::without_health(r#"{"field":"health"}"#), "{}");
+    assert_eq!(veille_app::accounts::without_health(r#"{"care":true,"via":"form"}"#), r#"{"via":"form"}"#);
+    assert_eq!(veille_app::accounts::without_health(r#"{"field":"health_note"}"#), r#"{"field":"note"}"#);
 }

@@ -754,3 +754,30 @@ async fn every_report_query_keeps_to_what_authorize_lets_the_caller_read() {
     assert_eq!(seen(w.coord_b).await, 2);
     assert_eq!(seen(coord_a_t1).await, 3);
 }
+
+/// Two instances against one database: a routing rule added through one is
+/// applied by the other's intake within a second (its cached routing table
+/// refreshes from the database's version), not after the cache's life.
+#[tokio::test]
+async fn a_routing_change_made_through_one_instance_is_applied_by_the_other() {
+    let w = world().await;
+    let other = w.app.second_instance().await;
+    let mut public = w.app.client_of(&other);
+    public.ip = "10.7.7.1:5000".parse().unwrap();
+    // The other instance routes a report while no rule exists: its cache holds the empty table.
+    assert_eq!(submit(&mut public, &[]).await.status, StatusCode::CREATED);
+    assert_eq!(only_report(&w).await.team, None);
+    let mut admin = w.app.session_for(w.admin, false).await;
+    let r = admin.post("/reports/routing", &[("territory", &w.t18.to_string()), ("level", ""), ("team", &w.normal_team.to_string())]).await;
+    assert_eq!(r.location(), Some("/reports/routing"));
+    tokio::time::sleep(veille_app::reports::Cache::CHECK + std::time::Duration::from_millis(100)).await;
+    public.ip = "10.7.7.2:5000".parse().unwrap();
+    assert_eq!(submit(&mut public, &[("situation", "camp")]).await.status, StatusCode::CREATED);
+    let all = reports::list(w.app.db(), &everything(), &Default::default(), 10).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all.iter().map(|r| r.team).filter(Option::is_some).collect::<Vec<_>>(), vec![Some(w.normal_team)], "routed by the new rule");
+    // Territories imported through this instance reach the other's index too.
+    let (_, before) = veille_storage::reports::lookup_versions(w.app.db()).await.unwrap();
+    veille_web::territories::import(w.app.db(), PARIS, "code", "nom", None, w.app.state.clock.now()).await.unwrap();
+    assert_eq!(veille_storage::reports::lookup_versions(w.app.db()).await.unwrap().1, before + 1);
+}

@@ -273,7 +273,7 @@ async fn a_photo_is_stripped_kept_across_errors_and_shown_to_staff_only() {
     assert!(r.body.contains("choisissez-la à nouveau"));
     // Backups carry photos.
     let mut dump = Vec::new();
-    veille_storage::backup::dump(w.app.db(), &mut dump).await.unwrap();
+    veille_storage::backup::dump(w.app.db(), &w.app.state.audit, &mut dump).await.unwrap();
     let target = TestDb::new().await;
     veille_storage::backup::restore(&target.db, std::io::Cursor::new(&dump)).await.unwrap();
     assert_eq!(reports::photo(&target.db, report.id).await.unwrap().unwrap().bytes, stored.bytes);
@@ -690,4 +690,58 @@ async fn a_report_is_linked_to_a_known_site_at_intake_or_from_the_sites_near_its
     let r = staff.post_json("/api/v1/reports", &serde_json::json!({"source": "commercant", "channel": "phone", "lat": 48.888, "lon": 2.36, "situations": ["camp"], "description": "Une tente devant le magasin.", "site_id": site})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(newest(&w).await.site_id.map(|s| s.to_string()), Some(site.clone()));
+}
+
+/// A write token of `user` (read and write).
+async fn write_token(app: &TestApp, user: veille_domain::UserId) -> String {
+    let key = veille_web::security::random_token();
+    let now = app.state.clock.now();
+    let mut tx = app.db().begin().await.unwrap();
+    veille_storage::tokens::create(&mut tx, user, "o311", &veille_web::security::token_hash(&key), &["read", "write"], now, now.plus_seconds(86_400))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    key
+}
+
+/// Open311 POST is rate-limited like the public form: per client address
+/// (every attempt, a bad api_key too) and per account of the api_key, in the
+/// 10-minute window; another client and another account are not affected.
+#[tokio::test]
+async fn open311_posts_are_rate_limited_per_address_and_per_account() {
+    let app = TestApp::with_config(veille_web::Config { open311_posts_allowed: 3, ..Default::default() }).await;
+    let org = app.org("Ville", true).await;
+    let first = app.user(org, Role::Coordinator, "un@ville.exemple.fr", None, None).await;
+    let second = app.user(org, Role::Coordinator, "deux@ville.exemple.fr", None, None).await;
+    let (key1, key2) = (write_token(&app, first).await, write_token(&app, second).await);
+    let body = |key: &str| {
+        serde_urlencoded::to_string([
+            ("api_key", key),
+            ("service_code", "veille_sociale"),
+            ("attribute[situation][]", "camp"),
+            ("address_string", "Quai de Jemmapes"),
+            ("description", "Deux tentes."),
+        ])
+        .unwrap()
+    };
+    let mut a = app.client();
+    assert_eq!(a.post_raw("/open311/v2/requests.json", &body("pas-un-jeton")).await.status, StatusCode::FORBIDDEN);
+    for _ in 0..2 {
+        let r = a.post_raw("/open311/v2/requests.json", &body(&key1)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let r = a.post_raw("/open311/v2/requests.json", &body(&key1)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "the bad api_key counted: {}", r.body);
+    assert_eq!(r.json()[0]["code"], 429);
+    // Another address with the same account: one more for the account, then refused.
+    let mut b = app.client();
+    b.ip = "10.2.2.2:5000".parse().unwrap();
+    assert_eq!(b.post_raw("/open311/v2/requests.json", &body(&key1)).await.status, StatusCode::CREATED);
+    assert_eq!(b.post_raw("/open311/v2/requests.json", &body(&key1)).await.status, StatusCode::TOO_MANY_REQUESTS);
+    // Another account from a third address is not affected; the window passes.
+    let mut c = app.client();
+    c.ip = "10.3.3.3:5000".parse().unwrap();
+    assert_eq!(c.post_raw("/open311/v2/requests.json", &body(&key2)).await.status, StatusCode::CREATED);
+    app.state.clock.advance_seconds(601);
+    assert_eq!(a.post_raw("/open311/v2/requests.json", &body(&key1)).await.status, StatusCode::CREATED);
 }

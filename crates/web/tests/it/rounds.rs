@@ -532,3 +532,40 @@ async fn every_round_query_and_the_report_stops_keep_to_what_authorize_lets_the_
         assert_eq!(stops, reports, "{user}: the report stops of the round it plans");
     }
 }
+
+/// Two instances against one database, both ticking their overdue-round
+/// worker at the same moment, several times: each overdue round is alerted
+/// once (one set of mails), whichever instance wins.
+#[tokio::test]
+async fn two_instances_raise_each_overdue_alert_once() {
+    let w = two().await;
+    let second = w.app.user(w.a, Role::FieldWorker, "binome@a.exemple.fr", None, None).await;
+    w.app.user(w.a, Role::OrgAdmin, "admin@a.exemple.fr", None, None).await;
+    let (team, _) = team_of(&w, &[w.field_a, second]).await;
+    let mut c = w.app.session_for(w.field_a, false).await;
+    let mut ids = Vec::new();
+    for (start, end) in [("18:00", "20:00"), ("20:00", "23:00")] {
+        let r = c.post_json("/api/v1/rounds", &serde_json::json!({"team_id": team.to_string(), "date": today(&w.app), "start": start, "end": end})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let id = r.json()["round"]["id"].as_str().unwrap().to_owned();
+        let expected = w.app.state.clock.now().plus_seconds(3600).to_rfc3339();
+        let r = c
+            .post_json(
+                &format!("/api/v1/rounds/{id}/check-in"),
+                &serde_json::json!({"members": [w.field_a.to_string(), second.to_string()], "expected_return": expected}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        ids.push(id);
+    }
+    let other = w.app.second_instance().await;
+    w.app.state.clock.advance_seconds(2 * 3600);
+    let mut raised = 0;
+    for _ in 0..3 {
+        let (a, b) = tokio::join!(veille_app::rounds::alerts::raise_overdue(&w.app.state), veille_app::rounds::alerts::raise_overdue(&other));
+        raised += a.unwrap() + b.unwrap();
+    }
+    assert_eq!(raised, 2, "each of the two overdue rounds alerted once");
+    let mails: i64 = veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(w.app.db().pool()).await.unwrap();
+    assert_eq!(mails, 4, "two rounds, each to its coordinator and administrator, once");
+}

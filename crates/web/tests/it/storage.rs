@@ -62,12 +62,14 @@ async fn backup_then_restore_gives_identical_tables() {
     c.post(&format!("/organisations/{org}/teams"), &[("name", "Maraude du soir"), ("kind", "social")]).await;
     c.get(&format!("/users/{admin}")).await;
     let mut dump = Vec::new();
-    let counts = backup::dump(app.db(), &mut dump).await.unwrap();
+    let counts = backup::dump(app.db(), &app.state.audit, &mut dump).await.unwrap();
     let target = TestDb::new().await;
     let restored = backup::restore(&target.db, std::io::Cursor::new(&dump)).await.unwrap();
     assert_eq!(restored, counts.iter().map(|(_, n)| n).sum::<usize>(), "every row restored");
     assert_eq!(backup::checksums(app.db()).await.unwrap(), backup::checksums(&target.db).await.unwrap());
-    assert!(matches!(veille_storage::audit::verify(&target.db).await.unwrap(), veille_storage::audit::Verification::Intact { entries } if entries >= 2));
+    assert!(
+        matches!(veille_storage::audit::verify(&target.db, &app.state.audit).await.unwrap(), veille_storage::audit::Verification::Intact { entries } if entries >= 2)
+    );
     // Restoring twice is refused: the target is no longer empty.
     assert!(backup::restore(&target.db, std::io::Cursor::new(&dump)).await.is_err());
 }
