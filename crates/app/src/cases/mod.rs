@@ -278,8 +278,9 @@ pub async fn add_evaluation(app: &App, who: &Caller, lang: Lang, c: &Case, domai
     }
     let Some(domain) = domain.filter(|_| e.is_empty()) else { return Ok(Err(e)) };
     let detail = serde_json::json!({"field": "evaluation"});
-    let kind = if domain.field_group().is_some() { "evaluation_restricted" } else { "evaluation" };
-    event(app, who, c, kind, None, detail, async |tx| Ok(store::add_evaluation(tx, c.id, domain, &body, who.account.id, app.clock.now()).await?)).await?;
+    // One kind for every domain: the timeline never tells that a health evaluation exists.
+    event(app, who, c, "evaluation", None, detail, async |tx| Ok(store::add_evaluation(tx, c.id, domain, &body, who.account.id, app.clock.now()).await?))
+        .await?;
     Ok(Ok(()))
 }
 
