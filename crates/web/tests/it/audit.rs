@@ -351,3 +351,44 @@ async fn the_key_file_is_created_once_and_required_afterwards() {
     assert!(err.to_string().contains("missing"), "{err}");
     assert!(!file.exists());
 }
+
+/// Two instances on one database take signalements at once while both run
+/// their sealer: every entry is chained once, the chain verifies intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_taking_signalements_and_sealing_keep_one_intact_chain() {
+    let app = TestApp::new().await;
+    app.two_square_territories().await;
+    veille_web::territories::reload_index(&app.state).await.unwrap();
+    let other = app.second_instance().await;
+    let before: i64 = veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(app.db().pool()).await.unwrap();
+    let mut handles = Vec::new();
+    for (n, state) in [app.state.clone(), other.clone()].into_iter().enumerate() {
+        for i in 0..30 {
+            let state = state.clone();
+            handles.push(tokio::spawn(async move {
+                let intake = veille_app::reports::Intake {
+                    source: veille_domain::reports::Source::Riverain,
+                    channel: veille_domain::reports::Channel::Web,
+                    point: Some(veille_geo::LonLat::new(2.05 + 0.001 * f64::from(i), 48.05).unwrap()),
+                    address: format!("Rue {n}-{i}"),
+                    adults: 1,
+                    ..Default::default()
+                };
+                veille_app::reports::receive(&state, &intake, None).await.unwrap();
+                if i % 5 == 0 {
+                    audit::seal(&state.db, &state.audit).await.unwrap();
+                }
+            }));
+        }
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    audit::seal(&other.db, &other.audit).await.unwrap();
+    audit::seal(app.db(), &app.state.audit).await.unwrap();
+    let after: i64 = veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(app.db().pool()).await.unwrap();
+    assert!(after - before >= 60, "{} entries written", after - before);
+    assert_eq!(audit::unsealed(app.db()).await.unwrap(), 0);
+    assert_eq!(audit::verify(app.db(), &app.state.audit).await.unwrap(), Verification::Intact { entries: after });
+    assert_eq!(audit::verify(&other.db, &other.audit).await.unwrap(), Verification::Intact { entries: after });
+}
