@@ -54,10 +54,37 @@ const fn health(name: &'static str) -> Column {
     Column { name, whose: Whose::PersonRecorded, group: Some(FieldGroup::Health) }
 }
 
+const fn justice(name: &'static str) -> Column {
+    Column { name, whose: Whose::FreeText, group: Some(FieldGroup::Justice) }
+}
+
 use Whose::*;
 
 /// Every table holding personal data, and where.
 pub const PERSONAL: &[Table] = &[
+    // Shelter and housing (migration 0010).
+    Table { name: "facility_nights", person: None, columns: &[c("note", FreeText)] },
+    Table { name: "stays", person: Some("person_id"), columns: &[c("label", PersonRecorded), c("note", FreeText), c("destination", PersonRecorded)] },
+    Table { name: "shelter_requests", person: Some("person_id"), columns: &[c("label", PersonRecorded), c("note", FreeText)] },
+    Table { name: "operations", person: None, columns: &[c("report", FreeText), justice("legal_frame"), justice("legal_reference")] },
+    Table {
+        name: "operation_people",
+        person: Some("person_id"),
+        columns: &[c("label", PersonRecorded), c("vulnerabilities", PersonRecorded), c("needs", PersonRecorded), c("proposal", PersonRecorded)],
+    },
+    Table { name: "landlords", person: None, columns: &[c("name", Partner), c("contact", Partner), c("agreement", FreeText)] },
+    Table { name: "dwellings", person: None, columns: &[c("address", PersonRecorded)] },
+    Table { name: "tenancies", person: Some("person_id"), columns: &[c("label", PersonRecorded), c("exit_reason", PersonRecorded)] },
+    Table { name: "dwelling_checks", person: None, columns: &[c("notes", FreeText), c("checklist", PersonRecorded)] },
+    // Cases, meetings, escalations (migrations 0012, 0013).
+    Table { name: "cases", person: None, columns: &[c("title", FreeText)] },
+    Table { name: "case_people", person: Some("person_id"), columns: &[c("person_id", PersonRecorded)] },
+    Table { name: "case_evaluations", person: None, columns: &[c("body", PersonRecorded)] },
+    Table { name: "actions", person: None, columns: &[c("title", FreeText), c("result", FreeText), c("owner_name", Partner)] },
+    Table { name: "meetings", person: None, columns: &[c("title", FreeText), c("theme", FreeText), c("evaluation", FreeText)] },
+    Table { name: "meeting_attendees", person: None, columns: &[c("name", Partner), c("email", Partner)] },
+    Table { name: "meeting_items", person: None, columns: &[c("topic", FreeText), c("notes", FreeText), c("decision", FreeText)] },
+    Table { name: "escalations", person: None, columns: &[c("summary", FreeText), c("resolution", FreeText)] },
     Table { name: "users", person: None, columns: &[c("email", Staff), c("display_name", Staff)] },
     Table { name: "invitations", person: None, columns: &[c("email", Staff), c("display_name", Staff)] },
     Table { name: "outbox", person: None, columns: &[c("to_address", FreeText), c("subject", FreeText), c("body_text", FreeText)] },
@@ -158,6 +185,8 @@ pub const WITHOUT_PERSONAL_DATA: &[&str] = &[
     "site_destinations",
     "directory_structures",
     "directory_services",
+    "facilities",
+    "escalation_recipients",
 ];
 
 /// The declaration of a table, if it holds personal data.
