@@ -87,7 +87,7 @@ test('an administrator enrols TOTP, logs in with a code or a recovery code, and 
 });
 
 const ROLES = [
-  ['admin@demo.veille.invalid', 6, true],
+  ['admin@demo.veille.invalid', 7, true],
   ['orga@demo.veille.invalid', 1, true],
   ['coordination@demo.veille.invalid', 1, false],
   ['terrain@demo.veille.invalid', 1, false],
