@@ -37,7 +37,8 @@ function isoDay(daysAhead) {
 }
 
 test('a level-2 report becomes a case, a cellule reviews it, a partner without accounts does the action through its link, the case closes', async () => {
-  const server = await startServer({ demo: true });
+  const sink = await startSmtpSink();
+  const server = await startServer({ demo: true, env: { VEILLE_SMTP_HOST: sink.host, VEILLE_SMTP_PORT: String(sink.port) } });
   try {
     const page = await newPhonePage(browser, server.baseURL);
     await login(page, 'coordination@demo.veille.invalid');
@@ -76,6 +77,19 @@ test('a level-2 report becomes a case, a cellule reviews it, a partner without a
     const code = (await page.textContent('#action-link-code')).trim();
     assert.match(code, /^\d{6}$/);
     await check(page, 'phone_meeting_decision');
+    // A partner without case access attends; the minutes it receives name no person.
+    await page.goto(meetingPath);
+    await page.fill('#email', 'samu.social@exemple.fr');
+    await page.fill('#name', 'Samu social (démo)');
+    await page.click('form[action$="/attendees"] button');
+    await page.waitForURL(new RegExp(meetingPath));
+    await page.click('#send-minutes');
+    await page.waitForURL(/sent=1/);
+    const outsider = await sink.waitForMessage((m) => m.to.includes('samu.social@exemple.fr') && /Compte rendu/.test(m.subject), { timeoutMs: 30_000 });
+    assert.match(outsider.text, /Situation examinée/);
+    assert.doesNotMatch(outsider.text, /Famille B\.|Domiciliation au CCAS|scolarisés/, 'no person, note or decision of the case for who may not read it');
+    const own = await sink.waitForMessage((m) => m.to.includes('coordination@demo.veille.invalid') && /Compte rendu/.test(m.subject), { timeoutMs: 30_000 });
+    assert.match(own.text, /Famille B\. \(démo\)/, 'the case team reads the case in its minutes');
 
     // The partner, without an account, opens its link with the code given by phone.
     const partner = await newPhonePage(browser, server.baseURL);
@@ -105,6 +119,7 @@ test('a level-2 report becomes a case, a cellule reviews it, a partner without a
     await check(page, 'phone_case_closed');
   } finally {
     await server.stop();
+    await sink.stop();
   }
 });
 
