@@ -4,7 +4,7 @@
 //    through its link with the code given orally; the case closes with an outcome.
 // 2. At 360 px: a health-promotion session with attendance by public and an
 //    evaluation; a residents' meeting whose minutes reach the attendees through
-//    a real SMTP sink, without any person's pseudonym for who may not read the case.
+//    a real SMTP sink, without any person's pseudonym (mails carry no case detail; the minutes page does, for the case team).
 // Every page passes axe and fits the screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -89,7 +89,10 @@ test('a level-2 report becomes a case, a cellule reviews it, a partner without a
     assert.match(outsider.text, /Situation examinée/);
     assert.doesNotMatch(outsider.text, /Famille B\.|Domiciliation au CCAS|scolarisés/, 'no person, note or decision of the case for who may not read it');
     const own = await sink.waitForMessage((m) => m.to.includes('coordination@demo.veille.invalid') && /Compte rendu/.test(m.subject), { timeoutMs: 30_000 });
-    assert.match(own.text, /Famille B\. \(démo\)/, 'the case team reads the case in its minutes');
+    assert.doesNotMatch(own.text, /Famille B\./, 'no mail carries a case\'s detail');
+    assert.match(own.text, /\/minutes/, 'an account gets the link to the minutes page');
+    await page.goto(`${meetingPath}/minutes`);
+    assert.match(await page.textContent('#minutes-text'), /Famille B\. \(démo\)/, 'the case team reads the case on the minutes page');
 
     // The partner, without an account, opens its link with the code given by phone.
     const partner = await newPhonePage(browser, server.baseURL);

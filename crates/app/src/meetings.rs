@@ -412,21 +412,25 @@ pub async fn minutes_text(app: &App, lang: Lang, m: &Meeting, attendees: &[Atten
     Ok(out)
 }
 
-/// Mails the minutes to every attendee with an address, each as it may read them.
+/// Mails the minutes to every attendee with an address. A mail carries no
+/// detail of any case, whoever receives it (no personal data in e-mails):
+/// the case items say only that a situation was reviewed, and attendees with
+/// an account get the link to the minutes page, where each reads what it may.
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
 pub async fn send_minutes(app: &App, who: &Caller, m: &Meeting, attendees: &[Attendee]) -> Result<usize> {
     let now = app.clock.now();
+    let link = format!("{}/meetings/{}/minutes", app.config.base_url.trim_end_matches('/'), m.id);
     let mut mails = Vec::new();
     for a in attendees.iter().filter(|a| a.public.is_none()) {
         let Some(to) = &a.email else { continue };
-        let (lang, actor) = match a.user {
-            Some(u) => {
-                let account = accounts::get(&app.db, u).await?;
-                (Lang::from_code(&account.lang), Some(accounts::actor_of(&app.db, &account).await?))
-            }
-            None => (Lang::Fr, None),
+        let lang = match a.user {
+            Some(u) => Lang::from_code(&accounts::get(&app.db, u).await?.lang),
+            None => Lang::Fr,
         };
-        let body = minutes_text(app, lang, m, attendees, actor.as_ref()).await?;
+        let mut body = minutes_text(app, lang, m, attendees, None).await?;
+        if a.user.is_some() {
+            body.push_str(&format!("\n{}\n", lang.tf("meeting.mail.full", &[("link", &link)])));
+        }
         mails.push((to.clone(), lang.tf("meeting.mail.subject", &[("title", &m.title)]), body));
     }
     let mut tx = app.db.begin().await?;

@@ -95,13 +95,17 @@ async fn a_cellule_reviews_a_case_its_decision_becomes_a_partners_action_and_min
     let sent: Vec<_> = mails(&app).await.into_iter().filter(|m| m.1.starts_with("Compte rendu")).collect();
     assert_eq!(sent.len(), 3, "{sent:?}");
     let body_for = |to: &str| sent.iter().find(|m| m.0 == to).map(|m| m.2.clone()).unwrap();
-    let own = body_for("coord@a.exemple.fr");
-    assert!(own.contains("Famille R., campement du canal") && own.contains("Ouvrir l'AME des enfants") && own.contains("Renfort des maraudes"));
-    for outsider in ["coord@b.exemple.fr", "pass@hopital.exemple.fr"] {
-        let body = body_for(outsider);
-        assert!(!body.contains("Famille R.") && !body.contains("Deux enfants") && !body.contains("AME"), "{outsider}: {body}");
-        assert!(body.contains("Situation examinée") && body.contains("Renfort des maraudes"), "{outsider}: {body}");
+    // No mail carries a case's detail, whoever receives it (no personal data in e-mails).
+    for to in ["coord@a.exemple.fr", "coord@b.exemple.fr", "pass@hopital.exemple.fr"] {
+        let body = body_for(to);
+        assert!(!body.contains("Famille R.") && !body.contains("Deux enfants") && !body.contains("AME"), "{to}: {body}");
+        assert!(body.contains("Situation examinée") && body.contains("Renfort des maraudes"), "{to}: {body}");
     }
+    // Accounts get the link to the minutes page, where the case team reads the case.
+    assert!(body_for("coord@a.exemple.fr").contains(&format!("/meetings/{meeting}/minutes")));
+    assert!(!body_for("pass@hopital.exemple.fr").contains("/minutes"));
+    let page = c.get(&format!("/meetings/{meeting}/minutes")).await.body;
+    assert!(page.contains("Famille R., campement du canal") && page.contains("AME des enfants"), "{page}");
     // The other organisation's attendee reads the meeting, not the case.
     let b_coord = veille_storage::accounts::by_email(app.db(), &veille_domain::EmailAddress::parse("coord@b.exemple.fr").unwrap()).await.unwrap().unwrap();
     let mut cb = app.session_for(b_coord.id, false).await;
