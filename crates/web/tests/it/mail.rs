@@ -186,3 +186,37 @@ async fn two_instances_sharing_a_database_send_each_mail_once() {
     let kept: i64 = veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE body_text <> ''").fetch_one(app.db().pool()).await.unwrap();
     assert_eq!(kept, 0, "bodies forgotten once sent");
 }
+
+/// A reset ends the account's API tokens, and asking again and again for a
+/// reset queues at most `RESETS_ALLOWED` mails (the same answer every time).
+#[tokio::test]
+async fn a_reset_revokes_api_tokens_and_reset_mails_are_throttled() {
+    let app = TestApp::new().await;
+    let org = app.org("Ville", true).await;
+    let user = app.user(org, Role::Coordinator, "agent@exemple.fr", Some("ancienne phrase de passe"), None).await;
+    let now = app.state.clock.now();
+    let token = veille_web::security::random_token();
+    let mut tx = app.db().begin().await.unwrap();
+    veille_storage::tokens::create(&mut tx, user, "script", &veille_web::security::token_hash(&token), &["read"], now, now.plus_seconds(86_400)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut api = app.client();
+    api.bearer = Some(token);
+    assert_eq!(api.get("/api/v1/me").await.status, StatusCode::OK);
+    let mut c = app.client();
+    for _ in 0..16 {
+        let r = c.post("/password/forgot", &[("email", "agent@exemple.fr")]).await;
+        assert_eq!(r.status, StatusCode::OK, "the same answer every time");
+    }
+    let queued: i64 =
+        veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE to_address = 'agent@exemple.fr'").fetch_one(app.db().pool()).await.unwrap();
+    assert_eq!(queued, veille_app::login::RESETS_ALLOWED, "16 requests, {queued} mails");
+    // Use one reset link: the API token stops working.
+    let body: String = veille_storage::sqlx::query_scalar("SELECT body_text FROM outbox WHERE to_address = 'agent@exemple.fr' LIMIT 1")
+        .fetch_one(app.db().pool())
+        .await
+        .unwrap();
+    let link = body.split("/password/reset/").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let r = c.post(&format!("/password/reset/{link}"), &[("password", "une toute nouvelle phrase de passe")]).await;
+    assert_eq!(r.location(), Some("/login"), "{}", r.body);
+    assert_eq!(api.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "the token died with the old password");
+}
