@@ -318,6 +318,12 @@ pub async fn forgot(app: &App, lang: Lang, ip: &str, email: &str) -> Result<std:
         let e = audit::NewEntry::about(now, None, "password_reset_requested", "account", Some(account.id.to_string()), Some(account.organisation));
         audit::append(&mut tx, e).await?;
         tx.commit().await?;
+    } else {
+        // An unknown address costs a committed write too (audited, without the
+        // address), so that the answer's timing does not tell which exist.
+        let mut tx = app.db.begin().await?;
+        audit::append(&mut tx, audit::NewEntry::about(now, None, "password_reset_requested", "account", None, None)).await?;
+        tx.commit().await?;
     }
     Ok(Ok(()))
 }

@@ -219,4 +219,19 @@ async fn a_reset_revokes_api_tokens_and_reset_mails_are_throttled() {
     let r = c.post(&format!("/password/reset/{link}"), &[("password", "une toute nouvelle phrase de passe")]).await;
     assert_eq!(r.location(), Some("/login"), "{}", r.body);
     assert_eq!(api.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "the token died with the old password");
+    // An unknown address costs the same kind of committed write (an audit entry without the address), no mail.
+    let audited = || async {
+        veille_storage::sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log WHERE action = 'password_reset_requested'")
+            .fetch_one(app.db().pool())
+            .await
+            .unwrap()
+    };
+    let before = audited().await;
+    let mut other = app.client();
+    other.ip = "10.9.9.9:5000".parse().unwrap();
+    assert_eq!(other.post("/password/forgot", &[("email", "personne@exemple.fr")]).await.status, StatusCode::OK);
+    assert_eq!(audited().await, before + 1);
+    let mails: i64 =
+        veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE to_address = 'personne@exemple.fr'").fetch_one(app.db().pool()).await.unwrap();
+    assert_eq!(mails, 0);
 }
