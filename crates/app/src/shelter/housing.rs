@@ -163,16 +163,7 @@ pub async fn add_tenancy(app: &App, who: &Caller, lang: Lang, d: &Dwelling, inpu
     let label = words(&input.label, "label", 120, false, lang, &mut e);
     let start = night(&input.lease_start, "lease_start", Some(tonight(app)), lang, &mut e);
     let support = if input.support.trim().is_empty() { Some(SupportIntensity::Regular) } else { code(&input.support, "support", lang, &mut e) };
-    let person = match person_id {
-        Some(pid) => crate::found(crate::people::load_person_by_id(app, who, pid, Action::Read).await)?.map(|(p, _)| p),
-        None => None,
-    };
-    if person_id.is_some() && person.is_none() {
-        e.add("person_id", lang.t("shelter.error.person"));
-    }
-    if person.is_none() && label.is_empty() && !e.has("person_id") {
-        e.add("label", lang.t("shelter.error.who"));
-    }
+    let person = super::person_or_label(app, who, lang, person_id, &label, &mut e).await?;
     let Some(support) = support.filter(|_| e.is_empty()) else { return Ok(Err(e)) };
     let label = if label.is_empty() { person.as_ref().map(|p| p.fields.pseudonym.clone()).unwrap_or_default() } else { label };
     let now = app.clock.now();

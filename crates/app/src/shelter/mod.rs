@@ -267,6 +267,30 @@ async fn sync_directory(tx: &mut Tx, app: &App, lang: Lang, f: &Facility) -> Res
 
 // ---------------------------------------------------------------- bookings and stays
 
+/// Who a stay, a request, a diagnosis line or a tenancy is for: the person
+/// of a file the caller reads (an error next to `person_id` otherwise), or,
+/// without one, a label (an error next to `label` when both are missing).
+pub async fn person_or_label(
+    app: &App,
+    who: &Caller,
+    lang: Lang,
+    person_id: Option<PersonId>,
+    label: &str,
+    e: &mut FieldErrors,
+) -> Result<Option<crate::people::Person>> {
+    let person = match person_id {
+        Some(pid) => crate::found(crate::people::load_person_by_id(app, who, pid, Action::Read).await)?.map(|(p, _)| p),
+        None => None,
+    };
+    if person_id.is_some() && person.is_none() {
+        e.add("person_id", lang.t("shelter.error.person"));
+    }
+    if person.is_none() && label.is_empty() && !e.has("person_id") {
+        e.add("label", lang.t("shelter.error.who"));
+    }
+    Ok(person)
+}
+
 /// A booking checked, ready to write.
 struct Checked {
     facility: Facility,
@@ -296,19 +320,7 @@ async fn validate_booking(app: &App, who: &Caller, lang: Lang, input: &BookingIn
     if facility.is_none() && !e.has("facility_id") {
         e.add("facility_id", lang.t("shelter.error.facility"));
     }
-    let person = match person_id {
-        Some(pid) => match crate::found(crate::people::load_person_by_id(app, who, pid, Action::Read).await)? {
-            Some((p, _)) => Some(p),
-            None => {
-                e.add("person_id", lang.t("shelter.error.person"));
-                None
-            }
-        },
-        None => None,
-    };
-    if person.is_none() && label.is_empty() && !e.has("person_id") {
-        e.add("label", lang.t("shelter.error.who"));
-    }
+    let person = person_or_label(app, who, lang, person_id, &label, &mut e).await?;
     let request = match request_id {
         Some(rid) => match crate::found(store::get_request(&app.db, &who.scope(), rid).await.map_err(Error::from))? {
             Some(r) if r.status == "waiting" => Some(r),
@@ -558,19 +570,7 @@ pub async fn add_request(app: &App, who: &Caller, lang: Lang, input: &RequestInp
     let priority = number(&input.priority, "priority", 1, 5, Some(3), lang, &mut e);
     let wanted_from = night(&input.wanted_from, "wanted_from", Some(tonight(app)), lang, &mut e);
     let note = words(&input.note, "note", 1000, false, lang, &mut e);
-    let person = match person_id {
-        Some(pid) => match crate::found(crate::people::load_person_by_id(app, who, pid, Action::Read).await)? {
-            Some((p, _)) => Some(p),
-            None => {
-                e.add("person_id", lang.t("shelter.error.person"));
-                None
-            }
-        },
-        None => None,
-    };
-    if person.is_none() && label.is_empty() && !e.has("person_id") {
-        e.add("label", lang.t("shelter.error.who"));
-    }
+    let person = person_or_label(app, who, lang, person_id, &label, &mut e).await?;
     let Some(public) = public.filter(|_| e.is_empty()) else { return Ok(Err(e)) };
     let territory = person.as_ref().and_then(|p| p.fields.territory);
     who.require(Action::Create, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation).in_territory(territory))?;

@@ -142,19 +142,7 @@ pub async fn add_diagnosis(
     if o.status != "planned" {
         e.add("label", lang.t("shelter.error.operation_done"));
     }
-    let person = match person_id {
-        Some(pid) => match crate::found(crate::people::load_person_by_id(app, who, pid, Action::Read).await)? {
-            Some((p, _)) => Some(p),
-            None => {
-                e.add("person_id", lang.t("shelter.error.person"));
-                None
-            }
-        },
-        None => None,
-    };
-    if person.is_none() && label.is_empty() && !e.has("person_id") {
-        e.add("label", lang.t("shelter.error.who"));
-    }
+    let person = super::person_or_label(app, who, lang, person_id, &label, &mut e).await?;
     if !e.is_empty() {
         return Ok(Err(e));
     }
