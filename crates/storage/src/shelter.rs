@@ -309,6 +309,11 @@ pub struct BoardLine {
 
 const HOLDING: &str = "s.status IN ('booked', 'present')";
 
+/// The nights and places a stay row holds (`from_night`, `to_night`, `places`).
+fn occupancy_row(r: &sqlx::any::AnyRow) -> Result<Occupancy> {
+    Ok(Occupancy { from: Night::from_days(r.try_get("from_night")?), to: Night::from_days(r.try_get("to_night")?), places: r.try_get("places")? })
+}
+
 /// The capacity board: the facilities passing `filter` with their places on
 /// `nights` nights from `from` (counts only, never who holds them).
 pub async fn board(db: &Db, filter: &FacilityFilter, from: Night, nights: i64) -> Result<Vec<BoardLine>> {
@@ -323,7 +328,7 @@ pub async fn board(db: &Db, filter: &FacilityFilter, from: Night, nights: i64) -
     );
     let mut stays: BTreeMap<String, Vec<Occupancy>> = BTreeMap::new();
     for r in p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await? {
-        let occ = Occupancy { from: Night::from_days(r.try_get("from_night")?), to: Night::from_days(r.try_get("to_night")?), places: r.try_get("places")? };
+        let occ = occupancy_row(&r)?;
         stays.entry(r.try_get("facility_id")?).or_default().push(occ);
     }
     let mut p = Params::new();
@@ -362,10 +367,7 @@ pub async fn places_in(tx: &mut Tx, facility: &Facility, from: Night, nights: i6
     .bind(to.days())
     .fetch_all(&mut **tx)
     .await?;
-    let stays: Vec<Occupancy> = rows
-        .iter()
-        .map(|r| Ok(Occupancy { from: Night::from_days(r.try_get("from_night")?), to: Night::from_days(r.try_get("to_night")?), places: r.try_get("places")? }))
-        .collect::<Result<_>>()?;
+    let stays: Vec<Occupancy> = rows.iter().map(occupancy_row).collect::<Result<_>>()?;
     let rows = sqlx::query("SELECT night, places FROM facility_nights WHERE facility_id = $1 AND night >= $2 AND night < $3")
         .bind(facility.id.to_string())
         .bind(from.days())
