@@ -207,9 +207,11 @@ async fn facility_page(
 /// GET /shelter/facilities/{id}
 pub async fn facility(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Query(s): Query<Saved>) -> AppResult<Response> {
     let f = app::load_facility(&state, &who, &id, Action::Read).await?;
-    let places = app::facility_page(&state, &who, &f, 1).await?.0.first().map(|n| n.open).unwrap_or(f.places);
-    let form = NightInput { night: app::tonight(&state).iso(), places: places.to_string(), note: String::new() };
-    Ok(render(&facility_page(&state, ctx, &who, f, form, FieldErrors::new(), !s.saved.is_empty()).await?))
+    let mut page = facility_page(&state, ctx, &who, f, NightInput::default(), FieldErrors::new(), !s.saved.is_empty()).await?;
+    // The form starts from tonight's places, read with the page's nights.
+    let places = page.nights.first().map_or(page.facility.places, |n| n.open);
+    page.night_form = NightInput { night: page.tonight.iso(), places: places.to_string(), note: String::new() };
+    Ok(render(&page))
 }
 
 /// POST /shelter/facilities/{id}/nights: the operator sets a night's places.
