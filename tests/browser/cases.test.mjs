@@ -185,6 +185,15 @@ test('on a phone: a health-promotion session counts its public and keeps its eva
     assert.match(mail.subject, /Compte rendu/);
     assert.match(mail.text, /récupérateur/);
     assert.doesNotMatch(mail.text, /Famille|Gavroche|Cosette/, 'no pseudonym in the minutes');
+    // The minutes page links its PDF.
+    await phone.goto(`${residents}/minutes`);
+    await check(phone, 'phone_residents_minutes_page');
+    const pdf = await phone.evaluate(async (href) => {
+      const r = await fetch(href);
+      const bytes = new Uint8Array(await r.arrayBuffer());
+      return { status: r.status, type: r.headers.get('content-type'), head: String.fromCharCode(...bytes.slice(0, 5)) };
+    }, await phone.getAttribute('#minutes-pdf', 'href'));
+    assert.deepEqual(pdf, { status: 200, type: 'application/pdf', head: '%PDF-' });
   } finally {
     await server.stop();
     await sink.stop();

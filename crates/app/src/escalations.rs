@@ -1,12 +1,12 @@
 //! Escalations: a critical situation (a person in danger, an incident on a
 //! round, a threat to a team) raised to named people with an acknowledgement
 //! deadline; acknowledged and resolved; not acknowledged in time, it goes up
-//! a level (the organisation's coordinators and administrators, then the
-//! coordinating organisation's) — never to nobody. Mails carry the kind of
+//! a level (the organisation's on-call accounts, its coordinators and
+//! administrators, then the coordinating organisation's) — never to nobody. Mails carry the kind of
 //! situation and a link, never what was typed.
 
 use veille_domain::cases::EscalationKind;
-use veille_domain::{Action, EmailAddress, EscalationId, Resource, ResourceKind, Role, Timestamp, UserId};
+use veille_domain::{Action, EmailAddress, EscalationId, OrganisationId, Resource, ResourceKind, Role, Timestamp, UserId};
 use veille_storage::meetings::{self as store, Escalation};
 use veille_storage::{accounts, audit, outbox, Scope};
 
@@ -17,18 +17,26 @@ use crate::{App, Caller, FieldErrors, Lang};
 /// Minutes given to acknowledge, by default.
 pub const ACK_MINUTES: i64 = 30;
 
-/// The accounts an escalation goes to at a level above 1: the organisation's
-/// coordinators and administrators (level 2), then its administrators and the
-/// coordinating organisation's coordinators (level 3 and more).
-async fn up_the_hierarchy(app: &App, e: &Escalation, level: i64) -> Result<Vec<veille_storage::accounts::Account>> {
-    let own = accounts::list(&app.db, Some(e.organisation)).await?;
-    let mut out: Vec<_> = own.into_iter().filter(|a| !a.disabled && matches!(a.role, Role::Coordinator | Role::OrgAdmin)).collect();
-    if level >= 3 {
-        if let Some(c) = crate::reports::coordinating_organisation(app).await?.filter(|c| *c != e.organisation) {
-            out.extend(accounts::list(&app.db, Some(c)).await?.into_iter().filter(|a| !a.disabled && matches!(a.role, Role::Coordinator | Role::OrgAdmin)));
+/// Who an escalation of `org` goes to next: the first of its on-call
+/// accounts now, its coordinators and administrators, then the coordinating
+/// organisation's, that holds someone not alerted yet (`already`).
+async fn next_tier(app: &App, org: OrganisationId, already: &[UserId]) -> Result<Vec<veille_storage::accounts::Account>> {
+    let coordinating = crate::reports::coordinating_organisation(app).await?.filter(|c| *c != org);
+    for tier in 0..3 {
+        let people = match tier {
+            0 => crate::on_call::on_call_at(app, org, app.clock.now()).await?,
+            1 => crate::on_call::coordinators(app, org).await?,
+            _ => match coordinating {
+                Some(c) => crate::on_call::coordinators(app, c).await?,
+                None => Vec::new(),
+            },
+        };
+        let new: Vec<_> = people.into_iter().filter(|a| !already.contains(&a.id)).collect();
+        if !new.is_empty() {
+            return Ok(new);
         }
     }
-    Ok(out)
+    Ok(Vec::new())
 }
 
 /// A critical situation, as typed.
@@ -78,7 +86,8 @@ async fn alert(
 }
 
 /// Raises a critical situation to named accounts (or, when none is named, to
-/// the organisation's coordinators and administrators: never to nobody).
+/// the organisation's on-call accounts, else its coordinators and
+/// administrators, else the coordinating organisation's: never to nobody).
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
 pub async fn raise(app: &App, who: &Caller, lang: Lang, input: &EscalationInput) -> Result<std::result::Result<EscalationId, FieldErrors>> {
     if !crate::cases::can_open(who) {
@@ -100,24 +109,8 @@ pub async fn raise(app: &App, who: &Caller, lang: Lang, input: &EscalationInput)
     }
     let Some(kind) = kind.filter(|_| e.is_empty()) else { return Ok(Err(e)) };
     let now = app.clock.now();
-    let draft = Escalation {
-        id: EscalationId::new(),
-        organisation: who.account.organisation,
-        territory: None,
-        kind,
-        summary: summary.clone(),
-        raised_by: Some(who.account.id),
-        raised_at: now,
-        level: 1,
-        ack_due_at: now,
-        acknowledged_by: None,
-        acknowledged_at: None,
-        resolved_at: None,
-        resolution: String::new(),
-        version: 1,
-    };
     if to.is_empty() {
-        to = up_the_hierarchy(app, &draft, 2).await?.into_iter().filter(|a| a.id != who.account.id).collect();
+        to = next_tier(app, who.account.organisation, &[who.account.id]).await?;
     }
     if to.is_empty() {
         e.add("recipients", lang.t("escalation.error.nobody"));
@@ -168,6 +161,16 @@ pub async fn recipients(app: &App, e: &Escalation) -> Result<Vec<(String, i64)>>
     Ok(out)
 }
 
+/// A resolution, as typed (the API's body).
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(default)]
+pub struct ResolveInput {
+    /// What was done.
+    #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
+    pub resolution: String,
+}
+
 /// Acknowledges an escalation (its recipients and organisation).
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
 pub async fn acknowledge(app: &App, who: &Caller, e: &Escalation) -> Result<()> {
@@ -207,8 +210,9 @@ pub async fn escalate_overdue(app: &App) -> Result<usize> {
     let mut n = 0;
     for e in store::overdue(&app.db, &Scope::instance("escalation of unacknowledged alerts"), now).await? {
         let level = e.level + 1;
-        let already: Vec<UserId> = store::recipients(&app.db, e.id).await?.into_iter().map(|(u, _)| u).collect();
-        let to: Vec<_> = up_the_hierarchy(app, &e, level).await?.into_iter().filter(|a| !already.contains(&a.id)).collect();
+        let mut already: Vec<UserId> = store::recipients(&app.db, e.id).await?.into_iter().map(|(u, _)| u).collect();
+        already.extend(e.raised_by);
+        let to = next_tier(app, e.organisation, &already).await?;
         let mut tx = app.db.begin().await?;
         if !store::level_up(&mut tx, &e, now.plus_seconds(ACK_MINUTES * 60)).await? {
             continue;
@@ -225,8 +229,8 @@ pub async fn escalate_overdue(app: &App) -> Result<usize> {
 }
 
 /// Alerts once for every action of a case plan past its deadline: to the
-/// case's lead, or (none active) to the lead organisation's coordinators and
-/// administrators — never to nobody. Returns how many actions were alerted.
+/// case's lead, or (none active) to whom the lead organisation's alerts go
+/// ([`crate::on_call::alert_recipients`]) — never to nobody. Returns how many actions were alerted.
 pub async fn alert_overdue_actions(app: &App) -> Result<usize> {
     let now = app.clock.now();
     let today = veille_domain::shelter::Night::at(now);
@@ -238,11 +242,7 @@ pub async fn alert_overdue_actions(app: &App) -> Result<usize> {
         };
         let to: Vec<_> = match lead {
             Some(l) => vec![l],
-            None => accounts::list(&app.db, Some(a.organisation))
-                .await?
-                .into_iter()
-                .filter(|x| !x.disabled && matches!(x.role, Role::Coordinator | Role::OrgAdmin))
-                .collect(),
+            None => crate::on_call::alert_recipients(app, a.organisation).await?,
         };
         let mut tx = app.db.begin().await?;
         if !veille_storage::actions::mark_alerted(&mut tx, a.id, now).await? {

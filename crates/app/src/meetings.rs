@@ -13,6 +13,8 @@ use veille_storage::meetings::{self as store, Attendee, Item, Meeting, NewMeetin
 use veille_storage::timeline::{self, NewEvent};
 use veille_storage::{accounts, audit, outbox, Scope};
 
+use veille_documents::Document;
+
 use crate::cases::{ActionLink, ActionPlanInput};
 use crate::error::{Error, Result};
 use crate::shelter::input::{code, id, number, version, words};
@@ -201,6 +203,30 @@ pub async fn page(app: &App, who: &Caller, meeting: Meeting, attendees: Vec<Atte
     Ok(MeetingPage { agenda: agenda_for(app, &who.actor, items).await?, candidates, can_update, meeting, attendees })
 }
 
+/// The "who can see this" panel of a meeting: who reads the meeting, and,
+/// for each case on its agenda that the viewer reads, who reads that case's
+/// title, notes and decision (the case's own panel: its organisation's
+/// roles that read it and its team). The same permission function decides.
+#[derive(Clone, Debug)]
+pub struct MeetingPanel {
+    /// Who reads the meeting.
+    pub meeting: Vec<crate::access_panel::PanelEntry>,
+    /// For each case item the viewer reads: its title and who reads its details.
+    pub cases: Vec<(String, Vec<crate::access_panel::PanelEntry>)>,
+}
+
+/// The panel of a meeting already read.
+pub async fn panel(app: &App, who: &Caller, page: &MeetingPage) -> Result<MeetingPanel> {
+    let meeting = crate::access_panel::who_can_read(&app.db, &who.actor, &resource(&page.meeting, &page.attendees)).await?;
+    let mut cases = Vec::new();
+    for v in page.agenda.iter().filter(|v| !v.withheld) {
+        let (Some(case), Some(title)) = (v.item.case, &v.case_title) else { continue };
+        let c = case_store::get(&app.db, &who.scope(), case).await?;
+        cases.push((title.clone(), crate::access_panel::who_can_read(&app.db, &who.actor, &crate::cases::resource(&c)).await?));
+    }
+    Ok(MeetingPanel { meeting, cases })
+}
+
 /// An attendee, as typed: an account's e-mail, a person named with an
 /// address, or a count of a public.
 #[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -260,6 +286,34 @@ pub async fn add_attendee(app: &App, who: &Caller, lang: Lang, m: &Meeting, inpu
     audit::append(&mut tx, who.audit_entry(now, "update", "meeting", m.id, m.organisation).with_detail(serde_json::json!({"field": "attendees"}))).await?;
     tx.commit().await?;
     Ok(Ok(()))
+}
+
+/// An agenda item, as typed (the API's body): a case the caller reads, or a topic.
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(default)]
+pub struct AgendaInput {
+    /// A case's id.
+    #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
+    pub case_id: String,
+    /// Or a topic.
+    #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
+    pub topic: String,
+}
+
+/// A meeting held, as typed (the API's body).
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(default)]
+pub struct HoldInput {
+    /// Its evaluation (collective sessions).
+    #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
+    pub evaluation: String,
+    /// The meeting's version as read.
+    #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
+    pub version: String,
 }
 
 /// Adds a case (that the caller reads) or a topic to the agenda.
@@ -367,8 +421,9 @@ pub async fn hold(app: &App, who: &Caller, lang: Lang, m: &Meeting, evaluation: 
 
 /// The minutes of a meeting as `reader` may read them (none: an attendee
 /// without an account, who reads no case): items of cases it may not read
-/// say only that a situation was reviewed.
-pub async fn minutes_text(app: &App, lang: Lang, m: &Meeting, attendees: &[Attendee], reader: Option<&veille_domain::Actor>) -> Result<String> {
+/// say only that a situation was reviewed, without their notes or decision.
+/// One document for the mail, the printable page and the PDF.
+pub async fn minutes(app: &App, lang: Lang, m: &Meeting, attendees: &[Attendee], reader: Option<&veille_domain::Actor>) -> Result<Document> {
     let items = store::items(&app.db, m.id).await?;
     let nobody = veille_domain::Actor {
         user: UserId::from_uuid(uuid::Uuid::nil()),
@@ -379,16 +434,29 @@ pub async fn minutes_text(app: &App, lang: Lang, m: &Meeting, attendees: &[Atten
         cases: Default::default(),
     };
     let agenda = agenda_for(app, reader.unwrap_or(&nobody), items).await?;
-    let mut out = format!("{}\n{} · {}\n", m.title, m.starts_at.to_paris_display(), m.place);
+    let mut doc = Document::new(lang.tf("meeting.mail.subject", &[("title", &m.title)]), lang.code());
+    let mut facts = vec![
+        (lang.t("meeting.field.kind"), lang.t(&format!("meeting.kind.{}", m.kind.code()))),
+        (lang.t("meeting.field.starts_at"), m.starts_at.to_paris_display()),
+    ];
+    if !m.place.is_empty() {
+        facts.push((lang.t("meeting.field.place"), m.place.clone()));
+    }
     if !m.theme.is_empty() {
-        out.push_str(&format!("{} : {}\n", lang.t("meeting.theme"), m.theme));
+        facts.push((lang.t("meeting.theme"), m.theme.clone()));
     }
     let named: Vec<&str> = attendees.iter().filter(|a| a.public.is_none()).map(|a| a.name.as_str()).collect();
-    out.push_str(&format!("\n{} : {}\n", lang.t("meeting.attendees"), named.join(", ")));
+    if !named.is_empty() {
+        facts.push((lang.t("meeting.attendees"), named.join(", ")));
+    }
     let counted: Vec<String> =
         attendees.iter().filter_map(|a| a.public.map(|p| format!("{} {}", a.count, lang.t(&format!("meeting.public.{}", p.code()))))).collect();
     if !counted.is_empty() {
-        out.push_str(&format!("{} : {}\n", lang.t("meeting.counted"), counted.join(", ")));
+        facts.push((lang.t("meeting.counted"), counted.join(", ")));
+    }
+    doc.facts(facts);
+    if !agenda.is_empty() {
+        doc.heading(lang.t("meeting.agenda.title"));
     }
     for (i, v) in agenda.iter().enumerate() {
         let head = match (&v.case_title, v.withheld) {
@@ -396,20 +464,39 @@ pub async fn minutes_text(app: &App, lang: Lang, m: &Meeting, attendees: &[Atten
             (None, true) => lang.t("meeting.withheld"),
             (None, false) => v.item.topic.clone(),
         };
-        out.push_str(&format!("\n{}. {}\n", i + 1, head));
+        doc.heading(format!("{}. {head}", i + 1));
         if !v.withheld {
-            if !v.item.notes.is_empty() {
-                out.push_str(&format!("{}\n", v.item.notes));
-            }
+            doc.paragraph(v.item.notes.clone());
             if !v.item.decision.is_empty() {
-                out.push_str(&format!("{} : {}\n", lang.t("meeting.decision"), v.item.decision));
+                doc.facts([(lang.t("meeting.decision"), v.item.decision.clone())]);
             }
         }
     }
     if !m.evaluation.is_empty() {
-        out.push_str(&format!("\n{} : {}\n", lang.t("meeting.evaluation"), m.evaluation));
+        doc.heading(lang.t("meeting.evaluation")).paragraph(m.evaluation.clone());
     }
-    Ok(out)
+    doc.footer(format!("{} · {}", m.title, m.starts_at.to_paris_display()));
+    Ok(doc)
+}
+
+/// The minutes as plain text (see [`minutes`]).
+pub async fn minutes_text(app: &App, lang: Lang, m: &Meeting, attendees: &[Attendee], reader: Option<&veille_domain::Actor>) -> Result<String> {
+    Ok(minutes(app, lang, m, attendees, reader).await?.to_text())
+}
+
+/// The minutes as the caller may read them, as PDF (an audited read: the
+/// case items it may read are in it).
+#[tracing::instrument(skip_all, fields(user = %who.account.id))]
+pub async fn minutes_pdf(app: &App, who: &Caller, lang: Lang, m: &Meeting, attendees: &[Attendee]) -> Result<Vec<u8>> {
+    let doc = minutes(app, lang, m, attendees, Some(&who.actor)).await?;
+    audit::append_now(
+        &app.db,
+        who.audit_entry(app.clock.now(), "read", "meeting", m.id, m.organisation).with_detail(serde_json::json!({"via": "minutes_pdf"})),
+    )
+    .await?;
+    // Drawing a PDF is CPU work: off the async threads.
+    let pdf = tokio::task::spawn_blocking(move || doc.to_pdf()).await.map_err(|e| anyhow::anyhow!("minutes pdf: {e}"))?;
+    Ok(pdf.map_err(|e| anyhow::anyhow!("minutes pdf: {e}"))?)
 }
 
 /// Mails the minutes to every attendee with an address. A mail carries no

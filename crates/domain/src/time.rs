@@ -76,6 +76,14 @@ impl Timestamp {
         let local = midnight.checked_add_signed(chrono::Duration::minutes(minutes))?;
         Paris.from_local_datetime(&local).earliest().map(|dt| Self::from_datetime(dt.with_timezone(&Utc)))
     }
+    /// The Paris day of the week (0 = Monday … 6 = Sunday) and minute of the day of this instant.
+    pub fn paris_weekday_minute(self) -> (u8, u16) {
+        use chrono::{Datelike, Timelike};
+        let local = self.to_datetime().with_timezone(&Paris);
+        let weekday = u8::try_from(local.weekday().num_days_from_monday()).unwrap_or(0);
+        let minute = u16::try_from(local.hour() * 60 + local.minute()).unwrap_or(0);
+        (weekday, minute)
+    }
     /// Monday of the Paris week of this instant.
     pub fn paris_monday(self) -> chrono::NaiveDate {
         use chrono::Datelike;

@@ -228,6 +228,17 @@ pub async fn overdue_actions(db: &Db, scope: &Scope, today: Night) -> Result<Vec
     p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?.iter().map(action_row).collect()
 }
 
+/// Open actions in the scope (of case plans and dwelling checks), by deadline (none last).
+pub async fn open_actions(db: &Db, scope: &Scope) -> Result<Vec<FollowUp>> {
+    let mut p = Params::new();
+    let readable = scope.records(&ACTION_COLUMNS, &mut p);
+    let sql = format!(
+        "{ACTION_SELECT} WHERE {readable} AND a.status IN ('todo', 'in_progress', 'blocked') \
+         ORDER BY CASE WHEN a.due_on IS NULL THEN 1 ELSE 0 END, a.due_on, a.created_at, a.id"
+    );
+    p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?.iter().map(action_row).collect()
+}
+
 /// Moves an action to a status with its result, if still at `version`.
 pub async fn set_action_status(tx: &mut Tx, id: ActionId, status: ActionStatus, result: &str, version: i64, now: Timestamp) -> Result<()> {
     claim(tx, Versioned::Actions, id, version, now).await?;

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use veille_app::accounts::{self as app, InviteInput, OrganisationInput as CreateInput, OrganisationView, TeamInput};
+use veille_app::on_call::{OnCallInput, OnCallView};
 use veille_app::people::protection::Guidance;
 use veille_domain::{Action, Role};
 use veille_storage::accounts::Account;
@@ -73,6 +74,17 @@ struct ShowPage {
     child_protection: String,
     can_set_child_protection: bool,
     safety_rules: String,
+    on_call: Option<OnCallView>,
+    on_call_form: OnCallInput,
+}
+
+impl ShowPage {
+    fn when(&self, slot: &veille_domain::on_call::OnCallSlot) -> String {
+        veille_app::on_call::when_label(self.ctx.lang, slot)
+    }
+    fn day(&self, d: &str) -> String {
+        self.ctx.label("on_call.day", format!("d{d}"))
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -86,6 +98,7 @@ async fn show_page(
     errors: FieldErrors,
     invited: bool,
 ) -> AppResult<ShowPage> {
+    let org_id = org.id;
     let OrganisationView { org, members, teams, can_invite, can_create_team, roles, panel, child_protection, safety_rules, can_set_child_protection } =
         app::organisation_view(state, who, org).await?;
     Ok(ShowPage {
@@ -105,6 +118,8 @@ async fn show_page(
         child_protection,
         safety_rules,
         can_set_child_protection,
+        on_call: veille_app::on_call::view(state, who, org_id).await?,
+        on_call_form: OnCallInput::default(),
     })
 }
 
@@ -197,4 +212,37 @@ async fn set_guidance(state: &AppState, ctx: PageCtx, who: &Authenticated, id: &
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
     }
+}
+
+/// POST /organisations/{id}/on-call
+pub async fn add_on_call(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(input): Form<OnCallInput>,
+) -> AppResult<Response> {
+    let org = app::organisation(&state, &who, &id, Action::Read).await?;
+    match veille_app::on_call::add(&state, &who, ctx.lang, &org, &input).await? {
+        Ok(_) => Ok(see_other(&format!("/organisations/{}#on-call", org.id))),
+        Err(errors) => {
+            let mut page = show_page(&state, ctx, &who, org, InviteInput::default(), TeamInput::default(), errors, false).await?;
+            page.on_call_form = input;
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
+}
+
+/// The entry to take off the on-call list.
+#[derive(serde::Deserialize, Default)]
+pub struct RemoveOnCall {
+    #[serde(default)]
+    entry_id: String,
+}
+
+/// POST /organisations/{id}/on-call/remove
+pub async fn remove_on_call(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>, Form(input): Form<RemoveOnCall>) -> AppResult<Response> {
+    let org = app::organisation(&state, &who, &id, Action::Read).await?;
+    veille_app::on_call::remove(&state, &who, &org, &input.entry_id).await?;
+    Ok(see_other(&format!("/organisations/{}#on-call", org.id)))
 }

@@ -1,9 +1,11 @@
 //! A demo case: the level-2 family of the demo signalements followed by the
 //! coordination with the day centre (a partner account on the team), two
 //! evaluations, an action for the day centre, one for a hospital's PASS
-//! without accounts (answering through a link), one overdue. Invented names only.
+//! without accounts (answering through a link), one overdue; a cellule and a
+//! health session; the maraude association's on-call list. Invented names only.
 
 use veille_domain::cases::{CaseOrigin, EvaluationDomain, MeetingKind};
+use veille_domain::on_call::OnCallSlot;
 use veille_domain::shelter::Night;
 use veille_domain::{EmailAddress, Timestamp};
 use veille_storage::actions::{self, NewFollowUp};
@@ -106,6 +108,14 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
         &Attendee { user: Some(health.id), organisation: Some(health.organisation), name: String::new(), email: None, public: None, count: 1 },
     )
     .await?;
+    // The maraude association's on-call list: its coordinator every night, a field worker at weekends by day.
+    let nina = by_mail("coordination-nord@demo.veille.invalid").await?;
+    let bao = by_mail("binome@demo.veille.invalid").await?;
+    veille_storage::on_call::add(&mut tx, nina.organisation, nina.id, OnCallSlot { weekday: None, range: Some((19 * 60, 8 * 60)) }, nina.id, now).await?;
+    for day in [5, 6] {
+        veille_storage::on_call::add(&mut tx, bao.organisation, bao.id, OnCallSlot { weekday: Some(day), range: Some((8 * 60, 19 * 60)) }, nina.id, now)
+            .await?;
+    }
     tx.commit().await?;
     Ok(())
 }

@@ -524,6 +524,37 @@ pub async fn set_review(app: &App, who: &Caller, lang: Lang, c: &Case, on: &str,
     Ok(Ok(()))
 }
 
+/// The open follow-up actions the caller reads (of case plans and dwelling checks), by deadline.
+pub async fn open_actions(app: &App, who: &Caller) -> Result<Vec<FollowUp>> {
+    crate::shelter::gate_stays(who)?;
+    Ok(actions::open_actions(&app.db, &who.scope()).await?)
+}
+
+/// A follow-up action the caller reads (404 otherwise).
+pub async fn read_action(app: &App, who: &Caller, id: &str) -> Result<FollowUp> {
+    crate::shelter::gate_stays(who)?;
+    let aid: ActionId = id.parse().map_err(|_| Error::not_found())?;
+    let a = actions::get_action(&app.db, &who.scope(), aid).await?;
+    if !who.can(Action::Read, &crate::shelter::housing::action_resource(&a)).allowed {
+        return Err(Error::not_found());
+    }
+    Ok(a)
+}
+
+/// A case's closure, as typed (the API's body).
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(default)]
+pub struct CloseInput {
+    /// `sheltered`, `housed`, `returned_to_family`, `hospitalised`, `left_territory`, `lost_contact`, `deceased`, `resolved`.
+    #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
+    pub outcome: String,
+    /// The case's version as read.
+    #[serde(deserialize_with = "crate::shelter::input::text")]
+    #[schemars(with = "crate::shelter::input::Scalar")]
+    pub version: String,
+}
+
 /// The organisations an action can be owned by: every organisation of the instance.
 pub async fn owners(app: &App) -> Result<Vec<(OrganisationId, String)>> {
     Ok(organisations::list(&app.db).await?.into_iter().map(|o| (o.id, o.name)).collect())

@@ -1,6 +1,7 @@
 //! The overdue alert: a round still out past its expected return time raises
-//! an alert to the coordinators and administrators of the team's
-//! organisation, once: an e-mail through the outbox (no personal data: the
+//! an alert, once, to the accounts of the team's organisation on call (its
+//! on-call list) or, failing that, its coordinators and administrators
+//! ([`crate::on_call::alert_recipients`]): an e-mail through the outbox (no personal data: the
 //! team's name, the expected time and a link) and the banner on their pages.
 //! A background task ([`spawn_worker`], started by `crate::tasks::spawn`)
 //! calls [`raise_overdue`] with the application's clock, so tests drive it
@@ -9,7 +10,7 @@
 use std::time::Duration;
 
 use veille_domain::Role;
-use veille_storage::{accounts, audit, outbox, rounds, teams, Scope};
+use veille_storage::{audit, outbox, rounds, teams, Scope};
 
 use crate::error::Result;
 use crate::{App, Caller, Lang};
@@ -17,7 +18,7 @@ use crate::{App, Caller, Lang};
 /// How often the task looks for overdue rounds.
 pub const INTERVAL: Duration = Duration::from_secs(30);
 
-/// Whether an account receives the overdue alerts of its organisation.
+/// Whether an account's role sees the overdue banner of its organisation (so do the accounts on call).
 pub fn alerted_role(role: Role) -> bool {
     matches!(role, Role::Coordinator | Role::OrgAdmin)
 }
@@ -29,7 +30,7 @@ pub async fn raise_overdue(app: &App) -> Result<usize> {
     let mut raised = 0;
     for round in rounds::overdue_unalerted(&app.db, &Scope::instance("overdue round alerts"), now).await? {
         let team = teams::get(&app.db, round.team).await?;
-        let recipients: Vec<_> = accounts::list(&app.db, Some(round.organisation)).await?.into_iter().filter(|a| !a.disabled && alerted_role(a.role)).collect();
+        let recipients = crate::on_call::alert_recipients(app, round.organisation).await?;
         let mut tx = app.db.begin().await?;
         if !rounds::mark_alerted(&mut tx, round.id, now).await? {
             continue;
@@ -68,9 +69,10 @@ pub fn spawn_worker(app: App) -> tokio::task::JoinHandle<()> {
 }
 
 /// How many rounds of the account's organisation it reads are out past their
-/// expected return, for the banner of the accounts alerted (0 for the others).
+/// expected return, for the banner of the coordinators, administrators and
+/// accounts on call (0 for the others).
 pub async fn overdue_banner(app: &App, who: &Caller) -> Result<usize> {
-    if !alerted_role(who.account.role) {
+    if !alerted_role(who.account.role) && !crate::on_call::is_on_call(app, who).await? {
         return Ok(0);
     }
     let n = rounds::count_overdue_of(&app.db, &who.scope(), who.account.organisation, app.clock.now()).await?;

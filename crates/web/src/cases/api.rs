@@ -5,7 +5,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use veille_app::cases::{self as app, ActionLink, ActionPlanInput, CaseInput};
+use veille_app::cases::{self as app, ActionLink, ActionPlanInput, CaseInput, CloseInput};
+use veille_app::shelter::input::ActionInput;
+use veille_app::shelter::FollowUp;
 use veille_domain::shelter::Night;
 use veille_storage::cases::Case;
 
@@ -58,10 +60,14 @@ pub struct MemberView {
     organisation: String,
 }
 
-/// An action of the plan.
+/// A follow-up action (of a case's plan or a dwelling check).
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct ActionView {
     id: String,
+    /// The case whose plan it belongs to.
+    case_id: Option<String>,
+    /// Whether its deadline is past and it is still open.
+    overdue: bool,
     title: String,
     owner_organisation_id: Option<String>,
     owner_name: String,
@@ -70,6 +76,24 @@ pub struct ActionView {
     result: String,
     has_link: bool,
     version: i64,
+}
+
+impl ActionView {
+    fn of(a: &FollowUp, today: Night) -> Self {
+        ActionView {
+            id: a.id.to_string(),
+            case_id: a.case.map(|c| c.to_string()),
+            overdue: a.status.open() && a.due_on.is_some_and(|d| d < today),
+            title: a.title.clone(),
+            owner_organisation_id: a.owner.map(|o| o.to_string()),
+            owner_name: a.owner_name.clone(),
+            due_on: a.due_on,
+            status: a.status.code().into(),
+            result: a.result.clone(),
+            has_link: a.has_link,
+            version: a.version,
+        }
+    }
 }
 
 /// An evaluation.
@@ -126,21 +150,7 @@ pub async fn show(State(state): State<AppState>, who: Authenticated, Path(id): P
             .iter()
             .map(|e| EvaluationView { domain: e.domain.code().into(), body: e.body.clone(), author: e.author.clone(), at: e.at.to_rfc3339() })
             .collect(),
-        actions: p
-            .actions
-            .iter()
-            .map(|a| ActionView {
-                id: a.id.to_string(),
-                title: a.title.clone(),
-                owner_organisation_id: a.owner.map(|o| o.to_string()),
-                owner_name: a.owner_name.clone(),
-                due_on: a.due_on,
-                status: a.status.code().into(),
-                result: a.result.clone(),
-                has_link: a.has_link,
-                version: a.version,
-            })
-            .collect(),
+        actions: p.actions.iter().map(|a| ActionView::of(a, veille_app::shelter::tonight(&state))).collect(),
     };
     Ok(Json(body).into_response())
 }
@@ -156,6 +166,52 @@ pub async fn add_action(
     let c = app::load(&state, &who, &id, veille_domain::Action::Update).await?;
     match app::add_action(&state, &who, ctx.lang, &c, &input).await? {
         Ok((id, link)) => Ok((StatusCode::CREATED, Json(ActionAdded { id: id.to_string(), link })).into_response()),
+        Err(errors) => Ok(invalid(ctx.lang, &errors)),
+    }
+}
+
+/// POST /api/v1/cases/{id}/close
+pub async fn close(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<CloseInput>,
+) -> AppResult<Response> {
+    let c = app::load(&state, &who, &id, veille_domain::Action::Read).await?;
+    match app::close(&state, &who, ctx.lang, &c, &input.outcome, &input.version).await? {
+        Ok(()) => {
+            let c = app::load(&state, &who, &id, veille_domain::Action::Read).await?;
+            Ok(Json(CaseView::from(&c)).into_response())
+        }
+        Err(errors) => Ok(invalid(ctx.lang, &errors)),
+    }
+}
+
+/// GET /api/v1/actions
+pub async fn actions(State(state): State<AppState>, who: Authenticated) -> AppResult<Response> {
+    let today = veille_app::shelter::tonight(&state);
+    let out: Vec<ActionView> = app::open_actions(&state, &who).await?.iter().map(|a| ActionView::of(a, today)).collect();
+    Ok(Json(out).into_response())
+}
+
+/// GET /api/v1/actions/{id}
+pub async fn action(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
+    let a = app::read_action(&state, &who, &id).await?;
+    Ok(Json(ActionView::of(&a, veille_app::shelter::tonight(&state))).into_response())
+}
+
+/// POST /api/v1/actions/{id}/status
+pub async fn set_action_status(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<ActionInput>,
+) -> AppResult<Response> {
+    let a = veille_app::shelter::housing::load_action(&state, &who, &id).await?;
+    match veille_app::shelter::housing::set_action(&state, &who, ctx.lang, &a, &input).await? {
+        Ok(a) => Ok(Json(ActionView::of(&a, veille_app::shelter::tonight(&state))).into_response()),
         Err(errors) => Ok(invalid(ctx.lang, &errors)),
     }
 }

@@ -6,7 +6,8 @@ pub mod api;
 pub mod pages;
 
 use axum::routing::{get, post};
-use veille_app::cases::{ActionPlanInput, CaseInput};
+use veille_app::cases::{ActionPlanInput, CaseInput, CloseInput};
+use veille_app::shelter::input::ActionInput;
 
 use crate::routes::{schema, Access, ApiDoc, Registry};
 
@@ -23,6 +24,7 @@ pub fn routes(reg: Registry) -> Registry {
         .post("/cases/{id}/review", Signed, "Set the case's next review", post(pages::review))
         .post("/cases/{id}/close", Signed, "Close the case with its outcome", post(pages::close))
         .post("/cases/{id}/reopen", Signed, "Reopen a closed case", post(pages::reopen))
+        .post("/actions/{id}", Signed, "Move an action of a case's plan on (status and result)", post(pages::set_action))
         .get("/action-link/{token}", Public, "A partner's action link: asks for the code given orally", get(pages::link_form))
         .post("/action-link/{token}", Public, "A partner's action link: the action with the right code, and its answer", post(pages::link_visit))
         .get("/api/v1/cases", Signed, "Open cases the caller reads", get(api::list))
@@ -33,4 +35,12 @@ pub fn routes(reg: Registry) -> Registry {
         .doc(ApiDoc::default().response(schema::<api::CaseDetail>))
         .post("/api/v1/cases/{id}/actions", Signed, "Add an action to the case's plan", post(api::add_action))
         .doc(ApiDoc::default().request(schema::<ActionPlanInput>).response(schema::<api::ActionAdded>).status(201))
+        .post("/api/v1/cases/{id}/close", Signed, "Close a case with its outcome", post(api::close))
+        .doc(ApiDoc::default().request(schema::<CloseInput>).response(schema::<api::CaseView>))
+        .get("/api/v1/actions", Signed, "Open follow-up actions the caller reads (case plans and dwelling checks), by deadline", get(api::actions))
+        .doc(ApiDoc::default().response(schema::<Vec<api::ActionView>>))
+        .get("/api/v1/actions/{id}", Signed, "A follow-up action the caller reads", get(api::action))
+        .doc(ApiDoc::default().response(schema::<api::ActionView>))
+        .post("/api/v1/actions/{id}/status", Signed, "Move a follow-up action on: its status and result", post(api::set_action_status))
+        .doc(ApiDoc::default().request(schema::<ActionInput>).response(schema::<api::ActionView>))
 }

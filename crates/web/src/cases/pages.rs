@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use veille_app::cases::{self as app, ActionLink, ActionPlanInput, CaseInput, CasePage, LinkVisit};
+use veille_app::shelter::input::ActionInput;
 use veille_app::shelter::FollowUp;
 use veille_app::sites::Territory;
 use veille_domain::cases::{CaseOutcome, EvaluationDomain};
@@ -271,6 +272,24 @@ pub async fn reopen(State(state): State<AppState>, who: Authenticated, Path(id):
     let c = app::load(&state, &who, &id, Action::Delete).await?;
     app::reopen(&state, &who, &c, &form.version).await?;
     Ok(back(&c, "state"))
+}
+
+/// POST /actions/{id}: an action of a case's plan moves on; back to the case's plan.
+pub async fn set_action(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(form): Form<ActionInput>,
+) -> AppResult<Response> {
+    let a = veille_app::shelter::housing::load_action(&state, &who, &id).await?;
+    let Some(case) = a.case else { return Err(veille_app::Error::not_found().into()) };
+    let result = veille_app::shelter::housing::set_action(&state, &who, ctx.lang, &a, &form).await?;
+    let c = app::load(&state, &who, &case.to_string(), Action::Read).await?;
+    match result {
+        Ok(_) => Ok(back(&c, "plan")),
+        Err(errors) => redraw(&state, ctx, &who, c, Drafts::default(), errors).await,
+    }
 }
 
 #[derive(Template)]

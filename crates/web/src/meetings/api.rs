@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use veille_app::cases::ActionLink;
-use veille_app::escalations::{self as esc, EscalationInput};
-use veille_app::meetings::{self as app, AttendeeInput, ItemInput, MeetingInput};
+use veille_app::escalations::{self as esc, EscalationInput, ResolveInput};
+use veille_app::meetings::{self as app, AgendaInput, AttendeeInput, HoldInput, ItemInput, MeetingInput};
 use veille_domain::Action;
 use veille_storage::meetings::{Escalation, Meeting};
 
@@ -168,6 +168,49 @@ pub async fn record_item(
     }
 }
 
+/// POST /api/v1/meetings/{id}/items
+pub async fn add_item(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<AgendaInput>,
+) -> AppResult<Response> {
+    let (m, _) = app::load(&state, &who, &id, Action::Update).await?;
+    match app::add_item(&state, &who, ctx.lang, &m, &input.case_id, &input.topic).await? {
+        Ok(()) => detail(&state, &who, &id).await,
+        Err(errors) => Ok(invalid(ctx.lang, &errors)),
+    }
+}
+
+/// POST /api/v1/meetings/{id}/held
+pub async fn hold(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<HoldInput>,
+) -> AppResult<Response> {
+    let (m, _) = app::load(&state, &who, &id, Action::Update).await?;
+    match app::hold(&state, &who, ctx.lang, &m, &input.evaluation, &input.version).await? {
+        Ok(()) => detail(&state, &who, &id).await,
+        Err(errors) => Ok(invalid(ctx.lang, &errors)),
+    }
+}
+
+/// How many attendees the minutes were mailed to.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct MinutesSent {
+    sent: usize,
+}
+
+/// POST /api/v1/meetings/{id}/minutes
+pub async fn send_minutes(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
+    let (m, attendees) = app::load(&state, &who, &id, Action::Update).await?;
+    let sent = app::send_minutes(&state, &who, &m, &attendees).await?;
+    Ok(Json(MinutesSent { sent }).into_response())
+}
+
 /// A critical situation as the API shows it.
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct EscalationView {
@@ -193,6 +236,58 @@ impl From<&Escalation> for EscalationView {
             acknowledged_at: e.acknowledged_at.map(|t| t.to_rfc3339()),
             resolved_at: e.resolved_at.map(|t| t.to_rfc3339()),
         }
+    }
+}
+
+/// A critical situation with who was alerted, at which level.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct EscalationDetail {
+    escalation: EscalationView,
+    recipients: Vec<RecipientView>,
+    resolution: String,
+}
+
+/// A person alerted.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct RecipientView {
+    name: String,
+    level: i64,
+}
+
+async fn escalation_detail(state: &AppState, e: &Escalation) -> AppResult<Response> {
+    let recipients = esc::recipients(state, e).await?.into_iter().map(|(name, level)| RecipientView { name, level }).collect();
+    Ok(Json(EscalationDetail { escalation: EscalationView::from(e), recipients, resolution: e.resolution.clone() }).into_response())
+}
+
+/// GET /api/v1/escalations/{id}
+pub async fn escalation(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
+    let e = esc::load(&state, &who, &id).await?;
+    escalation_detail(&state, &e).await
+}
+
+/// POST /api/v1/escalations/{id}/acknowledge
+pub async fn acknowledge(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
+    let e = esc::load(&state, &who, &id).await?;
+    esc::acknowledge(&state, &who, &e).await?;
+    let e = esc::load(&state, &who, &id).await?;
+    escalation_detail(&state, &e).await
+}
+
+/// POST /api/v1/escalations/{id}/resolve
+pub async fn resolve(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<ResolveInput>,
+) -> AppResult<Response> {
+    let e = esc::load(&state, &who, &id).await?;
+    match esc::resolve(&state, &who, ctx.lang, &e, &input.resolution).await? {
+        Ok(()) => {
+            let e = esc::load(&state, &who, &id).await?;
+            escalation_detail(&state, &e).await
+        }
+        Err(errors) => Ok(invalid(ctx.lang, &errors)),
     }
 }
 

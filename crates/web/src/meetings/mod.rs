@@ -6,8 +6,8 @@ pub mod api;
 pub mod pages;
 
 use axum::routing::{get, post};
-use veille_app::escalations::EscalationInput;
-use veille_app::meetings::{AttendeeInput, ItemInput, MeetingInput};
+use veille_app::escalations::{EscalationInput, ResolveInput};
+use veille_app::meetings::{AgendaInput, AttendeeInput, HoldInput, ItemInput, MeetingInput};
 
 use crate::routes::{schema, Access, ApiDoc, Registry};
 
@@ -23,6 +23,7 @@ pub fn routes(reg: Registry) -> Registry {
         .post("/meetings/{id}/record", Signed, "Record an item's notes and decision (a decision may become an action)", post(pages::record_item))
         .post("/meetings/{id}/held", Signed, "Mark the meeting held, with its evaluation", post(pages::hold))
         .get("/meetings/{id}/minutes", Signed, "The minutes as the caller may read them (printable)", get(pages::minutes))
+        .get("/meetings/{id}/minutes.pdf", Signed, "The minutes as the caller may read them, as PDF (audited read)", get(pages::minutes_pdf))
         .post("/meetings/{id}/minutes", Signed, "Mail the minutes to every attendee, each as they may read them", post(pages::send_minutes))
         .get("/escalations", Signed, "Critical situations raised to the caller or its organisation, and a form to raise one", get(pages::escalations))
         .post("/escalations", Signed, "Raise a critical situation to named people", post(pages::raise))
@@ -39,8 +40,20 @@ pub fn routes(reg: Registry) -> Registry {
         .doc(ApiDoc::default().request(schema::<AttendeeInput>).response(schema::<api::MeetingDetail>))
         .post("/api/v1/meetings/{id}/record", Signed, "Record an item's notes and decision", post(api::record_item))
         .doc(ApiDoc::default().request(schema::<ItemInput>).response(schema::<api::Recorded>))
+        .post("/api/v1/meetings/{id}/items", Signed, "Add a case the caller reads, or a topic, to the agenda", post(api::add_item))
+        .doc(ApiDoc::default().request(schema::<AgendaInput>).response(schema::<api::MeetingDetail>))
+        .post("/api/v1/meetings/{id}/held", Signed, "Mark the meeting held, with its evaluation", post(api::hold))
+        .doc(ApiDoc::default().request(schema::<HoldInput>).response(schema::<api::MeetingDetail>))
+        .post("/api/v1/meetings/{id}/minutes", Signed, "Mail the minutes to every attendee, each as they may read them", post(api::send_minutes))
+        .doc(ApiDoc::default().response(schema::<api::MinutesSent>))
         .get("/api/v1/escalations", Signed, "Open critical situations raised to the caller or its organisation", get(api::escalations))
         .doc(ApiDoc::default().response(schema::<Vec<api::EscalationView>>))
         .post("/api/v1/escalations", Signed, "Raise a critical situation", post(api::raise))
         .doc(ApiDoc::default().request(schema::<EscalationInput>).response(schema::<api::EscalationView>).status(201))
+        .get("/api/v1/escalations/{id}", Signed, "A critical situation with who was alerted, at which level", get(api::escalation))
+        .doc(ApiDoc::default().response(schema::<api::EscalationDetail>))
+        .post("/api/v1/escalations/{id}/acknowledge", Signed, "Acknowledge a critical situation", post(api::acknowledge))
+        .doc(ApiDoc::default().response(schema::<api::EscalationDetail>))
+        .post("/api/v1/escalations/{id}/resolve", Signed, "Resolve a critical situation with what was done", post(api::resolve))
+        .doc(ApiDoc::default().request(schema::<ResolveInput>).response(schema::<api::EscalationDetail>))
 }

@@ -2,18 +2,20 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use veille_app::cases::ActionLink;
 use veille_app::escalations::{self as esc, EscalationInput};
-use veille_app::meetings::{self as app, AttendeeInput, ItemInput, MeetingInput, MeetingPage};
+use veille_app::meetings::{self as app, AttendeeInput, ItemInput, MeetingInput, MeetingPage, MeetingPanel};
 use veille_app::sites::Territory;
+use veille_documents::{Block, Document};
 use veille_domain::cases::{EscalationKind, MeetingKind, SessionPublic};
 use veille_domain::{Action, OrganisationId};
 use veille_storage::meetings::{Escalation, Meeting};
 
+use crate::access_panel::PanelEntry;
 use crate::auth::Authenticated;
 use crate::error::AppResult;
 use crate::forms::{FieldErrors, Form};
@@ -89,24 +91,29 @@ struct ShowPage {
     attendee: AttendeeInput,
     item: ItemInput,
     errors: FieldErrors,
+    panel: Vec<PanelEntry>,
+    case_panels: Vec<(String, Vec<PanelEntry>)>,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn show_page(
     state: &AppState,
     ctx: PageCtx,
+    who: &Authenticated,
     page: MeetingPage,
     attendee: AttendeeInput,
     item: ItemInput,
     link: Option<ActionLink>,
     errors: FieldErrors,
 ) -> AppResult<ShowPage> {
-    Ok(ShowPage { ctx, page, publics: SessionPublic::ALL, owners: veille_app::cases::owners(state).await?, link, attendee, item, errors })
+    let MeetingPanel { meeting: panel, cases: case_panels } = app::panel(state, who, &page).await?;
+    Ok(ShowPage { ctx, page, publics: SessionPublic::ALL, owners: veille_app::cases::owners(state).await?, link, attendee, item, errors, panel, case_panels })
 }
 
 /// GET /meetings/{id} (an audited read)
 pub async fn show(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
     let page = app::read(&state, &who, &id).await?;
-    Ok(render(&show_page(&state, ctx, page, AttendeeInput::default(), ItemInput::default(), None, FieldErrors::new()).await?))
+    Ok(render(&show_page(&state, ctx, &who, page, AttendeeInput::default(), ItemInput::default(), None, FieldErrors::new()).await?))
 }
 
 async fn redraw(
@@ -120,7 +127,7 @@ async fn redraw(
 ) -> AppResult<Response> {
     let (m, attendees) = app::load(state, who, id, Action::Read).await?;
     let page = app::page(state, who, m, attendees).await?;
-    Ok(refused(&show_page(state, ctx, page, attendee, item, None, errors).await?))
+    Ok(refused(&show_page(state, ctx, who, page, attendee, item, None, errors).await?))
 }
 
 /// POST /meetings/{id}/attendees
@@ -176,7 +183,7 @@ pub async fn record_item(
         Ok(Some(link)) => {
             let (m, attendees) = app::load(&state, &who, &id, Action::Read).await?;
             let page = app::page(&state, &who, m, attendees).await?;
-            Ok(render(&show_page(&state, ctx, page, AttendeeInput::default(), ItemInput::default(), Some(link), FieldErrors::new()).await?))
+            Ok(render(&show_page(&state, ctx, &who, page, AttendeeInput::default(), ItemInput::default(), Some(link), FieldErrors::new()).await?))
         }
         Err(errors) => redraw(&state, ctx, &who, &id, AttendeeInput::default(), form, errors).await,
     }
@@ -205,14 +212,30 @@ pub async fn hold(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
 struct MinutesPage {
     ctx: PageCtx,
     meeting: Meeting,
-    text: String,
+    doc: Document,
 }
 
 /// GET /meetings/{id}/minutes
 pub async fn minutes(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
     let (meeting, attendees) = app::load(&state, &who, &id, Action::Read).await?;
-    let text = app::minutes_text(&state, ctx.lang, &meeting, &attendees, Some(&who.actor)).await?;
-    Ok(render(&MinutesPage { ctx, meeting, text }))
+    let doc = app::minutes(&state, ctx.lang, &meeting, &attendees, Some(&who.actor)).await?;
+    Ok(render(&MinutesPage { ctx, meeting, doc }))
+}
+
+/// GET /meetings/{id}/minutes.pdf: the minutes as the caller may read them (an audited read).
+pub async fn minutes_pdf(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
+    let (meeting, attendees) = app::load(&state, &who, &id, Action::Read).await?;
+    let pdf = app::minutes_pdf(&state, &who, ctx.lang, &meeting, &attendees).await?;
+    let name = format!("compte-rendu-{}.pdf", meeting.starts_at.paris_date());
+    Ok((
+        [
+            (CONTENT_TYPE, "application/pdf".to_owned()),
+            (CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        pdf,
+    )
+        .into_response())
 }
 
 /// POST /meetings/{id}/minutes

@@ -1,7 +1,8 @@
 //! Complex cases: a partner on one case reads that case and its plan only,
-//! in pages and API; an action owned by a partner without accounts is done
-//! through its link with the code given orally (attempts limited even when
-//! concurrent); health evaluations stay with health professionals; the case
+//! in pages, API and exports (the minutes of a meeting reviewing both); an
+//! action owned by a partner without accounts is done through its link with
+//! the code given orally (attempts limited even when concurrent); health
+//! evaluations stay with health professionals; the case
 //! closes with an outcome and reopens. Fresh database per test, both engines.
 
 use std::collections::BTreeMap;
@@ -103,6 +104,24 @@ async fn a_partner_on_one_case_reads_that_case_only_in_pages_and_api() {
         let body = c.get(&format!("/cases/{one}")).await.body;
         assert!(!body.contains("Suivi VHC") && body.contains("Domiciliation"), "health evaluation hidden from non-health roles");
     }
+    // Exports: a cellule reviewing both cases, the partner attending; its minutes (page and PDF) hold its case only.
+    let r = coord.post_json("/api/v1/meetings", &serde_json::json!({"kind": "cellule", "title": "Cellule du jeudi", "starts_at": "2026-12-10T14:00"})).await;
+    let meeting = r.json()["id"].as_str().unwrap().to_owned();
+    for item in [serde_json::json!({"case_id": one}), serde_json::json!({"case_id": two}), serde_json::json!({"topic": "Point divers"})] {
+        assert_eq!(coord.post_json(&format!("/api/v1/meetings/{meeting}/items"), &item).await.status, StatusCode::OK);
+    }
+    assert_eq!(
+        coord.post_json(&format!("/api/v1/meetings/{meeting}/attendees"), &serde_json::json!({"email": "accueil@p.exemple.fr"})).await.status,
+        StatusCode::OK
+    );
+    let pdf = partner.get(&format!("/meetings/{meeting}/minutes.pdf")).await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    let text = pdf_text(&pdf.bytes).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("Famille R., campement du canal") && text.contains("Situation examinée") && !text.contains("Monsieur T."), "{text}");
+    let page = partner.get(&format!("/meetings/{meeting}/minutes")).await.body;
+    assert!(page.contains("Famille R., campement du canal") && !page.contains("Monsieur T."));
+    let api = partner.get(&format!("/api/v1/meetings/{meeting}")).await.body;
+    assert!(!api.contains("Monsieur T.") && !api.contains(&two), "{api}");
 }
 
 #[tokio::test]
@@ -225,4 +244,68 @@ async fn an_overdue_action_of_a_plan_alerts_the_case_lead_once() {
     let mails = lead_mails().await;
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains(&case) && !mails[0].contains("Monsieur T."), "a link, no name: {}", mails[0]);
+}
+
+/// The action plan through the API and the case page: the open actions the
+/// caller reads (a partner on one case sees that case's only), one action,
+/// its status moved on (a stale version is refused), back to the case's plan
+/// from the page; a case closed through the API.
+#[tokio::test]
+async fn actions_move_on_through_the_api_and_the_case_page_and_a_partner_reads_its_cases_actions_only() {
+    let w = world().await;
+    let mut coord = w.app.session_for(w.coord_a, false).await;
+    let one = open_case(&mut coord, "Famille R., campement du canal").await;
+    let two = open_case(&mut coord, "Monsieur T., square").await;
+    let r = coord.post(&format!("/cases/{one}/members"), &[("email", "accueil@p.exemple.fr")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let yesterday = veille_domain::shelter::Night::at(w.app.state.clock.now()).plus(-1).iso();
+    let mut ids = Vec::new();
+    for (case, title) in [(&one, "Domiciliation CCAS"), (&two, "Rendez-vous CMP")] {
+        let r =
+            coord.post_json(&format!("/api/v1/cases/{case}/actions"), &serde_json::json!({"title": title, "owner_name": "CCAS", "due_on": yesterday})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        ids.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    let listed = coord.get("/api/v1/actions").await.json();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(listed.as_array().unwrap().iter().all(|a| a["overdue"] == true));
+    // The partner on case one: its action, not case two's.
+    let mut partner = w.app.session_for(w.partner_p, false).await;
+    let listed = partner.get("/api/v1/actions").await.json();
+    let seen: Vec<&str> = listed.as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(seen, vec![ids[0].as_str()]);
+    assert_eq!(partner.get(&format!("/api/v1/actions/{}", ids[0])).await.json()["case_id"], one.as_str());
+    assert_eq!(partner.get(&format!("/api/v1/actions/{}", ids[1])).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        partner.post_json(&format!("/api/v1/actions/{}/status", ids[1]), &serde_json::json!({"status": "done", "version": "1"})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Moved on through the API; an unknown status is told; a stale version is refused.
+    let r = coord.post_json(&format!("/api/v1/actions/{}/status", ids[0]), &serde_json::json!({"status": "finished", "version": "1"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = coord
+        .post_json(&format!("/api/v1/actions/{}/status", ids[0]), &serde_json::json!({"status": "in_progress", "result": "Dossier déposé", "version": "1"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["status"], "in_progress");
+    assert_eq!(r.json()["result"], "Dossier déposé");
+    let r = coord.post_json(&format!("/api/v1/actions/{}/status", ids[0]), &serde_json::json!({"status": "done", "version": "1"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    // From the case page: back to the plan; the timeline tells it.
+    let v = coord.get(&format!("/api/v1/actions/{}", ids[0])).await.json()["version"].as_i64().unwrap().to_string();
+    let r = coord.post(&format!("/actions/{}", ids[0]), &[("status", "done"), ("result", "Domiciliation obtenue"), ("version", &v)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), Some(format!("/cases/{one}#plan").as_str()));
+    let page = coord.get(&format!("/cases/{one}")).await.body;
+    assert!(page.contains("data-status=\"done\"") && page.contains("Domiciliation obtenue"));
+    assert_eq!(coord.get("/api/v1/actions").await.json().as_array().unwrap().len(), 1, "a done action is no longer open");
+    // Closed through the API, with the version read.
+    let c = coord.get(&format!("/api/v1/cases/{two}")).await.json();
+    let v = c["case"]["version"].as_i64().unwrap().to_string();
+    let r = coord.post_json(&format!("/api/v1/cases/{two}/close"), &serde_json::json!({"outcome": "left", "version": v})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = coord.post_json(&format!("/api/v1/cases/{two}/close"), &serde_json::json!({"outcome": "left_territory", "version": v})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["status"], "closed");
+    assert_eq!(r.json()["outcome"], "left_territory");
 }

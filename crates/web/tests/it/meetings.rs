@@ -236,3 +236,121 @@ async fn team_safety_rules_are_shown_at_round_check_in() {
     let page = w.get(&format!("/rounds/{}", round.id)).await;
     assert!(page.body.contains("Pas de maraude sous le périphérique après 23 h.") && !page.body.contains("Toujours à deux"));
 }
+
+/// The minutes as PDF: each reader gets what it may read — the case team the
+/// case (its pseudonym, notes, decision), an attendee of another
+/// organisation without case access only that a situation was reviewed, by
+/// PDF as by mail (read from a real SMTP server). The text is extractable
+/// with its accents. The meeting's "who can see this" panel names who reads
+/// the meeting and who reads each case on its agenda; the agenda, the meeting
+/// held and the minutes sent through the API.
+#[tokio::test]
+async fn minutes_as_pdf_tell_each_reader_only_what_it_may_read_and_the_panel_says_who_reads_what() {
+    let sink = crate::mail::SmtpSink::start();
+    let app = TestApp::with_config(veille_web::Config { smtp_host: "127.0.0.1".into(), smtp_port: sink.port, ..veille_web::Config::default() }).await;
+    let a = app.org("Mission coordination", true).await;
+    let b = app.org("Association Nord", false).await;
+    let coord_a = app.user(a, Role::Coordinator, "coord@a.exemple.fr", None, None).await;
+    let coord_b = app.user(b, Role::Coordinator, "coord@b.exemple.fr", None, None).await;
+    let mut c = app.session_for(coord_a, false).await;
+    let r = c.post_json("/api/v1/people", &serde_json::json!({"pseudonym": "Éléonore Ștefănescu"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let person = r.json()["id"].as_str().unwrap().to_owned();
+    let r = c.post_json("/api/v1/cases", &serde_json::json!({"origin": "person", "origin_id": person})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let case = r.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.json()["title"], "Éléonore Ștefănescu", "a case opened from a person is titled with its pseudonym");
+    let r = c.post_json("/api/v1/meetings", &serde_json::json!({"kind": "commission", "title": "Commission cas complexes de décembre", "starts_at": "2026-12-15T09:30", "place": "Hôtel de ville"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let meeting = r.json()["id"].as_str().unwrap().to_owned();
+    for item in [serde_json::json!({"case_id": case}), serde_json::json!({"topic": "Bilan du plan grand froid"})] {
+        let r = c.post_json(&format!("/api/v1/meetings/{meeting}/items"), &item).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let r = c.post_json(&format!("/api/v1/meetings/{meeting}/items"), &serde_json::json!({})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a case or a topic");
+    let r = c.post_json(&format!("/api/v1/meetings/{meeting}/attendees"), &serde_json::json!({"email": "coord@b.exemple.fr"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let detail = r.json();
+    let items = detail["agenda"].as_array().unwrap().clone();
+    let case_item = items.iter().find(|i| i["case_id"] == case.as_str()).unwrap()["id"].as_str().unwrap().to_owned();
+    let r = c
+        .post_json(
+            &format!("/api/v1/meetings/{meeting}/record"),
+            &serde_json::json!({"item_id": case_item, "notes": "Hébergement à l'hôtel refusé ; suivi psychiatrique à reprendre.", "decision": "Orientation vers l'équipe mobile psychiatrie-précarité"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = detail["meeting"]["version"].as_i64().unwrap().to_string();
+    let r = c.post_json(&format!("/api/v1/meetings/{meeting}/held"), &serde_json::json!({"evaluation": "Quatre situations examinées.", "version": v})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["meeting"]["status"], "held");
+
+    // The case team's PDF: the case, its notes and decision, accents and all.
+    let r = c.get(&format!("/meetings/{meeting}/minutes.pdf")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "application/pdf");
+    assert!(r.headers["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"compte-rendu-2026-12-15.pdf\""));
+    // Lines wrap where the page is full: compare words.
+    let flat = |t: String| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = flat(pdf_text(&r.bytes));
+    for expected in [
+        "Compte rendu : Commission cas complexes de décembre",
+        "Hôtel de ville",
+        "Éléonore Ștefănescu",
+        "équipe mobile psychiatrie-précarité",
+        "Bilan du plan grand froid",
+        "Quatre situations examinées.",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+    }
+    // The other organisation's attendee: the meeting, not the case.
+    let mut cb = app.session_for(coord_b, false).await;
+    let r = cb.get(&format!("/meetings/{meeting}/minutes.pdf")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let text = flat(pdf_text(&r.bytes));
+    assert!(text.contains("Situation examinée") && text.contains("Bilan du plan grand froid"), "{text}");
+    for secret in ["Éléonore", "Ștefănescu", "psychiatri", "Hébergement à l'hôtel"] {
+        assert!(!text.contains(secret), "{secret:?} in the PDF of who may not read the case:\n{text}");
+    }
+    // Reading the PDF is an audited read.
+    let reads: i64 =
+        veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'read' AND record_id = $1 AND detail LIKE '%minutes_pdf%'")
+            .bind(&meeting)
+            .fetch_one(app.db().pool())
+            .await
+            .unwrap();
+    assert_eq!(reads, 2);
+    // Nor does anyone outside the meeting get it.
+    let outsider = app.user(b, Role::FieldWorker, "terrain@b.exemple.fr", None, None).await;
+    let c_out = app.org("Troisième organisation", false).await;
+    let third = app.user(c_out, Role::Coordinator, "coord@c.exemple.fr", None, None).await;
+    assert_eq!(app.session_for(third, false).await.get(&format!("/meetings/{meeting}/minutes.pdf")).await.status, StatusCode::NOT_FOUND);
+    let _ = outsider;
+
+    // The mails: sent through the API, received by the SMTP server; none names the person.
+    let r = c.post_json(&format!("/api/v1/meetings/{meeting}/minutes"), &serde_json::json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["sent"], 2);
+    assert_eq!(veille_web::mail::send_due(&app.state).await.unwrap(), 2);
+    let received: Vec<String> = sink.messages().iter().map(|m| crate::mail::decode(m)).collect();
+    assert_eq!(received.len(), 2);
+    for mail in &received {
+        assert!(mail.contains("Situation examin") && mail.contains("Bilan du plan grand froid"), "{mail}");
+        assert!(!mail.contains("Éléonore") && !mail.contains("Ștefănescu") && !mail.contains("psychiatri"), "{mail}");
+    }
+    assert!(received.iter().any(|m| m.contains("coord@b.exemple.fr")), "the attendee without case access is among them");
+
+    // The panel: who reads the meeting (both organisations' coordinators), and who reads the case (A's only).
+    let page = c.get(&format!("/meetings/{meeting}")).await.body;
+    assert!(page.contains("id=\"who-can-see\"") && page.contains("id=\"case-panels\""), "{page}");
+    let meeting_panel = page.split("id=\"who-can-see\"").nth(1).unwrap().split("id=\"case-panels\"").next().unwrap();
+    assert!(meeting_panel.contains(&format!("data-user-id=\"{coord_a}\"")) && meeting_panel.contains(&format!("data-user-id=\"{coord_b}\"")));
+    let case_panel = page.split("id=\"case-panels\"").nth(1).unwrap();
+    assert!(case_panel.contains("Éléonore Ștefănescu") && case_panel.contains(&format!("data-user-id=\"{coord_a}\"")));
+    assert!(!case_panel.contains(&format!("data-user-id=\"{coord_b}\"")), "B does not read the case");
+    assert!(!case_panel.contains(&format!("data-user-id=\"{third}\"")));
+    // B's page of the meeting has no case panel for a case it does not read.
+    let page = cb.get(&format!("/meetings/{meeting}")).await.body;
+    assert!(page.contains("id=\"who-can-see\"") && !page.contains("id=\"case-panels\"") && !page.contains("Ștefănescu"));
+}
