@@ -32,6 +32,10 @@ pub fn links(actor: &Actor) -> Vec<Link> {
         ("/referrals", "nav.referrals", records || shared),
         ("/cases", "nav.cases", records || (!actor.cases.is_empty() && shared)),
         ("/meetings", "nav.meetings", records),
+        ("/mediations", "nav.mediations", records),
+        ("/contacts", "nav.contacts", may(Action::Read, Resource::new(ResourceKind::Record).owned_by(own).field(veille_domain::FieldGroup::Relays))),
+        ("/service-requests", "nav.service_requests", records || shared),
+        ("/logbooks", "nav.logbooks", records),
         ("/escalations", "nav.escalations", records),
         ("/shelter", "nav.shelter", records || shared),
         ("/housing", "nav.housing", records),
@@ -68,7 +72,10 @@ mod tests {
     #[test]
     fn each_role_sees_the_links_it_may_follow() {
         assert_eq!(hrefs(Role::Reader), ["/", "/directory", "/reports/stats", "/organisations", "/territories", "/account"]);
-        assert_eq!(hrefs(Role::Partner), ["/", "/referrals", "/shelter", "/directory", "/organisations", "/territories", "/account"]);
+        assert_eq!(hrefs(Role::Partner), ["/", "/referrals", "/service-requests", "/shelter", "/directory", "/organisations", "/territories", "/account"]);
+        // The contact book of local relays: coordinators, and field workers granted it.
+        assert!(hrefs(Role::Coordinator).contains(&"/contacts") && !hrefs(Role::FieldWorker).contains(&"/contacts"));
+        assert!(!hrefs(Role::OrgAdmin).contains(&"/contacts") && !hrefs(Role::HealthProfessional).contains(&"/contacts"));
         assert!(hrefs(Role::FieldWorker).contains(&"/people") && !hrefs(Role::FieldWorker).contains(&"/audit"));
         assert!(hrefs(Role::OrgAdmin).contains(&"/audit"));
         assert!(!hrefs(Role::InstanceAdmin).contains(&"/people") && !hrefs(Role::InstanceAdmin).contains(&"/reports"));

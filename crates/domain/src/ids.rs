@@ -114,4 +114,16 @@ typed_id!(
     MeetingItemId,
     /// A critical situation raised to named people.
     EscalationId,
+    /// A local relay of the contact book (resident, shopkeeper, caretaker…).
+    ContactId,
+    /// A mediation with residents, shopkeepers, caretakers or people met.
+    MediationId,
+    /// A city or technical service requests are sent to.
+    CityServiceId,
+    /// A request to a city or technical service.
+    ServiceRequestId,
+    /// An entry of a logbook (team, site, case or facility).
+    LogEntryId,
+    /// An entry of an organisation's on-call list (astreinte).
+    OnCallId,
 );

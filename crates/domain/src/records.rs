@@ -26,6 +26,10 @@ crate::codes!(
         Case = "case",
         /// A follow-up action (of a case's plan, or of a dwelling).
         Action = "action",
+        /// A mediation.
+        Mediation = "mediation",
+        /// A request to a city or technical service.
+        ServiceRequest = "service_request",
     }
 );
 

@@ -49,7 +49,9 @@ impl Role {
     pub fn grantable_field_groups(self) -> &'static [FieldGroup] {
         match self {
             Role::HealthProfessional => &[FieldGroup::Health],
-            Role::Coordinator | Role::OrgAdmin => &[FieldGroup::Justice, FieldGroup::Finance],
+            Role::Coordinator => &[FieldGroup::Justice, FieldGroup::Finance, FieldGroup::Relays],
+            Role::OrgAdmin => &[FieldGroup::Justice, FieldGroup::Finance],
+            Role::FieldWorker => &[FieldGroup::Relays],
             _ => &[],
         }
     }
@@ -58,7 +60,7 @@ impl Role {
     pub fn default_field_groups(self) -> &'static [FieldGroup] {
         match self {
             Role::HealthProfessional => &[FieldGroup::Health],
-            Role::Coordinator => &[FieldGroup::Justice],
+            Role::Coordinator => &[FieldGroup::Justice, FieldGroup::Relays],
             Role::OrgAdmin => &[FieldGroup::Finance],
             _ => &[],
         }
@@ -80,11 +82,15 @@ pub enum FieldGroup {
     Justice,
     /// Finances (resources, debts, funding).
     Finance,
+    /// The contact book of local relays (residents, shopkeepers,
+    /// caretakers…): read by the mediation roles (field workers granted it)
+    /// and the coordinators of the organisation, never by anyone else.
+    Relays,
 }
 
 impl FieldGroup {
     /// Every field group.
-    pub const ALL: [FieldGroup; 3] = [FieldGroup::Health, FieldGroup::Justice, FieldGroup::Finance];
+    pub const ALL: [FieldGroup; 4] = [FieldGroup::Health, FieldGroup::Justice, FieldGroup::Finance, FieldGroup::Relays];
 
     /// The stable code.
     pub fn code(self) -> &'static str {
@@ -92,6 +98,7 @@ impl FieldGroup {
             FieldGroup::Health => "health",
             FieldGroup::Justice => "justice",
             FieldGroup::Finance => "finance",
+            FieldGroup::Relays => "relays",
         }
     }
 

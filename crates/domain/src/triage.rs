@@ -12,7 +12,23 @@ use serde::{Deserialize, Serialize};
 
 /// What is seen, as a fixed list of situation types (one or several per
 /// report). The order is the routing priority when a report has several.
-pub const SITUATIONS: [&str; 7] = ["minors", "family_with_children", "person_in_distress", "camp", "squat", "drug_use", "nuisance"];
+/// The last five are dysfunctions of public space or buildings, which go to
+/// the competent city or technical service
+/// ([`crate::neighbourhood::DYSFUNCTIONS`]).
+pub const SITUATIONS: [&str; 12] = [
+    "minors",
+    "family_with_children",
+    "person_in_distress",
+    "camp",
+    "squat",
+    "drug_use",
+    "nuisance",
+    "street_lighting",
+    "dumped_waste",
+    "dirty_public_space",
+    "damaged_equipment",
+    "building_technical",
+];
 
 /// Aggravating flags that may come with any situation.
 pub const FLAGS: [&str; 3] = ["pregnant_woman", "great_vulnerability", "municipal_land"];

@@ -517,6 +517,14 @@ pub async fn rounds_between(db: &Db, scope: &Scope, from: Timestamp, to: Timesta
     rounds_where(db, scope, p, &format!("planned_start >= {f} AND planned_start < {t}"), "planned_start, id").await
 }
 
+/// The last check-in of a team's rounds that `scope` reads, other than `except`.
+pub async fn last_check_in(db: &Db, scope: &Scope, team: TeamId, except: RoundId) -> Result<Option<Timestamp>> {
+    let mut p = Params::new();
+    let (t, x) = (p.push_id(team), p.push_id(except));
+    let rounds = rounds_where(db, scope, p, &format!("team_id = {t} AND id <> {x} AND started_at IS NOT NULL"), "started_at DESC, id DESC").await?;
+    Ok(rounds.into_iter().filter_map(|r| r.started_at).max())
+}
+
 /// Rounds `scope` reads still out (checked in, not checked out), by start.
 pub async fn rounds_out(db: &Db, scope: &Scope) -> Result<Vec<Round>> {
     rounds_where(db, scope, Params::new(), "status = 'started'", "started_at, id").await

@@ -143,6 +143,11 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
     for s in [site_ids[1], site_ids[2]] {
         rounds::add_circuit_stop(&mut tx, rdr_circuit, Some(s), "", None, now).await?;
     }
+    // The mediation team's circuit: the north gate, the scene of the rotonde and a crossroads with shops.
+    let mediation_circuit = rounds::create_circuit(&mut tx, mediation.organisation, mediation.id, "Chapelle – Éole (démo)", now).await?;
+    rounds::add_circuit_stop(&mut tx, mediation_circuit, Some(site_ids[3]), "", None, now).await?;
+    rounds::add_circuit_stop(&mut tx, mediation_circuit, None, "Carrefour des commerces fictif (démo)", Some((2.3612, 48.8902)), now).await?;
+    rounds::add_circuit_stop(&mut tx, mediation_circuit, Some(site_ids[1]), "", None, now).await?;
     let t19 = territories::id_by_code(db, "75119").await?;
     let t18 = territories::id_by_code(db, "75118").await?;
     let slot = |team: &teams::Team, weekday: i64, start: i64, end: i64, territory, circuit, note: &str| NewSlot {
@@ -185,7 +190,7 @@ pub async fn load(db: &Db, now: Timestamp) -> anyhow::Result<()> {
     // (team, today's slot, circuit, territory, start and end in minutes of the day)
     let outings = [
         (&evening, evening_today, Some(evening_circuit), t19, 20 * 60, 60),
-        (&mediation, mediation_today, None, t18, 9 * 60, 12 * 60),
+        (&mediation, mediation_today, Some(mediation_circuit), t18, 9 * 60, 12 * 60),
         (&health, health_today, None, t18, 14 * 60, 17 * 60),
         (&rdr, rdr_today, Some(rdr_circuit), t19, 21 * 60, 23 * 60 + 30),
     ];

@@ -106,7 +106,8 @@ pub async fn confirm_unchanged(app: &App, who: &Caller, site: &Site, version: i6
     Ok(())
 }
 
-/// Adds a logbook entry to a site.
+/// Adds an entry to a site's logbook (the logbooks of
+/// `crate::neighbourhood::logbooks`, where the site logbook moved).
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
 pub async fn add_log_entry(app: &App, who: &Caller, lang: Lang, site: &Site, body: &str) -> Result<Result<(), FieldErrors>> {
     who.require(Action::Update, &resource_of(app, site).await?)?;
@@ -114,12 +115,18 @@ pub async fn add_log_entry(app: &App, who: &Caller, lang: Lang, site: &Site, bod
         Ok(b) => b,
         Err(e) => return Ok(Err(e)),
     };
-    let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    append(&mut tx, event(who, site, now, "log").detail(&body)).await?;
-    audit::append(&mut tx, entry(who, now, "update", site, serde_json::json!({"field": "logbook"}))).await?;
-    tx.commit().await?;
-    Ok(Ok(()))
+    let book = crate::neighbourhood::logbooks::open(app, who, "site", &site.id.to_string()).await?;
+    let input = crate::neighbourhood::logbooks::EntryInput { category: "information".into(), body, ..Default::default() };
+    match crate::neighbourhood::logbooks::write(app, who, lang, &book, &input, None).await? {
+        Ok(_) => Ok(Ok(())),
+        Err(e) => {
+            let mut errors = FieldErrors::new();
+            for (_, message) in e.all() {
+                errors.add("log", message);
+            }
+            Ok(Err(errors))
+        }
+    }
 }
 
 /// Raises or lowers the heatwave / great-cold watch of a site.

@@ -236,8 +236,10 @@ pub struct Detail {
     pub age: &'static str,
     /// Observations, oldest first.
     pub observations: Vec<Observed>,
-    /// History and logbook, oldest first.
+    /// History, oldest first.
     pub history: Vec<Event>,
+    /// The site's logbook: handovers first, then the latest entries.
+    pub logbook: Vec<crate::neighbourhood::logbooks::EntryView>,
     /// Where its people went.
     pub left: Vec<Move>,
     /// The closed sites whose people came here.
@@ -278,6 +280,7 @@ pub async fn detail(app: &App, who: &Caller, site: &Site) -> Result<Detail> {
         age: age_class(last, now),
         observations,
         history: timeline::of(&app.db, RecordKind::Site, site.id).await?,
+        logbook: crate::neighbourhood::logbooks::of_book(app, &scope, veille_domain::neighbourhood::BookKind::Site, &site.id.to_string(), 50).await?,
         left,
         arrived,
         others: readable.into_iter().filter(|s| s.id != site.id && s.status == "active").collect(),
@@ -294,7 +297,7 @@ pub async fn observation(app: &App, who: &Caller, site: SiteId, id: ObservationI
     Ok(observations(app, who, site).await?.into_iter().find(|o| o.id == id))
 }
 
-/// The history and logbook of a site the account has loaded, oldest first.
+/// The history of a site the account has loaded, oldest first.
 pub async fn history(app: &App, site: &Site) -> Result<Vec<Event>> {
     Ok(timeline::of(&app.db, RecordKind::Site, site.id).await?)
 }

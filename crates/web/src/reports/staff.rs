@@ -146,6 +146,10 @@ struct ShowPage {
     site: Option<veille_storage::sites::Site>,
     near_sites: Vec<veille_storage::sites::Site>,
     site_names: std::collections::HashMap<String, String>,
+    /// Requests to city services made from it (the caller reads).
+    requests: Vec<(veille_storage::services::ServiceRequest, String)>,
+    /// Whether the caller sends requests to services.
+    can_request: bool,
 }
 
 impl ShowPage {
@@ -189,7 +193,10 @@ impl ShowPage {
 async fn page(state: &AppState, ctx: PageCtx, who: &Authenticated, report: Report, errors: FieldErrors, drafts: Drafts) -> AppResult<ShowPage> {
     let d: Detail = app::detail(state, who, report).await?;
     let handlers = if d.can_reassign || d.report.team.is_some() { app::handlers(state).await? } else { Vec::new() };
+    let requests = veille_app::neighbourhood::services::of_origin(state, who, "report", &d.report.id.to_string()).await?;
     Ok(ShowPage {
+        requests,
+        can_request: d.can_update && veille_app::neighbourhood::services::can_send(who),
         view: drafts.preview.clone().unwrap_or_else(|| PublicView::of(&d.report)),
         ctx,
         territory: d.territory,

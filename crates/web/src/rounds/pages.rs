@@ -96,6 +96,12 @@ struct ShowPage {
     errors: FieldErrors,
     /// The organisation's team safety rules (empty: the default text).
     safety_rules: String,
+    /// Handover entries for this team since its last check-in, shown first.
+    handovers: Vec<veille_app::neighbourhood::logbooks::EntryView>,
+    /// Mediations recorded on this round.
+    mediations: Vec<veille_app::neighbourhood::mediations::Line>,
+    /// Whether the caller records mediations.
+    can_mediate: bool,
 }
 
 async fn show_page(state: &AppState, ctx: PageCtx, who: &Authenticated, round: Round, errors: FieldErrors, chosen: Vec<String>) -> AppResult<ShowPage> {
@@ -103,8 +109,14 @@ async fn show_page(state: &AppState, ctx: PageCtx, who: &Authenticated, round: R
     let items = catalogue::offered(state, round.organisation, &rec.distributions).await?;
     let now = state.clock.now();
     let safety_rules = veille_app::people::protection::text_of(state, round.organisation, veille_app::people::protection::Guidance::SafetyRules).await?;
+    let sites: Vec<String> = rec.stops.iter().filter_map(|s| s.site.map(|x| x.to_string())).collect();
+    let handovers = veille_app::neighbourhood::logbooks::handovers_at_check_in(state, who, &round, &sites).await?;
+    let mediations = veille_app::neighbourhood::mediations::of_round(state, who, round.id).await?;
     Ok(ShowPage {
         safety_rules,
+        handovers,
+        mediations,
+        can_mediate: veille_app::neighbourhood::mediations::can_record(who),
         overdue: round.status == "started" && round.expected_return_at.is_some_and(|t| t < now),
         can_update: app::can_update(who, &round),
         expected_default: round.planned_end.max(now.plus_seconds(3600)).to_paris_input(),
@@ -236,6 +248,8 @@ struct ReportPage {
     errors: FieldErrors,
     /// What the encounters recorded with this round count (anonymous).
     met: RoundCounts,
+    /// The mediations recorded on this round (parties by role only).
+    mediations: Vec<veille_app::neighbourhood::mediations::Line>,
 }
 
 impl ReportPage {
@@ -282,7 +296,19 @@ async fn report_page(
             ("handover".into(), round.handover.clone()),
         ]
     });
-    Ok(ReportPage { day: d.day, can_update: app::can_update(who, &round), organisation: d.organisation, rec, round, values, errors, met: d.met, ctx })
+    let mediations = veille_app::neighbourhood::mediations::of_round(state, who, round.id).await?;
+    Ok(ReportPage {
+        day: d.day,
+        can_update: app::can_update(who, &round),
+        organisation: d.organisation,
+        rec,
+        round,
+        values,
+        errors,
+        met: d.met,
+        mediations,
+        ctx,
+    })
 }
 
 /// GET /rounds/{id}/report (an audited read)

@@ -13,7 +13,7 @@ use crate::sites::{site_at, two, Two};
 
 /// A team of organisation A with the two given members, its catalogue, and a
 /// circuit of one site.
-async fn team_of(w: &Two, members: &[UserId]) -> (TeamId, veille_domain::SiteId) {
+pub async fn team_of(w: &Two, members: &[UserId]) -> (TeamId, veille_domain::SiteId) {
     let now = w.app.state.clock.now();
     let site = site_at(&w.app, w.a, w.coord_a, "Campement du quai", 2.05, 48.05).await;
     let mut tx = w.app.db().begin().await.unwrap();
@@ -44,7 +44,7 @@ async fn team_of(w: &Two, members: &[UserId]) -> (TeamId, veille_domain::SiteId)
     (team, site)
 }
 
-fn today(app: &TestApp) -> String {
+pub fn today(app: &TestApp) -> String {
     app.state.clock.now().paris_date().to_string()
 }
 

@@ -110,7 +110,12 @@ pub struct Two {
 }
 
 pub async fn two() -> Two {
-    let app = TestApp::new().await;
+    two_with(veille_web::Config::default()).await
+}
+
+/// [`two`] with a configuration (an SMTP sink's port…).
+pub async fn two_with(config: veille_web::Config) -> Two {
+    let app = TestApp::with_config(config).await;
     let t1 = app.two_square_territories().await;
     veille_web::territories::reload_index(&app.state).await.unwrap();
     let a = app.org("Mission coordination", true).await;
