@@ -162,14 +162,14 @@ L.append("What the raw `INSERT` leaves out: HTTP parsing and the response, the `
          "client in the benchmark binary (`crates/veille/src/bin/bench-intake.rs`).")
 L.append("")
 
-L.append("Statements per intake through `POST /open311/v2/requests.json` (counted in the code, warm caches): before this "
-         "round 15 — token, account, territory row (with its whole geometry), full rows of the reports nearby, "
+L.append("Statements per intake through `POST /open311/v2/requests.json` (counted in the code, warm caches): at first "
+         "15 — token, account, territory row (with its whole geometry), full rows of the reports nearby, "
          "organisations, routing rules, team, reference-uniqueness read, then BEGIN, report, timeline event(s), "
-         "`UPDATE audit_head`, audit entry, `UPDATE audit_head`, COMMIT; now 8 — token, account, points of the reports "
-         "nearby, then BEGIN, report, timeline event(s), audit entry, COMMIT (routing table, teams' organisations, "
-         "coordinating organisation and territory names are cached in memory; the reference's uniqueness is the "
-         "constraint's job; the audit entry is chained by the sealer after commit, so PostgreSQL transactions no "
-         "longer queue on the `audit_head` row through their commit).")
+         "`UPDATE audit_head`, audit entry, `UPDATE audit_head`, COMMIT; then 9 — token, account, grants, points of "
+         "the reports nearby, BEGIN, report, timeline event(s), audit entry, COMMIT; now (decision 77) 3 reads per "
+         "report — the token with its account (one join), grants, points of the reports nearby — and 5 statements "
+         "per *group* of reports received at the same moment (BEGIN, one multi-row INSERT each into reports, "
+         "timeline and audit log, COMMIT: one fsync for the group), written by the instance's one intake writer.")
 L.append("")
 
 section = "\n".join(L)

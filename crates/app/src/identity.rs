@@ -27,13 +27,12 @@ pub enum TokenRefusal {
 /// The caller a personal API token stands for, if it is live, belongs to an
 /// active account and has the write scope when `writes`.
 pub async fn by_api_token(app: &App, secret: &str, writes: bool, now: Timestamp) -> Result<std::result::Result<(Caller, ApiToken), TokenRefusal>> {
-    let Some(token) = tokens::live_by_hash(&app.db, &crate::security::token_hash(secret.trim()), now).await? else {
+    let Some((token, account)) = tokens::live_with_account(&app.db, &crate::security::token_hash(secret.trim()), now).await? else {
         return Ok(Err(TokenRefusal::Unknown));
     };
     if writes && !token.scopes.iter().any(|s| s == "write") {
         return Ok(Err(TokenRefusal::ReadOnly));
     }
-    let account = accounts::get(&app.db, token.user).await?;
     if account.disabled {
         return Ok(Err(TokenRefusal::Unknown));
     }

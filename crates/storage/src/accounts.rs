@@ -44,14 +44,14 @@ pub struct Account {
     pub version: i64,
 }
 
-const COLUMNS: &str = "id, organisation_id, email, display_name, role, password_hash, totp_secret, totp_enabled, \
+pub(crate) const COLUMNS: &str = "id, organisation_id, email, display_name, role, password_hash, totp_secret, totp_enabled, \
                        totp_last_step, all_territories, disabled, demo_account, lang, last_active_at, version";
 
 fn parse_id<T: std::str::FromStr>(s: String, what: &'static str) -> Result<T> {
     s.parse().map_err(|_| StorageError::Corrupt(what))
 }
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<Account> {
+pub(crate) fn from_row(row: &sqlx::any::AnyRow) -> Result<Account> {
     let role: String = row.try_get("role")?;
     Ok(Account {
         id: parse_id(row.try_get("id")?, "users.id")?,

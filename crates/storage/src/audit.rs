@@ -243,21 +243,36 @@ fn head_problem(key: &AuditKey, head: &Head) -> Option<String> {
 /// Appends an entry inside the caller's transaction: one INSERT, no lock on
 /// anything another writer needs. The sealer chains it after commit.
 pub async fn append(tx: &mut Tx, new: NewEntry<'_>) -> Result<()> {
-    sqlx::query(
+    append_all(tx, std::slice::from_ref(&new)).await
+}
+
+/// Appends entries in one statement (its text depends only on how many).
+pub async fn append_all(tx: &mut Tx, entries: &[NewEntry<'_>]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    const BINDS: usize = 9;
+    let rows: Vec<String> =
+        (0..entries.len()).map(|i| format!("({})", (1..=BINDS).map(|k| format!("${}", i * BINDS + k)).collect::<Vec<_>>().join(", "))).collect();
+    let sql = format!(
         "INSERT INTO audit_log (id, at, actor_user_id, actor_organisation_id, action, record_kind, record_id, \
-         record_organisation_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(new.at.as_micros())
-    .bind(new.actor_user.map(|u| u.to_string()))
-    .bind(new.actor_organisation.map(|o| o.to_string()))
-    .bind(new.action)
-    .bind(new.record_kind)
-    .bind(new.record_id)
-    .bind(new.record_organisation.map(|o| o.to_string()))
-    .bind(new.detail.to_string())
-    .execute(&mut **tx)
-    .await?;
+         record_organisation_id, detail) VALUES {}",
+        rows.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for new in entries {
+        q = q
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(new.at.as_micros())
+            .bind(new.actor_user.map(|u| u.to_string()))
+            .bind(new.actor_organisation.map(|o| o.to_string()))
+            .bind(new.action)
+            .bind(new.record_kind)
+            .bind(new.record_id.clone())
+            .bind(new.record_organisation.map(|o| o.to_string()))
+            .bind(new.detail.to_string());
+    }
+    q.execute(&mut **tx).await?;
     Ok(())
 }
 

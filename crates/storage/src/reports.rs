@@ -241,49 +241,75 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Report> {
 
 /// Writes a new report.
 pub async fn create(tx: &mut Tx, new: &NewReport, now: Timestamp) -> Result<ReportId> {
-    let id = ReportId::new();
-    sqlx::query(
-        "INSERT INTO reports (id, reference, token_hash, created_at, updated_at, source, channel, lon, lat, address, \
-         territory_id, seen, adults, children, tents, description, contact_email, contact_phone, contact_consent, \
-         level, reasons, status, organisation_id, triage_organisation_id, team_id, email_confirm_hash, \
-         situations, reporter_name, email_confirmed, site_id, acknowledged_at) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), CAST($8 AS DOUBLE PRECISION), $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, \
-         $26, $27, $28, $29, $30)",
-    )
-    .bind(id)
-    .bind(&new.reference)
-    .bind(&new.token_hash)
-    .bind(now.as_micros())
-    .bind(new.source)
-    .bind(new.channel)
-    .bind(real_text(new.lon))
-    .bind(real_text(new.lat))
-    .bind(&new.address)
-    .bind(new.territory)
-    .bind(new.seen.join(","))
-    .bind(new.adults)
-    .bind(new.children)
-    .bind(new.tents)
-    .bind(&new.description)
-    .bind(new.contact_email.clone())
-    .bind(new.contact_phone.clone())
-    .bind(b(new.contact_consent))
-    .bind(new.level)
-    .bind(serde_json::to_string(&new.reasons).unwrap_or_else(|_| "[]".into()))
-    .bind(new.status)
-    .bind(new.organisation)
-    .bind(new.triage_organisation)
-    .bind(new.team)
-    .bind(new.email_confirm_hash.clone())
-    .bind(new.situations.join(","))
-    .bind(new.reporter_name.clone())
-    .bind(b(new.email_confirmed))
-    .bind(new.site_id)
-    .bind(new.acknowledged.then(|| now.as_micros()))
-    .execute(&mut **tx)
-    .await
-    .classify()?;
-    Ok(id)
+    let ids = create_all(tx, &[(new, now)]).await?;
+    Ok(ids[0])
+}
+
+/// The columns [`create_all`] writes, in the order of its placeholders.
+const CREATE_COLUMNS: &str = "id, reference, token_hash, created_at, updated_at, source, channel, lon, lat, address, \
+     territory_id, seen, adults, children, tents, description, contact_email, contact_phone, contact_consent, \
+     level, reasons, status, organisation_id, triage_organisation_id, team_id, email_confirm_hash, \
+     situations, reporter_name, email_confirmed, site_id, acknowledged_at";
+/// Values bound per report by [`create_all`].
+const CREATE_BINDS: usize = 30;
+
+/// Writes new reports, each received at its own time, in one statement (the
+/// intake's group commit writes the reports received at the same moment
+/// together). The statement's text depends only on how many reports it
+/// writes, so the prepared statements stay few.
+pub async fn create_all(tx: &mut Tx, new: &[(&NewReport, Timestamp)]) -> Result<Vec<ReportId>> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<String> = (0..new.len())
+        .map(|i| {
+            let p = |k: usize| format!("${}", i * CREATE_BINDS + k);
+            let mut cells: Vec<String> = (1..=CREATE_BINDS).map(p).collect();
+            cells[6] = format!("CAST({} AS DOUBLE PRECISION)", cells[6]);
+            cells[7] = format!("CAST({} AS DOUBLE PRECISION)", cells[7]);
+            // `updated_at` is `created_at`.
+            cells.insert(4, cells[3].clone());
+            format!("({})", cells.join(", "))
+        })
+        .collect();
+    let sql = format!("INSERT INTO reports ({CREATE_COLUMNS}) VALUES {}", rows.join(", "));
+    let ids: Vec<ReportId> = new.iter().map(|_| ReportId::new()).collect();
+    let mut q = sqlx::query(&sql);
+    for ((new, now), id) in new.iter().zip(&ids) {
+        q = q
+            .bind(*id)
+            .bind(new.reference.clone())
+            .bind(new.token_hash.clone())
+            .bind(now.as_micros())
+            .bind(new.source)
+            .bind(new.channel)
+            .bind(real_text(new.lon))
+            .bind(real_text(new.lat))
+            .bind(new.address.clone())
+            .bind(new.territory)
+            .bind(new.seen.join(","))
+            .bind(new.adults)
+            .bind(new.children)
+            .bind(new.tents)
+            .bind(new.description.clone())
+            .bind(new.contact_email.clone())
+            .bind(new.contact_phone.clone())
+            .bind(b(new.contact_consent))
+            .bind(new.level)
+            .bind(serde_json::to_string(&new.reasons).unwrap_or_else(|_| "[]".into()))
+            .bind(new.status)
+            .bind(new.organisation)
+            .bind(new.triage_organisation)
+            .bind(new.team)
+            .bind(new.email_confirm_hash.clone())
+            .bind(new.situations.join(","))
+            .bind(new.reporter_name.clone())
+            .bind(b(new.email_confirmed))
+            .bind(new.site_id)
+            .bind(new.acknowledged.then(|| now.as_micros()));
+    }
+    q.execute(&mut **tx).await.classify()?;
+    Ok(ids)
 }
 
 /// One report within the scope (`NotFound` outside it: its existence is not told).

@@ -3,6 +3,7 @@
 use sqlx::Row;
 use veille_domain::{ApiTokenId, Timestamp, UserId};
 
+use crate::accounts::Account;
 use crate::db::{Db, Tx};
 use crate::error::{Result, StorageError};
 
@@ -30,18 +31,24 @@ pub struct ApiToken {
 const COLUMNS: &str = "id, user_id, name, scopes, created_at, expires_at, revoked_at, last_used_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<ApiToken> {
-    let id: String = r.try_get("id")?;
-    let user: String = r.try_get("user_id")?;
-    let scopes: String = r.try_get("scopes")?;
+    from_row_as(r, "")
+}
+
+/// A token from a row whose token columns carry `prefix` (a join).
+fn from_row_as(r: &sqlx::any::AnyRow, prefix: &str) -> Result<ApiToken> {
+    let col = |c: &str| format!("{prefix}{c}");
+    let id: String = r.try_get(col("id").as_str())?;
+    let user: String = r.try_get(col("user_id").as_str())?;
+    let scopes: String = r.try_get(col("scopes").as_str())?;
     Ok(ApiToken {
         id: id.parse().map_err(|_| StorageError::Corrupt("api_tokens.id"))?,
         user: user.parse().map_err(|_| StorageError::Corrupt("api_tokens.user_id"))?,
-        name: r.try_get("name")?,
+        name: r.try_get(col("name").as_str())?,
         scopes: scopes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-        created_at: Timestamp::from_micros(r.try_get("created_at")?),
-        expires_at: Timestamp::from_micros(r.try_get("expires_at")?),
-        revoked_at: r.try_get::<Option<i64>, _>("revoked_at")?.map(Timestamp::from_micros),
-        last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(Timestamp::from_micros),
+        created_at: Timestamp::from_micros(r.try_get(col("created_at").as_str())?),
+        expires_at: Timestamp::from_micros(r.try_get(col("expires_at").as_str())?),
+        revoked_at: r.try_get::<Option<i64>, _>(col("revoked_at").as_str())?.map(Timestamp::from_micros),
+        last_used_at: r.try_get::<Option<i64>, _>(col("last_used_at").as_str())?.map(Timestamp::from_micros),
     })
 }
 
@@ -64,20 +71,24 @@ pub async fn create(tx: &mut Tx, user: UserId, name: &str, token_hash: &str, sco
     Ok(id)
 }
 
-/// A live token by hash (not revoked, not expired), marking its use.
-pub async fn live_by_hash(db: &Db, token_hash: &str, now: Timestamp) -> Result<Option<ApiToken>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2"))
-        .bind(token_hash)
-        .bind(now.as_micros())
-        .fetch_optional(db.pool())
-        .await?;
-    let token = row.as_ref().map(from_row).transpose()?;
+/// The live token with this hash and its account, in one read (every API
+/// request and every Open311 write pays it); marks the token used.
+pub async fn live_with_account(db: &Db, token_hash: &str, now: Timestamp) -> Result<Option<(ApiToken, Account)>> {
+    let token_columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("t.{c} AS token_{c}")).collect();
+    let account_columns: Vec<String> = crate::accounts::COLUMNS.split(',').map(|c| format!("u.{}", c.trim())).collect();
+    let sql = format!(
+        "SELECT {}, {} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2",
+        token_columns.join(", "),
+        account_columns.join(", ")
+    );
+    let row = sqlx::query(&sql).bind(token_hash).bind(now.as_micros()).fetch_optional(db.pool()).await?;
+    let Some(row) = row else { return Ok(None) };
+    let (token, account) = (from_row_as(&row, "token_")?, crate::accounts::from_row(&row)?);
     // "Last used" to the minute: a write per request would double the commits of every API call.
-    let stale = |t: &ApiToken| t.last_used_at.is_none_or(|at| at.seconds_until(now) >= 60);
-    if let Some(t) = token.as_ref().filter(|t| stale(t)) {
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now.as_micros()).bind(t.id.to_string()).execute(db.pool()).await?;
+    if token.last_used_at.is_none_or(|at| at.seconds_until(now) >= 60) {
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now.as_micros()).bind(token.id.to_string()).execute(db.pool()).await?;
     }
-    Ok(token)
+    Ok(Some((token, account)))
 }
 
 /// Tokens of an account, newest first.
