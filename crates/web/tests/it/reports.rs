@@ -781,3 +781,144 @@ async fn a_routing_change_made_through_one_instance_is_applied_by_the_other() {
     veille_web::territories::import(w.app.db(), PARIS, "code", "nom", None, w.app.state.clock.now()).await.unwrap();
     assert_eq!(veille_storage::reports::lookup_versions(w.app.db()).await.unwrap().1, before + 1);
 }
+
+/// An Open311 XML document read by a real XML parser into the shape of its
+/// JSON twin: a list element's children become an array, other elements with
+/// children an object, leaves their text (empty for an empty element).
+fn xml_as_json(xml: &str) -> serde_json::Value {
+    use quick_xml::events::Event;
+    use serde_json::{Map, Value};
+    const LISTS: [&str; 5] = ["services", "service_requests", "errors", "attributes", "values"];
+    let mut reader = quick_xml::Reader::from_str(xml);
+    // (element name, its children as (name, value), its text)
+    type Open = (String, Vec<(String, Value)>, String);
+    let mut stack: Vec<Open> = vec![("#document".into(), Vec::new(), String::new())];
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Start(e) => stack.push((String::from_utf8(e.name().as_ref().to_vec()).unwrap(), Vec::new(), String::new())),
+            Event::Empty(e) => {
+                let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+                let value = if LISTS.contains(&name.as_str()) { Value::Array(Vec::new()) } else { Value::String(String::new()) };
+                stack.last_mut().unwrap().1.push((name, value));
+            }
+            Event::Text(t) => stack.last_mut().unwrap().2.push_str(&t.decode().unwrap()),
+            Event::GeneralRef(r) => {
+                let name = String::from_utf8(AsRef::<[u8]>::as_ref(&*r).to_vec()).unwrap();
+                let c = match name.as_str() {
+                    "amp" => "&",
+                    "lt" => "<",
+                    "gt" => ">",
+                    "quot" => "\"",
+                    "apos" => "'",
+                    other => panic!("unexpected entity {other}"),
+                };
+                stack.last_mut().unwrap().2.push_str(c);
+            }
+            Event::End(_) => {
+                let (name, children, text) = stack.pop().unwrap();
+                let value = if LISTS.contains(&name.as_str()) {
+                    Value::Array(children.into_iter().map(|(_, v)| v).collect())
+                } else if children.is_empty() {
+                    Value::String(text)
+                } else {
+                    Value::Object(children.into_iter().collect::<Map<_, _>>())
+                };
+                stack.last_mut().unwrap().1.push((name, value));
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    let mut document = stack.pop().unwrap().1;
+    assert_eq!(document.len(), 1, "one root element");
+    document.pop().unwrap().1
+}
+
+/// A JSON answer with its leaves as XML carries them: numbers and booleans as
+/// text, null as an empty element.
+fn as_xml_text(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Null => Value::String(String::new()),
+        Value::Bool(b) => Value::String(b.to_string()),
+        Value::Number(n) => Value::String(n.to_string()),
+        Value::String(_) => v.clone(),
+        Value::Array(items) => Value::Array(items.iter().map(as_xml_text).collect()),
+        Value::Object(fields) => Value::Object(fields.iter().map(|(k, v)| (k.clone(), as_xml_text(v))).collect()),
+    }
+}
+
+#[tokio::test]
+async fn open311_answers_in_xml_as_in_json_field_by_field() {
+    let w = world().await;
+    let mut c = w.app.client();
+    let secret = veille_web::security::random_token();
+    let now = w.app.state.clock.now();
+    let mut tx = w.app.db().begin().await.unwrap();
+    veille_storage::tokens::create(
+        &mut tx,
+        w.field_coordinator,
+        "open311",
+        &veille_web::security::token_hash(&secret),
+        &["read", "write"],
+        now,
+        now.plus_seconds(86_400),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let code = c.get("/open311/v2/services.json").await.json()[0]["service_code"].as_str().unwrap().to_owned();
+    // A description with characters XML must escape: never published, but the notices and names are.
+    let body = |key: &str| {
+        serde_urlencoded::to_string([
+            ("api_key", key),
+            ("service_code", code.as_str()),
+            ("lat", IN_18TH.0),
+            ("long", IN_18TH.1),
+            ("description", "Sous le pont <quai> & « passage »"),
+            ("attribute[situation][]", "camp"),
+            ("attribute[tents]", "3"),
+        ])
+        .unwrap()
+    };
+    let created = c.post_raw("/open311/v2/requests.xml", &body(&secret)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert!(created.headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/xml"));
+    let created = xml_as_json(&created.body);
+    let id = created[0]["service_request_id"].as_str().unwrap().to_owned();
+    assert!(report_by_reference(w.app.db(), &id).await.unwrap().is_some(), "the XML POST went through the same intake");
+    assert_eq!(created[0]["account_id"], "", "the spec's empty account_id");
+
+    // Every read answers the same fields and values in both formats.
+    for (json_path, xml_path) in [
+        ("/open311/v2/services.json".to_owned(), "/open311/v2/services.xml".to_owned()),
+        (format!("/open311/v2/services/{code}.json"), format!("/open311/v2/services/{code}.xml")),
+        ("/open311/v2/requests.json".to_owned(), "/open311/v2/requests.xml".to_owned()),
+        (format!("/open311/v2/requests/{id}.json"), format!("/open311/v2/requests/{id}.xml")),
+        ("/open311/v2/requests.json?status=bogus".to_owned(), "/open311/v2/requests.xml?status=bogus".to_owned()),
+        ("/open311/v2/services/nope.json".to_owned(), "/open311/v2/services/nope.xml".to_owned()),
+        ("/open311/v2/requests/S-NONE-NONE.json".to_owned(), "/open311/v2/requests/S-NONE-NONE.xml".to_owned()),
+    ] {
+        let (j, x) = (c.get(&json_path).await, c.get(&xml_path).await);
+        assert_eq!(j.status, x.status, "{xml_path}");
+        assert_eq!(xml_as_json(&x.body), as_xml_text(&j.json()), "{xml_path}:\n{}", x.body);
+    }
+
+    // The element names of the specification's examples.
+    let services = c.get("/open311/v2/services.xml").await.body;
+    for element in ["<services><service>", "<service_code>", "<service_name>", "<metadata>true</metadata>", "<type>batch</type>", "<keywords>", "<group>"] {
+        assert!(services.contains(element), "{element} in {services}");
+    }
+    let definition = c.get(&format!("/open311/v2/services/{code}.xml")).await.body;
+    for element in ["<service_definition>", "<attributes><attribute>", "<datatype>multivaluelist</datatype>", "<values><value><key>", "<name>"] {
+        assert!(definition.contains(element), "{element} in {definition}");
+    }
+    let requests = c.get(&format!("/open311/v2/requests/{id}.xml")).await.body;
+    for element in ["<service_requests><request>", "<service_request_id>", "<status>open</status>", "<requested_datetime>", "<updated_datetime>"] {
+        assert!(requests.contains(element), "{element} in {requests}");
+    }
+    assert!(!requests.contains("quai"), "no description is published");
+    let refused = c.post_raw("/open311/v2/requests.xml", &body("not-a-token")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains("<errors><error><code>403</code><description>"), "{}", refused.body);
+}
