@@ -86,7 +86,11 @@ pub async fn load_at(db: &Db, now: veille_domain::Timestamp) -> anyhow::Result<S
         for code in *codes {
             scope.push(store_territories::id_by_code(db, code).await?.ok_or_else(|| anyhow::anyhow!("territory {code}"))?);
         }
-        let groups: Vec<FieldGroup> = role.default_field_groups().to_vec();
+        let mut groups: Vec<FieldGroup> = role.default_field_groups().to_vec();
+        // The mediator reads the contact book of local relays of its organisation.
+        if *email == "mediateur@demo.veille.invalid" {
+            groups.push(FieldGroup::Relays);
+        }
         let id = accounts::create(
             &mut tx,
             &NewAccount {
@@ -118,6 +122,7 @@ pub async fn load_at(db: &Db, now: veille_domain::Timestamp) -> anyhow::Result<S
     crate::people::demo::load(db, now).await?;
     crate::shelter::demo::load(db, now).await?;
     crate::cases::demo::load(db, now).await?;
+    crate::neighbourhood::demo::load(db, now).await?;
     let mut out = String::from("Demo data loaded (synthetic Paris instance). Demo accounts — password for all: ");
     out.push_str(DEMO_PASSWORD);
     out.push('\n');

@@ -27,6 +27,8 @@ pub mod login;
 pub mod mail;
 pub mod meetings;
 pub mod navigation;
+pub mod neighbourhood;
+pub mod on_call;
 pub mod people;
 pub mod proxy;
 pub mod reports;
@@ -69,6 +71,8 @@ pub struct App {
     pub duplicates: Arc<people::duplicates::DuplicateIndex>,
     /// The audit chain's sealer (its MAC key, kept outside the database, and window).
     pub audit: Arc<veille_storage::audit::Sealer>,
+    /// The intake's group commit (the writer task of this instance).
+    pub committer: reports::Committer,
 }
 
 impl App {
@@ -77,6 +81,7 @@ impl App {
         let audit = Arc::new(instance::audit_sealer(&db, &config).await?);
         let app = Self {
             audit,
+            committer: reports::Committer::start(db.clone()),
             db,
             config: Arc::new(config),
             clock,

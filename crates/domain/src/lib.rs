@@ -11,6 +11,8 @@ pub mod codes;
 pub mod directory;
 pub mod email;
 pub mod ids;
+pub mod neighbourhood;
+pub mod on_call;
 pub mod people;
 pub mod records;
 pub mod reports;

@@ -104,14 +104,14 @@ mod embedded {
 /// `<version>_<description>.sql`, the description with spaces for `_`, and
 /// `-- no-transaction` at the top opting out of the transaction.
 #[derive(Debug)]
-struct Embedded(&'static [(&'static str, &'static str)]);
+struct Embedded(Vec<(&'static str, &'static str)>);
 
 impl<'s> sqlx::migrate::MigrationSource<'s> for Embedded {
     #[allow(clippy::type_complexity)]
     fn resolve(
         self,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<Vec<sqlx::migrate::Migration>, sqlx::error::BoxDynError>> + Send + 's>> {
-        Box::pin(async move { resolve(self.0) })
+        Box::pin(async move { resolve(&self.0) })
     }
 }
 
@@ -180,7 +180,20 @@ impl Db {
             Backend::Sqlite => embedded::SQLITE,
             Backend::Postgres => embedded::POSTGRES,
         };
-        sqlx::migrate::Migrator::new(Embedded(files)).await?.run(&self.pool).await?;
+        sqlx::migrate::Migrator::new(Embedded(files.to_vec())).await?.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Applies the migrations up to `version` included, and no further: the
+    /// tests of a data migration fill a database as it was before it.
+    pub async fn migrate_until(&self, version: i64) -> Result<()> {
+        let files = match self.backend {
+            Backend::Sqlite => embedded::SQLITE,
+            Backend::Postgres => embedded::POSTGRES,
+        };
+        let upto: Vec<(&'static str, &'static str)> =
+            files.iter().copied().filter(|(name, _)| name.split('_').next().and_then(|v| v.parse::<i64>().ok()).is_some_and(|v| v <= version)).collect();
+        sqlx::migrate::Migrator::new(Embedded(upto)).await?.run(&self.pool).await?;
         Ok(())
     }
 
@@ -346,7 +359,7 @@ mod tests {
         for (engine, files) in [("sqlite", embedded::SQLITE), ("postgres", embedded::POSTGRES)] {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(engine);
             let from_dir = sqlx::migrate::Migrator::new(dir.as_path()).await.unwrap();
-            let embedded = sqlx::migrate::Migrator::new(Embedded(files)).await.unwrap();
+            let embedded = sqlx::migrate::Migrator::new(Embedded(files.to_vec())).await.unwrap();
             let key = |m: &sqlx::migrate::Migration| (m.version, m.description.to_string(), m.checksum.to_vec(), m.no_tx, m.sql.to_string());
             let (a, b): (Vec<_>, Vec<_>) = (from_dir.iter().map(key).collect(), embedded.iter().map(key).collect());
             assert!(a.len() >= 9, "{engine}: {} migrations", a.len());

@@ -21,6 +21,8 @@ pub enum Whose {
     Partner,
     /// Anyone: free text typed by staff or the public, which may name people.
     FreeText,
+    /// A local relay of the contact book (resident, shopkeeper, caretaker…).
+    Relay,
 }
 
 /// A column holding personal data.
@@ -58,6 +60,10 @@ const fn justice(name: &'static str) -> Column {
     Column { name, whose: Whose::FreeText, group: Some(FieldGroup::Justice) }
 }
 
+const fn relay(name: &'static str) -> Column {
+    Column { name, whose: Whose::Relay, group: Some(FieldGroup::Relays) }
+}
+
 use Whose::*;
 
 /// Every table holding personal data, and where.
@@ -85,6 +91,17 @@ pub const PERSONAL: &[Table] = &[
     Table { name: "meeting_attendees", person: None, columns: &[c("name", Partner), c("email", Partner)] },
     Table { name: "meeting_items", person: None, columns: &[c("topic", FreeText), c("notes", FreeText), c("decision", FreeText)] },
     Table { name: "escalations", person: None, columns: &[c("summary", FreeText), c("resolution", FreeText)] },
+    // Neighbourhood work (migration 0016): the contact book is the relays field group.
+    Table {
+        name: "contacts",
+        person: None,
+        columns: &[relay("name"), relay("structure"), relay("place"), relay("lon"), relay("lat"), relay("phone"), relay("email"), relay("reach")],
+    },
+    Table { name: "mediations", person: None, columns: &[c("place", FreeText), c("actions", FreeText), c("outcome_note", FreeText)] },
+    Table { name: "mediation_parties", person: Some("person_id"), columns: &[] },
+    Table { name: "service_requests", person: None, columns: &[c("place", FreeText), c("description", FreeText), c("answer", FreeText)] },
+    Table { name: "service_request_photos", person: None, columns: &[c("data", FreeText)] },
+    Table { name: "log_entries", person: None, columns: &[c("body", FreeText), c("attachment_name", FreeText), c("attachment_data", FreeText)] },
     Table { name: "users", person: None, columns: &[c("email", Staff), c("display_name", Staff)] },
     Table { name: "invitations", person: None, columns: &[c("email", Staff), c("display_name", Staff)] },
     Table { name: "outbox", person: None, columns: &[c("to_address", FreeText), c("subject", FreeText), c("body_text", FreeText)] },
@@ -187,6 +204,9 @@ pub const WITHOUT_PERSONAL_DATA: &[&str] = &[
     "directory_services",
     "facilities",
     "escalation_recipients",
+    "city_services",
+    "log_mentions",
+    "on_call",
 ];
 
 /// The declaration of a table, if it holds personal data.

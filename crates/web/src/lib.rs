@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod login;
 pub mod meetings;
 pub mod middleware;
+pub mod neighbourhood;
 pub mod openapi;
 pub mod organisations;
 pub mod page;

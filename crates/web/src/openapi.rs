@@ -54,6 +54,11 @@ pub fn build() -> Value {
             // or (people) probable duplicates to review first.
             op["responses"]["409"] = json!({"$ref": "#/components/responses/Error"});
         }
+        if !spec.doc.query.is_empty() {
+            // A value the schema lets through may still say nothing the
+            // handler can read (a month 0000000): 422 with its field.
+            op["responses"]["422"] = json!({"$ref": "#/components/responses/Invalid"});
+        }
         if let Some(f) = spec.doc.request {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": f(&mut generator).to_value()}}});
             op["responses"]["422"] = json!({"$ref": "#/components/responses/Invalid"});

@@ -256,6 +256,13 @@ pub fn registry() -> Registry {
             "Set the organisation's team safety rules, shown at round check-in",
             post(organisations::set_safety_rules),
         )
+        .post(
+            "/organisations/{id}/on-call",
+            Signed,
+            "Put an account of the organisation on its on-call list (who receives the alerts)",
+            post(organisations::add_on_call),
+        )
+        .post("/organisations/{id}/on-call/remove", Signed, "Take an entry off the organisation's on-call list", post(organisations::remove_on_call))
         .get("/users/{id}", Signed, "An account (audited read)", get(users::show))
         .post("/users/{id}/disable", Signed, "Disable an account", post(users::disable))
         .post("/users/{id}/enable", Signed, "Enable an account", post(users::enable))
@@ -293,4 +300,5 @@ pub fn registry() -> Registry {
         .with(crate::shelter::routes)
         .with(crate::cases::routes)
         .with(crate::meetings::routes)
+        .with(crate::neighbourhood::routes)
 }

@@ -4,6 +4,7 @@
 //! reads; the routing table; figures; and the mails to reporters who asked
 //! for them — the same whichever screen or channel a change comes from.
 
+mod commit;
 pub mod demo;
 pub mod intake;
 pub mod open311;
@@ -29,6 +30,7 @@ use crate::error::Result;
 use crate::Lang;
 use crate::{App, Caller};
 
+pub use commit::Committer;
 pub use intake::{Intake, IntakeInput, Mode};
 pub use veille_domain::reports::{Channel, Deadlines, Outcome, Source, FLAGS, SITUATIONS, STAFF_CHANNELS};
 pub use veille_storage::reports::{Facts, Followed, Note, Photo, PublicReport, Report};
@@ -109,6 +111,8 @@ pub struct Received {
     pub team: Option<TeamId>,
     /// Organisation in charge.
     pub organisation: Option<OrganisationId>,
+    /// The city or technical services the report's dysfunctions were sent to.
+    pub services: Vec<String>,
 }
 
 const REFERENCE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -261,7 +265,12 @@ pub async fn receive(app: &App, intake: &Intake, who: Option<&Caller>) -> Result
     let triage = rules().triage(&observation);
     let level = i64::from(triage.level);
     let coordinating = cached.coordinating;
-    let team = territory.and_then(|t| veille_domain::reports::route(&cached.rules, Some(t), &intake.situations, level));
+    // Dysfunctions of public space (a broken street light, dumped waste…)
+    // go to the competent city or technical service; a report of nothing
+    // else goes to no social maraude.
+    let social = veille_domain::neighbourhood::needs_social_team(&intake.situations);
+    let services = crate::neighbourhood::services::competent_for(app, &intake.situations, territory).await?;
+    let team = if social { territory.and_then(|t| veille_domain::reports::route(&cached.rules, Some(t), &intake.situations, level)) } else { None };
     let team_org = match team {
         Some(t) => match cached.team_organisation.get(&t) {
             Some(o) => Some(*o),
@@ -269,13 +278,14 @@ pub async fn receive(app: &App, intake: &Intake, who: Option<&Caller>) -> Result
         },
         None => None,
     };
-    let organisation = team_org.or(coordinating);
-    let status = if team.is_some() { Status::Assigned } else { Status::Received };
+    let to_service = !social && !services.is_empty();
+    let organisation = team_org.or(if to_service { services.first().map(|s| s.organisation) } else { None }).or(coordinating);
+    let status = if team.is_some() || to_service { Status::Assigned } else { Status::Received };
     let token = crate::security::random_token();
     // A code mailed to the reporter, typed back on the follow-up page, proves
     // the address is theirs before any update is mailed to it.
     let confirm_code = (intake.email.is_some() && intake.consent && !intake.email_confirmed).then(new_confirm_code);
-    let mut new = NewReport {
+    let new = NewReport {
         reference: new_reference(),
         token_hash: crate::security::token_hash(&token),
         source: intake.source,
@@ -305,64 +315,53 @@ pub async fn receive(app: &App, intake: &Intake, who: Option<&Caller>) -> Result
         triage_organisation: coordinating,
         team,
     };
-    // References are random (30^8): a clash with the unique constraint is
-    // rare enough to simply try again with another one.
-    let mut attempt = 0;
-    let (mut tx, id) = loop {
-        let mut tx = app.db.begin().await?;
-        match reports::create(&mut tx, &new, now).await {
-            Ok(id) => break (tx, id),
-            Err(e) if e.is_conflict_on("reference") && attempt < 3 => {
-                attempt += 1;
-                tx.rollback().await?;
-                new.reference = new_reference();
+    let link = follow_url(app, &token);
+    let mail = match (&intake.email, confirm_code) {
+        (Some(email), Some(code)) => Some(commit::Mail { to: email.clone(), link: link.clone(), code: Some(code) }),
+        // Typed by staff with the reporter's consent: no code to type back.
+        (Some(email), None) if intake.consent && intake.email_confirmed => Some(commit::Mail { to: email.clone(), link: link.clone(), code: None }),
+        _ => None,
+    };
+    let detail = serde_json::json!({
+        "channel": intake.channel, "source": intake.source, "level": level, "reasons": triage.reasons,
+        "situations": intake.situations, "rules_version": rules().version, "team": team.map(|t| t.to_string()),
+        "status": status, "photo": intake.photo.is_some(),
+        "services": services.iter().map(|s| s.id.to_string()).collect::<Vec<_>>(),
+    });
+    let mut pending = commit::Pending { new, at: now, author: who.map(Caller::author), team, status, organisation, detail, photo: intake.photo.clone(), mail };
+    let (id, reference) = if services.is_empty() {
+        app.committer.write(pending).await?
+    } else {
+        // A dysfunction for city services is written alone, with the requests
+        // it makes to them (their dispatch reads the application's settings).
+        let mut attempt = 0;
+        loop {
+            let mut tx = app.db.begin().await?;
+            match commit::write(&mut tx, &[&pending]).await {
+                Ok(ids) => {
+                    crate::neighbourhood::services::route_report(&mut tx, app, ids[0], &pending.new, &services, now).await?;
+                    if let Some((photo, _)) = &pending.photo {
+                        crate::neighbourhood::services::copy_report_photo(&mut tx, ids[0], photo, now).await?;
+                    }
+                    tx.commit().await?;
+                    break (ids[0], pending.new.reference.clone());
+                }
+                Err(e) if e.is_conflict_on("reference") && attempt < 3 => {
+                    attempt += 1;
+                    tx.rollback().await?;
+                    pending.new.reference = new_reference();
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
         }
     };
-    let reference = new.reference.clone();
-    let author = who.map(Caller::author);
-    let team_code = team.map(|t| t.to_string());
-    let mut events = vec![NewEvent::new(RecordKind::Report, id, now, None, "created").change(None, Some(status.code()))];
-    events.extend(team_code.as_deref().map(|t| NewEvent::new(RecordKind::Report, id, now, None, "assigned").change(None, Some(t))));
-    timeline::append_all(&mut tx, &events).await?;
-    if let Some((photo, kept)) = &intake.photo {
-        reports::attach_photo(&mut tx, id, photo, now).await?;
-        if let Some(hash) = kept {
-            reports::drop_upload(&mut tx, hash).await?;
-        }
-    }
-    audit::append(
-        &mut tx,
-        audit::NewEntry::about(now, author, "create", "report", Some(id.to_string()), organisation).with_detail(serde_json::json!({
-            "channel": intake.channel, "source": intake.source, "level": level, "reasons": triage.reasons,
-            "situations": intake.situations, "rules_version": rules().version, "team": team.map(|t| t.to_string()),
-            "status": status, "photo": intake.photo.is_some(),
-        })),
-    )
-    .await?;
-    let lang = Lang::Fr;
-    let link = follow_url(app, &token);
-    let subject = lang.tf("report.mail.subject", &[("reference", &reference)]);
-    match (&intake.email, &confirm_code) {
-        (Some(email), Some(code)) => {
-            let body = lang.tf("report.mail.received_body", &[("reference", &reference), ("link", &link), ("code", code)]);
-            outbox::enqueue(&mut tx, email, &subject, &body, now).await?;
-        }
-        // Typed by staff with the reporter's consent: no code to type back.
-        (Some(email), None) if intake.consent && intake.email_confirmed => {
-            let body = lang.tf("report.mail.taken_in_body", &[("reference", &reference), ("link", &link)]);
-            outbox::enqueue(&mut tx, email, &subject, &body, now).await?;
-        }
-        _ => {}
-    }
-    tx.commit().await?;
     let placement = match (territory, intake.point) {
         (Some(t), _) => Placement::Territory(cached.territory_names.get(&t).cloned().unwrap_or_default()),
         (None, Some(_)) => Placement::Outside,
         (None, None) => Placement::NotPlaced,
     };
-    Ok(Received { id, reference, follow_url: link, token, placement, level, status, team, organisation })
+    let services = services.into_iter().map(|s| s.name).collect();
+    Ok(Received { id, reference, follow_url: link, token, placement, level, status, team, organisation, services })
 }
 
 /// The follow-up link of a token.

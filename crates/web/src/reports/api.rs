@@ -36,7 +36,7 @@ pub const FILTERS: &[QueryParam] = &[
     QueryParam { name: "territory", schema: r#"{"type": "string", "format": "uuid"}"#, required: false },
     QueryParam {
         name: "situation",
-        schema: r#"{"type": "string", "enum": ["minors", "family_with_children", "person_in_distress", "camp", "squat", "drug_use", "nuisance"]}"#,
+        schema: r#"{"type": "string", "enum": ["minors", "family_with_children", "person_in_distress", "camp", "squat", "drug_use", "nuisance", "street_lighting", "dumped_waste", "dirty_public_space", "damaged_equipment", "building_technical"]}"#,
         required: false,
     },
     QueryParam {

@@ -52,6 +52,13 @@ fn pg_admin_url() -> String {
 
 impl TestDb {
     pub async fn new() -> Self {
+        let t = Self::unmigrated().await;
+        t.db.migrate().await.unwrap();
+        t
+    }
+
+    /// A fresh database with no migration applied (tests of data migrations).
+    pub async fn unmigrated() -> Self {
         match engine().as_str() {
             "postgres" => {
                 let name = format!("veille_t_{}", uuid::Uuid::now_v7().simple());
@@ -61,14 +68,12 @@ impl TestDb {
                 let base = pg_admin_url();
                 let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
                 let db = Db::connect(&url).await.unwrap();
-                db.migrate().await.unwrap();
                 TestDb { db, url, pg_name: Some(name), _dir: None }
             }
             _ => {
                 let dir = tempdir::Dir::new();
                 let url = format!("sqlite://{}/veille.db", dir.0.display());
                 let db = Db::connect(&url).await.unwrap();
-                db.migrate().await.unwrap();
                 TestDb { db, url, pg_name: None, _dir: Some(dir) }
             }
         }
@@ -231,6 +236,8 @@ pub struct Resp {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
     pub body: String,
+    /// The body as received (a PDF…).
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
@@ -280,7 +287,7 @@ impl Client {
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes: bytes.to_vec() }
     }
 
     pub async fn get(&mut self, path: &str) -> Resp {
@@ -386,4 +393,17 @@ pub async fn report_events(db: &Db, id: veille_domain::ReportId) -> Result<Vec<v
 /// A report by its reference.
 pub async fn report_by_reference(db: &Db, reference: &str) -> Result<Option<veille_storage::reports::Report>, veille_storage::StorageError> {
     Ok(veille_storage::reports::list(db, &everything(), &Default::default(), i64::MAX).await?.into_iter().find(|r| r.reference == reference))
+}
+
+/// The text of a PDF, as pypdf (in .venv) extracts it: what a reader copies or searches.
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let python = format!("{}/../../.venv/bin/python", env!("CARGO_MANIFEST_DIR"));
+    assert!(std::path::Path::new(&python).exists(), "{python} is missing: run `bash scripts/install-deps.sh`");
+    let dir = tempdir::Dir::new();
+    let file = dir.0.join("document.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let script = "import sys, pypdf\nr = pypdf.PdfReader(sys.argv[1])\nprint('\\n'.join(p.extract_text() for p in r.pages))";
+    let out = std::process::Command::new(python).arg("-c").arg(script).arg(&file).output().unwrap();
+    assert!(out.status.success(), "pypdf: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
 }

@@ -9,14 +9,15 @@ use veille_web::{Clock, Config};
 
 use crate::helpers::*;
 
-struct SmtpSink {
+pub struct SmtpSink {
+    /// The port it listens on.
+    pub port: u16,
     child: Child,
-    port: u16,
     dir: tempdir::Dir,
 }
 
 impl SmtpSink {
-    fn start() -> SmtpSink {
+    pub fn start() -> SmtpSink {
         let python = format!("{}/../../.venv/bin/python", env!("CARGO_MANIFEST_DIR"));
         assert!(std::path::Path::new(&python).exists(), "{python} is missing: run `bash scripts/install-deps.sh` (make test does) to install the SMTP sink");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -41,7 +42,7 @@ impl SmtpSink {
         panic!("SMTP sink did not start");
     }
 
-    fn messages(&self) -> Vec<String> {
+    pub fn messages(&self) -> Vec<String> {
         let mut out = Vec::new();
         for sub in ["new", "cur"] {
             if let Ok(entries) = std::fs::read_dir(self.dir.0.join("maildir").join(sub)) {
@@ -61,7 +62,7 @@ impl Drop for SmtpSink {
     }
 }
 
-fn decode(raw: &str) -> String {
+pub fn decode(raw: &str) -> String {
     // Bodies may be quoted-printable or base64: undo both simply for assertions.
     let qp = raw.replace("=\r\n", "").replace("=\n", "");
     let mut out = String::new();

@@ -13,6 +13,8 @@ mod helpers;
 mod mail;
 mod matrix;
 mod meetings;
+mod neighbourhood;
+mod on_call;
 mod people;
 mod protection;
 mod reports;

@@ -233,6 +233,8 @@ async fn world() -> World {
     other.extend(crate::cases::matrix_objects(&app, b, victim_b, t1).await);
     own.extend(crate::meetings::matrix_objects(&app, a, ids["coordinator"], t1).await);
     other.extend(crate::meetings::matrix_objects(&app, b, victim_b, t1).await);
+    own.extend(crate::neighbourhood::matrix_objects(&app, a, ids["coordinator"], t1, "-A").await);
+    other.extend(crate::neighbourhood::matrix_objects(&app, b, victim_b, t1, "-B").await);
     World { app, ids, token, own, other }
 }
 
@@ -240,6 +242,15 @@ async fn world() -> World {
 /// fragment the path contains (each domain adds its rows); a staff account
 /// otherwise.
 const OBJECT_OF_PATH: &[(&str, &str)] = &[
+    ("/logbooks/entries/", "log_entry"),
+    ("/logbooks/team/", "team"),
+    ("/logbooks/site/", "site"),
+    ("/logbooks/case/", "case"),
+    ("/logbooks/facility/", "facility"),
+    ("/mediations/", "mediation"),
+    ("/contacts/", "contact"),
+    ("/service-requests/", "service_request"),
+    ("/city-services/", "city_service"),
     ("/organisations/", "org"),
     ("/teams/", "team"),
     ("/tokens/", "token"),
@@ -268,6 +279,7 @@ const OBJECT_OF_PATH: &[(&str, &str)] = &[
     ("/cases/", "case"),
     ("/meetings/", "meeting"),
     ("/escalations/", "escalation"),
+    ("/actions/", "action"),
 ];
 
 fn concrete_path(spec: &RouteSpec, objects: &BTreeMap<&'static str, String>) -> String {
@@ -336,6 +348,21 @@ async fn every_route_for_every_identity_and_target_matches_the_table() {
                     client.post(&path, &pairs).await
                 };
                 assert!(resp.status != StatusCode::INTERNAL_SERVER_ERROR, "{} {path} as {identity}: 500 {}", spec.method, resp.body);
+                // The contact book's relays: organisation B's never reach organisation A's
+                // accounts; A's only its coordinator (and its API token) — not its field
+                // worker, health professional or administrator (without the field group).
+                assert!(
+                    !resp.body.contains(&format!("{}-B", crate::neighbourhood::CONTACT_MARKER)),
+                    "{} {path} as {identity} shows another organisation's relay",
+                    spec.method
+                );
+                if !matches!(*identity, "coordinator" | "api_token") {
+                    assert!(
+                        !resp.body.contains(crate::neighbourhood::CONTACT_MARKER),
+                        "{} {path} as {identity} shows a relay of the contact book",
+                        spec.method
+                    );
+                }
                 // Planted health markers (the people's health sections) never reach another role.
                 if *identity != "health_professional" {
                     assert!(!resp.body.contains(crate::people::HEALTH_MARKER), "{} {path} as {identity} shows health data", spec.method);

@@ -186,7 +186,7 @@ async fn partner_intake_by_staff_keeps_the_reporter_in_a_restricted_field() {
 }
 
 /// A small JPEG carrying an EXIF block with a marker.
-fn jpeg_with_exif() -> Vec<u8> {
+pub(crate) fn jpeg_with_exif() -> Vec<u8> {
     let img = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 3, y as u8 * 5, 120])));
     let mut plain = std::io::Cursor::new(Vec::new());
     img.write_to(&mut plain, image::ImageFormat::Jpeg).unwrap();
