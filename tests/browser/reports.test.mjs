@@ -155,3 +155,24 @@ test('a report filed on a phone by tapping the map is answered by staff; the rep
     await server.stop();
   }
 });
+
+test('the notice for the people recorded reads on a phone in each language, right to left for Arabic and Dari', async () => {
+  const server = await startServer({ demo: true });
+  try {
+    const phone = await newPhonePage(browser, server.baseURL);
+    await phone.goto('/signaler');
+    await phone.click('footer a[href="/vie-privee"]');
+    assert.equal(await phone.getAttribute('html', 'lang'), 'fr');
+    for (const [code, lang, dir] of [['fr', 'fr', 'ltr'], ['ar', 'ar', 'rtl'], ['prs', 'fa-AF', 'rtl'], ['ro', 'ro', 'ltr'], ['en', 'en', 'ltr']]) {
+      await phone.click(`a[href="/vie-privee/${code}"]`);
+      assert.equal(await phone.getAttribute('html', 'lang'), lang);
+      assert.equal(await phone.getAttribute('html', 'dir'), dir);
+      // The demo's organisations are named, and the page fits the screen.
+      assert.match(await phone.textContent('main'), /Maraude/);
+      await noOverflow(phone, `/vie-privee/${code}`);
+      await checkAxe(phone, `phone_notice_${code}`);
+    }
+  } finally {
+    await server.stop();
+  }
+});

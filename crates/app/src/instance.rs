@@ -76,3 +76,31 @@ fn write_key_file(path: &std::path::Path, key: &AuditKey) -> anyhow::Result<()> 
     file.sync_all()?;
     Ok(())
 }
+
+/// What the notice for the people recorded (`/vie-privee`) says of this
+/// instance: who holds data (every organisation) and how long files stay.
+#[derive(Clone, Debug)]
+pub struct PrivacyNotice {
+    /// The instance's name.
+    pub instance: String,
+    /// The organisations' names, sorted: each holds the data it records.
+    pub organisations: Vec<String>,
+    /// Years a file stays active after the last contact.
+    pub active_years: u32,
+    /// Further years in the restricted archive before anonymisation.
+    pub archive_years: u32,
+}
+
+/// The notice's facts (public information: no personal data).
+pub async fn privacy_notice(app: &App) -> Result<PrivacyNotice> {
+    let instance = veille_storage::organisations::settings(&app.db).await?.map(|s| s.name).unwrap_or_else(|| "veille".into());
+    let mut organisations: Vec<String> = veille_storage::organisations::list(&app.db).await?.into_iter().map(|o| o.name).collect();
+    organisations.sort_by_key(|n| n.to_lowercase());
+    let (active_years, archive_years) = retention_years(&app.config);
+    Ok(PrivacyNotice { instance, organisations, active_years, archive_years })
+}
+
+/// The retention periods the notice states, in whole years.
+fn retention_years(_config: &Config) -> (u32, u32) {
+    (2, 3)
+}

@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod organisations;
 pub mod page;
 pub mod people;
+pub mod privacy;
 pub mod reports;
 pub mod rounds;
 pub mod routes;

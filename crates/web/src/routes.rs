@@ -234,6 +234,8 @@ pub fn registry() -> Registry {
         .get("/invitation/{token}", Public, "Accept an invitation", get(login::invitation_form))
         .post("/invitation/{token}", Public, "Create the invited account", post(login::accept_invitation))
         .post("/lang", Public, "Switch language", post(login::switch_lang))
+        .get("/vie-privee", Public, "The notice for the people recorded: their data and rights", get(crate::privacy::default))
+        .get("/vie-privee/{language}", Public, "The notice in one of the languages met (fr, en, ar, ro, prs)", get(crate::privacy::in_language))
         .post("/logout", Signed, "Log out", post(login::logout))
         .post("/logout/everywhere", Signed, "End every session of the account", post(login::logout_everywhere))
         // Pages

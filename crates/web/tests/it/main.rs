@@ -16,6 +16,7 @@ mod meetings;
 mod neighbourhood;
 mod on_call;
 mod people;
+mod privacy_notice;
 mod protection;
 mod reports;
 mod reports_intake;
