@@ -119,14 +119,20 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
 
 /// One report in its own transaction; a clashing reference is drawn again.
 async fn alone(db: &Db, pending: &mut Pending) -> Reply {
+    let (tx, id) = begin_alone(db, pending).await?;
+    tx.commit().await?;
+    Ok((id, pending.new.reference.clone()))
+}
+
+/// Writes one report in a transaction of its own and hands the transaction
+/// back open, for what the report makes besides itself; a reference that
+/// clashes with another is drawn again, up to three times.
+pub(crate) async fn begin_alone(db: &Db, pending: &mut Pending) -> std::result::Result<(Tx, ReportId), StorageError> {
     let mut attempt = 0;
     loop {
         let mut tx = db.begin().await?;
         match write(&mut tx, &[&*pending]).await {
-            Ok(ids) => {
-                tx.commit().await?;
-                return Ok((ids[0], pending.new.reference.clone()));
-            }
+            Ok(ids) => return Ok((tx, ids[0])),
             Err(e) if e.is_conflict_on("reference") && attempt < 3 => {
                 attempt += 1;
                 tx.rollback().await?;

@@ -334,26 +334,13 @@ pub async fn receive(app: &App, intake: &Intake, who: Option<&Caller>) -> Result
     } else {
         // A dysfunction for city services is written alone, with the requests
         // it makes to them (their dispatch reads the application's settings).
-        let mut attempt = 0;
-        loop {
-            let mut tx = app.db.begin().await?;
-            match commit::write(&mut tx, &[&pending]).await {
-                Ok(ids) => {
-                    crate::neighbourhood::services::route_report(&mut tx, app, ids[0], &pending.new, &services, now).await?;
-                    if let Some((photo, _)) = &pending.photo {
-                        crate::neighbourhood::services::copy_report_photo(&mut tx, ids[0], photo, now).await?;
-                    }
-                    tx.commit().await?;
-                    break (ids[0], pending.new.reference.clone());
-                }
-                Err(e) if e.is_conflict_on("reference") && attempt < 3 => {
-                    attempt += 1;
-                    tx.rollback().await?;
-                    pending.new.reference = new_reference();
-                }
-                Err(e) => return Err(e.into()),
-            }
+        let (mut tx, id) = commit::begin_alone(&app.db, &mut pending).await?;
+        crate::neighbourhood::services::route_report(&mut tx, app, id, &pending.new, &services, now).await?;
+        if let Some((photo, _)) = &pending.photo {
+            crate::neighbourhood::services::copy_report_photo(&mut tx, id, photo, now).await?;
         }
+        tx.commit().await?;
+        (id, pending.new.reference.clone())
     };
     let placement = match (territory, intake.point) {
         (Some(t), _) => Placement::Territory(cached.territory_names.get(&t).cloned().unwrap_or_default()),
