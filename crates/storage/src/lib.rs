@@ -13,6 +13,7 @@ pub mod cases;
 pub mod db;
 pub mod directory;
 pub mod encounters;
+pub mod figures;
 pub mod error;
 pub mod logbooks;
 pub mod meetings;
