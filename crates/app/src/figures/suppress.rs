@@ -80,11 +80,15 @@ mod tests {
     }
 
     #[test]
-    fn a_zero_is_taken_when_no_other_count_is_left() {
+    fn a_non_zero_count_is_taken_first_and_a_zero_when_none_is_left() {
+        // A small total is hidden itself: nothing to complete.
         let mut rows = vec![Some(0), Some(3)];
         let mut total = Some(3);
         partition(&mut rows, &mut total, 11);
-        assert_eq!((rows, total), (vec![None, None], None));
+        assert_eq!((rows, total), (vec![Some(0), None], None));
+        let mut rows = vec![Some(0), None];
+        complement(&mut rows, true);
+        assert_eq!(rows, vec![None, None]);
         let mut rows = vec![Some(20), Some(0), Some(3)];
         let mut total = Some(23);
         partition(&mut rows, &mut total, 11);
