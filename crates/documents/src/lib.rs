@@ -204,7 +204,8 @@ impl Document {
                     }
                 }
                 Block::Chart { caption, bars } => {
-                    let shown: Vec<String> = bars.iter().map(|(k, v)| format!("{k}{}{}", self.colon(), v.map(|v| v.to_string()).unwrap_or_else(|| "—".into()))).collect();
+                    let shown: Vec<String> =
+                        bars.iter().map(|(k, v)| format!("{k}{}{}", self.colon(), v.map(|v| v.to_string()).unwrap_or_else(|| "—".into()))).collect();
                     let _ = writeln!(out, "{caption}\n{}", shown.join(" · "));
                 }
                 Block::Table { columns, rows } => {
@@ -543,10 +544,23 @@ impl<'f> Layout<'f> {
                     let top = self.y + 4.0;
                     for b in chart_bars(bars) {
                         if b.h > 0.0 {
-                            self.push(None, Draw::Bar { x: MARGIN + b.x * CHART_SCALE, y: top + b.y * CHART_SCALE, w: b.w * CHART_SCALE, h: b.h * CHART_SCALE });
+                            self.push(
+                                None,
+                                Draw::Bar { x: MARGIN + b.x * CHART_SCALE, y: top + b.y * CHART_SCALE, w: b.w * CHART_SCALE, h: b.h * CHART_SCALE },
+                            );
                         }
                         let label: String = b.label.chars().rev().take(2).collect::<Vec<_>>().into_iter().rev().collect();
-                        self.push(None, Draw::Text { x: MARGIN + b.x * CHART_SCALE, y: top + CHART_H * CHART_SCALE + SMALL + 2.0, size: SMALL, bold: false, grey: true, text: label });
+                        self.push(
+                            None,
+                            Draw::Text {
+                                x: MARGIN + b.x * CHART_SCALE,
+                                y: top + CHART_H * CHART_SCALE + SMALL + 2.0,
+                                size: SMALL,
+                                bold: false,
+                                grey: true,
+                                text: label,
+                            },
+                        );
                     }
                     self.push(None, Draw::Rule { x1: MARGIN, x2: MARGIN + CHART_W * CHART_SCALE, y: top + CHART_H * CHART_SCALE });
                     self.y = top + CHART_H * CHART_SCALE + SMALL + 10.0;

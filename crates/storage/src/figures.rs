@@ -76,7 +76,9 @@ async fn per_code(db: &Db, list: &str, from_where: &str, codes: &[&str], mut p: 
     let sums: Vec<String> = codes
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("CAST(COALESCE(SUM(CASE WHEN (',' || {list} || ',') LIKE {} THEN 1 ELSE 0 END), 0) AS BIGINT) AS c{i}", p.push(format!("%,{c},%"))))
+        .map(|(i, c)| {
+            format!("CAST(COALESCE(SUM(CASE WHEN (',' || {list} || ',') LIKE {} THEN 1 ELSE 0 END), 0) AS BIGINT) AS c{i}", p.push(format!("%,{c},%")))
+        })
         .collect();
     let row = p.bind(sqlx::query(&format!("SELECT {} {from_where}", sums.join(", ")))).fetch_one(db.pool()).await?;
     codes.iter().enumerate().map(|(i, c)| Ok(((*c).to_owned(), row.try_get::<i64, _>(format!("c{i}").as_str())?))).collect()
@@ -157,12 +159,8 @@ pub async fn response_times(db: &Db, scope: &Scope, s: &Slice, answer_secs: [i64
         )))
         .fetch_one(db.pool())
         .await?;
-    let mut out = ResponseTimes {
-        received: row.try_get("received")?,
-        answered: row.try_get("answered")?,
-        within_deadline: row.try_get("within")?,
-        ..Default::default()
-    };
+    let mut out =
+        ResponseTimes { received: row.try_get("received")?, answered: row.try_get("answered")?, within_deadline: row.try_get("within")?, ..Default::default() };
     // Nearest-rank percentiles: the value of rank ceil(n × q).
     let mut p = Params::new();
     let fw = reports_where(scope, s, &mut p);
@@ -218,19 +216,14 @@ pub async fn encounter_totals(db: &Db, scope: &Scope, s: &Slice) -> Result<Encou
     let mut p = Params::new();
     let w = encounters_where(scope, s, &mut p);
     let row = p
-        .bind(sqlx::query(&format!(
-            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(e.unidentified_count), 0) AS BIGINT) AS u FROM encounters e WHERE {w}"
-        )))
+        .bind(sqlx::query(&format!("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(e.unidentified_count), 0) AS BIGINT) AS u FROM encounters e WHERE {w}")))
         .fetch_one(db.pool())
         .await?;
     let mut p2 = Params::new();
     let w2 = encounters_where(scope, s, &mut p2);
-    let files = scalar(
-        db,
-        &format!("SELECT COUNT(DISTINCT ep.person_id) FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w2}"),
-        &p2,
-    )
-    .await?;
+    let files =
+        scalar(db, &format!("SELECT COUNT(DISTINCT ep.person_id) FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w2}"), &p2)
+            .await?;
     Ok(EncounterTotals { encounters: row.try_get("n")?, unidentified: row.try_get("u")?, files })
 }
 

@@ -24,7 +24,11 @@ use crate::AppState;
 /// The query parameters of the API, with the bounds the handler enforces.
 pub const PARAMS: &[QueryParam] = &[
     QueryParam { name: "period", schema: r#"{"type": "string", "enum": ["month", "quarter", "year", "custom"]}"#, required: false },
-    QueryParam { name: "at", schema: r#"{"type": "string", "minLength": 4, "maxLength": 7, "description": "2026-11 (month), 2026-T4 (quarter) or 2026 (year)"}"#, required: false },
+    QueryParam {
+        name: "at",
+        schema: r#"{"type": "string", "minLength": 4, "maxLength": 7, "description": "2026-11 (month), 2026-T4 (quarter) or 2026 (year)"}"#,
+        required: false,
+    },
     QueryParam { name: "from", schema: r#"{"type": "string", "format": "date"}"#, required: false },
     QueryParam { name: "to", schema: r#"{"type": "string", "format": "date"}"#, required: false },
     QueryParam { name: "organisation", schema: r#"{"type": "string", "format": "uuid"}"#, required: false },

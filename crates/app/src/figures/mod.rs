@@ -385,18 +385,32 @@ impl Ctx<'_> {
         let status = by(ReportDim::Status).await?;
         let situation = self.both(|s| async move { store::reports_by_situation(db, sc, &s, &SITUATIONS).await }).await?;
         let deadlines = self.app.config.report_deadlines().answer_secs;
-        let (rt, rt0) =
-            (store::response_times(db, sc, &self.now, deadlines).await?, store::response_times(db, sc, &self.before, deadlines).await?);
+        let (rt, rt0) = (store::response_times(db, sc, &self.now, deadlines).await?, store::response_times(db, sc, &self.before, deadlines).await?);
         let level_rows = vec![
-            Row { code: "1".into(), label: l.t("report.level_1"), current: Cell { value: Some(get(&level.now, "1")) }, previous: Cell { value: Some(get(&level.before, "1")) } },
-            Row { code: "2".into(), label: l.t("report.level_2"), current: Cell { value: Some(get(&level.now, "2")) }, previous: Cell { value: Some(get(&level.before, "2")) } },
+            Row {
+                code: "1".into(),
+                label: l.t("report.level_1"),
+                current: Cell { value: Some(get(&level.now, "1")) },
+                previous: Cell { value: Some(get(&level.before, "1")) },
+            },
+            Row {
+                code: "2".into(),
+                label: l.t("report.level_2"),
+                current: Cell { value: Some(get(&level.now, "2")) },
+                previous: Cell { value: Some(get(&level.before, "2")) },
+            },
         ];
         Ok(Group {
             id: "reports".into(),
             title: l.t("figures.group.reports"),
             note: None,
             measures: vec![
-                Measure { code: "median_hours".into(), label: l.t("figures.measure.median_hours"), current: hours(rt.median_secs), previous: hours(rt0.median_secs) },
+                Measure {
+                    code: "median_hours".into(),
+                    label: l.t("figures.measure.median_hours"),
+                    current: hours(rt.median_secs),
+                    previous: hours(rt0.median_secs),
+                },
                 Measure { code: "p90_hours".into(), label: l.t("figures.measure.p90_hours"), current: hours(rt.p90_secs), previous: hours(rt0.p90_secs) },
                 Measure {
                     code: "within_deadline_percent".into(),
@@ -482,11 +496,12 @@ impl Ctx<'_> {
         let service = self.both(|s| async move { store::referrals_by(db, sc, &s, ReferralDim::Service).await }).await?;
         let outcome = self.both(|s| async move { store::referrals_by(db, sc, &s, ReferralDim::Outcome).await }).await?;
         let need_codes = Need::codes();
-        let need = self.both(|s| {
-            let codes = need_codes.clone();
-            async move { store::referrals_by_need(db, sc, &s, &codes).await }
-        })
-        .await?;
+        let need = self
+            .both(|s| {
+                let codes = need_codes.clone();
+                async move { store::referrals_by_need(db, sc, &s, &codes).await }
+            })
+            .await?;
         Ok(Group {
             id: "referrals".into(),
             title: l.t("figures.group.referrals"),
@@ -511,7 +526,13 @@ impl Ctx<'_> {
             measures: Vec::new(),
             tables: vec![
                 table(l, "cases-opened", "figures.table.cases", vec![counts_row(l, "opened", "figures.row.cases_opened", o, o0)], false),
-                table(l, "cases-outcome", "figures.table.closed_by_outcome", coded(l, "case.outcome", &veille_domain::cases::CaseOutcome::codes(), &closed), true),
+                table(
+                    l,
+                    "cases-outcome",
+                    "figures.table.closed_by_outcome",
+                    coded(l, "case.outcome", &veille_domain::cases::CaseOutcome::codes(), &closed),
+                    true,
+                ),
             ],
         })
     }
@@ -560,7 +581,13 @@ impl Ctx<'_> {
             note: None,
             measures: Vec::new(),
             tables: vec![
-                table(l, "mediations-outcome", "figures.table.mediations", coded(l, "neighbourhood.outcome", &veille_domain::neighbourhood::MediationOutcome::codes(), &outcome), true),
+                table(
+                    l,
+                    "mediations-outcome",
+                    "figures.table.mediations",
+                    coded(l, "neighbourhood.outcome", &veille_domain::neighbourhood::MediationOutcome::codes(), &outcome),
+                    true,
+                ),
                 table(l, "sessions-kind", "figures.table.sessions", coded(l, "meeting.kind", &kinds, &sessions), true),
                 table(l, "attendance-kind", "figures.table.attendance", coded(l, "meeting.kind", &kinds, &attendance), true),
             ],
@@ -621,7 +648,16 @@ pub struct GroupFigures {
 pub async fn group(app: &App, who: &Caller, lang: Lang, choice: &Choice, id: &str) -> Result<GroupFigures> {
     let d = compute(app, who, lang, choice, Audience::Outside, Some(id)).await?;
     let group = d.groups.into_iter().next().ok_or_else(crate::Error::not_found)?;
-    Ok(GroupFigures { organisation: d.organisation, period: d.period, previous: d.previous, team: d.team, territory: d.territory, suppressed: d.suppressed, min_cell: d.min_cell, group })
+    Ok(GroupFigures {
+        organisation: d.organisation,
+        period: d.period,
+        previous: d.previous,
+        team: d.team,
+        territory: d.territory,
+        suppressed: d.suppressed,
+        min_cell: d.min_cell,
+        group,
+    })
 }
 
 async fn compute(app: &App, who: &Caller, lang: Lang, choice: &Choice, audience: Audience, only: Option<&str>) -> Result<Dashboard> {
@@ -673,7 +709,13 @@ pub fn apply_suppression(d: &mut Dashboard) {
     for g in &mut d.groups {
         // Measures drawn from fewer records than the threshold are not shown.
         let base = |t: &str, code: &str, now: bool| {
-            g.tables.iter().find(|x| x.id == t).and_then(|x| x.rows.iter().find(|r| r.code == code)).and_then(|r| if now { r.current.value } else { r.previous.value })
+            g.tables.iter().find(|x| x.id == t).and_then(|x| x.rows.iter().find(|r| r.code == code)).and_then(|r| {
+                if now {
+                    r.current.value
+                } else {
+                    r.previous.value
+                }
+            })
         };
         let bases: Vec<(Option<i64>, Option<i64>)> = g
             .measures
@@ -685,10 +727,10 @@ pub fn apply_suppression(d: &mut Dashboard) {
             })
             .collect();
         for (m, (now, before)) in g.measures.iter_mut().zip(bases) {
-            if !now.is_some_and(|v| v >= min) {
+            if now.is_none_or(|v| v < min) {
                 m.current = None;
             }
-            if !before.is_some_and(|v| v >= min) {
+            if before.is_none_or(|v| v < min) {
                 m.previous = None;
             }
         }

@@ -76,15 +76,39 @@ fn every_route_has_an_expectation_and_every_expectation_a_route() {
 #[test]
 fn the_reader_reaches_no_person() {
     const PERSONAL: &[&str] = &[
-        "/people", "/encounters", "/referrals", "/cases", "/households", "/contacts", "/mediations", "/stays", "/shelter", "/housing", "/reports",
-        "/rounds", "/logbooks", "/meetings", "/escalations", "/service-requests", "/actions", "/sites", "/audit", "/users",
+        "/people",
+        "/encounters",
+        "/referrals",
+        "/cases",
+        "/households",
+        "/contacts",
+        "/mediations",
+        "/stays",
+        "/shelter",
+        "/housing",
+        "/reports",
+        "/rounds",
+        "/logbooks",
+        "/meetings",
+        "/escalations",
+        "/service-requests",
+        "/actions",
+        "/sites",
+        "/audit",
+        "/users",
     ];
     const AGGREGATED: &[&str] = &["/reports/stats", "/api/v1/reports/stats"];
     // Routes open to every signed account whose objects a reader never gets:
     // escalations go to named recipients, never readers (app/src/escalations.rs,
     // app/src/on_call.rs); the shelter board and facilities hold places, no person.
     const OBJECT_FILTERED: &[&str] = &[
-        "/escalations", "/escalations/{id}", "/escalations/{id}/acknowledge", "/escalations/{id}/resolve", "/shelter", "/shelter/board", "/shelter/facilities/{id}",
+        "/escalations",
+        "/escalations/{id}",
+        "/escalations/{id}/acknowledge",
+        "/escalations/{id}/resolve",
+        "/shelter",
+        "/shelter/board",
+        "/shelter/facilities/{id}",
     ];
     let t = table();
     let mut reached = Vec::new();
