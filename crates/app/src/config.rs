@@ -77,6 +77,10 @@ pub struct Config {
     /// an administrator enables it again). 0: never. Instance administrators
     /// are left alone.
     pub account_inactive_days: i64,
+    /// The smallest count shown in aggregated figures that leave an
+    /// organisation (readers, other organisations, API, exports, activity
+    /// report); smaller non-zero counts show as `< N` (decision 84).
+    pub figures_min_cell: i64,
     /// Whether `base_url` was derived from `bind` (not set by the operator).
     #[serde(skip)]
     pub base_url_from_bind: bool,
@@ -112,6 +116,7 @@ impl Default for Config {
             open311_posts_allowed: 300,
             referral_expiry_days: 7,
             referral_link_days: 30,
+            figures_min_cell: 11,
         }
     }
 }
@@ -223,6 +228,7 @@ impl Config {
                 "open311_posts_allowed" => config.open311_posts_allowed = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "referral_expiry_days" => config.referral_expiry_days = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "referral_link_days" => config.referral_link_days = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "figures_min_cell" => config.figures_min_cell = value.parse().map_err(|e| bad(format!("{e}")))?,
                 // Variables read by the binary itself, not settings.
                 "config" | "demo" | "log" | "log_format" => {}
                 _ => return Err(bad("unknown setting".into())),
@@ -308,6 +314,9 @@ impl Config {
         }
         if !(1..=90).contains(&self.referral_expiry_days) {
             return Err(ConfigError::Invalid { name: "referral_expiry_days", message: "between 1 and 90".into() });
+        }
+        if !(2..=1000).contains(&self.figures_min_cell) {
+            return Err(ConfigError::Invalid { name: "figures_min_cell", message: "between 2 and 1000".into() });
         }
         if !(1..=180).contains(&self.referral_link_days) {
             return Err(ConfigError::Invalid { name: "referral_link_days", message: "between 1 and 180".into() });

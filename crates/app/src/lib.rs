@@ -20,6 +20,7 @@ pub mod directory;
 pub mod error;
 pub mod escalations;
 pub mod fields;
+pub mod figures;
 pub mod home;
 pub mod identity;
 pub mod instance;

@@ -40,7 +40,7 @@ pub fn links(actor: &Actor) -> Vec<Link> {
         ("/shelter", "nav.shelter", records || shared),
         ("/housing", "nav.housing", records),
         ("/directory", "nav.directory", may(Action::Read, Resource::new(ResourceKind::Directory))),
-        ("/reports/stats", "nav.figures", may(Action::Read, Resource::new(ResourceKind::Statistics).owned_by(own))),
+        ("/figures", "nav.figures", may(Action::Read, Resource::new(ResourceKind::Statistics).owned_by(own))),
         ("/organisations", "nav.organisations", may(Action::Read, Resource::new(ResourceKind::Organisation).owned_by(own))),
         ("/territories", "nav.territories", may(Action::Read, Resource::new(ResourceKind::Territory))),
         ("/audit", "nav.audit", may(Action::Read, Resource::new(ResourceKind::AuditLog).owned_by(own))),
@@ -71,7 +71,7 @@ mod tests {
 
     #[test]
     fn each_role_sees_the_links_it_may_follow() {
-        assert_eq!(hrefs(Role::Reader), ["/", "/directory", "/reports/stats", "/organisations", "/territories", "/account"]);
+        assert_eq!(hrefs(Role::Reader), ["/", "/directory", "/figures", "/organisations", "/territories", "/account"]);
         assert_eq!(hrefs(Role::Partner), ["/", "/referrals", "/service-requests", "/shelter", "/directory", "/organisations", "/territories", "/account"]);
         // The contact book of local relays: coordinators, and field workers granted it.
         assert!(hrefs(Role::Coordinator).contains(&"/contacts") && !hrefs(Role::FieldWorker).contains(&"/contacts"));

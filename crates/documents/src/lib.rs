@@ -60,6 +60,48 @@ pub enum Block {
         /// The rows, as many cells each as there are columns.
         rows: Vec<Vec<String>>,
     },
+    /// A bar chart: its caption and its bars (label, value; none: not shown).
+    /// Drawn as a decoration: the data go in a table beside it.
+    Chart {
+        /// What it shows.
+        caption: String,
+        /// The bars, in order.
+        bars: Vec<(String, Option<i64>)>,
+    },
+}
+
+/// A bar of a chart placed in a drawing of `CHART_W` × `CHART_H` units.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bar {
+    /// Left edge.
+    pub x: f32,
+    /// Top edge.
+    pub y: f32,
+    /// Width.
+    pub w: f32,
+    /// Height (0 for a bar not shown).
+    pub h: f32,
+    /// Its label.
+    pub label: String,
+}
+
+/// Width of a chart's drawing.
+pub const CHART_W: f32 = 480.0;
+/// Height of a chart's bars area (labels go below).
+pub const CHART_H: f32 = 90.0;
+
+/// The bars of a chart, scaled to its drawing: evenly spaced, as high as
+/// their share of the largest value.
+pub fn chart_bars(bars: &[(String, Option<i64>)]) -> Vec<Bar> {
+    let max = bars.iter().filter_map(|b| b.1).max().unwrap_or(0).max(1) as f32;
+    let slot = CHART_W / bars.len().max(1) as f32;
+    bars.iter()
+        .enumerate()
+        .map(|(i, (label, v))| {
+            let h = v.map(|v| CHART_H * v.max(0) as f32 / max).unwrap_or(0.0);
+            Bar { x: i as f32 * slot + slot * 0.15, y: CHART_H - h, w: slot * 0.7, h, label: label.clone() }
+        })
+        .collect()
 }
 
 /// What went wrong while drawing a PDF.
@@ -119,6 +161,14 @@ impl Document {
         self
     }
 
+    /// Adds a bar chart (nothing without bars).
+    pub fn chart(&mut self, caption: impl Into<String>, bars: Vec<(String, Option<i64>)>) -> &mut Self {
+        if !bars.is_empty() {
+            self.blocks.push(Block::Chart { caption: caption.into(), bars });
+        }
+        self
+    }
+
     /// Sets the line at the foot of every PDF page.
     pub fn footer(&mut self, text: impl Into<String>) -> &mut Self {
         self.footer = text.into();
@@ -152,6 +202,11 @@ impl Document {
                     for (k, v) in facts {
                         let _ = writeln!(out, "{k}{}{v}", self.colon());
                     }
+                }
+                Block::Chart { caption, bars } => {
+                    let shown: Vec<String> =
+                        bars.iter().map(|(k, v)| format!("{k}{}{}", self.colon(), v.map(|v| v.to_string()).unwrap_or_else(|| "—".into()))).collect();
+                    let _ = writeln!(out, "{caption}\n{}", shown.join(" · "));
                 }
                 Block::Table { columns, rows } => {
                     let _ = writeln!(out, "{}", columns.join(" · "));
@@ -191,6 +246,8 @@ const PAD: f32 = 4.0;
 const GREY_TEXT: u8 = 90;
 const GREY_FILL: u8 = 235;
 const GREY_RULE: u8 = 190;
+/// A chart's drawing units to points (480 units fill the text width).
+const CHART_SCALE: f32 = (PAGE_W - 2.0 * MARGIN) / CHART_W;
 
 /// A font: krilla's handle to embed it, and its character map and advances to place glyphs.
 struct Face {
@@ -306,6 +363,7 @@ impl Fonts {
 enum Draw {
     Text { x: f32, y: f32, size: f32, bold: bool, grey: bool, text: String },
     Fill { x: f32, y: f32, w: f32, h: f32 },
+    Bar { x: f32, y: f32, w: f32, h: f32 },
     Rule { x1: f32, x2: f32, y: f32 },
 }
 
@@ -475,6 +533,38 @@ impl<'f> Layout<'f> {
                     self.y += 4.0;
                 }
                 Block::Table { columns, rows } => tree.push(self.table(columns, rows)),
+                Block::Chart { caption, bars } => {
+                    // The caption is text; the bars a decoration (their data are in the table beside).
+                    let lines = self.fonts.wrap(caption, true, BODY, w);
+                    if !self.fits(lines.len() as f32 * BODY_LH + CHART_H * CHART_SCALE + 2.0 * BODY_LH) {
+                        self.new_page();
+                    }
+                    let ids = self.row(&[Cell { x: MARGIN, lines, size: BODY, bold: true }], BODY_LH, false, &|_| {}).remove(0);
+                    tree.push(TNode::Group(TSpec::P, Self::leaves_of(ids)));
+                    let top = self.y + 4.0;
+                    for b in chart_bars(bars) {
+                        if b.h > 0.0 {
+                            self.push(
+                                None,
+                                Draw::Bar { x: MARGIN + b.x * CHART_SCALE, y: top + b.y * CHART_SCALE, w: b.w * CHART_SCALE, h: b.h * CHART_SCALE },
+                            );
+                        }
+                        let label: String = b.label.chars().rev().take(2).collect::<Vec<_>>().into_iter().rev().collect();
+                        self.push(
+                            None,
+                            Draw::Text {
+                                x: MARGIN + b.x * CHART_SCALE,
+                                y: top + CHART_H * CHART_SCALE + SMALL + 2.0,
+                                size: SMALL,
+                                bold: false,
+                                grey: true,
+                                text: label,
+                            },
+                        );
+                    }
+                    self.push(None, Draw::Rule { x1: MARGIN, x2: MARGIN + CHART_W * CHART_SCALE, y: top + CHART_H * CHART_SCALE });
+                    self.y = top + CHART_H * CHART_SCALE + SMALL + 10.0;
+                }
             }
         }
         tree
@@ -575,6 +665,16 @@ fn draw(surface: &mut Surface<'_>, fonts: &Fonts, d: &Draw) {
             }
             if let Some(path) = pb.finish() {
                 surface.set_fill(Some(Fill { paint: grey(GREY_FILL).into(), ..Default::default() }));
+                surface.draw_path(&path);
+            }
+        }
+        Draw::Bar { x, y, w, h } => {
+            let mut pb = PathBuilder::new();
+            if let Some(r) = Rect::from_xywh(*x, *y, *w, *h) {
+                pb.push_rect(r);
+            }
+            if let Some(path) = pb.finish() {
+                surface.set_fill(Some(Fill { paint: rgb::Color::new(31, 78, 121).into(), ..Default::default() }));
                 surface.draw_path(&path);
             }
         }

@@ -399,7 +399,7 @@ pub const ACCESS_COLUMNS: RecordColumns<'static> =
     RecordColumns { organisation: "organisation_id", territory: Some("territory_id"), case: None, shared_with: None };
 
 /// The same columns under the alias `r`, for the parts of a round.
-const ACCESS_COLUMNS_R: RecordColumns<'static> =
+pub(crate) const ACCESS_COLUMNS_R: RecordColumns<'static> =
     RecordColumns { organisation: "r.organisation_id", territory: Some("r.territory_id"), case: None, shared_with: None };
 
 /// The condition admitting the parts (members, stops…) of the round whose id

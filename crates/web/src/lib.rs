@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cases;
 pub mod directory;
 pub mod error;
+pub mod figures;
 pub mod forms;
 pub mod health;
 pub mod i18n;

@@ -9,6 +9,7 @@ mod cases;
 mod demo;
 mod directory;
 mod entry_points;
+mod figures;
 mod helpers;
 mod mail;
 mod matrix;

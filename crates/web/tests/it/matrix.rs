@@ -70,6 +70,66 @@ fn every_route_has_an_expectation_and_every_expectation_a_route() {
     assert!(stale.is_empty(), "expectations for routes that do not exist: {stale:?}");
 }
 
+/// The role for aggregated figures never reaches a person (issue 16): no
+/// route under a personal record's path admits a reader — only the figures
+/// (aggregated, small counts suppressed) and the public pages everyone has.
+#[test]
+fn the_reader_reaches_no_person() {
+    const PERSONAL: &[&str] = &[
+        "/people",
+        "/encounters",
+        "/referrals",
+        "/cases",
+        "/households",
+        "/contacts",
+        "/mediations",
+        "/stays",
+        "/shelter",
+        "/housing",
+        "/reports",
+        "/rounds",
+        "/logbooks",
+        "/meetings",
+        "/escalations",
+        "/service-requests",
+        "/actions",
+        "/sites",
+        "/audit",
+        "/users",
+    ];
+    const AGGREGATED: &[&str] = &["/reports/stats", "/api/v1/reports/stats"];
+    // Routes open to every signed account whose objects a reader never gets:
+    // escalations go to named recipients, never readers (app/src/escalations.rs,
+    // app/src/on_call.rs); the shelter board and facilities hold places, no person.
+    const OBJECT_FILTERED: &[&str] = &[
+        "/escalations",
+        "/escalations/{id}",
+        "/escalations/{id}/acknowledge",
+        "/escalations/{id}/resolve",
+        "/shelter",
+        "/shelter/board",
+        "/shelter/facilities/{id}",
+    ];
+    let t = table();
+    let mut reached = Vec::new();
+    for key in t.keys() {
+        let path = key.split_once(' ').map(|(_, p)| p).unwrap_or(key);
+        let bare = path.trim_start_matches("/api/v1");
+        let personal = PERSONAL.iter().any(|p| bare == *p || bare.starts_with(&format!("{p}/")) || bare.starts_with(&format!("{p}.")));
+        if !personal || AGGREGATED.contains(&path) || OBJECT_FILTERED.contains(&bare) {
+            continue;
+        }
+        for target in ["own", "other"] {
+            let who = expected(&t, key, target);
+            // Public pages (the report form, its follow-up by token) are everyone's, not a reader's grant.
+            if who.contains("reader") && !who.contains("anonymous") {
+                reached.push(format!("{key} ({target})"));
+            }
+        }
+    }
+    assert!(reached.is_empty(), "a reader reaches: {reached:?}");
+}
+
 #[test]
 fn a_route_added_without_a_rule_fails_the_matrix() {
     let spec = RouteSpec { method: Method::GET, path: "/people/{id}/secret", access: Access::Signed, summary: "new", doc: Default::default() };
@@ -362,6 +422,10 @@ async fn every_route_for_every_identity_and_target_matches_the_table() {
                         "{} {path} as {identity} shows a relay of the contact book",
                         spec.method
                     );
+                }
+                // The reader reaches no person: the pseudonym of the world's people never shows.
+                if *identity == "reader" {
+                    assert!(!resp.body.contains("Matrice"), "{} {path} as a reader shows a person", spec.method);
                 }
                 // Planted health markers (the people's health sections) never reach another role.
                 if *identity != "health_professional" {

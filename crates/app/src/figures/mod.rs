@@ -1,0 +1,823 @@
+//! The figures dashboard (issue 16; decisions 83 to 85): aggregated figures
+//! of an organisation for a period and a filter (team, territory), each with
+//! the period before it, by group — reports, encounters and unique people,
+//! distributions, referrals, cases, shelter, mediations and sessions — and
+//! trends over twelve months. Counted by the database through
+//! `veille_storage::figures`, within `Scope::figures_of` the organisation
+//! (what it owns and what is shared with it as coordinator); no record is
+//! listed, no free text, no place.
+//!
+//! Small counts are suppressed ([`suppress`]) in every aggregate that leaves
+//! the organisation: for a reader, for another organisation's figures (an
+//! instance administrator), and always in the API, the exports and the
+//! activity report ([`Audience::Outside`]).
+
+pub mod export;
+pub mod period;
+pub mod suppress;
+
+use std::collections::BTreeSet;
+
+use chrono::Datelike;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use veille_domain::people::{AgeBand, Gender, Need, ReferralStatus};
+use veille_domain::reports::{Channel, Source, Status, SITUATIONS};
+use veille_domain::shelter::Night;
+use veille_domain::{Action, OrganisationId, Resource, ResourceKind, Role, TeamId, TerritoryId};
+use veille_storage::figures::{self as store, Counts, PersonDim, ReferralDim, ReportDim, Slice, Trend};
+use veille_storage::Scope;
+
+use crate::error::Result;
+use crate::{App, Caller, FieldErrors, Lang};
+
+pub use period::{Kind, Period};
+
+/// The dashboard's choices, as typed (query string of the page, the API and
+/// the exports). Every field may be empty: last month, the caller's
+/// organisation, every team and territory.
+#[derive(Deserialize, Serialize, Default, Clone, Debug, JsonSchema)]
+pub struct FiguresQuery {
+    /// `month` (default), `quarter`, `year` or `custom`.
+    #[serde(default)]
+    pub period: String,
+    /// The month (`2026-11`), quarter (`2026-T4`) or year (`2026`); empty: the last one ended.
+    #[serde(default)]
+    pub at: String,
+    /// First day of chosen days (`2026-11-03`), with `period=custom`.
+    #[serde(default)]
+    pub from: String,
+    /// Last day of chosen days (included), with `period=custom`.
+    #[serde(default)]
+    pub to: String,
+    /// The organisation (instance administrators; others: their own).
+    #[serde(default)]
+    pub organisation: String,
+    /// Only this team (where records name a team).
+    #[serde(default)]
+    pub team: String,
+    /// Only this territory.
+    #[serde(default)]
+    pub territory: String,
+}
+
+impl FiguresQuery {
+    /// The choices as a query string (for the export links).
+    pub fn query_string(&self) -> String {
+        serde_urlencoded::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Who the figures are for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// The dashboard page: exact counts for the organisation's own staff,
+    /// suppressed for readers and other organisations' figures.
+    Page,
+    /// The API, exports and the activity report: always suppressed.
+    Outside,
+}
+
+/// The choices, checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Choice {
+    /// The period.
+    pub period: Period,
+    /// The organisation.
+    pub organisation: OrganisationId,
+    /// The team, if one.
+    pub team: Option<TeamId>,
+    /// The territory, if one.
+    pub territory: Option<TerritoryId>,
+}
+
+/// Checks the choices (each error named by its field).
+pub fn validate(app: &App, who: &Caller, lang: Lang, q: &FiguresQuery) -> std::result::Result<Choice, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let today = app.clock.now().paris_date();
+    let kind = match q.period.trim() {
+        "" => Kind::Month,
+        code => Kind::from_code(code).unwrap_or_else(|| {
+            errors.add("period", lang.t("figures.error.period"));
+            Kind::Month
+        }),
+    };
+    let period = match kind {
+        Kind::Custom => {
+            let day = |field: &str, v: &str, errors: &mut FieldErrors| {
+                let d = chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok();
+                if d.is_none() {
+                    errors.add(field, lang.t("figures.error.date"));
+                }
+                d
+            };
+            match (day("from", &q.from, &mut errors), day("to", &q.to, &mut errors)) {
+                (Some(a), Some(b)) if a > b => {
+                    errors.add("to", lang.t("figures.error.order"));
+                    None
+                }
+                (Some(a), Some(b)) if (b - a).num_days() > 3 * 366 => {
+                    errors.add("to", lang.t("figures.error.too_long"));
+                    None
+                }
+                (Some(a), Some(b)) => Some(Period::custom(a, b)),
+                _ => None,
+            }
+        }
+        _ if q.at.trim().is_empty() => Some(Period::last_of(kind, today)),
+        _ => {
+            let p = Period::parse(kind, &q.at);
+            if p.is_none() {
+                errors.add("at", lang.t("figures.error.at"));
+            }
+            p
+        }
+    };
+    let organisation = match q.organisation.trim() {
+        "" => Some(who.account.organisation),
+        v => {
+            let o = v.parse().ok();
+            if o.is_none() {
+                errors.add("organisation", lang.t("figures.error.organisation"));
+            }
+            o
+        }
+    };
+    let team = match q.team.trim() {
+        "" => None,
+        v => {
+            let t = v.parse().ok();
+            if t.is_none() {
+                errors.add("team", lang.t("figures.error.team"));
+            }
+            t
+        }
+    };
+    let territory = match q.territory.trim() {
+        "" => None,
+        v => {
+            let t = v.parse().ok();
+            if t.is_none() {
+                errors.add("territory", lang.t("figures.error.territory"));
+            }
+            t
+        }
+    };
+    match (period, organisation) {
+        (Some(period), Some(organisation)) if errors.is_empty() => Ok(Choice { period, organisation, team, territory }),
+        _ => Err(errors),
+    }
+}
+
+/// A count as shown: its value, or nothing when suppressed.
+#[derive(Serialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cell {
+    /// The count (null: suppressed, fewer than the threshold or its complement).
+    pub value: Option<i64>,
+}
+
+impl Cell {
+    /// The cell as text: the count, or `< 11` when suppressed.
+    pub fn text(&self, min: i64) -> String {
+        match self.value {
+            Some(v) => v.to_string(),
+            None => format!("< {min}"),
+        }
+    }
+}
+
+/// A row: one category in the period and in the period before.
+#[derive(Serialize, JsonSchema, Clone, Debug)]
+pub struct Row {
+    /// Code (or the name, for items and services).
+    pub code: String,
+    /// Label in the caller's language.
+    pub label: String,
+    /// The period.
+    pub current: Cell,
+    /// The period before.
+    pub previous: Cell,
+}
+
+/// A table of counts.
+#[derive(Serialize, JsonSchema, Clone, Debug)]
+pub struct Table {
+    /// Stable id (`reports-source`).
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Rows.
+    pub rows: Vec<Row>,
+    /// The total the rows add up to (a partition), if they do.
+    pub total: Option<Row>,
+}
+
+/// A measure (not a count): hours, a share.
+#[derive(Serialize, JsonSchema, Clone, Debug)]
+pub struct Measure {
+    /// Code.
+    pub code: String,
+    /// Label.
+    pub label: String,
+    /// The period (null: no value, or too few records to show it).
+    pub current: Option<f64>,
+    /// The period before.
+    pub previous: Option<f64>,
+}
+
+/// A group of figures.
+#[derive(Serialize, JsonSchema, Clone, Debug)]
+pub struct Group {
+    /// Id (`reports`, `encounters`, `distributions`, `referrals`, `cases`, `shelter`, `mediations`).
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// What the team filter does here, when it does not apply.
+    pub note: Option<String>,
+    /// Measures.
+    pub measures: Vec<Measure>,
+    /// Tables.
+    pub tables: Vec<Table>,
+}
+
+/// A series over twelve months.
+#[derive(Serialize, JsonSchema, Clone, Debug)]
+pub struct Series {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Months (`2026-11`) and their counts.
+    pub points: Vec<(String, Cell)>,
+}
+
+/// The dashboard.
+#[derive(Serialize, JsonSchema, Clone, Debug)]
+pub struct Dashboard {
+    /// The organisation.
+    #[schemars(with = "String")]
+    pub organisation: OrganisationId,
+    /// Its name.
+    pub organisation_name: String,
+    /// The period.
+    pub period: Period,
+    /// The period before.
+    pub previous: Period,
+    /// Team filter.
+    #[schemars(with = "Option<String>")]
+    pub team: Option<TeamId>,
+    /// Territory filter.
+    #[schemars(with = "Option<String>")]
+    pub territory: Option<TerritoryId>,
+    /// Whether small counts are suppressed.
+    pub suppressed: bool,
+    /// The threshold (counts from 1 to this minus 1 are not shown when suppressed).
+    pub min_cell: i64,
+    /// The groups.
+    pub groups: Vec<Group>,
+    /// Trends.
+    pub trends: Vec<Series>,
+}
+
+impl Dashboard {
+    /// One group.
+    pub fn group(&self, id: &str) -> Option<&Group> {
+        self.groups.iter().find(|g| g.id == id)
+    }
+}
+
+/// The ids of the groups, in order.
+pub const GROUPS: [&str; 7] = ["reports", "encounters", "distributions", "referrals", "cases", "shelter", "mediations"];
+
+struct Ctx<'a> {
+    app: &'a App,
+    scope: Scope,
+    lang: Lang,
+    now: Slice,
+    before: Slice,
+}
+
+/// Counts of both periods, as raw numbers.
+struct Both {
+    now: Counts,
+    before: Counts,
+}
+
+fn get(c: &Counts, code: &str) -> i64 {
+    c.iter().filter(|(k, _)| k == code).map(|(_, n)| *n).sum()
+}
+
+/// Rows for a closed vocabulary (every code, in order; codes found outside it after).
+fn coded(lang: Lang, family: &str, codes: &[&str], b: &Both) -> Vec<Row> {
+    let mut all: Vec<String> = codes.iter().map(|c| (*c).to_owned()).collect();
+    for (k, _) in b.now.iter().chain(&b.before) {
+        if !all.contains(k) {
+            all.push(k.clone());
+        }
+    }
+    all.into_iter()
+        .map(|code| {
+            let key = format!("{family}.{}", if code.is_empty() { "unknown" } else { &code });
+            let label = lang.t(&key);
+            let label = match () {
+                _ if label != key => label,
+                _ if code.is_empty() || code == "unknown" => lang.t("figures.unknown"),
+                _ => code.clone(),
+            };
+            Row { current: Cell { value: Some(get(&b.now, &code)) }, previous: Cell { value: Some(get(&b.before, &code)) }, label, code }
+        })
+        .collect()
+}
+
+/// Rows for free names (items, services), largest first.
+fn named(b: &Both, empty: &str) -> Vec<Row> {
+    let names: BTreeSet<&String> = b.now.iter().chain(&b.before).map(|(k, _)| k).collect();
+    let mut rows: Vec<Row> = names
+        .into_iter()
+        .map(|k| Row {
+            code: k.clone(),
+            label: if k.is_empty() { empty.to_owned() } else { k.clone() },
+            current: Cell { value: Some(get(&b.now, k)) },
+            previous: Cell { value: Some(get(&b.before, k)) },
+        })
+        .collect();
+    rows.sort_by(|a, b| b.current.value.cmp(&a.current.value).then_with(|| a.label.cmp(&b.label)));
+    rows
+}
+
+fn table(lang: Lang, id: &str, title: &str, rows: Vec<Row>, partition: bool) -> Table {
+    let total = partition.then(|| Row {
+        code: "total".into(),
+        label: lang.t("figures.total"),
+        current: Cell { value: Some(rows.iter().filter_map(|r| r.current.value).sum()) },
+        previous: Cell { value: Some(rows.iter().filter_map(|r| r.previous.value).sum()) },
+    });
+    Table { id: id.into(), title: lang.t(title), rows, total }
+}
+
+fn counts_row(lang: Lang, code: &str, key: &str, now: i64, before: i64) -> Row {
+    Row { code: code.into(), label: lang.t(key), current: Cell { value: Some(now) }, previous: Cell { value: Some(before) } }
+}
+
+fn hours(secs: Option<i64>) -> Option<f64> {
+    secs.map(|s| (s as f64 / 360.0).round() / 10.0)
+}
+
+fn share(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 10.0)
+}
+
+impl Ctx<'_> {
+    async fn both<F, Fut>(&self, f: F) -> Result<Both>
+    where
+        F: Fn(Slice) -> Fut,
+        Fut: std::future::Future<Output = veille_storage::error::Result<Counts>>,
+    {
+        Ok(Both { now: f(self.now.clone()).await?, before: f(self.before.clone()).await? })
+    }
+
+    async fn reports(&self) -> Result<Group> {
+        let (db, sc, l) = (&self.app.db, &self.scope, self.lang);
+        let by = |dim| self.both(move |s| async move { store::reports_by(db, sc, &s, dim).await });
+        let source = by(ReportDim::Source).await?;
+        let level = by(ReportDim::Level).await?;
+        let channel = by(ReportDim::Channel).await?;
+        let status = by(ReportDim::Status).await?;
+        let situation = self.both(|s| async move { store::reports_by_situation(db, sc, &s, &SITUATIONS).await }).await?;
+        let deadlines = self.app.config.report_deadlines().answer_secs;
+        let (rt, rt0) = (store::response_times(db, sc, &self.now, deadlines).await?, store::response_times(db, sc, &self.before, deadlines).await?);
+        let level_rows = vec![
+            Row {
+                code: "1".into(),
+                label: l.t("report.level_1"),
+                current: Cell { value: Some(get(&level.now, "1")) },
+                previous: Cell { value: Some(get(&level.before, "1")) },
+            },
+            Row {
+                code: "2".into(),
+                label: l.t("report.level_2"),
+                current: Cell { value: Some(get(&level.now, "2")) },
+                previous: Cell { value: Some(get(&level.before, "2")) },
+            },
+        ];
+        Ok(Group {
+            id: "reports".into(),
+            title: l.t("figures.group.reports"),
+            note: None,
+            measures: vec![
+                Measure {
+                    code: "median_hours".into(),
+                    label: l.t("figures.measure.median_hours"),
+                    current: hours(rt.median_secs),
+                    previous: hours(rt0.median_secs),
+                },
+                Measure { code: "p90_hours".into(), label: l.t("figures.measure.p90_hours"), current: hours(rt.p90_secs), previous: hours(rt0.p90_secs) },
+                Measure {
+                    code: "within_deadline_percent".into(),
+                    label: l.t("figures.measure.within_deadline"),
+                    current: share(rt.within_deadline, rt.received),
+                    previous: share(rt0.within_deadline, rt0.received),
+                },
+            ],
+            tables: vec![
+                table(
+                    l,
+                    "reports-answers",
+                    "figures.table.answers",
+                    vec![
+                        counts_row(l, "received", "figures.row.received", rt.received, rt0.received),
+                        counts_row(l, "answered", "figures.row.answered", rt.answered, rt0.answered),
+                        counts_row(l, "within_deadline", "figures.row.within_deadline", rt.within_deadline, rt0.within_deadline),
+                    ],
+                    false,
+                ),
+                table(l, "reports-source", "figures.table.by_source", coded(l, "report.source", &Source::codes(), &source), true),
+                table(l, "reports-situation", "figures.table.by_situation", coded(l, "report.situation", &SITUATIONS, &situation), false),
+                table(l, "reports-level", "figures.table.by_level", level_rows, true),
+                table(l, "reports-channel", "figures.table.by_channel", coded(l, "report.channel", &Channel::codes(), &channel), true),
+                table(l, "reports-status", "figures.table.by_status", coded(l, "report.status", &Status::codes(), &status), true),
+            ],
+        })
+    }
+
+    async fn encounters(&self) -> Result<Group> {
+        let (db, sc, l) = (&self.app.db, &self.scope, self.lang);
+        let (t, t0) = (store::encounter_totals(db, sc, &self.now).await?, store::encounter_totals(db, sc, &self.before).await?);
+        let (y, y0) = (self.now.from.paris_date().year(), self.before.from.paris_date().year());
+        let people = |dim: PersonDim, dim0: PersonDim| async move {
+            Ok::<_, crate::Error>(Both { now: store::people_by(db, sc, &self.now, dim).await?, before: store::people_by(db, sc, &self.before, dim0).await? })
+        };
+        let gender = people(PersonDim::Gender, PersonDim::Gender).await?;
+        let age = people(PersonDim::AgeBand { year: y }, PersonDim::AgeBand { year: y0 }).await?;
+        let novelty = people(PersonDim::Novelty, PersonDim::Novelty).await?;
+        let unique: i64 = gender.now.iter().map(|(_, n)| n).sum();
+        let unique0: i64 = gender.before.iter().map(|(_, n)| n).sum();
+        let mut age_codes = AgeBand::codes();
+        age_codes.push("unknown");
+        Ok(Group {
+            id: "encounters".into(),
+            title: l.t("figures.group.encounters"),
+            note: None,
+            measures: Vec::new(),
+            tables: vec![
+                table(
+                    l,
+                    "encounters-totals",
+                    "figures.table.encounters",
+                    vec![
+                        counts_row(l, "encounters", "figures.row.encounters", t.encounters, t0.encounters),
+                        counts_row(l, "unique_people", "figures.row.unique_people", unique, unique0),
+                        counts_row(l, "files", "figures.row.files", t.files, t0.files),
+                        counts_row(l, "unidentified", "figures.row.unidentified", t.unidentified, t0.unidentified),
+                    ],
+                    false,
+                ),
+                table(l, "people-novelty", "figures.table.novelty", coded(l, "figures.novelty", &["new", "known"], &novelty), true),
+                table(l, "people-gender", "figures.table.gender", coded(l, "people.gender", &Gender::codes(), &gender), true),
+                table(l, "people-age", "figures.table.age_band", coded(l, "people.age_band", &age_codes, &age), true),
+            ],
+        })
+    }
+
+    async fn distributions(&self) -> Result<Group> {
+        let (db, sc, l) = (&self.app.db, &self.scope, self.lang);
+        let items = self.both(|s| async move { store::distributions_by_item(db, sc, &s).await }).await?;
+        Ok(Group {
+            id: "distributions".into(),
+            title: l.t("figures.group.distributions"),
+            note: None,
+            measures: Vec::new(),
+            tables: vec![table(l, "distributions-item", "figures.table.by_item", named(&items, ""), false)],
+        })
+    }
+
+    async fn referrals(&self) -> Result<Group> {
+        let (db, sc, l) = (&self.app.db, &self.scope, self.lang);
+        let service = self.both(|s| async move { store::referrals_by(db, sc, &s, ReferralDim::Service).await }).await?;
+        let outcome = self.both(|s| async move { store::referrals_by(db, sc, &s, ReferralDim::Outcome).await }).await?;
+        let need_codes = Need::codes();
+        let need = self
+            .both(|s| {
+                let codes = need_codes.clone();
+                async move { store::referrals_by_need(db, sc, &s, &codes).await }
+            })
+            .await?;
+        Ok(Group {
+            id: "referrals".into(),
+            title: l.t("figures.group.referrals"),
+            note: self.now.team.map(|_| l.t("figures.no_team")),
+            measures: Vec::new(),
+            tables: vec![
+                table(l, "referrals-service", "figures.table.by_service", named(&service, &l.t("figures.outside_directory")), true),
+                table(l, "referrals-need", "figures.table.by_need", coded(l, "people.need", &need_codes, &need), false),
+                table(l, "referrals-outcome", "figures.table.by_outcome", coded(l, "people.referral_status", &ReferralStatus::codes(), &outcome), true),
+            ],
+        })
+    }
+
+    async fn cases(&self) -> Result<Group> {
+        let (db, sc, l) = (&self.app.db, &self.scope, self.lang);
+        let (o, o0) = (store::cases_opened(db, sc, &self.now).await?, store::cases_opened(db, sc, &self.before).await?);
+        let closed = self.both(|s| async move { store::cases_closed_by_outcome(db, sc, &s).await }).await?;
+        Ok(Group {
+            id: "cases".into(),
+            title: l.t("figures.group.cases"),
+            note: self.now.team.map(|_| l.t("figures.no_team")),
+            measures: Vec::new(),
+            tables: vec![
+                table(l, "cases-opened", "figures.table.cases", vec![counts_row(l, "opened", "figures.row.cases_opened", o, o0)], false),
+                table(
+                    l,
+                    "cases-outcome",
+                    "figures.table.closed_by_outcome",
+                    coded(l, "case.outcome", &veille_domain::cases::CaseOutcome::codes(), &closed),
+                    true,
+                ),
+            ],
+        })
+    }
+
+    async fn shelter(&self, organisation: OrganisationId, period: &Period, previous: &Period) -> Result<Group> {
+        let (db, sc, l) = (&self.app.db, &self.scope, self.lang);
+        let nights = |p: &Period| (Night::of_date(p.first).days(), Night::of_date(p.last).days() + 1);
+        let (a, b) = nights(period);
+        let (a0, b0) = nights(previous);
+        let (o, o0) = (store::occupancy(db, sc, organisation, &self.now, a, b).await?, store::occupancy(db, sc, organisation, &self.before, a0, b0).await?);
+        Ok(Group {
+            id: "shelter".into(),
+            title: l.t("figures.group.shelter"),
+            note: self.now.team.map(|_| l.t("figures.no_team")),
+            measures: vec![Measure {
+                code: "occupancy_percent".into(),
+                label: l.t("figures.measure.occupancy"),
+                current: share(o.taken, o.offered),
+                previous: share(o0.taken, o0.offered),
+            }],
+            tables: vec![table(
+                l,
+                "shelter-nights",
+                "figures.table.shelter",
+                vec![
+                    counts_row(l, "stays", "figures.row.stays", o.stays, o0.stays),
+                    counts_row(l, "taken", "figures.row.place_nights_taken", o.taken, o0.taken),
+                    counts_row(l, "offered", "figures.row.place_nights_offered", o.offered, o0.offered),
+                ],
+                false,
+            )],
+        })
+    }
+
+    async fn mediations(&self) -> Result<Group> {
+        let (db, sc, l) = (&self.app.db, &self.scope, self.lang);
+        let outcome = self.both(|s| async move { store::mediations_by_outcome(db, sc, &s).await }).await?;
+        let (s, s0) = (store::sessions_by_kind(db, sc, &self.now).await?, store::sessions_by_kind(db, sc, &self.before).await?);
+        let pick = |v: &[(String, i64, i64)], att: bool| -> Counts { v.iter().map(|(k, n, a)| (k.clone(), if att { *a } else { *n })).collect() };
+        let sessions = Both { now: pick(&s, false), before: pick(&s0, false) };
+        let attendance = Both { now: pick(&s, true), before: pick(&s0, true) };
+        let kinds = veille_domain::cases::MeetingKind::codes();
+        Ok(Group {
+            id: "mediations".into(),
+            title: l.t("figures.group.mediations"),
+            note: None,
+            measures: Vec::new(),
+            tables: vec![
+                table(
+                    l,
+                    "mediations-outcome",
+                    "figures.table.mediations",
+                    coded(l, "neighbourhood.outcome", &veille_domain::neighbourhood::MediationOutcome::codes(), &outcome),
+                    true,
+                ),
+                table(l, "sessions-kind", "figures.table.sessions", coded(l, "meeting.kind", &kinds, &sessions), true),
+                table(l, "attendance-kind", "figures.table.attendance", coded(l, "meeting.kind", &kinds, &attendance), true),
+            ],
+        })
+    }
+
+    async fn trends(&self, period: &Period) -> Result<Vec<Series>> {
+        let months = period.trend_months();
+        let bounds: Vec<veille_domain::Timestamp> = months.iter().filter_map(|d| veille_domain::Timestamp::at_paris(*d, 0)).collect();
+        let mut out = Vec::new();
+        for (id, kind) in [("reports", Trend::Reports), ("encounters", Trend::Encounters), ("referrals", Trend::Referrals), ("mediations", Trend::Mediations)] {
+            let counts = store::trend(&self.app.db, &self.scope, &self.now, kind, &bounds).await?;
+            out.push(Series {
+                id: format!("trend-{id}"),
+                title: self.lang.t(&format!("figures.trend.{id}")),
+                points: months.iter().zip(counts).map(|(m, n)| (m.format("%Y-%m").to_string(), Cell { value: Some(n) })).collect(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Whether the figures of `organisation` shown to `who` for `audience` are suppressed.
+pub fn suppressed_for(who: &Caller, organisation: OrganisationId, audience: Audience) -> bool {
+    audience == Audience::Outside || who.actor.role == Role::Reader || organisation != who.account.organisation
+}
+
+/// Computes the dashboard.
+pub async fn dashboard(app: &App, who: &Caller, lang: Lang, choice: &Choice, audience: Audience) -> Result<Dashboard> {
+    compute(app, who, lang, choice, audience, None).await
+}
+
+/// One group of figures, as the API answers it.
+#[derive(Serialize, JsonSchema, Clone, Debug)]
+pub struct GroupFigures {
+    /// The organisation.
+    #[schemars(with = "String")]
+    pub organisation: OrganisationId,
+    /// The period.
+    pub period: Period,
+    /// The period before.
+    pub previous: Period,
+    /// Team filter.
+    #[schemars(with = "Option<String>")]
+    pub team: Option<TeamId>,
+    /// Territory filter.
+    #[schemars(with = "Option<String>")]
+    pub territory: Option<TerritoryId>,
+    /// Whether small counts are suppressed (always, in the API).
+    pub suppressed: bool,
+    /// The threshold.
+    pub min_cell: i64,
+    /// The figures.
+    pub group: Group,
+}
+
+/// One group (`GROUPS`), for the API: always suppressed.
+pub async fn group(app: &App, who: &Caller, lang: Lang, choice: &Choice, id: &str) -> Result<GroupFigures> {
+    let d = compute(app, who, lang, choice, Audience::Outside, Some(id)).await?;
+    let group = d.groups.into_iter().next().ok_or_else(crate::Error::not_found)?;
+    Ok(GroupFigures {
+        organisation: d.organisation,
+        period: d.period,
+        previous: d.previous,
+        team: d.team,
+        territory: d.territory,
+        suppressed: d.suppressed,
+        min_cell: d.min_cell,
+        group,
+    })
+}
+
+async fn compute(app: &App, who: &Caller, lang: Lang, choice: &Choice, audience: Audience, only: Option<&str>) -> Result<Dashboard> {
+    who.require(Action::Read, &Resource::new(ResourceKind::Statistics).owned_by(choice.organisation))?;
+    let org = veille_storage::organisations::get(&app.db, choice.organisation).await.map_err(|_| crate::Error::not_found())?;
+    let previous = choice.period.previous();
+    let slice = |p: &Period| Slice { from: p.start(), to: p.end(), team: choice.team, territory: choice.territory };
+    let ctx = Ctx { app, scope: Scope::figures_of(choice.organisation), lang, now: slice(&choice.period), before: slice(&previous) };
+    let mut groups = Vec::new();
+    for id in GROUPS {
+        if only.is_some_and(|o| o != id) {
+            continue;
+        }
+        groups.push(match id {
+            "reports" => ctx.reports().await?,
+            "encounters" => ctx.encounters().await?,
+            "distributions" => ctx.distributions().await?,
+            "referrals" => ctx.referrals().await?,
+            "cases" => ctx.cases().await?,
+            "shelter" => ctx.shelter(choice.organisation, &choice.period, &previous).await?,
+            _ => ctx.mediations().await?,
+        });
+    }
+    let trends = if only.is_none() { ctx.trends(&choice.period).await? } else { Vec::new() };
+    let mut d = Dashboard {
+        organisation: choice.organisation,
+        organisation_name: org.name,
+        period: choice.period,
+        previous,
+        team: choice.team,
+        territory: choice.territory,
+        suppressed: suppressed_for(who, choice.organisation, audience),
+        min_cell: app.config.figures_min_cell,
+        groups,
+        trends,
+    };
+    if d.suppressed {
+        apply_suppression(&mut d);
+    }
+    Ok(d)
+}
+
+/// Suppresses the small counts of a dashboard (decision 84): each table
+/// column (a partition with its total, or independent cells), the measures
+/// computed from too few records, and each trend (the months of the period
+/// and of the period before add up to its totals, so each set is completed).
+pub fn apply_suppression(d: &mut Dashboard) {
+    let min = d.min_cell;
+    for g in &mut d.groups {
+        // Measures drawn from fewer records than the threshold are not shown.
+        let base = |t: &str, code: &str, now: bool| {
+            g.tables.iter().find(|x| x.id == t).and_then(|x| x.rows.iter().find(|r| r.code == code)).and_then(|r| {
+                if now {
+                    r.current.value
+                } else {
+                    r.previous.value
+                }
+            })
+        };
+        let bases: Vec<(Option<i64>, Option<i64>)> = g
+            .measures
+            .iter()
+            .map(|m| match m.code.as_str() {
+                "median_hours" | "p90_hours" => (base("reports-answers", "answered", true), base("reports-answers", "answered", false)),
+                "within_deadline_percent" => (base("reports-answers", "within_deadline", true), base("reports-answers", "within_deadline", false)),
+                _ => (base("shelter-nights", "stays", true), base("shelter-nights", "stays", false)),
+            })
+            .collect();
+        for (m, (now, before)) in g.measures.iter_mut().zip(bases) {
+            if now.is_none_or(|v| v < min) {
+                m.current = None;
+            }
+            if before.is_none_or(|v| v < min) {
+                m.previous = None;
+            }
+        }
+        for t in &mut g.tables {
+            for now in [true, false] {
+                let col = |r: &Row| if now { r.current.value } else { r.previous.value };
+                let mut rows: Vec<suppress::Shown> = t.rows.iter().map(col).collect();
+                let mut total = t.total.as_ref().and_then(col);
+                if t.total.is_some() {
+                    suppress::partition(&mut rows, &mut total, min);
+                } else {
+                    suppress::cells(&mut rows, min);
+                }
+                for (r, v) in t.rows.iter_mut().zip(rows) {
+                    *(if now { &mut r.current } else { &mut r.previous }) = Cell { value: v };
+                }
+                if let Some(tot) = t.total.as_mut() {
+                    *(if now { &mut tot.current } else { &mut tot.previous }) = Cell { value: total };
+                }
+            }
+        }
+    }
+    let (p, q) = (d.period, d.previous);
+    for s in &mut d.trends {
+        let mut v: Vec<suppress::Shown> = s.points.iter().map(|(_, c)| c.value).collect();
+        suppress::cells(&mut v, min);
+        // The months inside a period add up to a total shown elsewhere.
+        for period in [p, q] {
+            let inside: Vec<usize> = s
+                .points
+                .iter()
+                .enumerate()
+                .filter(|(_, (m, _))| chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").is_ok_and(|d| d >= period.first && d <= period.last))
+                .map(|(i, _)| i)
+                .collect();
+            if inside.len() > 1 {
+                let mut part: Vec<suppress::Shown> = inside.iter().map(|i| v[*i]).collect();
+                suppress::complement(&mut part, true);
+                for (i, x) in inside.iter().zip(part) {
+                    v[*i] = x;
+                }
+            }
+        }
+        for ((_, c), x) in s.points.iter_mut().zip(v) {
+            *c = Cell { value: x };
+        }
+    }
+}
+
+/// Every count a dashboard shows (for the suppression test).
+pub fn shown_counts(d: &Dashboard) -> Vec<Option<i64>> {
+    let mut out = Vec::new();
+    for g in &d.groups {
+        for t in &g.tables {
+            for r in t.rows.iter().chain(t.total.iter()) {
+                out.push(r.current.value);
+                out.push(r.previous.value);
+            }
+        }
+    }
+    for s in &d.trends {
+        out.extend(s.points.iter().map(|(_, c)| c.value));
+    }
+    out
+}
+
+/// What the dashboard's form offers: the organisations the caller may see
+/// figures of, the teams of the organisation, the territories.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Organisations (id, name).
+    pub organisations: Vec<(String, String)>,
+    /// Teams (id, name).
+    pub teams: Vec<(String, String)>,
+    /// Territories (id, name).
+    pub territories: Vec<(String, String)>,
+}
+
+/// The choices the form offers.
+pub async fn options(app: &App, who: &Caller, organisation: OrganisationId) -> Result<Options> {
+    let organisations = crate::accounts::organisations(app, who)
+        .await?
+        .into_iter()
+        .filter(|o| who.can(Action::Read, &Resource::new(ResourceKind::Statistics).owned_by(o.id)).allowed)
+        .map(|o| (o.id.to_string(), o.name))
+        .collect();
+    let teams = crate::accounts::teams_of(app, Some(organisation)).await?.into_iter().map(|t| (t.id.to_string(), t.name)).collect();
+    let territories = crate::territories::list(app).await?.into_iter().map(|t| (t.id.to_string(), t.name)).collect();
+    Ok(Options { organisations, teams, territories })
+}

@@ -1,0 +1,381 @@
+//! The figures dashboard (issue 16) on the engine under test: a fixture
+//! recorded through the API on the manual clock over two months, the
+//! figures computed by hand beside it; small counts suppressed for a
+//! reader, in the API and in every export (no shown cell from 1 to the
+//! threshold minus one, no lone suppressed cell beside a shown total); the
+//! XLSX read by openpyxl and the activity report's PDF by pypdf.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use veille_app::figures::{self, Audience, FiguresQuery};
+use veille_domain::{OrganisationId, Role, UserId};
+
+use crate::helpers::*;
+
+struct World {
+    app: TestApp,
+    org: OrganisationId,
+    coordinator: UserId,
+    reader: UserId,
+    api: Client,
+}
+
+async fn world(config: veille_app::Config) -> World {
+    let app = TestApp::with_config(config).await;
+    let org = app.org("Association A", true).await;
+    let partner_org = app.org("Accueil de jour", false).await;
+    app.two_square_territories().await;
+    let coordinator = app.user(org, Role::Coordinator, "coord@a.exemple.fr", None, None).await;
+    let reader = app.user(org, Role::Reader, "lecture@a.exemple.fr", None, None).await;
+    app.user(partner_org, Role::Partner, "partenaire@b.exemple.fr", None, None).await;
+    let token = veille_web::security::random_token();
+    let now = app.state.clock.now();
+    let mut tx = app.db().begin().await.unwrap();
+    veille_storage::tokens::create(
+        &mut tx,
+        coordinator,
+        "api",
+        &veille_web::security::token_hash(&token),
+        &["read", "write"],
+        now,
+        now.plus_seconds(90 * 86_400),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut api = app.client();
+    api.bearer = Some(token);
+    let mut w = World { app, org, coordinator, reader, api };
+    fixture(&mut w, partner_org).await;
+    w
+}
+
+async fn person(api: &mut Client, pseudonym: &str, birth_year: i64, gender: &str, needs: &[&str]) -> String {
+    let r = api
+        .post_json("/api/v1/people", &json!({"pseudonym": pseudonym, "birth_year": birth_year, "gender": gender, "needs": needs, "duplicates_reviewed": true}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+async fn encounter(api: &mut Client, people: &[&str], unidentified: i64) {
+    let r = api
+        .post_json("/api/v1/encounters", &json!({"people": people, "actions": ["listening"], "unidentified_count": unidentified, "lat": 48.05, "lon": 2.05}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
+
+async fn report(api: &mut Client, source: &str) -> (String, i64) {
+    let body = json!({"source": source, "channel": "phone", "lat": 48.05, "lon": 2.05, "situations": ["camp"], "adults": 1, "children": 0,
+                      "description": "Une tente sur le trottoir (test)."});
+    let r = api.post_json("/api/v1/reports", &body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    (r.json()["id"].as_str().unwrap().to_owned(), r.json()["version"].as_i64().unwrap_or(1))
+}
+
+const HOUR: i64 = 3600;
+const DAY: i64 = 86_400;
+
+/// t0 is 2026-11-19 (Paris). November: P1 (woman, 1990) and P2 (man, 2000)
+/// met together with 2 unidentified people; two reports from residents.
+/// December (t0 + 20 days): P3 (man, 1960, new) and P4 (man, 2000) who is
+/// P2's other file (linked): one encounter with P1, P2, P3 and one with P3
+/// and P4 plus 1 unidentified; three reports (two from residents, one from
+/// an association), two answered after 2 and 10 hours; one referral of P1
+/// (needs food and hygiene) to the partner organisation.
+async fn fixture(w: &mut World, partner_org: OrganisationId) {
+    let api = &mut w.api;
+    let p1 = person(api, "Fantine", 1990, "woman", &["food", "hygiene"]).await;
+    let p2 = person(api, "Gavroche", 2000, "man", &[]).await;
+    encounter(api, &[&p1, &p2], 2).await;
+    report(api, "riverain").await;
+    report(api, "riverain").await;
+    w.app.state.clock.advance_seconds(20 * DAY);
+    let p3 = person(api, "Bahorel", 1960, "man", &[]).await;
+    let p4 = person(api, "Gavroche bis", 2000, "man", &[]).await;
+    let r = api.post_json(&format!("/api/v1/people/{p4}/links"), &json!({"other": p2})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    encounter(api, &[&p1, &p2, &p3], 0).await;
+    encounter(api, &[&p3, &p4], 1).await;
+    let (a, va) = report(api, "riverain").await;
+    let (b, vb) = report(api, "riverain").await;
+    report(api, "association").await;
+    w.app.state.clock.advance_seconds(2 * HOUR);
+    let r = api.post_json(&format!("/api/v1/reports/{a}/answer"), &json!({"answer": "Une équipe est passée.", "version": va})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    w.app.state.clock.advance_seconds(8 * HOUR);
+    let r = api.post_json(&format!("/api/v1/reports/{b}/answer"), &json!({"answer": "Une équipe est passée.", "version": vb})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = api
+        .post_json(
+            "/api/v1/referrals",
+            &json!({"person_id": p1, "partner_organisation_id": partner_org.to_string(), "reason": "Laverie", "consent_confirmed": true, "send": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
+
+fn december() -> FiguresQuery {
+    FiguresQuery { period: "month".into(), at: "2026-12".into(), ..Default::default() }
+}
+
+fn row<'a>(d: &'a figures::Dashboard, table: &str, code: &str) -> &'a figures::Row {
+    d.groups
+        .iter()
+        .flat_map(|g| &g.tables)
+        .find(|t| t.id == table)
+        .and_then(|t| t.rows.iter().chain(t.total.iter()).find(|r| r.code == code))
+        .unwrap_or_else(|| panic!("{table}/{code}"))
+}
+
+fn both(d: &figures::Dashboard, table: &str, code: &str) -> (Option<i64>, Option<i64>) {
+    let r = row(d, table, code);
+    (r.current.value, r.previous.value)
+}
+
+async fn caller(w: &World, user: UserId) -> veille_app::Caller {
+    crate::sites::caller(&w.app, user).await
+}
+
+#[tokio::test]
+async fn figures_agree_with_the_hand_computed_fixture() {
+    let w = world(veille_app::Config::default()).await;
+    let who = caller(&w, w.coordinator).await;
+    let choice = figures::validate(&w.app.state, &who, veille_i18n::Lang::Fr, &december()).unwrap();
+    assert_eq!(choice.organisation, w.org);
+    let d = figures::dashboard(&w.app.state, &who, veille_i18n::Lang::Fr, &choice, Audience::Page).await.unwrap();
+    assert!(!d.suppressed, "the organisation's own staff see exact counts on the page");
+    assert_eq!((d.period.label(), d.previous.label()), ("2026-12".to_owned(), "2026-11".to_owned()));
+    // Reports: 3 in December (2 residents, 1 association), 2 in November.
+    assert_eq!(both(&d, "reports-source", "riverain"), (Some(2), Some(2)));
+    assert_eq!(both(&d, "reports-source", "association"), (Some(1), Some(0)));
+    assert_eq!(both(&d, "reports-source", "total"), (Some(3), Some(2)));
+    assert_eq!(both(&d, "reports-situation", "camp"), (Some(3), Some(2)));
+    assert_eq!(both(&d, "reports-level", "total"), (Some(3), Some(2)));
+    assert_eq!(both(&d, "reports-answers", "received"), (Some(3), Some(2)));
+    assert_eq!(both(&d, "reports-answers", "answered"), (Some(2), Some(0)));
+    assert_eq!(both(&d, "reports-answers", "within_deadline"), (Some(2), Some(0)));
+    let m = |code: &str| d.group("reports").unwrap().measures.iter().find(|m| m.code == code).unwrap().clone();
+    // Nearest rank over [2 h, 10 h]: the median is the 1st value, the 90th percentile the 2nd.
+    assert_eq!((m("median_hours").current, m("p90_hours").current), (Some(2.0), Some(10.0)));
+    assert_eq!((m("median_hours").previous, m("within_deadline_percent").current), (None, Some(66.7)));
+    // Encounters: 2 in December, 1 in November; files met 4 and 2; unique
+    // people 3 (P2 and P4 are one person) and 2; unidentified 1 and 2.
+    assert_eq!(both(&d, "encounters-totals", "encounters"), (Some(2), Some(1)));
+    assert_eq!(both(&d, "encounters-totals", "files"), (Some(4), Some(2)));
+    assert_eq!(both(&d, "encounters-totals", "unique_people"), (Some(3), Some(2)));
+    assert_eq!(both(&d, "encounters-totals", "unidentified"), (Some(1), Some(2)));
+    // New in December: P3 only (P1 and P2/P4 were met in November).
+    assert_eq!(both(&d, "people-novelty", "new"), (Some(1), Some(2)));
+    assert_eq!(both(&d, "people-novelty", "known"), (Some(2), Some(0)));
+    assert_eq!(both(&d, "people-gender", "woman"), (Some(1), Some(1)));
+    assert_eq!(both(&d, "people-gender", "man"), (Some(2), Some(1)));
+    // Ages in 2026: P1 36, P2/P4 26, P3 66.
+    assert_eq!(both(&d, "people-age", "35_49"), (Some(1), Some(1)));
+    assert_eq!(both(&d, "people-age", "25_34"), (Some(1), Some(1)));
+    assert_eq!(both(&d, "people-age", "65_plus"), (Some(1), Some(0)));
+    assert_eq!(both(&d, "people-age", "total"), (Some(3), Some(2)));
+    // One referral of P1 (food, hygiene), sent, outside the directory.
+    assert_eq!(both(&d, "referrals-outcome", "sent"), (Some(1), Some(0)));
+    assert_eq!(both(&d, "referrals-need", "food"), (Some(1), Some(0)));
+    assert_eq!(both(&d, "referrals-need", "hygiene"), (Some(1), Some(0)));
+    assert_eq!(both(&d, "referrals-need", "shelter"), (Some(0), Some(0)));
+    assert_eq!(both(&d, "referrals-service", "total"), (Some(1), Some(0)));
+    // Nothing recorded elsewhere.
+    assert_eq!(both(&d, "cases-opened", "opened"), (Some(0), Some(0)));
+    assert_eq!(both(&d, "mediations-outcome", "total"), (Some(0), Some(0)));
+    assert_eq!(both(&d, "shelter-nights", "stays"), (Some(0), Some(0)));
+    // Trends: twelve months ending in December.
+    let t = d.trends.iter().find(|s| s.id == "trend-encounters").unwrap();
+    assert_eq!(t.points.len(), 12);
+    assert_eq!(t.points[11], ("2026-12".to_owned(), figures::Cell { value: Some(2) }));
+    assert_eq!(t.points[10], ("2026-11".to_owned(), figures::Cell { value: Some(1) }));
+    assert!(t.points[..10].iter().all(|(_, c)| c.value == Some(0)));
+    // A quarter: both months together; the period before is empty.
+    let q = FiguresQuery { period: "quarter".into(), at: "2026-T4".into(), ..Default::default() };
+    let choice = figures::validate(&w.app.state, &who, veille_i18n::Lang::Fr, &q).unwrap();
+    let d = figures::dashboard(&w.app.state, &who, veille_i18n::Lang::Fr, &choice, Audience::Page).await.unwrap();
+    assert_eq!(both(&d, "encounters-totals", "unique_people"), (Some(4 - 1), Some(0)));
+    assert_eq!(both(&d, "people-novelty", "new"), (Some(3), Some(0)));
+    assert_eq!(both(&d, "reports-source", "total"), (Some(5), Some(0)));
+    // The team filter: no report names the team, none is counted.
+    let team = veille_app::accounts::teams_of(&w.app.state, Some(w.org)).await.unwrap();
+    if let Some(t) = team.first() {
+        let q = FiguresQuery { team: t.id.to_string(), ..december() };
+        let choice = figures::validate(&w.app.state, &who, veille_i18n::Lang::Fr, &q).unwrap();
+        let d = figures::dashboard(&w.app.state, &who, veille_i18n::Lang::Fr, &choice, Audience::Page).await.unwrap();
+        assert_eq!(both(&d, "encounters-totals", "encounters"), (Some(0), Some(0)));
+    }
+    // The page draws it, with each error next to its field when the choice is wrong.
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let page = c.get("/figures?period=month&at=2026-12").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for id in ["reports-source", "people-novelty", "referrals-outcome", "chart-trend-reports", "export-xlsx"] {
+        assert!(page.body.contains(&format!("id=\"{id}\"")), "{id}");
+    }
+    let page = c.get("/figures?period=month&at=2026-13&team=nope").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("id=\"at-error\"") && page.body.contains("id=\"team-error\""), "{}", page.body);
+    // Another organisation's figures: refused to a coordinator.
+    let other = w.app.org("Autre", false).await;
+    let r = c.get(&format!("/figures?organisation={other}")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+/// Every count of a JSON group: (table, column, values of the rows, total).
+fn columns(group: &Value) -> Vec<(String, Vec<Value>, Value)> {
+    let mut out = Vec::new();
+    for t in group["tables"].as_array().unwrap() {
+        for col in ["current", "previous"] {
+            let rows: Vec<Value> = t["rows"].as_array().unwrap().iter().map(|r| r[col]["value"].clone()).collect();
+            let total = if t["total"].is_null() { Value::Null } else { t["total"][col]["value"].clone() };
+            out.push((format!("{}/{col}", t["id"].as_str().unwrap()), rows, total));
+        }
+    }
+    out
+}
+
+fn assert_suppressed(label: &str, v: &Value, min: i64) {
+    if let Some(n) = v.as_i64() {
+        assert!(n == 0 || n >= min, "{label}: {n} shown below {min}");
+    }
+}
+
+#[tokio::test]
+async fn small_counts_are_suppressed_outside_the_organisation() {
+    let w = world(veille_app::Config::default()).await;
+    // The reader: every count of the fixture is below 11, so every non-zero cell is hidden.
+    let who = caller(&w, w.reader).await;
+    let choice = figures::validate(&w.app.state, &who, veille_i18n::Lang::Fr, &december()).unwrap();
+    let d = figures::dashboard(&w.app.state, &who, veille_i18n::Lang::Fr, &choice, Audience::Page).await.unwrap();
+    assert!(d.suppressed);
+    assert!(figures::shown_counts(&d).iter().all(|v| v.is_none_or(|n| n == 0 || n >= 11)));
+    assert_eq!(both(&d, "encounters-totals", "encounters"), (None, None));
+    assert_eq!(both(&d, "referrals-need", "shelter"), (Some(0), Some(0)), "a zero tells of nobody");
+    let m = d.group("reports").unwrap().measures.iter().find(|m| m.code == "median_hours").unwrap();
+    assert_eq!(m.current, None, "a median of 2 answers is not shown");
+    let mut reader = w.app.session_for(w.reader, false).await;
+    let page = reader.get("/figures?period=month&at=2026-12").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!((page.body.contains("&lt; 11") || page.body.contains("&#60; 11")) && page.body.contains("id=\"suppression-note\""), "{}", page.body);
+    // The API, even for the coordinator: every group, no shown cell below
+    // 11 and never a lone hidden cell beside a shown total.
+    let mut checked = 0;
+    for g in veille_app::figures::GROUPS {
+        let r = w.api.clone().get(&format!("/api/v1/figures/{g}?period=month&at=2026-12")).await;
+        assert_eq!(r.status, StatusCode::OK, "{g}: {}", r.body);
+        let body = r.json();
+        assert_eq!(body["suppressed"], true);
+        for (label, rows, total) in columns(&body["group"]) {
+            rows.iter().for_each(|v| assert_suppressed(&label, v, 11));
+            assert_suppressed(&label, &total, 11);
+            let hidden = rows.iter().filter(|v| v.is_null()).count();
+            assert!(hidden != 1 || !total.is_i64(), "{label}: one hidden cell and the total shown");
+            checked += 1;
+        }
+    }
+    assert!(checked > 30);
+    // The reader reaches no person (the matrix proves it route by route; here, the obvious ones).
+    for path in ["/people", "/encounters", "/referrals", "/api/v1/people", "/reports"] {
+        assert_eq!(reader.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_suppression_rule_holds_with_a_lower_threshold_and_complements() {
+    // With a threshold of 2: December's encounters (2) are shown, the lone
+    // unidentified person (1) is not.
+    let w = world(veille_app::Config { figures_min_cell: 2, ..Default::default() }).await;
+    let r = w.api.clone().get("/api/v1/figures/encounters?period=month&at=2026-12").await;
+    let body = r.json();
+    let table = |id: &str| body["group"]["tables"].as_array().unwrap().iter().find(|t| t["id"] == id).unwrap().clone();
+    let value = |t: &Value, code: &str, col: &str| t["rows"].as_array().unwrap().iter().find(|r| r["code"] == code).unwrap()[col]["value"].clone();
+    let totals = table("encounters-totals");
+    assert_eq!(value(&totals, "encounters", "current"), json!(2));
+    assert_eq!(value(&totals, "unidentified", "current"), Value::Null);
+    // New 1, known 2, total 3: the lone 1 takes the smallest other count with it.
+    let novelty = table("people-novelty");
+    assert_eq!((value(&novelty, "new", "current"), value(&novelty, "known", "current")), (Value::Null, Value::Null));
+    assert_eq!(novelty["total"]["current"]["value"], json!(3));
+    // Gender in December: woman 1, man 2 → both hidden, total 3 shown.
+    let gender = table("people-gender");
+    assert_eq!((value(&gender, "woman", "current"), value(&gender, "man", "current")), (Value::Null, Value::Null));
+}
+
+#[tokio::test]
+async fn the_exports_open_in_real_parsers_and_hold_the_tables() {
+    let w = world(veille_app::Config { figures_min_cell: 2, ..Default::default() }).await;
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    // CSV: one line per cell, suppressed cells written "< 2".
+    let r = c.get("/figures/export.csv?period=month&at=2026-12").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers["content-disposition"].to_str().unwrap().contains("chiffres-2026-12.csv"));
+    let mut csv = csv::Reader::from_reader(r.bytes.as_slice());
+    let lines: Vec<Vec<String>> = csv.records().map(|l| l.unwrap().iter().map(str::to_owned).collect()).collect();
+    let find = |code: &str, period: &str| lines.iter().find(|l| l[3] == code && l[4] == period).map(|l| l[5].clone());
+    assert_eq!(find("encounters", "2026-12").as_deref(), Some("2"));
+    assert_eq!(find("unidentified", "2026-12").as_deref(), Some("< 2"));
+    assert!(lines.iter().all(|l| l[5] != "1"), "no 1 in the CSV");
+    // XLSX: opened by openpyxl, one sheet per group, the same cells.
+    let r = c.get("/figures/export.xlsx?period=month&at=2026-12").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let sheets = xlsx_cells(&r.bytes);
+    let names: Vec<&str> = sheets.as_object().unwrap().keys().map(String::as_str).collect();
+    for s in [
+        "À propos",
+        "Signalements",
+        "Rencontres et personnes",
+        "Distributions",
+        "Orientations",
+        "Situations complexes",
+        "Hébergement",
+        "Médiations et séances",
+        "Évolution sur douze mois",
+    ] {
+        assert!(names.contains(&s), "sheet {s} in {names:?}");
+    }
+    let people = sheets["Rencontres et personnes"].as_array().unwrap();
+    let row_of = |label: &str| people.iter().rev().find(|r| r[0] == label).unwrap_or_else(|| panic!("{label} in {people:?}")).clone();
+    assert_eq!(row_of("Rencontres")[1].as_f64(), Some(2.0));
+    assert_eq!(row_of("Personnes distinctes (fiches liées comptées une fois)")[1].as_f64(), Some(3.0));
+    assert_eq!(row_of("Personnes non identifiées comptées")[1], json!("< 2"));
+    for sheet in sheets.as_object().unwrap().values() {
+        for r in sheet.as_array().unwrap() {
+            for v in r.as_array().unwrap() {
+                assert!(v.as_f64() != Some(1.0), "no 1 in the workbook: {r:?}");
+            }
+        }
+    }
+    // The activity report: a printable page and a PDF whose text holds the tables.
+    let page = c.get("/figures/activity-report?period=month&at=2026-12").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("activité — Association A — 2026-12") && page.body.contains("<svg class=\"chart-bars\""));
+    let r = c.get("/figures/activity-report.pdf?period=month&at=2026-12").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.bytes.starts_with(b"%PDF"));
+    let text = pdf_text(&r.bytes);
+    for t in
+        ["Rapport d'activité", "Association A", "Rencontres et personnes", "Personnes par genre", "Orientations par suite donnée", "Évolution sur douze mois"]
+    {
+        assert!(text.contains(t), "{t} in the PDF: {text}");
+    }
+    // A wrong choice is named.
+    let r = c.get("/figures/export.xlsx?period=week").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.json()["error"]["fields"]["period"].is_string());
+}
+
+/// Every sheet of a workbook as rows of values, read by openpyxl (in .venv).
+fn xlsx_cells(bytes: &[u8]) -> Value {
+    let python = format!("{}/../../.venv/bin/python", env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("veille-xlsx-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("figures.xlsx");
+    std::fs::write(&file, bytes).unwrap();
+    let script = "import sys, json, openpyxl\nwb = openpyxl.load_workbook(sys.argv[1], read_only=True)\n\
+                  print(json.dumps({ws.title: [[c for c in row] for row in ws.iter_rows(values_only=True)] for ws in wb.worksheets}, default=str))";
+    let out = std::process::Command::new(python).arg("-c").arg(script).arg(&file).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "openpyxl: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}

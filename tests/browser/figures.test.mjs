@@ -1,0 +1,74 @@
+// The figures dashboard in a real browser (headless Chromium), on a 360 px
+// phone: a coordinator opens the dashboard (last month by default, beside
+// the month before), goes back one month to compare, and downloads the
+// spreadsheet. Every page passes axe and fits the screen.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+
+import { checkAxe, launchBrowser, newPhonePage, startServer } from './lib/harness.mjs';
+
+const DEMO_PASSWORD = 'démo veille paris 2026';
+
+let browser;
+before(async () => { browser = await launchBrowser(); });
+after(async () => { await browser?.close(); });
+
+async function login(page, email) {
+  await page.goto('/login');
+  await page.fill('#email', email);
+  await page.fill('#password', DEMO_PASSWORD);
+  await page.click('button.primary');
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+}
+
+async function check(page, label) {
+  await checkAxe(page, label);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `${label} overflows a 360 px screen by ${overflow}px`);
+}
+
+function month(d) {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`;
+}
+
+test('on a phone: a coordinator opens last month\'s figures, compares with the month before and downloads the XLSX', async () => {
+  const server = await startServer({ demo: true });
+  try {
+    const phone = await newPhonePage(browser, server.baseURL);
+    await login(phone, 'coordination@demo.veille.invalid');
+    // Reached from the header.
+    await phone.goto('/');
+    await phone.click('nav a[href="/figures"]');
+    await phone.waitForURL(/\/figures$/);
+    const now = new Date();
+    const last = new Date(now.getFullYear(), now.getMonth() - 1, 1);
+    const before = new Date(now.getFullYear(), now.getMonth() - 2, 1);
+    const earlier = new Date(now.getFullYear(), now.getMonth() - 3, 1);
+    assert.equal((await phone.textContent('#period-label')).trim(), month(last));
+    assert.match(await phone.textContent('#comparison'), new RegExp(month(before)));
+    assert.match(await phone.textContent('#reports-source thead'), new RegExp(`${month(last)}[\\s\\S]*${month(before)}`));
+    await phone.locator('#chart-trend-reports').waitFor();
+    await check(phone, 'phone_figures_last_month');
+    // A mistake is told next to its field, what was typed kept.
+    await phone.fill('#at', '2026-13');
+    await phone.click('#figures-form button.primary');
+    await phone.locator('#at-error').waitFor();
+    assert.equal(await phone.inputValue('#at'), '2026-13');
+    await check(phone, 'phone_figures_refused');
+    // The month before, compared with the one before it.
+    await phone.fill('#at', month(before));
+    await phone.click('#figures-form button.primary');
+    await phone.waitForURL(/at=/);
+    assert.equal((await phone.textContent('#period-label')).trim(), month(before));
+    assert.match(await phone.textContent('#comparison'), new RegExp(month(earlier)));
+    await check(phone, 'phone_figures_month_before');
+    // The spreadsheet.
+    const [download] = await Promise.all([phone.waitForEvent('download'), phone.click('#export-xlsx')]);
+    assert.match(download.suggestedFilename(), /^chiffres-\d{4}-\d{2}\.xlsx$/);
+    const bytes = await readFile(await download.path());
+    assert.ok(bytes.length > 1000 && bytes[0] === 0x50 && bytes[1] === 0x4b, 'an XLSX (a zip) was downloaded');
+  } finally {
+    await server.stop();
+  }
+});
