@@ -22,6 +22,7 @@ pub mod organisations;
 pub mod outbox;
 pub mod people;
 pub mod personal;
+pub mod retention;
 pub mod referrals;
 pub mod reports;
 pub mod rounds;

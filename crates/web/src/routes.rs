@@ -303,4 +303,5 @@ pub fn registry() -> Registry {
         .with(crate::cases::routes)
         .with(crate::meetings::routes)
         .with(crate::neighbourhood::routes)
+        .with(crate::rights::routes)
 }
