@@ -570,6 +570,21 @@ pub async fn purge(tx: &mut Tx, person: PersonId, kind: PurgeKind, now: Timestam
     let traces = traces(tx, person, &referrals).await?;
     let household: Option<String> = sqlx::query_scalar("SELECT household_id FROM people WHERE id = $1").bind(person).fetch_optional(&mut **tx).await?.flatten();
     tally(tx, person).await?;
+    // The encounters they were the only person identified in are about them:
+    // their free text and care notes go (the encounter stays, counted).
+    let alone: Vec<String> = sqlx::query_scalar(
+        "SELECT ep.encounter_id FROM encounter_people ep WHERE ep.person_id = $1 \
+         AND NOT EXISTS (SELECT 1 FROM encounter_people o WHERE o.encounter_id = ep.encounter_id AND o.person_id <> $1)",
+    )
+    .bind(person)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut emptied = 0;
+    for e in &alone {
+        exec(tx, "DELETE FROM encounter_care WHERE encounter_id = $1", std::slice::from_ref(e)).await?;
+        emptied += exec(tx, "UPDATE encounters SET notes = '', follow_up_note = '', place = '', lon = NULL, lat = NULL WHERE id = $1", std::slice::from_ref(e)).await?;
+    }
+    out.rows.insert("encounters", emptied);
     // Mails naming the person (by id, a referral id, the pseudonym or a civil name).
     let mut mails = 0;
     for t in &traces {

@@ -194,6 +194,8 @@ async fn a_legal_hold_stops_the_clock_and_forbids_erasure() {
     let r = run(&w).await;
     assert_eq!((r.held, r.to_archive), (1, 0));
     assert_eq!(stage(&w, p).await, Some(Stage::Active));
+    // (A new session: the first one ended while the clock moved.)
+    let mut admin = w.app.session_for(w.admin, false).await;
     let page = admin.get("/rights").await;
     assert!(page.body.contains("Réquisition judiciaire n° 12"), "the holds are listed");
     // Lifted (reason required): the clock runs again from where it stopped.
@@ -378,7 +380,11 @@ async fn an_erasure_leaves_no_trace_keeps_the_figures_and_survives_a_restore() {
     people::share(&mut tx, e, w.other, people::ShareBasis::Consent, Some(&consent), None, w.coordinator, now).await.unwrap();
     // Met with the witness (and one unidentified person); referred; linked to
     // a file of the other organisation; marked distinct from the witness.
-    encounters::create(&mut tx, w.street, &encounter_at(now, 1), &[e, witness], Some("EFFACE-SANTE-7731"), w.coordinator, now).await.unwrap();
+    encounters::create(&mut tx, w.street, &encounter_at(now, 1), &[e, witness], None, w.coordinator, now).await.unwrap();
+    // Met alone, with care given: that encounter's notes and care are about them only.
+    let mut alone = encounter_at(now, 0);
+    alone.notes = "EFFACE-NOTE-7731 au square".into();
+    encounters::create(&mut tx, w.street, &alone, &[e], Some("EFFACE-SANTE-7731"), w.coordinator, now).await.unwrap();
     referrals::create(
         &mut tx,
         w.street,
@@ -398,7 +404,7 @@ async fn an_erasure_leaves_no_trace_keeps_the_figures_and_survives_a_restore() {
     let mut coord = w.app.session_for(w.coordinator, false).await;
     assert_eq!(coord.get(&format!("/people/{e}")).await.status, StatusCode::OK);
     let before = figures(&w, w.street, &period).await;
-    assert_eq!(before.people_met, 2 + 3, "{before:?}");
+    assert_eq!((before.encounters, before.people_met), (3, 2 + 3 + 1), "{before:?}");
     let texts = every_text(w.app.db()).await;
     for m in MARKERS {
         assert!(texts.iter().any(|(_, _, v)| v.contains(m)), "{m} is planted");
