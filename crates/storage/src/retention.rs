@@ -423,7 +423,7 @@ pub async fn figures(db: &Db, scope: &Scope, organisation: OrganisationId, perio
     let readable = scope.records(&enc_cols, &mut p);
     let window = format!("e.organisation_id = {org} AND e.at >= {a} AND e.at < {b} AND {readable}");
     let row = p
-        .bind(sqlx::query(&format!("SELECT COUNT(*) AS n, COALESCE(SUM(e.unidentified_count), 0) AS u FROM encounters e WHERE {window}")))
+        .bind(sqlx::query(&format!("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(e.unidentified_count), 0) AS BIGINT) AS u FROM encounters e WHERE {window}")))
         .fetch_one(db.pool())
         .await?;
     f.encounters = row.try_get("n")?;
