@@ -457,7 +457,8 @@ pub async fn access_request(app: &App, who: &Caller, id: &str) -> Result<AccessE
         let holder: OrganisationId = f.organisation.parse().map_err(|_| Error::from(anyhow::anyhow!("organisation id")))?;
         audit::append(
             &mut tx,
-            who.audit_entry(now, "access_request", "person", &f.person, holder).with_detail(serde_json::json!({"asked_for": person.to_string(), "asked_of": org.to_string()})),
+            who.audit_entry(now, "access_request", "person", &f.person, holder)
+                .with_detail(serde_json::json!({"asked_for": person.to_string(), "asked_of": org.to_string()})),
         )
         .await?;
     }
@@ -530,10 +531,24 @@ pub fn access_document(lang: Lang, export: &AccessExport) -> veille_documents::D
         let rows = f
             .log
             .iter()
-            .map(|e| vec![e.at.clone(), e.account_name.clone().unwrap_or_else(|| "—".into()), e.organisation.clone().unwrap_or_default(), e.action.clone(), e.record_kind.clone()])
+            .map(|e| {
+                vec![
+                    e.at.clone(),
+                    e.account_name.clone().unwrap_or_else(|| "—".into()),
+                    e.organisation.clone().unwrap_or_default(),
+                    e.action.clone(),
+                    e.record_kind.clone(),
+                ]
+            })
             .collect();
         doc.table(
-            vec![lang.t("rights.access.log_at"), lang.t("rights.access.log_who"), lang.t("rights.access.log_org"), lang.t("rights.access.log_action"), lang.t("rights.access.log_kind")],
+            vec![
+                lang.t("rights.access.log_at"),
+                lang.t("rights.access.log_who"),
+                lang.t("rights.access.log_org"),
+                lang.t("rights.access.log_action"),
+                lang.t("rights.access.log_kind"),
+            ],
             rows,
         );
     }
@@ -581,11 +596,13 @@ pub async fn erase(app: &App, who: &Caller, lang: Lang, id: &str, reason: &str) 
         return Ok(Err(e));
     }
     let now = app.clock.now();
-    let journal = Erasure { person_id: person.to_string(), organisation_id: org.to_string(), erased_at: now.as_micros(), erased_by: Some(who.account.id.to_string()) };
+    let journal =
+        Erasure { person_id: person.to_string(), organisation_id: org.to_string(), erased_at: now.as_micros(), erased_by: Some(who.account.id.to_string()) };
     let mut tx = app.db.begin().await?;
     let purged = store::purge(&mut tx, person, PurgeKind::Erase, now).await?;
     store::record_erasure(&mut tx, &journal).await?;
-    audit::append(&mut tx, who.audit_entry(now, "erase", "person", person, org).with_detail(serde_json::json!({"ground": reason, "rows": purged.rows}))).await?;
+    audit::append(&mut tx, who.audit_entry(now, "erase", "person", person, org).with_detail(serde_json::json!({"ground": reason, "rows": purged.rows})))
+        .await?;
     tx.commit().await?;
     append_journal_file(&app.config, &journal)?;
     crate::people::duplicates::forget(app).await;
@@ -661,7 +678,13 @@ pub const ARCHIVE_REASONS: &[&str] = &["request_of_person", "legal_obligation", 
 /// holding organisation, with a reason from [`ARCHIVE_REASONS`]; audited
 /// (`read_archive`, with the reason). Anyone else: not found.
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
-pub async fn read_archived(app: &App, who: &Caller, lang: Lang, id: &str, reason: &str) -> Result<std::result::Result<veille_storage::people::Person, FieldErrors>> {
+pub async fn read_archived(
+    app: &App,
+    who: &Caller,
+    lang: Lang,
+    id: &str,
+    reason: &str,
+) -> Result<std::result::Result<veille_storage::people::Person, FieldErrors>> {
     let person: PersonId = id.parse().map_err(|_| Error::not_found())?;
     let org = store::organisation_of(&app.db, person).await?.ok_or_else(Error::not_found)?;
     if store::stage_of(&app.db, person).await? != Some(Stage::Archived) {

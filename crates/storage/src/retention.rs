@@ -325,7 +325,8 @@ pub struct Cutoffs {
     pub login_attempts: Timestamp,
 }
 
-const CLOSED_WITH_CONTACT: &str = "status = 'closed' AND updated_at < $1 AND (reporter_name IS NOT NULL OR contact_email IS NOT NULL OR contact_phone IS NOT NULL)";
+const CLOSED_WITH_CONTACT: &str =
+    "status = 'closed' AND updated_at < $1 AND (reporter_name IS NOT NULL OR contact_email IS NOT NULL OR contact_phone IS NOT NULL)";
 
 /// How many records of each kind are past their period.
 pub async fn expired(db: &Db, c: &Cutoffs) -> Result<Expired> {
@@ -351,12 +352,11 @@ pub async fn expire(tx: &mut Tx, c: &Cutoffs) -> Result<Expired> {
     .execute(&mut **tx)
     .await?
     .rows_affected() as i64;
-    let report_photos =
-        sqlx::query("DELETE FROM report_photos WHERE report_id IN (SELECT id FROM reports WHERE status = 'closed' AND updated_at < $1)")
-            .bind(c.report_photos.as_micros())
-            .execute(&mut **tx)
-            .await?
-            .rows_affected() as i64;
+    let report_photos = sqlx::query("DELETE FROM report_photos WHERE report_id IN (SELECT id FROM reports WHERE status = 'closed' AND updated_at < $1)")
+        .bind(c.report_photos.as_micros())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected() as i64;
     let sent_mails =
         sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1").bind(c.sent_mails.as_micros()).execute(&mut **tx).await?.rows_affected()
             as i64;
@@ -540,10 +540,8 @@ async fn exec(tx: &mut Tx, sql: &str, binds: &[String]) -> Result<u64> {
 async fn traces(tx: &mut Tx, person: PersonId, referrals: &[String]) -> Result<Vec<String>> {
     let mut out = vec![person.to_string()];
     out.extend(referrals.iter().cloned());
-    if let Some(r) = sqlx::query("SELECT pseudonym, phone, civil_given_name, civil_family_name FROM people WHERE id = $1")
-        .bind(person)
-        .fetch_optional(&mut **tx)
-        .await?
+    if let Some(r) =
+        sqlx::query("SELECT pseudonym, phone, civil_given_name, civil_family_name FROM people WHERE id = $1").bind(person).fetch_optional(&mut **tx).await?
     {
         let pseudonym: String = r.try_get("pseudonym")?;
         if pseudonym.chars().count() >= 4 {
@@ -582,14 +580,16 @@ pub async fn purge(tx: &mut Tx, person: PersonId, kind: PurgeKind, now: Timestam
     let mut emptied = 0;
     for e in &alone {
         exec(tx, "DELETE FROM encounter_care WHERE encounter_id = $1", std::slice::from_ref(e)).await?;
-        emptied += exec(tx, "UPDATE encounters SET notes = '', follow_up_note = '', place = '', lon = NULL, lat = NULL WHERE id = $1", std::slice::from_ref(e)).await?;
+        emptied += exec(tx, "UPDATE encounters SET notes = '', follow_up_note = '', place = '', lon = NULL, lat = NULL WHERE id = $1", std::slice::from_ref(e))
+            .await?;
     }
     out.rows.insert("encounters", emptied);
     // Mails naming the person (by id, a referral id, the pseudonym or a civil name).
     let mut mails = 0;
     for t in &traces {
         let like = format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        mails += exec(tx, "DELETE FROM outbox WHERE subject LIKE $1 ESCAPE '\\' OR body_text LIKE $1 ESCAPE '\\' OR to_address = $2", &[like, t.clone()]).await?;
+        mails +=
+            exec(tx, "DELETE FROM outbox WHERE subject LIKE $1 ESCAPE '\\' OR body_text LIKE $1 ESCAPE '\\' OR to_address = $2", &[like, t.clone()]).await?;
     }
     out.rows.insert("outbox", mails);
     // The timeline of the person and of their referrals, and events naming them.
@@ -602,28 +602,46 @@ pub async fn purge(tx: &mut Tx, person: PersonId, kind: PurgeKind, now: Timestam
     for (table, what) in PERSON_TABLES {
         let n = match (table, what) {
             (_, Purge::Person) => continue,
-            (&"person_links" | &"person_distinct_pairs", _) => exec(tx, &format!("DELETE FROM {table} WHERE person_a = $1 OR person_b = $1"), &[id.clone()]).await?,
+            (&"person_links" | &"person_distinct_pairs", _) => {
+                exec(tx, &format!("DELETE FROM {table} WHERE person_a = $1 OR person_b = $1"), &[id.clone()]).await?
+            }
             (&"person_shares", _) => {
                 // Shares of other files made by a referral of this person lose that referral.
                 exec(tx, "DELETE FROM person_shares WHERE person_id = $1", &[id.clone()]).await?
-                    + exec(tx, "UPDATE person_shares SET referral_id = NULL WHERE referral_id IN (SELECT id FROM referrals WHERE person_id = $1)", &[id.clone()]).await?
+                    + exec(
+                        tx,
+                        "UPDATE person_shares SET referral_id = NULL WHERE referral_id IN (SELECT id FROM referrals WHERE person_id = $1)",
+                        &[id.clone()],
+                    )
+                    .await?
             }
             (&"consents", _) => {
                 exec(tx, "DELETE FROM person_shares WHERE consent_id IN (SELECT id FROM consents WHERE person_id = $1)", &[id.clone()]).await?;
                 exec(tx, "DELETE FROM consents WHERE person_id = $1", &[id.clone()]).await?
             }
             (&"stays", _) => {
-                exec(tx, "UPDATE stays SET person_id = NULL, household_id = NULL, label = '', note = '', destination = NULL, booking_ref = '' WHERE person_id = $1", &[id.clone()])
-                    .await?
+                exec(
+                    tx,
+                    "UPDATE stays SET person_id = NULL, household_id = NULL, label = '', note = '', destination = NULL, booking_ref = '' WHERE person_id = $1",
+                    &[id.clone()],
+                )
+                .await?
             }
             (&"shelter_requests", _) => {
                 exec(tx, "UPDATE shelter_requests SET person_id = NULL, household_id = NULL, label = '', note = '' WHERE person_id = $1", &[id.clone()]).await?
             }
             (&"operation_people", _) => {
-                exec(tx, "UPDATE operation_people SET person_id = NULL, label = '', vulnerabilities = '', needs = '', proposal = '' WHERE person_id = $1", &[id.clone()])
+                exec(
+                    tx,
+                    "UPDATE operation_people SET person_id = NULL, label = '', vulnerabilities = '', needs = '', proposal = '' WHERE person_id = $1",
+                    &[id.clone()],
+                )
+                .await?
+            }
+            (&"tenancies", _) => {
+                exec(tx, "UPDATE tenancies SET person_id = NULL, household_id = NULL, label = '', exit_reason = NULL WHERE person_id = $1", &[id.clone()])
                     .await?
             }
-            (&"tenancies", _) => exec(tx, "UPDATE tenancies SET person_id = NULL, household_id = NULL, label = '', exit_reason = NULL WHERE person_id = $1", &[id.clone()]).await?,
             (&"mediation_parties", _) => exec(tx, "UPDATE mediation_parties SET person_id = NULL WHERE person_id = $1", &[id.clone()]).await?,
             (_, Purge::Unlink) => return Err(StorageError::Corrupt("retention: a table to unlink is not handled")),
             (_, Purge::Delete | Purge::Tallied) => exec(tx, &format!("DELETE FROM {table} WHERE person_id = $1"), &[id.clone()]).await?,
@@ -632,19 +650,17 @@ pub async fn purge(tx: &mut Tx, person: PersonId, kind: PurgeKind, now: Timestam
     }
     let n = match kind {
         PurgeKind::Erase => exec(tx, "DELETE FROM people WHERE id = $1", &[id.clone()]).await?,
-        PurgeKind::Anonymise => {
-            sqlx::query(
-                "UPDATE people SET territory_id = NULL, pseudonym = '', aliases = '', birth_year = NULL, age_band = NULL, gender = 'unknown', \
+        PurgeKind::Anonymise => sqlx::query(
+            "UPDATE people SET territory_id = NULL, pseudonym = '', aliases = '', birth_year = NULL, age_band = NULL, gender = 'unknown', \
                  languages = '', nationality = 'unknown', situation = 'unknown', needs = '', vulnerabilities = '', household_id = NULL, phone = NULL, \
                  civil_given_name = NULL, civil_family_name = NULL, active = 0, exit_reason = NULL, retention_stage = 'anonymised', \
                  retention_stage_at = $1, updated_at = $1, version = version + 1 WHERE id = $2",
-            )
-            .bind(now.as_micros())
-            .bind(person)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected()
-        }
+        )
+        .bind(now.as_micros())
+        .bind(person)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected(),
     };
     out.rows.insert("people", n);
     if let Some(h) = household {
@@ -829,7 +845,15 @@ pub async fn person_rows(db: &Db, person: PersonId) -> Result<Vec<TableRows>> {
         };
         out.push(rows_of(db, t.name, &sql, std::slice::from_ref(&id)).await?);
     }
-    out.push(rows_of(db, "encounters", "SELECT e.* FROM encounters e JOIN encounter_people ep ON ep.encounter_id = e.id WHERE ep.person_id = $1 ORDER BY e.at, e.id", std::slice::from_ref(&id)).await?);
+    out.push(
+        rows_of(
+            db,
+            "encounters",
+            "SELECT e.* FROM encounters e JOIN encounter_people ep ON ep.encounter_id = e.id WHERE ep.person_id = $1 ORDER BY e.at, e.id",
+            std::slice::from_ref(&id),
+        )
+        .await?,
+    );
     out.push(
         rows_of(
             db,

@@ -137,7 +137,13 @@ pub async fn person(State(state): State<AppState>, ctx: PageCtx, who: Authentica
 }
 
 /// POST /rights/people/{id}/holds
-pub async fn place_hold(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(f): Form<ReasonForm>) -> AppResult<Response> {
+pub async fn place_hold(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(f): Form<ReasonForm>,
+) -> AppResult<Response> {
     match app::place_hold(&state, &who, ctx.lang, &id, &f.reason).await? {
         Ok(_) => Ok(see_other(&format!("/rights/people/{id}"))),
         Err(errors) => Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &person_page(&state, ctx, &who, &id, errors, f.reason).await?)),
@@ -145,7 +151,13 @@ pub async fn place_hold(State(state): State<AppState>, ctx: PageCtx, who: Authen
 }
 
 /// POST /rights/holds/{id}/lift
-pub async fn lift_hold(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(f): Form<ReasonForm>) -> AppResult<Response> {
+pub async fn lift_hold(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Form(f): Form<ReasonForm>,
+) -> AppResult<Response> {
     match app::lift_hold(&state, &who, ctx.lang, &id, &f.lift_reason).await? {
         Ok(person) => Ok(see_other(&format!("/rights/people/{person}"))),
         Err(errors) => {
@@ -179,10 +191,7 @@ pub async fn access_page(State(state): State<AppState>, ctx: PageCtx, who: Authe
 }
 
 fn download(content_type: &str, name: String, body: Vec<u8>) -> Response {
-    (
-        [(CONTENT_TYPE, content_type.to_owned()), (CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")), (CACHE_CONTROL, "no-store".to_owned())],
-        body,
-    )
+    ([(CONTENT_TYPE, content_type.to_owned()), (CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")), (CACHE_CONTROL, "no-store".to_owned())], body)
         .into_response()
 }
 

@@ -80,9 +80,15 @@ async fn met_person(w: &World, org: OrganisationId, by: UserId, pseudonym: &str,
     let p = people::create(&mut tx, org, &f, by, now).await.unwrap();
     encounters::create(&mut tx, org, &encounter_at(now, 1), &[p], None, by, now).await.unwrap();
     people::record_contact(&mut tx, p, now, now).await.unwrap();
-    referrals::create(&mut tx, org, &NewReferral { person: p, partner_name: "Accueil".into(), reason: "Orientation".into(), consent_confirmed: true, ..Default::default() }, by, now)
-        .await
-        .unwrap();
+    referrals::create(
+        &mut tx,
+        org,
+        &NewReferral { person: p, partner_name: "Accueil".into(), reason: "Orientation".into(), consent_confirmed: true, ..Default::default() },
+        by,
+        now,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     p
 }
@@ -164,7 +170,8 @@ async fn retention_moves_a_file_through_its_three_stages_and_keeps_the_figures()
     assert_eq!(row.try_get::<Option<i64>, _>("birth_year").unwrap(), None);
     assert_eq!(row.try_get::<String, _>("gender").unwrap(), "unknown");
     for table in ["encounter_people", "referrals"] {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE person_id = $1")).bind(p.to_string()).fetch_one(w.app.db().pool()).await.unwrap();
+        let n: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE person_id = $1")).bind(p.to_string()).fetch_one(w.app.db().pool()).await.unwrap();
         assert_eq!(n, 0, "{table}");
     }
     assert_eq!(figures(&w, w.street, &period).await, before, "anonymising changes no figure of a past period");
