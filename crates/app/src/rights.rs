@@ -267,7 +267,7 @@ pub async fn lift_hold(app: &App, who: &Caller, lang: Lang, hold: &str, reason: 
     if !may_handle_requests(who) {
         return Err(Error::forbidden());
     }
-    let h = veille_app_found(store::hold(&app.db, &Scope::instance("legal holds"), hold).await)?;
+    let h = found_or_missing(store::hold(&app.db, &Scope::instance("legal holds"), hold).await)?;
     who.require(Action::Read, &Resource::new(ResourceKind::AuditLog).owned_by(h.organisation))?;
     let reason = match reason_checked(lang, "lift_reason", reason) {
         Ok(r) => r,
@@ -283,7 +283,7 @@ pub async fn lift_hold(app: &App, who: &Caller, lang: Lang, hold: &str, reason: 
     Ok(Ok(h.person))
 }
 
-fn veille_app_found<T>(r: std::result::Result<T, veille_storage::StorageError>) -> Result<T> {
+fn found_or_missing<T>(r: std::result::Result<T, veille_storage::StorageError>) -> Result<T> {
     match r {
         Ok(v) => Ok(v),
         Err(veille_storage::StorageError::NotFound) => Err(Error::not_found()),

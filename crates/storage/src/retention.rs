@@ -600,56 +600,64 @@ pub async fn purge(tx: &mut Tx, person: PersonId, kind: PurgeKind, now: Timestam
     }
     out.rows.insert("timeline", events);
     for (table, what) in PERSON_TABLES {
-        let n = match (table, what) {
-            (_, Purge::Person) => continue,
-            (&"person_links" | &"person_distinct_pairs", _) => {
-                exec(tx, &format!("DELETE FROM {table} WHERE person_a = $1 OR person_b = $1"), &[id.clone()]).await?
-            }
-            (&"person_shares", _) => {
-                // Shares of other files made by a referral of this person lose that referral.
-                exec(tx, "DELETE FROM person_shares WHERE person_id = $1", &[id.clone()]).await?
-                    + exec(
-                        tx,
-                        "UPDATE person_shares SET referral_id = NULL WHERE referral_id IN (SELECT id FROM referrals WHERE person_id = $1)",
-                        &[id.clone()],
-                    )
-                    .await?
-            }
-            (&"consents", _) => {
-                exec(tx, "DELETE FROM person_shares WHERE consent_id IN (SELECT id FROM consents WHERE person_id = $1)", &[id.clone()]).await?;
-                exec(tx, "DELETE FROM consents WHERE person_id = $1", &[id.clone()]).await?
-            }
-            (&"stays", _) => {
-                exec(
+        let n =
+            match (table, what) {
+                (_, Purge::Person) => continue,
+                (&"person_links" | &"person_distinct_pairs", _) => {
+                    exec(tx, &format!("DELETE FROM {table} WHERE person_a = $1 OR person_b = $1"), std::slice::from_ref(&id)).await?
+                }
+                (&"person_shares", _) => {
+                    // Shares of other files made by a referral of this person lose that referral.
+                    exec(tx, "DELETE FROM person_shares WHERE person_id = $1", std::slice::from_ref(&id)).await?
+                        + exec(
+                            tx,
+                            "UPDATE person_shares SET referral_id = NULL WHERE referral_id IN (SELECT id FROM referrals WHERE person_id = $1)",
+                            std::slice::from_ref(&id),
+                        )
+                        .await?
+                }
+                (&"consents", _) => {
+                    exec(tx, "DELETE FROM person_shares WHERE consent_id IN (SELECT id FROM consents WHERE person_id = $1)", std::slice::from_ref(&id)).await?;
+                    exec(tx, "DELETE FROM consents WHERE person_id = $1", std::slice::from_ref(&id)).await?
+                }
+                (&"stays", _) => exec(
                     tx,
                     "UPDATE stays SET person_id = NULL, household_id = NULL, label = '', note = '', destination = NULL, booking_ref = '' WHERE person_id = $1",
-                    &[id.clone()],
+                    std::slice::from_ref(&id),
                 )
-                .await?
-            }
-            (&"shelter_requests", _) => {
-                exec(tx, "UPDATE shelter_requests SET person_id = NULL, household_id = NULL, label = '', note = '' WHERE person_id = $1", &[id.clone()]).await?
-            }
-            (&"operation_people", _) => {
-                exec(
-                    tx,
-                    "UPDATE operation_people SET person_id = NULL, label = '', vulnerabilities = '', needs = '', proposal = '' WHERE person_id = $1",
-                    &[id.clone()],
-                )
-                .await?
-            }
-            (&"tenancies", _) => {
-                exec(tx, "UPDATE tenancies SET person_id = NULL, household_id = NULL, label = '', exit_reason = NULL WHERE person_id = $1", &[id.clone()])
+                .await?,
+                (&"shelter_requests", _) => {
+                    exec(
+                        tx,
+                        "UPDATE shelter_requests SET person_id = NULL, household_id = NULL, label = '', note = '' WHERE person_id = $1",
+                        std::slice::from_ref(&id),
+                    )
                     .await?
-            }
-            (&"mediation_parties", _) => exec(tx, "UPDATE mediation_parties SET person_id = NULL WHERE person_id = $1", &[id.clone()]).await?,
-            (_, Purge::Unlink) => return Err(StorageError::Corrupt("retention: a table to unlink is not handled")),
-            (_, Purge::Delete | Purge::Tallied) => exec(tx, &format!("DELETE FROM {table} WHERE person_id = $1"), &[id.clone()]).await?,
-        };
+                }
+                (&"operation_people", _) => {
+                    exec(
+                        tx,
+                        "UPDATE operation_people SET person_id = NULL, label = '', vulnerabilities = '', needs = '', proposal = '' WHERE person_id = $1",
+                        std::slice::from_ref(&id),
+                    )
+                    .await?
+                }
+                (&"tenancies", _) => {
+                    exec(
+                        tx,
+                        "UPDATE tenancies SET person_id = NULL, household_id = NULL, label = '', exit_reason = NULL WHERE person_id = $1",
+                        std::slice::from_ref(&id),
+                    )
+                    .await?
+                }
+                (&"mediation_parties", _) => exec(tx, "UPDATE mediation_parties SET person_id = NULL WHERE person_id = $1", std::slice::from_ref(&id)).await?,
+                (_, Purge::Unlink) => return Err(StorageError::Corrupt("retention: a table to unlink is not handled")),
+                (_, Purge::Delete | Purge::Tallied) => exec(tx, &format!("DELETE FROM {table} WHERE person_id = $1"), std::slice::from_ref(&id)).await?,
+            };
         *out.rows.entry(table).or_default() += n;
     }
     let n = match kind {
-        PurgeKind::Erase => exec(tx, "DELETE FROM people WHERE id = $1", &[id.clone()]).await?,
+        PurgeKind::Erase => exec(tx, "DELETE FROM people WHERE id = $1", std::slice::from_ref(&id)).await?,
         PurgeKind::Anonymise => sqlx::query(
             "UPDATE people SET territory_id = NULL, pseudonym = '', aliases = '', birth_year = NULL, age_band = NULL, gender = 'unknown', \
                  languages = '', nationality = 'unknown', situation = 'unknown', needs = '', vulnerabilities = '', household_id = NULL, phone = NULL, \
