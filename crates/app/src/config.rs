@@ -81,6 +81,13 @@ pub struct Config {
     /// organisation (readers, other organisations, API, exports, activity
     /// report); smaller non-zero counts show as `< N` (decision 84).
     pub figures_min_cell: i64,
+    /// Days a person file stays active after the last contact (then archived).
+    pub retention_active_days: i64,
+    /// Days an archived person file stays in the restricted archive (then anonymised).
+    pub retention_archive_days: i64,
+    /// The erasure journal file (ids only), kept outside the database and its
+    /// backups: `veille restore` erases again the files it names.
+    pub erasure_journal_file: String,
     /// Whether `base_url` was derived from `bind` (not set by the operator).
     #[serde(skip)]
     pub base_url_from_bind: bool,
@@ -117,6 +124,9 @@ impl Default for Config {
             referral_expiry_days: 7,
             referral_link_days: 30,
             figures_min_cell: 11,
+            retention_active_days: 730,
+            retention_archive_days: 1095,
+            erasure_journal_file: "data/erasures.jsonl".into(),
         }
     }
 }
@@ -229,6 +239,9 @@ impl Config {
                 "referral_expiry_days" => config.referral_expiry_days = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "referral_link_days" => config.referral_link_days = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "figures_min_cell" => config.figures_min_cell = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "retention_active_days" => config.retention_active_days = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "retention_archive_days" => config.retention_archive_days = value.parse().map_err(|e| bad(format!("{e}")))?,
+                "erasure_journal_file" => config.erasure_journal_file = value,
                 // Variables read by the binary itself, not settings.
                 "config" | "demo" | "log" | "log_format" => {}
                 _ => return Err(bad("unknown setting".into())),
@@ -335,6 +348,11 @@ impl Config {
         }
         if !(0..=3650).contains(&self.account_inactive_days) {
             return Err(ConfigError::Invalid { name: "account_inactive_days", message: "between 0 (never) and 3650".into() });
+        }
+        for (name, days) in [("retention_active_days", self.retention_active_days), ("retention_archive_days", self.retention_archive_days)] {
+            if !(30..=3650).contains(&days) {
+                return Err(ConfigError::Invalid { name, message: "between 30 and 3650 days".into() });
+            }
         }
         if self.login_failures_allowed < 1 {
             return Err(ConfigError::Invalid { name: "login_failures_allowed", message: "at least 1".into() });

@@ -100,7 +100,9 @@ pub async fn privacy_notice(app: &App) -> Result<PrivacyNotice> {
     Ok(PrivacyNotice { instance, organisations, active_years, archive_years })
 }
 
-/// The retention periods the notice states, in whole years.
-fn retention_years(_config: &Config) -> (u32, u32) {
-    (2, 3)
+/// The retention periods the notice states, in whole years (rounded to the
+/// nearest year: `(days + 182) / 365`, the configured days are what applies).
+pub fn retention_years(config: &Config) -> (u32, u32) {
+    let years = |days: i64| ((days.max(0) + 182) / 365) as u32;
+    (years(config.retention_active_days), years(config.retention_archive_days))
 }

@@ -33,6 +33,7 @@ pub mod on_call;
 pub mod people;
 pub mod proxy;
 pub mod reports;
+pub mod rights;
 pub mod rounds;
 pub mod security;
 pub mod shelter;

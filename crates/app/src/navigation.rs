@@ -44,6 +44,7 @@ pub fn links(actor: &Actor) -> Vec<Link> {
         ("/organisations", "nav.organisations", may(Action::Read, Resource::new(ResourceKind::Organisation).owned_by(own))),
         ("/territories", "nav.territories", may(Action::Read, Resource::new(ResourceKind::Territory))),
         ("/audit", "nav.audit", may(Action::Read, Resource::new(ResourceKind::AuditLog).owned_by(own))),
+        ("/rights", "nav.rights", may(Action::Read, Resource::new(ResourceKind::AuditLog).owned_by(own))),
         ("/account", "nav.account", true),
     ];
     candidates.into_iter().filter(|(_, _, ok)| *ok).map(|(href, label, _)| Link { href, label }).collect()

@@ -1,6 +1,6 @@
 //! The instance's own work, run in the background by `veille serve`: the
 //! outbox, the audit sealer, overdue-round alerts, referral expiry and the
-//! disabling of inactive accounts.
+//! disabling of inactive accounts, retention of person files (daily).
 
 use veille_storage::Db;
 
@@ -67,5 +67,6 @@ pub fn spawn(app: &App) -> Tasks {
         crate::rounds::alerts::spawn_worker(app.clone()),
         crate::escalations::spawn_worker(app.clone()),
         spawn_inactivity(app.clone()),
+        crate::rights::spawn_worker(app.clone()),
     ])
 }

@@ -545,3 +545,12 @@ pub async fn list(db: &Db, sealer: &Sealer, q: &Query) -> Result<Vec<Entry>> {
     let rows = query.bind(before).bind(q.limit.clamp(1, 500)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
+
+/// The sealed entries naming a record, as the record or in their detail
+/// (an access request's log of who read or changed a person file), oldest first.
+/// Seal first ([`seal`]) to include the latest entries.
+pub async fn naming(db: &Db, record_id: &str) -> Result<Vec<Entry>> {
+    let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq IS NOT NULL AND (record_id = $1 OR detail LIKE $2) ORDER BY seq");
+    let rows = sqlx::query(&sql).bind(record_id.to_owned()).bind(format!("%{record_id}%")).fetch_all(db.pool()).await?;
+    rows.iter().map(from_row).collect()
+}

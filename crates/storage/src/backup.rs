@@ -86,6 +86,10 @@ pub const TABLES: &[&str] = &[
     "log_mentions",
     "on_call",
     "timeline",
+    "legal_holds",
+    "person_changes",
+    "figure_tallies",
+    "erasures",
     "audit_head",
     "audit_log",
 ];
@@ -94,7 +98,7 @@ pub const TABLES: &[&str] = &[
 /// Photos kept for a form shown again are transient (an hour at most).
 pub const NOT_BACKED_UP: &[&str] = &["sessions", "login_attempts", "report_submissions", "photo_uploads", "lookup_versions"];
 
-fn value_of(row: &sqlx::any::AnyRow, i: usize) -> Result<serde_json::Value> {
+pub(crate) fn value_of(row: &sqlx::any::AnyRow, i: usize) -> Result<serde_json::Value> {
     let type_name = row.columns()[i].type_info().name().to_ascii_uppercase();
     let as_int = || row.try_get::<Option<i64>, _>(i).map(|v| v.map(serde_json::Value::from));
     let as_real = || row.try_get::<Option<f64>, _>(i).map(|v| v.map(serde_json::Value::from));

@@ -25,6 +25,7 @@ pub mod people;
 pub mod personal;
 pub mod referrals;
 pub mod reports;
+pub mod retention;
 pub mod rounds;
 pub mod scope;
 pub mod services;

@@ -74,6 +74,20 @@ fn pair(a: PersonId, b: PersonId) -> (PersonId, PersonId) {
 // ---------------------------------------------------------------------------
 // People
 
+/// The condition admitting the files a scope reads: an account reads active
+/// files only (archived and anonymised ones are out of lists, searches and
+/// pages; the archive is read through an instance scope named for it, after
+/// the application checked the reader and the reason); the instance's own
+/// work sees every file.
+fn readable_files(scope: &Scope, p: &mut Params) -> String {
+    let r = scope.records(&ACCESS_COLUMNS, p);
+    if scope.instance_purpose().is_some() {
+        r
+    } else {
+        format!("({r} AND p.retention_stage = 'active')")
+    }
+}
+
 /// Where person files keep what the read rules look at: the owning
 /// organisation, the usual territory, and the organisations the file is
 /// shared with by a consent in force (`person_shares`, basis `consent`). Rows
@@ -146,6 +160,8 @@ pub struct Person {
     pub exit_at: Option<Timestamp>,
     /// Last encounter (drives retention).
     pub last_contact_at: Option<Timestamp>,
+    /// Where the file stands in its retention (active, archived, anonymised).
+    pub stage: crate::retention::Stage,
     /// Who created the file.
     pub created_by: Option<UserId>,
     /// When.
@@ -158,7 +174,7 @@ pub struct Person {
 
 const PERSON_COLUMNS: &str = "p.id, p.organisation_id, p.territory_id, p.pseudonym, p.aliases, p.birth_year, p.age_band, p.gender, p.languages, \
     p.nationality, p.situation, p.needs, p.vulnerabilities, p.household_id, p.phone, p.civil_given_name, p.civil_family_name, p.active, \
-    p.exit_reason, p.exit_at, p.last_contact_at, p.created_by, p.created_at, p.updated_at, p.version";
+    p.exit_reason, p.exit_at, p.last_contact_at, p.retention_stage, p.created_by, p.created_at, p.updated_at, p.version";
 
 fn person_from_row(r: &sqlx::any::AnyRow) -> Result<Person> {
     let aliases: String = r.try_get("aliases")?;
@@ -186,6 +202,7 @@ fn person_from_row(r: &sqlx::any::AnyRow) -> Result<Person> {
         exit_reason: r.try_get("exit_reason")?,
         exit_at: ts(r.try_get("exit_at")?),
         last_contact_at: ts(r.try_get("last_contact_at")?),
+        stage: crate::retention::Stage::from_code(&r.try_get::<String, _>("retention_stage")?).ok_or(StorageError::Corrupt("people.retention_stage"))?,
         created_by: r.try_get("created_by")?,
         created_at: Timestamp::from_micros(r.try_get("created_at")?),
         updated_at: Timestamp::from_micros(r.try_get("updated_at")?),
@@ -276,7 +293,7 @@ pub async fn clear_identifying(tx: &mut Tx, id: PersonId, now: Timestamp) -> Res
 pub async fn get(db: &Db, scope: &Scope, id: PersonId) -> Result<Person> {
     let mut p = Params::new();
     let id = p.push_id(id);
-    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let readable = readable_files(scope, &mut p);
     let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.id = {id} AND {readable}");
     let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
     person_from_row(&row)
@@ -288,7 +305,7 @@ pub async fn get_many(db: &Db, scope: &Scope, ids: &[PersonId]) -> Result<Vec<Pe
     for chunk in ids.chunks(200) {
         let mut p = Params::new();
         let list = push_ids(&mut p, chunk);
-        let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+        let readable = readable_files(scope, &mut p);
         let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.id IN ({list}) AND {readable}");
         for row in p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await? {
             out.push(person_from_row(&row)?);
@@ -315,7 +332,7 @@ pub struct Filter {
 /// The people in the scope matching the filter, most recently met first.
 pub async fn list(db: &Db, scope: &Scope, f: &Filter) -> Result<Vec<Person>> {
     let mut p = Params::new();
-    let mut conditions = vec![scope.records(&ACCESS_COLUMNS, &mut p)];
+    let mut conditions = vec![readable_files(scope, &mut p)];
     if let Some(active) = f.active {
         conditions.push(if active { "p.active = 1".to_owned() } else { "p.active = 0".to_owned() });
     }
@@ -338,7 +355,7 @@ pub async fn list(db: &Db, scope: &Scope, f: &Filter) -> Result<Vec<Person>> {
 /// from every file, with an instance scope).
 pub async fn all(db: &Db, scope: &Scope) -> Result<Vec<Person>> {
     let mut p = Params::new();
-    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let readable = readable_files(scope, &mut p);
     let rows = p.bind(sqlx::query(&format!("SELECT {PERSON_COLUMNS} FROM people p WHERE {readable} ORDER BY p.id"))).fetch_all(db.pool()).await?;
     rows.iter().map(person_from_row).collect()
 }
@@ -348,7 +365,7 @@ pub async fn all(db: &Db, scope: &Scope) -> Result<Vec<Person>> {
 pub async fn changed_since(db: &Db, scope: &Scope, since: Timestamp) -> Result<Vec<Person>> {
     let mut p = Params::new();
     let since = p.push(since.as_micros());
-    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let readable = readable_files(scope, &mut p);
     let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.updated_at >= {since} AND {readable} ORDER BY p.id");
     let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(person_from_row).collect()
@@ -413,7 +430,7 @@ pub struct Health {
 pub async fn health(db: &Db, scope: &Scope, id: PersonId) -> Result<Health> {
     let mut p = Params::new();
     let id = p.push_id(id);
-    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let readable = readable_files(scope, &mut p);
     let sql = format!("SELECT h.flags, h.notes, h.version FROM people p LEFT JOIN person_health h ON h.person_id = p.id WHERE p.id = {id} AND {readable}");
     let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
     match row.try_get::<Option<String>, _>("flags")? {
@@ -535,7 +552,7 @@ pub async fn add_consent(tx: &mut Tx, person: PersonId, organisation: Organisati
 pub async fn consents(db: &Db, scope: &Scope, person: PersonId) -> Result<Vec<Consent>> {
     let mut p = Params::new();
     let person = p.push_id(person);
-    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let readable = readable_files(scope, &mut p);
     let sql = format!(
         "SELECT c.id, c.person_id, c.organisation_id, c.told_purpose, c.told_access, c.told_rights, c.agrees_identifying, c.agrees_sharing, \
          c.language, c.interpreter, c.given_at, c.recorded_by, u.display_name, c.recorded_at, c.withdrawn_at FROM consents c \
@@ -676,7 +693,7 @@ pub async fn referral_shared(tx: &mut Tx, person: PersonId, referral: ReferralId
 pub async fn shares(db: &Db, scope: &Scope, person: PersonId) -> Result<Vec<Share>> {
     let mut p = Params::new();
     let person = p.push_id(person);
-    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let readable = readable_files(scope, &mut p);
     let sql = format!(
         "SELECT sh.id, sh.person_id, sh.organisation_id, o.name, sh.basis, sh.referral_id, sh.created_at FROM person_shares sh \
          JOIN organisations o ON o.id = sh.organisation_id JOIN people p ON p.id = sh.person_id \
@@ -948,7 +965,7 @@ pub async fn notes(db: &Db, scope: &Scope, people: &[PersonId], with_health: boo
     for chunk in people.chunks(200) {
         let mut p = Params::new();
         let list = push_ids(&mut p, chunk);
-        let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+        let readable = readable_files(scope, &mut p);
         let health = if with_health { "" } else { " AND n.field_group IS NULL" };
         let sql = format!(
             "SELECT n.person_id, n.at, u.display_name, n.field_group, n.body FROM person_notes n JOIN users u ON u.id = n.author_id \
@@ -1058,7 +1075,7 @@ pub async fn household(db: &Db, scope: &Scope, id: HouseholdId) -> Result<Househ
 pub async fn household_members(db: &Db, scope: &Scope, id: HouseholdId) -> Result<Vec<Person>> {
     let mut p = Params::new();
     let id = p.push_id(id);
-    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
+    let readable = readable_files(scope, &mut p);
     let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.household_id = {id} AND {readable} ORDER BY p.id");
     let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(person_from_row).collect()

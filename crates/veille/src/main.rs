@@ -61,7 +61,18 @@ enum Command {
     },
     /// Print every route with its access rule (JSON).
     Routes,
-    /// Restore a backup into a new, empty database.
+    /// Retention of person files and other records: a report of what would
+    /// move (--dry-run, counts only) or the run itself (--run).
+    Retention {
+        /// Say how many records of each kind would move; write nothing.
+        #[arg(long, conflicts_with = "run", required_unless_present = "run")]
+        dry_run: bool,
+        /// Archive, anonymise and expire what is due now.
+        #[arg(long)]
+        run: bool,
+    },
+    /// Restore a backup into a new, empty database (then erase again the
+    /// people of the erasure journal that the backup brings back).
     Restore {
         /// Backup file.
         file: PathBuf,
@@ -319,6 +330,22 @@ async fn run() -> anyhow::Result<()> {
             let input = BufReader::new(std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?);
             let n = veille_storage::backup::restore(&db, input).await?;
             println!("restored {n} rows");
+            let erased = veille_app::rights::reapply_erasures(&db, &config, Clock::System.now()).await?;
+            println!("erasure journal applied again: {erased} files erased");
+        }
+        Command::Retention { dry_run, run: _ } => {
+            let db = open(&config).await?;
+            let app = veille_app::App::new(db, config, Clock::System).await?;
+            let r = if dry_run { veille_app::rights::dry_run_as_instance(&app).await? } else { veille_app::rights::run_as_instance(&app).await? };
+            println!("retention {}", if dry_run { "(dry run, nothing written)" } else { "done" });
+            println!("  person files active: {}, archived: {}, under a legal hold: {}", r.active, r.archived, r.held);
+            println!("  to the restricted archive: {}", r.to_archive);
+            println!("  to anonymise: {}", r.to_anonymise);
+            println!("  closed reports losing the reporter's contact details: {}", r.report_contacts);
+            println!("  photos of closed reports: {}", r.report_photos);
+            println!("  sent mails: {}", r.sent_mails);
+            println!("  login attempts: {}", r.login_attempts);
+            veille_app::instance::seal_audit(&app).await?;
         }
     }
     Ok(())

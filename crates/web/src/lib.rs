@@ -25,6 +25,7 @@ pub mod page;
 pub mod people;
 pub mod privacy;
 pub mod reports;
+pub mod rights;
 pub mod rounds;
 pub mod routes;
 pub mod shelter;

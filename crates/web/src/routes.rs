@@ -304,4 +304,5 @@ pub fn registry() -> Registry {
         .with(crate::meetings::routes)
         .with(crate::neighbourhood::routes)
         .with(crate::figures::routes)
+        .with(crate::rights::routes)
 }

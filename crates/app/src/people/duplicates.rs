@@ -23,6 +23,7 @@ use veille_domain::people::Phone;
 use veille_domain::{PersonId, Timestamp};
 use veille_linkage::{Config, FieldAgreement, Index, Labelled, LearnWeights, Model, Record};
 use veille_storage::people::{self, Person, PersonFields};
+use veille_storage::retention::Stage;
 use veille_storage::Scope;
 
 use crate::error::{Error, Result};
@@ -171,7 +172,8 @@ fn groups(people: &[Person], links: &[(PersonId, PersonId)]) -> BTreeMap<PersonI
 
 async fn build(state: &App) -> Result<Built> {
     let started = state.clock.now();
-    let all = people::all(&state.db, &index_scope()).await?;
+    // Archived and anonymised files are out of duplicate suggestions.
+    let all: Vec<Person> = people::all(&state.db, &index_scope()).await?.into_iter().filter(|p| p.stage == Stage::Active).collect();
     let links = people::active_links(&state.db).await?;
     let by_id: BTreeMap<PersonId, &Person> = all.iter().map(|p| (p.id, p)).collect();
     let records = groups(&all, &links)
@@ -226,6 +228,12 @@ async fn ready(state: &App) -> Result<tokio::sync::MutexGuard<'_, Option<Built>>
     Ok(guard)
 }
 
+/// Forgets the index: it is built again at next use (after files left the
+/// active stage or were erased, so no suggestion names them).
+pub async fn forget(state: &App) {
+    *state.duplicates.0.lock().await = None;
+}
+
 /// The instance's duplicate model now (the shipped one re-estimated from
 /// the workers' decisions, λ for the instance's size).
 pub async fn model(state: &App) -> Result<Model> {
@@ -250,7 +258,14 @@ async fn catch_up(state: &App, built: &mut Built) -> Result<()> {
             continue;
         }
         let group = people::group_of(&state.db, p.id).await?;
-        let members = people::get_many(&state.db, &scope, &group).await?;
+        let members: Vec<Person> = people::get_many(&state.db, &scope, &group).await?.into_iter().filter(|m| m.stage == Stage::Active).collect();
+        if members.is_empty() {
+            for m in &group {
+                built.index.remove(&m.to_string());
+            }
+            done.extend(group);
+            continue;
+        }
         let fields: Vec<&PersonFields> = members.iter().map(|m| &m.fields).collect();
         let rep = group[0];
         built.index.update(&record_of(&rep.to_string(), &fields));
@@ -523,6 +538,7 @@ mod tests {
             exit_reason: None,
             exit_at: None,
             last_contact_at: None,
+            stage: Stage::Active,
             created_by: None,
             created_at: Timestamp::from_micros(0),
             updated_at: Timestamp::from_micros(0),

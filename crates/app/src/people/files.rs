@@ -254,8 +254,36 @@ fn changed(a: &PersonFields, b: &PersonFields) -> Vec<&'static str> {
     out
 }
 
+/// Each field of a file as text, for the history of changes (rectification):
+/// codes as stored, lists joined with ", ", nothing as "".
+pub fn field_texts(f: &PersonFields) -> Vec<(&'static str, String)> {
+    fn opt<T: ToString>(v: &Option<T>) -> String {
+        v.as_ref().map(|x| x.to_string()).unwrap_or_default()
+    }
+    fn list<T: ToString>(v: &[T]) -> String {
+        v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+    }
+    vec![
+        ("territory", opt(&f.territory)),
+        ("pseudonym", f.pseudonym.clone()),
+        ("aliases", f.aliases.join(", ")),
+        ("birth_year", opt(&f.birth_year)),
+        ("age_band", opt(&f.age_band)),
+        ("gender", opt(&f.gender)),
+        ("languages", list(&f.languages)),
+        ("nationality", opt(&f.nationality)),
+        ("situation", opt(&f.situation)),
+        ("needs", list(&f.needs)),
+        ("vulnerabilities", list(&f.vulnerabilities)),
+        ("phone", opt(&f.phone)),
+        ("civil_given_name", opt(&f.civil_given_name)),
+        ("civil_family_name", opt(&f.civil_family_name)),
+    ]
+}
+
 /// Saves an edit of a file (the whole file, with the version read), with any
-/// consent captured with it, audited with the names of the changed fields.
+/// consent captured with it, audited with the names of the changed fields;
+/// each changed field's old and new values go to the file's history.
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
 pub async fn update(state: &App, who: &Caller, lang: Lang, id: &str, form: &PersonForm, via: &str) -> Result<Result<PersonId, FieldErrors>> {
     gate_records(who)?;
@@ -272,6 +300,11 @@ pub async fn update(state: &App, who: &Caller, lang: Lang, id: &str, form: &Pers
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     people::update(&mut tx, person.id, &valid.fields, version, now).await?;
+    for ((field, old), (_, new)) in field_texts(&person.fields).into_iter().zip(field_texts(&valid.fields)) {
+        if old != new {
+            veille_storage::retention::record_change(&mut tx, person.id, who.account.id, field, &old, &new, now).await?;
+        }
+    }
     let mut detail = serde_json::json!({"via": via, "fields": changed(&person.fields, &valid.fields)});
     if let Some(c) = &valid.consent {
         detail["consent"] = people::add_consent(&mut tx, person.id, who.account.organisation, c, who.account.id, now).await?.into();
@@ -311,6 +344,9 @@ pub struct FileView {
     pub consent_in_force: Option<Consent>,
     /// The notes of the file and of its linked records the account reads.
     pub notes: Vec<Note>,
+    /// The history of changes to the file's fields (who, when, old → new),
+    /// latest first: every field of a file is read by whoever reads the file.
+    pub changes: Vec<veille_storage::retention::Change>,
     /// The linked records the account may read, with their organisation's name.
     pub linked: Vec<(Person, String)>,
     /// Probable duplicates (when the account may change the file).
@@ -415,6 +451,7 @@ async fn view_of(state: &App, who: &Caller, person: Person, res: Resource) -> Re
         consents,
         consent_in_force,
         notes: people::notes(db, &scope, &visible_group, can_read_health).await?,
+        changes: veille_storage::retention::changes(db, &scope, person.id).await?,
         linked,
         suggestions,
         encounters: encounters::of_people(db, &scope, &visible_group).await?.into_iter().map(|e| super::encounters::shown_to(who, e)).collect(),

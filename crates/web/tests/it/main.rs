@@ -21,6 +21,7 @@ mod privacy_notice;
 mod protection;
 mod reports;
 mod reports_intake;
+mod rights;
 mod rounds;
 mod shelter;
 mod sites;
