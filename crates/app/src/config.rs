@@ -69,6 +69,16 @@ pub struct Config {
     /// the first start after the upgrade); once the chain is keyed a missing
     /// key stops the start.
     pub audit_key_file: String,
+    /// The keys sealing the sensitive field groups (health, justice) at rest,
+    /// one `id:base64(32 bytes)` per line or separated by commas, the last
+    /// one sealing (`VEILLE_FIELD_KEYS`); empty: read from `field_keys_file`.
+    /// Never printed.
+    pub field_keys: String,
+    /// The file holding the field keys (same format), outside the database and
+    /// kept apart from its backups. Created with a new key when absent and
+    /// the database holds no sealed value; afterwards a missing file stops
+    /// the start. `veille keys rotate` appends to it.
+    pub field_keys_file: String,
     /// Minutes an audit entry may be dated before the last chained one and
     /// still be sealed; older unsealed entries are refused as back-dated.
     pub audit_seal_window_minutes: i64,
@@ -111,6 +121,8 @@ impl Default for Config {
             metrics_token: String::new(),
             audit_key: String::new(),
             audit_key_file: "data/audit.key".into(),
+            field_keys: String::new(),
+            field_keys_file: "data/fields.key".into(),
             audit_seal_window_minutes: 60,
             account_inactive_days: 180,
             login_failures_allowed: 10,
@@ -225,6 +237,8 @@ impl Config {
                 "metrics_token" => config.metrics_token = value,
                 "audit_key" => config.audit_key = value,
                 "audit_key_file" => config.audit_key_file = value,
+                "field_keys" => config.field_keys = value,
+                "field_keys_file" => config.field_keys_file = value,
                 "account_inactive_days" => config.account_inactive_days = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "audit_seal_window_minutes" => config.audit_seal_window_minutes = value.parse().map_err(|e| bad(format!("{e}")))?,
                 "trusted_proxies" => config.trusted_proxies = crate::proxy::TrustedProxies::parse(&value).map_err(bad)?,
@@ -339,6 +353,12 @@ impl Config {
         }
         if self.audit_key.is_empty() && self.audit_key_file.trim().is_empty() {
             return Err(ConfigError::Invalid { name: "audit_key_file", message: "must name a file when audit_key is not set".into() });
+        }
+        if !self.field_keys.trim().is_empty() {
+            veille_storage::field_keys::KeyRing::parse(&self.field_keys).map_err(|message| ConfigError::Invalid { name: "field_keys", message })?;
+        }
+        if self.field_keys.trim().is_empty() && self.field_keys_file.trim().is_empty() {
+            return Err(ConfigError::Invalid { name: "field_keys_file", message: "must name a file when field_keys is not set".into() });
         }
         if !(1..=24 * 60).contains(&self.audit_seal_window_minutes) {
             return Err(ConfigError::Invalid { name: "audit_seal_window_minutes", message: "between 1 and 1440".into() });

@@ -52,29 +52,124 @@ pub async fn audit_sealer(db: &veille_storage::Db, config: &Config) -> anyhow::R
                 "audit key file {} is missing but the audit chain was sealed with a key: restore the file (or set VEILLE_AUDIT_KEY)",
                 path.display()
             );
-            let key = AuditKey::from_bytes(rand::random());
-            write_key_file(path, &key)?;
-            tracing::info!(file = %path.display(), "audit chain key created (keep it outside the database and its backups)");
+            let text = create_or_read(path, &[&AuditKey::from_bytes(rand::random()).to_hex()])
+                .map_err(|e| anyhow::anyhow!("audit key file {}: {e}", path.display()))?;
+            let key = AuditKey::from_hex(&text).ok_or_else(|| anyhow::anyhow!("audit key file {}: not 64 hexadecimal digits", path.display()))?;
+            tracing::info!(file = %path.display(), "audit chain key in place (keep it outside the database and its backups)");
             Ok(Sealer::new(key, window))
         }
         Err(e) => Err(anyhow::anyhow!("audit key file {}: {e}", path.display())),
     }
 }
 
-/// Writes a new key file, readable by its owner only, never over an existing one.
-fn write_key_file(path: &std::path::Path, key: &AuditKey) -> anyhow::Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+/// Loads the keys sealing the sensitive field groups and gives them to `db`:
+/// from `field_keys`, else from `field_keys_file`. A missing file is created
+/// with a new random key only while the database holds no sealed value;
+/// afterwards a missing file is an error naming the key id needed. Then
+/// refuses a ring that cannot open the database (a missing key, named by its
+/// id; a wrong key), and seals the values written before encryption at rest
+/// (decision 78).
+pub async fn field_keys(db: &veille_storage::Db, config: &Config) -> anyhow::Result<()> {
+    use veille_storage::field_keys::{self as keys, KeyRing, Reseal};
+    let ring = if !config.field_keys.trim().is_empty() {
+        KeyRing::parse(&config.field_keys).map_err(|e| anyhow::anyhow!("field_keys: {e}"))?
+    } else {
+        let path = std::path::Path::new(&config.field_keys_file);
+        match std::fs::read_to_string(path) {
+            Ok(text) => KeyRing::parse(&text).map_err(|e| anyhow::anyhow!("field key file {}: {e}", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(id) = keys::any_sealed(db).await? {
+                    anyhow::bail!(
+                        "field key file {} is missing but the database holds values sealed with field key {id}: restore the file (or set VEILLE_FIELD_KEYS)",
+                        path.display()
+                    );
+                }
+                let line = KeyRing::new_key_line(None, chrono::Utc::now().timestamp());
+                let text = create_or_read(path, &[FIELD_KEYS_HEADER, &line]).map_err(|e| anyhow::anyhow!("field key file {}: {e}", path.display()))?;
+                tracing::info!(file = %path.display(), "field key in place (keep it outside the database and apart from its backups)");
+                KeyRing::parse(&text).map_err(|e| anyhow::anyhow!("field key file {}: {e}", path.display()))?
+            }
+            Err(e) => anyhow::bail!("field key file {}: {e}", path.display()),
+        }
+    };
+    keys::check(db, &ring).await?;
+    db.set_field_keys(ring);
+    let sealed = keys::reseal(db, Reseal::Plaintext, 300, |_, _| {}).await?;
+    if sealed > 0 {
+        tracing::info!(values = sealed, "values of sensitive field groups written before encryption at rest are now sealed");
     }
+    Ok(())
+}
+
+/// `veille keys rotate`: appends a new key to the field key file (unless
+/// `resume`, which finishes a rotation stopped before its end with the newest
+/// key of the file), then seals every value again with it in batches, each
+/// batch its own transaction, telling `progress` (place, values done there).
+/// Returns the number of values sealed again. Older keys may leave the file
+/// only once this has finished.
+pub async fn rotate_field_keys(db: &veille_storage::Db, config: &Config, resume: bool, progress: impl FnMut(&str, u64)) -> anyhow::Result<u64> {
+    use veille_storage::field_keys::{self as keys, KeyRing, Reseal};
+    anyhow::ensure!(
+        config.field_keys.trim().is_empty(),
+        "the field keys come from VEILLE_FIELD_KEYS: rotation appends to the field key file; set the keys in field_keys_file instead"
+    );
+    let path = std::path::Path::new(&config.field_keys_file);
+    let read = || -> anyhow::Result<KeyRing> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("field key file {}: {e}", path.display()))?;
+        KeyRing::parse(&text).map_err(|e| anyhow::anyhow!("field key file {}: {e}", path.display()))
+    };
+    let mut ring = read()?;
+    keys::check(db, &ring).await?;
+    if !resume {
+        let line = KeyRing::new_key_line(Some(&ring), chrono::Utc::now().timestamp());
+        append_line(path, &line).map_err(|e| anyhow::anyhow!("field key file {}: {e}", path.display()))?;
+        ring = read()?;
+        tracing::info!(key = ring.newest(), "field key added");
+    }
+    db.set_field_keys(ring);
+    let mut progress = progress;
+    Ok(keys::reseal(db, Reseal::NotNewest, 300, |place, n| progress(&format!("{}.{}", place.table, place.column), n)).await?)
+}
+
+/// Appends a line to a key file, durably.
+fn append_line(path: &std::path::Path, line: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().append(true).open(path)?;
+    writeln!(file, "{line}")?;
+    file.sync_all()
+}
+
+/// The first line of a new field key file.
+const FIELD_KEYS_HEADER: &str = "# veille field keys: id:base64key, the last one seals. Keep apart from the database and its backups.";
+
+/// Creates a key file (audit or field keys) with `lines`, readable by its
+/// owner only, and returns what it holds. Never over an existing file: when
+/// several instances start together on a new database, the first file made
+/// wins and the others read it (the file appears whole: written beside it,
+/// then hard-linked to its name, which fails if the name exists).
+fn create_or_read(path: &std::path::Path, lines: &[&str]) -> std::io::Result<String> {
+    use std::io::Write;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("key");
+    let draft = dir.join(format!(".{name}.{}.new", uuid::Uuid::now_v7()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| anyhow::anyhow!("audit key file {}: {e}", path.display()))?;
-    writeln!(file, "{}", key.to_hex())?;
-    file.sync_all()?;
-    Ok(())
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let made = (|| {
+        let mut file = options.open(&draft)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::hard_link(&draft, path)
+    })();
+    let _ = std::fs::remove_file(&draft);
+    match made {
+        Ok(()) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read_to_string(path),
+        Err(e) => Err(e),
+    }
 }
 
 /// What the notice for the people recorded (`/vie-privee`) says of this

@@ -80,6 +80,9 @@ pub struct App {
 impl App {
     /// Builds the application and loads the territory index.
     pub async fn new(db: Db, config: Config, clock: Clock) -> anyhow::Result<Self> {
+        if db.field_keys().is_none() {
+            instance::field_keys(&db, &config).await?;
+        }
         let audit = Arc::new(instance::audit_sealer(&db, &config).await?);
         let app = Self {
             audit,

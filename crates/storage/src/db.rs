@@ -10,6 +10,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{Result, StorageError};
+use crate::field_keys::KeyRing;
 
 /// The database engine behind a URL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +51,9 @@ pub struct Db {
     /// overtake an earlier one). `None` on PostgreSQL, whose row locks
     /// serialise only what conflicts.
     writer: Option<Arc<Semaphore>>,
+    /// The keys sealing the sensitive field groups (shared by the clones of
+    /// this `Db`; set once the keys are read, see `crate::field_keys`).
+    keys: crate::field_keys::Shared,
 }
 
 /// How long a write transaction waits for its turn before giving up with
@@ -62,9 +66,15 @@ const WRITER_WAIT: Duration = Duration::from_secs(10);
 pub struct Tx {
     inner: sqlx::Transaction<'static, sqlx::Any>,
     _turn: Option<OwnedSemaphorePermit>,
+    keys: Option<Arc<KeyRing>>,
 }
 
 impl Tx {
+    /// The field keys of the `Db` this transaction began on.
+    pub(crate) fn ring(&self) -> Result<Arc<KeyRing>> {
+        self.keys.clone().ok_or(StorageError::NoFieldKeys)
+    }
+
     /// Commits; the writer turn is released after the commit.
     pub async fn commit(self) -> Result<()> {
         Ok(self.inner.commit().await?)
@@ -161,7 +171,23 @@ impl Db {
             Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
         };
         let writer = (backend == Backend::Sqlite).then(|| Arc::new(Semaphore::new(1)));
-        Ok(Self { pool, backend, writer })
+        Ok(Self { pool, backend, writer, keys: Default::default() })
+    }
+
+    /// Gives this `Db` and its clones the keys sealing the sensitive field
+    /// groups (replacing any ring set before).
+    pub fn set_field_keys(&self, ring: KeyRing) {
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(ring));
+    }
+
+    /// The field keys, if set.
+    pub fn field_keys(&self) -> Option<Arc<KeyRing>> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The field keys, required to seal or open a sensitive value.
+    pub(crate) fn ring(&self) -> Result<Arc<KeyRing>> {
+        self.field_keys().ok_or(StorageError::NoFieldKeys)
     }
 
     /// The engine.
@@ -206,9 +232,9 @@ impl Db {
             Some(writer) => {
                 let turn =
                     tokio::time::timeout(WRITER_WAIT, writer.clone().acquire_owned()).await.map_err(|_| StorageError::Busy)?.map_err(|_| StorageError::Busy)?;
-                Tx { inner: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) }
+                Tx { inner: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn), keys: self.field_keys() }
             }
-            None => Tx { inner: self.pool.begin().await?, _turn: None },
+            None => Tx { inner: self.pool.begin().await?, _turn: None, keys: self.field_keys() },
         })
     }
 

@@ -154,7 +154,8 @@ pub async fn create(
         record_contact(tx, *p, f.at, now).await?;
     }
     if let Some(text) = care.filter(|t| !t.is_empty()) {
-        sqlx::query("INSERT INTO encounter_care (encounter_id, notes) VALUES ($1, $2)").bind(id).bind(text).execute(&mut **tx).await?;
+        let sealed = tx.ring()?.seal("encounter_care", "notes", text)?;
+        sqlx::query("INSERT INTO encounter_care (encounter_id, notes) VALUES ($1, $2)").bind(id).bind(sealed).execute(&mut **tx).await?;
     }
     Ok(id)
 }
@@ -209,7 +210,8 @@ pub async fn care(db: &Db, scope: &Scope, id: EncounterId) -> Result<Option<Stri
     let id = p.push_id(id);
     let readable = scope.records(&ACCESS_COLUMNS, &mut p);
     let sql = format!("SELECT c.notes FROM encounter_care c JOIN encounters e ON e.id = c.encounter_id WHERE c.encounter_id = {id} AND {readable}");
-    Ok(p.bind_scalar(sqlx::query_scalar(&sql)).fetch_optional(db.pool()).await?)
+    let stored: Option<String> = p.bind_scalar(sqlx::query_scalar(&sql)).fetch_optional(db.pool()).await?;
+    stored.map(|s| db.ring()?.open("encounter_care", "notes", &s)).transpose()
 }
 
 /// Anonymous counts of the people met in the encounters recorded during a

@@ -27,6 +27,25 @@ pub enum StorageError {
     /// The audit chain's head does not verify: it is not extended.
     #[error("audit chain: {0}")]
     AuditTampered(String),
+    /// A value is sealed with a field key the ring lacks (the id is named,
+    /// never the value).
+    #[error("a value of a sensitive field group is sealed with field key {0}, which is not among the field keys: restore that key (field key file or VEILLE_FIELD_KEYS)")]
+    MissingFieldKey(String),
+    /// A field key does not open a value sealed under its id: a wrong key,
+    /// or a value altered or moved to another column.
+    #[error("field key {key} does not open a sealed value of {place}: wrong key, or the value was altered")]
+    FieldKeyRejected {
+        /// The key id.
+        key: String,
+        /// `table.column`.
+        place: String,
+    },
+    /// A sealed value is not in the sealed format.
+    #[error("a sealed value of {0} is malformed")]
+    CorruptSealed(String),
+    /// No field keys were loaded, so sensitive fields can be neither sealed nor opened.
+    #[error("no field keys loaded: sensitive field groups cannot be read or written")]
+    NoFieldKeys,
     /// Any other database error.
     #[error(transparent)]
     Database(#[from] sqlx::Error),

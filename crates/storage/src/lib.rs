@@ -14,6 +14,7 @@ pub mod db;
 pub mod directory;
 pub mod encounters;
 pub mod error;
+pub mod field_keys;
 pub mod figures;
 pub mod logbooks;
 pub mod meetings;

@@ -436,8 +436,8 @@ pub async fn health(db: &Db, scope: &Scope, id: PersonId) -> Result<Health> {
     match row.try_get::<Option<String>, _>("flags")? {
         None => Ok(Health::default()),
         Some(flags) => Ok(Health {
-            flags: codes(&flags, HealthFlag::from_code, "person_health.flags")?,
-            notes: row.try_get::<Option<String>, _>("notes")?.unwrap_or_default(),
+            flags: codes(&db.ring()?.open("person_health", "flags", &flags)?, HealthFlag::from_code, "person_health.flags")?,
+            notes: db.ring()?.open("person_health", "notes", &row.try_get::<Option<String>, _>("notes")?.unwrap_or_default())?,
             version: row.try_get::<Option<i64>, _>("version")?.unwrap_or_default(),
         }),
     }
@@ -445,14 +445,16 @@ pub async fn health(db: &Db, scope: &Scope, id: PersonId) -> Result<Health> {
 
 /// Writes the health section, if nobody changed it since `version` (0: new).
 pub async fn set_health(tx: &mut Tx, id: PersonId, flags: &[HealthFlag], notes: &str, by: UserId, version: i64, now: Timestamp) -> Result<()> {
+    let ring = tx.ring()?;
+    let (flags, notes) = (ring.seal("person_health", "flags", &join_codes(flags))?, ring.seal("person_health", "notes", notes)?);
     let done = if version == 0 {
         sqlx::query(
             "INSERT INTO person_health (person_id, flags, notes, updated_by, updated_at, version) SELECT $1, $2, $3, $4, $5, 1 \
              WHERE NOT EXISTS (SELECT 1 FROM person_health WHERE person_id = $1)",
         )
         .bind(id)
-        .bind(join_codes(flags))
-        .bind(notes)
+        .bind(&flags)
+        .bind(&notes)
         .bind(by)
         .bind(now.as_micros())
         .execute(&mut **tx)
@@ -462,8 +464,8 @@ pub async fn set_health(tx: &mut Tx, id: PersonId, flags: &[HealthFlag], notes: 
             "UPDATE person_health SET flags = $1, notes = $2, updated_by = $3, updated_at = $4, version = version + 1 \
              WHERE person_id = $5 AND version = $6",
         )
-        .bind(join_codes(flags))
-        .bind(notes)
+        .bind(&flags)
+        .bind(&notes)
         .bind(by)
         .bind(now.as_micros())
         .bind(id)
@@ -946,13 +948,14 @@ pub struct Note {
 
 /// Adds a note.
 pub async fn add_note(tx: &mut Tx, person: PersonId, author: UserId, group: Option<FieldGroup>, body: &str, now: Timestamp) -> Result<()> {
+    let body = if crate::field_keys::group_sealed(group) { tx.ring()?.seal("person_notes", "body", body)? } else { body.to_owned() };
     sqlx::query("INSERT INTO person_notes (id, person_id, author_id, at, field_group, body) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(person)
         .bind(author)
         .bind(now.as_micros())
         .bind(group.map(|g| g.code()))
-        .bind(body)
+        .bind(&body)
         .execute(&mut **tx)
         .await?;
     touch(tx, person, now).await
@@ -977,8 +980,12 @@ pub async fn notes(db: &Db, scope: &Scope, people: &[PersonId], with_health: boo
                 person: r.try_get("person_id")?,
                 at: Timestamp::from_micros(r.try_get("at")?),
                 author: r.try_get("display_name")?,
+                body: if crate::field_keys::group_sealed(group) {
+                    db.ring()?.open("person_notes", "body", &r.try_get::<String, _>("body")?)?
+                } else {
+                    r.try_get("body")?
+                },
                 field_group: group,
-                body: r.try_get("body")?,
             });
         }
     }

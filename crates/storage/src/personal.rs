@@ -177,6 +177,23 @@ pub const PERSONAL: &[Table] = &[
     Table { name: "person_changes", person: Some("person_id"), columns: &[c("old_value", PersonRecorded), c("new_value", PersonRecorded)] },
 ];
 
+/// A column whose field group is chosen row by row: a row's group is the
+/// code in `group_column` (a person's note is a health note when its
+/// `field_group` is `health`). Guarded, and sealed at rest when the group is
+/// sealed (see [`crate::field_keys`]), only in those rows.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct GroupedByRow {
+    /// The table.
+    pub table: &'static str,
+    /// The column holding the text.
+    pub column: &'static str,
+    /// The column holding the row's field group code (NULL: none).
+    pub group_column: &'static str,
+}
+
+/// Every column whose field group is chosen row by row.
+pub const GROUPED_BY_ROW: &[GroupedByRow] = &[GroupedByRow { table: "person_notes", column: "body", group_column: "field_group" }];
+
 /// Tables that hold no personal data (ids, codes, counts, settings, partner
 /// directory entries that are public information, hashes of secrets).
 pub const WITHOUT_PERSONAL_DATA: &[&str] = &[
@@ -217,11 +234,22 @@ pub const WITHOUT_PERSONAL_DATA: &[&str] = &[
 
 /// The point where sealed values are opened: every generic read of a
 /// declared personal column (the access-request export, the history of a
-/// file) passes each value through here, with its table and column. Values
-/// are stored in clear for now, so it returns the value unchanged; field
-/// encryption at rest makes it decrypt the columns it seals.
+/// file) passes each value through here, with its table and column. A column
+/// sealed in every row is opened with the instance's field keys; a column
+/// sealed row by row (a health note) is opened where the value is sealed (a
+/// note of no sealed group that happens to begin like a sealed value is
+/// shown as typed).
 pub async fn reveal(db: &crate::db::Db, table: &str, column: &str, value: String) -> crate::error::Result<String> {
-    let _ = (db, table, column);
+    use crate::field_keys;
+    if !value.starts_with(field_keys::PREFIX) {
+        return Ok(value);
+    }
+    if field_keys::column_sealed(table, column) {
+        return db.ring()?.open(table, column, &value);
+    }
+    if GROUPED_BY_ROW.iter().any(|g| g.table == table && g.column == column) {
+        return Ok(db.ring()?.open(table, column, &value).unwrap_or(value));
+    }
     Ok(value)
 }
 

@@ -863,7 +863,7 @@ pub struct NewOperation {
 const OPERATION_SELECT: &str = "SELECT o.id, o.organisation_id, o.site_id, si.name AS site_name, o.territory_id, o.kind, o.planned_on, o.status, o.partners, \
     o.city_services, o.legal_frame, o.legal_reference, o.report, o.done_at, o.version FROM operations o JOIN sites si ON si.id = o.site_id";
 
-fn operation_row(r: &sqlx::any::AnyRow) -> Result<Operation> {
+fn operation_row(ring: &crate::field_keys::KeyRing, r: &sqlx::any::AnyRow) -> Result<Operation> {
     Ok(Operation {
         id: r.try_get("id")?,
         organisation: r.try_get("organisation_id")?,
@@ -875,8 +875,8 @@ fn operation_row(r: &sqlx::any::AnyRow) -> Result<Operation> {
         status: r.try_get("status")?,
         partners: r.try_get("partners")?,
         city_services: r.try_get("city_services")?,
-        legal_frame: r.try_get("legal_frame")?,
-        legal_reference: r.try_get("legal_reference")?,
+        legal_frame: ring.open("operations", "legal_frame", &r.try_get::<String, _>("legal_frame")?)?,
+        legal_reference: ring.open("operations", "legal_reference", &r.try_get::<String, _>("legal_reference")?)?,
         report: r.try_get("report")?,
         done_at: ts(r.try_get("done_at")?),
         version: r.try_get("version")?,
@@ -886,6 +886,8 @@ fn operation_row(r: &sqlx::any::AnyRow) -> Result<Operation> {
 /// Plans an operation led by `organisation`.
 pub async fn create_operation(tx: &mut Tx, organisation: OrganisationId, o: &NewOperation, by: UserId, now: Timestamp) -> Result<OperationId> {
     let id = OperationId::new();
+    let ring = tx.ring()?;
+    let (frame, reference) = (ring.seal("operations", "legal_frame", &o.legal_frame)?, ring.seal("operations", "legal_reference", &o.legal_reference)?);
     sqlx::query(
         "INSERT INTO operations (id, organisation_id, site_id, territory_id, kind, planned_on, partners, city_services, legal_frame, legal_reference, \
          created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
@@ -898,8 +900,8 @@ pub async fn create_operation(tx: &mut Tx, organisation: OrganisationId, o: &New
     .bind(o.planned_on.days())
     .bind(o.partners.as_str())
     .bind(o.city_services.as_str())
-    .bind(o.legal_frame.as_str())
-    .bind(o.legal_reference.as_str())
+    .bind(frame)
+    .bind(reference)
     .bind(by.to_string())
     .bind(now.as_micros())
     .execute(&mut **tx)
@@ -913,16 +915,19 @@ pub async fn get_operation(db: &Db, scope: &Scope, id: OperationId) -> Result<Op
     let id = p.push_id(id);
     let readable = scope.records(&OPERATION_COLUMNS, &mut p);
     let sql = format!("{OPERATION_SELECT} WHERE o.id = {id} AND {readable}");
-    operation_row(&p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?)
+    let row = p.bind(sqlx::query(&sql)).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?;
+    let ring = db.ring()?;
+    operation_row(&ring, &row)
 }
 
 /// Operations in the scope (of one site when given), by date.
 pub async fn list_operations(db: &Db, scope: &Scope, site: Option<SiteId>) -> Result<Vec<Operation>> {
+    let ring = db.ring()?;
     let mut p = Params::new();
     let readable = scope.records(&OPERATION_COLUMNS, &mut p);
     let on_site = site.map(|s| format!(" AND o.site_id = {}", p.push_id(s))).unwrap_or_default();
     let sql = format!("{OPERATION_SELECT} WHERE {readable}{on_site} ORDER BY o.planned_on DESC, o.id");
-    p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?.iter().map(operation_row).collect()
+    p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?.iter().map(|r| operation_row(&ring, r)).collect()
 }
 
 /// Marks an operation done (with its report) or cancelled, if still at `version`.
@@ -1063,6 +1068,7 @@ pub async fn set_outcome(
 
 /// Planned operations in the scope, on or before `by`, whose diagnosis is empty.
 pub async fn undiagnosed(db: &Db, scope: &Scope, by: Night) -> Result<Vec<Operation>> {
+    let ring = db.ring()?;
     let mut p = Params::new();
     let readable = scope.records(&OPERATION_COLUMNS, &mut p);
     let by = p.push(by.days());
@@ -1070,7 +1076,7 @@ pub async fn undiagnosed(db: &Db, scope: &Scope, by: Night) -> Result<Vec<Operat
         "{OPERATION_SELECT} WHERE {readable} AND o.status = 'planned' AND o.planned_on <= {by} \
          AND NOT EXISTS (SELECT 1 FROM operation_people d WHERE d.operation_id = o.id) ORDER BY o.planned_on"
     );
-    p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?.iter().map(operation_row).collect()
+    p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?.iter().map(|r| operation_row(&ring, r)).collect()
 }
 
 // ---------------------------------------------------------------- Housing First

@@ -72,10 +72,29 @@ enum Command {
         run: bool,
     },
     /// Restore a backup into a new, empty database (then erase again the
-    /// people of the erasure journal that the backup brings back).
+    /// people of the erasure journal that the backup brings back; its field
+    /// keys are needed to read it).
     Restore {
         /// Backup file.
         file: PathBuf,
+    },
+    /// The keys sealing the sensitive field groups (health, justice) at rest.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new key to the field key file and seal every sensitive value
+    /// again with it, in batches; stop the instances first. Older keys may
+    /// leave the file only once this has finished.
+    Rotate {
+        /// Finish a rotation that stopped before its end, with the newest key
+        /// of the file (no new key).
+        #[arg(long)]
+        resume: bool,
     },
 }
 
@@ -172,6 +191,7 @@ async fn open(config: &Config) -> anyhow::Result<Db> {
         Err(e) if config.allow_unsafe_durability => tracing::warn!("{e}"),
         Err(e) => return Err(e).context("durability check (set VEILLE_ALLOW_UNSAFE_DURABILITY=true to accept)"),
     }
+    veille_app::instance::field_keys(&db, config).await.context("field keys")?;
     Ok(db)
 }
 
@@ -330,6 +350,8 @@ async fn run() -> anyhow::Result<()> {
             let input = BufReader::new(std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?);
             let n = veille_storage::backup::restore(&db, input).await?;
             println!("restored {n} rows");
+            let ring = db.field_keys().context("field keys")?;
+            veille_storage::field_keys::check(&db, &ring).await.context("the restored values need the field keys of the instance that wrote the backup")?;
             let erased = veille_app::rights::reapply_erasures(&db, &config, Clock::System.now()).await?;
             println!("erasure journal applied again: {erased} files erased");
         }
@@ -346,6 +368,11 @@ async fn run() -> anyhow::Result<()> {
             println!("  sent mails: {}", r.sent_mails);
             println!("  login attempts: {}", r.login_attempts);
             veille_app::instance::seal_audit(&app).await?;
+        }
+        Command::Keys { command: KeysCommand::Rotate { resume } } => {
+            let db = open(&config).await?;
+            let n = veille_app::instance::rotate_field_keys(&db, &config, resume, |place, done| eprintln!("{place}: {done} values sealed again")).await?;
+            println!("field keys rotated: {n} values sealed with the newest key; older keys may now leave the file");
         }
     }
     Ok(())

@@ -49,6 +49,8 @@ fn veille(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
         .env("DATABASE_URL", url)
         // The audit chain's key, as an operator sets it (no key file written beside the tests).
         .env("VEILLE_AUDIT_KEY", "5e".repeat(32))
+        // The field keys likewise (several tests start instances at once).
+        .env("VEILLE_FIELD_KEYS", "test:Xl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl4=")
         .env("VEILLE_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -84,6 +84,7 @@ async fn start(url: &str) -> (Child, String) {
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("DATABASE_URL", url)
         .env("VEILLE_AUDIT_KEY", AUDIT_KEY)
+        .env("VEILLE_FIELD_KEYS", "test:Xl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl4=")
         .env("VEILLE_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -193,6 +194,7 @@ async fn every_acknowledged_report_survives_sigkill_of_the_server() {
         .args(["audit", "verify"])
         .env("DATABASE_URL", &url)
         .env("VEILLE_AUDIT_KEY", AUDIT_KEY)
+        .env("VEILLE_FIELD_KEYS", "test:Xl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl4=")
         .env("VEILLE_LOG", "warn")
         .output()
         .unwrap();

@@ -124,8 +124,10 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     let who = auth::authenticate(&asked, &state).await.ok().flatten();
     let user = who.as_ref().map(|w| crate::page::NavUser { display_name: w.account.display_name.clone(), role: w.account.role });
     let nav = who.as_ref().map(|w| veille_app::navigation::links(&w.actor)).unwrap_or_default();
+    // The page's own path (the language switch's way back) is not the path
+    // asked for: whatever was typed into an unknown URL is not echoed.
     let page = ErrorPage {
-        ctx: PageCtx { lang, csrf, user, demo, tile_url: String::new(), path: path.clone(), overdue_rounds: 0, open_alerts: 0, nav },
+        ctx: PageCtx { lang, csrf, user, demo, tile_url: String::new(), path: "/".into(), overdue_rounds: 0, open_alerts: 0, nav },
         status: kind.status().as_u16(),
         message: lang.t(kind.message_key()),
     };

@@ -183,7 +183,17 @@ async fn world() -> World {
     let tdb = TestDb::new().await;
     let db = tdb.db.clone();
     let (t1, t2) = territories(&db).await;
-    let app = App::new(db.clone(), Config { audit_key: hex::encode(rand::random::<[u8; 32]>()), ..Config::default() }, Clock::manual(now())).await.unwrap();
+    let app = App::new(
+        db.clone(),
+        Config {
+            audit_key: hex::encode(rand::random::<[u8; 32]>()),
+            field_keys: veille_storage::field_keys::KeyRing::new_key_line(None, 1),
+            ..Config::default()
+        },
+        Clock::manual(now()),
+    )
+    .await
+    .unwrap();
     let street = organisation(&db, "Maraude").await;
     let other = organisation(&db, "Autre association").await;
     let centre = organisation(&db, "Accueil de jour").await;

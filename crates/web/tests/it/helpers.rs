@@ -126,6 +126,10 @@ impl TestApp {
         if config.audit_key.is_empty() {
             config.audit_key = hex::encode(rand::random::<[u8; 32]>());
         }
+        // The field keys likewise (no key file written by the tests).
+        if config.field_keys.is_empty() {
+            config.field_keys = veille_storage::field_keys::KeyRing::new_key_line(None, 1);
+        }
         let state = AppState::new(tdb.db.clone(), config, Clock::manual(t0())).await.unwrap();
         let router = veille_web::app(state.clone());
         TestApp { state, router, tdb }

@@ -159,7 +159,7 @@ async fn two_instances_sharing_a_database_send_each_mail_once() {
     let other_db = veille_storage::Db::connect(&app.tdb.url).await.unwrap();
     let other = veille_web::AppState::new(
         other_db,
-        Config { database_url: app.tdb.url.clone(), audit_key: app.state.config.audit_key.clone(), ..config },
+        Config { database_url: app.tdb.url.clone(), audit_key: app.state.config.audit_key.clone(), field_keys: app.state.config.field_keys.clone(), ..config },
         Clock::manual(t0()),
     )
     .await

@@ -26,7 +26,17 @@ struct Instance {
 
 async fn instance() -> Instance {
     let tdb = TestDb::new().await;
-    let app = App::new(tdb.db.clone(), Config { audit_key: hex::encode(rand::random::<[u8; 32]>()), ..Config::default() }, Clock::manual(now())).await.unwrap();
+    let app = App::new(
+        tdb.db.clone(),
+        Config {
+            audit_key: hex::encode(rand::random::<[u8; 32]>()),
+            field_keys: veille_storage::field_keys::KeyRing::new_key_line(None, 1),
+            ..Config::default()
+        },
+        Clock::manual(now()),
+    )
+    .await
+    .unwrap();
     let org = organisation(&tdb.db, "Maraude").await;
     let who = caller(&tdb.db, org, Role::Coordinator, "coord@maraude.exemple.fr", None).await;
     Instance { app, _tdb: tdb, who, org }
