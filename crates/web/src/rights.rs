@@ -67,13 +67,15 @@ async fn rights_page(state: &AppState, ctx: PageCtx, who: &Authenticated, ran: b
         Err(e) => return Err(e.into()),
     };
     let (active_years, archive_years) = veille_app::instance::retention_years(&state.config);
+    let days = |n: i64| ctx.tn("rights.days", n);
+    let years = |n: u32| ctx.tn("rights.years", n);
     let periods = ctx.tf(
         "rights.periods",
         &[
-            ("active_days", &state.config.retention_active_days.to_string()),
-            ("archive_days", &state.config.retention_archive_days.to_string()),
-            ("active_years", &active_years.to_string()),
-            ("archive_years", &archive_years.to_string()),
+            ("active", &days(state.config.retention_active_days)),
+            ("archive", &days(state.config.retention_archive_days)),
+            ("active_about", &years(active_years)),
+            ("archive_about", &years(archive_years)),
         ],
     );
     Ok(RightsPage { ctx, report, ran, holds, periods })
