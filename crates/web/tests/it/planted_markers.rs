@@ -667,6 +667,19 @@ async fn a_marker_typed_into_every_personal_field_never_leaks() {
     );
     assert!(r.status.is_redirection() || r.status.is_success(), "{} {}", r.status, why(&r));
 
+    // --- Rights: a file's history (rectification) and a legal hold placed and lifted.
+    let version = c.get(&format!("/api/v1/people/{other}")).await.json()["version"].as_i64().unwrap().to_string();
+    let renamed = m.text("person_changes.new_value");
+    redirected(&seen.saw(c.post(&format!("/people/{other}"), &[("pseudonym", renamed.as_str()), ("duplicates_reviewed", "1"), ("version", &version)]).await));
+    let mut a = app.session_for(admin, false).await;
+    let r = seen.saw(a.post(&format!("/rights/people/{person}/holds"), &[("reason", &m.text("legal_holds.reason"))]).await);
+    assert!(r.status.is_redirection() || r.status.is_success(), "{} {}", r.status, why(&r));
+    let hold: String = sqlx::query("SELECT id FROM legal_holds").fetch_one(app.db().pool()).await.unwrap().get("id");
+    let r = seen.saw(a.post(&format!("/rights/holds/{hold}/lift"), &[("lift_reason", &m.text("legal_holds.lift_reason"))]).await);
+    assert!(r.status.is_redirection() || r.status.is_success(), "{} {}", r.status, why(&r));
+    seen.saw(a.get(&format!("/rights/people/{person}")).await);
+    seen.saw(c.get(&format!("/people/{other}")).await);
+
     // --- Error pages: markers in paths, queries and refused values are not echoed.
     let probe = m.text("error probe");
     for path in
