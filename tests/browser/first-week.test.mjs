@@ -83,7 +83,7 @@ test('every printed demo account lands on its work of the day, is offered only l
     }
     // Role-specific: what must not be offered.
     if (role === 'reader') {
-      assert.ok(links.includes('/reports/stats'), 'a reader has the figures');
+      assert.ok(links.includes('/figures'), 'a reader has the figures');
       for (const no of ['/people', '/reports', '/referrals', '/rounds']) assert.ok(!links.includes(no), `a reader is not offered ${no}`);
     }
     if (role === 'partner') {

@@ -123,7 +123,7 @@ test('on the demo instance every role logs in and sees its scope; every page pas
     const ids = { organisations: orgsList[0].id, users: me.account.id, teams: teamHref.split('/')[2], territories: terrs[0].id };
     const pages = routes.filter((r) => r.method === 'GET' && r.access !== 'pending_second_factor'
       && !r.path.startsWith('/api/') && !r.path.startsWith('/open311/') && !r.path.startsWith('/static/')
-      && !['/healthz', '/readyz', '/metrics'].includes(r.path) && !/\.(geojson|json|csv|ics)$/.test(r.path));
+      && !['/healthz', '/readyz', '/metrics'].includes(r.path) && !/\.(geojson|json|csv|ics|xlsx|pdf)$/.test(r.path));
     assert.ok(pages.length >= 10, `pages found: ${pages.length}`);
     const desktop = await newDesktopPage(browser, server.baseURL);
     await login(desktop, 'admin@demo.veille.invalid', DEMO_PASSWORD);

@@ -101,6 +101,8 @@ pub struct Today {
     pub referrals: Vec<(Referral, String)>,
     /// Reports counted in the organisation's figures (the reader's page).
     pub figures_total: Option<i64>,
+    /// When that count is suppressed (small, decision 84): the threshold it is below.
+    pub figures_below: Option<i64>,
     /// The account reads the figures.
     pub can_read_figures: bool,
     /// The account reads the audit log of its organisation.
@@ -136,6 +138,7 @@ pub async fn today(app: &App, who: &Caller, lang: Lang) -> Result<Today> {
         overdue_reports: 0,
         referrals: Vec::new(),
         figures_total: None,
+        figures_below: None,
     };
     let now = app.clock.now();
     if records && matches!(focus, Focus::Field | Focus::Coordination) {
@@ -199,7 +202,10 @@ pub async fn today(app: &App, who: &Caller, lang: Lang) -> Result<Today> {
         }
     }
     if focus == Focus::Figures && t.can_read_figures {
-        t.figures_total = Some(crate::reports::stats::compute(app, who, &QueueQuery::default(), lang).await?.total);
+        // Suppressed when small, as every figure a reader sees.
+        let f = crate::reports::stats::compute(app, who, &QueueQuery::default(), lang).await?;
+        t.figures_below = f.suppressed_below.filter(|_| f.total.is_none());
+        t.figures_total = f.total;
     }
     Ok(t)
 }

@@ -26,7 +26,7 @@ pub const PARAMS: &[QueryParam] = &[
     QueryParam { name: "period", schema: r#"{"type": "string", "enum": ["month", "quarter", "year", "custom"]}"#, required: false },
     QueryParam {
         name: "at",
-        schema: r#"{"type": "string", "minLength": 4, "maxLength": 7, "description": "2026-11 (month), 2026-T4 (quarter) or 2026 (year)"}"#,
+        schema: r#"{"type": "string", "maxLength": 7, "description": "2026-11 (month), 2026-T4 (quarter) or 2026 (year)"}"#,
         required: false,
     },
     QueryParam { name: "from", schema: r#"{"type": "string", "format": "date"}"#, required: false },

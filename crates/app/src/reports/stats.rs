@@ -3,12 +3,13 @@
 //! to answer), over the queue's filters. Aggregated figures of the caller's
 //! organisation (reports it owns or triaged), readable by every role of the
 //! organisation but partners (`ResourceKind::Statistics`); no free text, no
-//! place, no contact.
+//! place, no contact. For a reader (a manager or funder: figures that leave
+//! the teams) small counts are suppressed as on the dashboard (decision 84).
 
 use schemars::JsonSchema;
 use serde::Serialize;
 use veille_domain::reports::{Channel, Source, Status, SITUATIONS};
-use veille_domain::{Action, Resource, ResourceKind};
+use veille_domain::{Action, Resource, ResourceKind, Role};
 use veille_storage::reports::{self, Facts};
 use veille_storage::Scope;
 
@@ -27,15 +28,17 @@ pub struct Count {
     pub code: String,
     /// Label in the caller's language.
     pub label: String,
-    /// Reports.
-    pub count: i64,
+    /// Reports (null: suppressed for a reader, fewer than `figures_min_cell`
+    /// or the cell that would give one back).
+    pub count: Option<i64>,
 }
 
 /// Times from receipt to a step, in hours.
 #[derive(Serialize, JsonSchema, Clone, Debug, Default)]
 pub struct Delays {
-    /// Reports that reached the step.
-    pub count: i64,
+    /// Reports that reached the step (null: suppressed for a reader, and
+    /// then no median or percentile either).
+    pub count: Option<i64>,
     /// Median, hours.
     pub median_hours: Option<f64>,
     /// 90th percentile, hours.
@@ -45,8 +48,8 @@ pub struct Delays {
 /// The figures.
 #[derive(Serialize, JsonSchema, Clone, Debug)]
 pub struct Figures {
-    /// Reports counted.
-    pub total: i64,
+    /// Reports counted (null: suppressed for a reader).
+    pub total: Option<i64>,
     /// By source.
     pub by_source: Vec<Count>,
     /// By situation type (a report with several types counts in each).
@@ -63,6 +66,8 @@ pub struct Figures {
     pub answered: Delays,
     /// The figures stopped at this many reports (narrow the period).
     pub truncated: bool,
+    /// The threshold when small counts are suppressed (null: exact counts).
+    pub suppressed_below: Option<i64>,
 }
 
 fn delays(mut hours: Vec<f64>) -> Delays {
@@ -74,11 +79,11 @@ fn delays(mut hours: Vec<f64>) -> Delays {
         let i = ((hours.len() as f64 * q).ceil() as usize).clamp(1, hours.len()) - 1;
         Some((hours[i] * 10.0).round() / 10.0)
     };
-    Delays { count: hours.len() as i64, median_hours: at(0.5), p90_hours: at(0.9) }
+    Delays { count: Some(hours.len() as i64), median_hours: at(0.5), p90_hours: at(0.9) }
 }
 
 fn counts(lang: Lang, family: &str, codes: &[&str], count: impl Fn(&str) -> i64) -> Vec<Count> {
-    codes.iter().map(|c| Count { code: (*c).to_owned(), label: lang.t(&format!("report.{family}.{c}")), count: count(c) }).collect()
+    codes.iter().map(|c| Count { code: (*c).to_owned(), label: lang.t(&format!("report.{family}.{c}")), count: Some(count(c)) }).collect()
 }
 
 /// Computes the figures of a set of reports.
@@ -86,24 +91,58 @@ pub fn figures(lang: Lang, facts: &[Facts], truncated: bool) -> Figures {
     let n = |pred: &dyn Fn(&Facts) -> bool| facts.iter().filter(|f| pred(f)).count() as i64;
     let hours = |f: &Facts, t: Option<veille_domain::Timestamp>| t.map(|t| f.created_at.seconds_until(t) as f64 / 3600.0);
     Figures {
-        total: facts.len() as i64,
+        total: Some(facts.len() as i64),
         by_source: counts(lang, "source", &Source::codes(), |c| n(&|f| f.source.code() == c)),
         by_situation: counts(lang, "situation", &SITUATIONS, |c| n(&|f| f.situations.iter().any(|s| s == c))),
         by_level: vec![
-            Count { code: "1".into(), label: lang.t("report.level_1"), count: n(&|f| f.level != 2) },
-            Count { code: "2".into(), label: lang.t("report.level_2"), count: n(&|f| f.level == 2) },
+            Count { code: "1".into(), label: lang.t("report.level_1"), count: Some(n(&|f| f.level != 2)) },
+            Count { code: "2".into(), label: lang.t("report.level_2"), count: Some(n(&|f| f.level == 2)) },
         ],
         by_status: counts(lang, "status", &Status::codes(), |c| n(&|f| f.status.code() == c)),
         by_channel: counts(lang, "channel", &Channel::codes(), |c| n(&|f| f.channel.code() == c)),
         acknowledged: delays(facts.iter().filter_map(|f| hours(f, f.acknowledged_at)).collect()),
         answered: delays(facts.iter().filter(|f| !f.duplicate).filter_map(|f| hours(f, f.answered_at)).collect()),
         truncated,
+        suppressed_below: None,
     }
+}
+
+/// Suppresses the small counts of the figures (decision 84): each partition
+/// of the total (source, level, status, channel) with its complement, the
+/// situation types cell by cell (a report may have several), and the delays
+/// of a step reached by too few reports.
+pub fn suppress(f: &mut Figures, min: i64) {
+    use crate::figures::suppress;
+    let shown_total = f.total.filter(|t| !(*t > 0 && *t < min));
+    for rows in [&mut f.by_source, &mut f.by_level, &mut f.by_status, &mut f.by_channel] {
+        let mut cells: Vec<_> = rows.iter().map(|c| c.count).collect();
+        let mut total = shown_total;
+        suppress::partition(&mut cells, &mut total, min);
+        for (c, v) in rows.iter_mut().zip(cells) {
+            c.count = v;
+        }
+    }
+    let mut cells: Vec<_> = f.by_situation.iter().map(|c| c.count).collect();
+    suppress::cells(&mut cells, min);
+    for (c, v) in f.by_situation.iter_mut().zip(cells) {
+        c.count = v;
+    }
+    for d in [&mut f.acknowledged, &mut f.answered] {
+        if d.count.is_some_and(|n| n > 0 && n < min) {
+            *d = Delays { count: None, median_hours: None, p90_hours: None };
+        }
+    }
+    f.total = shown_total;
+    f.suppressed_below = Some(min);
 }
 
 pub async fn compute(app: &App, who: &Caller, q: &QueueQuery, lang: Lang) -> Result<Figures> {
     who.require(Action::Read, &Resource::new(ResourceKind::Statistics).owned_by(who.account.organisation))?;
     let facts = reports::facts(&app.db, &Scope::figures_of(who.account.organisation), &q.filter(app), MAX_REPORTS + 1).await?;
     let truncated = facts.len() as i64 > MAX_REPORTS;
-    Ok(figures(lang, &facts[..facts.len().min(MAX_REPORTS as usize)], truncated))
+    let mut f = figures(lang, &facts[..facts.len().min(MAX_REPORTS as usize)], truncated);
+    if who.account.role == Role::Reader {
+        suppress(&mut f, app.config.figures_min_cell);
+    }
+    Ok(f)
 }

@@ -35,6 +35,18 @@ impl StatsPage {
             (self.ctx.t("report.stats.by_channel"), "stats-channel", f.by_channel.clone()),
         ]
     }
+    /// A count, or `< 11` where it is suppressed.
+    fn shown(&self, v: &Option<i64>) -> String {
+        match (v, self.f.suppressed_below) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(min)) => format!("< {min}"),
+            (None, None) => "—".into(),
+        }
+    }
+    /// What suppression does, when it applies.
+    fn rule(&self) -> Option<String> {
+        self.f.suppressed_below.map(|min| self.ctx.tf("figures.rule_text", &[("min", &min.to_string())]))
+    }
     fn hours(&self, v: &Option<f64>) -> String {
         v.map(|h| format!("{h:.1}")).unwrap_or_else(|| "—".into())
     }

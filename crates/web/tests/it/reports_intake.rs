@@ -373,7 +373,26 @@ async fn queue_filters_map_and_figures() {
     // A reader sees figures, never the reports.
     let reader = w.app.user(w.coord_org, Role::Reader, "lecture@ville.exemple.fr", None, None).await;
     let mut reader = w.app.session_for(reader, false).await;
-    assert_eq!(reader.get("/reports/stats").await.status, StatusCode::OK);
+    let page = reader.get("/reports/stats").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("id=\"stats-suppression\"") && page.body.contains("&#60; 11"),
+        "a reader is told small counts are hidden: {}",
+        page.body.split("stats-total").nth(1).unwrap_or_default().chars().take(600).collect::<String>()
+    );
+    // …with no count from 1 to 10 anywhere (decision 84), and exact counts for staff.
+    let f = reader.get("/api/v1/reports/stats").await.json();
+    assert_eq!(f["suppressed_below"], 11);
+    assert!(f["total"].is_null(), "two reports: {}", f["total"]);
+    let mut counts = vec![f["acknowledged"]["count"].clone(), f["answered"]["count"].clone()];
+    for family in ["by_source", "by_situation", "by_level", "by_status", "by_channel"] {
+        counts.extend(f[family].as_array().unwrap().iter().map(|c| c["count"].clone()));
+    }
+    for c in &counts {
+        assert!(c.is_null() || c.as_i64().is_some_and(|n| n == 0 || n >= 11), "a small count shown to a reader: {c}");
+    }
+    assert!(counts.iter().any(|c| c.is_null()) && counts.iter().any(|c| c == 0));
+    assert!(staff.get("/api/v1/reports/stats").await.json()["suppressed_below"].is_null());
     assert_eq!(reader.get("/reports").await.status, StatusCode::FORBIDDEN);
 }
 
