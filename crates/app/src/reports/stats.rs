@@ -113,7 +113,8 @@ pub fn figures(lang: Lang, facts: &[Facts], truncated: bool) -> Figures {
 /// of a step reached by too few reports.
 pub fn suppress(f: &mut Figures, min: i64) {
     use crate::figures::suppress;
-    let shown_total = f.total.filter(|t| !(*t > 0 && *t < min));
+    let mut shown_total = f.total;
+    suppress::cells(std::slice::from_mut(&mut shown_total), min);
     for rows in [&mut f.by_source, &mut f.by_level, &mut f.by_status, &mut f.by_channel] {
         let mut cells: Vec<_> = rows.iter().map(|c| c.count).collect();
         let mut total = shown_total;
@@ -128,7 +129,7 @@ pub fn suppress(f: &mut Figures, min: i64) {
         c.count = v;
     }
     for d in [&mut f.acknowledged, &mut f.answered] {
-        if d.count.is_some_and(|n| n > 0 && n < min) {
+        if !suppress::holds(&[d.count], min) {
             *d = Delays { count: None, median_hours: None, p90_hours: None };
         }
     }
