@@ -8,9 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { checkAxe, launchBrowser, newDesktopPage, startServer } from './lib/harness.mjs';
-
-const DEMO_PASSWORD = 'démo veille paris 2026';
+import { checkAxe, launchBrowser, login, newDesktopPage, startServer } from './lib/harness.mjs';
 
 // What each role's home page is about (`data-focus`) and a word of its work.
 const FOCUS = {
@@ -37,14 +35,6 @@ after(async () => {
 async function phone() {
   const context = await browser.newContext({ viewport: { width: 375, height: 740 }, baseURL: server.baseURL, locale: 'fr-FR', timezoneId: 'Europe/Paris' });
   return context.newPage();
-}
-
-async function login(page, email) {
-  await page.goto('/login');
-  await page.fill('#email', email);
-  await page.fill('#password', DEMO_PASSWORD);
-  await page.click('button.primary');
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
 }
 
 /** The demo accounts as `veille serve --demo` printed them: [email, role]. */

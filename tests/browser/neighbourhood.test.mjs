@@ -11,9 +11,8 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { checkAxe, launchBrowser, newPhonePage, startServer } from './lib/harness.mjs';
+import { checkAxe, launchBrowser, login, newPhonePage, startServer } from './lib/harness.mjs';
 
-const DEMO_PASSWORD = 'démo veille paris 2026';
 const PG = process.env.VEILLE_TEST_PG_URL || 'postgres://root@127.0.0.1:5432/test';
 const TEAM = 'Médiation Chapelle – Éole';
 const STOP = 'Carrefour des commerces fictif (démo)';
@@ -25,14 +24,6 @@ after(async () => { await browser?.close(); });
 function psql(sql) {
   const admin = new URL(PG);
   execFileSync('psql', ['-h', admin.hostname, '-p', admin.port || '5432', '-U', admin.username, '-d', admin.pathname.slice(1), '-v', 'ON_ERROR_STOP=1', '-qc', sql]);
-}
-
-async function login(page, email) {
-  await page.goto('/login');
-  await page.fill('#email', email);
-  await page.fill('#password', DEMO_PASSWORD);
-  await page.click('button.primary');
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
 }
 
 async function pageCheck(page, label) {

@@ -13,22 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 import ICAL from 'ical.js';
 
-import { REPO_ROOT, checkAxe, launchBrowser, newPhonePage, startServer } from './lib/harness.mjs';
+import { checkAxe, launchBrowser, login, newPhonePage, REPO_ROOT, startServer } from './lib/harness.mjs';
 
-const DEMO_PASSWORD = 'démo veille paris 2026';
 const SITE = 'Campement du quai fictif (démo)';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
 after(async () => { await browser?.close(); });
-
-async function login(page, email) {
-  await page.goto('/login');
-  await page.fill('#email', email);
-  await page.fill('#password', DEMO_PASSWORD);
-  await page.click('button.primary');
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
-}
 
 async function noOverflow(page, label) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

@@ -6,27 +6,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { checkAxe, launchBrowser, newPhonePage, startServer } from './lib/harness.mjs';
-
-const DEMO_PASSWORD = 'démo veille paris 2026';
+import { checkOnPhone as check, launchBrowser, login, newPhonePage, startServer } from './lib/harness.mjs';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
 after(async () => { await browser?.close(); });
-
-async function login(page, email) {
-  await page.goto('/login');
-  await page.fill('#email', email);
-  await page.fill('#password', DEMO_PASSWORD);
-  await page.click('button.primary');
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
-}
-
-async function check(page, label) {
-  await checkAxe(page, label);
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 1, `${label} overflows a 360 px screen by ${overflow}px`);
-}
 
 test('on a phone: a booking from the board, tonight\'s places updated by the operator, an arrival and an exit with its destination', async () => {
   const server = await startServer({ demo: true });

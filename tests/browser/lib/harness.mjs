@@ -16,6 +16,7 @@
 // Output of the servers and sinks started here is kept in memory and printed
 // (to stderr) only after a test that failed, or live with VEILLE_TEST_LOGS=1.
 
+import assert from 'node:assert/strict';
 import { afterEach } from 'node:test';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -114,6 +115,31 @@ export async function checkAxe(page, label) {
   );
   err.violations = bad;
   throw err;
+}
+
+/**
+ * Runs axe on the page and checks that nothing is wider than the screen
+ * (one pixel of rounding allowed): a page usable at 360 px.
+ */
+export async function checkOnPhone(page, label) {
+  await checkAxe(page, label);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `${label} overflows a 360 px screen by ${overflow}px`);
+}
+
+// ---------------------------------------------------------------------------
+// The demo accounts
+
+/** The password of every demo account (`veille serve --demo`). */
+export const DEMO_PASSWORD = 'démo veille paris 2026';
+
+/** Logs a demo account in on `page` and waits to leave the login page. */
+export async function login(page, email) {
+  await page.goto('/login');
+  await page.fill('#email', email);
+  await page.fill('#password', DEMO_PASSWORD);
+  await page.click('button.primary');
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
 }
 
 // ---------------------------------------------------------------------------
