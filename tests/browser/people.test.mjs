@@ -7,21 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { checkAxe, launchBrowser, login, newPhonePage, startServer } from './lib/harness.mjs';
+import { checkOnPhone, launchBrowser, login, newPhonePage, startServer } from './lib/harness.mjs';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
 after(async () => { await browser?.close(); });
-
-async function fits(page, label) {
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 1, `${label} overflows a 360 px screen by ${overflow}px`);
-}
-
-async function check(page, label) {
-  await checkAxe(page, label);
-  await fits(page, label);
-}
 
 test('on a phone: an encounter with a new person and consent, a probable duplicate suggested, linked then unlinked', async () => {
   const server = await startServer({ demo: true });
@@ -30,13 +20,13 @@ test('on a phone: an encounter with a new person and consent, a probable duplica
     await login(phone, 'terrain@demo.veille.invalid');
     await phone.goto('/people');
     assert.match(await phone.textContent('main'), /Gavroche/);
-    await check(phone, 'phone_people');
+    await checkOnPhone(phone, 'phone_people');
     // The name filter runs in the page: nothing is sent.
     await phone.fill('#people-filter', 'cosette');
     assert.equal(await phone.locator('#people-table tbody tr:not([hidden])').count(), 1);
 
     await phone.goto('/encounters/new');
-    await check(phone, 'phone_encounter_new');
+    await checkOnPhone(phone, 'phone_encounter_new');
     await phone.fill('#place', 'Porte de la Chapelle, sous le pont');
     await phone.check('input[name="actions"][value="listening"]');
     await phone.check('input[name="actions"][value="distribution"]');
@@ -49,7 +39,7 @@ test('on a phone: an encounter with a new person and consent, a probable duplica
     const suggested = await phone.textContent('#suggestions');
     assert.match(suggested, /Gavroche/);
     assert.match(suggested, /Nom : identique/);
-    await check(phone, 'phone_encounter_suggestions');
+    await checkOnPhone(phone, 'phone_encounter_suggestions');
     // The consent, captured on the spot.
     await phone.check('#consent_purpose');
     await phone.check('#consent_access');
@@ -59,7 +49,7 @@ test('on a phone: an encounter with a new person and consent, a probable duplica
     await phone.click('form[action="/encounters"] button.primary');
     await phone.waitForURL(/\/encounters\/[0-9a-f-]{36}$/);
     assert.match(await phone.textContent('main'), /Porte de la Chapelle/);
-    await check(phone, 'phone_encounter');
+    await checkOnPhone(phone, 'phone_encounter');
 
     // The new file: consent recorded, the demo's Gavroche suggested.
     await phone.click('#met a:has-text("Gavroche")');
@@ -68,7 +58,7 @@ test('on a phone: an encounter with a new person and consent, a probable duplica
     assert.equal(await phone.locator('#no-consent').count(), 0, 'the consent was recorded');
     assert.match(await phone.textContent('#consent'), /informée/);
     assert.equal(await phone.locator('#duplicates .suggestion').count() >= 1, true);
-    await check(phone, 'phone_person_duplicates');
+    await checkOnPhone(phone, 'phone_person_duplicates');
     // The demo has two look-alikes (Gavroche 1990, Gavroch 1991) that the
     // model may rank either way: link the demo's Gavroche.
     const gavroche = phone.locator('#duplicates .suggestion').filter({ has: phone.locator('a', { hasText: /^Gavroche$/ }) }).first();
@@ -80,13 +70,13 @@ test('on a phone: an encounter with a new person and consent, a probable duplica
     assert.equal(await phone.locator(`#linked a[href="${other}"]`).count(), 1);
     // The merged view: the demo file's encounters show here too.
     assert.match(await phone.textContent('main'), /Porte de la Chapelle, sous le pont \(exemple\)/);
-    await check(phone, 'phone_person_linked');
+    await checkOnPhone(phone, 'phone_person_linked');
     // Unlinked: two files again, the suggestion back.
     await phone.click('#linked button');
     await phone.waitForURL((u) => u.pathname === mine);
     assert.equal(await phone.locator('#linked').count(), 0);
     assert.ok(await phone.locator(`#duplicates a[href="${other}"]`).count() >= 1);
-    await check(phone, 'phone_person_unlinked');
+    await checkOnPhone(phone, 'phone_person_unlinked');
     await phone.context().close();
   } finally {
     await server.stop();
@@ -100,10 +90,10 @@ test('on a phone: a referral answered in the partner queue, and one through the 
     const partner = await newPhonePage(browser, server.baseURL);
     await login(partner, 'partenaire@demo.veille.invalid');
     await partner.goto('/referrals');
-    await check(partner, 'phone_partner_queue');
+    await checkOnPhone(partner, 'phone_partner_queue');
     await partner.click('#queue a');
     assert.match(await partner.textContent('main'), /Douche et laverie/);
-    await check(partner, 'phone_partner_referral');
+    await checkOnPhone(partner, 'phone_partner_referral');
     await partner.check('input[name="status"][value="accepted"]');
     await partner.fill('#message', 'Demain à 9 h, à l’accueil.');
     await partner.click('form[action$="/answer"] button.primary');
@@ -116,7 +106,7 @@ test('on a phone: a referral answered in the partner queue, and one through the 
     await worker.goto('/people');
     await worker.click('a:has-text("Cosette")');
     await worker.click('a[href^="/referrals/new"]');
-    await check(worker, 'phone_referral_new');
+    await checkOnPhone(worker, 'phone_referral_new');
     // The service comes from the partner directory's picker (htmx search).
     await worker.fill('#dir_q', 'droit');
     await worker.click('button[name="dir_search"]');
@@ -131,22 +121,48 @@ test('on a phone: a referral answered in the partner queue, and one through the 
     const code = (await worker.textContent('#partner-code')).trim();
     assert.match(code, /^\d{6}$/);
     assert.match(await worker.textContent('#service'), /Point d'accès au droit des Quais/);
-    await check(worker, 'phone_referral_link');
+    await checkOnPhone(worker, 'phone_referral_link');
     await worker.context().close();
 
     const outside = await newPhonePage(browser, server.baseURL);
     await outside.goto(new URL(url).pathname);
     assert.doesNotMatch(await outside.textContent('main'), /Cosette/);
-    await check(outside, 'phone_partner_link_code');
+    await checkOnPhone(outside, 'phone_partner_link_code');
     await outside.fill('#code', code);
     await outside.click('form button.primary');
     assert.match(await outside.textContent('main'), /Cosette/);
-    await check(outside, 'phone_partner_link_open');
+    await checkOnPhone(outside, 'phone_partner_link_open');
     await outside.check('input[name="status"][value="accepted"]');
     await outside.click('form button.primary');
     assert.match(await outside.textContent('#thanks'), /Merci/);
     assert.match(await outside.textContent('#status-now'), /Acceptée/);
     await outside.context().close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test('on a phone: a coordinator searches the restricted archive with a reason', async () => {
+  const server = await startServer({ demo: true });
+  try {
+    const phone = await newPhonePage(browser, server.baseURL);
+    await login(phone, 'coordination@demo.veille.invalid');
+    await phone.goto('/people');
+    await phone.click('a[href="/rights/archive"]');
+    await checkOnPhone(phone, 'phone_archive');
+    // No reason: refused, what was typed kept, the message next to its field.
+    await phone.fill('#text', 'Gavroche');
+    await phone.evaluate(() => { document.querySelector('#reason').required = false; });
+    await phone.click('form[action="/rights/archive"] button[type=submit]');
+    assert.equal(await phone.inputValue('#text'), 'Gavroche');
+    assert.ok(await phone.locator('#reason-error').count() === 1);
+    await checkOnPhone(phone, 'phone_archive_refused');
+    await phone.selectOption('#reason', 'continuity_of_care');
+    await phone.click('form[action="/rights/archive"] button[type=submit]');
+    // The demo's files are active: the archive holds none of them, and the name is not in the URL.
+    assert.match(await phone.textContent('#found'), /0 dossier/);
+    assert.ok(!phone.url().includes('Gavroche'));
+    await checkOnPhone(phone, 'phone_archive_found');
   } finally {
     await server.stop();
   }

@@ -690,7 +690,7 @@ pub async fn read_archived(
     if store::stage_of(&app.db, person).await? != Some(Stage::Archived) {
         return Err(Error::not_found());
     }
-    if who.actor.organisation != org || !matches!(who.actor.role, Role::Coordinator | Role::OrgAdmin) {
+    if who.actor.organisation != org || !reads_archive(who.actor.role) {
         return Err(Error::not_found());
     }
     if !ARCHIVE_REASONS.contains(&reason) {
@@ -706,12 +706,61 @@ pub async fn read_archived(
     Ok(Ok(p))
 }
 
-/// The figures of an organisation for a month (`YYYY-MM`), for who may read
-/// its aggregated figures.
-pub async fn figures(app: &App, who: &Caller, organisation: OrganisationId, period: &str) -> Result<store::Figures> {
-    who.require(Action::Read, &Resource::new(ResourceKind::Statistics).owned_by(organisation))?;
-    if store::period_bounds(period).is_none() {
-        return Err(Error::bad_request());
+/// What the search of the restricted archive was given.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ArchiveSearch {
+    /// A pseudonym, alias or civil name, or part of one.
+    pub text: String,
+    /// Why the archive is read (one of [`ARCHIVE_REASONS`]).
+    pub reason: String,
+}
+
+/// At most this many archived files answer one search: a search is for one
+/// person, not for browsing the archive.
+const ARCHIVE_MATCHES: i64 = 20;
+
+/// Whether an account of this role may read its organisation's restricted
+/// archive: its coordinators and administrators.
+pub fn reads_archive(role: Role) -> bool {
+    matches!(role, Role::Coordinator | Role::OrgAdmin)
+}
+
+/// Searches the caller's organisation's restricted archive for a person who
+/// comes back, a request of theirs or a legal claim: the coordinators and
+/// administrators only, with a reason from [`ARCHIVE_REASONS`] and at least
+/// two characters of a name; every file shown is audited (`read_archive`,
+/// with the reason). The search text stays out of URLs and of the audit log.
+#[tracing::instrument(skip_all, fields(user = %who.account.id))]
+pub async fn search_archive(
+    app: &App,
+    who: &Caller,
+    lang: Lang,
+    q: &ArchiveSearch,
+) -> Result<std::result::Result<Vec<veille_storage::people::Person>, FieldErrors>> {
+    if !reads_archive(who.actor.role) {
+        return Err(Error::forbidden());
     }
-    Ok(store::figures(&app.db, &Scope::figures_of(organisation), organisation, period).await?)
+    let text = q.text.trim();
+    let mut e = FieldErrors::new();
+    if text.chars().count() < 2 {
+        e.add("text", lang.t("rights.archive.text_required"));
+    } else if text.chars().count() > 100 {
+        e.add("text", lang.t("rights.archive.text_too_long"));
+    }
+    if !ARCHIVE_REASONS.contains(&q.reason.as_str()) {
+        e.add("reason", lang.t("rights.reason_required"));
+    }
+    if !e.is_empty() {
+        return Ok(Err(e));
+    }
+    let org = who.actor.organisation;
+    let found = veille_storage::people::archived_matching(&app.db, &Scope::instance("restricted archive"), org, text, ARCHIVE_MATCHES).await?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    for p in &found {
+        audit::append(&mut tx, who.audit_entry(now, "read_archive", "person", p.id, org).with_detail(serde_json::json!({"reason": q.reason}))).await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(found))
 }

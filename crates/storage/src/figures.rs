@@ -10,10 +10,13 @@
 //! the other groups say so (`Slice::team` is ignored there and the
 //! application tells the reader).
 
-use sqlx::Row;
-use veille_domain::{OrganisationId, TeamId, TerritoryId, Timestamp};
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::db::Db;
+use chrono::{Datelike, NaiveDate};
+use sqlx::{AnyConnection, Row};
+use veille_domain::{OrganisationId, PersonId, TeamId, TerritoryId, Timestamp};
+
+use crate::db::{Db, Tx};
 use crate::error::Result;
 use crate::scope::Scope;
 use crate::sql::{Params, RecordColumns};
@@ -54,7 +57,11 @@ fn team(s: &Slice, column: &str, p: &mut Params) -> String {
 }
 
 async fn grouped(db: &Db, sql: &str, p: &Params) -> Result<Counts> {
-    let rows = p.bind(sqlx::query(sql)).fetch_all(db.pool()).await?;
+    grouped_on(&mut *db.pool().acquire().await?, sql, p).await
+}
+
+async fn grouped_on(c: &mut AnyConnection, sql: &str, p: &Params) -> Result<Counts> {
+    let rows = p.bind(sqlx::query(sql)).fetch_all(&mut *c).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let k: Option<String> = r.try_get("k")?;
@@ -69,7 +76,11 @@ async fn scalar(db: &Db, sql: &str, p: &Params) -> Result<i64> {
 
 /// A sum of `CASE` tests, one per code, as one row: how many rows hold each
 /// code in a comma-separated list column.
-async fn per_code(db: &Db, list: &str, from_where: &str, codes: &[&str], mut p: Params) -> Result<Counts> {
+async fn per_code(db: &Db, list: &str, from_where: &str, codes: &[&str], p: Params) -> Result<Counts> {
+    per_code_on(&mut *db.pool().acquire().await?, list, from_where, codes, p).await
+}
+
+async fn per_code_on(c: &mut AnyConnection, list: &str, from_where: &str, codes: &[&str], mut p: Params) -> Result<Counts> {
     if codes.is_empty() {
         return Ok(Vec::new());
     }
@@ -80,7 +91,7 @@ async fn per_code(db: &Db, list: &str, from_where: &str, codes: &[&str], mut p: 
             format!("CAST(COALESCE(SUM(CASE WHEN (',' || {list} || ',') LIKE {} THEN 1 ELSE 0 END), 0) AS BIGINT) AS c{i}", p.push(format!("%,{c},%")))
         })
         .collect();
-    let row = p.bind(sqlx::query(&format!("SELECT {} {from_where}", sums.join(", ")))).fetch_one(db.pool()).await?;
+    let row = p.bind(sqlx::query(&format!("SELECT {} {from_where}", sums.join(", ")))).fetch_one(&mut *c).await?;
     codes.iter().enumerate().map(|(i, c)| Ok(((*c).to_owned(), row.try_get::<i64, _>(format!("c{i}").as_str())?))).collect()
 }
 
@@ -211,7 +222,8 @@ pub struct EncounterTotals {
     pub files: i64,
 }
 
-/// Totals of the encounters in the slice.
+/// Totals of the encounters in the slice (the files met include those of
+/// people since erased, from the tallies: see [`tally_out`]).
 pub async fn encounter_totals(db: &Db, scope: &Scope, s: &Slice) -> Result<EncounterTotals> {
     let mut p = Params::new();
     let w = encounters_where(scope, s, &mut p);
@@ -219,12 +231,19 @@ pub async fn encounter_totals(db: &Db, scope: &Scope, s: &Slice) -> Result<Encou
         .bind(sqlx::query(&format!("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(e.unidentified_count), 0) AS BIGINT) AS u FROM encounters e WHERE {w}")))
         .fetch_one(db.pool())
         .await?;
-    let mut p2 = Params::new();
-    let w2 = encounters_where(scope, s, &mut p2);
-    let files =
-        scalar(db, &format!("SELECT COUNT(DISTINCT ep.person_id) FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w2}"), &p2)
-            .await?;
+    let mut c = db.pool().acquire().await?;
+    let files = files_on(&mut c, scope, s, &[]).await?;
+    let files = get(&with_tallies(&mut c, scope, s, Measure::Files, vec![(String::new(), files)]).await?, "");
     Ok(EncounterTotals { encounters: row.try_get("n")?, unidentified: row.try_get("u")?, files })
+}
+
+/// The distinct files met in the slice, leaving out `without`.
+async fn files_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, without: &[PersonId]) -> Result<i64> {
+    let mut p = Params::new();
+    let w = encounters_where(scope, s, &mut p);
+    let out = leave_out("ep.person_id", without, &mut p);
+    let sql = format!("SELECT COUNT(DISTINCT ep.person_id) FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out}");
+    Ok(p.bind_scalar(sqlx::query_scalar::<_, i64>(&sql)).fetch_one(&mut *c).await?)
 }
 
 /// A dimension of the unique people met.
@@ -246,12 +265,22 @@ pub enum PersonDim {
 /// other (active links, followed transitively) count as one person, described
 /// by the file met with the smallest id.
 pub async fn people_by(db: &Db, scope: &Scope, s: &Slice, dim: PersonDim) -> Result<Counts> {
+    let mut c = db.pool().acquire().await?;
+    let live = people_on(&mut c, scope, s, dim, &[]).await?;
+    with_tallies(&mut c, scope, s, Measure::People(dim), live).await
+}
+
+/// [`people_by`] over the live records, leaving out the files `without`
+/// (their encounters, and their links to others).
+async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, dim: PersonDim, without: &[PersonId]) -> Result<Counts> {
     let mut p = Params::new();
     let w = encounters_where(scope, s, &mut p);
+    let out = leave_out("ep.person_id", without, &mut p);
+    let (out_a, out_b) = (leave_out("person_a", without, &mut p), leave_out("person_b", without, &mut p));
     let prefix = format!(
-        "WITH RECURSIVE met(pid) AS (SELECT DISTINCT ep.person_id FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}), \
-         links(a, b) AS (SELECT person_a, person_b FROM person_links WHERE unlinked_at IS NULL \
-                         UNION SELECT person_b, person_a FROM person_links WHERE unlinked_at IS NULL), \
+        "WITH RECURSIVE met(pid) AS (SELECT DISTINCT ep.person_id FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out}), \
+         links(a, b) AS (SELECT person_a, person_b FROM person_links WHERE unlinked_at IS NULL{out_a}{out_b} \
+                         UNION SELECT person_b, person_a FROM person_links WHERE unlinked_at IS NULL{out_a}{out_b}), \
          reach(pid, other) AS (SELECT pid, pid FROM met UNION SELECT r.pid, l.b FROM reach r JOIN links l ON l.a = r.other), \
          root(pid, rep) AS (SELECT pid, MIN(other) FROM reach GROUP BY pid), \
          canon(rep, pid) AS (SELECT rep, MIN(pid) FROM root GROUP BY rep)"
@@ -271,16 +300,17 @@ pub async fn people_by(db: &Db, scope: &Scope, s: &Slice, dim: PersonDim) -> Res
         PersonDim::Novelty => {
             let before = p.push(s.from.as_micros());
             let earlier = scope.records(&EARLIER, &mut p);
+            let out2 = leave_out("ep2.person_id", without, &mut p);
             format!(
                 "{prefix}, known(rep) AS (SELECT DISTINCT root.rep FROM root JOIN reach ON reach.pid = root.pid \
                    JOIN encounter_people ep2 ON ep2.person_id = reach.other JOIN encounters e2 ON e2.id = ep2.encounter_id \
-                   WHERE e2.at < {before} AND {earlier}) \
+                   WHERE e2.at < {before} AND {earlier}{out2}) \
                  SELECT CASE WHEN k.rep IS NULL THEN 'new' ELSE 'known' END AS k, COUNT(*) AS n \
                  FROM canon c LEFT JOIN known k ON k.rep = c.rep GROUP BY CASE WHEN k.rep IS NULL THEN 'new' ELSE 'known' END"
             )
         }
     };
-    grouped(db, &sql, &p).await
+    grouped_on(c, &sql, &p).await
 }
 
 // ---------------------------------------------------------------- distributions
@@ -322,23 +352,40 @@ fn referrals_where(scope: &Scope, s: &Slice, p: &mut Params) -> String {
     format!("FROM referrals r JOIN people rp ON rp.id = r.person_id LEFT JOIN directory_services ds ON ds.id = r.service_id WHERE {w}{terr} AND {allowed}")
 }
 
-/// Referrals made in the slice by a dimension (not by team: a referral names none).
+/// Referrals made in the slice by a dimension (not by team: a referral names
+/// none), with those of people since erased (the tallies).
 pub async fn referrals_by(db: &Db, scope: &Scope, s: &Slice, dim: ReferralDim) -> Result<Counts> {
+    let mut c = db.pool().acquire().await?;
+    let live = referrals_on(&mut c, scope, s, dim, &[]).await?;
+    with_tallies(&mut c, scope, s, Measure::Referrals(dim), live).await
+}
+
+async fn referrals_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, dim: ReferralDim, without: &[PersonId]) -> Result<Counts> {
     let expr = match dim {
         ReferralDim::Service => "COALESCE(ds.name, '')",
         ReferralDim::Outcome => "r.status",
     };
     let mut p = Params::new();
     let fw = referrals_where(scope, s, &mut p);
-    grouped(db, &format!("SELECT {expr} AS k, COUNT(*) AS n {fw} GROUP BY {expr}"), &p).await
+    let out = leave_out("r.person_id", without, &mut p);
+    grouped_on(c, &format!("SELECT {expr} AS k, COUNT(*) AS n {fw}{out} GROUP BY {expr}"), &p).await
 }
 
 /// Referrals made in the slice by the needs recorded on the person's file (a
 /// referral counts under each need of its person).
 pub async fn referrals_by_need(db: &Db, scope: &Scope, s: &Slice, codes: &[&str]) -> Result<Counts> {
+    let mut c = db.pool().acquire().await?;
+    let live = referrals_by_need_on(&mut c, scope, s, codes, &[]).await?;
+    let mut with = with_tallies(&mut c, scope, s, Measure::Needs, live).await?;
+    with.retain(|(k, _)| codes.contains(&k.as_str()));
+    Ok(with)
+}
+
+async fn referrals_by_need_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, codes: &[&str], without: &[PersonId]) -> Result<Counts> {
     let mut p = Params::new();
     let fw = referrals_where(scope, s, &mut p);
-    per_code(db, "rp.needs", &fw, codes, p).await
+    let out = leave_out("r.person_id", without, &mut p);
+    per_code_on(c, "rp.needs", &format!("{fw}{out}"), codes, p).await
 }
 
 // ---------------------------------------------------------------- cases
@@ -496,5 +543,249 @@ pub async fn trend(db: &Db, scope: &Scope, s: &Slice, kind: Trend, bounds: &[Tim
             *slot = r.try_get("n")?;
         }
     }
+    if kind == Trend::Referrals {
+        // The referrals of people since erased, month by month.
+        let mut c = db.pool().acquire().await?;
+        for (i, slot) in out.iter_mut().enumerate() {
+            let month = Slice { from: bounds[i], to: bounds[i + 1], ..s.clone() };
+            *slot += with_tallies(&mut c, scope, &month, Measure::Referrals(ReferralDim::Outcome), Vec::new()).await?.iter().map(|(_, n)| n).sum::<i64>();
+        }
+    }
     Ok(out)
+}
+
+// ---------------------------------------------------------------- what erased people counted
+
+/// A figure that depends on people's files: what a person erased or
+/// anonymised counted in it is kept in `figure_tallies` (decision 81).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Measure {
+    /// The distinct files met.
+    Files,
+    /// The unique people met, by a dimension.
+    People(PersonDim),
+    /// Referrals by a dimension.
+    Referrals(ReferralDim),
+    /// Referrals by the needs of their person.
+    Needs,
+}
+
+impl Measure {
+    fn code(self) -> &'static str {
+        match self {
+            Measure::Files => "files",
+            Measure::People(PersonDim::Gender) => "people.gender",
+            Measure::People(PersonDim::AgeBand { .. }) => "people.age_band",
+            Measure::People(PersonDim::Novelty) => "people.novelty",
+            Measure::Referrals(ReferralDim::Service) => "referrals.service",
+            Measure::Referrals(ReferralDim::Outcome) => "referrals.outcome",
+            Measure::Needs => "referrals.need",
+        }
+    }
+
+    /// Referrals add up month by month; unique files and people only within
+    /// the calendar period they were counted in.
+    fn monthly(self) -> bool {
+        matches!(self, Measure::Referrals(_) | Measure::Needs)
+    }
+}
+
+fn get(c: &Counts, code: &str) -> i64 {
+    c.iter().filter(|(k, _)| k == code).map(|(_, n)| *n).sum()
+}
+
+/// ` AND column NOT IN (…)` leaving the files `ids` out of a count, or nothing.
+fn leave_out(column: &str, ids: &[PersonId], p: &mut Params) -> String {
+    if ids.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = ids.iter().map(|i| p.push_id(i)).collect();
+    format!(" AND {column} NOT IN ({})", list.join(", "))
+}
+
+fn month_start(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).unwrap_or(d)
+}
+
+fn add_months(d: NaiveDate, n: u32) -> NaiveDate {
+    d.checked_add_months(chrono::Months::new(n)).unwrap_or(d)
+}
+
+/// The calendar periods (Paris time) an instant counts in: its month
+/// (`2026-03`), quarter (`2026-T1`) and year (`2026`), with their bounds.
+fn calendar_periods(at: Timestamp) -> Vec<(String, NaiveDate, NaiveDate)> {
+    let d = at.paris_date();
+    let m = month_start(d);
+    let q = NaiveDate::from_ymd_opt(d.year(), (d.month() - 1) / 3 * 3 + 1, 1).unwrap_or(m);
+    let y = NaiveDate::from_ymd_opt(d.year(), 1, 1).unwrap_or(m);
+    vec![
+        (format!("{:04}-{:02}", d.year(), d.month()), m, add_months(m, 1)),
+        (format!("{:04}-T{}", d.year(), (d.month() - 1) / 3 + 1), q, add_months(q, 3)),
+        (format!("{:04}", d.year()), y, add_months(y, 12)),
+    ]
+}
+
+/// The key of the calendar period a slice covers exactly, if it does.
+fn calendar_key(s: &Slice) -> Option<String> {
+    calendar_periods(s.from)
+        .into_iter()
+        .find(|(_, a, b)| Timestamp::at_paris(*a, 0) == Some(s.from) && Timestamp::at_paris(*b, 0) == Some(s.to))
+        .map(|(k, _, _)| k)
+}
+
+/// The months a slice covers exactly, if it starts and ends on a month.
+fn months_of(s: &Slice) -> Option<Vec<String>> {
+    let (a, b) = (s.from.paris_date(), s.to.paris_date());
+    if Timestamp::at_paris(month_start(a), 0) != Some(s.from) || Timestamp::at_paris(month_start(b), 0) != Some(s.to) {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut m = month_start(a);
+    while m < b && out.len() < 1200 {
+        out.push(format!("{:04}-{:02}", m.year(), m.month()));
+        m = add_months(m, 1);
+    }
+    Some(out)
+}
+
+/// Adds to live counts what people since erased counted in them: for an
+/// organisation's figures (`Scope::figures_of`) over a calendar period (or
+/// whole months for referrals) with no team or territory chosen. Other
+/// slices (chosen days, a team, a territory) count the live records only.
+async fn with_tallies(c: &mut AnyConnection, scope: &Scope, s: &Slice, m: Measure, mut live: Counts) -> Result<Counts> {
+    let Some(org) = scope.figures_organisation() else { return Ok(live) };
+    if s.team.is_some() || s.territory.is_some() {
+        return Ok(live);
+    }
+    let periods = match (m.monthly(), calendar_key(s)) {
+        (true, _) => months_of(s),
+        (false, Some(k)) => Some(vec![k]),
+        (false, None) => None,
+    };
+    let Some(periods) = periods.filter(|v| !v.is_empty()) else { return Ok(live) };
+    let mut p = Params::new();
+    let (o, code) = (p.push_id(org), p.push(m.code()));
+    let list: Vec<String> = periods.into_iter().map(|k| p.push(k)).collect();
+    let sql = format!(
+        "SELECT category AS k, CAST(SUM(n) AS BIGINT) AS n FROM figure_tallies WHERE organisation_id = {o} AND measure = {code} AND period IN ({}) GROUP BY category",
+        list.join(", ")
+    );
+    for (k, n) in grouped_on(c, &sql, &p).await? {
+        match live.iter_mut().find(|(key, _)| *key == k) {
+            Some(slot) => slot.1 += n,
+            None => live.push((k, n)),
+        }
+    }
+    Ok(live)
+}
+
+/// Keeps in `figure_tallies` what the files `people` count in the figures of
+/// every organisation and calendar period they count in, before their rows
+/// go (erasure, anonymisation): per organisation, period and figure, the
+/// count with them minus the count without them, so the figures of past
+/// periods stay what they were (decision 81). Links and novelty make this
+/// more than their own rows: a file that joined two others into one person,
+/// or made another one "known", changes how those are counted, so the
+/// periods in which any file linked to them was met are counted again too.
+/// The tallies hold counts over categories and periods, no id.
+pub async fn tally_out(tx: &mut Tx, people: &[PersonId]) -> Result<()> {
+    if people.is_empty() {
+        return Ok(());
+    }
+    let c: &mut AnyConnection = tx;
+    let mut p = Params::new();
+    let seeds: Vec<String> = people.iter().map(|i| format!("SELECT CAST({} AS TEXT)", p.push_id(i))).collect();
+    let sql = format!(
+        "WITH RECURSIVE links(a, b) AS (SELECT person_a, person_b FROM person_links WHERE unlinked_at IS NULL \
+                                        UNION SELECT person_b, person_a FROM person_links WHERE unlinked_at IS NULL), \
+         reach(pid) AS ({} UNION SELECT l.b FROM reach r JOIN links l ON l.a = r.pid), \
+         counted(o, at) AS (SELECT e.organisation_id, e.at FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id \
+                              WHERE ep.person_id IN (SELECT pid FROM reach) \
+                            UNION SELECT r.organisation_id, r.created_at FROM referrals r WHERE r.person_id IN (SELECT pid FROM reach)) \
+         SELECT DISTINCT o, at FROM counted",
+        seeds.join(" UNION ")
+    );
+    let mut periods: BTreeSet<(String, String, NaiveDate, NaiveDate)> = BTreeSet::new();
+    for r in p.bind(sqlx::query(&sql)).fetch_all(&mut *c).await? {
+        let org: String = r.try_get("o")?;
+        for (k, a, b) in calendar_periods(Timestamp::from_micros(r.try_get("at")?)) {
+            periods.insert((org.clone(), k, a, b));
+        }
+    }
+    let mut tallies: BTreeMap<(String, String, &'static str, String), i64> = BTreeMap::new();
+    for (org, key, a, b) in periods {
+        let (Some(from), Some(to)) = (Timestamp::at_paris(a, 0), Timestamp::at_paris(b, 0)) else { continue };
+        let organisation: OrganisationId = org.parse().map_err(|_| crate::error::StorageError::Corrupt("encounters.organisation_id"))?;
+        let scope = Scope::figures_of(organisation);
+        let s = Slice { from, to, team: None, territory: None };
+        let mut diff = |m: Measure, with: Counts, without: Counts| {
+            for (k, n) in &with {
+                *tallies.entry((org.clone(), key.clone(), m.code(), k.clone())).or_default() += n;
+            }
+            for (k, n) in without {
+                *tallies.entry((org.clone(), key.clone(), m.code(), k)).or_default() -= n;
+            }
+        };
+        let files = (files_on(c, &scope, &s, &[]).await?, files_on(c, &scope, &s, people).await?);
+        diff(Measure::Files, vec![(String::new(), files.0)], vec![(String::new(), files.1)]);
+        for dim in [PersonDim::Gender, PersonDim::AgeBand { year: a.year() }, PersonDim::Novelty] {
+            let (with, without) = (people_on(c, &scope, &s, dim, &[]).await?, people_on(c, &scope, &s, dim, people).await?);
+            diff(Measure::People(dim), with, without);
+        }
+        if key.len() == 7 {
+            for dim in [ReferralDim::Service, ReferralDim::Outcome] {
+                let (with, without) = (referrals_on(c, &scope, &s, dim, &[]).await?, referrals_on(c, &scope, &s, dim, people).await?);
+                diff(Measure::Referrals(dim), with, without);
+            }
+            let codes = veille_domain::people::Need::codes();
+            let (with, without) = (referrals_by_need_on(c, &scope, &s, &codes, &[]).await?, referrals_by_need_on(c, &scope, &s, &codes, people).await?);
+            diff(Measure::Needs, with, without);
+        }
+    }
+    for ((org, period, measure, category), n) in tallies.into_iter().filter(|(_, n)| *n != 0) {
+        sqlx::query("INSERT INTO figure_tallies (id, organisation_id, period, measure, category, n) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(org)
+            .bind(period)
+            .bind(measure)
+            .bind(category)
+            .bind(n)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paris(y: i32, m: u32, d: u32) -> Timestamp {
+        Timestamp::at_paris(NaiveDate::from_ymd_opt(y, m, d).unwrap(), 0).unwrap()
+    }
+
+    fn slice(from: Timestamp, to: Timestamp) -> Slice {
+        Slice { from, to, team: None, territory: None }
+    }
+
+    #[test]
+    fn an_instant_counts_in_its_paris_month_quarter_and_year() {
+        // 23:30 UTC on 31 March is already 1 April in Paris (summer time).
+        let at = paris(2026, 4, 1).plus_seconds(-1);
+        let keys: Vec<String> = calendar_periods(at).into_iter().map(|(k, _, _)| k).collect();
+        assert_eq!(keys, ["2026-03", "2026-T1", "2026"]);
+        let keys: Vec<String> = calendar_periods(paris(2026, 4, 1)).into_iter().map(|(k, _, _)| k).collect();
+        assert_eq!(keys, ["2026-04", "2026-T2", "2026"]);
+    }
+
+    #[test]
+    fn a_slice_is_a_calendar_period_only_when_it_covers_one_exactly() {
+        assert_eq!(calendar_key(&slice(paris(2026, 12, 1), paris(2027, 1, 1))).as_deref(), Some("2026-12"));
+        assert_eq!(calendar_key(&slice(paris(2026, 10, 1), paris(2027, 1, 1))).as_deref(), Some("2026-T4"));
+        assert_eq!(calendar_key(&slice(paris(2026, 1, 1), paris(2027, 1, 1))).as_deref(), Some("2026"));
+        assert_eq!(calendar_key(&slice(paris(2026, 12, 1), paris(2026, 12, 15))), None, "chosen days");
+        assert_eq!(calendar_key(&slice(paris(2026, 11, 1), paris(2027, 1, 1))), None, "two months");
+        assert_eq!(months_of(&slice(paris(2026, 11, 1), paris(2027, 2, 1))).unwrap(), ["2026-11", "2026-12", "2027-01"]);
+        assert_eq!(months_of(&slice(paris(2026, 11, 2), paris(2027, 2, 1))), None);
+    }
 }

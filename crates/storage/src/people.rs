@@ -351,6 +351,30 @@ pub async fn list(db: &Db, scope: &Scope, f: &Filter) -> Result<Vec<Person>> {
     rows.iter().map(person_from_row).collect()
 }
 
+/// The archived files of an organisation whose pseudonym, an alias or a
+/// civil name holds `text` (case-insensitive), at most `limit`, most recently
+/// archived first. For the restricted archive only: the application checked
+/// the reader and the reason and passes a scope it named for it; the scope
+/// still applies.
+pub async fn archived_matching(db: &Db, scope: &Scope, organisation: OrganisationId, text: &str, limit: i64) -> Result<Vec<Person>> {
+    let mut p = Params::new();
+    let readable = readable_files(scope, &mut p);
+    let org = p.push_id(organisation);
+    let like = p.push(format!("%{}%", text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let limit = p.push(limit);
+    let matches = ["p.pseudonym", "p.aliases", "p.civil_given_name", "p.civil_family_name"]
+        .iter()
+        .map(|c| format!("LOWER(COALESCE({c}, '')) LIKE {like} ESCAPE '\\'"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS} FROM people p WHERE {readable} AND p.organisation_id = {org} AND p.retention_stage = 'archived' AND ({matches}) \
+         ORDER BY p.retention_stage_at DESC, p.id LIMIT {limit}"
+    );
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
+    rows.iter().map(person_from_row).collect()
+}
+
 /// Every person in the scope, in id order (the duplicate index is built
 /// from every file, with an instance scope).
 pub async fn all(db: &Db, scope: &Scope) -> Result<Vec<Person>> {

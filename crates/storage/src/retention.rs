@@ -11,9 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Datelike;
 use sqlx::{Column, Row};
-use veille_domain::people::AgeBand;
 use veille_domain::{OrganisationId, PersonId, Timestamp, UserId};
 
 use crate::db::{Db, Tx};
@@ -366,149 +364,6 @@ pub async fn expire(tx: &mut Tx, c: &Cutoffs) -> Result<Expired> {
 }
 
 // ---------------------------------------------------------------------------
-// Figures and tallies
-
-/// The month (`YYYY-MM`, Paris time) an instant falls in: the period of figures.
-pub fn period_of(at: Timestamp) -> String {
-    let d = at.paris_date();
-    format!("{:04}-{:02}", d.year(), d.month())
-}
-
-/// The first instants of a month and of the next (Paris time).
-pub fn period_bounds(period: &str) -> Option<(Timestamp, Timestamp)> {
-    let (y, m) = period.split_once('-')?;
-    let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
-    let first = chrono::NaiveDate::from_ymd_opt(y, m, 1)?;
-    let next = if m == 12 { chrono::NaiveDate::from_ymd_opt(y + 1, 1, 1)? } else { chrono::NaiveDate::from_ymd_opt(y, m + 1, 1)? };
-    Some((Timestamp::at_paris(first, 0)?, Timestamp::at_paris(next, 0)?))
-}
-
-/// The age band of a participant at an encounter: the file's band, else the
-/// band of the age its birth year gives that year.
-fn band_at(birth_year: Option<i64>, band: Option<String>, at: Timestamp) -> String {
-    if let Some(b) = band {
-        return b;
-    }
-    match birth_year {
-        Some(y) => AgeBand::of_age(at.paris_date().year() - y as i32).code().to_owned(),
-        None => "unknown".to_owned(),
-    }
-}
-
-/// An organisation's figures of one month: what activity reports count.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Figures {
-    /// Encounters.
-    pub encounters: i64,
-    /// People met (each participant of each encounter, and the unidentified).
-    pub people_met: i64,
-    /// Identified participants by age band.
-    pub by_age_band: BTreeMap<String, i64>,
-    /// Identified participants by gender.
-    pub by_gender: BTreeMap<String, i64>,
-    /// Referrals written that month, by status.
-    pub referrals_by_outcome: BTreeMap<String, i64>,
-}
-
-/// The figures of an organisation for a month (`YYYY-MM`): the live records
-/// plus the tallies left by the people anonymised or erased since. Only for
-/// counting, with [`Scope::figures_of`] or an instance scope.
-pub async fn figures(db: &Db, scope: &Scope, organisation: OrganisationId, period: &str) -> Result<Figures> {
-    let (from, to) = period_bounds(period).ok_or(StorageError::Corrupt("period"))?;
-    let mut f = Figures::default();
-    let enc_cols = crate::sql::RecordColumns { organisation: "e.organisation_id", territory: Some("e.territory_id"), case: None, shared_with: None };
-    let mut p = Params::new();
-    let org = p.push_id(organisation);
-    let (a, b) = (p.push(from.as_micros()), p.push(to.as_micros()));
-    let readable = scope.records(&enc_cols, &mut p);
-    let window = format!("e.organisation_id = {org} AND e.at >= {a} AND e.at < {b} AND {readable}");
-    let row = p
-        .bind(sqlx::query(&format!("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(e.unidentified_count), 0) AS BIGINT) AS u FROM encounters e WHERE {window}")))
-        .fetch_one(db.pool())
-        .await?;
-    f.encounters = row.try_get("n")?;
-    f.people_met = row.try_get::<i64, _>("u")?;
-    let rows = p
-        .bind(sqlx::query(&format!(
-            "SELECT e.at, p.birth_year, p.age_band, p.gender FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id \
-             JOIN people p ON p.id = ep.person_id WHERE {window}"
-        )))
-        .fetch_all(db.pool())
-        .await?;
-    for r in &rows {
-        let at = Timestamp::from_micros(r.try_get("at")?);
-        f.people_met += 1;
-        *f.by_age_band.entry(band_at(r.try_get("birth_year")?, r.try_get("age_band")?, at)).or_default() += 1;
-        *f.by_gender.entry(r.try_get::<String, _>("gender")?).or_default() += 1;
-    }
-    let mut p = Params::new();
-    let org = p.push_id(organisation);
-    let (a, b) = (p.push(from.as_micros()), p.push(to.as_micros()));
-    let ref_cols = crate::sql::RecordColumns { organisation: "r.organisation_id", territory: None, case: None, shared_with: None };
-    let readable = scope.records(&ref_cols, &mut p);
-    let sql = format!(
-        "SELECT r.status, COUNT(*) AS n FROM referrals r WHERE r.organisation_id = {org} AND r.created_at >= {a} AND r.created_at < {b} AND {readable} GROUP BY r.status"
-    );
-    for r in p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await? {
-        *f.referrals_by_outcome.entry(r.try_get("status")?).or_default() += r.try_get::<i64, _>("n")?;
-    }
-    let tallies = sqlx::query("SELECT measure, category, n FROM figure_tallies WHERE organisation_id = $1 AND period = $2")
-        .bind(organisation)
-        .bind(period.to_owned())
-        .fetch_all(db.pool())
-        .await?;
-    for t in &tallies {
-        let (measure, category, n): (String, String, i64) = (t.try_get("measure")?, t.try_get("category")?, t.try_get("n")?);
-        match measure.as_str() {
-            "people_met" => f.people_met += n,
-            "age_band" => *f.by_age_band.entry(category).or_default() += n,
-            "gender" => *f.by_gender.entry(category).or_default() += n,
-            "referral" => *f.referrals_by_outcome.entry(category).or_default() += n,
-            _ => return Err(StorageError::Corrupt("figure_tallies.measure")),
-        }
-    }
-    Ok(f)
-}
-
-/// Adds what a person counted to the tallies, per organisation, month, measure and category.
-async fn tally(tx: &mut Tx, person: PersonId) -> Result<()> {
-    let mut counts: BTreeMap<(String, String, &'static str, String), i64> = BTreeMap::new();
-    let rows = sqlx::query(
-        "SELECT e.organisation_id, e.at, p.birth_year, p.age_band, p.gender FROM encounter_people ep \
-         JOIN encounters e ON e.id = ep.encounter_id JOIN people p ON p.id = ep.person_id WHERE ep.person_id = $1",
-    )
-    .bind(person)
-    .fetch_all(&mut **tx)
-    .await?;
-    for r in &rows {
-        let org: String = r.try_get("organisation_id")?;
-        let at = Timestamp::from_micros(r.try_get("at")?);
-        let period = period_of(at);
-        let band = band_at(r.try_get("birth_year")?, r.try_get("age_band")?, at);
-        let gender: String = r.try_get("gender")?;
-        *counts.entry((org.clone(), period.clone(), "people_met", String::new())).or_default() += 1;
-        *counts.entry((org.clone(), period.clone(), "age_band", band)).or_default() += 1;
-        *counts.entry((org, period, "gender", gender)).or_default() += 1;
-    }
-    for r in sqlx::query("SELECT organisation_id, created_at, status FROM referrals WHERE person_id = $1").bind(person).fetch_all(&mut **tx).await? {
-        let period = period_of(Timestamp::from_micros(r.try_get("created_at")?));
-        *counts.entry((r.try_get("organisation_id")?, period, "referral", r.try_get("status")?)).or_default() += 1;
-    }
-    for ((org, period, measure, category), n) in counts {
-        sqlx::query("INSERT INTO figure_tallies (id, organisation_id, period, measure, category, n) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(org)
-            .bind(period)
-            .bind(measure)
-            .bind(category)
-            .bind(n)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------
 // Purge: anonymisation and erasure
 
 /// Whether the purge keeps an emptied row (anonymisation) or removes it (erasure).
@@ -567,7 +422,8 @@ pub async fn purge(tx: &mut Tx, person: PersonId, kind: PurgeKind, now: Timestam
     let referrals: Vec<String> = sqlx::query_scalar("SELECT id FROM referrals WHERE person_id = $1").bind(person).fetch_all(&mut **tx).await?;
     let traces = traces(tx, person, &referrals).await?;
     let household: Option<String> = sqlx::query_scalar("SELECT household_id FROM people WHERE id = $1").bind(person).fetch_optional(&mut **tx).await?.flatten();
-    tally(tx, person).await?;
+    // What they counted stays in the figures of past periods, as anonymous tallies.
+    crate::figures::tally_out(tx, &[person]).await?;
     // The encounters they were the only person identified in are about them:
     // their free text and care notes go (the encounter stays, counted).
     let alone: Vec<String> = sqlx::query_scalar(
@@ -916,11 +772,4 @@ mod tests {
         assert!(c.held());
     }
 
-    #[test]
-    fn periods_are_paris_months() {
-        let (a, b) = period_bounds("2026-12").unwrap();
-        assert_eq!(period_of(a), "2026-12");
-        assert_eq!(period_of(b), "2027-01");
-        assert_eq!(period_of(b.plus_seconds(-1)), "2026-12");
-    }
 }

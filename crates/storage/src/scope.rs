@@ -43,6 +43,14 @@ impl Scope {
         Scope(Inner::Figures(organisation))
     }
 
+    /// The organisation whose aggregated figures this scope counts, when it does.
+    pub fn figures_organisation(&self) -> Option<OrganisationId> {
+        match self.0 {
+            Inner::Figures(o) => Some(o),
+            _ => None,
+        }
+    }
+
     /// Why this scope reads everything, when it does.
     pub fn instance_purpose(&self) -> Option<&'static str> {
         match self.0 {

@@ -77,6 +77,12 @@ pub struct PageCtx {
 }
 
 impl PageCtx {
+    /// Whether the signed-in account may search its organisation's restricted
+    /// archive (the link is drawn for them only).
+    pub fn reads_archive(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| veille_app::rights::reads_archive(u.role))
+    }
+
     /// Translates a key.
     pub fn t(&self, key: &str) -> String {
         self.lang.t(key)

@@ -26,6 +26,8 @@ pub fn routes(reg: Registry) -> Registry {
     use Access::*;
     reg.get("/rights", Signed, "Retention report and legal holds (instance and organisation administrators)", get(page))
         .post("/rights/retention", Signed, "Run retention now (instance administrator)", post(run))
+        .get("/rights/archive", Signed, "Search the restricted archive (coordinators and administrators, with a reason)", get(archive_page))
+        .post("/rights/archive", Signed, "The archived files found, read with a reason (audited)", post(archive_search))
         .get("/rights/people/{id}", Signed, "A person file's rights: legal holds, erasure, access request", get(person))
         .post("/rights/people/{id}/holds", Signed, "Place a legal hold on a person file", post(place_hold))
         .post("/rights/holds/{id}/lift", Signed, "Lift a legal hold", post(lift_hold))
@@ -47,6 +49,9 @@ struct RightsPage {
     ran: bool,
     holds: Vec<Hold>,
     periods: String,
+    /// The file id typed in the lookup form, and its error.
+    person: String,
+    errors: FieldErrors,
 }
 
 /// The query of the rights page: a file to open, or the outcome of a run.
@@ -59,7 +64,7 @@ pub struct RightsQuery {
     pub done: String,
 }
 
-async fn rights_page(state: &AppState, ctx: PageCtx, who: &Authenticated, ran: bool) -> AppResult<RightsPage> {
+async fn rights_page(state: &AppState, ctx: PageCtx, who: &Authenticated, ran: bool, person: String, errors: FieldErrors) -> AppResult<RightsPage> {
     let holds = app::holds(state, who).await?;
     let report = match app::dry_run(state, who).await {
         Ok(r) => Some(r),
@@ -78,17 +83,22 @@ async fn rights_page(state: &AppState, ctx: PageCtx, who: &Authenticated, ran: b
             ("archive_about", &years(archive_years)),
         ],
     );
-    Ok(RightsPage { ctx, report, ran, holds, periods })
+    Ok(RightsPage { ctx, report, ran, holds, periods, person, errors })
 }
 
 /// GET /rights
 pub async fn page(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<RightsQuery>) -> AppResult<Response> {
     let person = q.person.trim();
     if !person.is_empty() {
-        let id: veille_domain::PersonId = person.parse().map_err(|_| veille_app::Error::not_found())?;
-        return Ok(see_other(&format!("/rights/people/{id}")));
+        if let Ok(id) = person.parse::<veille_domain::PersonId>() {
+            return Ok(see_other(&format!("/rights/people/{id}")));
+        }
+        let mut errors = FieldErrors::new();
+        errors.add("person", ctx.t("rights.person_id_invalid"));
+        let page = rights_page(&state, ctx, &who, false, person.to_owned(), errors).await?;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
-    Ok(render(&rights_page(&state, ctx, &who, !q.done.is_empty()).await?))
+    Ok(render(&rights_page(&state, ctx, &who, !q.done.is_empty(), String::new(), FieldErrors::new()).await?))
 }
 
 /// POST /rights/retention
@@ -104,12 +114,22 @@ struct PersonPage {
     rights: PersonRights,
     errors: FieldErrors,
     reason: String,
+    /// The hold whose lifting was refused, and the reason typed for it.
+    lifting: (String, String),
     grounds: &'static [&'static str],
 }
 
 impl PersonPage {
     fn stage_label(&self) -> String {
         self.ctx.t(&format!("rights.stage.{}", self.rights.stage.code()))
+    }
+    /// The reason typed for lifting this hold, when its lifting was refused.
+    fn lift_typed(&self, hold: &str) -> &str {
+        if self.lifting.0 == hold {
+            &self.lifting.1
+        } else {
+            ""
+        }
     }
     fn ground_label(&self, ground: &str) -> String {
         self.ctx.t(&format!("rights.ground.{ground}"))
@@ -128,14 +148,21 @@ pub struct ReasonForm {
     pub erase_reason: String,
 }
 
-async fn person_page(state: &AppState, ctx: PageCtx, who: &Authenticated, id: &str, errors: FieldErrors, reason: String) -> AppResult<PersonPage> {
+/// What was typed in a refused form of the page, to draw it again.
+#[derive(Default)]
+struct Typed {
+    reason: String,
+    lifting: (String, String),
+}
+
+async fn person_page(state: &AppState, ctx: PageCtx, who: &Authenticated, id: &str, errors: FieldErrors, typed: Typed) -> AppResult<PersonPage> {
     let rights = app::person_rights(state, who, id).await?;
-    Ok(PersonPage { ctx, rights, errors, reason, grounds: app::ERASURE_GROUNDS })
+    Ok(PersonPage { ctx, rights, errors, reason: typed.reason, lifting: typed.lifting, grounds: app::ERASURE_GROUNDS })
 }
 
 /// GET /rights/people/{id}
 pub async fn person(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
-    Ok(render(&person_page(&state, ctx, &who, &id, FieldErrors::new(), String::new()).await?))
+    Ok(render(&person_page(&state, ctx, &who, &id, FieldErrors::new(), Typed::default()).await?))
 }
 
 /// POST /rights/people/{id}/holds
@@ -148,7 +175,10 @@ pub async fn place_hold(
 ) -> AppResult<Response> {
     match app::place_hold(&state, &who, ctx.lang, &id, &f.reason).await? {
         Ok(_) => Ok(see_other(&format!("/rights/people/{id}"))),
-        Err(errors) => Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &person_page(&state, ctx, &who, &id, errors, f.reason).await?)),
+        Err(errors) => Ok(render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &person_page(&state, ctx, &who, &id, errors, Typed { reason: f.reason, ..Typed::default() }).await?,
+        )),
     }
 }
 
@@ -164,7 +194,8 @@ pub async fn lift_hold(
         Ok(person) => Ok(see_other(&format!("/rights/people/{person}"))),
         Err(errors) => {
             let h = app::holds(&state, &who).await?.into_iter().find(|h| h.id == id).ok_or_else(veille_app::Error::not_found)?;
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &person_page(&state, ctx, &who, &h.person.to_string(), errors, String::new()).await?))
+            let typed = Typed { lifting: (id, f.lift_reason), ..Typed::default() };
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &person_page(&state, ctx, &who, &h.person.to_string(), errors, typed).await?))
         }
     }
 }
@@ -173,7 +204,7 @@ pub async fn lift_hold(
 pub async fn erase(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>, Form(f): Form<ReasonForm>) -> AppResult<Response> {
     match app::erase(&state, &who, ctx.lang, &id, &f.erase_reason).await? {
         Ok(_) => Ok(see_other("/rights?done=erased")),
-        Err(errors) => Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &person_page(&state, ctx, &who, &id, errors, String::new()).await?)),
+        Err(errors) => Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &person_page(&state, ctx, &who, &id, errors, Typed::default()).await?)),
     }
 }
 
@@ -219,4 +250,40 @@ pub async fn api_retention(State(state): State<AppState>, who: Authenticated) ->
 /// GET /api/v1/people/{id}/access-request
 pub async fn api_access(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
     Ok(axum::Json(app::access_request(&state, &who, &id).await?).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "rights/archive.html")]
+struct ArchivePage {
+    ctx: PageCtx,
+    form: app::ArchiveSearch,
+    errors: FieldErrors,
+    reasons: &'static [&'static str],
+    /// The files found, once a search ran.
+    found: Option<Vec<veille_storage::people::Person>>,
+}
+
+impl ArchivePage {
+    fn reason_label(&self, reason: &str) -> String {
+        self.ctx.t(&format!("rights.archive.reason.{reason}"))
+    }
+    fn gender_label(&self, p: &veille_storage::people::Person) -> String {
+        p.fields.gender.map(|g| self.ctx.t(&format!("people.gender.{}", g.code()))).unwrap_or_default()
+    }
+}
+
+/// GET /rights/archive
+pub async fn archive_page(ctx: PageCtx, who: Authenticated) -> AppResult<Response> {
+    if !app::reads_archive(who.actor.role) {
+        return Err(veille_app::Error::forbidden().into());
+    }
+    Ok(render(&ArchivePage { ctx, form: app::ArchiveSearch::default(), errors: FieldErrors::new(), reasons: app::ARCHIVE_REASONS, found: None }))
+}
+
+/// POST /rights/archive (the name searched stays out of the URL)
+pub async fn archive_search(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Form(form): Form<app::ArchiveSearch>) -> AppResult<Response> {
+    match app::search_archive(&state, &who, ctx.lang, &form).await? {
+        Ok(found) => Ok(render(&ArchivePage { ctx, form, errors: FieldErrors::new(), reasons: app::ARCHIVE_REASONS, found: Some(found) })),
+        Err(errors) => Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &ArchivePage { ctx, form, errors, reasons: app::ARCHIVE_REASONS, found: None })),
+    }
 }

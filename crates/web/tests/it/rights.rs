@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use veille_domain::people::{ConsentTerms, Gender, HealthFlag, Language};
 use veille_domain::{OrganisationId, PersonId, Role, Timestamp, UserId};
 use veille_storage::encounters::{self, EncounterFields};
+use veille_storage::figures;
 use veille_storage::people::{self, NewConsent, PersonFields};
 use veille_storage::referrals::{self, NewReferral};
 use veille_storage::retention::{self, Stage};
@@ -97,8 +98,60 @@ async fn stage(w: &World, p: PersonId) -> Option<Stage> {
     retention::stage_of(w.app.db(), p).await.unwrap()
 }
 
-async fn figures(w: &World, org: OrganisationId, period: &str) -> retention::Figures {
-    retention::figures(w.app.db(), &all(), org, period).await.unwrap()
+/// What an organisation's figures say of the month, quarter and year
+/// holding `at` (and of the twelve months' referral trend), through the
+/// storage queries the dashboard uses: every figure that counts people's
+/// files. Exact counts, as the organisation's staff see them.
+#[derive(Debug, PartialEq)]
+struct Counted {
+    period: &'static str,
+    encounters: figures::EncounterTotals,
+    people: Vec<figures::Counts>,
+    referrals: Vec<figures::Counts>,
+    trend: Vec<i64>,
+}
+
+async fn counted(db: &veille_storage::Db, org: OrganisationId, at: Timestamp) -> Vec<Counted> {
+    use veille_app::figures::period::Period;
+    use veille_storage::figures::{PersonDim, ReferralDim, Slice, Trend};
+    let scope = veille_storage::Scope::figures_of(org);
+    let d = at.paris_date();
+    let mut out = Vec::new();
+    use chrono::Datelike;
+    for (name, period) in [("month", Period::month_of(d)), ("quarter", Period::quarter_of(d)), ("year", Period::year_of(d))] {
+        let s = Slice { from: period.start(), to: period.end(), team: None, territory: None };
+        let sorted = |mut c: figures::Counts| {
+            c.retain(|(_, n)| *n != 0);
+            c.sort();
+            c
+        };
+        let mut people = Vec::new();
+        for dim in [PersonDim::Gender, PersonDim::AgeBand { year: period.first.year() }, PersonDim::Novelty] {
+            people.push(sorted(figures::people_by(db, &scope, &s, dim).await.unwrap()));
+        }
+        let mut referrals = Vec::new();
+        for dim in [ReferralDim::Service, ReferralDim::Outcome] {
+            referrals.push(sorted(figures::referrals_by(db, &scope, &s, dim).await.unwrap()));
+        }
+        referrals.push(sorted(figures::referrals_by_need(db, &scope, &s, &veille_domain::people::Need::codes()).await.unwrap()));
+        let bounds: Vec<Timestamp> = period.trend_months().iter().filter_map(|m| Timestamp::at_paris(*m, 0)).collect();
+        let trend = figures::trend(db, &scope, &s, Trend::Referrals, &bounds).await.unwrap();
+        out.push(Counted { period: name, encounters: figures::encounter_totals(db, &scope, &s).await.unwrap(), people, referrals, trend });
+    }
+    out
+}
+
+/// The organisation's dashboard of the month holding `at`, as its coordinator sees it.
+async fn dashboard(w: &World, at: Timestamp) -> serde_json::Value {
+    use veille_app::figures::{period::Period, Audience, Choice};
+    let who = caller(&w.app, w.coordinator).await;
+    let choice = Choice { period: Period::month_of(at.paris_date()), organisation: w.street, team: None, territory: None };
+    let d = veille_app::figures::dashboard(&w.app.state, &who, veille_i18n::Lang::Fr, &choice, Audience::Page).await.unwrap();
+    serde_json::to_value(d).unwrap()
+}
+
+fn total(c: &figures::Counts) -> i64 {
+    c.iter().map(|(_, n)| n).sum()
 }
 
 async fn run(w: &World) -> veille_app::rights::RetentionReport {
@@ -108,12 +161,14 @@ async fn run(w: &World) -> veille_app::rights::RetentionReport {
 #[tokio::test]
 async fn retention_moves_a_file_through_its_three_stages_and_keeps_the_figures() {
     let w = world().await;
-    let period = retention::period_of(w.app.state.clock.now());
+    let then = w.app.state.clock.now();
     let p = met_person(&w, w.street, w.coordinator, "Retenu", 1980, Gender::Man).await;
     let other = met_person(&w, w.street, w.coordinator, "Témoin", 2001, Gender::Woman).await;
-    let before = figures(&w, w.street, &period).await;
-    assert_eq!((before.encounters, before.people_met), (2, 4), "{before:?}");
-    assert_eq!(before.referrals_by_outcome.values().sum::<i64>(), 2);
+    let before = counted(w.app.db(), w.street, then).await;
+    let month = &before[0];
+    assert_eq!((month.encounters.encounters, month.encounters.unidentified, month.encounters.files), (2, 2, 2), "{month:?}");
+    assert_eq!((total(&month.people[0]), total(&month.referrals[1])), (2, 2), "{month:?}");
+    let page = dashboard(&w, then).await;
     // The other person is met again later: only the first one's clock runs out.
     w.app.state.clock.advance_seconds(700 * DAY);
     let mut tx = w.app.db().begin().await.unwrap();
@@ -155,7 +210,7 @@ async fn retention_moves_a_file_through_its_three_stages_and_keeps_the_figures()
     let log = veille_storage::audit::naming(w.app.db(), &p.to_string()).await.unwrap();
     assert!(log.iter().any(|e| e.action == "read_archive" && e.detail.contains("request_of_person")));
     assert!(log.iter().any(|e| e.action == "retention" && e.detail.contains("archived")));
-    assert_eq!(figures(&w, w.street, &period).await, before, "archiving changes no figure");
+    assert_eq!(counted(w.app.db(), w.street, then).await, before, "archiving changes no figure");
 
     // 1095 days in the archive: anonymised, the figures unchanged.
     w.app.state.clock.advance_seconds(1094 * DAY);
@@ -174,7 +229,8 @@ async fn retention_moves_a_file_through_its_three_stages_and_keeps_the_figures()
             sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE person_id = $1")).bind(p.to_string()).fetch_one(w.app.db().pool()).await.unwrap();
         assert_eq!(n, 0, "{table}");
     }
-    assert_eq!(figures(&w, w.street, &period).await, before, "anonymising changes no figure of a past period");
+    assert_eq!(counted(w.app.db(), w.street, then).await, before, "anonymising changes no figure of a past period");
+    assert_eq!(dashboard(&w, then).await, page, "nor the dashboard of that month");
     // The other person (met later) is archived by now, not anonymised.
     assert_eq!(stage(&w, other).await, Some(Stage::Archived));
 }
@@ -208,6 +264,11 @@ async fn a_legal_hold_stops_the_clock_and_forbids_erasure() {
     // Lifted (reason required): the clock runs again from where it stopped.
     let hold = retention::holds(w.app.db(), &all(), Some(p)).await.unwrap().remove(0);
     assert_eq!(admin.post(&format!("/rights/holds/{}/lift", hold.id), &[("lift_reason", "")]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A refused reason comes back as typed, next to its hold.
+    let long = format!("Levée-typée-{}", "x".repeat(500));
+    let r = admin.post(&format!("/rights/holds/{}/lift", hold.id), &[("lift_reason", &long)]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(&long) && r.body.contains("500 caractères"), "{}", r.body);
     let r = admin.post(&format!("/rights/holds/{}/lift", hold.id), &[("lift_reason", "Affaire classée")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     w.app.state.clock.advance_seconds(729 * DAY);
@@ -353,7 +414,6 @@ const MARKERS: &[&str] = &[
 async fn an_erasure_leaves_no_trace_keeps_the_figures_and_survives_a_restore() {
     let w = world().await;
     let now = w.app.state.clock.now();
-    let period = retention::period_of(now);
     let witness = met_person(&w, w.street, w.coordinator, "Témoin", 1960, Gender::Woman).await;
     let elsewhere = met_person(&w, w.other, w.other_worker, "Ailleurs", 1960, Gender::Woman).await;
     let mut tx = w.app.db().begin().await.unwrap();
@@ -412,8 +472,13 @@ async fn an_erasure_leaves_no_trace_keeps_the_figures_and_survives_a_restore() {
     // A read, so the audit log names the file.
     let mut coord = w.app.session_for(w.coordinator, false).await;
     assert_eq!(coord.get(&format!("/people/{e}")).await.status, StatusCode::OK);
-    let before = figures(&w, w.street, &period).await;
-    assert_eq!((before.encounters, before.people_met), (3, 2 + 3 + 1), "{before:?}");
+    let before = counted(w.app.db(), w.street, now).await;
+    let month = &before[0];
+    // Three encounters; the erased file, the witness and two unidentified;
+    // the erased file is linked to a file of the other organisation.
+    assert_eq!((month.encounters.encounters, month.encounters.unidentified, month.encounters.files), (3, 2, 2), "{month:?}");
+    assert_eq!((total(&month.people[0]), total(&month.referrals[1])), (2, 2), "{month:?}");
+    let page = dashboard(&w, now).await;
     let texts = every_text(w.app.db()).await;
     for m in MARKERS {
         assert!(texts.iter().any(|(_, _, v)| v.contains(m)), "{m} is planted");
@@ -439,7 +504,10 @@ async fn an_erasure_leaves_no_trace_keeps_the_figures_and_survives_a_restore() {
     }
     let mails: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(w.app.db().pool()).await.unwrap();
     assert_eq!(mails, 1, "the mail naming them is gone, the other stays");
-    assert_eq!(figures(&w, w.street, &period).await, before, "the figures of the past period are unchanged");
+    assert_eq!(counted(w.app.db(), w.street, now).await, before, "the figures of the past periods are unchanged");
+    assert_eq!(dashboard(&w, now).await, page, "and so is the dashboard");
+    let tallies: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM figure_tallies").fetch_one(w.app.db().pool()).await.unwrap();
+    assert!(tallies > 0, "what the erased file counted is kept as tallies");
     // The others are still there; the other organisation's file is not erased.
     assert!(people::get(w.app.db(), &all(), witness).await.is_ok() && people::get(w.app.db(), &all(), elsewhere).await.is_ok());
     assert_eq!(people::group_of(w.app.db(), elsewhere).await.unwrap(), vec![elsewhere]);
@@ -464,7 +532,7 @@ async fn an_erasure_leaves_no_trace_keeps_the_figures_and_survives_a_restore() {
             assert!(!v.contains(&id), "the person's id back in {table}.{column} after the restore");
         }
     }
-    assert_eq!(retention::figures(&target.db, &all(), w.street, &period).await.unwrap(), before);
+    assert_eq!(counted(&target.db, w.street, now).await, before, "the figures survive the restore and the erasure again");
     assert_eq!(veille_app::rights::reapply_erasures(&target.db, &w.app.state.config, w.app.state.clock.now()).await.unwrap(), 0, "once is enough");
 }
 
@@ -488,4 +556,62 @@ async fn a_rectification_keeps_the_history_of_the_field() {
     // Another organisation's worker does not read the file, nor its history.
     let mut other = w.app.session_for(w.other_worker, false).await;
     assert_eq!(other.get(&format!("/people/{id}")).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_coordinator_finds_an_archived_file_with_a_reason_and_the_read_is_logged() {
+    let w = world().await;
+    let p = met_person(&w, w.street, w.coordinator, "Archivé-Zeta", 1977, Gender::Man).await;
+    let kept = met_person(&w, w.street, w.coordinator, "Zeta-Actif", 1990, Gender::Man).await;
+    w.app.state.clock.advance_seconds(731 * DAY);
+    let mut tx = w.app.db().begin().await.unwrap();
+    let now = w.app.state.clock.now();
+    encounters::create(&mut tx, w.street, &encounter_at(now, 0), &[kept], None, w.coordinator, now).await.unwrap();
+    people::record_contact(&mut tx, kept, now, now).await.unwrap();
+    tx.commit().await.unwrap();
+    run(&w).await;
+    assert_eq!(stage(&w, p).await, Some(Stage::Archived));
+
+    let mut coord = w.app.session_for(w.coordinator, false).await;
+    // Out of the list, which links to the archive.
+    let list = coord.get("/people").await;
+    assert!(!list.body.contains("Archivé-Zeta") && list.body.contains("/rights/archive"), "{}", list.body);
+    assert_eq!(coord.get("/rights/archive").await.status, StatusCode::OK);
+    // A reason and two characters are required; what was typed comes back.
+    let r = coord.post("/rights/archive", &[("text", "z"), ("reason", "continuity_of_care")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("au moins 2 caractères") && r.body.contains(r#"value="continuity_of_care" selected"#), "{}", r.body);
+    let r = coord.post("/rights/archive", &[("text", "zeta"), ("reason", "")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(r#"value="zeta""#) && !r.body.contains("Archivé-Zeta"));
+    // Found (the active namesake is not in the archive), and logged with the reason.
+    let r = coord.post("/rights/archive", &[("text", "ZETA"), ("reason", "continuity_of_care")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Archivé-Zeta") && r.body.contains("1 dossier archivé trouvé") && !r.body.contains("Zeta-Actif"), "{}", r.body);
+    let logged: Vec<(String, String)> = sqlx::query("SELECT record_id, detail FROM audit_log WHERE action = 'read_archive'")
+        .fetch_all(w.app.db().pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<String, _>("record_id"), r.get::<String, _>("detail")))
+        .collect();
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].0, p.to_string());
+    assert!(logged[0].1.contains("continuity_of_care") && !logged[0].1.contains("ZETA"), "the reason, not the search: {}", logged[0].1);
+    // A field worker may not; another organisation's coordinator finds nothing of ours.
+    let mut worker = w.app.session_for(w.worker, false).await;
+    assert_eq!(worker.get("/rights/archive").await.status, StatusCode::FORBIDDEN);
+    let elsewhere = w.app.user(w.other, Role::Coordinator, "coord@accueil.exemple.fr", None, None).await;
+    let mut other = w.app.session_for(elsewhere, false).await;
+    let r = other.post("/rights/archive", &[("text", "zeta"), ("reason", "continuity_of_care")]).await;
+    assert!(r.status == StatusCode::OK && !r.body.contains("Archivé-Zeta"));
+}
+
+#[tokio::test]
+async fn a_malformed_file_id_is_a_form_error_that_keeps_what_was_typed() {
+    let w = world().await;
+    let mut admin = w.app.session_for(w.admin, false).await;
+    let r = admin.get("/rights?person=pas-un-identifiant").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(r#"value="pas-un-identifiant""#) && r.body.contains("copiez-le depuis la page du dossier"), "{}", r.body);
 }
