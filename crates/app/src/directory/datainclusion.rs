@@ -191,18 +191,15 @@ pub struct Content {
 /// Largest file accepted (bytes).
 pub const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
 
+/// A problem of a whole file (or of a line that is no record).
+fn whole_file(file: &str, code: &'static str, line: usize, args: Vec<(String, String)>) -> Problem {
+    Problem { file: file.to_owned(), line, kind: None, record: None, field: None, code, args }
+}
+
 /// Reads one file into `into`. `today` is the Paris date of the app clock
 /// (`date_maj` may not be later).
 pub fn read(file: &str, bytes: &[u8], today: NaiveDate, into: &mut Content) {
-    let whole = |code: &'static str, line: usize, args: Vec<(String, String)>| Problem {
-        file: file.to_owned(),
-        line,
-        kind: None,
-        record: None,
-        field: None,
-        code,
-        args,
-    };
+    let whole = |code: &'static str, line: usize, args: Vec<(String, String)>| whole_file(file, code, line, args);
     if bytes.len() > MAX_FILE_BYTES {
         into.problems.push(whole("file_too_large", 0, vec![("max".into(), (MAX_FILE_BYTES / 1024 / 1024).to_string())]));
         return;
@@ -269,15 +266,7 @@ fn sheet_records(sheet: &crate::imports::sheet::Sheet) -> Vec<(usize, Value)> {
 
 /// Checks the records of one file (or sheet) into `into`.
 fn judge(file: &str, records: Vec<(usize, Value)>, today: NaiveDate, into: &mut Content) {
-    let whole = |code: &'static str, line: usize, args: Vec<(String, String)>| Problem {
-        file: file.to_owned(),
-        line,
-        kind: None,
-        record: None,
-        field: None,
-        code,
-        args,
-    };
+    let whole = |code: &'static str, line: usize, args: Vec<(String, String)>| whole_file(file, code, line, args);
     for (line, value) in records {
         let Value::Object(obj) = value else {
             into.problems.push(whole("not_an_object", line, vec![]));
