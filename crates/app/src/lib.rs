@@ -23,6 +23,7 @@ pub mod fields;
 pub mod figures;
 pub mod home;
 pub mod identity;
+pub mod imports;
 pub mod instance;
 pub mod login;
 pub mod mail;

@@ -90,6 +90,7 @@ pub const TABLES: &[&str] = &[
     "person_changes",
     "figure_tallies",
     "erasures",
+    "import_keys",
     "audit_head",
     "audit_log",
 ];

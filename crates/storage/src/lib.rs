@@ -16,6 +16,7 @@ pub mod encounters;
 pub mod error;
 pub mod field_keys;
 pub mod figures;
+pub mod imports;
 pub mod logbooks;
 pub mod meetings;
 pub mod neighbourhood;

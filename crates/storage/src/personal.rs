@@ -230,6 +230,8 @@ pub const WITHOUT_PERSONAL_DATA: &[&str] = &[
     // Counts by month and coarse category, and the erasure journal (ids only).
     "figure_tallies",
     "erasures",
+    // Salted hashes of imported spreadsheet lines and the ids they became.
+    "import_keys",
 ];
 
 /// The point where sealed values are opened: every generic read of a

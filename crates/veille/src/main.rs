@@ -143,8 +143,9 @@ enum ImportCommand {
         name_property: String,
     },
     /// The partner directory from data·inclusion files (schema v1, structures
-    /// and services, JSON or CSV), in one transaction; nothing is written if a
-    /// record is refused (see --skip-refused).
+    /// and services, JSON, CSV or the producers' XLSX workbook), in one
+    /// transaction; nothing is written if a record is refused (see
+    /// --skip-refused). Exits with 2 when a record is refused.
     #[command(name = "data-inclusion")]
     DataInclusion {
         /// Files (structures and services; several are imported together).
@@ -157,6 +158,37 @@ enum ImportCommand {
         #[arg(long)]
         skip_refused: bool,
     },
+    /// Person files from a spreadsheet (XLSX or CSV) as field teams keep them.
+    People(SheetArgs),
+    /// Encounters with people already recorded, from a spreadsheet.
+    Encounters(SheetArgs),
+    /// Sites and their dated observations, from a spreadsheet.
+    Sites(SheetArgs),
+}
+
+/// A spreadsheet import: checked line by line with the forms' validation, in
+/// one transaction; nothing is written if a line is refused (see
+/// --skip-refused); the same file imported again changes nothing. Exits with 2
+/// when a line is refused.
+#[derive(clap::Args)]
+struct SheetArgs {
+    /// The file (.xlsx or .csv).
+    file: PathBuf,
+    /// The importing account (a coordinator or administrator of the organisation the records go to).
+    #[arg(long = "as", value_name = "EMAIL")]
+    account: String,
+    /// Say what would be written and name each refused line and field; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write the good lines even if others are refused.
+    #[arg(long)]
+    skip_refused: bool,
+    /// Map a column to a field (`--map "Surnom=aliases"`, `--map "Colonne=-"` to leave it out); repeatable.
+    #[arg(long = "map", value_name = "COLUMN=FIELD")]
+    map: Vec<String>,
+    /// Language of the messages (fr or en).
+    #[arg(long, default_value = "en")]
+    lang: String,
 }
 
 #[derive(Subcommand)]
@@ -308,10 +340,13 @@ async fn run() -> anyhow::Result<()> {
             for line in veille_app::directory::import::summary(&outcome, lang) {
                 println!("  {line}");
             }
-            if !outcome.problems.is_empty() && !outcome.written && !dry_run {
+            if !outcome.problems.is_empty() {
                 std::process::exit(2);
             }
         }
+        Command::Import { command: ImportCommand::People(args) } => sheet_import(config, veille_app::imports::Kind::People, args).await?,
+        Command::Import { command: ImportCommand::Encounters(args) } => sheet_import(config, veille_app::imports::Kind::Encounters, args).await?,
+        Command::Import { command: ImportCommand::Sites(args) } => sheet_import(config, veille_app::imports::Kind::Sites, args).await?,
         Command::Audit { command: AuditCommand::Verify } => {
             let db = open(&config).await?;
             let sealer = veille_app::instance::audit_sealer(&db, &config).await?;
@@ -374,6 +409,51 @@ async fn run() -> anyhow::Result<()> {
             let n = veille_app::instance::rotate_field_keys(&db, &config, resume, |place, done| eprintln!("{place}: {done} values sealed again")).await?;
             println!("field keys rotated: {n} values sealed with the newest key; older keys may now leave the file");
         }
+    }
+    Ok(())
+}
+
+/// `veille import people|encounters|sites`: as the account given, into its
+/// organisation; the refused lines, then the summary, once; exit 2 when a line
+/// (or the file) was refused.
+async fn sheet_import(config: Config, kind: veille_app::imports::Kind, args: SheetArgs) -> anyhow::Result<()> {
+    let lang = veille_app::Lang::from_code(&args.lang);
+    let mut mapping = Vec::new();
+    for m in &args.map {
+        let (column, field) = m.split_once('=').ok_or_else(|| anyhow::anyhow!("--map {m}: write COLUMN=FIELD"))?;
+        mapping.push((column.trim().to_owned(), field.trim().to_owned()));
+    }
+    let db = open(&config).await?;
+    let account = find(&db, &args.account).await?;
+    anyhow::ensure!(!account.disabled, "this account is disabled");
+    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let app = veille_app::App::new(db, config, Clock::System).await?;
+    let who = veille_app::identity::caller_of(&app, account).await?;
+    let options = veille_app::imports::Options { dry_run: args.dry_run, skip_refused: args.skip_refused, mapping };
+    let outcome = match veille_app::imports::import(&app, &who, lang, kind, &name, &bytes, &options).await {
+        Ok(o) => o,
+        Err(e) if e.kind == veille_app::ErrorKind::Forbidden => {
+            anyhow::bail!("this account may not import {} (a coordinator or administrator of an organisation that records them)", kind.code())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(e) = &outcome.file_error {
+        println!("refused: {e}");
+    }
+    for r in &outcome.refusals {
+        println!("refused: {}", r.text(lang));
+    }
+    let mut summary = outcome.summary(kind, lang).into_iter();
+    if let Some(head) = summary.next() {
+        println!("{head}");
+    }
+    for line in summary {
+        println!("  {line}");
+    }
+    veille_app::instance::seal_audit(&app).await?;
+    if outcome.refused_any() {
+        std::process::exit(2);
     }
     Ok(())
 }

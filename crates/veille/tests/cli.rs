@@ -171,3 +171,100 @@ async fn data_inclusion_import_dry_run_then_import_then_nothing_to_change_and_a_
     db.close().await;
     cleanup();
 }
+
+/// Synthetic people as a field team's spreadsheet has them: lines 4, 5 and 6 are wrong.
+fn people_workbook() -> Vec<u8> {
+    let rows: [[&str; 8]; 7] = [
+        ["Pseudonyme", "Nom", "Prénom", "Année de naissance", "Âge", "Genre", "Téléphone", "Consentement"],
+        ["Momo", "", "", "1980", "", "H", "", ""],
+        ["Zora", "", "", "", "34", "Femme", "", ""],
+        ["", "", "", "1990", "", "F", "", ""],
+        ["Lulu", "", "", "1700", "", "", "", ""],
+        ["Kiki", "", "", "", "", "F", "06 12 34 56 78", ""],
+        ["Bibi", "Martin", "Paul", "", "50", "M", "0612345679", "oui"],
+    ];
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            match cell.parse::<i64>() {
+                Ok(n) if !cell.starts_with('0') => ws.write(r as u32, c as u16, n as f64).unwrap(),
+                _ => ws.write(r as u32, c as u16, *cell).unwrap(),
+            };
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+async fn count_people(url: &str) -> i64 {
+    let db = Db::connect(url).await.unwrap();
+    let n: i64 = veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM people").fetch_one(db.pool()).await.unwrap();
+    db.close().await;
+    n
+}
+
+#[tokio::test]
+async fn people_import_of_an_xlsx_names_refused_lines_exits_non_zero_writes_the_good_ones_when_skipped_and_changes_nothing_the_second_time() {
+    let (url, cleanup) = fresh_database().await;
+    let o = veille(&url, &["migrate"], None);
+    assert!(o.status.success(), "{}", text(&o));
+    // An organisation, its coordinator and a field worker, as the administration pages make them.
+    let db = Db::connect(&url).await.unwrap();
+    let now = veille_domain::Timestamp::from_micros(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as i64);
+    let mut tx = db.begin().await.unwrap();
+    let org = veille_storage::organisations::create(&mut tx, "Maraude A", "association", false, now).await.unwrap();
+    for (email, role) in [("coord@a.exemple.fr", veille_domain::Role::Coordinator), ("terrain@a.exemple.fr", veille_domain::Role::FieldWorker)] {
+        let account = veille_storage::accounts::NewAccount {
+            organisation: org.id,
+            email: veille_domain::EmailAddress::parse(email).unwrap(),
+            display_name: "Test".into(),
+            role,
+            password_hash: None,
+            territories: None,
+            field_groups: vec![],
+            demo_account: false,
+        };
+        veille_storage::accounts::create(&mut tx, &account, now).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    db.close().await;
+    let file = std::env::temp_dir().join(format!("veille-people-{}.xlsx", uuid::Uuid::now_v7()));
+    std::fs::write(&file, people_workbook()).unwrap();
+    let f = file.to_str().unwrap();
+    let once = |out: &str| out.matches("Import of people:").count() == 1;
+
+    let o = veille(&url, &["import", "people", f, "--as", "coord@a.exemple.fr", "--dry-run"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("refused: line 4 · Pseudonyme:") && out.contains("refused: line 5 · Année de naissance:") && out.contains("refused: line 6 · Téléphone:"),
+        "{out}"
+    );
+    assert!(out.contains("dry run, nothing written") && out.contains("3 lines to write or written") && out.contains("3 lines refused") && once(&out), "{out}");
+    assert_eq!(count_people(&url).await, 0);
+
+    let o = veille(&url, &["import", "people", f, "--as", "coord@a.exemple.fr"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("REFUSED, nothing written") && once(&text(&o)), "{}", text(&o));
+    assert_eq!(count_people(&url).await, 0);
+
+    let o = veille(&url, &["import", "people", f, "--as", "coord@a.exemple.fr", "--skip-refused"], None);
+    assert_eq!(o.status.code(), Some(2), "refused lines make a non-zero exit even when skipped: {}", text(&o));
+    assert!(text(&o).contains("Import of people: imported") && once(&text(&o)), "{}", text(&o));
+    assert_eq!(count_people(&url).await, 3);
+
+    let o = veille(&url, &["import", "people", f, "--as", "coord@a.exemple.fr", "--skip-refused"], None);
+    assert!(text(&o).contains("nothing to change") && text(&o).contains("3 lines already imported"), "{}", text(&o));
+    assert_eq!(count_people(&url).await, 3);
+
+    // The French messages, a mapping that names no field, an account that may not import.
+    let o = veille(&url, &["import", "people", f, "--as", "coord@a.exemple.fr", "--dry-run", "--lang", "fr", "--map", "Nom=pointure"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("Il n'y a pas de champ « pointure »"), "{}", text(&o));
+    let o = veille(&url, &["import", "people", f, "--as", "terrain@a.exemple.fr", "--dry-run"], None);
+    assert!(!o.status.success() && text(&o).contains("may not import people"), "{}", text(&o));
+    let o = veille(&url, &["audit", "verify"], None);
+    assert!(o.status.success(), "{}", text(&o));
+    let _ = std::fs::remove_file(file);
+    cleanup();
+}

@@ -15,6 +15,7 @@ pub mod figures;
 pub mod forms;
 pub mod health;
 pub mod i18n;
+pub mod imports;
 pub mod login;
 pub mod meetings;
 pub mod middleware;

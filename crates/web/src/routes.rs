@@ -305,4 +305,5 @@ pub fn registry() -> Registry {
         .with(crate::neighbourhood::routes)
         .with(crate::figures::routes)
         .with(crate::rights::routes)
+        .with(crate::imports::routes)
 }

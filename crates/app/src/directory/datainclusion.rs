@@ -191,20 +191,36 @@ pub struct Content {
 /// Largest file accepted (bytes).
 pub const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
 
+/// A problem of a whole file (or of a line that is no record).
+fn whole_file(file: &str, code: &'static str, line: usize, args: Vec<(String, String)>) -> Problem {
+    Problem { file: file.to_owned(), line, kind: None, record: None, field: None, code, args }
+}
+
 /// Reads one file into `into`. `today` is the Paris date of the app clock
 /// (`date_maj` may not be later).
 pub fn read(file: &str, bytes: &[u8], today: NaiveDate, into: &mut Content) {
-    let whole = |code: &'static str, line: usize, args: Vec<(String, String)>| Problem {
-        file: file.to_owned(),
-        line,
-        kind: None,
-        record: None,
-        field: None,
-        code,
-        args,
-    };
+    let whole = |code: &'static str, line: usize, args: Vec<(String, String)>| whole_file(file, code, line, args);
     if bytes.len() > MAX_FILE_BYTES {
         into.problems.push(whole("file_too_large", 0, vec![("max".into(), (MAX_FILE_BYTES / 1024 / 1024).to_string())]));
+        return;
+    }
+    if crate::imports::sheet::is_workbook(file, bytes) {
+        // The producers' workbook: a sheet of structures, a sheet of services
+        // (any sheet whose header names `source` and `id`; others are notes).
+        match crate::imports::sheet::read(file, bytes) {
+            Ok(sheets) => {
+                let mut any = false;
+                for s in sheets.iter().filter(|s| s.headers.iter().any(|h| h == "id") && s.headers.iter().any(|h| h == "source")) {
+                    any = true;
+                    judge(&format!("{file} · {}", s.name), sheet_records(s), today, into);
+                }
+                if !any {
+                    into.problems.push(whole("csv_header", 0, vec![]));
+                }
+            }
+            Err(crate::imports::sheet::SheetError::Empty) => into.problems.push(whole("empty_file", 0, vec![])),
+            Err(crate::imports::sheet::SheetError::Unreadable(detail)) => into.problems.push(whole("workbook", 0, vec![("detail".into(), detail)])),
+        }
         return;
     }
     let Ok(text) = std::str::from_utf8(bytes) else {
@@ -228,6 +244,29 @@ pub fn read(file: &str, bytes: &[u8], today: NaiveDate, into: &mut Content) {
         into.problems.push(whole("empty_file", 0, vec![]));
         return;
     }
+    judge(file, records, today, into);
+}
+
+/// The records of a sheet of the producers' workbook, with their line numbers.
+fn sheet_records(sheet: &crate::imports::sheet::Sheet) -> Vec<(usize, Value)> {
+    sheet
+        .rows
+        .iter()
+        .map(|(line, cells)| {
+            let mut obj = Map::new();
+            for (h, cell) in sheet.headers.iter().zip(cells) {
+                if let Some(v) = cell_value(h.trim(), cell) {
+                    obj.insert(h.trim().to_owned(), v);
+                }
+            }
+            (*line, Value::Object(obj))
+        })
+        .collect()
+}
+
+/// Checks the records of one file (or sheet) into `into`.
+fn judge(file: &str, records: Vec<(usize, Value)>, today: NaiveDate, into: &mut Content) {
+    let whole = |code: &'static str, line: usize, args: Vec<(String, String)>| whole_file(file, code, line, args);
     for (line, value) in records {
         let Value::Object(obj) = value else {
             into.problems.push(whole("not_an_object", line, vec![]));

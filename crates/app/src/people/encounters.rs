@@ -87,7 +87,7 @@ async fn readable_round(state: &App, who: &Caller, id: &str) -> Result<bool> {
 }
 
 /// A valid encounter, ready to be written.
-struct Checked {
+pub(crate) struct Checked {
     encounter: ValidEncounter,
     new_person: Option<ValidPerson>,
 }
@@ -96,7 +96,7 @@ struct Checked {
 /// files the account may update; a site and a round ones it may read; the
 /// point within its territories; a new person is validated like any file
 /// and its probable duplicates asked about first.
-async fn check(state: &App, lang: Lang, who: &Caller, input: &EncounterInput) -> Result<Result<Checked, Rejected>> {
+pub(crate) async fn check(state: &App, lang: Lang, who: &Caller, input: &EncounterInput) -> Result<Result<Checked, Rejected>> {
     let now = state.clock.now();
     let mut form = input.form.clone();
     let mut new_person_form: Option<PersonForm> = input.new_person.clone();
@@ -195,31 +195,39 @@ pub async fn record(state: &App, who: &Caller, lang: Lang, input: &EncounterInpu
         Ok(c) => c,
         Err(rejected) => return Ok(Err(rejected)),
     };
+    let mut tx = state.db.begin().await?;
+    let (id, new_id) = write(&mut tx, state, who, &checked, via).await?;
+    tx.commit().await?;
+    let e = &checked.encounter;
+    let encounter = shown_to(who, encounters::get(&state.db, &who.scope(), id).await?);
+    let care = if who.actor.holds(FieldGroup::Health) { e.care.clone() } else { None };
+    Ok(Ok(Recorded { encounter, new_person: new_id, care }))
+}
+
+/// Writes a checked encounter (and its new person), audited, in the
+/// caller's transaction.
+pub(crate) async fn write(tx: &mut veille_storage::Tx, state: &App, who: &Caller, checked: &Checked, via: &str) -> Result<(EncounterId, Option<PersonId>)> {
     let now = state.clock.now();
     let org = who.account.organisation;
-    let mut tx = state.db.begin().await?;
     let mut met = checked.encounter.people.clone();
     let new_id = match &checked.new_person {
         Some(v) => {
-            let id = write_new(&mut tx, state, who, v, via).await?;
+            let id = write_new(tx, state, who, v, via).await?;
             met.push(id);
             Some(id)
         }
         None => None,
     };
     let e = &checked.encounter;
-    let id = encounters::create(&mut tx, org, &e.fields, &met, e.care.as_deref(), who.account.id, now).await?;
+    let id = encounters::create(tx, org, &e.fields, &met, e.care.as_deref(), who.account.id, now).await?;
     // Health markers in audit details live under "health" only (shown to the health field group's readers).
     let detail = serde_json::json!({
         "via": via, "people": met.len(), "unidentified": e.fields.unidentified_count,
         "site_id": e.fields.site_id, "round_id": e.fields.round_id, "new_person": new_id.map(|p| p.to_string()),
         "health": {"care": e.care.is_some() || e.fields.actions.contains(&EncounterAction::Care)},
     });
-    audit::append(&mut tx, entry(who, state, "create", "encounter", id, org, detail)).await?;
-    tx.commit().await?;
-    let encounter = shown_to(who, encounters::get(&state.db, &who.scope(), id).await?);
-    let care = if who.actor.holds(FieldGroup::Health) { e.care.clone() } else { None };
-    Ok(Ok(Recorded { encounter, new_person: new_id, care }))
+    audit::append(tx, entry(who, state, "create", "encounter", id, org, detail)).await?;
+    Ok((id, new_id))
 }
 
 /// An encounter as read: the care notes when the account may read the

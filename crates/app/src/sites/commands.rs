@@ -34,19 +34,30 @@ pub async fn create_site(app: &App, who: &Caller, lang: Lang, input: &SiteInput)
     };
     // The new site is placed where it will lie: the account must be allowed
     // to create a site there (its territories).
-    who.require(Action::Create, &Resource::new(ResourceKind::Site).owned_by(who.account.organisation).in_territory(new.territory))?;
-    let now = app.clock.now();
+    may_create_at(who, &new)?;
     let mut tx = app.db.begin().await?;
-    let id = sites::create(&mut tx, &new, who.account.id, now).await?;
-    timeline::append(&mut tx, &NewEvent::new(RecordKind::Site, id, now, Some(who.author()), "created").change(None, Some("active"))).await?;
+    let id = write_site(&mut tx, app, who, &new).await?;
+    tx.commit().await?;
+    Ok(Ok(sites::get(&app.db, &who.scope(), id).await?))
+}
+
+/// Whether the account may create a site where the new one lies (its territories).
+pub(crate) fn may_create_at(who: &Caller, new: &sites::NewSite) -> Result<()> {
+    who.require(Action::Create, &Resource::new(ResourceKind::Site).owned_by(who.account.organisation).in_territory(new.territory))
+}
+
+/// Writes a checked new site, its timeline event and audit entry, in the caller's transaction.
+pub(crate) async fn write_site(tx: &mut Tx, app: &App, who: &Caller, new: &sites::NewSite) -> Result<veille_domain::SiteId> {
+    let now = app.clock.now();
+    let id = sites::create(tx, new, who.account.id, now).await?;
+    timeline::append(tx, &NewEvent::new(RecordKind::Site, id, now, Some(who.author()), "created").change(None, Some("active"))).await?;
     audit::append(
-        &mut tx,
+        tx,
         who.audit_entry(now, "create", "site", id, who.account.organisation)
             .with_detail(serde_json::json!({"kind": new.kind, "territory": new.territory.map(|t| t.to_string())})),
     )
     .await?;
-    tx.commit().await?;
-    Ok(Ok(sites::get(&app.db, &who.scope(), id).await?))
+    Ok(id)
 }
 
 /// Corrects the place of a site (its coordinators: the close permission);
@@ -83,14 +94,20 @@ pub async fn record_observation(
         Ok(o) => o,
         Err(e) => return Ok(Err(e)),
     };
-    let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    let id = sites::add_observation(&mut tx, &o, now).await?;
-    append(&mut tx, event(who, site, now, "observed")).await?;
-    let detail = serde_json::json!({"observation": id.to_string(), "round": o.round.map(|r| r.to_string()), "team": o.team.map(|t| t.to_string())});
-    audit::append(&mut tx, entry(who, now, "observe", site, detail)).await?;
+    let id = write_observation(&mut tx, app, who, site, &o).await?;
     tx.commit().await?;
     Ok(Ok((id, o)))
+}
+
+/// Writes a checked observation of `site`, its timeline event and audit entry, in the caller's transaction.
+pub(crate) async fn write_observation(tx: &mut Tx, app: &App, who: &Caller, site: &Site, o: &sites::NewObservation) -> Result<ObservationId> {
+    let now = app.clock.now();
+    let id = sites::add_observation(tx, o, now).await?;
+    append(tx, event(who, site, now, "observed")).await?;
+    let detail = serde_json::json!({"observation": id.to_string(), "round": o.round.map(|r| r.to_string()), "team": o.team.map(|t| t.to_string())});
+    audit::append(tx, entry(who, now, "observe", site, detail)).await?;
+    Ok(id)
 }
 
 /// "Confirmed unchanged": dates the site's last check without an observation.

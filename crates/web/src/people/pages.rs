@@ -50,6 +50,8 @@ struct ListPage {
     left: bool,
     /// "The duplicate suggestions learned from N decisions".
     learned: String,
+    /// The account may import spreadsheets (`/imports`).
+    can_import: bool,
 }
 
 /// GET /people
@@ -63,7 +65,8 @@ pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
         .collect();
     let decisions = files::duplicate_model_decisions(&state, &who).await?;
     let learned = ctx.lang.tn("people.duplicates.learned", decisions as i64, &[]);
-    Ok(render(&ListPage { ctx, lines, left, learned }))
+    let can_import = veille_app::imports::can_import(&who);
+    Ok(render(&ListPage { ctx, lines, left, learned, can_import }))
 }
 
 /// GET /people.csv: pseudonymised, audited (see `files::export_csv`).

@@ -12,6 +12,7 @@ mod entry_points;
 mod field_encryption;
 mod figures;
 mod helpers;
+mod imports;
 mod mail;
 mod matrix;
 mod meetings;
