@@ -235,8 +235,7 @@ pub async fn encounter_totals(db: &Db, scope: &Scope, s: &Slice) -> Result<Encou
 pub async fn encounters_by_territory(db: &Db, scope: &Scope, s: &Slice) -> Result<Counts> {
     let mut p = Params::new();
     let w = encounters_where(scope, s, &mut p);
-    grouped(db, &format!("SELECT COALESCE(e.territory_id, '') AS k, COUNT(*) AS n FROM encounters e WHERE {w} GROUP BY COALESCE(e.territory_id, '')"), &p)
-        .await
+    grouped(db, &format!("SELECT COALESCE(e.territory_id, '') AS k, COUNT(*) AS n FROM encounters e WHERE {w} GROUP BY COALESCE(e.territory_id, '')"), &p).await
 }
 
 /// A dimension of the unique people met.

@@ -45,7 +45,12 @@ pub fn routes(reg: Registry) -> Registry {
         .get("/figures/export.xlsx", Signed, "The figures dashboard as XLSX, one sheet per group (small counts suppressed)", get(export_xlsx))
         .get("/figures/activity-report", Signed, "The activity report of an organisation for a period, printable (small counts suppressed)", get(report_page))
         .get("/figures/activity-report.pdf", Signed, "The activity report as PDF (small counts suppressed)", get(report_pdf))
-        .get("/figures/map.geojson", Signed, "Figures by territory over the period as GeoJSON outlines with their counts (small counts suppressed)", get(map_geojson))
+        .get(
+            "/figures/map.geojson",
+            Signed,
+            "Figures by territory over the period as GeoJSON outlines with their counts (small counts suppressed)",
+            get(map_geojson),
+        )
         .get("/api/v1/figures/reports", Signed, "Figures: reports by source, type, level, channel, status and response time", get(api_reports))
         .doc(doc)
         .get("/api/v1/figures/encounters", Signed, "Figures: encounters and unique people, new or known, by gender and age band", get(api_encounters))
@@ -202,7 +207,13 @@ fn bad_choice(lang: Lang, errors: &FieldErrors) -> Response {
 }
 
 /// GET /figures/export.csv
-pub async fn export_csv(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<FiguresQuery>, RawQuery(raw): RawQuery) -> AppResult<Response> {
+pub async fn export_csv(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Query(q): Query<FiguresQuery>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
     Ok(match outside(&state, &who, ctx.lang, &q, &sections_of(&raw)).await? {
         Ok(d) => download("text/csv; charset=utf-8", &file_name(&d, "csv"), export::to_csv(ctx.lang, &d)?),
         Err(e) => bad_choice(ctx.lang, &e),
@@ -210,7 +221,13 @@ pub async fn export_csv(State(state): State<AppState>, ctx: PageCtx, who: Authen
 }
 
 /// GET /figures/export.xlsx
-pub async fn export_xlsx(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<FiguresQuery>, RawQuery(raw): RawQuery) -> AppResult<Response> {
+pub async fn export_xlsx(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Query(q): Query<FiguresQuery>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
     Ok(match outside(&state, &who, ctx.lang, &q, &sections_of(&raw)).await? {
         Ok(d) => download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &file_name(&d, "xlsx"), export::to_xlsx(ctx.lang, &d)?),
         Err(e) => bad_choice(ctx.lang, &e),
@@ -231,7 +248,13 @@ struct ReportPage {
 }
 
 /// GET /figures/activity-report
-pub async fn report_page(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<FiguresQuery>, RawQuery(raw): RawQuery) -> AppResult<Response> {
+pub async fn report_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Query(q): Query<FiguresQuery>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
     let chosen = sections_of(&raw);
     Ok(match outside(&state, &who, ctx.lang, &q, &chosen).await? {
         Ok(d) => {
@@ -239,12 +262,10 @@ pub async fn report_page(State(state): State<AppState>, ctx: PageCtx, who: Authe
             let picked = app::chosen_sections(&chosen);
             let explicit: Vec<String> = if picked.len() == app::GROUPS.len() { Vec::new() } else { picked.iter().map(|s| (*s).to_owned()).collect() };
             let query = with_sections(&q, &explicit);
-            let sections = app::GROUPS
-                .iter()
-                .map(|g| ((*g).to_owned(), ctx.t(&format!("figures.group.{g}")), explicit.iter().any(|e| e == g)))
-                .collect();
+            let sections = app::GROUPS.iter().map(|g| ((*g).to_owned(), ctx.t(&format!("figures.group.{g}")), explicit.iter().any(|e| e == g))).collect();
             let (pdf, xlsx) = (format!("/figures/activity-report.pdf?{query}"), format!("/figures/export.xlsx?{query}"));
-            let hidden = serde_html_form::from_str::<Vec<(String, String)>>(&q.query_string()).unwrap_or_default().into_iter().filter(|(_, v)| !v.is_empty()).collect();
+            let hidden =
+                serde_html_form::from_str::<Vec<(String, String)>>(&q.query_string()).unwrap_or_default().into_iter().filter(|(_, v)| !v.is_empty()).collect();
             render(&ReportPage { ctx, pdf, xlsx, hidden, sections, doc })
         }
         Err(e) => bad_choice(ctx.lang, &e),
@@ -252,7 +273,13 @@ pub async fn report_page(State(state): State<AppState>, ctx: PageCtx, who: Authe
 }
 
 /// GET /figures/activity-report.pdf
-pub async fn report_pdf(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<FiguresQuery>, RawQuery(raw): RawQuery) -> AppResult<Response> {
+pub async fn report_pdf(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Query(q): Query<FiguresQuery>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
     Ok(match outside(&state, &who, ctx.lang, &q, &sections_of(&raw)).await? {
         Ok(d) => {
             let name = format!("rapport-activite-{}.pdf", d.period.label().replace([' ', '–'], ""));

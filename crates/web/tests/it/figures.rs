@@ -258,7 +258,18 @@ async fn figures_agree_with_the_hand_computed_fixture() {
     let mut c = w.app.session_for(w.coordinator, false).await;
     let page = c.get("/figures?period=month&at=2026-12").await;
     assert_eq!(page.status, StatusCode::OK);
-    for id in ["reports-source", "people-novelty", "referrals-outcome", "chart-trend-reports", "export-xlsx", "territories-reports", "sites-population", "figures-map", "map-table", "map-row-T1"] {
+    for id in [
+        "reports-source",
+        "people-novelty",
+        "referrals-outcome",
+        "chart-trend-reports",
+        "export-xlsx",
+        "territories-reports",
+        "sites-population",
+        "figures-map",
+        "map-table",
+        "map-row-T1",
+    ] {
         assert!(page.body.contains(&format!("id=\"{id}\"")), "{id}");
     }
     let page = c.get("/figures?period=month&at=2026-13&team=nope").await;
