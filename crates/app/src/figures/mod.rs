@@ -780,7 +780,7 @@ async fn compute(app: &App, who: &Caller, lang: Lang, choice: &Choice, audience:
     let slice = |p: &Period| Slice { from: p.start(), to: p.end(), team: choice.team, territory: choice.territory };
     let territories = crate::territories::names(&app.db).await?;
     let ctx = Ctx { app, scope: Scope::figures_of(choice.organisation), lang, now: slice(&choice.period), before: slice(&previous), territories };
-    let wanted = |id: &str| only.is_none_or(|o| o.iter().any(|x| *x == id));
+    let wanted = |id: &str| only.is_none_or(|o| o.contains(&id));
     let mut groups = Vec::new();
     for id in GROUPS {
         if !wanted(id) {
