@@ -33,6 +33,11 @@ test('on a phone: a coordinator opens last month\'s figures, compares with the m
     assert.match(await phone.textContent('#comparison'), new RegExp(month(before)));
     assert.match(await phone.textContent('#reports-source thead'), new RegExp(`${month(last)}[\\s\\S]*${month(before)}`));
     await phone.locator('#chart-trend-reports').waitFor();
+    // The map of territories (a choropleth, never a point) and its data table.
+    await phone.locator('#figures-map.leaflet-container').waitFor();
+    await phone.waitForFunction(() => document.getElementById('figures-map').dataset.count !== undefined);
+    assert.equal(await phone.locator('#figures-map .leaflet-marker-icon').count(), 0, 'no record drawn as a point');
+    assert.ok(await phone.locator('#map-table').isVisible());
     await check(phone, 'phone_figures_last_month');
     // A mistake is told next to its field, what was typed kept.
     await phone.fill('#at', '2026-13');
@@ -52,6 +57,18 @@ test('on a phone: a coordinator opens last month\'s figures, compares with the m
     assert.match(download.suggestedFilename(), /^chiffres-\d{4}-\d{2}\.xlsx$/);
     const bytes = await readFile(await download.path());
     assert.ok(bytes.length > 1000 && bytes[0] === 0x50 && bytes[1] === 0x4b, 'an XLSX (a zip) was downloaded');
+    // A funder's view: the activity report with two chosen sections, kept in the address.
+    await phone.click('#activity-report');
+    await phone.waitForURL(/activity-report/);
+    await phone.check('#section-territories');
+    await phone.check('#section-sites');
+    await phone.click('#sections-form button');
+    await phone.waitForURL(/section=territories&section=sites/);
+    assert.ok(await phone.isChecked('#section-sites'));
+    assert.equal(await phone.isChecked('#section-reports'), false);
+    assert.match(await phone.getAttribute('#report-pdf', 'href'), /section=territories&section=sites/);
+    assert.match(await phone.getAttribute('#report-xlsx', 'href'), /section=territories&section=sites/);
+    await check(phone, 'phone_figures_funder_view');
   } finally {
     await server.stop();
   }

@@ -108,6 +108,8 @@ pub enum ReportDim {
     Channel,
     /// Its status now.
     Status,
+    /// The territory it was placed in (its id; empty: none).
+    Territory,
 }
 
 fn reports_where(scope: &Scope, s: &Slice, p: &mut Params) -> String {
@@ -125,6 +127,7 @@ pub async fn reports_by(db: &Db, scope: &Scope, s: &Slice, dim: ReportDim) -> Re
         ReportDim::Level => "CAST(COALESCE(level_override, level) AS TEXT)",
         ReportDim::Channel => "channel",
         ReportDim::Status => "status",
+        ReportDim::Territory => "COALESCE(territory_id, '')",
     };
     let mut p = Params::new();
     let fw = reports_where(scope, s, &mut p);
@@ -244,6 +247,14 @@ async fn files_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, without: &[Pe
     let out = leave_out("ep.person_id", without, &mut p);
     let sql = format!("SELECT COUNT(DISTINCT ep.person_id) FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out}");
     Ok(p.bind_scalar(sqlx::query_scalar::<_, i64>(&sql)).fetch_one(&mut *c).await?)
+}
+
+/// Encounters in the slice by the territory they were placed in (its id;
+/// empty: no point, or a point outside every territory).
+pub async fn encounters_by_territory(db: &Db, scope: &Scope, s: &Slice) -> Result<Counts> {
+    let mut p = Params::new();
+    let w = encounters_where(scope, s, &mut p);
+    grouped(db, &format!("SELECT COALESCE(e.territory_id, '') AS k, COUNT(*) AS n FROM encounters e WHERE {w} GROUP BY COALESCE(e.territory_id, '')"), &p).await
 }
 
 /// A dimension of the unique people met.
@@ -486,6 +497,94 @@ pub async fn sessions_by_kind(db: &Db, scope: &Scope, s: &Slice) -> Result<Vec<(
         .fetch_all(db.pool())
         .await?;
     rows.iter().map(|r| Ok((r.try_get("k")?, r.try_get("n")?, r.try_get("att")?))).collect()
+}
+
+// ---------------------------------------------------------------- sites
+
+/// The sites an organisation's figures count: those it recorded and those
+/// it observed (sites are a shared register, decision 88).
+const SITE_COLUMNS: RecordColumns<'static> = RecordColumns {
+    organisation: "s.organisation_id",
+    territory: Some("s.territory_id"),
+    case: None,
+    shared_with: Some(crate::sql::Shared::Exists("EXISTS (SELECT 1 FROM site_observations so WHERE so.site_id = s.id AND so.organisation_id = {org})")),
+};
+
+/// A dimension of sites.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SiteDim {
+    /// Its kind (`camp`, `squat`…).
+    Kind,
+    /// Its territory (id; empty: none).
+    Territory,
+}
+
+impl SiteDim {
+    fn expr(self) -> &'static str {
+        match self {
+            SiteDim::Kind => "s.kind",
+            SiteDim::Territory => "COALESCE(s.territory_id, '')",
+        }
+    }
+}
+
+/// Sites active at some time in the slice (recorded before its end, not
+/// closed before its start), by a dimension (not by team: a site names none).
+pub async fn sites_active_by(db: &Db, scope: &Scope, s: &Slice, dim: SiteDim) -> Result<Counts> {
+    let mut p = Params::new();
+    let (a, b) = (p.push(s.from.as_micros()), p.push(s.to.as_micros()));
+    let terr = territory(s, "s.territory_id", &mut p);
+    let allowed = scope.records(&SITE_COLUMNS, &mut p);
+    let expr = dim.expr();
+    grouped(
+        db,
+        &format!(
+            "SELECT {expr} AS k, COUNT(*) AS n FROM sites s WHERE s.created_at < {b} AND (s.closed_at IS NULL OR s.closed_at >= {a}){terr} AND {allowed} \
+             GROUP BY {expr}"
+        ),
+        &p,
+    )
+    .await
+}
+
+/// The estimated population on sites in each interval `[bounds[i],
+/// bounds[i+1])`, by site kind: for each site, the people counted by its
+/// latest observation in the interval, summed (a site not observed in an
+/// interval counts nothing there). One query; the slice's period is ignored,
+/// its territory applies. Returns (interval, kind, people).
+pub async fn site_population(db: &Db, scope: &Scope, s: &Slice, bounds: &[Timestamp]) -> Result<Vec<(usize, String, i64)>> {
+    let n = bounds.len().saturating_sub(1);
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let mut p = Params::new();
+    let mut case = String::from("CASE");
+    for (i, b) in bounds[1..].iter().enumerate() {
+        case.push_str(&format!(" WHEN o.observed_at < {} THEN {i}", p.push(b.as_micros())));
+    }
+    case.push_str(" END");
+    let (lo, hi) = (p.push(bounds[0].as_micros()), p.push(bounds[n].as_micros()));
+    let terr = territory(s, "s.territory_id", &mut p);
+    let allowed = scope.records(&SITE_COLUMNS, &mut p);
+    let rows = p
+        .bind(sqlx::query(&format!(
+            "SELECT b, k, CAST(SUM(people) AS BIGINT) AS n FROM (\
+               SELECT b, k, people, ROW_NUMBER() OVER (PARTITION BY site_id, b ORDER BY observed_at DESC, id DESC) AS rn FROM (\
+                 SELECT CAST({case} AS BIGINT) AS b, s.kind AS k, o.site_id, o.observed_at, o.id, o.people \
+                 FROM site_observations o JOIN sites s ON s.id = o.site_id \
+                 WHERE o.observed_at >= {lo} AND o.observed_at < {hi}{terr} AND {allowed}) x) y \
+             WHERE rn = 1 GROUP BY b, k"
+        )))
+        .fetch_all(db.pool())
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let b: i64 = r.try_get("b")?;
+        if let Ok(i) = usize::try_from(b) {
+            out.push((i, r.try_get("k")?, r.try_get("n")?));
+        }
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------- trends

@@ -24,6 +24,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("reports-map.js", "text/javascript", include_bytes!("../assets/reports-map.js")),
     ("people.js", "text/javascript", include_bytes!("../assets/people.js")),
     ("tension-map.js", "text/javascript", include_bytes!("../assets/tension-map.js")),
+    ("figures-map.js", "text/javascript", include_bytes!("../assets/figures-map.js")),
     ("htmx.min.js", "text/javascript", node_module!("htmx.org/dist/htmx.min.js")),
     ("leaflet.js", "text/javascript", node_module!("leaflet/dist/leaflet.js")),
     ("leaflet.css", "text/css", node_module!("leaflet/dist/leaflet.css")),

@@ -4,7 +4,7 @@
 //! what is suppressed.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -45,9 +45,19 @@ pub fn routes(reg: Registry) -> Registry {
         .get("/figures/export.xlsx", Signed, "The figures dashboard as XLSX, one sheet per group (small counts suppressed)", get(export_xlsx))
         .get("/figures/activity-report", Signed, "The activity report of an organisation for a period, printable (small counts suppressed)", get(report_page))
         .get("/figures/activity-report.pdf", Signed, "The activity report as PDF (small counts suppressed)", get(report_pdf))
+        .get(
+            "/figures/map.geojson",
+            Signed,
+            "Figures by territory over the period as GeoJSON outlines with their counts (small counts suppressed)",
+            get(map_geojson),
+        )
         .get("/api/v1/figures/reports", Signed, "Figures: reports by source, type, level, channel, status and response time", get(api_reports))
         .doc(doc)
         .get("/api/v1/figures/encounters", Signed, "Figures: encounters and unique people, new or known, by gender and age band", get(api_encounters))
+        .doc(doc)
+        .get("/api/v1/figures/territories", Signed, "Figures: reports, encounters and active sites by territory", get(api_territories))
+        .doc(doc)
+        .get("/api/v1/figures/sites", Signed, "Figures: active sites by kind and their estimated population", get(api_sites))
         .doc(doc)
         .get("/api/v1/figures/distributions", Signed, "Figures: distributions by item", get(api_distributions))
         .doc(doc)
@@ -71,11 +81,16 @@ struct DashboardPage {
     options: app::Options,
     d: Option<Dashboard>,
     charts: Vec<(Chart, Vec<(String, String)>)>,
+    areas: Vec<app::MapArea>,
 }
 
 impl DashboardPage {
     fn kinds(&self) -> Vec<(&'static str, String)> {
         [Kind::Month, Kind::Quarter, Kind::Year, Kind::Custom].iter().map(|k| (k.code(), self.ctx.t(&format!("figures.kind.{}", k.code())))).collect()
+    }
+    /// The territories the map shows (some count in the period).
+    fn shown_areas(&self) -> Vec<&app::MapArea> {
+        self.areas.iter().filter(|a| [a.reports, a.encounters, a.sites].iter().any(|c| c.value != Some(0))).collect()
     }
     fn cell(&self, c: &app::Cell) -> String {
         c.text(self.d.as_ref().map(|d| d.min_cell).unwrap_or(11))
@@ -135,20 +150,46 @@ async fn choose(state: &AppState, who: &Authenticated, lang: Lang, q: &FiguresQu
 /// GET /figures
 pub async fn page(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<FiguresQuery>) -> AppResult<Response> {
     let lang = ctx.lang;
-    let (d, errors, org) = match choose(&state, &who, lang, &q).await {
-        Ok(choice) => (Some(app::dashboard(&state, &who, lang, &choice, Audience::Page).await?), FieldErrors::new(), choice.organisation),
-        Err(errors) => (None, errors, who.account.organisation),
+    let (d, errors, org, areas) = match choose(&state, &who, lang, &q).await {
+        Ok(choice) => {
+            let areas = app::map(&state, &who, lang, &choice).await?;
+            (Some(app::dashboard(&state, &who, lang, &choice, Audience::Page).await?), FieldErrors::new(), choice.organisation, areas)
+        }
+        Err(errors) => (None, errors, who.account.organisation, Vec::new()),
     };
     let options = app::options(&state, &who, org).await?;
     let charts = d.as_ref().map(charts_of).unwrap_or_default();
     let kind = d.as_ref().map(|d| d.period.kind.code().to_owned()).unwrap_or_else(|| if q.period.is_empty() { "month".into() } else { q.period.clone() });
-    Ok(render(&DashboardPage { ctx, q, kind, errors, options, d, charts }))
+    Ok(render(&DashboardPage { ctx, q, kind, errors, options, d, charts, areas }))
 }
 
-async fn outside(state: &AppState, who: &Authenticated, lang: Lang, q: &FiguresQuery) -> AppResult<Result<Dashboard, FieldErrors>> {
+/// The sections chosen in the query (`section=reports&section=sites`, decision 89).
+fn sections_of(raw: &Option<String>) -> Vec<String> {
+    let pairs: Vec<(String, String)> = raw.as_deref().and_then(|r| serde_html_form::from_str(r).ok()).unwrap_or_default();
+    pairs.into_iter().filter(|(k, _)| k == "section").map(|(_, v)| v).collect()
+}
+
+/// The choices and the chosen sections (ids of `GROUPS`) as a query string.
+fn with_sections(q: &FiguresQuery, sections: &[String]) -> String {
+    sections.iter().fold(q.query_string(), |s, id| format!("{s}&section={id}"))
+}
+
+async fn outside(state: &AppState, who: &Authenticated, lang: Lang, q: &FiguresQuery, sections: &[String]) -> AppResult<Result<Dashboard, FieldErrors>> {
     Ok(match choose(state, who, lang, q).await {
-        Ok(choice) => Ok(app::dashboard(state, who, lang, &choice, Audience::Outside).await?),
+        Ok(choice) => Ok(app::dashboard_of(state, who, lang, &choice, Audience::Outside, sections).await?),
         Err(e) => Err(e),
+    })
+}
+
+/// GET /figures/map.geojson
+pub async fn map_geojson(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<FiguresQuery>) -> AppResult<Response> {
+    Ok(match choose(&state, &who, ctx.lang, &q).await {
+        Ok(choice) => {
+            let areas = app::map(&state, &who, ctx.lang, &choice).await?;
+            let body = app::map_geojson(&state, &areas).await?.to_string();
+            ([(CONTENT_TYPE, "application/geo+json"), (CACHE_CONTROL, "no-store")], body).into_response()
+        }
+        Err(e) => bad_choice(ctx.lang, &e),
     })
 }
 
@@ -166,16 +207,28 @@ fn bad_choice(lang: Lang, errors: &FieldErrors) -> Response {
 }
 
 /// GET /figures/export.csv
-pub async fn export_csv(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<FiguresQuery>) -> AppResult<Response> {
-    Ok(match outside(&state, &who, ctx.lang, &q).await? {
+pub async fn export_csv(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Query(q): Query<FiguresQuery>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    Ok(match outside(&state, &who, ctx.lang, &q, &sections_of(&raw)).await? {
         Ok(d) => download("text/csv; charset=utf-8", &file_name(&d, "csv"), export::to_csv(ctx.lang, &d)?),
         Err(e) => bad_choice(ctx.lang, &e),
     })
 }
 
 /// GET /figures/export.xlsx
-pub async fn export_xlsx(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<FiguresQuery>) -> AppResult<Response> {
-    Ok(match outside(&state, &who, ctx.lang, &q).await? {
+pub async fn export_xlsx(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Query(q): Query<FiguresQuery>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    Ok(match outside(&state, &who, ctx.lang, &q, &sections_of(&raw)).await? {
         Ok(d) => download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &file_name(&d, "xlsx"), export::to_xlsx(ctx.lang, &d)?),
         Err(e) => bad_choice(ctx.lang, &e),
     })
@@ -186,24 +239,48 @@ pub async fn export_xlsx(State(state): State<AppState>, ctx: PageCtx, who: Authe
 struct ReportPage {
     ctx: PageCtx,
     pdf: String,
+    xlsx: String,
+    /// The choices, kept as hidden fields of the sections' form.
+    hidden: Vec<(String, String)>,
+    /// Every group (id, title) and whether it is chosen.
+    sections: Vec<(String, String, bool)>,
     doc: Document,
 }
 
 /// GET /figures/activity-report
-pub async fn report_page(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<FiguresQuery>) -> AppResult<Response> {
-    Ok(match outside(&state, &who, ctx.lang, &q).await? {
+pub async fn report_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Query(q): Query<FiguresQuery>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    let chosen = sections_of(&raw);
+    Ok(match outside(&state, &who, ctx.lang, &q, &chosen).await? {
         Ok(d) => {
             let doc = export::activity_report(ctx.lang, &d);
-            let pdf = format!("/figures/activity-report.pdf?{}", q.query_string());
-            render(&ReportPage { ctx, pdf, doc })
+            let picked = app::chosen_sections(&chosen);
+            let explicit: Vec<String> = if picked.len() == app::GROUPS.len() { Vec::new() } else { picked.iter().map(|s| (*s).to_owned()).collect() };
+            let query = with_sections(&q, &explicit);
+            let sections = app::GROUPS.iter().map(|g| ((*g).to_owned(), ctx.t(&format!("figures.group.{g}")), explicit.iter().any(|e| e == g))).collect();
+            let (pdf, xlsx) = (format!("/figures/activity-report.pdf?{query}"), format!("/figures/export.xlsx?{query}"));
+            let hidden =
+                serde_html_form::from_str::<Vec<(String, String)>>(&q.query_string()).unwrap_or_default().into_iter().filter(|(_, v)| !v.is_empty()).collect();
+            render(&ReportPage { ctx, pdf, xlsx, hidden, sections, doc })
         }
         Err(e) => bad_choice(ctx.lang, &e),
     })
 }
 
 /// GET /figures/activity-report.pdf
-pub async fn report_pdf(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<FiguresQuery>) -> AppResult<Response> {
-    Ok(match outside(&state, &who, ctx.lang, &q).await? {
+pub async fn report_pdf(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    who: Authenticated,
+    Query(q): Query<FiguresQuery>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    Ok(match outside(&state, &who, ctx.lang, &q, &sections_of(&raw)).await? {
         Ok(d) => {
             let name = format!("rapport-activite-{}.pdf", d.period.label().replace([' ', '–'], ""));
             download("application/pdf", &name, export::activity_report_pdf(ctx.lang, &d).await?)
@@ -227,6 +304,14 @@ pub async fn api_reports(State(s): State<AppState>, who: Authenticated, Query(q)
 /// GET /api/v1/figures/encounters
 pub async fn api_encounters(State(s): State<AppState>, who: Authenticated, Query(q): Query<FiguresQuery>) -> AppResult<Response> {
     api(s, who, q, "encounters").await
+}
+/// GET /api/v1/figures/territories
+pub async fn api_territories(State(s): State<AppState>, who: Authenticated, Query(q): Query<FiguresQuery>) -> AppResult<Response> {
+    api(s, who, q, "territories").await
+}
+/// GET /api/v1/figures/sites
+pub async fn api_sites(State(s): State<AppState>, who: Authenticated, Query(q): Query<FiguresQuery>) -> AppResult<Response> {
+    api(s, who, q, "sites").await
 }
 /// GET /api/v1/figures/distributions
 pub async fn api_distributions(State(s): State<AppState>, who: Authenticated, Query(q): Query<FiguresQuery>) -> AppResult<Response> {

@@ -25,7 +25,7 @@ use veille_domain::people::{AgeBand, Gender, Need, ReferralStatus};
 use veille_domain::reports::{Channel, Source, Status, SITUATIONS};
 use veille_domain::shelter::Night;
 use veille_domain::{Action, OrganisationId, Resource, ResourceKind, Role, TeamId, TerritoryId};
-use veille_storage::figures::{self as store, Counts, PersonDim, ReferralDim, ReportDim, Slice, Trend};
+use veille_storage::figures::{self as store, Counts, PersonDim, ReferralDim, ReportDim, SiteDim, Slice, Trend};
 use veille_storage::Scope;
 
 use crate::error::Result;
@@ -287,7 +287,15 @@ impl Dashboard {
 }
 
 /// The ids of the groups, in order.
-pub const GROUPS: [&str; 7] = ["reports", "encounters", "distributions", "referrals", "cases", "shelter", "mediations"];
+pub const GROUPS: [&str; 9] = ["reports", "encounters", "territories", "sites", "distributions", "referrals", "cases", "shelter", "mediations"];
+
+/// The group a trend belongs to (a chosen section brings its trend).
+fn trend_group(kind: &str) -> &str {
+    match kind {
+        "sites_population" => "sites",
+        other => other,
+    }
+}
 
 struct Ctx<'a> {
     app: &'a App,
@@ -295,6 +303,8 @@ struct Ctx<'a> {
     lang: Lang,
     now: Slice,
     before: Slice,
+    /// Territory names by id.
+    territories: std::collections::HashMap<TerritoryId, String>,
 }
 
 /// Counts of both periods, as raw numbers.
@@ -342,6 +352,29 @@ fn named(b: &Both, empty: &str) -> Vec<Row> {
         })
         .collect();
     rows.sort_by(|a, b| b.current.value.cmp(&a.current.value).then_with(|| a.label.cmp(&b.label)));
+    rows
+}
+
+/// Rows by territory: each territory counted in either period, by name, then
+/// the records placed in none (`none`).
+fn by_territory(lang: Lang, names: &std::collections::HashMap<TerritoryId, String>, b: &Both) -> Vec<Row> {
+    let ids: BTreeSet<&String> = b.now.iter().chain(&b.before).map(|(k, _)| k).filter(|k| !k.is_empty()).collect();
+    let mut rows: Vec<Row> = ids
+        .into_iter()
+        .map(|k| Row {
+            code: k.clone(),
+            label: k.parse::<TerritoryId>().ok().and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| k.clone()),
+            current: Cell { value: Some(get(&b.now, k)) },
+            previous: Cell { value: Some(get(&b.before, k)) },
+        })
+        .collect();
+    rows.sort_by(|a, b| a.label.cmp(&b.label));
+    rows.push(Row {
+        code: "none".into(),
+        label: lang.t("figures.no_territory"),
+        current: Cell { value: Some(get(&b.now, "")) },
+        previous: Cell { value: Some(get(&b.before, "")) },
+    });
     rows
 }
 
@@ -479,6 +512,46 @@ impl Ctx<'_> {
         })
     }
 
+    async fn territories(&self) -> Result<Group> {
+        let (db, sc, l) = (&self.app.db, &self.scope, self.lang);
+        let reports = self.both(|s| async move { store::reports_by(db, sc, &s, ReportDim::Territory).await }).await?;
+        let encounters = self.both(|s| async move { store::encounters_by_territory(db, sc, &s).await }).await?;
+        let sites = self.both(|s| async move { store::sites_active_by(db, sc, &s, SiteDim::Territory).await }).await?;
+        Ok(Group {
+            id: "territories".into(),
+            title: l.t("figures.group.territories"),
+            note: None,
+            measures: Vec::new(),
+            tables: vec![
+                table(l, "territories-reports", "figures.table.reports_by_territory", by_territory(l, &self.territories, &reports), true),
+                table(l, "territories-encounters", "figures.table.encounters_by_territory", by_territory(l, &self.territories, &encounters), true),
+                table(l, "territories-sites", "figures.table.sites_by_territory", by_territory(l, &self.territories, &sites), true),
+            ],
+        })
+    }
+
+    async fn sites(&self) -> Result<Group> {
+        let (db, sc, l) = (&self.app.db, &self.scope, self.lang);
+        let kinds = self.both(|s| async move { store::sites_active_by(db, sc, &s, SiteDim::Kind).await }).await?;
+        let population = self
+            .both(|s| async move {
+                let bounds = [s.from, s.to];
+                veille_storage::error::Result::<Counts>::Ok(store::site_population(db, sc, &s, &bounds).await?.into_iter().map(|(_, k, n)| (k, n)).collect())
+            })
+            .await?;
+        let codes = veille_storage::sites::KINDS;
+        Ok(Group {
+            id: "sites".into(),
+            title: l.t("figures.group.sites"),
+            note: self.now.team.map(|_| l.t("figures.no_team")),
+            measures: Vec::new(),
+            tables: vec![
+                table(l, "sites-kind", "figures.table.sites_by_kind", coded(l, "site.kind", &codes, &kinds), true),
+                table(l, "sites-population", "figures.table.population_by_kind", coded(l, "site.kind", &codes, &population), true),
+            ],
+        })
+    }
+
     async fn distributions(&self) -> Result<Group> {
         let (db, sc, l) = (&self.app.db, &self.scope, self.lang);
         let items = self.both(|s| async move { store::distributions_by_item(db, sc, &s).await }).await?;
@@ -594,12 +667,33 @@ impl Ctx<'_> {
         })
     }
 
-    async fn trends(&self, period: &Period) -> Result<Vec<Series>> {
+    async fn trends(&self, period: &Period, wanted: &(dyn Fn(&str) -> bool + Sync)) -> Result<Vec<Series>> {
         let months = period.trend_months();
         let bounds: Vec<veille_domain::Timestamp> = months.iter().filter_map(|d| veille_domain::Timestamp::at_paris(*d, 0)).collect();
         let mut out = Vec::new();
-        for (id, kind) in [("reports", Trend::Reports), ("encounters", Trend::Encounters), ("referrals", Trend::Referrals), ("mediations", Trend::Mediations)] {
-            let counts = store::trend(&self.app.db, &self.scope, &self.now, kind, &bounds).await?;
+        for (id, kind) in [
+            ("reports", Some(Trend::Reports)),
+            ("encounters", Some(Trend::Encounters)),
+            ("sites_population", None),
+            ("referrals", Some(Trend::Referrals)),
+            ("mediations", Some(Trend::Mediations)),
+        ] {
+            if !wanted(trend_group(id)) {
+                continue;
+            }
+            let counts = match kind {
+                Some(kind) => store::trend(&self.app.db, &self.scope, &self.now, kind, &bounds).await?,
+                None => {
+                    // The population on sites, all kinds together, month by month.
+                    let mut v = vec![0; bounds.len().saturating_sub(1)];
+                    for (i, _, n) in store::site_population(&self.app.db, &self.scope, &self.now, &bounds).await? {
+                        if let Some(slot) = v.get_mut(i) {
+                            *slot += n;
+                        }
+                    }
+                    v
+                }
+            };
             out.push(Series {
                 id: format!("trend-{id}"),
                 title: self.lang.t(&format!("figures.trend.{id}")),
@@ -618,6 +712,24 @@ pub fn suppressed_for(who: &Caller, organisation: OrganisationId, audience: Audi
 /// Computes the dashboard.
 pub async fn dashboard(app: &App, who: &Caller, lang: Lang, choice: &Choice, audience: Audience) -> Result<Dashboard> {
     compute(app, who, lang, choice, audience, None).await
+}
+
+/// The groups (`GROUPS`) among `chosen`, in their order; none chosen (or
+/// none known): every group.
+pub fn chosen_sections(chosen: &[String]) -> Vec<&'static str> {
+    let known: Vec<&'static str> = GROUPS.iter().copied().filter(|g| chosen.iter().any(|c| c == g)).collect();
+    if known.is_empty() {
+        GROUPS.to_vec()
+    } else {
+        known
+    }
+}
+
+/// The dashboard with the chosen sections only (a funder's view, decision
+/// 89): their groups and their trends.
+pub async fn dashboard_of(app: &App, who: &Caller, lang: Lang, choice: &Choice, audience: Audience, chosen: &[String]) -> Result<Dashboard> {
+    let sections = chosen_sections(chosen);
+    compute(app, who, lang, choice, audience, Some(sections.as_slice())).await
 }
 
 /// One group of figures, as the API answers it.
@@ -646,7 +758,8 @@ pub struct GroupFigures {
 
 /// One group (`GROUPS`), for the API: always suppressed.
 pub async fn group(app: &App, who: &Caller, lang: Lang, choice: &Choice, id: &str) -> Result<GroupFigures> {
-    let d = compute(app, who, lang, choice, Audience::Outside, Some(id)).await?;
+    let mut d = compute(app, who, lang, choice, Audience::Outside, Some(&[id][..])).await?;
+    d.trends.clear();
     let group = d.groups.into_iter().next().ok_or_else(crate::Error::not_found)?;
     Ok(GroupFigures {
         organisation: d.organisation,
@@ -660,20 +773,24 @@ pub async fn group(app: &App, who: &Caller, lang: Lang, choice: &Choice, id: &st
     })
 }
 
-async fn compute(app: &App, who: &Caller, lang: Lang, choice: &Choice, audience: Audience, only: Option<&str>) -> Result<Dashboard> {
+async fn compute(app: &App, who: &Caller, lang: Lang, choice: &Choice, audience: Audience, only: Option<&[&str]>) -> Result<Dashboard> {
     who.require(Action::Read, &Resource::new(ResourceKind::Statistics).owned_by(choice.organisation))?;
     let org = veille_storage::organisations::get(&app.db, choice.organisation).await.map_err(|_| crate::Error::not_found())?;
     let previous = choice.period.previous();
     let slice = |p: &Period| Slice { from: p.start(), to: p.end(), team: choice.team, territory: choice.territory };
-    let ctx = Ctx { app, scope: Scope::figures_of(choice.organisation), lang, now: slice(&choice.period), before: slice(&previous) };
+    let territories = crate::territories::names(&app.db).await?;
+    let ctx = Ctx { app, scope: Scope::figures_of(choice.organisation), lang, now: slice(&choice.period), before: slice(&previous), territories };
+    let wanted = |id: &str| only.is_none_or(|o| o.contains(&id));
     let mut groups = Vec::new();
     for id in GROUPS {
-        if only.is_some_and(|o| o != id) {
+        if !wanted(id) {
             continue;
         }
         groups.push(match id {
             "reports" => ctx.reports().await?,
             "encounters" => ctx.encounters().await?,
+            "territories" => ctx.territories().await?,
+            "sites" => ctx.sites().await?,
             "distributions" => ctx.distributions().await?,
             "referrals" => ctx.referrals().await?,
             "cases" => ctx.cases().await?,
@@ -681,7 +798,7 @@ async fn compute(app: &App, who: &Caller, lang: Lang, choice: &Choice, audience:
             _ => ctx.mediations().await?,
         });
     }
-    let trends = if only.is_none() { ctx.trends(&choice.period).await? } else { Vec::new() };
+    let trends = ctx.trends(&choice.period, &wanted).await?;
     let mut d = Dashboard {
         organisation: choice.organisation,
         organisation_name: org.name,
@@ -795,6 +912,73 @@ pub fn shown_counts(d: &Dashboard) -> Vec<Option<i64>> {
         out.extend(s.points.iter().map(|(_, c)| c.value));
     }
     out
+}
+
+/// A territory on the map of figures (decision 88): its counts in the
+/// period, suppressed as every figure that leaves the organisation.
+#[derive(Serialize, JsonSchema, Clone, Debug)]
+pub struct MapArea {
+    /// The territory's id.
+    pub id: String,
+    /// Its code.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// Reports received in the period.
+    pub reports: Cell,
+    /// Encounters placed in it.
+    pub encounters: Cell,
+    /// Sites active in the period.
+    pub sites: Cell,
+}
+
+/// The map of figures: each territory of the instance with its counts in
+/// the period (always suppressed: a cell below the threshold is not shown,
+/// and no record is ever placed as a point), and the GeoJSON of their
+/// outlines carrying the counts.
+pub async fn map(app: &App, who: &Caller, lang: Lang, choice: &Choice) -> Result<Vec<MapArea>> {
+    let d = compute(app, who, lang, choice, Audience::Outside, Some(&["territories"][..])).await?;
+    let cell = |table: &str, id: &str| -> Cell {
+        d.groups
+            .iter()
+            .flat_map(|g| &g.tables)
+            .find(|t| t.id == table)
+            .and_then(|t| t.rows.iter().find(|r| r.code == id))
+            .map(|r| r.current)
+            .unwrap_or(Cell { value: Some(0) })
+    };
+    Ok(crate::territories::list(app)
+        .await?
+        .into_iter()
+        .map(|t| {
+            let id = t.id.to_string();
+            MapArea {
+                reports: cell("territories-reports", &id),
+                encounters: cell("territories-encounters", &id),
+                sites: cell("territories-sites", &id),
+                code: t.code,
+                name: t.name,
+                id,
+            }
+        })
+        .collect())
+}
+
+/// The areas as a GeoJSON FeatureCollection: each territory's outline with
+/// its counts (`null` when suppressed).
+pub async fn map_geojson(app: &App, areas: &[MapArea]) -> Result<serde_json::Value> {
+    let mut outlines: serde_json::Value = serde_json::from_str(&crate::territories::outlines(app).await?).map_err(|e| anyhow::anyhow!("outlines: {e}"))?;
+    if let Some(features) = outlines.get_mut("features").and_then(|f| f.as_array_mut()) {
+        for f in features.iter_mut() {
+            let code = f["properties"]["code"].as_str().unwrap_or_default().to_owned();
+            if let Some(a) = areas.iter().find(|a| a.code == code) {
+                f["properties"]["reports"] = serde_json::json!(a.reports.value);
+                f["properties"]["encounters"] = serde_json::json!(a.encounters.value);
+                f["properties"]["sites"] = serde_json::json!(a.sites.value);
+            }
+        }
+    }
+    Ok(outlines)
 }
 
 /// What the dashboard's form offers: the organisations the caller may see

@@ -25,6 +25,7 @@ async fn world(config: veille_app::Config) -> World {
     let org = app.org("Association A", true).await;
     let partner_org = app.org("Accueil de jour", false).await;
     app.two_square_territories().await;
+    veille_web::territories::reload_index(&app.state).await.unwrap();
     let coordinator = app.user(org, Role::Coordinator, "coord@a.exemple.fr", None, None).await;
     let reader = app.user(org, Role::Reader, "lecture@a.exemple.fr", None, None).await;
     app.user(partner_org, Role::Partner, "partenaire@b.exemple.fr", None, None).await;
@@ -73,6 +74,17 @@ async fn report(api: &mut Client, source: &str) -> (String, i64) {
     (r.json()["id"].as_str().unwrap().to_owned(), r.json()["version"].as_i64().unwrap_or(1))
 }
 
+async fn site(api: &mut Client, name: &str, kind: &str, lon: f64) -> String {
+    let r = api.post_json("/api/v1/sites", &json!({"name": name, "kind": kind, "lon": lon, "lat": 48.05})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+async fn observe(api: &mut Client, site: &str, people: i64) {
+    let r = api.post_json(&format!("/api/v1/sites/{site}/observations"), &json!({"people": people})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
+
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
 
@@ -82,7 +94,10 @@ const DAY: i64 = 86_400;
 /// P2's other file (linked): one encounter with P1, P2, P3 and one with P3
 /// and P4 plus 1 unidentified; three reports (two from residents, one from
 /// an association), two answered after 2 and 10 hours; one referral of P1
-/// (needs food and hygiene) to the partner organisation.
+/// (needs food and hygiene) to the partner organisation. Every report and
+/// encounter is placed in territory T1. Sites: in November a camp in T1
+/// (12 people) and a squat in T2 (5 people); in December the camp is seen
+/// twice (15, then 14 people), the squat not at all.
 async fn fixture(w: &mut World, partner_org: OrganisationId) {
     let api = &mut w.api;
     let p1 = person(api, "Fantine", 1990, "woman", &["food", "hygiene"]).await;
@@ -90,7 +105,14 @@ async fn fixture(w: &mut World, partner_org: OrganisationId) {
     encounter(api, &[&p1, &p2], 2).await;
     report(api, "riverain").await;
     report(api, "riverain").await;
+    let camp = site(api, "Campement du canal", "camp", 2.05).await;
+    let squat = site(api, "Squat de la gare", "squat", 2.25).await;
+    observe(api, &camp, 12).await;
+    observe(api, &squat, 5).await;
     w.app.state.clock.advance_seconds(20 * DAY);
+    observe(api, &camp, 15).await;
+    w.app.state.clock.advance_seconds(HOUR);
+    observe(api, &camp, 14).await;
     let p3 = person(api, "Bahorel", 1960, "man", &[]).await;
     let p4 = person(api, "Gavroche bis", 2000, "man", &[]).await;
     let r = api.post_json(&format!("/api/v1/people/{p4}/links"), &json!({"other": p2})).await;
@@ -185,6 +207,32 @@ async fn figures_agree_with_the_hand_computed_fixture() {
     assert_eq!(both(&d, "cases-opened", "opened"), (Some(0), Some(0)));
     assert_eq!(both(&d, "mediations-outcome", "total"), (Some(0), Some(0)));
     assert_eq!(both(&d, "shelter-nights", "stays"), (Some(0), Some(0)));
+    // By territory: every report and encounter in T1 ("Un"), none outside;
+    // the camp in T1 and the squat in T2, both active in both months.
+    let t1 = veille_storage::territories::id_by_code(w.app.db(), "T1").await.unwrap().unwrap().to_string();
+    let t2 = veille_storage::territories::id_by_code(w.app.db(), "T2").await.unwrap().unwrap().to_string();
+    assert_eq!(both(&d, "territories-reports", &t1), (Some(3), Some(2)));
+    assert_eq!(row(&d, "territories-reports", &t1).label, "Un");
+    assert_eq!(both(&d, "territories-reports", "none"), (Some(0), Some(0)));
+    assert_eq!(both(&d, "territories-reports", "total"), (Some(3), Some(2)));
+    assert_eq!(both(&d, "territories-encounters", &t1), (Some(2), Some(1)));
+    assert_eq!(both(&d, "territories-sites", &t1), (Some(1), Some(1)));
+    assert_eq!(both(&d, "territories-sites", &t2), (Some(1), Some(1)));
+    // Sites: active by kind; population from each site's latest observation
+    // in the period (December: the camp's 14; November: 12 + 5).
+    assert_eq!(both(&d, "sites-kind", "camp"), (Some(1), Some(1)));
+    assert_eq!(both(&d, "sites-kind", "squat"), (Some(1), Some(1)));
+    assert_eq!(both(&d, "sites-kind", "total"), (Some(2), Some(2)));
+    assert_eq!(both(&d, "sites-population", "camp"), (Some(14), Some(12)));
+    assert_eq!(both(&d, "sites-population", "squat"), (Some(0), Some(5)));
+    assert_eq!(both(&d, "sites-population", "total"), (Some(14), Some(17)));
+    let t = d.trends.iter().find(|s| s.id == "trend-sites_population").unwrap();
+    assert_eq!((t.points[10].1.value, t.points[11].1.value), (Some(17), Some(14)));
+    // The map: T1 and T2 with their counts, suppressed as everything that
+    // leaves the organisation (threshold 11 here: every count hidden).
+    let areas = figures::map(&w.app.state, &who, veille_i18n::Lang::Fr, &choice).await.unwrap();
+    let a1 = areas.iter().find(|a| a.code == "T1").unwrap();
+    assert_eq!((a1.reports.value, a1.encounters.value, a1.sites.value), (None, None, None));
     // Trends: twelve months ending in December.
     let t = d.trends.iter().find(|s| s.id == "trend-encounters").unwrap();
     assert_eq!(t.points.len(), 12);
@@ -210,7 +258,18 @@ async fn figures_agree_with_the_hand_computed_fixture() {
     let mut c = w.app.session_for(w.coordinator, false).await;
     let page = c.get("/figures?period=month&at=2026-12").await;
     assert_eq!(page.status, StatusCode::OK);
-    for id in ["reports-source", "people-novelty", "referrals-outcome", "chart-trend-reports", "export-xlsx"] {
+    for id in [
+        "reports-source",
+        "people-novelty",
+        "referrals-outcome",
+        "chart-trend-reports",
+        "export-xlsx",
+        "territories-reports",
+        "sites-population",
+        "figures-map",
+        "map-table",
+        "map-row-T1",
+    ] {
         assert!(page.body.contains(&format!("id=\"{id}\"")), "{id}");
     }
     let page = c.get("/figures?period=month&at=2026-13&team=nope").await;
@@ -325,6 +384,8 @@ async fn the_exports_open_in_real_parsers_and_hold_the_tables() {
         "À propos",
         "Signalements",
         "Rencontres et personnes",
+        "Territoires",
+        "Lieux de vie",
         "Distributions",
         "Orientations",
         "Situations complexes",
@@ -359,6 +420,34 @@ async fn the_exports_open_in_real_parsers_and_hold_the_tables() {
     {
         assert!(text.contains(t), "{t} in the PDF: {text}");
     }
+    // A funder's view: the chosen sections only, kept in the links to the PDF and the workbook.
+    let page = c.get("/figures/activity-report?period=month&at=2026-12&section=sites&section=territories").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Population estimée sur les lieux de vie") && page.body.contains("Signalements reçus par territoire"), "{}", page.body);
+    assert!(!page.body.contains("Orientations par suite donnée") && !page.body.contains("Personnes par genre"));
+    assert!(page.body.contains("id=\"section-sites\" name=\"section\" value=\"sites\" checked"));
+    assert!(!page.body.contains("value=\"reports\" checked"));
+    assert!(page.body.contains("section=territories&amp;section=sites") || page.body.contains("section=territories&#38;section=sites"), "{}", page.body);
+    let r = c.get("/figures/export.xlsx?period=month&at=2026-12&section=sites&section=territories").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let sheets = xlsx_cells(&r.bytes);
+    let names: Vec<&str> = sheets.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(names, vec!["Lieux de vie", "Territoires", "À propos", "Évolution sur douze mois"], "the chosen groups only (names sorted)");
+    let trends = sheets["Évolution sur douze mois"].as_array().unwrap();
+    assert_eq!(trends[0], json!(["Mois", "Population estimée sur les lieux de vie"]));
+    assert_eq!((trends[12][0].clone(), trends[12][1].as_f64()), (json!("2026-12"), Some(14.0)));
+    let r = c.get("/figures/activity-report.pdf?period=month&at=2026-12&section=sites").await;
+    let text = pdf_text(&r.bytes);
+    assert!(text.contains("Lieux de vie") && !text.contains("Orientations par suite donnée"), "{text}");
+    // The map: territories with their suppressed counts (threshold 2: the
+    // lone site in T1 is hidden with its complement, the total of 2 shown).
+    let r = c.get("/figures/map.geojson?period=month&at=2026-12").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let map = r.json();
+    let t1 = map["features"].as_array().unwrap().iter().find(|f| f["properties"]["code"] == "T1").unwrap().clone();
+    assert_eq!((t1["properties"]["reports"].clone(), t1["properties"]["encounters"].clone()), (json!(3), json!(2)));
+    assert_eq!(t1["properties"]["sites"], Value::Null);
+    assert!(t1["geometry"]["type"].is_string() && !r.body.contains("\"Point\""), "never a point");
     // A wrong choice is named.
     let r = c.get("/figures/export.xlsx?period=week").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
