@@ -14,7 +14,8 @@
 # "## Activity report" of docs/benchmarks.md; raw results in bench/out/figures/.
 # Env: SCALE (1000000), SEED (16), REPEAT (5), ENGINES (sqlite,postgres),
 # VEILLE_BENCH_PG_URL (postgres://root@127.0.0.1:5432/postgres),
-# BENCH_SKIP_BUILD=1 to reuse the release build.
+# BENCH_SKIP_BUILD=1 to reuse the release build, BENCH_PROFILE=debug to time the debug
+# build instead (slower; the section says so).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -26,8 +27,10 @@ ENGINES="${ENGINES:-sqlite,postgres}"
 PG_ADMIN="${VEILLE_BENCH_PG_URL:-postgres://root@127.0.0.1:5432/postgres}"
 PY="$ROOT/.venv/bin/python"
 [[ -x "$PY" ]] || { echo "bench-figures: .venv missing: run scripts/install-deps.sh" >&2; exit 1; }
+PROFILE="${BENCH_PROFILE:-release}"
 if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
-  cargo build --release -q -p veille --bin veille --bin bench-figures
+  if [[ "$PROFILE" == release ]]; then cargo build --release -q -p veille --bin veille --bin bench-figures
+  else cargo build -q -p veille --bin veille --bin bench-figures; fi
 fi
 [[ ",$ENGINES," == *",postgres,"* ]] && make -s postgres-up >&2
 OUT="$ROOT/bench/out/figures"
@@ -43,7 +46,7 @@ LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 STARTED="$(date -u '+%Y-%m-%d %H:%M UTC')"
 # The last month ended, in Paris (the dashboard's default period).
 AT="$(TZ=Europe/Paris date -d "$(TZ=Europe/Paris date +%Y-%m-01) -1 day" +%Y-%m)"
-export VEILLE_FIELD_KEYS_FILE="$WORK/fields.key" VEILLE_AUDIT_KEY_FILE="$WORK/audit.key" VEILLE_LOG=warn
+export VEILLE_FIELD_KEYS_FILE="$WORK/fields.key" VEILLE_AUDIT_KEY_FILE="$WORK/audit.key" VEILLE_LOG=error
 for engine in ${ENGINES//,/ }; do
   case "$engine" in
     sqlite) export DATABASE_URL="sqlite://$WORK/veille.db" ;;
@@ -55,7 +58,7 @@ for engine in ${ENGINES//,/ }; do
   esac
   echo "bench-figures: $engine: generating $SCALE encounters…" >&2
   t0=$(date +%s.%N)
-  "$CARGO_TARGET_DIR/release/veille" demo --scale "$SCALE" --seed "$SEED" --export "$WORK/csv-$engine" > "$OUT/generate-$engine.txt"
+  "$CARGO_TARGET_DIR/$PROFILE/veille" demo --scale "$SCALE" --seed "$SEED" --export "$WORK/csv-$engine" > "$OUT/generate-$engine.txt"
   t1=$(date +%s.%N)
   echo "$t0 $t1" > "$OUT/generate-$engine.time"
   ORG="$(grep -o 'for organisation [0-9a-f-]*' "$OUT/generate-$engine.txt" | awk '{print $3}')"
@@ -63,7 +66,7 @@ for engine in ${ENGINES//,/ }; do
   echo "bench-figures: $engine: DuckDB…" >&2
   "$PY" bench/figures/duckdb_figures.py --dir "$WORK/csv-$engine" --org "$ORG" --at "$AT" --repeat "$REPEAT" --out "$OUT/duckdb-$engine.json"
   echo "bench-figures: $engine: veille…" >&2
-  "$CARGO_TARGET_DIR/release/bench-figures" --org "$ORG" --at "$AT" --repeat "$REPEAT" --duckdb "$OUT/duckdb-$engine.json" > "$OUT/veille-$engine.json"
+  "$CARGO_TARGET_DIR/$PROFILE/bench-figures" --org "$ORG" --at "$AT" --repeat "$REPEAT" --duckdb "$OUT/duckdb-$engine.json" > "$OUT/veille-$engine.json"
   if [[ "$engine" == postgres ]]; then
     psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null; PGDB=""
   else
@@ -72,5 +75,5 @@ for engine in ${ENGINES//,/ }; do
   rm -rf "$WORK/csv-$engine" "$WORK"/veille.db*
 done
 LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
-"$PY" bench/figures/report.py "$OUT" "$ENGINES" "$SCALE" "$SEED" "$REPEAT" "$AT" "$STARTED" "$LOAD_START" "$LOAD_END" "$(nproc)"
+"$PY" bench/figures/report.py "$OUT" "$ENGINES" "$SCALE" "$SEED" "$REPEAT" "$AT" "$STARTED" "$LOAD_START" "$LOAD_END" "$(nproc)" "$PROFILE"
 echo "docs/benchmarks.md: activity report section written" >&2

@@ -112,6 +112,10 @@ impl Gen {
     fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
         &v[self.rng.gen_range(0..v.len())]
     }
+    /// One code of a list.
+    fn one(&mut self, v: &[&'static str]) -> &'static str {
+        v[self.rng.gen_range(0..v.len())]
+    }
     fn chance(&mut self, p: f64) -> bool {
         self.rng.gen_bool(p)
     }
@@ -224,7 +228,17 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
     let mut rows = vec![vec![s(structure.clone()), t("synthetic"), t("scale"), t("Structures synthétiques"), i(g.start), i(g.start)]];
     w.put("directory_structures", &["id", "source", "source_id", "name", "created_at", "updated_at"], &mut rows).await?;
     let mut services = Vec::new();
-    for (k, name) in ["Accueil de jour (synthétique)", "Bains-douches (synthétique)", "Permanence d'accès aux soins (synthétique)", "Domiciliation (synthétique)", "Halte de nuit (synthétique)", "Bagagerie (synthétique)"].iter().enumerate() {
+    for (k, name) in [
+        "Accueil de jour (synthétique)",
+        "Bains-douches (synthétique)",
+        "Permanence d'accès aux soins (synthétique)",
+        "Domiciliation (synthétique)",
+        "Halte de nuit (synthétique)",
+        "Bagagerie (synthétique)",
+    ]
+    .iter()
+    .enumerate()
+    {
         let id = g.id(g.start);
         rows.push(vec![s(id.clone()), s(structure.clone()), t("synthetic"), s(format!("scale-{k}")), t(name), i(g.start), i(g.start)]);
         services.push(id);
@@ -275,7 +289,7 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
         let (birth, band) = if g.chance(0.7) {
             (i(g.rng.gen_range(1945..2010)), None)
         } else if g.chance(0.6) {
-            (None, t(*g.pick(&bands)))
+            (None, t(g.one(&bands)))
         } else {
             (None, None)
         };
@@ -316,7 +330,8 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
 
     // Rounds (about 20 encounters each), their distributions, and the encounters.
     let n_rounds = (n / 20).max(10);
-    let round_cols = ["id", "organisation_id", "team_id", "territory_id", "planned_start", "planned_end", "status", "started_at", "ended_at", "created_at", "updated_at"];
+    let round_cols =
+        ["id", "organisation_id", "team_id", "territory_id", "planned_start", "planned_end", "status", "started_at", "ended_at", "created_at", "updated_at"];
     let dist_cols = ["round_id", "item_id", "quantity"];
     let mut dists = Vec::new();
     let mut encs = Vec::new();
@@ -337,7 +352,19 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
         } else {
             ("planned", None, None)
         };
-        rows.push(vec![s(id.clone()), s(org_list[o].to_string()), s(team), terr.clone(), i(planned), i(planned + 3 * 3600 * 1_000_000), t(status), st, en, i(planned), i(planned)]);
+        rows.push(vec![
+            s(id.clone()),
+            s(org_list[o].to_string()),
+            s(team),
+            terr.clone(),
+            i(planned),
+            i(planned + 3 * 3600 * 1_000_000),
+            t(status),
+            st,
+            en,
+            i(planned),
+            i(planned),
+        ]);
         let mut chosen: Vec<&String> = Vec::new();
         for _ in 0..g.rng.gen_range(1..=4) {
             let it = g.pick(&org_items[o]);
@@ -359,7 +386,13 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
             };
             let eid = g.id(at);
             let unident = if g.chance(0.2) { g.rng.gen_range(1..=3) } else { 0 };
-            let how_many = if g.chance(0.1) { 0 } else if g.chance(0.12) { 2 } else { 1 };
+            let how_many = if g.chance(0.1) {
+                0
+            } else if g.chance(0.12) {
+                2
+            } else {
+                1
+            };
             let pool = if people[eo].is_empty() { &people[0] } else { &people[eo] };
             let mut met: Vec<String> = Vec::new();
             for _ in 0..how_many {
@@ -476,7 +509,8 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
 
     // Referrals (by directory service or to a partner outside it; some to the other organisation).
     let n_refs = (n / 20).max(20);
-    let ref_cols = ["id", "organisation_id", "person_id", "service_id", "partner_name", "partner_organisation_id", "reason", "status", "created_at", "updated_at"];
+    let ref_cols =
+        ["id", "organisation_id", "person_id", "service_id", "partner_name", "partner_organisation_id", "reason", "status", "created_at", "updated_at"];
     let statuses = ReferralStatus::codes();
     for _ in 0..n_refs {
         let at = g.when();
@@ -499,7 +533,7 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
         let id = g.id(at);
         let o = org_of(&mut g);
         let closed = at + g.rng.gen_range(1..200) * MICROS_PER_DAY;
-        let (st, out, ca) = if closed < nowm && g.chance(0.6) { ("closed", t(*g.pick(&outcomes)), i(closed)) } else { ("open", None, None) };
+        let (st, out, ca) = if closed < nowm && g.chance(0.6) { ("closed", t(g.one(&outcomes)), i(closed)) } else { ("open", None, None) };
         let terr = g.territory(&ts);
         rows.push(vec![s(id), s(org_list[o].to_string()), terr, s(format!("Situation complexe synthétique {k}")), t(st), out, ca, i(at), i(at)]);
     }
@@ -512,7 +546,17 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
         let id = g.id(g.start);
         let terr = g.territory(&ts);
         let active = i64::from(k % 7 != 6);
-        rows.push(vec![s(id.clone()), s(main.to_string()), s(format!("Centre synthétique {k}")), t("shelter_site"), terr, i(g.rng.gen_range(10..80)), i(active), i(g.start), i(g.start)]);
+        rows.push(vec![
+            s(id.clone()),
+            s(main.to_string()),
+            s(format!("Centre synthétique {k}")),
+            t("shelter_site"),
+            terr,
+            i(g.rng.gen_range(10..80)),
+            i(active),
+            i(g.start),
+            i(g.start),
+        ]);
         facilities.push(id);
     }
     w.put("facilities", &fac_cols, &mut rows).await?;
@@ -554,7 +598,20 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
         let fid = g.pick(&facilities).clone();
         let person = g.pick(if people[o].is_empty() { &people[0] } else { &people[o] }).clone();
         let terr = g.territory(&ts);
-        rows.push(vec![s(id), s(fid), s(org_list[o].to_string()), s(main.to_string()), terr, s(person), i(g.rng.gen_range(1..=3)), t(st), i(from), i(to), i(at), i(at)]);
+        rows.push(vec![
+            s(id),
+            s(fid),
+            s(org_list[o].to_string()),
+            s(main.to_string()),
+            terr,
+            s(person),
+            i(g.rng.gen_range(1..=3)),
+            t(st),
+            i(from),
+            i(to),
+            i(at),
+            i(at),
+        ]);
         w.maybe("stays", &stay_cols, &mut rows).await?;
     }
     w.put("stays", &stay_cols, &mut rows).await?;
@@ -568,7 +625,7 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
         let o = org_of(&mut g);
         let team = if g.chance(0.8) { s(g.pick(&org_teams[o]).clone()) } else { None };
         let terr = g.territory(&ts);
-        rows.push(vec![s(id), s(org_list[o].to_string()), terr, team, i(at), t("Médiation synthétique"), t(*g.pick(&med_out)), i(at), i(at)]);
+        rows.push(vec![s(id), s(org_list[o].to_string()), terr, team, i(at), t("Médiation synthétique"), t(g.one(&med_out)), i(at), i(at)]);
         w.maybe("mediations", &med_cols, &mut rows).await?;
     }
     w.put("mediations", &med_cols, &mut rows).await?;
@@ -584,7 +641,18 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
         let o = org_of(&mut g);
         let st = *g.pick(&["held", "held", "held", "planned", "cancelled"]);
         let terr = g.territory(&ts);
-        rows.push(vec![s(id.clone()), s(org_list[o].to_string()), terr, t(*g.pick(&kinds)), t("Réunion synthétique"), i(at), i(at + 7_200_000_000), t(st), i(at), i(at)]);
+        rows.push(vec![
+            s(id.clone()),
+            s(org_list[o].to_string()),
+            terr,
+            t(g.one(&kinds)),
+            t("Réunion synthétique"),
+            i(at),
+            i(at + 7_200_000_000),
+            t(st),
+            i(at),
+            i(at),
+        ]);
         for k in 0..g.rng.gen_range(0..5) {
             let who = if k == 0 && g.chance(0.5) { s(user.clone()) } else { None };
             let aid = g.id(at);
@@ -643,10 +711,7 @@ pub fn cells(d: &crate::figures::Dashboard) -> std::collections::BTreeMap<String
 /// The cells that differ between veille's figures and another engine's
 /// (a count the other engine does not name is 0 there; a cell only the
 /// other engine names is a difference), one line each.
-pub fn differences(
-    veille: &std::collections::BTreeMap<String, serde_json::Value>,
-    other: &serde_json::Map<String, serde_json::Value>,
-) -> Vec<String> {
+pub fn differences(veille: &std::collections::BTreeMap<String, serde_json::Value>, other: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
     let zero = |v: &serde_json::Value| match v {
         serde_json::Value::Array(_) => serde_json::json!([0, 0]),
         _ => serde_json::json!(0),
