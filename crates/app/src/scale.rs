@@ -736,3 +736,25 @@ pub fn differences(veille: &std::collections::BTreeMap<String, serde_json::Value
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn every_figure_that_differs_is_named() {
+        let ours: std::collections::BTreeMap<String, serde_json::Value> = [
+            ("reports-source/public".to_owned(), json!([3, 0])),
+            ("reports-source/police".to_owned(), json!([0, 0])),
+            ("measure/median_hours".to_owned(), json!([1.5, null])),
+            ("trend-reports/2026-11".to_owned(), json!(3)),
+        ]
+        .into_iter()
+        .collect();
+        let same = json!({"reports-source/public": [3, 0], "measure/median_hours": [1.5, null], "trend-reports/2026-11": 3});
+        assert!(super::differences(&ours, same.as_object().unwrap()).is_empty(), "a count not named is 0");
+        let other = json!({"reports-source/public": [3, 1], "measure/median_hours": [1.6, null], "trend-reports/2026-11": 3, "reports-source/web": [1, 0]});
+        let d = super::differences(&ours, other.as_object().unwrap());
+        assert_eq!(d.len(), 3, "{d:?}");
+    }
+}
