@@ -36,6 +36,7 @@ pub mod proxy;
 pub mod reports;
 pub mod rights;
 pub mod rounds;
+pub mod scale;
 pub mod security;
 pub mod shelter;
 pub mod sites;

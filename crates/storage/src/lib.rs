@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod actions;
 pub mod audit;
 pub mod backup;
+pub mod bulk;
 pub mod cases;
 pub mod db;
 pub mod directory;

@@ -37,8 +37,20 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Load the synthetic demo data set (Paris) and print the demo accounts.
-    Demo,
+    /// Load the synthetic demo data set (Paris) and print the demo accounts;
+    /// with --scale, add a synthetic instance of that many encounters (and
+    /// in proportion reports, people, sites, rounds, referrals… over 24 months).
+    Demo {
+        /// Encounters to generate (e.g. 1000000: 200k reports, 100k people, 10k sites).
+        #[arg(long)]
+        scale: Option<u64>,
+        /// Seed of the generator (same seed, size and day: same data).
+        #[arg(long, default_value_t = 16)]
+        seed: u64,
+        /// Write the tables the figures count as CSV files into this directory (for DuckDB).
+        #[arg(long)]
+        export: Option<PathBuf>,
+    },
     /// Import data.
     Import {
         #[command(subcommand)]
@@ -297,9 +309,22 @@ async fn run() -> anyhow::Result<()> {
             eprintln!("migrations applied");
         }
         Command::Admin { command } => admin(&config, command).await?,
-        Command::Demo => {
+        Command::Demo { scale, seed, export } => {
             let db = open(&config).await?;
-            println!("{}", veille_web::demo::load(&db).await?);
+            if accounts::count(&db).await? == 0 || (scale.is_none() && export.is_none()) {
+                println!("{}", veille_web::demo::load(&db).await?);
+            }
+            if let Some(n) = scale {
+                let options = veille_app::scale::Options { encounters: n, seed };
+                let outcome = veille_app::scale::generate(&db, &options, Clock::System.now()).await?;
+                println!("synthetic instance ({n} encounters, seed {seed}) for organisation {}:\n{}", outcome.organisation, outcome.summary());
+            }
+            if let Some(dir) = export {
+                let t0 = std::time::Instant::now();
+                let rows = veille_app::scale::export(&db, &dir).await?;
+                let total: u64 = rows.iter().map(|(_, n)| n).sum();
+                println!("exported {total} rows of {} tables to {} in {:.1} s", rows.len(), dir.display(), t0.elapsed().as_secs_f64());
+            }
         }
         Command::Import { command: ImportCommand::Territories { file, code_property, name_property } } => {
             let db = open(&config).await?;

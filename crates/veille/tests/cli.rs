@@ -268,3 +268,18 @@ async fn people_import_of_an_xlsx_names_refused_lines_exits_non_zero_writes_the_
     let _ = std::fs::remove_file(file);
     cleanup();
 }
+
+#[tokio::test]
+async fn demo_at_scale_generates_and_exports_for_duckdb() {
+    let (url, cleanup) = fresh_database().await;
+    let dir = std::env::temp_dir().join(format!("veille-scale-{}", uuid::Uuid::now_v7()));
+    let o = veille(&url, &["demo", "--scale", "2000", "--export", dir.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("rows/s") && out.lines().any(|l| l.trim_start().starts_with("encounters ") && l.trim_end().ends_with(" 2000")), "{out}");
+    let encounters = std::fs::read_to_string(dir.join("encounters.csv")).unwrap();
+    assert!(encounters.lines().count() > 2000, "every encounter exported, the demo's with them");
+    assert!(dir.join("person_links.csv").exists() && dir.join("reports.csv").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+    cleanup();
+}

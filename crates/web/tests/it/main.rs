@@ -11,6 +11,7 @@ mod directory;
 mod entry_points;
 mod field_encryption;
 mod figures;
+mod figures_duckdb;
 mod helpers;
 mod imports;
 mod mail;

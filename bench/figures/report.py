@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Writes the "## Activity report" section of docs/benchmarks.md from the raw
+results of bench/figures/run.sh (bench/out/figures/)."""
+import json
+import os
+import re
+import sys
+
+out, engines, scale, seed, repeat, at, started, load_start, load_end, nproc, profile = sys.argv[1:12]
+rows = []
+details = []
+for engine in engines.split(","):
+    gen = open(os.path.join(out, f"generate-{engine}.txt")).read()
+    total = re.search(r"total\s+(\d+) rows in ([\d.]+) s \((\d+) rows/s\)", gen)
+    exported = re.search(r"exported (\d+) rows of \d+ tables to .* in ([\d.]+) s", gen)
+    duck = json.load(open(os.path.join(out, f"duckdb-{engine}.json")))
+    ours = json.load(open(os.path.join(out, f"veille-{engine}.json")))
+    v, d, load = ours["seconds"]["best"], duck["seconds"]["queries"], duck["seconds"]["load"]
+    diff = ours["differences"]
+    rows.append(
+        f"| {engine} | {int(total.group(1)):,} | {float(total.group(2)):.0f} | {int(total.group(3)):,} | "
+        f"{v * 1000:.0f} | {ours['seconds']['median'] * 1000:.0f} | {d * 1000:.0f} | {load:.1f} | {v / d:.2f} | "
+        f"{'met' if v <= d else '**missed**'} | {ours['figures']} | {diff} |")
+    groups = ", ".join(f"{k} {s * 1000:.0f} ms" for k, s in sorted(ours["groups"].items(), key=lambda kv: -kv[1]))
+    details.append(f"- {engine}: each group alone (API, suppressed): {groups}; export of {int(exported.group(1)):,} rows to CSV in "
+                   f"{float(exported.group(2)):.1f} s.")
+    if diff:
+        details.append(f"- {engine}: **figures differ**: " + "; ".join(ours["first_differences"]))
+
+body = f"""## Activity report
+
+Issue 16: the standard activity report of the generated instance's main organisation for the last month ended
+({at}) — every group of the dashboard with the month before and twelve months of trends — computed by veille
+against the same aggregates computed by DuckDB on a CSV export of the same database, side by side in one run, on
+SQLite and PostgreSQL ({profile} build{" — not the release build the issue asks for: times are pessimistic for veille" if profile != "release" else ""}; DuckDB {json.load(open(os.path.join(out, f"duckdb-{engines.split(',')[0]}.json"))).get("threads", "?")} threads, in process,
+Python). veille's time is the dashboard for the outside audience (suppression included) and the report document
+built from it (PDF drawing left out), the fastest of {repeat} runs after a warm-up; DuckDB's is the fastest of
+{repeat} computations of the same aggregates (decision 83's definitions, written again in
+`bench/figures/duckdb_figures.py`) once the CSV files are loaded, the load given apart.
+
+Run: {started} — `nproc` = {nproc}; scale {int(scale):,} encounters (seed {seed}). Load average (1/5/15 min) at the
+start: {load_start}; at the end: {load_end} (on a 2-core machine, anything above 2 means other processes were
+competing for the cores; other builds ran during this run).
+
+Repeat with: `bash bench/figures/run.sh` (`SCALE=200000` for a smaller run; raw results in `bench/out/figures/`).
+
+| engine | rows generated | seconds | rows/s | veille best (ms) | veille median (ms) | DuckDB (ms) | DuckDB CSV load (s) | veille / DuckDB | target ≤ DuckDB | figures compared | differing |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|
+""" + "\n".join(rows) + "\n\n" + "\n".join(details) + "\n"
+
+path = "docs/benchmarks.md"
+text = open(path).read()
+if "## Activity report" in text:
+    text = re.sub(r"## Activity report\n.*?(?=\n## |\Z)", lambda m: body, text, flags=re.S)
+else:
+    text = text.rstrip("\n") + "\n\n" + body
+open(path, "w").write(text)

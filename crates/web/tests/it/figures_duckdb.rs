@@ -1,0 +1,68 @@
+//! Figures agree with DuckDB on generated data (issue 16, decision 87): a
+//! synthetic instance of 5,000 encounters (`veille_app::scale::generate`,
+//! what `veille demo --scale` runs) on the engine under test, exported as CSV
+//! (`veille_app::scale::export`), and the dashboard as the organisation's
+//! coordinator sees it (exact counts) compared figure by figure with the
+//! aggregates `bench/figures/duckdb_figures.py` computes with DuckDB from
+//! the same definitions, for a month, a quarter and a year with the period
+//! before each and the twelve months of trends.
+
+use veille_app::figures::{self, Audience, FiguresQuery};
+use veille_domain::Role;
+use veille_storage::organisations::{self, InstanceSettings};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn figures_agree_with_duckdb_on_a_generated_instance() {
+    let app = TestApp::new().await;
+    let org = app.org("Ville (synthétique)", true).await;
+    let other = app.org("Association (synthétique)", false).await;
+    app.two_square_territories().await;
+    let coordinator = app.user(org, Role::Coordinator, "coord@ville.exemple.fr", None, None).await;
+    app.user(other, Role::Coordinator, "coord@asso.exemple.fr", None, None).await;
+    let now = app.state.clock.now();
+    let mut tx = app.db().begin().await.unwrap();
+    organisations::set_settings(&mut tx, &InstanceSettings { name: "démo".into(), demo: true }, now).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let out = veille_app::scale::generate(app.db(), &veille_app::scale::Options { encounters: 5_000, seed: 7 }, now).await.unwrap();
+    assert_eq!((out.organisation, out.other), (org, Some(other)));
+    assert_eq!(out.rows.iter().find(|(t, _)| *t == "encounters").map(|(_, n)| *n), Some(5_000));
+    let dir = tempdir::Dir::new();
+    veille_app::scale::export(app.db(), &dir.0).await.unwrap();
+
+    let who = crate::sites::caller(&app, coordinator).await;
+    let today = now.paris_date();
+    let last_month = figures::Period::last_month(today);
+    let year = figures::Period::last_of(figures::Kind::Year, today);
+    let quarter = figures::Period::last_of(figures::Kind::Quarter, today);
+    let deadlines = app.state.config.report_deadlines().answer_secs;
+    for p in [last_month, quarter, year] {
+        let q = FiguresQuery { period: p.kind.code().into(), at: p.at(), ..Default::default() };
+        let choice = figures::validate(&app.state, &who, veille_i18n::Lang::Fr, &q).unwrap();
+        let d = figures::dashboard(&app.state, &who, veille_i18n::Lang::Fr, &choice, Audience::Page).await.unwrap();
+        assert!(!d.suppressed, "the coordinator sees exact counts");
+        let ours = veille_app::scale::cells(&d);
+        let received = ours.get("reports-answers/received").cloned().unwrap_or_default();
+        assert!(received[0].as_i64().unwrap_or(0) > 0 && received[1].as_i64().unwrap_or(0) > 0, "{p:?}: reports in both periods");
+        let unique = ours.get("encounters-totals/unique_people").cloned().unwrap_or_default();
+        let files = ours.get("encounters-totals/files").cloned().unwrap_or_default();
+        assert!(unique[0].as_i64() < files[0].as_i64(), "{p:?}: linked files make fewer people than files ({unique} < {files})");
+
+        let python = format!("{}/../../.venv/bin/python", env!("CARGO_MANIFEST_DIR"));
+        let script = format!("{}/../../bench/figures/duckdb_figures.py", env!("CARGO_MANIFEST_DIR"));
+        let run = std::process::Command::new(&python)
+            .arg(&script)
+            .args(["--dir", &dir.0.display().to_string(), "--org", &org.to_string(), "--period", p.kind.code(), "--at", &p.at()])
+            .args(["--answer-secs", &format!("{},{}", deadlines[0], deadlines[1])])
+            .output()
+            .expect("the DuckDB script runs (.venv from scripts/install-deps.sh)");
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let theirs: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        let theirs = theirs["cells"].as_object().unwrap();
+        let diff = veille_app::scale::differences(&ours, theirs);
+        assert!(diff.is_empty(), "{} ({}): veille and DuckDB differ on {} figures:\n{}", p.label(), engine(), diff.len(), diff.join("\n"));
+        assert!(theirs.len() > 100, "DuckDB named {} figures", theirs.len());
+    }
+}
