@@ -771,5 +771,4 @@ mod tests {
         assert_eq!(c.running_seconds(t(0), t(100)), 30 * 86_400);
         assert!(c.held());
     }
-
 }
