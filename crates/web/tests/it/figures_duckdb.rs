@@ -13,6 +13,9 @@ use veille_storage::organisations::{self, InstanceSettings};
 
 use crate::helpers::*;
 
+/// The tables of the dashboard DuckDB's side does not compute (yet).
+const NOT_IN_DUCKDB: [&str; 3] = ["territories-", "sites-", "trend-sites_population/"];
+
 #[tokio::test]
 async fn figures_agree_with_duckdb_on_a_generated_instance() {
     let app = TestApp::new().await;
@@ -43,7 +46,12 @@ async fn figures_agree_with_duckdb_on_a_generated_instance() {
         let choice = figures::validate(&app.state, &who, veille_i18n::Lang::Fr, &q).unwrap();
         let d = figures::dashboard(&app.state, &who, veille_i18n::Lang::Fr, &choice, Audience::Page).await.unwrap();
         assert!(!d.suppressed, "the coordinator sees exact counts");
-        let ours = veille_app::scale::cells(&d);
+        let mut ours = veille_app::scale::cells(&d);
+        // The DuckDB script does not compute the territories and sites groups
+        // yet (decision 88: sites and observations are not in the export);
+        // their figures are checked against the hand-computed fixture of
+        // figures.rs instead.
+        ours.retain(|k, _| !NOT_IN_DUCKDB.iter().any(|prefix| k.starts_with(prefix)));
         let received = ours.get("reports-answers/received").cloned().unwrap_or_default();
         assert!(received[0].as_i64().unwrap_or(0) > 0 && received[1].as_i64().unwrap_or(0) > 0, "{p:?}: reports in both periods");
         let unique = ours.get("encounters-totals/unique_people").cloned().unwrap_or_default();
