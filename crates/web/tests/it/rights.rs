@@ -466,6 +466,8 @@ async fn an_erasure_leaves_no_trace_keeps_the_figures_and_survives_a_restore() {
     people::link(&mut tx, e, elsewhere, &[], w.coordinator, now).await.unwrap();
     people::mark_distinct(&mut tx, e, witness, w.coordinator, now).await.unwrap();
     retention::record_change(&mut tx, e, w.coordinator, "pseudonym", "EFFACE-HIST-7731", "EFFACE-PSEUDO-7731", now).await.unwrap();
+    // The file came from a spreadsheet line.
+    veille_storage::imports::remember(&mut tx, w.street, "person", "cle-de-ligne-7731", &e.to_string(), w.coordinator, now).await.unwrap();
     veille_storage::outbox::enqueue(&mut tx, "partenaire@exemple.fr", "Orientation", "Au sujet de EFFACE-PSEUDO-7731", now).await.unwrap();
     veille_storage::outbox::enqueue(&mut tx, "autre@exemple.fr", "Autre", "Sans rapport", now).await.unwrap();
     tx.commit().await.unwrap();
@@ -504,6 +506,8 @@ async fn an_erasure_leaves_no_trace_keeps_the_figures_and_survives_a_restore() {
     }
     let mails: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(w.app.db().pool()).await.unwrap();
     assert_eq!(mails, 1, "the mail naming them is gone, the other stays");
+    let keys: Vec<String> = sqlx::query_scalar("SELECT record_id FROM import_keys WHERE import_key = 'cle-de-ligne-7731'").fetch_all(w.app.db().pool()).await.unwrap();
+    assert_eq!(keys, vec![String::new()], "the line's key stays (no re-import brings them back), naming no file");
     assert_eq!(counted(w.app.db(), w.street, now).await, before, "the figures of the past periods are unchanged");
     assert_eq!(dashboard(&w, now).await, page, "and so is the dashboard");
     let tallies: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM figure_tallies").fetch_one(w.app.db().pool()).await.unwrap();
