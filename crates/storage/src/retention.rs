@@ -530,7 +530,8 @@ pub async fn purge(tx: &mut Tx, person: PersonId, kind: PurgeKind, now: Timestam
     // The key of the spreadsheet line the file came from stays, so importing
     // the same file again does not bring the person back (decision 86), but
     // it no longer names the file.
-    out.rows.insert("import_keys", exec(tx, "UPDATE import_keys SET record_id = '' WHERE kind = 'person' AND record_id = $1", std::slice::from_ref(&id)).await?);
+    out.rows
+        .insert("import_keys", exec(tx, "UPDATE import_keys SET record_id = '' WHERE kind = 'person' AND record_id = $1", std::slice::from_ref(&id)).await?);
     if let Some(h) = household {
         let others: i64 = sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM people WHERE household_id = $1) + (SELECT COUNT(*) FROM stays WHERE household_id = $1) \

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::{Query, RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
@@ -197,11 +197,6 @@ fn file_name(d: &Dashboard, ext: &str) -> String {
     format!("chiffres-{}.{ext}", d.period.label().replace([' ', '–'], ""))
 }
 
-fn download(content_type: &str, name: &str, body: Vec<u8>) -> Response {
-    ([(CONTENT_TYPE, content_type.to_owned()), (CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")), (CACHE_CONTROL, "no-store".to_owned())], body)
-        .into_response()
-}
-
 fn bad_choice(lang: Lang, errors: &FieldErrors) -> Response {
     crate::api::invalid(lang, errors)
 }
@@ -215,7 +210,7 @@ pub async fn export_csv(
     RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
     Ok(match outside(&state, &who, ctx.lang, &q, &sections_of(&raw)).await? {
-        Ok(d) => download("text/csv; charset=utf-8", &file_name(&d, "csv"), export::to_csv(ctx.lang, &d)?),
+        Ok(d) => crate::page::download("text/csv; charset=utf-8", &file_name(&d, "csv"), export::to_csv(ctx.lang, &d)?),
         Err(e) => bad_choice(ctx.lang, &e),
     })
 }
@@ -229,7 +224,9 @@ pub async fn export_xlsx(
     RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
     Ok(match outside(&state, &who, ctx.lang, &q, &sections_of(&raw)).await? {
-        Ok(d) => download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &file_name(&d, "xlsx"), export::to_xlsx(ctx.lang, &d)?),
+        Ok(d) => {
+            crate::page::download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &file_name(&d, "xlsx"), export::to_xlsx(ctx.lang, &d)?)
+        }
         Err(e) => bad_choice(ctx.lang, &e),
     })
 }
@@ -283,7 +280,7 @@ pub async fn report_pdf(
     Ok(match outside(&state, &who, ctx.lang, &q, &sections_of(&raw)).await? {
         Ok(d) => {
             let name = format!("rapport-activite-{}.pdf", d.period.label().replace([' ', '–'], ""));
-            download("application/pdf", &name, export::activity_report_pdf(ctx.lang, &d).await?)
+            crate::page::download("application/pdf", &name, export::activity_report_pdf(ctx.lang, &d).await?)
         }
         Err(e) => bad_choice(ctx.lang, &e),
     })

@@ -197,6 +197,16 @@ pub fn render_status(status: axum::http::StatusCode, t: &impl Template) -> Respo
 }
 
 /// A 303 redirect after a successful form.
+/// A file to download: its type, its name (characters other than ASCII letters,
+/// digits, `.`, `-`, `_` and spaces left out, so the header stays well
+/// formed) and its bytes. Never cached: `security_headers` adds `no-store`.
+pub fn download(content_type: &str, name: &str, body: Vec<u8>) -> Response {
+    use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+    let name: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || ".-_ ".contains(*c)).collect();
+    let name = if name.trim().is_empty() { "fichier".to_owned() } else { name };
+    ([(CONTENT_TYPE, content_type.to_owned()), (CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\""))], body).into_response()
+}
+
 pub fn see_other(to: &str) -> Response {
     axum::response::Redirect::to(to).into_response()
 }

@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -223,23 +222,18 @@ pub async fn access_page(State(state): State<AppState>, ctx: PageCtx, who: Authe
     Ok(render(&AccessPage { ctx, person: export.person, doc }))
 }
 
-fn download(content_type: &str, name: String, body: Vec<u8>) -> Response {
-    ([(CONTENT_TYPE, content_type.to_owned()), (CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")), (CACHE_CONTROL, "no-store".to_owned())], body)
-        .into_response()
-}
-
 /// GET /rights/people/{id}/access.pdf
 pub async fn access_pdf(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
     let export = app::access_request(&state, &who, &id).await?;
     let pdf = app::access_pdf(ctx.lang, &export).await?;
-    Ok(download("application/pdf", format!("droit-d-acces-{}.pdf", export.person), pdf))
+    Ok(crate::page::download("application/pdf", &format!("droit-d-acces-{}.pdf", export.person), pdf))
 }
 
 /// GET /rights/people/{id}/access.json
 pub async fn access_json(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
     let export = app::access_request(&state, &who, &id).await?;
     let body = serde_json::to_vec_pretty(&export).map_err(|e| veille_app::Error::from(anyhow::anyhow!("access request json: {e}")))?;
-    Ok(download("application/json", format!("droit-d-acces-{}.json", export.person), body))
+    Ok(crate::page::download("application/json", &format!("droit-d-acces-{}.json", export.person), body))
 }
 
 /// GET /api/v1/retention

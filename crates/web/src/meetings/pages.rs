@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -227,15 +227,7 @@ pub async fn minutes_pdf(State(state): State<AppState>, ctx: PageCtx, who: Authe
     let (meeting, attendees) = app::load(&state, &who, &id, Action::Read).await?;
     let pdf = app::minutes_pdf(&state, &who, ctx.lang, &meeting, &attendees).await?;
     let name = format!("compte-rendu-{}.pdf", meeting.starts_at.paris_date());
-    Ok((
-        [
-            (CONTENT_TYPE, "application/pdf".to_owned()),
-            (CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-            (CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        pdf,
-    )
-        .into_response())
+    Ok(crate::page::download("application/pdf", &name, pdf))
 }
 
 /// POST /meetings/{id}/minutes

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -501,8 +501,7 @@ pub async fn export_csv(
 ) -> AppResult<Response> {
     let s = services::load_service(&state, &who, &id, Action::Read).await?;
     let lines = services::export_lines(&state, &who, &s, &q.month).await?;
-    let disposition = format!("attachment; filename=\"{}\"", file_name(&s, &q.month, "csv"));
-    Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, disposition)], services::to_csv(ctx.lang, &lines)).into_response())
+    Ok(crate::page::download("text/csv; charset=utf-8", &file_name(&s, &q.month, "csv"), services::to_csv(ctx.lang, &lines).into()))
 }
 
 /// GET /city-services/{id}/export.xlsx?month=2026-11
@@ -516,9 +515,7 @@ pub async fn export_xlsx(
     let s = services::load_service(&state, &who, &id, Action::Read).await?;
     let lines = services::export_lines(&state, &who, &s, &q.month).await?;
     let bytes = services::to_xlsx(ctx.lang, &s.name, q.month.trim(), &lines)?;
-    let disposition = format!("attachment; filename=\"{}\"", file_name(&s, &q.month, "xlsx"));
-    Ok(([(CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()), (CONTENT_DISPOSITION, disposition)], bytes)
-        .into_response())
+    Ok(crate::page::download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &file_name(&s, &q.month, "xlsx"), bytes))
 }
 
 #[derive(Template)]
@@ -725,7 +722,5 @@ pub async fn write_facility_book(
 /// GET /logbooks/entries/{id}/attachment (an audited read)
 pub async fn attachment(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
     let a = logbooks::attachment(&state, &who, &id).await?;
-    let name: String = a.name.chars().filter(|c| c.is_ascii_alphanumeric() || ".-_ ".contains(*c)).collect();
-    let disposition = format!("attachment; filename=\"{}\"", if name.is_empty() { "piece-jointe" } else { &name });
-    Ok(([(CONTENT_TYPE, a.content_type), (CONTENT_DISPOSITION, disposition)], a.bytes).into_response())
+    Ok(crate::page::download(&a.content_type, &a.name, a.bytes))
 }

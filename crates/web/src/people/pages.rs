@@ -7,7 +7,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use veille_app::people::duplicates::Suggestion;
 use veille_app::people::files::{self, FileView, FormContext, Rejected, Territory};
@@ -72,11 +72,7 @@ pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
 /// GET /people.csv: pseudonymised, audited (see `files::export_csv`).
 pub async fn export_csv(State(state): State<AppState>, who: Authenticated, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let out = files::export_csv(&state, &who, q.left != "1").await?;
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"), (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"personnes.csv\"")],
-        out,
-    )
-        .into_response())
+    Ok(crate::page::download("text/csv; charset=utf-8", "personnes.csv", out.into()))
 }
 
 // ---------------------------------------------------------------------------

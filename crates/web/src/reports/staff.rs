@@ -100,11 +100,7 @@ pub async fn map_geojson(State(state): State<AppState>, who: Authenticated, Quer
 /// contact details. Audited.
 pub async fn export_csv(State(state): State<AppState>, who: Authenticated, Query(q): Query<QueueQuery>) -> AppResult<Response> {
     let out = app::export_csv(&state, &who, &q).await?;
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"), (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"signalements.csv\"")],
-        out,
-    )
-        .into_response())
+    Ok(crate::page::download("text/csv; charset=utf-8", "signalements.csv", out.into()))
 }
 
 /// Drafts typed on the report page (kept when re-rendering).

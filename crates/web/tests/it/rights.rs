@@ -506,7 +506,8 @@ async fn an_erasure_leaves_no_trace_keeps_the_figures_and_survives_a_restore() {
     }
     let mails: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(w.app.db().pool()).await.unwrap();
     assert_eq!(mails, 1, "the mail naming them is gone, the other stays");
-    let keys: Vec<String> = sqlx::query_scalar("SELECT record_id FROM import_keys WHERE import_key = 'cle-de-ligne-7731'").fetch_all(w.app.db().pool()).await.unwrap();
+    let keys: Vec<String> =
+        sqlx::query_scalar("SELECT record_id FROM import_keys WHERE import_key = 'cle-de-ligne-7731'").fetch_all(w.app.db().pool()).await.unwrap();
     assert_eq!(keys, vec![String::new()], "the line's key stays (no re-import brings them back), naming no file");
     assert_eq!(counted(w.app.db(), w.street, now).await, before, "the figures of the past periods are unchanged");
     assert_eq!(dashboard(&w, now).await, page, "and so is the dashboard");
