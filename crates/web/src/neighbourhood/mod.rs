@@ -78,7 +78,7 @@ where
 }
 
 const MONTH: &[QueryParam] =
-    &[QueryParam { name: "month", schema: r#"{"type": "string", "minLength": 7, "maxLength": 7, "description": "The month, 2026-11"}"#, required: true }];
+    &[QueryParam { name: "month", schema: r#"{"type": "string", "maxLength": 7, "description": "The month, 2026-11"}"#, required: true }];
 
 /// The routes of neighbourhood work.
 pub fn routes(reg: Registry) -> Registry {
