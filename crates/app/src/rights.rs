@@ -674,38 +674,6 @@ pub async fn reapply_erasures(db: &Db, config: &Config, now: Timestamp) -> anyho
 /// free text there could name people).
 pub const ARCHIVE_REASONS: &[&str] = &["request_of_person", "legal_obligation", "litigation", "continuity_of_care"];
 
-/// Reads an archived file: only the coordinators and administrators of the
-/// holding organisation, with a reason from [`ARCHIVE_REASONS`]; audited
-/// (`read_archive`, with the reason). Anyone else: not found.
-#[tracing::instrument(skip_all, fields(user = %who.account.id))]
-pub async fn read_archived(
-    app: &App,
-    who: &Caller,
-    lang: Lang,
-    id: &str,
-    reason: &str,
-) -> Result<std::result::Result<veille_storage::people::Person, FieldErrors>> {
-    let person: PersonId = id.parse().map_err(|_| Error::not_found())?;
-    let org = store::organisation_of(&app.db, person).await?.ok_or_else(Error::not_found)?;
-    if store::stage_of(&app.db, person).await? != Some(Stage::Archived) {
-        return Err(Error::not_found());
-    }
-    if who.actor.organisation != org || !reads_archive(who.actor.role) {
-        return Err(Error::not_found());
-    }
-    if !ARCHIVE_REASONS.contains(&reason) {
-        let mut e = FieldErrors::new();
-        e.add("reason", lang.t("rights.reason_required"));
-        return Ok(Err(e));
-    }
-    let p = veille_storage::people::get(&app.db, &Scope::instance("restricted archive"), person).await?;
-    let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    audit::append(&mut tx, who.audit_entry(now, "read_archive", "person", person, org).with_detail(serde_json::json!({"reason": reason}))).await?;
-    tx.commit().await?;
-    Ok(Ok(p))
-}
-
 /// What the search of the restricted archive was given.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(default)]

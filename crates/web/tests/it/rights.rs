@@ -201,11 +201,12 @@ async fn retention_moves_a_file_through_its_three_stages_and_keeps_the_figures()
     assert_eq!(c.get(&format!("/people/{p}")).await.status, StatusCode::NOT_FOUND);
     // …readable by its coordinator with a reason (audited), not by a field worker.
     let lang = veille_app::Lang::Fr;
-    assert!(veille_app::rights::read_archived(&w.app.state, &coordinator, lang, &p.to_string(), "nothing").await.unwrap().is_err());
-    let read = veille_app::rights::read_archived(&w.app.state, &coordinator, lang, &p.to_string(), "request_of_person").await.unwrap().unwrap();
-    assert_eq!(read.fields.pseudonym, "Retenu");
+    let search = |reason: &str| veille_app::rights::ArchiveSearch { text: "Retenu".into(), reason: reason.into() };
+    assert!(veille_app::rights::search_archive(&w.app.state, &coordinator, lang, &search("nothing")).await.unwrap().is_err());
+    let read = veille_app::rights::search_archive(&w.app.state, &coordinator, lang, &search("request_of_person")).await.unwrap().unwrap();
+    assert_eq!(read.iter().map(|x| (x.id, x.fields.pseudonym.as_str())).collect::<Vec<_>>(), [(p, "Retenu")]);
     let worker = caller(&w.app, w.worker).await;
-    assert!(veille_app::rights::read_archived(&w.app.state, &worker, lang, &p.to_string(), "request_of_person").await.is_err());
+    assert!(veille_app::rights::search_archive(&w.app.state, &worker, lang, &search("request_of_person")).await.is_err());
     veille_app::instance::seal_audit(&w.app.state).await.unwrap();
     let log = veille_storage::audit::naming(w.app.db(), &p.to_string()).await.unwrap();
     assert!(log.iter().any(|e| e.action == "read_archive" && e.detail.contains("request_of_person")));
