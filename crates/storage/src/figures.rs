@@ -642,12 +642,18 @@ pub async fn trend(db: &Db, scope: &Scope, s: &Slice, kind: Trend, bounds: &[Tim
             *slot = r.try_get("n")?;
         }
     }
-    if kind == Trend::Referrals {
-        // The referrals of people since erased, month by month.
-        let mut c = db.pool().acquire().await?;
-        for (i, slot) in out.iter_mut().enumerate() {
-            let month = Slice { from: bounds[i], to: bounds[i + 1], ..s.clone() };
-            *slot += with_tallies(&mut c, scope, &month, Measure::Referrals(ReferralDim::Outcome), Vec::new()).await?.iter().map(|(_, n)| n).sum::<i64>();
+    if let (Trend::Referrals, Some(org)) = (kind, tallied_organisation(scope, s)) {
+        // The referrals of people since erased, month by month, in one query.
+        let months: Vec<Option<String>> = bounds
+            .windows(2)
+            .map(|w| months_of(&Slice { from: w[0], to: w[1], ..s.clone() }).filter(|m| m.len() == 1).and_then(|m| m.into_iter().next()))
+            .collect();
+        let keys = months.iter().flatten().cloned().collect();
+        let by_month = tallies(&mut *db.pool().acquire().await?, org, Measure::Referrals(ReferralDim::Outcome), keys, "period").await?;
+        for (slot, month) in out.iter_mut().zip(&months) {
+            if let Some(m) = month {
+                *slot += get(&by_month, m);
+            }
         }
     }
     Ok(out)
@@ -752,30 +758,42 @@ fn months_of(s: &Slice) -> Option<Vec<String>> {
 /// whole months for referrals) with no team or territory chosen. Other
 /// slices (chosen days, a team, a territory) count the live records only.
 async fn with_tallies(c: &mut AnyConnection, scope: &Scope, s: &Slice, m: Measure, mut live: Counts) -> Result<Counts> {
-    let Some(org) = scope.figures_organisation() else { return Ok(live) };
-    if s.team.is_some() || s.territory.is_some() {
-        return Ok(live);
-    }
+    let Some(org) = tallied_organisation(scope, s) else { return Ok(live) };
     let periods = match (m.monthly(), calendar_key(s)) {
         (true, _) => months_of(s),
         (false, Some(k)) => Some(vec![k]),
         (false, None) => None,
     };
-    let Some(periods) = periods.filter(|v| !v.is_empty()) else { return Ok(live) };
-    let mut p = Params::new();
-    let (o, code) = (p.push_id(org), p.push(m.code()));
-    let list: Vec<String> = periods.into_iter().map(|k| p.push(k)).collect();
-    let sql = format!(
-        "SELECT category AS k, CAST(SUM(n) AS BIGINT) AS n FROM figure_tallies WHERE organisation_id = {o} AND measure = {code} AND period IN ({}) GROUP BY category",
-        list.join(", ")
-    );
-    for (k, n) in grouped_on(c, &sql, &p).await? {
+    let Some(periods) = periods else { return Ok(live) };
+    for (k, n) in tallies(c, org, m, periods, "category").await? {
         match live.iter_mut().find(|(key, _)| *key == k) {
             Some(slot) => slot.1 += n,
             None => live.push((k, n)),
         }
     }
     Ok(live)
+}
+
+/// The organisation whose tallies a count adds: an organisation's figures
+/// (`Scope::figures_of`) with no team or territory chosen.
+fn tallied_organisation(scope: &Scope, s: &Slice) -> Option<OrganisationId> {
+    scope.figures_organisation().filter(|_| s.team.is_none() && s.territory.is_none())
+}
+
+/// An organisation's tallies of a measure over `periods`, summed by
+/// `column` (`category` or `period`).
+async fn tallies(c: &mut AnyConnection, org: OrganisationId, m: Measure, periods: Vec<String>, column: &str) -> Result<Counts> {
+    if periods.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut p = Params::new();
+    let (o, code) = (p.push_id(org), p.push(m.code()));
+    let list: Vec<String> = periods.into_iter().map(|k| p.push(k)).collect();
+    let sql = format!(
+        "SELECT {column} AS k, CAST(SUM(n) AS BIGINT) AS n FROM figure_tallies WHERE organisation_id = {o} AND measure = {code} AND period IN ({}) GROUP BY {column}",
+        list.join(", ")
+    );
+    grouped_on(c, &sql, &p).await
 }
 
 /// Keeps in `figure_tallies` what the files `people` count in the figures of
