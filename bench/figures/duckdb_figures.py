@@ -12,6 +12,9 @@ Prints (or writes with --out) a JSON document:
   {"cells": {"<table>/<code>": [period, period before], ...,
              "measure/<code>": [period, period before], ...,
              "<trend>/<YYYY-MM>": value, ...},
+   "tables": ["<table>", "measure/<code>", "<trend>", ...],  (what this script computes:
+             a figure of another table is not compared; a code not named in a
+             table it computes is 0)
    "seconds": {"load": s, "queries": s}}
 The keys are those of veille's dashboard (table ids and row codes), so the two
 can be compared figure by figure.
@@ -293,13 +296,16 @@ def compute(con, org, kind, at, answer_secs):
     slices = [(paris_micros(first), paris_micros(date.fromordinal(last.toordinal() + 1))),
               (paris_micros(pfirst), paris_micros(date.fromordinal(plast.toordinal() + 1)))]
     cells = {}
+    tables = set()
 
     def put(table, both):
+        tables.add(table)
         for which, counts in enumerate(both):
             for code, n in counts.items():
                 cells.setdefault(f"{table}/{code}", [0, 0])[which] = int(n)
 
     def measure(code, both):
+        tables.add(f"measure/{code}")
         cells[f"measure/{code}"] = list(both)
 
     level = "CAST(COALESCE(level_override, level) AS VARCHAR)"
@@ -342,9 +348,10 @@ def compute(con, org, kind, at, answer_secs):
     months = [add_months(end, -i) for i in range(12, -1, -1)]
     bounds = [paris_micros(m) for m in months]
     for kind_ in ["reports", "encounters", "referrals", "mediations"]:
+        tables.add(f"trend-{kind_}")
         for m, n in zip(months, f.trend(kind_, bounds)):
             cells[f"trend-{kind_}/{m.year}-{m.month:02}"] = n
-    return cells
+    return cells, sorted(tables)
 
 
 def main():
@@ -365,10 +372,10 @@ def main():
     best = None
     for _ in range(max(1, args.repeat)):
         t1 = time.perf_counter()
-        cells = compute(con, args.org, args.period, args.at, answer)
+        cells, tables = compute(con, args.org, args.period, args.at, answer)
         took = time.perf_counter() - t1
         best = took if best is None else min(best, took)
-    doc = {"cells": cells, "seconds": {"load": loaded, "queries": best}, "threads": con.execute("SELECT current_setting('threads')").fetchone()[0]}
+    doc = {"cells": cells, "tables": tables, "seconds": {"load": loaded, "queries": best}, "threads": con.execute("SELECT current_setting('threads')").fetchone()[0]}
     text = json.dumps(doc, indent=1, sort_keys=True)
     if args.out:
         with open(args.out, "w") as fh:

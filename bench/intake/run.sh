@@ -166,8 +166,10 @@ L.append("Statements per intake through `POST /open311/v2/requests.json` (counte
          "15 — token, account, territory row (with its whole geometry), full rows of the reports nearby, "
          "organisations, routing rules, team, reference-uniqueness read, then BEGIN, report, timeline event(s), "
          "`UPDATE audit_head`, audit entry, `UPDATE audit_head`, COMMIT; then 9 — token, account, grants, points of "
-         "the reports nearby, BEGIN, report, timeline event(s), audit entry, COMMIT; now (decision 77) 3 reads per "
-         "report — the token with its account (one join), grants, points of the reports nearby — and 5 statements "
+         "the reports nearby, BEGIN, report, timeline event(s), audit entry, COMMIT; then (decision 77) 3 reads per "
+         "report — the token with its account (one join), grants, points of the reports nearby; now 2 — the token "
+         "with its account and grants (one statement, `tokens::live_with_actor`), points of the reports nearby (the "
+         "active city services are cached with the routing lookups) — and 5 statements "
          "per *group* of reports received at the same moment (BEGIN, one multi-row INSERT each into reports, "
          "timeline and audit log, COMMIT: one fsync for the group), written by the instance's one intake writer.")
 L.append("")

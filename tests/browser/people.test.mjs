@@ -47,6 +47,9 @@ test('on a phone: an encounter with a new person and consent, a probable duplica
     await phone.selectOption('#consent_language', 'fr');
     await phone.check('#duplicates_reviewed');
     await phone.click('form[action="/encounters"] button.primary');
+    // Kept in the phone's outbox, sent, then the list of encounters (decision 90).
+    await phone.waitForURL((u) => u.pathname === '/encounters');
+    await phone.locator('ul.list li', { hasText: /sous le pont · Gavroche/ }).locator('a').first().click();
     await phone.waitForURL(/\/encounters\/[0-9a-f-]{36}$/);
     assert.match(await phone.textContent('main'), /Porte de la Chapelle/);
     await checkOnPhone(phone, 'phone_encounter');

@@ -69,6 +69,8 @@ test('on a phone, a pair goes out, visits, observes, distributes, comes back; th
     await phone.fill('#tents', '9');
     await phone.selectOption('#water', 'bad');
     await phone.click('form[action$="/observations"] button.primary');
+    // Kept in the phone's outbox, sent, then back on the round (decision 90).
+    await phone.waitForURL(/\/rounds\/[0-9a-f-]{36}$/);
     assert.match(await phone.textContent('h1'), /Maraude du soir/, 'back on the round');
     const stop2 = phone.locator('ol.stops > li', { hasText: SITE }).first();
     await stop2.locator('input[name=note]').fill('Accueil calme');

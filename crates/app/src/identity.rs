@@ -27,7 +27,7 @@ pub enum TokenRefusal {
 /// The caller a personal API token stands for, if it is live, belongs to an
 /// active account and has the write scope when `writes`.
 pub async fn by_api_token(app: &App, secret: &str, writes: bool, now: Timestamp) -> Result<std::result::Result<(Caller, ApiToken), TokenRefusal>> {
-    let Some((token, account)) = tokens::live_with_account(&app.db, &crate::security::token_hash(secret.trim()), now).await? else {
+    let Some((token, account, actor)) = tokens::live_with_actor(&app.db, &crate::security::token_hash(secret.trim()), now).await? else {
         return Ok(Err(TokenRefusal::Unknown));
     };
     if writes && !token.scopes.iter().any(|s| s == "write") {
@@ -37,5 +37,5 @@ pub async fn by_api_token(app: &App, secret: &str, writes: bool, now: Timestamp)
         return Ok(Err(TokenRefusal::Unknown));
     }
     accounts::mark_active(&app.db, account.id, account.last_active_at, now).await?;
-    Ok(Ok((caller_of(app, account).await?, token)))
+    Ok(Ok((Caller { account, actor }, token)))
 }

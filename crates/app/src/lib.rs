@@ -19,6 +19,7 @@ pub mod demo;
 pub mod directory;
 pub mod error;
 pub mod escalations;
+pub mod exports;
 pub mod fields;
 pub mod figures;
 pub mod home;
@@ -40,6 +41,7 @@ pub mod scale;
 pub mod security;
 pub mod shelter;
 pub mod sites;
+pub mod sync;
 pub mod tasks;
 pub mod territories;
 

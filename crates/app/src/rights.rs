@@ -29,6 +29,8 @@ pub const REPORT_PHOTO_DAYS: i64 = 365;
 pub const SENT_MAIL_DAYS: i64 = 90;
 /// Days login attempts are kept (security traces: six months).
 pub const LOGIN_ATTEMPT_DAYS: i64 = 180;
+/// Days an attachment a phone uploaded waits for the operation that names it.
+pub const UNUSED_ATTACHMENT_DAYS: i64 = 7;
 
 const DAY: i64 = 86_400;
 
@@ -59,6 +61,8 @@ pub struct RetentionReport {
     pub sent_mails: i64,
     /// Login attempts that go.
     pub login_attempts: i64,
+    /// Attachments phones uploaded that no operation used, that go.
+    pub unused_attachments: i64,
 }
 
 fn cutoffs(now: Timestamp) -> Cutoffs {
@@ -67,6 +71,7 @@ fn cutoffs(now: Timestamp) -> Cutoffs {
         report_photos: now.plus_seconds(-REPORT_PHOTO_DAYS * DAY),
         sent_mails: now.plus_seconds(-SENT_MAIL_DAYS * DAY),
         login_attempts: now.plus_seconds(-LOGIN_ATTEMPT_DAYS * DAY),
+        unused_attachments: now.plus_seconds(-UNUSED_ATTACHMENT_DAYS * DAY),
     }
 }
 
@@ -112,6 +117,7 @@ async fn plan(app: &App, now: Timestamp) -> Result<(RetentionReport, Vec<Candida
         report_photos: e.report_photos,
         sent_mails: e.sent_mails,
         login_attempts: e.login_attempts,
+        unused_attachments: e.unused_attachments,
     };
     Ok((report, archive, anonymise))
 }
@@ -174,7 +180,7 @@ async fn run_by(app: &App, actor: Option<(veille_domain::UserId, OrganisationId)
         NewEntry::about(now, actor, "retention", "instance", None, None).with_detail(serde_json::json!({
             "archived": report.to_archive, "anonymised": report.to_anonymise, "held": report.held,
             "report_contacts": done.report_contacts, "report_photos": done.report_photos,
-            "sent_mails": done.sent_mails, "login_attempts": done.login_attempts,
+            "sent_mails": done.sent_mails, "login_attempts": done.login_attempts, "unused_attachments": done.unused_attachments,
         })),
     )
     .await?;

@@ -708,6 +708,26 @@ pub fn cells(d: &crate::figures::Dashboard) -> std::collections::BTreeMap<String
     out
 }
 
+/// The part of veille's figures another engine computes: those of the
+/// tables it names (`reports-source`, `trend-reports`, `measure/p90_hours`…),
+/// and the names of veille's tables it leaves out (not compared).
+pub fn computed_by(
+    veille: &std::collections::BTreeMap<String, serde_json::Value>,
+    tables: &[String],
+) -> (std::collections::BTreeMap<String, serde_json::Value>, std::collections::BTreeSet<String>) {
+    let table_of = |k: &str| if k.starts_with("measure/") { k.to_owned() } else { k.split('/').next().unwrap_or_default().to_owned() };
+    let (mut kept, mut left) = (std::collections::BTreeMap::new(), std::collections::BTreeSet::new());
+    for (k, v) in veille {
+        let t = table_of(k);
+        if tables.contains(&t) {
+            kept.insert(k.clone(), v.clone());
+        } else {
+            left.insert(t);
+        }
+    }
+    (kept, left)
+}
+
 /// The cells that differ between veille's figures and another engine's
 /// (a count the other engine does not name is 0 there; a cell only the
 /// other engine names is a difference), one line each.
@@ -756,5 +776,20 @@ mod tests {
         let other = json!({"reports-source/public": [3, 1], "measure/median_hours": [1.6, null], "trend-reports/2026-11": 3, "reports-source/web": [1, 0]});
         let d = super::differences(&ours, other.as_object().unwrap());
         assert_eq!(d.len(), 3, "{d:?}");
+    }
+
+    #[test]
+    fn only_the_tables_the_other_engine_computes_are_compared() {
+        let ours: std::collections::BTreeMap<String, serde_json::Value> = [
+            ("reports-source/public".to_owned(), json!([3, 0])),
+            ("sites-kind/camp".to_owned(), json!([5, 4])),
+            ("measure/median_hours".to_owned(), json!([1.5, null])),
+            ("measure/sites_percent".to_owned(), json!([10, 20])),
+        ]
+        .into_iter()
+        .collect();
+        let (kept, left) = super::computed_by(&ours, &["reports-source".to_owned(), "measure/median_hours".to_owned()]);
+        assert_eq!(kept.keys().collect::<Vec<_>>(), ["measure/median_hours", "reports-source/public"]);
+        assert_eq!(left.into_iter().collect::<Vec<_>>(), ["measure/sites_percent", "sites-kind"]);
     }
 }

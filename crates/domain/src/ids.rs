@@ -126,4 +126,10 @@ typed_id!(
     LogEntryId,
     /// An entry of an organisation's on-call list (astreinte).
     OnCallId,
+    /// A phone or browser registered for offline work (made on the device).
+    DeviceId,
+    /// An operation recorded offline (made on the device; its idempotency key).
+    OpId,
+    /// A conflict between two values of one field, waiting for a person.
+    SyncConflictId,
 );

@@ -18,6 +18,7 @@ pub mod records;
 pub mod reports;
 pub mod roles;
 pub mod shelter;
+pub mod sync;
 pub mod time;
 pub mod triage;
 

@@ -172,16 +172,22 @@ pub async fn actor(db: &Db, id: UserId) -> Result<Option<Actor>> {
 pub async fn actor_of(db: &Db, account: &Account) -> Result<Actor> {
     // One round trip for the three lists (every authenticated request pays it).
     let rows = sqlx::query(
-        "SELECT 't' AS kind, territory_id AS value FROM user_territories WHERE user_id = $1 \
+        "SELECT 't' AS grant_kind, territory_id AS grant_value FROM user_territories WHERE user_id = $1 \
          UNION ALL SELECT 'g', field_group FROM user_field_groups WHERE user_id = $1 \
          UNION ALL SELECT 'c', case_id FROM case_members WHERE user_id = $1",
     )
     .bind(account.id)
     .fetch_all(db.pool())
     .await?;
+    actor_from(account, &rows)
+}
+
+/// The actor of an account from rows of grants (`grant_kind`: `t` territory,
+/// `g` field group, `c` case; `grant_value`), rows without a kind skipped.
+pub(crate) fn actor_from(account: &Account, rows: &[sqlx::any::AnyRow]) -> Result<Actor> {
     let (mut territories, mut field_groups, mut cases) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-    for row in &rows {
-        let (kind, value): (String, String) = (row.try_get("kind")?, row.try_get("value")?);
+    for row in rows {
+        let (Some(kind), Some(value)): (Option<String>, Option<String>) = (row.try_get("grant_kind")?, row.try_get("grant_value")?) else { continue };
         match kind.as_str() {
             "t" => {
                 territories.insert(parse_id::<TerritoryId>(value, "user_territories")?);

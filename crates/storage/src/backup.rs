@@ -91,6 +91,11 @@ pub const TABLES: &[&str] = &[
     "figure_tallies",
     "erasures",
     "import_keys",
+    "sync_devices",
+    "sync_ops",
+    "sync_field_versions",
+    "sync_conflicts",
+    "sync_blobs",
     "audit_head",
     "audit_log",
 ];

@@ -36,7 +36,8 @@ pub const PREFIX: &str = "enc1:";
 
 /// The column identifying a row of each table that holds sealed values (a
 /// test checks every such table is listed).
-const ROW_KEYS: &[(&str, &str)] = &[("person_health", "person_id"), ("encounter_care", "encounter_id"), ("operations", "id"), ("person_notes", "id")];
+const ROW_KEYS: &[(&str, &str)] =
+    &[("person_health", "person_id"), ("encounter_care", "encounter_id"), ("operations", "id"), ("person_notes", "id"), ("sync_ops", "op_id")];
 
 /// Whether the values of a field group are sealed at rest.
 pub fn group_sealed(group: Option<FieldGroup>) -> bool {

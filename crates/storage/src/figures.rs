@@ -272,56 +272,106 @@ pub enum PersonDim {
     Novelty,
 }
 
-/// The unique people met in the slice by a dimension: files linked to each
-/// other (active links, followed transitively) count as one person, described
-/// by the file met with the smallest id.
-pub async fn people_by(db: &Db, scope: &Scope, s: &Slice, dim: PersonDim) -> Result<Counts> {
-    let mut c = db.pool().acquire().await?;
-    let live = people_on(&mut c, scope, s, dim, &[]).await?;
-    with_tallies(&mut c, scope, s, Measure::People(dim), live).await
+/// The unique people met in a slice, by gender, age band and novelty: files
+/// linked to each other (active links, followed transitively) count as one
+/// person, described by the file met with the smallest id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeopleCounts {
+    /// By gender (`""`: not recorded).
+    pub gender: Counts,
+    /// By age band at the year asked for (from the birth year, else the recorded band, else `unknown`).
+    pub age: Counts,
+    /// `new` or `known`.
+    pub novelty: Counts,
 }
 
-/// [`people_by`] over the live records, leaving out the files `without`
-/// (their encounters, and their links to others).
-async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, dim: PersonDim, without: &[PersonId]) -> Result<Counts> {
+impl PeopleCounts {
+    /// The counts of one dimension.
+    pub fn by(&self, dim: PersonDim) -> &Counts {
+        match dim {
+            PersonDim::Gender => &self.gender,
+            PersonDim::AgeBand { .. } => &self.age,
+            PersonDim::Novelty => &self.novelty,
+        }
+    }
+    fn by_mut(&mut self, dim: PersonDim) -> &mut Counts {
+        match dim {
+            PersonDim::Gender => &mut self.gender,
+            PersonDim::AgeBand { .. } => &mut self.age,
+            PersonDim::Novelty => &mut self.novelty,
+        }
+    }
+    /// The three dimensions, ages taken at `year`.
+    fn dims(year: i32) -> [PersonDim; 3] {
+        [PersonDim::Gender, PersonDim::AgeBand { year }, PersonDim::Novelty]
+    }
+}
+
+/// The unique people met in the slice by gender, age band (at `year`) and
+/// novelty, from one pass over the slice's encounters and the links, with
+/// the organisation's tallies of files gone (decision 81).
+pub async fn people_counts(db: &Db, scope: &Scope, s: &Slice, year: i32) -> Result<PeopleCounts> {
+    let mut c = db.pool().acquire().await?;
+    let mut counts = people_on(&mut c, scope, s, year, &[]).await?;
+    for dim in PeopleCounts::dims(year) {
+        let live = std::mem::take(counts.by_mut(dim));
+        *counts.by_mut(dim) = with_tallies(&mut c, scope, s, Measure::People(dim), live).await?;
+    }
+    Ok(counts)
+}
+
+/// The unique people met in the slice by one dimension (see [`people_counts`]).
+pub async fn people_by(db: &Db, scope: &Scope, s: &Slice, dim: PersonDim) -> Result<Counts> {
+    let year = match dim {
+        PersonDim::AgeBand { year } => year,
+        _ => s.from.paris_date().year(),
+    };
+    Ok(people_counts(db, scope, s, year).await?.by(dim).clone())
+}
+
+/// [`people_counts`] over the live records, leaving out the files `without`
+/// (their encounters, and their links to others): one query grouped by the
+/// three dimensions together, each then summed apart.
+async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, without: &[PersonId]) -> Result<PeopleCounts> {
     let mut p = Params::new();
     let w = encounters_where(scope, s, &mut p);
     let out = leave_out("ep.person_id", without, &mut p);
     let (out_a, out_b) = (leave_out("person_a", without, &mut p), leave_out("person_b", without, &mut p));
-    let prefix = format!(
+    let y = p.push(i64::from(year));
+    let before = p.push(s.from.as_micros());
+    let earlier = scope.records(&EARLIER, &mut p);
+    let out2 = leave_out("ep2.person_id", without, &mut p);
+    let band = format!(
+        "CASE WHEN pp.birth_year IS NULL THEN COALESCE(pp.age_band, 'unknown') \
+         WHEN {y} - pp.birth_year < 18 THEN 'under_18' WHEN {y} - pp.birth_year < 25 THEN '18_24' \
+         WHEN {y} - pp.birth_year < 35 THEN '25_34' WHEN {y} - pp.birth_year < 50 THEN '35_49' \
+         WHEN {y} - pp.birth_year < 65 THEN '50_64' ELSE '65_plus' END"
+    );
+    let sql = format!(
         "WITH RECURSIVE met(pid) AS (SELECT DISTINCT ep.person_id FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out}), \
          links(a, b) AS (SELECT person_a, person_b FROM person_links WHERE unlinked_at IS NULL{out_a}{out_b} \
                          UNION SELECT person_b, person_a FROM person_links WHERE unlinked_at IS NULL{out_a}{out_b}), \
          reach(pid, other) AS (SELECT pid, pid FROM met UNION SELECT r.pid, l.b FROM reach r JOIN links l ON l.a = r.other), \
          root(pid, rep) AS (SELECT pid, MIN(other) FROM reach GROUP BY pid), \
-         canon(rep, pid) AS (SELECT rep, MIN(pid) FROM root GROUP BY rep)"
+         canon(rep, pid) AS (SELECT rep, MIN(pid) FROM root GROUP BY rep), \
+         known(rep) AS (SELECT DISTINCT root.rep FROM root JOIN reach ON reach.pid = root.pid \
+                        JOIN encounter_people ep2 ON ep2.person_id = reach.other JOIN encounters e2 ON e2.id = ep2.encounter_id \
+                        WHERE e2.at < {before} AND {earlier}{out2}), \
+         described(g, b, nv) AS (SELECT pp.gender, {band}, CASE WHEN k.rep IS NULL THEN 'new' ELSE 'known' END \
+                                 FROM canon c JOIN people pp ON pp.id = c.pid LEFT JOIN known k ON k.rep = c.rep) \
+         SELECT g, b, nv, COUNT(*) AS n FROM described GROUP BY g, b, nv"
     );
-    let sql = match dim {
-        PersonDim::Gender => format!("{prefix} SELECT pp.gender AS k, COUNT(*) AS n FROM canon c JOIN people pp ON pp.id = c.pid GROUP BY pp.gender"),
-        PersonDim::AgeBand { year } => {
-            let y = p.push(i64::from(year));
-            let band = format!(
-                "CASE WHEN pp.birth_year IS NULL THEN COALESCE(pp.age_band, 'unknown') \
-                 WHEN {y} - pp.birth_year < 18 THEN 'under_18' WHEN {y} - pp.birth_year < 25 THEN '18_24' \
-                 WHEN {y} - pp.birth_year < 35 THEN '25_34' WHEN {y} - pp.birth_year < 50 THEN '35_49' \
-                 WHEN {y} - pp.birth_year < 65 THEN '50_64' ELSE '65_plus' END"
-            );
-            format!("{prefix}, banded(k) AS (SELECT {band} FROM canon c JOIN people pp ON pp.id = c.pid) SELECT k, COUNT(*) AS n FROM banded GROUP BY k")
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(&mut *c).await?;
+    let mut sums: [BTreeMap<String, i64>; 3] = Default::default();
+    for r in rows {
+        let n: i64 = r.try_get("n")?;
+        let keys: [Option<String>; 3] = [r.try_get("g")?, r.try_get("b")?, r.try_get("nv")?];
+        for (sum, k) in sums.iter_mut().zip(keys) {
+            *sum.entry(k.unwrap_or_default()).or_default() += n;
         }
-        PersonDim::Novelty => {
-            let before = p.push(s.from.as_micros());
-            let earlier = scope.records(&EARLIER, &mut p);
-            let out2 = leave_out("ep2.person_id", without, &mut p);
-            format!(
-                "{prefix}, known(rep) AS (SELECT DISTINCT root.rep FROM root JOIN reach ON reach.pid = root.pid \
-                   JOIN encounter_people ep2 ON ep2.person_id = reach.other JOIN encounters e2 ON e2.id = ep2.encounter_id \
-                   WHERE e2.at < {before} AND {earlier}{out2}) \
-                 SELECT CASE WHEN k.rep IS NULL THEN 'new' ELSE 'known' END AS k, COUNT(*) AS n \
-                 FROM canon c LEFT JOIN known k ON k.rep = c.rep GROUP BY CASE WHEN k.rep IS NULL THEN 'new' ELSE 'known' END"
-            )
-        }
-    };
-    grouped_on(c, &sql, &p).await
+    }
+    let [gender, age, novelty] = sums.map(|m| m.into_iter().collect());
+    Ok(PeopleCounts { gender, age, novelty })
 }
 
 // ---------------------------------------------------------------- distributions
@@ -845,9 +895,9 @@ pub async fn tally_out(tx: &mut Tx, people: &[PersonId]) -> Result<()> {
         };
         let files = (files_on(c, &scope, &s, &[]).await?, files_on(c, &scope, &s, people).await?);
         diff(Measure::Files, vec![(String::new(), files.0)], vec![(String::new(), files.1)]);
-        for dim in [PersonDim::Gender, PersonDim::AgeBand { year: a.year() }, PersonDim::Novelty] {
-            let (with, without) = (people_on(c, &scope, &s, dim, &[]).await?, people_on(c, &scope, &s, dim, people).await?);
-            diff(Measure::People(dim), with, without);
+        let (mut with, mut without) = (people_on(c, &scope, &s, a.year(), &[]).await?, people_on(c, &scope, &s, a.year(), people).await?);
+        for dim in PeopleCounts::dims(a.year()) {
+            diff(Measure::People(dim), std::mem::take(with.by_mut(dim)), std::mem::take(without.by_mut(dim)));
         }
         if key.len() == 7 {
             for dim in [ReferralDim::Service, ReferralDim::Outcome] {

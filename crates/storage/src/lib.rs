@@ -36,6 +36,7 @@ pub mod sessions;
 pub mod shelter;
 pub mod sites;
 pub mod sql;
+pub mod sync;
 pub mod teams;
 pub mod territories;
 pub mod timeline;

@@ -102,6 +102,18 @@ pub const PERSONAL: &[Table] = &[
     Table { name: "service_requests", person: None, columns: &[c("place", FreeText), c("description", FreeText), c("answer", FreeText)] },
     Table { name: "service_request_photos", person: None, columns: &[c("data", FreeText)] },
     Table { name: "log_entries", person: None, columns: &[c("body", FreeText), c("attachment_name", FreeText), c("attachment_data", FreeText)] },
+    // Offline sync (migration 0020): a held operation's body is sealed as the
+    // health group (it may carry care notes) and cleared once decided; the
+    // values of fields phones changed and the competing values of conflicts.
+    Table { name: "sync_ops", person: None, columns: &[Column { name: "payload", whose: FreeText, group: Some(FieldGroup::Health) }] },
+    Table { name: "sync_field_versions", person: Some("record_id"), columns: &[c("value", FreeText)] },
+    Table {
+        name: "sync_conflicts",
+        person: Some("record_id"),
+        columns: &[c("current_value", FreeText), c("proposed_value", FreeText), c("resolved_value", FreeText)],
+    },
+    // Attachments uploaded by phones before the operation that names them (migration 0021).
+    Table { name: "sync_blobs", person: None, columns: &[c("data", FreeText)] },
     Table { name: "users", person: None, columns: &[c("email", Staff), c("display_name", Staff)] },
     Table { name: "invitations", person: None, columns: &[c("email", Staff), c("display_name", Staff)] },
     Table { name: "outbox", person: None, columns: &[c("to_address", FreeText), c("subject", FreeText), c("body_text", FreeText)] },
@@ -232,6 +244,8 @@ pub const WITHOUT_PERSONAL_DATA: &[&str] = &[
     "erasures",
     // Salted hashes of imported spreadsheet lines and the ids they became.
     "import_keys",
+    // Devices registered for offline sync: ids, accounts, sequence numbers.
+    "sync_devices",
 ];
 
 /// The point where sealed values are opened: every generic read of a

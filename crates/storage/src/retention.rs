@@ -74,6 +74,8 @@ pub const PERSON_TABLES: &[(&str, Purge)] = &[
     ("shelter_requests", Purge::Unlink),
     ("operation_people", Purge::Unlink),
     ("tenancies", Purge::Unlink),
+    ("sync_field_versions", Purge::Delete),
+    ("sync_conflicts", Purge::Delete),
 ];
 
 /// What the purge of a person does to a table's rows about them.
@@ -308,6 +310,8 @@ pub struct Expired {
     pub sent_mails: i64,
     /// Login attempts.
     pub login_attempts: i64,
+    /// Attachments phones uploaded that no operation used.
+    pub unused_attachments: i64,
 }
 
 /// When each kind of record expires (microsecond cut-offs: older expires).
@@ -321,6 +325,8 @@ pub struct Cutoffs {
     pub sent_mails: Timestamp,
     /// Login attempts before this are deleted.
     pub login_attempts: Timestamp,
+    /// Attachments uploaded before this and never used are deleted.
+    pub unused_attachments: Timestamp,
 }
 
 const CLOSED_WITH_CONTACT: &str =
@@ -338,6 +344,7 @@ pub async fn expired(db: &Db, c: &Cutoffs) -> Result<Expired> {
         .await?,
         sent_mails: count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1".into(), c.sent_mails).await?,
         login_attempts: count("SELECT COUNT(*) FROM login_attempts WHERE at < $1".into(), c.login_attempts).await?,
+        unused_attachments: count("SELECT COUNT(*) FROM sync_blobs WHERE created_at < $1".into(), c.unused_attachments).await?,
     })
 }
 
@@ -360,7 +367,8 @@ pub async fn expire(tx: &mut Tx, c: &Cutoffs) -> Result<Expired> {
             as i64;
     let login_attempts =
         sqlx::query("DELETE FROM login_attempts WHERE at < $1").bind(c.login_attempts.as_micros()).execute(&mut **tx).await?.rows_affected() as i64;
-    Ok(Expired { report_contacts, report_photos, sent_mails, login_attempts })
+    let unused_attachments = crate::sync::drop_blobs_before(tx, c.unused_attachments).await? as i64;
+    Ok(Expired { report_contacts, report_photos, sent_mails, login_attempts, unused_attachments })
 }
 
 // ---------------------------------------------------------------------------
@@ -408,6 +416,19 @@ async fn traces(tx: &mut Tx, person: PersonId, referrals: &[String]) -> Result<V
             }
         }
     }
+    // The values the identifying fields held before (rectifications, phones' changes).
+    let earlier: Vec<(String, String)> = sqlx::query_as(
+        "SELECT old_value, new_value FROM person_changes WHERE person_id = $1 \
+         AND field IN ('pseudonym', 'aliases', 'phone', 'civil_given_name', 'civil_family_name')",
+    )
+    .bind(person)
+    .fetch_all(&mut **tx)
+    .await?;
+    for v in earlier.into_iter().flat_map(|(old, new)| [old, new]) {
+        if v.chars().count() >= 4 && !out.contains(&v) {
+            out.push(v);
+        }
+    }
     Ok(out)
 }
 
@@ -448,6 +469,19 @@ pub async fn purge(tx: &mut Tx, person: PersonId, kind: PurgeKind, now: Timestam
             exec(tx, "DELETE FROM outbox WHERE subject LIKE $1 ESCAPE '\\' OR body_text LIKE $1 ESCAPE '\\' OR to_address = $2", &[like, t.clone()]).await?;
     }
     out.rows.insert("outbox", mails);
+    // Offline operations held behind a gap that name them: their body goes;
+    // the operation keeps its place in its device's sequence and is refused
+    // (the record is gone) when its turn comes.
+    let held: Vec<(String, String)> =
+        sqlx::query_as("SELECT op_id, payload FROM sync_ops WHERE state = 'held' AND payload IS NOT NULL").fetch_all(&mut **tx).await?;
+    let mut bodies = 0;
+    for (op, sealed) in &held {
+        let body = tx.ring()?.open("sync_ops", "payload", sealed)?;
+        if traces.iter().any(|t| body.contains(t.as_str())) {
+            bodies += exec(tx, "UPDATE sync_ops SET payload = NULL WHERE op_id = $1", std::slice::from_ref(op)).await?;
+        }
+    }
+    out.rows.insert("sync_ops", bodies);
     // The timeline of the person and of their referrals, and events naming them.
     let like = format!("%{id}%");
     let mut events = exec(tx, "DELETE FROM timeline WHERE record_id = $1 OR from_value = $1 OR to_value = $1 OR detail LIKE $2", &[id.clone(), like]).await?;
@@ -505,6 +539,9 @@ pub async fn purge(tx: &mut Tx, person: PersonId, kind: PurgeKind, now: Timestam
                         std::slice::from_ref(&id),
                     )
                     .await?
+                }
+                (&"sync_field_versions" | &"sync_conflicts", _) => {
+                    exec(tx, &format!("DELETE FROM {table} WHERE entity = 'person' AND record_id = $1"), std::slice::from_ref(&id)).await?
                 }
                 (&"mediation_parties", _) => exec(tx, "UPDATE mediation_parties SET person_id = NULL WHERE person_id = $1", std::slice::from_ref(&id)).await?,
                 (_, Purge::Unlink) => return Err(StorageError::Corrupt("retention: a table to unlink is not handled")),
@@ -710,6 +747,8 @@ pub async fn person_rows(db: &Db, person: PersonId) -> Result<Vec<TableRows>> {
             "person_links" | "person_distinct_pairs" => format!("SELECT * FROM {} WHERE person_a = $1 OR person_b = $1 ORDER BY id", t.name),
             "people" => "SELECT * FROM people WHERE id = $1".to_owned(),
             "encounter_people" | "case_people" | "person_health" => format!("SELECT * FROM {} WHERE {col} = $1", t.name),
+            "sync_field_versions" => "SELECT * FROM sync_field_versions WHERE entity = 'person' AND record_id = $1 ORDER BY field".to_owned(),
+            "sync_conflicts" => "SELECT * FROM sync_conflicts WHERE entity = 'person' AND record_id = $1 ORDER BY id".to_owned(),
             _ => format!("SELECT * FROM {} WHERE {col} = $1 ORDER BY id", t.name),
         };
         out.push(rows_of(db, t.name, &sql, std::slice::from_ref(&id)).await?);

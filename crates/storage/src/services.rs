@@ -120,14 +120,13 @@ pub async fn service(db: &Db, id: CityServiceId) -> Result<CityService> {
     service_row(&sqlx::query(&sql).bind(id).fetch_optional(db.pool()).await?.ok_or(StorageError::NotFound)?)
 }
 
-/// The competent service for a category at a place: the active one of its
-/// territory, else the active one of every territory (the oldest first).
-pub async fn competent(db: &Db, category: ServiceCategory, territory: Option<TerritoryId>) -> Result<Option<CityService>> {
-    let sql = format!(
-        "{SERVICE_SELECT} WHERE s.active = 1 AND s.category = $1 AND (s.territory_id IS NULL OR s.territory_id = $2) \
-         ORDER BY CASE WHEN s.territory_id IS NULL THEN 1 ELSE 0 END, s.created_at, s.id LIMIT 1"
-    );
-    sqlx::query(&sql).bind(category.code()).bind(territory.map(|t| t.to_string())).fetch_optional(db.pool()).await?.as_ref().map(service_row).transpose()
+/// The active services in the order competence is decided: by category, a
+/// service of the territory before one of everywhere, then the oldest (the
+/// intake keeps them in memory and takes, for a category and a place, the
+/// first that serves it).
+pub async fn competent_services(db: &Db) -> Result<Vec<CityService>> {
+    let sql = format!("{SERVICE_SELECT} WHERE s.active = 1 ORDER BY s.category, CASE WHEN s.territory_id IS NULL THEN 1 ELSE 0 END, s.created_at, s.id");
+    sqlx::query(&sql).fetch_all(db.pool()).await?.iter().map(service_row).collect()
 }
 
 /// A request to a service.

@@ -1,7 +1,7 @@
 //! Personal API tokens: scoped, expiring, revocable; stored hashed.
 
 use sqlx::Row;
-use veille_domain::{ApiTokenId, Timestamp, UserId};
+use veille_domain::{Actor, ApiTokenId, Timestamp, UserId};
 
 use crate::accounts::Account;
 use crate::db::{Db, Tx};
@@ -71,24 +71,33 @@ pub async fn create(tx: &mut Tx, user: UserId, name: &str, token_hash: &str, sco
     Ok(id)
 }
 
-/// The live token with this hash and its account, in one read (every API
-/// request and every Open311 write pays it); marks the token used.
-pub async fn live_with_account(db: &Db, token_hash: &str, now: Timestamp) -> Result<Option<(ApiToken, Account)>> {
-    let token_columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("t.{c} AS token_{c}")).collect();
-    let account_columns: Vec<String> = crate::accounts::COLUMNS.split(',').map(|c| format!("u.{}", c.trim())).collect();
+/// The live token with this hash, its account and the account's grants, in
+/// one read (every API request and every Open311 write pays it): one row for
+/// the token and its account, then one per grant, each branch found through
+/// the token's unique hash. Marks the token used.
+pub async fn live_with_actor(db: &Db, token_hash: &str, now: Timestamp) -> Result<Option<(ApiToken, Account, Actor)>> {
+    let head: Vec<String> =
+        COLUMNS.split(", ").map(|c| format!("t.{c} AS token_{c}")).chain(crate::accounts::COLUMNS.split(',').map(|c| format!("u.{}", c.trim()))).collect();
+    // The grant rows leave the token's and the account's columns empty.
+    let empty = vec!["NULL"; head.len()].join(", ");
+    let live = "t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2";
     let sql = format!(
-        "SELECT {}, {} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2",
-        token_columns.join(", "),
-        account_columns.join(", ")
+        "SELECT {}, CAST(NULL AS TEXT) AS grant_kind, CAST(NULL AS TEXT) AS grant_value FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE {live} \
+         UNION ALL SELECT {empty}, 't', g.territory_id FROM api_tokens t JOIN user_territories g ON g.user_id = t.user_id WHERE {live} \
+         UNION ALL SELECT {empty}, 'g', g.field_group FROM api_tokens t JOIN user_field_groups g ON g.user_id = t.user_id WHERE {live} \
+         UNION ALL SELECT {empty}, 'c', g.case_id FROM api_tokens t JOIN case_members g ON g.user_id = t.user_id WHERE {live}",
+        head.join(", ")
     );
-    let row = sqlx::query(&sql).bind(token_hash).bind(now.as_micros()).fetch_optional(db.pool()).await?;
-    let Some(row) = row else { return Ok(None) };
-    let (token, account) = (from_row_as(&row, "token_")?, crate::accounts::from_row(&row)?);
+    let rows = sqlx::query(&sql).bind(token_hash).bind(now.as_micros()).fetch_all(db.pool()).await?;
+    // The token's row is the one without a grant kind.
+    let Some(row) = rows.iter().find(|r| matches!(r.try_get::<Option<String>, _>("grant_kind"), Ok(None))) else { return Ok(None) };
+    let (token, account) = (from_row_as(row, "token_")?, crate::accounts::from_row(row)?);
+    let actor = crate::accounts::actor_from(&account, &rows)?;
     // "Last used" to the minute: a write per request would double the commits of every API call.
     if token.last_used_at.is_none_or(|at| at.seconds_until(now) >= 60) {
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now.as_micros()).bind(token.id.to_string()).execute(db.pool()).await?;
     }
-    Ok(Some((token, account)))
+    Ok(Some((token, account, actor)))
 }
 
 /// Tokens of an account, newest first.

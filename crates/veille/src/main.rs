@@ -427,6 +427,7 @@ async fn run() -> anyhow::Result<()> {
             println!("  photos of closed reports: {}", r.report_photos);
             println!("  sent mails: {}", r.sent_mails);
             println!("  login attempts: {}", r.login_attempts);
+            println!("  attachments uploaded by phones and never used: {}", r.unused_attachments);
             veille_app::instance::seal_audit(&app).await?;
         }
         Command::Keys { command: KeysCommand::Rotate { resume } } => {

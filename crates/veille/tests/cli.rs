@@ -283,3 +283,29 @@ async fn demo_at_scale_generates_and_exports_for_duckdb() {
     let _ = std::fs::remove_dir_all(&dir);
     cleanup();
 }
+
+/// The intake benchmark still runs end to end on the engine under test (a
+/// short run: it measures nothing here, it must only keep working — it once
+/// stopped at a missing field key and nobody noticed until a rerun).
+#[test]
+fn intake_benchmark_runs() {
+    let engine = if std::env::var("VEILLE_TEST_DATABASE").as_deref() == Ok("postgres") { "postgres" } else { "sqlite" };
+    let geo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/geo");
+    let out = Command::new(env!("CARGO_BIN_EXE_bench-intake"))
+        .args(["--engines", engine, "--clients", "2", "--closed-secs", "0.3", "--rate", "20", "--rate-secs", "0.5", "--lookup-secs", "0.1"])
+        .arg("--geo-dir")
+        .arg(&geo)
+        .arg("--pg-admin-url")
+        .arg(pg_admin_url())
+        .env("VEILLE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "bench-intake failed: {}", String::from_utf8_lossy(&out.stderr));
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &results["engines"][0];
+    assert_eq!(run["engine"], engine);
+    for phase in ["raw_insert", "http", "open_loop"] {
+        assert!(run[phase]["ok"].as_u64().unwrap() > 0, "{phase}: nothing succeeded: {}", run[phase]);
+        assert_eq!(run[phase]["errors"].as_u64(), Some(0), "{phase}: {}", run[phase]);
+    }
+}

@@ -5,6 +5,11 @@
 //! and the audit chain is intact. Runs on the engine under test
 //! (VEILLE_TEST_DATABASE).
 //!
+//! The same for offline sync: phones send their batches while the server is
+//! killed mid-batch and restarted; each phone sends again whatever had no
+//! final reply, as the outbox does; at the end every operation is in exactly
+//! one state, none lost and none applied twice.
+//!
 //! SIGKILL finds acknowledgement bugs (answering before the commit, writing
 //! behind); it cannot simulate a power loss — the durability settings that
 //! cover that are read back at start by `Db::check_durability`.
@@ -107,6 +112,23 @@ async fn start(url: &str) -> (Child, String) {
     (child, addr)
 }
 
+/// A POST over a fresh connection (`headers`: extra header lines, each
+/// ending with CRLF): the status and the body as text, `None` when the
+/// connection failed or was cut.
+async fn post(addr: &str, path: &str, headers: &str, content_type: &str, body: &str) -> Option<(u16, String)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.ok()?;
+    let text = String::from_utf8_lossy(&answer);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    Some((head.split(' ').nth(1)?.parse().ok()?, body.to_owned()))
+}
+
 /// One Open311 creation over a fresh connection; the reference when the
 /// server acknowledged it (201), `None` for anything else (refused
 /// connection, reset by the kill, other status).
@@ -121,17 +143,8 @@ async fn create_report(addr: &str, key: &str, n: u64) -> Option<String> {
         ("attribute[adults]", "1"),
     ])
     .unwrap();
-    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let request = format!(
-        "POST /open311/v2/requests.json HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.ok()?;
-    let text = String::from_utf8_lossy(&answer);
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    if !head.starts_with("HTTP/1.1 201") {
+    let (status, body) = post(addr, "/open311/v2/requests.json", "", "application/x-www-form-urlencoded", &body).await?;
+    if status != 201 {
         return None;
     }
     // The body may be chunked: take the JSON array wherever it starts.
@@ -202,6 +215,121 @@ async fn every_acknowledged_report_survives_sigkill_of_the_server() {
     assert!(verify.status.success() && out.contains("intact"), "audit chain after the kills: {out}");
     eprintln!("{} acknowledged reports, none lost, audit chain intact, over {CYCLES} kills", acknowledged.len());
 
+    if let Some(name) = pg_name {
+        let admin = Db::connect(&pg_admin_url()).await.unwrap();
+        let _ = veille_storage::sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
+        admin.close().await;
+    }
+    if let Some(dir) = dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// A JSON POST with a bearer token over a fresh connection: the status and
+/// the JSON answer, `None` when the connection failed or was cut.
+async fn post_json(addr: &str, token: &str, path: &str, body: &serde_json::Value) -> Option<(u16, serde_json::Value)> {
+    let (status, body) = post(addr, path, &format!("Authorization: Bearer {token}\r\n"), "application/json", &body.to_string()).await?;
+    let json = serde_json::from_str(&body[body.find('{')?..=body.rfind('}')?]).ok()?;
+    Some((status, json))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn offline_operations_sent_across_sigkills_are_each_applied_once() {
+    const PHONES: usize = 3;
+    const OPS: usize = 150;
+    const BATCH: usize = 50;
+    let (url, pg_name, dir) = fresh_database().await;
+    let token = api_key(&url).await;
+    // Each phone's operations: encounters with one unidentified person, numbered.
+    let phones: Vec<(String, Vec<serde_json::Value>)> = (0..PHONES)
+        .map(|p| {
+            let device = uuid::Uuid::now_v7().to_string();
+            let ops = (1..=OPS)
+                .map(|seq| {
+                    serde_json::json!({"op_id": uuid::Uuid::now_v7().to_string(), "seq": seq, "kind": "encounter",
+                        "encounter": {"actions": ["listening"], "unidentified_count": 1, "notes": format!("téléphone {p} envoi {seq}")}})
+                })
+                .collect();
+            (device, ops)
+        })
+        .collect();
+    // The final reply each operation got (the phone drops it then).
+    let finals = Arc::new(Mutex::new(std::collections::HashMap::<String, serde_json::Value>::new()));
+    let mut rng = rand::thread_rng();
+    let mut cycles = 0;
+    loop {
+        let (mut child, addr) = start(&url).await;
+        let mut senders = Vec::new();
+        for (device, ops) in phones.clone() {
+            let (addr, token, finals) = (addr.clone(), token.clone(), finals.clone());
+            senders.push(tokio::spawn(async move {
+                if post_json(&addr, &token, "/api/v1/sync/devices", &serde_json::json!({"device_id": device})).await.is_none() {
+                    return;
+                }
+                // The outbox: what has no final reply yet, in sequence order, a batch at a time.
+                loop {
+                    let pending: Vec<serde_json::Value> =
+                        ops.iter().filter(|o| !finals.lock().unwrap().contains_key(o["op_id"].as_str().unwrap())).take(BATCH).cloned().collect();
+                    if pending.is_empty() {
+                        return;
+                    }
+                    let Some((200, answer)) = post_json(&addr, &token, "/api/v1/sync/ops", &serde_json::json!({"device_id": device, "ops": pending})).await
+                    else {
+                        return; // the server is gone: the outbox keeps everything
+                    };
+                    let replies = answer["replies"].as_array().cloned().unwrap_or_default();
+                    assert_eq!(replies.len(), pending.len(), "one reply per operation: {answer}");
+                    for r in replies {
+                        if r["state"] != "held" {
+                            finals.lock().unwrap().insert(r["op_id"].as_str().unwrap().to_owned(), r);
+                        }
+                    }
+                }
+            }));
+        }
+        cycles += 1;
+        let done = finals.lock().unwrap().len() == PHONES * OPS;
+        if cycles <= 4 && !done {
+            // Kill it while the phones are sending.
+            tokio::time::sleep(Duration::from_millis(rng.gen_range(150..900))).await;
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            for s in senders {
+                s.await.unwrap();
+            }
+            continue;
+        }
+        for s in senders {
+            s.await.unwrap();
+        }
+        // Every operation answered; the phones send everything once more (lost
+        // acknowledgements): the same replies, nothing applied again.
+        for (device, ops) in &phones {
+            for chunk in ops.chunks(BATCH) {
+                let (status, answer) = post_json(&addr, &token, "/api/v1/sync/ops", &serde_json::json!({"device_id": device, "ops": chunk})).await.unwrap();
+                assert_eq!(status, 200, "{answer}");
+                for r in answer["replies"].as_array().unwrap() {
+                    assert_eq!(Some(r), finals.lock().unwrap().get(r["op_id"].as_str().unwrap()), "an operation answered differently on resend");
+                }
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        break;
+    }
+    let finals = finals.lock().unwrap().clone();
+    assert_eq!(finals.len(), PHONES * OPS, "every operation has its final reply");
+    assert!(finals.values().all(|r| r["state"] == "applied"), "{:?}", finals.values().find(|r| r["state"] != "applied"));
+    let db = Db::connect(&url).await.unwrap();
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move { veille_storage::sqlx::query_scalar::<_, i64>(sql).fetch_one(db.pool()).await.unwrap() }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM encounters").await, (PHONES * OPS) as i64, "each operation applied once");
+    assert_eq!(count("SELECT COUNT(*) FROM sync_ops WHERE state = 'applied'").await, (PHONES * OPS) as i64);
+    assert_eq!(count("SELECT COUNT(*) FROM sync_ops WHERE payload IS NOT NULL").await, 0, "no body left held");
+    db.close().await;
+    eprintln!("{} operations from {PHONES} phones over {} kills: each applied once", PHONES * OPS, cycles - 1);
     if let Some(name) = pg_name {
         let admin = Db::connect(&pg_admin_url()).await.unwrap();
         let _ = veille_storage::sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;

@@ -180,13 +180,24 @@ pub async fn logout(State(state): State<AppState>, who: Authenticated, Form(_): 
     if let Some(s) = &who.session {
         app::logout(&state, s).await?;
     }
-    Ok(with_cookie(see_other("/login"), &clear_session_cookie(&state)))
+    Ok(wiped(with_cookie(see_other("/login"), &clear_session_cookie(&state))))
 }
 
 /// POST /logout/everywhere: ends every session of the account.
 pub async fn logout_everywhere(State(state): State<AppState>, who: Authenticated, Form(_): Form<serde_json::Value>) -> AppResult<Response> {
     app::logout_everywhere(&state, &who).await?;
-    Ok(with_cookie(see_other("/login"), &clear_session_cookie(&state)))
+    Ok(wiped(with_cookie(see_other("/login"), &clear_session_cookie(&state))))
+}
+
+/// Asks the browser to drop its HTTP cache of this site. The page's script
+/// has already deleted this account's outbox (after asking about operations
+/// not yet sent) and the pages the service worker kept, and the worker drops
+/// those pages again when the login page opens (decision 90). Not
+/// `"storage"`: it would also erase the outboxes of the phone's other
+/// accounts, whose unsent work waits for their next login.
+fn wiped(mut resp: Response) -> Response {
+    resp.headers_mut().insert("clear-site-data", axum::http::HeaderValue::from_static("\"cache\""));
+    resp
 }
 
 #[derive(Template)]

@@ -122,7 +122,8 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     // A refusal is drawn for who is logged in (its header, its links), not as
     // if the session had ended.
     let who = auth::authenticate(&asked, &state).await.ok().flatten();
-    let user = who.as_ref().map(|w| crate::page::NavUser { display_name: w.account.display_name.clone(), role: w.account.role });
+    let user =
+        who.as_ref().map(|w| crate::page::NavUser { account: w.account.id.to_string(), display_name: w.account.display_name.clone(), role: w.account.role });
     let nav = who.as_ref().map(|w| veille_app::navigation::links(&w.actor)).unwrap_or_default();
     // The page's own path (the language switch's way back) is not the path
     // asked for: whatever was typed into an unknown URL is not echoed.

@@ -59,6 +59,12 @@ pub fn build() -> Value {
             // handler can read (a month 0000000): 422 with its field.
             op["responses"]["422"] = json!({"$ref": "#/components/responses/Invalid"});
         }
+        if spec.method == axum::http::Method::PUT {
+            // An upload of raw bytes (an attachment by its hash): kept (201) or already there (200).
+            op["requestBody"] = json!({"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}});
+            op["responses"]["201"] = op["responses"][success.to_string()].clone();
+            op["responses"]["422"] = json!({"$ref": "#/components/responses/Invalid"});
+        }
         if let Some(f) = spec.doc.request {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": f(&mut generator).to_value()}}});
             op["responses"]["422"] = json!({"$ref": "#/components/responses/Invalid"});

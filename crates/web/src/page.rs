@@ -24,6 +24,9 @@ pub struct NavUser {
     pub display_name: String,
     /// Role.
     pub role: Role,
+    /// The account's id: names the phone's outbox of this account (decision 90),
+    /// so that accounts sharing a phone never send each other's work.
+    pub account: String,
 }
 
 /// A count as templates hold it (by value or by reference).
@@ -169,7 +172,7 @@ where
             nav,
             lang: request_lang(parts, who.as_ref().map(|w| w.account.lang.as_str())),
             csrf,
-            user: who.map(|w| NavUser { display_name: w.caller.account.display_name, role: w.caller.account.role }),
+            user: who.map(|w| NavUser { account: w.caller.account.id.to_string(), display_name: w.caller.account.display_name, role: w.caller.account.role }),
             demo,
             tile_url: app.config.tile_url.clone(),
             path: parts.uri.path().to_owned(),
@@ -201,6 +204,11 @@ pub fn render_status(status: axum::http::StatusCode, t: &impl Template) -> Respo
 /// digits, `.`, `-`, `_` and spaces left out, so the header stays well
 /// formed) and its bytes. Never cached: `security_headers` adds `no-store`.
 pub fn download(content_type: &str, name: &str, body: Vec<u8>) -> Response {
+    download_body(content_type, name, axum::body::Body::from(body))
+}
+
+/// [`download`] of a body written as it is sent (a streamed export).
+pub fn download_body(content_type: &str, name: &str, body: axum::body::Body) -> Response {
     use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
     let name: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || ".-_ ".contains(*c)).collect();
     let name = if name.trim().is_empty() { "fichier".to_owned() } else { name };

@@ -144,6 +144,9 @@ impl Registry {
     pub(crate) fn post(self, path: &'static str, access: Access, summary: &'static str, handler: MethodRouter<AppState>) -> Self {
         self.add(Method::POST, path, access, summary, handler)
     }
+    pub(crate) fn put(self, path: &'static str, access: Access, summary: &'static str, handler: MethodRouter<AppState>) -> Self {
+        self.add(Method::PUT, path, access, summary, handler)
+    }
 
     /// Adds the routes a domain module declares (`reports::routes`…): each
     /// module owns its routes, and this registry stays the only way in.
@@ -220,6 +223,8 @@ pub fn registry() -> Registry {
         .get("/metrics", Public, "Prometheus metrics", get(health::metrics))
         .get("/static/{file}", Public, "Embedded CSS, scripts and libraries", get(assets::file))
         .get("/favicon.ico", Public, "The icon", get(assets::favicon))
+        .get("/manifest.webmanifest", Public, "The web app manifest: install veille on a phone's home screen", get(assets::manifest))
+        .get("/sw.js", Public, "The service worker: pages opened and static files kept for offline work", get(assets::service_worker))
         // Login and account set-up
         .get("/login", Public, "Login form", get(login::login_form))
         .post("/login", Public, "Check e-mail and password", post(login::login))
@@ -306,4 +311,6 @@ pub fn registry() -> Registry {
         .with(crate::figures::routes)
         .with(crate::rights::routes)
         .with(crate::imports::routes)
+        .with(crate::sync::routes)
+        .with(crate::exports::routes)
 }

@@ -259,10 +259,12 @@ process.on('exit', () => {
  *   databaseUrl: default a fresh SQLite file sqlite://<tmpdir>/veille.db
  *   demo:        true sets VEILLE_DEMO=1
  *   env:         extra environment variables
+ *   port:        the port (default a free one; the same again keeps the browser's origin)
+ *   bin:         another binary than VEILLE_BIN's
  * Returns { baseURL, port, databaseUrl, logs(), stop() }.
  */
-export async function startServer({ databaseUrl, demo = false, env = {} } = {}) {
-  const bin = path.resolve(REPO_ROOT, process.env.VEILLE_BIN || 'target/debug/veille');
+export async function startServer({ databaseUrl, demo = false, env = {}, port: wantedPort, bin: wantedBin } = {}) {
+  const bin = wantedBin || path.resolve(REPO_ROOT, process.env.VEILLE_BIN || 'target/debug/veille');
   if (!existsSync(bin)) {
     throw new Error(`veille binary not found at ${bin}: run \`cargo build\` or set VEILLE_BIN`);
   }
@@ -274,7 +276,7 @@ export async function startServer({ databaseUrl, demo = false, env = {} } = {}) 
     await writeFile(db, '');
     databaseUrl = `sqlite://${db}`;
   }
-  const port = await freePort();
+  const port = wantedPort || (await freePort());
   const childEnv = { ...process.env, DATABASE_URL: databaseUrl, ...env };
   if (demo) childEnv.VEILLE_DEMO = '1';
   const child = spawn(bin, ['serve', '--bind', `127.0.0.1:${port}`], {

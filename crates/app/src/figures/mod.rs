@@ -25,7 +25,7 @@ use veille_domain::people::{AgeBand, Gender, Need, ReferralStatus};
 use veille_domain::reports::{Channel, Source, Status, SITUATIONS};
 use veille_domain::shelter::Night;
 use veille_domain::{Action, OrganisationId, Resource, ResourceKind, Role, TeamId, TerritoryId};
-use veille_storage::figures::{self as store, Counts, PersonDim, ReferralDim, ReportDim, SiteDim, Slice, Trend};
+use veille_storage::figures::{self as store, Counts, ReferralDim, ReportDim, SiteDim, Slice, Trend};
 use veille_storage::Scope;
 
 use crate::error::Result;
@@ -477,12 +477,11 @@ impl Ctx<'_> {
         let (db, sc, l) = (&self.app.db, &self.scope, self.lang);
         let (t, t0) = (store::encounter_totals(db, sc, &self.now).await?, store::encounter_totals(db, sc, &self.before).await?);
         let (y, y0) = (self.now.from.paris_date().year(), self.before.from.paris_date().year());
-        let people = |dim: PersonDim, dim0: PersonDim| async move {
-            Ok::<_, crate::Error>(Both { now: store::people_by(db, sc, &self.now, dim).await?, before: store::people_by(db, sc, &self.before, dim0).await? })
-        };
-        let gender = people(PersonDim::Gender, PersonDim::Gender).await?;
-        let age = people(PersonDim::AgeBand { year: y }, PersonDim::AgeBand { year: y0 }).await?;
-        let novelty = people(PersonDim::Novelty, PersonDim::Novelty).await?;
+        // One pass per period gives the three dimensions.
+        let (p, p0) = (store::people_counts(db, sc, &self.now, y).await?, store::people_counts(db, sc, &self.before, y0).await?);
+        let gender = Both { now: p.gender, before: p0.gender };
+        let age = Both { now: p.age, before: p0.age };
+        let novelty = Both { now: p.novelty, before: p0.novelty };
         let unique: i64 = gender.now.iter().map(|(_, n)| n).sum();
         let unique0: i64 = gender.before.iter().map(|(_, n)| n).sum();
         let mut age_codes = AgeBand::codes();

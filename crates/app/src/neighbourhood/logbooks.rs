@@ -191,19 +191,31 @@ async fn attachment_of(file: Option<(String, Vec<u8>)>, lang: Lang, e: &mut Fiel
         e.add("attachment", lang.tf("report.photo.too_large", &[("max", crate::reports::photos::MAX_MEGABYTES)]));
         return Ok(None);
     }
-    if bytes.starts_with(b"%PDF-") {
-        return Ok(Some(Attachment { name: if name.is_empty() { "document.pdf".into() } else { name }, content_type: "application/pdf".into(), bytes }));
-    }
-    match crate::reports::photos::accept_off_thread(bytes).await? {
-        Ok(p) => {
-            let stem = name.rsplit_once('.').map(|(s, _)| s.to_owned()).unwrap_or(name);
-            Ok(Some(Attachment { name: format!("{}.jpg", if stem.is_empty() { "photo" } else { &stem }), content_type: p.content_type, bytes: p.bytes }))
+    match accept_file(bytes).await? {
+        Some((content_type, bytes)) if content_type == PDF => {
+            Ok(Some(Attachment { name: if name.is_empty() { "document.pdf".into() } else { name }, content_type, bytes }))
         }
-        Err(_) => {
+        Some((content_type, bytes)) => {
+            let stem = name.rsplit_once('.').map(|(s, _)| s.to_owned()).unwrap_or(name);
+            Ok(Some(Attachment { name: format!("{}.jpg", if stem.is_empty() { "photo" } else { &stem }), content_type, bytes }))
+        }
+        None => {
             e.add("attachment", lang.t("neighbourhood.error.attachment"));
             Ok(None)
         }
     }
+}
+
+const PDF: &str = "application/pdf";
+
+/// A file taken as an attachment (its type, its bytes): a PDF as it is, or a
+/// photo re-encoded without its metadata; `None` when it is neither. The
+/// caller checks the size first ([`MAX_ATTACHMENT`]).
+pub async fn accept_file(bytes: Vec<u8>) -> Result<Option<(String, Vec<u8>)>> {
+    if bytes.starts_with(b"%PDF-") {
+        return Ok(Some((PDF.to_owned(), bytes)));
+    }
+    Ok(crate::reports::photos::accept_off_thread(bytes).await?.ok().map(|p| (p.content_type, p.bytes)))
 }
 
 /// Accounts of the caller's organisation who read the book (who may be mentioned).
@@ -228,6 +240,31 @@ pub async fn write(
     input: &EntryInput,
     file: Option<(String, Vec<u8>)>,
 ) -> Result<std::result::Result<LogEntryId, FieldErrors>> {
+    let checked = match check(app, who, lang, book, input, file).await? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut tx = app.db.begin().await?;
+    let id = write_checked(&mut tx, app, who, book, &checked).await?;
+    tx.commit().await?;
+    Ok(Ok(id))
+}
+
+/// An entry checked, ready to be written.
+pub struct Checked {
+    new: NewEntry,
+}
+
+/// Checks an entry as [`write`] does (the caller writes in the book; the
+/// fields; the attachment re-encoded).
+pub async fn check(
+    app: &App,
+    who: &Caller,
+    lang: Lang,
+    book: &Book,
+    input: &EntryInput,
+    file: Option<(String, Vec<u8>)>,
+) -> Result<std::result::Result<Checked, FieldErrors>> {
     who.require(book.write, &book.resource)?;
     let mut e = FieldErrors::new();
     let now = app.clock.now();
@@ -277,25 +314,30 @@ pub async fn write(
         for_team: if category == LogCategory::Handover { for_team } else { None },
         author: who.account.id,
         attachment,
-        mentions: mentions.clone(),
+        mentions,
     };
-    let mut tx = app.db.begin().await?;
-    let id = store::create(&mut tx, &new, now).await?;
+    Ok(Ok(Checked { new }))
+}
+
+/// Writes a checked entry in the transaction, audited; the colleagues
+/// mentioned are told.
+pub async fn write_checked(tx: &mut veille_storage::Tx, app: &App, who: &Caller, book: &Book, checked: &Checked) -> Result<LogEntryId> {
+    let (new, now) = (&checked.new, app.clock.now());
+    let (category, mentions) = (new.category, &new.mentions);
+    let id = store::create(tx, new, now).await?;
     let url = format!("{}{}#entry-{id}", app.config.base_url.trim_end_matches('/'), book.path());
-    for u in &mentions {
+    for u in mentions {
         if let Ok(a) = accounts::get(&app.db, *u).await {
             let l = Lang::from_code(&a.lang);
-            outbox::enqueue(&mut tx, &a.email, &l.t("neighbourhood.mail.mention_subject"), &l.tf("neighbourhood.mail.mention_body", &[("link", &url)]), now)
-                .await?;
+            outbox::enqueue(tx, &a.email, &l.t("neighbourhood.mail.mention_subject"), &l.tf("neighbourhood.mail.mention_body", &[("link", &url)]), now).await?;
         }
     }
     let detail = serde_json::json!({
         "book": book.kind.code(), "book_id": book.id, "category": category.code(), "mentions": mentions.len(),
         "attachment": new.attachment.is_some(), "for_team": new.for_team.map(|t| t.to_string()),
     });
-    audit::append(&mut tx, who.audit_entry(now, "create", "log_entry", id, who.account.organisation).with_detail(detail)).await?;
-    tx.commit().await?;
-    Ok(Ok(id))
+    audit::append(tx, who.audit_entry(now, "create", "log_entry", id, who.account.organisation).with_detail(detail)).await?;
+    Ok(id)
 }
 
 /// An entry with the colleagues it mentions.

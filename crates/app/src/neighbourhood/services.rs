@@ -158,6 +158,7 @@ pub async fn create_service(app: &App, who: &Caller, lang: Lang, input: &Service
     let detail = serde_json::json!({"category": category.code(), "territory": territory.map(|t| t.to_string()), "has_accounts": member.is_some()});
     audit::append(&mut tx, who.audit_entry(now, "create", "city_service", id, who.account.organisation).with_detail(detail)).await?;
     tx.commit().await?;
+    crate::reports::lookups_changed(app).await?;
     Ok(Ok(id))
 }
 
@@ -169,6 +170,7 @@ pub async fn set_active(app: &App, who: &Caller, s: &CityService, active: bool) 
     store::set_service_active(&mut tx, s.id, active, now).await?;
     audit::append(&mut tx, who.audit_entry(now, "update", "city_service", s.id, s.organisation).with_detail(serde_json::json!({"active": active}))).await?;
     tx.commit().await?;
+    crate::reports::lookups_changed(app).await?;
     Ok(())
 }
 
@@ -344,7 +346,7 @@ pub async fn send(
     // The service: the one chosen, or the competent one for the category here.
     let service = match input.service_id.trim() {
         "" => match category {
-            Some(c) => store::competent(&app.db, c, territory).await?,
+            Some(c) => competent_of(&store::competent_services(&app.db).await?, c, territory).cloned(),
             None => None,
         },
         t => match t.parse::<CityServiceId>() {
@@ -456,19 +458,28 @@ pub async fn copy_report_photo(tx: &mut Tx, report: ReportId, photo: &Photo, now
     Ok(())
 }
 
-/// The competent services of a report's dysfunctions at its place (one per category).
-pub async fn competent_for(app: &App, situations: &[String], territory: Option<TerritoryId>) -> Result<Vec<CityService>> {
+/// The competent services of a report's dysfunctions at its place (one per
+/// category), among the active services in competence order
+/// ([`store::competent_services`], cached by the intake).
+pub fn competent_for(services: &[CityService], situations: &[String], territory: Option<TerritoryId>) -> Vec<CityService> {
     let mut out: Vec<CityService> = Vec::new();
     for s in situations {
         let Some(category) = veille_domain::neighbourhood::category_of_situation(s) else { continue };
         if out.iter().any(|x| x.category == category) {
             continue;
         }
-        if let Some(service) = store::competent(&app.db, category, territory).await? {
-            out.push(service);
+        if let Some(service) = competent_of(services, category, territory) {
+            out.push(service.clone());
         }
     }
-    Ok(out)
+    out
+}
+
+/// The competent service for a category at a place, among the active
+/// services in competence order: the first of the place's territory, else
+/// the first of every territory.
+fn competent_of(services: &[CityService], category: ServiceCategory, territory: Option<TerritoryId>) -> Option<&CityService> {
+    services.iter().find(|x| x.category == category && (x.territory.is_none() || x.territory == territory))
 }
 
 /// A request the caller may read (404 otherwise) and do `action` on (403), with its service.

@@ -501,7 +501,7 @@ mod tests {
     /// files. Run after changing `people.toml`:
     /// `cargo test -p veille-app regenerate_the_shipped_model -- --ignored`.
     #[test]
-    #[ignore]
+    #[ignore = "a generator, not a check: it rewrites the shipped model file; run by hand after changing people.toml"]
     fn regenerate_the_shipped_model() {
         let rows = veille_linkage::synth::generate(&veille_linkage::synth::Options { records: 20_000, seed: 2026, ..Default::default() });
         let records: Vec<Record> = rows.iter().map(|r| record_of(&r.id, &[&synthetic::fields_of(r)])).collect();

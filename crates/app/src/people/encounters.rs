@@ -189,9 +189,7 @@ pub struct Recorded {
 /// may update; probable duplicates of a new person are answered first.
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
 pub async fn record(state: &App, who: &Caller, lang: Lang, input: &EncounterInput, via: &str) -> Result<Result<Recorded, Rejected>> {
-    gate(who)?;
-    may_create(who)?;
-    let checked = match check(state, lang, who, input).await? {
+    let checked = match check_record(state, who, lang, input).await? {
         Ok(c) => c,
         Err(rejected) => return Ok(Err(rejected)),
     };
@@ -202,6 +200,14 @@ pub async fn record(state: &App, who: &Caller, lang: Lang, input: &EncounterInpu
     let encounter = shown_to(who, encounters::get(&state.db, &who.scope(), id).await?);
     let care = if who.actor.holds(FieldGroup::Health) { e.care.clone() } else { None };
     Ok(Ok(Recorded { encounter, new_person: new_id, care }))
+}
+
+/// Checks an encounter and the caller's right to record it (what
+/// [`record`] does before its transaction).
+pub(crate) async fn check_record(state: &App, who: &Caller, lang: Lang, input: &EncounterInput) -> Result<Result<Checked, Rejected>> {
+    gate(who)?;
+    may_create(who)?;
+    check(state, lang, who, input).await
 }
 
 /// Writes a checked encounter (and its new person), audited, in the

@@ -48,61 +48,15 @@ pub async fn most_recent(state: &App, who: &Caller, n: i64) -> Result<Vec<Person
     Ok(people::list(&state.db, &who.scope(), &Filter { active: Some(true), most_recent: Some(n), ..Default::default() }).await?)
 }
 
-fn csv_field(text: &str) -> String {
-    let safe = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_owned() };
-    format!("\"{}\"", safe.replace('"', "\"\""))
-}
-
 /// The people the account may read as CSV, pseudonymised (no pseudonym,
 /// alias, phone or civil name: the record id stands for the person); the
-/// health column only for those who hold the health field group, filled
-/// file by file where they may read it. Audited.
+/// health column only for those the permission function lets read the health
+/// field group, filled file by file where they may read it: the export
+/// mechanism with its default columns (`crate::exports`). Audited.
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
 pub async fn export_csv(state: &App, who: &Caller, active: bool) -> Result<String> {
-    gate(who)?;
-    let scope = who.scope();
-    let territories = veille_storage::territories::list(&state.db).await?;
-    let list = people::list(&state.db, &scope, &Filter { active: Some(active), ..Default::default() }).await?;
-    let health_column = who.actor.holds(FieldGroup::Health);
-    let mut out =
-        String::from("id,birth_year,age_band,gender,nationality,situation,languages,needs,vulnerabilities,territory,active,exit_reason,last_contact_at");
-    if health_column {
-        out.push_str(",health_flags");
-    }
-    out.push_str("\r\n");
-    let join = |v: Vec<&str>| v.join(" ");
-    for p in &list {
-        let f = &p.fields;
-        let mut fields = vec![
-            p.id.to_string(),
-            f.birth_year.map(|y| y.to_string()).unwrap_or_default(),
-            f.age_band.map(|b| b.code().to_owned()).unwrap_or_default(),
-            f.gender.map(|g| g.code().to_owned()).unwrap_or_default(),
-            f.nationality.map(|n| n.code().to_owned()).unwrap_or_default(),
-            f.situation.map(|s| s.code().to_owned()).unwrap_or_default(),
-            join(f.languages.iter().map(|l| l.code()).collect()),
-            join(f.needs.iter().map(|n| n.code()).collect()),
-            join(f.vulnerabilities.iter().map(|v| v.code()).collect()),
-            f.territory.and_then(|t| territories.iter().find(|x| x.id == t)).map(|t| t.code.clone()).unwrap_or_default(),
-            if p.active { "1".into() } else { "0".into() },
-            p.exit_reason.map(|r| r.code().to_owned()).unwrap_or_default(),
-            p.last_contact_at.map(|t| t.to_paris_rfc3339()).unwrap_or_default(),
-        ];
-        if health_column {
-            let res = health_of(&person_resource(&state.db, &scope, p).await?);
-            let flags = if who.can(Action::Read, &res).allowed { people::health(&state.db, &scope, p.id).await?.flags } else { Vec::new() };
-            fields.push(join(flags.iter().map(|f| f.code()).collect()));
-        }
-        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
-    }
-    audit::append_now(
-        &state.db,
-        who.audit_entry(state.clock.now(), "export", "person", "", who.account.organisation)
-            .with_detail(serde_json::json!({"rows": list.len(), "format": "csv", "health": health_column})),
-    )
-    .await?;
-    Ok(out)
+    let filters = crate::exports::Filters::People { active };
+    Ok(crate::exports::export(state, who, Lang::Fr, &filters, &[], crate::exports::Format::Csv).await?.to_csv())
 }
 
 // ---------------------------------------------------------------------------
@@ -288,30 +242,51 @@ pub fn field_texts(f: &PersonFields) -> Vec<(&'static str, String)> {
 pub async fn update(state: &App, who: &Caller, lang: Lang, id: &str, form: &PersonForm, via: &str) -> Result<Result<PersonId, FieldErrors>> {
     gate_records(who)?;
     let (person, _) = load_person(state, who, id, Action::Update).await?;
-    let mut ids: Vec<_> = writable_territories(state, who).await?.into_iter().map(|t| t.id).collect();
-    // A file stays where it is even if the editor works elsewhere (a shared file).
-    ids.extend(person.fields.territory);
-    let cx = PersonContext { now: state.clock.now(), territories: &ids, consent_allows_identifying: allows_identifying(state, who, &person).await? };
-    let valid = match validate_person(lang, form, &cx) {
+    let valid = match check_update(state, who, lang, &person, form).await? {
         Ok(v) => v,
         Err(e) => return Ok(Err(e)),
     };
     let version = form.version.parse().unwrap_or(-1);
-    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    people::update(&mut tx, person.id, &valid.fields, version, now).await?;
+    write_update(&mut tx, state, who, &person, &valid, version, via).await?;
+    tx.commit().await?;
+    Ok(Ok(person.id))
+}
+
+/// Checks an edit of a file the caller may update (loaded with
+/// [`load_person`] and `Action::Update`).
+pub(crate) async fn check_update(state: &App, who: &Caller, lang: Lang, person: &Person, form: &PersonForm) -> Result<Result<ValidPerson, FieldErrors>> {
+    let mut ids: Vec<_> = writable_territories(state, who).await?.into_iter().map(|t| t.id).collect();
+    // A file stays where it is even if the editor works elsewhere (a shared file).
+    ids.extend(person.fields.territory);
+    let cx = PersonContext { now: state.clock.now(), territories: &ids, consent_allows_identifying: allows_identifying(state, who, person).await? };
+    Ok(validate_person(lang, form, &cx))
+}
+
+/// Writes a checked edit of a file (from `version`), its history and audit
+/// entry, in the caller's transaction.
+pub(crate) async fn write_update(
+    tx: &mut veille_storage::Tx,
+    state: &App,
+    who: &Caller,
+    person: &Person,
+    valid: &ValidPerson,
+    version: i64,
+    via: &str,
+) -> Result<()> {
+    let now = state.clock.now();
+    people::update(tx, person.id, &valid.fields, version, now).await?;
     for ((field, old), (_, new)) in field_texts(&person.fields).into_iter().zip(field_texts(&valid.fields)) {
         if old != new {
-            veille_storage::retention::record_change(&mut tx, person.id, who.account.id, field, &old, &new, now).await?;
+            veille_storage::retention::record_change(tx, person.id, who.account.id, field, &old, &new, now).await?;
         }
     }
     let mut detail = serde_json::json!({"via": via, "fields": changed(&person.fields, &valid.fields)});
     if let Some(c) = &valid.consent {
-        detail["consent"] = people::add_consent(&mut tx, person.id, who.account.organisation, c, who.account.id, now).await?.into();
+        detail["consent"] = people::add_consent(tx, person.id, who.account.organisation, c, who.account.id, now).await?.into();
     }
-    audit::append(&mut tx, entry(who, state, "update", "person", person.id, person.organisation, detail)).await?;
-    tx.commit().await?;
-    Ok(Ok(person.id))
+    audit::append(tx, entry(who, state, "update", "person", person.id, person.organisation, detail)).await?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------

@@ -135,9 +135,10 @@ pub async fn coordinating_organisation(app: &App) -> Result<Option<OrganisationI
 }
 
 /// What every intake reads and rarely changes: the routing table, the
-/// organisation of each team it names, the coordinating organisation and the
-/// territory names. Kept in memory. A change (routing rule added or removed,
-/// organisation or team created, territories imported) moves the `intake`
+/// organisation of each team it names, the coordinating organisation, the
+/// territory names and the active city services. Kept in memory. A change
+/// (routing rule added or removed, organisation or team created, city service
+/// created or turned on or off, territories imported) moves the `intake`
 /// version in the database ([`lookups_changed`]); every instance reads the
 /// versions at most once per [`Cache::CHECK`] and reloads what changed — the
 /// territory index too —, and reloads everything at least every
@@ -162,6 +163,8 @@ pub struct Lookup {
     team_organisation: std::collections::HashMap<TeamId, OrganisationId>,
     coordinating: Option<OrganisationId>,
     territory_names: std::collections::HashMap<veille_domain::TerritoryId, String>,
+    /// The active city services, in competence order.
+    services: Vec<veille_storage::services::CityService>,
 }
 
 impl Cache {
@@ -220,7 +223,8 @@ async fn lookup(app: &App) -> Result<std::sync::Arc<Lookup>> {
     let team_organisation = teams::list(&app.db, None).await?.into_iter().map(|t| (t.id, t.organisation)).collect();
     let coordinating = coordinating_organisation(app).await?;
     let territory_names = crate::territories::names(&app.db).await?;
-    let lookup = std::sync::Arc::new(Lookup { rules, team_organisation, coordinating, territory_names });
+    let services = veille_storage::services::competent_services(&app.db).await?;
+    let lookup = std::sync::Arc::new(Lookup { rules, team_organisation, coordinating, territory_names, services });
     if let Ok(mut guard) = cache.cached.write() {
         let now = std::time::Instant::now();
         *guard = Some(Cached { loaded_at: now, checked_at: now, version, lookup: lookup.clone() });
@@ -269,7 +273,7 @@ pub async fn receive(app: &App, intake: &Intake, who: Option<&Caller>) -> Result
     // go to the competent city or technical service; a report of nothing
     // else goes to no social maraude.
     let social = veille_domain::neighbourhood::needs_social_team(&intake.situations);
-    let services = crate::neighbourhood::services::competent_for(app, &intake.situations, territory).await?;
+    let services = crate::neighbourhood::services::competent_for(&cached.services, &intake.situations, territory);
     let team = if social { territory.and_then(|t| veille_domain::reports::route(&cached.rules, Some(t), &intake.situations, level)) } else { None };
     let team_org = match team {
         Some(t) => match cached.team_organisation.get(&t) {

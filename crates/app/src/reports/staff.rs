@@ -193,57 +193,12 @@ pub async fn map(app: &App, who: &Caller, q: &QueueQuery) -> Result<Vec<(Report,
         .collect())
 }
 
-fn csv_field(text: &str) -> String {
-    // Quoted, quotes doubled; a leading formula character is neutralised for spreadsheets.
-    let safe = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_owned() };
-    format!("\"{}\"", safe.replace('"', "\"\""))
-}
-
-/// The queue with its filters as CSV, without free text nor contact details
-/// (reference, dates, level, reasons, situations, flags, status, outcome,
-/// territory, source, channel, counts, deadlines). Audited.
+/// The queue with its filters as CSV, every column of the list's export
+/// (no free text nor contact details): the export mechanism with its default
+/// columns (`crate::exports`). Audited.
 pub async fn export_csv(app: &App, who: &Caller, q: &QueueQuery) -> Result<String> {
-    gate(who)?;
-    let territories = territories::list(&app.db).await?;
-    let d = app.config.report_deadlines();
-    let now = app.clock.now();
-    let rows = reports::list(&app.db, &who.scope(), &q.filter(app), CSV_MAX).await?;
-    let mut out = String::from(
-        "reference,received_at,level,computed_level,reasons,situations,flags,status,outcome,territory,source,channel,adults,children,tents,\
-         acknowledged_at,acknowledge_due,answered_at,answer_due,overdue\r\n",
-    );
-    let when = |t: Option<Timestamp>| t.map(|t| t.to_paris_rfc3339()).unwrap_or_default();
-    for r in &rows {
-        let territory = r.territory.and_then(|id| territories.iter().find(|t| t.id == id)).map(|t| t.code.clone()).unwrap_or_default();
-        let fields = [
-            r.reference.clone(),
-            r.created_at.to_paris_rfc3339(),
-            r.effective_level().to_string(),
-            r.level.to_string(),
-            r.reasons.join(" "),
-            r.situations.join(" "),
-            r.seen.join(" "),
-            r.status.code().to_owned(),
-            r.outcome.map(|o| o.code().to_owned()).unwrap_or_default(),
-            territory,
-            r.source.code().to_owned(),
-            r.channel.code().to_owned(),
-            r.adults.to_string(),
-            r.children.to_string(),
-            r.tents.to_string(),
-            when(r.acknowledged_at),
-            r.acknowledge_due(&d).to_paris_rfc3339(),
-            when(r.answered_at),
-            r.answer_due(&d).to_paris_rfc3339(),
-            if r.is_overdue(&d, now) { "1".into() } else { "0".into() },
-        ];
-        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
-    }
-    let export = audit::NewEntry::about(now, Some(who.author()), "export", "report", None, Some(who.account.organisation))
-        .with_detail(serde_json::json!({"rows": rows.len(), "format": "csv"}));
-    audit::append_now(&app.db, export).await?;
-    Ok(out)
+    let filters = crate::exports::Filters::Reports(q.clone());
+    Ok(crate::exports::export(app, who, Lang::Fr, &filters, &[], crate::exports::Format::Csv).await?.to_csv())
 }
 
 /// A report the caller may read, then do `action` on: not found when it may

@@ -64,6 +64,19 @@ pub(crate) async fn write_site(tx: &mut Tx, app: &App, who: &Caller, new: &sites
 /// moved elsewhere, it must still be a place the account may correct.
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
 pub async fn edit_place(app: &App, who: &Caller, lang: Lang, site: &Site, input: &SiteInput, version: i64) -> Result<Result<(), FieldErrors>> {
+    let place = match check_place(app, who, lang, site, input).await? {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut tx = app.db.begin().await?;
+    write_place(&mut tx, app, who, site, &place, version).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Checks a corrected place of a site and the caller's right to correct it
+/// (where it is, and where it goes).
+pub(crate) async fn check_place(app: &App, who: &Caller, lang: Lang, site: &Site, input: &SiteInput) -> Result<Result<sites::NewSite, FieldErrors>> {
     who.require(Action::Delete, &resource_of(app, site).await?)?;
     let input = SiteInput { outline: site.outline.clone(), ..input.clone() };
     let place = match validate_site(app, lang, &input, site.organisation).await? {
@@ -71,13 +84,29 @@ pub async fn edit_place(app: &App, who: &Caller, lang: Lang, site: &Site, input:
         Err(e) => return Ok(Err(e)),
     };
     who.require(Action::Delete, &resource_of(app, &Site { territory: place.territory, ..site.clone() }).await?)?;
+    Ok(Ok(place))
+}
+
+/// Writes a checked place of a site (from `version`), its event and audit entry, in the caller's transaction.
+pub(crate) async fn write_place(tx: &mut Tx, app: &App, who: &Caller, site: &Site, place: &sites::NewSite, version: i64) -> Result<()> {
     let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    sites::update_place(&mut tx, site, &place, version, now).await?;
-    append(&mut tx, event(who, site, now, "edited")).await?;
-    audit::append(&mut tx, entry(who, now, "update", site, serde_json::json!({"field": "place", "territory": place.territory.map(|t| t.to_string())}))).await?;
-    tx.commit().await?;
-    Ok(Ok(()))
+    sites::update_place(tx, site, place, version, now).await?;
+    append(tx, event(who, site, now, "edited")).await?;
+    audit::append(tx, entry(who, now, "update", site, serde_json::json!({"field": "place", "territory": place.territory.map(|t| t.to_string())}))).await?;
+    Ok(())
+}
+
+/// The site as the place form shows it (to change one field of it).
+pub(crate) fn place_input(site: &Site) -> SiteInput {
+    SiteInput {
+        name: site.name.clone(),
+        kind: site.kind.clone(),
+        lon: Some(site.lon),
+        lat: Some(site.lat),
+        outline: site.outline.clone(),
+        address: site.address.clone(),
+        land_owner: site.land_owner.clone(),
+    }
 }
 
 /// Records an observation of a site (from a round, when it names one).
@@ -89,8 +118,7 @@ pub async fn record_observation(
     site: &Site,
     input: &ObservationInput,
 ) -> Result<Result<(ObservationId, sites::NewObservation), FieldErrors>> {
-    who.require(Action::Update, &resource_of(app, site).await?)?;
-    let o = match validate_observation(app, who, lang, site, input).await? {
+    let o = match check_observation(app, who, lang, site, input).await? {
         Ok(o) => o,
         Err(e) => return Ok(Err(e)),
     };
@@ -98,6 +126,18 @@ pub async fn record_observation(
     let id = write_observation(&mut tx, app, who, site, &o).await?;
     tx.commit().await?;
     Ok(Ok((id, o)))
+}
+
+/// Checks an observation of `site` and the caller's right to record it.
+pub(crate) async fn check_observation(
+    app: &App,
+    who: &Caller,
+    lang: Lang,
+    site: &Site,
+    input: &ObservationInput,
+) -> Result<Result<sites::NewObservation, FieldErrors>> {
+    who.require(Action::Update, &resource_of(app, site).await?)?;
+    validate_observation(app, who, lang, site, input).await
 }
 
 /// Writes a checked observation of `site`, its timeline event and audit entry, in the caller's transaction.
@@ -150,13 +190,19 @@ pub async fn add_log_entry(app: &App, who: &Caller, lang: Lang, site: &Site, bod
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
 pub async fn set_heatwave(app: &App, who: &Caller, site: &Site, on: bool, version: i64) -> Result<()> {
     who.require(Action::Update, &resource_of(app, site).await?)?;
+    let mut tx = app.db.begin().await?;
+    write_heatwave(&mut tx, app, who, site, on, version).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Writes the heatwave watch of a site (the caller checked the update right), in the caller's transaction.
+pub(crate) async fn write_heatwave(tx: &mut Tx, app: &App, who: &Caller, site: &Site, on: bool, version: i64) -> Result<()> {
     let now = app.clock.now();
     let state = |v: bool| if v { "on" } else { "off" };
-    let mut tx = app.db.begin().await?;
-    sites::set_heatwave(&mut tx, site, on, version, now).await?;
-    append(&mut tx, event(who, site, now, "heatwave").change(Some(state(site.heatwave)), Some(state(on)))).await?;
-    audit::append(&mut tx, entry(who, now, "update", site, serde_json::json!({"field": "heatwave", "to": on}))).await?;
-    tx.commit().await?;
+    sites::set_heatwave(tx, site, on, version, now).await?;
+    append(tx, event(who, site, now, "heatwave").change(Some(state(site.heatwave)), Some(state(on)))).await?;
+    audit::append(tx, entry(who, now, "update", site, serde_json::json!({"field": "heatwave", "to": on}))).await?;
     Ok(())
 }
 

@@ -85,11 +85,16 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let page = figures::dashboard(&app, &who, lang, &choice, Audience::Page).await?;
-    let ours = veille_app::scale::cells(&page);
+    let mut ours = veille_app::scale::cells(&page);
+    let mut not_compared = Vec::new();
     let differences = match &args.duckdb {
         Some(path) => {
             let theirs: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)?;
             let cells = theirs["cells"].as_object().context("no cells in DuckDB's JSON")?;
+            let tables: Vec<String> = serde_json::from_value(theirs["tables"].clone()).context("no tables in DuckDB's JSON")?;
+            let (kept, left) = veille_app::scale::computed_by(&ours, &tables);
+            ours = kept;
+            not_compared = left.into_iter().collect();
             Some(veille_app::scale::differences(&ours, cells))
         }
         None => None,
@@ -99,6 +104,7 @@ async fn main() -> anyhow::Result<()> {
         "seconds": {"best": best, "median": med, "runs": times},
         "groups": groups,
         "figures": ours.len(),
+        "not_compared": not_compared,
         "differences": differences.as_ref().map(Vec::len),
         "first_differences": differences.map(|d| d.into_iter().take(10).collect::<Vec<_>>()),
     });

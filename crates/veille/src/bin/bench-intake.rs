@@ -77,7 +77,12 @@ async fn main() -> anyhow::Result<()> {
     let mut engines = Vec::new();
     for engine in args.engines.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         eprintln!("bench-intake: {engine}…");
-        engines.push(run_engine(&args, engine).await.with_context(|| format!("engine {engine}"))?);
+        let result = run_engine(&args, engine).await;
+        if let Err(e) = &result {
+            // The root cause's own Debug: some errors display as nothing.
+            eprintln!("bench-intake: {engine} failed: {:?}", e.root_cause());
+        }
+        engines.push(result.with_context(|| format!("engine {engine}"))?);
     }
     eprintln!("bench-intake: territory lookups…");
     let lookups = lookups(&args)?;
@@ -148,6 +153,9 @@ async fn run_engine(args: &Args, engine: &str) -> anyhow::Result<Value> {
 async fn run_on(args: &Args, engine: &str, url: &str) -> anyhow::Result<Value> {
     let db = Db::connect(url).await?;
     db.migrate().await?;
+    // A fresh field key for this throw-away database (the demo seals contacts).
+    let key_line = veille_storage::field_keys::KeyRing::new_key_line(None, Clock::System.now().as_micros() / 1_000_000);
+    db.set_field_keys(veille_storage::field_keys::KeyRing::parse(&key_line).map_err(|e| anyhow::anyhow!("field key: {e}"))?);
     let durability = match db.check_durability().await {
         Ok(_) => "ok".to_owned(),
         Err(e) => format!("{e}"),
@@ -188,8 +196,11 @@ async fn run_on(args: &Args, engine: &str, url: &str) -> anyhow::Result<Value> {
         bail!("no request succeeded during the warm-up: {:?}", warm.first_error);
     }
     let closed_secs = Duration::from_secs_f64(args.closed_secs);
+    eprintln!("bench-intake: {engine}: raw INSERT, {} clients", args.clients);
     let raw = closed_raw(&db, args.clients, closed_secs, args.closed_max, &territory_id, &organisation_id).await?;
+    eprintln!("bench-intake: {engine}: HTTP intake, {} clients", args.clients);
     let http = closed_http(addr, form.clone(), args.clients, closed_secs, args.closed_max).await?;
+    eprintln!("bench-intake: {engine}: HTTP intake at {} requests/s", args.rate);
     let open = open_http(addr, form.clone(), args.rate, Duration::from_secs_f64(args.rate_secs)).await?;
 
     let _ = stop_tx.send(());

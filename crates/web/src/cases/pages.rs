@@ -37,6 +37,8 @@ struct ListPage {
     errors: FieldErrors,
     can_open: bool,
     territories: Vec<Territory>,
+    /// The "Exporter" form.
+    export: crate::exports::ExportForm,
 }
 
 /// What the list may be opened with (a report's or site's "open a case" link).
@@ -51,7 +53,10 @@ pub struct ListQuery {
 }
 
 async fn list_page(state: &AppState, ctx: PageCtx, who: &Authenticated, all: bool, form: CaseInput, errors: FieldErrors) -> AppResult<ListPage> {
+    let hidden = if all { vec![("all".to_owned(), "1".to_owned())] } else { Vec::new() };
+    let export = crate::exports::ExportForm::new(who, &ctx, veille_app::exports::List::Cases, hidden);
     Ok(ListPage {
+        export,
         ctx,
         cases: app::list(state, who, all).await?,
         all,

@@ -32,6 +32,8 @@ use super::WithConsent;
 struct ListPage {
     ctx: PageCtx,
     lines: Vec<(Encounter, Vec<Person>)>,
+    /// The "Exporter" form.
+    export: crate::exports::ExportForm,
 }
 
 /// GET /encounters
@@ -41,7 +43,8 @@ pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
         let met = readable_people(&state, &who, &e.people).await?;
         lines.push((e, met));
     }
-    Ok(render(&ListPage { ctx, lines }))
+    let export = crate::exports::ExportForm::new(&who, &ctx, veille_app::exports::List::Encounters, Vec::new());
+    Ok(render(&ListPage { ctx, lines, export }))
 }
 
 /// Query of the new-encounter form: a person met, the site and round.

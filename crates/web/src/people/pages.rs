@@ -52,6 +52,8 @@ struct ListPage {
     learned: String,
     /// The account may import spreadsheets (`/imports`).
     can_import: bool,
+    /// The "Exporter" form.
+    export: crate::exports::ExportForm,
 }
 
 /// GET /people
@@ -66,7 +68,9 @@ pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
     let decisions = files::duplicate_model_decisions(&state, &who).await?;
     let learned = ctx.lang.tn("people.duplicates.learned", decisions as i64, &[]);
     let can_import = veille_app::imports::can_import(&who);
-    Ok(render(&ListPage { ctx, lines, left, learned, can_import }))
+    let hidden = if left { vec![("left".to_owned(), "1".to_owned())] } else { Vec::new() };
+    let export = crate::exports::ExportForm::new(&who, &ctx, veille_app::exports::List::People, hidden);
+    Ok(render(&ListPage { ctx, lines, left, learned, can_import, export }))
 }
 
 /// GET /people.csv: pseudonymised, audited (see `files::export_csv`).
@@ -212,6 +216,10 @@ struct ShowPage {
     errors: FieldErrors,
     consent_form: ConsentForm,
     codes: Codes,
+    /// Conflicts of offline changes of the file waiting for a coordinator (its badge).
+    sync_conflicts: i64,
+    /// The pseudonym's version, the base of a change made offline (decision 90).
+    pseudonym_base: veille_domain::sync::Version,
     child_protection: Option<String>,
 }
 
@@ -221,6 +229,16 @@ impl ShowPage {
             return self.person.fields.pseudonym.clone();
         }
         self.linked.iter().find(|l| l.person.id == *id).map(|l| l.person.fields.pseudonym.clone()).unwrap_or_default()
+    }
+    /// The pseudonym's base version: its number and the operation that made it (empty: a page or none).
+    fn pseudonym_base_by(&self) -> String {
+        self.pseudonym_base.by.map(|o| o.to_string()).unwrap_or_default()
+    }
+    /// The needs not yet on the file, which a worker can add from the phone
+    /// (offline too: a set merged as a union, so two phones adding needs never conflict).
+    fn needs_to_add(&self) -> Vec<&'static str> {
+        let have: Vec<&str> = self.person.fields.needs.iter().map(|n| n.code()).collect();
+        self.codes.needs().into_iter().filter(|n| !have.contains(n)).collect()
     }
     fn is_other_record(&self, id: &PersonId) -> bool {
         *id != self.person.id
@@ -284,6 +302,15 @@ async fn show_page(state: &AppState, ctx: PageCtx, who: &Authenticated, v: FileV
         errors,
         consent_form,
         codes: Codes,
+        sync_conflicts: veille_app::sync::open_on(state, "person", &v.person.id.to_string()).await?,
+        pseudonym_base: veille_app::sync::base_of(
+            state,
+            "person",
+            &v.person.id.to_string(),
+            "pseudonym",
+            &veille_domain::sync::FieldValue::text(&v.person.fields.pseudonym),
+        )
+        .await?,
         ctx,
         person: v.person,
     })

@@ -34,12 +34,15 @@ struct ListPage {
     sent: Vec<(Referral, String)>,
     queue: Vec<(Referral, String)>,
     shows_sent: bool,
+    /// The "Exporter" form.
+    export: crate::exports::ExportForm,
 }
 
 /// GET /referrals: what the organisation sent, and its queue of referrals received.
 pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticated) -> AppResult<Response> {
     let (sent, queue, shows_sent) = referrals::lists(&state, &who).await?;
-    Ok(render(&ListPage { ctx, sent, queue, shows_sent }))
+    let export = crate::exports::ExportForm::new(&who, &ctx, veille_app::exports::List::Referrals, Vec::new());
+    Ok(render(&ListPage { ctx, sent, queue, shows_sent, export }))
 }
 
 // ---------------------------------------------------------------------------

@@ -40,6 +40,8 @@ struct QueuePage {
     truncated: bool,
     /// The account works with sites: the map shows them beside the reports.
     with_sites: bool,
+    /// The "Exporter" form.
+    export: crate::exports::ExportForm,
 }
 
 impl QueuePage {
@@ -59,7 +61,9 @@ impl QueuePage {
 /// GET /reports
 pub async fn queue(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<QueueQuery>) -> AppResult<Response> {
     let Queue { lines, truncated, overdue_count, territories, can_take_in, with_sites } = app::queue(&state, &who, &q).await?;
+    let export = crate::exports::ExportForm::new(&who, &ctx, veille_app::exports::List::Reports, crate::exports::hidden_of(&q.query_string()));
     Ok(render(&QueuePage {
+        export,
         ctx,
         lines,
         q,

@@ -34,6 +34,8 @@ struct ListPage {
     can_plan: bool,
     form: PlanInput,
     errors: FieldErrors,
+    /// The "Exporter" form.
+    export: crate::exports::ExportForm,
     /// Per reporting day (noon to noon) and team: people met and items given.
     counters: Vec<(String, String, i64, i64)>,
 }
@@ -50,7 +52,9 @@ impl ListPage {
 async fn list_page(state: &AppState, ctx: PageCtx, who: &Authenticated, form: PlanInput, errors: FieldErrors) -> AppResult<ListPage> {
     let b = app::board(state, who).await?;
     let teams = own_teams(state, who).await?;
+    let export = crate::exports::ExportForm::new(who, &ctx, veille_app::exports::List::Rounds, Vec::new());
     Ok(ListPage {
+        export,
         ctx,
         overdue: b.overdue,
         out: b.out,

@@ -310,6 +310,8 @@ struct StaysPage {
     errors: FieldErrors,
     publics: &'static [Public],
     can_book: bool,
+    /// The "Exporter" form.
+    export: crate::exports::ExportForm,
 }
 
 /// Which stays the list shows.
@@ -321,7 +323,10 @@ pub struct StaysQuery {
 
 async fn stays_page(state: &AppState, ctx: PageCtx, who: &Authenticated, all: bool, form: RequestInput, errors: FieldErrors) -> AppResult<StaysPage> {
     let can_book = app::can_book(who);
+    let hidden = if all { vec![("all".to_owned(), "1".to_owned())] } else { Vec::new() };
+    let export = crate::exports::ExportForm::new(who, &ctx, veille_app::exports::List::Stays, hidden);
     Ok(StaysPage {
+        export,
         ctx,
         stays: app::stays(state, who, all).await?,
         all,

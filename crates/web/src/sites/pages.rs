@@ -35,6 +35,26 @@ pub struct ListQuery {
     stale: String,
 }
 
+/// The application's filter of the list's query (the list and its export).
+pub(crate) fn list_filter(q: &ListQuery) -> app::ListFilter {
+    let nonempty = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
+    app::ListFilter {
+        kind: nonempty(&q.kind),
+        status: nonempty(&q.status),
+        territory: q.territory.parse().ok(),
+        stale_days: q.stale.parse::<i64>().ok().filter(|d| *d > 0),
+    }
+}
+
+/// The list's filters as hidden fields of its export form.
+pub(crate) fn list_hidden(q: &ListQuery) -> Vec<(String, String)> {
+    [("kind", &q.kind), ("status", &q.status), ("territory", &q.territory), ("stale", &q.stale)]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect()
+}
+
 /// A line of the list.
 pub struct Line {
     site: Site,
@@ -53,23 +73,20 @@ struct ListPage {
     kinds: Vec<&'static str>,
     territories: Vec<Territory>,
     can_create: bool,
+    /// The "Exporter" form.
+    export: crate::exports::ExportForm,
 }
 
 /// GET /sites
 pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let nonempty = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
-    let filter = app::ListFilter {
-        kind: nonempty(&q.kind),
-        status: nonempty(&q.status),
-        territory: q.territory.parse().ok(),
-        stale_days: q.stale.parse::<i64>().ok().filter(|d| *d > 0),
-    };
+    let filter = list_filter(&q);
     let lines = app::list_sites(&state, &who, &filter)
         .await?
         .into_iter()
         .map(|l| Line { people: l.latest.map(|f| f.people), site: l.site, territory: l.territory, last: l.last_seen, age: l.age })
         .collect();
-    Ok(render(&ListPage { ctx, lines, q, kinds: KINDS.to_vec(), territories: app::territories(&state).await?, can_create: app::can_create(&who) }))
+    let export = crate::exports::ExportForm::new(&who, &ctx, veille_app::exports::List::Sites, list_hidden(&q));
+    Ok(render(&ListPage { ctx, lines, q, kinds: KINDS.to_vec(), territories: app::territories(&state).await?, can_create: app::can_create(&who), export }))
 }
 
 /// The new-site form, as typed.
@@ -188,9 +205,17 @@ struct ShowPage {
     destinations: Vec<&'static str>,
     kinds: Vec<&'static str>,
     land_owners: Vec<&'static str>,
+    /// Conflicts of offline changes of the site waiting for a coordinator (its badge).
+    sync_conflicts: i64,
+    /// The heatwave flag's version, the base of a change sent through the outbox (decision 90).
+    heatwave_base: veille_domain::sync::Version,
 }
 
 impl ShowPage {
+    /// The heatwave flag's base version: the operation that made it (empty: a page or none).
+    fn heatwave_base_by(&self) -> String {
+        self.heatwave_base.by.map(|o| o.to_string()).unwrap_or_default()
+    }
     /// The place as typed in the edit form, or as stored.
     fn place(&self, name: &str) -> String {
         if !self.drafts.edit.is_empty() {
@@ -242,6 +267,15 @@ async fn show_page(state: &AppState, ctx: PageCtx, who: &Authenticated, site: Si
         destinations: DESTINATIONS.to_vec(),
         kinds: KINDS.to_vec(),
         land_owners: LAND_OWNERS.to_vec(),
+        sync_conflicts: veille_app::sync::open_on(state, "site", &site.id.to_string()).await?,
+        heatwave_base: veille_app::sync::base_of(
+            state,
+            "site",
+            &site.id.to_string(),
+            "heatwave",
+            &veille_domain::sync::FieldValue::text(if site.heatwave { "on" } else { "off" }),
+        )
+        .await?,
         ctx,
         site,
     })

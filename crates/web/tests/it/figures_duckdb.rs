@@ -14,7 +14,8 @@ use veille_storage::organisations::{self, InstanceSettings};
 use crate::helpers::*;
 
 /// The tables of the dashboard DuckDB's side does not compute (yet).
-const NOT_IN_DUCKDB: [&str; 3] = ["territories-", "sites-", "trend-sites_population/"];
+/// Veille's tables the DuckDB script does not compute yet (not compared).
+const NOT_IN_DUCKDB: [&str; 3] = ["territories-", "sites-", "trend-sites_population"];
 
 #[tokio::test]
 async fn figures_agree_with_duckdb_on_a_generated_instance() {
@@ -46,12 +47,11 @@ async fn figures_agree_with_duckdb_on_a_generated_instance() {
         let choice = figures::validate(&app.state, &who, veille_i18n::Lang::Fr, &q).unwrap();
         let d = figures::dashboard(&app.state, &who, veille_i18n::Lang::Fr, &choice, Audience::Page).await.unwrap();
         assert!(!d.suppressed, "the coordinator sees exact counts");
-        let mut ours = veille_app::scale::cells(&d);
+        let ours = veille_app::scale::cells(&d);
         // The DuckDB script does not compute the territories and sites groups
         // yet (decision 88: sites and observations are not in the export);
         // their figures are checked against the hand-computed fixture of
         // figures.rs instead.
-        ours.retain(|k, _| !NOT_IN_DUCKDB.iter().any(|prefix| k.starts_with(prefix)));
         let received = ours.get("reports-answers/received").cloned().unwrap_or_default();
         assert!(received[0].as_i64().unwrap_or(0) > 0 && received[1].as_i64().unwrap_or(0) > 0, "{p:?}: reports in both periods");
         let unique = ours.get("encounters-totals/unique_people").cloned().unwrap_or_default();
@@ -68,6 +68,11 @@ async fn figures_agree_with_duckdb_on_a_generated_instance() {
             .expect("the DuckDB script runs (.venv from scripts/install-deps.sh)");
         assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
         let theirs: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        // The tables the script computes; veille's others are not compared,
+        // and are only those known to be missing from the script.
+        let tables: Vec<String> = serde_json::from_value(theirs["tables"].clone()).unwrap();
+        let (ours, left) = veille_app::scale::computed_by(&ours, &tables);
+        assert!(left.iter().all(|t| NOT_IN_DUCKDB.iter().any(|p| t.starts_with(p))), "tables DuckDB does not compute: {left:?}");
         let theirs = theirs["cells"].as_object().unwrap();
         let diff = veille_app::scale::differences(&ours, theirs);
         assert!(diff.is_empty(), "{} ({}): veille and DuckDB differ on {} figures:\n{}", p.label(), engine(), diff.len(), diff.join("\n"));

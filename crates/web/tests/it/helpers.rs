@@ -265,7 +265,7 @@ pub struct Client {
 }
 
 impl Client {
-    async fn send(&mut self, mut req: Request<Body>) -> Resp {
+    pub async fn send(&mut self, mut req: Request<Body>) -> Resp {
         req.extensions_mut().insert(ConnectInfo(self.ip));
         if !self.cookies.is_empty() {
             let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();

@@ -396,6 +396,10 @@ async fn every_route_for_every_identity_and_target_matches_the_table() {
                 let path = concrete_path(spec, objects);
                 let resp = if spec.method == Method::GET {
                     client.get(&path).await
+                } else if spec.method == Method::PUT {
+                    // An upload of raw bytes.
+                    let req = axum::http::Request::put(&path).header("content-type", "application/octet-stream").body(axum::body::Body::from("x")).unwrap();
+                    client.send(req).await
                 } else if spec.is_api() {
                     // API writes take JSON; an empty object decodes (every field has a default).
                     client.post_json(&path, &serde_json::json!({})).await

@@ -130,6 +130,14 @@ fn created(r: &Resp) -> String {
     json["id"].as_str().map(str::to_owned).or(nested).unwrap_or_else(|| panic!("no id: {}", r.body))
 }
 
+/// A sync device registered for the client's account.
+async fn device(c: &mut Client) -> String {
+    let id = uuid::Uuid::now_v7().to_string();
+    let r = c.post_json("/api/v1/sync/devices", &serde_json::json!({"device_id": id})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    id
+}
+
 fn redirected(r: &Resp) {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", why(r));
 }
@@ -165,6 +173,7 @@ const EXEMPT: &[(&str, &str, &str)] = &[
     ("photo_uploads", "data", "an image, re-encoded"),
     ("service_request_photos", "data", "an image, re-encoded"),
     ("log_entries", "attachment_data", "an image or PDF"),
+    ("sync_blobs", "data", "an image or PDF, copied into its record when used"),
     ("login_attempts", "ip", "an address, written by the instance"),
     ("report_submissions", "client_key", "a hash, written by the instance"),
     ("outbox", "to_address", "the recipient, written by the instance"),
@@ -679,6 +688,34 @@ async fn a_marker_typed_into_every_personal_field_never_leaks() {
     assert!(r.status.is_redirection() || r.status.is_success(), "{} {}", r.status, why(&r));
     seen.saw(a.get(&format!("/rights/people/{person}")).await);
     seen.saw(c.get(&format!("/people/{other}")).await);
+
+    // --- Offline sync: a phone's change (the field's version), a second phone's
+    // competing value (a conflict), the coordinator's new value, a held body.
+    let set_pseudonym = |seq: i64, value: String| {
+        serde_json::json!({"op_id": uuid::Uuid::now_v7().to_string(), "seq": seq, "kind": "set",
+            "set": {"entity": "person", "id": person, "field": "pseudonym", "value": value, "base": {"number": 0, "by": null}}})
+    };
+    let first = device(&mut c).await;
+    let r = seen
+        .saw(c.post_json("/api/v1/sync/ops", &serde_json::json!({"device_id": first, "ops": [set_pseudonym(1, m.text("sync_field_versions.value"))]})).await);
+    assert_eq!(r.json()["replies"][0]["state"], "applied", "{}", r.body);
+    let second = device(&mut c).await;
+    let held = serde_json::json!({"op_id": uuid::Uuid::now_v7().to_string(), "seq": 3, "kind": "encounter",
+        "encounter": {"actions": ["listening"], "unidentified_count": 1, "notes": m.text("sync_ops.payload")}});
+    let r = seen.saw(
+        c.post_json("/api/v1/sync/ops", &serde_json::json!({"device_id": second, "ops": [set_pseudonym(1, m.text("sync_conflicts.proposed_value")), held]}))
+            .await,
+    );
+    let replies = r.json()["replies"].clone();
+    assert_eq!((replies[0]["state"].as_str(), replies[1]["state"].as_str()), (Some("conflict"), Some("held")), "{}", r.body);
+    seen.saw(c.get("/sync/conflicts").await);
+    let conflict: String = sqlx::query("SELECT id FROM sync_conflicts").fetch_one(app.db().pool()).await.unwrap().get("id");
+    let csrf = c.csrf().await;
+    let r = seen.saw(
+        c.post(&format!("/sync/conflicts/{conflict}"), &[("csrf", &csrf), ("choice", "new_value"), ("value", &m.text("sync_conflicts.resolved_value"))]).await,
+    );
+    redirected(&r);
+    seen.saw(c.get(&format!("/people/{person}")).await);
 
     // --- Error pages: markers in paths, queries and refused values are not echoed.
     let probe = m.text("error probe");

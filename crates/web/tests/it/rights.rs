@@ -409,7 +409,35 @@ const MARKERS: &[&str] = &[
     "EFFACE-NOTE-7731",
     "EFFACE-MOTIF-7731",
     "EFFACE-HIST-7731",
+    "EFFACE-SYNC-7731",
+    "EFFACE-CONFLIT-7731",
+    "EFFACE-ATTENTE-7731",
 ];
+
+/// A phone's change of one of the person's fields, from the version no phone changed.
+fn sync_set(seq: i64, person: PersonId, field: &str, value: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"op_id": uuid::Uuid::now_v7().to_string(), "seq": seq, "kind": "set",
+        "set": {"entity": "person", "id": person.to_string(), "field": field, "value": value, "base": {"number": 0, "by": null}}})
+}
+
+/// A new device of the client's account.
+async fn new_device(c: &mut Client) -> String {
+    let device = uuid::Uuid::now_v7().to_string();
+    assert_eq!(c.post_json("/api/v1/sync/devices", &serde_json::json!({"device_id": device})).await.status, StatusCode::OK);
+    device
+}
+
+/// Operations sent from a device: the state and reason of each reply.
+async fn synced(c: &mut Client, device: &str, ops: &[serde_json::Value]) -> Vec<String> {
+    let r = c.post_json("/api/v1/sync/ops", &serde_json::json!({"device_id": device, "ops": ops})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| format!("{}{}", o["state"].as_str().unwrap(), o["reason"].as_str().map(|r| format!(" {r}")).unwrap_or_default()))
+        .collect()
+}
 
 #[tokio::test]
 async fn an_erasure_leaves_no_trace_keeps_the_figures_and_survives_a_restore() {
@@ -472,8 +500,14 @@ async fn an_erasure_leaves_no_trace_keeps_the_figures_and_survives_a_restore() {
     veille_storage::outbox::enqueue(&mut tx, "partenaire@exemple.fr", "Orientation", "Au sujet de EFFACE-PSEUDO-7731", now).await.unwrap();
     veille_storage::outbox::enqueue(&mut tx, "autre@exemple.fr", "Autre", "Sans rapport", now).await.unwrap();
     tx.commit().await.unwrap();
-    // A read, so the audit log names the file.
     let mut coord = w.app.session_for(w.coordinator, false).await;
+    // Offline sync: a phone's change of the pseudonym, a second phone's
+    // competing value (a conflict), and a third's change held behind a gap.
+    let phones = [new_device(&mut coord).await, new_device(&mut coord).await, new_device(&mut coord).await];
+    assert_eq!(synced(&mut coord, &phones[0], &[sync_set(1, e, "pseudonym", "EFFACE-SYNC-7731".into())]).await, ["applied"]);
+    assert_eq!(synced(&mut coord, &phones[1], &[sync_set(1, e, "pseudonym", "EFFACE-CONFLIT-7731".into())]).await, ["conflict"]);
+    assert_eq!(synced(&mut coord, &phones[2], &[sync_set(2, e, "pseudonym", "EFFACE-ATTENTE-7731".into())]).await, ["held"]);
+    // A read, so the audit log names the file.
     assert_eq!(coord.get(&format!("/people/{e}")).await.status, StatusCode::OK);
     let before = counted(w.app.db(), w.street, now).await;
     let month = &before[0];
@@ -540,6 +574,17 @@ async fn an_erasure_leaves_no_trace_keeps_the_figures_and_survives_a_restore() {
     }
     assert_eq!(counted(&target.db, w.street, now).await, before, "the figures survive the restore and the erasure again");
     assert_eq!(veille_app::rights::reapply_erasures(&target.db, &w.app.state.config, w.app.state.clock.now()).await.unwrap(), 0, "once is enough");
+    // The phone whose change was held sends what it lacked: the change is refused (the file is gone), shown on the phone.
+    let filled = synced(
+        &mut coord,
+        &phones[2],
+        &[serde_json::json!({"op_id": uuid::Uuid::now_v7().to_string(), "seq": 1, "kind": "encounter",
+        "encounter": {"actions": ["listening"], "unidentified_count": 1}})],
+    )
+    .await;
+    assert_eq!(filled, ["applied"]);
+    let held: String = sqlx::query_scalar("SELECT reply FROM sync_ops WHERE seq = 2").fetch_one(w.app.db().pool()).await.unwrap();
+    assert!(held.contains("not_found"), "{held}");
 }
 
 #[tokio::test]

@@ -569,3 +569,24 @@ async fn two_instances_raise_each_overdue_alert_once() {
     let mails: i64 = veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(w.app.db().pool()).await.unwrap();
     assert_eq!(mails, 4, "two rounds, each to its coordinator and administrator, once");
 }
+
+/// The rounds board is exported as its page shows it (decision 91): a
+/// planned round under "planned", without free text.
+#[tokio::test]
+async fn the_rounds_board_is_exported_by_section() {
+    let w = two().await;
+    let second = w.app.user(w.a, Role::FieldWorker, "binome@a.exemple.fr", None, None).await;
+    let (team, _) = team_of(&w, &[w.field_a, second]).await;
+    let mut c = w.app.session_for(w.field_a, false).await;
+    let r = c.post("/rounds", &[("team_id", &team.to_string()), ("date", &today(&w.app)), ("start", "20:00"), ("end", "23:00")]).await;
+    let id = r.location().unwrap().trim_start_matches("/rounds/").to_owned();
+    assert!(c.get("/rounds").await.body.contains("action=\"/rounds/export\""));
+    let csv = c.get("/rounds/export?col=id&col=section&col=status&col=people_total").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let s = veille_app::imports::sheet::read("x.csv", csv.body.as_bytes()).unwrap().remove(0);
+    assert_eq!(s.headers, ["id", "section", "status", "people_total"]);
+    assert_eq!(s.rows.into_iter().map(|(_, r)| r).collect::<Vec<_>>(), vec![vec![id, "planned".to_owned(), "planned".to_owned(), "0".to_owned()]]);
+    let xlsx = c.get("/rounds/export?format=xlsx").await;
+    assert_eq!(xlsx.headers["x-export-rows"], "1");
+    assert_eq!(veille_app::imports::sheet::read("x.xlsx", &xlsx.bytes).unwrap()[0].rows.len(), 1);
+}

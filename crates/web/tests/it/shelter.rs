@@ -589,3 +589,33 @@ async fn the_directory_shows_the_capacity_the_board_computes() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(capacity().await.capacity, Capacity::Available);
 }
+
+/// Stays are exported by their booker and the operator (decision 91),
+/// without who they are for in words nor the booking reference.
+#[tokio::test]
+async fn stays_are_exported_without_who_in_words_nor_the_booking_reference() {
+    let w = world().await;
+    let f = facility(&w.app, w.coord_b, "Hôtel Bellevue", 10, Some("45,50")).await;
+    let mut coord = w.app.session_for(w.coord_a, false).await;
+    let r = coord
+        .post_json("/api/v1/stays", &serde_json::json!({"facility_id": f, "label": "famille K.", "places": 4, "nights": 10, "booking_ref": "SAMU-4471"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    assert!(coord.get("/shelter/stays").await.body.contains("action=\"/shelter/stays/export\""));
+    let query = "col=id&col=facility&col=places&col=nights&col=night_cost&col=status";
+    let expected = vec![vec![id.clone(), "Hôtel Bellevue".to_owned(), "4".to_owned(), "10".to_owned(), "45.5".to_owned(), "booked".to_owned()]];
+    for who in [w.coord_a, w.staff_b] {
+        let mut c = w.app.session_for(who, false).await;
+        let csv = c.get(&format!("/shelter/stays/export?{query}")).await;
+        assert_eq!(csv.status, StatusCode::OK);
+        let s = veille_app::imports::sheet::read("x.csv", csv.body.as_bytes()).unwrap().remove(0);
+        assert_eq!(s.headers, ["id", "facility", "places", "nights", "night_cost", "status"]);
+        assert_eq!(s.rows.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(), expected);
+        let xlsx = c.get(&format!("/shelter/stays/export?{query}&format=xlsx")).await;
+        let s = veille_app::imports::sheet::read("x.xlsx", &xlsx.bytes).unwrap().remove(0);
+        assert_eq!(s.rows.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(), expected);
+        let all = c.get("/shelter/stays/export").await.body;
+        assert!(!all.contains("famille K.") && !all.contains("SAMU-4471"), "{all}");
+    }
+}
