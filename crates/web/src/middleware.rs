@@ -66,7 +66,13 @@ pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: 
     };
     req.extensions_mut().insert(CsrfToken(token.clone()));
     let mut resp = next.run(req).await;
-    if fresh {
+    // A fresh token goes out with pages only (the forms that carry it). An
+    // API answer, a script or an image fetched at the same moment as a page
+    // (the outbox trying its device while the login page loads, once the
+    // cookies were cleared) would otherwise set another token after the
+    // page's, and the page's form would be refused.
+    let is_page = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    if fresh && is_page {
         let c = auth::set_cookie(auth::csrf_cookie_name(secure), &token, secure, None, true);
         if let Ok(v) = HeaderValue::from_str(&c) {
             resp.headers_mut().append(header::SET_COOKIE, v);

@@ -212,6 +212,27 @@ async fn forms_without_the_anti_forgery_token_are_refused() {
     assert!(r.body.contains("expiré"), "French message: {}", r.body);
 }
 
+/// A phone whose cookies were cleared loads the login page while its outbox
+/// tries the API: only the page hands out an anti-forgery token, so the API's
+/// answer cannot replace the token the login form carries.
+#[tokio::test]
+async fn only_pages_hand_out_an_anti_forgery_token() {
+    let (app, _) = app_with_user(Role::Coordinator).await;
+    let mut c = app.client();
+    let api = c.post_json("/api/v1/sync/devices", &serde_json::json!({})).await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+    assert!(api.headers.get("set-cookie").is_none(), "an API answer sets no cookie: {:?}", api.headers);
+    let ready = c.get("/healthz").await;
+    assert!(ready.headers.get("set-cookie").is_none(), "{:?}", ready.headers);
+    let page = c.get("/login").await;
+    let token = page.headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(token.contains("veille_csrf="), "{token}");
+    // The API answering after the page leaves the page's token in place.
+    c.post_json("/api/v1/sync/devices", &serde_json::json!({})).await;
+    let r = c.post("/login", &[("email", "personne@exemple.fr"), ("password", "x")]).await;
+    assert_ne!(r.status, StatusCode::FORBIDDEN, "the login form's token still holds: {}", r.body);
+}
+
 #[tokio::test]
 async fn pages_send_security_headers_and_answer_in_both_languages() {
     let (app, _) = app_with_user(Role::Coordinator).await;

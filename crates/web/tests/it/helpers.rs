@@ -300,7 +300,8 @@ impl Client {
 
     pub async fn csrf(&mut self) -> String {
         if !self.cookies.contains_key("__Host-veille_csrf") {
-            self.get("/healthz").await;
+            // The token comes with a page (the forms that carry it).
+            self.get("/login").await;
         }
         self.cookies["__Host-veille_csrf"].clone()
     }
