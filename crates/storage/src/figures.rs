@@ -10,7 +10,7 @@
 //! the other groups say so (`Slice::team` is ignored there and the
 //! application tells the reader).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 use sqlx::{AnyConnection, Row};
@@ -330,48 +330,109 @@ pub async fn people_by(db: &Db, scope: &Scope, s: &Slice, dim: PersonDim) -> Res
 }
 
 /// [`people_counts`] over the live records, leaving out the files `without`
-/// (their encounters, and their links to others): one query grouped by the
-/// three dimensions together, each then summed apart.
+/// (their encounters, and their links to others). Three reads, each a plain
+/// scan or index lookup, and the joining of linked files done here: the
+/// files met with what describes them, the active links, and which of the
+/// files met or linked were met before the slice in the scope (a lookup that
+/// stops at the first earlier encounter). Linked files are grouped into
+/// people by union-find (instead of a recursive closure in SQL over every
+/// file met, which was most of the activity report's time at a million
+/// encounters); a person is described by their smallest file met and is
+/// `known` when any of their files was met before.
 async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, without: &[PersonId]) -> Result<PeopleCounts> {
     let mut p = Params::new();
     let w = encounters_where(scope, s, &mut p);
     let out = leave_out("ep.person_id", without, &mut p);
-    let (out_a, out_b) = (leave_out("person_a", without, &mut p), leave_out("person_b", without, &mut p));
     let y = p.push(i64::from(year));
-    let before = p.push(s.from.as_micros());
-    let earlier = scope.records(&EARLIER, &mut p);
-    let out2 = leave_out("ep2.person_id", without, &mut p);
     let band = format!(
         "CASE WHEN pp.birth_year IS NULL THEN COALESCE(pp.age_band, 'unknown') \
          WHEN {y} - pp.birth_year < 18 THEN 'under_18' WHEN {y} - pp.birth_year < 25 THEN '18_24' \
          WHEN {y} - pp.birth_year < 35 THEN '25_34' WHEN {y} - pp.birth_year < 50 THEN '35_49' \
          WHEN {y} - pp.birth_year < 65 THEN '50_64' ELSE '65_plus' END"
     );
-    let sql = format!(
-        "WITH RECURSIVE met(pid) AS (SELECT DISTINCT ep.person_id FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out}), \
-         links(a, b) AS (SELECT person_a, person_b FROM person_links WHERE unlinked_at IS NULL{out_a}{out_b} \
-                         UNION SELECT person_b, person_a FROM person_links WHERE unlinked_at IS NULL{out_a}{out_b}), \
-         reach(pid, other) AS (SELECT pid, pid FROM met UNION SELECT r.pid, l.b FROM reach r JOIN links l ON l.a = r.other), \
-         root(pid, rep) AS (SELECT pid, MIN(other) FROM reach GROUP BY pid), \
-         canon(rep, pid) AS (SELECT rep, MIN(pid) FROM root GROUP BY rep), \
-         known(rep) AS (SELECT DISTINCT root.rep FROM root JOIN reach ON reach.pid = root.pid \
-                        JOIN encounter_people ep2 ON ep2.person_id = reach.other JOIN encounters e2 ON e2.id = ep2.encounter_id \
-                        WHERE e2.at < {before} AND {earlier}{out2}), \
-         described(g, b, nv) AS (SELECT pp.gender, {band}, CASE WHEN k.rep IS NULL THEN 'new' ELSE 'known' END \
-                                 FROM canon c JOIN people pp ON pp.id = c.pid LEFT JOIN known k ON k.rep = c.rep) \
-         SELECT g, b, nv, COUNT(*) AS n FROM described GROUP BY g, b, nv"
+    let met_sql = format!(
+        "SELECT pp.id AS pid, pp.gender AS g, {band} AS b FROM people pp WHERE pp.id IN \
+         (SELECT ep.person_id FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out})"
     );
-    let rows = p.bind(sqlx::query(&sql)).fetch_all(&mut *c).await?;
+    let mut met: Vec<(PersonId, String, String)> = Vec::new();
+    for r in p.bind(sqlx::query(&met_sql)).fetch_all(&mut *c).await? {
+        let (g, b): (Option<String>, Option<String>) = (r.try_get("g")?, r.try_get("b")?);
+        met.push((r.try_get("pid")?, g.unwrap_or_default(), b.unwrap_or_default()));
+    }
+    if met.is_empty() {
+        return Ok(PeopleCounts::default());
+    }
+    let mut p = Params::new();
+    let (out_a, out_b) = (leave_out("person_a", without, &mut p), leave_out("person_b", without, &mut p));
+    let links_sql = format!("SELECT person_a, person_b FROM person_links WHERE unlinked_at IS NULL{out_a}{out_b}");
+    let mut people = Components::default();
+    for r in p.bind(sqlx::query(&links_sql)).fetch_all(&mut *c).await? {
+        people.join(r.try_get("person_a")?, r.try_get("person_b")?);
+    }
+    let mut p = Params::new();
+    let w = encounters_where(scope, s, &mut p);
+    let out = leave_out("ep.person_id", without, &mut p);
+    let before = p.push(s.from.as_micros());
+    let earlier = scope.records(&EARLIER, &mut p);
+    let out2 = leave_out("ep2.person_id", without, &mut p);
+    let known_sql = format!(
+        "SELECT f.pid FROM (SELECT ep.person_id AS pid FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out} \
+                            UNION SELECT person_a FROM person_links WHERE unlinked_at IS NULL \
+                            UNION SELECT person_b FROM person_links WHERE unlinked_at IS NULL) f \
+         WHERE EXISTS (SELECT 1 FROM encounter_people ep2 JOIN encounters e2 ON e2.id = ep2.encounter_id \
+                       WHERE ep2.person_id = f.pid AND e2.at < {before} AND {earlier}{out2})"
+    );
+    let mut known = HashSet::new();
+    for r in p.bind(sqlx::query(&known_sql)).fetch_all(&mut *c).await? {
+        known.insert(people.find(r.try_get("pid")?));
+    }
+    // Each person met: their smallest file met, which describes them.
+    let mut described: HashMap<PersonId, (PersonId, String, String)> = HashMap::new();
+    for (pid, g, b) in met {
+        let slot = described.entry(people.find(pid)).or_insert((pid, String::new(), String::new()));
+        if pid <= slot.0 {
+            *slot = (pid, g, b);
+        }
+    }
     let mut sums: [BTreeMap<String, i64>; 3] = Default::default();
-    for r in rows {
-        let n: i64 = r.try_get("n")?;
-        let keys: [Option<String>; 3] = [r.try_get("g")?, r.try_get("b")?, r.try_get("nv")?];
-        for (sum, k) in sums.iter_mut().zip(keys) {
-            *sum.entry(k.unwrap_or_default()).or_default() += n;
+    for (person, (_, g, b)) in described {
+        let nv = if known.contains(&person) { "known" } else { "new" };
+        for (sum, k) in sums.iter_mut().zip([g, b, nv.to_owned()]) {
+            *sum.entry(k).or_default() += 1;
         }
     }
     let [gender, age, novelty] = sums.map(|m| m.into_iter().collect());
     Ok(PeopleCounts { gender, age, novelty })
+}
+
+/// Files joined into people by their active links (union-find, paths halved).
+#[derive(Default)]
+struct Components {
+    parent: HashMap<PersonId, PersonId>,
+}
+
+impl Components {
+    /// The file standing for the person `file` belongs to.
+    fn find(&mut self, file: PersonId) -> PersonId {
+        let mut x = file;
+        while let Some(&up) = self.parent.get(&x) {
+            if up == x {
+                break;
+            }
+            let grand = self.parent.get(&up).copied().unwrap_or(up);
+            self.parent.insert(x, grand);
+            x = grand;
+        }
+        x
+    }
+
+    /// Records that `a` and `b` are files of one person.
+    fn join(&mut self, a: PersonId, b: PersonId) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            self.parent.insert(ra.max(rb), ra.min(rb));
+        }
+    }
 }
 
 // ---------------------------------------------------------------- distributions
@@ -933,6 +994,24 @@ mod tests {
 
     fn slice(from: Timestamp, to: Timestamp) -> Slice {
         Slice { from, to, team: None, territory: None }
+    }
+
+    #[test]
+    fn linked_files_are_one_person_whatever_the_order_of_their_links() {
+        let f: Vec<PersonId> = (0..6).map(|_| PersonId::new()).collect();
+        // A chain 0-1-2 given in an order that meets two roots, a pair 3-4, 5 alone.
+        for order in [[(0, 1), (2, 1), (3, 4)], [(2, 1), (3, 4), (1, 0)], [(3, 4), (1, 0), (1, 2)]] {
+            let mut c = Components::default();
+            for (a, b) in order {
+                c.join(f[a], f[b]);
+            }
+            let roots: Vec<PersonId> = f.iter().map(|x| c.find(*x)).collect();
+            assert!(roots[0] == roots[1] && roots[1] == roots[2], "{order:?}");
+            assert_eq!(roots[3], roots[4]);
+            assert_ne!(roots[0], roots[3]);
+            assert_eq!(roots[5], f[5], "a file without links stands for itself");
+            assert!(roots[0] != roots[5] && roots[3] != roots[5]);
+        }
     }
 
     #[test]
