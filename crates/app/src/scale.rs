@@ -21,7 +21,7 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use veille_domain::cases::{CaseOutcome, MeetingKind};
-use veille_domain::neighbourhood::MediationOutcome;
+use veille_domain::neighbourhood::{MediationOutcome, MediationSubject};
 use veille_domain::people::{AgeBand, Gender, Need, ReferralStatus};
 use veille_domain::reports::{Channel, Source, SITUATIONS};
 use veille_domain::{OrganisationId, Timestamp};
@@ -618,14 +618,14 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
 
     // Mediations.
     let med_cols = ["id", "organisation_id", "territory_id", "team_id", "at", "subject", "outcome", "created_at", "updated_at"];
-    let med_out = MediationOutcome::codes();
+    let (med_out, med_subjects) = (MediationOutcome::codes(), MediationSubject::codes());
     for _ in 0..(n / 50).max(20) {
         let at = g.when();
         let id = g.id(at);
         let o = org_of(&mut g);
         let team = if g.chance(0.8) { s(g.pick(&org_teams[o]).clone()) } else { None };
         let terr = g.territory(&ts);
-        rows.push(vec![s(id), s(org_list[o].to_string()), terr, team, i(at), t("Médiation synthétique"), t(g.one(&med_out)), i(at), i(at)]);
+        rows.push(vec![s(id), s(org_list[o].to_string()), terr, team, i(at), t(g.one(&med_subjects)), t(g.one(&med_out)), i(at), i(at)]);
         w.maybe("mediations", &med_cols, &mut rows).await?;
     }
     w.put("mediations", &med_cols, &mut rows).await?;

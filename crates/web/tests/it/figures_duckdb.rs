@@ -78,4 +78,27 @@ async fn figures_agree_with_duckdb_on_a_generated_instance() {
         assert!(diff.is_empty(), "{} ({}): veille and DuckDB differ on {} figures:\n{}", p.label(), engine(), diff.len(), diff.join("\n"));
         assert!(theirs.len() > 100, "DuckDB named {} figures", theirs.len());
     }
+    // Every value the generator wrote is one the application reads back: the
+    // coordinator's dashboards and lists open on the generated instance (the
+    // pages the benchmark times at a million encounters).
+    let mut c = app.session_for(coordinator, false).await;
+    for path in [
+        "/",
+        "/figures",
+        "/reports",
+        "/reports/stats",
+        "/sites",
+        "/people",
+        "/encounters",
+        "/referrals",
+        "/rounds",
+        "/cases",
+        "/shelter/stays",
+        "/mediations",
+        "/meetings",
+        "/operations",
+    ] {
+        let r = c.get(path).await;
+        assert_eq!(r.status, axum::http::StatusCode::OK, "{path} on the generated instance: {}", r.body.chars().take(300).collect::<String>());
+    }
 }
