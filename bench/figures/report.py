@@ -9,6 +9,7 @@ import sys
 out, engines, scale, seed, repeat, at, started, load_start, load_end, nproc, profile = sys.argv[1:12]
 rows = []
 details = []
+page_rows = []
 for engine in engines.split(","):
     gen = open(os.path.join(out, f"generate-{engine}.txt")).read()
     total = re.search(r"total\s+(\d+) rows in ([\d.]+) s \((\d+) rows/s\)", gen)
@@ -26,6 +27,9 @@ for engine in engines.split(","):
                    f"{float(exported.group(2)):.1f} s.")
     if ours.get("not_compared"):
         details.append(f"- {engine}: not compared (tables DuckDB's script does not compute yet): " + ", ".join(ours["not_compared"]) + ".")
+    for path, t in (ours.get("pages") or {}).items():
+        page_rows.append(f"| {engine} | `{path}` | {t['n']} | {t['p50']:.0f} | {t['p95']:.0f} | {t['max']:.0f} | "
+                         f"{'met' if t['p95'] <= 200 else '**missed**'} |")
     if diff:
         details.append(f"- {engine}: **figures differ**: " + "; ".join(ours["first_differences"]))
 
@@ -49,6 +53,17 @@ Repeat with: `bash bench/figures/run.sh` (`SCALE=200000` for a smaller run; raw 
 | engine | rows generated | seconds | rows/s | veille best (ms) | veille median (ms) | DuckDB (ms) | DuckDB CSV load (s) | veille / DuckDB | target ≤ DuckDB | figures compared | differing |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|
 """ + "\n".join(rows) + "\n\n" + "\n".join(details) + "\n"
+if page_rows:
+    body += """
+### Dashboards and list pages at that size (through HTTP)
+
+The real application served on a loopback port by the benchmark process, each page asked by the organisation's
+coordinator (a session cookie), one request at a time after one warm-up; latency from the request's send to the
+last byte of the page.
+
+| engine | page | requests | p50 (ms) | p95 (ms) | slowest (ms) | target (p95 ≤ 200 ms) |
+|---|---|---:|---:|---:|---:|---|
+""" + "\n".join(page_rows) + "\n"
 
 path = "docs/benchmarks.md"
 text = open(path).read()

@@ -10,9 +10,11 @@
 # on that CSV (bench/figures/duckdb_figures.py: load time, then the fastest of
 # $REPEAT computations), then veille's activity report on the database
 # (bench-figures: the fastest and median of $REPEAT after a warm-up, each group
-# alone, and every exact figure compared with DuckDB's). Writes the section
+# alone, every exact figure compared with DuckDB's, and each dashboard and list
+# page asked $PAGES times through HTTP). Writes the section
 # "## Activity report" of docs/benchmarks.md; raw results in bench/out/figures/.
-# Env: SCALE (1000000), SEED (16), REPEAT (5), ENGINES (sqlite,postgres),
+# Env: SCALE (1000000), SEED (16), REPEAT (5), PAGES (20 requests per dashboard and
+# list page, through HTTP; 0 to skip), ENGINES (sqlite,postgres),
 # VEILLE_BENCH_PG_URL (postgres://root@127.0.0.1:5432/postgres),
 # BENCH_SKIP_BUILD=1 to reuse the release build, BENCH_PROFILE=debug to time the debug
 # build instead (slower; the section says so).
@@ -23,6 +25,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 SCALE="${SCALE:-1000000}"
 SEED="${SEED:-16}"
 REPEAT="${REPEAT:-5}"
+PAGES="${PAGES:-20}"
 ENGINES="${ENGINES:-sqlite,postgres}"
 PG_ADMIN="${VEILLE_BENCH_PG_URL:-postgres://root@127.0.0.1:5432/postgres}"
 PY="$ROOT/.venv/bin/python"
@@ -66,7 +69,7 @@ for engine in ${ENGINES//,/ }; do
   echo "bench-figures: $engine: DuckDB…" >&2
   "$PY" bench/figures/duckdb_figures.py --dir "$WORK/csv-$engine" --org "$ORG" --at "$AT" --repeat "$REPEAT" --out "$OUT/duckdb-$engine.json"
   echo "bench-figures: $engine: veille…" >&2
-  "$CARGO_TARGET_DIR/$PROFILE/bench-figures" --org "$ORG" --at "$AT" --repeat "$REPEAT" --duckdb "$OUT/duckdb-$engine.json" > "$OUT/veille-$engine.json"
+  "$CARGO_TARGET_DIR/$PROFILE/bench-figures" --org "$ORG" --at "$AT" --repeat "$REPEAT" --pages "$PAGES" --duckdb "$OUT/duckdb-$engine.json" > "$OUT/veille-$engine.json"
   if [[ "$engine" == postgres ]]; then
     psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null; PGDB=""
   else

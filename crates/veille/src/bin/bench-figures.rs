@@ -8,7 +8,10 @@
 //! group alone (to find the slowest); then compares the exact figures (the
 //! coordinator's dashboard) with DuckDB's (`--duckdb`, the JSON of
 //! `bench/figures/duckdb_figures.py` on the same export) figure by figure.
-//! Prints one JSON object.
+//! With `--pages N`, also serves the real application on a loopback port and
+//! asks each dashboard and list page N times as the coordinator (a session
+//! cookie, one request at a time, after one warm-up): p50, p95 and the
+//! slowest, through HTTP. Prints one JSON object.
 
 use std::time::Instant;
 
@@ -37,6 +40,83 @@ struct Args {
     /// DuckDB's figures (JSON of duckdb_figures.py) to compare with.
     #[arg(long)]
     duckdb: Option<std::path::PathBuf>,
+    /// Requests per page for the pages' latency (0: not measured).
+    #[arg(long, default_value_t = 0)]
+    pages: usize,
+}
+
+/// The dashboards and list pages a coordinator opens, timed with `--pages`
+/// (`{at}`: the period asked for).
+const PAGES: &[&str] = &[
+    "/",
+    "/figures?period=month&at={at}",
+    "/reports",
+    "/reports/stats",
+    "/sites",
+    "/people",
+    "/encounters",
+    "/referrals",
+    "/rounds",
+    "/cases",
+    "/shelter/stays",
+    "/mediations",
+];
+
+/// One GET over a new connection (HTTP/1.1, `Connection: close`): the status
+/// and the body's length.
+async fn get(addr: std::net::SocketAddr, path: &str, cookie: &str) -> anyhow::Result<(u16, usize)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await?;
+    let head = String::from_utf8_lossy(&buf[..buf.len().min(64)]).into_owned();
+    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).context("no HTTP status")?;
+    Ok((status, buf.len()))
+}
+
+/// Each page of [`PAGES`] `n` times after a warm-up: p50, p95 and the slowest (ms).
+async fn page_latencies(app: &AppState, account: veille_domain::UserId, at: &str, n: usize) -> anyhow::Result<serde_json::Value> {
+    let token = veille_web::security::random_token();
+    let now = Clock::System.now();
+    let mut tx = app.db.begin().await?;
+    veille_storage::sessions::create(
+        &mut tx,
+        &veille_web::security::token_hash(&token),
+        account,
+        true,
+        &veille_web::security::random_token(),
+        now,
+        now.plus_seconds(86_400),
+    )
+    .await?;
+    tx.commit().await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let cookie = format!("{}={token}", veille_web::auth::session_cookie_name(app.config.cookies_secure()));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(veille_web::serve(listener, app.clone(), async move {
+        let _ = stop_rx.await;
+    }));
+    let mut out = serde_json::Map::new();
+    for page in PAGES {
+        let path = page.replace("{at}", at);
+        let (status, _) = get(addr, &path, &cookie).await?;
+        anyhow::ensure!(status == 200, "{path} answered {status}");
+        let mut ms = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            let (status, _) = get(addr, &path, &cookie).await?;
+            anyhow::ensure!(status == 200, "{path} answered {status}");
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        ms.sort_by(f64::total_cmp);
+        let rank = |q: f64| ms[((ms.len() as f64 * q).ceil() as usize).clamp(1, ms.len()) - 1];
+        out.insert(path, serde_json::json!({"p50": rank(0.5), "p95": rank(0.95), "max": ms[ms.len() - 1], "n": n}));
+    }
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+    Ok(serde_json::Value::Object(out))
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -47,6 +127,11 @@ fn median(v: &mut [f64]) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // What the served pages log (VEILLE_LOG, errors by default), on stderr.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("VEILLE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")))
+        .with_writer(std::io::stderr)
+        .init();
     let config = Config::load(None, std::env::vars())?;
     let db = Db::connect(&config.database_url).await.context("connecting to the database")?;
     veille_app::instance::field_keys(&db, &config).await.context("field keys")?;
@@ -84,6 +169,11 @@ async fn main() -> anyhow::Result<()> {
         groups.insert(id.to_owned(), serde_json::json!(t.elapsed().as_secs_f64()));
     }
 
+    let pages = match args.pages {
+        0 => serde_json::Value::Null,
+        n => page_latencies(&app, who.account.id, &args.at, n).await?,
+    };
+
     let page = figures::dashboard(&app, &who, lang, &choice, Audience::Page).await?;
     let mut ours = veille_app::scale::cells(&page);
     let mut not_compared = Vec::new();
@@ -103,6 +193,7 @@ async fn main() -> anyhow::Result<()> {
         "period": choice.period.label(),
         "seconds": {"best": best, "median": med, "runs": times},
         "groups": groups,
+        "pages": pages,
         "figures": ours.len(),
         "not_compared": not_compared,
         "differences": differences.as_ref().map(Vec::len),
