@@ -1,7 +1,8 @@
 // The figures dashboard in a real browser (headless Chromium), on a 360 px
 // phone: a coordinator opens the dashboard (last month by default, beside
 // the month before), goes back one month to compare, and downloads the
-// spreadsheet. Every page passes axe and fits the screen.
+// spreadsheet; the people list exported with chosen columns and its progress.
+// Every page passes axe and fits the screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -69,6 +70,36 @@ test('on a phone: a coordinator opens last month\'s figures, compares with the m
     assert.match(await phone.getAttribute('#report-pdf', 'href'), /section=territories&section=sites/);
     assert.match(await phone.getAttribute('#report-xlsx', 'href'), /section=territories&section=sites/);
     await check(phone, 'phone_figures_funder_view');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('on a phone: the people list exported with three chosen columns, the progress counting the lines the server announced', async () => {
+  const server = await startServer({ demo: true });
+  try {
+    const phone = await newPhonePage(browser, server.baseURL);
+    // The field worker: the files of their organisation.
+    await login(phone, 'terrain@demo.veille.invalid');
+    await phone.goto('/people');
+    await phone.click('details.export summary');
+    const wanted = ['id', 'gender', 'age_band'];
+    for (const box of await phone.locator('details.export input[name="col"]').all()) {
+      const code = await box.getAttribute('value');
+      if (wanted.includes(code)) await box.check();
+      else await box.uncheck();
+    }
+    await check(phone, 'phone_people_export_columns');
+    const [download] = await Promise.all([phone.waitForEvent('download'), phone.click('details.export button[type="submit"]')]);
+    const text = await readFile(await download.path(), 'utf8');
+    const lines = text.split(/\r?\n/).filter((l) => l.length > 0);
+    assert.deepEqual(lines[0].replace(/^\uFEFF/, '').split(/[;,]/), ['id', 'age_band', 'gender'], 'only the chosen columns, in the list\'s order');
+    // The script read the answer as it came and says how many lines it got.
+    const said = await phone.locator('details.export .export-progress output').textContent();
+    const total = Number((said.match(/(\d+) lignes/) || [])[1]);
+    assert.ok(total > 0, `the progress says how many lines: ${said}`);
+    assert.equal(lines.length - 1, total, 'as many lines as announced');
+    assert.equal(await phone.locator('details.export progress').evaluate((p) => p.value === p.max), true, 'the bar is full');
   } finally {
     await server.stop();
   }
