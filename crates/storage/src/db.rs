@@ -238,6 +238,20 @@ impl Db {
         })
     }
 
+    /// Runs one write statement alone, in its own transaction and, on
+    /// SQLite, in the writer's turn like every other write. A statement
+    /// sent straight to the pool would wait on SQLite's busy handler
+    /// instead, which turn-taking writers committing back to back (a worker
+    /// expiring thousands of referrals one by one) can starve past its
+    /// timeout: the page whose session is touched then fails with
+    /// "database is locked". Returns the rows it changed.
+    pub async fn execute_alone<'q>(&self, q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let done = q.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
     /// Reads back the durability settings and refuses weaker ones than
     /// promised: WAL and synchronous=FULL on SQLite; fsync and
     /// synchronous_commit on PostgreSQL.

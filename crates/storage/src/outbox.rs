@@ -68,11 +68,12 @@ pub async fn mark_sent(db: &Db, id: OutboxId, now: Timestamp) -> Result<()> {
     // Once sent, the body is not kept: it holds one-time links (reset,
     // invitation, follow-up, partner) that must not outlive their mail in the
     // database or its backups.
-    sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL, body_text = '' WHERE id = $2")
-        .bind(now.as_micros())
-        .bind(id.to_string())
-        .execute(db.pool())
-        .await?;
+    db.execute_alone(
+        sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL, body_text = '' WHERE id = $2")
+            .bind(now.as_micros())
+            .bind(id.to_string()),
+    )
+    .await?;
     Ok(())
 }
 
@@ -82,24 +83,27 @@ pub async fn mark_sent(db: &Db, id: OutboxId, now: Timestamp) -> Result<()> {
 /// A sender that dies holding a claim leaves the mail due again when the
 /// lease ends.
 pub async fn claim(db: &Db, mail: &Mail, lease_until: Timestamp) -> Result<bool> {
-    let done = sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND sent_at IS NULL AND next_attempt_at = $3")
-        .bind(lease_until.as_micros())
-        .bind(mail.id)
-        .bind(mail.next_attempt_at)
-        .execute(db.pool())
+    let done = db
+        .execute_alone(
+            sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND sent_at IS NULL AND next_attempt_at = $3")
+                .bind(lease_until.as_micros())
+                .bind(mail.id)
+                .bind(mail.next_attempt_at),
+        )
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
 /// Records a failed attempt and when to try again (exponential back-off).
 pub async fn mark_failed(db: &Db, id: OutboxId, attempts: i64, error: &str, now: Timestamp) -> Result<()> {
     let delay = 30_i64.saturating_mul(1 << attempts.clamp(0, 10));
-    sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
-        .bind(error)
-        .bind(now.plus_seconds(delay).as_micros())
-        .bind(id.to_string())
-        .execute(db.pool())
-        .await?;
+    db.execute_alone(
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
+            .bind(error)
+            .bind(now.plus_seconds(delay).as_micros())
+            .bind(id.to_string()),
+    )
+    .await?;
     Ok(())
 }
 

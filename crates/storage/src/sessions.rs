@@ -79,7 +79,7 @@ pub async fn by_token(db: &Db, token_hash: &str) -> Result<Option<Session>> {
 
 /// Records activity (for the idle timeout).
 pub async fn touch(db: &Db, id: SessionId, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2").bind(now.as_micros()).bind(id.to_string()).execute(db.pool()).await?;
+    db.execute_alone(sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2").bind(now.as_micros()).bind(id.to_string())).await?;
     Ok(())
 }
 
@@ -102,10 +102,5 @@ pub async fn count_for(db: &Db, user: UserId) -> Result<i64> {
 
 /// Removes expired sessions.
 pub async fn purge_expired(db: &Db, now: Timestamp, idle_before: Timestamp) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
-        .bind(now.as_micros())
-        .bind(idle_before.as_micros())
-        .execute(db.pool())
-        .await?;
-    Ok(done.rows_affected())
+    db.execute_alone(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2").bind(now.as_micros()).bind(idle_before.as_micros())).await
 }

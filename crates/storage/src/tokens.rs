@@ -95,7 +95,7 @@ pub async fn live_with_actor(db: &Db, token_hash: &str, now: Timestamp) -> Resul
     let actor = crate::accounts::actor_from(&account, &rows)?;
     // "Last used" to the minute: a write per request would double the commits of every API call.
     if token.last_used_at.is_none_or(|at| at.seconds_until(now) >= 60) {
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now.as_micros()).bind(token.id.to_string()).execute(db.pool()).await?;
+        db.execute_alone(sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now.as_micros()).bind(token.id.to_string())).await?;
     }
     Ok(Some((token, account, actor)))
 }
