@@ -21,9 +21,16 @@ test('on a phone: an encounter with a new person and consent, a probable duplica
     await phone.goto('/people');
     assert.match(await phone.textContent('main'), /Gavroche/);
     await checkOnPhone(phone, 'phone_people');
-    // The name filter runs in the page: nothing is sent.
-    await phone.fill('#people-filter', 'cosette');
-    assert.equal(await phone.locator('#people-table tbody tr:not([hidden])').count(), 1);
+    // The search by name reads the whole list, posted: the name never
+    // reaches the address bar.
+    await phone.fill('#people-q', 'cosette');
+    await phone.click('#people-search button[type="submit"]');
+    await phone.waitForURL((u) => u.pathname === '/people/search');
+    assert.equal(new URL(phone.url()).search, '');
+    assert.equal(await phone.locator('#people-table tbody tr').count(), 1);
+    assert.match(await phone.textContent('#people-table'), /Cosette/);
+    assert.equal(await phone.inputValue('#people-q'), 'cosette');
+    await checkOnPhone(phone, 'phone_people_search');
 
     await phone.goto('/encounters/new');
     await checkOnPhone(phone, 'phone_encounter_new');

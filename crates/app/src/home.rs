@@ -6,7 +6,6 @@
 //! those past a deadline and the rounds out past their return; a partner the
 //! referrals addressed to its organisation; a reader the figures.
 
-use veille_domain::people::ReferralStatus;
 use veille_domain::{Action, Resource, ResourceKind, Role, Timestamp};
 use veille_storage::organisations::Organisation;
 use veille_storage::referrals::Referral;
@@ -94,11 +93,13 @@ pub struct Today {
     /// New reports waiting to be acknowledged, newest first (at most [`SHOWN`]).
     pub waiting: Vec<Waiting>,
     /// How many new reports wait.
-    pub waiting_count: usize,
+    pub waiting_count: i64,
     /// Open reports past a deadline.
     pub overdue_reports: i64,
     /// Referrals addressed to the organisation that wait for its answer, with the person's pseudonym.
     pub referrals: Vec<(Referral, String)>,
+    /// How many referrals wait for its answer (the first [`SHOWN`] are listed).
+    pub referrals_waiting: i64,
     /// Reports counted in the organisation's figures (the reader's page).
     pub figures_total: Option<i64>,
     /// When that count is suppressed (small, decision 84): the threshold it is below.
@@ -137,6 +138,7 @@ pub async fn today(app: &App, who: &Caller, lang: Lang) -> Result<Today> {
         waiting_count: 0,
         overdue_reports: 0,
         referrals: Vec::new(),
+        referrals_waiting: 0,
         figures_total: None,
         figures_below: None,
     };
@@ -180,7 +182,7 @@ pub async fn today(app: &App, who: &Caller, lang: Lang) -> Result<Today> {
     }
     if records && focus == Focus::Coordination {
         let queue = staff::queue(app, who, &QueueQuery { status: "received".into(), ..Default::default() }).await?;
-        t.waiting_count = queue.lines.len();
+        t.waiting_count = queue.total;
         t.overdue_reports = queue.overdue_count;
         t.waiting = queue
             .lines
@@ -197,8 +199,9 @@ pub async fn today(app: &App, who: &Caller, lang: Lang) -> Result<Today> {
             .collect();
     }
     if focus == Focus::Partner || (focus == Focus::Coordination && records) {
-        if let Ok((_, queue, _)) = crate::people::referrals::lists(app, who).await {
-            t.referrals = queue.into_iter().filter(|(r, _)| matches!(r.status, ReferralStatus::Sent | ReferralStatus::Accepted)).take(SHOWN).collect();
+        if let Ok(waiting) = crate::people::referrals::waiting(app, who, SHOWN as i64).await {
+            t.referrals_waiting = waiting.total;
+            t.referrals = waiting.items;
         }
     }
     if focus == Focus::Figures && t.can_read_figures {

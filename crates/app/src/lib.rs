@@ -32,6 +32,7 @@ pub mod meetings;
 pub mod navigation;
 pub mod neighbourhood;
 pub mod on_call;
+pub mod paging;
 pub mod people;
 pub mod proxy;
 pub mod reports;

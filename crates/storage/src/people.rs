@@ -23,7 +23,7 @@ use veille_domain::{FieldGroup, HouseholdId, OrganisationId, PersonId, ReferralI
 use crate::db::{b, claim, Db, Tx, Versioned};
 use crate::error::{Result, ResultExt, StorageError};
 use crate::scope::Scope;
-use crate::sql::{Params, RecordColumns, Shared};
+use crate::sql::{Params, RecordColumns, Shared, Window};
 
 // ---------------------------------------------------------------------------
 // Row helpers shared by people, encounters and referrals.
@@ -176,6 +176,11 @@ const PERSON_COLUMNS: &str = "p.id, p.organisation_id, p.territory_id, p.pseudon
     p.nationality, p.situation, p.needs, p.vulnerabilities, p.household_id, p.phone, p.civil_given_name, p.civil_family_name, p.active, \
     p.exit_reason, p.exit_at, p.last_contact_at, p.retention_stage, p.created_by, p.created_at, p.updated_at, p.version";
 
+/// The aliases as stored (`|` between them).
+fn split_aliases(stored: &str) -> Vec<String> {
+    stored.split('|').filter(|a| !a.is_empty()).map(str::to_owned).collect()
+}
+
 fn person_from_row(r: &sqlx::any::AnyRow) -> Result<Person> {
     let aliases: String = r.try_get("aliases")?;
     Ok(Person {
@@ -184,7 +189,7 @@ fn person_from_row(r: &sqlx::any::AnyRow) -> Result<Person> {
         fields: PersonFields {
             territory: r.try_get("territory_id")?,
             pseudonym: r.try_get("pseudonym")?,
-            aliases: aliases.split('|').filter(|a| !a.is_empty()).map(str::to_owned).collect(),
+            aliases: split_aliases(&aliases),
             birth_year: r.try_get::<Option<i64>, _>("birth_year")?.map(|y| y as i32),
             age_band: r.try_get("age_band")?,
             gender: Some(r.try_get::<Gender, _>("gender")?).filter(|g| *g != Gender::Unknown),
@@ -325,14 +330,13 @@ pub struct Filter {
     pub organisation: Option<OrganisationId>,
     /// Only people in no household.
     pub without_household: bool,
-    /// The most recently met `n` only (a short pick list); `None`: every one.
-    pub most_recent: Option<i64>,
+    /// One window of the list (a page, a short pick list); `None`: every one.
+    pub window: Option<Window>,
 }
 
-/// The people in the scope matching the filter, most recently met first.
-pub async fn list(db: &Db, scope: &Scope, f: &Filter) -> Result<Vec<Person>> {
-    let mut p = Params::new();
-    let mut conditions = vec![readable_files(scope, &mut p)];
+/// The condition of a list of people.
+fn filter_sql(scope: &Scope, f: &Filter, p: &mut Params) -> String {
+    let mut conditions = vec![readable_files(scope, p)];
     if let Some(active) = f.active {
         conditions.push(if active { "p.active = 1".to_owned() } else { "p.active = 0".to_owned() });
     }
@@ -342,13 +346,39 @@ pub async fn list(db: &Db, scope: &Scope, f: &Filter) -> Result<Vec<Person>> {
     if f.without_household {
         conditions.push("p.household_id IS NULL".to_owned());
     }
-    let mut sql =
-        format!("SELECT {PERSON_COLUMNS} FROM people p WHERE {} ORDER BY COALESCE(p.last_contact_at, p.created_at) DESC, p.id", conditions.join(" AND "));
-    if let Some(n) = f.most_recent {
-        sql.push_str(&format!(" LIMIT {}", p.push(n)));
-    }
+    conditions.join(" AND ")
+}
+
+/// The order of every list of people: most recently met (else created) first.
+const RECENT_FIRST: &str = "COALESCE(p.last_contact_at, p.created_at) DESC, p.id";
+
+/// The people in the scope matching the filter, most recently met first
+/// (the filter's window of them).
+pub async fn list(db: &Db, scope: &Scope, f: &Filter) -> Result<Vec<Person>> {
+    let mut p = Params::new();
+    let cond = filter_sql(scope, f, &mut p);
+    let window = f.window.map(|w| w.sql(&mut p)).unwrap_or_default();
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE {cond} ORDER BY {RECENT_FIRST}{window}");
     let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(person_from_row).collect()
+}
+
+/// How many people in the scope match the filter (its window left out).
+pub async fn count(db: &Db, scope: &Scope, f: &Filter) -> Result<i64> {
+    let mut p = Params::new();
+    let cond = filter_sql(scope, f, &mut p);
+    Ok(p.bind_scalar(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM people p WHERE {cond}"))).fetch_one(db.pool()).await?)
+}
+
+/// The names of the people in the scope matching the filter (its window
+/// left out), most recently met first: the id, the pseudonym and the
+/// aliases, for a search by name done by the caller.
+pub async fn names(db: &Db, scope: &Scope, f: &Filter) -> Result<Vec<(PersonId, String, Vec<String>)>> {
+    let mut p = Params::new();
+    let cond = filter_sql(scope, f, &mut p);
+    let sql = format!("SELECT p.id, p.pseudonym, p.aliases FROM people p WHERE {cond} ORDER BY {RECENT_FIRST}");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
+    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("pseudonym")?, split_aliases(&r.try_get::<String, _>("aliases")?)))).collect()
 }
 
 /// The archived files of an organisation whose pseudonym, an alias or a

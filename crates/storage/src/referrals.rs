@@ -20,7 +20,7 @@ use crate::db::{b, claim, Db, Tx, Versioned};
 use crate::error::{Result, StorageError};
 use crate::people::push_ids;
 use crate::scope::Scope;
-use crate::sql::{Params, RecordColumns, Shared};
+use crate::sql::{Params, RecordColumns, Shared, Window};
 
 /// Where referrals keep what the read rules look at: the sending
 /// organisation, the territory of the person's file (joined as `rp`), and
@@ -253,28 +253,50 @@ pub async fn by_link(db: &Db, scope: &Scope, token_hash: &str) -> Result<Option<
     row.as_ref().map(from_row).transpose()
 }
 
-/// Every referral in the scope sent by an organisation, newest first.
-pub async fn sent_by(db: &Db, scope: &Scope, organisation: OrganisationId) -> Result<Vec<Referral>> {
+/// Which referrals a list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Those an organisation wrote, newest first.
+    SentBy(OrganisationId),
+    /// Those addressed to a partner organisation by another one and sent at
+    /// least once (its queue), most recently sent first.
+    AddressedTo(OrganisationId),
+}
+
+/// The condition and the order of a list of referrals.
+fn side_sql(scope: &Scope, side: Side, statuses: &[ReferralStatus], p: &mut Params) -> (String, &'static str) {
+    let (mut cond, order) = match side {
+        Side::SentBy(org) => (format!("r.organisation_id = {}", p.push_id(org)), "r.created_at DESC, r.id DESC"),
+        Side::AddressedTo(org) => {
+            let org = p.push_id(org);
+            (format!("r.partner_organisation_id = {org} AND r.organisation_id <> {org} AND r.sent_at IS NOT NULL"), "r.sent_at DESC, r.id DESC")
+        }
+    };
+    if !statuses.is_empty() {
+        let list: Vec<String> = statuses.iter().map(|s| p.push(s.code())).collect();
+        cond.push_str(&format!(" AND r.status IN ({})", list.join(", ")));
+    }
+    let readable = scope.records(&ACCESS_COLUMNS, p);
+    (format!("{cond} AND {readable}"), order)
+}
+
+/// The referrals of a list within the scope, of these statuses (every
+/// status when empty), in the list's order: every one, or one window.
+pub async fn listed(db: &Db, scope: &Scope, side: Side, statuses: &[ReferralStatus], window: Option<Window>) -> Result<Vec<Referral>> {
     let mut p = Params::new();
-    let org = p.push_id(organisation);
-    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
-    let sql = format!("SELECT {COLUMNS} {FROM} WHERE r.organisation_id = {org} AND {readable} ORDER BY r.created_at DESC, r.id DESC");
+    let (cond, order) = side_sql(scope, side, statuses, &mut p);
+    let page = window.map(|w| w.sql(&mut p)).unwrap_or_default();
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE {cond} ORDER BY {order}{page}");
     let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
 
-/// Every referral in the scope addressed to a partner organisation by
-/// another one (its queue), that was sent at least once, newest first.
-pub async fn addressed_to(db: &Db, scope: &Scope, partner: OrganisationId) -> Result<Vec<Referral>> {
+/// How many referrals of a list within the scope have these statuses
+/// (every status when empty).
+pub async fn count_listed(db: &Db, scope: &Scope, side: Side, statuses: &[ReferralStatus]) -> Result<i64> {
     let mut p = Params::new();
-    let org = p.push_id(partner);
-    let readable = scope.records(&ACCESS_COLUMNS, &mut p);
-    let sql = format!(
-        "SELECT {COLUMNS} {FROM} WHERE r.partner_organisation_id = {org} AND r.organisation_id <> {org} AND r.sent_at IS NOT NULL AND {readable} \
-         ORDER BY r.sent_at DESC, r.id DESC"
-    );
-    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
-    rows.iter().map(from_row).collect()
+    let (cond, _) = side_sql(scope, side, statuses, &mut p);
+    Ok(p.bind_scalar(sqlx::query_scalar(&format!("SELECT COUNT(*) {FROM} WHERE {cond}"))).fetch_one(db.pool()).await?)
 }
 
 /// The referrals in the scope of these people (a merged view), newest first.

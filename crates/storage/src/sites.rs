@@ -10,7 +10,7 @@ use veille_domain::{ObservationId, OrganisationId, RoundId, SiteId, TeamId, Terr
 use crate::db::{b, claim, instant as ts, Db, Tx, Versioned};
 use crate::error::{Result, ResultExt, StorageError};
 use crate::scope::Scope;
-use crate::sql::Params;
+use crate::sql::{Params, Window};
 
 /// Kinds of site.
 pub const KINDS: [&str; 6] = ["camp", "squat", "slum", "drug_scene", "gathering_place", "other"];
@@ -183,12 +183,16 @@ pub struct Filter {
     pub status: Option<String>,
     /// Only this territory.
     pub territory: Option<TerritoryId>,
+    /// Only the sites no team has seen after this instant (or never): no
+    /// observation, "confirmed unchanged" or visited round stop after it.
+    pub not_seen_since: Option<Timestamp>,
+    /// One window of the list (a page); `None`: every one.
+    pub window: Option<Window>,
 }
 
-/// The sites `scope` reads that pass `filter`, by name.
-pub async fn list(db: &Db, scope: &Scope, filter: &Filter) -> Result<Vec<Site>> {
-    let mut p = Params::new();
-    let mut w = vec![scope.sites(TERRITORY_COLUMN, &mut p)];
+/// The condition of a list of sites.
+fn filter_sql(scope: &Scope, filter: &Filter, p: &mut Params) -> String {
+    let mut w = vec![scope.sites(TERRITORY_COLUMN, p)];
     if let Some(k) = &filter.kind {
         w.push(format!("s.kind = {}", p.push(k.clone())));
     }
@@ -198,9 +202,32 @@ pub async fn list(db: &Db, scope: &Scope, filter: &Filter) -> Result<Vec<Site>> 
     if let Some(t) = filter.territory {
         w.push(format!("s.territory_id = {}", p.push_id(t)));
     }
-    let sql = format!("SELECT {COLUMNS} FROM sites s WHERE {} ORDER BY s.name, s.id", w.join(" AND "));
+    if let Some(since) = filter.not_seen_since {
+        let since = p.push(since.as_micros());
+        w.push(format!(
+            "(s.last_checked_at IS NULL OR s.last_checked_at <= {since}) \
+             AND NOT EXISTS (SELECT 1 FROM site_observations o WHERE o.site_id = s.id AND o.observed_at > {since}) \
+             AND NOT EXISTS (SELECT 1 FROM round_stops rs WHERE rs.site_id = s.id AND rs.visited_at > {since})"
+        ));
+    }
+    w.join(" AND ")
+}
+
+/// The sites `scope` reads that pass `filter`, by name (the filter's window of them).
+pub async fn list(db: &Db, scope: &Scope, filter: &Filter) -> Result<Vec<Site>> {
+    let mut p = Params::new();
+    let cond = filter_sql(scope, filter, &mut p);
+    let window = filter.window.map(|w| w.sql(&mut p)).unwrap_or_default();
+    let sql = format!("SELECT {COLUMNS} FROM sites s WHERE {cond} ORDER BY s.name, s.id{window}");
     let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
+}
+
+/// How many sites `scope` reads pass `filter` (its window left out).
+pub async fn count(db: &Db, scope: &Scope, filter: &Filter) -> Result<i64> {
+    let mut p = Params::new();
+    let cond = filter_sql(scope, filter, &mut p);
+    Ok(p.bind_scalar(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM sites s WHERE {cond}"))).fetch_one(db.pool()).await?)
 }
 
 /// Corrects the place itself: name, kind, point (and so territory), address, land owner.
@@ -511,39 +538,51 @@ pub async fn observations_of_round(db: &Db, scope: &Scope, round: RoundId) -> Re
     observations_where(db, scope, "round_id", round.to_string()).await
 }
 
-/// The latest observation of each site `scope` reads (sites never observed
-/// are absent).
-pub async fn latest_observations(db: &Db, scope: &Scope) -> Result<std::collections::HashMap<SiteId, Observation>> {
-    let mut p = Params::new();
-    let readable = scope.sites(TERRITORY_COLUMN, &mut p);
-    let sql = format!(
-        "SELECT {OBS_COLUMNS} FROM site_observations o JOIN sites s ON s.id = o.site_id WHERE {readable} AND NOT EXISTS (\
-           SELECT 1 FROM site_observations n WHERE n.site_id = o.site_id AND (n.observed_at > o.observed_at OR (n.observed_at = o.observed_at AND n.id > o.id)))"
-    );
-    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
-    rows.iter().map(|r| obs_from_row(r).map(|o| (o.site, o))).collect()
+/// The latest observation of each of these sites (those `scope` reads).
+pub async fn latest_observations(db: &Db, scope: &Scope, sites: &[SiteId]) -> Result<std::collections::HashMap<SiteId, Observation>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in sites.chunks(200) {
+        let mut p = Params::new();
+        let list = push_site_ids(&mut p, chunk);
+        let readable = scope.sites(TERRITORY_COLUMN, &mut p);
+        let sql = format!(
+            "SELECT {OBS_COLUMNS} FROM site_observations o JOIN sites s ON s.id = o.site_id WHERE o.site_id IN ({list}) AND {readable} AND NOT EXISTS (\
+               SELECT 1 FROM site_observations n WHERE n.site_id = o.site_id AND (n.observed_at > o.observed_at OR (n.observed_at = o.observed_at AND n.id > o.id)))"
+        );
+        for r in p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await? {
+            let o = obs_from_row(&r)?;
+            out.insert(o.site, o);
+        }
+    }
+    Ok(out)
 }
 
-/// The last instant each site `scope` reads was seen by a team: its last
-/// observation, its last "confirmed unchanged", or a visited round stop (of
-/// any organisation: sites are a shared register) — whichever is latest.
-/// Sites never seen are absent.
-pub async fn last_seen(db: &Db, scope: &Scope) -> Result<std::collections::HashMap<SiteId, Timestamp>> {
-    let mut p = Params::new();
-    let readable = scope.sites(TERRITORY_COLUMN, &mut p);
-    let sql = format!(
-        "SELECT seen.site_id, MAX(seen.at) AS at FROM (\
-           SELECT site_id, observed_at AS at FROM site_observations \
-           UNION ALL SELECT id AS site_id, last_checked_at AS at FROM sites WHERE last_checked_at IS NOT NULL \
-           UNION ALL SELECT site_id, visited_at AS at FROM round_stops WHERE site_id IS NOT NULL AND visited_at IS NOT NULL\
-         ) seen JOIN sites s ON s.id = seen.site_id WHERE {readable} GROUP BY seen.site_id"
-    );
-    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
+fn push_site_ids(p: &mut Params, ids: &[SiteId]) -> String {
+    ids.iter().map(|id| p.push_id(id)).collect::<Vec<_>>().join(", ")
+}
+
+/// The last instant each of these sites (those `scope` reads) was seen by a
+/// team: its last observation, its last "confirmed unchanged", or a visited
+/// round stop (of any organisation: sites are a shared register) — whichever
+/// is latest. Sites never seen are absent.
+pub async fn last_seen(db: &Db, scope: &Scope, sites: &[SiteId]) -> Result<std::collections::HashMap<SiteId, Timestamp>> {
     let mut out = std::collections::HashMap::new();
-    for r in rows {
-        let id: SiteId = r.try_get("site_id")?;
-        if let Some(at) = r.try_get::<Option<i64>, _>("at")? {
-            out.insert(id, Timestamp::from_micros(at));
+    for chunk in sites.chunks(200) {
+        let mut p = Params::new();
+        let list = push_site_ids(&mut p, chunk);
+        let readable = scope.sites(TERRITORY_COLUMN, &mut p);
+        let sql = format!(
+            "SELECT seen.site_id, MAX(seen.at) AS at FROM (\
+               SELECT site_id, observed_at AS at FROM site_observations WHERE site_id IN ({list}) \
+               UNION ALL SELECT id AS site_id, last_checked_at AS at FROM sites WHERE id IN ({list}) AND last_checked_at IS NOT NULL \
+               UNION ALL SELECT site_id, visited_at AS at FROM round_stops WHERE site_id IN ({list}) AND visited_at IS NOT NULL\
+             ) seen JOIN sites s ON s.id = seen.site_id WHERE {readable} GROUP BY seen.site_id"
+        );
+        for r in p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await? {
+            let id: SiteId = r.try_get("site_id")?;
+            if let Some(at) = r.try_get::<Option<i64>, _>("at")? {
+                out.insert(id, Timestamp::from_micros(at));
+            }
         }
     }
     Ok(out)

@@ -41,6 +41,30 @@ impl From<f64> for Value {
     }
 }
 
+/// A page of an ordered list: the rows to skip and how many to return at
+/// most. Lists that can grow with the instance read one window at a time
+/// (with their count beside), never every row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// Rows skipped.
+    pub offset: i64,
+    /// Rows returned at most.
+    pub limit: i64,
+}
+
+impl Window {
+    /// The first `limit` rows.
+    pub fn first(limit: i64) -> Window {
+        Window { offset: 0, limit }
+    }
+    /// The SQL closing an ordered query with this window (` LIMIT … OFFSET …`).
+    pub fn sql(&self, p: &mut Params) -> String {
+        let limit = p.push(self.limit.max(0));
+        let offset = p.push(self.offset.max(0));
+        format!(" LIMIT {limit} OFFSET {offset}")
+    }
+}
+
 /// The values of a query being built, in placeholder order.
 #[derive(Clone, Debug, Default)]
 pub struct Params(Vec<Value>);

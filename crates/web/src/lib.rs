@@ -24,6 +24,7 @@ pub mod neighbourhood;
 pub mod openapi;
 pub mod organisations;
 pub mod page;
+pub mod pager;
 pub mod people;
 pub mod privacy;
 pub mod reports;

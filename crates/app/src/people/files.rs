@@ -7,6 +7,7 @@
 use veille_domain::people::ExitReason;
 use veille_domain::{Action, FieldGroup, OrganisationId, PersonId, Resource};
 use veille_storage::people::{self, Filter};
+use veille_storage::sql::Window;
 pub use veille_storage::territories::Territory;
 use veille_storage::{audit, encounters, organisations, referrals, StorageError, Tx};
 
@@ -20,6 +21,7 @@ use super::{
     Note, Person, PersonFields, Referral, Share, ShareBasis,
 };
 use crate::error::{Error, Result};
+use crate::paging::{Paged, PER_PAGE};
 use crate::{App, Caller, FieldErrors, Lang};
 
 /// Why a new file was not written.
@@ -31,21 +33,86 @@ pub enum Rejected {
     Invalid(FieldErrors),
 }
 
+/// Files offered when adding someone to a household: the most recently met.
+const HOUSEHOLD_PICK: i64 = 500;
+
 // ---------------------------------------------------------------------------
 // Lists
 
 /// The people in the active list (`true`) or who left it (`false`) the
-/// account may read, most recently met first.
+/// account may read, most recently met first: every one (the API).
 pub async fn list(state: &App, who: &Caller, active: Option<bool>) -> Result<Vec<Person>> {
     gate(who)?;
     Ok(people::list(&state.db, &who.scope(), &Filter { active, ..Default::default() }).await?)
+}
+
+/// Page `page` of the active list (`true`) or of those who left it
+/// (`false`), most recently met first, with how many there are.
+pub async fn page(state: &App, who: &Caller, active: bool, page: i64) -> Result<Paged<Person>> {
+    gate(who)?;
+    let scope = who.scope();
+    let filter = Filter { active: Some(active), ..Default::default() };
+    let total = people::count(&state.db, &scope, &filter).await?;
+    Paged::read(page, PER_PAGE, total, |w| {
+        let (scope, filter) = (scope.clone(), Filter { window: Some(w), ..filter.clone() });
+        async move { Ok(people::list(&state.db, &scope, &filter).await?) }
+    })
+    .await
+}
+
+/// What a search by name found: the first [`PER_PAGE`] people of the list
+/// whose pseudonym or an alias holds what was typed (case, accents,
+/// punctuation and spaces ignored), most recently met first, and how many
+/// match in all.
+#[derive(Clone, Debug)]
+pub struct Found {
+    /// The people shown.
+    pub people: Vec<Person>,
+    /// How many match.
+    pub total: usize,
+}
+
+/// The names' form for a search: folded (case, accents, punctuation as
+/// spaces), and the same without spaces ("N'Diaye" is found by "ndiaye").
+fn searchable(name: &str) -> (String, String) {
+    let folded = veille_linkage::normalize::normalize(name);
+    let compact = folded.replace(' ', "");
+    (folded, compact)
+}
+
+/// The people of the active list (`true`) or of those who left it whose
+/// pseudonym or an alias holds `text`. Only the names are read for the
+/// search; the files shown are read whole. What was typed is not kept.
+pub async fn search(state: &App, who: &Caller, active: bool, text: &str) -> Result<Found> {
+    gate(who)?;
+    let (wanted, wanted_compact) = searchable(text);
+    if wanted_compact.is_empty() {
+        return Ok(Found { people: Vec::new(), total: 0 });
+    }
+    let scope = who.scope();
+    let filter = Filter { active: Some(active), ..Default::default() };
+    let matching: Vec<PersonId> = people::names(&state.db, &scope, &filter)
+        .await?
+        .into_iter()
+        .filter(|(_, pseudonym, aliases)| {
+            std::iter::once(pseudonym).chain(aliases).any(|name| {
+                let (folded, compact) = searchable(name);
+                folded.contains(&wanted) || compact.contains(&wanted_compact)
+            })
+        })
+        .map(|(id, _, _)| id)
+        .collect();
+    let shown = &matching[..matching.len().min(PER_PAGE as usize)];
+    let mut read = people::get_many(&state.db, &scope, shown).await?;
+    read.sort_by_key(|p| shown.iter().position(|id| *id == p.id));
+    Ok(Found { people: read, total: matching.len() })
 }
 
 /// The `n` most recently met people of the active list the account may read
 /// (a pick list, as in the encounter form).
 pub async fn most_recent(state: &App, who: &Caller, n: i64) -> Result<Vec<Person>> {
     gate(who)?;
-    Ok(people::list(&state.db, &who.scope(), &Filter { active: Some(true), most_recent: Some(n), ..Default::default() }).await?)
+    Ok(people::list(&state.db, &who.scope(), &Filter { active: Some(true), window: Some(Window::first(n)), ..Default::default() }).await?)
 }
 
 /// The people the account may read as CSV, pseudonymised (no pseudonym,
@@ -392,7 +459,9 @@ async fn view_of(state: &App, who: &Caller, person: Person, res: Resource) -> Re
     let can_update = who.can(Action::Update, &res).allowed;
     let own_file = person.organisation == who.account.organisation;
     let household_candidates = if can_update && own_file {
-        let filter = Filter { active: Some(true), organisation: Some(person.organisation), without_household: true, most_recent: None };
+        // The most recently met files only: a pick list, not the whole active list.
+        let filter =
+            Filter { active: Some(true), organisation: Some(person.organisation), without_household: true, window: Some(Window::first(HOUSEHOLD_PICK)) };
         people::list(db, &scope, &filter).await?.into_iter().filter(|p| p.id != person.id).collect()
     } else {
         Vec::new()

@@ -11,6 +11,7 @@
 //! expiry task, [`spawn_expiry`], on the application clock). Every change is
 //! a timeline event appended by the command that makes it.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use rand::Rng;
@@ -19,13 +20,14 @@ use veille_domain::records::{RecordKind, Via};
 use veille_domain::{Action, OrganisationId, PersonId, ReferralId, Resource, ServiceId, Timestamp, UserId};
 pub use veille_storage::directory::ServiceEntry;
 use veille_storage::people::{self, ShareBasis};
-use veille_storage::referrals::{self, NewLink};
+use veille_storage::referrals::{self, NewLink, Side};
 use veille_storage::timeline::{self, NewEvent};
 use veille_storage::{accounts, audit, organisations, outbox, Scope, StorageError, Tx};
 
 use super::input::{validate_answer, validate_referral, AnswerBody, CancelInput, ReferralForm};
 use super::{entry, gate, gate_records, load_person_by_id, referral_resource, Event, NewReferral, Person, PersonFields, Referral};
 use crate::error::{Error, ErrorKind, Result};
+use crate::paging::{Paged, PER_PAGE};
 use crate::{App, Caller, FieldErrors, Lang};
 
 /// Wrong codes allowed on a partner link before it is revoked.
@@ -133,13 +135,29 @@ pub async fn read(state: &App, who: &Caller, id: &str, via: &str) -> Result<(Ref
 }
 
 /// The referrals sent by the account's organisation (when `with_sent`) and
-/// those addressed to it by others (its queue), that it may read.
+/// those addressed to it by others (its queue), that it may read: every one
+/// (exports and the API; pages read [`pages`]).
 pub async fn visible(state: &App, who: &Caller, with_sent: bool) -> Result<(Vec<Referral>, Vec<Referral>)> {
     gate_records(who)?;
     let scope = who.scope();
-    let sent = if with_sent { referrals::sent_by(&state.db, &scope, who.account.organisation).await? } else { Vec::new() };
-    let queue = referrals::addressed_to(&state.db, &scope, who.account.organisation).await?;
+    let org = who.account.organisation;
+    let sent = if with_sent { referrals::listed(&state.db, &scope, Side::SentBy(org), &[], None).await? } else { Vec::new() };
+    let queue = referrals::listed(&state.db, &scope, Side::AddressedTo(org), &[], None).await?;
     Ok((sent, queue))
+}
+
+/// Each referral with the pseudonym of its person.
+async fn with_pseudonyms(state: &App, list: Vec<Referral>) -> Result<Vec<(Referral, String)>> {
+    let ids: Vec<PersonId> = list.iter().map(|r| r.person).collect();
+    let names: HashMap<PersonId, String> =
+        people::get_many(&state.db, &referral_person_scope(), &ids).await?.into_iter().map(|p| (p.id, p.fields.pseudonym)).collect();
+    Ok(list
+        .into_iter()
+        .map(|r| {
+            let name = names.get(&r.person).cloned().unwrap_or_default();
+            (r, name)
+        })
+        .collect())
 }
 
 /// The referrals sent and the queue, each with the pseudonym of its person,
@@ -148,17 +166,45 @@ pub async fn lists(state: &App, who: &Caller) -> Result<(Vec<(Referral, String)>
     gate_records(who)?;
     let shows_sent = gate(who).is_ok();
     let (sent, queue) = visible(state, who, shows_sent).await?;
-    let ids: Vec<PersonId> = sent.iter().chain(&queue).map(|r| r.person).collect();
-    let people = people::get_many(&state.db, &referral_person_scope(), &ids).await?;
-    let pseudonyms = |list: Vec<Referral>| -> Vec<(Referral, String)> {
-        list.into_iter()
-            .map(|r| {
-                let name = people.iter().find(|p| p.id == r.person).map(|p| p.fields.pseudonym.clone()).unwrap_or_default();
-                (r, name)
-            })
-            .collect()
-    };
-    Ok((pseudonyms(sent), pseudonyms(queue), shows_sent))
+    Ok((with_pseudonyms(state, sent).await?, with_pseudonyms(state, queue).await?, shows_sent))
+}
+
+/// One page of a list of referrals the account may read, with the pseudonym
+/// of each person.
+async fn page_of(state: &App, who: &Caller, side: Side, statuses: &[ReferralStatus], page: i64, per_page: i64) -> Result<Paged<(Referral, String)>> {
+    let scope = who.scope();
+    let total = referrals::count_listed(&state.db, &scope, side, statuses).await?;
+    let found = Paged::read(page, per_page, total, |w| async move { Ok(referrals::listed(&state.db, &scope, side, statuses, Some(w)).await?) }).await?;
+    let (items, page, per_page, total) = (found.items, found.page, found.per_page, found.total);
+    Ok(Paged { items: with_pseudonyms(state, items).await?, page, per_page, total })
+}
+
+/// The referrals page: one page of the queue (those addressed to the
+/// organisation) and, for the accounts that send referrals, one page of
+/// those it sent.
+#[derive(Clone, Debug)]
+pub struct ReferralPages {
+    /// The queue's page.
+    pub queue: Paged<(Referral, String)>,
+    /// The page of those sent, for the accounts that send referrals.
+    pub sent: Option<Paged<(Referral, String)>>,
+}
+
+/// Page `queue_page` of the queue and `sent_page` of the referrals sent.
+pub async fn pages(state: &App, who: &Caller, queue_page: i64, sent_page: i64) -> Result<ReferralPages> {
+    gate_records(who)?;
+    let org = who.account.organisation;
+    let queue = page_of(state, who, Side::AddressedTo(org), &[], queue_page, PER_PAGE).await?;
+    let sent = if gate(who).is_ok() { Some(page_of(state, who, Side::SentBy(org), &[], sent_page, PER_PAGE).await?) } else { None };
+    Ok(ReferralPages { queue, sent })
+}
+
+/// The referrals addressed to the organisation that wait on it (sent, not
+/// answered yet, or accepted and not concluded): the `n` most recently sent,
+/// and how many there are.
+pub async fn waiting(state: &App, who: &Caller, n: i64) -> Result<Paged<(Referral, String)>> {
+    gate_records(who)?;
+    page_of(state, who, Side::AddressedTo(who.account.organisation), &[ReferralStatus::Sent, ReferralStatus::Accepted], 1, n).await
 }
 
 /// Everything the referral page shows.

@@ -129,6 +129,8 @@ pub struct Queue {
     pub lines: Vec<Line>,
     /// More reports match than are listed.
     pub truncated: bool,
+    /// How many reports match.
+    pub total: i64,
     /// Open reports past a deadline, within the caller's scope.
     pub overdue_count: i64,
     /// Every territory (for the filter).
@@ -149,6 +151,7 @@ pub async fn queue(app: &App, who: &Caller, q: &QueueQuery) -> Result<Queue> {
     let name = |id: Option<TerritoryId>| id.and_then(|id| territories.iter().find(|t| t.id == id)).map(|t| t.name.clone()).unwrap_or_default();
     let found = reports::list(&app.db, &scope, &q.filter(app), QUEUE_PAGE + 1).await?;
     let truncated = found.len() as i64 > QUEUE_PAGE;
+    let total = if truncated { reports::count(&app.db, &scope, &q.filter(app)).await? } else { found.len() as i64 };
     let lines = found
         .into_iter()
         .take(QUEUE_PAGE as usize)
@@ -162,7 +165,7 @@ pub async fn queue(app: &App, who: &Caller, q: &QueueQuery) -> Result<Queue> {
         .collect();
     let overdue_count = reports::count(&app.db, &scope, &Filter { overdue: Some((d, now)), ..Default::default() }).await?;
     let with_sites = who.can(Action::Read, &Resource::new(ResourceKind::Site).owned_by(who.account.organisation)).allowed;
-    Ok(Queue { lines, truncated, overdue_count, territories, can_take_in: super::intake::gate(who).is_ok(), with_sites })
+    Ok(Queue { lines, truncated, total, overdue_count, territories, can_take_in: super::intake::gate(who).is_ok(), with_sites })
 }
 
 /// The reports the caller may read matching the filters, newest first (the API).

@@ -71,7 +71,8 @@ pub async fn coverage(app: &App, who: &Caller, days: i64) -> Result<Coverage> {
     let now = app.clock.now();
     let active = sites::Filter { status: Some("active".into()), ..Default::default() };
     let sites = sites::list(&app.db, &scope, &active).await?;
-    let seen = sites::last_seen(&app.db, &scope).await?;
+    let ids: Vec<veille_domain::SiteId> = sites.iter().map(|s| s.id).collect();
+    let seen = sites::last_seen(&app.db, &scope, &ids).await?;
     let all = territories::list(&app.db).await?;
     let name_of = |id: Option<TerritoryId>| id.and_then(|id| all.iter().find(|t| t.id == id)).map(|t| t.name.clone()).unwrap_or_default();
     let mut stale: Vec<StaleSite> = sites

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 use veille_domain::records::RecordKind;
 use veille_domain::{Action, ObservationId, OrganisationId, Resource, ResourceKind, RoundId, SiteId, TeamId, TerritoryId, Timestamp};
+use veille_storage::sql::Window;
 use veille_storage::{audit, organisations, teams, territories, timeline};
 
 pub use commands::*;
@@ -30,6 +31,7 @@ pub use veille_storage::territories::Territory;
 pub use veille_storage::timeline::Event;
 
 use crate::error::{Error, Result};
+use crate::paging::{Paged, PER_PAGE};
 use crate::{App, Caller};
 
 /// The access-control description of a site: owned by the organisation that
@@ -93,9 +95,9 @@ pub async fn readable_sites(app: &App, who: &Caller) -> Result<Vec<Site>> {
     Ok(veille_storage::sites::list(&app.db, &who.scope(), &veille_storage::sites::Filter::default()).await?)
 }
 
-/// The instant each site the account reads was last seen by a team.
-pub async fn last_seen(app: &App, who: &Caller) -> Result<HashMap<SiteId, Timestamp>> {
-    Ok(veille_storage::sites::last_seen(&app.db, &who.scope()).await?)
+/// The instant each of these sites (those the account reads) was last seen by a team.
+pub async fn last_seen(app: &App, who: &Caller, sites: &[SiteId]) -> Result<HashMap<SiteId, Timestamp>> {
+    Ok(veille_storage::sites::last_seen(&app.db, &who.scope(), sites).await?)
 }
 
 /// The age class of a site's last sighting, for the map and list: under a
@@ -140,33 +142,54 @@ pub struct Listed {
 }
 
 /// The sites the account reads that pass `filter`, by name, with when each
-/// was last seen and its latest figures.
+/// was last seen and its latest figures: every one (the API, exports).
 pub async fn list_sites(app: &App, who: &Caller, filter: &ListFilter) -> Result<Vec<Listed>> {
     gate(who)?;
+    listed(app, who, filter, None).await
+}
+
+/// Page `page` of the sites the account reads that pass `filter`, by name,
+/// with how many there are.
+pub async fn page_of_sites(app: &App, who: &Caller, filter: &ListFilter, page: i64) -> Result<Paged<Listed>> {
+    gate(who)?;
+    let total = veille_storage::sites::count(&app.db, &who.scope(), &stored_filter(app, filter, None)).await?;
+    Paged::read(page, PER_PAGE, total, |w| listed(app, who, filter, Some(w))).await
+}
+
+/// The list's filter as storage reads it.
+fn stored_filter(app: &App, filter: &ListFilter, window: Option<Window>) -> veille_storage::sites::Filter {
+    veille_storage::sites::Filter {
+        kind: filter.kind.clone(),
+        status: filter.status.clone(),
+        territory: filter.territory,
+        not_seen_since: filter.stale_days.map(|days| app.clock.now().plus_seconds(-days * 86_400)),
+        window,
+    }
+}
+
+/// The sites of the list (a window of it), each with its last sighting and
+/// latest figures.
+async fn listed(app: &App, who: &Caller, filter: &ListFilter, window: Option<Window>) -> Result<Vec<Listed>> {
     let scope = who.scope();
     let now = app.clock.now();
-    let stored = veille_storage::sites::Filter { kind: filter.kind.clone(), status: filter.status.clone(), territory: filter.territory };
-    let sites = veille_storage::sites::list(&app.db, &scope, &stored).await?;
-    let seen = veille_storage::sites::last_seen(&app.db, &scope).await?;
-    let mut latest = veille_storage::sites::latest_observations(&app.db, &scope).await?;
+    let sites = veille_storage::sites::list(&app.db, &scope, &stored_filter(app, filter, window)).await?;
+    let ids: Vec<SiteId> = sites.iter().map(|s| s.id).collect();
+    let seen = veille_storage::sites::last_seen(&app.db, &scope, &ids).await?;
+    let mut latest = veille_storage::sites::latest_observations(&app.db, &scope, &ids).await?;
     let names = crate::territories::names(&app.db).await?;
-    let mut out = Vec::new();
-    for site in sites {
-        let last = seen.get(&site.id).copied();
-        if let Some(days) = filter.stale_days {
-            if last.is_some_and(|t| t.seconds_until(now) < days * 86_400) {
-                continue;
+    Ok(sites
+        .into_iter()
+        .map(|site| {
+            let last = seen.get(&site.id).copied();
+            Listed {
+                territory: site.territory.and_then(|t| names.get(&t).cloned()).unwrap_or_default(),
+                last_seen: last,
+                age: age_class(last, now),
+                latest: latest.remove(&site.id).map(|o| o.figures),
+                site,
             }
-        }
-        out.push(Listed {
-            territory: site.territory.and_then(|t| names.get(&t).cloned()).unwrap_or_default(),
-            last_seen: last,
-            age: age_class(last, now),
-            latest: latest.remove(&site.id).map(|o| o.figures),
-            site,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// The territories a list of sites may be filtered by.
@@ -182,7 +205,8 @@ pub async fn map(app: &App, who: &Caller) -> Result<serde_json::Value> {
     let now = app.clock.now();
     let active = veille_storage::sites::Filter { status: Some("active".into()), ..Default::default() };
     let sites = veille_storage::sites::list(&app.db, &scope, &active).await?;
-    let seen = veille_storage::sites::last_seen(&app.db, &scope).await?;
+    let ids: Vec<SiteId> = sites.iter().map(|s| s.id).collect();
+    let seen = veille_storage::sites::last_seen(&app.db, &scope, &ids).await?;
     let features: Vec<serde_json::Value> = sites
         .iter()
         .map(|s| {
@@ -268,7 +292,7 @@ pub async fn detail(app: &App, who: &Caller, site: &Site) -> Result<Detail> {
     let name_of = |id: Option<SiteId>| id.and_then(|id| readable.iter().find(|s| s.id == id)).map(|s| (s.id, s.name.clone()));
     let left = left.into_iter().map(|d| Move { other: name_of(d.to_site), destination: d }).collect();
     let arrived = arrived.into_iter().map(|d| Move { other: name_of(Some(d.site)), destination: d }).collect();
-    let last = veille_storage::sites::last_seen(&app.db, &scope).await?.get(&site.id).copied();
+    let last = veille_storage::sites::last_seen(&app.db, &scope, &[site.id]).await?.get(&site.id).copied();
     let territory = match site.territory {
         Some(t) => crate::territories::names(&app.db).await?.remove(&t).unwrap_or_default(),
         None => String::new(),

@@ -55,6 +55,7 @@ pub fn routes(reg: Registry) -> Registry {
         .get("/people.csv", Signed, "People as CSV (pseudonymised; health only for health professionals)", get(pages::export_csv))
         .get("/people/new", Signed, "New person form", get(pages::new_form))
         .post("/people", Signed, "Create a person file", post(pages::create))
+        .post("/people/search", Signed, "People whose pseudonym or an alias holds what was typed (the name stays out of the address)", post(pages::search))
         .post("/people/suggestions", Signed, "Probable duplicates of what is being typed", post(pages::suggestions))
         .get("/people/{id}", Signed, "A person file (audited read)", get(pages::show))
         .get("/people/{id}/edit", Signed, "Edit a person file", get(pages::edit_form))

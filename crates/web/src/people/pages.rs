@@ -19,6 +19,7 @@ use crate::auth::Authenticated;
 use crate::error::AppResult;
 use crate::forms::{FieldErrors, Form};
 use crate::page::{render, render_status, see_other, PageCtx};
+use crate::pager::Pager;
 use crate::AppState;
 use veille_app::access_panel::{who_can_read, PanelEntry};
 
@@ -32,6 +33,20 @@ use super::WithConsent;
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
     /// `1`: those who left the active list.
+    #[serde(default)]
+    left: String,
+    /// The page (1 for the first).
+    #[serde(default)]
+    page: String,
+}
+
+/// A search by name, posted so that the name stays out of the address.
+#[derive(Deserialize, Default)]
+pub struct SearchForm {
+    /// What was typed.
+    #[serde(default)]
+    q: String,
+    /// `1`: among those who left the active list.
     #[serde(default)]
     left: String,
 }
@@ -48,6 +63,14 @@ struct ListPage {
     ctx: PageCtx,
     lines: Vec<Line>,
     left: bool,
+    /// "83 987 personnes dans cette liste…" or "12 personnes trouvées."
+    summary: String,
+    /// A search: what was typed (kept in the form), and the note when more
+    /// matched than are shown.
+    searched: Option<String>,
+    more_found: String,
+    /// The pages of the list (none for a search).
+    pager: Option<Pager>,
     /// "The duplicate suggestions learned from N decisions".
     learned: String,
     /// The account may import spreadsheets (`/imports`).
@@ -56,21 +79,51 @@ struct ListPage {
     export: crate::exports::ExportForm,
 }
 
-/// GET /people
+/// How the list was reached: a page of it, or a search.
+struct Found {
+    searched: Option<String>,
+    more_found: String,
+    pager: Option<Pager>,
+}
+
+impl ListPage {
+    async fn of(state: &AppState, ctx: PageCtx, who: &Authenticated, left: bool, people: Vec<Person>, summary: String, found: Found) -> AppResult<ListPage> {
+        let now = state.clock.now();
+        let lines = people.into_iter().map(|p| Line { age: age_label(&ctx, now, &p.fields), since: since(&ctx, now, p.last_contact_at), person: p }).collect();
+        let decisions = files::duplicate_model_decisions(state, who).await?;
+        let learned = ctx.lang.tn("people.duplicates.learned", decisions as i64, &[]);
+        let can_import = veille_app::imports::can_import(who);
+        let hidden = if left { vec![("left".to_owned(), "1".to_owned())] } else { Vec::new() };
+        let export = crate::exports::ExportForm::new(who, &ctx, veille_app::exports::List::People, hidden);
+        let Found { searched, more_found, pager } = found;
+        Ok(ListPage { ctx, lines, left, summary, searched, more_found, pager, learned, can_import, export })
+    }
+}
+
+/// GET /people: one page of the active list (or of those who left it).
 pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let left = q.left == "1";
-    let now = state.clock.now();
-    let lines = files::list(&state, &who, Some(!left))
-        .await?
-        .into_iter()
-        .map(|p| Line { age: age_label(&ctx, now, &p.fields), since: since(&ctx, now, p.last_contact_at), person: p })
-        .collect();
-    let decisions = files::duplicate_model_decisions(&state, &who).await?;
-    let learned = ctx.lang.tn("people.duplicates.learned", decisions as i64, &[]);
-    let can_import = veille_app::imports::can_import(&who);
-    let hidden = if left { vec![("left".to_owned(), "1".to_owned())] } else { Vec::new() };
-    let export = crate::exports::ExportForm::new(&who, &ctx, veille_app::exports::List::People, hidden);
-    Ok(render(&ListPage { ctx, lines, left, learned, can_import, export }))
+    let paged = files::page(&state, &who, !left, veille_app::paging::page_number(&q.page)).await?;
+    let summary = ctx.tn("people.list.total", paged.total);
+    let keep = [("left".to_owned(), if left { "1".to_owned() } else { String::new() })];
+    let pager = Pager::new(&ctx, &paged, "/people", "page", &keep, "");
+    let how = Found { searched: None, more_found: String::new(), pager: Some(pager) };
+    Ok(render(&ListPage::of(&state, ctx, &who, left, paged.items, summary, how).await?))
+}
+
+/// POST /people/search: the people of the list whose pseudonym or an alias
+/// holds what was typed (nothing typed: the list).
+pub async fn search(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Form(form): Form<SearchForm>) -> AppResult<Response> {
+    let left = form.left == "1";
+    let found = files::search(&state, &who, !left, &form.q).await?;
+    if form.q.trim().is_empty() {
+        return Ok(see_other(if left { "/people?left=1" } else { "/people" }));
+    }
+    let summary = ctx.tn("people.list.found", found.total as i64);
+    let shown = found.people.len();
+    let more_found = if found.total > shown { ctx.tf("people.list.found_first", &[("shown", &shown.to_string())]) } else { String::new() };
+    let how = Found { searched: Some(form.q), more_found, pager: None };
+    Ok(render(&ListPage::of(&state, ctx, &who, left, found.people, summary, how).await?))
 }
 
 /// GET /people.csv: pseudonymised, audited (see `files::export_csv`).

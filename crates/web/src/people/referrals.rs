@@ -19,8 +19,10 @@ use crate::auth::Authenticated;
 use crate::error::AppResult;
 use crate::forms::{FieldErrors, Form};
 use crate::page::{render, render_status, see_other, PageCtx};
+use crate::pager::Pager;
 use crate::AppState;
 use veille_app::access_panel::{who_can_read, PanelEntry};
+use veille_app::paging::{page_number, Paged, PER_PAGE};
 
 use super::view::age_label;
 
@@ -31,18 +33,42 @@ use super::view::age_label;
 #[template(path = "people/referrals.html")]
 struct ListPage {
     ctx: PageCtx,
-    sent: Vec<(Referral, String)>,
     queue: Vec<(Referral, String)>,
+    queue_total: String,
+    queue_pager: Pager,
+    sent: Vec<(Referral, String)>,
+    sent_total: String,
+    sent_pager: Pager,
     shows_sent: bool,
     /// The "Exporter" form.
     export: crate::exports::ExportForm,
 }
 
-/// GET /referrals: what the organisation sent, and its queue of referrals received.
-pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticated) -> AppResult<Response> {
-    let (sent, queue, shows_sent) = referrals::lists(&state, &who).await?;
+/// The pages of the two lists.
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    queue_page: String,
+    #[serde(default)]
+    sent_page: String,
+}
+
+/// GET /referrals: one page of the organisation's queue of referrals
+/// received, and one of those it sent.
+pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<ListQuery>) -> AppResult<Response> {
+    let (queue_page, sent_page) = (page_number(&q.queue_page), page_number(&q.sent_page));
+    let pages = referrals::pages(&state, &who, queue_page, sent_page).await?;
+    // The other list's page rides along (not when it is the first).
+    let beyond_first = |page: i64| if page > 1 { page.to_string() } else { String::new() };
+    let (queue_at, sent_at) = (beyond_first(pages.queue.page), pages.sent.as_ref().map(|s| beyond_first(s.page)).unwrap_or_default());
+    let queue_pager = Pager::new(&ctx, &pages.queue, "/referrals", "queue_page", &[("sent_page".to_owned(), sent_at)], "queue");
+    let queue_total = ctx.tn("people.referral.total", pages.queue.total);
+    let shows_sent = pages.sent.is_some();
+    let sent = pages.sent.unwrap_or(Paged { items: Vec::new(), page: 1, per_page: PER_PAGE, total: 0 });
+    let sent_pager = Pager::new(&ctx, &sent, "/referrals", "sent_page", &[("queue_page".to_owned(), queue_at)], "sent");
+    let sent_total = ctx.tn("people.referral.total", sent.total);
     let export = crate::exports::ExportForm::new(&who, &ctx, veille_app::exports::List::Referrals, Vec::new());
-    Ok(render(&ListPage { ctx, sent, queue, shows_sent, export }))
+    Ok(render(&ListPage { ctx, queue: pages.queue.items, queue_total, queue_pager, sent: sent.items, sent_total, sent_pager, shows_sent, export }))
 }
 
 // ---------------------------------------------------------------------------

@@ -38,6 +38,8 @@ struct QueuePage {
     can_take_in: bool,
     /// More reports match than are listed.
     truncated: bool,
+    /// How many reports match.
+    total: i64,
     /// The account works with sites: the map shows them beside the reports.
     with_sites: bool,
     /// The "Exporter" form.
@@ -53,6 +55,9 @@ impl QueuePage {
         }
         serde_json::Value::from(layers).to_string()
     }
+    fn shown_first(&self) -> String {
+        self.ctx.tf("report.queue.shown_first", &[("shown", &self.lines.len().to_string())])
+    }
     fn overdue_link(&self) -> String {
         self.ctx.tf("report.queue.overdue_link", &[("count", &self.overdue_count.to_string())])
     }
@@ -60,7 +65,7 @@ impl QueuePage {
 
 /// GET /reports
 pub async fn queue(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<QueueQuery>) -> AppResult<Response> {
-    let Queue { lines, truncated, overdue_count, territories, can_take_in, with_sites } = app::queue(&state, &who, &q).await?;
+    let Queue { lines, truncated, total, overdue_count, territories, can_take_in, with_sites } = app::queue(&state, &who, &q).await?;
     let export = crate::exports::ExportForm::new(&who, &ctx, veille_app::exports::List::Reports, crate::exports::hidden_of(&q.query_string()));
     Ok(render(&QueuePage {
         export,
@@ -74,6 +79,7 @@ pub async fn queue(State(state): State<AppState>, ctx: PageCtx, who: Authenticat
         overdue_count,
         can_take_in,
         truncated,
+        total,
         with_sites,
     }))
 }

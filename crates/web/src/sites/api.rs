@@ -138,7 +138,7 @@ pub async fn create(State(state): State<AppState>, ctx: PageCtx, who: Authentica
 pub async fn show(State(state): State<AppState>, who: Authenticated, Path(id): Path<String>) -> AppResult<Response> {
     let (site, _) = app::read_site(&state, &who, &id, Some("api")).await?;
     let obs = app::observations(&state, &who, site.id).await?;
-    let last = app::last_seen(&state, &who).await?.get(&site.id).copied();
+    let last = app::last_seen(&state, &who, &[site.id]).await?.get(&site.id).copied();
     let detail = SiteDetail {
         site: SiteView::of(&site, last, state.clock.now(), obs.last().map(|o| o.figures.clone())),
         observations: obs.iter().map(ObservationView::from).collect(),

@@ -19,6 +19,7 @@ use crate::auth::Authenticated;
 use crate::error::AppResult;
 use crate::forms::{FieldErrors, Form};
 use crate::page::{render, render_status, see_other, PageCtx};
+use crate::pager::Pager;
 use crate::AppState;
 
 /// List filters.
@@ -33,6 +34,9 @@ pub struct ListQuery {
     /// Only sites not seen for this many days.
     #[serde(default)]
     stale: String,
+    /// The page (1 for the first).
+    #[serde(default)]
+    page: String,
 }
 
 /// The application's filter of the list's query (the list and its export).
@@ -69,6 +73,9 @@ pub struct Line {
 struct ListPage {
     ctx: PageCtx,
     lines: Vec<Line>,
+    /// "N lieux de vie, par nom."
+    total: String,
+    pager: Pager,
     q: ListQuery,
     kinds: Vec<&'static str>,
     territories: Vec<Territory>,
@@ -80,13 +87,17 @@ struct ListPage {
 /// GET /sites
 pub async fn list(State(state): State<AppState>, ctx: PageCtx, who: Authenticated, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let filter = list_filter(&q);
-    let lines = app::list_sites(&state, &who, &filter)
-        .await?
+    let paged = app::page_of_sites(&state, &who, &filter, veille_app::paging::page_number(&q.page)).await?;
+    let pager = Pager::new(&ctx, &paged, "/sites", "page", &list_hidden(&q), "");
+    let total = ctx.tn("site.list.total", paged.total);
+    let lines = paged
+        .items
         .into_iter()
         .map(|l| Line { people: l.latest.map(|f| f.people), site: l.site, territory: l.territory, last: l.last_seen, age: l.age })
         .collect();
     let export = crate::exports::ExportForm::new(&who, &ctx, veille_app::exports::List::Sites, list_hidden(&q));
-    Ok(render(&ListPage { ctx, lines, q, kinds: KINDS.to_vec(), territories: app::territories(&state).await?, can_create: app::can_create(&who), export }))
+    let (territories, can_create) = (app::territories(&state).await?, app::can_create(&who));
+    Ok(render(&ListPage { ctx, lines, total, pager, q, kinds: KINDS.to_vec(), territories, can_create, export }))
 }
 
 /// The new-site form, as typed.

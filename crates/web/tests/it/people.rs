@@ -1182,3 +1182,96 @@ async fn health_markers_reach_no_role_without_health_access() {
     assert_eq!(veille_app::accounts::without_health(r#"{"care":true,"via":"form"}"#), r#"{"via":"form"}"#);
     assert_eq!(veille_app::accounts::without_health(r#"{"field":"health_note"}"#), r#"{"field":"note"}"#);
 }
+
+/// Creates `n` files of `org` straight in storage, the i-th created `i`
+/// minutes after t0 and never met (so the last one comes first in the
+/// list), named by `name(i)`.
+async fn many_people(w: &World, org: OrganisationId, n: usize, name: impl Fn(usize) -> String) -> Vec<PersonId> {
+    let mut tx = w.app.db().begin().await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let fields = PersonFields { pseudonym: name(i), ..Default::default() };
+        ids.push(people::create(&mut tx, org, &fields, w.coordinator, t0().plus_seconds(60 * i as i64)).await.unwrap());
+    }
+    tx.commit().await.unwrap();
+    ids
+}
+
+#[tokio::test]
+async fn the_list_of_people_comes_a_page_at_a_time_and_the_search_by_name_reads_all_of_it() {
+    let w = world().await;
+    // 230 files: three pages of 100; the most recently met first.
+    let ids = many_people(&w, w.street, 230, |i| if i == 3 { "Zoé Ndiaye-Bâ".to_owned() } else { format!("Personne {i:03}") }).await;
+    // Another organisation's namesake is never found here.
+    many_people(&w, w.other, 1, |_| "Zoé Ndiaye-Bâ".to_owned()).await;
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let first = c.get("/people").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(first.body.contains("230 personnes dans cette liste"), "{}", first.body);
+    assert_eq!(first.body.matches("href=\"/people/").count() - first.body.matches("href=\"/people/new").count(), 100);
+    assert!(first.body.contains(&format!("/people/{}", ids[229])) && !first.body.contains(&format!("/people/{}", ids[129])));
+    assert!(first.body.contains("Page 1 sur 3") && first.body.contains("href=\"/people?page=2\"") && !first.body.contains("rel=\"prev\""));
+    let last = c.get("/people?page=3").await;
+    assert!(last.body.contains(&format!("/people/{}", ids[0])) && last.body.contains("Page 3 sur 3") && !last.body.contains("rel=\"next\""));
+    assert!(last.body.contains("href=\"/people?page=2\""), "back to the page before");
+    // A page past the last shows the last; an unreadable one the first.
+    assert!(c.get("/people?page=99").await.body.contains("Page 3 sur 3"));
+    assert!(c.get("/people?page=abc").await.body.contains("Page 1 sur 3"));
+    // The search reads the whole list (this file is on the last page), folds
+    // case, accents, punctuation and spaces, and keeps what was typed.
+    for typed in ["zoe", "NDIAYE BA", "ndiayeba", "Bâ"] {
+        let found = c.post("/people/search", &[("q", typed)]).await;
+        assert_eq!(found.status, StatusCode::OK, "{typed}");
+        assert!(found.body.contains("1 personne trouvée"), "{typed}: {}", found.body);
+        assert!(found.body.contains(&format!("/people/{}", ids[3])), "{typed}");
+        assert!(found.body.contains(&format!("value=\"{typed}\"")), "{typed}: the search box keeps what was typed");
+    }
+    let many = c.post("/people/search", &[("q", "personne")]).await;
+    assert!(many.body.contains("229 personnes trouvées") && many.body.contains("Les 100 plus récemment rencontrées sont affichées"), "{}", many.body);
+    assert!(c.post("/people/search", &[("q", "personne 2")]).await.body.contains("30 personnes trouvées"), "200 to 229");
+    // Nothing typed: back to the list.
+    assert_eq!(c.post("/people/search", &[("q", "  ")]).await.location(), Some("/people"));
+    // Those who left the active list are a list of their own.
+    assert!(c.post("/people/search", &[("q", "zoe"), ("left", "1")]).await.body.contains("0 personne trouvée"));
+}
+
+#[tokio::test]
+async fn the_referrals_page_shows_one_page_of_each_list_with_its_total_and_the_home_page_counts_those_waiting() {
+    let w = world().await;
+    let person = many_people(&w, w.street, 1, |_| "Orientée".to_owned()).await[0];
+    let mut sent = Vec::new();
+    for i in 0..120 {
+        let mut tx = w.app.db().begin().await.unwrap();
+        let r = NewReferral {
+            person,
+            partner_name: "Accueil de jour".into(),
+            partner_organisation: Some(w.day_centre),
+            reason: "Motif de test".into(),
+            consent_confirmed: true,
+            ..Default::default()
+        };
+        let id = referrals::create(&mut tx, w.street, &r, w.coordinator, t0().plus_seconds(i)).await.unwrap();
+        tx.commit().await.unwrap();
+        let created = referrals::get(w.app.db(), &all(), id).await.unwrap();
+        let mut tx = w.app.db().begin().await.unwrap();
+        referrals::send(&mut tx, &created, t0().plus_seconds(86_400 * 3), None, created.version, t0().plus_seconds(i)).await.unwrap();
+        tx.commit().await.unwrap();
+        sent.push(id);
+    }
+    let mut c = w.app.session_for(w.coordinator, false).await;
+    let page = c.get("/referrals").await;
+    assert!(page.body.contains("120 orientations, les plus récentes"), "{}", page.body);
+    assert!(page.body.contains(&format!("/referrals/{}", sent[119])) && !page.body.contains(&format!("/referrals/{}", sent[0])));
+    assert!(page.body.contains("href=\"/referrals?sent_page=2#sent\""), "{}", page.body);
+    let second = c.get("/referrals?sent_page=2").await;
+    assert!(second.body.contains(&format!("/referrals/{}", sent[0])) && second.body.contains("Page 2 sur 2"));
+    // Turning the queue's page keeps the sent list's (both lists of the page keep their place).
+    assert!(c.get("/referrals?sent_page=2&queue_page=1").await.body.contains("Page 2 sur 2"));
+    // The partner's queue and its home page: the five most recently sent, and how many wait.
+    let mut partner = w.app.session_for(w.partner, false).await;
+    let queue = partner.get("/referrals").await;
+    assert!(queue.body.contains("120 orientations") && queue.body.contains("href=\"/referrals?queue_page=2#queue\""), "{}", queue.body);
+    let home = partner.get("/").await;
+    assert!(home.body.contains("120 orientations attendent votre réponse"), "{}", home.body);
+    assert_eq!(home.body.matches("href=\"/referrals/").count(), 5);
+}

@@ -401,7 +401,7 @@ async fn rounds_belong_to_the_team_organisation_and_the_api_follows_the_same_rul
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.json()["stops"][0]["visited_at"].is_string());
     // A visited stop counts as the site being seen (coverage).
-    assert!(store_sites::last_seen(w.app.db(), &everything()).await.unwrap().contains_key(&site));
+    assert!(store_sites::last_seen(w.app.db(), &everything(), &[site]).await.unwrap().contains_key(&site));
     // Distributions only from the organisation's catalogue.
     let r = c.post_json(&format!("/api/v1/rounds/{id}/distributions"), &serde_json::json!({"quantities": {"not-an-item": 3}})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -342,6 +342,26 @@ async fn the_coverage_list_names_the_sites_not_visited_for_n_days() {
     let names: Vec<&str> = api["sites"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["Jamais vu"]);
     assert_eq!(api["days"], 11);
+    // The list of sites filters the same way, in SQL: not seen for 7 days.
+    let list = c.get("/sites?stale=7").await.body;
+    assert!(list.contains("Vu il y a dix jours") && list.contains("Jamais vu"), "{list}");
+    assert!(!list.contains("Vu hier") && !list.contains("Confirmé sans changement") && list.contains("2 lieux de vie, par nom"), "{list}");
+}
+
+#[tokio::test]
+async fn the_list_of_sites_comes_a_page_at_a_time_keeping_its_filters() {
+    let w = two().await;
+    for i in 0..105 {
+        site_at(&w.app, w.a, w.coord_a, &format!("Campement {i:03}"), 2.05, 48.05).await;
+    }
+    let mut c = w.app.session_for(w.coord_a, false).await;
+    let first = c.get("/sites?kind=camp").await.body;
+    assert!(first.contains("105 lieux de vie, par nom") && first.contains("Page 1 sur 2"), "{first}");
+    assert!(first.contains("Campement 000") && first.contains("Campement 099") && !first.contains("Campement 100"));
+    assert!(first.contains("href=\"/sites?kind=camp&#38;page=2\""), "the next page keeps the filter: {first}");
+    let second = c.get("/sites?kind=camp&page=2").await.body;
+    assert!(second.contains("Campement 104") && !second.contains("Campement 099") && second.contains("Page 2 sur 2"));
+    assert!(c.get("/sites?kind=squat").await.body.contains("0 lieu de vie"));
 }
 
 #[tokio::test]
@@ -487,7 +507,8 @@ async fn every_site_query_keeps_to_what_authorize_lets_the_caller_read() {
         };
         let readable = app::readable_sites(&w.app.state, &who).await.unwrap();
         assert_eq!(sorted(readable.iter().map(|s| s.id).collect()), expected, "{:?}: readable sites", who.account.role);
-        let seen = app::last_seen(&w.app.state, &who).await.unwrap();
+        let every_site: Vec<SiteId> = sites::list(w.app.db(), &everything(), &Default::default()).await.unwrap().iter().map(|s| s.id).collect();
+        let seen = app::last_seen(&w.app.state, &who, &every_site).await.unwrap();
         assert_eq!(sorted(seen.keys().copied().collect()), expected, "{:?}: last seen", who.account.role);
         if app::gate(&who).is_err() {
             assert!(expected.is_empty(), "{:?}", who.account.role);
