@@ -14,7 +14,7 @@ use veille_storage::{rounds as store_rounds, teams};
 use crate::error::Result;
 use crate::reports::staff::{self, QueueQuery};
 use crate::rounds::Line;
-use crate::{App, Caller, Lang};
+use crate::{App, Caller};
 
 /// Most lines each part of the home page lists (its page lists them all).
 pub const SHOWN: usize = 5;
@@ -119,7 +119,7 @@ fn day_of_work(now: Timestamp) -> Timestamp {
 
 /// The home page of the caller.
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
-pub async fn today(app: &App, who: &Caller, lang: Lang) -> Result<Today> {
+pub async fn today(app: &App, who: &Caller) -> Result<Today> {
     let organisation = crate::accounts::own_organisation(app, who).await?;
     let own = organisation.id;
     let focus = Focus::of(who.account.role);
@@ -181,7 +181,7 @@ pub async fn today(app: &App, who: &Caller, lang: Lang) -> Result<Today> {
         t.handovers = ended;
     }
     if records && focus == Focus::Coordination {
-        let queue = staff::queue(app, who, &QueueQuery { status: "received".into(), ..Default::default() }).await?;
+        let queue = staff::queue_head(app, who, &QueueQuery { status: "received".into(), ..Default::default() }, SHOWN as i64).await?;
         t.waiting_count = queue.total;
         t.overdue_reports = queue.overdue_count;
         t.waiting = queue
@@ -206,9 +206,7 @@ pub async fn today(app: &App, who: &Caller, lang: Lang) -> Result<Today> {
     }
     if focus == Focus::Figures && t.can_read_figures {
         // Suppressed when small, as every figure a reader sees.
-        let f = crate::reports::stats::compute(app, who, &QueueQuery::default(), lang).await?;
-        t.figures_below = f.suppressed_below.filter(|_| f.total.is_none());
-        t.figures_total = f.total;
+        (t.figures_total, t.figures_below) = crate::reports::stats::total(app, who).await?;
     }
     Ok(t)
 }

@@ -34,7 +34,7 @@ impl HomePage {
 
 /// GET /: the work of the day of the account's role.
 pub async fn home(State(state): State<AppState>, ctx: PageCtx, who: Authenticated) -> AppResult<Response> {
-    let today = veille_app::home::today(&state, &who, ctx.lang).await?;
+    let today = veille_app::home::today(&state, &who).await?;
     Ok(render(&HomePage { ctx, today }))
 }
 

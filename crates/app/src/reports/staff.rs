@@ -144,17 +144,51 @@ pub struct Queue {
 /// The queue: the reports the caller may read matching the filters.
 pub async fn queue(app: &App, who: &Caller, q: &QueueQuery) -> Result<Queue> {
     gate(who)?;
-    let scope = who.scope();
     let territories = territories::list(&app.db).await?;
+    let head = head_of(app, who, q, QUEUE_PAGE, &territories).await?;
+    let with_sites = who.can(Action::Read, &Resource::new(ResourceKind::Site).owned_by(who.account.organisation)).allowed;
+    let truncated = head.total > head.lines.len() as i64;
+    Ok(Queue {
+        lines: head.lines,
+        truncated,
+        total: head.total,
+        overdue_count: head.overdue_count,
+        territories,
+        can_take_in: super::intake::gate(who).is_ok(),
+        with_sites,
+    })
+}
+
+/// The first lines of the queue, with how many match and how many open
+/// reports are past a deadline.
+#[derive(Clone, Debug)]
+pub struct QueueHead {
+    /// The first lines, newest first.
+    pub lines: Vec<Line>,
+    /// How many reports match.
+    pub total: i64,
+    /// Open reports past a deadline, within the caller's scope.
+    pub overdue_count: i64,
+}
+
+/// The first `n` lines of the queue with the filters (the home page shows five).
+pub async fn queue_head(app: &App, who: &Caller, q: &QueueQuery, n: i64) -> Result<QueueHead> {
+    gate(who)?;
+    let territories = territories::list(&app.db).await?;
+    head_of(app, who, q, n, &territories).await
+}
+
+async fn head_of(app: &App, who: &Caller, q: &QueueQuery, n: i64, territories: &[Territory]) -> Result<QueueHead> {
+    let scope = who.scope();
     let d = app.config.report_deadlines();
     let now = app.clock.now();
     let name = |id: Option<TerritoryId>| id.and_then(|id| territories.iter().find(|t| t.id == id)).map(|t| t.name.clone()).unwrap_or_default();
-    let found = reports::list(&app.db, &scope, &q.filter(app), QUEUE_PAGE + 1).await?;
-    let truncated = found.len() as i64 > QUEUE_PAGE;
-    let total = if truncated { reports::count(&app.db, &scope, &q.filter(app)).await? } else { found.len() as i64 };
+    let filter = q.filter(app);
+    let found = reports::list(&app.db, &scope, &filter, n + 1).await?;
+    let total = if found.len() as i64 > n { reports::count(&app.db, &scope, &filter).await? } else { found.len() as i64 };
     let lines = found
         .into_iter()
-        .take(QUEUE_PAGE as usize)
+        .take(n as usize)
         .map(|r| Line {
             territory: name(r.territory),
             acknowledge_due: r.acknowledge_due(&d),
@@ -164,8 +198,7 @@ pub async fn queue(app: &App, who: &Caller, q: &QueueQuery) -> Result<Queue> {
         })
         .collect();
     let overdue_count = reports::count(&app.db, &scope, &Filter { overdue: Some((d, now)), ..Default::default() }).await?;
-    let with_sites = who.can(Action::Read, &Resource::new(ResourceKind::Site).owned_by(who.account.organisation)).allowed;
-    Ok(Queue { lines, truncated, total, overdue_count, territories, can_take_in: super::intake::gate(who).is_ok(), with_sites })
+    Ok(QueueHead { lines, total, overdue_count })
 }
 
 /// The reports the caller may read matching the filters, newest first (the API).

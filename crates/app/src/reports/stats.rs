@@ -137,6 +137,23 @@ pub fn suppress(f: &mut Figures, min: i64) {
     f.suppressed_below = Some(min);
 }
 
+/// How many reports the organisation's figures count (every report, no
+/// filter), as `compute` shows it: `(count, None)`, or `(None, Some(min))`
+/// when it is suppressed for a reader. A count, not the figures: the home
+/// page shows only this.
+pub async fn total(app: &App, who: &Caller) -> Result<(Option<i64>, Option<i64>)> {
+    who.require(Action::Read, &Resource::new(ResourceKind::Statistics).owned_by(who.account.organisation))?;
+    let n = reports::count(&app.db, &Scope::figures_of(who.account.organisation), &QueueQuery::default().filter(app)).await?;
+    let mut shown = [Some(n)];
+    if who.account.role == Role::Reader {
+        crate::figures::suppress::cells(&mut shown, app.config.figures_min_cell);
+    }
+    Ok(match shown[0] {
+        Some(n) => (Some(n), None),
+        None => (None, Some(app.config.figures_min_cell)),
+    })
+}
+
 pub async fn compute(app: &App, who: &Caller, q: &QueueQuery, lang: Lang) -> Result<Figures> {
     who.require(Action::Read, &Resource::new(ResourceKind::Statistics).owned_by(who.account.organisation))?;
     let facts = reports::facts(&app.db, &Scope::figures_of(who.account.organisation), &q.filter(app), MAX_REPORTS + 1).await?;

@@ -303,6 +303,9 @@ fn assert_suppressed(label: &str, v: &Value, min: i64) {
 #[tokio::test]
 async fn small_counts_are_suppressed_outside_the_organisation() {
     let w = world(veille_app::Config::default()).await;
+    // The reader's home page counts the reports, suppressed as every figure it sees.
+    let home = w.app.session_for(w.reader, false).await.get("/").await.body;
+    assert!(home.contains("Moins de 11 signalements comptés dans les chiffres"), "{home}");
     // The reader: every count of the fixture is below 11, so every non-zero cell is hidden.
     let who = caller(&w, w.reader).await;
     let choice = figures::validate(&w.app.state, &who, veille_i18n::Lang::Fr, &december()).unwrap();
@@ -345,6 +348,9 @@ async fn the_suppression_rule_holds_with_a_lower_threshold_and_complements() {
     // With a threshold of 2: December's encounters (2) are shown, the lone
     // unidentified person (1) is not.
     let w = world(veille_app::Config { figures_min_cell: 2, ..Default::default() }).await;
+    // Above the threshold, the reader's home page shows the count of the organisation's reports.
+    let home = w.app.session_for(w.reader, false).await.get("/").await.body;
+    assert!(home.contains("5 signalements comptés dans les chiffres"), "{home}");
     let r = w.api.clone().get("/api/v1/figures/encounters?period=month&at=2026-12").await;
     let body = r.json();
     let table = |id: &str| body["group"]["tables"].as_array().unwrap().iter().find(|t| t["id"] == id).unwrap().clone();
