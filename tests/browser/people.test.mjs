@@ -21,9 +21,11 @@ test('on a phone: an encounter with a new person and consent, a probable duplica
     await phone.goto('/people');
     assert.match(await phone.textContent('main'), /Gavroche/);
     await checkOnPhone(phone, 'phone_people');
-    // The search by name reads the whole list, posted: the name never
-    // reaches the address bar.
+    // Typing filters the page shown at once, in the browser; the search by
+    // name reads the whole list, posted: the name never reaches the address bar.
     await phone.fill('#people-q', 'cosette');
+    assert.equal(await phone.locator('#people-table tbody tr:not([hidden])').count(), 1);
+    assert.ok(await phone.locator('#people-table tbody tr[hidden]').count() > 0);
     await phone.click('#people-search button[type="submit"]');
     await phone.waitForURL((u) => u.pathname === '/people/search');
     assert.equal(new URL(phone.url()).search, '');
