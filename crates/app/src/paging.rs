@@ -51,11 +51,6 @@ impl<T> Paged<T> {
     pub fn pages(&self) -> i64 {
         last_page(self.total, self.per_page)
     }
-
-    /// The same page with each line changed.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Paged<U> {
-        Paged { items: self.items.into_iter().map(f).collect(), page: self.page, per_page: self.per_page, total: self.total }
-    }
 }
 
 fn last_page(total: i64, per_page: i64) -> i64 {

@@ -538,27 +538,30 @@ pub async fn observations_of_round(db: &Db, scope: &Scope, round: RoundId) -> Re
     observations_where(db, scope, "round_id", round.to_string()).await
 }
 
-/// The latest observation of each of these sites (those `scope` reads).
-pub async fn latest_observations(db: &Db, scope: &Scope, sites: &[SiteId]) -> Result<std::collections::HashMap<SiteId, Observation>> {
-    let mut out = std::collections::HashMap::new();
+/// The rows `sql(list, readable)` returns for these sites, 200 at a time:
+/// `list` is the placeholders of a chunk's ids, `readable` the scope's
+/// condition on `sites s`.
+async fn rows_of_sites(db: &Db, scope: &Scope, sites: &[SiteId], sql: impl Fn(&str, &str) -> String) -> Result<Vec<sqlx::any::AnyRow>> {
+    let mut out = Vec::new();
     for chunk in sites.chunks(200) {
         let mut p = Params::new();
-        let list = push_site_ids(&mut p, chunk);
+        let list = crate::people::push_ids(&mut p, chunk);
         let readable = scope.sites(TERRITORY_COLUMN, &mut p);
-        let sql = format!(
-            "SELECT {OBS_COLUMNS} FROM site_observations o JOIN sites s ON s.id = o.site_id WHERE o.site_id IN ({list}) AND {readable} AND NOT EXISTS (\
-               SELECT 1 FROM site_observations n WHERE n.site_id = o.site_id AND (n.observed_at > o.observed_at OR (n.observed_at = o.observed_at AND n.id > o.id)))"
-        );
-        for r in p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await? {
-            let o = obs_from_row(&r)?;
-            out.insert(o.site, o);
-        }
+        out.extend(p.bind(sqlx::query(&sql(&list, &readable))).fetch_all(db.pool()).await?);
     }
     Ok(out)
 }
 
-fn push_site_ids(p: &mut Params, ids: &[SiteId]) -> String {
-    ids.iter().map(|id| p.push_id(id)).collect::<Vec<_>>().join(", ")
+/// The latest observation of each of these sites (those `scope` reads).
+pub async fn latest_observations(db: &Db, scope: &Scope, sites: &[SiteId]) -> Result<std::collections::HashMap<SiteId, Observation>> {
+    let rows = rows_of_sites(db, scope, sites, |list, readable| {
+        format!(
+            "SELECT {OBS_COLUMNS} FROM site_observations o JOIN sites s ON s.id = o.site_id WHERE o.site_id IN ({list}) AND {readable} AND NOT EXISTS (\
+               SELECT 1 FROM site_observations n WHERE n.site_id = o.site_id AND (n.observed_at > o.observed_at OR (n.observed_at = o.observed_at AND n.id > o.id)))"
+        )
+    })
+    .await?;
+    rows.iter().map(|r| obs_from_row(r).map(|o| (o.site, o))).collect()
 }
 
 /// The last instant each of these sites (those `scope` reads) was seen by a
@@ -566,23 +569,21 @@ fn push_site_ids(p: &mut Params, ids: &[SiteId]) -> String {
 /// round stop (of any organisation: sites are a shared register) — whichever
 /// is latest. Sites never seen are absent.
 pub async fn last_seen(db: &Db, scope: &Scope, sites: &[SiteId]) -> Result<std::collections::HashMap<SiteId, Timestamp>> {
-    let mut out = std::collections::HashMap::new();
-    for chunk in sites.chunks(200) {
-        let mut p = Params::new();
-        let list = push_site_ids(&mut p, chunk);
-        let readable = scope.sites(TERRITORY_COLUMN, &mut p);
-        let sql = format!(
+    let rows = rows_of_sites(db, scope, sites, |list, readable| {
+        format!(
             "SELECT seen.site_id, MAX(seen.at) AS at FROM (\
                SELECT site_id, observed_at AS at FROM site_observations WHERE site_id IN ({list}) \
                UNION ALL SELECT id AS site_id, last_checked_at AS at FROM sites WHERE id IN ({list}) AND last_checked_at IS NOT NULL \
                UNION ALL SELECT site_id, visited_at AS at FROM round_stops WHERE site_id IN ({list}) AND visited_at IS NOT NULL\
              ) seen JOIN sites s ON s.id = seen.site_id WHERE {readable} GROUP BY seen.site_id"
-        );
-        for r in p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await? {
-            let id: SiteId = r.try_get("site_id")?;
-            if let Some(at) = r.try_get::<Option<i64>, _>("at")? {
-                out.insert(id, Timestamp::from_micros(at));
-            }
+        )
+    })
+    .await?;
+    let mut out = std::collections::HashMap::new();
+    for r in rows {
+        let id: SiteId = r.try_get("site_id")?;
+        if let Some(at) = r.try_get::<Option<i64>, _>("at")? {
+            out.insert(id, Timestamp::from_micros(at));
         }
     }
     Ok(out)

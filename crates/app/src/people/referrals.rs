@@ -174,9 +174,8 @@ pub async fn lists(state: &App, who: &Caller) -> Result<(Vec<(Referral, String)>
 async fn page_of(state: &App, who: &Caller, side: Side, statuses: &[ReferralStatus], page: i64, per_page: i64) -> Result<Paged<(Referral, String)>> {
     let scope = who.scope();
     let total = referrals::count_listed(&state.db, &scope, side, statuses).await?;
-    let found = Paged::read(page, per_page, total, |w| async move { Ok(referrals::listed(&state.db, &scope, side, statuses, Some(w)).await?) }).await?;
-    let (items, page, per_page, total) = (found.items, found.page, found.per_page, found.total);
-    Ok(Paged { items: with_pseudonyms(state, items).await?, page, per_page, total })
+    Paged::read(page, per_page, total, |w| async move { with_pseudonyms(state, referrals::listed(&state.db, &scope, side, statuses, Some(w)).await?).await })
+        .await
 }
 
 /// The referrals page: one page of the queue (those addressed to the
