@@ -149,9 +149,13 @@ async fn run_by(app: &App, actor: Option<(veille_domain::UserId, OrganisationId)
     let now = app.clock.now();
     let (mut report, archive, anonymise) = plan(app, now).await?;
     report.dry_run = false;
-    if !archive.is_empty() {
+    // In short transactions: a first run on an instance that imported years
+    // of records archives tens of thousands of files, and one transaction
+    // for all of them held SQLite's writer long enough for the pages that
+    // write (an audit entry for each read of a person) to give up.
+    for batch in archive.chunks(RETENTION_BATCH) {
         let mut tx = app.db.begin().await?;
-        for f in &archive {
+        for f in batch {
             store::set_stage(&mut tx, f.id, Stage::Archived, now).await?;
             audit::append(
                 &mut tx,
@@ -190,6 +194,9 @@ async fn run_by(app: &App, actor: Option<(veille_domain::UserId, OrganisationId)
     }
     Ok(report)
 }
+
+/// How many files one transaction of the retention run archives.
+const RETENTION_BATCH: usize = 100;
 
 /// How often the retention job runs.
 pub const RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);

@@ -76,10 +76,6 @@ async fn scalar(db: &Db, sql: &str, p: &Params) -> Result<i64> {
 
 /// A sum of `CASE` tests, one per code, as one row: how many rows hold each
 /// code in a comma-separated list column.
-async fn per_code(db: &Db, list: &str, from_where: &str, codes: &[&str], p: Params) -> Result<Counts> {
-    per_code_on(&mut *db.pool().acquire().await?, list, from_where, codes, p).await
-}
-
 async fn per_code_on(c: &mut AnyConnection, list: &str, from_where: &str, codes: &[&str], mut p: Params) -> Result<Counts> {
     if codes.is_empty() {
         return Ok(Vec::new());
@@ -120,26 +116,83 @@ fn reports_where(scope: &Scope, s: &Slice, p: &mut Params) -> String {
     format!("FROM reports WHERE {w}{terr}{tm} AND {allowed}")
 }
 
-/// Reports received in the slice, by a dimension.
-pub async fn reports_by(db: &Db, scope: &Scope, s: &Slice, dim: ReportDim) -> Result<Counts> {
-    let expr = match dim {
-        ReportDim::Source => "source",
-        ReportDim::Level => "CAST(COALESCE(level_override, level) AS TEXT)",
-        ReportDim::Channel => "channel",
-        ReportDim::Status => "status",
-        ReportDim::Territory => "COALESCE(territory_id, '')",
-    };
-    let mut p = Params::new();
-    let fw = reports_where(scope, s, &mut p);
-    grouped(db, &format!("SELECT {expr} AS k, COUNT(*) AS n {fw} GROUP BY {expr}"), &p).await
+/// What the figures count of the reports received in a slice, from one read
+/// of their coded columns (a month of a city's reports is some ten thousand
+/// short rows): each dimension, the situation types and the response times
+/// are counted here instead of one query each.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReportFacts {
+    /// By source, level, channel, status and territory, in `ReportDim` order.
+    by: [BTreeMap<String, i64>; 5],
+    /// Each report's situation types (comma-separated codes).
+    situations: Vec<String>,
+    /// Reports received, duplicates attached to another left out.
+    received: i64,
+    /// Of those, the answered ones: (level in force, seconds to the answer in
+    /// microseconds), by time to the answer.
+    answered: Vec<(i64, i64)>,
 }
 
-/// Reports received in the slice holding each situation type (a report with
-/// several types counts in each).
-pub async fn reports_by_situation(db: &Db, scope: &Scope, s: &Slice, codes: &[&str]) -> Result<Counts> {
+impl ReportFacts {
+    fn slot(dim: ReportDim) -> usize {
+        match dim {
+            ReportDim::Source => 0,
+            ReportDim::Level => 1,
+            ReportDim::Channel => 2,
+            ReportDim::Status => 3,
+            ReportDim::Territory => 4,
+        }
+    }
+
+    /// Reports received in the slice, by a dimension.
+    pub fn by(&self, dim: ReportDim) -> Counts {
+        self.by[Self::slot(dim)].iter().map(|(k, n)| (k.clone(), *n)).collect()
+    }
+
+    /// Reports received in the slice holding each situation type (a report
+    /// with several types counts in each).
+    pub fn by_situation(&self, codes: &[&str]) -> Counts {
+        codes.iter().map(|c| ((*c).to_owned(), self.situations.iter().filter(|s| s.split(',').any(|x| x == *c)).count() as i64)).collect()
+    }
+
+    /// Response times; `answer_secs` are the deadlines of levels 1 and 2.
+    pub fn response_times(&self, answer_secs: [i64; 2]) -> ResponseTimes {
+        let n = self.answered.len() as i64;
+        // Nearest-rank percentiles: the value of rank ceil(n × q).
+        let rank = |q: i64| usize::try_from((n * q + 99) / 100 - 1).ok().and_then(|i| self.answered.get(i)).map(|(_, d)| d / 1_000_000);
+        let within = self.answered.iter().filter(|(level, d)| *d <= if *level == 2 { answer_secs[1] } else { answer_secs[0] } * 1_000_000).count();
+        ResponseTimes { received: self.received, answered: n, median_secs: rank(50), p90_secs: rank(90), within_deadline: within as i64 }
+    }
+}
+
+/// The reports received in the slice, read once (see [`ReportFacts`]).
+pub async fn report_facts(db: &Db, scope: &Scope, s: &Slice) -> Result<ReportFacts> {
     let mut p = Params::new();
     let fw = reports_where(scope, s, &mut p);
-    per_code(db, "situations", &fw, codes, p).await
+    let rows = p
+        .bind(sqlx::query(&format!(
+            "SELECT source, CAST(COALESCE(level_override, level) AS BIGINT) AS lv, channel, status, COALESCE(territory_id, '') AS t, situations, \
+             CAST(CASE WHEN duplicate_of IS NULL THEN 0 ELSE 1 END AS BIGINT) AS dup, answered_at - created_at AS d {fw}"
+        )))
+        .fetch_all(db.pool())
+        .await?;
+    let mut f = ReportFacts::default();
+    for r in rows {
+        let level: i64 = r.try_get("lv")?;
+        let keys: [String; 5] = [r.try_get("source")?, level.to_string(), r.try_get("channel")?, r.try_get("status")?, r.try_get("t")?];
+        for (by, k) in f.by.iter_mut().zip(keys) {
+            *by.entry(k).or_default() += 1;
+        }
+        f.situations.push(r.try_get("situations")?);
+        if r.try_get::<i64, _>("dup")? == 0 {
+            f.received += 1;
+            if let Some(d) = r.try_get::<Option<i64>, _>("d")? {
+                f.answered.push((level, d));
+            }
+        }
+    }
+    f.answered.sort_by_key(|(_, d)| *d);
+    Ok(f)
 }
 
 /// Response times of the reports received in the slice (duplicates attached
@@ -156,46 +209,6 @@ pub struct ResponseTimes {
     pub p90_secs: Option<i64>,
     /// Answered within the deadline of their level.
     pub within_deadline: i64,
-}
-
-/// Response times; `answer_secs` are the deadlines of levels 1 and 2.
-pub async fn response_times(db: &Db, scope: &Scope, s: &Slice, answer_secs: [i64; 2]) -> Result<ResponseTimes> {
-    let mut p = Params::new();
-    let fw = reports_where(scope, s, &mut p);
-    let (d1, d2) = (p.push(answer_secs[0] * 1_000_000), p.push(answer_secs[1] * 1_000_000));
-    let row = p
-        .bind(sqlx::query(&format!(
-            "SELECT COUNT(*) AS received, \
-             CAST(COALESCE(SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS answered, \
-             CAST(COALESCE(SUM(CASE WHEN answered_at IS NOT NULL AND answered_at - created_at <= \
-               (CASE WHEN COALESCE(level_override, level) = 2 THEN {d2} ELSE {d1} END) THEN 1 ELSE 0 END), 0) AS BIGINT) AS within \
-             {fw} AND duplicate_of IS NULL"
-        )))
-        .fetch_one(db.pool())
-        .await?;
-    let mut out =
-        ResponseTimes { received: row.try_get("received")?, answered: row.try_get("answered")?, within_deadline: row.try_get("within")?, ..Default::default() };
-    // Nearest-rank percentiles: the value of rank ceil(n × q).
-    let mut p = Params::new();
-    let fw = reports_where(scope, s, &mut p);
-    let rows = p
-        .bind(sqlx::query(&format!(
-            "SELECT d, rn, n FROM (SELECT answered_at - created_at AS d, ROW_NUMBER() OVER (ORDER BY answered_at - created_at) AS rn, \
-             COUNT(*) OVER () AS n {fw} AND duplicate_of IS NULL AND answered_at IS NOT NULL) x \
-             WHERE rn = (n * 50 + 99) / 100 OR rn = (n * 90 + 99) / 100"
-        )))
-        .fetch_all(db.pool())
-        .await?;
-    for r in rows {
-        let (d, rn, n): (i64, i64, i64) = (r.try_get("d")?, r.try_get("rn")?, r.try_get("n")?);
-        if rn == (n * 50 + 99) / 100 {
-            out.median_secs = Some(d / 1_000_000);
-        }
-        if rn == (n * 90 + 99) / 100 {
-            out.p90_secs = Some(d / 1_000_000);
-        }
-    }
-    Ok(out)
 }
 
 // ---------------------------------------------------------------- encounters and people
@@ -228,16 +241,16 @@ pub struct EncounterTotals {
 /// Totals of the encounters in the slice (the files met include those of
 /// people since erased, from the tallies: see [`tally_out`]).
 pub async fn encounter_totals(db: &Db, scope: &Scope, s: &Slice) -> Result<EncounterTotals> {
-    let mut p = Params::new();
-    let w = encounters_where(scope, s, &mut p);
-    let row = p
-        .bind(sqlx::query(&format!("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(e.unidentified_count), 0) AS BIGINT) AS u FROM encounters e WHERE {w}")))
-        .fetch_one(db.pool())
-        .await?;
+    let (encounters, unidentified) = place_totals(&encounters_by_territory(db, scope, s).await?);
     let mut c = db.pool().acquire().await?;
     let files = files_on(&mut c, scope, s, &[]).await?;
     let files = get(&with_tallies(&mut c, scope, s, Measure::Files, vec![(String::new(), files)]).await?, "");
-    Ok(EncounterTotals { encounters: row.try_get("n")?, unidentified: row.try_get("u")?, files })
+    Ok(EncounterTotals { encounters, unidentified, files })
+}
+
+/// The encounters and the unidentified people of [`encounters_by_territory`], summed.
+pub fn place_totals(places: &[(String, i64, i64)]) -> (i64, i64) {
+    places.iter().fold((0, 0), |(n, u), (_, a, b)| (n + a, u + b))
 }
 
 /// The distinct files met in the slice, leaving out `without`.
@@ -250,11 +263,21 @@ async fn files_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, without: &[Pe
 }
 
 /// Encounters in the slice by the territory they were placed in (its id;
-/// empty: no point, or a point outside every territory).
-pub async fn encounters_by_territory(db: &Db, scope: &Scope, s: &Slice) -> Result<Counts> {
+/// empty: no point, or a point outside every territory), with the
+/// unidentified people counted in them: (territory, encounters, unidentified).
+/// The encounters' totals are its sums (the files met come with the people:
+/// [`PeopleCounts::files`]).
+pub async fn encounters_by_territory(db: &Db, scope: &Scope, s: &Slice) -> Result<Vec<(String, i64, i64)>> {
     let mut p = Params::new();
     let w = encounters_where(scope, s, &mut p);
-    grouped(db, &format!("SELECT COALESCE(e.territory_id, '') AS k, COUNT(*) AS n FROM encounters e WHERE {w} GROUP BY COALESCE(e.territory_id, '')"), &p).await
+    let rows = p
+        .bind(sqlx::query(&format!(
+            "SELECT COALESCE(e.territory_id, '') AS k, COUNT(*) AS n, CAST(COALESCE(SUM(e.unidentified_count), 0) AS BIGINT) AS u \
+             FROM encounters e WHERE {w} GROUP BY COALESCE(e.territory_id, '')"
+        )))
+        .fetch_all(db.pool())
+        .await?;
+    rows.into_iter().map(|r| Ok((r.try_get::<Option<String>, _>("k")?.unwrap_or_default(), r.try_get("n")?, r.try_get("u")?))).collect()
 }
 
 /// A dimension of the unique people met.
@@ -283,6 +306,9 @@ pub struct PeopleCounts {
     pub age: Counts,
     /// `new` or `known`.
     pub novelty: Counts,
+    /// The distinct files met (before linked files are merged), as
+    /// [`EncounterTotals::files`].
+    pub files: i64,
 }
 
 impl PeopleCounts {
@@ -317,6 +343,7 @@ pub async fn people_counts(db: &Db, scope: &Scope, s: &Slice, year: i32) -> Resu
         let live = std::mem::take(counts.by_mut(dim));
         *counts.by_mut(dim) = with_tallies(&mut c, scope, s, Measure::People(dim), live).await?;
     }
+    counts.files = get(&with_tallies(&mut c, scope, s, Measure::Files, vec![(String::new(), counts.files)]).await?, "");
     Ok(counts)
 }
 
@@ -332,11 +359,12 @@ pub async fn people_by(db: &Db, scope: &Scope, s: &Slice, dim: PersonDim) -> Res
 /// [`people_counts`] over the live records, leaving out the files `without`
 /// (their encounters, and their links to others). Three reads, each a plain
 /// scan or index lookup, and the joining of linked files done here: the
-/// files met with what describes them, the active links, and which of the
-/// files met or linked were met before the slice in the scope (a lookup that
-/// stops at the first earlier encounter; `CROSS JOIN` keeps SQLite going from
-/// the file to its encounters — left to itself it went through every earlier
-/// encounter of the organisation for each file, 20× slower). Linked files are grouped into
+/// files met with what describes them, which of them were met before the
+/// slice in the scope, and the active links; then whether the files linked to
+/// someone met, not met themselves, were met before (a lookup that stops at
+/// the first earlier encounter, see [`earlier`]; left to itself SQLite went
+/// through every earlier encounter of the organisation for each file, 20×
+/// slower; files linked to no one met are not looked up). Linked files are grouped into
 /// people by union-find (instead of a recursive closure in SQL over every
 /// file met, which was most of the activity report's time at a million
 /// encounters); a person is described by their smallest file met and is
@@ -364,29 +392,41 @@ async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, w
     if met.is_empty() {
         return Ok(PeopleCounts::default());
     }
+    let files = met.len() as i64;
+    // Which files met were met before the slice, as a semi-join (`WHERE
+    // EXISTS`: an `EXISTS` among the columns of the read above ran row by
+    // row on PostgreSQL, minutes at a million encounters).
+    let mut p = Params::new();
+    let w = encounters_where(scope, s, &mut p);
+    let out = leave_out("ep.person_id", without, &mut p);
+    let before = earlier(scope, s, without, "f.pid", &mut p);
+    let known_sql =
+        format!("SELECT f.pid FROM (SELECT DISTINCT ep.person_id AS pid FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out}) f WHERE {before}");
+    let met_before: Vec<PersonId> =
+        p.bind(sqlx::query(&known_sql)).fetch_all(&mut *c).await?.iter().map(|r| r.try_get("pid")).collect::<std::result::Result<_, _>>()?;
     let mut p = Params::new();
     let (out_a, out_b) = (leave_out("person_a", without, &mut p), leave_out("person_b", without, &mut p));
     let links_sql = format!("SELECT person_a, person_b FROM person_links WHERE unlinked_at IS NULL{out_a}{out_b}");
     let mut people = Components::default();
+    let mut linked_files = HashSet::new();
     for r in p.bind(sqlx::query(&links_sql)).fetch_all(&mut *c).await? {
-        people.join(r.try_get("person_a")?, r.try_get("person_b")?);
+        let (a, b): (PersonId, PersonId) = (r.try_get("person_a")?, r.try_get("person_b")?);
+        people.join(a, b);
+        linked_files.extend([a, b]);
     }
-    let mut p = Params::new();
-    let w = encounters_where(scope, s, &mut p);
-    let out = leave_out("ep.person_id", without, &mut p);
-    let before = p.push(s.from.as_micros());
-    let earlier = scope.records(&EARLIER, &mut p);
-    let out2 = leave_out("ep2.person_id", without, &mut p);
-    let known_sql = format!(
-        "SELECT f.pid FROM (SELECT ep.person_id AS pid FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out} \
-                            UNION SELECT person_a FROM person_links WHERE unlinked_at IS NULL \
-                            UNION SELECT person_b FROM person_links WHERE unlinked_at IS NULL) f \
-         WHERE EXISTS (SELECT 1 FROM encounter_people ep2 CROSS JOIN encounters e2 \
-                       WHERE e2.id = ep2.encounter_id AND ep2.person_id = f.pid AND e2.at < {before} AND {earlier}{out2})"
-    );
-    let mut known = HashSet::new();
-    for r in p.bind(sqlx::query(&known_sql)).fetch_all(&mut *c).await? {
-        known.insert(people.find(r.try_get("pid")?));
+    let mut known: HashSet<PersonId> = met_before.into_iter().map(|pid| people.find(pid)).collect();
+    // The files linked to someone met without being met themselves: met before?
+    let met_ids: HashSet<PersonId> = met.iter().map(|(pid, _, _)| *pid).collect();
+    let roots: HashSet<PersonId> = met_ids.iter().map(|pid| people.find(*pid)).collect();
+    let linked: Vec<PersonId> = linked_files.into_iter().filter(|f| !met_ids.contains(f) && roots.contains(&people.find(*f))).collect();
+    for chunk in linked.chunks(200) {
+        let mut p = Params::new();
+        let list = crate::people::push_ids(&mut p, chunk);
+        let before = earlier(scope, s, without, "pp.id", &mut p);
+        let sql = format!("SELECT pp.id AS pid FROM people pp WHERE pp.id IN ({list}) AND {before}");
+        for r in p.bind(sqlx::query(&sql)).fetch_all(&mut *c).await? {
+            known.insert(people.find(r.try_get("pid")?));
+        }
     }
     // Each person met: their smallest file met, which describes them.
     let mut described: HashMap<PersonId, (PersonId, String, String)> = HashMap::new();
@@ -404,7 +444,20 @@ async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, w
         }
     }
     let [gender, age, novelty] = sums.map(|m| m.into_iter().collect());
-    Ok(PeopleCounts { gender, age, novelty })
+    Ok(PeopleCounts { gender, age, novelty, files })
+}
+
+/// Whether the file `file` (a column) was met before the slice in the
+/// scope: a lookup that stops at the first earlier encounter (`CROSS JOIN`
+/// keeps SQLite going from the file to its encounters).
+fn earlier(scope: &Scope, s: &Slice, without: &[PersonId], file: &str, p: &mut Params) -> String {
+    let before = p.push(s.from.as_micros());
+    let earlier = scope.records(&EARLIER, p);
+    let out = leave_out("ep2.person_id", without, p);
+    format!(
+        "EXISTS (SELECT 1 FROM encounter_people ep2 CROSS JOIN encounters e2 \
+         WHERE e2.id = ep2.encounter_id AND ep2.person_id = {file} AND e2.at < {before} AND {earlier}{out})"
+    )
 }
 
 /// Files joined into people by their active links (union-find, paths halved).

@@ -305,7 +305,15 @@ struct Ctx<'a> {
     before: Slice,
     /// Territory names by id.
     territories: std::collections::HashMap<TerritoryId, String>,
+    /// The reports of both periods, read once for the groups that count them.
+    reports: tokio::sync::OnceCell<(store::ReportFacts, store::ReportFacts)>,
+    /// The encounters of both periods by territory (with the unidentified
+    /// people counted), read once for the groups that count them.
+    places: tokio::sync::OnceCell<(Places, Places)>,
 }
+
+/// Encounters by territory: (territory, encounters, unidentified).
+type Places = Vec<(String, i64, i64)>;
 
 /// Counts of both periods, as raw numbers.
 struct Both {
@@ -409,16 +417,47 @@ impl Ctx<'_> {
         Ok(Both { now: f(self.now.clone()).await?, before: f(self.before.clone()).await? })
     }
 
+    /// The reports received in each period (see `store::ReportFacts`).
+    async fn report_facts(&self) -> Result<&(store::ReportFacts, store::ReportFacts)> {
+        let (db, sc) = (&self.app.db, &self.scope);
+        Ok(self
+            .reports
+            .get_or_try_init(|| async {
+                Ok::<_, veille_storage::error::StorageError>((store::report_facts(db, sc, &self.now).await?, store::report_facts(db, sc, &self.before).await?))
+            })
+            .await?)
+    }
+
+    /// The encounters of each period by territory.
+    async fn places(&self) -> Result<&(Places, Places)> {
+        let (db, sc) = (&self.app.db, &self.scope);
+        Ok(self
+            .places
+            .get_or_try_init(|| async {
+                Ok::<_, veille_storage::error::StorageError>((
+                    store::encounters_by_territory(db, sc, &self.now).await?,
+                    store::encounters_by_territory(db, sc, &self.before).await?,
+                ))
+            })
+            .await?)
+    }
+
+    /// Reports of both periods by a dimension.
+    async fn reports_by(&self, dim: ReportDim) -> Result<Both> {
+        let (now, before) = self.report_facts().await?;
+        Ok(Both { now: now.by(dim), before: before.by(dim) })
+    }
+
     async fn reports(&self) -> Result<Group> {
-        let (db, sc, l) = (&self.app.db, &self.scope, self.lang);
-        let by = |dim| self.both(move |s| async move { store::reports_by(db, sc, &s, dim).await });
-        let source = by(ReportDim::Source).await?;
-        let level = by(ReportDim::Level).await?;
-        let channel = by(ReportDim::Channel).await?;
-        let status = by(ReportDim::Status).await?;
-        let situation = self.both(|s| async move { store::reports_by_situation(db, sc, &s, &SITUATIONS).await }).await?;
+        let l = self.lang;
+        let source = self.reports_by(ReportDim::Source).await?;
+        let level = self.reports_by(ReportDim::Level).await?;
+        let channel = self.reports_by(ReportDim::Channel).await?;
+        let status = self.reports_by(ReportDim::Status).await?;
+        let (facts, facts0) = self.report_facts().await?;
+        let situation = Both { now: facts.by_situation(&SITUATIONS), before: facts0.by_situation(&SITUATIONS) };
         let deadlines = self.app.config.report_deadlines().answer_secs;
-        let (rt, rt0) = (store::response_times(db, sc, &self.now, deadlines).await?, store::response_times(db, sc, &self.before, deadlines).await?);
+        let (rt, rt0) = (facts.response_times(deadlines), facts0.response_times(deadlines));
         let level_rows = vec![
             Row {
                 code: "1".into(),
@@ -475,10 +514,14 @@ impl Ctx<'_> {
 
     async fn encounters(&self) -> Result<Group> {
         let (db, sc, l) = (&self.app.db, &self.scope, self.lang);
-        let (t, t0) = (store::encounter_totals(db, sc, &self.now).await?, store::encounter_totals(db, sc, &self.before).await?);
+        let (t, t0) = {
+            let (now, before) = self.places().await?;
+            (store::place_totals(now), store::place_totals(before))
+        };
         let (y, y0) = (self.now.from.paris_date().year(), self.before.from.paris_date().year());
         // One pass per period gives the three dimensions.
         let (p, p0) = (store::people_counts(db, sc, &self.now, y).await?, store::people_counts(db, sc, &self.before, y0).await?);
+        let (files, files0) = (p.files, p0.files);
         let gender = Both { now: p.gender, before: p0.gender };
         let age = Both { now: p.age, before: p0.age };
         let novelty = Both { now: p.novelty, before: p0.novelty };
@@ -497,10 +540,10 @@ impl Ctx<'_> {
                     "encounters-totals",
                     "figures.table.encounters",
                     vec![
-                        counts_row(l, "encounters", "figures.row.encounters", t.encounters, t0.encounters),
+                        counts_row(l, "encounters", "figures.row.encounters", t.0, t0.0),
                         counts_row(l, "unique_people", "figures.row.unique_people", unique, unique0),
-                        counts_row(l, "files", "figures.row.files", t.files, t0.files),
-                        counts_row(l, "unidentified", "figures.row.unidentified", t.unidentified, t0.unidentified),
+                        counts_row(l, "files", "figures.row.files", files, files0),
+                        counts_row(l, "unidentified", "figures.row.unidentified", t.1, t0.1),
                     ],
                     false,
                 ),
@@ -513,8 +556,12 @@ impl Ctx<'_> {
 
     async fn territories(&self) -> Result<Group> {
         let (db, sc, l) = (&self.app.db, &self.scope, self.lang);
-        let reports = self.both(|s| async move { store::reports_by(db, sc, &s, ReportDim::Territory).await }).await?;
-        let encounters = self.both(|s| async move { store::encounters_by_territory(db, sc, &s).await }).await?;
+        let reports = self.reports_by(ReportDim::Territory).await?;
+        let encounters = {
+            let (now, before) = self.places().await?;
+            let counts = |places: &Places| places.iter().map(|(k, n, _)| (k.clone(), *n)).collect();
+            Both { now: counts(now), before: counts(before) }
+        };
         let sites = self.both(|s| async move { store::sites_active_by(db, sc, &s, SiteDim::Territory).await }).await?;
         Ok(Group {
             id: "territories".into(),
@@ -778,7 +825,16 @@ async fn compute(app: &App, who: &Caller, lang: Lang, choice: &Choice, audience:
     let previous = choice.period.previous();
     let slice = |p: &Period| Slice { from: p.start(), to: p.end(), team: choice.team, territory: choice.territory };
     let territories = crate::territories::names(&app.db).await?;
-    let ctx = Ctx { app, scope: Scope::figures_of(choice.organisation), lang, now: slice(&choice.period), before: slice(&previous), territories };
+    let ctx = Ctx {
+        app,
+        scope: Scope::figures_of(choice.organisation),
+        lang,
+        now: slice(&choice.period),
+        before: slice(&previous),
+        territories,
+        reports: Default::default(),
+        places: Default::default(),
+    };
     let wanted = |id: &str| only.is_none_or(|o| o.contains(&id));
     let mut groups = Vec::new();
     for id in GROUPS {

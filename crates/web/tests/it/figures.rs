@@ -300,6 +300,37 @@ fn assert_suppressed(label: &str, v: &Value, min: i64) {
     }
 }
 
+/// A person met this month under a new file linked to an older one met only
+/// before it is known, not new: the older file is the person's first (its
+/// id is the smaller, so it stands for the person) and is not met in the
+/// month itself — the lookup of "met before?" must reach it through the link.
+#[tokio::test]
+async fn a_person_met_under_a_new_file_linked_to_one_met_before_is_known() {
+    let mut w = world(veille_app::Config::default()).await;
+    let who = caller(&w, w.coordinator).await;
+    let january = FiguresQuery { period: "month".into(), at: "2027-01".into(), ..Default::default() };
+    // December (the fixture's month): Eponine's first file, met once.
+    let first = person(&mut w.api, "Éponine", 1995, "woman", &[]).await;
+    encounter(&mut w.api, &[&first], 0).await;
+    // January (the fixture ends on 9 December): a second file, linked to
+    // the first, met; and someone new.
+    w.app.state.clock.advance_seconds(25 * DAY);
+    let second = person(&mut w.api, "Éponine T.", 1995, "woman", &[]).await;
+    let r = w.api.post_json(&format!("/api/v1/people/{second}/links"), &json!({"other": first})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let newcomer = person(&mut w.api, "Courfeyrac", 1985, "man", &[]).await;
+    encounter(&mut w.api, &[&second, &newcomer], 0).await;
+    let choice = figures::validate(&w.app.state, &who, veille_i18n::Lang::Fr, &january).unwrap();
+    let d = figures::dashboard(&w.app.state, &who, veille_i18n::Lang::Fr, &choice, Audience::Page).await.unwrap();
+    // January: two files met, two people; Éponine known, Courfeyrac new.
+    // December: the fixture's three people (P3 new) and Éponine's first file (new).
+    assert_eq!(both(&d, "encounters-totals", "files"), (Some(2), Some(5)));
+    assert_eq!(both(&d, "encounters-totals", "unique_people"), (Some(2), Some(4)));
+    assert_eq!(both(&d, "people-novelty", "known"), (Some(1), Some(2)));
+    assert_eq!(both(&d, "people-novelty", "new"), (Some(1), Some(2)));
+    assert_eq!(both(&d, "people-gender", "woman"), (Some(1), Some(2)));
+}
+
 #[tokio::test]
 async fn small_counts_are_suppressed_outside_the_organisation() {
     let w = world(veille_app::Config::default()).await;
