@@ -46,7 +46,7 @@ built from it (PDF drawing left out), the fastest of {repeat} runs after a warm-
 
 Run: {started} — `nproc` = {nproc}; scale {int(scale):,} encounters (seed {seed}). Load average (1/5/15 min) at the
 start: {load_start}; at the end: {load_end} (on a 2-core machine, anything above 2 means other processes were
-competing for the cores; other builds ran during this run).
+competing for the cores).
 
 Repeat with: `bash bench/figures/run.sh` (`SCALE=200000` for a smaller run; raw results in `bench/out/figures/`).
 
