@@ -176,7 +176,7 @@ pub fn run(cmd: LinkageCommand) -> anyhow::Result<()> {
             let data = io::read_csv(&compiled, &input, &pb)?;
             pb.finish_and_clear();
             if std::env::var_os("VEILLE_LINKAGE_VERBOSE").is_some() {
-                eprintln!("[linkage] read and prepared in {:.2}s", started.elapsed().as_secs_f64());
+                eprintln!("[linkage] read and prepared in {:.2}s ({} MiB resident)", started.elapsed().as_secs_f64(), crate::resident_mib());
             }
             let pb = progress_bar(0, "scoring");
             let result = crate::run_batch(compiled, data.prepared, data.ids, None, &pb)?;
@@ -194,7 +194,7 @@ pub fn run(cmd: LinkageCommand) -> anyhow::Result<()> {
             let mut ids = l.ids;
             ids.extend(r.ids);
             let mut prepared = l.prepared;
-            prepared.extend(r.prepared);
+            prepared.append(r.prepared);
             let pb = progress_bar(0, "scoring");
             let result = crate::run_batch(compiled, prepared, ids, Some(n_left), &pb)?;
             pb.finish_and_clear();
@@ -215,7 +215,7 @@ pub fn run(cmd: LinkageCommand) -> anyhow::Result<()> {
             }
             let n = data.ids.len();
             let ids = data.ids;
-            let engine = crate::engine::Engine::new(compiled, data.prepared, None);
+            let engine = crate::engine::Engine::new(compiled, data.prepared, None, true);
             if let Some(path) = missed {
                 let mut w = csv::Writer::from_path(&path)?;
                 w.write_record(["left_id", "right_id"])?;
@@ -258,7 +258,7 @@ pub fn run(cmd: LinkageCommand) -> anyhow::Result<()> {
             let mut rdr = csv::Reader::from_path(&input)?;
             let col = rdr.headers()?.iter().position(|h| h == truth_column).with_context(|| format!("no column '{truth_column}'"))?;
             let truth: Vec<String> = rdr.records().map(|r| r.map(|r| r.get(col).unwrap_or("").to_string())).collect::<Result<_, _>>()?;
-            let engine = crate::engine::Engine::new(compiled, data.prepared, None);
+            let engine = crate::engine::Engine::new(compiled, data.prepared, None, true);
             let prior = engine.estimate();
             let table = prior.weight_table();
             let wcut = crate::model::probability_to_weight(shown_above);

@@ -71,9 +71,16 @@ pub struct AgeField {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Estimation {
-    /// Random record pairs drawn to estimate u.
+    /// Random record pairs drawn to estimate u (at least; see `u_pairs_per_record`).
     #[serde(default = "default_u_pairs")]
     pub u_random_pairs: usize,
+    /// At least this many random pairs per record are drawn for u. In a
+    /// file of n records a level agreeing by chance about once in n pairs
+    /// (swapped names, a rare name) must be seen a few times, or its u is
+    /// a guess and its weight off by bits: a fixed number of pairs that
+    /// suits 10,000 records leaves those levels unseen at a million.
+    #[serde(default = "default_u_per_record")]
+    pub u_pairs_per_record: f64,
     /// Candidate pairs (sampled from the blocks) fed to EM.
     #[serde(default = "default_em_pairs")]
     pub em_max_pairs: usize,
@@ -103,6 +110,9 @@ fn default_prior_weight() -> f64 {
 fn default_u_pairs() -> usize {
     1_000_000
 }
+fn default_u_per_record() -> f64 {
+    3.0
+}
 fn default_em_pairs() -> usize {
     2_000_000
 }
@@ -117,6 +127,7 @@ impl Default for Estimation {
     fn default() -> Self {
         Estimation {
             u_random_pairs: default_u_pairs(),
+            u_pairs_per_record: default_u_per_record(),
             em_max_pairs: default_em_pairs(),
             max_iterations: default_iters(),
             seed: default_seed(),
@@ -341,6 +352,10 @@ impl Config {
         }
         if !(0.0..=1.0).contains(&self.threshold) {
             return Err(E(format!("threshold must be within 0..1, got {}", self.threshold)));
+        }
+        let per_record = self.estimation.u_pairs_per_record;
+        if !per_record.is_finite() || !(0.0..=1000.0).contains(&per_record) {
+            return Err(E(format!("[estimation] u_pairs_per_record must be within 0..1000, got {per_record}")));
         }
         for c in &self.comparisons {
             if c.field_list().is_empty() {

@@ -16,16 +16,49 @@ use std::collections::{HashMap, HashSet};
 /// Level code meaning "one side has no value".
 pub const NULL_LEVEL: u8 = 15;
 
-/// One prepared value: normalised forms packed in one allocation.
+/// One prepared value: normalised forms packed in one allocation, years
+/// and date packed small (a million records hold millions of values).
 #[derive(Debug, Clone)]
 pub struct Value {
     buf: Box<str>,
-    ends: [u32; 4],
-    /// Birth-year interval (a stated year is a one-year interval).
-    years: Option<(i32, i32)>,
+    ends: [u16; 4],
+    /// Birth-year interval (a stated year is a one-year interval);
+    /// `NO_YEAR` in both when there is none.
+    years: (i16, i16),
+    /// Date as year, month, day; year `NO_YEAR` when there is none.
+    date: (i16, u8, u8),
     /// Whether `years` comes from an estimated age.
     estimate: bool,
-    date: Option<(i32, u32, u32)>,
+}
+
+/// Longest normalised value compared, in bytes.
+pub const MAX_VALUE_BYTES: usize = 500;
+
+/// A normalised value cut to [`MAX_VALUE_BYTES`] (blocking keys of a
+/// 100,000-letter "name" would take minutes: every one-letter deletion).
+fn cut(mut norm: String) -> String {
+    norm.truncate(cut_at(&norm));
+    norm
+}
+
+/// Where [`cut`] cuts: the last character boundary within [`MAX_VALUE_BYTES`].
+fn cut_at(s: &str) -> usize {
+    if s.len() <= MAX_VALUE_BYTES {
+        return s.len();
+    }
+    (0..=MAX_VALUE_BYTES).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0)
+}
+
+/// "No year" in a packed [`Value`].
+const NO_YEAR: i16 = i16::MIN;
+
+/// Years are kept as `i16`: parsing keeps them within 1000..=2999 and an
+/// age's interval within a few hundred years of that.
+fn pack_years(y: Option<(i32, i32)>) -> (i16, i16) {
+    match y {
+        Some((lo, hi)) => (lo.clamp(-32_000, 32_000) as i16, hi.clamp(-32_000, 32_000) as i16),
+        None => (NO_YEAR, NO_YEAR),
+    }
 }
 
 fn letters(s: &str) -> Vec<u8> {
@@ -43,25 +76,30 @@ impl Value {
         if norm.is_empty() {
             return None;
         }
+        // A value longer than this is not a name, a date or a phone (a
+        // paragraph pasted in a name box): it is cut, on a character
+        // boundary, so that comparisons stay fast and offsets fit a u16.
+        let norm = &norm[..cut_at(norm)];
         let compact: String = norm.chars().filter(|c| *c != ' ').collect();
         let core: String = core_tokens(norm).concat();
         let phon = key_of_letters(&letters(&compact));
         let phon_core = key_of_letters(&letters(&core));
         let tokens = glued_tokens(norm).join(" ");
         let mut buf = String::with_capacity(compact.len() + core.len() + phon.len() + phon_core.len() + tokens.len());
-        let mut ends = [0u32; 4];
+        let mut ends = [0u16; 4];
         buf.push_str(&compact);
-        ends[0] = buf.len() as u32;
+        ends[0] = buf.len() as u16;
         buf.push_str(&core);
-        ends[1] = buf.len() as u32;
+        ends[1] = buf.len() as u16;
         buf.push_str(&phon);
-        ends[2] = buf.len() as u32;
+        ends[2] = buf.len() as u16;
         buf.push_str(&phon_core);
-        ends[3] = buf.len() as u32;
+        ends[3] = buf.len() as u16;
         buf.push_str(&tokens);
         let date = parse_date(raw);
         let year = date.map(|d| d.0).or_else(|| parse_year(raw));
-        Some(Value { buf: buf.into_boxed_str(), ends, years: year.map(|y| (y, y)), estimate: false, date })
+        let packed_date = date.map_or((NO_YEAR, 0, 0), |(y, m, d)| (y as i16, m as u8, d as u8));
+        Some(Value { buf: buf.into_boxed_str(), ends, years: pack_years(year.map(|y| (y, y))), date: packed_date, estimate: false })
     }
     pub fn compact(&self) -> &str {
         &self.buf[..self.ends[0] as usize]
@@ -80,18 +118,19 @@ impl Value {
     }
     /// The stated year, or the middle of an estimate's interval.
     pub fn year(&self) -> Option<i32> {
-        self.years.map(|(lo, hi)| (lo + hi + 1).div_euclid(2))
+        self.years().map(|(lo, hi)| (lo + hi + 1).div_euclid(2))
     }
     /// Birth-year interval.
     pub fn years(&self) -> Option<(i32, i32)> {
-        self.years
+        (self.years.0 != NO_YEAR).then_some((i32::from(self.years.0), i32::from(self.years.1)))
     }
     /// Whether the years come from an estimated age.
     pub fn is_estimate(&self) -> bool {
         self.estimate
     }
     pub fn date(&self) -> Option<(i32, u32, u32)> {
-        self.date
+        let (y, m, d) = self.date;
+        (y != NO_YEAR).then_some((i32::from(y), u32::from(m), u32::from(d)))
     }
 }
 
@@ -346,7 +385,7 @@ impl Compiled {
     pub fn prepare<'a>(&'a self, get: &'a dyn Fn(usize) -> Option<&'a str>) -> (Prepared, Vec<Vec<u64>>) {
         // Every field value normalised once, shared by comparisons and keys.
         let fv: Vec<Vec<(&str, String)>> = (0..self.fields.len())
-            .map(|f| self.raw_values(f, get).into_iter().map(|raw| (raw, normalize(raw))).filter(|(_, n)| !n.is_empty()).collect())
+            .map(|f| self.raw_values(f, get).into_iter().map(|raw| (raw, cut(normalize(raw)))).filter(|(_, n)| !n.is_empty()).collect())
             .collect();
         let mut vals = Vec::with_capacity(self.sources.len());
         for s in &self.sources {
@@ -362,7 +401,7 @@ impl Compiled {
                     for (raw, norm) in &fv[f] {
                         if let Some(mut x) = Value::from_norm(raw, norm) {
                             if self.ages[f].is_some() {
-                                x.years = self.years_of(f, raw, &fv);
+                                x.years = pack_years(self.years_of(f, raw, &fv));
                                 x.estimate = true;
                             }
                             v.push(x);
@@ -370,11 +409,10 @@ impl Compiled {
                     }
                 }
             }
-            v.shrink_to_fit();
-            vals.push(v.into_boxed_slice());
+            vals.push(v);
         }
         let keys = self.rules.iter().enumerate().map(|(ri, r)| self.rule_keys(ri, r, &fv)).collect();
-        (Prepared { vals: vals.into_boxed_slice() }, keys)
+        (Prepared::new(vals), keys)
     }
 
     /// Birth-year interval of a raw value of field `f` (an age field or a year/date).
@@ -529,8 +567,8 @@ impl Compiled {
 
     /// Agreement level of one comparison for a pair.
     pub(crate) fn level(&self, c: &CComparison, a: &Prepared, b: &Prepared) -> u8 {
-        let va = &a.vals[c.source];
-        let vb = &b.vals[c.source];
+        let va = a.of(c.source);
+        let vb = b.of(c.source);
         if va.is_empty() || vb.is_empty() {
             return NULL_LEVEL;
         }
@@ -550,8 +588,8 @@ impl Compiled {
                     (!x.phonetic().is_empty() && x.phonetic() == y.phonetic()) || (!x.phonetic_core().is_empty() && x.phonetic_core() == y.phonetic_core())
                 }),
                 CLevel::Swap { with, threshold } => {
-                    let wa = &a.vals[*with];
-                    let wb = &b.vals[*with];
+                    let wa = a.of(*with);
+                    let wb = b.of(*with);
                     !wa.is_empty() && !wb.is_empty() && max_jw(va, wb) >= *threshold && max_jw(wa, vb) >= *threshold
                 }
                 CLevel::Year(tol) => any(va, vb, |x, y| match (x.years(), y.years()) {
@@ -563,8 +601,8 @@ impl Compiled {
                     _ => false,
                 }),
                 CLevel::Cross { with, threshold } => {
-                    let wa = &a.vals[*with];
-                    let wb = &b.vals[*with];
+                    let wa = a.of(*with);
+                    let wb = b.of(*with);
                     (!wb.is_empty() && max_jw(va, wb) >= *threshold) || (!wa.is_empty() && max_jw(wa, vb) >= *threshold)
                 }
                 CLevel::Date => any(va, vb, |x, y| match (x.date(), y.date()) {
@@ -671,7 +709,7 @@ impl Compiled {
         let base = scorer.table[ci][l as usize];
         let Some((kind, log2m)) = scorer.tf_levels[ci].get(l as usize).copied().flatten() else { return base };
         let src = self.comparisons[ci].source;
-        match scorer.tf.frequency(src, kind, &a.vals[src], &b.vals[src]) {
+        match scorer.tf.frequency(src, kind, a.of(src), b.of(src)) {
             Some(f) => log2m - f.max(scorer.tf_minimum).log2(),
             None => base,
         }
@@ -789,10 +827,68 @@ pub(crate) fn pair_hash(a: u32, b: u32, seed: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// A record ready for comparison.
+/// A record ready for comparison: the values of every source in one
+/// allocation (`ends[s]`: where source `s`'s values end).
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    vals: Box<[Box<[Value]>]>,
+    vals: Box<[Value]>,
+    ends: Box<[u16]>,
+}
+
+impl Prepared {
+    fn new(by_source: Vec<Vec<Value>>) -> Prepared {
+        let mut ends = Vec::with_capacity(by_source.len());
+        let mut vals = Vec::with_capacity(by_source.iter().map(Vec::len).sum());
+        for v in by_source {
+            vals.extend(v);
+            ends.push(vals.len().min(usize::from(u16::MAX)) as u16);
+        }
+        vals.truncate(usize::from(u16::MAX));
+        Prepared { vals: vals.into_boxed_slice(), ends: ends.into_boxed_slice() }
+    }
+    /// The values of one source.
+    pub(crate) fn of(&self, source: usize) -> &[Value] {
+        let start = if source == 0 { 0 } else { usize::from(self.ends[source - 1]) };
+        &self.vals[start..usize::from(self.ends[source])]
+    }
+}
+
+/// Prepared records and their blocking keys, flattened per rule (one
+/// allocation per rule, not one per record and rule).
+#[derive(Debug)]
+pub struct PreparedSet {
+    pub(crate) records: Vec<Prepared>,
+    /// Per rule: per record offsets into the keys (starting with 0), and the keys.
+    pub(crate) keys: Vec<(Vec<u32>, Vec<u64>)>,
+}
+
+impl PreparedSet {
+    pub fn new(compiled: &Compiled) -> PreparedSet {
+        PreparedSet { records: Vec::new(), keys: (0..compiled.n_rules()).map(|_| (vec![0], Vec::new())).collect() }
+    }
+    /// Add a record and its keys (as [`Compiled::prepare`] gives them).
+    pub fn push(&mut self, (p, keys): (Prepared, Vec<Vec<u64>>)) {
+        self.records.push(p);
+        for ((off, flat), k) in self.keys.iter_mut().zip(keys) {
+            flat.extend_from_slice(&k);
+            off.push(flat.len() as u32);
+        }
+    }
+    /// Add every record of another set after this one's.
+    pub fn append(&mut self, other: PreparedSet) {
+        self.records.extend(other.records);
+        for ((off, flat), (o_off, o_flat)) in self.keys.iter_mut().zip(other.keys) {
+            let base = flat.len() as u32;
+            off.extend(o_off.iter().skip(1).map(|x| base + x));
+            flat.extend(o_flat);
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
 }
 
 /// Blocking keys of all records for one rule, as sorted (key, record) arrays.
@@ -809,7 +905,97 @@ pub(crate) struct RuleIndex {
     overlay: HashMap<u64, Vec<u32>>,
 }
 
+/// Whether a block of `recs` (sorted record numbers) is too large to compare:
+/// in link mode, either side larger than `max_block`.
+fn too_big(recs: impl Iterator<Item = u32> + Clone, n_left: Option<u32>, max_block: usize) -> bool {
+    match n_left {
+        None => recs.count() > max_block,
+        Some(nl) => {
+            let left = recs.clone().filter(|r| *r < nl).count();
+            left.max(recs.count() - left) > max_block
+        }
+    }
+}
+
 impl RuleIndex {
+    /// Sort the records' keys into blocks, keeping them all and noting the
+    /// oversized ones (an index for lookups). Returns the oversized blocks.
+    fn build_for_lookups(&mut self, n: usize, n_left: Option<u32>, max_block: usize) -> usize {
+        let mut entries: Vec<(u64, u32)> = Vec::with_capacity(self.rec_keys.len());
+        for r in 0..n {
+            for k in self.keys_of(r as u32) {
+                entries.push((*k, r as u32));
+            }
+        }
+        entries.par_sort_unstable();
+        let mut skipped = 0;
+        for block in entries.chunk_by(|x, y| x.0 == y.0) {
+            if too_big(block.iter().map(|e| e.1), n_left, max_block) {
+                self.oversized.insert(block[0].0);
+                skipped += 1;
+            }
+        }
+        self.keys = entries.iter().map(|e| e.0).collect();
+        self.recs = entries.iter().map(|e| e.1).collect();
+        skipped
+    }
+
+    /// Sort the records' keys into blocks for a batch over these records
+    /// only: blocks of one record and oversized blocks are dropped, and each
+    /// record keeps only the keys of blocks kept. Keys are shortened by the
+    /// bits a record number needs so that a (key, record) entry sorts as one
+    /// `u64` (half the memory of a pair; two keys that become equal merge
+    /// their blocks, which only adds candidates). Returns the oversized blocks.
+    fn build_for_batch(&mut self, n: usize, n_left: Option<u32>, max_block: usize) -> usize {
+        let rec_bits = (u64::BITS - (n.max(2) as u64 - 1).leading_zeros()).clamp(1, 32);
+        let mask = (1u64 << rec_bits) - 1;
+        let mut entries: Vec<u64> = Vec::with_capacity(self.rec_keys.len());
+        for r in 0..n {
+            for k in self.keys_of(r as u32) {
+                entries.push(((k >> rec_bits) << rec_bits) | r as u64);
+            }
+        }
+        self.rec_keys = Vec::new();
+        entries.par_sort_unstable();
+        entries.dedup();
+        let mut skipped = 0;
+        let mut kept = 0;
+        let mut s = 0;
+        while s < entries.len() {
+            let key = entries[s] >> rec_bits;
+            let e = s + entries[s..].partition_point(|x| x >> rec_bits == key);
+            if too_big(entries[s..e].iter().map(|x| (x & mask) as u32), n_left, max_block) {
+                skipped += 1;
+            } else if e - s >= 2 {
+                entries.copy_within(s..e, kept);
+                kept += e - s;
+            }
+            s = e;
+        }
+        entries.truncate(kept);
+        self.keys = entries.iter().map(|x| x >> rec_bits).collect();
+        self.recs = entries.iter().map(|x| (x & mask) as u32).collect();
+        drop(entries);
+        // Each record's kept keys, in key order (as `intersects_below` needs).
+        let mut off = vec![0u32; n + 1];
+        for r in &self.recs {
+            off[*r as usize + 1] += 1;
+        }
+        for r in 0..n {
+            off[r + 1] += off[r];
+        }
+        let mut fill = off.clone();
+        let mut rec_keys = vec![0u64; self.keys.len()];
+        for (k, r) in self.keys.iter().zip(&self.recs) {
+            let at = &mut fill[*r as usize];
+            rec_keys[*at as usize] = *k;
+            *at += 1;
+        }
+        self.rec_off = off;
+        self.rec_keys = rec_keys;
+        skipped
+    }
+
     fn keys_of(&self, r: u32) -> &[u64] {
         let r = r as usize;
         &self.rec_keys[self.rec_off[r] as usize..self.rec_off[r + 1] as usize]
@@ -886,7 +1072,7 @@ impl TermFreq {
     pub(crate) fn add(&mut self, p: &Prepared) {
         for (src, f) in self.sources.iter_mut().enumerate() {
             if let Some(f) = f {
-                for v in p.vals[src].iter() {
+                for v in p.of(src) {
                     f.total += 1;
                     *f.exact.entry(tf_hash(TfKind::Exact, v.compact())).or_insert(0) += 1;
                     if !v.phonetic().is_empty() {
@@ -1029,61 +1215,31 @@ fn intersects_below(a: &[u64], b: &[u64], below: u64, oversized: &HashSet<u64>) 
 }
 
 impl Engine {
-    /// Build from prepared records and their keys.
-    pub fn new(compiled: Compiled, prepared: Vec<(Prepared, Vec<Vec<u64>>)>, n_left: Option<u32>) -> Engine {
-        let n_rules = compiled.n_rules();
+    /// Build from prepared records and their keys. `batch`: the engine
+    /// only compares the records it holds (dedupe, link, blocking recall),
+    /// so keys no other record shares and blocks too large to compare are
+    /// dropped (at a million records, close to half of the keys); an index
+    /// for lookups keeps them all, since a record looked up later may share
+    /// any of them.
+    pub fn new(compiled: Compiled, set: PreparedSet, n_left: Option<u32>, batch: bool) -> Engine {
+        let PreparedSet { records, keys } = set;
         let mut tf = TermFreq::new(&compiled);
         if tf.is_active() {
-            for (p, _) in &prepared {
+            for p in &records {
                 tf.add(p);
             }
         }
         tf.counts_both = true;
-        let mut records = Vec::with_capacity(prepared.len());
-        let mut rules: Vec<RuleIndex> = (0..n_rules).map(|_| RuleIndex::default()).collect();
-        for r in rules.iter_mut() {
-            r.rec_off.push(0);
-        }
-        for (p, keys) in prepared {
-            records.push(p);
-            for (ri, k) in keys.into_iter().enumerate() {
-                let rule = &mut rules[ri];
-                rule.rec_keys.extend_from_slice(&k);
-                rule.rec_off.push(rule.rec_keys.len() as u32);
-            }
-        }
         let mut skipped = 0;
-        for (rule, &max_block) in rules.iter_mut().zip(&compiled.rule_max_block) {
-            let mut entries: Vec<(u64, u32)> = Vec::with_capacity(rule.rec_keys.len());
-            for r in 0..records.len() {
-                for k in rule.keys_of(r as u32) {
-                    entries.push((*k, r as u32));
-                }
+        let mut rules = Vec::with_capacity(keys.len());
+        for ((rec_off, rec_keys), &max_block) in keys.into_iter().zip(&compiled.rule_max_block) {
+            let mut rule = RuleIndex { rec_off, rec_keys, ..RuleIndex::default() };
+            if batch {
+                skipped += rule.build_for_batch(records.len(), n_left, max_block);
+            } else {
+                skipped += rule.build_for_lookups(records.len(), n_left, max_block);
             }
-            entries.par_sort_unstable();
-            rule.keys = entries.iter().map(|e| e.0).collect();
-            rule.recs = entries.iter().map(|e| e.1).collect();
-            // Oversized blocks.
-            let mut s = 0;
-            while s < rule.keys.len() {
-                let k = rule.keys[s];
-                let mut e = s;
-                while e < rule.keys.len() && rule.keys[e] == k {
-                    e += 1;
-                }
-                let too_big = match n_left {
-                    None => e - s > max_block,
-                    Some(nl) => {
-                        let mid = s + rule.recs[s..e].partition_point(|r| *r < nl);
-                        (mid - s).max(e - mid) > max_block
-                    }
-                };
-                if too_big {
-                    rule.oversized.insert(k);
-                    skipped += 1;
-                }
-                s = e;
-            }
+            rules.push(rule);
         }
         Engine { compiled, records, rules, n_left, skipped_blocks: skipped, tf }
     }
@@ -1372,11 +1528,12 @@ impl Engine {
         let est = &self.compiled.config.estimation;
         let verbose = std::env::var_os("VEILLE_LINKAGE_VERBOSE").is_some();
         let t0 = std::time::Instant::now();
-        let u_counts = self.random_level_counts(est.u_random_pairs, est.seed);
+        let u_pairs = est.u_random_pairs.max((est.u_pairs_per_record.max(0.0) * self.records.len() as f64) as usize);
+        let u_counts = self.random_level_counts(u_pairs, est.seed);
         let t1 = t0.elapsed().as_secs_f64();
         let (all, by_rule) = self.sample_patterns_by_rule(est.em_max_pairs, est.seed);
         if verbose {
-            eprintln!("[linkage] u from random pairs {t1:.2}s, candidate sample {:.2}s ({} patterns)", t0.elapsed().as_secs_f64() - t1, all.len());
+            eprintln!("[linkage] u from {u_pairs} random pairs {t1:.2}s, candidate sample {:.2}s ({} patterns)", t0.elapsed().as_secs_f64() - t1, all.len());
         }
         let per_rule: Vec<(HashMap<u64, f64>, Vec<bool>)> = by_rule.into_iter().enumerate().map(|(r, pats)| (pats, self.held_by_rule(r))).collect();
         let mut model = Model::estimate(&self.compiled, &u_counts, &per_rule, &all, self.total_pairs(), est.max_iterations);

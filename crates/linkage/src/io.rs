@@ -1,6 +1,6 @@
 //! CSV input and output, with errors that name the file and line.
 
-use crate::engine::{Compiled, Prepared};
+use crate::engine::{Compiled, PreparedSet};
 use crate::{BatchResult, Config, Error};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -9,7 +9,7 @@ use std::path::Path;
 /// Records read from a CSV file and prepared.
 pub struct CsvRecords {
     pub ids: Vec<String>,
-    pub prepared: Vec<(Prepared, Vec<Vec<u64>>)>,
+    pub prepared: PreparedSet,
 }
 
 /// Column names of a CSV file.
@@ -68,7 +68,7 @@ pub fn read_csv(compiled: &Compiled, path: &Path, progress: &indicatif::Progress
     // are prepared in parallel.
     let id_field = compiled.config.id_field.clone();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<csv::StringRecord>, Error>>(2);
-    let mut prepared = Vec::new();
+    let mut prepared = PreparedSet::new(compiled);
     let ids = std::thread::scope(|scope| -> Result<Vec<String>, Error> {
         let reader = scope.spawn(move || -> Vec<String> {
             let mut ids = Vec::new();
@@ -117,7 +117,9 @@ pub fn read_csv(compiled: &Compiled, path: &Path, progress: &indicatif::Progress
                         })
                         .collect();
                     progress.inc(part.len() as u64);
-                    prepared.extend(part);
+                    for record in part {
+                        prepared.push(record);
+                    }
                 }
                 Err(e) => {
                     failure = Some(e);

@@ -39,7 +39,7 @@ pub use config::Config;
 pub use engine::RawPair;
 pub use model::Model;
 
-use engine::{Compiled, Engine, Prepared, NULL_LEVEL};
+use engine::{Compiled, Engine, Prepared, PreparedSet, NULL_LEVEL};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -123,15 +123,24 @@ fn explain(compiled: &Compiled, scorer: &engine::Scorer, (a, b): (&Prepared, &Pr
     }
 }
 
-fn prepare_records(compiled: &Compiled, records: &[Record]) -> Vec<(Prepared, Vec<Vec<u64>>)> {
+/// Prepare records in parallel, a chunk at a time (each record's keys are
+/// flattened into the set as soon as its chunk is done).
+fn prepare_records(compiled: &Compiled, records: &[Record]) -> PreparedSet {
     use rayon::prelude::*;
-    records
-        .par_iter()
-        .map(|r| {
-            let get = |i: usize| r.get(&compiled.fields[i]);
-            compiled.prepare(&get)
-        })
-        .collect()
+    let mut set = PreparedSet::new(compiled);
+    for chunk in records.chunks(20_000) {
+        let part: Vec<_> = chunk
+            .par_iter()
+            .map(|r| {
+                let get = |i: usize| r.get(&compiled.fields[i]);
+                compiled.prepare(&get)
+            })
+            .collect();
+        for record in part {
+            set.push(record);
+        }
+    }
+    set
 }
 
 /// Load the fixed model named by the config, if any.
@@ -188,10 +197,25 @@ impl BatchResult {
     }
 }
 
+/// Resident memory of this process and its peak so far, in MiB (Linux;
+/// `?` elsewhere), for the verbose progress lines that say where memory goes.
+pub fn resident_mib() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let mib = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map_or_else(|| "?".to_string(), |kb| (kb / 1024).to_string())
+    };
+    format!("{}/{} peak", mib("VmRSS:"), mib("VmHWM:"))
+}
+
 /// Run a batch over prepared records (shared by the API and the CLI).
 pub fn run_batch(
     compiled: Compiled,
-    prepared: Vec<(Prepared, Vec<Vec<u64>>)>,
+    prepared: PreparedSet,
     ids: Vec<String>,
     n_left: Option<u32>,
     progress: &indicatif::ProgressBar,
@@ -200,11 +224,12 @@ pub fn run_batch(
     let t0 = std::time::Instant::now();
     let fixed = fixed_model(&compiled)?;
     let threshold = compiled.config.threshold;
-    let engine = Engine::new(compiled, prepared, n_left);
+    let engine = Engine::new(compiled, prepared, n_left, true);
     if verbose {
         eprintln!(
-            "[linkage] index built in {:.2}s, candidate pairs <= {} (per rule {:?})",
+            "[linkage] index built in {:.2}s ({} MiB resident), candidate pairs <= {} (per rule {:?})",
             t0.elapsed().as_secs_f64(),
+            resident_mib(),
             engine.candidate_upper_bound(),
             engine.rule_pair_counts()
         );
@@ -214,11 +239,11 @@ pub fn run_batch(
         None => engine.estimate(),
     };
     if verbose {
-        eprintln!("[linkage] model ready at {:.2}s (lambda {:.3e})", t0.elapsed().as_secs_f64(), model.lambda);
+        eprintln!("[linkage] model ready at {:.2}s (lambda {:.3e}, {} MiB resident)", t0.elapsed().as_secs_f64(), model.lambda, resident_mib());
     }
     let pairs = engine.score_all(&model, threshold, progress);
     if verbose {
-        eprintln!("[linkage] scored at {:.2}s, {} pairs kept", t0.elapsed().as_secs_f64(), pairs.len());
+        eprintln!("[linkage] scored at {:.2}s, {} pairs kept ({} MiB resident)", t0.elapsed().as_secs_f64(), pairs.len(), resident_mib());
     }
     Ok(BatchResult { engine, ids, pairs, model })
 }
@@ -235,7 +260,7 @@ pub fn dedupe(config: &Config, records: &[Record]) -> Result<BatchResult, Error>
 pub fn link(config: &Config, left: &[Record], right: &[Record]) -> Result<BatchResult, Error> {
     let compiled = Compiled::new(config, None)?;
     let mut prepared = prepare_records(&compiled, left);
-    prepared.extend(prepare_records(&compiled, right));
+    prepared.append(prepare_records(&compiled, right));
     let ids = left.iter().chain(right).map(|r| r.id.clone()).collect();
     run_batch(compiled, prepared, ids, Some(left.len() as u32), &indicatif::ProgressBar::hidden())
 }
@@ -335,7 +360,7 @@ impl Index {
     }
 
     /// Build from already prepared records (used by the CLI and benchmark).
-    pub fn from_prepared(compiled: Compiled, prepared: Vec<(Prepared, Vec<Vec<u64>>)>, ids: Vec<String>, model: Option<Model>) -> Result<Index, Error> {
+    pub fn from_prepared(compiled: Compiled, prepared: PreparedSet, ids: Vec<String>, model: Option<Model>) -> Result<Index, Error> {
         let model = match model {
             Some(m) => {
                 m.check_against(&compiled)?;
@@ -343,7 +368,7 @@ impl Index {
             }
             None => fixed_model(&compiled)?,
         };
-        let mut engine = Engine::new(compiled, prepared, None);
+        let mut engine = Engine::new(compiled, prepared, None, false);
         // A probe is not among the counted records.
         engine.tf.counts_both = false;
         let n = engine.records.len();

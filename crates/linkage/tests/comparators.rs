@@ -195,3 +195,14 @@ fn dedupe_finds_variants_and_clusters_them() {
     assert_eq!(e.agreements.len(), 7);
     assert!(e.match_probability >= 0.5);
 }
+
+#[test]
+fn a_value_of_tens_of_thousands_of_characters_is_cut_not_a_crash() {
+    let long = "Ab".repeat(40_000);
+    let v = veille_linkage::engine::Value::new(&long).expect("value");
+    assert!(v.compact().len() <= veille_linkage::engine::MAX_VALUE_BYTES && v.compact().starts_with("abab"), "{}", v.compact().len());
+    // Two records with that name are still compared, and agree.
+    let (a, b) = (person("a", &long, "Benali", "1980"), person("b", &long, "Benali", "1980"));
+    assert_eq!(level(&a, &b, "given_name"), "exact");
+    assert_eq!(level(&a, &b, "birth"), "year_within_0");
+}

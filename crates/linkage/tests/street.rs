@@ -144,3 +144,45 @@ fn learning_from_labelled_pairs_moves_m_and_calibrates_lambda() {
     assert!(exact(&learned) > exact(&prior), "m of an exact family name rises with the matches agreeing on it");
     assert_eq!(learned.comparisons[1].levels[0].u, prior.comparisons[1].levels[0].u);
 }
+
+#[test]
+fn a_batch_drops_the_keys_it_never_compares_and_finds_the_same_candidates() {
+    use veille_linkage::engine::{Compiled, Engine, PreparedSet};
+    let rows = generate(&Options { records: 3000, seed: 7, ..Default::default() });
+    let records: Vec<Record> = rows.iter().map(|r| r.to_record()).collect();
+    let build = |batch: bool| {
+        let compiled = Compiled::new(&config(), None).expect("compiled");
+        let mut set = PreparedSet::new(&compiled);
+        for r in &records {
+            let get = |i: usize| r.get(&compiled.fields[i]);
+            set.push(compiled.prepare(&get));
+        }
+        Engine::new(compiled, set, None, batch)
+    };
+    // A batch keeps only blocks of two records or more and not oversized;
+    // an index for lookups keeps every key. Their candidates are the same.
+    let (batch, lookups) = (build(true), build(false));
+    let pairs = |e: &Engine| {
+        let mut v: Vec<(u32, u32, u64)> = e.sample_candidates(usize::MAX, 1);
+        v.sort_unstable();
+        v
+    };
+    let found = pairs(&batch);
+    assert!(found.len() > records.len(), "{} candidate pairs", found.len());
+    assert_eq!(found, pairs(&lookups));
+    assert_eq!(batch.skipped_blocks, lookups.skipped_blocks);
+    assert!(batch.skipped_blocks > 0, "some blocks are oversized in the street profile");
+    let entity: Vec<u32> = rows.iter().map(|r| r.entity as u32).collect();
+    assert_eq!(batch.blocking_recall(&entity), lookups.blocking_recall(&entity));
+}
+
+#[test]
+fn random_pairs_for_u_grow_with_the_file() {
+    let mut cfg = config();
+    cfg.estimation.u_pairs_per_record = -1.0;
+    assert!(cfg.check().expect_err("negative").to_string().contains("u_pairs_per_record"));
+    cfg.estimation.u_pairs_per_record = f64::NAN;
+    assert!(cfg.check().is_err());
+    cfg.estimation.u_pairs_per_record = 3.0;
+    cfg.check().expect("3 per record");
+}
