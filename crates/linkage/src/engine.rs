@@ -707,9 +707,9 @@ impl Compiled {
     /// agreeing value).
     pub(crate) fn level_weight(&self, ci: usize, l: u8, a: &Prepared, b: &Prepared, scorer: &Scorer) -> f64 {
         let base = scorer.table[ci][l as usize];
-        let Some((kind, log2m)) = scorer.tf_levels[ci].get(l as usize).copied().flatten() else { return base };
+        let Some((kind, log2m, own)) = scorer.tf_levels[ci].get(l as usize).copied().flatten() else { return base };
         let src = self.comparisons[ci].source;
-        match scorer.tf.frequency(src, kind, a.of(src), b.of(src)) {
+        match scorer.tf.frequency(src, kind, a.of(src), b.of(src), own) {
             Some(f) => log2m - f.max(scorer.tf_minimum).log2(),
             None => base,
         }
@@ -1090,13 +1090,17 @@ impl TermFreq {
     fn total(&self, src: usize) -> u64 {
         self.sources.get(src).and_then(|f| f.as_ref()).map_or(0, |f| f.total)
     }
-    /// Frequency of the rarest agreeing value (or key) of two value lists.
-    fn frequency(&self, src: usize, kind: TfKind, va: &[Value], vb: &[Value]) -> Option<f64> {
+    /// Frequency of the rarest agreeing value (or key) of two value lists
+    /// among the records of *other* people: `own` is the expected number of
+    /// the person's own other records that share it (a person recorded
+    /// four times under a rare name makes that name look four times as
+    /// common as it is among strangers).
+    fn frequency(&self, src: usize, kind: TfKind, va: &[Value], vb: &[Value], own: f64) -> Option<f64> {
         let f = self.sources.get(src)?.as_ref()?;
         if f.total == 0 {
             return None;
         }
-        let mut best: Option<u32> = None;
+        let mut best: Option<f64> = None;
         for x in va {
             for y in vb {
                 let (key, map) = match kind {
@@ -1104,11 +1108,12 @@ impl TermFreq {
                     TfKind::Phonetic if !x.phonetic().is_empty() && x.phonetic() == y.phonetic() => (x.phonetic(), &f.phonetic),
                     _ => continue,
                 };
-                let n = map.get(&tf_hash(kind, key)).copied().unwrap_or(0).saturating_sub(u32::from(self.counts_both)).max(1);
+                let counted = map.get(&tf_hash(kind, key)).copied().unwrap_or(0).saturating_sub(u32::from(self.counts_both));
+                let n = (f64::from(counted) - own).max(1.0);
                 best = Some(best.map_or(n, |b| b.min(n)));
             }
         }
-        best.map(|n| n as f64 / f.total as f64)
+        best.map(|n| n / f.total as f64)
     }
 }
 
@@ -1119,8 +1124,9 @@ pub(crate) struct Scorer<'a> {
     pub(crate) wcut: f64,
     order: Vec<usize>,
     bound: Vec<f64>,
-    /// Per comparison and level: term-frequency adjusted levels and log2(m).
-    tf_levels: Vec<Vec<Option<(TfKind, f64)>>>,
+    /// Per comparison and level: term-frequency adjusted levels, log2(m)
+    /// and the expected number of a person's own other records agreeing so.
+    tf_levels: Vec<Vec<Option<(TfKind, f64, f64)>>>,
     tf: &'a TermFreq,
     tf_minimum: f64,
 }
@@ -1129,7 +1135,7 @@ impl<'a> Scorer<'a> {
     pub(crate) fn new(compiled: &Compiled, model: &Model, threshold: f64, tf: &'a TermFreq) -> Scorer<'a> {
         let table = model.weight_table();
         let order = compiled.cheap_order();
-        let tf_levels: Vec<Vec<Option<(TfKind, f64)>>> = compiled
+        let tf_levels: Vec<Vec<Option<(TfKind, f64, f64)>>> = compiled
             .comparisons
             .iter()
             .enumerate()
@@ -1143,7 +1149,13 @@ impl<'a> Scorer<'a> {
                             CLevel::Phonetic => TfKind::Phonetic,
                             _ => return None,
                         };
-                        (c.tf && tf.total(c.source) > 0).then(|| (kind, model.comparisons[ci].levels[li].m.max(1e-6).log2()))
+                        let m = &model.comparisons[ci].levels;
+                        // Other records of the same person: λ (n − 1) of
+                        // them; agreeing at this level or a stronger one
+                        // (an exact value also shares its phonetic key).
+                        let agreeing: f64 = m[..=li].iter().map(|x| x.m).sum();
+                        let own = model.lambda * (tf.total(c.source).saturating_sub(1)) as f64 * agreeing;
+                        (c.tf && tf.total(c.source) > 0).then(|| (kind, m[li].m.max(1e-6).log2(), own))
                     })
                     .collect()
             })
@@ -1157,7 +1169,7 @@ impl<'a> Scorer<'a> {
                     .iter()
                     .enumerate()
                     .map(|(l, w)| match tf_levels[c].get(l).copied().flatten() {
-                        Some((_, log2m)) => w.max(log2m - floor.log2()),
+                        Some((_, log2m, _)) => w.max(log2m - floor.log2()),
                         None => *w,
                     })
                     .fold(0.0f64, f64::max) // null gives 0

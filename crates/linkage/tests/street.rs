@@ -112,7 +112,10 @@ fn blocking_keeps_nine_true_pairs_in_ten_and_linkage_finds_most() {
     let kept = result.pairs.iter().filter(|p| p.weight >= 0.0).count();
     let (precision, recall) = (tp as f64 / kept as f64, tp as f64 / truth as f64);
     let f1 = 2.0 * precision * recall / (precision + recall);
-    assert!(f1 >= 0.72, "precision {precision:.3}, recall {recall:.3}, F1 {f1:.3}");
+    // 0.725 while a rare name's frequency counted the person's own other
+    // records (a name one person carries looked as common as their records
+    // are many); 0.731 counting strangers only.
+    assert!(f1 >= 0.728, "precision {precision:.3}, recall {recall:.3}, F1 {f1:.3}");
     assert!(result.blocking_recall(&entity.iter().map(|e| *e as u32).collect::<Vec<_>>()) >= 0.88);
 }
 
