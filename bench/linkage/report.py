@@ -70,8 +70,8 @@ lines.append(
     "with DuckDB, same input fields, both scoring pairs at match probability ≥ 0.5; "
     "precision / recall / F1 are pairwise against the known truth. "
     "Wall time and peak memory (max RSS) come from `/usr/bin/time -v`-style measurements of the whole process "
-    "(reading, training, scoring, writing). Other work was compiling on this machine during the run, "
-    "so absolute times are noisy; ratios within one run are what counts."
+    "(reading, training, scoring, writing). Absolute times depend on the machine and on what else runs "
+    "(the load averages below say it); ratios within one run are what counts."
 )
 lines.append("")
 lines.append(f"Run: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} — "
