@@ -661,6 +661,8 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
     }
     w.put("meetings", &meet_cols, &mut rows).await?;
     w.put("meeting_attendees", &att_cols, &mut att).await?;
+    // The planner must know the tables are no longer small.
+    bulk::analyze(db).await?;
 
     Ok(Outcome { organisation: main, other, rows: w.rows, seconds: began.elapsed().as_secs_f64() })
 }

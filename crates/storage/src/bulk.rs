@@ -12,7 +12,7 @@ use std::io::Write;
 
 use sqlx::Row;
 
-use crate::db::{Db, Tx};
+use crate::db::{Backend, Db, Tx};
 use crate::error::{Result, StorageError};
 use crate::field_keys;
 use crate::scope::Scope;
@@ -78,6 +78,19 @@ pub async fn insert(tx: &mut Tx, table: &str, columns: &[&str], rows: &[Vec<Cell
         written += p.bind(sqlx::query(&sql)).execute(&mut **tx).await?.rows_affected();
     }
     Ok(written)
+}
+
+/// Refreshes the query planner's statistics after a bulk load. PostgreSQL
+/// plans from them: a server whose autovacuum is off, or has not come round
+/// yet, plans tables of a million rows as nearly empty (one figures query, a
+/// semi-join over the month's files, then ran as a nested loop for minutes
+/// instead of a second). SQLite plans from its indexes; this project keeps
+/// no `sqlite_stat1`, so nothing is done there.
+pub async fn analyze(db: &Db) -> Result<()> {
+    if db.backend() == Backend::Postgres {
+        sqlx::query("ANALYZE").execute(db.pool()).await?;
+    }
+    Ok(())
 }
 
 /// A table as exported for another engine: its columns (sealed ones left

@@ -414,32 +414,38 @@ impl Ctx<'_> {
         F: Fn(Slice) -> Fut,
         Fut: std::future::Future<Output = veille_storage::error::Result<Counts>>,
     {
-        Ok(Both { now: f(self.now.clone()).await?, before: f(self.before.clone()).await? })
+        let (now, before) = self.read_both(f).await?;
+        Ok(Both { now, before })
+    }
+
+    /// One read for each period: this one, then the one before.
+    async fn read_both<T, F, Fut>(&self, read: F) -> veille_storage::error::Result<(T, T)>
+    where
+        F: Fn(Slice) -> Fut,
+        Fut: std::future::Future<Output = veille_storage::error::Result<T>>,
+    {
+        Ok((read(self.now.clone()).await?, read(self.before.clone()).await?))
+    }
+
+    /// [`Ctx::read_both`] done once and kept in `cell` for the groups that share it.
+    async fn kept<'c, T, F, Fut>(&self, cell: &'c tokio::sync::OnceCell<(T, T)>, read: F) -> Result<&'c (T, T)>
+    where
+        F: Fn(Slice) -> Fut,
+        Fut: std::future::Future<Output = veille_storage::error::Result<T>>,
+    {
+        Ok(cell.get_or_try_init(|| self.read_both(read)).await?)
     }
 
     /// The reports received in each period (see `store::ReportFacts`).
     async fn report_facts(&self) -> Result<&(store::ReportFacts, store::ReportFacts)> {
         let (db, sc) = (&self.app.db, &self.scope);
-        Ok(self
-            .reports
-            .get_or_try_init(|| async {
-                Ok::<_, veille_storage::error::StorageError>((store::report_facts(db, sc, &self.now).await?, store::report_facts(db, sc, &self.before).await?))
-            })
-            .await?)
+        self.kept(&self.reports, |s| async move { store::report_facts(db, sc, &s).await }).await
     }
 
     /// The encounters of each period by territory.
     async fn places(&self) -> Result<&(Places, Places)> {
         let (db, sc) = (&self.app.db, &self.scope);
-        Ok(self
-            .places
-            .get_or_try_init(|| async {
-                Ok::<_, veille_storage::error::StorageError>((
-                    store::encounters_by_territory(db, sc, &self.now).await?,
-                    store::encounters_by_territory(db, sc, &self.before).await?,
-                ))
-            })
-            .await?)
+        self.kept(&self.places, |s| async move { store::encounters_by_territory(db, sc, &s).await }).await
     }
 
     /// Reports of both periods by a dimension.
