@@ -184,6 +184,22 @@ pub async fn query_without_nul(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Runs every request to its end even when its client goes away. Without
+/// it, a phone losing the network mid-sending had its request dropped
+/// halfway, and with it a database transaction whose `BEGIN` or `COMMIT`
+/// was on its way: sqlx does not always undo that, and the pooled
+/// connection was left inside a transaction holding SQLite's write lock —
+/// every write then waited until it gave up ("the database stayed busy",
+/// seen in the 5 × 100 offline browser test). A write the client stopped
+/// waiting for is finished and its answer thrown away; the client's retry
+/// finds it done (sync operations are idempotent).
+pub async fn run_to_completion(req: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => crate::error::AppError::new(crate::error::ErrorKind::Internal).into_response(),
+    }
+}
+
 /// Counts requests and their latency by route template and status, and logs
 /// one line per request with the template only — never the URL, which may
 /// hold tokens or identifiers.
@@ -208,4 +224,41 @@ pub fn lang_cookie(lang: Lang) -> String {
 /// An empty body response with a status.
 pub fn empty(status: axum::http::StatusCode) -> Response {
     Response::builder().status(status).body(Body::empty()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_request_whose_client_went_away_still_runs_to_its_end() {
+        let (started, release, done) = (Arc::new(tokio::sync::Notify::new()), Arc::new(tokio::sync::Notify::new()), Arc::new(AtomicBool::new(false)));
+        let (s, r, d) = (started.clone(), release.clone(), done.clone());
+        let handler = move || {
+            let (s, r, d) = (s.clone(), r.clone(), d.clone());
+            async move {
+                s.notify_one();
+                r.notified().await;
+                d.store(true, Ordering::SeqCst);
+                "ok"
+            }
+        };
+        let app = axum::Router::new().route("/", axum::routing::post(handler)).layer(axum::middleware::from_fn(run_to_completion));
+        let call = tokio::spawn(app.oneshot(Request::post("/").body(Body::empty()).expect("request")));
+        started.notified().await;
+        // The client goes away while the handler is halfway (its future is dropped).
+        call.abort();
+        assert!(call.await.is_err_and(|e| e.is_cancelled()));
+        release.notify_one();
+        let finished = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while !done.load(Ordering::SeqCst) {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        assert!(finished.is_ok(), "the handler ran to its end although its client went away");
+    }
 }

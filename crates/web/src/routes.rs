@@ -195,6 +195,7 @@ impl Registry {
             .layer(from_fn_with_state(state.clone(), middleware::security_headers))
             .layer(axum::extract::DefaultBodyLimit::max(crate::territories::MAX_IMPORT_BYTES + 64 * 1024))
             .layer(from_fn(middleware::observe))
+            .layer(from_fn(middleware::run_to_completion))
             .with_state(state)
     }
 }
