@@ -215,7 +215,7 @@ pub fn run(cmd: LinkageCommand) -> anyhow::Result<()> {
             }
             let n = data.ids.len();
             let ids = data.ids;
-            let engine = crate::engine::Engine::new(compiled, data.prepared, None, true);
+            let engine = crate::engine::Engine::new(compiled, data.prepared, None, crate::engine::Use::Batch);
             if let Some(path) = missed {
                 let mut w = csv::Writer::from_path(&path)?;
                 w.write_record(["left_id", "right_id"])?;
@@ -258,7 +258,7 @@ pub fn run(cmd: LinkageCommand) -> anyhow::Result<()> {
             let mut rdr = csv::Reader::from_path(&input)?;
             let col = rdr.headers()?.iter().position(|h| h == truth_column).with_context(|| format!("no column '{truth_column}'"))?;
             let truth: Vec<String> = rdr.records().map(|r| r.map(|r| r.get(col).unwrap_or("").to_string())).collect::<Result<_, _>>()?;
-            let engine = crate::engine::Engine::new(compiled, data.prepared, None, true);
+            let engine = crate::engine::Engine::new(compiled, data.prepared, None, crate::engine::Use::Batch);
             let prior = engine.estimate();
             let table = prior.weight_table();
             let wcut = crate::model::probability_to_weight(shown_above);

@@ -883,12 +883,26 @@ impl PreparedSet {
             flat.extend(o_flat);
         }
     }
-    pub fn len(&self) -> usize {
-        self.records.len()
+}
+
+impl Extend<(Prepared, Vec<Vec<u64>>)> for PreparedSet {
+    fn extend<I: IntoIterator<Item = (Prepared, Vec<Vec<u64>>)>>(&mut self, records: I) {
+        for record in records {
+            self.push(record);
+        }
     }
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
+}
+
+/// What an [`Engine`] is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// Comparing the records it holds, once (dedupe, link, blocking recall):
+    /// keys no other record shares and blocks too large to compare are
+    /// dropped (at a million records, close to half of the keys).
+    Batch,
+    /// Looking up records given later ([`crate::Index`]): every key is kept,
+    /// since a later record may share any of them.
+    Lookups,
 }
 
 /// Blocking keys of all records for one rule, as sorted (key, record) arrays.
@@ -1227,13 +1241,8 @@ fn intersects_below(a: &[u64], b: &[u64], below: u64, oversized: &HashSet<u64>) 
 }
 
 impl Engine {
-    /// Build from prepared records and their keys. `batch`: the engine
-    /// only compares the records it holds (dedupe, link, blocking recall),
-    /// so keys no other record shares and blocks too large to compare are
-    /// dropped (at a million records, close to half of the keys); an index
-    /// for lookups keeps them all, since a record looked up later may share
-    /// any of them.
-    pub fn new(compiled: Compiled, set: PreparedSet, n_left: Option<u32>, batch: bool) -> Engine {
+    /// Build from prepared records and their keys, for a batch or for lookups (see [`Use`]).
+    pub fn new(compiled: Compiled, set: PreparedSet, n_left: Option<u32>, usage: Use) -> Engine {
         let PreparedSet { records, keys } = set;
         let mut tf = TermFreq::new(&compiled);
         if tf.is_active() {
@@ -1246,11 +1255,10 @@ impl Engine {
         let mut rules = Vec::with_capacity(keys.len());
         for ((rec_off, rec_keys), &max_block) in keys.into_iter().zip(&compiled.rule_max_block) {
             let mut rule = RuleIndex { rec_off, rec_keys, ..RuleIndex::default() };
-            if batch {
-                skipped += rule.build_for_batch(records.len(), n_left, max_block);
-            } else {
-                skipped += rule.build_for_lookups(records.len(), n_left, max_block);
-            }
+            skipped += match usage {
+                Use::Batch => rule.build_for_batch(records.len(), n_left, max_block),
+                Use::Lookups => rule.build_for_lookups(records.len(), n_left, max_block),
+            };
             rules.push(rule);
         }
         Engine { compiled, records, rules, n_left, skipped_blocks: skipped, tf }

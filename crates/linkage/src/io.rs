@@ -117,9 +117,7 @@ pub fn read_csv(compiled: &Compiled, path: &Path, progress: &indicatif::Progress
                         })
                         .collect();
                     progress.inc(part.len() as u64);
-                    for record in part {
-                        prepared.push(record);
-                    }
+                    prepared.extend(part);
                 }
                 Err(e) => {
                     failure = Some(e);

@@ -136,9 +136,7 @@ fn prepare_records(compiled: &Compiled, records: &[Record]) -> PreparedSet {
                 compiled.prepare(&get)
             })
             .collect();
-        for record in part {
-            set.push(record);
-        }
+        set.extend(part);
     }
     set
 }
@@ -224,7 +222,7 @@ pub fn run_batch(
     let t0 = std::time::Instant::now();
     let fixed = fixed_model(&compiled)?;
     let threshold = compiled.config.threshold;
-    let engine = Engine::new(compiled, prepared, n_left, true);
+    let engine = Engine::new(compiled, prepared, n_left, engine::Use::Batch);
     if verbose {
         eprintln!(
             "[linkage] index built in {:.2}s ({} MiB resident), candidate pairs <= {} (per rule {:?})",
@@ -368,7 +366,7 @@ impl Index {
             }
             None => fixed_model(&compiled)?,
         };
-        let mut engine = Engine::new(compiled, prepared, None, false);
+        let mut engine = Engine::new(compiled, prepared, None, engine::Use::Lookups);
         // A probe is not among the counted records.
         engine.tf.counts_both = false;
         let n = engine.records.len();

@@ -150,21 +150,21 @@ fn learning_from_labelled_pairs_moves_m_and_calibrates_lambda() {
 
 #[test]
 fn a_batch_drops_the_keys_it_never_compares_and_finds_the_same_candidates() {
-    use veille_linkage::engine::{Compiled, Engine, PreparedSet};
+    use veille_linkage::engine::{Compiled, Engine, PreparedSet, Use};
     let rows = generate(&Options { records: 3000, seed: 7, ..Default::default() });
     let records: Vec<Record> = rows.iter().map(|r| r.to_record()).collect();
-    let build = |batch: bool| {
+    let build = |usage: Use| {
         let compiled = Compiled::new(&config(), None).expect("compiled");
         let mut set = PreparedSet::new(&compiled);
         for r in &records {
             let get = |i: usize| r.get(&compiled.fields[i]);
             set.push(compiled.prepare(&get));
         }
-        Engine::new(compiled, set, None, batch)
+        Engine::new(compiled, set, None, usage)
     };
     // A batch keeps only blocks of two records or more and not oversized;
     // an index for lookups keeps every key. Their candidates are the same.
-    let (batch, lookups) = (build(true), build(false));
+    let (batch, lookups) = (build(Use::Batch), build(Use::Lookups));
     let pairs = |e: &Engine| {
         let mut v: Vec<(u32, u32, u64)> = e.sample_candidates(usize::MAX, 1);
         v.sort_unstable();
