@@ -567,18 +567,22 @@ impl Compiled {
 
     /// Agreement level of one comparison for a pair.
     pub(crate) fn level(&self, c: &CComparison, a: &Prepared, b: &Prepared) -> u8 {
+        self.level_with(c, a, b, &mut PairMemo::default())
+    }
+
+    /// [`Compiled::level`], with the similarities already computed for this pair.
+    fn level_with(&self, c: &CComparison, a: &Prepared, b: &Prepared, memo: &mut PairMemo) -> u8 {
         let va = a.of(c.source);
         let vb = b.of(c.source);
         if va.is_empty() || vb.is_empty() {
             return NULL_LEVEL;
         }
-        let mut jw: Option<f64> = None;
         let mut dl: Option<usize> = None;
         let mut ts: Option<f64> = None;
         for (li, l) in c.levels.iter().enumerate() {
             let ok = match l {
                 CLevel::Exact => any(va, vb, |x, y| x.compact() == y.compact()),
-                CLevel::Jw(t) => *jw.get_or_insert_with(|| max_jw(va, vb)) >= *t,
+                CLevel::Jw(t) => memo.jw(c.source, c.source, va, vb) >= *t,
                 CLevel::Dl(m) => {
                     let cap = c.dl_cap;
                     *dl.get_or_insert_with(|| min_dl(va, vb, cap)) <= *m
@@ -590,7 +594,7 @@ impl Compiled {
                 CLevel::Swap { with, threshold } => {
                     let wa = a.of(*with);
                     let wb = b.of(*with);
-                    !wa.is_empty() && !wb.is_empty() && max_jw(va, wb) >= *threshold && max_jw(wa, vb) >= *threshold
+                    !wa.is_empty() && !wb.is_empty() && memo.jw(c.source, *with, va, wb) >= *threshold && memo.jw(*with, c.source, wa, vb) >= *threshold
                 }
                 CLevel::Year(tol) => any(va, vb, |x, y| match (x.years(), y.years()) {
                     (Some(p), Some(q)) => !x.estimate && !y.estimate && gap(p, q) <= *tol,
@@ -603,7 +607,7 @@ impl Compiled {
                 CLevel::Cross { with, threshold } => {
                     let wa = a.of(*with);
                     let wb = b.of(*with);
-                    (!wb.is_empty() && max_jw(va, wb) >= *threshold) || (!wa.is_empty() && max_jw(wa, vb) >= *threshold)
+                    (!wb.is_empty() && memo.jw(c.source, *with, va, wb) >= *threshold) || (!wa.is_empty() && memo.jw(*with, c.source, wa, vb) >= *threshold)
                 }
                 CLevel::Date => any(va, vb, |x, y| match (x.date(), y.date()) {
                     (Some(p), Some(q)) => p == q,
@@ -625,8 +629,9 @@ impl Compiled {
     /// Packed levels of all comparisons (4 bits each).
     pub(crate) fn pattern(&self, a: &Prepared, b: &Prepared) -> u64 {
         let mut p = 0u64;
+        let mut memo = PairMemo::default();
         for (i, c) in self.comparisons.iter().enumerate() {
-            p |= (self.level(c, a, b) as u64) << (4 * i);
+            p |= (self.level_with(c, a, b, &mut memo) as u64) << (4 * i);
         }
         p
     }
@@ -689,11 +694,12 @@ impl Compiled {
     pub(crate) fn score_bounded(&self, a: &Prepared, b: &Prepared, scorer: &Scorer) -> Option<(f64, u64)> {
         let mut w = scorer.prior;
         let mut p = 0u64;
+        let mut memo = PairMemo::default();
         for (k, &ci) in scorer.order.iter().enumerate() {
             if w + scorer.bound[k] < scorer.wcut {
                 return None;
             }
-            let l = self.level(&self.comparisons[ci], a, b);
+            let l = self.level_with(&self.comparisons[ci], a, b, &mut memo);
             p |= (l as u64) << (4 * ci);
             if l != NULL_LEVEL {
                 w += self.level_weight(ci, l, a, b, scorer);
@@ -735,6 +741,31 @@ pub fn level_at(pattern: u64, c: usize) -> u8 {
 
 fn any(va: &[Value], vb: &[Value], f: impl Fn(&Value, &Value) -> bool) -> bool {
     va.iter().any(|x| vb.iter().any(|y| f(x, y)))
+}
+
+/// The Jaro-Winkler similarities computed for one pair, by (source of the
+/// first record's values, source of the second's): the swap and cross levels
+/// of the two name comparisons ask for the same ones up to four times.
+#[derive(Default)]
+struct PairMemo {
+    n: usize,
+    keys: [(usize, usize); 8],
+    values: [f64; 8],
+}
+
+impl PairMemo {
+    fn jw(&mut self, sa: usize, sb: usize, va: &[Value], vb: &[Value]) -> f64 {
+        if let Some(i) = self.keys[..self.n].iter().position(|k| *k == (sa, sb)) {
+            return self.values[i];
+        }
+        let v = max_jw(va, vb);
+        if self.n < self.keys.len() {
+            self.keys[self.n] = (sa, sb);
+            self.values[self.n] = v;
+            self.n += 1;
+        }
+        v
+    }
 }
 
 fn max_jw(va: &[Value], vb: &[Value]) -> f64 {
@@ -917,6 +948,12 @@ pub(crate) struct RuleIndex {
     oversized: HashSet<u64>,
     /// Keys added after the build (incremental inserts).
     overlay: HashMap<u64, Vec<u32>>,
+    /// Built for a batch: `keys` and `rec_keys` are dropped; block `i` is
+    /// `recs[block_start[i]..block_start[i + 1]]` (blocks in key order) and
+    /// `rec_blocks` holds each record's blocks (at `rec_off`), in order.
+    packed: bool,
+    block_start: Vec<u32>,
+    rec_blocks: Vec<u32>,
 }
 
 /// Whether a block of `recs` (sorted record numbers) is too large to compare:
@@ -963,13 +1000,13 @@ impl RuleIndex {
     fn build_for_batch(&mut self, n: usize, n_left: Option<u32>, max_block: usize) -> usize {
         let rec_bits = (u64::BITS - (n.max(2) as u64 - 1).leading_zeros()).clamp(1, 32);
         let mask = (1u64 << rec_bits) - 1;
-        let mut entries: Vec<u64> = Vec::with_capacity(self.rec_keys.len());
+        // The records' keys become the (key, record) entries in place.
+        let mut entries = std::mem::take(&mut self.rec_keys);
         for r in 0..n {
-            for k in self.keys_of(r as u32) {
-                entries.push(((k >> rec_bits) << rec_bits) | r as u64);
+            for k in &mut entries[self.rec_off[r] as usize..self.rec_off[r + 1] as usize] {
+                *k = ((*k >> rec_bits) << rec_bits) | r as u64;
             }
         }
-        self.rec_keys = Vec::new();
         entries.par_sort_unstable();
         entries.dedup();
         let mut skipped = 0;
@@ -987,10 +1024,16 @@ impl RuleIndex {
             s = e;
         }
         entries.truncate(kept);
-        self.keys = entries.iter().map(|x| x >> rec_bits).collect();
         self.recs = entries.iter().map(|x| (x & mask) as u32).collect();
+        let mut block_start: Vec<u32> = Vec::new();
+        for (i, x) in entries.iter().enumerate() {
+            if i == 0 || x >> rec_bits != entries[i - 1] >> rec_bits {
+                block_start.push(i as u32);
+            }
+        }
+        block_start.push(entries.len() as u32);
         drop(entries);
-        // Each record's kept keys, in key order (as `intersects_below` needs).
+        // Each record's blocks, in order (as `intersects_below` needs).
         let mut off = vec![0u32; n + 1];
         for r in &self.recs {
             off[*r as usize + 1] += 1;
@@ -999,15 +1042,65 @@ impl RuleIndex {
             off[r + 1] += off[r];
         }
         let mut fill = off.clone();
-        let mut rec_keys = vec![0u64; self.keys.len()];
-        for (k, r) in self.keys.iter().zip(&self.recs) {
-            let at = &mut fill[*r as usize];
-            rec_keys[*at as usize] = *k;
-            *at += 1;
+        let mut rec_blocks = vec![0u32; self.recs.len()];
+        for (b, w) in block_start.windows(2).enumerate() {
+            for r in &self.recs[w[0] as usize..w[1] as usize] {
+                let at = &mut fill[*r as usize];
+                rec_blocks[*at as usize] = b as u32;
+                *at += 1;
+            }
         }
         self.rec_off = off;
-        self.rec_keys = rec_keys;
+        self.rec_blocks = rec_blocks;
+        self.block_start = block_start;
+        self.packed = true;
         skipped
+    }
+
+    /// The blocks to compare, as ranges of `recs` (oversized blocks and
+    /// blocks of one record left out).
+    fn blocks(&self) -> Vec<(usize, usize)> {
+        if self.packed {
+            return self.block_start.windows(2).map(|w| (w[0] as usize, w[1] as usize)).collect();
+        }
+        let mut out = Vec::new();
+        let mut s = 0;
+        while s < self.keys.len() {
+            let k = self.keys[s];
+            let e = s + self.keys[s..].partition_point(|x| *x == k);
+            if e - s >= 2 && !self.oversized.contains(&k) {
+                out.push((s, e));
+            }
+            s = e;
+        }
+        out
+    }
+
+    /// What a record's entries hold for the block starting at `start` (its
+    /// key, or in a batch its number): entries below it are the rule's
+    /// earlier blocks.
+    fn mark(&self, start: usize) -> u64 {
+        if self.packed {
+            self.block_start.partition_point(|x| (*x as usize) < start) as u64
+        } else {
+            self.keys[start]
+        }
+    }
+
+    /// Whether records `a` and `b` share a compared block before `below`
+    /// (a [`RuleIndex::mark`]; `u64::MAX`: any).
+    fn shares_below(&self, a: u32, b: u32, below: u64) -> bool {
+        if self.packed {
+            let below = u32::try_from(below).unwrap_or(u32::MAX);
+            intersects_below(self.blocks_of(a), self.blocks_of(b), below, |_| false)
+        } else {
+            intersects_below(self.keys_of(a), self.keys_of(b), below, |k| self.oversized.contains(&k))
+        }
+    }
+
+    fn blocks_of(&self, r: u32) -> &[u32] {
+        let r = r as usize;
+        &self.rec_blocks[self.rec_off[r] as usize..self.rec_off[r + 1] as usize]
     }
 
     fn keys_of(&self, r: u32) -> &[u64] {
@@ -1216,9 +1309,13 @@ pub struct Engine {
     pub skipped_blocks: usize,
     /// Value frequencies for term-frequency adjustments.
     pub tf: TermFreq,
+    /// Rules in the order a pair several rules find is attributed to one
+    /// (the rule with most pairs first: its pairs, the most numerous, need
+    /// no look at the other rules' keys).
+    owner_order: Vec<usize>,
 }
 
-fn intersects_below(a: &[u64], b: &[u64], below: u64, oversized: &HashSet<u64>) -> bool {
+fn intersects_below<T: Copy + Ord>(a: &[T], b: &[T], below: T, skip: impl Fn(T) -> bool) -> bool {
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i], b[j]);
@@ -1229,7 +1326,7 @@ fn intersects_below(a: &[u64], b: &[u64], below: u64, oversized: &HashSet<u64>) 
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
-                if !oversized.contains(&x) {
+                if !skip(x) {
                     return true;
                 }
                 i += 1;
@@ -1261,7 +1358,11 @@ impl Engine {
             };
             rules.push(rule);
         }
-        Engine { compiled, records, rules, n_left, skipped_blocks: skipped, tf }
+        let mut engine = Engine { compiled, records, rules, n_left, skipped_blocks: skipped, tf, owner_order: Vec::new() };
+        let counts = engine.rule_pair_counts();
+        engine.owner_order = (0..counts.len()).collect();
+        engine.owner_order.sort_by_key(|&r| std::cmp::Reverse(counts[r]));
+        engine
     }
 
     fn work_items(&self) -> (Vec<WorkItem>, u64) {
@@ -1269,52 +1370,43 @@ impl Engine {
         let mut items = Vec::new();
         let mut total = 0u64;
         for (ri, rule) in self.rules.iter().enumerate() {
-            let mut s = 0;
-            while s < rule.keys.len() {
-                let k = rule.keys[s];
-                let mut e = s;
-                while e < rule.keys.len() && rule.keys[e] == k {
-                    e += 1;
-                }
-                if e - s >= 2 && !rule.oversized.contains(&k) {
-                    let (mid, outer_n, inner_n) = match self.n_left {
-                        None => (s, e - s, e - s),
-                        Some(nl) => {
-                            let mid = s + rule.recs[s..e].partition_point(|r| *r < nl);
-                            (mid, mid - s, e - mid)
-                        }
-                    };
-                    let pairs = match self.n_left {
-                        None => (outer_n * (outer_n - 1) / 2) as u64,
-                        Some(_) => (outer_n * inner_n) as u64,
-                    };
-                    if pairs > 0 {
-                        total += pairs;
-                        let chunks = pairs.div_ceil(TARGET).max(1) as usize;
-                        let step = outer_n.div_ceil(chunks).max(1);
-                        let mut lo = 0;
-                        while lo < outer_n {
-                            let hi = (lo + step).min(outer_n);
-                            items.push(WorkItem { rule: ri as u32, start: s as u32, mid: mid as u32, end: e as u32, outer_lo: lo as u32, outer_hi: hi as u32 });
-                            lo = hi;
-                        }
+            for (s, e) in rule.blocks() {
+                let (mid, outer_n, inner_n) = match self.n_left {
+                    None => (s, e - s, e - s),
+                    Some(nl) => {
+                        let mid = s + rule.recs[s..e].partition_point(|r| *r < nl);
+                        (mid, mid - s, e - mid)
+                    }
+                };
+                let pairs = match self.n_left {
+                    None => (outer_n * (outer_n - 1) / 2) as u64,
+                    Some(_) => (outer_n * inner_n) as u64,
+                };
+                if pairs > 0 {
+                    total += pairs;
+                    let chunks = pairs.div_ceil(TARGET).max(1) as usize;
+                    let step = outer_n.div_ceil(chunks).max(1);
+                    let mut lo = 0;
+                    while lo < outer_n {
+                        let hi = (lo + step).min(outer_n);
+                        items.push(WorkItem { rule: ri as u32, start: s as u32, mid: mid as u32, end: e as u32, outer_lo: lo as u32, outer_hi: hi as u32 });
+                        lo = hi;
                     }
                 }
-                s = e;
             }
         }
         (items, total)
     }
 
-    /// Is (a, b) produced by an earlier rule or an earlier key of this rule?
+    /// Is (a, b) produced by a rule before this one in `owner_order` or an
+    /// earlier key of this rule?
     fn seen_before(&self, rule: usize, key: u64, a: u32, b: u32) -> bool {
-        for r in &self.rules[..rule] {
-            if intersects_below(r.keys_of(a), r.keys_of(b), u64::MAX, &r.oversized) {
+        for &o in self.owner_order.iter().take_while(|&&o| o != rule) {
+            if self.rules[o].shares_below(a, b, u64::MAX) {
                 return true;
             }
         }
-        let r = &self.rules[rule];
-        intersects_below(r.keys_of(a), r.keys_of(b), key, &r.oversized)
+        self.rules[rule].shares_below(a, b, key)
     }
 
     fn for_each_pair(&self, it: &WorkItem, f: impl FnMut(u32, u32)) {
@@ -1323,7 +1415,7 @@ impl Engine {
 
     fn for_each_pair_rows(&self, it: &WorkItem, keep_row: &dyn Fn(usize) -> bool, mut f: impl FnMut(u32, u32)) {
         let rule = &self.rules[it.rule as usize];
-        let key = rule.keys[it.start as usize];
+        let key = rule.mark(it.start as usize);
         let recs = &rule.recs;
         let (s, e) = (it.start as usize, it.end as usize);
         for i in (s + it.outer_lo as usize)..(s + it.outer_hi as usize) {
@@ -1367,11 +1459,52 @@ impl Engine {
 
     /// Whether a pair of records shares a block of some rule (is a candidate).
     pub fn is_candidate(&self, a: u32, b: u32) -> bool {
-        self.rules.iter().any(|r| intersects_below(r.keys_of(a), r.keys_of(b), u64::MAX, &r.oversized))
+        self.rules.iter().any(|r| r.shares_below(a, b, u64::MAX))
+    }
+
+    /// The candidates record `a` is paired with as the pair's first record
+    /// (dedupe: later records; link: right-side records, when `a` is on the
+    /// left), each once, in order — gathered from its blocks of every rule,
+    /// which a batch index locates without a search.
+    fn candidates_of(&self, a: u32, out: &mut Vec<u32>) {
+        out.clear();
+        if self.n_left.is_some_and(|nl| a >= nl) {
+            return;
+        }
+        for rule in &self.rules {
+            for &k in rule.blocks_of(a) {
+                let block = &rule.recs[rule.block_start[k as usize] as usize..rule.block_start[k as usize + 1] as usize];
+                let from = match self.n_left {
+                    None => block.partition_point(|r| *r <= a),
+                    Some(nl) => block.partition_point(|r| *r < nl),
+                };
+                out.extend_from_slice(&block[from..]);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    /// Whether every rule's index was built for a batch (see [`Use`]).
+    fn is_batch(&self) -> bool {
+        self.rules.iter().all(|r| r.packed)
     }
 
     /// Number of distinct candidate pairs (each pair once, whatever the rules that find it).
     pub fn candidate_pairs(&self) -> u64 {
+        if self.is_batch() {
+            return (0..self.records.len() as u32)
+                .into_par_iter()
+                .fold(
+                    || (0u64, Vec::new()),
+                    |(n, mut buf), a| {
+                        self.candidates_of(a, &mut buf);
+                        (n + buf.len() as u64, buf)
+                    },
+                )
+                .map(|(n, _)| n)
+                .sum();
+        }
         let (items, _) = self.work_items();
         items
             .par_iter()
@@ -1449,7 +1582,7 @@ impl Engine {
                     let pat = self.compiled.pattern(&self.records[a as usize], &self.records[b as usize]);
                     *acc.0.entry(pat).or_insert(0.0) += scale;
                     for (r, rule) in self.rules.iter().enumerate() {
-                        if r == it.rule as usize || intersects_below(rule.keys_of(a), rule.keys_of(b), u64::MAX, &rule.oversized) {
+                        if r == it.rule as usize || rule.shares_below(a, b, u64::MAX) {
                             *acc.1[r].entry(pat).or_insert(0.0) += scale;
                         }
                     }

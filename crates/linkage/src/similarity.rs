@@ -12,20 +12,77 @@ pub fn jaro(a: &[u8], b: &[u8]) -> f64 {
     if a == b {
         return 1.0;
     }
+    if a.len() <= 64 && b.len() <= 64 {
+        jaro_bits(a, b)
+    } else {
+        jaro_flags(a, b)
+    }
+}
+
+thread_local! {
+    /// Per byte value, the positions it holds in the second string (cleared
+    /// after each use).
+    static POSITIONS: std::cell::RefCell<[u64; 256]> = const { std::cell::RefCell::new([0; 256]) };
+}
+
+fn low_bits(n: usize) -> u64 {
+    if n >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << n) - 1
+    }
+}
+
+fn jaro_score(la: usize, lb: usize, matches: usize, transpositions: usize) -> f64 {
+    let m = matches as f64;
+    (m / la as f64 + m / lb as f64 + (m - (transpositions / 2) as f64) / m) / 3.0
+}
+
+/// Jaro of two non-empty strings of at most 64 bytes, with bit sets: each
+/// byte of `a` takes the first free equal byte of `b` in its window, as
+/// [`jaro_flags`] does, found with a mask instead of a scan.
+fn jaro_bits(a: &[u8], b: &[u8]) -> f64 {
     let (la, lb) = (a.len(), b.len());
     let window = (la.max(lb) / 2).saturating_sub(1);
-    // Flags on the stack for names, heap for long strings.
-    let mut fa_small = [false; 64];
-    let mut fb_small = [false; 64];
-    let mut fa_heap;
-    let mut fb_heap;
-    let (fa, fb): (&mut [bool], &mut [bool]) = if la <= 64 && lb <= 64 {
-        (&mut fa_small[..la], &mut fb_small[..lb])
-    } else {
-        fa_heap = vec![false; la];
-        fb_heap = vec![false; lb];
-        (&mut fa_heap[..], &mut fb_heap[..])
-    };
+    POSITIONS.with_borrow_mut(|pm| {
+        for (j, &c) in b.iter().enumerate() {
+            pm[c as usize] |= 1u64 << j;
+        }
+        let (mut used_a, mut used_b) = (0u64, 0u64);
+        for (i, &c) in a.iter().enumerate() {
+            let lo = i.saturating_sub(window);
+            let hi = (i + window + 1).min(lb);
+            let free = pm[c as usize] & low_bits(hi) & !low_bits(lo) & !used_b;
+            if free != 0 {
+                used_b |= free & free.wrapping_neg();
+                used_a |= 1u64 << i;
+            }
+        }
+        for &c in b {
+            pm[c as usize] = 0;
+        }
+        let matches = used_a.count_ones() as usize;
+        if matches == 0 {
+            return 0.0;
+        }
+        let mut t = 0;
+        while used_a != 0 {
+            if a[used_a.trailing_zeros() as usize] != b[used_b.trailing_zeros() as usize] {
+                t += 1;
+            }
+            used_a &= used_a - 1;
+            used_b &= used_b - 1;
+        }
+        jaro_score(la, lb, matches, t)
+    })
+}
+
+/// Jaro of two non-empty, different strings of any length.
+fn jaro_flags(a: &[u8], b: &[u8]) -> f64 {
+    let (la, lb) = (a.len(), b.len());
+    let window = (la.max(lb) / 2).saturating_sub(1);
+    let mut fa = vec![false; la];
+    let mut fb = vec![false; lb];
     let mut matches = 0usize;
     for i in 0..la {
         let lo = i.saturating_sub(window);
@@ -55,8 +112,7 @@ pub fn jaro(a: &[u8], b: &[u8]) -> f64 {
             k += 1;
         }
     }
-    let m = matches as f64;
-    (m / la as f64 + m / lb as f64 + (m - (t / 2) as f64) / m) / 3.0
+    jaro_score(la, lb, matches, t)
 }
 
 /// Jaro-Winkler similarity in [0, 1] (prefix scale 0.1, prefix up to 4).
@@ -150,6 +206,15 @@ mod tests {
         assert_eq!(jaro_winkler(b"", b""), 1.0);
         assert_eq!(jaro_winkler(b"abc", b""), 0.0);
         assert_eq!(jaro_winkler(b"abc", b"xyz"), 0.0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn jaro_with_bit_sets_is_jaro(a in "[a-e]{1,64}", b in "[a-e]{1,64}") {
+            let (a, b) = (a.as_bytes(), b.as_bytes());
+            proptest::prop_assert_eq!(jaro_bits(a, b), jaro_flags(a, b));
+            proptest::prop_assert_eq!(jaro_bits(b, a), jaro_flags(b, a));
+        }
     }
 
     #[test]

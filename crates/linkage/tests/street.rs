@@ -173,6 +173,10 @@ fn a_batch_drops_the_keys_it_never_compares_and_finds_the_same_candidates() {
     let found = pairs(&batch);
     assert!(found.len() > records.len(), "{} candidate pairs", found.len());
     assert_eq!(found, pairs(&lookups));
+    // Counted record by record from a batch's blocks, block by block in an
+    // index for lookups: each pair once either way.
+    assert_eq!(batch.candidate_pairs(), found.len() as u64);
+    assert_eq!(lookups.candidate_pairs(), found.len() as u64);
     assert_eq!(batch.skipped_blocks, lookups.skipped_blocks);
     assert!(batch.skipped_blocks > 0, "some blocks are oversized in the street profile");
     let entity: Vec<u32> = rows.iter().map(|r| r.entity as u32).collect();
