@@ -194,6 +194,9 @@ pub async fn restore(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
         n += 1;
     }
     tx.commit().await?;
+    // A restore is a bulk load: the planner's statistics follow it, not the
+    // server's autovacuum (which may be off or late).
+    crate::bulk::analyze(db).await?;
     Ok(n)
 }
 

@@ -522,11 +522,10 @@ pub async fn count(db: &Db, scope: &Scope, f: &Filter) -> Result<i64> {
     Ok(p.bind_scalar(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM reports WHERE {w} AND {allowed}"))).fetch_one(db.pool()).await?)
 }
 
-/// What the figures need of a report (no free text, no contact, no place).
+/// What the figures count reports by (no free text, no contact, no place),
+/// with how many reports share it.
 #[derive(Clone, Debug)]
-pub struct Facts {
-    /// Received at.
-    pub created_at: Timestamp,
+pub struct Tally {
     /// Source.
     pub source: Source,
     /// Channel.
@@ -537,41 +536,92 @@ pub struct Facts {
     pub level: i64,
     /// Status.
     pub status: Status,
-    /// First acknowledged.
-    pub acknowledged_at: Option<Timestamp>,
-    /// First answered.
-    pub answered_at: Option<Timestamp>,
-    /// Attached to another report as its duplicate.
-    pub duplicate: bool,
+    /// Reports.
+    pub count: i64,
 }
 
-/// The facts of the reports within the scope matching the filter, at most `limit`.
-pub async fn facts(db: &Db, scope: &Scope, f: &Filter, limit: i64) -> Result<Vec<Facts>> {
+/// The reports within the scope matching the filter, counted by source,
+/// channel, situation types, level and status together (a few hundred rows
+/// at most, whatever the number of reports: every breakdown of the figures
+/// is a sum of them).
+pub async fn tallies(db: &Db, scope: &Scope, f: &Filter) -> Result<Vec<Tally>> {
     let mut p = Params::new();
     let w = where_clause(f, &mut p);
     let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
-    let lim = p.push(limit);
     let sql = format!(
-        "SELECT created_at, source, channel, situations, COALESCE(level_override, level) AS lvl, status, acknowledged_at, answered_at, \
-         duplicate_of FROM reports WHERE {w} AND {allowed} ORDER BY created_at DESC LIMIT {lim}"
+        "SELECT source, channel, situations, COALESCE(level_override, level) AS lvl, status, COUNT(*) AS n FROM reports WHERE {w} AND {allowed} \
+         GROUP BY source, channel, situations, COALESCE(level_override, level), status"
     );
     let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
             let situations: String = r.try_get("situations")?;
-            Ok(Facts {
-                created_at: Timestamp::from_micros(r.try_get("created_at")?),
+            Ok(Tally {
                 source: r.try_get("source")?,
                 channel: r.try_get("channel")?,
                 situations: codes(&situations),
                 level: r.try_get("lvl")?,
                 status: r.try_get("status")?,
-                acknowledged_at: r.try_get::<Option<i64>, _>("acknowledged_at")?.map(Timestamp::from_micros),
-                answered_at: r.try_get::<Option<i64>, _>("answered_at")?.map(Timestamp::from_micros),
-                duplicate: r.try_get::<Option<String>, _>("duplicate_of")?.is_some(),
+                count: r.try_get("n")?,
             })
         })
         .collect()
+}
+
+/// A step of a report's handling timed from its receipt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// First acknowledged.
+    Acknowledged,
+    /// First answered (duplicates attached to another report left out: the
+    /// answer went to the report they joined).
+    Answered,
+}
+
+impl Step {
+    fn condition(self) -> &'static str {
+        match self {
+            Step::Acknowledged => "acknowledged_at IS NOT NULL",
+            Step::Answered => "answered_at IS NOT NULL AND duplicate_of IS NULL",
+        }
+    }
+    fn column(self) -> &'static str {
+        match self {
+            Step::Acknowledged => "acknowledged_at",
+            Step::Answered => "answered_at",
+        }
+    }
+}
+
+/// How many reports within the scope matching the filter reached the step.
+pub async fn reached(db: &Db, scope: &Scope, f: &Filter, step: Step) -> Result<i64> {
+    let mut p = Params::new();
+    let w = where_clause(f, &mut p);
+    let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT COUNT(*) FROM reports WHERE {w} AND {allowed} AND {}", step.condition());
+    Ok(p.bind_scalar(sqlx::query_scalar(&sql)).fetch_one(db.pool()).await?)
+}
+
+/// The times from receipt to the step, in whole seconds, at the given ranks
+/// (1 = the shortest) among the reports of [`reached`] — the order statistics
+/// a median or a percentile needs, read without reading every report.
+pub async fn delays_at(db: &Db, scope: &Scope, f: &Filter, step: Step, ranks: &[i64]) -> Result<Vec<(i64, i64)>> {
+    if ranks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut p = Params::new();
+    let w = where_clause(f, &mut p);
+    let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
+    let wanted: Vec<String> = ranks.iter().map(|r| p.push(*r)).collect();
+    let c = step.column();
+    let sql = format!(
+        "SELECT rn, d FROM (SELECT ({c} - created_at) / 1000000 AS d, ROW_NUMBER() OVER (ORDER BY {c} - created_at) AS rn \
+         FROM reports WHERE {w} AND {allowed} AND {}) ranked WHERE rn IN ({}) ORDER BY rn",
+        step.condition(),
+        wanted.join(", ")
+    );
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
+    rows.iter().map(|r| Ok((r.try_get::<i64, _>("rn")?, r.try_get::<i64, _>("d")?))).collect()
 }
 
 /// Reports within the scope received since `since` whose point lies in the

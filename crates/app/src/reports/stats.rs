@@ -10,16 +10,13 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use veille_domain::reports::{Channel, Source, Status, SITUATIONS};
 use veille_domain::{Action, Resource, ResourceKind, Role};
-use veille_storage::reports::{self, Facts};
+use veille_storage::reports::{self, Step, Tally};
 use veille_storage::Scope;
 
 use crate::error::Result;
 use crate::{App, Caller, Lang};
 
 use super::staff::QueueQuery;
-
-/// Most reports the figures are computed over.
-pub const MAX_REPORTS: i64 = 200_000;
 
 /// A count of one category.
 #[derive(Serialize, JsonSchema, Clone, Debug)]
@@ -64,45 +61,45 @@ pub struct Figures {
     pub acknowledged: Delays,
     /// Receipt to answer (duplicates attached to another report left out).
     pub answered: Delays,
-    /// The figures stopped at this many reports (narrow the period).
-    pub truncated: bool,
     /// The threshold when small counts are suppressed (null: exact counts).
     pub suppressed_below: Option<i64>,
 }
 
-fn delays(mut hours: Vec<f64>) -> Delays {
-    hours.sort_by(f64::total_cmp);
-    let at = |q: f64| -> Option<f64> {
-        if hours.is_empty() {
-            return None;
-        }
-        let i = ((hours.len() as f64 * q).ceil() as usize).clamp(1, hours.len()) - 1;
-        Some((hours[i] * 10.0).round() / 10.0)
-    };
-    Delays { count: Some(hours.len() as i64), median_hours: at(0.5), p90_hours: at(0.9) }
+/// Rank (1 = shortest) of the time at quantile `q` among `n` (none when `n` is 0).
+fn rank(n: i64, q: f64) -> Option<i64> {
+    (n > 0).then(|| ((n as f64 * q).ceil() as i64).clamp(1, n))
+}
+
+/// Median and 90th percentile of the times to a step, in hours to a tenth,
+/// read as two order statistics from the database.
+async fn delays(app: &App, scope: &Scope, f: &reports::Filter, step: Step) -> Result<Delays> {
+    let n = reports::reached(&app.db, scope, f, step).await?;
+    let (median, p90) = (rank(n, 0.5), rank(n, 0.9));
+    let at = reports::delays_at(&app.db, scope, f, step, &[median, p90].into_iter().flatten().collect::<Vec<_>>()).await?;
+    let hours = |r: Option<i64>| r.and_then(|r| at.iter().find(|(rn, _)| *rn == r)).map(|(_, secs)| (*secs as f64 / 3600.0 * 10.0).round() / 10.0);
+    Ok(Delays { count: Some(n), median_hours: hours(median), p90_hours: hours(p90) })
 }
 
 fn counts(lang: Lang, family: &str, codes: &[&str], count: impl Fn(&str) -> i64) -> Vec<Count> {
     codes.iter().map(|c| Count { code: (*c).to_owned(), label: lang.t(&format!("report.{family}.{c}")), count: Some(count(c)) }).collect()
 }
 
-/// Computes the figures of a set of reports.
-pub fn figures(lang: Lang, facts: &[Facts], truncated: bool) -> Figures {
-    let n = |pred: &dyn Fn(&Facts) -> bool| facts.iter().filter(|f| pred(f)).count() as i64;
-    let hours = |f: &Facts, t: Option<veille_domain::Timestamp>| t.map(|t| f.created_at.seconds_until(t) as f64 / 3600.0);
+/// The figures of a set of reports counted together (see
+/// [`reports::tallies`]), with the times to each step.
+pub fn figures(lang: Lang, tallies: &[Tally], acknowledged: Delays, answered: Delays) -> Figures {
+    let n = |pred: &dyn Fn(&Tally) -> bool| tallies.iter().filter(|t| pred(t)).map(|t| t.count).sum::<i64>();
     Figures {
-        total: Some(facts.len() as i64),
-        by_source: counts(lang, "source", &Source::codes(), |c| n(&|f| f.source.code() == c)),
-        by_situation: counts(lang, "situation", &SITUATIONS, |c| n(&|f| f.situations.iter().any(|s| s == c))),
+        total: Some(n(&|_| true)),
+        by_source: counts(lang, "source", &Source::codes(), |c| n(&|t| t.source.code() == c)),
+        by_situation: counts(lang, "situation", &SITUATIONS, |c| n(&|t| t.situations.iter().any(|s| s == c))),
         by_level: vec![
-            Count { code: "1".into(), label: lang.t("report.level_1"), count: Some(n(&|f| f.level != 2)) },
-            Count { code: "2".into(), label: lang.t("report.level_2"), count: Some(n(&|f| f.level == 2)) },
+            Count { code: "1".into(), label: lang.t("report.level_1"), count: Some(n(&|t| t.level != 2)) },
+            Count { code: "2".into(), label: lang.t("report.level_2"), count: Some(n(&|t| t.level == 2)) },
         ],
-        by_status: counts(lang, "status", &Status::codes(), |c| n(&|f| f.status.code() == c)),
-        by_channel: counts(lang, "channel", &Channel::codes(), |c| n(&|f| f.channel.code() == c)),
-        acknowledged: delays(facts.iter().filter_map(|f| hours(f, f.acknowledged_at)).collect()),
-        answered: delays(facts.iter().filter(|f| !f.duplicate).filter_map(|f| hours(f, f.answered_at)).collect()),
-        truncated,
+        by_status: counts(lang, "status", &Status::codes(), |c| n(&|t| t.status.code() == c)),
+        by_channel: counts(lang, "channel", &Channel::codes(), |c| n(&|t| t.channel.code() == c)),
+        acknowledged,
+        answered,
         suppressed_below: None,
     }
 }
@@ -156,9 +153,11 @@ pub async fn total(app: &App, who: &Caller) -> Result<(Option<i64>, Option<i64>)
 
 pub async fn compute(app: &App, who: &Caller, q: &QueueQuery, lang: Lang) -> Result<Figures> {
     who.require(Action::Read, &Resource::new(ResourceKind::Statistics).owned_by(who.account.organisation))?;
-    let facts = reports::facts(&app.db, &Scope::figures_of(who.account.organisation), &q.filter(app), MAX_REPORTS + 1).await?;
-    let truncated = facts.len() as i64 > MAX_REPORTS;
-    let mut f = figures(lang, &facts[..facts.len().min(MAX_REPORTS as usize)], truncated);
+    let (scope, filter) = (Scope::figures_of(who.account.organisation), q.filter(app));
+    let tallies = reports::tallies(&app.db, &scope, &filter).await?;
+    let acknowledged = delays(app, &scope, &filter, Step::Acknowledged).await?;
+    let answered = delays(app, &scope, &filter, Step::Answered).await?;
+    let mut f = figures(lang, &tallies, acknowledged, answered);
     if who.account.role == Role::Reader {
         suppress(&mut f, app.config.figures_min_cell);
     }

@@ -925,3 +925,56 @@ async fn open311_answers_in_xml_as_in_json_field_by_field() {
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(refused.body.contains("<errors><error><code>403</code><description>"), "{}", refused.body);
 }
+
+/// The response times of the figures are order statistics of every report
+/// that reached the step (read from the database, not from the reports
+/// loaded): median and 90th percentile as the nearest rank, to a tenth of an
+/// hour; a duplicate attached to another report has no answer time of its own.
+#[tokio::test]
+async fn figures_give_the_median_and_90th_percentile_of_the_response_times() {
+    use veille_app::reports::{staff, stats};
+    let w = crate::sites::two().await;
+    let intake = || veille_app::reports::Intake {
+        source: veille_domain::reports::Source::Riverain,
+        channel: veille_domain::reports::Channel::Web,
+        point: None,
+        address: "Rue des Essais".into(),
+        adults: 1,
+        ..Default::default()
+    };
+    // Hours to acknowledgement, shuffled; answers for the first five.
+    let ack_hours = [3.0, 1.0, 10.0, 2.5, 7.0, 5.0, 4.0];
+    let answer_hours = [30.0, 12.0, 48.0, 20.0, 100.0];
+    let mut ids = Vec::new();
+    for _ in &ack_hours {
+        ids.push(veille_app::reports::receive(&w.app.state, &intake(), None).await.unwrap().id);
+    }
+    let micros = |h: f64| (h * 3600.0 * 1e6) as i64;
+    for (i, id) in ids.iter().enumerate() {
+        sqlx::query("UPDATE reports SET acknowledged_at = created_at + $1 WHERE id = $2")
+            .bind(micros(ack_hours[i]))
+            .bind(*id)
+            .execute(w.app.db().pool())
+            .await
+            .unwrap();
+        if let Some(h) = answer_hours.get(i) {
+            sqlx::query("UPDATE reports SET answered_at = created_at + $1 WHERE id = $2").bind(micros(*h)).bind(*id).execute(w.app.db().pool()).await.unwrap();
+        }
+    }
+    // The fifth (100 hours to its answer) joined the first as its duplicate.
+    sqlx::query("UPDATE reports SET duplicate_of = $1 WHERE id = $2").bind(ids[0]).bind(ids[4]).execute(w.app.db().pool()).await.unwrap();
+    let who = crate::sites::caller(&w.app, w.coord_a).await;
+    let f = stats::compute(&w.app.state, &who, &staff::QueueQuery::default(), veille_i18n::Lang::Fr).await.unwrap();
+    // Nearest rank: the ceil(n·q)-th shortest.
+    let nearest = |mut v: Vec<f64>, q: f64| {
+        v.sort_by(f64::total_cmp);
+        v[((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1]
+    };
+    assert_eq!(f.total, Some(7));
+    assert_eq!(f.acknowledged.count, Some(7));
+    assert_eq!((f.acknowledged.median_hours, f.acknowledged.p90_hours), (Some(4.0), Some(10.0)));
+    assert_eq!(f.acknowledged.median_hours, Some(nearest(ack_hours.to_vec(), 0.5)));
+    assert_eq!(f.answered.count, Some(4), "the duplicate's answer is its original's");
+    assert_eq!((f.answered.median_hours, f.answered.p90_hours), (Some(20.0), Some(48.0)));
+    assert_eq!(f.answered.p90_hours, Some(nearest(vec![30.0, 12.0, 48.0, 20.0], 0.9)));
+}
