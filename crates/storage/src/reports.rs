@@ -530,40 +530,62 @@ pub struct Tally {
     pub source: Source,
     /// Channel.
     pub channel: Channel,
-    /// Situation types.
-    pub situations: Vec<String>,
     /// Effective level.
     pub level: i64,
     /// Status.
     pub status: Status,
     /// Reports.
     pub count: i64,
+    /// Of which acknowledged ([`Step::Acknowledged`]).
+    pub acknowledged: i64,
+    /// Of which answered ([`Step::Answered`]).
+    pub answered: i64,
 }
 
 /// The reports within the scope matching the filter, counted by source,
-/// channel, situation types, level and status together (a few hundred rows
-/// at most, whatever the number of reports: every breakdown of the figures
-/// is a sum of them).
+/// channel, level and status together (a few hundred rows at most, whatever
+/// the number of reports: every breakdown of the figures but the situation
+/// types is a sum of them; see [`situation_tallies`] for those).
 pub async fn tallies(db: &Db, scope: &Scope, f: &Filter) -> Result<Vec<Tally>> {
     let mut p = Params::new();
     let w = where_clause(f, &mut p);
     let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
     let sql = format!(
-        "SELECT source, channel, situations, COALESCE(level_override, level) AS lvl, status, COUNT(*) AS n FROM reports WHERE {w} AND {allowed} \
-         GROUP BY source, channel, situations, COALESCE(level_override, level), status"
+        "SELECT source, channel, COALESCE(level_override, level) AS lvl, status, COUNT(*) AS n, \
+         CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT) AS acknowledged, CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT) AS answered \
+         FROM reports WHERE {w} AND {allowed} GROUP BY source, channel, COALESCE(level_override, level), status",
+        Step::Acknowledged.condition(),
+        Step::Answered.condition()
     );
     let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
-            let situations: String = r.try_get("situations")?;
             Ok(Tally {
                 source: r.try_get("source")?,
                 channel: r.try_get("channel")?,
-                situations: codes(&situations),
                 level: r.try_get("lvl")?,
                 status: r.try_get("status")?,
                 count: r.try_get("n")?,
+                acknowledged: r.try_get("acknowledged")?,
+                answered: r.try_get("answered")?,
             })
+        })
+        .collect()
+}
+
+/// The reports within the scope matching the filter, counted by their set
+/// of situation types (a report may have several; grouped with the other
+/// breakdowns, the sets multiplied the rows by a hundred at 200,000 reports).
+pub async fn situation_tallies(db: &Db, scope: &Scope, f: &Filter) -> Result<Vec<(Vec<String>, i64)>> {
+    let mut p = Params::new();
+    let w = where_clause(f, &mut p);
+    let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
+    let sql = format!("SELECT situations, COUNT(*) AS n FROM reports WHERE {w} AND {allowed} GROUP BY situations");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| {
+            let situations: String = r.try_get("situations")?;
+            Ok((codes(&situations), r.try_get("n")?))
         })
         .collect()
 }
@@ -593,17 +615,8 @@ impl Step {
     }
 }
 
-/// How many reports within the scope matching the filter reached the step.
-pub async fn reached(db: &Db, scope: &Scope, f: &Filter, step: Step) -> Result<i64> {
-    let mut p = Params::new();
-    let w = where_clause(f, &mut p);
-    let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
-    let sql = format!("SELECT COUNT(*) FROM reports WHERE {w} AND {allowed} AND {}", step.condition());
-    Ok(p.bind_scalar(sqlx::query_scalar(&sql)).fetch_one(db.pool()).await?)
-}
-
 /// The times from receipt to the step, in whole seconds, at the given ranks
-/// (1 = the shortest) among the reports of [`reached`] — the order statistics
+/// (1 = the shortest) among the reports that reached it — the order statistics
 /// a median or a percentile needs, read without reading every report.
 pub async fn delays_at(db: &Db, scope: &Scope, f: &Filter, step: Step, ranks: &[i64]) -> Result<Vec<(i64, i64)>> {
     if ranks.is_empty() {

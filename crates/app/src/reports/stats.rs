@@ -70,10 +70,9 @@ fn rank(n: i64, q: f64) -> Option<i64> {
     (n > 0).then(|| ((n as f64 * q).ceil() as i64).clamp(1, n))
 }
 
-/// Median and 90th percentile of the times to a step, in hours to a tenth,
-/// read as two order statistics from the database.
-async fn delays(app: &App, scope: &Scope, f: &reports::Filter, step: Step) -> Result<Delays> {
-    let n = reports::reached(&app.db, scope, f, step).await?;
+/// Median and 90th percentile of the times to a step the `n` reports
+/// reached, in hours to a tenth, read as two order statistics from the database.
+async fn delays(app: &App, scope: &Scope, f: &reports::Filter, step: Step, n: i64) -> Result<Delays> {
     let (median, p90) = (rank(n, 0.5), rank(n, 0.9));
     let at = reports::delays_at(&app.db, scope, f, step, &[median, p90].into_iter().flatten().collect::<Vec<_>>()).await?;
     let hours = |r: Option<i64>| r.and_then(|r| at.iter().find(|(rn, _)| *rn == r)).map(|(_, secs)| (*secs as f64 / 3600.0 * 10.0).round() / 10.0);
@@ -85,13 +84,14 @@ fn counts(lang: Lang, family: &str, codes: &[&str], count: impl Fn(&str) -> i64)
 }
 
 /// The figures of a set of reports counted together (see
-/// [`reports::tallies`]), with the times to each step.
-pub fn figures(lang: Lang, tallies: &[Tally], acknowledged: Delays, answered: Delays) -> Figures {
+/// [`reports::tallies`] and [`reports::situation_tallies`]), with the times
+/// to each step.
+pub fn figures(lang: Lang, tallies: &[Tally], situations: &[(Vec<String>, i64)], acknowledged: Delays, answered: Delays) -> Figures {
     let n = |pred: &dyn Fn(&Tally) -> bool| tallies.iter().filter(|t| pred(t)).map(|t| t.count).sum::<i64>();
     Figures {
         total: Some(n(&|_| true)),
         by_source: counts(lang, "source", &Source::codes(), |c| n(&|t| t.source.code() == c)),
-        by_situation: counts(lang, "situation", &SITUATIONS, |c| n(&|t| t.situations.iter().any(|s| s == c))),
+        by_situation: counts(lang, "situation", &SITUATIONS, |c| situations.iter().filter(|(set, _)| set.iter().any(|s| s == c)).map(|(_, n)| n).sum()),
         by_level: vec![
             Count { code: "1".into(), label: lang.t("report.level_1"), count: Some(n(&|t| t.level != 2)) },
             Count { code: "2".into(), label: lang.t("report.level_2"), count: Some(n(&|t| t.level == 2)) },
@@ -155,9 +155,10 @@ pub async fn compute(app: &App, who: &Caller, q: &QueueQuery, lang: Lang) -> Res
     who.require(Action::Read, &Resource::new(ResourceKind::Statistics).owned_by(who.account.organisation))?;
     let (scope, filter) = (Scope::figures_of(who.account.organisation), q.filter(app));
     let tallies = reports::tallies(&app.db, &scope, &filter).await?;
-    let acknowledged = delays(app, &scope, &filter, Step::Acknowledged).await?;
-    let answered = delays(app, &scope, &filter, Step::Answered).await?;
-    let mut f = figures(lang, &tallies, acknowledged, answered);
+    let situations = reports::situation_tallies(&app.db, &scope, &filter).await?;
+    let acknowledged = delays(app, &scope, &filter, Step::Acknowledged, tallies.iter().map(|t| t.acknowledged).sum()).await?;
+    let answered = delays(app, &scope, &filter, Step::Answered, tallies.iter().map(|t| t.answered).sum()).await?;
+    let mut f = figures(lang, &tallies, &situations, acknowledged, answered);
     if who.account.role == Role::Reader {
         suppress(&mut f, app.config.figures_min_cell);
     }
