@@ -1011,6 +1011,7 @@ impl RuleIndex {
         entries.dedup();
         let mut skipped = 0;
         let mut kept = 0;
+        let mut block_start: Vec<u32> = Vec::new();
         let mut s = 0;
         while s < entries.len() {
             let key = entries[s] >> rec_bits;
@@ -1018,20 +1019,15 @@ impl RuleIndex {
             if too_big(entries[s..e].iter().map(|x| (x & mask) as u32), n_left, max_block) {
                 skipped += 1;
             } else if e - s >= 2 {
+                block_start.push(kept as u32);
                 entries.copy_within(s..e, kept);
                 kept += e - s;
             }
             s = e;
         }
+        block_start.push(kept as u32);
         entries.truncate(kept);
         self.recs = entries.iter().map(|x| (x & mask) as u32).collect();
-        let mut block_start: Vec<u32> = Vec::new();
-        for (i, x) in entries.iter().enumerate() {
-            if i == 0 || x >> rec_bits != entries[i - 1] >> rec_bits {
-                block_start.push(i as u32);
-            }
-        }
-        block_start.push(entries.len() as u32);
         drop(entries);
         // Each record's blocks, in order (as `intersects_below` needs).
         let mut off = vec![0u32; n + 1];
