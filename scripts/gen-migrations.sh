@@ -9,8 +9,14 @@ src="$(cd "$(dirname "$0")/../crates/storage/migrations" && pwd)"
 out="${1:-$src}"
 mkdir -p "$out/sqlite" "$out/postgres"
 cd "$src"
+# The grid cell of a report's point (migration 0024; the same text as
+# `veille_storage::reports::cell_sql`): floor(lat × 200 + 18000) × 100000 +
+# floor(lon × 200 + 36000), both terms positive, so SQLite's CAST (which
+# truncates, and SQLite has no floor() as built here) is a floor.
+sqlite_cell='CAST(lat * 200 + 18000 AS INTEGER) * 100000 + CAST(lon * 200 + 36000 AS INTEGER)'
+postgres_cell='CAST(floor(lat * 200 + 18000) AS BIGINT) * 100000 + CAST(floor(lon * 200 + 36000) AS BIGINT)'
 for t in *.tmpl.sql; do
   n=${t%.tmpl.sql}.sql
-  sed -e 's/{{INT}}/INTEGER/g; s/{{REAL}}/REAL/g' "$t" > "$out/sqlite/$n"
-  sed -e 's/{{INT}}/BIGINT/g; s/{{REAL}}/DOUBLE PRECISION/g' "$t" > "$out/postgres/$n"
+  sed -e 's/{{INT}}/INTEGER/g; s/{{REAL}}/REAL/g' -e "s/{{CELL}}/$sqlite_cell/g" "$t" > "$out/sqlite/$n"
+  sed -e 's/{{INT}}/BIGINT/g; s/{{REAL}}/DOUBLE PRECISION/g' -e "s/{{CELL}}/$postgres_cell/g" "$t" > "$out/postgres/$n"
 done

@@ -7,7 +7,7 @@ use sqlx::Row;
 use veille_domain::reports::{Channel, Deadlines, Outcome, RoutingRule, Source, Status};
 use veille_domain::{OrganisationId, ReportId, RoutingRuleId, SiteId, TeamId, TerritoryId, Timestamp, UserId};
 
-use crate::db::{b, claim, real_text, Db, Tx, Versioned};
+use crate::db::{b, claim, real_text, Backend, Db, Tx, Versioned};
 use crate::error::{Result, ResultExt, StorageError};
 use crate::sql::{Params, RecordColumns, Shared};
 use crate::Scope;
@@ -637,30 +637,82 @@ pub async fn delays_at(db: &Db, scope: &Scope, f: &Filter, step: Step, ranks: &[
     rows.iter().map(|r| Ok((r.try_get::<i64, _>("rn")?, r.try_get::<i64, _>("d")?))).collect()
 }
 
+/// A box around a point, of half-sides `dlon` and `dlat` degrees.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Around {
+    /// Longitude of the centre.
+    pub lon: f64,
+    /// Latitude of the centre.
+    pub lat: f64,
+    /// Half-width in degrees of longitude.
+    pub dlon: f64,
+    /// Half-height in degrees of latitude.
+    pub dlat: f64,
+}
+
+/// Cells per degree of the grid reports are found by place (migration 0024).
+const CELLS_PER_DEGREE: f64 = 200.0;
+
+/// Most cells a box is looked up by; a larger box is read as a strip of the
+/// `(lon, lat)` index instead.
+const MOST_CELLS: i64 = 16;
+
+/// The cell of a point as migration 0024's expression computes it: the row of
+/// `floor(lat × 200 + 18000)`, the column of `floor(lon × 200 + 36000)`.
+fn cell_of(lon: f64, lat: f64) -> (i64, i64) {
+    ((lat * CELLS_PER_DEGREE + 18_000.0).floor() as i64, (lon * CELLS_PER_DEGREE + 36_000.0).floor() as i64)
+}
+
+/// The cell expression of migration 0024 on each engine, as the index holds
+/// it (an expression index serves only a query that writes it the same way;
+/// scripts/gen-migrations.sh writes the same text).
+fn cell_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "CAST(lat * 200 + 18000 AS INTEGER) * 100000 + CAST(lon * 200 + 36000 AS INTEGER)",
+        Backend::Postgres => "CAST(floor(lat * 200 + 18000) AS BIGINT) * 100000 + CAST(floor(lon * 200 + 36000) AS BIGINT)",
+    }
+}
+
+impl Around {
+    /// The conditions of a point in the box: the grid cells it touches (an
+    /// index range each, by receipt; see migration 0024), then the box.
+    fn sql(&self, backend: Backend, p: &mut Params) -> String {
+        // A hair wider than the box, so that a point on its edge is in one
+        // of the cells whatever the rounding of either side.
+        let pad = 1e-9;
+        let (r0, c0) = cell_of(self.lon - self.dlon - pad, self.lat - self.dlat - pad);
+        let (r1, c1) = cell_of(self.lon + self.dlon + pad, self.lat + self.dlat + pad);
+        let cells = if (r1 - r0 + 1) * (c1 - c0 + 1) <= MOST_CELLS {
+            let list: Vec<String> = (r0..=r1).flat_map(|r| (c0..=c1).map(move |c| r * 100_000 + c)).map(|k| p.push(k)).collect();
+            format!("({}) IN ({}) AND ", cell_sql(backend), list.join(", "))
+        } else {
+            String::new()
+        };
+        let (x0, x1, y0, y1) = (p.push(self.lon - self.dlon), p.push(self.lon + self.dlon), p.push(self.lat - self.dlat), p.push(self.lat + self.dlat));
+        format!("{cells}lon BETWEEN {x0} AND {x1} AND lat BETWEEN {y0} AND {y1}")
+    }
+}
+
 /// Reports within the scope received since `since` whose point lies in the
-/// box around (`lon`, `lat`) of half-sides `dlon`, `dlat` degrees (callers
-/// refine by distance).
-pub async fn near(db: &Db, scope: &Scope, lon: f64, lat: f64, dlon: f64, dlat: f64, since: Timestamp) -> Result<Vec<Report>> {
+/// box (callers refine by distance).
+pub async fn near(db: &Db, scope: &Scope, around: Around, since: Timestamp) -> Result<Vec<Report>> {
     let mut p = Params::new();
-    let (x0, x1, y0, y1, t) = (p.push(lon - dlon), p.push(lon + dlon), p.push(lat - dlat), p.push(lat + dlat), p.push(since.as_micros()));
+    let place = around.sql(db.backend(), &mut p);
+    let t = p.push(since.as_micros());
     let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
-    let sql = format!("SELECT {COLUMNS} FROM reports WHERE lon BETWEEN {x0} AND {x1} AND lat BETWEEN {y0} AND {y1} AND created_at >= {t} AND {allowed}");
+    let sql = format!("SELECT {COLUMNS} FROM reports WHERE {place} AND created_at >= {t} AND {allowed}");
     let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
 
-/// The points of every report received since `since` in the same box as
+/// The points of every report received since `since` in the box, as
 /// [`near`]: points only, for the triage's repeat rule (how many reports
 /// came from around here lately), whoever handles them.
-pub async fn points_near(db: &Db, lon: f64, lat: f64, dlon: f64, dlat: f64, since: Timestamp) -> Result<Vec<(f64, f64)>> {
-    let rows = sqlx::query("SELECT lon, lat FROM reports WHERE lon BETWEEN $1 AND $2 AND lat BETWEEN $3 AND $4 AND created_at >= $5")
-        .bind(lon - dlon)
-        .bind(lon + dlon)
-        .bind(lat - dlat)
-        .bind(lat + dlat)
-        .bind(since.as_micros())
-        .fetch_all(db.pool())
-        .await?;
+pub async fn points_near(db: &Db, around: Around, since: Timestamp) -> Result<Vec<(f64, f64)>> {
+    let mut p = Params::new();
+    let place = around.sql(db.backend(), &mut p);
+    let t = p.push(since.as_micros());
+    let rows = p.bind(sqlx::query(&format!("SELECT lon, lat FROM reports WHERE {place} AND created_at >= {t}"))).fetch_all(db.pool()).await?;
     rows.iter().map(|r| Ok((r.try_get("lon")?, r.try_get("lat")?))).collect()
 }
 

@@ -250,32 +250,54 @@ async fn answerers(app: &App, org: OrganisationId, res: &Resource) -> Result<Vec
     Ok(out)
 }
 
-/// Sends a request in the caller's transaction: the service's accounts are
-/// told (no detail), or — when it has none — a link is made, mailed to the
-/// service's address, with its code to give orally.
-async fn dispatch(tx: &mut Tx, app: &App, r: ServiceRequestId, res: &Resource, s: &CityService, now: Timestamp) -> Result<Option<LinkOnce>> {
+/// Who is told of a new request, read before its transaction begins (on
+/// SQLite a write transaction holds the one writer turn: no read inside it
+/// that can be done before): the service's accounts that may answer it from
+/// their queue (address, language), a link mailed to the service's address
+/// when it has none, or nobody.
+pub(crate) enum Told {
+    /// These accounts, by mail (no detail).
+    Accounts(Vec<(String, Lang)>),
+    /// A link, made in the transaction, mailed to the service's address.
+    Link,
+    /// Nobody: the service's keepers send the link from their queue.
+    Nobody,
+}
+
+/// The accounts of the service's own organisation that may answer `res`, or
+/// a link when there are none (or it has no accounts here).
+async fn told(app: &App, res: &Resource, s: &CityService) -> Result<Told> {
     let users = match s.member_organisation {
         Some(org) => answerers(app, org, res).await?,
         None => Vec::new(),
     };
-    if users.is_empty() {
-        return Ok(Some(make_link(tx, app, r, s, now).await?));
-    }
-    let url = format!("{}/service-requests/{r}", base(app));
-    for u in &users {
-        let l = Lang::from_code(&u.lang);
-        outbox::enqueue(tx, &u.email, &l.t("neighbourhood.mail.request_subject"), &l.tf("neighbourhood.mail.request_queue_body", &[("link", &url)]), now)
-            .await?;
-    }
-    Ok(None)
+    Ok(if users.is_empty() { Told::Link } else { Told::Accounts(users.into_iter().map(|u| (u.email.to_string(), Lang::from_code(&u.lang))).collect()) })
 }
 
-async fn make_link(tx: &mut Tx, app: &App, r: ServiceRequestId, s: &CityService, now: Timestamp) -> Result<LinkOnce> {
+/// Sends a request in the caller's transaction as `told` says: the
+/// service's accounts are told (no detail), or a link is made, mailed to the
+/// service's address, with its code to give orally (returned once).
+async fn tell(tx: &mut Tx, base: &str, r: ServiceRequestId, s: &CityService, told: &Told, now: Timestamp) -> veille_storage::error::Result<Option<LinkOnce>> {
+    match told {
+        Told::Nobody => Ok(None),
+        Told::Link => Ok(Some(make_link(tx, base, r, s, now).await?)),
+        Told::Accounts(users) => {
+            let url = format!("{base}/service-requests/{r}");
+            for (email, l) in users {
+                outbox::enqueue(tx, email, &l.t("neighbourhood.mail.request_subject"), &l.tf("neighbourhood.mail.request_queue_body", &[("link", &url)]), now)
+                    .await?;
+            }
+            Ok(None)
+        }
+    }
+}
+
+async fn make_link(tx: &mut Tx, base: &str, r: ServiceRequestId, s: &CityService, now: Timestamp) -> veille_storage::error::Result<LinkOnce> {
     let token = crate::security::random_token();
     let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
     let expires = now.plus_seconds(LINK_DAYS * 86_400);
     store::set_link(tx, r, &crate::security::token_hash(&token), &code_hash(r, &code), expires).await?;
-    let url = format!("{}/service-link/{token}", base(app));
+    let url = format!("{base}/service-link/{token}");
     if !s.email.is_empty() {
         let l = Lang::Fr;
         outbox::enqueue(tx, &s.email, &l.t("neighbourhood.mail.request_subject"), &l.tf("neighbourhood.mail.request_link_body", &[("link", &url)]), now)
@@ -386,6 +408,7 @@ pub async fn send(
     }
     let new = NewRequest { territory, service: service.id, category, place, point: point.map(|p| p.0), description, urgency, origin_kind, origin_id };
     who.require(Action::Create, &Resource::new(ResourceKind::Record).owned_by(who.account.organisation).in_territory(territory))?;
+    let told = told(app, &resource_of(who.account.organisation, territory, &service), &service).await?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let id = store::create_request(&mut tx, who.account.organisation, &new, Some(who.account.id), now).await?;
@@ -397,7 +420,7 @@ pub async fn send(
         timeline::append(&mut tx, &NewEvent::new(RecordKind::Report, r.id, now, Some(who.author()), "service_request").change(None, Some(&service.name)))
             .await?;
     }
-    let link = dispatch(&mut tx, app, id, &resource_of(who.account.organisation, territory, &service), &service, now).await?;
+    let link = tell(&mut tx, &base(app), id, &service, &told, now).await?;
     let detail = serde_json::json!({
         "service": service.id.to_string(), "category": category.code(), "urgency": urgency.code(), "origin": new.origin_kind,
         "origin_id": new.origin_id, "photos": photos.len(), "link": link.is_some(),
@@ -407,23 +430,39 @@ pub async fn send(
     Ok(Ok((id, link)))
 }
 
-/// Routes a report received at intake whose situation types include
-/// dysfunctions: one request per kind of service to the competent service
-/// at its place, in the intake's transaction, owned by the organisation
-/// that keeps the service (its queue); the report's photo goes with it.
-/// Returns the services that received one. No link is made here: the
-/// code of a link is given orally by a person, so the service's keepers
-/// send it from the queue ([`issue_link`]), unless the service answers from
-/// its own accounts (told at once).
-pub async fn route_report(
+/// The requests a report received at intake makes to the competent
+/// services of its dysfunctions (one per kind of service), prepared before
+/// the intake's shared transaction: who is told of each is read here.
+pub(crate) struct ReportRequests {
+    base: String,
+    each: Vec<(CityService, Told)>,
+}
+
+/// Prepares the requests of a report placed in `territory` to `services`:
+/// a service answering from its own accounts is told at once; otherwise no
+/// link is made here (the code of a link is given orally by a person, so the
+/// service's keepers send it from the queue, [`issue_link`]).
+pub(crate) async fn prepare_report_requests(app: &App, territory: Option<TerritoryId>, services: Vec<CityService>) -> Result<ReportRequests> {
+    let mut each = Vec::with_capacity(services.len());
+    for s in services {
+        let t = if s.member_organisation.is_some() { told(app, &resource_of(s.organisation, territory, &s), &s).await? } else { Told::Nobody };
+        each.push((s, t));
+    }
+    Ok(ReportRequests { base: base(app), each })
+}
+
+/// Writes the prepared requests of the report `report` in the intake's
+/// transaction, owned by the organisation that keeps each service (its
+/// queue), with the report's photo, on both timelines, audited.
+pub(crate) async fn write_report_requests(
     tx: &mut Tx,
-    app: &App,
     report: ReportId,
     new: &veille_storage::reports::NewReport,
-    services: &[CityService],
+    photo: Option<&Photo>,
+    requests: &ReportRequests,
     now: Timestamp,
-) -> Result<()> {
-    for s in services {
+) -> veille_storage::error::Result<()> {
+    for (s, told) in &requests.each {
         let req = NewRequest {
             territory: new.territory,
             service: s.id,
@@ -436,24 +475,15 @@ pub async fn route_report(
             origin_id: Some(report.to_string()),
         };
         let id = store::create_request(tx, s.organisation, &req, None, now).await?;
+        if let Some(p) = photo {
+            store::add_photo(tx, id, p, now).await?;
+        }
         timeline::append(tx, &NewEvent::new(RecordKind::ServiceRequest, id, now, None, "created").change(None, Some("sent"))).await?;
         timeline::append(tx, &NewEvent::new(RecordKind::Report, report, now, None, "service_request").change(None, Some(&s.name))).await?;
-        if s.member_organisation.is_some() {
-            dispatch(tx, app, id, &resource_of(s.organisation, new.territory, s), s, now).await?;
-        }
+        tell(tx, &requests.base, id, s, told, now).await?;
         let detail = serde_json::json!({"service": s.id.to_string(), "category": s.category.code(), "origin": "report", "origin_id": report.to_string(), "via": "intake"});
         audit::append(tx, audit::NewEntry::about(now, None, "create", "service_request", Some(id.to_string()), Some(s.organisation)).with_detail(detail))
             .await?;
-    }
-    Ok(())
-}
-
-/// Copies a report's photo to the requests made from it at intake (after
-/// the report's own photo is stored).
-pub async fn copy_report_photo(tx: &mut Tx, report: ReportId, photo: &Photo, now: Timestamp) -> Result<()> {
-    let ids: Vec<ServiceRequestId> = store::requests_of_origin_in(tx, "report", &report.to_string()).await?;
-    for id in ids {
-        store::add_photo(tx, id, photo, now).await?;
     }
     Ok(())
 }
@@ -577,7 +607,7 @@ pub async fn issue_link(app: &App, who: &Caller, r: &ServiceRequest, s: &CitySer
     }
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    let link = make_link(&mut tx, app, r.id, s, now).await?;
+    let link = make_link(&mut tx, &base(app), r.id, s, now).await?;
     timeline::append(&mut tx, &NewEvent::new(RecordKind::ServiceRequest, r.id, now, Some(who.author()), "link")).await?;
     audit::append(&mut tx, who.audit_entry(now, "update", "service_request", r.id, r.organisation).with_detail(serde_json::json!({"field": "link"}))).await?;
     tx.commit().await?;

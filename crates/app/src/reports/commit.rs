@@ -6,6 +6,9 @@
 //! the shared transaction fails (a reference that clashes, a constraint), each
 //! report of the batch is written again alone, so one bad report never costs
 //! the others theirs; a clashing reference is drawn again, up to three times.
+//! A report of dysfunctions makes its requests to city services in the same
+//! transaction (who is told of them is read before: see
+//! `neighbourhood::services::prepare_report_requests`).
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -42,6 +45,8 @@ pub(crate) struct Pending {
     pub photo: Option<(Photo, Option<String>)>,
     /// The mail to its reporter, if any.
     pub mail: Option<Mail>,
+    /// The requests it makes to city services (dysfunctions of public space).
+    pub requests: Option<crate::neighbourhood::services::ReportRequests>,
 }
 
 /// The mail telling a reporter their report was received (composed when its
@@ -125,9 +130,9 @@ async fn alone(db: &Db, pending: &mut Pending) -> Reply {
 }
 
 /// Writes one report in a transaction of its own and hands the transaction
-/// back open, for what the report makes besides itself; a reference that
-/// clashes with another is drawn again, up to three times.
-pub(crate) async fn begin_alone(db: &Db, pending: &mut Pending) -> std::result::Result<(Tx, ReportId), StorageError> {
+/// back open; a reference that clashes with another is drawn again, up to
+/// three times.
+async fn begin_alone(db: &Db, pending: &mut Pending) -> std::result::Result<(Tx, ReportId), StorageError> {
     let mut attempt = 0;
     loop {
         let mut tx = db.begin().await?;
@@ -143,7 +148,8 @@ pub(crate) async fn begin_alone(db: &Db, pending: &mut Pending) -> std::result::
     }
 }
 
-/// Writes the reports, their timeline events, audit entries, photos and mails.
+/// Writes the reports, their timeline events, audit entries, photos, mails
+/// and requests to city services.
 pub(crate) async fn write(tx: &mut Tx, all: &[&Pending]) -> std::result::Result<Vec<ReportId>, StorageError> {
     let rows: Vec<(&NewReport, Timestamp)> = all.iter().map(|p| (&p.new, p.at)).collect();
     let ids = reports::create_all(tx, &rows).await?;
@@ -174,6 +180,9 @@ pub(crate) async fn write(tx: &mut Tx, all: &[&Pending]) -> std::result::Result<
                 None => lang.tf("report.mail.taken_in_body", &[("reference", reference), ("link", &mail.link)]),
             };
             outbox::enqueue(tx, &mail.to, &subject, &body, p.at).await?;
+        }
+        if let Some(requests) = &p.requests {
+            crate::neighbourhood::services::write_report_requests(tx, *id, &p.new, p.photo.as_ref().map(|(photo, _)| photo), requests, p.at).await?;
         }
     }
     Ok(ids)

@@ -232,13 +232,18 @@ async fn lookup(app: &App) -> Result<std::sync::Arc<Lookup>> {
     Ok(lookup)
 }
 
+/// The box around a point that holds the triage's repeat radius (callers
+/// refine by distance).
+pub(crate) fn repeat_box(point: LonLat) -> reports::Around {
+    let dlat = rules().repeat.radius_m / 111_000.0 * 1.1;
+    reports::Around { lon: point.lon, lat: point.lat, dlon: dlat / point.lat.to_radians().cos().max(0.01), dlat }
+}
+
 /// Earlier reports within the repeat window around a point.
 async fn earlier_nearby(app: &App, point: LonLat, now: Timestamp) -> Result<u32> {
     let w = &rules().repeat;
-    let dlat = w.radius_m / 111_000.0 * 1.1;
-    let dlon = dlat / point.lat.to_radians().cos().max(0.01);
     let since = now.plus_seconds(-w.days * 86_400);
-    let found = reports::points_near(&app.db, point.lon, point.lat, dlon, dlat, since).await?;
+    let found = reports::points_near(&app.db, repeat_box(point), since).await?;
     Ok(found.into_iter().filter_map(|(lon, lat)| LonLat::new(lon, lat).ok()).filter(|p| veille_geo::distance_m(*p, point) <= w.radius_m).count() as u32)
 }
 
@@ -332,20 +337,11 @@ pub async fn receive(app: &App, intake: &Intake, who: Option<&Caller>) -> Result
         "status": status, "photo": intake.photo.is_some(),
         "services": services.iter().map(|s| s.id.to_string()).collect::<Vec<_>>(),
     });
-    let mut pending = commit::Pending { new, at: now, author: who.map(Caller::author), team, status, organisation, detail, photo: intake.photo.clone(), mail };
-    let (id, reference) = if services.is_empty() {
-        app.committer.write(pending).await?
-    } else {
-        // A dysfunction for city services is written alone, with the requests
-        // it makes to them (their dispatch reads the application's settings).
-        let (mut tx, id) = commit::begin_alone(&app.db, &mut pending).await?;
-        crate::neighbourhood::services::route_report(&mut tx, app, id, &pending.new, &services, now).await?;
-        if let Some((photo, _)) = &pending.photo {
-            crate::neighbourhood::services::copy_report_photo(&mut tx, id, photo, now).await?;
-        }
-        tx.commit().await?;
-        (id, pending.new.reference.clone())
-    };
+    let requests =
+        if services.is_empty() { None } else { Some(crate::neighbourhood::services::prepare_report_requests(app, territory, services.clone()).await?) };
+    let pending =
+        commit::Pending { new, at: now, author: who.map(Caller::author), team, status, organisation, detail, photo: intake.photo.clone(), mail, requests };
+    let (id, reference) = app.committer.write(pending).await?;
     let placement = match (territory, intake.point) {
         (Some(t), _) => Placement::Territory(cached.territory_names.get(&t).cloned().unwrap_or_default()),
         (None, Some(_)) => Placement::Outside,

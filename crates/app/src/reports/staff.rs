@@ -419,10 +419,8 @@ async fn possible_duplicates(app: &App, who: &Caller, report: &Report) -> Result
     let distinct = reports::kept_separate_from(&app.db, report.id).await?;
     let Ok(here) = veille_geo::LonLat::new(lon, lat) else { return Ok(Vec::new()) };
     let w = &rules().repeat;
-    let dlat = w.radius_m / 111_000.0 * 1.1;
-    let dlon = dlat / lat.to_radians().cos().max(0.01);
     let window = w.days * 86_400;
-    let found = reports::near(&app.db, &who.scope(), lon, lat, dlon, dlat, report.created_at.plus_seconds(-window)).await?;
+    let found = reports::near(&app.db, &who.scope(), super::repeat_box(here), report.created_at.plus_seconds(-window)).await?;
     Ok(found
         .into_iter()
         .filter(|r| r.id != report.id && r.status.is_open() && r.duplicate_of.is_none() && !distinct.contains(&r.id))

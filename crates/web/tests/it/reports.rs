@@ -151,6 +151,37 @@ async fn a_point_in_the_18th_goes_to_the_team_the_routing_table_names() {
     assert_eq!(admin.get(&format!("/reports/{}", first.id)).await.status, StatusCode::FORBIDDEN);
 }
 
+/// The repeat rule and the possible duplicates look reports up by the grid
+/// cells (1/200°) their 150 m box touches: reports on either side of a
+/// cell's edges count like reports in the middle of one — at the corner of
+/// four cells in the 18th, and at an edge of negative longitude (in the
+/// west, outside the territories loaded).
+#[tokio::test]
+async fn reports_across_the_edges_of_the_grid_cells_are_found_nearby() {
+    let w = world().await;
+    let mut staff = w.app.session_for(w.coordinator, false).await;
+    for (lon, lat) in [(2.345, 48.89), (-1.5, 47.2)] {
+        let mut sent = Vec::new();
+        // Two reports some 15 m apart on either side of the corner, then one on it.
+        for (dx, dy) in [(-0.0001, -0.00005), (0.0001, 0.00005), (0.0, 0.0)] {
+            let body = serde_json::json!({
+                "source": "gardien_bailleur", "channel": "email", "lat": lat + dy, "lon": lon + dx,
+                "situations": ["person_in_distress"], "description": "Un homme seul sous le porche, il ne répond pas."
+            });
+            let r = staff.post_json("/api/v1/reports", &body).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            sent.push(r.json());
+        }
+        assert_eq!(sent[1]["level"].as_i64(), Some(1), "one earlier report is not a repeat: {}", sent[1]);
+        assert_eq!(sent[2]["level"].as_i64(), Some(2), "two earlier reports across the edges make a repeat at ({lon}, {lat}): {}", sent[2]);
+        let page = staff.get(&format!("/reports/{}", sent[2]["id"].as_str().unwrap())).await.body;
+        let nearby = section(&page, "nearby");
+        for earlier in &sent[..2] {
+            assert!(nearby.contains(earlier["reference"].as_str().unwrap()), "{nearby}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_form_keeps_what_was_typed_and_says_what_to_fix() {
     let w = world().await;
