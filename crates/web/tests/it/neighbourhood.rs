@@ -4,7 +4,8 @@
 //! it, every read audited, removal on request, never in exports to
 //! services); a public report of a broken street light routed to the
 //! lighting service's queue, answered through the service's link, the answer
-//! read on the reporter's follow-up page; logbooks, where the evening team's
+//! read on the reporter's follow-up page; a service answering from its
+//! own accounts told of each request of reports arriving together; logbooks, where the evening team's
 //! handover is shown first to the next team at its check-in; the site
 //! logbook moved into the logbooks by the migration; the JSON API.
 
@@ -470,6 +471,66 @@ async fn a_public_report_of_a_broken_street_light_reaches_the_lighting_service_w
         .await
         .unwrap();
     assert!(details.iter().any(|d| d.contains("service_link")), "{details:?}");
+}
+
+/// A service that answers from its own accounts (a landlord's technical
+/// team with an account here) is told of each request a report makes at
+/// intake, at once, by a mail linking to the request — also when several
+/// reports arrive together and are written in one transaction with a report
+/// for a social team (the intake's group commit, decision 97).
+#[tokio::test]
+async fn reports_arriving_together_tell_the_services_own_accounts_of_each_request() {
+    let w = crate::reports::world().await;
+    let mut admin = w.app.session_for(w.admin, false).await;
+    let rule = [("territory", w.t18.to_string()), ("situation", String::new()), ("level", String::new()), ("team", w.normal_team.to_string())];
+    let pairs: Vec<(&str, &str)> = rule.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(admin.post("/reports/routing", &pairs).await.status, StatusCode::SEE_OTHER);
+    let landlord = w.app.org("Bailleur Nord (exemple)", false).await;
+    let keeper = w.app.user(landlord, Role::Coordinator, "technique@bailleur.exemple.fr", None, None).await;
+    let mut coord = w.app.session_for(w.coordinator, false).await;
+    let form = [
+        ("name", "Éclairage des résidences"),
+        ("category", "lighting"),
+        ("email", "standard@bailleur.exemple.fr"),
+        ("member_organisation_id", &landlord.to_string()),
+    ];
+    let r = coord.post("/city-services", &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    // Two street lights and a person in distress, sent at the same moment from three addresses.
+    let send = |ip: &'static str, situation: &'static str, description: &'static str| {
+        let mut c = w.app.client();
+        c.ip = ip.parse().unwrap();
+        async move {
+            let fields = [("lat", crate::reports::IN_18TH.0), ("lon", crate::reports::IN_18TH.1), ("situation", situation), ("description", description)];
+            c.post("/signaler", &fields).await
+        }
+    };
+    let (a, b, c) = tokio::join!(
+        send("10.1.1.1:1", "street_lighting", "Le lampadaire du hall B est éteint."),
+        send("10.1.1.2:1", "street_lighting", "Plus de lumière dans l'allée des garages."),
+        send("10.1.1.3:1", "person_in_distress", "Un homme allongé devant le hall, il ne répond pas."),
+    );
+    for r in [&a, &b, &c] {
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let requests = services::requests(w.app.db(), &everything(), &services::RequestFilter::default(), 10).await.unwrap();
+    assert_eq!(requests.len(), 2, "one request per street light");
+    let mails = crate::reports::mails_to(&w.app, "technique@bailleur.exemple.fr").await;
+    for request in &requests {
+        assert_eq!(request.origin_kind, "report");
+        assert!(mails.iter().any(|m| m.contains(&format!("/service-requests/{}", request.id))), "the keeper is told of {}: {mails:?}", request.id);
+    }
+    assert!(crate::reports::mails_to(&w.app, "standard@bailleur.exemple.fr").await.is_empty(), "no link: the service answers from its accounts");
+    assert_eq!(audit_count(&w.app, "create", "service_request").await, 2);
+    // The keeper finds both in their queue; the social report went to the team, with no request.
+    let mut k = w.app.session_for(keeper, false).await;
+    let queue = k.get("/api/v1/service-requests").await;
+    assert_eq!(queue.status, StatusCode::OK, "{}", queue.body);
+    assert_eq!(queue.json().as_array().map(Vec::len), Some(2), "{}", queue.body);
+    let all = veille_storage::reports::list(w.app.db(), &everything(), &Default::default(), 10).await.unwrap();
+    let social = all.iter().find(|r| r.situations.iter().any(|s| s == "person_in_distress")).unwrap();
+    assert_eq!(social.team, Some(w.normal_team));
 }
 
 #[tokio::test]
