@@ -428,12 +428,6 @@ pub async fn photo_count(db: &Db, request: ServiceRequestId) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM service_request_photos WHERE request_id = $1").bind(request).fetch_one(db.pool()).await?)
 }
 
-/// The requests written in this transaction that come from a record.
-pub async fn requests_of_origin_in(tx: &mut Tx, kind: &str, id: &str) -> Result<Vec<ServiceRequestId>> {
-    let rows = sqlx::query("SELECT id FROM service_requests WHERE origin_kind = $1 AND origin_id = $2").bind(kind).bind(id).fetch_all(&mut **tx).await?;
-    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
-}
-
 /// The account that sent a request, if one did (none: routed at intake).
 pub async fn author_of(db: &Db, id: ServiceRequestId) -> Result<Option<UserId>> {
     let row = sqlx::query("SELECT created_by FROM service_requests WHERE id = $1").bind(id).fetch_optional(db.pool()).await?;
