@@ -65,13 +65,12 @@ pub struct Figures {
     pub suppressed_below: Option<i64>,
 }
 
-/// The times to a step at its median and 90th percentile (thousandths 500
-/// and 900, in seconds), read as order statistics from the database.
-async fn delays(app: &App, scope: &Scope, f: &reports::Filter, step: Step) -> Result<Vec<(i64, i64)>> {
-    Ok(reports::delays_at(&app.db, scope, f, step, &[500, 900]).await?)
-}
+/// The quantiles of the response times shown, in thousandths: the median
+/// and the 90th percentile.
+const MEDIAN: i64 = 500;
+const P90: i64 = 900;
 
-/// The time at a quantile of [`delays`], in hours to a tenth.
+/// The time at a quantile of [`reports::delays_at`], in hours to a tenth.
 fn hours(at: &[(i64, i64)], per_mille: i64) -> Option<f64> {
     at.iter().find(|(q, _)| *q == per_mille).map(|(_, secs)| (*secs as f64 / 3600.0 * 10.0).round() / 10.0)
 }
@@ -155,12 +154,12 @@ pub async fn compute(app: &App, who: &Caller, q: &QueueQuery, lang: Lang) -> Res
     // once (at 200,000 reports each is a scan: the page waits for the
     // longest, not for their sum).
     let (tallies, situations, ack, answer) = tokio::try_join!(
-        async { Ok::<_, crate::Error>(reports::tallies(&app.db, &scope, &filter).await?) },
-        async { Ok(reports::situation_tallies(&app.db, &scope, &filter).await?) },
-        delays(app, &scope, &filter, Step::Acknowledged),
-        delays(app, &scope, &filter, Step::Answered),
+        reports::tallies(&app.db, &scope, &filter),
+        reports::situation_tallies(&app.db, &scope, &filter),
+        reports::delays_at(&app.db, &scope, &filter, Step::Acknowledged, &[MEDIAN, P90]),
+        reports::delays_at(&app.db, &scope, &filter, Step::Answered, &[MEDIAN, P90]),
     )?;
-    let reached = |n: i64, at: &[(i64, i64)]| Delays { count: Some(n), median_hours: hours(at, 500), p90_hours: hours(at, 900) };
+    let reached = |n: i64, at: &[(i64, i64)]| Delays { count: Some(n), median_hours: hours(at, MEDIAN), p90_hours: hours(at, P90) };
     let acknowledged = reached(tallies.iter().map(|t| t.acknowledged).sum(), &ack);
     let answered = reached(tallies.iter().map(|t| t.answered).sum(), &answer);
     let mut f = figures(lang, &tallies, &situations, acknowledged, answered);
