@@ -686,8 +686,8 @@ pub struct Around {
 /// Cells per degree of the grid reports are found by place (migration 0024).
 const CELLS_PER_DEGREE: f64 = 200.0;
 
-/// Most cells a box is looked up by; a larger box is read as a strip of the
-/// `(lon, lat)` index instead.
+/// Most cells a box is looked up by; a larger box is found by its receipt
+/// and point alone (no index of the point serves it: migration 0024).
 const MOST_CELLS: i64 = 16;
 
 /// The cell of a point as migration 0024's expression computes it: the row of
@@ -1142,4 +1142,26 @@ pub async fn delete_routing_rule(tx: &mut Tx, id: RoutingRuleId) -> Result<()> {
         return Err(StorageError::NotFound);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The queries write the cell as the migration's index holds it, on
+    /// each engine (an expression index serves only the same text), and the
+    /// Rust cell of a point is the row and column that text computes.
+    #[test]
+    fn the_cell_of_the_queries_is_the_expression_of_the_index() {
+        for (backend, engine) in [(Backend::Sqlite, "sqlite"), (Backend::Postgres, "postgres")] {
+            let path = format!("{}/migrations/{engine}/0024_report_cells.sql", env!("CARGO_MANIFEST_DIR"));
+            let migration = std::fs::read_to_string(&path).unwrap();
+            assert!(migration.contains(&format!("ON reports (({}), created_at, lon, lat)", cell_sql(backend))), "{engine}: {migration}");
+        }
+        // Paris (a corner of four cells) and the west (a negative longitude).
+        assert_eq!(cell_of(2.345, 48.89), (27_778, 36_469));
+        assert_eq!(cell_of(2.3449, 48.8899), (27_777, 36_468));
+        assert_eq!(cell_of(-1.5, 47.2), (27_440, 35_700));
+        assert_eq!(cell_of(-1.5001, 47.2), (27_440, 35_699));
+    }
 }
