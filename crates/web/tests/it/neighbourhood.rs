@@ -383,10 +383,7 @@ async fn contacts_identities_are_read_only_by_mediation_roles_and_coordinators_o
 async fn a_public_report_of_a_broken_street_light_reaches_the_lighting_service_which_answers_through_its_link_and_the_reporter_reads_the_answer() {
     let w = crate::reports::world().await;
     // A social team takes every report of the 18th: the street light must not go there.
-    let mut admin = w.app.session_for(w.admin, false).await;
-    let rule = [("territory", w.t18.to_string()), ("situation", String::new()), ("level", String::new()), ("team", w.normal_team.to_string())];
-    let pairs: Vec<(&str, &str)> = rule.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(admin.post("/reports/routing", &pairs).await.status, StatusCode::SEE_OTHER);
+    crate::reports_intake::route(&w, &[("territory", &w.t18.to_string()), ("situation", ""), ("level", ""), ("team", &w.normal_team.to_string())]).await;
     // The city keeps its lighting service (no accounts: it answers through a link).
     let mut coord = w.app.session_for(w.coordinator, false).await;
     let r = coord.post("/city-services", &[("name", "Éclairage public Nord"), ("category", "lighting"), ("email", "eclairage@ville.exemple.fr")]).await;
@@ -481,10 +478,7 @@ async fn a_public_report_of_a_broken_street_light_reaches_the_lighting_service_w
 #[tokio::test]
 async fn reports_arriving_together_tell_the_services_own_accounts_of_each_request() {
     let w = crate::reports::world().await;
-    let mut admin = w.app.session_for(w.admin, false).await;
-    let rule = [("territory", w.t18.to_string()), ("situation", String::new()), ("level", String::new()), ("team", w.normal_team.to_string())];
-    let pairs: Vec<(&str, &str)> = rule.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(admin.post("/reports/routing", &pairs).await.status, StatusCode::SEE_OTHER);
+    crate::reports_intake::route(&w, &[("territory", &w.t18.to_string()), ("situation", ""), ("level", ""), ("team", &w.normal_team.to_string())]).await;
     let landlord = w.app.org("Bailleur Nord (exemple)", false).await;
     let keeper = w.app.user(landlord, Role::Coordinator, "technique@bailleur.exemple.fr", None, None).await;
     let mut coord = w.app.session_for(w.coordinator, false).await;

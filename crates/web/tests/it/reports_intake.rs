@@ -23,7 +23,7 @@ async fn report_at(c: &mut Client, lat: &str, lon: &str, situation: &str, extra:
     r
 }
 
-async fn route(w: &World, fields: &[(&str, &str)]) {
+pub(crate) async fn route(w: &World, fields: &[(&str, &str)]) {
     let mut admin = w.app.session_for(w.admin, false).await;
     let r = admin.post("/reports/routing", fields).await;
     assert_eq!(r.location(), Some("/reports/routing"), "{}", r.body);
