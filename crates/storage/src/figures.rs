@@ -357,18 +357,21 @@ pub async fn people_by(db: &Db, scope: &Scope, s: &Slice, dim: PersonDim) -> Res
 }
 
 /// [`people_counts`] over the live records, leaving out the files `without`
-/// (their encounters, and their links to others). Three reads, each a plain
-/// scan or index lookup, and the joining of linked files done here: the
-/// files met with what describes them, which of them were met before the
-/// slice in the scope, and the active links; then whether the files linked to
-/// someone met, not met themselves, were met before (a lookup that stops at
-/// the first earlier encounter, see [`earlier`]; left to itself SQLite went
-/// through every earlier encounter of the organisation for each file, 20×
-/// slower; files linked to no one met are not looked up). Linked files are grouped into
-/// people by union-find (instead of a recursive closure in SQL over every
-/// file met, which was most of the activity report's time at a million
-/// encounters); a person is described by their smallest file met and is
-/// `known` when any of their files was met before.
+/// (their encounters, and their links to others). One read gives the files
+/// met, counted by what describes them and whether they were met before the
+/// slice in the scope: grouped in the database for the files linked to no
+/// one (each is a person of their own, most of the files met), one row each
+/// for the files with an active link. Then the links, and whether the files
+/// linked to someone met, not met themselves, were met before (a lookup
+/// that stops at the first earlier encounter, see [`earlier`]; left to
+/// itself SQLite went through every earlier encounter of the organisation
+/// for each file, 20× slower; files linked to no one met are not looked up).
+/// Linked files are grouped into people by union-find (instead of a
+/// recursive closure in SQL over every file met, which was most of the
+/// activity report's time at a million encounters); a person is described
+/// by their smallest file met and is `known` when any of their files was
+/// met before. Returning one row per file met (40,000 a month at a million
+/// encounters) cost more than the reads themselves on SQLite.
 async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, without: &[PersonId]) -> Result<PeopleCounts> {
     let mut p = Params::new();
     let w = encounters_where(scope, s, &mut p);
@@ -380,30 +383,40 @@ async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, w
          WHEN {y} - pp.birth_year < 35 THEN '25_34' WHEN {y} - pp.birth_year < 50 THEN '35_49' \
          WHEN {y} - pp.birth_year < 65 THEN '50_64' ELSE '65_plus' END"
     );
-    let met_sql = format!(
-        "SELECT pp.id AS pid, pp.gender AS g, {band} AS b FROM people pp WHERE pp.id IN \
-         (SELECT ep.person_id FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out})"
+    // Which files met were met before the slice, as a semi-join (`WHERE
+    // EXISTS`: an `EXISTS` among the columns ran row by row on PostgreSQL,
+    // minutes at a million encounters), joined back to the files met.
+    let before = earlier(scope, s, without, "m.pid", &mut p);
+    let (out_a, out_b) = (leave_out("person_a", without, &mut p), leave_out("person_b", without, &mut p));
+    let linked = format!(
+        "m.pid IN (SELECT person_a FROM person_links WHERE unlinked_at IS NULL{out_a}{out_b} \
+                   UNION SELECT person_b FROM person_links WHERE unlinked_at IS NULL{out_a}{out_b})"
     );
-    let mut met: Vec<(PersonId, String, String)> = Vec::new();
-    for r in p.bind(sqlx::query(&met_sql)).fetch_all(&mut *c).await? {
+    let sql = format!(
+        "WITH m AS (SELECT DISTINCT ep.person_id AS pid FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out}), \
+              k AS (SELECT m.pid FROM m WHERE {before}) \
+         SELECT CASE WHEN {linked} THEN m.pid END AS pid, pp.gender AS g, {band} AS b, \
+                CAST(CASE WHEN k.pid IS NULL THEN 0 ELSE 1 END AS BIGINT) AS kn, COUNT(*) AS n \
+         FROM m JOIN people pp ON pp.id = m.pid LEFT JOIN k ON k.pid = m.pid \
+         GROUP BY 1, 2, 3, 4"
+    );
+    let mut files = 0;
+    let mut sums: [BTreeMap<String, i64>; 3] = Default::default();
+    // The linked files met: (file, gender, band, met before).
+    let mut met: Vec<(PersonId, String, String, bool)> = Vec::new();
+    for r in p.bind(sqlx::query(&sql)).fetch_all(&mut *c).await? {
         let (g, b): (Option<String>, Option<String>) = (r.try_get("g")?, r.try_get("b")?);
-        met.push((r.try_get("pid")?, g.unwrap_or_default(), b.unwrap_or_default()));
+        let (g, b, known, n) = (g.unwrap_or_default(), b.unwrap_or_default(), r.try_get::<i64, _>("kn")? == 1, r.try_get::<i64, _>("n")?);
+        files += n;
+        match r.try_get::<Option<PersonId>, _>("pid")? {
+            Some(pid) => met.push((pid, g, b, known)),
+            None => count(&mut sums, g, b, known, n),
+        }
     }
     if met.is_empty() {
-        return Ok(PeopleCounts::default());
+        let [gender, age, novelty] = sums.map(|m| m.into_iter().collect());
+        return Ok(PeopleCounts { gender, age, novelty, files });
     }
-    let files = met.len() as i64;
-    // Which files met were met before the slice, as a semi-join (`WHERE
-    // EXISTS`: an `EXISTS` among the columns of the read above ran row by
-    // row on PostgreSQL, minutes at a million encounters).
-    let mut p = Params::new();
-    let w = encounters_where(scope, s, &mut p);
-    let out = leave_out("ep.person_id", without, &mut p);
-    let before = earlier(scope, s, without, "f.pid", &mut p);
-    let known_sql =
-        format!("SELECT f.pid FROM (SELECT DISTINCT ep.person_id AS pid FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out}) f WHERE {before}");
-    let met_before: Vec<PersonId> =
-        p.bind(sqlx::query(&known_sql)).fetch_all(&mut *c).await?.iter().map(|r| r.try_get("pid")).collect::<std::result::Result<_, _>>()?;
     let mut p = Params::new();
     let (out_a, out_b) = (leave_out("person_a", without, &mut p), leave_out("person_b", without, &mut p));
     let links_sql = format!("SELECT person_a, person_b FROM person_links WHERE unlinked_at IS NULL{out_a}{out_b}");
@@ -414,9 +427,9 @@ async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, w
         people.join(a, b);
         linked_files.extend([a, b]);
     }
-    let mut known: HashSet<PersonId> = met_before.into_iter().map(|pid| people.find(pid)).collect();
+    let mut known: HashSet<PersonId> = met.iter().filter(|f| f.3).map(|f| people.find(f.0)).collect();
     // The files linked to someone met without being met themselves: met before?
-    let met_ids: HashSet<PersonId> = met.iter().map(|(pid, _, _)| *pid).collect();
+    let met_ids: HashSet<PersonId> = met.iter().map(|f| f.0).collect();
     let roots: HashSet<PersonId> = met_ids.iter().map(|pid| people.find(*pid)).collect();
     let linked: Vec<PersonId> = linked_files.into_iter().filter(|f| !met_ids.contains(f) && roots.contains(&people.find(*f))).collect();
     for chunk in linked.chunks(200) {
@@ -430,21 +443,24 @@ async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, w
     }
     // Each person met: their smallest file met, which describes them.
     let mut described: HashMap<PersonId, (PersonId, String, String)> = HashMap::new();
-    for (pid, g, b) in met {
+    for (pid, g, b, _) in met {
         let slot = described.entry(people.find(pid)).or_insert((pid, String::new(), String::new()));
         if pid <= slot.0 {
             *slot = (pid, g, b);
         }
     }
-    let mut sums: [BTreeMap<String, i64>; 3] = Default::default();
     for (person, (_, g, b)) in described {
-        let nv = if known.contains(&person) { "known" } else { "new" };
-        for (sum, k) in sums.iter_mut().zip([g, b, nv.to_owned()]) {
-            *sum.entry(k).or_default() += 1;
-        }
+        count(&mut sums, g, b, known.contains(&person), 1);
     }
     let [gender, age, novelty] = sums.map(|m| m.into_iter().collect());
     Ok(PeopleCounts { gender, age, novelty, files })
+}
+
+/// Adds `n` people of gender `g`, age band `b`, known or new, to the sums.
+fn count(sums: &mut [BTreeMap<String, i64>; 3], g: String, b: String, known: bool, n: i64) {
+    for (sum, k) in sums.iter_mut().zip([g, b, if known { "known" } else { "new" }.to_owned()]) {
+        *sum.entry(k).or_default() += n;
+    }
 }
 
 /// Whether the file `file` (a column) was met before the slice in the
