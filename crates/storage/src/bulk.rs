@@ -43,7 +43,7 @@ pub async fn insert(tx: &mut Tx, table: &str, columns: &[&str], rows: &[Vec<Cell
     // statement's placeholders (`sqlite3_bind_parameter_name`), which makes a
     // statement of n `$N` quadratic to bind; `?` placeholders are bound in
     // order without it (the values are pushed in the order they appear).
-    let anonymous = tx.backend_name() == "SQLite";
+    let anonymous = Backend::of(tx) == Backend::Sqlite;
     let mark = |p: &mut Params, v: Value| {
         let m = p.push(v);
         if anonymous {

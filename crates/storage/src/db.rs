@@ -31,6 +31,14 @@ impl Backend {
             other => Err(StorageError::UnsupportedScheme(other.to_owned())),
         }
     }
+    /// The engine of a connection (of the pool, or a transaction's).
+    pub fn of(c: &AnyConnection) -> Self {
+        if c.backend_name().eq_ignore_ascii_case("postgresql") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
     /// The engine name for logs and metrics.
     pub fn name(self) -> &'static str {
         match self {

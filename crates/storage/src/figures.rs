@@ -16,7 +16,7 @@ use chrono::{Datelike, NaiveDate};
 use sqlx::{AnyConnection, Row};
 use veille_domain::{OrganisationId, PersonId, TeamId, TerritoryId, Timestamp};
 
-use crate::db::{Db, Tx};
+use crate::db::{Backend, Db, Tx};
 use crate::error::Result;
 use crate::scope::Scope;
 use crate::sql::{Params, RecordColumns};
@@ -388,11 +388,8 @@ async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, w
     // row by row on PostgreSQL with a plan that took minutes at a million
     // encounters).
     let before = met_before(c, scope, s, without, "m", "m.pid", &mut p);
-    let (out_a, out_b) = (leave_out("person_a", without, &mut p), leave_out("person_b", without, &mut p));
-    let linked = format!(
-        "m.pid IN (SELECT person_a FROM person_links WHERE unlinked_at IS NULL{out_a}{out_b} \
-                   UNION SELECT person_b FROM person_links WHERE unlinked_at IS NULL{out_a}{out_b})"
-    );
+    let links = active_links(without, &mut p);
+    let linked = format!("m.pid IN (SELECT person_a FROM person_links WHERE {links} UNION SELECT person_b FROM person_links WHERE {links})");
     let sql = format!(
         "WITH m AS (SELECT DISTINCT ep.person_id AS pid FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out}), \
               k AS ({before}) \
@@ -414,13 +411,33 @@ async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, w
             None => count(&mut sums, g, b, known, n),
         }
     }
-    if met.is_empty() {
-        let [gender, age, novelty] = sums.map(|m| m.into_iter().collect());
-        return Ok(PeopleCounts { gender, age, novelty, files });
+    if !met.is_empty() {
+        count_linked(c, scope, s, without, met, &mut sums).await?;
     }
+    let [gender, age, novelty] = sums.map(|m| m.into_iter().collect());
+    Ok(PeopleCounts { gender, age, novelty, files })
+}
+
+/// The links that join files into people: active, and none with a file left out.
+fn active_links(without: &[PersonId], p: &mut Params) -> String {
+    let (out_a, out_b) = (leave_out("person_a", without, p), leave_out("person_b", without, p));
+    format!("unlinked_at IS NULL{out_a}{out_b}")
+}
+
+/// Adds to the sums the people the linked files `met` (file, gender, band,
+/// met before) are files of, joined by union-find over the active links;
+/// the files linked to someone met, not met themselves, are asked whether
+/// they were met before.
+async fn count_linked(
+    c: &mut AnyConnection,
+    scope: &Scope,
+    s: &Slice,
+    without: &[PersonId],
+    met: Vec<(PersonId, String, String, bool)>,
+    sums: &mut [BTreeMap<String, i64>; 3],
+) -> Result<()> {
     let mut p = Params::new();
-    let (out_a, out_b) = (leave_out("person_a", without, &mut p), leave_out("person_b", without, &mut p));
-    let links_sql = format!("SELECT person_a, person_b FROM person_links WHERE unlinked_at IS NULL{out_a}{out_b}");
+    let links_sql = format!("SELECT person_a, person_b FROM person_links WHERE {}", active_links(without, &mut p));
     let mut people = Components::default();
     let mut linked_files = HashSet::new();
     for r in p.bind(sqlx::query(&links_sql)).fetch_all(&mut *c).await? {
@@ -452,10 +469,9 @@ async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, w
         }
     }
     for (person, (_, g, b)) in described {
-        count(&mut sums, g, b, known.contains(&person), 1);
+        count(sums, g, b, known.contains(&person), 1);
     }
-    let [gender, age, novelty] = sums.map(|m| m.into_iter().collect());
-    Ok(PeopleCounts { gender, age, novelty, files })
+    Ok(())
 }
 
 /// Adds `n` people of gender `g`, age band `b`, known or new, to the sums.
@@ -481,7 +497,7 @@ fn met_before(c: &AnyConnection, scope: &Scope, s: &Slice, without: &[PersonId],
         "SELECT 1 AS hit FROM encounter_people ep2 CROSS JOIN encounters e2 \
          WHERE e2.id = ep2.encounter_id AND ep2.person_id = {file} AND e2.at < {before} AND {earlier}{out}"
     );
-    if c.backend_name().eq_ignore_ascii_case("postgresql") {
+    if Backend::of(c) == Backend::Postgres {
         format!("SELECT {file} AS pid FROM {from} CROSS JOIN LATERAL ({lookup} LIMIT 1) x")
     } else {
         format!("SELECT {file} AS pid FROM {from} WHERE EXISTS ({lookup})")
