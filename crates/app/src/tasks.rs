@@ -1,6 +1,7 @@
 //! The instance's own work, run in the background by `veille serve`: the
 //! outbox, the audit sealer, overdue-round alerts, referral expiry and the
-//! disabling of inactive accounts, retention of person files (daily).
+//! disabling of inactive accounts, retention of person files (daily), the
+//! query planner's statistics (hourly).
 
 use veille_storage::Db;
 
@@ -40,6 +41,24 @@ pub fn spawn_inactivity(app: App) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// How often the query planner's statistics are checked for staleness.
+pub const STATISTICS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Refreshes the query planner's statistics at start, then every hour
+/// (see `Db::refresh_statistics`; a no-op on PostgreSQL).
+pub fn spawn_statistics(db: Db) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(STATISTICS_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = db.refresh_statistics().await {
+                tracing::warn!("planner statistics: {e:#}");
+            }
+        }
+    })
+}
+
 /// The background tasks of a running instance; aborted on drop.
 pub struct Tasks(Vec<tokio::task::JoinHandle<()>>);
 
@@ -58,7 +77,8 @@ impl Drop for Tasks {
     }
 }
 
-/// Starts the outbox worker, the audit sealer, referral expiry and the overdue-round alerts.
+/// Starts the outbox worker, the audit sealer, referral expiry, the
+/// overdue-round alerts and the planner's statistics.
 pub fn spawn(app: &App) -> Tasks {
     Tasks(vec![
         crate::mail::spawn_worker(app.clone()),
@@ -68,5 +88,6 @@ pub fn spawn(app: &App) -> Tasks {
         crate::escalations::spawn_worker(app.clone()),
         spawn_inactivity(app.clone()),
         crate::rights::spawn_worker(app.clone()),
+        spawn_statistics(app.db.clone()),
     ])
 }

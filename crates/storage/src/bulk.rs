@@ -80,15 +80,17 @@ pub async fn insert(tx: &mut Tx, table: &str, columns: &[&str], rows: &[Vec<Cell
     Ok(written)
 }
 
-/// Refreshes the query planner's statistics after a bulk load. PostgreSQL
-/// plans from them: a server whose autovacuum is off, or has not come round
-/// yet, plans tables of a million rows as nearly empty (one figures query, a
-/// semi-join over the month's files, then ran as a nested loop for minutes
-/// instead of a second). SQLite plans from its indexes; this project keeps
-/// no `sqlite_stat1`, so nothing is done there.
+/// Refreshes the query planner's statistics after a bulk load, in full.
+/// PostgreSQL plans from them: a server whose autovacuum is off, or has not
+/// come round yet, plans tables of a million rows as nearly empty (one
+/// figures query, a semi-join over the month's files, then ran as a nested
+/// loop for minutes instead of a second). SQLite too (`sqlite_stat1`, and
+/// `sqlite_stat4`'s samples of each index: decision 99); the running
+/// instance keeps them fresh afterwards ([`Db::refresh_statistics`]).
 pub async fn analyze(db: &Db) -> Result<()> {
-    if db.backend() == Backend::Postgres {
-        sqlx::query("ANALYZE").execute(db.pool()).await?;
+    match db.backend() {
+        Backend::Postgres => sqlx::query("ANALYZE").execute(db.pool()).await.map(drop)?,
+        Backend::Sqlite => db.execute_alone(sqlx::query("ANALYZE")).await.map(drop)?,
     }
     Ok(())
 }

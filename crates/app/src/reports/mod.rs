@@ -33,7 +33,7 @@ use crate::{App, Caller};
 pub use commit::Committer;
 pub use intake::{Intake, IntakeInput, Mode};
 pub use veille_domain::reports::{Channel, Deadlines, Outcome, Source, FLAGS, SITUATIONS, STAFF_CHANNELS};
-pub use veille_storage::reports::{Followed, Note, Photo, PublicReport, Report, Tally};
+pub use veille_storage::reports::{Followed, Margins, Note, Photo, PublicReport, Report};
 
 /// The triage rules text shipped with veille.
 pub const RULES_TOML: &str = include_str!("../../triage_rules.toml");

@@ -8,9 +8,9 @@
 
 use schemars::JsonSchema;
 use serde::Serialize;
-use veille_domain::reports::{Channel, Source, Status, SITUATIONS};
+use veille_domain::reports::SITUATIONS;
 use veille_domain::{Action, Resource, ResourceKind, Role};
-use veille_storage::reports::{self, Step, Tally};
+use veille_storage::reports::{self, Margins, Step};
 use veille_storage::Scope;
 
 use crate::error::Result;
@@ -79,21 +79,25 @@ fn counts(lang: Lang, family: &str, codes: &[&str], count: impl Fn(&str) -> i64)
     codes.iter().map(|c| Count { code: (*c).to_owned(), label: lang.t(&format!("report.{family}.{c}")), count: Some(count(c)) }).collect()
 }
 
+/// The counts of a breakdown of [`Margins`], labelled (a value's code is what it displays).
+fn along<T: std::fmt::Display>(lang: Lang, family: &str, counted: &[(T, i64)]) -> Vec<Count> {
+    counted.iter().map(|(v, n)| Count { code: v.to_string(), label: lang.t(&format!("report.{family}.{v}")), count: Some(*n) }).collect()
+}
+
 /// The figures of a set of reports counted together (see
-/// [`reports::tallies`] and [`reports::situation_tallies`]), with the times
+/// [`reports::margins`] and [`reports::situation_tallies`]), with the times
 /// to each step.
-pub fn figures(lang: Lang, tallies: &[Tally], situations: &[(Vec<String>, i64)], acknowledged: Delays, answered: Delays) -> Figures {
-    let n = |pred: &dyn Fn(&Tally) -> bool| tallies.iter().filter(|t| pred(t)).map(|t| t.count).sum::<i64>();
+pub fn figures(lang: Lang, m: &Margins, situations: &[(Vec<String>, i64)], acknowledged: Delays, answered: Delays) -> Figures {
     Figures {
-        total: Some(n(&|_| true)),
-        by_source: counts(lang, "source", &Source::codes(), |c| n(&|t| t.source.code() == c)),
+        total: Some(m.total),
+        by_source: along(lang, "source", &m.by_source),
         by_situation: counts(lang, "situation", &SITUATIONS, |c| situations.iter().filter(|(set, _)| set.iter().any(|s| s == c)).map(|(_, n)| n).sum()),
         by_level: vec![
-            Count { code: "1".into(), label: lang.t("report.level_1"), count: Some(n(&|t| t.level != 2)) },
-            Count { code: "2".into(), label: lang.t("report.level_2"), count: Some(n(&|t| t.level == 2)) },
+            Count { code: "1".into(), label: lang.t("report.level_1"), count: Some(m.total - m.level_2) },
+            Count { code: "2".into(), label: lang.t("report.level_2"), count: Some(m.level_2) },
         ],
-        by_status: counts(lang, "status", &Status::codes(), |c| n(&|t| t.status.code() == c)),
-        by_channel: counts(lang, "channel", &Channel::codes(), |c| n(&|t| t.channel.code() == c)),
+        by_status: along(lang, "status", &m.by_status),
+        by_channel: along(lang, "channel", &m.by_channel),
         acknowledged,
         answered,
         suppressed_below: None,
@@ -153,16 +157,16 @@ pub async fn compute(app: &App, who: &Caller, q: &QueueQuery, lang: Lang) -> Res
     // Four reads of the same reports, each on a connection of its own at
     // once (at 200,000 reports each is a scan: the page waits for the
     // longest, not for their sum).
-    let (tallies, situations, ack, answer) = tokio::try_join!(
-        reports::tallies(&app.db, &scope, &filter),
+    let (margins, situations, ack, answer) = tokio::try_join!(
+        reports::margins(&app.db, &scope, &filter),
         reports::situation_tallies(&app.db, &scope, &filter),
         reports::delays_at(&app.db, &scope, &filter, Step::Acknowledged, &[MEDIAN, P90]),
         reports::delays_at(&app.db, &scope, &filter, Step::Answered, &[MEDIAN, P90]),
     )?;
     let reached = |n: i64, at: &[(i64, i64)]| Delays { count: Some(n), median_hours: hours(at, MEDIAN), p90_hours: hours(at, P90) };
-    let acknowledged = reached(tallies.iter().map(|t| t.acknowledged).sum(), &ack);
-    let answered = reached(tallies.iter().map(|t| t.answered).sum(), &answer);
-    let mut f = figures(lang, &tallies, &situations, acknowledged, answered);
+    let acknowledged = reached(margins.acknowledged, &ack);
+    let answered = reached(margins.answered, &answer);
+    let mut f = figures(lang, &margins, &situations, acknowledged, answered);
     if who.account.role == Role::Reader {
         suppress(&mut f, app.config.figures_min_cell);
     }
