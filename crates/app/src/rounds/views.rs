@@ -55,12 +55,14 @@ pub async fn board(app: &App, who: &Caller) -> Result<Board> {
             b.out.push(line(r));
         }
     }
-    for r in rounds::rounds_between(&app.db, &scope, now.plus_seconds(-7 * 86_400), now.plus_seconds(14 * 86_400)).await? {
+    let (from, to) = (now.plus_seconds(-7 * 86_400), now.plus_seconds(14 * 86_400));
+    let given = rounds::given_between(&app.db, &scope, from, to).await?;
+    for r in rounds::rounds_between(&app.db, &scope, from, to).await? {
         match r.status.as_str() {
             "planned" => b.ahead.push(line(r)),
             "ended" => {
                 let day = r.started_at.unwrap_or(r.planned_start).reporting_day().format("%d/%m/%Y").to_string();
-                let given: i64 = rounds::distributions(&app.db, &scope, r.id).await?.iter().map(|d| d.quantity).sum();
+                let given = given.get(&r.id).copied().unwrap_or(0);
                 let l = line(r);
                 match b.counters.iter_mut().find(|c| c.0 == day && c.1 == l.team) {
                     Some(c) => {

@@ -141,6 +141,10 @@ async fn a_pair_checks_in_visits_records_and_checks_out_and_the_daily_report_sho
     assert!(section("report-incidents").contains("Menace"));
     assert!(section("report-handover").contains("Repasser au quai demain"));
     assert!(section("report-members").contains("Test field_worker"));
+    // The day's counters of the rounds page: the people met and the 14 items given.
+    let list = c.get("/rounds").await.body;
+    let counters = list.split("id=\"counters-title\"").nth(1).unwrap();
+    assert!(counters.contains("<td>9</td><td>14</td>"), "{counters}");
     // Counts that do not add up are refused.
     let r = c.post(&format!("{round_path}/report"), &[("people_total", "1"), ("people_new", "2"), ("version", "4")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
