@@ -85,14 +85,11 @@ pub async fn insert(tx: &mut Tx, table: &str, columns: &[&str], rows: &[Vec<Cell
 /// come round yet, plans tables of a million rows as nearly empty (one
 /// figures query, a semi-join over the month's files, then ran as a nested
 /// loop for minutes instead of a second). SQLite too (`sqlite_stat1`, and
-/// `sqlite_stat4`'s samples of each index: decision 99); the running
+/// `sqlite_stat4`'s samples of each index, for the tables of at least
+/// [`crate::db::STATISTICS_MIN_ROWS`] rows: decision 99); the running
 /// instance keeps them fresh afterwards ([`Db::refresh_statistics`]).
 pub async fn analyze(db: &Db) -> Result<()> {
-    match db.backend() {
-        Backend::Postgres => sqlx::query("ANALYZE").execute(db.pool()).await.map(drop)?,
-        Backend::Sqlite => db.execute_alone(sqlx::query("ANALYZE")).await.map(drop)?,
-    }
-    Ok(())
+    db.gather_statistics().await
 }
 
 /// A table as exported for another engine: its columns (sealed ones left

@@ -147,6 +147,14 @@ fn resolve(files: &[(&'static str, &'static str)]) -> std::result::Result<Vec<sq
     Ok(out)
 }
 
+/// SQLite keeps no planner statistics of a table under this many rows.
+/// Statistics taken of a small table stay until the next refresh however
+/// fast it grows, and SQLite then plans it as small: a table analysed at 8
+/// rows was scanned whole at 100,000 instead of searched through its index.
+/// Without statistics SQLite supposes a table large and uses its indexes,
+/// right for a small table too (a scan of it costs little either way).
+pub const STATISTICS_MIN_ROWS: i64 = 10_000;
+
 impl Db {
     /// Connects to `url` (`sqlite://PATH` creates the file if missing).
     pub async fn connect(url: &str) -> Result<Self> {
@@ -289,12 +297,44 @@ impl Db {
     /// (the queue 844 → 77 ms at that size with statistics, decision 99).
     /// `PRAGMA optimize=0x10002` analyses the tables never analysed or much
     /// changed since, reading a bounded sample of each (SQLite's advice for
-    /// long-lived connections: at start, then every few hours), in the
-    /// writer's turn. On PostgreSQL this is autovacuum's work: nothing.
+    /// long-lived connections: at start, then every few hours); the small
+    /// tables' statistics are then dropped ([`STATISTICS_MIN_ROWS`]). On
+    /// PostgreSQL this is autovacuum's work: nothing.
     pub async fn refresh_statistics(&self) -> Result<()> {
-        if self.backend == Backend::Sqlite {
-            self.execute_alone(sqlx::query("PRAGMA optimize=0x10002")).await?;
+        match self.backend {
+            Backend::Sqlite => self.sqlite_statistics("PRAGMA optimize=0x10002").await,
+            Backend::Postgres => Ok(()),
         }
+    }
+
+    /// Gathers the planner's statistics of every table, after a bulk load:
+    /// `ANALYZE` on both engines (on SQLite, the small tables' then dropped,
+    /// as [`Db::refresh_statistics`] does).
+    pub async fn gather_statistics(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => self.sqlite_statistics("ANALYZE").await,
+            Backend::Postgres => sqlx::query("ANALYZE").execute(&self.pool).await.map(drop).map_err(Into::into),
+        }
+    }
+
+    /// Runs `analysis` (which writes SQLite's statistics tables) and drops
+    /// the statistics of the tables under [`STATISTICS_MIN_ROWS`], in one
+    /// transaction in the writer's turn; then this connection reads the
+    /// statistics again (the others when they next load the schema).
+    async fn sqlite_statistics(&self, analysis: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(analysis).execute(&mut *tx).await?;
+        let stat1: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").fetch_one(&mut *tx).await?;
+        if stat1 > 0 {
+            let small = format!("SELECT tbl FROM sqlite_stat1 WHERE CAST(stat AS INTEGER) < {STATISTICS_MIN_ROWS}");
+            let stat4: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat4'").fetch_one(&mut *tx).await?;
+            if stat4 > 0 {
+                sqlx::query(&format!("DELETE FROM sqlite_stat4 WHERE tbl IN ({small})")).execute(&mut *tx).await?;
+            }
+            sqlx::query(&format!("DELETE FROM sqlite_stat1 WHERE tbl IN ({small})")).execute(&mut *tx).await?;
+            sqlx::query("ANALYZE sqlite_schema").execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -454,29 +494,38 @@ mod tests {
     }
 
     /// A table filled and never analysed gets SQLite's planner statistics
-    /// from the instance's periodic refresh (decision 99), and a second
+    /// from the instance's periodic refresh (decision 99), a small one none
+    /// (it would be planned as small however fast it grew), and a second
     /// refresh with nothing changed leaves them as they are.
     #[tokio::test]
-    async fn refreshing_statistics_analyses_the_tables_never_analysed() {
+    async fn refreshing_statistics_analyses_the_large_tables_never_analysed() {
         let path = std::env::temp_dir().join(format!("veille-statistics-{}.db", uuid::Uuid::now_v7()));
         let db = Db::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-        sqlx::query("CREATE TABLE filled (id INTEGER PRIMARY KEY, organisation TEXT NOT NULL)").execute(db.pool()).await.unwrap();
-        sqlx::query("CREATE INDEX filled_organisation ON filled (organisation)").execute(db.pool()).await.unwrap();
-        sqlx::query("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO filled (organisation) SELECT CASE WHEN i % 10 = 0 THEN 'b' ELSE 'a' END FROM n")
+        for (table, rows) in [("filled", 20_000), ("few", 8)] {
+            sqlx::query(&format!("CREATE TABLE {table} (id INTEGER PRIMARY KEY, organisation TEXT NOT NULL)")).execute(db.pool()).await.unwrap();
+            sqlx::query(&format!("CREATE INDEX {table}_organisation ON {table} (organisation)")).execute(db.pool()).await.unwrap();
+            sqlx::query(&format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) \
+                 INSERT INTO {table} (organisation) SELECT CASE WHEN i % 10 = 0 THEN 'b' ELSE 'a' END FROM n"
+            ))
             .execute(db.pool())
             .await
             .unwrap();
+        }
         let stat = |db: Db| async move {
-            let found: Vec<(String, String)> =
-                sqlx::query_as("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'filled'").fetch_all(db.pool()).await.unwrap_or_default();
+            let found: Vec<(String, String, String)> =
+                sqlx::query_as("SELECT tbl, idx, stat FROM sqlite_stat1 ORDER BY tbl, idx").fetch_all(db.pool()).await.unwrap_or_default();
             found
         };
         assert!(stat(db.clone()).await.is_empty(), "nothing analysed yet");
         db.refresh_statistics().await.unwrap();
         let first = stat(db.clone()).await;
-        assert!(first.iter().any(|(idx, stat)| idx == "filled_organisation" && stat.starts_with("2000 ")), "{first:?}");
+        assert!(first.iter().any(|(t, idx, stat)| t == "filled" && idx == "filled_organisation" && stat.starts_with("20000 ")), "{first:?}");
+        assert!(first.iter().all(|(t, _, _)| t != "few"), "{first:?}");
         db.refresh_statistics().await.unwrap();
         assert_eq!(stat(db.clone()).await, first);
+        db.gather_statistics().await.unwrap();
+        assert_eq!(stat(db.clone()).await, first, "a full analysis keeps the same rule");
         db.pool().close().await;
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
