@@ -326,7 +326,10 @@ impl Db {
         sqlx::query(analysis).execute(&mut *tx).await?;
         let stat1: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").fetch_one(&mut *tx).await?;
         if stat1 > 0 {
-            let small = format!("SELECT tbl FROM sqlite_stat1 WHERE CAST(stat AS INTEGER) < {STATISTICS_MIN_ROWS}");
+            // A table's rows: the largest count of its entries (a partial
+            // index counts only the rows it holds; a table without index has
+            // one entry of its own).
+            let small = format!("SELECT tbl FROM sqlite_stat1 GROUP BY tbl HAVING MAX(CAST(stat AS INTEGER)) < {STATISTICS_MIN_ROWS}");
             let stat4: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat4'").fetch_one(&mut *tx).await?;
             if stat4 > 0 {
                 sqlx::query(&format!("DELETE FROM sqlite_stat4 WHERE tbl IN ({small})")).execute(&mut *tx).await?;
@@ -504,6 +507,8 @@ mod tests {
         for (table, rows) in [("filled", 20_000), ("few", 8)] {
             sqlx::query(&format!("CREATE TABLE {table} (id INTEGER PRIMARY KEY, organisation TEXT NOT NULL)")).execute(db.pool()).await.unwrap();
             sqlx::query(&format!("CREATE INDEX {table}_organisation ON {table} (organisation)")).execute(db.pool()).await.unwrap();
+            // A partial index holding a few rows of a large table: the table is not small for it.
+            sqlx::query(&format!("CREATE INDEX {table}_first ON {table} (id) WHERE id <= 5")).execute(db.pool()).await.unwrap();
             sqlx::query(&format!(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) \
                  INSERT INTO {table} (organisation) SELECT CASE WHEN i % 10 = 0 THEN 'b' ELSE 'a' END FROM n"
@@ -521,6 +526,7 @@ mod tests {
         db.refresh_statistics().await.unwrap();
         let first = stat(db.clone()).await;
         assert!(first.iter().any(|(t, idx, stat)| t == "filled" && idx == "filled_organisation" && stat.starts_with("20000 ")), "{first:?}");
+        assert!(first.iter().any(|(t, idx, stat)| t == "filled" && idx == "filled_first" && stat.starts_with("5 ")), "{first:?}");
         assert!(first.iter().all(|(t, _, _)| t != "few"), "{first:?}");
         db.refresh_statistics().await.unwrap();
         assert_eq!(stat(db.clone()).await, first);
