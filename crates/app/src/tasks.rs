@@ -7,20 +7,35 @@ use veille_storage::Db;
 
 use crate::App;
 
+/// Runs `work` now, then every `interval` (a pass that overruns delays the
+/// next instead of bunching them), a failure logged under `what` and the
+/// next pass run as usual.
+fn every<T, E, F, Fut>(interval: std::time::Duration, what: &'static str, mut work: F) -> tokio::task::JoinHandle<()>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, E>> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = work().await {
+                tracing::warn!("{what}: {e:#}");
+            }
+        }
+    })
+}
+
 /// How often the audit sealer chains the entries committed since its last pass.
 pub const AUDIT_SEAL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Chains committed audit entries a few times a second (see `veille_storage::audit`).
 pub fn spawn_audit_sealer(db: Db, sealer: std::sync::Arc<veille_storage::audit::Sealer>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(AUDIT_SEAL_INTERVAL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(e) = veille_storage::audit::seal(&db, &sealer).await {
-                tracing::warn!("audit sealer: {e:#}");
-            }
-        }
+    every(AUDIT_SEAL_INTERVAL, "audit sealer", move || {
+        let (db, sealer) = (db.clone(), sealer.clone());
+        async move { veille_storage::audit::seal(&db, &sealer).await }
     })
 }
 
@@ -29,15 +44,9 @@ pub const INACTIVITY_INTERVAL: std::time::Duration = std::time::Duration::from_s
 
 /// Disables inactive accounts every hour (see `accounts::disable_inactive`).
 pub fn spawn_inactivity(app: App) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(INACTIVITY_INTERVAL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(e) = crate::accounts::disable_inactive(&app).await {
-                tracing::warn!("inactive accounts: {e:#}");
-            }
-        }
+    every(INACTIVITY_INTERVAL, "inactive accounts", move || {
+        let app = app.clone();
+        async move { crate::accounts::disable_inactive(&app).await }
     })
 }
 
@@ -47,15 +56,9 @@ pub const STATISTICS_INTERVAL: std::time::Duration = std::time::Duration::from_s
 /// Refreshes the query planner's statistics at start, then every hour
 /// (see `Db::refresh_statistics`; a no-op on PostgreSQL).
 pub fn spawn_statistics(db: Db) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(STATISTICS_INTERVAL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(e) = db.refresh_statistics().await {
-                tracing::warn!("planner statistics: {e:#}");
-            }
-        }
+    every(STATISTICS_INTERVAL, "planner statistics", move || {
+        let db = db.clone();
+        async move { db.refresh_statistics().await }
     })
 }
 
