@@ -15,8 +15,14 @@ cd "$src"
 # truncates, and SQLite has no floor() as built here) is a floor.
 sqlite_cell='CAST(lat * 200 + 18000 AS INTEGER) * 100000 + CAST(lon * 200 + 36000 AS INTEGER)'
 postgres_cell='CAST(floor(lat * 200 + 18000) AS BIGINT) * 100000 + CAST(floor(lon * 200 + 36000) AS BIGINT)'
+# Where the two engines need different statements (triggers: SQLite's are
+# row by row, PostgreSQL's call a function), a template holds both, each
+# between a line `{{SQLITE}}` or `{{POSTGRES}}` and a line `{{END}}`: each
+# engine keeps its own block and drops the other's.
 for t in *.tmpl.sql; do
   n=${t%.tmpl.sql}.sql
-  sed -e 's/{{INT}}/INTEGER/g; s/{{REAL}}/REAL/g' -e "s/{{CELL}}/$sqlite_cell/g" "$t" > "$out/sqlite/$n"
-  sed -e 's/{{INT}}/BIGINT/g; s/{{REAL}}/DOUBLE PRECISION/g' -e "s/{{CELL}}/$postgres_cell/g" "$t" > "$out/postgres/$n"
+  sed -e '/^{{POSTGRES}}$/,/^{{END}}$/d' -e '/^{{SQLITE}}$/d; /^{{END}}$/d' \
+      -e 's/{{INT}}/INTEGER/g; s/{{REAL}}/REAL/g' -e "s/{{CELL}}/$sqlite_cell/g" "$t" > "$out/sqlite/$n"
+  sed -e '/^{{SQLITE}}$/,/^{{END}}$/d' -e '/^{{POSTGRES}}$/d; /^{{END}}$/d' \
+      -e 's/{{INT}}/BIGINT/g; s/{{REAL}}/DOUBLE PRECISION/g' -e "s/{{CELL}}/$postgres_cell/g" "$t" > "$out/postgres/$n"
 done

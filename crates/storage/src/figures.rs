@@ -483,14 +483,25 @@ fn count(sums: &mut [BTreeMap<String, i64>; 3], g: String, b: String, known: boo
 
 /// The files of `from` (a `FROM` item naming each file in the column
 /// `file`) that were met before the slice in the scope, as a query of one
-/// column, `pid`: for each file, a lookup that goes from the file to its
-/// encounters and stops at the first earlier one (`CROSS JOIN` keeps SQLite
-/// going that way). PostgreSQL is asked for it row by row (`LATERAL …
-/// LIMIT 1`): as a semi-join it hashed every earlier encounter of the
-/// organisation (860 ms for a month's 40,000 files at a million encounters,
-/// 540 ms row by row); SQLite has no `LATERAL` and runs `EXISTS` row by row.
+/// column, `pid`. An organisation's figures read it from each file's first
+/// encounter with the organisation (`person_first_encounters`, kept by the
+/// triggers of migration 0026: one probe a file; decision 100). Another scope
+/// (an account's, which may stop at some territories) asks, for each file,
+/// a lookup that goes from the file to its encounters and stops at the first
+/// earlier one (`CROSS JOIN` keeps SQLite going that way); PostgreSQL is
+/// asked for it row by row (`LATERAL … LIMIT 1`): as a semi-join it hashed
+/// every earlier encounter of the organisation. The files asked about are
+/// never among `without` (the files met and the files linked to them leave
+/// those out already), so the first encounters need not.
 fn met_before(c: &AnyConnection, scope: &Scope, s: &Slice, without: &[PersonId], from: &str, file: &str, p: &mut Params) -> String {
     let before = p.push(s.from.as_micros());
+    if let Some(org) = scope.figures_organisation() {
+        let org = p.push_id(org);
+        return format!(
+            "SELECT {file} AS pid FROM {from} JOIN person_first_encounters fe ON fe.person_id = {file} AND fe.organisation_id = {org} \
+             WHERE fe.first_at < {before}"
+        );
+    }
     let earlier = scope.records(&EARLIER, p);
     let out = leave_out("ep2.person_id", without, p);
     let lookup = format!(
@@ -813,7 +824,16 @@ pub enum Trend {
 }
 
 /// How many records of a kind fall in each interval `[bounds[i], bounds[i+1])`,
-/// in one query (the slice's period is ignored; its team and territory apply).
+/// in one query (the slice's period is ignored; its team and territory
+/// apply). Encounters: a count of each interval, side by side in one row,
+/// each a range of the organisation's index of encounters by instant;
+/// numbering each of a year's encounters with its interval (a `CASE`
+/// comparing it with each bound in turn) and grouping took SQLite 3.4× as
+/// long at a million encounters. The others, which no index of the
+/// organisation's records by instant serves (reports are also counted for
+/// the organisation that triaged them), in one pass that numbers each
+/// record's interval: a count of each interval read them once per interval
+/// (decision 100).
 pub async fn trend(db: &Db, scope: &Scope, s: &Slice, kind: Trend, bounds: &[Timestamp]) -> Result<Vec<i64>> {
     let n = bounds.len().saturating_sub(1);
     if n == 0 {
@@ -826,12 +846,6 @@ pub async fn trend(db: &Db, scope: &Scope, s: &Slice, kind: Trend, bounds: &[Tim
         Trend::Referrals => ("referrals r JOIN people rp ON rp.id = r.person_id", "r.created_at", crate::referrals::ACCESS_COLUMNS, "rp.territory_id", None),
         Trend::Mediations => ("mediations m", "m.at", crate::neighbourhood::MEDIATION_COLUMNS, "m.territory_id", Some("m.team_id")),
     };
-    let mut case = String::from("CASE");
-    for (i, b) in bounds[1..].iter().enumerate() {
-        case.push_str(&format!(" WHEN {at} < {} THEN {i}", p.push(b.as_micros())));
-    }
-    case.push_str(" END");
-    let (lo, hi) = (p.push(bounds[0].as_micros()), p.push(bounds[n].as_micros()));
     let terr = territory(s, terr_col, &mut p);
     let tm = match (kind, team_col, s.team) {
         (Trend::Encounters, _, Some(t)) => format!(" AND e.round_id IN (SELECT tr.id FROM rounds tr WHERE tr.team_id = {})", p.push_id(t)),
@@ -839,17 +853,37 @@ pub async fn trend(db: &Db, scope: &Scope, s: &Slice, kind: Trend, bounds: &[Tim
         _ => String::new(),
     };
     let allowed = scope.records(&cols, &mut p);
-    let rows = p
-        .bind(sqlx::query(&format!(
-            "SELECT CAST({case} AS BIGINT) AS b, COUNT(*) AS n FROM {table} WHERE {at} >= {lo} AND {at} < {hi}{terr}{tm} AND {allowed} GROUP BY 1"
-        )))
-        .fetch_all(db.pool())
-        .await?;
     let mut out = vec![0; n];
-    for r in rows {
-        let b: i64 = r.try_get("b")?;
-        if let Some(slot) = usize::try_from(b).ok().and_then(|i| out.get_mut(i)) {
-            *slot = r.try_get("n")?;
+    if kind == Trend::Encounters {
+        let counts: Vec<String> = bounds
+            .windows(2)
+            .map(|w| {
+                let (lo, hi) = (p.push(w[0].as_micros()), p.push(w[1].as_micros()));
+                format!("(SELECT COUNT(*) FROM {table} WHERE {at} >= {lo} AND {at} < {hi}{terr}{tm} AND {allowed})")
+            })
+            .collect();
+        let row = p.bind(sqlx::query(&format!("SELECT {}", counts.join(", ")))).fetch_one(db.pool()).await?;
+        for (i, slot) in out.iter_mut().enumerate() {
+            *slot = row.try_get(i)?;
+        }
+    } else {
+        let mut case = String::from("CASE");
+        for (i, b) in bounds[1..].iter().enumerate() {
+            case.push_str(&format!(" WHEN {at} < {} THEN {i}", p.push(b.as_micros())));
+        }
+        case.push_str(" END");
+        let (lo, hi) = (p.push(bounds[0].as_micros()), p.push(bounds[n].as_micros()));
+        let rows = p
+            .bind(sqlx::query(&format!(
+                "SELECT CAST({case} AS BIGINT) AS b, COUNT(*) AS n FROM {table} WHERE {at} >= {lo} AND {at} < {hi}{terr}{tm} AND {allowed} GROUP BY 1"
+            )))
+            .fetch_all(db.pool())
+            .await?;
+        for r in rows {
+            let b: i64 = r.try_get("b")?;
+            if let Some(slot) = usize::try_from(b).ok().and_then(|i| out.get_mut(i)) {
+                *slot = r.try_get("n")?;
+            }
         }
     }
     if let (Trend::Referrals, Some(org)) = (kind, tallied_organisation(scope, s)) {

@@ -173,6 +173,9 @@ pub const PERSONAL: &[Table] = &[
         columns: &[c("place", FreeText), c("notes", FreeText), c("follow_up_note", FreeText), c("lon", FreeText), c("lat", FreeText)],
     },
     Table { name: "encounter_people", person: Some("person_id"), columns: &[] },
+    // Each file's first encounter with each organisation, derived from the
+    // two tables above by triggers (migration 0026).
+    Table { name: "person_first_encounters", person: Some("person_id"), columns: &[] },
     Table { name: "encounter_care", person: None, columns: &[health("notes")] },
     Table {
         name: "referrals",

@@ -173,3 +173,92 @@ async fn an_encounter_without_a_point_then_one_with_a_point_on_the_same_connecti
     let b = veille_storage::encounters::get(app.db(), &veille_storage::Scope::instance("test"), b).await.unwrap();
     assert_eq!((b.fields.lon, b.fields.lat), (Some(2.3522), Some(48.8566)));
 }
+
+/// Each file's first encounter with each organisation (migration 0026, read
+/// by the figures' "new or known") is what the encounters say after every
+/// kind of change: a file met, met again earlier (an encounter recorded
+/// late), an encounter moved in time and to another organisation, removed,
+/// a file erased, and the whole restored from a backup (which does not carry
+/// the table: the restore's inserts rebuild it).
+#[tokio::test]
+async fn each_files_first_encounters_follow_the_encounters() {
+    use veille_domain::{OrganisationId, PersonId, Timestamp};
+    use veille_storage::encounters::{self, EncounterFields};
+    use veille_storage::people::{self, PersonFields};
+    use veille_storage::sqlx::{self, Row};
+
+    async fn firsts(db: &Db) -> Vec<(String, String, i64)> {
+        let kept = sqlx::query("SELECT person_id, organisation_id, first_at FROM person_first_encounters ORDER BY person_id, organisation_id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+        let kept: Vec<(String, String, i64)> = kept.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+        let counted = sqlx::query(
+            "SELECT ep.person_id, e.organisation_id, MIN(e.at) FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id \
+             GROUP BY ep.person_id, e.organisation_id ORDER BY ep.person_id, e.organisation_id",
+        )
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+        let counted: Vec<(String, String, i64)> = counted.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+        assert_eq!(kept, counted, "the first encounters kept are those the encounters give");
+        kept
+    }
+    let first_of = |rows: &[(String, String, i64)], p: PersonId, o: OrganisationId| {
+        rows.iter().find(|(pid, org, _)| *pid == p.to_string() && *org == o.to_string()).map(|r| r.2)
+    };
+    let app = TestApp::new().await;
+    let (a, b) = (app.org("Maraude A", true).await, app.org("Accueil B", false).await);
+    let (by_a, by_b) =
+        (app.user(a, Role::FieldWorker, "terrain@a.exemple.fr", None, None).await, app.user(b, Role::FieldWorker, "terrain@b.exemple.fr", None, None).await);
+    let day = |d: i64| Timestamp::from_micros(1_800_000_000_000_000 + d * 86_400_000_000);
+    let at = |t: Timestamp| EncounterFields {
+        at: t,
+        lon: None,
+        lat: None,
+        territory: None,
+        place: String::new(),
+        site_id: None,
+        round_id: None,
+        unidentified_count: 0,
+        actions: vec![],
+        follow_up: false,
+        follow_up_note: String::new(),
+        notes: String::new(),
+    };
+    let db = app.db();
+    let mut tx = db.begin().await.unwrap();
+    let file = |name: &str| PersonFields { pseudonym: name.into(), ..Default::default() };
+    let p1 = people::create(&mut tx, a, &file("Premier"), by_a, day(0)).await.unwrap();
+    let p2 = people::create(&mut tx, a, &file("Second"), by_a, day(0)).await.unwrap();
+    // Met together on day 10; p1 again on day 3, recorded late; p2 by B on day 15.
+    encounters::create(&mut tx, a, &at(day(10)), &[p1, p2], None, by_a, day(10)).await.unwrap();
+    let late = encounters::create(&mut tx, a, &at(day(3)), &[p1], None, by_a, day(11)).await.unwrap();
+    let at_b = encounters::create(&mut tx, b, &at(day(15)), &[p2], None, by_b, day(15)).await.unwrap();
+    tx.commit().await.unwrap();
+    let rows = firsts(db).await;
+    assert_eq!(
+        (first_of(&rows, p1, a), first_of(&rows, p2, a), first_of(&rows, p2, b)),
+        (Some(day(3).as_micros()), Some(day(10).as_micros()), Some(day(15).as_micros()))
+    );
+    assert_eq!(rows.len(), 3);
+    // B's encounter moved to day 1, then handed to A: p2's first with A is day 1, none with B.
+    sqlx::query("UPDATE encounters SET at = $1 WHERE id = $2").bind(day(1).as_micros()).bind(at_b).execute(db.pool()).await.unwrap();
+    assert_eq!(first_of(&firsts(db).await, p2, b), Some(day(1).as_micros()));
+    sqlx::query("UPDATE encounters SET organisation_id = $1 WHERE id = $2").bind(a).bind(at_b).execute(db.pool()).await.unwrap();
+    let rows = firsts(db).await;
+    assert_eq!((first_of(&rows, p2, a), first_of(&rows, p2, b)), (Some(day(1).as_micros()), None));
+    // The late encounter removed: p1's first with A is day 10 again.
+    sqlx::query("DELETE FROM encounters WHERE id = $1").bind(late).execute(db.pool()).await.unwrap();
+    assert_eq!(first_of(&firsts(db).await, p1, a), Some(day(10).as_micros()));
+    // A backup restored elsewhere has the same first encounters.
+    let mut dump = Vec::new();
+    backup::dump(db, &app.state.audit, &mut dump).await.unwrap();
+    let target = TestDb::new().await;
+    backup::restore(&target.db, std::io::Cursor::new(&dump)).await.unwrap();
+    assert_eq!(firsts(&target.db).await, firsts(db).await);
+    // p2's file erased: its first encounters go with its encounters.
+    sqlx::query("DELETE FROM people WHERE id = $1").bind(p2).execute(db.pool()).await.unwrap();
+    let rows = firsts(db).await;
+    assert_eq!(rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(), vec![p1.to_string()]);
+}
