@@ -287,7 +287,6 @@ impl Dashboard {
     }
 }
 
-/// The ids of the groups, in order.
 /// How many groups of a dashboard are read at once: each reads its two
 /// periods at once, so with the trends beside them five of a SQLite
 /// instance's eight pooled connections at most, leaving the others to the
@@ -297,6 +296,7 @@ const GROUPS_AT_ONCE: usize = 2;
 /// The reading of one group, as [`compute`] queues it.
 type GroupRead<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Group>> + Send + 'a>>;
 
+/// The ids of the groups, in order.
 pub const GROUPS: [&str; 9] = ["reports", "encounters", "territories", "sites", "distributions", "referrals", "cases", "shelter", "mediations"];
 
 /// The group a trend belongs to (a chosen section brings its trend).
