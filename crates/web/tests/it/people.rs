@@ -48,7 +48,7 @@ pub async fn matrix_objects(tx: &mut Tx, org: OrganisationId, by: UserId, now: T
     BTreeMap::from([("person", person.to_string()), ("encounter", encounter.to_string()), ("referral", referral.to_string())])
 }
 
-fn fields_at(at: Timestamp) -> EncounterFields {
+pub(crate) fn fields_at(at: Timestamp) -> EncounterFields {
     EncounterFields {
         at,
         lon: None,

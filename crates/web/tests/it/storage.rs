@@ -183,7 +183,7 @@ async fn an_encounter_without_a_point_then_one_with_a_point_on_the_same_connecti
 #[tokio::test]
 async fn each_files_first_encounters_follow_the_encounters() {
     use veille_domain::{OrganisationId, PersonId, Timestamp};
-    use veille_storage::encounters::{self, EncounterFields};
+    use veille_storage::encounters;
     use veille_storage::people::{self, PersonFields};
     use veille_storage::sqlx::{self, Row};
 
@@ -212,20 +212,7 @@ async fn each_files_first_encounters_follow_the_encounters() {
     let (by_a, by_b) =
         (app.user(a, Role::FieldWorker, "terrain@a.exemple.fr", None, None).await, app.user(b, Role::FieldWorker, "terrain@b.exemple.fr", None, None).await);
     let day = |d: i64| Timestamp::from_micros(1_800_000_000_000_000 + d * 86_400_000_000);
-    let at = |t: Timestamp| EncounterFields {
-        at: t,
-        lon: None,
-        lat: None,
-        territory: None,
-        place: String::new(),
-        site_id: None,
-        round_id: None,
-        unidentified_count: 0,
-        actions: vec![],
-        follow_up: false,
-        follow_up_note: String::new(),
-        notes: String::new(),
-    };
+    let at = crate::people::fields_at;
     let db = app.db();
     let mut tx = db.begin().await.unwrap();
     let file = |name: &str| PersonFields { pseudonym: name.into(), ..Default::default() };
