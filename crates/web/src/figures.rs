@@ -152,8 +152,9 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx, who: Authenticate
     let lang = ctx.lang;
     let (d, errors, org, areas) = match choose(&state, &who, lang, &q).await {
         Ok(choice) => {
-            let areas = app::map(&state, &who, lang, &choice).await?;
-            (Some(app::dashboard(&state, &who, lang, &choice, Audience::Page).await?), FieldErrors::new(), choice.organisation, areas)
+            let d = app::dashboard(&state, &who, lang, &choice, Audience::Page).await?;
+            let areas = app::map_of(&state, &d).await?;
+            (Some(d), FieldErrors::new(), choice.organisation, areas)
         }
         Err(errors) => (None, errors, who.account.organisation, Vec::new()),
     };

@@ -1017,6 +1017,23 @@ pub struct MapArea {
 /// outlines carrying the counts.
 pub async fn map(app: &App, who: &Caller, lang: Lang, choice: &Choice) -> Result<Vec<MapArea>> {
     let d = compute(app, who, lang, choice, Audience::Outside, Some(&["territories"][..])).await?;
+    map_of(app, &d).await
+}
+
+/// The map of a dashboard already computed (the figures page shows both: the
+/// territories are not read twice), suppressed as [`map`] is whatever the
+/// dashboard's audience.
+pub async fn map_of(app: &App, d: &Dashboard) -> Result<Vec<MapArea>> {
+    let mut d = Dashboard {
+        organisation_name: d.organisation_name.clone(),
+        groups: d.groups.iter().filter(|g| g.id == "territories").cloned().collect(),
+        trends: Vec::new(),
+        ..*d
+    };
+    if !d.suppressed {
+        d.suppressed = true;
+        apply_suppression(&mut d);
+    }
     let cell = |table: &str, id: &str| -> Cell {
         d.groups
             .iter()

@@ -396,6 +396,21 @@ async fn the_suppression_rule_holds_with_a_lower_threshold_and_complements() {
     // Gender in December: woman 1, man 2 → both hidden, total 3 shown.
     let gender = table("people-gender");
     assert_eq!((value(&gender, "woman", "current"), value(&gender, "man", "current")), (Value::Null, Value::Null));
+    // The figures page draws its map from the dashboard it shows, exact for
+    // the coordinator: the map is suppressed all the same, cell for cell as
+    // the map read on its own.
+    let who = caller(&w, w.coordinator).await;
+    let choice = figures::validate(&w.app.state, &who, veille_i18n::Lang::Fr, &december()).unwrap();
+    let d = figures::dashboard(&w.app.state, &who, veille_i18n::Lang::Fr, &choice, Audience::Page).await.unwrap();
+    assert!(!d.suppressed);
+    type Counts = (String, Option<i64>, Option<i64>, Option<i64>);
+    let cells =
+        |areas: Vec<figures::MapArea>| -> Vec<Counts> { areas.into_iter().map(|a| (a.code, a.reports.value, a.encounters.value, a.sites.value)).collect() };
+    let from_page = cells(figures::map_of(&w.app.state, &d).await.unwrap());
+    assert_eq!(from_page, cells(figures::map(&w.app.state, &who, veille_i18n::Lang::Fr, &choice).await.unwrap()));
+    let shown: Vec<Option<i64>> = from_page.iter().flat_map(|a| [a.1, a.2, a.3]).collect();
+    assert!(shown.iter().any(|v| v.is_some_and(|n| n >= 2)) && shown.iter().any(Option::is_none), "{from_page:?}");
+    assert!(!shown.contains(&Some(1)), "{from_page:?}");
 }
 
 #[tokio::test]
