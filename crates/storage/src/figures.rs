@@ -362,16 +362,14 @@ pub async fn people_by(db: &Db, scope: &Scope, s: &Slice, dim: PersonDim) -> Res
 /// slice in the scope: grouped in the database for the files linked to no
 /// one (each is a person of their own, most of the files met), one row each
 /// for the files with an active link. Then the links, and whether the files
-/// linked to someone met, not met themselves, were met before (a lookup
-/// that stops at the first earlier encounter, see [`met_before`]; left to
-/// itself SQLite went through every earlier encounter of the organisation
-/// for each file, 20× slower; files linked to no one met are not looked up).
-/// Linked files are grouped into people by union-find (instead of a
-/// recursive closure in SQL over every file met, which was most of the
-/// activity report's time at a million encounters); a person is described
-/// by their smallest file met and is `known` when any of their files was
-/// met before. Returning one row per file met (40,000 a month at a million
-/// encounters) cost more than the reads themselves on SQLite.
+/// linked to someone met, not met themselves, were met before (see
+/// [`met_before`]; files linked to no one met are not looked up). Linked
+/// files are grouped into people by union-find (instead of a recursive
+/// closure in SQL over every file met, which was most of the activity
+/// report's time at a million encounters); a person is described by their
+/// smallest file met and is `known` when any of their files was met before.
+/// Returning one row per file met (40,000 a month at a million encounters)
+/// cost more than the reads themselves on SQLite.
 async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, without: &[PersonId]) -> Result<PeopleCounts> {
     let mut p = Params::new();
     let w = encounters_where(scope, s, &mut p);
@@ -383,21 +381,43 @@ async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, w
          WHEN {y} - pp.birth_year < 35 THEN '25_34' WHEN {y} - pp.birth_year < 50 THEN '35_49' \
          WHEN {y} - pp.birth_year < 65 THEN '50_64' ELSE '65_plus' END"
     );
-    // Which files met were met before the slice (in a query of its own,
-    // `k`, joined back to the files met: an `EXISTS` among the columns ran
-    // row by row on PostgreSQL with a plan that took minutes at a million
-    // encounters).
-    let before = met_before(c, scope, s, without, "m", "m.pid", &mut p);
     let links = active_links(without, &mut p);
-    let linked = format!("m.pid IN (SELECT person_a FROM person_links WHERE {links} UNION SELECT person_b FROM person_links WHERE {links})");
-    let sql = format!(
-        "WITH m AS (SELECT DISTINCT ep.person_id AS pid FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out}), \
-              k AS ({before}) \
-         SELECT CASE WHEN {linked} THEN m.pid END AS pid, pp.gender AS g, {band} AS b, \
-                CAST(CASE WHEN k.pid IS NULL THEN 0 ELSE 1 END AS BIGINT) AS kn, COUNT(*) AS n \
-         FROM m JOIN people pp ON pp.id = m.pid LEFT JOIN k ON k.pid = m.pid \
-         GROUP BY 1, 2, 3, 4"
-    );
+    let linked = |file: &str| format!("{file} IN (SELECT person_a FROM person_links WHERE {links} UNION SELECT person_b FROM person_links WHERE {links})");
+    let met = format!("FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out}");
+    let sql = match scope.figures_organisation() {
+        // An organisation's figures: each file met, found from what
+        // describes it (`people … WHERE id IN (files met)`: the files met
+        // become one sorted list, probed in order, instead of a distinct
+        // pass, then a lookup per file — half the time on SQLite, 300 → 170
+        // ms a month at a million encounters), with its first encounter
+        // with the organisation beside it (decision 100).
+        Some(org) => {
+            let (before, org) = (p.push(s.from.as_micros()), p.push_id(org));
+            format!(
+                "SELECT CASE WHEN {} THEN pp.id END AS pid, pp.gender AS g, {band} AS b, \
+                        CAST(CASE WHEN fe.first_at < {before} THEN 1 ELSE 0 END AS BIGINT) AS kn, COUNT(*) AS n \
+                 FROM people pp LEFT JOIN person_first_encounters fe ON fe.person_id = pp.id AND fe.organisation_id = {org} \
+                 WHERE pp.id IN (SELECT ep.person_id {met}) GROUP BY 1, 2, 3, 4",
+                linked("pp.id")
+            )
+        }
+        // Another scope: which files met were met before the slice, in a
+        // query of its own, `k`, joined back to the files met (an `EXISTS`
+        // among the columns ran row by row on PostgreSQL with a plan that
+        // took minutes at a million encounters).
+        None => {
+            let before = met_before(c, scope, s, without, "m", "m.pid", &mut p);
+            format!(
+                "WITH m AS (SELECT DISTINCT ep.person_id AS pid {met}), \
+                      k AS ({before}) \
+                 SELECT CASE WHEN {} THEN m.pid END AS pid, pp.gender AS g, {band} AS b, \
+                        CAST(CASE WHEN k.pid IS NULL THEN 0 ELSE 1 END AS BIGINT) AS kn, COUNT(*) AS n \
+                 FROM m JOIN people pp ON pp.id = m.pid LEFT JOIN k ON k.pid = m.pid \
+                 GROUP BY 1, 2, 3, 4",
+                linked("m.pid")
+            )
+        }
+    };
     let mut files = 0;
     let mut sums: [BTreeMap<String, i64>; 3] = Default::default();
     // The linked files met: (file, gender, band, met before).
@@ -437,27 +457,62 @@ async fn count_linked(
     sums: &mut [BTreeMap<String, i64>; 3],
 ) -> Result<()> {
     let mut p = Params::new();
-    let links_sql = format!("SELECT person_a, person_b FROM person_links WHERE {}", active_links(without, &mut p));
+    let active = active_links(without, &mut p);
+    // An organisation's figures read, with each link, whether each of its
+    // files was first met by the organisation before the slice (one read,
+    // instead of a lookup per list of 500 files: 7.9 ms each on PostgreSQL).
+    let figures = scope.figures_organisation();
+    let links_sql = match figures {
+        Some(org) => {
+            let (before, org) = (p.push(s.from.as_micros()), p.push_id(org));
+            let earlier = |alias: &str| format!("CAST(CASE WHEN {alias}.first_at < {before} THEN 1 ELSE 0 END AS BIGINT)");
+            format!(
+                "SELECT l.person_a, l.person_b, {} AS a_before, {} AS b_before FROM person_links l \
+                 LEFT JOIN person_first_encounters fa ON fa.person_id = l.person_a AND fa.organisation_id = {org} \
+                 LEFT JOIN person_first_encounters fb ON fb.person_id = l.person_b AND fb.organisation_id = {org} WHERE {active}",
+                earlier("fa"),
+                earlier("fb")
+            )
+        }
+        None => format!("SELECT person_a, person_b FROM person_links WHERE {active}"),
+    };
     let mut people = Components::default();
     let mut linked_files = HashSet::new();
+    // The linked files met before the slice (an organisation's figures).
+    let mut before = HashSet::new();
     for r in p.bind(sqlx::query(&links_sql)).fetch_all(&mut *c).await? {
         let (a, b): (PersonId, PersonId) = (r.try_get("person_a")?, r.try_get("person_b")?);
         people.join(a, b);
         linked_files.extend([a, b]);
+        if figures.is_some() {
+            for (file, column) in [(a, "a_before"), (b, "b_before")] {
+                if r.try_get::<i64, _>(column)? == 1 {
+                    before.insert(file);
+                }
+            }
+        }
     }
     let mut known: HashSet<PersonId> = met.iter().filter(|f| f.3).map(|f| people.find(f.0)).collect();
     // The files linked to someone met without being met themselves: met before?
     let met_ids: HashSet<PersonId> = met.iter().map(|f| f.0).collect();
     let roots: HashSet<PersonId> = met_ids.iter().map(|pid| people.find(*pid)).collect();
     let linked: Vec<PersonId> = linked_files.into_iter().filter(|f| !met_ids.contains(f) && roots.contains(&people.find(*f))).collect();
-    // The files asked about as a list of values, not as `people.id IN (…)`:
-    // PostgreSQL scanned every file for the list (23 ms a lookup, 7.9 ms now).
-    for chunk in linked.chunks(500) {
-        let mut p = Params::new();
-        let list: Vec<String> = chunk.iter().map(|f| format!("({})", p.push_id(f))).collect();
-        let sql = met_before(c, scope, s, without, &format!("(VALUES {}) f", list.join(", ")), "f.column1", &mut p);
-        for r in p.bind(sqlx::query(&sql)).fetch_all(&mut *c).await? {
-            known.insert(people.find(r.try_get("pid")?));
+    if figures.is_some() {
+        for f in linked {
+            if before.contains(&f) {
+                known.insert(people.find(f));
+            }
+        }
+    } else {
+        // The files asked about as a list of values, not as `people.id IN (…)`:
+        // PostgreSQL scanned every file for the list (23 ms a lookup, 7.9 ms now).
+        for chunk in linked.chunks(500) {
+            let mut p = Params::new();
+            let list: Vec<String> = chunk.iter().map(|f| format!("({})", p.push_id(f))).collect();
+            let sql = met_before(c, scope, s, without, &format!("(VALUES {}) f", list.join(", ")), "f.column1", &mut p);
+            for r in p.bind(sqlx::query(&sql)).fetch_all(&mut *c).await? {
+                known.insert(people.find(r.try_get("pid")?));
+            }
         }
     }
     // Each person met: their smallest file met, which describes them.
@@ -483,25 +538,16 @@ fn count(sums: &mut [BTreeMap<String, i64>; 3], g: String, b: String, known: boo
 
 /// The files of `from` (a `FROM` item naming each file in the column
 /// `file`) that were met before the slice in the scope, as a query of one
-/// column, `pid`. An organisation's figures read it from each file's first
-/// encounter with the organisation (`person_first_encounters`, kept by the
-/// triggers of migration 0026: one probe a file; decision 100). Another scope
-/// (an account's, which may stop at some territories) asks, for each file,
-/// a lookup that goes from the file to its encounters and stops at the first
-/// earlier one (`CROSS JOIN` keeps SQLite going that way); PostgreSQL is
-/// asked for it row by row (`LATERAL … LIMIT 1`): as a semi-join it hashed
-/// every earlier encounter of the organisation. The files asked about are
-/// never among `without` (the files met and the files linked to them leave
-/// those out already), so the first encounters need not.
+/// column, `pid`, for a scope other than an organisation's figures (an
+/// account's, which may stop at some territories; an organisation's figures
+/// read each file's first encounter with it instead, kept in
+/// `person_first_encounters` by the triggers of migration 0026: decision
+/// 100). For each file, a lookup that goes from the file to its encounters
+/// and stops at the first earlier one (`CROSS JOIN` keeps SQLite going that
+/// way); PostgreSQL is asked for it row by row (`LATERAL … LIMIT 1`): as a
+/// semi-join it hashed every earlier encounter of the organisation.
 fn met_before(c: &AnyConnection, scope: &Scope, s: &Slice, without: &[PersonId], from: &str, file: &str, p: &mut Params) -> String {
     let before = p.push(s.from.as_micros());
-    if let Some(org) = scope.figures_organisation() {
-        let org = p.push_id(org);
-        return format!(
-            "SELECT {file} AS pid FROM {from} JOIN person_first_encounters fe ON fe.person_id = {file} AND fe.organisation_id = {org} \
-             WHERE fe.first_at < {before}"
-        );
-    }
     let earlier = scope.records(&EARLIER, p);
     let out = leave_out("ep2.person_id", without, p);
     let lookup = format!(

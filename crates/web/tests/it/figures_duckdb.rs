@@ -69,6 +69,16 @@ async fn figures_agree_with_duckdb_on_a_generated_instance() {
         let unique = ours.get("encounters-totals/unique_people").cloned().unwrap_or_default();
         let files = ours.get("encounters-totals/files").cloned().unwrap_or_default();
         assert!(unique[0].as_i64() < files[0].as_i64(), "{p:?}: linked files make fewer people than files ({unique} < {files})");
+        // New or known, told the other way — for an account's scope, which
+        // may stop at some territories: a walk through each file's
+        // encounters instead of the organisation's first encounters — gives
+        // the same people on the coordinator's scope, which covers them all.
+        let s = veille_storage::figures::Slice { from: p.start(), to: p.end(), team: None, territory: None };
+        let year = chrono::Datelike::year(&p.first);
+        let by_first = veille_storage::figures::people_counts(app.db(), &veille_storage::Scope::figures_of(org), &s, year).await.unwrap();
+        let by_walk = veille_storage::figures::people_counts(app.db(), &who.scope(), &s, year).await.unwrap();
+        assert!(by_first.novelty.iter().any(|(k, n)| k == "known" && *n > 0), "{p:?}: {by_first:?}");
+        assert_eq!(by_walk, by_first, "{p:?}");
 
         let python = format!("{}/../../.venv/bin/python", env!("CARGO_MANIFEST_DIR"));
         let script = format!("{}/../../bench/figures/duckdb_figures.py", env!("CARGO_MANIFEST_DIR"));
