@@ -13,7 +13,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
-use sqlx::{AnyConnection, Row};
+use sqlx::any::AnyArguments;
+use sqlx::query::{Query, QueryScalar};
+use sqlx::{Any, AnyConnection, Row};
 use veille_domain::{OrganisationId, PersonId, TeamId, TerritoryId, Timestamp};
 
 use crate::db::{Backend, Db, Tx};
@@ -56,12 +58,27 @@ fn team(s: &Slice, column: &str, p: &mut Params) -> String {
     }
 }
 
+/// A read of the figures, planned for its values each time it runs:
+/// PostgreSQL switches a statement prepared on a connection to one generic
+/// plan after five runs, and the generic plans of these reads, which go
+/// through tens of thousands of rows a month, guessed a few thousand (the
+/// people met: nested loops, 300 → 600 ms at a million encounters). Their
+/// planning is small beside their running.
+fn read(sql: &str) -> Query<'_, Any, AnyArguments<'_>> {
+    sqlx::query(sql).persistent(false)
+}
+
+/// A count of the figures, planned as [`read`].
+fn read_count(sql: &str) -> QueryScalar<'_, Any, i64, AnyArguments<'_>> {
+    sqlx::query_scalar(sql).persistent(false)
+}
+
 async fn grouped(db: &Db, sql: &str, p: &Params) -> Result<Counts> {
     grouped_on(&mut *db.pool().acquire().await?, sql, p).await
 }
 
 async fn grouped_on(c: &mut AnyConnection, sql: &str, p: &Params) -> Result<Counts> {
-    let rows = p.bind(sqlx::query(sql)).fetch_all(&mut *c).await?;
+    let rows = p.bind(read(sql)).fetch_all(&mut *c).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let k: Option<String> = r.try_get("k")?;
@@ -71,7 +88,7 @@ async fn grouped_on(c: &mut AnyConnection, sql: &str, p: &Params) -> Result<Coun
 }
 
 async fn scalar(db: &Db, sql: &str, p: &Params) -> Result<i64> {
-    Ok(p.bind_scalar(sqlx::query_scalar::<_, i64>(sql)).fetch_one(db.pool()).await?)
+    Ok(p.bind_scalar(read_count(sql)).fetch_one(db.pool()).await?)
 }
 
 /// A sum of `CASE` tests, one per code, as one row: how many rows hold each
@@ -87,7 +104,7 @@ async fn per_code_on(c: &mut AnyConnection, list: &str, from_where: &str, codes:
             format!("CAST(COALESCE(SUM(CASE WHEN (',' || {list} || ',') LIKE {} THEN 1 ELSE 0 END), 0) AS BIGINT) AS c{i}", p.push(format!("%,{c},%")))
         })
         .collect();
-    let row = p.bind(sqlx::query(&format!("SELECT {} {from_where}", sums.join(", ")))).fetch_one(&mut *c).await?;
+    let row = p.bind(read(&format!("SELECT {} {from_where}", sums.join(", ")))).fetch_one(&mut *c).await?;
     codes.iter().enumerate().map(|(i, c)| Ok(((*c).to_owned(), row.try_get::<i64, _>(format!("c{i}").as_str())?))).collect()
 }
 
@@ -170,7 +187,7 @@ pub async fn report_facts(db: &Db, scope: &Scope, s: &Slice) -> Result<ReportFac
     let mut p = Params::new();
     let fw = reports_where(scope, s, &mut p);
     let rows = p
-        .bind(sqlx::query(&format!(
+        .bind(read(&format!(
             "SELECT source, CAST(COALESCE(level_override, level) AS BIGINT) AS lv, channel, status, COALESCE(territory_id, '') AS t, situations, \
              CAST(CASE WHEN duplicate_of IS NULL THEN 0 ELSE 1 END AS BIGINT) AS dup, answered_at - created_at AS d {fw}"
         )))
@@ -259,7 +276,7 @@ async fn files_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, without: &[Pe
     let w = encounters_where(scope, s, &mut p);
     let out = leave_out("ep.person_id", without, &mut p);
     let sql = format!("SELECT COUNT(DISTINCT ep.person_id) FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out}");
-    Ok(p.bind_scalar(sqlx::query_scalar::<_, i64>(&sql)).fetch_one(&mut *c).await?)
+    Ok(p.bind_scalar(read_count(&sql)).fetch_one(&mut *c).await?)
 }
 
 /// Encounters in the slice by the territory they were placed in (its id;
@@ -271,7 +288,7 @@ pub async fn encounters_by_territory(db: &Db, scope: &Scope, s: &Slice) -> Resul
     let mut p = Params::new();
     let w = encounters_where(scope, s, &mut p);
     let rows = p
-        .bind(sqlx::query(&format!(
+        .bind(read(&format!(
             "SELECT COALESCE(e.territory_id, '') AS k, COUNT(*) AS n, CAST(COALESCE(SUM(e.unidentified_count), 0) AS BIGINT) AS u \
              FROM encounters e WHERE {w} GROUP BY COALESCE(e.territory_id, '')"
         )))
@@ -422,7 +439,7 @@ async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, w
     let mut sums: [BTreeMap<String, i64>; 3] = Default::default();
     // The linked files met: (file, gender, band, met before).
     let mut met: Vec<(PersonId, String, String, bool)> = Vec::new();
-    for r in p.bind(sqlx::query(&sql)).fetch_all(&mut *c).await? {
+    for r in p.bind(read(&sql)).fetch_all(&mut *c).await? {
         let (g, b): (Option<String>, Option<String>) = (r.try_get("g")?, r.try_get("b")?);
         let (g, b, known, n) = (g.unwrap_or_default(), b.unwrap_or_default(), r.try_get::<i64, _>("kn")? == 1, r.try_get::<i64, _>("n")?);
         files += n;
@@ -480,7 +497,7 @@ async fn count_linked(
     let mut linked_files = HashSet::new();
     // The linked files met before the slice (an organisation's figures).
     let mut before = HashSet::new();
-    for r in p.bind(sqlx::query(&links_sql)).fetch_all(&mut *c).await? {
+    for r in p.bind(read(&links_sql)).fetch_all(&mut *c).await? {
         let (a, b): (PersonId, PersonId) = (r.try_get("person_a")?, r.try_get("person_b")?);
         people.join(a, b);
         linked_files.extend([a, b]);
@@ -510,7 +527,7 @@ async fn count_linked(
             let mut p = Params::new();
             let list: Vec<String> = chunk.iter().map(|f| format!("({})", p.push_id(f))).collect();
             let sql = met_before(c, scope, s, without, &format!("(VALUES {}) f", list.join(", ")), "f.column1", &mut p);
-            for r in p.bind(sqlx::query(&sql)).fetch_all(&mut *c).await? {
+            for r in p.bind(read(&sql)).fetch_all(&mut *c).await? {
                 known.insert(people.find(r.try_get("pid")?));
             }
         }
@@ -727,7 +744,7 @@ pub async fn occupancy(db: &Db, scope: &Scope, organisation: OrganisationId, s: 
     let lo = format!("(CASE WHEN s.from_night > {a} THEN s.from_night ELSE {a} END)");
     let hi = format!("(CASE WHEN s.to_night < {b} THEN s.to_night ELSE {b} END)");
     let row = p
-        .bind(sqlx::query(&format!(
+        .bind(read(&format!(
             "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(s.places * ({hi} - {lo})), 0) AS BIGINT) AS taken FROM stays s \
              WHERE s.status IN ('present', 'left') AND s.from_night < {b} AND s.to_night > {a}{terr} AND {allowed}"
         )))
@@ -756,7 +773,7 @@ pub async fn sessions_by_kind(db: &Db, scope: &Scope, s: &Slice) -> Result<Vec<(
     let terr = territory(s, "m.territory_id", &mut p);
     let allowed = scope.records(&crate::meetings::MEETING_COLUMNS, &mut p);
     let rows = p
-        .bind(sqlx::query(&format!(
+        .bind(read(&format!(
             "SELECT m.kind AS k, COUNT(*) AS n, CAST(COALESCE(SUM(COALESCE(a.c, 0)), 0) AS BIGINT) AS att FROM meetings m \
              LEFT JOIN (SELECT meeting_id, SUM(count) AS c FROM meeting_attendees GROUP BY meeting_id) a ON a.meeting_id = m.id \
              WHERE m.status = 'held' AND {w}{terr} AND {allowed} GROUP BY m.kind"
@@ -834,7 +851,7 @@ pub async fn site_population(db: &Db, scope: &Scope, s: &Slice, bounds: &[Timest
     let terr = territory(s, "s.territory_id", &mut p);
     let allowed = scope.records(&SITE_COLUMNS, &mut p);
     let rows = p
-        .bind(sqlx::query(&format!(
+        .bind(read(&format!(
             "SELECT b, k, CAST(SUM(people) AS BIGINT) AS n FROM (\
                SELECT b, k, people, ROW_NUMBER() OVER (PARTITION BY site_id, b ORDER BY observed_at DESC, id DESC) AS rn FROM (\
                  SELECT CAST({case} AS BIGINT) AS b, s.kind AS k, o.site_id, o.observed_at, o.id, o.people \
@@ -909,7 +926,7 @@ pub async fn trend(db: &Db, scope: &Scope, s: &Slice, kind: Trend, bounds: &[Tim
                 format!("(SELECT COUNT(*) FROM {table} WHERE {at} >= {lo} AND {at} < {hi}{terr}{tm} AND {allowed})")
             })
             .collect();
-        let row = p.bind(sqlx::query(&format!("SELECT {}", counts.join(", ")))).fetch_one(db.pool()).await?;
+        let row = p.bind(read(&format!("SELECT {}", counts.join(", ")))).fetch_one(db.pool()).await?;
         for (i, slot) in out.iter_mut().enumerate() {
             *slot = row.try_get(i)?;
         }
@@ -921,7 +938,7 @@ pub async fn trend(db: &Db, scope: &Scope, s: &Slice, kind: Trend, bounds: &[Tim
         case.push_str(" END");
         let (lo, hi) = (p.push(bounds[0].as_micros()), p.push(bounds[n].as_micros()));
         let rows = p
-            .bind(sqlx::query(&format!(
+            .bind(read(&format!(
                 "SELECT CAST({case} AS BIGINT) AS b, COUNT(*) AS n FROM {table} WHERE {at} >= {lo} AND {at} < {hi}{terr}{tm} AND {allowed} GROUP BY 1"
             )))
             .fetch_all(db.pool())
@@ -1114,7 +1131,7 @@ pub async fn tally_out(tx: &mut Tx, people: &[PersonId]) -> Result<()> {
         seeds.join(" UNION ")
     );
     let mut periods: BTreeSet<(String, String, NaiveDate, NaiveDate)> = BTreeSet::new();
-    for r in p.bind(sqlx::query(&sql)).fetch_all(&mut *c).await? {
+    for r in p.bind(read(&sql)).fetch_all(&mut *c).await? {
         let org: String = r.try_get("o")?;
         for (k, a, b) in calendar_periods(Timestamp::from_micros(r.try_get("at")?)) {
             periods.insert((org.clone(), k, a, b));
