@@ -80,7 +80,8 @@ pub async fn insert(tx: &mut Tx, table: &str, columns: &[&str], rows: &[Vec<Cell
     Ok(written)
 }
 
-/// Refreshes the query planner's statistics after a bulk load, in full.
+/// Refreshes the query planner's statistics after a bulk load, in full (on
+/// PostgreSQL with a vacuum: [`Db::gather_statistics`]).
 /// PostgreSQL plans from them: a server whose autovacuum is off, or has not
 /// come round yet, plans tables of a million rows as nearly empty (one
 /// figures query, a semi-join over the month's files, then ran as a nested

@@ -308,12 +308,17 @@ impl Db {
     }
 
     /// Gathers the planner's statistics of every table, after a bulk load:
-    /// `ANALYZE` on both engines (on SQLite, the small tables' then dropped,
-    /// as [`Db::refresh_statistics`] does).
+    /// `ANALYZE` on SQLite (the small tables' then dropped, as
+    /// [`Db::refresh_statistics`] does); `VACUUM (ANALYZE)` on PostgreSQL,
+    /// what autovacuum does after such a load when it is on and has come
+    /// round: with the statistics, the visibility map, without which no scan
+    /// reads an index alone (a month's files met at a million encounters
+    /// read every encounter, 420 → 310 ms). It neither locks out reads nor
+    /// writes, and runs outside any transaction.
     pub async fn gather_statistics(&self) -> Result<()> {
         match self.backend {
             Backend::Sqlite => self.sqlite_statistics("ANALYZE").await,
-            Backend::Postgres => sqlx::query("ANALYZE").execute(&self.pool).await.map(drop).map_err(Into::into),
+            Backend::Postgres => sqlx::query("VACUUM (ANALYZE)").persistent(false).execute(&self.pool).await.map(drop).map_err(Into::into),
         }
     }
 
