@@ -238,28 +238,53 @@ fn request_row(r: &sqlx::any::AnyRow) -> Result<ServiceRequest> {
 /// Writes a request of `organisation` (status `sent`).
 pub async fn create_request(tx: &mut Tx, organisation: OrganisationId, n: &NewRequest, by: Option<UserId>, now: Timestamp) -> Result<ServiceRequestId> {
     let id = ServiceRequestId::new();
-    sqlx::query(
-        "INSERT INTO service_requests (id, organisation_id, territory_id, service_id, category, place, lon, lat, description, urgency, origin_kind, \
-         origin_id, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), CAST($8 AS DOUBLE PRECISION), \
-         $9, $10, $11, $12, $13, $14, $14)",
-    )
-    .bind(id)
-    .bind(organisation)
-    .bind(n.territory)
-    .bind(n.service)
-    .bind(n.category.code())
-    .bind(n.place.as_str())
-    .bind(real_text(n.point.map(|p| p.0)))
-    .bind(real_text(n.point.map(|p| p.1)))
-    .bind(n.description.as_str())
-    .bind(n.urgency.code())
-    .bind(n.origin_kind)
-    .bind(n.origin_id.clone())
-    .bind(by)
-    .bind(now.as_micros())
-    .execute(&mut **tx)
-    .await?;
+    create_requests(tx, &[(id, organisation, n, now)], by).await?;
     Ok(id)
+}
+
+/// Writes requests (status `sent`), each of its organisation and made at its
+/// instant, in one statement (its text depends only on how many).
+pub async fn create_requests(tx: &mut Tx, all: &[(ServiceRequestId, OrganisationId, &NewRequest, Timestamp)], by: Option<UserId>) -> Result<()> {
+    if all.is_empty() {
+        return Ok(());
+    }
+    const BINDS: usize = 14;
+    let rows: Vec<String> = (0..all.len())
+        .map(|i| {
+            let mut k: Vec<String> = (1..=BINDS).map(|n| format!("${}", i * BINDS + n)).collect();
+            for point in &mut k[6..8] {
+                *point = format!("CAST({point} AS DOUBLE PRECISION)");
+            }
+            // Created and updated at the same instant.
+            k.push(format!("${}", i * BINDS + BINDS));
+            format!("({})", k.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO service_requests (id, organisation_id, territory_id, service_id, category, place, lon, lat, description, urgency, origin_kind, \
+         origin_id, created_by, created_at, updated_at) VALUES {}",
+        rows.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for (id, organisation, n, at) in all {
+        q = q
+            .bind(*id)
+            .bind(*organisation)
+            .bind(n.territory)
+            .bind(n.service)
+            .bind(n.category.code())
+            .bind(n.place.as_str())
+            .bind(real_text(n.point.map(|p| p.0)))
+            .bind(real_text(n.point.map(|p| p.1)))
+            .bind(n.description.as_str())
+            .bind(n.urgency.code())
+            .bind(n.origin_kind)
+            .bind(n.origin_id.clone())
+            .bind(by)
+            .bind(at.as_micros());
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Gives a request its link (token and oral code stored hashed).

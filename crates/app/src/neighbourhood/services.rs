@@ -451,39 +451,49 @@ pub(crate) async fn prepare_report_requests(app: &App, territory: Option<Territo
     Ok(ReportRequests { base: base(app), each })
 }
 
-/// Writes the prepared requests of the report `report` in the intake's
-/// transaction, owned by the organisation that keeps each service (its
-/// queue), with the report's photo, on both timelines, audited.
-pub(crate) async fn write_report_requests(
+/// A report of the intake's group and the requests prepared for it: its
+/// id, its row, its photo, its requests, when it was received.
+pub(crate) type ReportOfGroup<'a> = (ReportId, &'a veille_storage::reports::NewReport, Option<&'a Photo>, &'a ReportRequests, Timestamp);
+
+/// Writes the prepared requests of a group of reports in the intake's
+/// transaction — one statement for every request of the group —, owned by
+/// the organisation that keeps each service (its queue), with the report's
+/// photo; their events on both timelines and their audit entries are added
+/// to the group's (`events`, `entries`), which the caller appends.
+pub(crate) async fn write_report_requests<'a>(
     tx: &mut Tx,
-    report: ReportId,
-    new: &veille_storage::reports::NewReport,
-    photo: Option<&Photo>,
-    requests: &ReportRequests,
-    now: Timestamp,
+    group: &[ReportOfGroup<'a>],
+    events: &mut Vec<NewEvent<'a>>,
+    entries: &mut Vec<audit::NewEntry<'a>>,
 ) -> veille_storage::error::Result<()> {
-    for (s, told) in &requests.each {
-        let req = NewRequest {
-            territory: new.territory,
-            service: s.id,
-            category: s.category,
-            place: new.address.clone(),
-            point: new.lon.zip(new.lat),
-            description: new.description.clone(),
-            urgency: Urgency::Normal,
-            origin_kind: "report",
-            origin_id: Some(report.to_string()),
-        };
-        let id = store::create_request(tx, s.organisation, &req, None, now).await?;
-        if let Some(p) = photo {
-            store::add_photo(tx, id, p, now).await?;
+    let mut made = Vec::new();
+    for (report, new, photo, requests, at) in group {
+        for (s, told) in &requests.each {
+            let req = NewRequest {
+                territory: new.territory,
+                service: s.id,
+                category: s.category,
+                place: new.address.clone(),
+                point: new.lon.zip(new.lat),
+                description: new.description.clone(),
+                urgency: Urgency::Normal,
+                origin_kind: "report",
+                origin_id: Some(report.to_string()),
+            };
+            made.push((ServiceRequestId::new(), req, s, told, *report, *photo, requests.base.as_str(), *at));
         }
-        timeline::append(tx, &NewEvent::new(RecordKind::ServiceRequest, id, now, None, "created").change(None, Some("sent"))).await?;
-        timeline::append(tx, &NewEvent::new(RecordKind::Report, report, now, None, "service_request").change(None, Some(&s.name))).await?;
-        tell(tx, &requests.base, id, s, told, now).await?;
+    }
+    let rows: Vec<_> = made.iter().map(|(id, req, s, _, _, _, _, at)| (*id, s.organisation, req, *at)).collect();
+    store::create_requests(tx, &rows, None).await?;
+    for (id, _, s, told, report, photo, base, at) in made {
+        if let Some(p) = photo {
+            store::add_photo(tx, id, p, at).await?;
+        }
+        events.push(NewEvent::new(RecordKind::ServiceRequest, id, at, None, "created").change(None, Some("sent")));
+        events.push(NewEvent::new(RecordKind::Report, report, at, None, "service_request").change(None, Some(&s.name)));
+        tell(tx, base, id, s, told, at).await?;
         let detail = serde_json::json!({"service": s.id.to_string(), "category": s.category.code(), "origin": "report", "origin_id": report.to_string(), "via": "intake"});
-        audit::append(tx, audit::NewEntry::about(now, None, "create", "service_request", Some(id.to_string()), Some(s.organisation)).with_detail(detail))
-            .await?;
+        entries.push(audit::NewEntry::about(at, None, "create", "service_request", Some(id.to_string()), Some(s.organisation)).with_detail(detail));
     }
     Ok(())
 }

@@ -7,8 +7,9 @@
 //! report of the batch is written again alone, so one bad report never costs
 //! the others theirs; a clashing reference is drawn again, up to three times.
 //! A report of dysfunctions makes its requests to city services in the same
-//! transaction (who is told of them is read before: see
-//! `neighbourhood::services::prepare_report_requests`).
+//! transaction, the group's requests in one statement and their timeline
+//! events and audit entries with the reports' (who is told of them is read
+//! before: see `neighbourhood::services::prepare_report_requests`).
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -163,6 +164,9 @@ pub(crate) async fn write(tx: &mut Tx, all: &[&Pending]) -> std::result::Result<
         }
         entries.push(audit::NewEntry::about(p.at, p.author, "create", "report", Some(id.to_string()), p.organisation).with_detail(p.detail.clone()));
     }
+    let with_requests: Vec<_> =
+        all.iter().zip(&ids).filter_map(|(p, id)| p.requests.as_ref().map(|r| (*id, &p.new, p.photo.as_ref().map(|(photo, _)| photo), r, p.at))).collect();
+    crate::neighbourhood::services::write_report_requests(tx, &with_requests, &mut events, &mut entries).await?;
     timeline::append_all(tx, &events).await?;
     audit::append_all(tx, &entries).await?;
     for (p, id) in all.iter().zip(&ids) {
@@ -180,9 +184,6 @@ pub(crate) async fn write(tx: &mut Tx, all: &[&Pending]) -> std::result::Result<
                 None => lang.tf("report.mail.taken_in_body", &[("reference", reference), ("link", &mail.link)]),
             };
             outbox::enqueue(tx, &mail.to, &subject, &body, p.at).await?;
-        }
-        if let Some(requests) = &p.requests {
-            crate::neighbourhood::services::write_report_requests(tx, *id, &p.new, p.photo.as_ref().map(|(photo, _)| photo), requests, p.at).await?;
         }
     }
     Ok(ids)

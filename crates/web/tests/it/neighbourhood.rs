@@ -525,6 +525,27 @@ async fn reports_arriving_together_tell_the_services_own_accounts_of_each_reques
     let all = veille_storage::reports::list(w.app.db(), &everything(), &Default::default(), 10).await.unwrap();
     let social = all.iter().find(|r| r.situations.iter().any(|s| s == "person_in_distress")).unwrap();
     assert_eq!(social.team, Some(w.normal_team));
+    // Each request comes from its own street light's report (written with the
+    // others of its group, whatever the group), with what that report said,
+    // on both timelines.
+    let mut origins = Vec::new();
+    for request in &requests {
+        let report = all.iter().find(|r| Some(r.id.to_string()) == request.origin_id).expect("the request names its report");
+        assert!(report.situations.iter().any(|s| s == "street_lighting"), "{:?}", report.situations);
+        assert_eq!(request.description, report.description);
+        let on_report = crate::helpers::report_events(w.app.db(), report.id).await.unwrap();
+        assert!(
+            on_report.iter().any(|e| e.kind == "service_request" && e.to.as_deref() == Some("Éclairage des résidences")),
+            "the report's timeline tells of its request: {on_report:?}"
+        );
+        let on_request = veille_storage::timeline::of(w.app.db(), veille_domain::records::RecordKind::ServiceRequest, request.id).await.unwrap();
+        assert_eq!(on_request.first().map(|e| (e.kind.as_str(), e.to.as_deref())), Some(("created", Some("sent"))), "{on_request:?}");
+        origins.push(report.id);
+    }
+    origins.sort();
+    origins.dedup();
+    assert_eq!(origins.len(), 2, "one request for each street light's report");
+    assert!(crate::helpers::report_events(w.app.db(), social.id).await.unwrap().iter().all(|e| e.kind != "service_request"));
 }
 
 #[tokio::test]
