@@ -78,7 +78,7 @@ pub struct App {
     pub duplicates: Arc<people::duplicates::DuplicateIndex>,
     /// The audit chain's sealer (its MAC key, kept outside the database, and window).
     pub audit: Arc<veille_storage::audit::Sealer>,
-    /// The intake's group commit (the writer task of this instance).
+    /// The intake's group commit (the writer tasks of this instance).
     pub committer: reports::Committer,
 }
 

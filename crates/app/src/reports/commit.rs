@@ -1,7 +1,7 @@
 //! The intake's group commit: reports received at the same moment, through
 //! any channel, are written in one transaction — one multi-row statement per
-//! table, one commit (one fsync) for all of them — by one writer task per
-//! instance (decision 77). A request is answered only once its transaction
+//! table, one commit (one fsync) for all of them — by the writer task of
+//! the instance (decision 77; two on PostgreSQL, decision 102). A request is answered only once its transaction
 //! has committed, so an acknowledged report survives a crash as before. When
 //! the shared transaction fails (a reference that clashes, a constraint), each
 //! report of the batch is written again alone, so one bad report never costs
@@ -76,11 +76,23 @@ pub struct Committer {
     jobs: mpsc::Sender<Job>,
 }
 
+/// Writer tasks of an instance on PostgreSQL: while one waits for its
+/// commit (the WAL flushed to disk), the other writes the next group.
+/// SQLite lets one writer in at a time: one task.
+const POSTGRES_WRITERS: usize = 2;
+
 impl Committer {
-    /// Starts the writer task of this instance on the current runtime.
+    /// Starts the writer tasks of this instance on the current runtime.
     pub fn start(db: Db) -> Self {
         let (jobs, rx) = mpsc::channel(4 * MOST);
-        tokio::spawn(run(db, rx));
+        let writers = match db.backend() {
+            veille_storage::Backend::Postgres => POSTGRES_WRITERS,
+            veille_storage::Backend::Sqlite => 1,
+        };
+        let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..writers {
+            tokio::spawn(run(db.clone(), rx.clone()));
+        }
         Self { jobs }
     }
 
@@ -92,9 +104,11 @@ impl Committer {
     }
 }
 
-async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
+async fn run(db: Db, rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
     let mut batch = Vec::with_capacity(MOST);
-    while rx.recv_many(&mut batch, MOST).await > 0 {
+    // The queue is taken by one writer at a time, for as long as it takes
+    // what is waiting (or waits for the next report).
+    while rx.lock().await.recv_many(&mut batch, MOST).await > 0 {
         let together = async {
             let mut tx = db.begin().await?;
             let all: Vec<&Pending> = batch.iter().map(|j| &j.pending).collect();
