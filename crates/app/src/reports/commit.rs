@@ -1,8 +1,9 @@
 //! The intake's group commit: reports received at the same moment, through
 //! any channel, are written in one transaction — one multi-row statement per
 //! table, one commit (one fsync) for all of them — by the writer task of
-//! the instance (decision 77; two on PostgreSQL, decision 102). A request is answered only once its transaction
-//! has committed, so an acknowledged report survives a crash as before. When
+//! the instance (decision 77; two on PostgreSQL, decision 102). A request
+//! is answered only once its transaction has committed, so an acknowledged
+//! report survives a crash as before. When
 //! the shared transaction fails (a reference that clashes, a constraint), each
 //! report of the batch is written again alone, so one bad report never costs
 //! the others theirs; a clashing reference is drawn again, up to three times.
