@@ -252,12 +252,10 @@ pub async fn append_all(tx: &mut Tx, entries: &[NewEntry<'_>]) -> Result<()> {
         return Ok(());
     }
     const BINDS: usize = 9;
-    let rows: Vec<String> =
-        (0..entries.len()).map(|i| format!("({})", (1..=BINDS).map(|k| format!("${}", i * BINDS + k)).collect::<Vec<_>>().join(", "))).collect();
     let sql = format!(
         "INSERT INTO audit_log (id, at, actor_user_id, actor_organisation_id, action, record_kind, record_id, \
          record_organisation_id, detail) VALUES {}",
-        rows.join(", ")
+        crate::sql::values_rows(entries.len(), BINDS, |_| {})
     );
     let mut q = sqlx::query(&sql);
     for new in entries {

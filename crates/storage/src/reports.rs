@@ -261,18 +261,13 @@ pub async fn create_all(tx: &mut Tx, new: &[(&NewReport, Timestamp)]) -> Result<
     if new.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<String> = (0..new.len())
-        .map(|i| {
-            let p = |k: usize| format!("${}", i * CREATE_BINDS + k);
-            let mut cells: Vec<String> = (1..=CREATE_BINDS).map(p).collect();
-            cells[6] = format!("CAST({} AS DOUBLE PRECISION)", cells[6]);
-            cells[7] = format!("CAST({} AS DOUBLE PRECISION)", cells[7]);
-            // `updated_at` is `created_at`.
-            cells.insert(4, cells[3].clone());
-            format!("({})", cells.join(", "))
-        })
-        .collect();
-    let sql = format!("INSERT INTO reports ({CREATE_COLUMNS}) VALUES {}", rows.join(", "));
+    let rows = crate::sql::values_rows(new.len(), CREATE_BINDS, |cells| {
+        cells[6] = format!("CAST({} AS DOUBLE PRECISION)", cells[6]);
+        cells[7] = format!("CAST({} AS DOUBLE PRECISION)", cells[7]);
+        // `updated_at` is `created_at`.
+        cells.insert(4, cells[3].clone());
+    });
+    let sql = format!("INSERT INTO reports ({CREATE_COLUMNS}) VALUES {rows}");
     let ids: Vec<ReportId> = new.iter().map(|_| ReportId::new()).collect();
     let mut q = sqlx::query(&sql);
     for ((new, now), id) in new.iter().zip(&ids) {

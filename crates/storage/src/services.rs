@@ -249,21 +249,16 @@ pub async fn create_requests(tx: &mut Tx, all: &[(ServiceRequestId, Organisation
         return Ok(());
     }
     const BINDS: usize = 14;
-    let rows: Vec<String> = (0..all.len())
-        .map(|i| {
-            let mut k: Vec<String> = (1..=BINDS).map(|n| format!("${}", i * BINDS + n)).collect();
-            for point in &mut k[6..8] {
-                *point = format!("CAST({point} AS DOUBLE PRECISION)");
-            }
-            // Created and updated at the same instant.
-            k.push(format!("${}", i * BINDS + BINDS));
-            format!("({})", k.join(", "))
-        })
-        .collect();
+    let rows = crate::sql::values_rows(all.len(), BINDS, |k| {
+        for point in &mut k[6..8] {
+            *point = format!("CAST({point} AS DOUBLE PRECISION)");
+        }
+        // Created and updated at the same instant.
+        k.push(k[BINDS - 1].clone());
+    });
     let sql = format!(
         "INSERT INTO service_requests (id, organisation_id, territory_id, service_id, category, place, lon, lat, description, urgency, origin_kind, \
-         origin_id, created_by, created_at, updated_at) VALUES {}",
-        rows.join(", ")
+         origin_id, created_by, created_at, updated_at) VALUES {rows}"
     );
     let mut q = sqlx::query(&sql);
     for (id, organisation, n, at) in all {

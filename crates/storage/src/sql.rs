@@ -65,6 +65,21 @@ impl Window {
     }
 }
 
+/// The `VALUES` rows of a multi-row INSERT: `rows` rows of `binds` values
+/// each, numbered in bind order (`$1`, `$2`…), joined; `shape` may change a
+/// row's placeholders before it is written (a cast, a column given the same
+/// value as another). The text depends only on how many rows.
+pub(crate) fn values_rows(rows: usize, binds: usize, shape: impl Fn(&mut Vec<String>)) -> String {
+    (0..rows)
+        .map(|i| {
+            let mut cells: Vec<String> = (1..=binds).map(|k| format!("${}", i * binds + k)).collect();
+            shape(&mut cells);
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The values of a query being built, in placeholder order.
 #[derive(Clone, Debug, Default)]
 pub struct Params(Vec<Value>);

@@ -466,13 +466,24 @@ pub(crate) async fn write_report_requests<'a>(
     events: &mut Vec<NewEvent<'a>>,
     entries: &mut Vec<audit::NewEntry<'a>>,
 ) -> veille_storage::error::Result<()> {
+    /// A request of the group, before and after its row is written.
+    struct Made<'a> {
+        id: ServiceRequestId,
+        row: NewRequest,
+        service: &'a CityService,
+        told: &'a Told,
+        report: ReportId,
+        photo: Option<&'a Photo>,
+        base: &'a str,
+        at: Timestamp,
+    }
     let mut made = Vec::new();
     for (report, new, photo, requests, at) in group {
-        for (s, told) in &requests.each {
-            let req = NewRequest {
+        for (service, told) in &requests.each {
+            let row = NewRequest {
                 territory: new.territory,
-                service: s.id,
-                category: s.category,
+                service: service.id,
+                category: service.category,
                 place: new.address.clone(),
                 point: new.lon.zip(new.lat),
                 description: new.description.clone(),
@@ -480,12 +491,12 @@ pub(crate) async fn write_report_requests<'a>(
                 origin_kind: "report",
                 origin_id: Some(report.to_string()),
             };
-            made.push((ServiceRequestId::new(), req, s, told, *report, *photo, requests.base.as_str(), *at));
+            made.push(Made { id: ServiceRequestId::new(), row, service, told, report: *report, photo: *photo, base: &requests.base, at: *at });
         }
     }
-    let rows: Vec<_> = made.iter().map(|(id, req, s, _, _, _, _, at)| (*id, s.organisation, req, *at)).collect();
+    let rows: Vec<_> = made.iter().map(|m| (m.id, m.service.organisation, &m.row, m.at)).collect();
     store::create_requests(tx, &rows, None).await?;
-    for (id, _, s, told, report, photo, base, at) in made {
+    for Made { id, service: s, told, report, photo, base, at, .. } in made {
         if let Some(p) = photo {
             store::add_photo(tx, id, p, at).await?;
         }

@@ -3,10 +3,10 @@
 //! table, one commit (one fsync) for all of them — by the writer task of
 //! the instance (decision 77; two on PostgreSQL, decision 102). A request
 //! is answered only once its transaction has committed, so an acknowledged
-//! report survives a crash as before. When
-//! the shared transaction fails (a reference that clashes, a constraint), each
-//! report of the batch is written again alone, so one bad report never costs
-//! the others theirs; a clashing reference is drawn again, up to three times.
+//! report survives a crash as before. When the shared transaction fails (a
+//! reference that clashes, a constraint), each report of the batch is
+//! written again alone, so one bad report never costs the others theirs; a
+//! clashing reference is drawn again, up to three times.
 //! A report of dysfunctions makes its requests to city services in the same
 //! transaction, the group's requests in one statement and their timeline
 //! events and audit entries with the reports' (who is told of them is read
