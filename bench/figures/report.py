@@ -28,7 +28,8 @@ for engine in engines.split(","):
     if ours.get("not_compared"):
         details.append(f"- {engine}: not compared (tables DuckDB's script does not compute yet): " + ", ".join(ours["not_compared"]) + ".")
     for path, t in (ours.get("pages") or {}).items():
-        page_rows.append(f"| {engine} | `{path}` | {t['n']} | {t['p50']:.0f} | {t['p95']:.0f} | {t['max']:.0f} | "
+        first = f"{t['first']:.0f}" if "first" in t else "–"
+        page_rows.append(f"| {engine} | `{path}` | {first} | {t['n']} | {t['p50']:.0f} | {t['p95']:.0f} | {t['max']:.0f} | "
                          f"{'met' if t['p95'] <= 200 else '**missed**'} |")
     if diff:
         details.append(f"- {engine}: **figures differ**: " + "; ".join(ours["first_differences"]))
@@ -58,11 +59,13 @@ if page_rows:
 ### Dashboards and list pages at that size (through HTTP)
 
 The real application served on a loopback port by the benchmark process, each page asked by the organisation's
-coordinator (a session cookie), one request at a time after one warm-up; latency from the request's send to the
-last byte of the page.
+coordinator (a session cookie), one request at a time after a first one timed apart; latency from the request's
+send to the last byte of the page. The first request of `/figures` computes the month's dashboard; the instance
+keeps it and shows it again while nothing it counts changes (decision 103): the requests after it are the month's
+figures asked again, the first is what it costs once a change was made.
 
-| engine | page | requests | p50 (ms) | p95 (ms) | slowest (ms) | target (p95 ≤ 200 ms) |
-|---|---|---:|---:|---:|---:|---|
+| engine | page | first request (ms) | requests | p50 (ms) | p95 (ms) | slowest (ms) | target (p95 ≤ 200 ms) |
+|---|---|---:|---:|---:|---:|---:|---|
 """ + "\n".join(page_rows) + "\n"
 
 path = "docs/benchmarks.md"

@@ -80,6 +80,8 @@ pub struct App {
     pub audit: Arc<veille_storage::audit::Sealer>,
     /// The intake's group commit (the writer tasks of this instance).
     pub committer: reports::Committer,
+    /// The dashboards of past periods kept while what they count is unchanged.
+    pub figures: Arc<figures::kept::Kept>,
 }
 
 impl App {
@@ -98,6 +100,7 @@ impl App {
             territories: Arc::new(RwLock::new(TerritoryIndex::new(Vec::new()))),
             reports_cache: Arc::new(reports::Cache::default()),
             duplicates: Arc::default(),
+            figures: Arc::default(),
         };
         territories::reload_index(&app).await?;
         Ok(app)

@@ -108,6 +108,41 @@ async fn per_code_on(c: &mut AnyConnection, list: &str, from_where: &str, codes:
     codes.iter().enumerate().map(|(i, c)| Ok(((*c).to_owned(), row.try_get::<i64, _>(format!("c{i}").as_str())?))).collect()
 }
 
+// ---------------------------------------------------------------- what may have changed
+
+/// Microseconds in a day: the figures' epochs count changes by UTC day.
+const DAY_MICROS: i64 = 86_400_000_000;
+/// The last day the epochs count (migration 0028): later days share it.
+const LAST_EPOCH_DAY: i64 = 84_000;
+/// How long after its end a period's figures may be kept: rows about the
+/// last hour do not move the epochs (migration 0028), an hour more is the
+/// margin for a write begun before it and committed after.
+const KEEP_AFTER_MICROS: i64 = 2 * 3_600_000_000;
+
+/// The epoch of the figures of every day before `to`: a number that changes
+/// whenever a row those figures count changes (a trigger of migration 0028
+/// moves the count of the days a changed row is about, or of every day), so
+/// figures computed when it had a value hold while it keeps it (decision
+/// 103). `None` while `to` is less than two hours ago by the database's
+/// clock (rows about the last hour leave the epochs as they are). Read it
+/// before computing the figures it stands for: a write committed in between
+/// shows in the figures and changes the epoch read next.
+pub async fn epoch(db: &Db, to: Timestamp) -> Result<Option<i64>> {
+    let now = match db.backend() {
+        Backend::Sqlite => "CAST(strftime('%s', 'now') AS INTEGER) * 1000000",
+        Backend::Postgres => "CAST(extract(epoch FROM clock_timestamp()) AS BIGINT) * 1000000",
+    };
+    let last = (to.as_micros() - 1).div_euclid(DAY_MICROS).clamp(0, LAST_EPOCH_DAY);
+    let row = sqlx::query(&format!(
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n, CAST({now} AS BIGINT) AS now FROM figure_epochs WHERE k = -1 OR (k >= 0 AND k <= $1)"
+    ))
+    .bind(last)
+    .fetch_one(db.pool())
+    .await?;
+    let now: i64 = row.try_get("now")?;
+    Ok((to.as_micros() <= now - KEEP_AFTER_MICROS).then(|| row.try_get("n")).transpose()?)
+}
+
 // ---------------------------------------------------------------- reports
 
 /// A dimension of reports.
@@ -1192,6 +1227,35 @@ mod tests {
 
     fn slice(from: Timestamp, to: Timestamp) -> Slice {
         Slice { from, to, team: None, territory: None }
+    }
+
+    /// Every table the figures read (a table of the schema named after
+    /// `FROM` or `JOIN` in this file) moves the figures' epochs when a row
+    /// changes (migration 0028): a table added to the figures without its
+    /// triggers would let a kept dashboard go stale (decision 103).
+    #[tokio::test]
+    async fn every_table_the_figures_read_moves_their_epochs() {
+        let path = std::env::temp_dir().join(format!("veille-epochs-{}.db", uuid::Uuid::now_v7()));
+        let db = Db::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        db.migrate().await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'").fetch_all(db.pool()).await.unwrap();
+        let triggers: Vec<String> =
+            sqlx::query_scalar("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'figures_%'").fetch_all(db.pool()).await.unwrap();
+        drop(db);
+        let _ = std::fs::remove_file(&path);
+        let source = include_str!("figures.rs");
+        let mut read = BTreeSet::new();
+        for word in ["FROM ", "JOIN "] {
+            for (i, _) in source.match_indices(word) {
+                let name: String = source[i + word.len()..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+                if tables.contains(&name) && name != "figure_epochs" {
+                    read.insert(name);
+                }
+            }
+        }
+        assert!(["encounters", "stays", "site_observations", "person_first_encounters"].iter().all(|t| read.contains(*t)), "{read:?}");
+        let missing: Vec<&String> = read.iter().filter(|t| !triggers.contains(t)).collect();
+        assert!(missing.is_empty(), "tables the figures read without the triggers of their epochs: {missing:?}");
     }
 
     #[test]

@@ -245,6 +245,8 @@ pub const WITHOUT_PERSONAL_DATA: &[&str] = &[
     // Counts by month and coarse category, and the erasure journal (ids only).
     "figure_tallies",
     "erasures",
+    // A count of changes per day (the figures' epochs: no id, no value).
+    "figure_epochs",
     // Salted hashes of imported spreadsheet lines and the ids they became.
     "import_keys",
     // Devices registered for offline sync: ids, accounts, sequence numbers.

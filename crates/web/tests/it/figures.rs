@@ -520,3 +520,76 @@ fn xlsx_cells(bytes: &[u8]) -> Value {
     assert!(out.status.success(), "openpyxl: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// A past month's dashboard is computed once and shown again while nothing
+/// it counts changes (decision 103): a late encounter recorded for that
+/// month, or a person's gender corrected, shows at the next request on this
+/// instance and on another one, exactly as a fresh computation gives it;
+/// a change about a later month leaves it kept.
+#[tokio::test]
+async fn a_past_months_figures_are_kept_until_what_they_count_changes() {
+    let mut w = world(veille_app::Config::default()).await;
+    let who = caller(&w, w.coordinator).await;
+    let lang = veille_i18n::Lang::Fr;
+    // November 2026 ended more than two hours ago (the fixture's clock is
+    // the test's own; the epochs follow the database's).
+    let november = FiguresQuery { period: "month".into(), at: "2026-11".into(), ..Default::default() };
+    let choice = figures::validate(&w.app.state, &who, lang, &november).unwrap();
+    let kept = &w.app.state.figures;
+    let shown = |d: &figures::Dashboard| serde_json::to_value(d).unwrap();
+    let first = figures::dashboard(&w.app.state, &who, lang, &choice, Audience::Page).await.unwrap();
+    assert_eq!(kept.len(), 1, "a past month's dashboard is kept");
+    assert_eq!(both(&first, "encounters-totals", "unique_people").0, Some(2));
+    let again = figures::dashboard(&w.app.state, &who, lang, &choice, Audience::Page).await.unwrap();
+    assert_eq!(kept.hits(), 1, "asked again, it is shown as kept");
+    assert_eq!(shown(&again), shown(&first));
+    // A reader (suppressed) is shown the same kept figures, suppressed.
+    let reader = caller(&w, w.reader).await;
+    let suppressed = figures::dashboard(&w.app.state, &reader, lang, &choice, Audience::Page).await.unwrap();
+    assert_eq!(kept.hits(), 2);
+    assert!(suppressed.suppressed);
+    assert_eq!(both(&suppressed, "encounters-totals", "unique_people").0, None, "2 is below the threshold");
+
+    // A change about December (the fixture's month): November is still kept.
+    let newcomer = person(&mut w.api, "Joly", 1980, "man", &[]).await;
+    encounter(&mut w.api, &[&newcomer], 0).await;
+    let after_december = figures::dashboard(&w.app.state, &who, lang, &choice, Audience::Page).await.unwrap();
+    assert_eq!(kept.hits(), 3, "a change about a later month leaves November as it was");
+    assert_eq!(shown(&after_december), shown(&first));
+
+    // An encounter of November recorded late (the clock is in December).
+    let r = w
+        .api
+        .post_json("/api/v1/encounters", &json!({"people": [newcomer], "actions": ["listening"], "unidentified_count": 0, "at": "2026-11-25T21:00"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let late = figures::dashboard(&w.app.state, &who, lang, &choice, Audience::Page).await.unwrap();
+    assert_eq!(kept.hits(), 3, "recomputed");
+    assert_eq!(both(&late, "encounters-totals", "unique_people").0, Some(3));
+    let fresh = figures::computed(&w.app.state, &who, lang, &choice, Audience::Page).await.unwrap();
+    assert_eq!(shown(&late), shown(&fresh));
+
+    // Another instance on the same database keeps its own dashboards, and
+    // sees a change made through this one.
+    let other = w.app.second_instance().await;
+    let there = figures::dashboard(&other, &who, lang, &choice, Audience::Page).await.unwrap();
+    assert_eq!(shown(&there), shown(&late));
+    assert_eq!(other.figures.len(), 1);
+
+    // A person's gender corrected: it may move any period's figures.
+    let id: String = veille_storage::sqlx::query_scalar("SELECT id FROM people WHERE pseudonym = 'Fantine'").fetch_one(w.app.db().pool()).await.unwrap();
+    let current = w.api.get(&format!("/api/v1/people/{id}")).await.json();
+    let r = w
+        .api
+        .post_json(
+            &format!("/api/v1/people/{id}"),
+            &json!({"pseudonym": "Fantine", "birth_year": 1990, "gender": "man", "needs": ["food", "hygiene"], "version": current["version"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for app in [&w.app.state, &other] {
+        let d = figures::dashboard(app, &who, lang, &choice, Audience::Page).await.unwrap();
+        assert_eq!(both(&d, "people-gender", "woman").0, Some(0), "the correction shows at once");
+        assert_eq!(shown(&d), shown(&figures::computed(app, &who, lang, &choice, Audience::Page).await.unwrap()));
+    }
+}
