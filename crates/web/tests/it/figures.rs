@@ -537,6 +537,12 @@ async fn a_past_months_figures_are_kept_until_what_they_count_changes() {
     let choice = figures::validate(&w.app.state, &who, lang, &november).unwrap();
     let kept = &w.app.state.figures;
     let shown = |d: &figures::Dashboard| serde_json::to_value(d).unwrap();
+    // A period that has not ended two hours ago by the database's clock has
+    // no epoch: it is computed at each request, never kept.
+    let now = veille_app::Clock::System.now();
+    for (end, keepable) in [(now.plus_seconds(3_600), false), (now.plus_seconds(-3_600), false), (now.plus_seconds(-3 * 3_600), true)] {
+        assert_eq!(veille_storage::figures::epoch(w.app.db(), end).await.unwrap().is_some(), keepable, "{end:?}");
+    }
     let first = figures::dashboard(&w.app.state, &who, lang, &choice, Audience::Page).await.unwrap();
     assert_eq!(kept.len(), 1, "a past month's dashboard is kept");
     assert_eq!(both(&first, "encounters-totals", "unique_people").0, Some(2));
