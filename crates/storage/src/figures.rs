@@ -308,10 +308,34 @@ pub fn place_totals(places: &[(String, i64, i64)]) -> (i64, i64) {
 /// The distinct files met in the slice, leaving out `without`.
 async fn files_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, without: &[PersonId]) -> Result<i64> {
     let mut p = Params::new();
-    let w = encounters_where(scope, s, &mut p);
-    let out = leave_out("ep.person_id", without, &mut p);
-    let sql = format!("SELECT COUNT(DISTINCT ep.person_id) FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out}");
+    let met = met_in(scope, s, without, &mut p);
+    let sql = format!("SELECT COUNT(DISTINCT ep.person_id) {met}");
     Ok(p.bind_scalar(read_count(&sql)).fetch_one(&mut *c).await?)
+}
+
+/// Where a file met is placed for the scope: the columns of an encounter
+/// ([`crate::encounters::ACCESS_COLUMNS`]) on its copy in `people_met`.
+const MET: RecordColumns<'static> = RecordColumns { organisation: "ep.organisation_id", territory: Some("ep.territory_id"), case: None, shared_with: None };
+// An encounter's scope reads its organisation and territory only, which
+// `people_met` copies: anything more would need the join again.
+const _: () = assert!(crate::encounters::ACCESS_COLUMNS.case.is_none() && crate::encounters::ACCESS_COLUMNS.shared_with.is_none());
+
+/// The files met in the slice, leaving out `without`, as `FROM … WHERE …`
+/// whose rows name a file each in `ep.person_id` (a file met several times
+/// comes as many times). From `people_met`, each file met with its
+/// encounter's organisation, instant and territory (one range of its index,
+/// decision 104), unless the slice is a team's: the team is the encounter's
+/// round's, read through the encounters.
+fn met_in(scope: &Scope, s: &Slice, without: &[PersonId], p: &mut Params) -> String {
+    let out = leave_out("ep.person_id", without, p);
+    if s.team.is_some() {
+        let w = encounters_where(scope, s, p);
+        return format!("FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out}");
+    }
+    let w = period(s, "ep.at", p);
+    let terr = territory(s, "ep.territory_id", p);
+    let allowed = scope.records(&MET, p);
+    format!("FROM people_met ep WHERE {w}{terr} AND {allowed}{out}")
 }
 
 /// Encounters in the slice by the territory they were placed in (its id;
@@ -386,17 +410,38 @@ impl PeopleCounts {
 }
 
 /// The unique people met in the slice by gender, age band (at `year`) and
-/// novelty, from one pass over the slice's encounters and the links, with
+/// novelty, from one pass over the slice's files met and the links, with
 /// the organisation's tallies of files gone (decision 81).
 pub async fn people_counts(db: &Db, scope: &Scope, s: &Slice, year: i32) -> Result<PeopleCounts> {
-    let mut c = db.pool().acquire().await?;
-    let mut counts = people_on(&mut c, scope, s, year, &[]).await?;
-    for dim in PeopleCounts::dims(year) {
-        let live = std::mem::take(counts.by_mut(dim));
-        *counts.by_mut(dim) = with_tallies(&mut c, scope, s, Measure::People(dim), live).await?;
-    }
-    counts.files = get(&with_tallies(&mut c, scope, s, Measure::Files, vec![(String::new(), counts.files)]).await?, "");
+    let [counts] = people_counts_in(db, scope, [(s, year)]).await?;
     Ok(counts)
+}
+
+/// [`people_counts`] of several slices (a period and the one before), the
+/// links between files read once for all of them while the files met of
+/// each are read side by side, each on a connection of its own.
+pub async fn people_counts_in<const N: usize>(db: &Db, scope: &Scope, slices: [(&Slice, i32); N]) -> Result<[PeopleCounts; N]> {
+    let links = async { links_on(&mut *db.pool().acquire().await?, scope, &[]).await };
+    let met = slices.map(|(s, year)| async move {
+        let mut c = db.pool().acquire().await?;
+        let met = files_met_on(&mut c, scope, s, year, &[]).await?;
+        Ok::<_, crate::error::StorageError>((c, met))
+    });
+    let (links, met) = tokio::try_join!(links, futures_util::future::try_join_all(met))?;
+    let counts = met.into_iter().zip(slices).map(|((mut c, met), (s, year))| {
+        let links = &links;
+        async move {
+            let mut counts = met.counted(&mut c, scope, s, &[], links).await?;
+            for dim in PeopleCounts::dims(year) {
+                let live = std::mem::take(counts.by_mut(dim));
+                *counts.by_mut(dim) = with_tallies(&mut c, scope, s, Measure::People(dim), live).await?;
+            }
+            counts.files = get(&with_tallies(&mut c, scope, s, Measure::Files, vec![(String::new(), counts.files)]).await?, "");
+            Ok::<_, crate::error::StorageError>(counts)
+        }
+    });
+    let counts = futures_util::future::try_join_all(counts).await?;
+    counts.try_into().map_err(|_| crate::error::StorageError::Corrupt("people_counts_in"))
 }
 
 /// The unique people met in the slice by one dimension (see [`people_counts`]).
@@ -423,9 +468,38 @@ pub async fn people_by(db: &Db, scope: &Scope, s: &Slice, dim: PersonDim) -> Res
 /// Returning one row per file met (40,000 a month at a million encounters)
 /// cost more than the reads themselves on SQLite.
 async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, without: &[PersonId]) -> Result<PeopleCounts> {
+    let met = files_met_on(c, scope, s, year, without).await?;
+    let links = if met.linked.is_empty() { Links::default() } else { links_on(c, scope, without).await? };
+    met.counted(c, scope, s, without, &links).await
+}
+
+/// What the first read of [`people_on`] gives: the files linked to no one,
+/// counted, and the linked files met, one by one.
+struct FilesMet {
+    /// The people who are a file linked to no one, by gender, age band and novelty.
+    sums: [BTreeMap<String, i64>; 3],
+    /// The distinct files met.
+    files: i64,
+    /// The linked files met: (file, gender, band, met before).
+    linked: Vec<(PersonId, String, String, bool)>,
+}
+
+impl FilesMet {
+    /// The people met: the linked files joined into people by `links` (see [`count_linked`]).
+    async fn counted(self, c: &mut AnyConnection, scope: &Scope, s: &Slice, without: &[PersonId], links: &Links) -> Result<PeopleCounts> {
+        let FilesMet { mut sums, files, linked } = self;
+        if !linked.is_empty() {
+            count_linked(c, scope, s, without, linked, links, &mut sums).await?;
+        }
+        let [gender, age, novelty] = sums.map(|m| m.into_iter().collect());
+        Ok(PeopleCounts { gender, age, novelty, files })
+    }
+}
+
+/// The first read of [`people_on`]: the files met in the slice, leaving out `without`.
+async fn files_met_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, without: &[PersonId]) -> Result<FilesMet> {
     let mut p = Params::new();
-    let w = encounters_where(scope, s, &mut p);
-    let out = leave_out("ep.person_id", without, &mut p);
+    let met = met_in(scope, s, without, &mut p);
     let y = p.push(i64::from(year));
     let band = format!(
         "CASE WHEN pp.birth_year IS NULL THEN COALESCE(pp.age_band, 'unknown') \
@@ -435,7 +509,6 @@ async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, w
     );
     let links = active_links(without, &mut p);
     let linked = |file: &str| format!("{file} IN (SELECT person_a FROM person_links WHERE {links} UNION SELECT person_b FROM person_links WHERE {links})");
-    let met = format!("FROM encounter_people ep JOIN encounters e ON e.id = ep.encounter_id WHERE {w}{out}");
     let sql = match scope.figures_organisation() {
         // An organisation's figures: each file met, found from what
         // describes it (`people … WHERE id IN (files met)`: the files met
@@ -484,11 +557,7 @@ async fn people_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, w
             None => count(&mut sums, g, b, known, n),
         }
     }
-    if !met.is_empty() {
-        count_linked(c, scope, s, without, met, &mut sums).await?;
-    }
-    let [gender, age, novelty] = sums.map(|m| m.into_iter().collect());
-    Ok(PeopleCounts { gender, age, novelty, files })
+    Ok(FilesMet { sums, files, linked: met })
 }
 
 /// The links that join files into people: active, and none with a file left out.
@@ -497,48 +566,64 @@ fn active_links(without: &[PersonId], p: &mut Params) -> String {
     format!("unlinked_at IS NULL{out_a}{out_b}")
 }
 
+/// The active links between files (none with a file left out), read once
+/// for the slices counted together: (file, file, and for an organisation's
+/// figures each file's first encounter with it).
+#[derive(Default)]
+struct Links(Vec<(PersonId, PersonId, Option<i64>, Option<i64>)>);
+
+async fn links_on(c: &mut AnyConnection, scope: &Scope, without: &[PersonId]) -> Result<Links> {
+    let mut p = Params::new();
+    let active = active_links(without, &mut p);
+    let mut out = Vec::new();
+    match scope.figures_organisation() {
+        // An organisation's figures read, with each link, when each of its
+        // files was first met by the organisation (one read, instead of a
+        // lookup per list of 500 files: 7.9 ms each on PostgreSQL).
+        Some(org) => {
+            let org = p.push_id(org);
+            let sql = format!(
+                "SELECT l.person_a, l.person_b, fa.first_at AS a_first, fb.first_at AS b_first FROM person_links l \
+                 LEFT JOIN person_first_encounters fa ON fa.person_id = l.person_a AND fa.organisation_id = {org} \
+                 LEFT JOIN person_first_encounters fb ON fb.person_id = l.person_b AND fb.organisation_id = {org} WHERE {active}"
+            );
+            for r in p.bind(read(&sql)).fetch_all(&mut *c).await? {
+                out.push((r.try_get("person_a")?, r.try_get("person_b")?, r.try_get("a_first")?, r.try_get("b_first")?));
+            }
+        }
+        None => {
+            for r in p.bind(read(&format!("SELECT person_a, person_b FROM person_links WHERE {active}"))).fetch_all(&mut *c).await? {
+                out.push((r.try_get("person_a")?, r.try_get("person_b")?, None, None));
+            }
+        }
+    }
+    Ok(Links(out))
+}
+
 /// Adds to the sums the people the linked files `met` (file, gender, band,
-/// met before) are files of, joined by union-find over the active links;
+/// met before) are files of, joined by union-find over the active `links`;
 /// the files linked to someone met, not met themselves, are asked whether
-/// they were met before.
+/// they were met before (an organisation's figures read it with the links).
 async fn count_linked(
     c: &mut AnyConnection,
     scope: &Scope,
     s: &Slice,
     without: &[PersonId],
     met: Vec<(PersonId, String, String, bool)>,
+    links: &Links,
     sums: &mut [BTreeMap<String, i64>; 3],
 ) -> Result<()> {
-    let mut p = Params::new();
-    let active = active_links(without, &mut p);
-    // An organisation's figures read, with each link, whether each of its
-    // files was first met by the organisation before the slice (one read,
-    // instead of a lookup per list of 500 files: 7.9 ms each on PostgreSQL).
     let figures = scope.figures_organisation();
-    let links_sql = match figures {
-        Some(org) => {
-            let (before, org) = (p.push(s.from.as_micros()), p.push_id(org));
-            let earlier = |alias: &str| format!("CAST(CASE WHEN {alias}.first_at < {before} THEN 1 ELSE 0 END AS BIGINT)");
-            format!(
-                "SELECT l.person_a, l.person_b, {} AS a_before, {} AS b_before FROM person_links l \
-                 LEFT JOIN person_first_encounters fa ON fa.person_id = l.person_a AND fa.organisation_id = {org} \
-                 LEFT JOIN person_first_encounters fb ON fb.person_id = l.person_b AND fb.organisation_id = {org} WHERE {active}",
-                earlier("fa"),
-                earlier("fb")
-            )
-        }
-        None => format!("SELECT person_a, person_b FROM person_links WHERE {active}"),
-    };
+    let from = s.from.as_micros();
     let mut people = Components::default();
     // An organisation's figures: the linked files met before the slice;
     // another scope: every linked file, to be asked about.
     let (mut before, mut linked_files) = (HashSet::new(), HashSet::new());
-    for r in p.bind(read(&links_sql)).fetch_all(&mut *c).await? {
-        let (a, b): (PersonId, PersonId) = (r.try_get("person_a")?, r.try_get("person_b")?);
+    for &(a, b, first_a, first_b) in &links.0 {
         people.join(a, b);
         if figures.is_some() {
-            for (file, column) in [(a, "a_before"), (b, "b_before")] {
-                if r.try_get::<i64, _>(column)? == 1 {
+            for (file, first) in [(a, first_a), (b, first_b)] {
+                if first.is_some_and(|t| t < from) {
                     before.insert(file);
                 }
             }
@@ -1253,6 +1338,11 @@ mod tests {
                 }
             }
         }
+        // `people_met` is derived from the encounters and their people by
+        // triggers (migration 0029): each change of it comes with one of
+        // theirs, which moves the same days, so their triggers are asked for.
+        assert!(read.remove("people_met"), "{read:?}");
+        read.extend(["encounters".to_owned(), "encounter_people".to_owned()]);
         assert!(["encounters", "stays", "site_observations", "person_first_encounters"].iter().all(|t| read.contains(*t)), "{read:?}");
         let missing: Vec<&String> = read.iter().filter(|t| !triggers.contains(t)).collect();
         assert!(missing.is_empty(), "tables the figures read without the triggers of their epochs: {missing:?}");

@@ -176,6 +176,9 @@ pub const PERSONAL: &[Table] = &[
     // Each file's first encounter with each organisation, derived from the
     // two tables above by triggers (migration 0026).
     Table { name: "person_first_encounters", person: Some("person_id"), columns: &[] },
+    // Each file met with its encounter's organisation, instant and
+    // territory, derived the same way (migration 0029).
+    Table { name: "people_met", person: Some("person_id"), columns: &[] },
     Table { name: "encounter_care", person: None, columns: &[health("notes")] },
     Table {
         name: "referrals",

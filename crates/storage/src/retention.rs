@@ -67,9 +67,10 @@ pub const PERSON_TABLES: &[(&str, Purge)] = &[
     ("person_changes", Purge::Delete),
     ("legal_holds", Purge::Delete),
     ("encounter_people", Purge::Tallied),
-    // Derived from `encounter_people` by triggers, which already emptied it
-    // when the person's encounters went: deleted again, to be plain.
+    // Derived from `encounter_people` by triggers, which already emptied
+    // them when the person's encounters went: deleted again, to be plain.
     ("person_first_encounters", Purge::Delete),
+    ("people_met", Purge::Delete),
     ("referrals", Purge::Tallied),
     ("case_people", Purge::Delete),
     ("mediation_parties", Purge::Unlink),
@@ -751,6 +752,7 @@ pub async fn person_rows(db: &Db, person: PersonId) -> Result<Vec<TableRows>> {
             "people" => "SELECT * FROM people WHERE id = $1".to_owned(),
             "encounter_people" | "case_people" | "person_health" => format!("SELECT * FROM {} WHERE {col} = $1", t.name),
             "person_first_encounters" => "SELECT * FROM person_first_encounters WHERE person_id = $1 ORDER BY first_at, organisation_id".to_owned(),
+            "people_met" => "SELECT * FROM people_met WHERE person_id = $1 ORDER BY at, encounter_id".to_owned(),
             "sync_field_versions" => "SELECT * FROM sync_field_versions WHERE entity = 'person' AND record_id = $1 ORDER BY field".to_owned(),
             "sync_conflicts" => "SELECT * FROM sync_conflicts WHERE entity = 'person' AND record_id = $1 ORDER BY id".to_owned(),
             _ => format!("SELECT * FROM {} WHERE {col} = $1 ORDER BY id", t.name),

@@ -537,8 +537,9 @@ impl Ctx<'_> {
             (store::place_totals(now), store::place_totals(before))
         };
         let (y, y0) = (self.now.from.paris_date().year(), self.before.from.paris_date().year());
-        // One pass per period gives the three dimensions.
-        let (p, p0) = tokio::try_join!(store::people_counts(db, sc, &self.now, y), store::people_counts(db, sc, &self.before, y0))?;
+        // One pass per period gives the three dimensions; the links between
+        // files are read once for both.
+        let [p, p0] = store::people_counts_in(db, sc, [(&self.now, y), (&self.before, y0)]).await?;
         let (files, files0) = (p.files, p0.files);
         let gender = Both { now: p.gender, before: p0.gender };
         let age = Both { now: p.age, before: p0.age };

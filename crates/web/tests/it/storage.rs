@@ -175,11 +175,13 @@ async fn an_encounter_without_a_point_then_one_with_a_point_on_the_same_connecti
 }
 
 /// Each file's first encounter with each organisation (migration 0026, read
-/// by the figures' "new or known") is what the encounters say after every
-/// kind of change: a file met, met again earlier (an encounter recorded
-/// late), an encounter moved in time and to another organisation, removed,
-/// a file erased, and the whole restored from a backup (which does not carry
-/// the table: the restore's inserts rebuild it).
+/// by the figures' "new or known") and each file met with its encounter's
+/// organisation, instant and territory (migration 0029, read by the figures'
+/// people met) are what the encounters say after every kind of change: a
+/// file met, met again earlier (an encounter recorded late), an encounter
+/// moved in time, to another organisation and territory, removed, a file
+/// erased, and the whole restored from a backup (which does not carry the
+/// tables: the restore's inserts rebuild them).
 #[tokio::test]
 async fn each_files_first_encounters_follow_the_encounters() {
     use veille_domain::{OrganisationId, PersonId, Timestamp};
@@ -202,6 +204,15 @@ async fn each_files_first_encounters_follow_the_encounters() {
         .unwrap();
         let counted: Vec<(String, String, i64)> = counted.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
         assert_eq!(kept, counted, "the first encounters kept are those the encounters give");
+        let met = |sql: &'static str| async move {
+            let rows = sqlx::query(sql).fetch_all(db.pool()).await.unwrap();
+            rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).collect::<Vec<(String, String, String, i64, Option<String>)>>()
+        };
+        let copied = met("SELECT encounter_id, person_id, organisation_id, at, territory_id FROM people_met ORDER BY encounter_id, person_id").await;
+        let joined = met("SELECT ep.encounter_id, ep.person_id, e.organisation_id, e.at, e.territory_id FROM encounter_people ep \
+             JOIN encounters e ON e.id = ep.encounter_id ORDER BY ep.encounter_id, ep.person_id")
+        .await;
+        assert_eq!(copied, joined, "the files met kept are those the encounters give");
         kept
     }
     let first_of = |rows: &[(String, String, i64)], p: PersonId, o: OrganisationId| {
@@ -234,6 +245,15 @@ async fn each_files_first_encounters_follow_the_encounters() {
     assert_eq!(first_of(&firsts(db).await, p2, b), Some(day(1).as_micros()));
     sqlx::query("UPDATE encounters SET organisation_id = $1 WHERE id = $2").bind(a).bind(at_b).execute(db.pool()).await.unwrap();
     let rows = firsts(db).await;
+    // Placed in a territory, then in none again.
+    veille_web::territories::import(db, include_str!("../../../../../shared/data/geo/paris-arrondissements.geojson"), "code", "nom", None, day(0))
+        .await
+        .unwrap();
+    let territory: String = sqlx::query_scalar("SELECT id FROM territories ORDER BY id LIMIT 1").fetch_one(db.pool()).await.unwrap();
+    for place in [Some(territory), None] {
+        sqlx::query("UPDATE encounters SET territory_id = $1 WHERE id = $2").bind(place).bind(at_b).execute(db.pool()).await.unwrap();
+        firsts(db).await;
+    }
     assert_eq!((first_of(&rows, p2, a), first_of(&rows, p2, b)), (Some(day(1).as_micros()), None));
     // The late encounter removed: p1's first with A is day 10 again.
     sqlx::query("DELETE FROM encounters WHERE id = $1").bind(late).execute(db.pool()).await.unwrap();
