@@ -451,7 +451,8 @@ impl Ctx<'_> {
     /// The reports received in each period (see `store::ReportFacts`).
     async fn report_facts(&self) -> Result<&(store::ReportFacts, store::ReportFacts)> {
         let (db, sc) = (&self.app.db, &self.scope);
-        self.kept(&self.reports, |s| async move { store::report_facts(db, sc, &s).await }).await
+        let deadlines = self.app.config.report_deadlines().answer_secs;
+        self.kept(&self.reports, |s| async move { store::report_facts(db, sc, &s, deadlines).await }).await
     }
 
     /// The encounters of each period by territory.
@@ -474,8 +475,7 @@ impl Ctx<'_> {
         let status = self.reports_by(ReportDim::Status).await?;
         let (facts, facts0) = self.report_facts().await?;
         let situation = Both { now: facts.by_situation(&SITUATIONS), before: facts0.by_situation(&SITUATIONS) };
-        let deadlines = self.app.config.report_deadlines().answer_secs;
-        let (rt, rt0) = (facts.response_times(deadlines), facts0.response_times(deadlines));
+        let (rt, rt0) = (facts.response_times(), facts0.response_times());
         let level_rows = vec![
             Row {
                 code: "1".into(),
