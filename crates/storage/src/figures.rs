@@ -218,8 +218,8 @@ pub async fn report_facts(db: &Db, scope: &Scope, s: &Slice, answer_secs: [i64; 
     let mut p = Params::new();
     let fw = reports_where(scope, s, &mut p);
     let (one, two) = (p.push(answer_secs[0] * 1_000_000), p.push(answer_secs[1] * 1_000_000));
-    // Nearest-rank percentiles: the value of rank ceil(n × q / 100).
-    let rank = |q: i64| format!("SELECT {}, '', MIN(d) FROM a WHERE rn = (m * {q} + 99) / 100", 8 + i64::from(q == 90));
+    // Nearest-rank percentiles (row `dim`): the value of rank ceil(n × q / 100).
+    let rank = |dim: i64, q: i64| format!("SELECT {dim}, '', MIN(d) FROM a WHERE rn = (m * {q} + 99) / 100");
     let sql = format!(
         "WITH f AS MATERIALIZED (SELECT source, CAST(COALESCE(level_override, level) AS BIGINT) AS lv, channel, status, \
                 COALESCE(territory_id, '') AS t, situations, CAST(CASE WHEN duplicate_of IS NULL THEN 0 ELSE 1 END AS BIGINT) AS dup, \
@@ -235,8 +235,8 @@ pub async fn report_facts(db: &Db, scope: &Scope, s: &Slice, answer_secs: [i64; 
          UNION ALL SELECT 7, '', COUNT(*) FROM a \
          UNION ALL {} UNION ALL {} \
          UNION ALL SELECT 10, '', COUNT(*) FROM a WHERE d <= CASE WHEN lv = 2 THEN {two} ELSE {one} END",
-        rank(50),
-        rank(90)
+        rank(8, 50),
+        rank(9, 90)
     );
     let mut f = ReportFacts::default();
     for r in p.bind(read(&sql)).fetch_all(db.pool()).await? {
