@@ -245,6 +245,7 @@ async fn each_files_first_encounters_follow_the_encounters() {
     assert_eq!(first_of(&firsts(db).await, p2, b), Some(day(1).as_micros()));
     sqlx::query("UPDATE encounters SET organisation_id = $1 WHERE id = $2").bind(a).bind(at_b).execute(db.pool()).await.unwrap();
     let rows = firsts(db).await;
+    assert_eq!((first_of(&rows, p2, a), first_of(&rows, p2, b)), (Some(day(1).as_micros()), None));
     // Placed in a territory, then in none again.
     veille_web::territories::import(db, include_str!("../../../../../shared/data/geo/paris-arrondissements.geojson"), "code", "nom", None, day(0))
         .await
@@ -254,7 +255,6 @@ async fn each_files_first_encounters_follow_the_encounters() {
         sqlx::query("UPDATE encounters SET territory_id = $1 WHERE id = $2").bind(place).bind(at_b).execute(db.pool()).await.unwrap();
         firsts(db).await;
     }
-    assert_eq!((first_of(&rows, p2, a), first_of(&rows, p2, b)), (Some(day(1).as_micros()), None));
     // The late encounter removed: p1's first with A is day 10 again.
     sqlx::query("DELETE FROM encounters WHERE id = $1").bind(late).execute(db.pool()).await.unwrap();
     assert_eq!(first_of(&firsts(db).await, p1, a), Some(day(10).as_micros()));
