@@ -177,8 +177,13 @@ pub const PERSONAL: &[Table] = &[
     // two tables above by triggers (migration 0026).
     Table { name: "person_first_encounters", person: Some("person_id"), columns: &[] },
     // Each file met with its encounter's organisation, instant and
-    // territory, derived the same way (migration 0029).
-    Table { name: "people_met", person: Some("person_id"), columns: &[] },
+    // territory, derived the same way (migration 0029), and copies of what
+    // describes the file in the figures (migration 0030).
+    Table {
+        name: "people_met",
+        person: Some("person_id"),
+        columns: &[c("birth_year", PersonRecorded), c("age_band", PersonRecorded), c("gender", PersonRecorded)],
+    },
     Table { name: "encounter_care", person: None, columns: &[health("notes")] },
     Table {
         name: "referrals",
