@@ -102,12 +102,21 @@ pub const TABLES: &[&str] = &[
 
 /// Tables deliberately left out of backups.
 /// Photos kept for a form shown again are transient (an hour at most). Each
-/// file's first encounters and the files met are derived: a restore
-/// rebuilds them (the triggers of migrations 0026 and 0029 fire as it
-/// inserts the encounters' people);
+/// file's first encounters, the files met and the encounters counted by
+/// hour are derived: a restore rebuilds them (the triggers of migrations
+/// 0026, 0029 to 0031 fire as it inserts the encounters and their people);
 /// so are the figures' epochs (migration 0028: a restore starts them again).
-pub const NOT_BACKED_UP: &[&str] =
-    &["sessions", "login_attempts", "report_submissions", "photo_uploads", "lookup_versions", "person_first_encounters", "people_met", "figure_epochs"];
+pub const NOT_BACKED_UP: &[&str] = &[
+    "sessions",
+    "login_attempts",
+    "report_submissions",
+    "photo_uploads",
+    "lookup_versions",
+    "person_first_encounters",
+    "people_met",
+    "encounter_hours",
+    "figure_epochs",
+];
 
 pub(crate) fn value_of(row: &sqlx::any::AnyRow, i: usize) -> Result<serde_json::Value> {
     let type_name = row.columns()[i].type_info().name().to_ascii_uppercase();

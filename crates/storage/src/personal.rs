@@ -255,6 +255,8 @@ pub const WITHOUT_PERSONAL_DATA: &[&str] = &[
     "erasures",
     // A count of changes per day (the figures' epochs: no id, no value).
     "figure_epochs",
+    // The encounters of each organisation counted by hour (migration 0031).
+    "encounter_hours",
     // Salted hashes of imported spreadsheet lines and the ids they became.
     "import_keys",
     // Devices registered for offline sync: ids, accounts, sequence numbers.

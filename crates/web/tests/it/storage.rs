@@ -178,8 +178,10 @@ async fn an_encounter_without_a_point_then_one_with_a_point_on_the_same_connecti
 /// by the figures' "new or known") and each file met with its encounter's
 /// organisation, instant and territory, described by the file's gender,
 /// birth year, age band and first encounter with that organisation
-/// (migrations 0029 and 0030, read by the figures' people met) are what the
-/// encounters and the files say after every kind of change: a file met, met
+/// (migrations 0029 and 0030, read by the figures' people met), and the
+/// encounters counted by organisation and hour (migration 0031, read by the
+/// trend of encounters) are what the encounters and the files say after
+/// every kind of change: a file met, met
 /// again earlier (an encounter recorded late), an encounter moved in time, to
 /// another organisation and territory, a file described anew, an encounter
 /// removed, a file erased, and the whole restored from a backup (which does
@@ -221,6 +223,15 @@ async fn each_files_first_encounters_follow_the_encounters() {
         .await;
         assert_eq!(copied, joined, "the files met kept are those the encounters give, described as their files are");
         assert!(copied.iter().all(|m| m.1 .3.is_some()), "each file met has a first encounter with the encounter's organisation");
+        let hours = |sql: &'static str| async move {
+            let rows = sqlx::query(sql).fetch_all(db.pool()).await.unwrap();
+            rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect::<Vec<(String, i64, i64)>>()
+        };
+        let kept_hours = hours("SELECT organisation_id, hour, n FROM encounter_hours WHERE n <> 0 ORDER BY organisation_id, hour").await;
+        let counted_hours =
+            hours("SELECT organisation_id, at / 3600000000 AS h, COUNT(*) FROM encounters GROUP BY organisation_id, h ORDER BY organisation_id, h").await;
+        assert_eq!(kept_hours, counted_hours, "the encounters counted by hour are those recorded");
+        assert!(!kept_hours.is_empty());
         kept
     }
     let first_of = |rows: &[(String, String, i64)], p: PersonId, o: OrganisationId| {
