@@ -104,7 +104,7 @@ pub const TABLES: &[&str] = &[
 /// Photos kept for a form shown again are transient (an hour at most). Each
 /// file's first encounters, the files met and the encounters counted by
 /// hour are derived: a restore rebuilds them (the triggers of migrations
-/// 0026, 0029 to 0031 fire as it inserts the encounters and their people);
+/// 0026, 0029 and 0030 fire as it inserts the encounters and their people);
 /// so are the figures' epochs (migration 0028: a restore starts them again).
 pub const NOT_BACKED_UP: &[&str] = &[
     "sessions",

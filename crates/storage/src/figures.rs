@@ -510,38 +510,16 @@ async fn files_met_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32
     let mut p = Params::new();
     let met = met_in(scope, s, without, &mut p);
     let y = p.push(i64::from(year));
-    // The age band at `year` of a file described in `d` (`pp` or `m`).
-    let band = |d: &str| {
-        format!(
-            "CASE WHEN {d}.birth_year IS NULL THEN COALESCE({d}.age_band, 'unknown') \
-             WHEN {y} - {d}.birth_year < 18 THEN 'under_18' WHEN {y} - {d}.birth_year < 25 THEN '18_24' \
-             WHEN {y} - {d}.birth_year < 35 THEN '25_34' WHEN {y} - {d}.birth_year < 50 THEN '35_49' \
-             WHEN {y} - {d}.birth_year < 65 THEN '50_64' ELSE '65_plus' END"
-        )
-    };
+    let band = format!(
+        "CASE WHEN pp.birth_year IS NULL THEN COALESCE(pp.age_band, 'unknown') \
+         WHEN {y} - pp.birth_year < 18 THEN 'under_18' WHEN {y} - pp.birth_year < 25 THEN '18_24' \
+         WHEN {y} - pp.birth_year < 35 THEN '25_34' WHEN {y} - pp.birth_year < 50 THEN '35_49' \
+         WHEN {y} - pp.birth_year < 65 THEN '50_64' ELSE '65_plus' END"
+    );
     let links = active_links(without, &mut p);
     let linked = |file: &str| format!("{file} IN (SELECT person_a FROM person_links WHERE {links} UNION SELECT person_b FROM person_links WHERE {links})");
     let sql = match scope.figures_organisation() {
-        // An organisation's figures but a team's, on PostgreSQL: each file
-        // met, described by its copy in `people_met` (decision 105), which
-        // the scope keeps to the organisation's encounters (`MET`), so its
-        // first encounter is the one with the organisation. A file's copies
-        // all describe it alike: one row per file once made distinct. 215 →
-        // 80 ms a month at a million encounters (two hashes of 100,000 rows
-        // fewer); on SQLite, which probes `people` in the order of the files
-        // met below, the distinct copies took longer (170 → 195–290 ms).
-        Some(_) if s.team.is_none() && Backend::of(c) == Backend::Postgres => {
-            let before = p.push(s.from.as_micros());
-            format!(
-                "SELECT CASE WHEN {} THEN m.pid END AS pid, m.gender AS g, {} AS b, \
-                        CAST(CASE WHEN m.first_at < {before} THEN 1 ELSE 0 END AS BIGINT) AS kn, COUNT(*) AS n \
-                 FROM (SELECT DISTINCT ep.person_id AS pid, ep.gender, ep.birth_year, ep.age_band, ep.first_at {met}) m \
-                 GROUP BY 1, 2, 3, 4",
-                linked("m.pid"),
-                band("m")
-            )
-        }
-        // An organisation's figures otherwise: each file met, found from what
+        // An organisation's figures: each file met, found from what
         // describes it (`people … WHERE id IN (files met)`: the files met
         // become one sorted list, probed in order, instead of a distinct
         // pass, then a lookup per file — SQLite 300 → 170–200 ms a month
@@ -551,12 +529,11 @@ async fn files_met_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32
         Some(org) => {
             let (before, org) = (p.push(s.from.as_micros()), p.push_id(org));
             format!(
-                "SELECT CASE WHEN {} THEN pp.id END AS pid, pp.gender AS g, {} AS b, \
+                "SELECT CASE WHEN {} THEN pp.id END AS pid, pp.gender AS g, {band} AS b, \
                         CAST(CASE WHEN fe.first_at < {before} THEN 1 ELSE 0 END AS BIGINT) AS kn, COUNT(*) AS n \
                  FROM people pp LEFT JOIN person_first_encounters fe ON fe.person_id = pp.id AND fe.organisation_id = {org} \
                  WHERE pp.id IN (SELECT ep.person_id {met}) GROUP BY 1, 2, 3, 4",
-                linked("pp.id"),
-                band("pp")
+                linked("pp.id")
             )
         }
         // Another scope: which files met were met before the slice, in a
@@ -568,12 +545,11 @@ async fn files_met_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32
             format!(
                 "WITH m AS (SELECT DISTINCT ep.person_id AS pid {met}), \
                       k AS ({before}) \
-                 SELECT CASE WHEN {} THEN m.pid END AS pid, pp.gender AS g, {} AS b, \
+                 SELECT CASE WHEN {} THEN m.pid END AS pid, pp.gender AS g, {band} AS b, \
                         CAST(CASE WHEN k.pid IS NULL THEN 0 ELSE 1 END AS BIGINT) AS kn, COUNT(*) AS n \
                  FROM m JOIN people pp ON pp.id = m.pid LEFT JOIN k ON k.pid = m.pid \
                  GROUP BY 1, 2, 3, 4",
-                linked("m.pid"),
-                band("pp")
+                linked("m.pid")
             )
         }
     };
@@ -1141,7 +1117,7 @@ pub async fn trend(db: &Db, scope: &Scope, s: &Slice, kind: Trend, bounds: &[Tim
 /// `reports::ACCESS_COLUMNS` for `Scope::figures_of`) in each interval
 /// `[bounds[i], bounds[i+1])`: per interval, the count of the reports it
 /// handles plus that of the reports it triaged for another (or for no one),
-/// each a range of an index read alone (migration 0032, decision 105) —
+/// each a range of an index read alone (migration 0031, decision 105) —
 /// SQLite 77 → 12 ms for twelve months at 200,000 reports. `None` if the
 /// reports' access columns ever name more than an organisation and the
 /// organisation they are shared with (the count numbering each report's
@@ -1170,11 +1146,11 @@ async fn reports_by_interval(db: &Db, org: OrganisationId, bounds: &[Timestamp])
     Ok(Some((0..counts.len()).map(|i| row.try_get::<i64, _>(i)).collect::<std::result::Result<_, _>>()?))
 }
 
-/// An hour in microseconds: the unit of `encounter_hours` (migration 0031).
+/// An hour in microseconds: the unit of `encounter_hours` (migration 0030).
 const HOUR: i64 = 3_600_000_000;
 
 /// The encounters of `org` in each interval `[bounds[i], bounds[i+1])`,
-/// summed from their counts by hour kept by the triggers of migration 0031
+/// summed from their counts by hour kept by the triggers of migration 0030
 /// (decision 105): the scope of an organisation's figures is its own
 /// encounters (`encounters::ACCESS_COLUMNS` name no sharing). `None` when a
 /// bound is not a whole hour (a month in Paris time always starts on one).
@@ -1453,14 +1429,13 @@ mod tests {
                 }
             }
         }
-        // `people_met` is derived by triggers from the encounters, their
-        // people, the files' descriptions and first encounters (migrations
-        // 0029 and 0030): each change of it comes with one of theirs, which
-        // moves the same days, so their triggers are asked for.
+        // `people_met` is derived from the encounters and their people by
+        // triggers (migration 0029), `encounter_hours` from the encounters
+        // (migration 0030): each change of them comes with one of theirs,
+        // which moves the same days, so their triggers are asked for.
         assert!(read.remove("people_met"), "{read:?}");
-        // `encounter_hours` is derived from the encounters the same way (migration 0031).
         assert!(read.remove("encounter_hours"), "{read:?}");
-        read.extend(["encounters", "encounter_people", "people", "person_first_encounters"].map(str::to_owned));
+        read.extend(["encounters".to_owned(), "encounter_people".to_owned()]);
         assert!(["encounters", "stays", "site_observations", "person_first_encounters"].iter().all(|t| read.contains(*t)), "{read:?}");
         let missing: Vec<&String> = read.iter().filter(|t| !triggers.contains(t)).collect();
         assert!(missing.is_empty(), "tables the figures read without the triggers of their epochs: {missing:?}");

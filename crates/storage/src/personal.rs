@@ -177,13 +177,8 @@ pub const PERSONAL: &[Table] = &[
     // two tables above by triggers (migration 0026).
     Table { name: "person_first_encounters", person: Some("person_id"), columns: &[] },
     // Each file met with its encounter's organisation, instant and
-    // territory, derived the same way (migration 0029), and copies of what
-    // describes the file in the figures (migration 0030).
-    Table {
-        name: "people_met",
-        person: Some("person_id"),
-        columns: &[c("birth_year", PersonRecorded), c("age_band", PersonRecorded), c("gender", PersonRecorded)],
-    },
+    // territory, derived the same way (migration 0029).
+    Table { name: "people_met", person: Some("person_id"), columns: &[] },
     Table { name: "encounter_care", person: None, columns: &[health("notes")] },
     Table {
         name: "referrals",
@@ -255,7 +250,7 @@ pub const WITHOUT_PERSONAL_DATA: &[&str] = &[
     "erasures",
     // A count of changes per day (the figures' epochs: no id, no value).
     "figure_epochs",
-    // The encounters of each organisation counted by hour (migration 0031).
+    // The encounters of each organisation counted by hour (migration 0030).
     "encounter_hours",
     // Salted hashes of imported spreadsheet lines and the ids they became.
     "import_keys",
