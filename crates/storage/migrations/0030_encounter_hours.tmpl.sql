@@ -21,25 +21,25 @@ CREATE TABLE encounter_hours (
 );
 
 INSERT INTO encounter_hours (organisation_id, hour, n)
-SELECT organisation_id, (at - ((at % 3600000000) + 3600000000) % 3600000000) / 3600000000 AS h, COUNT(*)
+SELECT organisation_id, {{HOUR:at}} AS h, COUNT(*)
 FROM encounters GROUP BY organisation_id, h;
 
 {{SQLITE}}
 CREATE TRIGGER encounter_hours_in AFTER INSERT ON encounters BEGIN
     INSERT INTO encounter_hours (organisation_id, hour, n)
-    VALUES (NEW.organisation_id, (NEW.at - ((NEW.at % 3600000000) + 3600000000) % 3600000000) / 3600000000, 1)
+    VALUES (NEW.organisation_id, {{HOUR:NEW.at}}, 1)
     ON CONFLICT (organisation_id, hour) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER encounter_hours_out AFTER DELETE ON encounters BEGIN
     UPDATE encounter_hours SET n = n - 1
-    WHERE organisation_id = OLD.organisation_id AND hour = (OLD.at - ((OLD.at % 3600000000) + 3600000000) % 3600000000) / 3600000000;
+    WHERE organisation_id = OLD.organisation_id AND hour = {{HOUR:OLD.at}};
 END;
 CREATE TRIGGER encounter_hours_moved AFTER UPDATE OF at, organisation_id ON encounters
 WHEN NEW.at <> OLD.at OR NEW.organisation_id <> OLD.organisation_id BEGIN
     UPDATE encounter_hours SET n = n - 1
-    WHERE organisation_id = OLD.organisation_id AND hour = (OLD.at - ((OLD.at % 3600000000) + 3600000000) % 3600000000) / 3600000000;
+    WHERE organisation_id = OLD.organisation_id AND hour = {{HOUR:OLD.at}};
     INSERT INTO encounter_hours (organisation_id, hour, n)
-    VALUES (NEW.organisation_id, (NEW.at - ((NEW.at % 3600000000) + 3600000000) % 3600000000) / 3600000000, 1)
+    VALUES (NEW.organisation_id, {{HOUR:NEW.at}}, 1)
     ON CONFLICT (organisation_id, hour) DO UPDATE SET n = n + 1;
 END;
 {{END}}
@@ -50,7 +50,7 @@ END;
 CREATE FUNCTION encounter_hours_in() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO encounter_hours (organisation_id, hour, n)
-    SELECT m.organisation_id, (m.at - ((m.at % 3600000000) + 3600000000) % 3600000000) / 3600000000 AS h, COUNT(*) FROM met m GROUP BY 1, 2 ORDER BY 1, 2
+    SELECT m.organisation_id, {{HOUR:m.at}} AS h, COUNT(*) FROM met m GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (organisation_id, hour) DO UPDATE SET n = encounter_hours.n + excluded.n;
     RETURN NULL;
 END $$;
@@ -59,7 +59,7 @@ REFERENCING NEW TABLE AS met FOR EACH STATEMENT EXECUTE FUNCTION encounter_hours
 CREATE FUNCTION encounter_hours_out() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO encounter_hours (organisation_id, hour, n)
-    SELECT g.organisation_id, (g.at - ((g.at % 3600000000) + 3600000000) % 3600000000) / 3600000000 AS h, -COUNT(*) FROM gone g GROUP BY 1, 2 ORDER BY 1, 2
+    SELECT g.organisation_id, {{HOUR:g.at}} AS h, -COUNT(*) FROM gone g GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (organisation_id, hour) DO UPDATE SET n = encounter_hours.n + excluded.n;
     RETURN NULL;
 END $$;
@@ -71,10 +71,10 @@ CREATE FUNCTION encounter_hours_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO encounter_hours (organisation_id, hour, n)
     SELECT o, h, SUM(d) FROM (
-        SELECT m.organisation_id AS o, (m.at - ((m.at % 3600000000) + 3600000000) % 3600000000) / 3600000000 AS h, 1 AS d
+        SELECT m.organisation_id AS o, {{HOUR:m.at}} AS h, 1 AS d
         FROM moved m JOIN was w ON w.id = m.id WHERE m.at <> w.at OR m.organisation_id <> w.organisation_id
         UNION ALL
-        SELECT w.organisation_id, (w.at - ((w.at % 3600000000) + 3600000000) % 3600000000) / 3600000000, -1
+        SELECT w.organisation_id, {{HOUR:w.at}}, -1
         FROM moved m JOIN was w ON w.id = m.id WHERE m.at <> w.at OR m.organisation_id <> w.organisation_id) c
     GROUP BY o, h ORDER BY o, h
     ON CONFLICT (organisation_id, hour) DO UPDATE SET n = encounter_hours.n + excluded.n;

@@ -973,11 +973,7 @@ pub async fn site_population(db: &Db, scope: &Scope, s: &Slice, bounds: &[Timest
         return Ok(Vec::new());
     }
     let mut p = Params::new();
-    let mut case = String::from("CASE");
-    for (i, b) in bounds[1..].iter().enumerate() {
-        case.push_str(&format!(" WHEN o.observed_at < {} THEN {i}", p.push(b.as_micros())));
-    }
-    case.push_str(" END");
+    let case = interval_case("o.observed_at", bounds[1..].iter().map(|b| b.as_micros()), &mut p);
     let (lo, hi) = (p.push(bounds[0].as_micros()), p.push(bounds[n].as_micros()));
     let terr = territory(s, "s.territory_id", &mut p);
     let allowed = scope.records(&SITE_COLUMNS, &mut p);
@@ -1063,39 +1059,20 @@ pub async fn trend(db: &Db, scope: &Scope, s: &Slice, kind: Trend, bounds: &[Tim
         _ => String::new(),
     };
     let allowed = scope.records(&cols, &mut p);
-    let mut out = vec![0; n];
-    if kind == Trend::Encounters {
-        let counts: Vec<String> = bounds
-            .windows(2)
-            .map(|w| {
-                let (lo, hi) = (p.push(w[0].as_micros()), p.push(w[1].as_micros()));
-                format!("(SELECT COUNT(*) FROM {table} WHERE {at} >= {lo} AND {at} < {hi}{terr}{tm} AND {allowed})")
-            })
-            .collect();
-        let row = p.bind(read(&format!("SELECT {}", counts.join(", ")))).fetch_one(db.pool()).await?;
-        for (i, slot) in out.iter_mut().enumerate() {
-            *slot = row.try_get(i)?;
-        }
+    let micros: Vec<i64> = bounds.iter().map(|b| b.as_micros()).collect();
+    let mut out = if kind == Trend::Encounters {
+        side_by_side(db, p, &micros, |lo, hi| format!("SELECT COUNT(*) FROM {table} WHERE {at} >= {lo} AND {at} < {hi}{terr}{tm} AND {allowed}")).await?
     } else {
-        let mut case = String::from("CASE");
-        for (i, b) in bounds[1..].iter().enumerate() {
-            case.push_str(&format!(" WHEN {at} < {} THEN {i}", p.push(b.as_micros())));
-        }
-        case.push_str(" END");
-        let (lo, hi) = (p.push(bounds[0].as_micros()), p.push(bounds[n].as_micros()));
+        let case = interval_case(at, micros[1..].iter().copied(), &mut p);
+        let (lo, hi) = (p.push(micros[0]), p.push(micros[n]));
         let rows = p
             .bind(read(&format!(
                 "SELECT CAST({case} AS BIGINT) AS b, COUNT(*) AS n FROM {table} WHERE {at} >= {lo} AND {at} < {hi}{terr}{tm} AND {allowed} GROUP BY 1"
             )))
             .fetch_all(db.pool())
             .await?;
-        for r in rows {
-            let b: i64 = r.try_get("b")?;
-            if let Some(slot) = usize::try_from(b).ok().and_then(|i| out.get_mut(i)) {
-                *slot = r.try_get("n")?;
-            }
-        }
-    }
+        by_interval(&rows, n)?
+    };
     if let (Trend::Referrals, Some(org)) = (kind, tallied_organisation(scope, s)) {
         // The referrals of people since erased, month by month, in one query.
         let months: Vec<Option<String>> = bounds
@@ -1130,20 +1107,55 @@ async fn reports_by_interval(db: &Db, org: OrganisationId, bounds: &[Timestamp])
     let own = cols.organisation;
     let mut p = Params::new();
     let o = p.push_id(org);
+    let micros: Vec<i64> = bounds.iter().map(|b| b.as_micros()).collect();
+    let counts = side_by_side(db, p, &micros, |lo, hi| {
+        format!(
+            "SELECT (SELECT COUNT(*) FROM reports WHERE {own} = {o} AND created_at >= {lo} AND created_at < {hi}) + \
+             (SELECT COUNT(*) FROM reports WHERE {triage} = {o} AND created_at >= {lo} AND created_at < {hi} \
+              AND ({own} IS NULL OR {own} <> {o}))"
+        )
+    })
+    .await?;
+    Ok(Some(counts))
+}
+
+/// One count per interval `[bounds[i], bounds[i+1])`, side by side in one
+/// row: `count` writes the query counting an interval from the placeholders
+/// of its two bounds (each pushed on `p` after what it already holds).
+async fn side_by_side(db: &Db, mut p: Params, bounds: &[i64], mut count: impl FnMut(&str, &str) -> String) -> Result<Vec<i64>> {
     let counts: Vec<String> = bounds
         .windows(2)
         .map(|w| {
-            let (lo, hi) = (p.push(w[0].as_micros()), p.push(w[1].as_micros()));
-            format!(
-                "(SELECT COUNT(*) FROM reports WHERE {own} = {o} AND created_at >= {lo} AND created_at < {hi}) + \
-                 (SELECT COUNT(*) FROM reports WHERE {triage} = {o} AND created_at >= {lo} AND created_at < {hi} \
-                  AND ({own} IS NULL OR {own} <> {o}))"
-            )
+            let (lo, hi) = (p.push(w[0]), p.push(w[1]));
+            format!("CAST(({}) AS BIGINT)", count(&lo, &hi))
         })
         .collect();
-    let sql = format!("SELECT {}", counts.iter().enumerate().map(|(i, c)| format!("CAST({c} AS BIGINT) AS c{i}")).collect::<Vec<_>>().join(", "));
-    let row = p.bind(read(&sql)).fetch_one(db.pool()).await?;
-    Ok(Some((0..counts.len()).map(|i| row.try_get::<i64, _>(i)).collect::<std::result::Result<_, _>>()?))
+    let row = p.bind(read(&format!("SELECT {}", counts.join(", ")))).fetch_one(db.pool()).await?;
+    Ok((0..counts.len()).map(|i| row.try_get::<i64, _>(i)).collect::<std::result::Result<_, _>>()?)
+}
+
+/// `CASE WHEN column < u THEN 0 WHEN column < u' THEN 1 … END`: the number of
+/// the interval a value falls in, given each interval's upper bound in turn
+/// (the `b` of [`by_interval`]'s rows).
+fn interval_case(column: &str, uppers: impl IntoIterator<Item = i64>, p: &mut Params) -> String {
+    let mut case = String::from("CASE");
+    for (i, b) in uppers.into_iter().enumerate() {
+        case.push_str(&format!(" WHEN {column} < {} THEN {i}", p.push(b)));
+    }
+    case.push_str(" END");
+    case
+}
+
+/// The counts of `n` intervals from rows `(b, n)`: an interval's number (see
+/// [`interval_case`]) and its count; an interval with no row counts 0.
+fn by_interval(rows: &[sqlx::any::AnyRow], n: usize) -> Result<Vec<i64>> {
+    let mut out = vec![0; n];
+    for r in rows {
+        if let Some(slot) = usize::try_from(r.try_get::<i64, _>("b")?).ok().and_then(|i| out.get_mut(i)) {
+            *slot = r.try_get("n")?;
+        }
+    }
+    Ok(out)
 }
 
 /// An hour in microseconds: the unit of `encounter_hours` (migration 0030).
@@ -1160,23 +1172,14 @@ async fn encounter_hours(db: &Db, org: OrganisationId, bounds: &[Timestamp]) -> 
         return Ok(None);
     }
     let mut p = Params::new();
-    let mut case = String::from("CASE");
-    for (i, b) in hours[1..].iter().enumerate() {
-        case.push_str(&format!(" WHEN hour < {} THEN {i}", p.push(b / HOUR)));
-    }
-    case.push_str(" END");
+    let case = interval_case("hour", hours[1..].iter().map(|b| b / HOUR), &mut p);
     let (o, lo, hi) = (p.push_id(org), p.push(hours[0] / HOUR), p.push(hours[hours.len() - 1] / HOUR));
     let sql = format!(
         "SELECT CAST({case} AS BIGINT) AS b, CAST(SUM(n) AS BIGINT) AS n FROM encounter_hours \
          WHERE organisation_id = {o} AND hour >= {lo} AND hour < {hi} GROUP BY 1"
     );
-    let mut out = vec![0; hours.len() - 1];
-    for r in p.bind(read(&sql)).fetch_all(db.pool()).await? {
-        if let Some(slot) = usize::try_from(r.try_get::<i64, _>("b")?).ok().and_then(|i| out.get_mut(i)) {
-            *slot = r.try_get("n")?;
-        }
-    }
-    Ok(Some(out))
+    let rows = p.bind(read(&sql)).fetch_all(db.pool()).await?;
+    Ok(Some(by_interval(&rows, hours.len() - 1)?))
 }
 
 // ---------------------------------------------------------------- what erased people counted
