@@ -280,6 +280,22 @@ impl Db {
         })
     }
 
+    /// Starts a read transaction for a read that runs beside others of the
+    /// same request, each on a connection of its own (`tokio::try_join!`):
+    /// on PostgreSQL without parallel workers (`SET LOCAL
+    /// max_parallel_workers_per_gather = 0`), since the reads already share
+    /// the cores and one read's workers took them from the others
+    /// (`/reports/stats` at 200,000 reports on two cores: p50 170 → 145 ms;
+    /// decision 106). Not for every read: the list pages, one read each, took
+    /// up to twice as long without workers (`/reports` 78 → 159 ms).
+    pub async fn begin_beside(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0").execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+
     /// Runs one write statement alone, in its own transaction and, on
     /// SQLite, in the writer's turn like every other write. A statement
     /// sent straight to the pool would wait on SQLite's busy handler

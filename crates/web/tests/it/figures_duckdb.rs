@@ -51,6 +51,7 @@ async fn figures_agree_with_duckdb_on_a_generated_instance() {
     veille_app::scale::export(app.db(), &dir.0).await.unwrap();
 
     let who = crate::sites::caller(&app, coordinator).await;
+    reports_figures_agree_with_every_report_counted_in_rust(&app, &who, org).await;
     let today = now.paris_date();
     let last_month = figures::Period::last_month(today);
     let year = figures::Period::last_of(figures::Kind::Year, today);
@@ -124,5 +125,59 @@ async fn figures_agree_with_duckdb_on_a_generated_instance() {
     ] {
         let r = c.get(path).await;
         assert_eq!(r.status, axum::http::StatusCode::OK, "{path} on the generated instance: {}", r.body.chars().take(300).collect::<String>());
+    }
+}
+
+/// The reports' figures (`/reports/stats`: counts along each breakdown,
+/// situation types, times to acknowledgement and answer at the median and
+/// the 90th percentile by nearest rank) agree with the same counted in Rust
+/// from every report row of the generated instance in the organisation's
+/// scope (handled or triaged by it), unfiltered and filtered.
+async fn reports_figures_agree_with_every_report_counted_in_rust(app: &TestApp, who: &veille_app::Caller, org: veille_domain::OrganisationId) {
+    use veille_app::reports::{staff::QueueQuery, stats};
+    type Row = (String, String, String, i64, Option<i64>, String, i64, Option<i64>, Option<i64>, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = veille_storage::sqlx::query_as(
+        "SELECT source, channel, status, level, level_override, situations, created_at, acknowledged_at, answered_at, duplicate_of, \
+         organisation_id, triage_organisation_id FROM reports",
+    )
+    .fetch_all(app.db().pool())
+    .await
+    .unwrap();
+    let org = org.to_string();
+    let mine: Vec<&Row> = rows.iter().filter(|r| r.10.as_deref() == Some(&org) || r.11.as_deref() == Some(&org)).collect();
+    assert!(mine.len() > 500 && mine.len() < rows.len(), "{} of {} reports in the organisation's scope", mine.len(), rows.len());
+    let hours = |mut secs: Vec<i64>, per_mille: usize| {
+        secs.sort();
+        let rank = (secs.len() * per_mille).div_ceil(1000);
+        (rank >= 1).then(|| (secs[rank - 1] as f64 / 3600.0 * 10.0).round() / 10.0)
+    };
+    for (query, keep) in [
+        (QueueQuery::default(), (|_: &Row| true) as fn(&Row) -> bool),
+        (QueueQuery { level: "2".into(), ..Default::default() }, |r: &Row| r.4.unwrap_or(r.3) == 2),
+        (QueueQuery { status: "closed".into(), ..Default::default() }, |r: &Row| r.2 == "closed"),
+    ] {
+        let kept: Vec<&Row> = mine.iter().copied().filter(|r| keep(r)).collect();
+        let f = stats::compute(&app.state, who, &query, veille_i18n::Lang::Fr).await.unwrap();
+        let what = format!("{:?}", query.query_string());
+        assert_eq!(f.total, Some(kept.len() as i64), "{what}");
+        for (rows, column) in [(&f.by_source, 0), (&f.by_channel, 1), (&f.by_status, 2)] {
+            for c in rows.iter() {
+                let value = |r: &Row| [&r.0, &r.1, &r.2][column].clone();
+                assert_eq!(c.count, Some(kept.iter().filter(|r| value(r) == c.code).count() as i64), "{what}: {}", c.code);
+            }
+        }
+        let level_2 = kept.iter().filter(|r| r.4.unwrap_or(r.3) == 2).count() as i64;
+        assert_eq!(f.by_level.iter().map(|c| c.count).collect::<Vec<_>>(), [Some(kept.len() as i64 - level_2), Some(level_2)], "{what}");
+        for c in &f.by_situation {
+            assert_eq!(c.count, Some(kept.iter().filter(|r| r.5.split(',').any(|s| s == c.code)).count() as i64), "{what}: {}", c.code);
+        }
+        assert!(f.by_situation.iter().any(|c| c.count > Some(0)), "{what}");
+        let acknowledged: Vec<i64> = kept.iter().filter_map(|r| r.7.map(|at| (at - r.6) / 1_000_000)).collect();
+        let answered: Vec<i64> = kept.iter().filter(|r| r.9.is_none()).filter_map(|r| r.8.map(|at| (at - r.6) / 1_000_000)).collect();
+        for (d, secs, step) in [(&f.acknowledged, acknowledged, "acknowledged"), (&f.answered, answered, "answered")] {
+            assert_eq!(d.count, Some(secs.len() as i64), "{what}: {step}");
+            assert_eq!((d.median_hours, d.p90_hours), (hours(secs.clone(), 500), hours(secs, 900)), "{what}: {step}");
+        }
+        assert!(f.answered.count > Some(1), "{what}: answered reports in the generated data");
     }
 }
