@@ -7,13 +7,14 @@
 # For each engine: a fresh database, `veille demo --scale $SCALE --export DIR`
 # (the demo data set, then $SCALE encounters and the rest in proportion, over
 # 24 months; the tables the figures count written as CSV), DuckDB's aggregates
-# on that CSV (bench/figures/duckdb_figures.py: load time, then the fastest of
-# $REPEAT computations), then veille's activity report on the database
-# (bench-figures: the fastest and median of $REPEAT after a warm-up, each group
-# alone, every exact figure compared with DuckDB's, and each dashboard and list
-# page asked $PAGES times through HTTP). Writes the section
+# on that CSV (bench/figures/duckdb_figures.py: load time, then $REPEAT
+# computations), then veille's activity report on the database (bench-figures:
+# $REPEAT after a warm-up, each group alone, every exact figure compared with
+# DuckDB's), the two taking turns $ROUNDS times; in the last round each
+# dashboard and list page is also asked $PAGES times through HTTP. Each side's
+# time is its fastest over all rounds. Writes the section
 # "## Activity report" of docs/benchmarks.md; raw results in bench/out/figures/.
-# Env: SCALE (1000000), SEED (16), REPEAT (5), PAGES (20 requests per dashboard and
+# Env: SCALE (1000000), SEED (16), REPEAT (5 per round), ROUNDS (3), PAGES (20 requests per dashboard and
 # list page, through HTTP; 0 to skip), ENGINES (sqlite,postgres),
 # VEILLE_BENCH_PG_URL (postgres://root@127.0.0.1:5432/postgres),
 # BENCH_SKIP_BUILD=1 to reuse the release build, BENCH_PROFILE=debug to time the debug
@@ -25,6 +26,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 SCALE="${SCALE:-1000000}"
 SEED="${SEED:-16}"
 REPEAT="${REPEAT:-5}"
+ROUNDS="${ROUNDS:-3}"
 PAGES="${PAGES:-20}"
 ENGINES="${ENGINES:-sqlite,postgres}"
 PG_ADMIN="${VEILLE_BENCH_PG_URL:-postgres://root@127.0.0.1:5432/postgres}"
@@ -66,10 +68,17 @@ for engine in ${ENGINES//,/ }; do
   echo "$t0 $t1" > "$OUT/generate-$engine.time"
   ORG="$(grep -o 'for organisation [0-9a-f-]*' "$OUT/generate-$engine.txt" | awk '{print $3}')"
   du -sb "$WORK/csv-$engine" | cut -f1 > "$OUT/csv-bytes-$engine.txt"
-  echo "bench-figures: $engine: DuckDB…" >&2
-  "$PY" bench/figures/duckdb_figures.py --dir "$WORK/csv-$engine" --org "$ORG" --at "$AT" --repeat "$REPEAT" --out "$OUT/duckdb-$engine.json"
-  echo "bench-figures: $engine: veille…" >&2
-  "$CARGO_TARGET_DIR/$PROFILE/bench-figures" --org "$ORG" --at "$AT" --repeat "$REPEAT" --pages "$PAGES" --duckdb "$OUT/duckdb-$engine.json" > "$OUT/veille-$engine.json"
+  # DuckDB and veille take turns, $ROUNDS times, so that a change of the
+  # machine's speed during the run falls on both sides alike; the pages are
+  # asked in the last round only.
+  rm -f "$OUT/duckdb-$engine"-*.json "$OUT/veille-$engine"-*.json
+  for round in $(seq 1 "$ROUNDS"); do
+    echo "bench-figures: $engine: round $round of $ROUNDS: DuckDB…" >&2
+    "$PY" bench/figures/duckdb_figures.py --dir "$WORK/csv-$engine" --org "$ORG" --at "$AT" --repeat "$REPEAT" --out "$OUT/duckdb-$engine-$round.json"
+    echo "bench-figures: $engine: round $round of $ROUNDS: veille…" >&2
+    pages=0; [[ "$round" == "$ROUNDS" ]] && pages="$PAGES"
+    "$CARGO_TARGET_DIR/$PROFILE/bench-figures" --org "$ORG" --at "$AT" --repeat "$REPEAT" --pages "$pages" --duckdb "$OUT/duckdb-$engine-$round.json" > "$OUT/veille-$engine-$round.json"
+  done
   if [[ "$engine" == postgres ]]; then
     psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null; PGDB=""
   else
@@ -78,5 +87,5 @@ for engine in ${ENGINES//,/ }; do
   rm -rf "$WORK/csv-$engine" "$WORK"/veille.db*
 done
 LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
-"$PY" bench/figures/report.py "$OUT" "$ENGINES" "$SCALE" "$SEED" "$REPEAT" "$AT" "$STARTED" "$LOAD_START" "$LOAD_END" "$(nproc)" "$PROFILE"
+"$PY" bench/figures/report.py "$OUT" "$ENGINES" "$SCALE" "$SEED" "$REPEAT" "$AT" "$STARTED" "$LOAD_START" "$LOAD_END" "$(nproc)" "$PROFILE" "$ROUNDS"
 echo "docs/benchmarks.md: activity report section written" >&2
