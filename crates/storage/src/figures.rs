@@ -16,6 +16,7 @@ use chrono::{Datelike, NaiveDate};
 use sqlx::any::AnyArguments;
 use sqlx::query::{Query, QueryScalar};
 use sqlx::{Any, AnyConnection, Row};
+use veille_domain::people::{AgeBand, Gender};
 use veille_domain::{OrganisationId, PersonId, TeamId, TerritoryId, Timestamp};
 
 use crate::db::{Backend, Db, Tx};
@@ -505,17 +506,16 @@ impl FilesMet {
     }
 }
 
-/// The first read of [`people_on`]: the files met in the slice, leaving out `without`.
+/// The first read of [`people_on`]: the files met in the slice, leaving out
+/// `without`, in one row: how many, by gender, age band and novelty (one
+/// filtered count per code, over every file met), and the linked files met
+/// one by one in a list ([`described`]). The files linked to no one are the
+/// counts less the linked files (a `GROUP BY` of the files' descriptions
+/// sorted the 40,000 files of a month: SQLite 125 → 89 ms at a million
+/// encounters, decision 107).
 async fn files_met_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32, without: &[PersonId]) -> Result<FilesMet> {
     let mut p = Params::new();
     let met = met_in(scope, s, without, &mut p);
-    let y = p.push(i64::from(year));
-    let band = format!(
-        "CASE WHEN pp.birth_year IS NULL THEN COALESCE(pp.age_band, 'unknown') \
-         WHEN {y} - pp.birth_year < 18 THEN 'under_18' WHEN {y} - pp.birth_year < 25 THEN '18_24' \
-         WHEN {y} - pp.birth_year < 35 THEN '25_34' WHEN {y} - pp.birth_year < 50 THEN '35_49' \
-         WHEN {y} - pp.birth_year < 65 THEN '50_64' ELSE '65_plus' END"
-    );
     let links = active_links(without, &mut p);
     let linked = |file: &str| format!("{file} IN (SELECT person_a FROM person_links WHERE {links} UNION SELECT person_b FROM person_links WHERE {links})");
     let sql = match scope.figures_organisation() {
@@ -528,12 +528,11 @@ async fn files_met_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32
         // 100 and 101).
         Some(org) => {
             let (before, org) = (p.push(s.from.as_micros()), p.push_id(org));
+            let columns = described(&linked("pp.id"), &format!("fe.first_at < {before}"), year, &mut p);
             format!(
-                "SELECT CASE WHEN {} THEN pp.id END AS pid, pp.gender AS g, {band} AS b, \
-                        CAST(CASE WHEN fe.first_at < {before} THEN 1 ELSE 0 END AS BIGINT) AS kn, COUNT(*) AS n \
-                 FROM people pp LEFT JOIN person_first_encounters fe ON fe.person_id = pp.id AND fe.organisation_id = {org} \
-                 WHERE pp.id IN (SELECT ep.person_id {met}) GROUP BY 1, 2, 3, 4",
-                linked("pp.id")
+                "SELECT {columns} FROM people pp \
+                 LEFT JOIN person_first_encounters fe ON fe.person_id = pp.id AND fe.organisation_id = {org} \
+                 WHERE pp.id IN (SELECT ep.person_id {met})"
             )
         }
         // Another scope: which files met were met before the slice, in a
@@ -542,31 +541,104 @@ async fn files_met_on(c: &mut AnyConnection, scope: &Scope, s: &Slice, year: i32
         // took minutes at a million encounters).
         None => {
             let before = met_before(c, scope, s, without, "m", "m.pid", &mut p);
+            let columns = described(&linked("pp.id"), "k.pid IS NOT NULL", year, &mut p);
             format!(
                 "WITH m AS (SELECT DISTINCT ep.person_id AS pid {met}), \
                       k AS ({before}) \
-                 SELECT CASE WHEN {} THEN m.pid END AS pid, pp.gender AS g, {band} AS b, \
-                        CAST(CASE WHEN k.pid IS NULL THEN 0 ELSE 1 END AS BIGINT) AS kn, COUNT(*) AS n \
-                 FROM m JOIN people pp ON pp.id = m.pid LEFT JOIN k ON k.pid = m.pid \
-                 GROUP BY 1, 2, 3, 4",
-                linked("m.pid")
+                 SELECT {columns} FROM m JOIN people pp ON pp.id = m.pid LEFT JOIN k ON k.pid = m.pid"
             )
         }
     };
-    let mut files = 0;
-    let mut sums: [BTreeMap<String, i64>; 3] = Default::default();
-    // The linked files met: (file, gender, band, met before).
-    let mut met: Vec<(PersonId, String, String, bool)> = Vec::new();
-    for r in p.bind(read(&sql)).fetch_all(&mut *c).await? {
-        let (g, b): (Option<String>, Option<String>) = (r.try_get("g")?, r.try_get("b")?);
-        let (g, b, known, n) = (g.unwrap_or_default(), b.unwrap_or_default(), r.try_get::<i64, _>("kn")? == 1, r.try_get::<i64, _>("n")?);
-        files += n;
-        match r.try_get::<Option<PersonId>, _>("pid")? {
-            Some(pid) => met.push((pid, g, b, known)),
-            None => count(&mut sums, g, b, known, n),
+    let row = p.bind(read(&sql)).fetch_one(&mut *c).await?;
+    let files: i64 = row.try_get("files")?;
+    let gender = coded_counts(&row, "g", &Gender::codes(), files, "people.gender")?;
+    let mut bands: Vec<&str> = age_bands().into_iter().map(|b| b.0).collect();
+    bands.push("unknown");
+    let age = coded_counts(&row, "b", &bands, files, "people.age_band")?;
+    let known: i64 = row.try_get("kn")?;
+    let novelty = BTreeMap::from([("known".to_owned(), known), ("new".to_owned(), files - known)]);
+    let mut sums = [gender, age, novelty];
+    // The linked files met, one by one; the files linked to no one are the
+    // counts less them.
+    let mut linked = Vec::new();
+    for file in row.try_get::<Option<String>, _>("linked")?.as_deref().unwrap_or_default().split(',').filter(|f| !f.is_empty()) {
+        let mut parts = file.split(' ');
+        let corrupt = || crate::error::StorageError::Corrupt("people met: linked file");
+        let (Some(pid), Some(g), Some(b), Some(kn), None) = (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(corrupt());
+        };
+        let (pid, known): (PersonId, bool) = (pid.parse().map_err(|_| corrupt())?, kn == "1");
+        for (sum, k) in sums.iter_mut().zip([g, b, if known { "known" } else { "new" }]) {
+            let n = sum.get_mut(k).filter(|n| **n > 0).ok_or_else(corrupt)?;
+            *n -= 1;
         }
+        linked.push((pid, g.to_owned(), b.to_owned(), known));
     }
-    Ok(FilesMet { sums, files, linked: met })
+    for sum in &mut sums {
+        sum.retain(|_, n| *n > 0);
+    }
+    Ok(FilesMet { sums, files, linked })
+}
+
+/// The ages at which the figures' age bands ([`AgeBand::codes`], youngest
+/// first) change: under 18, 18 to 24… 65 and over.
+const AGE_LIMITS: [i32; 5] = [18, 25, 35, 50, 65];
+
+/// The age bands of the figures: code, and the ages from and before which a
+/// birth year falls in it (at the year asked for).
+fn age_bands() -> Vec<(&'static str, Option<i32>, Option<i32>)> {
+    let codes = AgeBand::codes();
+    debug_assert_eq!(codes.len(), AGE_LIMITS.len() + 1);
+    codes.into_iter().enumerate().map(|(i, code)| (code, i.checked_sub(1).map(|j| AGE_LIMITS[j]), AGE_LIMITS.get(i).copied())).collect()
+}
+
+/// The columns of the first read of [`people_on`] (`pp`: the file met;
+/// `linked`: whether it has an active link; `known`: whether it was met
+/// before the slice): `files`, the files met; `g0`… and `b0`…, how many of
+/// each gender ([`Gender::codes`]) and age band at `year` ([`age_bands`],
+/// then `unknown`: from the birth year, else the recorded band); `kn`, how
+/// many were met before; `linked`, the linked files met, each as `file
+/// gender band 0|1`, separated by commas (ids and codes hold neither).
+fn described(linked: &str, known: &str, year: i32, p: &mut Params) -> String {
+    let mut columns = vec!["COUNT(*) AS files".to_owned()];
+    for (i, g) in Gender::codes().into_iter().enumerate() {
+        columns.push(format!("COUNT(*) FILTER (WHERE pp.gender = {}) AS g{i}", p.push(g)));
+    }
+    // Born after `year - to` and no later than `year - from`.
+    let mut case = "CASE WHEN pp.birth_year IS NULL THEN COALESCE(pp.age_band, 'unknown')".to_owned();
+    let bands = age_bands();
+    let unknown = bands.len();
+    for (i, (code, from, to)) in bands.into_iter().enumerate() {
+        let after = to.map(|to| format!("pp.birth_year > {}", p.push(i64::from(year - to))));
+        let by = from.map(|from| format!("pp.birth_year <= {}", p.push(i64::from(year - from))));
+        let code = p.push(code);
+        let born = [after.clone(), by].into_iter().flatten().collect::<Vec<_>>().join(" AND ");
+        columns.push(format!("COUNT(*) FILTER (WHERE {born} OR pp.birth_year IS NULL AND pp.age_band = {code}) AS b{i}"));
+        case += &match after {
+            Some(after) => format!(" WHEN {after} THEN {code}"),
+            None => format!(" ELSE {code}"),
+        };
+    }
+    case += " END";
+    columns.push(format!("COUNT(*) FILTER (WHERE pp.birth_year IS NULL AND (pp.age_band IS NULL OR pp.age_band = 'unknown')) AS b{unknown}"));
+    columns.push(format!("COUNT(*) FILTER (WHERE {known}) AS kn"));
+    columns.push(format!(
+        "string_agg(CASE WHEN {linked} THEN pp.id || ' ' || pp.gender || ' ' || {case} || ' ' || CASE WHEN {known} THEN '1' ELSE '0' END END, ',') AS linked"
+    ));
+    columns.join(", ")
+}
+
+/// The counts `{prefix}0`… of a row, one per code, which must add up to
+/// `total` (a value outside the codes is a corrupt record).
+fn coded_counts(row: &sqlx::any::AnyRow, prefix: &str, codes: &[&str], total: i64, what: &'static str) -> Result<BTreeMap<String, i64>> {
+    let mut counts = BTreeMap::new();
+    for (i, code) in codes.iter().enumerate() {
+        counts.insert((*code).to_owned(), row.try_get::<i64, _>(format!("{prefix}{i}").as_str())?);
+    }
+    if counts.values().sum::<i64>() != total {
+        return Err(crate::error::StorageError::Corrupt(what));
+    }
+    Ok(counts)
 }
 
 /// The links that join files into people: active, and none with a file left out.
