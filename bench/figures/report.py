@@ -84,9 +84,9 @@ if page_rows:
 
 The real application served on a loopback port by the benchmark process, each page asked by the organisation's
 coordinator (a session cookie), in the last round, one request at a time after a first one timed apart; latency
-from the request's send to the last byte of the page. The first request of `/figures` computes the month's dashboard; the instance
-keeps it and shows it again while nothing it counts changes (decision 103): the requests after it are the month's
-figures asked again, the first is what it costs once a change was made.
+from the request's send to the last byte of the page. The first request of `/figures` computes the month's
+dashboard; the instance keeps it and shows it again while nothing it counts changes (decision 103): the requests
+after it are the month's figures asked again, the first is what it costs once a change was made.
 
 | engine | page | first request (ms) | requests | p50 (ms) | p95 (ms) | slowest (ms) | target (p95 ≤ 200 ms) |
 |---|---|---:|---:|---:|---:|---:|---|
