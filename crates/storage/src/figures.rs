@@ -629,16 +629,10 @@ fn described(linked: &str, known: &str, year: i32, p: &mut Params) -> String {
 }
 
 /// The counts `{prefix}0`… of a row, one per code, which must add up to
-/// `total` (a value outside the codes is a corrupt record).
+/// `total` (a value outside the codes is a corrupt record: [`crate::reports::along`]).
 fn coded_counts(row: &sqlx::any::AnyRow, prefix: &str, codes: &[&str], total: i64, what: &'static str) -> Result<BTreeMap<String, i64>> {
-    let mut counts = BTreeMap::new();
-    for (i, code) in codes.iter().enumerate() {
-        counts.insert((*code).to_owned(), row.try_get::<i64, _>(format!("{prefix}{i}").as_str())?);
-    }
-    if counts.values().sum::<i64>() != total {
-        return Err(crate::error::StorageError::Corrupt(what));
-    }
-    Ok(counts)
+    let counts = (0..codes.len()).map(|i| row.try_get::<i64, _>(format!("{prefix}{i}").as_str())).collect::<Result<Vec<i64>, _>>()?;
+    Ok(crate::reports::along(codes, &counts, total, what)?.into_iter().map(|(code, n)| (code.to_owned(), n)).collect())
 }
 
 /// The links that join files into people: active, and none with a file left out.

@@ -645,7 +645,7 @@ pub struct Tallies {
 
 /// The counts of one breakdown with its categories; an error when they do
 /// not add up to the total (a stored code the vocabulary does not have).
-fn along<T: Copy>(all: &[T], counts: &[i64], total: i64, column: &'static str) -> Result<Vec<(T, i64)>> {
+pub(crate) fn along<T: Copy>(all: &[T], counts: &[i64], total: i64, column: &'static str) -> Result<Vec<(T, i64)>> {
     if counts.iter().sum::<i64>() != total {
         return Err(StorageError::Corrupt(column));
     }
