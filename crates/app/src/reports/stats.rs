@@ -85,8 +85,7 @@ fn along<T: std::fmt::Display>(lang: Lang, family: &str, counted: &[(T, i64)]) -
 }
 
 /// The figures of a set of reports counted together (see
-/// [`reports::tallies`] and [`reports::situation_tallies`]), with the times
-/// to each step.
+/// [`reports::tallies`]), with the times to each step.
 pub fn figures(lang: Lang, m: &Margins, situations: &[(Vec<String>, i64)], acknowledged: Delays, answered: Delays) -> Figures {
     Figures {
         total: Some(m.total),
@@ -154,12 +153,7 @@ pub async fn total(app: &App, who: &Caller) -> Result<(Option<i64>, Option<i64>)
 pub async fn compute(app: &App, who: &Caller, q: &QueueQuery, lang: Lang) -> Result<Figures> {
     who.require(Action::Read, &Resource::new(ResourceKind::Statistics).owned_by(who.account.organisation))?;
     let (scope, filter) = (Scope::figures_of(who.account.organisation), q.filter(app));
-    // Two reads of the same reports, each on a connection of its own at
-    // once (at 200,000 reports each is a scan: the page waits for the
-    // longer, not for their sum; four reads, each its own scan, took half
-    // as long again on two cores).
-    let (Tallies { margins, acknowledged, answered }, situations) =
-        tokio::try_join!(reports::tallies(&app.db, &scope, &filter, &[MEDIAN, P90]), reports::situation_tallies(&app.db, &scope, &filter),)?;
+    let Tallies { margins, situations, acknowledged, answered } = reports::tallies(&app.db, &scope, &filter, &[MEDIAN, P90]).await?;
     let reached = |n: i64, at: &[(i64, i64)]| Delays { count: Some(n), median_hours: hours(at, MEDIAN), p90_hours: hours(at, P90) };
     let acknowledged = reached(margins.acknowledged, &acknowledged);
     let answered = reached(margins.answered, &answered);
