@@ -3,7 +3,7 @@
 -- 200,000 reports of an organisation, 27 filtered counts over the table took
 -- 123 ms and the situation sets grouped 112 ms (a sort of 122,000 rows);
 -- from these indexes, holding every column the counts and the queue's
--- filters read, 29 and 9 ms. PostgreSQL groups both in one pass of hashed
+-- filters read, 43 and 12 ms. PostgreSQL groups both in one pass of hashed
 -- grouping sets (decision 109) and needs neither.
 {{SQLITE}}
 CREATE INDEX reports_tallied ON reports (source, channel, status, level, level_override, organisation_id,

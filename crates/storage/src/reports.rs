@@ -553,18 +553,18 @@ pub struct Margins {
 ///   reports that reached each and the times as order statistics of one
 ///   aggregate each (`percentile_disc`). One `COUNT(*) FILTER` per code, as
 ///   before, evaluated 27 conditions for each of the 184,000 reports: the
-///   longer read went from 153 to about 110 ms alone, and the two side by
-///   side from 174–187 to 122–130 ms.
+///   longer read alone went from 186 to 130 ms, and the two side by side
+///   from 174–187 to 122–130 ms.
 /// - SQLite has no grouping sets and sorts what it groups, unless an index
 ///   gives the rows in the grouping's order: migration 0033 adds one of the
 ///   columns the counts and the queue's filters read, codes first, and one
 ///   of the situation sets (the reports with none left out). The first read
-///   counts the combinations of codes in its order (29 ms alone at 200,000
+///   counts the combinations of codes in its order (43 ms alone at 200,000
 ///   reports, against 123 ms for 27 filtered counts over the table), then
 ///   reads each order statistic from the nearer end of the step's index of
 ///   delays (`ORDER BY … LIMIT 1 OFFSET`, a few milliseconds), ranked from
 ///   its counts in the same read transaction so that counts and ranks see
-///   the same reports; beside it, the situation sets from their index (9
+///   the same reports; beside it, the situation sets from their index (12
 ///   ms, against 112 ms sorting them).
 ///
 /// The partitions (source, channel, status, level) and their total come
