@@ -720,8 +720,7 @@ async fn steps_reached(db: &Db, from: &str, p: &Params, per_mille: &[i64]) -> Re
 /// holds every column read (migration 0033: no sort, no table row), then
 /// the order statistics read from the steps' indexes of delays.
 async fn combinations(db: &Db, from: &str, p: &Params, per_mille: &[i64]) -> Result<(Margins, Delays)> {
-    let reached = reached_columns();
-    let sql = format!("SELECT {COMBINATION}, COUNT(*) AS n, {} {from} GROUP BY {COMBINATION}", reached.join(", "));
+    let sql = format!("SELECT {COMBINATION}, COUNT(*) AS n, {} {from} GROUP BY {COMBINATION}", reached_columns().join(", "));
     let mut tx = db.begin_beside().await?;
     let rows = p.bind(sqlx::query(&sql)).fetch_all(&mut *tx).await?;
     let mut margins = Margins::none();
