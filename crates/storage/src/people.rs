@@ -414,15 +414,22 @@ pub async fn all(db: &Db, scope: &Scope) -> Result<Vec<Person>> {
     rows.iter().map(person_from_row).collect()
 }
 
-/// People in the scope changed at or after `since` (the duplicate index
-/// catches up with writes of other instances).
+/// People in the scope changed at or after `since`, in id order (the
+/// duplicate index catches up with writes of other instances, at each
+/// lookup).
 pub async fn changed_since(db: &Db, scope: &Scope, since: Timestamp) -> Result<Vec<Person>> {
     let mut p = Params::new();
     let since = p.push(since.as_micros());
     let readable = readable_files(scope, &mut p);
-    let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.updated_at >= {since} AND {readable} ORDER BY p.id");
+    // Sorted here, not in SQL: asked for the id order, SQLite walked every
+    // file in the order of the primary key rather than the few changed
+    // ones from the index of changes (55-86 ms at 100,000 files, each time
+    // the people list was shown).
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM people p WHERE p.updated_at >= {since} AND {readable}");
     let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
-    rows.iter().map(person_from_row).collect()
+    let mut people = rows.iter().map(person_from_row).collect::<Result<Vec<_>>>()?;
+    people.sort_by_key(|p| p.id);
+    Ok(people)
 }
 
 /// Marks a person changed (a link made or undone changes their merged view).
@@ -916,6 +923,29 @@ pub struct Decision {
     pub same: bool,
     /// When it was decided.
     pub at: Timestamp,
+}
+
+/// A mark of the pair decisions that changes whenever one is made, undone
+/// or erased: how many links, how many of them undone, how many pairs marked
+/// distinct, and the latest instant of each. Cheap to read (counts), it is
+/// compared before [`decisions`], which reads every pair, is read again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecisionsMark([i64; 6]);
+
+/// The pair decisions' mark now.
+pub async fn decisions_mark(db: &Db) -> Result<DecisionsMark> {
+    let row = sqlx::query(
+        "SELECT l.n, l.undone, l.linked, l.unlinked, d.n AS distinct_n, d.decided FROM \
+         (SELECT COUNT(*) AS n, COUNT(unlinked_at) AS undone, COALESCE(MAX(linked_at), 0) AS linked, COALESCE(MAX(unlinked_at), 0) AS unlinked FROM person_links) l, \
+         (SELECT COUNT(*) AS n, COALESCE(MAX(decided_at), 0) AS decided FROM person_distinct_pairs) d",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    let mut mark = [0; 6];
+    for (i, column) in ["n", "undone", "linked", "unlinked", "distinct_n", "decided"].into_iter().enumerate() {
+        mark[i] = row.try_get(column)?;
+    }
+    Ok(DecisionsMark(mark))
 }
 
 /// Every pair decision of the instance, the latest per pair only, oldest

@@ -43,6 +43,11 @@ struct Args {
     /// Requests per page for the pages' latency (0: not measured).
     #[arg(long, default_value_t = 0)]
     pages: usize,
+    /// With --pages, only these pages (comma-separated paths as the
+    /// benchmark lists them, e.g. /people,/reports/stats); every one by
+    /// default.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 /// The dashboards and list pages a coordinator opens, timed with `--pages`
@@ -75,8 +80,11 @@ async fn get(addr: std::net::SocketAddr, path: &str, cookie: &str) -> anyhow::Re
     Ok((status, buf.len()))
 }
 
-/// Each page of [`PAGES`] `n` times after a first request (timed apart): p50, p95 and the slowest (ms).
-async fn page_latencies(app: &AppState, account: veille_domain::UserId, at: &str, n: usize) -> anyhow::Result<serde_json::Value> {
+/// Each page of [`PAGES`] (those of `only`, if any) `n` times after a first request (timed apart): p50, p95 and the slowest (ms).
+async fn page_latencies(app: &AppState, account: veille_domain::UserId, at: &str, n: usize, only: &[String]) -> anyhow::Result<serde_json::Value> {
+    if let Some(unknown) = only.iter().find(|o| !PAGES.contains(&o.as_str())) {
+        anyhow::bail!("--only: {unknown} is not one of the pages ({})", PAGES.join(", "));
+    }
     let token = veille_web::security::random_token();
     let now = Clock::System.now();
     let mut tx = app.db.begin().await?;
@@ -99,7 +107,7 @@ async fn page_latencies(app: &AppState, account: veille_domain::UserId, at: &str
         let _ = stop_rx.await;
     }));
     let mut out = serde_json::Map::new();
-    for page in PAGES {
+    for page in PAGES.iter().filter(|p| only.is_empty() || only.iter().any(|o| o == *p)) {
         let path = page.replace("{at}", at);
         // The first request, timed apart: the one that computes a dashboard
         // the instance then keeps (decision 103).
@@ -175,7 +183,7 @@ async fn main() -> anyhow::Result<()> {
 
     let pages = match args.pages {
         0 => serde_json::Value::Null,
-        n => page_latencies(&app, who.account.id, &args.at, n).await?,
+        n => page_latencies(&app, who.account.id, &args.at, n, &args.only).await?,
     };
 
     let page = figures::dashboard(&app, &who, lang, &choice, Audience::Page).await?;

@@ -51,6 +51,15 @@ async fn create(i: &Instance, r: &SynthRecord) -> PersonId {
     id
 }
 
+/// The files of these records, created in their order.
+async fn create_all(i: &Instance, rows: &[SynthRecord]) -> Vec<PersonId> {
+    let mut ids = Vec::with_capacity(rows.len());
+    for r in rows {
+        ids.push(create(i, r).await);
+    }
+    ids
+}
+
 #[tokio::test]
 async fn creating_a_person_shows_the_same_person_among_the_first_five_suggestions() {
     let i = instance().await;
@@ -104,10 +113,7 @@ fn f1(model: &Model, rows: &[SynthRecord]) -> f64 {
 async fn the_model_learns_from_the_decisions_workers_make_and_finds_duplicates_better() {
     let i = instance().await;
     let rows = generate(&Options { records: 500, seed: 19, ..Default::default() });
-    let mut ids = Vec::new();
-    for r in &rows {
-        ids.push(create(&i, r).await);
-    }
+    let ids = create_all(&i, &rows).await;
     let entity: BTreeMap<PersonId, usize> = ids.iter().zip(&rows).map(|(id, r)| (*id, r.entity)).collect();
     assert_eq!(duplicates::learned_from(&i.app).await.unwrap(), 0, "no decision yet: the shipped model");
     let before = duplicates::model(&i.app).await.unwrap();
@@ -138,4 +144,25 @@ async fn the_model_learns_from_the_decisions_workers_make_and_finds_duplicates_b
     let unseen = generate(&Options { records: 1500, seed: 20, ..Default::default() });
     let (f_before, f_after) = (f1(&before, &unseen), f1(&after, &unseen));
     assert!(f_after > f_before + 0.01, "F1 {f_before:.3} with the shipped model, {f_after:.3} after 200 decisions");
+}
+
+/// A decision made on another instance of the same database — a link, then
+/// the link undone — is learned here at the next lookup: what this instance
+/// checks before it reads the decisions again changes with each.
+#[tokio::test]
+async fn decisions_made_on_another_instance_are_learned_at_the_next_lookup() {
+    let i = instance().await;
+    let ids = create_all(&i, &generate(&Options { records: 40, seed: 21, ..Default::default() })).await;
+    let shipped = duplicates::model(&i.app).await.unwrap();
+    let other = App::new(i.app.db.clone(), (*i.app.config).clone(), Clock::manual(i.app.clock.now())).await.unwrap();
+    let body = OtherBody { other: ids[1].to_string() };
+
+    files::link(&other, &i.who, Lang::Fr, &ids[0].to_string(), &body, "test").await.unwrap().unwrap();
+    assert_eq!(duplicates::learned_from(&i.app).await.unwrap(), 1, "the link made on the other instance");
+    let linked = duplicates::model(&i.app).await.unwrap();
+    assert_ne!(linked, shipped, "re-estimated from the link");
+
+    files::unlink(&other, &i.who, Lang::Fr, &ids[0].to_string(), &body, "test").await.unwrap().unwrap();
+    assert_eq!(duplicates::learned_from(&i.app).await.unwrap(), 1, "the same pair, now two people");
+    assert_ne!(duplicates::model(&i.app).await.unwrap(), linked, "re-estimated from the link undone");
 }
