@@ -231,18 +231,6 @@ async fn ready(state: &App) -> Result<tokio::sync::MutexGuard<'_, Option<Built>>
     Ok(guard)
 }
 
-/// Builds the index in the background as the instance starts, so that the
-/// first lookup after a start (the people list, which says what the model
-/// learned from; a suggestion) does not wait for it: 1.8 to 4 s at 100,000
-/// files (decision 111).
-pub fn spawn_warm_up(app: App) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        if let Err(e) = ready(&app).await.map(drop) {
-            tracing::warn!("duplicate index: {e:#}");
-        }
-    })
-}
-
 /// Forgets the index: it is built again at next use (after files left the
 /// active stage or were erased, so no suggestion names them).
 pub async fn forget(state: &App) {
