@@ -1,7 +1,7 @@
 //! The instance's own work, run in the background by `veille serve`: the
 //! outbox, the audit sealer, overdue-round alerts, referral expiry and the
 //! disabling of inactive accounts, retention of person files (daily), the
-//! query planner's statistics (hourly).
+//! query planner's statistics (hourly), the duplicate index (built at start).
 
 use veille_storage::Db;
 
@@ -81,7 +81,8 @@ impl Drop for Tasks {
 }
 
 /// Starts the outbox worker, the audit sealer, referral expiry, the
-/// overdue-round alerts and the planner's statistics.
+/// overdue-round alerts, the planner's statistics and the duplicate index's
+/// first build.
 pub fn spawn(app: &App) -> Tasks {
     Tasks(vec![
         crate::mail::spawn_worker(app.clone()),
@@ -92,5 +93,6 @@ pub fn spawn(app: &App) -> Tasks {
         spawn_inactivity(app.clone()),
         crate::rights::spawn_worker(app.clone()),
         spawn_statistics(app.db.clone()),
+        crate::people::duplicates::spawn_warm_up(app.clone()),
     ])
 }

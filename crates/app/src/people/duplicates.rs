@@ -138,7 +138,7 @@ fn approximate_birth_year(f: &PersonFields) -> Option<i32> {
 }
 
 /// Groups of linked people, from the links in force (union–find).
-fn groups(people: &[Person], links: &[(PersonId, PersonId)]) -> BTreeMap<PersonId, Vec<PersonId>> {
+fn groups(people: &[&Person], links: &[(PersonId, PersonId)]) -> BTreeMap<PersonId, Vec<PersonId>> {
     let mut parent: BTreeMap<PersonId, PersonId> = people.iter().map(|p| (p.id, p.id)).collect();
     fn root(parent: &mut BTreeMap<PersonId, PersonId>, x: PersonId) -> PersonId {
         let mut r = x;
@@ -171,50 +171,98 @@ fn groups(people: &[Person], links: &[(PersonId, PersonId)]) -> BTreeMap<PersonI
         .collect()
 }
 
+/// Runs the index's computing (building it, learning from the decisions: a
+/// second or more of CPU at 100,000 files) on a thread of its own, at a
+/// lower priority than the pages: off the async threads, so that the pages
+/// asked meanwhile are served as usual, and yielding the cores to them
+/// (decision 112).
+async fn compute<T: Send + 'static>(what: &'static str, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("duplicate-index".to_owned())
+        .spawn(move || {
+            lower_priority();
+            let _ = done.send(work());
+        })
+        .map_err(|e| Error::from(anyhow::anyhow!("{what}: {e}")))?;
+    result.await.map_err(|_| Error::from(anyhow::anyhow!("{what}: the computing thread stopped")))
+}
+
+/// Lowers the calling thread's priority to a nice value of 10 (the pages'
+/// threads run at 0; on Linux a nice value is a thread's own). Elsewhere,
+/// and if the system refuses, it runs as is.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10) {
+        tracing::debug!("duplicate index: priority not lowered: {e}");
+    }
+}
+
 async fn build(state: &App) -> Result<Built> {
     let started = state.clock.now();
-    // Archived and anonymised files are out of duplicate suggestions.
-    let all: Vec<Person> = people::all(&state.db, &index_scope()).await?.into_iter().filter(|p| p.stage == Stage::Active).collect();
+    let timer = std::time::Instant::now();
+    // Every file is read once: the active ones make the index, and all of
+    // them give the decisions' labels (a decision may name a file archived
+    // since).
+    let everyone: BTreeMap<PersonId, Person> = people::all(&state.db, &index_scope()).await?.into_iter().map(|p| (p.id, p)).collect();
     let links = people::active_links(&state.db).await?;
-    let by_id: BTreeMap<PersonId, &Person> = all.iter().map(|p| (p.id, p)).collect();
-    let records = groups(&all, &links)
-        .into_iter()
-        .map(|(rep, members)| {
-            let fields: Vec<&PersonFields> = members.iter().filter_map(|m| by_id.get(m)).map(|p| &p.fields).collect();
-            record_of(&rep.to_string(), &fields)
-        })
-        .collect();
-    let (config, model) = &*SETTINGS;
-    let index = Index::build_with_model(config, records, Some(model.clone())).map_err(|e| Error::from(anyhow::anyhow!("duplicate index: {e}")))?;
-    let mut built = Built { index, watermark: started, decisions: None, learned_from: 0 };
-    learn(state, &mut built).await?;
+    let (index, everyone) = compute("duplicate index", move || {
+        // Archived and anonymised files are out of duplicate suggestions.
+        let active: Vec<&Person> = everyone.values().filter(|p| p.stage == Stage::Active).collect();
+        let records = groups(&active, &links)
+            .into_iter()
+            .map(|(rep, members)| {
+                let fields: Vec<&PersonFields> = members.iter().filter_map(|m| everyone.get(m)).map(|p| &p.fields).collect();
+                record_of(&rep.to_string(), &fields)
+            })
+            .collect();
+        let (config, model) = &*SETTINGS;
+        let index = Index::build_with_model(config, records, Some(model.clone()));
+        (index, everyone)
+    })
+    .await?;
+    let index = index.map_err(|e| Error::from(anyhow::anyhow!("duplicate index: {e}")))?;
+    let mut slot = Some(Built { index, watermark: started, decisions: None, learned_from: 0 });
+    learn(state, &mut slot, everyone).await?;
+    let built = slot.ok_or_else(|| Error::from(anyhow::anyhow!("duplicate index missing")))?;
+    tracing::info!(records = built.index.len(), learned_from = built.learned_from, ms = timer.elapsed().as_millis() as u64, "duplicate index built");
     Ok(built)
 }
 
 /// Re-estimates the model from the workers' decisions when they changed
-/// since the last time (the shipped model is the prior).
-async fn learn(state: &App, built: &mut Built) -> Result<()> {
+/// since the last time (the shipped model is the prior). `known`: files
+/// already read (the first build's), not read again. The index leaves
+/// `slot` while the model is computed and comes back with it; a failure of
+/// that computation leaves the slot empty (the index is built again at the
+/// next lookup).
+async fn learn(state: &App, slot: &mut Option<Built>, mut known: BTreeMap<PersonId, Person>) -> Result<()> {
     // The mark first: a decision written between the two reads is learned
     // now and again at the next lookup, never missed.
     let seen = Some(people::decisions_mark(&state.db).await?);
-    if seen == built.decisions {
+    if seen == slot.as_ref().and_then(|b| b.decisions) {
         return Ok(());
     }
     let decisions = people::decisions(&state.db).await?;
-    let ids: Vec<PersonId> = decisions.iter().flat_map(|d| [d.a, d.b]).collect::<BTreeSet<_>>().into_iter().collect();
-    let by_id: BTreeMap<PersonId, Person> = people::get_many(&state.db, &index_scope(), &ids).await?.into_iter().map(|p| (p.id, p)).collect();
-    let labelled: Vec<Labelled> = decisions
-        .iter()
-        .filter_map(|d| {
-            let (a, b) = (by_id.get(&d.a)?, by_id.get(&d.b)?);
-            Some(Labelled { left: record_of(&a.id.to_string(), &[&a.fields]), right: record_of(&b.id.to_string(), &[&b.fields]), same: d.same })
-        })
-        .collect();
-    let (_, prior) = &*SETTINGS;
-    let model = built.index.learn(prior, &labelled, LearnWeights::default()).map_err(|e| Error::from(anyhow::anyhow!("duplicate model: {e}")))?;
-    built.index.set_model(model).map_err(|e| Error::from(anyhow::anyhow!("duplicate model: {e}")))?;
+    let missing: Vec<PersonId> = decisions.iter().flat_map(|d| [d.a, d.b]).filter(|id| !known.contains_key(id)).collect::<BTreeSet<_>>().into_iter().collect();
+    known.extend(people::get_many(&state.db, &index_scope(), &missing).await?.into_iter().map(|p| (p.id, p)));
+    let Some(mut built) = slot.take() else { return Err(Error::from(anyhow::anyhow!("duplicate index missing"))) };
+    let (built, learned) = compute("duplicate model", move || {
+        let labelled: Vec<Labelled> = decisions
+            .iter()
+            .filter_map(|d| {
+                let (a, b) = (known.get(&d.a)?, known.get(&d.b)?);
+                Some(Labelled { left: record_of(&a.id.to_string(), &[&a.fields]), right: record_of(&b.id.to_string(), &[&b.fields]), same: d.same })
+            })
+            .collect();
+        let (_, prior) = &*SETTINGS;
+        let learned = built.index.learn(prior, &labelled, LearnWeights::default()).and_then(|model| built.index.set_model(model)).map(|()| labelled.len());
+        (built, learned)
+    })
+    .await?;
+    let learned = learned.map_err(|e| Error::from(anyhow::anyhow!("duplicate model: {e}")));
+    let built = slot.insert(built);
+    built.learned_from = learned?;
     built.decisions = seen;
-    built.learned_from = labelled.len();
     Ok(())
 }
 
@@ -227,8 +275,20 @@ async fn ready(state: &App) -> Result<tokio::sync::MutexGuard<'_, Option<Built>>
     }
     let built = guard.as_mut().ok_or_else(|| Error::from(anyhow::anyhow!("duplicate index missing")))?;
     catch_up(state, built).await?;
-    learn(state, built).await?;
+    learn(state, &mut guard, BTreeMap::new()).await?;
     Ok(guard)
+}
+
+/// Builds the index in the background as the instance starts, so that the
+/// first lookup after a start (the people list, which says what the model
+/// learned from; a suggestion) finds it ready: 1 to 3 s at 100,000 files
+/// (decision 112), its computing off the async threads.
+pub fn spawn_warm_up(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = ready(&app).await.map(drop) {
+            tracing::warn!("duplicate index: {e:#}");
+        }
+    })
 }
 
 /// Forgets the index: it is built again at next use (after files left the
@@ -548,7 +608,7 @@ mod tests {
             version: 1,
         };
         let (a, b, c, d) = (mk("a"), mk("b"), mk("c"), mk("d"));
-        let g = groups(&[a.clone(), b.clone(), c.clone(), d.clone()], &[(c.id, b.id), (b.id, a.id)]);
+        let g = groups(&[&a, &b, &c, &d], &[(c.id, b.id), (b.id, a.id)]);
         assert_eq!(g.len(), 2);
         assert_eq!(g[&a.id], vec![a.id, b.id, c.id]);
         assert_eq!(g[&d.id], vec![d.id]);
