@@ -181,33 +181,48 @@ fn split_aliases(stored: &str) -> Vec<String> {
     stored.split('|').filter(|a| !a.is_empty()).map(str::to_owned).collect()
 }
 
+/// The fields that identify a file (names, birth year or age band, gender,
+/// phone), the others empty: the columns of [`IDENTIFYING_COLUMNS`].
+fn identifying_from_row(r: &sqlx::any::AnyRow) -> Result<PersonFields> {
+    Ok(PersonFields {
+        pseudonym: r.try_get("pseudonym")?,
+        aliases: split_aliases(&r.try_get::<String, _>("aliases")?),
+        birth_year: r.try_get::<Option<i64>, _>("birth_year")?.map(|y| y as i32),
+        age_band: r.try_get("age_band")?,
+        gender: Some(r.try_get::<Gender, _>("gender")?).filter(|g| *g != Gender::Unknown),
+        phone: r.try_get("phone")?,
+        civil_given_name: r.try_get("civil_given_name")?,
+        civil_family_name: r.try_get("civil_family_name")?,
+        ..PersonFields::default()
+    })
+}
+
+/// The columns [`identifying_from_row`] reads.
+const IDENTIFYING_COLUMNS: &str = "p.pseudonym, p.aliases, p.birth_year, p.age_band, p.gender, p.phone, p.civil_given_name, p.civil_family_name";
+
+fn stage_from_row(r: &sqlx::any::AnyRow) -> Result<crate::retention::Stage> {
+    crate::retention::Stage::from_code(&r.try_get::<String, _>("retention_stage")?).ok_or(StorageError::Corrupt("people.retention_stage"))
+}
+
 fn person_from_row(r: &sqlx::any::AnyRow) -> Result<Person> {
-    let aliases: String = r.try_get("aliases")?;
     Ok(Person {
         id: r.try_get("id")?,
         organisation: r.try_get("organisation_id")?,
         fields: PersonFields {
             territory: r.try_get("territory_id")?,
-            pseudonym: r.try_get("pseudonym")?,
-            aliases: split_aliases(&aliases),
-            birth_year: r.try_get::<Option<i64>, _>("birth_year")?.map(|y| y as i32),
-            age_band: r.try_get("age_band")?,
-            gender: Some(r.try_get::<Gender, _>("gender")?).filter(|g| *g != Gender::Unknown),
             languages: codes(&r.try_get::<String, _>("languages")?, Language::from_code, "people.languages")?,
             nationality: Some(r.try_get::<Nationality, _>("nationality")?).filter(|n| *n != Nationality::Unknown),
             situation: Some(r.try_get::<Situation, _>("situation")?).filter(|s| *s != Situation::Unknown),
             needs: codes(&r.try_get::<String, _>("needs")?, Need::from_code, "people.needs")?,
             vulnerabilities: codes(&r.try_get::<String, _>("vulnerabilities")?, Vulnerability::from_code, "people.vulnerabilities")?,
-            phone: r.try_get("phone")?,
-            civil_given_name: r.try_get("civil_given_name")?,
-            civil_family_name: r.try_get("civil_family_name")?,
+            ..identifying_from_row(r)?
         },
         household: r.try_get("household_id")?,
         active: r.try_get::<i64, _>("active")? != 0,
         exit_reason: r.try_get("exit_reason")?,
         exit_at: ts(r.try_get("exit_at")?),
         last_contact_at: ts(r.try_get("last_contact_at")?),
-        stage: crate::retention::Stage::from_code(&r.try_get::<String, _>("retention_stage")?).ok_or(StorageError::Corrupt("people.retention_stage"))?,
+        stage: stage_from_row(r)?,
         created_by: r.try_get("created_by")?,
         created_at: Timestamp::from_micros(r.try_get("created_at")?),
         updated_at: Timestamp::from_micros(r.try_get("updated_at")?),
@@ -412,6 +427,20 @@ pub async fn all(db: &Db, scope: &Scope) -> Result<Vec<Person>> {
     let readable = readable_files(scope, &mut p);
     let rows = p.bind(sqlx::query(&format!("SELECT {PERSON_COLUMNS} FROM people p WHERE {readable} ORDER BY p.id"))).fetch_all(db.pool()).await?;
     rows.iter().map(person_from_row).collect()
+}
+
+/// What identifies a file, for duplicate detection: its id, its stage and,
+/// of its fields, only the names (pseudonym, aliases, civil names), the
+/// birth year or age band, the gender and the phone — the others are left
+/// empty. Every file in the scope (the duplicate index is built from every
+/// file, with an instance scope), in no order: ten columns of the
+/// twenty-six a file reads (decision 112).
+pub async fn all_identifying(db: &Db, scope: &Scope) -> Result<Vec<(PersonId, crate::retention::Stage, PersonFields)>> {
+    let mut p = Params::new();
+    let readable = readable_files(scope, &mut p);
+    let sql = format!("SELECT p.id, p.retention_stage, {IDENTIFYING_COLUMNS} FROM people p WHERE {readable}");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(db.pool()).await?;
+    rows.iter().map(|r| Ok((r.try_get("id")?, stage_from_row(r)?, identifying_from_row(r)?))).collect()
 }
 
 /// People in the scope changed at or after `since`, in id order (the

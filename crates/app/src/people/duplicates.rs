@@ -138,8 +138,8 @@ fn approximate_birth_year(f: &PersonFields) -> Option<i32> {
 }
 
 /// Groups of linked people, from the links in force (union–find).
-fn groups(people: &[&Person], links: &[(PersonId, PersonId)]) -> BTreeMap<PersonId, Vec<PersonId>> {
-    let mut parent: BTreeMap<PersonId, PersonId> = people.iter().map(|p| (p.id, p.id)).collect();
+fn groups(people: impl IntoIterator<Item = PersonId>, links: &[(PersonId, PersonId)]) -> BTreeMap<PersonId, Vec<PersonId>> {
+    let mut parent: BTreeMap<PersonId, PersonId> = people.into_iter().map(|p| (p, p)).collect();
     fn root(parent: &mut BTreeMap<PersonId, PersonId>, x: PersonId) -> PersonId {
         let mut r = x;
         while let Some(&p) = parent.get(&r).filter(|p| **p != r) {
@@ -201,41 +201,42 @@ fn lower_priority() {
 async fn build(state: &App) -> Result<Built> {
     let started = state.clock.now();
     let timer = std::time::Instant::now();
-    // Every file is read once: the active ones make the index, and all of
-    // them give the decisions' labels (a decision may name a file archived
-    // since).
-    let everyone: BTreeMap<PersonId, Person> = people::all(&state.db, &index_scope()).await?.into_iter().map(|p| (p.id, p)).collect();
+    // Every file is read once, only what identifies it: the active ones
+    // make the index, all of them label the decisions (a decision may name
+    // a file archived since).
+    let everyone: BTreeMap<PersonId, (Stage, PersonFields)> =
+        people::all_identifying(&state.db, &index_scope()).await?.into_iter().map(|(id, stage, fields)| (id, (stage, fields))).collect();
     let links = people::active_links(&state.db).await?;
-    let (index, everyone) = compute("duplicate index", move || {
+    let (index, known) = compute("duplicate index", move || {
         // Archived and anonymised files are out of duplicate suggestions.
-        let active: Vec<&Person> = everyone.values().filter(|p| p.stage == Stage::Active).collect();
-        let records = groups(&active, &links)
+        let active = everyone.iter().filter(|(_, (stage, _))| *stage == Stage::Active).map(|(id, _)| *id);
+        let records = groups(active, &links)
             .into_iter()
             .map(|(rep, members)| {
-                let fields: Vec<&PersonFields> = members.iter().filter_map(|m| everyone.get(m)).map(|p| &p.fields).collect();
+                let fields: Vec<&PersonFields> = members.iter().filter_map(|m| everyone.get(m)).map(|(_, f)| f).collect();
                 record_of(&rep.to_string(), &fields)
             })
             .collect();
         let (config, model) = &*SETTINGS;
         let index = Index::build_with_model(config, records, Some(model.clone()));
-        (index, everyone)
+        (index, everyone.into_iter().map(|(id, (_, fields))| (id, fields)).collect())
     })
     .await?;
     let index = index.map_err(|e| Error::from(anyhow::anyhow!("duplicate index: {e}")))?;
     let mut slot = Some(Built { index, watermark: started, decisions: None, learned_from: 0 });
-    learn(state, &mut slot, everyone).await?;
+    learn(state, &mut slot, known).await?;
     let built = slot.ok_or_else(|| Error::from(anyhow::anyhow!("duplicate index missing")))?;
     tracing::info!(records = built.index.len(), learned_from = built.learned_from, ms = timer.elapsed().as_millis() as u64, "duplicate index built");
     Ok(built)
 }
 
 /// Re-estimates the model from the workers' decisions when they changed
-/// since the last time (the shipped model is the prior). `known`: files
-/// already read (the first build's), not read again. The index leaves
+/// since the last time (the shipped model is the prior). `known`: what
+/// identifies the files already read (the first build's), not read again. The index leaves
 /// `slot` while the model is computed and comes back with it; a failure of
 /// that computation leaves the slot empty (the index is built again at the
 /// next lookup).
-async fn learn(state: &App, slot: &mut Option<Built>, mut known: BTreeMap<PersonId, Person>) -> Result<()> {
+async fn learn(state: &App, slot: &mut Option<Built>, mut known: BTreeMap<PersonId, PersonFields>) -> Result<()> {
     // The mark first: a decision written between the two reads is learned
     // now and again at the next lookup, never missed.
     let seen = Some(people::decisions_mark(&state.db).await?);
@@ -244,14 +245,14 @@ async fn learn(state: &App, slot: &mut Option<Built>, mut known: BTreeMap<Person
     }
     let decisions = people::decisions(&state.db).await?;
     let missing: Vec<PersonId> = decisions.iter().flat_map(|d| [d.a, d.b]).filter(|id| !known.contains_key(id)).collect::<BTreeSet<_>>().into_iter().collect();
-    known.extend(people::get_many(&state.db, &index_scope(), &missing).await?.into_iter().map(|p| (p.id, p)));
+    known.extend(people::get_many(&state.db, &index_scope(), &missing).await?.into_iter().map(|p| (p.id, p.fields)));
     let Some(mut built) = slot.take() else { return Err(Error::from(anyhow::anyhow!("duplicate index missing"))) };
     let (built, learned) = compute("duplicate model", move || {
         let labelled: Vec<Labelled> = decisions
             .iter()
             .filter_map(|d| {
                 let (a, b) = (known.get(&d.a)?, known.get(&d.b)?);
-                Some(Labelled { left: record_of(&a.id.to_string(), &[&a.fields]), right: record_of(&b.id.to_string(), &[&b.fields]), same: d.same })
+                Some(Labelled { left: record_of(&d.a.to_string(), &[a]), right: record_of(&d.b.to_string(), &[b]), same: d.same })
             })
             .collect();
         let (_, prior) = &*SETTINGS;
@@ -608,7 +609,7 @@ mod tests {
             version: 1,
         };
         let (a, b, c, d) = (mk("a"), mk("b"), mk("c"), mk("d"));
-        let g = groups(&[&a, &b, &c, &d], &[(c.id, b.id), (b.id, a.id)]);
+        let g = groups([a.id, b.id, c.id, d.id], &[(c.id, b.id), (b.id, a.id)]);
         assert_eq!(g.len(), 2);
         assert_eq!(g[&a.id], vec![a.id, b.id, c.id]);
         assert_eq!(g[&d.id], vec![d.id]);
