@@ -420,8 +420,8 @@ pub async fn archived_matching(db: &Db, scope: &Scope, organisation: Organisatio
     rows.iter().map(person_from_row).collect()
 }
 
-/// Every person in the scope, in id order (the duplicate index is built
-/// from every file, with an instance scope).
+/// Every person in the scope, in id order, every field (the duplicate
+/// index reads only what identifies a file: [`all_identifying`]).
 pub async fn all(db: &Db, scope: &Scope) -> Result<Vec<Person>> {
     let mut p = Params::new();
     let readable = readable_files(scope, &mut p);
