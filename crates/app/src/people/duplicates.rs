@@ -204,22 +204,26 @@ async fn build(state: &App) -> Result<Built> {
     // Every file is read once, only what identifies it: the active ones
     // make the index, all of them label the decisions (a decision may name
     // a file archived since).
-    let everyone: BTreeMap<PersonId, (Stage, PersonFields)> =
-        people::all_identifying(&state.db, &index_scope()).await?.into_iter().map(|(id, stage, fields)| (id, (stage, fields))).collect();
+    let mut active = Vec::new();
+    let mut known = BTreeMap::new();
+    for (id, stage, fields) in people::all_identifying(&state.db, &index_scope()).await? {
+        // Archived and anonymised files are out of duplicate suggestions.
+        if stage == Stage::Active {
+            active.push(id);
+        }
+        known.insert(id, fields);
+    }
     let links = people::active_links(&state.db).await?;
     let (index, known) = compute("duplicate index", move || {
-        // Archived and anonymised files are out of duplicate suggestions.
-        let active = everyone.iter().filter(|(_, (stage, _))| *stage == Stage::Active).map(|(id, _)| *id);
         let records = groups(active, &links)
             .into_iter()
             .map(|(rep, members)| {
-                let fields: Vec<&PersonFields> = members.iter().filter_map(|m| everyone.get(m)).map(|(_, f)| f).collect();
+                let fields: Vec<&PersonFields> = members.iter().filter_map(|m| known.get(m)).collect();
                 record_of(&rep.to_string(), &fields)
             })
             .collect();
         let (config, model) = &*SETTINGS;
-        let index = Index::build_with_model(config, records, Some(model.clone()));
-        (index, everyone.into_iter().map(|(id, (_, fields))| (id, fields)).collect())
+        (Index::build_with_model(config, records, Some(model.clone())), known)
     })
     .await?;
     let index = index.map_err(|e| Error::from(anyhow::anyhow!("duplicate index: {e}")))?;
@@ -232,10 +236,10 @@ async fn build(state: &App) -> Result<Built> {
 
 /// Re-estimates the model from the workers' decisions when they changed
 /// since the last time (the shipped model is the prior). `known`: what
-/// identifies the files already read (the first build's), not read again. The index leaves
-/// `slot` while the model is computed and comes back with it; a failure of
-/// that computation leaves the slot empty (the index is built again at the
-/// next lookup).
+/// identifies the files already read (the first build's), not read again.
+/// The index leaves `slot` while the model is computed and comes back with
+/// it; a failure of that computation leaves the slot empty (the index is
+/// built again at the next lookup).
 async fn learn(state: &App, slot: &mut Option<Built>, mut known: BTreeMap<PersonId, PersonFields>) -> Result<()> {
     // The mark first: a decision written between the two reads is learned
     // now and again at the next lookup, never missed.
