@@ -65,6 +65,10 @@ struct Built {
     decisions: Option<people::DecisionsMark>,
     /// How many labelled pairs the current model learned from.
     learned_from: usize,
+    /// What identifies each file the workers' decisions name (the pairs the
+    /// model learns from), kept so that a decision made reads only the
+    /// files it adds; refreshed by [`catch_up`] like the index.
+    labelled: BTreeMap<PersonId, PersonFields>,
 }
 
 /// The duplicate index of the application (in [`App`]).
@@ -198,6 +202,12 @@ fn lower_priority() {
     }
 }
 
+/// The error of a lookup that finds the index's slot empty (a computing
+/// that failed took the index out of it; the next lookup builds it again).
+fn index_missing() -> Error {
+    Error::from(anyhow::anyhow!("duplicate index missing"))
+}
+
 async fn build(state: &App) -> Result<Built> {
     let started = state.clock.now();
     let timer = std::time::Instant::now();
@@ -214,6 +224,7 @@ async fn build(state: &App) -> Result<Built> {
         known.insert(id, fields);
     }
     let links = people::active_links(&state.db).await?;
+    let read_ms = timer.elapsed().as_millis() as u64;
     let (index, known) = compute("duplicate index", move || {
         let records = groups(active, &links)
             .into_iter()
@@ -227,31 +238,40 @@ async fn build(state: &App) -> Result<Built> {
     })
     .await?;
     let index = index.map_err(|e| Error::from(anyhow::anyhow!("duplicate index: {e}")))?;
-    let mut slot = Some(Built { index, watermark: started, decisions: None, learned_from: 0 });
-    learn(state, &mut slot, known).await?;
-    let built = slot.ok_or_else(|| Error::from(anyhow::anyhow!("duplicate index missing")))?;
-    tracing::info!(records = built.index.len(), learned_from = built.learned_from, ms = timer.elapsed().as_millis() as u64, "duplicate index built");
+    // Every file read labels the decisions that name it; the others are
+    // dropped once the model learned.
+    let mut slot = Some(Built { index, watermark: started, decisions: None, learned_from: 0, labelled: known });
+    learn(state, &mut slot).await?;
+    let built = slot.ok_or_else(index_missing)?;
+    tracing::info!(records = built.index.len(), learned_from = built.learned_from, read_ms, ms = timer.elapsed().as_millis() as u64, "duplicate index built");
     Ok(built)
 }
 
 /// Re-estimates the model from the workers' decisions when they changed
-/// since the last time (the shipped model is the prior). `known`: what
-/// identifies the files already read (the first build's), not read again.
-/// The index leaves `slot` while the model is computed and comes back with
-/// it; a failure of that computation leaves the slot empty (the index is
-/// built again at the next lookup).
-async fn learn(state: &App, slot: &mut Option<Built>, mut known: BTreeMap<PersonId, PersonFields>) -> Result<()> {
+/// since the last time (the shipped model is the prior). Reads only the
+/// files named by decisions that the index's labels do not hold yet (after
+/// the first build: those of the decisions made since). The index leaves
+/// `slot` while the model is computed and comes back with it; a failure of
+/// that computation leaves the slot empty (the index is built again at the
+/// next lookup).
+async fn learn(state: &App, slot: &mut Option<Built>) -> Result<()> {
+    let timer = std::time::Instant::now();
     // The mark first: a decision written between the two reads is learned
     // now and again at the next lookup, never missed.
     let seen = Some(people::decisions_mark(&state.db).await?);
-    if seen == slot.as_ref().and_then(|b| b.decisions) {
+    let Some(current) = slot.as_ref() else { return Err(index_missing()) };
+    if seen == current.decisions {
         return Ok(());
     }
     let decisions = people::decisions(&state.db).await?;
-    let missing: Vec<PersonId> = decisions.iter().flat_map(|d| [d.a, d.b]).filter(|id| !known.contains_key(id)).collect::<BTreeSet<_>>().into_iter().collect();
-    known.extend(people::get_many(&state.db, &index_scope(), &missing).await?.into_iter().map(|p| (p.id, p.fields)));
-    let Some(mut built) = slot.take() else { return Err(Error::from(anyhow::anyhow!("duplicate index missing"))) };
+    let named: BTreeSet<PersonId> = decisions.iter().flat_map(|d| [d.a, d.b]).collect();
+    let missing: Vec<PersonId> = named.iter().copied().filter(|id| !current.labelled.contains_key(id)).collect();
+    let read = people::get_many(&state.db, &index_scope(), &missing).await?;
+    let Some(mut built) = slot.take() else { return Err(index_missing()) };
+    built.labelled.extend(read.into_iter().map(|p| (p.id, p.fields)));
     let (built, learned) = compute("duplicate model", move || {
+        built.labelled.retain(|id, _| named.contains(id));
+        let known = &built.labelled;
         let labelled: Vec<Labelled> = decisions
             .iter()
             .filter_map(|d| {
@@ -268,6 +288,7 @@ async fn learn(state: &App, slot: &mut Option<Built>, mut known: BTreeMap<Person
     let built = slot.insert(built);
     built.learned_from = learned?;
     built.decisions = seen;
+    tracing::info!(pairs = built.learned_from, read = missing.len(), ms = timer.elapsed().as_millis() as u64, "duplicate model learned");
     Ok(())
 }
 
@@ -278,9 +299,9 @@ async fn ready(state: &App) -> Result<tokio::sync::MutexGuard<'_, Option<Built>>
     if guard.is_none() {
         *guard = Some(build(state).await?);
     }
-    let built = guard.as_mut().ok_or_else(|| Error::from(anyhow::anyhow!("duplicate index missing")))?;
+    let built = guard.as_mut().ok_or_else(index_missing)?;
     catch_up(state, built).await?;
-    learn(state, &mut guard, BTreeMap::new()).await?;
+    learn(state, &mut guard).await?;
     Ok(guard)
 }
 
@@ -306,7 +327,7 @@ pub async fn forget(state: &App) {
 /// the workers' decisions, λ for the instance's size).
 pub async fn model(state: &App) -> Result<Model> {
     let guard = ready(state).await?;
-    guard.as_ref().map(|b| b.index.model().clone()).ok_or_else(|| Error::from(anyhow::anyhow!("duplicate index missing")))
+    guard.as_ref().map(|b| b.index.model().clone()).ok_or_else(index_missing)
 }
 
 /// How many decisions of the workers (links, links undone, pairs marked
@@ -322,6 +343,9 @@ async fn catch_up(state: &App, built: &mut Built) -> Result<()> {
     let changed = people::changed_since(&state.db, &scope, built.watermark.plus_seconds(-SLACK_SECONDS)).await?;
     let mut done: BTreeSet<PersonId> = BTreeSet::new();
     for p in &changed {
+        if let Some(fields) = built.labelled.get_mut(&p.id) {
+            fields.clone_from(&p.fields);
+        }
         if done.contains(&p.id) {
             continue;
         }
@@ -436,7 +460,7 @@ fn agreements(found: &[FieldAgreement]) -> Vec<Agreement> {
 pub async fn suggest(state: &App, who: &Caller, probe: &Record, exclude: &BTreeSet<PersonId>) -> Result<Vec<Suggestion>> {
     let found = {
         let guard = ready(state).await?;
-        let built = guard.as_ref().ok_or_else(|| Error::from(anyhow::anyhow!("duplicate index missing")))?;
+        let built = guard.as_ref().ok_or_else(index_missing)?;
         built.index.candidates_above(probe, LIMIT * 2, SUGGESTION_FLOOR)
     };
     let mut out = Vec::new();

@@ -166,3 +166,35 @@ async fn decisions_made_on_another_instance_are_learned_at_the_next_lookup() {
     assert_eq!(duplicates::learned_from(&i.app).await.unwrap(), 1, "the same pair, now two people");
     assert_ne!(duplicates::model(&i.app).await.unwrap(), linked, "re-estimated from the link undone");
 }
+
+/// The pairs the model learns from say what their files say now: a file
+/// named by a decision and edited since is learned with its new fields,
+/// and the files of a new decision are read — the model is the one an
+/// instance starting now would learn from the database.
+#[tokio::test]
+async fn the_model_learns_from_what_the_decided_files_say_now() {
+    let i = instance().await;
+    let ids = create_all(&i, &generate(&Options { records: 40, seed: 22, ..Default::default() })).await;
+    let first = OtherBody { other: ids[1].to_string() };
+    files::link(&i.app, &i.who, Lang::Fr, &ids[0].to_string(), &first, "test").await.unwrap().unwrap();
+    assert_eq!(duplicates::learned_from(&i.app).await.unwrap(), 1);
+
+    // The linked file renamed and aged (its civil names, typed with the
+    // person's consent, removed), then a second decision on two
+    // other files.
+    let (_, mut form, _) = files::edit(&i.app, &i.who, &ids[1].to_string()).await.unwrap();
+    form.pseudonym = "Zébulon Quartz".into();
+    form.aliases = String::new();
+    form.birth_year = "1931".into();
+    form.age = String::new();
+    form.civil_given_name.clear();
+    form.civil_family_name.clear();
+    files::update(&i.app, &i.who, Lang::Fr, &ids[1].to_string(), &form, "test").await.unwrap().unwrap();
+    let second = OtherBody { other: ids[3].to_string() };
+    files::mark_distinct(&i.app, &i.who, Lang::Fr, &ids[2].to_string(), &second).await.unwrap().unwrap();
+    assert_eq!(duplicates::learned_from(&i.app).await.unwrap(), 2, "the new decision's files read");
+    let here = duplicates::model(&i.app).await.unwrap();
+
+    let fresh = App::new(i.app.db.clone(), (*i.app.config).clone(), Clock::manual(i.app.clock.now())).await.unwrap();
+    assert_eq!(duplicates::model(&fresh).await.unwrap(), here, "learned from the renamed file as it is now");
+}
