@@ -450,6 +450,7 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
         "triage_organisation_id",
         "team_id",
         "situations",
+        "acknowledged_at",
         "answered_at",
         "duplicate_of",
     ];
@@ -476,6 +477,15 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
         } else {
             *g.pick(&["received", "qualified", "assigned", "in_progress"])
         };
+        // The first action of a person acknowledges a report (any change of
+        // it): two minutes to two days after receipt (log-uniform), never
+        // after its answer; a report still "received" has had none.
+        let ack_delay = (120.0 * 6f64.powf(g.rng.gen::<f64>() * 4.0)) as i64 * 1_000_000;
+        let acknowledged = match (status, answered) {
+            ("received", _) => None,
+            (_, true) => i(at + ack_delay.min(delay)),
+            _ => i((at + ack_delay).min(nowm)),
+        };
         let dup = if !earlier.is_empty() && g.chance(0.03) { s(g.pick(&earlier).clone()) } else { None };
         let sit = g.codes(&SITUATIONS, 2);
         let (src, ch) = (*g.pick(&sources), *g.pick(&channels));
@@ -497,6 +507,7 @@ pub async fn generate(db: &Db, opts: &Options, now: Timestamp) -> anyhow::Result
             triage,
             team,
             s(sit),
+            acknowledged,
             if answered { i(at + delay) } else { None },
             dup,
         ]);
