@@ -544,50 +544,43 @@ pub struct Margins {
 /// seconds: (quantile, seconds), none when no report reached the step.
 ///
 /// Two reads of the same reports, each on a connection of its own at once
-/// ([`Db::begin_beside`]): at 200,000 reports each is a scan, and the page
-/// waits for the longer, not for their sum. Which work goes in which read
-/// differs by engine (decision 109):
-/// - PostgreSQL groups in one pass of hashed grouping sets — source,
-///   channel, status and level together (at most a thousand groups), and
-///   the situation sets — and reads the steps beside it: the counts of the
-///   reports that reached each and the times as order statistics of one
-///   aggregate each (`percentile_disc`). One `COUNT(*) FILTER` per code, as
-///   before, evaluated 27 conditions for each of the 184,000 reports: the
-///   longer read alone went from 186 to 130 ms, and the two side by side
-///   from 174–187 to 122–130 ms.
-/// - SQLite has no grouping sets and sorts what it groups, unless an index
-///   gives the rows in the grouping's order: migration 0033 adds one of the
-///   columns the counts and the queue's filters read, codes first, and one
-///   of the situation sets (the reports with none left out). The first read
-///   counts the combinations of codes in its order (43 ms alone at 200,000
-///   reports, against 123 ms for 27 filtered counts over the table), then
-///   reads each order statistic from the nearer end of the step's index of
-///   delays (`ORDER BY … LIMIT 1 OFFSET`, a few milliseconds), ranked from
-///   its counts in the same read transaction so that counts and ranks see
-///   the same reports; beside it, the situation sets from their index (12
-///   ms, against 112 ms sorting them).
+/// ([`Db::begin_beside`]): at 200,000 reports the page waits for the longer,
+/// not for their sum. Both engines count the combinations of codes with the
+/// reports that reached each step in the order of an index holding every
+/// column read (`reports_tallied`: no sort, no table row; migrations 0033 and
+/// 0036), so that the partitions (source, channel, status, level), the steps
+/// reached and their total come from one read and add up whatever is written
+/// meanwhile. Where the times and the situation sets are read differs by
+/// engine (decisions 110 and 115):
+/// - SQLite reads each order statistic after the counts, in the same read
+///   transaction, from the nearer end of the step's index of delays
+///   (`ORDER BY … LIMIT 1 OFFSET`, a few milliseconds), ranked from the
+///   counts so that counts and ranks see the same reports; beside it, the
+///   situation sets from their index (12 ms, against 112 ms sorting them).
+/// - PostgreSQL reads the situation sets after the counts, and beside them
+///   the times of each step as order statistics of one aggregate
+///   (`percentile_disc`) over the step's index of delays, in its order. Its
+///   planner is told that a page read at random costs little more than one
+///   read in order (`random_page_cost` 1.1, the value for data in memory or
+///   on SSD, in these two transactions only): at 4, the default, it reads
+///   the 41-column table and groups by hashing (two reads of 116 and 145 ms
+///   at 184,000 reports) where the indexes alone answer in 70–100 ms.
 ///
-/// The partitions (source, channel, status, level) and their total come
-/// from one read, so that they add up whatever is written meanwhile. A
-/// stored code outside the vocabulary is an error, as it is when a report
+/// A stored code outside the vocabulary is an error, as it is when a report
 /// is read.
 pub async fn tallies(db: &Db, scope: &Scope, f: &Filter, per_mille: &[i64]) -> Result<Tallies> {
     let mut p = Params::new();
     let w = where_clause(f, &mut p);
     let allowed = scope.records(&ACCESS_COLUMNS, &mut p);
     let from = format!("FROM reports WHERE {w} AND {allowed}");
-    match db.backend() {
-        Backend::Postgres => {
-            let ((mut margins, situations), (reached, [acknowledged, answered])) =
-                tokio::try_join!(grouped(db, &from, &p), steps_reached(db, &from, &p, per_mille))?;
-            [margins.acknowledged, margins.answered] = reached;
-            Ok(Tallies { margins, situations, acknowledged, answered })
-        }
+    let ((margins, situations), [acknowledged, answered]) = match db.backend() {
+        Backend::Postgres => tokio::try_join!(combinations_then_situations(db, &from, &p), percentiles(db, &from, &p, per_mille))?,
         Backend::Sqlite => {
-            let ((margins, [acknowledged, answered]), situations) = tokio::try_join!(combinations(db, &from, &p, per_mille), situation_sets(db, &from, &p))?;
-            Ok(Tallies { margins, situations, acknowledged, answered })
+            let ((margins, delays), situations) = tokio::try_join!(combinations_then_ranks(db, &from, &p, per_mille), situations_alone(db, &from, &p))?;
+            ((margins, situations), delays)
         }
-    }
+    };
+    Ok(Tallies { margins, situations, acknowledged, answered })
 }
 
 /// What [`tallies`] counts.
@@ -608,38 +601,85 @@ pub struct Tallies {
 /// the order of [`Step::ALL`].
 type Delays = [Vec<(i64, i64)>; 2];
 
-/// PostgreSQL: the partitions and the situation sets of [`tallies`] in one
-/// pass of hashed grouping sets. [`Margins::acknowledged`] and
-/// [`Margins::answered`] are left at 0 ([`steps_reached`] counts them).
-async fn grouped(db: &Db, from: &str, p: &Params) -> Result<(Margins, Vec<(Vec<String>, i64)>)> {
-    let sql = format!(
-        "SELECT CAST(GROUPING(situations) AS BIGINT) AS by_codes, {COMBINATION}, situations, COUNT(*) AS n {from} \
-         GROUP BY GROUPING SETS (({COMBINATION}), (situations))"
-    );
+/// The situation sets of [`tallies`].
+type SituationSets = Vec<(Vec<String>, i64)>;
+
+/// A read transaction of [`tallies`] beside the other; on PostgreSQL its
+/// planner told that the indexes are as cheap to read as the table (see
+/// [`tallies`]).
+async fn beside(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
     let mut tx = db.begin_beside().await?;
-    let rows = p.bind(sqlx::query(&sql)).fetch_all(&mut *tx).await?;
-    tx.commit().await?;
-    let mut m = Margins::none();
-    let mut situations = Vec::new();
-    for r in &rows {
-        // GROUPING is 1 for a column the row's set does not group by: the
-        // row counts a combination of codes, not a situation set.
-        if r.try_get::<i64, _>("by_codes")? == 1 {
-            m.add(r)?;
-            continue;
-        }
-        let set: String = r.try_get("situations")?;
-        if !set.is_empty() {
-            situations.push((codes(&set), r.try_get("n")?));
-        }
+    if db.backend() == Backend::Postgres {
+        sqlx::query("SET LOCAL random_page_cost = 1.1").execute(&mut *tx).await?;
     }
-    Ok((m, situations))
+    Ok(tx)
 }
 
-/// The counts of the reports that reached each step, as columns `r0`, `r1`
-/// (in the order of [`Step::ALL`]).
-fn reached_columns() -> Vec<String> {
-    Step::ALL.iter().enumerate().map(|(s, step)| format!("COUNT(*) FILTER (WHERE {}) AS r{s}", step.condition())).collect()
+/// The partitions of [`tallies`] and how many reports reached each step,
+/// counted by combination of codes in the order of `reports_tallied`.
+async fn combinations(tx: &mut sqlx::AnyConnection, from: &str, p: &Params) -> Result<Margins> {
+    let reached: Vec<String> = Step::ALL.iter().enumerate().map(|(s, step)| format!("COUNT(*) FILTER (WHERE {}) AS r{s}", step.condition())).collect();
+    let sql = format!("SELECT {COMBINATION}, COUNT(*) AS n, {} {from} GROUP BY {COMBINATION}", reached.join(", "));
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(&mut *tx).await?;
+    let mut margins = Margins::none();
+    for r in &rows {
+        margins.add(r)?;
+        margins.acknowledged += r.try_get::<i64, _>("r0")?;
+        margins.answered += r.try_get::<i64, _>("r1")?;
+    }
+    Ok(margins)
+}
+
+/// The reports with at least one situation type counted by their set of
+/// situation types, in the order of `reports_situation_sets` (the reports
+/// with none, which count under no type, are not in it).
+async fn situation_sets(tx: &mut sqlx::AnyConnection, from: &str, p: &Params) -> Result<SituationSets> {
+    let sql = format!("SELECT situations, COUNT(*) AS n {from} AND situations <> '' GROUP BY situations");
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(&mut *tx).await?;
+    rows.iter()
+        .map(|r| {
+            let situations: String = r.try_get("situations")?;
+            Ok((codes(&situations), r.try_get("n")?))
+        })
+        .collect()
+}
+
+/// PostgreSQL: [`combinations`], then [`situation_sets`], in one read.
+async fn combinations_then_situations(db: &Db, from: &str, p: &Params) -> Result<(Margins, SituationSets)> {
+    let mut tx = beside(db).await?;
+    let margins = combinations(&mut tx, from, p).await?;
+    let situations = situation_sets(&mut tx, from, p).await?;
+    tx.commit().await?;
+    Ok((margins, situations))
+}
+
+/// PostgreSQL: the times to each step at the quantiles, one statement per
+/// step so that each reads its index of delays (`percentile_disc` is the
+/// same nearest rank: PostgreSQL takes the ⌈q·n⌉-th in floating point, equal
+/// to the integer rank for every n up to 2,000,000 at 0.5 and 0.9, checked;
+/// the aggregates of one step share one sort, of rows already in order).
+async fn percentiles(db: &Db, from: &str, p: &Params, per_mille: &[i64]) -> Result<Delays> {
+    let mut tx = beside(db).await?;
+    let mut delays = Delays::default();
+    for (step, out) in Step::ALL.into_iter().zip(&mut delays) {
+        let mut p = p.clone();
+        let columns: Vec<String> = per_mille
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                format!("percentile_disc(CAST({} AS DOUBLE PRECISION) / 1000) WITHIN GROUP (ORDER BY ({}) / 1000000) AS q{i}", p.push(*q), step.span())
+            })
+            .collect();
+        let sql = format!("SELECT {} {from} AND {}", columns.join(", "), step.condition());
+        let row = p.bind(sqlx::query(&sql)).fetch_one(&mut *tx).await?;
+        for (i, q) in per_mille.iter().enumerate() {
+            if let Some(secs) = row.try_get::<Option<i64>, _>(format!("q{i}").as_str())? {
+                out.push((*q, secs));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(delays)
 }
 
 /// The columns whose combinations [`tallies`] counts.
@@ -681,54 +721,11 @@ fn add<T: PartialEq>(counts: &mut [(T, i64)], value: T, n: i64, column: &'static
     Ok(())
 }
 
-/// PostgreSQL: how many reports reached each step, and the times to it at
-/// the quantiles (`percentile_disc` is the same nearest rank: PostgreSQL
-/// takes the ⌈q·n⌉-th in floating point, equal to the integer rank for every
-/// n up to 2,000,000 at 0.5 and 0.9, checked).
-async fn steps_reached(db: &Db, from: &str, p: &Params, per_mille: &[i64]) -> Result<([i64; 2], Delays)> {
-    let mut p = p.clone();
-    let mut columns = reached_columns();
-    for (s, step) in Step::ALL.into_iter().enumerate() {
-        for (i, q) in per_mille.iter().enumerate() {
-            columns.push(format!(
-                "percentile_disc(CAST({} AS DOUBLE PRECISION) / 1000) WITHIN GROUP (ORDER BY ({}) / 1000000) FILTER (WHERE {}) AS q{s}_{i}",
-                p.push(*q),
-                step.span(),
-                step.condition(),
-            ));
-        }
-    }
-    let sql = format!("SELECT {} {from}", columns.join(", "));
-    let mut tx = db.begin_beside().await?;
-    let row = p.bind(sqlx::query(&sql)).fetch_one(&mut *tx).await?;
-    tx.commit().await?;
-    let mut reached = [0; 2];
-    let mut delays = Delays::default();
-    for (s, (n, out)) in reached.iter_mut().zip(&mut delays).enumerate() {
-        *n = row.try_get(format!("r{s}").as_str())?;
-        for (i, q) in per_mille.iter().enumerate() {
-            if let Some(secs) = row.try_get::<Option<i64>, _>(format!("q{s}_{i}").as_str())? {
-                out.push((*q, secs));
-            }
-        }
-    }
-    Ok((reached, delays))
-}
-
-/// SQLite: the partitions of [`tallies`] and how many reports reached each
-/// step, counted by combination of codes in the order of an index that
-/// holds every column read (migration 0033: no sort, no table row), then
-/// the order statistics read from the steps' indexes of delays.
-async fn combinations(db: &Db, from: &str, p: &Params, per_mille: &[i64]) -> Result<(Margins, Delays)> {
-    let sql = format!("SELECT {COMBINATION}, COUNT(*) AS n, {} {from} GROUP BY {COMBINATION}", reached_columns().join(", "));
-    let mut tx = db.begin_beside().await?;
-    let rows = p.bind(sqlx::query(&sql)).fetch_all(&mut *tx).await?;
-    let mut margins = Margins::none();
-    for r in &rows {
-        margins.add(r)?;
-        margins.acknowledged += r.try_get::<i64, _>("r0")?;
-        margins.answered += r.try_get::<i64, _>("r1")?;
-    }
+/// SQLite: [`combinations`], then the order statistics read from the steps'
+/// indexes of delays, ranked from those counts in the same read.
+async fn combinations_then_ranks(db: &Db, from: &str, p: &Params, per_mille: &[i64]) -> Result<(Margins, Delays)> {
+    let mut tx = beside(db).await?;
+    let margins = combinations(&mut tx, from, p).await?;
     let mut delays = Delays::default();
     for (step, out) in Step::ALL.into_iter().zip(&mut delays) {
         let reached = match step {
@@ -764,20 +761,12 @@ pub(crate) fn along<T: Copy>(all: &[T], counts: &[i64], total: i64, column: &'st
     Ok(all.iter().copied().zip(counts.iter().copied()).collect())
 }
 
-/// SQLite: the reports with at least one situation type counted by their set
-/// of situation types, in the order of their index (migration 0033: the
-/// reports with none, which count under no type, are not in it).
-async fn situation_sets(db: &Db, from: &str, p: &Params) -> Result<Vec<(Vec<String>, i64)>> {
-    let sql = format!("SELECT situations, COUNT(*) AS n {from} AND situations <> '' GROUP BY situations");
-    let mut tx = db.begin_beside().await?;
-    let rows = p.bind(sqlx::query(&sql)).fetch_all(&mut *tx).await?;
+/// SQLite: [`situation_sets`] in a read of its own.
+async fn situations_alone(db: &Db, from: &str, p: &Params) -> Result<SituationSets> {
+    let mut tx = beside(db).await?;
+    let situations = situation_sets(&mut tx, from, p).await?;
     tx.commit().await?;
-    rows.iter()
-        .map(|r| {
-            let situations: String = r.try_get("situations")?;
-            Ok((codes(&situations), r.try_get("n")?))
-        })
-        .collect()
+    Ok(situations)
 }
 
 /// A step of a report's handling timed from its receipt.

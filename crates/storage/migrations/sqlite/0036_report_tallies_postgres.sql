@@ -1,0 +1,9 @@
+-- The reports' figures on PostgreSQL read from indexes (decision 115), as
+-- SQLite does since migration 0033. At 184,000 reports of an organisation
+-- (`veille demo --scale 1000000`), PostgreSQL read the 41-column table twice
+-- at once: the codes and situation sets grouped by hashing (145 ms) and the
+-- steps' times sorted (116 ms). From these indexes, read alone in their
+-- order: the combinations of codes with the steps reached 70 ms, the
+-- situation sets 30 ms, each step's times 30-60 ms (the rows come in order;
+-- the delays' indexes now hold the two instants their order is computed
+-- from, without which PostgreSQL reads the table for each entry).
