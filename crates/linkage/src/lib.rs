@@ -39,7 +39,7 @@ pub use config::Config;
 pub use engine::RawPair;
 pub use model::Model;
 
-use engine::{Compiled, Engine, Prepared, PreparedSet, NULL_LEVEL};
+use engine::{Compiled, Engine, Prepared, PreparedSet, TermFreq, NULL_LEVEL};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -325,6 +325,47 @@ pub fn learn(config: &Config, prior: &Model, labelled: &[Labelled], weights: Lea
     Ok(model.calibrate(&scored, weights.lambda_sigma_bits))
 }
 
+/// A snapshot of what an [`Index`] learns with ([`Index::learner`]).
+#[derive(Debug, Clone)]
+pub struct Learner {
+    compiled: Compiled,
+    tf: TermFreq,
+    size: usize,
+}
+
+impl Learner {
+    /// [`Index::learn`] as the index was when the snapshot was taken.
+    pub fn learn(&self, prior: &Model, labelled: &[Labelled], weights: LearnWeights) -> Result<Model, Error> {
+        learn_with(&self.compiled, &self.tf, self.size, prior, labelled, weights)
+    }
+}
+
+/// [`Index::learn`] over an index's configuration, frequencies and size.
+fn learn_with(compiled: &Compiled, tf: &TermFreq, size: usize, prior: &Model, labelled: &[Labelled], weights: LearnWeights) -> Result<Model, Error> {
+    prior.check_against(compiled)?;
+    let pairs = labelled_pairs(compiled, labelled);
+    let patterns: Vec<(u64, bool)> = pairs.iter().map(|(a, b, same)| (compiled.pattern(a, b), *same)).collect();
+    let model = prior.learn(compiled, &patterns, weights.prior_m).for_size(size.max(2));
+    let scorer = engine::Scorer::new(compiled, &model, 0.0, tf);
+    let scored: Vec<(f64, bool)> = pairs
+        .iter()
+        .map(|(a, b, same)| {
+            let w = (0..compiled.comparisons.len())
+                .map(|c| {
+                    let l = compiled.level(&compiled.comparisons[c], a, b);
+                    if l == NULL_LEVEL {
+                        0.0
+                    } else {
+                        compiled.level_weight(c, l, a, b, &scorer)
+                    }
+                })
+                .sum();
+            (w, *same)
+        })
+        .collect();
+    Ok(model.calibrate(&scored, weights.lambda_sigma_bits))
+}
+
 /// In-memory index of existing records for incremental lookups ("possible
 /// duplicates" while a person is being created).
 ///
@@ -395,29 +436,15 @@ impl Index {
     /// (term-frequency adjusted, λ for this index's size). Returns the new
     /// model; [`Index::set_model`] puts it to use.
     pub fn learn(&self, prior: &Model, labelled: &[Labelled], weights: LearnWeights) -> Result<Model, Error> {
-        let compiled = &self.engine.compiled;
-        prior.check_against(compiled)?;
-        let pairs = labelled_pairs(compiled, labelled);
-        let patterns: Vec<(u64, bool)> = pairs.iter().map(|(a, b, same)| (compiled.pattern(a, b), *same)).collect();
-        let model = prior.learn(compiled, &patterns, weights.prior_m).for_size(self.len().max(2));
-        let scorer = engine::Scorer::new(compiled, &model, 0.0, &self.engine.tf);
-        let scored: Vec<(f64, bool)> = pairs
-            .iter()
-            .map(|(a, b, same)| {
-                let w = (0..compiled.comparisons.len())
-                    .map(|c| {
-                        let l = compiled.level(&compiled.comparisons[c], a, b);
-                        if l == NULL_LEVEL {
-                            0.0
-                        } else {
-                            compiled.level_weight(c, l, a, b, &scorer)
-                        }
-                    })
-                    .sum();
-                (w, *same)
-            })
-            .collect();
-        Ok(model.calibrate(&scored, weights.lambda_sigma_bits))
+        learn_with(&self.engine.compiled, &self.engine.tf, self.len(), prior, labelled, weights)
+    }
+
+    /// What [`Index::learn`] reads of the index (its configuration, its
+    /// values' frequencies, its size), copied: the model can then be
+    /// re-estimated while the index keeps serving lookups and taking
+    /// changes, and put to use with [`Index::set_model`] once estimated.
+    pub fn learner(&self) -> Learner {
+        Learner { compiled: self.engine.compiled.clone(), tf: self.engine.tf.clone(), size: self.len() }
     }
 
     /// Score with another model from now on (e.g. re-estimated from

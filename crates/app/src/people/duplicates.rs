@@ -13,15 +13,17 @@
 //! pair of records of the same person, every link undone and every pair
 //! marked distinct a pair of two people. The instance's model is the shipped
 //! one (estimated without labels on synthetic street records) re-estimated
-//! from those labels, again whenever a decision is made.
+//! from those labels, again whenever a decision is made — in the background:
+//! the lookups meanwhile are served with the model before (decision 116).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use tokio::sync::Mutex;
 use veille_domain::people::Phone;
 use veille_domain::{PersonId, Timestamp};
-use veille_linkage::{Config, FieldAgreement, Index, Labelled, LearnWeights, Model, Record};
+use veille_linkage::{Config, FieldAgreement, Index, Labelled, LearnWeights, Learner, Model, Record};
 use veille_storage::people::{self, Person, PersonFields};
 use veille_storage::retention::Stage;
 use veille_storage::Scope;
@@ -60,20 +62,28 @@ struct Built {
     index: Index,
     /// People changed at or after this instant are read again at the next lookup.
     watermark: Timestamp,
-    /// The decisions' mark when the model was last re-estimated (`None`:
-    /// not yet).
+    /// The decisions' mark of the model in use (`None`: not learned yet).
     decisions: Option<people::DecisionsMark>,
     /// How many labelled pairs the current model learned from.
     learned_from: usize,
     /// What identifies each file the workers' decisions name (the pairs the
     /// model learns from), kept so that a decision made reads only the
     /// files it adds; refreshed by [`catch_up`] like the index.
-    labelled: BTreeMap<PersonId, PersonFields>,
+    labelled: BTreeMap<PersonId, Arc<PersonFields>>,
+    /// The learning under way in the background, if any (its number).
+    learning: Option<u64>,
 }
 
 /// The duplicate index of the application (in [`App`]).
 #[derive(Default)]
-pub struct DuplicateIndex(Mutex<Option<Built>>);
+pub struct DuplicateIndex {
+    slot: Mutex<Option<Built>>,
+    /// Numbers the learnings, so that one ending after the index was
+    /// forgotten and built again is not applied to the new one.
+    learnings: AtomicU64,
+    /// Woken when a learning in the background ends.
+    learned: tokio::sync::Notify,
+}
 
 impl std::fmt::Debug for DuplicateIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -211,68 +221,76 @@ fn index_missing() -> Error {
 async fn build(state: &App) -> Result<Built> {
     let started = state.clock.now();
     let timer = std::time::Instant::now();
-    // Every file is read once, only what identifies it: the active ones
-    // make the index, all of them label the decisions (a decision may name
-    // a file archived since).
-    let mut active = Vec::new();
-    let mut known = BTreeMap::new();
-    for (id, stage, fields) in people::all_identifying(&state.db, &index_scope()).await? {
-        // Archived and anonymised files are out of duplicate suggestions.
-        if stage == Stage::Active {
-            active.push(id);
-        }
-        known.insert(id, fields);
-    }
+    // Every file is read once, only what identifies it (decoded on the
+    // computing thread): the active ones make the index, all of them label
+    // the decisions (a decision may name a file archived since).
+    let files = people::all_identifying(&state.db, &index_scope()).await?;
     let links = people::active_links(&state.db).await?;
     let read_ms = timer.elapsed().as_millis() as u64;
     let (index, known) = compute("duplicate index", move || {
+        let mut active = Vec::new();
+        let mut known = BTreeMap::new();
+        for (id, stage, fields) in files.decode()? {
+            // Archived and anonymised files are out of duplicate suggestions.
+            if stage == Stage::Active {
+                active.push(id);
+            }
+            known.insert(id, Arc::new(fields));
+        }
         let records = groups(active, &links)
             .into_iter()
             .map(|(rep, members)| {
-                let fields: Vec<&PersonFields> = members.iter().filter_map(|m| known.get(m)).collect();
+                let fields: Vec<&PersonFields> = members.iter().filter_map(|m| known.get(m).map(|f| &**f)).collect();
                 record_of(&rep.to_string(), &fields)
             })
             .collect();
         let (config, model) = &*SETTINGS;
-        (Index::build_with_model(config, records, Some(model.clone())), known)
+        Ok::<_, veille_storage::StorageError>((Index::build_with_model(config, records, Some(model.clone())), known))
     })
-    .await?;
+    .await??;
     let index = index.map_err(|e| Error::from(anyhow::anyhow!("duplicate index: {e}")))?;
     // Every file read labels the decisions that name it; the others are
-    // dropped once the model learned.
-    let mut slot = Some(Built { index, watermark: started, decisions: None, learned_from: 0, labelled: known });
-    learn(state, &mut slot).await?;
-    let built = slot.ok_or_else(index_missing)?;
+    // dropped once the model learned. The first model is learned before
+    // the index serves (it is built in the background at start).
+    let mut built = Built { index, watermark: started, decisions: None, learned_from: 0, labelled: known, learning: None };
+    relearn(state, &mut built, Wait::Learned).await?;
     tracing::info!(records = built.index.len(), learned_from = built.learned_from, read_ms, ms = timer.elapsed().as_millis() as u64, "duplicate index built");
     Ok(built)
 }
 
-/// Re-estimates the model from the workers' decisions when they changed
-/// since the last time (the shipped model is the prior). Reads only the
-/// files named by decisions that the index's labels do not hold yet (after
-/// the first build: those of the decisions made since). The index leaves
-/// `slot` while the model is computed and comes back with it; a failure of
-/// that computation leaves the slot empty (the index is built again at the
-/// next lookup).
-async fn learn(state: &App, slot: &mut Option<Built>) -> Result<()> {
+/// A model re-estimated from the workers' decisions (the shipped model is
+/// the prior), to be put to use by [`Estimated::apply`].
+struct Estimated {
+    /// The decisions' mark read before the decisions.
+    seen: people::DecisionsMark,
+    model: Model,
+    /// How many labelled pairs it learned from.
+    pairs: usize,
+    /// The files the decisions name.
+    named: BTreeSet<PersonId>,
+    /// Those of them the labels did not hold, read.
+    read: Vec<(PersonId, Arc<PersonFields>)>,
+    timer: std::time::Instant,
+}
+
+/// Estimates the model from the decisions as they are now (the mark `seen`
+/// read before them: a decision written between the two reads is learned
+/// now and again at the next lookup, never missed), reading only the files
+/// the decisions name that `labelled` does not hold (after the first build:
+/// those of the decisions made since). The estimation runs on the
+/// computing thread, from a snapshot of the index ([`Learner`]): the index
+/// keeps serving meanwhile.
+async fn estimate(state: &App, seen: people::DecisionsMark, labelled: BTreeMap<PersonId, Arc<PersonFields>>, learner: Learner) -> Result<Estimated> {
     let timer = std::time::Instant::now();
-    // The mark first: a decision written between the two reads is learned
-    // now and again at the next lookup, never missed.
-    let seen = Some(people::decisions_mark(&state.db).await?);
-    let Some(current) = slot.as_ref() else { return Err(index_missing()) };
-    if seen == current.decisions {
-        return Ok(());
-    }
     let decisions = people::decisions(&state.db).await?;
     let named: BTreeSet<PersonId> = decisions.iter().flat_map(|d| [d.a, d.b]).collect();
-    let missing: Vec<PersonId> = named.iter().copied().filter(|id| !current.labelled.contains_key(id)).collect();
-    let read = people::get_many(&state.db, &index_scope(), &missing).await?;
-    let Some(mut built) = slot.take() else { return Err(index_missing()) };
-    built.labelled.extend(read.into_iter().map(|p| (p.id, p.fields)));
-    let (built, learned) = compute("duplicate model", move || {
-        built.labelled.retain(|id, _| named.contains(id));
-        let known = &built.labelled;
-        let labelled: Vec<Labelled> = decisions
+    let missing: Vec<PersonId> = named.iter().copied().filter(|id| !labelled.contains_key(id)).collect();
+    let read: Vec<(PersonId, Arc<PersonFields>)> =
+        people::get_many(&state.db, &index_scope(), &missing).await?.into_iter().map(|p| (p.id, Arc::new(p.fields))).collect();
+    compute("duplicate model", move || {
+        let mut known = labelled;
+        known.extend(read.iter().cloned());
+        let pairs: Vec<Labelled> = decisions
             .iter()
             .filter_map(|d| {
                 let (a, b) = (known.get(&d.a)?, known.get(&d.b)?);
@@ -280,28 +298,88 @@ async fn learn(state: &App, slot: &mut Option<Built>) -> Result<()> {
             })
             .collect();
         let (_, prior) = &*SETTINGS;
-        let learned = built.index.learn(prior, &labelled, LearnWeights::default()).and_then(|model| built.index.set_model(model)).map(|()| labelled.len());
-        (built, learned)
+        let model = learner.learn(prior, &pairs, LearnWeights::default());
+        model.map(|model| Estimated { seen, model, pairs: pairs.len(), named, read, timer })
     })
-    .await?;
-    let learned = learned.map_err(|e| Error::from(anyhow::anyhow!("duplicate model: {e}")));
-    let built = slot.insert(built);
-    built.learned_from = learned?;
-    built.decisions = seen;
-    tracing::info!(pairs = built.learned_from, read = missing.len(), ms = timer.elapsed().as_millis() as u64, "duplicate model learned");
+    .await?
+    .map_err(|e| Error::from(anyhow::anyhow!("duplicate model: {e}")))
+}
+
+impl Estimated {
+    /// Puts the model to use, with the labels it read. A file read here and
+    /// changed before this is applied is read again by the next catch-up
+    /// (which reads the files changed up to [`SLACK_SECONDS`] before its
+    /// last run; an estimation takes well under a second).
+    fn apply(self, built: &mut Built) -> Result<()> {
+        built.index.set_model(self.model).map_err(|e| Error::from(anyhow::anyhow!("duplicate model: {e}")))?;
+        let read = self.read.len();
+        for (id, fields) in self.read {
+            built.labelled.entry(id).or_insert(fields);
+        }
+        built.labelled.retain(|id, _| self.named.contains(id));
+        built.learned_from = self.pairs;
+        built.decisions = Some(self.seen);
+        tracing::info!(pairs = self.pairs, read, ms = self.timer.elapsed().as_millis() as u64, "duplicate model learned");
+        Ok(())
+    }
+}
+
+/// Whether a lookup waits for the decisions made since the model was
+/// learned.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// Served with the model before while they are learned in the background.
+    No,
+    /// Learned first (unless a learning is under way in the background).
+    Learned,
+}
+
+/// Re-estimates the model when the workers' decisions changed since it was
+/// learned: at once with [`Wait::Learned`], else in the background (one
+/// learning at a time; the lookups meanwhile use the model before). A
+/// learning in the background puts its model to use if the index is still
+/// the one it learned from, and wakes those waiting in [`settled`]; one
+/// that fails is started again at the next lookup.
+async fn relearn(state: &App, built: &mut Built, wait: Wait) -> Result<()> {
+    if built.learning.is_some() {
+        return Ok(());
+    }
+    let seen = people::decisions_mark(&state.db).await?;
+    if Some(seen) == built.decisions {
+        return Ok(());
+    }
+    if wait == Wait::Learned {
+        return estimate(state, seen, built.labelled.clone(), built.index.learner()).await?.apply(built);
+    }
+    let number = state.duplicates.learnings.fetch_add(1, Ordering::Relaxed);
+    built.learning = Some(number);
+    let (labelled, learner, app) = (built.labelled.clone(), built.index.learner(), state.clone());
+    tokio::spawn(async move {
+        let estimated = estimate(&app, seen, labelled, learner).await;
+        let mut guard = app.duplicates.slot.lock().await;
+        if let Some(built) = guard.as_mut().filter(|b| b.learning == Some(number)) {
+            built.learning = None;
+            if let Err(e) = estimated.and_then(|e| e.apply(built)) {
+                tracing::warn!("duplicate model: {e:#}");
+            }
+        }
+        drop(guard);
+        app.duplicates.learned.notify_waiters();
+    });
     Ok(())
 }
 
-/// The index, built at first use, caught up with the people and decisions
-/// changed since the last time.
-async fn ready(state: &App) -> Result<tokio::sync::MutexGuard<'_, Option<Built>>> {
-    let mut guard = state.duplicates.0.lock().await;
+/// The index, built at first use, caught up with the people changed since
+/// the last time; the model re-estimated if decisions were made (see
+/// [`Wait`]).
+async fn ready(state: &App, wait: Wait) -> Result<tokio::sync::MutexGuard<'_, Option<Built>>> {
+    let mut guard = state.duplicates.slot.lock().await;
     if guard.is_none() {
         *guard = Some(build(state).await?);
     }
     let built = guard.as_mut().ok_or_else(index_missing)?;
     catch_up(state, built).await?;
-    learn(state, &mut guard).await?;
+    relearn(state, built, wait).await?;
     Ok(guard)
 }
 
@@ -311,7 +389,7 @@ async fn ready(state: &App) -> Result<tokio::sync::MutexGuard<'_, Option<Built>>
 /// (decision 112), its computing off the async threads.
 pub fn spawn_warm_up(app: App) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        if let Err(e) = ready(&app).await.map(drop) {
+        if let Err(e) = ready(&app, Wait::No).await.map(drop) {
             tracing::warn!("duplicate index: {e:#}");
         }
     })
@@ -320,20 +398,48 @@ pub fn spawn_warm_up(app: App) -> tokio::task::JoinHandle<()> {
 /// Forgets the index: it is built again at next use (after files left the
 /// active stage or were erased, so no suggestion names them).
 pub async fn forget(state: &App) {
-    *state.duplicates.0.lock().await = None;
+    *state.duplicates.slot.lock().await = None;
 }
 
-/// The instance's duplicate model now (the shipped one re-estimated from
-/// the workers' decisions, λ for the instance's size).
-pub async fn model(state: &App) -> Result<Model> {
-    let guard = ready(state).await?;
-    guard.as_ref().map(|b| b.index.model().clone()).ok_or_else(index_missing)
+/// What the duplicate model learned from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Learned {
+    /// How many decisions of the workers (links, links undone, pairs marked
+    /// distinct) the model in use learned from.
+    pub decisions: usize,
+    /// Whether decisions made since are being learned (the model in use is
+    /// then the one before them).
+    pub learning: bool,
 }
 
-/// How many decisions of the workers (links, links undone, pairs marked
-/// distinct) the instance's duplicate model learned from.
-pub async fn learned_from(state: &App) -> Result<usize> {
-    Ok(ready(state).await?.as_ref().map_or(0, |b| b.learned_from))
+/// What the instance's duplicate model learned from now (a lookup: it
+/// starts learning the decisions made since, without waiting for it).
+pub async fn learned(state: &App) -> Result<Learned> {
+    let guard = ready(state, Wait::No).await?;
+    let built = guard.as_ref().ok_or_else(index_missing)?;
+    Ok(Learned { decisions: built.learned_from, learning: built.learning.is_some() })
+}
+
+/// The instance's duplicate model (the shipped one re-estimated from the
+/// workers' decisions, λ for the instance's size) once every decision
+/// made so far is learned, with how many it learned from: waits for the
+/// learning under way, or learns them at once.
+pub async fn settled(state: &App) -> Result<(Model, usize)> {
+    loop {
+        let woken = state.duplicates.learned.notified();
+        tokio::pin!(woken);
+        // Registered before the slot is looked at: a learning ending in
+        // between wakes it.
+        woken.as_mut().enable();
+        {
+            let guard = ready(state, Wait::Learned).await?;
+            let built = guard.as_ref().ok_or_else(index_missing)?;
+            if built.learning.is_none() {
+                return Ok((built.index.model().clone(), built.learned_from));
+            }
+        }
+        woken.await;
+    }
 }
 
 /// Brings the index up to date with the people changed since the last time.
@@ -344,7 +450,7 @@ async fn catch_up(state: &App, built: &mut Built) -> Result<()> {
     let mut done: BTreeSet<PersonId> = BTreeSet::new();
     for p in &changed {
         if let Some(fields) = built.labelled.get_mut(&p.id) {
-            fields.clone_from(&p.fields);
+            *fields = Arc::new(p.fields.clone());
         }
         if done.contains(&p.id) {
             continue;
@@ -459,7 +565,7 @@ fn agreements(found: &[FieldAgreement]) -> Vec<Agreement> {
 /// people judged distinct from it).
 pub async fn suggest(state: &App, who: &Caller, probe: &Record, exclude: &BTreeSet<PersonId>) -> Result<Vec<Suggestion>> {
     let found = {
-        let guard = ready(state).await?;
+        let guard = ready(state, Wait::No).await?;
         let built = guard.as_ref().ok_or_else(index_missing)?;
         built.index.candidates_above(probe, LIMIT * 2, SUGGESTION_FLOOR)
     };

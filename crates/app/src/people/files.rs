@@ -215,11 +215,11 @@ pub async fn create(state: &App, who: &Caller, lang: Lang, form: &PersonForm, vi
 }
 
 /// How many decisions of the workers (links, links undone, pairs marked
-/// distinct) the instance's duplicate model learned from (the people list
-/// says it).
-pub async fn duplicate_model_decisions(state: &App, who: &Caller) -> Result<usize> {
+/// distinct) the instance's duplicate model learned from, and whether it is
+/// learning those made since (the people list says it).
+pub async fn duplicate_model_decisions(state: &App, who: &Caller) -> Result<duplicates::Learned> {
     gate(who)?;
-    duplicates::learned_from(state).await
+    duplicates::learned(state).await
 }
 
 /// The probable duplicates of what is being typed (the form, even if not

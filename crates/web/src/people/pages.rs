@@ -90,8 +90,11 @@ impl ListPage {
     async fn of(state: &AppState, ctx: PageCtx, who: &Authenticated, left: bool, people: Vec<Person>, summary: String, found: Found) -> AppResult<ListPage> {
         let now = state.clock.now();
         let lines = people.into_iter().map(|p| Line { age: age_label(&ctx, now, &p.fields), since: since(&ctx, now, p.last_contact_at), person: p }).collect();
-        let decisions = files::duplicate_model_decisions(state, who).await?;
-        let learned = ctx.lang.tn("people.duplicates.learned", decisions as i64, &[]);
+        let model = files::duplicate_model_decisions(state, who).await?;
+        let mut learned = ctx.lang.tn("people.duplicates.learned", model.decisions as i64, &[]);
+        if model.learning {
+            learned = format!("{learned} {}", ctx.lang.t("people.duplicates.learning"));
+        }
         let can_import = veille_app::imports::can_import(who);
         let hidden = if left { vec![("left".to_owned(), "1".to_owned())] } else { Vec::new() };
         let export = crate::exports::ExportForm::new(who, &ctx, veille_app::exports::List::People, hidden);

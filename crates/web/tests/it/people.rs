@@ -298,8 +298,14 @@ async fn probable_duplicates_are_shown_while_creating_then_linked_and_unlinked_b
     assert!(people::group_of(w.app.db(), second.parse().unwrap()).await.unwrap().len() == 1, "nothing merged automatically");
     let r = c.post(&format!("/people/{second}/link"), &[("other", &first)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    // The people page says how many decisions the suggestions learned from.
-    assert!(c.get("/people").await.body.contains("suggestions apprises de 1 décision "));
+    // The people page says how many decisions the suggestions learned from:
+    // the one before while the new decision is learned (in the background),
+    // then this one.
+    let page = c.get("/people").await.body;
+    assert!(page.contains("suggestions apprises de 0 décision ") && page.contains("en cours d&#39;apprentissage"), "{page}");
+    veille_app::people::duplicates::settled(&w.app.state).await.unwrap();
+    let page = c.get("/people").await.body;
+    assert!(page.contains("suggestions apprises de 1 décision ") && !page.contains("en cours d&#39;apprentissage"), "{page}");
     let page = c.get(&format!("/people/{second}")).await.body;
     let linked = &page[page.find("id=\"linked\"").expect("linked files")..];
     assert!(linked.contains(&first));
@@ -327,6 +333,7 @@ async fn probable_duplicates_are_shown_while_creating_then_linked_and_unlinked_b
         assert!(audit.iter().any(|(_, d)| d.contains("\"field\":\"unlink\"")));
     }
     // The link undone is a decision too (the latest one on a pair counts).
+    veille_app::people::duplicates::settled(&w.app.state).await.unwrap();
     assert!(c.get("/people").await.body.contains("suggestions apprises de 1 décision "));
     // "Another person": not suggested again.
     c.post(&format!("/people/{second}/distinct"), &[("other", &first)]).await;
