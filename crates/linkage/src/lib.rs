@@ -273,7 +273,7 @@ pub struct Labelled {
 }
 
 /// How much labelled pairs weigh against the prior when a model learns
-/// from them ([`learn`], [`Index::learn`]).
+/// from them ([`learn`], [`Learner::learn`]).
 #[derive(Debug, Clone, Copy)]
 pub struct LearnWeights {
     /// Pseudo-pairs of the prior m (m moves little with fewer labels than this).
@@ -298,7 +298,7 @@ fn labelled_pairs(compiled: &Compiled, labelled: &[Labelled]) -> Vec<(Prepared, 
 /// Re-estimate a model from pairs people labelled, with `prior` (e.g. the
 /// unsupervised model) as the prior: m from the pairs of the same person
 /// ([`Model::learn`]), then λ calibrated on all labels ([`Model::calibrate`],
-/// weights without term frequencies; [`Index::learn`] uses the index's).
+/// weights without term frequencies; [`Learner::learn`] uses the index's).
 pub fn learn(config: &Config, prior: &Model, labelled: &[Labelled], weights: LearnWeights) -> Result<Model, Error> {
     let compiled = Compiled::new(config, None)?;
     prior.check_against(&compiled)?;
@@ -325,7 +325,10 @@ pub fn learn(config: &Config, prior: &Model, labelled: &[Labelled], weights: Lea
     Ok(model.calibrate(&scored, weights.lambda_sigma_bits))
 }
 
-/// A snapshot of what an [`Index`] learns with ([`Index::learner`]).
+/// What an [`Index`] learns with — its configuration, its values'
+/// frequencies, its size — copied ([`Index::learner`]): the model can be
+/// re-estimated while the index keeps serving lookups and taking changes,
+/// and put to use with [`Index::set_model`] once estimated.
 #[derive(Debug, Clone)]
 pub struct Learner {
     compiled: Compiled,
@@ -334,36 +337,36 @@ pub struct Learner {
 }
 
 impl Learner {
-    /// [`Index::learn`] as the index was when the snapshot was taken.
+    /// Re-estimate `prior` (e.g. the unsupervised or shipped model) from
+    /// pairs people labelled: m from the pairs of the same person, then λ
+    /// calibrated on all labels with the weights the index gives
+    /// (term-frequency adjusted, λ for the index's size), as the index was
+    /// when the copy was taken.
     pub fn learn(&self, prior: &Model, labelled: &[Labelled], weights: LearnWeights) -> Result<Model, Error> {
-        learn_with(&self.compiled, &self.tf, self.size, prior, labelled, weights)
+        let Learner { compiled, tf, size } = self;
+        prior.check_against(compiled)?;
+        let pairs = labelled_pairs(compiled, labelled);
+        let patterns: Vec<(u64, bool)> = pairs.iter().map(|(a, b, same)| (compiled.pattern(a, b), *same)).collect();
+        let model = prior.learn(compiled, &patterns, weights.prior_m).for_size((*size).max(2));
+        let scorer = engine::Scorer::new(compiled, &model, 0.0, tf);
+        let scored: Vec<(f64, bool)> = pairs
+            .iter()
+            .map(|(a, b, same)| {
+                let w = (0..compiled.comparisons.len())
+                    .map(|c| {
+                        let l = compiled.level(&compiled.comparisons[c], a, b);
+                        if l == NULL_LEVEL {
+                            0.0
+                        } else {
+                            compiled.level_weight(c, l, a, b, &scorer)
+                        }
+                    })
+                    .sum();
+                (w, *same)
+            })
+            .collect();
+        Ok(model.calibrate(&scored, weights.lambda_sigma_bits))
     }
-}
-
-/// [`Index::learn`] over an index's configuration, frequencies and size.
-fn learn_with(compiled: &Compiled, tf: &TermFreq, size: usize, prior: &Model, labelled: &[Labelled], weights: LearnWeights) -> Result<Model, Error> {
-    prior.check_against(compiled)?;
-    let pairs = labelled_pairs(compiled, labelled);
-    let patterns: Vec<(u64, bool)> = pairs.iter().map(|(a, b, same)| (compiled.pattern(a, b), *same)).collect();
-    let model = prior.learn(compiled, &patterns, weights.prior_m).for_size(size.max(2));
-    let scorer = engine::Scorer::new(compiled, &model, 0.0, tf);
-    let scored: Vec<(f64, bool)> = pairs
-        .iter()
-        .map(|(a, b, same)| {
-            let w = (0..compiled.comparisons.len())
-                .map(|c| {
-                    let l = compiled.level(&compiled.comparisons[c], a, b);
-                    if l == NULL_LEVEL {
-                        0.0
-                    } else {
-                        compiled.level_weight(c, l, a, b, &scorer)
-                    }
-                })
-                .sum();
-            (w, *same)
-        })
-        .collect();
-    Ok(model.calibrate(&scored, weights.lambda_sigma_bits))
 }
 
 /// In-memory index of existing records for incremental lookups ("possible
@@ -430,25 +433,13 @@ impl Index {
         &self.model
     }
 
-    /// Re-estimate `prior` (e.g. the unsupervised or shipped model) from
-    /// pairs people labelled: m from the pairs of the same person, then λ
-    /// calibrated on all labels with the weights this index gives
-    /// (term-frequency adjusted, λ for this index's size). Returns the new
-    /// model; [`Index::set_model`] puts it to use.
-    pub fn learn(&self, prior: &Model, labelled: &[Labelled], weights: LearnWeights) -> Result<Model, Error> {
-        learn_with(&self.engine.compiled, &self.engine.tf, self.len(), prior, labelled, weights)
-    }
-
-    /// What [`Index::learn`] reads of the index (its configuration, its
-    /// values' frequencies, its size), copied: the model can then be
-    /// re-estimated while the index keeps serving lookups and taking
-    /// changes, and put to use with [`Index::set_model`] once estimated.
+    /// What the model is re-estimated with, copied (see [`Learner`]).
     pub fn learner(&self) -> Learner {
         Learner { compiled: self.engine.compiled.clone(), tf: self.engine.tf.clone(), size: self.len() }
     }
 
     /// Score with another model from now on (e.g. re-estimated from
-    /// labelled pairs with [`learn`]); λ is rescaled to the index's size
+    /// labelled pairs with [`learn`] or [`Learner::learn`]); λ is rescaled to the index's size
     /// when the model says what size it was estimated on.
     pub fn set_model(&mut self, model: Model) -> Result<(), Error> {
         model.check_against(&self.engine.compiled)?;

@@ -181,20 +181,51 @@ fn split_aliases(stored: &str) -> Vec<String> {
     stored.split('|').filter(|a| !a.is_empty()).map(str::to_owned).collect()
 }
 
-/// The fields that identify a file (names, birth year or age band, gender,
-/// phone), the others empty: the columns of [`IDENTIFYING_COLUMNS`].
+/// The fields that identify a file as stored: the columns of
+/// [`IDENTIFYING_COLUMNS`], read from a row ([`identifying_from_row`]) or
+/// from the JSON of [`all_identifying`] ([`IdentifyingFiles::decode`]).
+struct StoredIdentifying {
+    pseudonym: String,
+    aliases: String,
+    birth_year: Option<i64>,
+    age_band: Option<AgeBand>,
+    gender: Gender,
+    phone: Option<String>,
+    civil_given_name: Option<String>,
+    civil_family_name: Option<String>,
+}
+
+impl StoredIdentifying {
+    /// The fields that identify a file (names, birth year or age band,
+    /// gender, phone), the others empty.
+    fn fields(self) -> PersonFields {
+        PersonFields {
+            pseudonym: self.pseudonym,
+            aliases: split_aliases(&self.aliases),
+            birth_year: self.birth_year.map(|y| y as i32),
+            age_band: self.age_band,
+            gender: Some(self.gender).filter(|g| *g != Gender::Unknown),
+            phone: self.phone,
+            civil_given_name: self.civil_given_name,
+            civil_family_name: self.civil_family_name,
+            ..PersonFields::default()
+        }
+    }
+}
+
+/// The fields that identify a file, from the columns of [`IDENTIFYING_COLUMNS`].
 fn identifying_from_row(r: &sqlx::any::AnyRow) -> Result<PersonFields> {
-    Ok(PersonFields {
+    let stored = StoredIdentifying {
         pseudonym: r.try_get("pseudonym")?,
-        aliases: split_aliases(&r.try_get::<String, _>("aliases")?),
-        birth_year: r.try_get::<Option<i64>, _>("birth_year")?.map(|y| y as i32),
+        aliases: r.try_get("aliases")?,
+        birth_year: r.try_get("birth_year")?,
         age_band: r.try_get("age_band")?,
-        gender: Some(r.try_get::<Gender, _>("gender")?).filter(|g| *g != Gender::Unknown),
+        gender: r.try_get("gender")?,
         phone: r.try_get("phone")?,
         civil_given_name: r.try_get("civil_given_name")?,
         civil_family_name: r.try_get("civil_family_name")?,
-        ..PersonFields::default()
-    })
+    };
+    Ok(stored.fields())
 }
 
 /// The columns [`identifying_from_row`] reads.
@@ -487,8 +518,9 @@ const IDENTIFYING_CHUNK: i64 = 20_000;
 pub struct IdentifyingFiles(Vec<String>);
 
 /// A file as [`all_identifying`] reads it: id, stage, pseudonym, aliases,
-/// birth year, age band, gender, phone, civil given and family names.
-type IdentifyingJson = (String, String, String, String, Option<i64>, Option<String>, String, Option<String>, Option<String>, Option<String>);
+/// birth year, age band, gender, phone, civil given and family names (the
+/// coded values by their codes).
+type IdentifyingJson = (PersonId, String, String, String, Option<i64>, Option<AgeBand>, Gender, Option<String>, Option<String>, Option<String>);
 
 impl IdentifyingFiles {
     /// Each file's id, stage and identifying fields (as [`identifying_from_row`]
@@ -499,21 +531,9 @@ impl IdentifyingFiles {
             let files: Vec<IdentifyingJson> = serde_json::from_str(chunk).map_err(|_| StorageError::Corrupt("people (identifying fields)"))?;
             out.reserve(files.len());
             for (id, stage, pseudonym, aliases, birth_year, age_band, gender, phone, civil_given_name, civil_family_name) in files {
-                let gender = Gender::from_code(&gender).ok_or(StorageError::Corrupt("people.gender"))?;
-                let age_band = age_band.map(|b| AgeBand::from_code(&b).ok_or(StorageError::Corrupt("people.age_band"))).transpose()?;
-                let fields = PersonFields {
-                    pseudonym,
-                    aliases: split_aliases(&aliases),
-                    birth_year: birth_year.map(|y| y as i32),
-                    age_band,
-                    gender: Some(gender).filter(|g| *g != Gender::Unknown),
-                    phone,
-                    civil_given_name,
-                    civil_family_name,
-                    ..PersonFields::default()
-                };
+                let stored = StoredIdentifying { pseudonym, aliases, birth_year, age_band, gender, phone, civil_given_name, civil_family_name };
                 let stage = crate::retention::Stage::from_code(&stage).ok_or(StorageError::Corrupt("people.retention_stage"))?;
-                out.push((id.parse().map_err(|_| StorageError::Corrupt("people.id"))?, stage, fields));
+                out.push((id, stage, stored.fields()));
             }
         }
         Ok(out)

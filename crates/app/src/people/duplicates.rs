@@ -348,12 +348,13 @@ async fn relearn(state: &App, built: &mut Built, wait: Wait) -> Result<()> {
     if Some(seen) == built.decisions {
         return Ok(());
     }
+    let (labelled, learner) = (built.labelled.clone(), built.index.learner());
     if wait == Wait::Learned {
-        return estimate(state, seen, built.labelled.clone(), built.index.learner()).await?.apply(built);
+        return estimate(state, seen, labelled, learner).await?.apply(built);
     }
     let number = state.duplicates.learnings.fetch_add(1, Ordering::Relaxed);
     built.learning = Some(number);
-    let (labelled, learner, app) = (built.labelled.clone(), built.index.learner(), state.clone());
+    let app = state.clone();
     tokio::spawn(async move {
         let estimated = estimate(&app, seen, labelled, learner).await;
         let mut guard = app.duplicates.slot.lock().await;
