@@ -1,5 +1,6 @@
 //! Who is asking: an authenticated, active account and its grants, read fresh
-//! from storage for every request. Every command and query that touches
+//! from storage for every request (Open311's writes keep the token for 30 s
+//! and check it again as they write: decision 118). Every command and query that touches
 //! personal data takes one; its [`Scope`](veille_storage::Scope) is derived
 //! from it and only from it.
 

@@ -86,6 +86,11 @@ impl Error {
     pub fn conflict() -> Self {
         Self::new(ErrorKind::Conflict)
     }
+    /// Whether a write made on the strength of a kept API token found it no
+    /// longer holds ([`StorageError::TokenWithdrawn`]).
+    pub fn is_token_withdrawn(&self) -> bool {
+        self.cause.as_ref().and_then(|c| c.downcast_ref::<StorageError>()).is_some_and(|e| matches!(e, StorageError::TokenWithdrawn))
+    }
 }
 
 impl std::fmt::Display for Error {
@@ -115,6 +120,7 @@ impl From<StorageError> for Error {
         match e {
             StorageError::NotFound => Error::not_found(),
             StorageError::StaleVersion | StorageError::Conflict(_) => Error::conflict(),
+            StorageError::TokenWithdrawn => Error { kind: ErrorKind::Forbidden, cause: Some(StorageError::TokenWithdrawn.into()) },
             other => Error { kind: ErrorKind::Internal, cause: Some(other.into()) },
         }
     }

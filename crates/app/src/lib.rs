@@ -82,6 +82,8 @@ pub struct App {
     pub committer: reports::Committer,
     /// The dashboards of past periods kept while what they count is unchanged.
     pub figures: Arc<figures::kept::Kept>,
+    /// The API tokens read lately for Open311's writes (decision 118).
+    pub kept_tokens: Arc<identity::KeptTokens>,
 }
 
 impl App {
@@ -101,6 +103,7 @@ impl App {
             reports_cache: Arc::new(reports::Cache::default()),
             duplicates: Arc::default(),
             figures: Arc::default(),
+            kept_tokens: Arc::default(),
         };
         territories::reload_index(&app).await?;
         Ok(app)

@@ -46,6 +46,11 @@ pub enum StorageError {
     /// No field keys were loaded, so sensitive fields can be neither sealed nor opened.
     #[error("no field keys loaded: sensitive field groups cannot be read or written")]
     NoFieldKeys,
+    /// A write made on the strength of an API token an instance kept found,
+    /// when it checked again, the token revoked or expired, or its account
+    /// disabled or changed in role or organisation.
+    #[error("the API token no longer holds")]
+    TokenWithdrawn,
     /// Any other database error.
     #[error(transparent)]
     Database(#[from] sqlx::Error),

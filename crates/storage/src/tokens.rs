@@ -1,7 +1,7 @@
 //! Personal API tokens: scoped, expiring, revocable; stored hashed.
 
 use sqlx::Row;
-use veille_domain::{Actor, ApiTokenId, Timestamp, UserId};
+use veille_domain::{Actor, ApiTokenId, OrganisationId, Role, Timestamp, UserId};
 
 use crate::accounts::Account;
 use crate::db::{Db, Tx};
@@ -98,6 +98,51 @@ pub async fn live_with_actor(db: &Db, token_hash: &str, now: Timestamp) -> Resul
         db.execute_alone(sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now.as_micros()).bind(token.id.to_string())).await?;
     }
     Ok(Some((token, account, actor)))
+}
+
+/// What a token stands for as long as it holds: its account, the account's
+/// role and organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Holding {
+    /// The token.
+    pub token: ApiTokenId,
+    /// Its account.
+    pub user: UserId,
+    /// The account's role.
+    pub role: Role,
+    /// The account's organisation.
+    pub organisation: OrganisationId,
+}
+
+/// Of `tokens`, those live at `now` whose accounts are enabled, with their
+/// accounts' role and organisation as this transaction sees them: a write
+/// made on the strength of a token an instance kept checks it again here,
+/// in the write's own transaction (decision 118).
+pub async fn still_holding(tx: &mut Tx, tokens: &[ApiTokenId], now: Timestamp) -> Result<Vec<Holding>> {
+    if tokens.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut p = crate::sql::Params::new();
+    let ids: Vec<String> = tokens.iter().map(|t| p.push_id(t)).collect();
+    let now = p.push(now.as_micros());
+    let sql = format!(
+        "SELECT t.id, t.user_id, u.role, u.organisation_id FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.id IN ({}) AND t.revoked_at IS NULL AND t.expires_at > {now} AND u.disabled = 0",
+        ids.join(", ")
+    );
+    let rows = p.bind(sqlx::query(&sql)).fetch_all(&mut **tx).await?;
+    rows.iter()
+        .map(|r| {
+            let (id, user, role, organisation): (String, String, String, String) =
+                (r.try_get("id")?, r.try_get("user_id")?, r.try_get("role")?, r.try_get("organisation_id")?);
+            Ok(Holding {
+                token: id.parse().map_err(|_| StorageError::Corrupt("api_tokens.id"))?,
+                user: user.parse().map_err(|_| StorageError::Corrupt("api_tokens.user_id"))?,
+                role: Role::from_code(&role).ok_or(StorageError::Corrupt("users.role"))?,
+                organisation: organisation.parse().map_err(|_| StorageError::Corrupt("users.organisation_id"))?,
+            })
+        })
+        .collect()
 }
 
 /// Tokens of an account, newest first.

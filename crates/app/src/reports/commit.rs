@@ -49,6 +49,9 @@ pub(crate) struct Pending {
     pub mail: Option<Mail>,
     /// The requests it makes to city services (dysfunctions of public space).
     pub requests: Option<crate::neighbourhood::services::ReportRequests>,
+    /// The kept API token it was sent with, checked again before it is
+    /// written (decision 118).
+    pub held: Option<crate::identity::Held>,
 }
 
 /// The mail telling a reporter their report was received (composed when its
@@ -164,9 +167,29 @@ async fn begin_alone(db: &Db, pending: &mut Pending) -> std::result::Result<(Tx,
     }
 }
 
+/// The kept API tokens the reports were sent with, checked again in the
+/// transaction that writes them: one read for the group, fails with
+/// [`StorageError::TokenWithdrawn`] if one of them no longer holds (each
+/// report is then written alone, and only that one fails).
+async fn still_held(tx: &mut Tx, all: &[&Pending]) -> std::result::Result<(), StorageError> {
+    let mut tokens: Vec<_> = all.iter().filter_map(|p| p.held.as_ref().map(|h| h.holding.token)).collect();
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    tokens.sort_unstable();
+    tokens.dedup();
+    let now = all.iter().map(|p| p.at).max().unwrap_or(Timestamp::from_micros(0));
+    let holding = veille_storage::tokens::still_holding(tx, &tokens, now).await?;
+    match all.iter().filter_map(|p| p.held.as_ref()).all(|h| holding.contains(&h.holding)) {
+        true => Ok(()),
+        false => Err(StorageError::TokenWithdrawn),
+    }
+}
+
 /// Writes the reports, their timeline events, audit entries, photos, mails
 /// and requests to city services.
 pub(crate) async fn write(tx: &mut Tx, all: &[&Pending]) -> std::result::Result<Vec<ReportId>, StorageError> {
+    still_held(tx, all).await?;
     let rows: Vec<(&NewReport, Timestamp)> = all.iter().map(|p| (&p.new, p.at)).collect();
     let ids = reports::create_all(tx, &rows).await?;
     let teams: Vec<Option<String>> = all.iter().map(|p| p.team.map(|t| t.to_string())).collect();

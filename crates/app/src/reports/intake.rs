@@ -15,6 +15,7 @@ use veille_geo::LonLat;
 use veille_storage::reports::{self, Photo};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::identity::Held;
 use crate::{App, Caller, FieldErrors, Lang};
 
 use super::photos;
@@ -547,11 +548,23 @@ pub enum Open311Client<'a> {
 /// A report sent by a partner's system through Open311 with the API token of
 /// one of its accounts: the account must be one that takes reports in.
 #[tracing::instrument(skip_all, fields(user = %who.account.id))]
-pub async fn take_in_open311(app: &App, who: &Caller, input: IntakeInput) -> Result<std::result::Result<Received, FieldErrors>> {
+/// `held`: the token as [`crate::identity::writer_by_api_token`] gave it; if
+/// the write finds it no longer holds, the token is read again and the
+/// report written for what it stands for now, or refused.
+pub async fn take_in_open311(app: &App, who: &Caller, held: &Held, input: IntakeInput) -> Result<std::result::Result<Received, FieldErrors>> {
     gate(who)?;
     let intake = match validate(Lang::En, &input, Mode::Open311) {
         Ok(i) => i,
         Err(errors) => return Ok(Err(errors)),
     };
-    Ok(Ok(super::receive(app, &intake, Some(who)).await?))
+    match super::receive_held(app, &intake, Some(who), Some(held)).await {
+        Err(e) if e.is_token_withdrawn() => {
+            let Ok((now_who, now_held)) = crate::identity::read_writer(app, held.hash().to_owned(), app.clock.now()).await? else {
+                return Err(Error::forbidden());
+            };
+            gate(&now_who)?;
+            Ok(Ok(super::receive_held(app, &intake, Some(&now_who), Some(&now_held)).await?))
+        }
+        received => Ok(Ok(received?)),
+    }
 }

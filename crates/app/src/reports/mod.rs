@@ -24,7 +24,7 @@ use veille_domain::{OrganisationId, ReportId, Resource, ResourceKind, TeamId, Ti
 use veille_geo::LonLat;
 use veille_storage::reports::{self, NewReport};
 use veille_storage::timeline::{self, NewEvent};
-use veille_storage::{audit, organisations, outbox, teams, Scope, Tx};
+use veille_storage::{audit, organisations, outbox, teams, Scope, StorageError, Tx};
 
 use crate::error::Result;
 use crate::Lang;
@@ -253,6 +253,13 @@ async fn earlier_nearby(app: &App, point: LonLat, now: Timestamp) -> Result<u32>
 /// channels of [`intake`] check who sends and what is sent before they come
 /// here; the instance's own loaders (benchmarks, tests) call it directly.
 pub async fn receive(app: &App, intake: &Intake, who: Option<&Caller>) -> Result<Received> {
+    receive_held(app, intake, who, None).await
+}
+
+/// [`receive`] for a caller who sent a kept API token: the write checks it
+/// again (decision 118); if it no longer holds, it is forgotten and the
+/// error [`crate::Error::is_token_withdrawn`].
+pub(crate) async fn receive_held(app: &App, intake: &Intake, who: Option<&Caller>, held: Option<&crate::identity::Held>) -> Result<Received> {
     let now = app.clock.now();
     let cached = lookup(app).await?;
     let territory = match intake.point {
@@ -339,9 +346,28 @@ pub async fn receive(app: &App, intake: &Intake, who: Option<&Caller>) -> Result
     });
     let requests =
         if services.is_empty() { None } else { Some(crate::neighbourhood::services::prepare_report_requests(app, territory, services.clone()).await?) };
-    let pending =
-        commit::Pending { new, at: now, author: who.map(Caller::author), team, status, organisation, detail, photo: intake.photo.clone(), mail, requests };
-    let (id, reference) = app.committer.write(pending).await?;
+    let pending = commit::Pending {
+        new,
+        at: now,
+        author: who.map(Caller::author),
+        team,
+        status,
+        organisation,
+        detail,
+        photo: intake.photo.clone(),
+        mail,
+        requests,
+        held: held.cloned(),
+    };
+    let (id, reference) = match app.committer.write(pending).await {
+        Ok(written) => written,
+        Err(e) => {
+            if let (StorageError::TokenWithdrawn, Some(h)) = (&e, held) {
+                app.kept_tokens.forget(h);
+            }
+            return Err(e.into());
+        }
+    };
     let placement = match (territory, intake.point) {
         (Some(t), _) => Placement::Territory(cached.territory_names.get(&t).cloned().unwrap_or_default()),
         (None, Some(_)) => Placement::Outside,

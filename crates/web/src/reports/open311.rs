@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use veille_app::identity::{by_api_token, TokenRefusal};
+use veille_app::identity::{writer_by_api_token, TokenRefusal};
 use veille_app::reports::intake::{open311_within_limit, IntakeInput, Open311Client};
 use veille_app::reports::PublicReport;
 use veille_domain::reports::{Source, Status, FLAGS, SITUATIONS};
@@ -376,8 +376,8 @@ async fn create_in(state: &AppState, ip: &str, body: &[u8], format: Format) -> A
         return Ok(refused);
     }
     let Some(key) = get("api_key") else { return Ok(error(StatusCode::FORBIDDEN, "api_key is missing")) };
-    let who = match by_api_token(state, key, true, state.clock.now()).await? {
-        Ok((who, _)) => who,
+    let (who, held) = match writer_by_api_token(state, key, state.clock.now()).await? {
+        Ok(found) => found,
         Err(TokenRefusal::Unknown | TokenRefusal::ReadOnly) => return Ok(error(StatusCode::FORBIDDEN, "api_key is not a live API token with write scope")),
     };
     if veille_app::reports::intake::gate(&who).is_err() {
@@ -397,9 +397,12 @@ async fn create_in(state: &AppState, ip: &str, body: &[u8], format: Format) -> A
     let Some(input) = request_input(&pairs) else {
         return Ok(error(StatusCode::BAD_REQUEST, "attribute[situation] is required (one or several values)"));
     };
-    let received = match veille_app::reports::intake::take_in_open311(state, &who, input).await? {
-        Ok(r) => r,
-        Err(errors) => return Ok(error(StatusCode::BAD_REQUEST, &refusal(&errors))),
+    let received = match veille_app::reports::intake::take_in_open311(state, &who, &held, input).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(errors)) => return Ok(error(StatusCode::BAD_REQUEST, &refusal(&errors))),
+        // The token was revoked or its account changed while it was kept.
+        Err(e) if e.kind == veille_app::ErrorKind::Forbidden => return Ok(error(StatusCode::FORBIDDEN, "api_key is not a live API token with write scope")),
+        Err(e) => return Err(e.into()),
     };
     let lang = Lang::Fr;
     let notice = match received.placement {

@@ -764,3 +764,89 @@ async fn open311_posts_are_rate_limited_per_address_and_per_account() {
     app.state.clock.advance_seconds(601);
     assert_eq!(a.post_raw("/open311/v2/requests.json", &body(&key1)).await.status, StatusCode::CREATED);
 }
+
+/// An instance keeps the API token an Open311 client writes with (decision
+/// 118), and the write checks it again in its transaction: a token revoked on
+/// another instance, an account disabled or given a role that takes no report
+/// in stops the very next report, with nothing written; a change that still
+/// lets the account take reports in goes on; reports sent at the same moment
+/// with a live token and a withdrawn one are written or refused each by its own.
+#[tokio::test]
+async fn a_kept_open311_token_stops_at_once_when_revoked_or_its_account_changes() {
+    let w = world().await;
+    let other = w.app.second_instance().await;
+    let app = &w.app;
+    let token = |user: veille_domain::UserId| async move {
+        let key = veille_web::security::random_token();
+        let now = app.state.clock.now();
+        let mut tx = app.db().begin().await.unwrap();
+        let hash = veille_web::security::token_hash(&key);
+        let id = veille_storage::tokens::create(&mut tx, user, "o311", &hash, &["read", "write"], now, now.plus_seconds(86_400)).await.unwrap();
+        tx.commit().await.unwrap();
+        (id, key)
+    };
+    let body = |key: &str, n: usize| {
+        let description = format!("Tente n° {n} sous le pont.");
+        serde_urlencoded::to_string([
+            ("api_key", key),
+            ("service_code", "veille_sociale"),
+            ("lat", IN_18TH.0),
+            ("long", IN_18TH.1),
+            ("description", description.as_str()),
+            ("attribute[situation][]", "camp"),
+        ])
+        .unwrap()
+    };
+    let count = || async move { veille_storage::sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM reports").fetch_one(app.db().pool()).await.unwrap() };
+    let set = |sql: &'static str, user: veille_domain::UserId| async move {
+        veille_storage::sqlx::query(sql).bind(user.to_string()).execute(app.db().pool()).await.unwrap();
+    };
+    let path = "/open311/v2/requests.json";
+    let mut c = w.app.client();
+
+    // Revoked by its owner on the other instance.
+    let (id, key) = token(w.field_coordinator).await;
+    let r = c.post_raw(path, &body(&key, 1)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let owner = veille_storage::accounts::get(&other.db, w.field_coordinator).await.unwrap();
+    let owner = veille_app::identity::caller_of(&other, owner).await.unwrap();
+    veille_app::accounts::revoke_token(&other, &owner, &id.to_string()).await.unwrap();
+    let before = count().await;
+    for n in 2..4 {
+        let r = c.post_raw(path, &body(&key, n)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert!(r.body.contains("api_key is not a live API token"), "{}", r.body);
+    }
+    assert_eq!(count().await, before, "nothing written for a revoked token");
+
+    // Its account given another role that takes reports in, then one that does not, then disabled.
+    let worker = w.app.user(w.field_org, Role::FieldWorker, "terrain.o311@nord.exemple.fr", None, None).await;
+    let (_, key) = token(worker).await;
+    assert_eq!(c.post_raw(path, &body(&key, 4)).await.status, StatusCode::CREATED);
+    set("UPDATE users SET role = 'coordinator' WHERE id = $1", worker).await;
+    let r = c.post_raw(path, &body(&key, 5)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "a coordinator takes reports in too: {}", r.body);
+    set("UPDATE users SET role = 'reader' WHERE id = $1", worker).await;
+    let before = count().await;
+    let r = c.post_raw(path, &body(&key, 6)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a reader takes no report in: {}", r.body);
+    set("UPDATE users SET role = 'field_worker' WHERE id = $1", worker).await;
+    let r = c.post_raw(path, &body(&key, 7)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    set("UPDATE users SET disabled = 1 WHERE id = $1", worker).await;
+    assert_eq!(c.post_raw(path, &body(&key, 8)).await.status, StatusCode::FORBIDDEN, "a disabled account");
+    assert_eq!(count().await, before + 1, "only the report sent while the account could take reports in");
+
+    // A live token and a withdrawn one at the same moment.
+    let (_, live) = token(w.field_coordinator).await;
+    let (gone_id, gone) = token(w.field_coordinator).await;
+    assert_eq!(c.post_raw(path, &body(&live, 9)).await.status, StatusCode::CREATED);
+    assert_eq!(c.post_raw(path, &body(&gone, 10)).await.status, StatusCode::CREATED);
+    veille_app::accounts::revoke_token(&other, &owner, &gone_id.to_string()).await.unwrap();
+    let before = count().await;
+    let (mut c1, mut c2, mut c3, mut c4) = (w.app.client(), w.app.client(), w.app.client(), w.app.client());
+    let (b1, b2, b3, b4) = (body(&live, 11), body(&gone, 12), body(&live, 13), body(&gone, 14));
+    let (r1, r2, r3, r4) = tokio::join!(c1.post_raw(path, &b1), c2.post_raw(path, &b2), c3.post_raw(path, &b3), c4.post_raw(path, &b4));
+    assert_eq!([r1.status, r2.status, r3.status, r4.status], [StatusCode::CREATED, StatusCode::FORBIDDEN, StatusCode::CREATED, StatusCode::FORBIDDEN]);
+    assert_eq!(count().await, before + 2);
+}
