@@ -396,6 +396,26 @@ impl Db {
         Ok(found)
     }
 
+    /// What to tell the operator when PostgreSQL keeps no planner statistics
+    /// of its own: veille leaves them to autovacuum, and without it the plans
+    /// made while a table was small stay in use as it grows (a report's
+    /// reports-nearby read scanning every report: docs/benchmarks.md). None on
+    /// SQLite, whose instance refreshes its own ([`Db::refresh_statistics`]).
+    pub async fn statistics_warning(&self) -> Result<Option<String>> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        for setting in ["autovacuum", "track_counts"] {
+            let value: String = sqlx::query_scalar(&format!("SHOW {setting}")).fetch_one(&self.pool).await?;
+            if value != "on" {
+                return Ok(Some(format!(
+                    "PostgreSQL runs with {setting}={value}: its planner statistics are not kept as tables grow; turn autovacuum on, or run VACUUM (ANALYZE) regularly"
+                )));
+            }
+        }
+        Ok(None)
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&self.pool).await.is_ok()

@@ -235,6 +235,9 @@ async fn open(config: &Config) -> anyhow::Result<Db> {
         Err(e) if config.allow_unsafe_durability => tracing::warn!("{e}"),
         Err(e) => return Err(e).context("durability check (set VEILLE_ALLOW_UNSAFE_DURABILITY=true to accept)"),
     }
+    if let Some(warning) = db.statistics_warning().await.context("reading the statistics settings")? {
+        tracing::warn!("{warning}");
+    }
     veille_app::instance::field_keys(&db, config).await.context("field keys")?;
     Ok(db)
 }

@@ -22,6 +22,28 @@ async fn durability_settings_are_the_promised_ones() {
     }
 }
 
+/// The operator is told at start when PostgreSQL keeps no planner
+/// statistics (autovacuum or its counts off), and only then.
+#[tokio::test]
+async fn a_server_without_autovacuum_is_named_at_start() {
+    let tdb = TestDb::new().await;
+    let warning = tdb.db.statistics_warning().await.unwrap();
+    match tdb.db.backend() {
+        Backend::Sqlite => assert_eq!(warning, None),
+        Backend::Postgres => {
+            let off: i64 =
+                veille_storage::sqlx::query_scalar("SELECT COUNT(*) FROM pg_settings WHERE name IN ('autovacuum', 'track_counts') AND setting <> 'on'")
+                    .fetch_one(tdb.db.pool())
+                    .await
+                    .unwrap();
+            assert_eq!(warning.is_some(), off > 0, "{warning:?}");
+            if let Some(w) = warning {
+                assert!(w.contains("autovacuum") && w.contains("VACUUM (ANALYZE)"), "{w}");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn every_table_is_either_backed_up_or_deliberately_left_out() {
     let tdb = TestDb::new().await;
