@@ -547,10 +547,10 @@ pub enum Open311Client<'a> {
 
 /// A report sent by a partner's system through Open311 with the API token of
 /// one of its accounts: the account must be one that takes reports in.
-#[tracing::instrument(skip_all, fields(user = %who.account.id))]
 /// `held`: the token as [`crate::identity::writer_by_api_token`] gave it; if
-/// the write finds it no longer holds, the token is read again and the
-/// report written for what it stands for now, or refused.
+/// the write finds it no longer holds, the token is forgotten, read again,
+/// and the report written for what it stands for now, or refused.
+#[tracing::instrument(skip_all, fields(user = %who.account.id))]
 pub async fn take_in_open311(app: &App, who: &Caller, held: &Held, input: IntakeInput) -> Result<std::result::Result<Received, FieldErrors>> {
     gate(who)?;
     let intake = match validate(Lang::En, &input, Mode::Open311) {
@@ -559,6 +559,7 @@ pub async fn take_in_open311(app: &App, who: &Caller, held: &Held, input: Intake
     };
     match super::receive_held(app, &intake, Some(who), Some(held)).await {
         Err(e) if e.is_token_withdrawn() => {
+            app.kept_tokens.forget(held);
             let Ok((now_who, now_held)) = crate::identity::read_writer(app, held.hash().to_owned(), app.clock.now()).await? else {
                 return Err(Error::forbidden());
             };

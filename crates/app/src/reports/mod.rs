@@ -24,7 +24,7 @@ use veille_domain::{OrganisationId, ReportId, Resource, ResourceKind, TeamId, Ti
 use veille_geo::LonLat;
 use veille_storage::reports::{self, NewReport};
 use veille_storage::timeline::{self, NewEvent};
-use veille_storage::{audit, organisations, outbox, teams, Scope, StorageError, Tx};
+use veille_storage::{audit, organisations, outbox, teams, Scope, Tx};
 
 use crate::error::Result;
 use crate::Lang;
@@ -257,8 +257,8 @@ pub async fn receive(app: &App, intake: &Intake, who: Option<&Caller>) -> Result
 }
 
 /// [`receive`] for a caller who sent a kept API token: the write checks it
-/// again (decision 118); if it no longer holds, it is forgotten and the
-/// error [`crate::Error::is_token_withdrawn`].
+/// again (decision 118); if it no longer holds, the error
+/// [`crate::Error::is_token_withdrawn`].
 pub(crate) async fn receive_held(app: &App, intake: &Intake, who: Option<&Caller>, held: Option<&crate::identity::Held>) -> Result<Received> {
     let now = app.clock.now();
     let cached = lookup(app).await?;
@@ -359,15 +359,7 @@ pub(crate) async fn receive_held(app: &App, intake: &Intake, who: Option<&Caller
         requests,
         held: held.cloned(),
     };
-    let (id, reference) = match app.committer.write(pending).await {
-        Ok(written) => written,
-        Err(e) => {
-            if let (StorageError::TokenWithdrawn, Some(h)) = (&e, held) {
-                app.kept_tokens.forget(h);
-            }
-            return Err(e.into());
-        }
-    };
+    let (id, reference) = app.committer.write(pending).await?;
     let placement = match (territory, intake.point) {
         (Some(t), _) => Placement::Territory(cached.territory_names.get(&t).cloned().unwrap_or_default()),
         (None, Some(_)) => Placement::Outside,
