@@ -175,6 +175,20 @@ impl RuleSet {
         Triage { level: matched.iter().map(|r| r.level).max().unwrap_or(1), reasons: matched.iter().map(|r| r.id.clone()).collect() }
     }
 
+    /// How many earlier reports nearby the rules tell apart: past this
+    /// count every observation gets the same triage, so a count of them may
+    /// stop there (0 when no rule looks at repeats: nothing to count).
+    pub fn earlier_reports_that_matter(&self) -> u32 {
+        self.rules
+            .iter()
+            .filter_map(|r| match r.condition {
+                Condition::Repeated { at_least } => Some(at_least.saturating_sub(1)),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The message key of a reason code.
     pub fn reason_key(&self, code: &str) -> Option<&str> {
         self.rules.iter().find(|r| r.id == code).map(|r| r.reason.as_str())
@@ -187,6 +201,25 @@ mod tests {
 
     fn rule(id: &str, condition: Condition, level: u8) -> Rule {
         Rule { id: id.into(), condition, level, reason: format!("report.reason.{id}") }
+    }
+
+    #[test]
+    fn earlier_reports_are_counted_up_to_the_highest_repeat_threshold() {
+        let mut rules = set();
+        assert_eq!(rules.earlier_reports_that_matter(), 2);
+        // Past that count the triage no longer changes.
+        let at = |n| rules_at(&set(), n);
+        assert_eq!(at(2), at(3));
+        assert_eq!(at(2), at(40));
+        assert_ne!(at(1), at(2));
+        rules.rules.push(rule("crowded", Condition::Repeated { at_least: 6 }, 2));
+        assert_eq!(rules.earlier_reports_that_matter(), 5);
+        rules.rules.retain(|r| !matches!(r.condition, Condition::Repeated { .. }));
+        assert_eq!(rules.earlier_reports_that_matter(), 0);
+    }
+
+    fn rules_at(rules: &RuleSet, earlier: u32) -> Triage {
+        rules.triage(&Observation { earlier_reports_nearby: earlier, ..Default::default() })
     }
 
     fn set() -> RuleSet {

@@ -239,12 +239,30 @@ pub(crate) fn repeat_box(point: LonLat) -> reports::Around {
     reports::Around { lon: point.lon, lat: point.lat, dlon: dlat / point.lat.to_radians().cos().max(0.01), dlat }
 }
 
-/// Earlier reports within the repeat window around a point.
+/// Earlier reports within the repeat window around a point, counted as far
+/// as the triage tells counts apart
+/// ([`RuleSet::earlier_reports_that_matter`]): a place with hundreds of
+/// reports costs the intake no more than one with three.
 async fn earlier_nearby(app: &App, point: LonLat, now: Timestamp) -> Result<u32> {
-    let w = &rules().repeat;
+    let rules = rules();
+    let matter = rules.earlier_reports_that_matter();
+    if matter == 0 {
+        return Ok(0);
+    }
+    let w = &rules.repeat;
     let since = now.plus_seconds(-w.days * 86_400);
-    let found = reports::points_near(&app.db, repeat_box(point), since).await?;
-    Ok(found.into_iter().filter_map(|(lon, lat)| LonLat::new(lon, lat).ok()).filter(|p| veille_geo::distance_m(*p, point) <= w.radius_m).count() as u32)
+    let within = |found: Vec<(f64, f64)>| {
+        found.into_iter().filter_map(|(lon, lat)| LonLat::new(lon, lat).ok()).filter(|p| veille_geo::distance_m(*p, point) <= w.radius_m).count() as u32
+    };
+    let found = reports::points_near(&app.db, repeat_box(point), w.radius_m, since, Some(matter)).await?;
+    let read = found.len() as u32;
+    let counted = within(found);
+    if read < matter || counted >= matter {
+        return Ok(counted);
+    }
+    // Some of the points read were in the read's margin, just past the
+    // radius: the count is short of what matters only if the others are too.
+    Ok(within(reports::points_near(&app.db, repeat_box(point), w.radius_m, since, None).await?))
 }
 
 /// Triages, routes and stores a checked report, with its timeline, audit

@@ -1009,3 +1009,55 @@ async fn figures_give_the_median_and_90th_percentile_of_the_response_times() {
     assert_eq!((f.answered.median_hours, f.answered.p90_hours), (Some(20.0), Some(48.0)));
     assert_eq!(f.answered.p90_hours, Some(nearest(vec![30.0, 12.0, 48.0, 20.0], 0.9)));
 }
+
+/// The repeat rule counts the earlier reports within its radius of the
+/// place (a great-circle distance): the read finds them by a flat distance
+/// with a margin, so reports just past the radius are read and not counted,
+/// and the count stops where the rules stop telling counts apart (a place
+/// with hundreds of reports is read no further than one with three).
+#[tokio::test]
+async fn the_repeat_rule_counts_the_reports_within_its_radius_however_many_the_place_has() {
+    let w = &world().await;
+    let rules = veille_app::reports::rules();
+    assert_eq!((rules.repeat.radius_m, rules.earlier_reports_that_matter()), (150.0, 2), "the shipped rules this test is written for");
+    let (lon, lat): (f64, f64) = (2.3600, 48.8880);
+    // Metres per degree of a great circle on the mean sphere.
+    let per_degree = 6_371_008.8 * std::f64::consts::PI / 180.0;
+    let east = |m: f64| (lon + m / (per_degree * lat.to_radians().cos()), lat);
+    let north = |m: f64| (lon, lat + m / per_degree);
+    let at = |(lon, lat): (f64, f64)| veille_app::reports::Intake {
+        source: veille_domain::reports::Source::Riverain,
+        channel: veille_domain::reports::Channel::Web,
+        point: Some(veille_geo::LonLat::new(lon, lat).unwrap()),
+        address: "Rue des Essais".into(),
+        situations: vec!["camp".into()],
+        adults: 1,
+        ..Default::default()
+    };
+    let centre = veille_geo::LonLat::new(lon, lat).unwrap();
+    for (p, metres) in [(east(150.05), 150.05), (east(-150.05), 150.05), (north(151.0), 151.0), (north(-149.0), 149.0)] {
+        let d = veille_geo::distance_m(centre, veille_geo::LonLat::new(p.0, p.1).unwrap());
+        assert!((d - metres).abs() < 0.01, "{metres} m placed at {d} m");
+    }
+    let receive = |p| async move {
+        let r = veille_app::reports::receive(&w.app.state, &at(p), None).await.unwrap();
+        let stored = reports::get(w.app.db(), &everything(), r.id).await.unwrap();
+        (stored.level, stored.reasons.iter().any(|r| r == "repeated"))
+    };
+    // Two just past the radius (within the read's margin) and one past the margin.
+    for p in [east(150.05), east(-150.05), north(151.0)] {
+        assert_eq!(receive(p).await, (1, false));
+    }
+    // At the centre: none of them counts (the margin's two were read, then left out).
+    assert_eq!(receive((lon, lat)).await, (1, false), "the reports past the radius are not counted");
+    // 149 m south: the centre's report counts, the others are too far → one earlier.
+    assert_eq!(receive(north(-149.0)).await, (1, false));
+    // At the centre again: the first centre report and the one 149 m away → two earlier, this one the third.
+    assert_eq!(receive((lon, lat)).await, (2, true));
+    // A busy place: every further report there is a repeat, however many came before.
+    for _ in 0..12 {
+        assert_eq!(receive((lon, lat)).await, (2, true));
+    }
+    // Just past the radius of a place with many reports: still not a repeat of them.
+    assert_eq!(receive(north(151.0 + 151.0)).await, (1, false), "151 m north of the one 151 m north, 302 m from the centre");
+}
