@@ -78,7 +78,7 @@ pub struct App {
     pub duplicates: Arc<people::duplicates::DuplicateIndex>,
     /// The audit chain's sealer (its MAC key, kept outside the database, and window).
     pub audit: Arc<veille_storage::audit::Sealer>,
-    /// The intake's group commit (the writer tasks of this instance).
+    /// The intake's group commit (the writer of this instance).
     pub committer: reports::Committer,
     /// The dashboards of past periods kept while what they count is unchanged.
     pub figures: Arc<figures::kept::Kept>,
@@ -95,7 +95,7 @@ impl App {
         let audit = Arc::new(instance::audit_sealer(&db, &config).await?);
         let app = Self {
             audit,
-            committer: reports::Committer::start(db.clone()),
+            committer: reports::Committer::start(db.clone()).map_err(|e| anyhow::anyhow!("starting the intake's writer: {e}"))?,
             db,
             config: Arc::new(config),
             clock,

@@ -64,6 +64,19 @@ pub struct Db {
     keys: crate::field_keys::Shared,
 }
 
+/// The pool options of PostgreSQL: at most `connections` connections, each
+/// without JIT compilation of queries (the figures' reads at a million
+/// encounters are estimated costly enough to be compiled, and compiling
+/// took longer than running them: 700 ms of one 1.7 s read; decision 98).
+fn postgres_pool(connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new().max_connections(connections).after_connect(|conn, _| {
+        Box::pin(async move {
+            conn.execute("SET jit = off").await?;
+            Ok(())
+        })
+    })
+}
+
 /// How long a write transaction waits for its turn before giving up with
 /// [`StorageError::Busy`] (as SQLite's own `busy_timeout`).
 const WRITER_WAIT: Duration = Duration::from_secs(10);
@@ -195,22 +208,7 @@ impl Db {
                     .connect_with(options)
                     .await?
             }
-            Backend::Postgres => {
-                AnyPoolOptions::new()
-                    .max_connections(16)
-                    // No JIT compilation of queries: the figures' reads at a
-                    // million encounters are estimated costly enough to be
-                    // compiled, and compiling took longer than running them
-                    // (700 ms of one 1.7 s read; decision 98).
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute("SET jit = off").await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await?
-            }
+            Backend::Postgres => postgres_pool(16).connect_with(options).await?,
         };
         let writer = (backend == Backend::Sqlite).then(|| Arc::new(Semaphore::new(1)));
         Ok(Self { pool, backend, writer, keys: Default::default() })
@@ -220,6 +218,24 @@ impl Db {
     /// groups (replacing any ring set before).
     pub fn set_field_keys(&self, ring: KeyRing) {
         *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(ring));
+    }
+
+    /// A `Db` of the same database and field keys with a pool of its own, of
+    /// at most `connections` connections made when first used — so on the
+    /// runtime that uses them, whose own I/O driver then serves their sockets
+    /// (decision 120). SQLite's `Db` is shared as it is: its connections
+    /// run on threads of their own, and its writers take turns through the
+    /// one writer's turn of the process.
+    pub fn apart(&self, connections: u32) -> Db {
+        match self.backend {
+            Backend::Sqlite => self.clone(),
+            Backend::Postgres => Db {
+                pool: postgres_pool(connections).connect_lazy_with((*self.pool.connect_options()).clone()),
+                backend: self.backend,
+                writer: None,
+                keys: self.keys.clone(),
+            },
+        }
     }
 
     /// The field keys, if set.

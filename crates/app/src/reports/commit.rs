@@ -1,7 +1,8 @@
 //! The intake's group commit: reports received at the same moment, through
 //! any channel, are written in one transaction — one multi-row statement per
-//! table, one commit (one fsync) for all of them — by the writer task of
-//! the instance (decision 77; two on PostgreSQL, decision 102). A request
+//! table, one commit (one fsync) for all of them — by the writer of the
+//! instance (decision 77), on a thread and runtime of its own with its own
+//! connection (decision 120). A request
 //! is answered only once its transaction has committed, so an acknowledged
 //! report survives a crash as before. When the shared transaction fails (a
 //! reference that clashes, a constraint), each report of the batch is
@@ -80,24 +81,27 @@ pub struct Committer {
     jobs: mpsc::Sender<Job>,
 }
 
-/// Writer tasks of an instance on PostgreSQL: while one waits for its
-/// commit (the WAL flushed to disk), the other writes the next group.
-/// SQLite lets one writer in at a time: one task.
-const POSTGRES_WRITERS: usize = 2;
-
 impl Committer {
-    /// Starts the writer tasks of this instance on the current runtime.
-    pub fn start(db: Db) -> Self {
+    /// Starts the writer of this instance on a thread of its own, running a
+    /// runtime of its own with the writer's own connection (PostgreSQL:
+    /// [`Db::apart`]): its every step waits for the database, and on the
+    /// requests' runtime each of its wake-ups waited for a worker to finish
+    /// what it was doing for the requests (decision 120). The thread ends
+    /// when the last handle is dropped and the queue is empty.
+    pub fn start(db: Db) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel(4 * MOST);
-        let writers = match db.backend() {
-            veille_storage::Backend::Postgres => POSTGRES_WRITERS,
-            veille_storage::Backend::Sqlite => 1,
-        };
-        let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
-        for _ in 0..writers {
-            tokio::spawn(run(db.clone(), rx.clone()));
-        }
-        Self { jobs }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        std::thread::Builder::new().name("veille-intake-writer".into()).spawn(move || {
+            runtime.block_on(async move {
+                let own = db.apart(1);
+                run(own.clone(), rx).await;
+                // Its own pool (PostgreSQL) ends with it; SQLite's is the instance's.
+                if own.backend() == veille_storage::Backend::Postgres {
+                    own.close().await;
+                }
+            })
+        })?;
+        Ok(Self { jobs })
     }
 
     /// Writes `pending` with whatever else arrives meanwhile; returns once committed.
@@ -108,11 +112,10 @@ impl Committer {
     }
 }
 
-async fn run(db: Db, rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MOST);
-    // The queue is taken by one writer at a time, for as long as it takes
-    // what is waiting (or waits for the next report).
-    while rx.lock().await.recv_many(&mut batch, MOST).await > 0 {
+    // What is waiting (or, if nothing, the next report) makes the next group.
+    while rx.recv_many(&mut batch, MOST).await > 0 {
         let together = async {
             let mut tx = db.begin().await?;
             let all: Vec<&Pending> = batch.iter().map(|j| &j.pending).collect();
