@@ -92,10 +92,32 @@ after it are the month's figures asked again, the first is what it costs once a 
 |---|---|---:|---:|---:|---:|---:|---|
 """ + "\n".join(page_rows) + "\n"
 
+
+
+def written_by_hand(section):
+    """The notes written by hand after the generated part of the section
+    (the run's reading, the earlier runs): what follows its last table — the
+    pages' when there is one, else the figures' and the lines under it."""
+    pages = section.find("### Dashboards and list pages at that size")
+    rest = section[max(pages, 0):]
+    table = re.search(r"(?:^\|[^\n]*\n)+", rest, re.M)
+    if not table:
+        return ""
+    after = rest[table.end():]
+    if pages < 0:
+        after = re.sub(r"\A\n*(?:- [^\n]*\n)+", "", after)
+    return after.strip("\n")
+
+
+def with_section(text, body):
+    """The document with the section written anew, its notes kept."""
+    found = re.search(r"^## Activity report\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
+    if not found:
+        return text.rstrip("\n") + "\n\n" + body
+    kept = written_by_hand(found.group(0))
+    section = body + ("\n" + kept + "\n" if kept else "") + ("\n" if text[found.end():] else "")
+    return text[:found.start()] + section + text[found.end():]
+
+
 path = "docs/benchmarks.md"
-text = open(path).read()
-if "## Activity report" in text:
-    text = re.sub(r"## Activity report\n.*?(?=\n## |\Z)", lambda m: body, text, flags=re.S)
-else:
-    text = text.rstrip("\n") + "\n\n" + body
-open(path, "w").write(text)
+open(path, "w").write(with_section(open(path).read(), body))

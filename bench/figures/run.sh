@@ -13,7 +13,8 @@
 # DuckDB's), the two taking turns $ROUNDS times; in the last round each
 # dashboard and list page is also asked $PAGES times through HTTP. Each side's
 # time is its fastest over all rounds. Writes the section
-# "## Activity report" of docs/benchmarks.md; raw results in bench/out/figures/.
+# "## Activity report" of docs/benchmarks.md (the notes written by hand under
+# its tables are kept); raw results in bench/out/figures/.
 # Env: SCALE (1000000), SEED (16), REPEAT (5 per round), ROUNDS (3), PAGES (20 requests per dashboard and
 # list page, through HTTP; 0 to skip), ENGINES (sqlite,postgres),
 # VEILLE_BENCH_PG_URL (postgres://root@127.0.0.1:5432/postgres),
