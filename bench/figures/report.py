@@ -93,7 +93,6 @@ after it are the month's figures asked again, the first is what it costs once a 
 """ + "\n".join(page_rows) + "\n"
 
 
-
 def written_by_hand(section):
     """The notes written by hand after the generated part of the section
     (the run's reading, the earlier runs): what follows its last table — the
